@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cleanup.h"
+
+int fd_set_nonblock(int fd, int nonblock);
+int fd_set_cloexec(int fd, int cloexec);
+
+/* Write/read all of buf, retrying on EINTR and short writes. loop_read returns the bytes read (short on EOF). */
+int loop_write(int fd, const void *buf, size_t n);
+ssize_t loop_read(int fd, void *buf, size_t n);
+
+/* Reads a whole (small) file relative to dirfd (AT_FDCWD for a path), at most max bytes, NUL-terminated. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
+/* Writes a string to an existing file (cgroup and proc attributes): one write(), no O_CREAT. */
+int write_string_file_at(int dirfd, const char *path, const char *s);
+/* Writes data to dir/path atomically: temp file, fsync, rename, fsync of the directory. */
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode);
+
+/* mkdir -p, each component with mode. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf below and including path; does not cross mount points and never follows symlinks. */
+int rm_rf_at(int dirfd, const char *path);

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The control channel between descartesd and one agent's shim: AF_UNIX SOCK_SEQPACKET, one message per packet,
+ * both ends from the same build on the same host, so fixed little structs are enough. The daemon gets one end
+ * at spawn (the shim's fd 3); the shim also listens on RUNTIME/agents/ID/shim.sock so that a restarted daemon
+ * can reconnect (the newest connection replaces the old one).
+ *
+ * Every packet starts with ShimMsgHeader; `size` is the whole packet. Unknown types are ignored. */
+
+#include <stdint.h>
+
+#define SHIM_PROTOCOL_VERSION 1
+#define SHIM_MSG_MAX (64 * 1024)
+#define SHIM_STDIN_CHUNK_MAX (SHIM_MSG_MAX - 64)
+/* Bytes of stdin the shim queues for an agent that does not read; more is refused with -EAGAIN. */
+#define SHIM_STDIN_QUEUE_MAX (4 * 1024 * 1024)
+
+/* The fds a shim is started with. */
+#define SHIM_FD_CONTROL 3   /* connected SEQPACKET socket to the daemon */
+#define SHIM_FD_STATE_DIR 4 /* the agent's state dir (output log, exit record) */
+#define SHIM_FD_PAYLOAD_CG 5 /* the payload/ cgroup dir, for clone3(CLONE_INTO_CGROUP) */
+
+typedef enum ShimMsgType {
+        /* shim -> daemon */
+        SHIM_MSG_HELLO = 1,        /* ShimMsgHello: on every (re)connection, first */
+        SHIM_MSG_STARTED = 2,      /* ShimMsgStarted: the agent has exec'd */
+        SHIM_MSG_SPAWN_FAILED = 3, /* ShimMsgSpawnFailed: the agent never exec'd; EXITED follows */
+        SHIM_MSG_OUTPUT = 4,       /* ShimMsgOutput: new output was logged (coalesced, at most ~10/s) */
+        SHIM_MSG_STDIN_ACK = 5,    /* ShimMsgStdinAck */
+        SHIM_MSG_EXITED = 6,       /* ShimMsgExited: the agent is gone; the shim exits right after */
+
+        /* daemon -> shim */
+        SHIM_MSG_STDIN = 100,  /* ShimMsgStdin + data */
+        SHIM_MSG_SIGNAL = 101, /* ShimMsgSignal: deliver to the agent process */
+} ShimMsgType;
+
+typedef struct ShimMsgHeader {
+        uint32_t type;
+        uint32_t size;
+} ShimMsgHeader;
+
+typedef enum ShimState {
+        SHIM_STATE_STARTING = 0,
+        SHIM_STATE_RUNNING = 1,
+        SHIM_STATE_EXITED = 2,
+} ShimState;
+
+typedef struct ShimMsgHello {
+        ShimMsgHeader h;
+        uint32_t version;
+        uint32_t state;      /* ShimState */
+        int32_t agent_pid;   /* in the agent's pid namespace, 0 before start */
+        uint32_t stdin_open; /* 1 while the agent's stdin pipe is open */
+        uint64_t started_ns; /* CLOCK_REALTIME, 0 before start */
+        uint64_t next_seq;   /* the output record seq the next record will carry */
+} ShimMsgHello;
+
+typedef struct ShimMsgStarted {
+        ShimMsgHeader h;
+        int32_t agent_pid; /* in the agent's pid namespace */
+        uint32_t reserved;
+        uint64_t started_ns; /* CLOCK_REALTIME */
+} ShimMsgStarted;
+
+/* Where an agent's start failed; the names are what users see in spawn_failed errors. */
+typedef enum ShimStage {
+        SHIM_STAGE_SHIM = 0,   /* the shim itself (bad arguments, fd setup) */
+        SHIM_STAGE_MOUNTS,     /* building the agent's mount view */
+        SHIM_STAGE_CLONE,      /* clone3 into payload/ */
+        SHIM_STAGE_CWD,        /* chdir to the working directory */
+        SHIM_STAGE_STDIO,      /* wiring stdin/stdout/stderr */
+        SHIM_STAGE_IDENTITY,   /* setgroups/setresgid/setresuid */
+        SHIM_STAGE_CAPS,       /* dropping capabilities */
+        SHIM_STAGE_SECCOMP,    /* loading the seccomp filter */
+        SHIM_STAGE_EXEC,       /* execve of the command */
+        _SHIM_STAGE_MAX,
+} ShimStage;
+
+static inline const char *shim_stage_to_string(uint32_t s)
+{
+        static const char *const table[_SHIM_STAGE_MAX] = {
+                [SHIM_STAGE_SHIM] = "shim",         [SHIM_STAGE_MOUNTS] = "mounts",
+                [SHIM_STAGE_CLONE] = "clone",       [SHIM_STAGE_CWD] = "cwd",
+                [SHIM_STAGE_STDIO] = "stdio",       [SHIM_STAGE_IDENTITY] = "identity",
+                [SHIM_STAGE_CAPS] = "capabilities", [SHIM_STAGE_SECCOMP] = "seccomp",
+                [SHIM_STAGE_EXEC] = "exec",
+        };
+        return s < _SHIM_STAGE_MAX ? table[s] : "unknown";
+}
+
+typedef struct ShimMsgSpawnFailed {
+        ShimMsgHeader h;
+        uint32_t stage; /* ShimStage */
+        int32_t error;  /* positive errno */
+} ShimMsgSpawnFailed;
+
+typedef struct ShimMsgOutput {
+        ShimMsgHeader h;
+        uint64_t first_seq; /* the records logged since the last OUTPUT message */
+        uint64_t last_seq;
+        uint64_t stdout_bytes; /* totals since the agent started */
+        uint64_t stderr_bytes;
+        uint64_t dropped_bytes; /* dropped by the per-agent cap, oldest first */
+} ShimMsgOutput;
+
+typedef struct ShimMsgStdin {
+        ShimMsgHeader h;
+        uint64_t cookie; /* echoed in the ack */
+        uint32_t close;  /* 1: close the agent's stdin after writing the data */
+        uint32_t reserved;
+        /* followed by the data, h.size - sizeof(ShimMsgStdin) bytes */
+} ShimMsgStdin;
+
+typedef struct ShimMsgStdinAck {
+        ShimMsgHeader h;
+        uint64_t cookie;
+        int64_t result; /* bytes accepted (all or nothing), or -errno (-EPIPE: stdin closed, -EAGAIN: queue full) */
+} ShimMsgStdinAck;
+
+typedef struct ShimMsgSignal {
+        ShimMsgHeader h;
+        int32_t signal;
+        uint32_t reserved;
+} ShimMsgSignal;
+
+/* The agent's end. Also written by the shim, atomically, to STATE_DIR/exit (ShimExitRecord) before it sends
+ * EXITED, so that a daemon that was away when it happened still learns it. */
+typedef struct ShimExitRecord {
+        uint32_t magic; /* SHIM_EXIT_MAGIC */
+        uint32_t version;
+        int32_t code;         /* exit code if exited normally, else -1 */
+        int32_t signal;       /* terminating signal, else 0 */
+        uint32_t core_dumped; /* 1 if a core was dumped */
+        uint32_t spawn_failed; /* 1 if the agent never exec'd */
+        uint32_t stage;        /* with spawn_failed */
+        int32_t error;         /* with spawn_failed: positive errno */
+        uint64_t started_ns;
+        uint64_t ended_ns;
+} ShimExitRecord;
+
+#define SHIM_EXIT_MAGIC 0x54495845u /* "EXIT" little-endian */
+#define SHIM_EXIT_FILE "exit"
+
+typedef struct ShimMsgExited {
+        ShimMsgHeader h;
+        ShimExitRecord rec;
+} ShimMsgExited;
