@@ -187,21 +187,24 @@ static int mount_rank(const char *path)
         return 2;
 }
 
-int cgroup_parse_mountinfo(const char *text, char **ret_mount)
+int cgroup_parse_mountinfo(const char *text, char **ret_mount, char **ret_root)
 {
-        _cleanup_free_ char *best = NULL;
+        _cleanup_free_ char *best = NULL, *best_root = NULL;
         int best_rank = 3;
 
         if (!text)
                 return -EINVAL;
         for (const char *p = text; *p;) {
-                const char *end = line_end(p), *q = p, *f, *mount = NULL, *fstype = NULL;
-                size_t len, mount_len = 0, fstype_len = 0;
+                const char *end = line_end(p), *q = p, *f, *root = NULL, *mount = NULL, *fstype = NULL;
+                size_t len, root_len = 0, mount_len = 0, fstype_len = 0;
                 unsigned i = 0;
                 bool separator = false;
 
                 while (next_field(&q, end, &f, &len)) {
-                        if (i == 4) {
+                        if (i == 3) {
+                                root = f;
+                                root_len = len;
+                        } else if (i == 4) {
                                 mount = f;
                                 mount_len = len;
                         } else if (i >= 6 && !separator && field_eq(f, len, "-")) {
@@ -215,16 +218,20 @@ int cgroup_parse_mountinfo(const char *text, char **ret_mount)
                 if (i > 0 && (!mount || !fstype))
                         return -EBADMSG;
                 if (fstype && field_eq(fstype, fstype_len, "cgroup2")) {
-                        _cleanup_free_ char *path = NULL;
+                        _cleanup_free_ char *path = NULL, *subtree = NULL;
                         int r = unescape_octal(mount, mount_len, &path);
+                        if (r >= 0)
+                                r = unescape_octal(root, root_len, &subtree);
                         if (r < 0)
                                 return r;
-                        if (path[0] != '/')
+                        if (path[0] != '/' || subtree[0] != '/')
                                 return -EBADMSG;
                         int rank = mount_rank(path);
                         if (rank < best_rank) {
                                 free(best);
+                                free(best_root);
                                 best = TAKE_PTR(path);
+                                best_root = TAKE_PTR(subtree);
                                 best_rank = rank;
                         }
                 }
@@ -233,6 +240,32 @@ int cgroup_parse_mountinfo(const char *text, char **ret_mount)
         if (!best)
                 return -ENOENT;
         *ret_mount = TAKE_PTR(best);
+        if (ret_root)
+                *ret_root = TAKE_PTR(best_root);
+        return 0;
+}
+
+int cgroup_path_in_mount(const char *mount, const char *mount_root, const char *cgroup, char **ret)
+{
+        const char *rest;
+        char *path;
+
+        if (!mount || !mount_root || !cgroup || mount[0] != '/' || mount_root[0] != '/' || cgroup[0] != '/')
+                return -EINVAL;
+        if (streq(mount_root, "/"))
+                rest = cgroup;
+        else {
+                rest = startswith(cgroup, mount_root);
+                if (!rest || (*rest != 0 && *rest != '/'))
+                        return -ENOENT;
+        }
+        if (*rest == 0 || streq(rest, "/"))
+                path = strdup(mount);
+        else if (asprintf(&path, "%s%s", streq(mount, "/") ? "" : mount, rest) < 0)
+                path = NULL;
+        if (!path)
+                return -ENOMEM;
+        *ret = path;
         return 0;
 }
 

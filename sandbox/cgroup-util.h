@@ -66,10 +66,13 @@ int cgroup_format_cpu_max(uint64_t millicpus, char *buf, size_t n);
 int cgroup_format_limit(uint64_t value, char *buf, size_t n);
 #define CGROUP_FORMAT_MAX 48
 
-/* The mount point of the cgroup2 hierarchy in /proc/self/mountinfo text, octal escapes decoded. Where there
- * are several, /sys/fs/cgroup wins, then /sys/fs/cgroup/unified, then the first. -ENOENT: none;
- * -EBADMSG: a malformed line. */
-int cgroup_parse_mountinfo(const char *text, char **ret_mount);
+/* The mount point of the cgroup2 hierarchy in /proc/self/mountinfo text, octal escapes decoded, and (if
+ * ret_root) the cgroup mounted there ("/" unless a subtree is bind-mounted, as in containers without a
+ * cgroup namespace). Where there are several, /sys/fs/cgroup wins, then /sys/fs/cgroup/unified, then the
+ * first. -ENOENT: none; -EBADMSG: a malformed line. */
+int cgroup_parse_mountinfo(const char *text, char **ret_mount, char **ret_root);
+/* The directory of cgroup (a /proc/self/cgroup path) under a mount of mount_root. -ENOENT: not below it. */
+int cgroup_path_in_mount(const char *mount, const char *mount_root, const char *cgroup, char **ret);
 /* The path of the "0::/path" line of /proc/PID/cgroup text. -ENOENT: no such line (a v1-only host);
  * -EBADMSG: a path that is not absolute, leaves the namespace ("/.."), or names a removed cgroup. */
 int cgroup_parse_proc_self_cgroup(const char *text, char **ret_path);

@@ -59,7 +59,7 @@ int cgroup_attach_pid(int cgroup_fd, pid_t pid)
         return cgroup_write_attr(cgroup_fd, "cgroup.procs", buf);
 }
 
-int cgroup_find_mount(char **ret_mount)
+int cgroup_find_mount(char **ret_mount, char **ret_root)
 {
         _cleanup_free_ char *text = NULL;
         int r;
@@ -67,7 +67,7 @@ int cgroup_find_mount(char **ret_mount)
         r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", PROC_MOUNTINFO_MAX, &text, NULL);
         if (r < 0)
                 return r;
-        return cgroup_parse_mountinfo(text, ret_mount);
+        return cgroup_parse_mountinfo(text, ret_mount, ret_root);
 }
 
 int cgroup_get_own_path(char **ret_path)
@@ -104,20 +104,21 @@ CgroupRoot *cgroup_root_free(CgroupRoot *root)
 
 static int default_root_path(char **ret)
 {
-        _cleanup_free_ char *mount = NULL, *own = NULL;
+        _cleanup_free_ char *mount = NULL, *mount_root = NULL, *own = NULL;
+        size_t n;
         int r;
 
-        r = cgroup_find_mount(&mount);
+        r = cgroup_find_mount(&mount, &mount_root);
         if (r < 0)
                 return r;
         r = cgroup_get_own_path(&own);
         if (r < 0)
                 return r;
-        if (streq(own, "/")) {
-                *ret = TAKE_PTR(mount);
-                return 0;
-        }
-        return asprintf_safe(ret, "%s%s", mount, own);
+        /* After cgroup_root_setup() we live in ROOT/supervisor: ROOT is still the parent. */
+        n = strlen(own);
+        if (n > strlen("/supervisor") && streq(own + n - strlen("/supervisor"), "/supervisor"))
+                own[n - strlen("/supervisor")] = 0;
+        return cgroup_path_in_mount(mount, mount_root, own, ret);
 }
 
 int cgroup_root_open(const char *override_path, CgroupRoot **ret)
@@ -408,6 +409,13 @@ int cgroup_agent_set_limits(CgroupAgent *a, const CgroupLimits *l, const char **
                 if (files[i].value == CGROUP_LIMIT_UNSET)
                         continue;
                 r = cgroup_write_attr(a->fds[CGROUP_PART_AGENT], files[i].attr, values[i]);
+                /* The controller is there but not this file (memory.swap.max without swap accounting):
+                 * the limit cannot be enforced either. */
+                if (r == -ENOENT) {
+                        if (ret_missing)
+                                *ret_missing = files[i].attr;
+                        return -EOPNOTSUPP;
+                }
                 if (r < 0)
                         return r;
         }

@@ -26,8 +26,9 @@ typedef struct CgroupRoot {
         CgroupMask available; /* the known controllers listed in ROOT/cgroup.controllers */
 } CgroupRoot;
 
-/* The cgroup2 mount point from /proc/self/mountinfo, and our own cgroup from /proc/self/cgroup. */
-int cgroup_find_mount(char **ret_mount);
+/* The cgroup2 mount point (and the cgroup mounted there, if ret_root) from /proc/self/mountinfo, and our own
+ * cgroup from /proc/self/cgroup. */
+int cgroup_find_mount(char **ret_mount, char **ret_root);
 int cgroup_get_own_path(char **ret_path);
 
 /* Opens ROOT: override_path if given (an absolute directory on cgroup2), else our own cgroup. -EMEDIUMTYPE:
@@ -82,7 +83,9 @@ int cgroup_agent_fd(const CgroupAgent *a, CgroupPart part);
 int cgroup_agent_events_path(const CgroupAgent *a, CgroupPart part, char **ret);
 
 /* Writes the set limits to AGENT/: -EOPNOTSUPP with *ret_missing naming the controller if the agent's cgroup
- * lacks one; nothing is written then. */
+ * lacks one (nothing is written then), or naming the file if the controller lacks it (memory.swap.max
+ * without swap accounting; the limits before it in the order cpu, swap, high, max, pids are written then).
+ */
 int cgroup_agent_set_limits(CgroupAgent *a, const CgroupLimits *l, const char **ret_missing);
 
 /* Requests freezing/thawing payload/. Asynchronous: done when cgroup.events of payload/ says frozen 1 / 0.

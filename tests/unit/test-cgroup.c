@@ -52,26 +52,27 @@ static void test_parse_mountinfo(void **state)
 {
         char *m = NULL;
 
-        assert_int_equal(cgroup_parse_mountinfo(mountinfo_pure, &m), 0);
+        assert_int_equal(cgroup_parse_mountinfo(mountinfo_pure, &m, NULL), 0);
         assert_string_equal(m, "/sys/fs/cgroup");
         free(m);
         m = NULL;
 
-        assert_int_equal(cgroup_parse_mountinfo(mountinfo_hybrid, &m), 0);
+        assert_int_equal(cgroup_parse_mountinfo(mountinfo_hybrid, &m, NULL), 0);
         assert_string_equal(m, "/sys/fs/cgroup/unified");
         free(m);
         m = NULL;
 
         /* Escaped space and tab in the mount point, no optional fields, no trailing newline. */
-        assert_int_equal(
-                cgroup_parse_mountinfo("50 22 0:40 / /mnt/my\\040cgroup\\011x rw - cgroup2 none rw", &m), 0);
+        assert_int_equal(cgroup_parse_mountinfo("50 22 0:40 / /mnt/my\\040cgroup\\011x rw - cgroup2 none rw",
+                                                &m, NULL),
+                         0);
         assert_string_equal(m, "/mnt/my cgroup\tx");
         free(m);
         m = NULL;
         assert_int_equal(
                 cgroup_parse_mountinfo("50 22 0:40 / /mnt/back\\134slash rw shared:1 master:2 - cgroup2 "
                                        "cgroup2 rw\n",
-                                       &m),
+                                       &m, NULL),
                 0);
         assert_string_equal(m, "/mnt/back\\slash");
         free(m);
@@ -80,35 +81,79 @@ static void test_parse_mountinfo(void **state)
         /* Preference: /sys/fs/cgroup over another cgroup2 mount listed first. */
         assert_int_equal(cgroup_parse_mountinfo("60 22 0:40 / /run/other rw - cgroup2 cgroup2 rw\n"
                                                 "61 22 0:40 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
-                                                &m),
+                                                &m, NULL),
                          0);
         assert_string_equal(m, "/sys/fs/cgroup");
         free(m);
         m = NULL;
         assert_int_equal(cgroup_parse_mountinfo("60 22 0:40 / /run/a rw - cgroup2 cgroup2 rw\n"
                                                 "61 22 0:40 / /run/b rw - cgroup2 cgroup2 rw\n",
-                                                &m),
+                                                &m, NULL),
                          0);
         assert_string_equal(m, "/run/a");
         free(m);
         m = NULL;
 
         /* A file system named like a separator in the optional fields does not confuse the fstype. */
-        assert_int_equal(cgroup_parse_mountinfo("62 22 0:40 / /x rw - tmpfs cgroup2 rw\n", &m), -ENOENT);
+        assert_int_equal(cgroup_parse_mountinfo("62 22 0:40 / /x rw - tmpfs cgroup2 rw\n", &m, NULL),
+                         -ENOENT);
 
-        assert_int_equal(cgroup_parse_mountinfo("", &m), -ENOENT);
-        assert_int_equal(cgroup_parse_mountinfo("\n\n", &m), -ENOENT);
-        assert_int_equal(cgroup_parse_mountinfo("27 1 254:0 / / rw - ext4 /dev/vda rw\n", &m), -ENOENT);
-        assert_int_equal(cgroup_parse_mountinfo("garbage\n", &m), -EBADMSG);
-        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /x rw shared:1 cgroup2 cgroup2 rw\n", &m),
+        assert_int_equal(cgroup_parse_mountinfo("", &m, NULL), -ENOENT);
+        assert_int_equal(cgroup_parse_mountinfo("\n\n", &m, NULL), -ENOENT);
+        assert_int_equal(cgroup_parse_mountinfo("27 1 254:0 / / rw - ext4 /dev/vda rw\n", &m, NULL),
+                         -ENOENT);
+        assert_int_equal(cgroup_parse_mountinfo("garbage\n", &m, NULL), -EBADMSG);
+        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /x rw shared:1 cgroup2 cgroup2 rw\n", &m, NULL),
                          -EBADMSG);
-        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /x rw -\n", &m), -EBADMSG);
-        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /a\\04 rw - cgroup2 c rw\n", &m), -EBADMSG);
-        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /a\\09x rw - cgroup2 c rw\n", &m), -EBADMSG);
-        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /a\\000 rw - cgroup2 c rw\n", &m), -EBADMSG);
-        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / rel rw - cgroup2 c rw\n", &m), -EBADMSG);
-        assert_int_equal(cgroup_parse_mountinfo(NULL, &m), -EINVAL);
+        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /x rw -\n", &m, NULL), -EBADMSG);
+        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /a\\04 rw - cgroup2 c rw\n", &m, NULL), -EBADMSG);
+        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /a\\09x rw - cgroup2 c rw\n", &m, NULL),
+                         -EBADMSG);
+        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / /a\\000 rw - cgroup2 c rw\n", &m, NULL),
+                         -EBADMSG);
+        assert_int_equal(cgroup_parse_mountinfo("1 2 3:4 / rel rw - cgroup2 c rw\n", &m, NULL), -EBADMSG);
+        assert_int_equal(cgroup_parse_mountinfo(NULL, &m, NULL), -EINVAL);
         assert_null(m);
+}
+
+static void test_mount_root_and_path(void **state)
+{
+        char *m = NULL, *root = NULL, *p = NULL;
+
+        assert_int_equal(cgroup_parse_mountinfo(mountinfo_pure, &m, &root), 0);
+        assert_string_equal(m, "/sys/fs/cgroup");
+        assert_string_equal(root, "/");
+        free(m);
+        free(root);
+        /* A container without its own cgroup namespace sees its subtree bind-mounted. */
+        assert_int_equal(
+                cgroup_parse_mountinfo("1270 1262 0:26 /docker/ab\\040c /sys/fs/cgroup ro,nosuid - cgroup2 "
+                                       "cgroup rw,nsdelegate\n",
+                                       &m, &root),
+                0);
+        assert_string_equal(m, "/sys/fs/cgroup");
+        assert_string_equal(root, "/docker/ab c");
+        free(m);
+        free(root);
+
+        assert_int_equal(cgroup_path_in_mount("/sys/fs/cgroup", "/", "/system.slice/d.service", &p), 0);
+        assert_string_equal(p, "/sys/fs/cgroup/system.slice/d.service");
+        free(p);
+        assert_int_equal(cgroup_path_in_mount("/sys/fs/cgroup/unified", "/", "/", &p), 0);
+        assert_string_equal(p, "/sys/fs/cgroup/unified");
+        free(p);
+        assert_int_equal(cgroup_path_in_mount("/sys/fs/cgroup", "/docker/abc", "/docker/abc", &p), 0);
+        assert_string_equal(p, "/sys/fs/cgroup");
+        free(p);
+        assert_int_equal(cgroup_path_in_mount("/sys/fs/cgroup", "/docker/abc", "/docker/abc/sub", &p), 0);
+        assert_string_equal(p, "/sys/fs/cgroup/sub");
+        free(p);
+        p = NULL;
+        assert_int_equal(cgroup_path_in_mount("/sys/fs/cgroup", "/docker/abc", "/docker/abcd", &p), -ENOENT);
+        assert_int_equal(cgroup_path_in_mount("/sys/fs/cgroup", "/docker/abc", "/other", &p), -ENOENT);
+        assert_int_equal(cgroup_path_in_mount("/sys/fs/cgroup", "/", "relative", &p), -EINVAL);
+        assert_int_equal(cgroup_path_in_mount("cgroup", "/", "/a", &p), -EINVAL);
+        assert_null(p);
 }
 
 static void test_parse_proc_self_cgroup(void **state)
@@ -365,7 +410,7 @@ static int host_setup(void **state)
         }
         h = calloc(1, sizeof *h);
         assert_non_null(h);
-        r = cgroup_find_mount(&h->mount);
+        r = cgroup_find_mount(&h->mount, NULL);
         if (r < 0) {
                 print_message("SKIP: no cgroup2 mount in /proc/self/mountinfo (%s)\n", strerror(-r));
                 return 0;
@@ -446,7 +491,15 @@ static void host_run_setup(HostState *h, CgroupRoot *root)
                         _exit(11);
                 if (asprintf_safe(&want, "%s/supervisor", root->path + strlen(h->mount)) < 0)
                         _exit(12);
-                _exit(streq(own, want) ? 0 : 13);
+                if (!streq(own, want))
+                        _exit(13);
+                /* Found from /proc/self/cgroup and mountinfo, ROOT is still the parent of supervisor/. */
+                {
+                        _cleanup_(cgroup_root_freep) CgroupRoot *found = NULL;
+                        if (cgroup_root_open(NULL, &found) < 0)
+                                _exit(14);
+                        _exit(streq(found->path, root->path) ? 0 : 15);
+                }
         }
         host_track_child(h, pid);
         status = host_reap_child(h, pid);
@@ -728,6 +781,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_mountinfo),
+                cmocka_unit_test(test_mount_root_and_path),
                 cmocka_unit_test(test_parse_proc_self_cgroup),
                 cmocka_unit_test(test_parse_keyed),
                 cmocka_unit_test(test_parse_value_and_controllers),
