@@ -415,7 +415,7 @@ static int host_setup(void **state)
                 print_message("SKIP: no cgroup2 mount in /proc/self/mountinfo (%s)\n", strerror(-r));
                 return 0;
         }
-        assert_int_equal(asprintf_safe(&h->tmp, "%s/descartes-test-XXXXXX", h->mount), 0);
+        assert_int_equal(asprintf_safe(&h->tmp, "%s/descartes-test-cgroup-XXXXXX", h->mount), 0);
         if (!mkdtemp(h->tmp)) {
                 print_message("SKIP: cannot create a cgroup under %s: %m\n", h->mount);
                 free(h->mount);
