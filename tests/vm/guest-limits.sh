@@ -39,7 +39,7 @@ check_memory_oom() {
         "$HOG" --cgroup "$_cg" alloc 200 >"$VMTEST_JOB/memory.log" 2>&1
         _rc=$?
         _kills=$(cg_key "$_cg/memory.events" oom_kill)
-        note "200 MiB allocation under memory.max=32M: exit $_rc, oom_kill $_kills," \
+        note "200 MiB allocation under memory.max $(cat "$_cg/memory.max"): exit $_rc, oom_kill $_kills," \
                 "memory.peak $(($(cat "$_cg/memory.peak") / 1048576)) MiB, last output '$(tail -n 1 "$VMTEST_JOB/memory.log")'"
         cg_remove "$_cg"
         [ "$_rc" = 137 ] && [ "$_kills" -ge 1 ]
@@ -59,7 +59,7 @@ check_cpu_max() {
         _cg=$(cg_new cpu-limited) || return 1
         echo "20000 100000" >"$_cg/cpu.max" || return 1
         set -- $(cpu_ratio "$_base" 1) $(cpu_ratio "$_cg" 3)
-        note "busy loop without limit: $1 CPU; with cpu.max 20000 100000 over 3 s: $3 CPU, nr_throttled $4"
+        note "busy loop without limit: $1 CPU; with cpu.max '$(cat "$_cg/cpu.max")' over 3 s: $3 CPU, nr_throttled $4"
         cg_remove "$_base"
         cg_remove "$_cg"
         [ "${4:-0}" -gt 0 ] && awk -v r="${3:-1}" 'BEGIN { exit !(r > 0 && r <= 0.3) }'
@@ -76,7 +76,7 @@ check_pids_max() {
         _lat=$(elapsed "$_t")
         wait "$(bg_pid forkbomb)"
         _max=$(cg_key "$_cg/pids.events" max)
-        note "fork bomb under pids.max=32: pids.current $_cur, pids.events max $_max;" \
+        note "fork bomb under pids.max $(cat "$_cg/pids.max"): pids.current $_cur, pids.events max $_max;" \
                 "a shell outside answered '$_alive' in $_lat s; $(tail -n 1 "$VMTEST_JOB/forkbomb.log")"
         cg_remove "$_cg"
         [ "$_max" -gt 0 ] && [ "$_cur" -le 32 ] && [ "$_alive" = alive ]

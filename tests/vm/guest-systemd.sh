@@ -30,7 +30,7 @@ check_delegated_oom() {
         "$HOG" --cgroup "$_cg" alloc 200 >"$VMTEST_JOB/delegated-memory.log" 2>&1
         _rc=$?
         _kills=$(cg_key "$_cg/memory.events" oom_kill)
-        note "200 MiB in ${_cg#/sys/fs/cgroup} with memory.max=32M: exit $_rc, oom_kill $_kills"
+        note "200 MiB in ${_cg#/sys/fs/cgroup} with memory.max $(cat "$_cg/memory.max"): exit $_rc, oom_kill $_kills"
         cg_remove "$_cg"
         [ "$_rc" = 137 ] && [ "$_kills" -ge 1 ]
 }
