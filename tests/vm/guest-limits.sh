@@ -115,7 +115,7 @@ check_freeze() {
                 "frozen 0 after $_tt s, CPU used in 0.5 s thawed: $((_u3 - _u2)) us"
         cg_remove "$_cg"
         bg_stop freeze_load
-        [ "$_frozen" -lt 20000 ] && [ $((_u3 - _u2)) -gt 50000 ]
+        [ "$_frozen" -lt 20000 ] && [ $((_u3 - _u2)) -gt 1000 ]
 }
 
 step build-tree check_build_tree
