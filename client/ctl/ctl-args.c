@@ -14,7 +14,7 @@
 #include "time-util.h"
 
 static const char *const command_table[_CTL_COMMAND_MAX] = {
-        [CTL_COMMAND_HEALTH] = "health", [CTL_COMMAND_PS] = "ps",         [CTL_COMMAND_SPAWN] = "spawn",
+        [CTL_COMMAND_HEALTH] = "health",   [CTL_COMMAND_PS] = "ps",       [CTL_COMMAND_SPAWN] = "spawn",
         [CTL_COMMAND_INSPECT] = "inspect", [CTL_COMMAND_PAUSE] = "pause", [CTL_COMMAND_RESUME] = "resume",
         [CTL_COMMAND_STOP] = "stop",       [CTL_COMMAND_KILL] = "kill",   [CTL_COMMAND_SIGNAL] = "signal",
         [CTL_COMMAND_STDIN] = "stdin",     [CTL_COMMAND_LOGS] = "logs",   [CTL_COMMAND_EVENTS] = "events",
@@ -69,7 +69,9 @@ enum {
 #define GLOBAL_OPTIONS                                                                                      \
         {"host", required_argument, NULL, 'H'}, {"events", required_argument, NULL, ARG_EVENTS},            \
                 {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},                 \
-                {"version", no_argument, NULL, ARG_VERSION}
+        {                                                                                                   \
+                "version", no_argument, NULL, ARG_VERSION                                                   \
+        }
 
 static const struct option global_options[] = {
         GLOBAL_OPTIONS,
@@ -191,8 +193,8 @@ static int parse_pair(const char *what, const char *s, size_t key_max, size_t va
                 return fail(errbuf, n, -EINVAL, "%s \"%s\" is not of the form KEY=VALUE", what, s);
         klen = (size_t)(eq - s);
         if (klen > key_max || strlen(eq + 1) > value_max)
-                return fail(errbuf, n, -EINVAL, "%s \"%s\" is too long (key at most %zu bytes, value %zu)", what,
-                            s, key_max, value_max);
+                return fail(errbuf, n, -EINVAL, "%s \"%s\" is too long (key at most %zu bytes, value %zu)",
+                            what, s, key_max, value_max);
         key = strndup(s, klen);
         if (!key)
                 return fail(errbuf, n, -ENOMEM, "out of memory");
@@ -209,10 +211,10 @@ static int parse_env_option(const char *s, char **environ_, ProtoStrMap *env, ch
                 size_t len = strlen(s);
                 for (char **e = environ_; e && *e; e++)
                         if (strncmp(*e, s, len) == 0 && (*e)[len] == '=')
-                                return parse_pair("--env", *e, PROTO_ENV_KEY_MAX, PROTO_ENV_BYTES_MAX, env, errbuf,
-                                                  n);
-                return fail(errbuf, n, -EINVAL, "--env %s: %s is not set in this environment (use %s=VALUE)", s, s,
-                            s);
+                                return parse_pair("--env", *e, PROTO_ENV_KEY_MAX, PROTO_ENV_BYTES_MAX, env,
+                                                  errbuf, n);
+                return fail(errbuf, n, -EINVAL, "--env %s: %s is not set in this environment (use %s=VALUE)",
+                            s, s, s);
         }
         return parse_pair("--env", s, PROTO_ENV_KEY_MAX, PROTO_ENV_BYTES_MAX, env, errbuf, n);
 }
@@ -222,8 +224,8 @@ static int parse_duration_ms(const char *opt, const char *s, uint64_t *ret, char
         uint64_t usec;
 
         if (parse_duration(s, &usec) < 0)
-                return fail(errbuf, n, -EINVAL, "%s: \"%s\" is not a duration (examples: 500ms, 10s, 1h30m)", opt,
-                            s);
+                return fail(errbuf, n, -EINVAL, "%s: \"%s\" is not a duration (examples: 500ms, 10s, 1h30m)",
+                            opt, s);
         *ret = (usec + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
         return 0;
 }
@@ -248,7 +250,8 @@ static int apply_global(int c, const char *arg, CtlArgs *a, char *errbuf, size_t
                 else if (streq(arg, "json"))
                         a->format = CTL_FORMAT_JSON;
                 else
-                        return fail(errbuf, n, -EINVAL, "-o: \"%s\" is not an output format (table or json)", arg);
+                        return fail(errbuf, n, -EINVAL, "-o: \"%s\" is not an output format (table or json)",
+                                    arg);
                 return 1;
         case 'h':
                 a->help = true;
@@ -258,8 +261,10 @@ static int apply_global(int c, const char *arg, CtlArgs *a, char *errbuf, size_t
                 return 1;
         case ARG_TIMEOUT:
                 if (parse_duration(arg, &usec) < 0 || usec == 0)
-                        return fail(errbuf, n, -EINVAL,
-                                    "--timeout: \"%s\" is not a positive duration (examples: 500ms, 10s, 1m)", arg);
+                        return fail(
+                                errbuf, n, -EINVAL,
+                                "--timeout: \"%s\" is not a positive duration (examples: 500ms, 10s, 1m)",
+                                arg);
                 a->timeout_usec = usec;
                 return 1;
         default:
@@ -277,11 +282,13 @@ static int apply_spawn(int c, const char *arg, char **environ_, CtlArgs *a, char
         switch (c) {
         case ARG_NAME:
                 if (strlen(arg) == 0 || strlen(arg) > PROTO_NAME_MAX)
-                        return fail(errbuf, n, -EINVAL, "--name: a name has 1 to %d characters", PROTO_NAME_MAX);
+                        return fail(errbuf, n, -EINVAL, "--name: a name has 1 to %d characters",
+                                    PROTO_NAME_MAX);
                 field = &s->name;
                 break;
         case ARG_ENV:
-                return parse_env_option(arg, environ_, &s->env, errbuf, n);
+                r = parse_env_option(arg, environ_, &s->env, errbuf, n);
+                return r < 0 ? r : 1;
         case ARG_ENV_INHERIT:
                 return 1; /* applied by spawn_finish(), under the --env pairs */
         case ARG_CWD:
@@ -293,8 +300,8 @@ static int apply_spawn(int c, const char *arg, char **environ_, CtlArgs *a, char
                 break;
         case ARG_CPU:
                 if (parse_cpu(arg, &v) < 0)
-                        return fail(errbuf, n, -EINVAL, "--cpu: \"%s\" is not a CPU amount (examples: 0.5, 2, 150%%)",
-                                    arg);
+                        return fail(errbuf, n, -EINVAL,
+                                    "--cpu: \"%s\" is not a CPU amount (examples: 0.5, 2, 150%%)", arg);
                 s->limits.has_cpu = true;
                 s->limits.cpu_millicores = v;
                 return 1;
@@ -322,12 +329,14 @@ static int apply_spawn(int c, const char *arg, char **environ_, CtlArgs *a, char
                 if (r < 0)
                         return r;
                 if (s->timeout_ms == 0)
-                        return fail(errbuf, n, -EINVAL, "--timeout: the agent's runtime limit must be positive");
+                        return fail(errbuf, n, -EINVAL,
+                                    "--timeout: the agent's runtime limit must be positive");
                 s->has_timeout_ms = true;
                 return 1;
         case ARG_NET:
                 if (proto_net_from_string(arg) < 0)
-                        return fail(errbuf, n, -EINVAL, "--net: \"%s\" is not a network mode (none or host)", arg);
+                        return fail(errbuf, n, -EINVAL, "--net: \"%s\" is not a network mode (none or host)",
+                                    arg);
                 s->has_net = true;
                 s->net = proto_net_from_string(arg);
                 return 1;
@@ -376,7 +385,8 @@ static int apply_command_option(int c, const char *arg, char **environ_, CtlArgs
         case ARG_STATE:
                 if (proto_state_from_string(arg) < 0)
                         return fail(errbuf, n, -EINVAL,
-                                    "--state: \"%s\" is not a state (starting, running, pausing, paused, resuming, "
+                                    "--state: \"%s\" is not a state (starting, running, pausing, paused, "
+                                    "resuming, "
                                     "stopping, exited, failed)",
                                     arg);
                 a->has_state = true;
@@ -393,13 +403,15 @@ static int apply_command_option(int c, const char *arg, char **environ_, CtlArgs
                 return 1;
         case ARG_STREAM:
                 if (proto_stream_from_string(arg) < 0)
-                        return fail(errbuf, n, -EINVAL, "--stream: \"%s\" is not stdout, stderr or both", arg);
+                        return fail(errbuf, n, -EINVAL, "--stream: \"%s\" is not stdout, stderr or both",
+                                    arg);
                 a->stream = proto_stream_from_string(arg);
                 return 1;
         case ARG_TAIL:
                 if (parse_u64(arg, &a->tail) < 0 || a->tail > PROTO_OUTPUT_LINES_MAX)
-                        return fail(errbuf, n, -EINVAL, "--tail: \"%s\" is not a number of lines from 0 to %d",
-                                    arg, PROTO_OUTPUT_LINES_MAX);
+                        return fail(errbuf, n, -EINVAL,
+                                    "--tail: \"%s\" is not a number of lines from 0 to %d", arg,
+                                    PROTO_OUTPUT_LINES_MAX);
                 a->has_tail = true;
                 return 1;
         case 'f':
@@ -410,7 +422,8 @@ static int apply_command_option(int c, const char *arg, char **environ_, CtlArgs
                 return 1;
         case ARG_GREP:
                 if (strlen(arg) == 0 || strlen(arg) > PROTO_GREP_MAX)
-                        return fail(errbuf, n, -EINVAL, "--grep: a pattern has 1 to %d bytes", PROTO_GREP_MAX);
+                        return fail(errbuf, n, -EINVAL, "--grep: a pattern has 1 to %d bytes",
+                                    PROTO_GREP_MAX);
                 free(a->grep);
                 a->grep = strdup(arg);
                 return a->grep ? 1 : fail(errbuf, n, -ENOMEM, "out of memory");
@@ -459,7 +472,8 @@ static int set_agents(CtlArgs *a, char **args, size_t n_args, char *errbuf, size
 {
         for (size_t i = 0; i < n_args; i++) {
                 if (strlen(args[i]) == 0 || strlen(args[i]) > PROTO_AGENT_REF_MAX)
-                        return fail(errbuf, n, -EINVAL, "\"%s\" is not an agent id, name or id prefix", args[i]);
+                        return fail(errbuf, n, -EINVAL, "\"%s\" is not an agent id, name or id prefix",
+                                    args[i]);
                 if (strv_extend(&a->agents, args[i]) < 0)
                         return fail(errbuf, n, -ENOMEM, "out of memory");
                 a->n_agents++;
@@ -480,7 +494,8 @@ static int parse_positional(CtlArgs *a, char **args, size_t n_args, char *errbuf
                 return 0;
         case CTL_COMMAND_SPAWN:
                 if (n_args == 0)
-                        return fail(errbuf, n, -EINVAL, "spawn needs a command: spawn [OPTIONS] -- CMD [ARGS...]");
+                        return fail(errbuf, n, -EINVAL,
+                                    "spawn needs a command: spawn [OPTIONS] -- CMD [ARGS...]");
                 if (n_args > PROTO_ARGV_MAX)
                         return fail(errbuf, n, -EINVAL, "spawn: at most %d arguments", PROTO_ARGV_MAX);
                 if (args[0][0] == 0)
@@ -493,7 +508,8 @@ static int parse_positional(CtlArgs *a, char **args, size_t n_args, char *errbuf
                 return 0;
         case CTL_COMMAND_SIGNAL:
                 if (n_args != 2)
-                        return fail(errbuf, n, -EINVAL, "signal needs an agent and a signal: signal AGENT SIG");
+                        return fail(errbuf, n, -EINVAL,
+                                    "signal needs an agent and a signal: signal AGENT SIG");
                 r = proto_signal_from_string(args[1]);
                 if (r < 0) {
                         uint64_t v;
@@ -521,7 +537,8 @@ static int parse_positional(CtlArgs *a, char **args, size_t n_args, char *errbuf
         case CTL_COMMAND_STDIN:
         case CTL_COMMAND_LOGS:
                 if (n_args != 1)
-                        return fail(errbuf, n, -EINVAL, "%s needs exactly one agent (got %zu arguments)", cmd, n_args);
+                        return fail(errbuf, n, -EINVAL, "%s needs exactly one agent (got %zu arguments)",
+                                    cmd, n_args);
                 return set_agents(a, args, 1, errbuf, n);
         case _CTL_COMMAND_MAX:
         case _CTL_COMMAND_INVALID:
@@ -536,7 +553,8 @@ static int spawn_finish(CtlArgs *a, bool env_inherit, char **environ_, char *err
         int r;
 
         if (a->wait && a->attach)
-                return fail(errbuf, n, -EINVAL, "spawn: --wait and --attach exclude each other (--attach waits too)");
+                return fail(errbuf, n, -EINVAL,
+                            "spawn: --wait and --attach exclude each other (--attach waits too)");
         if (env_inherit) {
                 ProtoStrMap env = {};
 
@@ -548,8 +566,8 @@ static int spawn_finish(CtlArgs *a, bool env_inherit, char **environ_, char *err
                                 return fail(errbuf, n, -EINVAL, "--env-inherit: more than %d variables",
                                             PROTO_ENV_MAX);
                         }
-                        r = parse_pair("environment variable", *e, PROTO_ENV_KEY_MAX, PROTO_ENV_BYTES_MAX, &env,
-                                       errbuf, n);
+                        r = parse_pair("environment variable", *e, PROTO_ENV_KEY_MAX, PROTO_ENV_BYTES_MAX,
+                                       &env, errbuf, n);
                         if (r < 0) {
                                 proto_str_map_done(&env);
                                 return r;
@@ -613,7 +631,8 @@ int ctl_args_parse(int argc, char **argv, char **environ_, CtlArgs *a, char *err
         }
         a->command = ctl_command_from_string(argv[optind]);
         if (a->command < 0)
-                return fail(errbuf, n, -EINVAL, "unknown command \"%s\" (try descartesctl --help)", argv[optind]);
+                return fail(errbuf, n, -EINVAL, "unknown command \"%s\" (try descartesctl --help)",
+                            argv[optind]);
         a->has_command = true;
 
         sub = argv + optind;
@@ -637,8 +656,8 @@ int ctl_args_parse(int argc, char **argv, char **environ_, CtlArgs *a, char *err
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return fail(errbuf, n, -EINVAL, "%s: unexpected option %s", ctl_command_to_string(a->command),
-                                    sub[optind - 1]);
+                        return fail(errbuf, n, -EINVAL, "%s: unexpected option %s",
+                                    ctl_command_to_string(a->command), sub[optind - 1]);
         }
         if (a->help)
                 return 0;

@@ -40,8 +40,8 @@ typedef enum CtlFormat {
 #define CTL_DEFAULT_TERM "dumb"
 
 typedef struct CtlArgs {
-        bool help;          /* -h: print help (of `command` when has_command) and exit 0 */
-        bool version;       /* --version */
+        bool help;    /* -h: print help (of `command` when has_command) and exit 0 */
+        bool version; /* --version */
         bool has_command;
         CtlCommand command;
 

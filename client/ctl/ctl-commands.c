@@ -34,7 +34,8 @@ int ctl_report(const DescartesError *e, const char *context_fmt, ...)
                 log_error("%s.", e->message);
                 break;
         case DESCARTES_ERROR_DAEMON:
-                log_error("%s: %s (%s).", context, e->message, proto_error_code_to_string(e->code) ?: "error");
+                log_error("%s: %s (%s).", context, e->message,
+                          proto_error_code_to_string(e->code) ?: "error");
                 break;
         default:
                 log_error("%s: %s.", context, e->message[0] ? e->message : strerror(-e->error));
@@ -123,10 +124,10 @@ static int cmd_ps(Ctl *c)
         if (json_mode(c)) {
                 JsonWriter w;
                 json_writer_init(&w, stdout);
-                json_array_begin(&w);
+                json_writer_array_begin(&w);
                 for (size_t i = 0; i < list.n_agents; i++)
                         ctl_json_agent(&w, &list.agents[i]);
-                json_array_end(&w);
+                json_writer_array_end(&w);
                 fputc('\n', stdout);
         } else
                 ctl_print_ps_table(stdout, list.agents, list.n_agents, now_ns(CLOCK_REALTIME));
@@ -194,8 +195,9 @@ static int cmd_agent_op(Ctl *c, const char *id)
                 r = descartes_resume(c->client, id, &info, &e);
                 break;
         case CTL_COMMAND_STOP:
-                r = descartes_stop(c->client, id, a->has_grace ? (int64_t)MIN(a->grace_ms, (uint64_t)INT64_MAX) : -1,
-                                   &info, &e);
+                r = descartes_stop(c->client, id,
+                                   a->has_grace ? (int64_t)MIN(a->grace_ms, (uint64_t)INT64_MAX) : -1, &info,
+                                   &e);
                 break;
         case CTL_COMMAND_KILL:
                 r = descartes_kill(c->client, id, &info, &e);
@@ -211,7 +213,8 @@ static int cmd_agent_op(Ctl *c, const char *id)
                 return CTL_EXIT_FAILURE;
         }
         if (r < 0)
-                return ctl_report(&e, "cannot %s agent %s", a->command == CTL_COMMAND_RM ? "remove" : verb, id);
+                return ctl_report(&e, "cannot %s agent %s", a->command == CTL_COMMAND_RM ? "remove" : verb,
+                                  id);
         if (!info.id) /* a daemon that answers remove with an empty record still removed `id` */
                 printf("%s\n", id);
         else
@@ -241,13 +244,15 @@ static int cmd_stdin(Ctl *c, const char *id)
                 while (off < (size_t)n) {
                         uint64_t written = 0;
 
-                        if (descartes_stdin(c->client, id, buf + off, (size_t)n - off, false, &written, &e) < 0)
+                        if (descartes_stdin(c->client, id, buf + off, (size_t)n - off, false, &written, &e) <
+                            0)
                                 return ctl_report(&e, "cannot write to the stdin of agent %s", id);
                         if (written == 0) {
                                 /* The agent's pipe is full: the daemon takes no more until it reads. */
                                 struct timespec ts = {.tv_nsec = 50 * NSEC_PER_MSEC};
                                 if (++idle > 1200) {
-                                        log_error("Agent %s has not read its stdin for a minute; giving up.", id);
+                                        log_error("Agent %s has not read its stdin for a minute; giving up.",
+                                                  id);
                                         return CTL_EXIT_TIMEOUT;
                                 }
                                 (void)nanosleep(&ts, NULL);
@@ -264,11 +269,11 @@ static int cmd_stdin(Ctl *c, const char *id)
         if (json_mode(c)) {
                 JsonWriter w;
                 json_writer_init(&w, stdout);
-                json_object_begin(&w);
-                json_kv_string(&w, "agent", id);
-                json_kv_uint(&w, "written", total);
-                json_kv_bool(&w, "closed", c->args->close_stdin);
-                json_object_end(&w);
+                json_writer_object_begin(&w);
+                json_writer_kv_string(&w, "agent", id);
+                json_writer_kv_uint(&w, "written", total);
+                json_writer_kv_bool(&w, "closed", c->args->close_stdin);
+                json_writer_object_end(&w);
                 fputc('\n', stdout);
         }
         return 0;
@@ -308,12 +313,14 @@ static int replay_gap(Ctl *c, uint64_t from, uint64_t to)
                 _cleanup_(proto_events_result_done) ProtoEventsResult res = {};
                 DescartesError e;
 
-                if (descartes_events(c->client, from, MIN(to - from + 1, (uint64_t)PROTO_EVENTS_MAX), &res, &e) < 0)
-                        return ctl_report(&e, "cannot replay missed events %llu..%llu", (unsigned long long)from,
-                                          (unsigned long long)to);
+                if (descartes_events(c->client, from, MIN(to - from + 1, (uint64_t)PROTO_EVENTS_MAX), &res,
+                                     &e) < 0)
+                        return ctl_report(&e, "cannot replay missed events %llu..%llu",
+                                          (unsigned long long)from, (unsigned long long)to);
                 if (res.oldest_seq > from)
                         log_warning("Events %llu..%llu are no longer held by descartesd and were lost.",
-                                    (unsigned long long)from, (unsigned long long)MIN(res.oldest_seq - 1, to));
+                                    (unsigned long long)from,
+                                    (unsigned long long)MIN(res.oldest_seq - 1, to));
                 for (size_t i = 0; i < res.n_events; i++)
                         if (res.events[i].seq >= from && res.events[i].seq <= to)
                                 print_event(c, &res.events[i]);

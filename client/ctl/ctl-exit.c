@@ -63,8 +63,9 @@ int ctl_exit_from_agent(const ProtoAgentInfo *info)
 {
         if (info->has_signal && info->signal > 0 && info->signal < _NSIG)
                 return 128 + info->signal;
-        if (info->has_reason && (info->reason == PROTO_REASON_OOM_KILLED || info->reason == PROTO_REASON_PIDS_LIMIT ||
-                                 info->reason == PROTO_REASON_KILLED))
+        if (info->has_reason &&
+            (info->reason == PROTO_REASON_OOM_KILLED || info->reason == PROTO_REASON_PIDS_LIMIT ||
+             info->reason == PROTO_REASON_KILLED))
                 return 128 + SIGKILL;
         if (info->has_exit_code)
                 return info->exit_code & 0xff;

@@ -17,8 +17,8 @@ typedef enum CtlExit {
         CTL_EXIT_SPAWN_FAILED = 8,
         CTL_EXIT_UNENFORCEABLE = 9,
         CTL_EXIT_LIMIT_EXCEEDED = 10,
-        CTL_EXIT_BAD_REQUEST = 11,      /* bad_request, unsupported_version, unknown_op */
-        CTL_EXIT_INTERNAL = 12,         /* the daemon's internal error, or a reply we cannot read */
+        CTL_EXIT_BAD_REQUEST = 11, /* bad_request, unsupported_version, unknown_op */
+        CTL_EXIT_INTERNAL = 12,    /* the daemon's internal error, or a reply we cannot read */
         CTL_EXIT_BUSY = 13,
 } CtlExit;
 

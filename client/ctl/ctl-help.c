@@ -29,7 +29,8 @@ void ctl_help_main(FILE *f)
               "                              " DESCARTES_DEFAULT_CONTROL_ENDPOINT ")\n"
               "      --events ENDPOINT       events endpoint (default $DESCARTES_EVENTS, else derived:\n"
               "                              ipc://DIR/control -> ipc://DIR/events)\n"
-              "  -o, --output table|json     output format; json is one object per line, stable for scripts\n"
+              "  -o, --output table|json     output format; json is one object per line, stable for "
+              "scripts\n"
               "      --timeout DURATION      request timeout (default 5s, 30s for spawn/stop/kill/rm);\n"
               "                              for spawn give it before the command\n"
               "  -h, --help                  help (also COMMAND --help)\n"
@@ -57,18 +58,20 @@ void ctl_help_main(FILE *f)
 }
 
 static const char *const command_help[_CTL_COMMAND_MAX] = {
-        [CTL_COMMAND_HEALTH] = "Usage: descartesctl health\n"
-                               "\n"
-                               "Print the daemon's version, protocol, uptime, agents per state, host and cgroup\n"
-                               "information.\n",
-        [CTL_COMMAND_PS] = "Usage: descartesctl ps [-a] [--label K=V]... [--state STATE]\n"
-                           "\n"
-                           "List agents: ID (first 12 characters), NAME, STATE, REASON/EXIT, CREATED, COMMAND.\n"
-                           "\n"
-                           "  -a, --all            include ended agents (exited, failed)\n"
-                           "      --label K=V      only agents with this label (repeatable: all must match)\n"
-                           "      --state STATE    only agents in STATE (starting, running, pausing, paused,\n"
-                           "                       resuming, stopping, exited, failed)\n",
+        [CTL_COMMAND_HEALTH] =
+                "Usage: descartesctl health\n"
+                "\n"
+                "Print the daemon's version, protocol, uptime, agents per state, host and cgroup\n"
+                "information.\n",
+        [CTL_COMMAND_PS] =
+                "Usage: descartesctl ps [-a] [--label K=V]... [--state STATE]\n"
+                "\n"
+                "List agents: ID (first 12 characters), NAME, STATE, REASON/EXIT, CREATED, COMMAND.\n"
+                "\n"
+                "  -a, --all            include ended agents (exited, failed)\n"
+                "      --label K=V      only agents with this label (repeatable: all must match)\n"
+                "      --state STATE    only agents in STATE (starting, running, pausing, paused,\n"
+                "                       resuming, stopping, exited, failed)\n",
         [CTL_COMMAND_SPAWN] =
                 "Usage: descartesctl spawn [OPTIONS] -- CMD [ARGS...]\n"
                 "\n"
@@ -100,37 +103,42 @@ static const char *const command_help[_CTL_COMMAND_MAX] = {
         [CTL_COMMAND_INSPECT] = "Usage: descartesctl inspect AGENT\n\nPrint every field of an agent.\n",
         [CTL_COMMAND_PAUSE] = "Usage: descartesctl pause AGENT\n\nFreeze every process of an agent.\n",
         [CTL_COMMAND_RESUME] = "Usage: descartesctl resume AGENT\n\nThaw a paused agent.\n",
-        [CTL_COMMAND_STOP] = "Usage: descartesctl stop [--grace DURATION] AGENT\n"
-                             "\n"
-                             "Send SIGTERM, wait the grace period (default: the daemon's), then kill the agent.\n",
+        [CTL_COMMAND_STOP] =
+                "Usage: descartesctl stop [--grace DURATION] AGENT\n"
+                "\n"
+                "Send SIGTERM, wait the grace period (default: the daemon's), then kill the agent.\n",
         [CTL_COMMAND_KILL] = "Usage: descartesctl kill AGENT\n\nKill every process of an agent at once.\n",
         [CTL_COMMAND_SIGNAL] = "Usage: descartesctl signal AGENT SIG\n"
                                "\n"
                                "Send a signal, by name (TERM, SIGUSR1) or number, to the agent.\n",
-        [CTL_COMMAND_STDIN] = "Usage: descartesctl stdin [--close] AGENT\n"
-                              "\n"
-                              "Send this program's stdin to the agent's stdin (the agent must have been spawned\n"
-                              "with -i), in chunks of at most 1 MiB.\n"
-                              "\n"
-                              "  --close    close the agent's stdin after everything was sent\n",
-        [CTL_COMMAND_LOGS] = "Usage: descartesctl logs [OPTIONS] AGENT\n"
-                             "\n"
-                             "Print an agent's stored output: stdout lines to stdout, stderr lines to stderr.\n"
-                             "\n"
-                             "  --stream stdout|stderr|both   which stream (default both)\n"
-                             "  --tail N                      only the last N lines\n"
-                             "  -f, --follow                  keep printing new output until the agent has\n"
-                             "                                ended and everything is printed\n"
-                             "  --raw                         the bytes as written, without line handling\n"
-                             "  --grep REGEX                  only lines matching a PCRE2 pattern\n"
-                             "\n"
-                             "With -o json, one object per line: {seq, ts_ns, stream, text} (or {stream, data}\n"
-                             "with --raw).\n",
-        [CTL_COMMAND_EVENTS] = "Usage: descartesctl events [AGENT]\n"
-                               "\n"
-                               "Print events as they happen, one line each (with -o json one object per line),\n"
-                               "for every agent or only AGENT's. Missed events are replayed from the daemon.\n",
-        [CTL_COMMAND_RM] = "Usage: descartesctl rm AGENT...\n\nRemove ended agents with their records and output.\n",
+        [CTL_COMMAND_STDIN] =
+                "Usage: descartesctl stdin [--close] AGENT\n"
+                "\n"
+                "Send this program's stdin to the agent's stdin (the agent must have been spawned\n"
+                "with -i), in chunks of at most 1 MiB.\n"
+                "\n"
+                "  --close    close the agent's stdin after everything was sent\n",
+        [CTL_COMMAND_LOGS] =
+                "Usage: descartesctl logs [OPTIONS] AGENT\n"
+                "\n"
+                "Print an agent's stored output: stdout lines to stdout, stderr lines to stderr.\n"
+                "\n"
+                "  --stream stdout|stderr|both   which stream (default both)\n"
+                "  --tail N                      only the last N lines\n"
+                "  -f, --follow                  keep printing new output until the agent has\n"
+                "                                ended and everything is printed\n"
+                "  --raw                         the bytes as written, without line handling\n"
+                "  --grep REGEX                  only lines matching a PCRE2 pattern\n"
+                "\n"
+                "With -o json, one object per line: {seq, ts_ns, stream, text} (or {stream, data}\n"
+                "with --raw).\n",
+        [CTL_COMMAND_EVENTS] =
+                "Usage: descartesctl events [AGENT]\n"
+                "\n"
+                "Print events as they happen, one line each (with -o json one object per line),\n"
+                "for every agent or only AGENT's. Missed events are replayed from the daemon.\n",
+        [CTL_COMMAND_RM] =
+                "Usage: descartesctl rm AGENT...\n\nRemove ended agents with their records and output.\n",
 };
 
 void ctl_help_command(CtlCommand c, FILE *f)

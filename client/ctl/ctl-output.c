@@ -90,8 +90,9 @@ void ctl_format_timestamp(uint64_t ns, char *buf, size_t n)
                 (void)snprintf(buf, n, "-");
                 return;
         }
-        (void)snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)((ns % NSEC_PER_SEC) / NSEC_PER_MSEC));
+        (void)snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       (unsigned)((ns % NSEC_PER_SEC) / NSEC_PER_MSEC));
 }
 
 static const char *state_string(ProtoState s)
@@ -112,8 +113,8 @@ void ctl_print_ps_table(FILE *f, const ProtoAgentInfo *agents, size_t n, uint64_
                 ctl_format_relative(agents[i].created_ns, now_ns, buf, sizeof buf);
                 w_created = MAX(w_created, (int)strlen(buf));
         }
-        fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, "ID", w_name, "NAME", w_state, "STATE",
-                w_reason, "REASON/EXIT", w_created, "CREATED", "COMMAND");
+        fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, "ID", w_name, "NAME", w_state,
+                "STATE", w_reason, "REASON/EXIT", w_created, "CREATED", "COMMAND");
         for (size_t i = 0; i < n; i++) {
                 char reason[128], created[64], command[CTL_COMMAND_WIDTH + 8];
 
@@ -121,8 +122,8 @@ void ctl_print_ps_table(FILE *f, const ProtoAgentInfo *agents, size_t n, uint64_
                 ctl_format_relative(agents[i].created_ns, now_ns, created, sizeof created);
                 ctl_format_command(agents[i].argv, CTL_COMMAND_WIDTH, command, sizeof command);
                 fprintf(f, "%-*.*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, CTL_SHORT_ID_LEN,
-                        agents[i].id ?: "-", w_name, agents[i].name ?: "-", w_state, state_string(agents[i].state),
-                        w_reason, reason, w_created, created, command);
+                        agents[i].id ?: "-", w_name, agents[i].name ?: "-", w_state,
+                        state_string(agents[i].state), w_reason, reason, w_created, created, command);
         }
 }
 
@@ -147,7 +148,9 @@ void ctl_print_inspect(FILE *f, const ProtoAgentInfo *i)
                 fprintf(f, "%-16s%d\n", "exit_code:", i->exit_code);
         if (i->has_signal)
                 fprintf(f, "%-16s%d (%s)\n", "signal:", i->signal,
-                        i->signal > 0 && i->signal < _NSIG && sigabbrev_np(i->signal) ? sigabbrev_np(i->signal) : "?");
+                        i->signal > 0 && i->signal < _NSIG && sigabbrev_np(i->signal)
+                                ? sigabbrev_np(i->signal)
+                                : "?");
         fprintf(f, "%-16s%" PRIu32 "\n", "owner_uid:", i->owner_uid);
         if (i->has_pid)
                 fprintf(f, "%-16s%d\n", "pid:", i->pid);
@@ -198,7 +201,9 @@ void ctl_print_health(FILE *f, const ProtoHealthResult *h)
         for (int s = 0; s < _PROTO_STATE_MAX; s++)
                 fprintf(f, " %s=%" PRIu64, state_string((ProtoState)s), h->agents[s]);
         fputc('\n', f);
-        fprintf(f, "host:        %" PRIu32 " cpus, %" PRIu64 " of %" PRIu64 " bytes available, load %.2f %.2f %.2f\n",
+        fprintf(f,
+                "host:        %" PRIu32 " cpus, %" PRIu64 " of %" PRIu64
+                " bytes available, load %.2f %.2f %.2f\n",
                 h->host.cpus, h->host.mem_available, h->host.mem_total, h->host.load1, h->host.load5,
                 h->host.load15);
         fprintf(f, "cgroup:      %s", h->cgroup_root ?: "-");
@@ -228,147 +233,147 @@ void ctl_print_event(FILE *f, const ProtoEvent *e)
 
 static void json_limits(JsonWriter *w, const ProtoLimits *l)
 {
-        json_object_begin(w);
+        json_writer_object_begin(w);
         if (l->has_cpu)
-                json_kv_uint(w, "cpu_millicores", l->cpu_millicores);
+                json_writer_kv_uint(w, "cpu_millicores", l->cpu_millicores);
         if (l->has_memory)
-                json_kv_uint(w, "memory", l->memory);
+                json_writer_kv_uint(w, "memory", l->memory);
         if (l->has_swap)
-                json_kv_uint(w, "swap", l->swap);
+                json_writer_kv_uint(w, "swap", l->swap);
         if (l->has_pids)
-                json_kv_uint(w, "pids", l->pids);
-        json_object_end(w);
+                json_writer_kv_uint(w, "pids", l->pids);
+        json_writer_object_end(w);
 }
 
 void ctl_json_agent(JsonWriter *w, const ProtoAgentInfo *i)
 {
-        json_object_begin(w);
-        json_kv_string(w, "id", i->id);
-        json_kv_string(w, "name", i->name);
-        json_kv_string(w, "state", proto_state_to_string(i->state));
-        json_key(w, "reason");
+        json_writer_object_begin(w);
+        json_writer_kv_string(w, "id", i->id);
+        json_writer_kv_string(w, "name", i->name);
+        json_writer_kv_string(w, "state", proto_state_to_string(i->state));
+        json_writer_key(w, "reason");
         if (i->has_reason)
-                json_string(w, proto_reason_to_string(i->reason));
+                json_writer_string(w, proto_reason_to_string(i->reason));
         else
-                json_null(w);
-        json_key(w, "exit_code");
+                json_writer_null(w);
+        json_writer_key(w, "exit_code");
         if (i->has_exit_code)
-                json_int(w, i->exit_code);
+                json_writer_int(w, i->exit_code);
         else
-                json_null(w);
-        json_key(w, "signal");
+                json_writer_null(w);
+        json_writer_key(w, "signal");
         if (i->has_signal)
-                json_int(w, i->signal);
+                json_writer_int(w, i->signal);
         else
-                json_null(w);
-        json_kv_uint(w, "owner_uid", i->owner_uid);
-        json_key(w, "labels");
-        json_object_begin(w);
+                json_writer_null(w);
+        json_writer_kv_uint(w, "owner_uid", i->owner_uid);
+        json_writer_key(w, "labels");
+        json_writer_object_begin(w);
         for (size_t k = 0; k < i->labels.n_pairs; k++)
-                json_kv_string(w, i->labels.pairs[k].key, i->labels.pairs[k].value);
-        json_object_end(w);
-        json_key(w, "argv");
-        json_array_begin(w);
+                json_writer_kv_string(w, i->labels.pairs[k].key, i->labels.pairs[k].value);
+        json_writer_object_end(w);
+        json_writer_key(w, "argv");
+        json_writer_array_begin(w);
         for (size_t k = 0; k < i->n_argv && i->argv; k++)
-                json_string(w, i->argv[k]);
-        json_array_end(w);
-        json_kv_uint(w, "created_ns", i->created_ns);
-        json_key(w, "started_ns");
+                json_writer_string(w, i->argv[k]);
+        json_writer_array_end(w);
+        json_writer_kv_uint(w, "created_ns", i->created_ns);
+        json_writer_key(w, "started_ns");
         if (i->has_started_ns)
-                json_uint(w, i->started_ns);
+                json_writer_uint(w, i->started_ns);
         else
-                json_null(w);
-        json_key(w, "ended_ns");
+                json_writer_null(w);
+        json_writer_key(w, "ended_ns");
         if (i->has_ended_ns)
-                json_uint(w, i->ended_ns);
+                json_writer_uint(w, i->ended_ns);
         else
-                json_null(w);
-        json_key(w, "spawn_us");
+                json_writer_null(w);
+        json_writer_key(w, "spawn_us");
         if (i->has_spawn_us)
-                json_uint(w, i->spawn_us);
+                json_writer_uint(w, i->spawn_us);
         else
-                json_null(w);
-        json_key(w, "pid");
+                json_writer_null(w);
+        json_writer_key(w, "pid");
         if (i->has_pid)
-                json_int(w, i->pid);
+                json_writer_int(w, i->pid);
         else
-                json_null(w);
-        json_kv_string(w, "cgroup", i->cgroup);
-        json_key(w, "limits");
+                json_writer_null(w);
+        json_writer_kv_string(w, "cgroup", i->cgroup);
+        json_writer_key(w, "limits");
         json_limits(w, &i->limits);
-        json_key(w, "usage");
+        json_writer_key(w, "usage");
         if (i->has_usage) {
-                json_object_begin(w);
-                json_kv_uint(w, "cpu_usec", i->usage.cpu_usec);
-                json_kv_uint(w, "memory_current", i->usage.memory_current);
-                json_kv_uint(w, "memory_peak", i->usage.memory_peak);
-                json_kv_uint(w, "pids_current", i->usage.pids_current);
-                json_object_end(w);
+                json_writer_object_begin(w);
+                json_writer_kv_uint(w, "cpu_usec", i->usage.cpu_usec);
+                json_writer_kv_uint(w, "memory_current", i->usage.memory_current);
+                json_writer_kv_uint(w, "memory_peak", i->usage.memory_peak);
+                json_writer_kv_uint(w, "pids_current", i->usage.pids_current);
+                json_writer_object_end(w);
         } else
-                json_null(w);
-        json_object_end(w);
+                json_writer_null(w);
+        json_writer_object_end(w);
 }
 
 void ctl_json_health(JsonWriter *w, const ProtoHealthResult *h)
 {
-        json_object_begin(w);
-        json_kv_string(w, "version", h->version);
-        json_kv_uint(w, "protocol", h->protocol);
-        json_kv_uint(w, "uptime_s", h->uptime_s);
-        json_key(w, "agents");
-        json_object_begin(w);
+        json_writer_object_begin(w);
+        json_writer_kv_string(w, "version", h->version);
+        json_writer_kv_uint(w, "protocol", h->protocol);
+        json_writer_kv_uint(w, "uptime_s", h->uptime_s);
+        json_writer_key(w, "agents");
+        json_writer_object_begin(w);
         for (int s = 0; s < _PROTO_STATE_MAX; s++)
-                json_kv_uint(w, state_string((ProtoState)s), h->agents[s]);
-        json_object_end(w);
-        json_key(w, "host");
-        json_object_begin(w);
-        json_kv_uint(w, "cpus", h->host.cpus);
-        json_kv_uint(w, "mem_total", h->host.mem_total);
-        json_kv_uint(w, "mem_available", h->host.mem_available);
-        json_key(w, "load1");
-        json_double(w, h->host.load1);
-        json_key(w, "load5");
-        json_double(w, h->host.load5);
-        json_key(w, "load15");
-        json_double(w, h->host.load15);
-        json_object_end(w);
-        json_key(w, "cgroup");
-        json_object_begin(w);
-        json_kv_string(w, "root", h->cgroup_root);
-        json_key(w, "controllers");
-        json_array_begin(w);
+                json_writer_kv_uint(w, state_string((ProtoState)s), h->agents[s]);
+        json_writer_object_end(w);
+        json_writer_key(w, "host");
+        json_writer_object_begin(w);
+        json_writer_kv_uint(w, "cpus", h->host.cpus);
+        json_writer_kv_uint(w, "mem_total", h->host.mem_total);
+        json_writer_kv_uint(w, "mem_available", h->host.mem_available);
+        json_writer_key(w, "load1");
+        json_writer_double(w, h->host.load1);
+        json_writer_key(w, "load5");
+        json_writer_double(w, h->host.load5);
+        json_writer_key(w, "load15");
+        json_writer_double(w, h->host.load15);
+        json_writer_object_end(w);
+        json_writer_key(w, "cgroup");
+        json_writer_object_begin(w);
+        json_writer_kv_string(w, "root", h->cgroup_root);
+        json_writer_key(w, "controllers");
+        json_writer_array_begin(w);
         for (size_t k = 0; k < h->n_cgroup_controllers && h->cgroup_controllers; k++)
-                json_string(w, h->cgroup_controllers[k]);
-        json_array_end(w);
-        json_object_end(w);
-        json_object_end(w);
+                json_writer_string(w, h->cgroup_controllers[k]);
+        json_writer_array_end(w);
+        json_writer_object_end(w);
+        json_writer_object_end(w);
 }
 
 void ctl_json_event(JsonWriter *w, const ProtoEvent *e)
 {
-        json_object_begin(w);
-        json_kv_uint(w, "seq", e->seq);
-        json_kv_uint(w, "ts_ns", e->ts_ns);
-        json_kv_string(w, "kind", proto_event_kind_to_string(e->kind));
-        json_kv_string(w, "agent", e->agent);
-        json_key(w, "state");
+        json_writer_object_begin(w);
+        json_writer_kv_uint(w, "seq", e->seq);
+        json_writer_kv_uint(w, "ts_ns", e->ts_ns);
+        json_writer_kv_string(w, "kind", proto_event_kind_to_string(e->kind));
+        json_writer_kv_string(w, "agent", e->agent);
+        json_writer_key(w, "state");
         if (e->has_state)
-                json_string(w, proto_state_to_string(e->state));
+                json_writer_string(w, proto_state_to_string(e->state));
         else
-                json_null(w);
-        json_key(w, "reason");
+                json_writer_null(w);
+        json_writer_key(w, "reason");
         if (e->has_reason)
-                json_string(w, proto_reason_to_string(e->reason));
+                json_writer_string(w, proto_reason_to_string(e->reason));
         else
-                json_null(w);
-        json_key(w, "data");
+                json_writer_null(w);
+        json_writer_key(w, "data");
         if (e->data.data) {
                 _cleanup_free_ char *json = NULL;
                 if (descartes_value_to_json(&e->data, &json) >= 0)
-                        json_raw(w, json);
+                        json_writer_raw(w, json);
                 else
-                        json_null(w);
+                        json_writer_null(w);
         } else
-                json_null(w);
-        json_object_end(w);
+                json_writer_null(w);
+        json_writer_object_end(w);
 }

@@ -24,7 +24,8 @@ bool ctl_ref_is_uuid(const char *ref)
         return true;
 }
 
-int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, char *errbuf, size_t errbuf_size)
+int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, char *errbuf,
+                    size_t errbuf_size)
 {
         size_t len = ref ? strlen(ref) : 0;
         size_t matches = 0, shown = 0, used;
@@ -49,7 +50,8 @@ int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, cha
                 return found;
         if (matches == 0) {
                 if (errbuf)
-                        (void)snprintf(errbuf, errbuf_size, "no agent has the id, name or id prefix \"%s\"", ref);
+                        (void)snprintf(errbuf, errbuf_size, "no agent has the id, name or id prefix \"%s\"",
+                                       ref);
                 return -ESRCH;
         }
         if (!errbuf)
@@ -58,7 +60,8 @@ int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, cha
         for (size_t i = 0; i < n && shown < 3; i++)
                 if (agents[i].id && strncmp(agents[i].id, ref, len) == 0) {
                         used = strlen(errbuf);
-                        (void)snprintf(errbuf + used, errbuf_size - used, "%s%s", shown ? ", " : "", agents[i].id);
+                        (void)snprintf(errbuf + used, errbuf_size - used, "%s%s", shown ? ", " : "",
+                                       agents[i].id);
                         shown++;
                 }
         used = strlen(errbuf);

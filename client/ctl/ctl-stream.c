@@ -117,13 +117,13 @@ static void emit_json_line(const ProtoOutputLine *l)
         JsonWriter w;
 
         json_writer_init(&w, stdout);
-        json_object_begin(&w);
-        json_kv_uint(&w, "seq", l->seq);
-        json_kv_uint(&w, "ts_ns", l->ts_ns);
-        json_kv_string(&w, "stream", proto_stream_to_string(l->stream));
-        json_key(&w, "text");
-        json_string_n(&w, l->text ?: "", l->text ? l->text_size : 0);
-        json_object_end(&w);
+        json_writer_object_begin(&w);
+        json_writer_kv_uint(&w, "seq", l->seq);
+        json_writer_kv_uint(&w, "ts_ns", l->ts_ns);
+        json_writer_kv_string(&w, "stream", proto_stream_to_string(l->stream));
+        json_writer_key(&w, "text");
+        json_writer_string_n(&w, l->text ?: "", l->text ? l->text_size : 0);
+        json_writer_object_end(&w);
         fputc('\n', stdout);
 }
 
@@ -134,11 +134,11 @@ static void emit_json_raw(ProtoStream s, const ProtoBytes *b)
         if (b->size == 0)
                 return;
         json_writer_init(&w, stdout);
-        json_object_begin(&w);
-        json_kv_string(&w, "stream", proto_stream_to_string(s));
-        json_key(&w, "data");
-        json_string_n(&w, (const char *)b->data, b->size);
-        json_object_end(&w);
+        json_writer_object_begin(&w);
+        json_writer_kv_string(&w, "stream", proto_stream_to_string(s));
+        json_writer_key(&w, "data");
+        json_writer_string_n(&w, (const char *)b->data, b->size);
+        json_writer_object_end(&w);
         fputc('\n', stdout);
 }
 

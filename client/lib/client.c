@@ -304,10 +304,15 @@ int client_endpoint_check(const char *endpoint, DescartesError *e)
                         return client_error_set(e, DESCARTES_ERROR_ACCESS, -EACCES,
                                                 "permission denied on %s: add your user to group descartes",
                                                 path);
+                if (errno == ENOENT)
+                        return client_error_set(
+                                e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
+                                "cannot reach descartesd at %s: is it running? (systemctl status "
+                                "descartesd)",
+                                endpoint);
                 return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
-                                        "cannot reach descartesd at %s (%s: %s): is it running? (systemctl "
-                                        "status descartesd)",
-                                        endpoint, path, strerror(errno));
+                                        "cannot reach descartesd at %s (%s: %s)", endpoint, path,
+                                        strerror(errno));
         }
         if (!S_ISSOCK(st.st_mode))
                 return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
@@ -366,8 +371,9 @@ static int client_connect(DescartesClient *c, DescartesError *e)
         if (zmq_connect(s, c->endpoint) < 0) {
                 r = negative_errno();
                 (void)zmq_close(s);
-                return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, r == -EACCES ? -EACCES : -ECONNREFUSED,
-                                        "cannot connect to %s: %s", c->endpoint, zmq_strerror(-r));
+                return client_error_set(e, DESCARTES_ERROR_UNREACHABLE,
+                                        r == -EACCES ? -EACCES : -ECONNREFUSED, "cannot connect to %s: %s",
+                                        c->endpoint, zmq_strerror(-r));
         }
         c->socket = s;
         return 0;
@@ -379,7 +385,8 @@ static int client_send(DescartesClient *c, const void *buf, size_t len, Descarte
             zmq_send(c->socket, buf, len, ZMQ_DONTWAIT) < 0) {
                 int r = negative_errno();
                 return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
-                                        "cannot send to descartesd at %s: %s", c->endpoint, zmq_strerror(-r));
+                                        "cannot send to descartesd at %s: %s", c->endpoint,
+                                        zmq_strerror(-r));
         }
         return 0;
 }
@@ -430,8 +437,8 @@ static bool reply_id_is(const void *buf, size_t len, const char *id)
 
 /* Waits until deadline (CLOCK_MONOTONIC usec) for the reply carrying id. 0 and *ret filled, -ETIMEDOUT,
  * -EPROTO (ours but unreadable), or another transport error. */
-static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uint64_t deadline, ProtoReply *ret,
-                             DescartesError *e)
+static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uint64_t deadline,
+                             ProtoReply *ret, DescartesError *e)
 {
         for (;;) {
                 zmq_pollitem_t item = {.socket = c->socket, .events = ZMQ_POLLIN};

@@ -69,8 +69,8 @@ int descartes_list(DescartesClient *c, const DescartesListArgs *args, DescartesL
 }
 
 /* The calls whose reply is {agent: INFO}. */
-static int call_agent(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, DescartesAgentInfo *ret,
-                      DescartesError *e)
+static int call_agent(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec,
+                      DescartesAgentInfo *ret, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
         int r;
@@ -141,13 +141,15 @@ int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, Desc
         if (grace_ms >= 0) {
                 req.args.stop.has_grace_ms = true;
                 req.args.stop.grace_ms = (uint64_t)grace_ms;
-                extra = (uint64_t)grace_ms > UINT64_MAX / 2 / USEC_PER_MSEC ? UINT64_MAX / 2
-                                                                            : (uint64_t)grace_ms * USEC_PER_MSEC;
+                extra = (uint64_t)grace_ms > UINT64_MAX / 2 / USEC_PER_MSEC
+                                ? UINT64_MAX / 2
+                                : (uint64_t)grace_ms * USEC_PER_MSEC;
         }
         return call_agent(c, &req, extra, ret, e);
 }
 
-int descartes_signal(DescartesClient *c, const char *agent, int sig, DescartesAgentInfo *ret, DescartesError *e)
+int descartes_signal(DescartesClient *c, const char *agent, int sig, DescartesAgentInfo *ret,
+                     DescartesError *e)
 {
         ProtoRequest req = {.op = PROTO_OP_SIGNAL, .args.signal = {.agent = (char *)agent, .signal = sig}};
         int r;
@@ -197,7 +199,8 @@ int descartes_stdin(DescartesClient *c, const char *agent, const void *data, siz
                 return r;
         if (size > PROTO_STDIN_DATA_MAX || (size > 0 && !data))
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
-                                        "stdin data is sent in chunks of at most %d bytes", PROTO_STDIN_DATA_MAX);
+                                        "stdin data is sent in chunks of at most %d bytes",
+                                        PROTO_STDIN_DATA_MAX);
         req.args.input.agent = (char *)agent;
         req.args.input.close = close_after;
         if (size > 0 || !close_after) {

@@ -188,8 +188,9 @@ int descartes_subscription_next(DescartesSubscription *s, uint64_t timeout_usec,
                 now = now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline)
                         return 0;
-                ms = deadline == UINT64_MAX ? -1
-                                            : (long)MIN((deadline - now + 999) / USEC_PER_MSEC, (uint64_t)INT_MAX);
+                ms = deadline == UINT64_MAX
+                             ? -1
+                             : (long)MIN((deadline - now + 999) / USEC_PER_MSEC, (uint64_t)INT_MAX);
                 r = zmq_poll(&item, 1, ms);
                 if (r < 0 && errno == EINTR)
                         return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINTR, "interrupted");

@@ -17,46 +17,46 @@ static int value_write(JsonWriter *w, const msgpack_object *o, unsigned depth)
                 return -EINVAL;
         switch (o->type) {
         case MSGPACK_OBJECT_NIL:
-                json_null(w);
+                json_writer_null(w);
                 return 0;
         case MSGPACK_OBJECT_BOOLEAN:
-                json_bool(w, o->via.boolean);
+                json_writer_bool(w, o->via.boolean);
                 return 0;
         case MSGPACK_OBJECT_POSITIVE_INTEGER:
-                json_uint(w, o->via.u64);
+                json_writer_uint(w, o->via.u64);
                 return 0;
         case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-                json_int(w, o->via.i64);
+                json_writer_int(w, o->via.i64);
                 return 0;
         case MSGPACK_OBJECT_FLOAT32:
         case MSGPACK_OBJECT_FLOAT64:
-                json_double(w, o->via.f64);
+                json_writer_double(w, o->via.f64);
                 return 0;
         case MSGPACK_OBJECT_STR:
-                json_string_n(w, o->via.str.ptr, o->via.str.size);
+                json_writer_string_n(w, o->via.str.ptr, o->via.str.size);
                 return 0;
         case MSGPACK_OBJECT_BIN:
-                json_string_n(w, o->via.bin.ptr, o->via.bin.size);
+                json_writer_string_n(w, o->via.bin.ptr, o->via.bin.size);
                 return 0;
         case MSGPACK_OBJECT_EXT:
-                json_null(w);
+                json_writer_null(w);
                 return 0;
         case MSGPACK_OBJECT_ARRAY:
-                json_array_begin(w);
+                json_writer_array_begin(w);
                 for (uint32_t i = 0; i < o->via.array.size; i++) {
                         r = value_write(w, &o->via.array.ptr[i], depth + 1);
                         if (r < 0)
                                 return r;
                 }
-                json_array_end(w);
+                json_writer_array_end(w);
                 return 0;
         case MSGPACK_OBJECT_MAP:
-                json_object_begin(w);
+                json_writer_object_begin(w);
                 for (uint32_t i = 0; i < o->via.map.size; i++) {
                         const msgpack_object *k = &o->via.map.ptr[i].key;
 
                         if (k->type == MSGPACK_OBJECT_STR) {
-                                json_value_key_n(w, k->via.str.ptr, k->via.str.size);
+                                json_writer_value_key_n(w, k->via.str.ptr, k->via.str.size);
                         } else {
                                 _cleanup_free_ char *text = NULL;
                                 size_t size = 0;
@@ -71,13 +71,13 @@ static int value_write(JsonWriter *w, const msgpack_object *o, unsigned depth)
                                         return -ENOMEM;
                                 if (r < 0)
                                         return r;
-                                json_value_key_n(w, text, size);
+                                json_writer_value_key_n(w, text, size);
                         }
                         r = value_write(w, &o->via.map.ptr[i].val, depth + 1);
                         if (r < 0)
                                 return r;
                 }
-                json_object_end(w);
+                json_writer_object_end(w);
                 return 0;
         default:
                 return -EINVAL;

@@ -131,27 +131,27 @@ static void json_close(JsonWriter *w, char c)
         fputc(c, w->f);
 }
 
-void json_object_begin(JsonWriter *w)
+void json_writer_object_begin(JsonWriter *w)
 {
         json_open(w, '{');
 }
 
-void json_object_end(JsonWriter *w)
+void json_writer_object_end(JsonWriter *w)
 {
         json_close(w, '}');
 }
 
-void json_array_begin(JsonWriter *w)
+void json_writer_array_begin(JsonWriter *w)
 {
         json_open(w, '[');
 }
 
-void json_array_end(JsonWriter *w)
+void json_writer_array_end(JsonWriter *w)
 {
         json_close(w, ']');
 }
 
-void json_value_key_n(JsonWriter *w, const char *key, size_t n)
+void json_writer_value_key_n(JsonWriter *w, const char *key, size_t n)
 {
         json_value_prefix(w);
         json_write_escaped(w->f, key, n);
@@ -159,86 +159,86 @@ void json_value_key_n(JsonWriter *w, const char *key, size_t n)
         w->after_key = true;
 }
 
-void json_key(JsonWriter *w, const char *key)
+void json_writer_key(JsonWriter *w, const char *key)
 {
-        json_value_key_n(w, key, strlen(key));
+        json_writer_value_key_n(w, key, strlen(key));
 }
 
-void json_string_n(JsonWriter *w, const char *s, size_t n)
+void json_writer_string_n(JsonWriter *w, const char *s, size_t n)
 {
         json_value_prefix(w);
         json_write_escaped(w->f, s, n);
 }
 
-void json_string(JsonWriter *w, const char *s)
+void json_writer_string(JsonWriter *w, const char *s)
 {
         if (!s) {
-                json_null(w);
+                json_writer_null(w);
                 return;
         }
-        json_string_n(w, s, strlen(s));
+        json_writer_string_n(w, s, strlen(s));
 }
 
-void json_uint(JsonWriter *w, uint64_t v)
+void json_writer_uint(JsonWriter *w, uint64_t v)
 {
         json_value_prefix(w);
         fprintf(w->f, "%" PRIu64, v);
 }
 
-void json_int(JsonWriter *w, int64_t v)
+void json_writer_int(JsonWriter *w, int64_t v)
 {
         json_value_prefix(w);
         fprintf(w->f, "%" PRId64, v);
 }
 
-void json_double(JsonWriter *w, double v)
+void json_writer_double(JsonWriter *w, double v)
 {
         if (!isfinite(v)) {
-                json_null(w);
+                json_writer_null(w);
                 return;
         }
         json_value_prefix(w);
         fprintf(w->f, "%.17g", v);
 }
 
-void json_bool(JsonWriter *w, bool v)
+void json_writer_bool(JsonWriter *w, bool v)
 {
         json_value_prefix(w);
         fputs(v ? "true" : "false", w->f);
 }
 
-void json_null(JsonWriter *w)
+void json_writer_null(JsonWriter *w)
 {
         json_value_prefix(w);
         fputs("null", w->f);
 }
 
-void json_raw(JsonWriter *w, const char *json)
+void json_writer_raw(JsonWriter *w, const char *json)
 {
         json_value_prefix(w);
         fputs(json, w->f);
 }
 
-void json_kv_string(JsonWriter *w, const char *key, const char *s)
+void json_writer_kv_string(JsonWriter *w, const char *key, const char *s)
 {
-        json_key(w, key);
-        json_string(w, s);
+        json_writer_key(w, key);
+        json_writer_string(w, s);
 }
 
-void json_kv_uint(JsonWriter *w, const char *key, uint64_t v)
+void json_writer_kv_uint(JsonWriter *w, const char *key, uint64_t v)
 {
-        json_key(w, key);
-        json_uint(w, v);
+        json_writer_key(w, key);
+        json_writer_uint(w, v);
 }
 
-void json_kv_int(JsonWriter *w, const char *key, int64_t v)
+void json_writer_kv_int(JsonWriter *w, const char *key, int64_t v)
 {
-        json_key(w, key);
-        json_int(w, v);
+        json_writer_key(w, key);
+        json_writer_int(w, v);
 }
 
-void json_kv_bool(JsonWriter *w, const char *key, bool v)
+void json_writer_kv_bool(JsonWriter *w, const char *key, bool v)
 {
-        json_key(w, key);
-        json_bool(w, v);
+        json_writer_key(w, key);
+        json_writer_bool(w, v);
 }

@@ -141,9 +141,11 @@ int descartes_list(DescartesClient *c, const DescartesListArgs *args, DescartesL
  * record after the op, freed with proto_agent_info_done(). */
 int descartes_get(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
 int descartes_pause(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
-int descartes_resume(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
+int descartes_resume(DescartesClient *c, const char *agent, DescartesAgentInfo *ret,
+                     DescartesError *ret_err);
 int descartes_kill(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
-int descartes_remove(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
+int descartes_remove(DescartesClient *c, const char *agent, DescartesAgentInfo *ret,
+                     DescartesError *ret_err);
 
 /* stop: SIGTERM, then cgroup.kill after grace_ms; grace_ms < 0 takes the daemon's default. The request
  * timeout is the op's timeout plus the grace period. */
