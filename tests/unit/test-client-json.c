@@ -125,8 +125,11 @@ static void test_writer_structure(void **state)
         assert_string_equal(out, "{\"s\":\"x\\\"y\",\"u\":18446744073709551615,\"i\":-9223372036854775808,"
                                  "\"b\":false,\"n\":null,\"null_string\":null,\"a\":[],"
                                  "\"nested\":[{},1,[\"z\"],0.5,null],\"raw\":{\"k\":1}}");
-        assert_non_null(json_tokener_parse(out));
-        json_object_put(json_tokener_parse(out));
+        {
+                json_object *j = json_tokener_parse(out);
+                assert_non_null(j);
+                json_object_put(j);
+        }
         free(out);
 }
 
