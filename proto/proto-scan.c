@@ -196,9 +196,10 @@ int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e
                 case SCAN_ARRAY:
                         if (n > left)
                                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
-                                                       "%s at byte %zu declares %" PRIu64 " elements, %zu bytes left",
+                                                       "%s at byte %zu declares %" PRIu64 " %s, %zu bytes left",
                                                        kind == SCAN_MAP ? "map" : "array", pos - hdr,
-                                                       kind == SCAN_MAP ? n / 2 : n, left);
+                                                       kind == SCAN_MAP ? n / 2 : n,
+                                                       kind == SCAN_MAP ? "pairs" : "elements", left);
                         if (depth + 1 > max_depth)
                                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "nesting deeper than %u",
                                                        max_depth);
