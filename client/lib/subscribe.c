@@ -117,7 +117,8 @@ int descartes_subscription_get_gap(const DescartesSubscription *s, uint64_t *ret
         return 1;
 }
 
-/* Reads one whole [topic, body] message if one is there: 1 and *ret, 0 if none, -EAGAIN-free. */
+/* Reads whole [topic, body] messages while there are any: 1 and *ret for the first that decodes, 0 when none
+ * is queued, -EINTR or another -errno from libzmq. */
 static int subscription_read(DescartesSubscription *s, ProtoEvent *ret)
 {
         for (;;) {
