@@ -43,6 +43,7 @@ typedef struct ViewState {
         int workspace_fd;    /* O_PATH of the workspace */
         int workspace_tree;  /* detached clone of it */
         int root_tree;       /* detached clone of the host root */
+        int sys_tree;        /* detached clone of the host's /sys, in case a fresh sysfs is refused */
         int dev_trees[ELEMENTSOF(dev_nodes)];
         Mask masks[MOUNT_VIEW_MASKS_MAX];
         size_t n_masks;
@@ -55,6 +56,7 @@ static void view_state_done(ViewState *s)
         (void)safe_close(s->workspace_fd);
         (void)safe_close(s->workspace_tree);
         (void)safe_close(s->root_tree);
+        (void)safe_close(s->sys_tree);
         for (size_t i = 0; i < ELEMENTSOF(s->dev_trees); i++)
                 (void)safe_close(s->dev_trees[i]);
         for (size_t i = 0; i < s->n_masks; i++)
@@ -203,6 +205,9 @@ static int clone_sources(ViewState *s)
         s->root_tree = mount_clone_tree(AT_FDCWD, "/", true);
         if (s->root_tree < 0)
                 return s->root_tree;
+        s->sys_tree = mount_clone_tree(AT_FDCWD, "/sys", true);
+        if (s->sys_tree < 0 && s->sys_tree != -ENOENT)
+                return s->sys_tree;
         for (size_t i = 0; i < ELEMENTSOF(dev_nodes); i++) {
                 r = join3(path, sizeof path, "/dev/", dev_nodes[i], "");
                 if (r < 0)
@@ -302,11 +307,27 @@ static int setup_sys(ViewState *s)
                 return r;
         if (access(path, F_OK) < 0)
                 return 0;
-        /* Mounted on top: if the kernel refuses a fresh sysfs, the read-only clone of the host's stays. */
-        if (mount("sysfs", path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
-            errno != EPERM && errno != EACCES)
-                return -errno;
-        return 0;
+        /* The kernel refuses the same superblock mounted twice on one mount point (EBUSY), and without a
+         * network namespace of our own a fresh sysfs is the host's superblock again: detach the clone first.
+         */
+        r = detach_all(path);
+        if (r < 0)
+                return r;
+        /* That superblock is read-write, and asking for MS_RDONLY on it would be EBUSY too: read-only is
+         * made per mount. Where a fresh sysfs is refused, the host's comes back, read-only like the root. */
+        if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                if (errno != EPERM && errno != EACCES)
+                        return -errno;
+                r = tree_attach_with_attr(
+                        s->sys_tree, path,
+                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true);
+                if (r < 0)
+                        return r;
+                s->sys_tree = safe_close(s->sys_tree);
+                return 0;
+        }
+        return mount_set_path_attr(
+                path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false);
 }
 
 static int setup_dev(ViewState *s)
@@ -410,8 +431,8 @@ static int mask_one(ViewState *s, const char *path, bool is_dir)
                 return r;
         if (mount(null, path, NULL, MS_BIND, NULL) < 0)
                 return -errno;
-        return mount_set_path_attr(
-                path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false);
+        /* Not nodev: this is a device node, which must stay usable to read as empty. */
+        return mount_set_path_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false);
 }
 
 static int masks_apply(ViewState *s)
@@ -535,6 +556,7 @@ int mount_view_setup(const MountViewSpec *spec, const char **ret_failed_step)
                 .workspace_fd = -EBADF,
                 .workspace_tree = -EBADF,
                 .root_tree = -EBADF,
+                .sys_tree = -EBADF,
         };
         int r;
 

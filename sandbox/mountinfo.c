@@ -22,6 +22,8 @@ static int next_field(const char **p, const char *end, const char **ret_start, s
         e = memchr(s, ' ', (size_t)(end - s));
         if (!e)
                 e = end;
+        else if (e + 1 == end) /* a separator with an empty last field after it */
+                return -EBADMSG;
         *ret_start = s;
         *ret_len = (size_t)(e - s);
         *p = e < end ? e + 1 : end;
