@@ -13,6 +13,22 @@
 #include "mountinfo.h"
 #include "string-util.h"
 
+static bool setattr_disabled = false;
+
+void mount_util_disable_setattr(bool disable)
+{
+        setattr_disabled = disable;
+}
+
+static int do_mount_setattr(int dirfd, const char *path, unsigned flags, struct mount_attr *a)
+{
+        if (setattr_disabled)
+                return -ENOSYS;
+        if (syscall(SYS_mount_setattr, dirfd, path, flags, a, sizeof *a) < 0)
+                return -errno;
+        return 0;
+}
+
 int mount_clone_tree(int dirfd, const char *path, bool recursive)
 {
         unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
@@ -35,9 +51,7 @@ int mount_set_tree_attr(int fd, unsigned attr)
                 .propagation = MS_PRIVATE,
         };
 
-        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
-                return -errno;
-        return 0;
+        return do_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a);
 }
 
 int mount_attach_tree(int fd, const char *path)
@@ -96,17 +110,16 @@ int mount_set_path_attr(const char *path, unsigned attr, bool recursive)
         struct mount_attr a = {
                 .attr_set = attr,
         };
+        int r;
 
-        if (syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &a, sizeof a) >= 0)
-                return 0;
-        if (errno != ENOSYS)
-                return -errno;
+        r = do_mount_setattr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &a);
+        if (r != -ENOSYS)
+                return r;
         if (recursive)
                 return mount_remount_subtree(path, mount_attr_to_ms_flags(attr));
 
         _cleanup_(mountinfo_table_done) MountInfoTable t = {};
         unsigned long flags = 0;
-        int r;
 
         /* The last entry at this path is the one on top, which a remount by path reaches. */
         r = mountinfo_read(&t);

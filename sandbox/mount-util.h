@@ -27,6 +27,9 @@ int mount_remount_subtree(const char *path, unsigned long ms_flags);
 /* Sets attr on an attached mount tree at path: mount_setattr if the kernel has it, else the walk. */
 int mount_set_path_attr(const char *path, unsigned attr, bool recursive);
 
+/* Tests: behave as on a kernel without mount_setattr (before 5.12), so that the remount fallback runs. */
+void mount_util_disable_setattr(bool disable);
+
 /* Translates MOUNT_ATTR_* bits into the MS_* flags of a remount. */
 unsigned long mount_attr_to_ms_flags(unsigned attr);
 

@@ -49,6 +49,7 @@ typedef struct Fixture {
         char suid[PATH_MAX];
         bool net_none;
         bool tmp_target; /* the workspace at /tmp/ws instead of its host path */
+        bool no_setattr; /* as on a kernel without mount_setattr: the remount fallback */
 } Fixture;
 
 /* snprintf for paths that are known to fit: a truncation is a bug in the test, not a result. */
@@ -255,6 +256,7 @@ static const char *check_view(void *userdata)
         spec.workspace_owner = 0;
 
         CHECK(getpid() == 1);
+        mount_util_disable_setattr(f->no_setattr);
         r = mount_view_setup(&spec, &step);
         if (r < 0)
                 return child_fail(__LINE__, "mount_view_setup failed at %s: %s", step, strerror(-r));
@@ -457,6 +459,17 @@ static void test_view_tmp_target(void **state)
         f->tmp_target = false;
 }
 
+static void test_view_no_setattr(void **state)
+{
+        Fixture *f = *state;
+
+        if (!f)
+                skip();
+        f->no_setattr = true;
+        assert_child_ok(run_in_child(CLONE_NEWNS | CLONE_NEWPID, check_view, f));
+        f->no_setattr = false;
+}
+
 /* Refusals that must happen before the view is entered. */
 static const char *check_refusals(void *userdata)
 {
@@ -583,6 +596,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_view, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_view_net_none, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_view_tmp_target, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_view_no_setattr, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remount_walk, setup, teardown),
         };
