@@ -17,7 +17,10 @@ typedef enum ConfineStage {
 const char *confine_stage_to_string(ConfineStage s);
 ConfineStage confine_stage_from_string(const char *s);
 
-/* Run as root (with CAP_SETPCAP, CAP_SETUID, CAP_SETGID) in the single-threaded agent child, after the mount
+/* libcap allocates: call this in a child forked from the single-threaded shim, never in a raw clone3 child
+ * of a multithreaded process.
+ *
+ * Run as root (with CAP_SETPCAP, CAP_SETUID, CAP_SETGID) in the single-threaded agent child, after the mount
  * view and before seccomp and execve:
  *
  *   1. PR_CAPBSET_DROP of every capability   (needs CAP_SETPCAP: before the uid change)

@@ -18,6 +18,7 @@
 #include "string-util.h"
 
 #define STAGING_ROOT "root"
+#define MASK_ATTR    (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
 static const char *const default_masks[] = {"/home", "/root", "/run/user"};
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
@@ -33,6 +34,7 @@ static const struct {
 typedef struct Mask {
         char *path; /* canonical host path */
         bool is_dir;
+        bool mounted; /* a tmpfs of ours is at its view path, to be made read-only */
 } Mask;
 
 typedef struct ViewState {
@@ -409,7 +411,7 @@ static int setup_tmp(ViewState *s)
 }
 
 /* Covers the view path: an empty tmpfs (left writable until masks_seal(), so that a mount point for the
- * workspace can be made in it) over a directory, /dev/null read-only over anything else. */
+ * workspace can be made in it; returns 1) over a directory, /dev/null read-only over anything else. */
 static int mask_one(ViewState *s, const char *path, bool is_dir)
 {
         char null[PATH_MAX];
@@ -422,7 +424,7 @@ static int mask_one(ViewState *s, const char *path, bool is_dir)
                 if (mount("descartes-mask", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           "mode=0755,size=64k,nr_inodes=1024") < 0)
                         return -errno;
-                return 0;
+                return 1;
         }
         if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
                 return -ENOTDIR;
@@ -441,7 +443,7 @@ static int masks_apply(ViewState *s)
         int r;
 
         for (size_t i = 0; i < s->n_masks; i++) {
-                const Mask *m = &s->masks[i];
+                Mask *m = &s->masks[i];
 
                 if (streq(m->path, s->workspace)) /* the workspace is shown on purpose */
                         continue;
@@ -451,33 +453,27 @@ static int masks_apply(ViewState *s)
                 r = mask_one(s, path, m->is_dir);
                 if (r < 0)
                         return r;
+                m->mounted = r > 0;
         }
         return 0;
 }
 
+/* Runs before the workspace is bound, so that each path still leads to our own tmpfs and never to a mount
+ * of the host's inside the workspace. Per-mount read-only: no superblock is touched. */
 static int masks_seal(ViewState *s)
 {
         char path[PATH_MAX];
-        struct stat st;
         int r;
 
         for (size_t i = 0; i < s->n_masks; i++) {
-                if (!s->masks[i].is_dir || streq(s->masks[i].path, s->workspace))
+                if (!s->masks[i].mounted)
                         continue;
                 r = view_path(s, s->masks[i].path, path, sizeof path);
                 if (r < 0)
                         return r;
-                if (lstat(path, &st) < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        return -errno;
-                }
-                /* A mask under an earlier one was skipped; the superblock remount finds the outer tmpfs
-                 * again and is harmless. */
-                if (mount(NULL, path, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                          NULL) < 0 &&
-                    errno != EINVAL)
-                        return -errno;
+                r = mount_set_path_attr(path, MASK_ATTR, false);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -497,17 +493,16 @@ static int masks_apply_in_workspace(ViewState *s)
                 if (r < 0)
                         return r;
                 r = mask_one(s, path, s->masks[i].is_dir);
+                if (r > 0)
+                        r = mount_set_path_attr(path, MASK_ATTR, false);
                 if (r < 0)
                         return r;
-                if (s->masks[i].is_dir &&
-                    mount(NULL, path, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                          NULL) < 0)
-                        return -errno;
         }
         return 0;
 }
 
-static int workspace_attach(ViewState *s)
+/* The workspace's mount point, made inside a mask or /tmp where it lies under one. */
+static int workspace_mountpoint(ViewState *s)
 {
         char path[PATH_MAX];
         int r;
@@ -518,6 +513,15 @@ static int workspace_attach(ViewState *s)
         r = mount_mkdir_p(path, 0755);
         if (r == -EROFS) /* not under a mask nor /tmp: the host root has no such directory */
                 return -ENOENT;
+        return r;
+}
+
+static int workspace_attach(ViewState *s)
+{
+        char path[PATH_MAX];
+        int r;
+
+        r = view_path(s, s->target, path, sizeof path);
         if (r < 0)
                 return r;
         r = tree_attach_with_attr(s->workspace_tree, path, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
@@ -579,8 +583,9 @@ int mount_view_setup(const MountViewSpec *spec, const char **ret_failed_step)
         STEP("dev", setup_dev(&s));
         STEP("tmp", setup_tmp(&s));
         STEP("mask", masks_apply(&s));
-        STEP("workspace-bind", workspace_attach(&s));
+        STEP("workspace-bind", workspace_mountpoint(&s));
         STEP("mask", masks_seal(&s));
+        STEP("workspace-bind", workspace_attach(&s));
         STEP("mask", masks_apply_in_workspace(&s));
         STEP("pivot_root", enter_root(&s));
         STEP("cwd", RET_NERRNO(chdir(spec->cwd ?: s.target)));
