@@ -42,21 +42,7 @@ unit_done() {
         esac
 }
 
-check_transient_oom() {
-        _u=vmtest-oom.service
-        systemd-run --quiet --unit=$_u -p MemoryMax=20M -p MemorySwapMax=0 "$HOG" alloc 200 || return 1
-        wait_for 60 unit_done $_u || {
-                note "$_u did not finish in 60 s"
-                return 1
-        }
-        _res=$(systemctl show -p Result --value $_u)
-        note "systemd-run -p MemoryMax=20M alloc 200 MiB: Result=$_res"
-        systemctl reset-failed $_u 2>/dev/null
-        [ "$_res" = oom-kill ]
-}
-
 step pid1 check_pid1
 step delegation check_delegation
 step delegated-oom check_delegated_oom
-step transient-oom check_transient_oom
 finish
