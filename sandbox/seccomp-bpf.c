@@ -193,10 +193,11 @@ int seccomp_policy_build(const SeccompPolicy *p, const char *label, scmp_filter_
                         if (r == -ENOMEM)
                                 return r;
                         if (r < 0)
-                                return build_error(ret_error, -EINVAL,
-                                                   "policy %s: syscalls[%zu]: libseccomp refuses the rule for "
-                                                   "\"%s\": %s",
-                                                   label, rule->source_index, *n, strerror(-r));
+                                return build_error(
+                                        ret_error, -EINVAL,
+                                        "policy %s: syscalls[%zu]: libseccomp refuses the rule for "
+                                        "\"%s\": %s",
+                                        label, rule->source_index, *n, strerror(-r));
                 }
         }
 
@@ -251,7 +252,7 @@ static SeccompBpf *bpf_new(void)
 int seccomp_bpf_export(scmp_filter_ctx ctx, uint32_t kernel_flags, SeccompBpf **ret)
 {
         _cleanup_(seccomp_bpf_unrefp) SeccompBpf *bpf = NULL;
-        SeccompBpfHeader h = { .magic = SECCOMP_BPF_MAGIC, .version = SECCOMP_BPF_VERSION };
+        SeccompBpfHeader h = {.magic = SECCOMP_BPF_MAGIC, .version = SECCOMP_BPF_VERSION};
         struct stat st;
         size_t n;
         int r;
@@ -304,8 +305,8 @@ int seccomp_policy_compile(const SeccompPolicy *p, const char *label, SeccompBpf
                 return r;
         r = seccomp_bpf_export(ctx, p->kernel_flags, &bpf);
         if (r < 0)
-                return build_error(ret_error, r, "policy %s: cannot export the filter: %s", label ?: "(unnamed)",
-                                   strerror(-r));
+                return build_error(ret_error, r, "policy %s: cannot export the filter: %s",
+                                   label ?: "(unnamed)", strerror(-r));
         bpf->unknown_syscalls = TAKE_PTR(unknown);
         bpf->skipped_arches = TAKE_PTR(skipped);
         *ret = bpf;

@@ -28,8 +28,8 @@ typedef struct SeccompBpfHeader {
 
 typedef struct SeccompBpf {
         unsigned n_ref;
-        int fd;         /* the sealed memfd, CLOEXEC; -EBADF for a filter mapped by seccomp_bpf_from_fd() */
-        void *map;      /* the whole memfd, read-only */
+        int fd;    /* the sealed memfd, CLOEXEC; -EBADF for a filter mapped by seccomp_bpf_from_fd() */
+        void *map; /* the whole memfd, read-only */
         size_t map_size;
         const struct sock_filter *insns; /* in map */
         size_t n_insns;

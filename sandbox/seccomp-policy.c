@@ -25,9 +25,12 @@ static const char *const seccomp_action_table[_SECCOMP_ACTION_MAX] = {
 };
 
 static const char *const seccomp_op_table[_SECCOMP_OP_MAX] = {
-        [SECCOMP_OP_NE] = "SCMP_CMP_NE", [SECCOMP_OP_LT] = "SCMP_CMP_LT",
-        [SECCOMP_OP_LE] = "SCMP_CMP_LE", [SECCOMP_OP_EQ] = "SCMP_CMP_EQ",
-        [SECCOMP_OP_GE] = "SCMP_CMP_GE", [SECCOMP_OP_GT] = "SCMP_CMP_GT",
+        [SECCOMP_OP_NE] = "SCMP_CMP_NE",
+        [SECCOMP_OP_LT] = "SCMP_CMP_LT",
+        [SECCOMP_OP_LE] = "SCMP_CMP_LE",
+        [SECCOMP_OP_EQ] = "SCMP_CMP_EQ",
+        [SECCOMP_OP_GE] = "SCMP_CMP_GE",
+        [SECCOMP_OP_GT] = "SCMP_CMP_GT",
         [SECCOMP_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
 
@@ -191,7 +194,8 @@ static int get_string(Parser *p, json_object *o, const char *where, const char *
         return 0;
 }
 
-/* An unsigned integer up to max. Numbers above UINT64_MAX were refused before parsing (json-c would clamp). */
+/* An unsigned integer up to max. Numbers above UINT64_MAX were refused before parsing (json-c would clamp).
+ */
 static int get_uint(Parser *p, json_object *o, const char *where, uint64_t max, uint64_t *ret)
 {
         uint64_t v;
@@ -200,7 +204,8 @@ static int get_uint(Parser *p, json_object *o, const char *where, uint64_t max, 
                 return parser_error(p, -EINVAL, where, "expected an unsigned integer, got %s",
                                     json_type_name(o));
         if (json_object_get_int64(o) < 0)
-                return parser_error(p, -EINVAL, where, "expected an unsigned integer, got a negative number");
+                return parser_error(p, -EINVAL, where,
+                                    "expected an unsigned integer, got a negative number");
         v = json_object_get_uint64(o);
         if (v > max)
                 return parser_error(p, -EINVAL, where, "%llu is out of range (at most %llu)",
@@ -212,7 +217,7 @@ static int get_uint(Parser *p, json_object *o, const char *where, uint64_t max, 
 /* Keys we know but refuse, with the reason. */
 static int refuse_key(Parser *p, const char *where, const char *key)
 {
-        static const char *const docker_only[] = { "archMap", "includes", "excludes", "minKernel" };
+        static const char *const docker_only[] = {"archMap", "includes", "excludes", "minKernel"};
 
         if (streq(key, "listenerPath") || streq(key, "listenerMetadata"))
                 return parser_error(p, -EINVAL, where,
@@ -254,9 +259,10 @@ static int parse_action(Parser *p, json_object *o, const char *where, SeccompAct
                 return 0;
         }
         if (streq(s, "SCMP_ACT_NOTIFY"))
-                return parser_error(p, -EINVAL, where,
-                                    "SCMP_ACT_NOTIFY is not supported: descartes does not run a seccomp notify "
-                                    "agent");
+                return parser_error(
+                        p, -EINVAL, where,
+                        "SCMP_ACT_NOTIFY is not supported: descartes does not run a seccomp notify "
+                        "agent");
         if (streq(s, "SCMP_ACT_TRACE"))
                 return parser_error(p, -EINVAL, where,
                                     "SCMP_ACT_TRACE is not supported: agents run without a tracer (use "
@@ -321,8 +327,9 @@ static int parse_arg(Parser *p, json_object *o, const char *where, SeccompArg *r
                                 return r;
                         a.op = seccomp_op_from_string(s);
                         if (a.op < 0)
-                                return strlen(s) > 64 ? parser_error(p, -EINVAL, w, "unknown operator")
-                                                      : parser_error(p, -EINVAL, w, "unknown operator \"%s\"", s);
+                                return strlen(s) > 64
+                                               ? parser_error(p, -EINVAL, w, "unknown operator")
+                                               : parser_error(p, -EINVAL, w, "unknown operator \"%s\"", s);
                         have_op = true;
                 } else
                         return refuse_key(p, where, key);
@@ -382,7 +389,7 @@ static int parse_rule(Parser *p, json_object *o, size_t index, SeccompRule *ret)
         _cleanup_free_ SeccompArg *args = NULL;
         json_object *errno_obj = NULL;
         bool have_action = false;
-        SeccompRule rule = { .source_index = index, .errno_ret = EPERM };
+        SeccompRule rule = {.source_index = index, .errno_ret = EPERM};
         int r;
 
         (void)snprintf(where, sizeof where, "syscalls[%zu]", index);
@@ -447,7 +454,8 @@ static int parse_rule(Parser *p, json_object *o, size_t index, SeccompRule *ret)
         if (!have_action)
                 return parser_error(p, -EINVAL, where, "\"action\" is missing");
         if (errno_obj && rule.action != SECCOMP_ACTION_ERRNO)
-                return parser_error(p, -EINVAL, where, "\"errnoRet\" needs the action SCMP_ACT_ERRNO, not %s",
+                return parser_error(p, -EINVAL, where,
+                                    "\"errnoRet\" needs the action SCMP_ACT_ERRNO, not %s",
                                     seccomp_action_to_string(rule.action));
 
         rule.names = TAKE_PTR(names);
@@ -485,9 +493,9 @@ static int parse_architectures(Parser *p, json_object *o, const char *where, cha
                     strspn(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len)
                         return strlen(s) > SECCOMP_ARCH_NAME_MAX
                                        ? parser_error(p, -EINVAL, w, "invalid architecture")
-                                       : parser_error(p, -EINVAL, w,
-                                                      "invalid architecture \"%s\" (expected SCMP_ARCH_NAME)",
-                                                      s);
+                                       : parser_error(
+                                                 p, -EINVAL, w,
+                                                 "invalid architecture \"%s\" (expected SCMP_ARCH_NAME)", s);
                 arches[i] = strdup(rest);
                 if (!arches[i])
                         return -ENOMEM;
@@ -586,7 +594,8 @@ static int parse_tree(Parser *p, const char *text, size_t size, json_object **re
         root = json_tokener_parse_ex(tok, text, (int)size);
         e = json_tokener_get_error(tok);
         if (e == json_tokener_error_depth)
-                return parser_error(p, -E2BIG, NULL, "nested deeper than %d levels", SECCOMP_POLICY_DEPTH_MAX);
+                return parser_error(p, -E2BIG, NULL, "nested deeper than %d levels",
+                                    SECCOMP_POLICY_DEPTH_MAX);
         if (e == json_tokener_continue || (e == json_tokener_success && !root))
                 return parser_error(p, -EINVAL, NULL, "unexpected end of the file");
         if (e != json_tokener_success) {
@@ -608,11 +617,12 @@ static int parse_tree(Parser *p, const char *text, size_t size, json_object **re
         return 0;
 }
 
-int seccomp_policy_parse(const char *label, const char *text, size_t size, SeccompPolicy **ret, char **ret_error)
+int seccomp_policy_parse(const char *label, const char *text, size_t size, SeccompPolicy **ret,
+                         char **ret_error)
 {
         _cleanup_(seccomp_policy_freep) SeccompPolicy *policy = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;
-        Parser p = { .label = label ?: "(unnamed)", .error = ret_error };
+        Parser p = {.label = label ?: "(unnamed)", .error = ret_error};
         json_object *default_errno = NULL;
         bool have_default = false;
         int r;
@@ -688,7 +698,8 @@ int seccomp_policy_parse(const char *label, const char *text, size_t size, Secco
         if (!have_default)
                 return parser_error(&p, -EINVAL, NULL, "\"defaultAction\" is missing");
         if (default_errno && policy->default_action != SECCOMP_ACTION_ERRNO)
-                return parser_error(&p, -EINVAL, "defaultErrnoRet", "needs the defaultAction SCMP_ACT_ERRNO, not %s",
+                return parser_error(&p, -EINVAL, "defaultErrnoRet",
+                                    "needs the defaultAction SCMP_ACT_ERRNO, not %s",
                                     seccomp_action_to_string(policy->default_action));
 
         *ret = TAKE_PTR(policy);
@@ -742,9 +753,9 @@ int seccomp_policy_read(const char *policy_dir, const char *spec, char **ret_tex
                         return -ENOMEM;
         } else {
                 if (spec[0] != '/' || strlen(spec) >= 4096)
-                        return read_error(ret_error, -EINVAL,
-                                          "policy \"%.64s\": neither a name ([a-z0-9_-]+) nor an absolute path",
-                                          spec);
+                        return read_error(
+                                ret_error, -EINVAL,
+                                "policy \"%.64s\": neither a name ([a-z0-9_-]+) nor an absolute path", spec);
                 path = strdup(spec);
                 label = strdup(spec);
                 if (!path || !label)
@@ -765,12 +776,13 @@ int seccomp_policy_read(const char *policy_dir, const char *spec, char **ret_tex
                 return read_error(ret_error, -EBADFD, "policy %s: not a regular file", label);
         if (!by_name) {
                 if (st.st_uid != 0)
-                        return read_error(ret_error, -EPERM, "policy %s: owned by uid %u, must be owned by root",
-                                          label, (unsigned)st.st_uid);
+                        return read_error(ret_error, -EPERM,
+                                          "policy %s: owned by uid %u, must be owned by root", label,
+                                          (unsigned)st.st_uid);
                 if (st.st_mode & (S_IWGRP | S_IWOTH))
                         return read_error(ret_error, -EPERM,
-                                          "policy %s: writable by group or others (mode %04o), refused", label,
-                                          (unsigned)(st.st_mode & 07777));
+                                          "policy %s: writable by group or others (mode %04o), refused",
+                                          label, (unsigned)(st.st_mode & 07777));
                 if (!(st.st_mode & S_IROTH))
                         return read_error(ret_error, -EPERM,
                                           "policy %s: not readable by others (mode %04o): a policy named by "
@@ -778,8 +790,8 @@ int seccomp_policy_read(const char *policy_dir, const char *spec, char **ret_tex
                                           label, (unsigned)(st.st_mode & 07777));
         }
         if (st.st_size > SECCOMP_POLICY_SIZE_MAX)
-                return read_error(ret_error, -EFBIG, "policy %s: %lld bytes, larger than the limit of %d", label,
-                                  (long long)st.st_size, SECCOMP_POLICY_SIZE_MAX);
+                return read_error(ret_error, -EFBIG, "policy %s: %lld bytes, larger than the limit of %d",
+                                  label, (long long)st.st_size, SECCOMP_POLICY_SIZE_MAX);
 
         /* One byte more than the limit, to see a file that grew since fstat(). */
         buf = malloc(SECCOMP_POLICY_SIZE_MAX + 2);

@@ -20,9 +20,9 @@
 #define SECCOMP_ARCH_NAME_MAX    64
 #define SECCOMP_POLICY_NAME_MAX  64
 /* Argument indexes run 0..5 (the six syscall argument registers). */
-#define SECCOMP_ARG_INDEX_MAX    5
+#define SECCOMP_ARG_INDEX_MAX 5
 /* The kernel's MAX_ERRNO. */
-#define SECCOMP_ERRNO_MAX        4095
+#define SECCOMP_ERRNO_MAX 4095
 
 typedef enum SeccompAction {
         SECCOMP_ACTION_ALLOW,
@@ -101,7 +101,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SeccompPolicy *, seccomp_policy_free);
  * deep), *ret_error (if non-NULL) gets a message such as
  *   policy default.json: syscalls[3].action: unknown action "SCMP_ACT_FOO"
  * -ENOMEM leaves it unset. */
-int seccomp_policy_parse(const char *label, const char *text, size_t size, SeccompPolicy **ret, char **ret_error);
+int seccomp_policy_parse(const char *label, const char *text, size_t size, SeccompPolicy **ret,
+                         char **ret_error);
 
 /* A policy NAME: [a-z0-9_-]+, at most SECCOMP_POLICY_NAME_MAX characters. */
 bool seccomp_policy_name_is_valid(const char *name);

@@ -70,7 +70,8 @@ static void test_parse_full(void **state)
                 "  \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\", \"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"],\n"
                 "  \"syscalls\": [\n"
                 "    {\"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\"},\n"
-                "    {\"names\": [\"mount\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13, \"comment\": \"x\"},\n"
+                "    {\"names\": [\"mount\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13, "
+                "\"comment\": \"x\"},\n"
                 "    {\"names\": [\"ioctl\"], \"action\": \"SCMP_ACT_KILL\"},\n"
                 "    {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [\n"
                 "       {\"index\": 0, \"value\": 18446744073709551615, \"op\": \"SCMP_CMP_EQ\"},\n"
@@ -144,94 +145,99 @@ static const struct {
         int error;
         const char *message; /* the whole message, or a part of it when it starts with '~' */
 } bad_policies[] = {
-        { "[]", -EINVAL, "policy test.json: expected an object at the top, got an array" },
-        { "{}", -EINVAL, "policy test.json: \"defaultAction\" is missing" },
-        { "{\"defaultAction\": 1}", -EINVAL, "policy test.json: defaultAction: expected a string, got an integer" },
-        { "{\"defaultAction\": \"SCMP_ACT_FOO\"}", -EINVAL,
-          "policy test.json: defaultAction: unknown action \"SCMP_ACT_FOO\"" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
-                    "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_FOO\"}"),
-          -EINVAL, "policy test.json: syscalls[1].action: unknown action \"SCMP_ACT_FOO\"" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}"), -EINVAL,
-          "~syscalls[0].action: SCMP_ACT_NOTIFY is not supported" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_TRACE\"}"), -EINVAL,
-          "~syscalls[0].action: SCMP_ACT_TRACE is not supported" },
-        { RULE_WITH("{\"names\":\"read\",\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
-          "policy test.json: syscalls[0].names: expected an array, got a string" },
-        { RULE_WITH("{\"names\":[],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
-          "policy test.json: syscalls[0].names: the list is empty" },
-        { RULE_WITH("{\"names\":[\"read\",\"Write\"],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
-          "policy test.json: syscalls[0].names[1]: invalid syscall name \"Write\"" },
-        { RULE_WITH("{\"names\":[\"re\\u0000ad\"],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
-          "policy test.json: syscalls[0].names[0]: string contains a NUL character" },
-        { RULE_WITH("{\"names\":[7],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
-          "policy test.json: syscalls[0].names[0]: expected a string, got an integer" },
-        { RULE_WITH("{\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
-          "policy test.json: syscalls[0]: \"names\" is missing" },
-        { RULE_WITH("{\"names\":[\"read\"]}"), -EINVAL, "policy test.json: syscalls[0]: \"action\" is missing" },
-        { RULE_WITH("[\"read\"]"), -EINVAL, "policy test.json: syscalls[0]: expected an object, got an array" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":\"1\"}"), -EINVAL,
-          "policy test.json: syscalls[0].errnoRet: expected an unsigned integer, got a string" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":true}"), -EINVAL,
-          "policy test.json: syscalls[0].errnoRet: expected an unsigned integer, got a boolean" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":4096}"), -EINVAL,
-          "policy test.json: syscalls[0].errnoRet: 4096 is out of range (at most 4095)" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":0}"), -EINVAL,
-          "~syscalls[0].errnoRet: 0 would make the syscall fake success" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_KILL\",\"errnoRet\":1}"), -EINVAL,
-          "policy test.json: syscalls[0]: \"errnoRet\" needs the action SCMP_ACT_ERRNO, not SCMP_ACT_KILL" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultErrnoRet\":1}", -EINVAL,
-          "policy test.json: defaultErrnoRet: needs the defaultAction SCMP_ACT_ERRNO, not SCMP_ACT_ALLOW" },
-        { ARG_WITH("{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_FOO\"}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0].op: unknown operator \"SCMP_CMP_FOO\"" },
-        { ARG_WITH("{\"index\":0,\"value\":1,\"op\":1}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0].op: expected a string, got an integer" },
-        { ARG_WITH("{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},{\"index\":6,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}"),
-          -EINVAL, "policy test.json: syscalls[0].args[1].index: 6 is out of range (at most 5)" },
-        { ARG_WITH("{\"index\":-1,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0].index: expected an unsigned integer, got a negative number" },
-        { ARG_WITH("{\"index\":1.5,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0].index: expected an unsigned integer, got a fractional number" },
-        { ARG_WITH("{\"index\":0,\"value\":-5,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0].value: expected an unsigned integer, got a negative number" },
-        { ARG_WITH("{\"index\":0,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0]: \"value\" is missing" },
-        { ARG_WITH("{\"value\":0,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0]: \"index\" is missing" },
-        { ARG_WITH("{\"index\":0,\"value\":0}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0]: \"op\" is missing" },
-        { ARG_WITH("{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\",\"valuetwo\":1}"), -EINVAL,
-          "policy test.json: syscalls[0].args[0]: unknown key \"valuetwo\"" },
-        { ARG_WITH("{\"index\":0,\"value\":18446744073709551616,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
-          "policy test.json: line 1: integer out of range (above 18446744073709551615)" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":{}}"), -EINVAL,
-          "policy test.json: syscalls[0].args: expected an array, got an object" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"x86_64\"]}", -EINVAL,
-          "policy test.json: architectures[0]: invalid architecture \"x86_64\" (expected SCMP_ARCH_NAME)" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_\"]}", -EINVAL,
-          "~architectures[0]: invalid architecture \"SCMP_ARCH_\"" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_x86\"]}", -EINVAL,
-          "~architectures[0]: invalid architecture \"SCMP_ARCH_x86\"" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":\"SCMP_ARCH_X86\"}", -EINVAL,
-          "policy test.json: architectures: expected an array, got a string" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_FOO\"]}", -EINVAL,
-          "policy test.json: flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_FOO\"" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_NEW_LISTENER\"]}", -EINVAL,
-          "~flags[0]: SECCOMP_FILTER_FLAG_NEW_LISTENER is not supported" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/x.sock\"}", -EINVAL,
-          "~\"listenerPath\" is not supported" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"archMap\":[]}", -EINVAL,
-          "policy test.json: \"archMap\" is a Docker extension, not OCI: resolve it into plain rules first" },
-        { RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{}}"), -EINVAL,
-          "~syscalls[0]: \"includes\" is a Docker extension" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultaction\":\"SCMP_ACT_KILL\"}", -EINVAL,
-          "policy test.json: unknown key \"defaultaction\"" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\"} {}", -EINVAL, "~invalid JSON" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\"", -EINVAL, "policy test.json: unexpected end of the file" },
-        { "", -EINVAL, "policy test.json: unexpected end of the file" },
-        { "{\n\"defaultAction\":\n\"SCMP_ACT_ALLOW\",,}", -EINVAL, "~line 3: invalid JSON" },
-        { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[[[[[[[[[[]]]]]]]]]]}", -E2BIG,
-          "policy test.json: nested deeper than 8 levels" },
+        {"[]", -EINVAL, "policy test.json: expected an object at the top, got an array"},
+        {"{}", -EINVAL, "policy test.json: \"defaultAction\" is missing"},
+        {"{\"defaultAction\": 1}", -EINVAL,
+         "policy test.json: defaultAction: expected a string, got an integer"},
+        {"{\"defaultAction\": \"SCMP_ACT_FOO\"}", -EINVAL,
+         "policy test.json: defaultAction: unknown action \"SCMP_ACT_FOO\""},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                   "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_FOO\"}"),
+         -EINVAL, "policy test.json: syscalls[1].action: unknown action \"SCMP_ACT_FOO\""},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}"), -EINVAL,
+         "~syscalls[0].action: SCMP_ACT_NOTIFY is not supported"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_TRACE\"}"), -EINVAL,
+         "~syscalls[0].action: SCMP_ACT_TRACE is not supported"},
+        {RULE_WITH("{\"names\":\"read\",\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
+         "policy test.json: syscalls[0].names: expected an array, got a string"},
+        {RULE_WITH("{\"names\":[],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
+         "policy test.json: syscalls[0].names: the list is empty"},
+        {RULE_WITH("{\"names\":[\"read\",\"Write\"],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
+         "policy test.json: syscalls[0].names[1]: invalid syscall name \"Write\""},
+        {RULE_WITH("{\"names\":[\"re\\u0000ad\"],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
+         "policy test.json: syscalls[0].names[0]: string contains a NUL character"},
+        {RULE_WITH("{\"names\":[7],\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
+         "policy test.json: syscalls[0].names[0]: expected a string, got an integer"},
+        {RULE_WITH("{\"action\":\"SCMP_ACT_ALLOW\"}"), -EINVAL,
+         "policy test.json: syscalls[0]: \"names\" is missing"},
+        {RULE_WITH("{\"names\":[\"read\"]}"), -EINVAL,
+         "policy test.json: syscalls[0]: \"action\" is missing"},
+        {RULE_WITH("[\"read\"]"), -EINVAL,
+         "policy test.json: syscalls[0]: expected an object, got an array"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":\"1\"}"), -EINVAL,
+         "policy test.json: syscalls[0].errnoRet: expected an unsigned integer, got a string"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":true}"), -EINVAL,
+         "policy test.json: syscalls[0].errnoRet: expected an unsigned integer, got a boolean"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":4096}"), -EINVAL,
+         "policy test.json: syscalls[0].errnoRet: 4096 is out of range (at most 4095)"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":0}"), -EINVAL,
+         "~syscalls[0].errnoRet: 0 would make the syscall fake success"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_KILL\",\"errnoRet\":1}"), -EINVAL,
+         "policy test.json: syscalls[0]: \"errnoRet\" needs the action SCMP_ACT_ERRNO, not SCMP_ACT_KILL"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultErrnoRet\":1}", -EINVAL,
+         "policy test.json: defaultErrnoRet: needs the defaultAction SCMP_ACT_ERRNO, not SCMP_ACT_ALLOW"},
+        {ARG_WITH("{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_FOO\"}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0].op: unknown operator \"SCMP_CMP_FOO\""},
+        {ARG_WITH("{\"index\":0,\"value\":1,\"op\":1}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0].op: expected a string, got an integer"},
+        {ARG_WITH("{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},{\"index\":6,\"value\":1,\"op\":\"SCMP_"
+                  "CMP_EQ\"}"),
+         -EINVAL, "policy test.json: syscalls[0].args[1].index: 6 is out of range (at most 5)"},
+        {ARG_WITH("{\"index\":-1,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0].index: expected an unsigned integer, got a negative number"},
+        {ARG_WITH("{\"index\":1.5,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0].index: expected an unsigned integer, got a fractional "
+         "number"},
+        {ARG_WITH("{\"index\":0,\"value\":-5,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0].value: expected an unsigned integer, got a negative number"},
+        {ARG_WITH("{\"index\":0,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0]: \"value\" is missing"},
+        {ARG_WITH("{\"value\":0,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0]: \"index\" is missing"},
+        {ARG_WITH("{\"index\":0,\"value\":0}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0]: \"op\" is missing"},
+        {ARG_WITH("{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\",\"valuetwo\":1}"), -EINVAL,
+         "policy test.json: syscalls[0].args[0]: unknown key \"valuetwo\""},
+        {ARG_WITH("{\"index\":0,\"value\":18446744073709551616,\"op\":\"SCMP_CMP_EQ\"}"), -EINVAL,
+         "policy test.json: line 1: integer out of range (above 18446744073709551615)"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":{}}"), -EINVAL,
+         "policy test.json: syscalls[0].args: expected an array, got an object"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"x86_64\"]}", -EINVAL,
+         "policy test.json: architectures[0]: invalid architecture \"x86_64\" (expected SCMP_ARCH_NAME)"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_\"]}", -EINVAL,
+         "~architectures[0]: invalid architecture \"SCMP_ARCH_\""},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_x86\"]}", -EINVAL,
+         "~architectures[0]: invalid architecture \"SCMP_ARCH_x86\""},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":\"SCMP_ARCH_X86\"}", -EINVAL,
+         "policy test.json: architectures: expected an array, got a string"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_FOO\"]}", -EINVAL,
+         "policy test.json: flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_FOO\""},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_NEW_LISTENER\"]}", -EINVAL,
+         "~flags[0]: SECCOMP_FILTER_FLAG_NEW_LISTENER is not supported"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/x.sock\"}", -EINVAL,
+         "~\"listenerPath\" is not supported"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"archMap\":[]}", -EINVAL,
+         "policy test.json: \"archMap\" is a Docker extension, not OCI: resolve it into plain rules first"},
+        {RULE_WITH("{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{}}"), -EINVAL,
+         "~syscalls[0]: \"includes\" is a Docker extension"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultaction\":\"SCMP_ACT_KILL\"}", -EINVAL,
+         "policy test.json: unknown key \"defaultaction\""},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\"} {}", -EINVAL, "~invalid JSON"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\"", -EINVAL, "policy test.json: unexpected end of the file"},
+        {"", -EINVAL, "policy test.json: unexpected end of the file"},
+        {"{\n\"defaultAction\":\n\"SCMP_ACT_ALLOW\",,}", -EINVAL, "~line 3: invalid JSON"},
+        {"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[[[[[[[[[[]]]]]]]]]]}", -E2BIG,
+         "policy test.json: nested deeper than 8 levels"},
 };
 
 static void test_parse_errors(void **state)
@@ -245,8 +251,9 @@ static void test_parse_errors(void **state)
                 if (r != bad_policies[i].error || !error ||
                     (bad_policies[i].message[0] == '~' ? !strstr(error, bad_policies[i].message + 1)
                                                        : !streq(error, bad_policies[i].message)))
-                        fail_msg("case %zu: %s\n  got %d \"%s\"\n  expected %d \"%s\"", i, bad_policies[i].text,
-                                 r, error ?: "(null)", bad_policies[i].error, bad_policies[i].message);
+                        fail_msg("case %zu: %s\n  got %d \"%s\"\n  expected %d \"%s\"", i,
+                                 bad_policies[i].text, r, error ?: "(null)", bad_policies[i].error,
+                                 bad_policies[i].message);
                 assert_null(p);
                 free(error);
         }
@@ -266,7 +273,8 @@ static void test_parse_bounds(void **state)
         assert_non_null(big);
         memset(big, ' ', SECCOMP_POLICY_SIZE_MAX + 1);
         memcpy(big, "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", 34);
-        assert_int_equal(seccomp_policy_parse("big.json", big, SECCOMP_POLICY_SIZE_MAX + 1, &p, &error), -EFBIG);
+        assert_int_equal(seccomp_policy_parse("big.json", big, SECCOMP_POLICY_SIZE_MAX + 1, &p, &error),
+                         -EFBIG);
         assert_non_null(strstr(error, "policy big.json: 1048577 bytes, larger than the limit"));
         free(error);
         error = NULL;
@@ -337,12 +345,13 @@ static void test_build_unknown_names(void **state)
 
 static void test_compile_memfd(void **state)
 {
-        static const char text[] = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],"
-                                   "\"syscalls\":[{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
+        static const char text[] =
+                "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],"
+                "\"syscalls\":[{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
         _cleanup_(seccomp_policy_freep) SeccompPolicy *p = NULL;
         _cleanup_(seccomp_bpf_unrefp) SeccompBpf *bpf = NULL, *copy = NULL;
         _cleanup_close_ int plain = -EBADF, garbage = -EBADF;
-        SeccompBpfHeader h = { .magic = 1 };
+        SeccompBpfHeader h = {.magic = 1};
         int seals;
 
         assert_int_equal(parse(text, &p, NULL), 0);
@@ -376,7 +385,8 @@ static void test_compile_memfd(void **state)
         garbage = memfd_create("test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         assert_true(garbage >= 0);
         assert_int_equal(write(garbage, &h, sizeof h), (ssize_t)sizeof h);
-        assert_int_equal(write(garbage, bpf->insns, sizeof(struct sock_filter)), (ssize_t)sizeof(struct sock_filter));
+        assert_int_equal(write(garbage, bpf->insns, sizeof(struct sock_filter)),
+                         (ssize_t)sizeof(struct sock_filter));
         assert_int_equal(fcntl(garbage, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 0);
         assert_int_equal(seccomp_bpf_from_fd(garbage, &copy), -EBADMSG);
 
@@ -410,7 +420,7 @@ static SeccompBpf *compile_shipped(const char *name)
 
 static void test_shipped_policies(void **state)
 {
-        static const char *const names[] = { "default", "strict" };
+        static const char *const names[] = {"default", "strict"};
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 _cleanup_free_ char *text = NULL, *label = NULL;
@@ -420,8 +430,8 @@ static void test_shipped_policies(void **state)
                 uint32_t badarch = 0;
                 size_t size;
 
-                assert_int_equal(seccomp_policy_read(POLICY_SOURCE_DIR, names[i], &text, &size, &label, NULL),
-                                 0);
+                assert_int_equal(
+                        seccomp_policy_read(POLICY_SOURCE_DIR, names[i], &text, &size, &label, NULL), 0);
                 assert_int_equal(seccomp_policy_parse(label, text, size, &p, NULL), 0);
                 assert_true(p->n_rules > 0);
                 assert_int_equal(seccomp_policy_build(p, label, &ctx, NULL, NULL, NULL), 0);
@@ -665,7 +675,7 @@ typedef void (*ChildFn)(const void *userdata);
 static void run_child(const SeccompBpf *bpf, ChildFn fn, const void *userdata, char *out, size_t out_size,
                       size_t *ret_len, int *ret_status)
 {
-        _cleanup_close_pair_ int p[2] = { -EBADF, -EBADF };
+        _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
         ssize_t n;
         size_t len = 0;
         pid_t pid;
@@ -707,7 +717,7 @@ static void child_exec(const void *userdata)
 static int seccomp_check_available(void)
 {
         static const char allow[] = "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}";
-        static const char *const argv[] = { "/bin/true", NULL };
+        static const char *const argv[] = {"/bin/true", NULL};
         _cleanup_(seccomp_policy_freep) SeccompPolicy *p = NULL;
         _cleanup_(seccomp_bpf_unrefp) SeccompBpf *bpf = NULL;
         char out[16];
@@ -769,31 +779,31 @@ static const struct {
         const char *what;
         int expected; /* the errno, 0 for success */
 } default_checks[_CHECK_MAX] = {
-        [CHECK_MOUNT] = { "mount", EPERM },
-        [CHECK_UMOUNT2] = { "umount2", EPERM },
-        [CHECK_UNSHARE_NEWNS] = { "unshare(CLONE_NEWNS)", EPERM },
-        [CHECK_UNSHARE_NEWUSER] = { "unshare(CLONE_NEWUSER)", EPERM },
-        [CHECK_CLONE_NEWNS] = { "clone(CLONE_NEWNS)", EPERM },
-        [CHECK_CLONE3] = { "clone3", ENOSYS },
-        [CHECK_KEYCTL] = { "keyctl", EPERM },
-        [CHECK_ADD_KEY] = { "add_key", EPERM },
-        [CHECK_BPF] = { "bpf", EPERM },
-        [CHECK_PERF_EVENT_OPEN] = { "perf_event_open", EPERM },
-        [CHECK_PTRACE] = { "ptrace", EPERM },
-        [CHECK_PROCESS_VM_READV] = { "process_vm_readv", EPERM },
-        [CHECK_REBOOT] = { "reboot", EPERM },
-        [CHECK_SETNS] = { "setns", EPERM },
-        [CHECK_INIT_MODULE] = { "init_module", EPERM },
-        [CHECK_KEXEC_LOAD] = { "kexec_load", EPERM },
-        [CHECK_OPEN_BY_HANDLE_AT] = { "open_by_handle_at", EPERM },
-        [CHECK_SETHOSTNAME] = { "sethostname", EPERM },
-        [CHECK_CLOCK_SETTIME] = { "clock_settime", EPERM },
-        [CHECK_IO_URING_SETUP] = { "io_uring_setup", EPERM },
-        [CHECK_SWAPON] = { "swapon", EPERM },
-        [CHECK_GETPID] = { "getpid", 0 },
-        [CHECK_FORK] = { "fork", 0 },
-        [CHECK_PERSONALITY_QUERY] = { "personality(0xffffffff)", 0 },
-        [CHECK_UNSHARE_NOTHING] = { "unshare(0)", 0 },
+        [CHECK_MOUNT] = {"mount", EPERM},
+        [CHECK_UMOUNT2] = {"umount2", EPERM},
+        [CHECK_UNSHARE_NEWNS] = {"unshare(CLONE_NEWNS)", EPERM},
+        [CHECK_UNSHARE_NEWUSER] = {"unshare(CLONE_NEWUSER)", EPERM},
+        [CHECK_CLONE_NEWNS] = {"clone(CLONE_NEWNS)", EPERM},
+        [CHECK_CLONE3] = {"clone3", ENOSYS},
+        [CHECK_KEYCTL] = {"keyctl", EPERM},
+        [CHECK_ADD_KEY] = {"add_key", EPERM},
+        [CHECK_BPF] = {"bpf", EPERM},
+        [CHECK_PERF_EVENT_OPEN] = {"perf_event_open", EPERM},
+        [CHECK_PTRACE] = {"ptrace", EPERM},
+        [CHECK_PROCESS_VM_READV] = {"process_vm_readv", EPERM},
+        [CHECK_REBOOT] = {"reboot", EPERM},
+        [CHECK_SETNS] = {"setns", EPERM},
+        [CHECK_INIT_MODULE] = {"init_module", EPERM},
+        [CHECK_KEXEC_LOAD] = {"kexec_load", EPERM},
+        [CHECK_OPEN_BY_HANDLE_AT] = {"open_by_handle_at", EPERM},
+        [CHECK_SETHOSTNAME] = {"sethostname", EPERM},
+        [CHECK_CLOCK_SETTIME] = {"clock_settime", EPERM},
+        [CHECK_IO_URING_SETUP] = {"io_uring_setup", EPERM},
+        [CHECK_SWAPON] = {"swapon", EPERM},
+        [CHECK_GETPID] = {"getpid", 0},
+        [CHECK_FORK] = {"fork", 0},
+        [CHECK_PERSONALITY_QUERY] = {"personality(0xffffffff)", 0},
+        [CHECK_UNSHARE_NOTHING] = {"unshare(0)", 0},
 };
 
 static int result_of(long r)
@@ -804,7 +814,7 @@ static int result_of(long r)
 /* Runs after the filter is loaded: syscall() and write() only, then execve. */
 static void child_default_checks(const void *userdata)
 {
-        static char *const argv[] = { (char *)"/bin/true", NULL };
+        static char *const argv[] = {(char *)"/bin/true", NULL};
         const pid_t *parent_view = userdata;
         int got[_CHECK_MAX];
         pid_t pid;
@@ -837,10 +847,11 @@ static void child_default_checks(const void *userdata)
         pid = fork();
         if (pid == 0)
                 _exit(7);
-        got[CHECK_FORK] = pid < 0 ? errno
-                                  : (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7
-                                             ? 0
-                                             : EIO);
+        got[CHECK_FORK] =
+                pid < 0 ? errno
+                        : (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7
+                                   ? 0
+                                   : EIO);
         got[CHECK_PERSONALITY_QUERY] = result_of(syscall(SYS_personality, 0xffffffffUL));
         got[CHECK_UNSHARE_NOTHING] = result_of(unshare(0));
         /* Last: without the filter these would succeed and change what the calls above see. */
@@ -881,6 +892,90 @@ static void test_load_default(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+enum {
+        STRICT_MOUNT,
+        STRICT_CLONE_NEWNS,
+        STRICT_CLONE3,
+        STRICT_PERSONALITY_NORANDOM,
+        STRICT_PERSONALITY_QUERY,
+        STRICT_PTRACE,
+        STRICT_FORK,
+        STRICT_UNSHARE,
+        _STRICT_MAX,
+};
+
+static const struct {
+        const char *what;
+        int expected;
+} strict_checks[_STRICT_MAX] = {
+        [STRICT_MOUNT] = {"mount", ENOSYS},
+        [STRICT_CLONE_NEWNS] = {"clone(CLONE_NEWNS)", ENOSYS},
+        [STRICT_CLONE3] = {"clone3", ENOSYS},
+        [STRICT_PERSONALITY_NORANDOM] = {"personality(ADDR_NO_RANDOMIZE)", ENOSYS},
+        [STRICT_PERSONALITY_QUERY] = {"personality(0xffffffff)", 0},
+        [STRICT_PTRACE] = {"ptrace", ENOSYS},
+        [STRICT_FORK] = {"fork", 0},
+        [STRICT_UNSHARE] = {"unshare(CLONE_NEWNS)", ENOSYS},
+};
+
+static void child_strict_checks(const void *userdata)
+{
+        static char *const argv[] = {(char *)"/bin/true", NULL};
+        int got[_STRICT_MAX];
+        pid_t pid;
+        int status;
+
+        got[STRICT_MOUNT] = result_of(mount("none", "/nonexistent-descartes-test", "tmpfs", 0, NULL));
+        got[STRICT_CLONE_NEWNS] =
+                result_of(syscall(SYS_clone, CLONE_NEWNS | CLONE_FS | SIGCHLD, 0, 0, 0, 0));
+        got[STRICT_CLONE3] = result_of(syscall(SYS_clone3, NULL, 0));
+        /* Without the filter this would change the child's personality; it execs /bin/true either way. */
+        got[STRICT_PERSONALITY_NORANDOM] = result_of(syscall(SYS_personality, 0x0040000UL));
+        got[STRICT_PERSONALITY_QUERY] = result_of(syscall(SYS_personality, 0xffffffffUL));
+        got[STRICT_PTRACE] = result_of(syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, 0, 0, 0));
+        pid = fork();
+        if (pid == 0)
+                _exit(7);
+        got[STRICT_FORK] =
+                pid < 0 ? errno
+                        : (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7
+                                   ? 0
+                                   : EIO);
+        got[STRICT_UNSHARE] = result_of(unshare(CLONE_NEWNS));
+
+        if (write(STDOUT_FILENO, got, sizeof got) != (ssize_t)sizeof got)
+                _exit(124);
+        (void)execve(argv[0], argv, child_env);
+        _exit(123);
+}
+
+static void test_load_strict(void **state)
+{
+        _cleanup_(seccomp_bpf_unrefp) SeccompBpf *bpf = NULL;
+        int got[_STRICT_MAX];
+        char out[sizeof got + 64];
+        size_t len;
+        int status;
+        bool ok = true;
+
+        SKIP_WITHOUT_SECCOMP();
+        bpf = compile_shipped("strict");
+        run_child(bpf, child_strict_checks, NULL, out, sizeof out, &len, &status);
+        assert_int_equal(len, sizeof got);
+        memcpy(got, out, sizeof got);
+        for (size_t i = 0; i < _STRICT_MAX; i++)
+                if (got[i] != strict_checks[i].expected) {
+                        print_message("%s: got %s, expected %s\n", strict_checks[i].what,
+                                      got[i] ? strerror(got[i]) : "success",
+                                      strict_checks[i].expected ? strerror(strict_checks[i].expected)
+                                                                : "success");
+                        ok = false;
+                }
+        assert_true(ok);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Runs argv under a shipped policy and expects exit 0 and the output. */
 static void expect_run(const char *policy, char *const *argv, const char *expected_out)
 {
@@ -892,8 +987,8 @@ static void expect_run(const char *policy, char *const *argv, const char *expect
         bpf = compile_shipped(policy);
         run_child(bpf, child_exec, argv, out, sizeof out, &len, &status);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !streq(out, expected_out))
-                fail_msg("under %s: %s %s\n  status 0x%x, output \"%s\"\n  expected exit 0, output \"%s\"", policy,
-                         argv[0], argv[1] ?: "", status, out, expected_out);
+                fail_msg("under %s: %s %s\n  status 0x%x, output \"%s\"\n  expected exit 0, output \"%s\"",
+                         policy, argv[0], argv[1] ?: "", status, out, expected_out);
 }
 
 static bool have_program(const char *path)
@@ -907,7 +1002,8 @@ static bool have_program(const char *path)
 static void test_strict_shell(void **state)
 {
         static char *const argv[] = {
-                (char *)"/bin/sh", (char *)"-c",
+                (char *)"/bin/sh",
+                (char *)"-c",
                 (char *)"echo ok; x=$(echo sub); echo \"$x\"; ls / >/dev/null && echo ls-ok; "
                         "printf '%s\\n' a b | sort -r | tr -d '\\n'; echo; "
                         "t=$(mktemp) && echo data > \"$t\" && cat \"$t\" && rm \"$t\"; "
@@ -922,12 +1018,14 @@ static void test_strict_shell(void **state)
 static void test_strict_python(void **state)
 {
         static char *const argv[] = {
-                (char *)"/usr/bin/python3", (char *)"-c",
+                (char *)"/usr/bin/python3",
+                (char *)"-c",
                 (char *)"import json, os, subprocess, tempfile, threading\n"
                         "r = []\n"
                         "t = threading.Thread(target=lambda: r.append(sum(range(10))))\n"
                         "t.start(); t.join()\n"
-                        "out = subprocess.run(['/bin/echo', 'child'], capture_output=True, text=True).stdout\n"
+                        "out = subprocess.run(['/bin/echo', 'child'], capture_output=True, "
+                        "text=True).stdout\n"
                         "with tempfile.TemporaryDirectory() as d:\n"
                         "    open(os.path.join(d, 'f'), 'w').write('x')\n"
                         "print(json.dumps([r[0], out.strip()]))\n",
@@ -965,7 +1063,7 @@ static int probe_main(void)
 
 static void test_strict_c(void **state)
 {
-        char *const argv[] = { (char *)self_exe, (char *)"--probe", NULL };
+        char *const argv[] = {(char *)self_exe, (char *)"--probe", NULL};
 
         SKIP_WITHOUT_SECCOMP();
         expect_run("strict", argv, "c-ok 256\n");
@@ -975,21 +1073,26 @@ static void test_strict_c(void **state)
 static void test_default_tools(void **state)
 {
         static char *const node[] = {
-                (char *)"/usr/bin/node", (char *)"-e",
+                (char *)"/usr/bin/node",
+                (char *)"-e",
                 (char *)"const cp = require('child_process'); const fs = require('fs');"
                         "fs.promises.readFile('/etc/hostname').then(() => {"
-                        " console.log('node ' + cp.execFileSync('/bin/echo', ['ok']).toString().trim()); });",
+                        " console.log('node ' + cp.execFileSync('/bin/echo', ['ok']).toString().trim()); "
+                        "});",
                 NULL,
         };
         static char *const git[] = {
-                (char *)"/bin/sh", (char *)"-c",
+                (char *)"/bin/sh",
+                (char *)"-c",
                 (char *)"set -e; d=$(mktemp -d); cd \"$d\"; git init -q r; cd r; echo x > f; git add f; "
-                        "git -c user.name=t -c user.email=t@example.com commit -qm m; git log --oneline | wc -l; "
+                        "git -c user.name=t -c user.email=t@example.com commit -qm m; git log --oneline | "
+                        "wc -l; "
                         "cd /; rm -rf \"$d\"",
                 NULL,
         };
         static char *const cc[] = {
-                (char *)"/bin/sh", (char *)"-c",
+                (char *)"/bin/sh",
+                (char *)"-c",
                 (char *)"set -e; d=$(mktemp -d); cd \"$d\"; printf 'int main(void){return 42;}\\n' > t.c; "
                         "cc -O1 t.c -o t; set +e; ./t; echo \"cc $?\"; cd /; rm -rf \"$d\"",
                 NULL,
@@ -1016,21 +1119,14 @@ static void test_default_tools(void **state)
 int main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_minimal),
-                cmocka_unit_test(test_parse_full),
-                cmocka_unit_test(test_string_tables),
-                cmocka_unit_test(test_parse_errors),
-                cmocka_unit_test(test_parse_bounds),
-                cmocka_unit_test(test_build_unknown_names),
-                cmocka_unit_test(test_compile_memfd),
-                cmocka_unit_test(test_shipped_policies),
-                cmocka_unit_test(test_cache),
-                cmocka_unit_test(test_policy_read),
-                cmocka_unit_test(test_load_default),
-                cmocka_unit_test(test_strict_shell),
-                cmocka_unit_test(test_strict_python),
-                cmocka_unit_test(test_strict_c),
-                cmocka_unit_test(test_default_tools),
+                cmocka_unit_test(test_parse_minimal), cmocka_unit_test(test_parse_full),
+                cmocka_unit_test(test_string_tables), cmocka_unit_test(test_parse_errors),
+                cmocka_unit_test(test_parse_bounds),  cmocka_unit_test(test_build_unknown_names),
+                cmocka_unit_test(test_compile_memfd), cmocka_unit_test(test_shipped_policies),
+                cmocka_unit_test(test_cache),         cmocka_unit_test(test_policy_read),
+                cmocka_unit_test(test_load_default),  cmocka_unit_test(test_load_strict),
+                cmocka_unit_test(test_strict_shell),  cmocka_unit_test(test_strict_python),
+                cmocka_unit_test(test_strict_c),      cmocka_unit_test(test_default_tools),
         };
 
         if (argc > 1 && streq(argv[1], "--probe"))
