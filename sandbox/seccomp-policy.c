@@ -229,7 +229,7 @@ static int refuse_key(Parser *p, const char *where, const char *key)
                                             "\"%s\" is a Docker extension, not OCI: resolve it into plain "
                                             "rules first",
                                             key);
-        return parser_error(p, -EINVAL, where, "unknown key \"%s\"", key);
+        return parser_error(p, -EINVAL, where, "unknown key \"%.64s\"", key);
 }
 
 static bool syscall_name_is_valid(const char *s)
@@ -745,9 +745,7 @@ int seccomp_policy_read(const char *policy_dir, const char *spec, char **ret_tex
                 return read_error(ret_error, -EINVAL, "policy: empty name");
         by_name = seccomp_policy_name_is_valid(spec);
         if (by_name) {
-                if (!policy_dir)
-                        return read_error(ret_error, -EINVAL, "policy %s: no policy directory configured",
-                                          spec);
+                policy_dir = policy_dir ?: DESCARTES_POLICY_DIR;
                 if (asprintf(&path, "%s/seccomp/%s.json", policy_dir, spec) < 0 ||
                     asprintf(&label, "%s.json", spec) < 0)
                         return -ENOMEM;

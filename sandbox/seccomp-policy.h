@@ -108,7 +108,8 @@ int seccomp_policy_parse(const char *label, const char *text, size_t size, Secco
 bool seccomp_policy_name_is_valid(const char *name);
 
 /* Resolves a --policy argument and reads the file (at most SECCOMP_POLICY_SIZE_MAX bytes, NUL-terminated).
- * A NAME reads POLICY_DIR/seccomp/NAME.json (label "NAME.json"). Anything else must be an absolute PATH to a
+ * A NAME reads POLICY_DIR/seccomp/NAME.json (label "NAME.json"; policy_dir NULL means the build-time
+ * DESCARTES_POLICY_DIR). Anything else must be an absolute PATH to a
  * regular file that is not a symlink, owned by root, not writable by group or others, and readable by
  * others (a tenant may name it, and must learn nothing from our messages it could not read itself); its
  * label is the path. Errors: -EINVAL (neither a name nor an absolute path), -ELOOP (a symlink), -EBADFD (not

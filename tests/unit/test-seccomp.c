@@ -581,9 +581,13 @@ static void test_policy_read(void **state)
         error = mfree_helper(error);
         assert_int_equal(read_spec(POLICY_SOURCE_DIR, "seccomp/default.json", NULL), -EINVAL);
         assert_int_equal(read_spec(POLICY_SOURCE_DIR, "", NULL), -EINVAL);
-        assert_int_equal(read_spec(NULL, "default", &error), -EINVAL);
-        assert_string_equal(error, "policy default: no policy directory configured");
-        error = mfree_helper(error);
+        /* No directory given: the build-time one. */
+        if (access(DESCARTES_POLICY_DIR "/seccomp/default.json", F_OK) < 0) {
+                assert_int_equal(read_spec(NULL, "default", &error), -ENOENT);
+                assert_non_null(strstr(error, "cannot open " DESCARTES_POLICY_DIR "/seccomp/default.json"));
+                error = mfree_helper(error);
+        } else
+                assert_int_equal(read_spec(NULL, "default", NULL), 0);
 
         /* Paths. */
         strcpy(d.path, "/tmp/descartes-test-seccomp-XXXXXX");
@@ -1076,7 +1080,7 @@ static void test_default_tools(void **state)
                 (char *)"/usr/bin/node",
                 (char *)"-e",
                 (char *)"const cp = require('child_process'); const fs = require('fs');"
-                        "fs.promises.readFile('/etc/hostname').then(() => {"
+                        "fs.promises.readFile('/proc/self/status').then(() => {"
                         " console.log('node ' + cp.execFileSync('/bin/echo', ['ok']).toString().trim()); "
                         "});",
                 NULL,
