@@ -131,16 +131,19 @@ static int same_inode(int fd, int dirfd, const char *name)
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* At the end of output.log: when the writer has rotated, continue in the new output.log. 1 if switched. */
+/* At the end of output.log (or where there was none): when the writer has rotated (or created it), continue
+ * in the new output.log. 1 if switched. */
 static int reader_follow_rotation(OutputLogReader *r)
 {
         int fd, q;
 
-        if (r->dirfd < 0 || r->fds[FILE_CUR] < 0)
+        if (r->dirfd < 0)
                 return 0;
-        q = same_inode(r->fds[FILE_CUR], r->dirfd, OUTPUT_LOG_FILE);
-        if (q != 0)
-                return q < 0 ? q : 0;
+        if (r->fds[FILE_CUR] >= 0) {
+                q = same_inode(r->fds[FILE_CUR], r->dirfd, OUTPUT_LOG_FILE);
+                if (q != 0)
+                        return q < 0 ? q : 0;
+        }
         fd = open_old_or_absent(r->dirfd, OUTPUT_LOG_FILE, O_RDONLY);
         if (fd < 0)
                 return fd == -EBADF ? 0 : fd;
@@ -169,6 +172,12 @@ int output_log_reader_next(OutputLogReader *r, OutputRecordHeader *ret_hdr, cons
                 if (r->cur >= _FILE_MAX)
                         return 0;
                 if (r->fds[r->cur] < 0) {
+                        if (r->cur == FILE_CUR) {
+                                q = reader_follow_rotation(r);
+                                if (q <= 0)
+                                        return q;
+                                continue;
+                        }
                         reader_next_file(r);
                         continue;
                 }

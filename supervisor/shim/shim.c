@@ -792,6 +792,7 @@ int main(int argc, char *argv[])
                 shim_send_hello(&s);
                 shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
         }
+        s.notified_seq = output_log_writer_next_seq(s.log);
         shim_send_hello(&s);
 
         /* Before the mounts: the socket must be on the host's file system. */

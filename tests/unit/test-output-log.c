@@ -110,9 +110,21 @@ static void test_empty_dir(void **state)
 
         assert_int_equal(output_log_reader_open(f->dirfd, &r), 0);
         assert_int_equal(output_log_reader_next(r, NULL, NULL), 0);
+        assert_int_equal(output_log_reader_next(r, NULL, NULL), 0);
         assert_int_equal(output_log_find_tail(f->dirfd, 1u << OUTPUT_STREAM_STDOUT, 10, &seq, &off), 0);
         assert_int_equal(seq, 0);
         assert_int_equal(output_log_find_tail(f->dirfd, 1u << OUTPUT_STREAM_STDOUT, 0, &seq, &off), -EINVAL);
+
+        /* A reader opened before the log existed picks it up once it is written. */
+        _cleanup_(output_log_writer_freep) OutputLogWriter *w = NULL;
+        OutputRecordHeader h;
+        const void *data;
+        assert_int_equal(output_log_writer_open(f->dirfd, OUTPUT_LOG_DEFAULT_CAP, &w), 0);
+        append_str(w, OUTPUT_STREAM_STDERR, "late", 9);
+        assert_int_equal(output_log_reader_next(r, &h, &data), 1);
+        assert_int_equal(h.seq, 1);
+        assert_memory_equal(data, "late", 4);
+        assert_int_equal(output_log_reader_next(r, &h, &data), 0);
 }
 
 static void test_rotation_and_dropped(void **state)
@@ -183,7 +195,8 @@ static void test_split_large(void **state)
         for (size_t i = 0; i < 3 * OUTPUT_RECORD_DATA_MAX; i++)
                 big[i] = (char)(i % 251);
         assert_int_equal(output_log_writer_open(f->dirfd, OUTPUT_LOG_DEFAULT_CAP, &w), 0);
-        assert_int_equal(output_log_append(w, OUTPUT_STREAM_STDOUT, big, 3 * OUTPUT_RECORD_DATA_MAX - 5, 1), 0);
+        assert_int_equal(output_log_append(w, OUTPUT_STREAM_STDOUT, big, 3 * OUTPUT_RECORD_DATA_MAX - 5, 1),
+                         0);
         assert_int_equal(output_log_reader_open(f->dirfd, &r), 0);
         while (output_log_reader_next(r, &h, &data) > 0) {
                 assert_true(h.len <= OUTPUT_RECORD_DATA_MAX);
@@ -201,7 +214,7 @@ static void test_truncated_tail(void **state)
         _cleanup_(output_log_writer_freep) OutputLogWriter *w = NULL;
         _cleanup_(output_log_reader_freep) OutputLogReader *r = NULL;
         _cleanup_close_ int fd = -EBADF;
-        OutputRecordHeader h = { .magic = OUTPUT_RECORD_MAGIC, .len = 4, .seq = 3, .ts_ns = 5, .stream = 1 };
+        OutputRecordHeader h = {.magic = OUTPUT_RECORD_MAGIC, .len = 4, .seq = 3, .ts_ns = 5, .stream = 1};
         const void *data;
 
         assert_int_equal(output_log_writer_open(f->dirfd, OUTPUT_LOG_DEFAULT_CAP, &w), 0);
@@ -220,7 +233,7 @@ static void test_truncated_tail(void **state)
         assert_int_equal(h.seq, 2);
         assert_int_equal(output_log_reader_next(r, &h, &data), 0);
 
-        h = (OutputRecordHeader){ .magic = OUTPUT_RECORD_MAGIC, .len = 4, .seq = 3, .ts_ns = 5, .stream = 1 };
+        h = (OutputRecordHeader){.magic = OUTPUT_RECORD_MAGIC, .len = 4, .seq = 3, .ts_ns = 5, .stream = 1};
         assert_int_equal(loop_write(fd, (const char *)&h + 10, sizeof h - 10), 0);
         assert_int_equal(output_log_reader_next(r, &h, &data), 0);
         assert_int_equal(loop_write(fd, "thre", 4), 0);
@@ -270,10 +283,10 @@ static void test_corrupt(void **state)
                 const void *value;
                 size_t size;
         } cases[] = {
-                { offsetof(OutputRecordHeader, magic), &bad_magic, sizeof bad_magic },
-                { offsetof(OutputRecordHeader, len), &huge_len, sizeof huge_len },
-                { offsetof(OutputRecordHeader, stream), &bad_stream, sizeof bad_stream },
-                { offsetof(OutputRecordHeader, seq), &old_seq, sizeof old_seq },
+                {offsetof(OutputRecordHeader, magic), &bad_magic, sizeof bad_magic},
+                {offsetof(OutputRecordHeader, len), &huge_len, sizeof huge_len},
+                {offsetof(OutputRecordHeader, stream), &bad_stream, sizeof bad_stream},
+                {offsetof(OutputRecordHeader, seq), &old_seq, sizeof old_seq},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 OutputRecordHeader good;

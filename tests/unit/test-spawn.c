@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn_shim + descartes-shim end to end: needs root and a cgroup2 mount (a temporary cgroup is made under it). */
+/* spawn_shim + descartes-shim end to end: needs root and a cgroup2 mount (a temporary cgroup is made under
+ * it). */
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -32,11 +33,12 @@
 _Static_assert(SHIM_FD_CONTROL == 3 && SHIM_FD_STATE_DIR == 4 && SHIM_FD_PAYLOAD_CG == 5,
                "sandbox/spawn.c places the shim's fds at 3, 4, 5");
 
-static const char *cgroup2_mounts[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+static const char *cgroup2_mounts[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
 static char test_cgroup[256];
 static char test_dir[256];
 static unsigned agent_counter;
-static char *agent_env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", (char *)"LANG=C", NULL };
+static char *agent_env[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", (char *)"LANG=C",
+                            NULL};
 
 typedef struct Agent {
         char cgroup[PATH_MAX];
@@ -55,6 +57,7 @@ typedef struct AgentOptions {
         bool listen;
         const char *shim_path;
         bool shuffle_fds; /* put the sources on each other's targets */
+        bool new_net;
 } AgentOptions;
 
 static int find_cgroup2(const char **ret)
@@ -135,12 +138,12 @@ static int move_fd_to(int fd, int target)
 static int agent_start(Agent *a, char *const *argv, const AgentOptions *o)
 {
         _cleanup_close_ int shim_cg = -EBADF, payload_cg = -EBADF, log_fd = -EBADF;
-        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
         char path[PATH_MAX + 32], id[32];
         SpawnStage stage = _SPAWN_STAGE_INVALID;
         int r;
 
-        *a = (Agent){ .state_fd = -EBADF, .ctl = -EBADF, .shim = PIDREF_NULL };
+        *a = (Agent){.state_fd = -EBADF, .ctl = -EBADF, .shim = PIDREF_NULL};
         (void)snprintf(id, sizeof id, "agent-%u", ++agent_counter);
         (void)snprintf(a->cgroup, sizeof a->cgroup, "%s/%s", test_cgroup, id);
         (void)snprintf(a->state, sizeof a->state, "%s/%s", test_dir, id);
@@ -169,7 +172,7 @@ static int agent_start(Agent *a, char *const *argv, const AgentOptions *o)
                 pair[1] = safe_close(pair[1]);
                 payload_cg = safe_close(payload_cg);
                 state_fd = safe_close(state_fd);
-                int *others[] = { &shim_cg, &log_fd, &pair[0], &a->state_fd };
+                int *others[] = {&shim_cg, &log_fd, &pair[0], &a->state_fd};
                 for (int fd = 3; fd <= 5; fd++) {
                         if (fcntl(fd, F_GETFD) < 0)
                                 continue;
@@ -192,6 +195,7 @@ static int agent_start(Agent *a, char *const *argv, const AgentOptions *o)
                 .hostname = o->hostname,
                 .listen_path = o->listen ? a->listen : NULL,
                 .stdin_pipe = o->stdin_pipe,
+                .new_net = o->new_net,
                 .argv = argv,
                 .env = agent_env,
                 .log_fd = log_fd,
@@ -221,7 +225,7 @@ static void agent_done(Agent *a)
 static const ShimMsgHeader *recv_msg(Agent *a, int fd, uint32_t type, unsigned *n_output)
 {
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
+                struct pollfd p = {.fd = fd, .events = POLLIN};
                 assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
                 ssize_t k = recv(fd, a->msg, sizeof a->msg, 0);
                 assert_true(k >= (ssize_t)sizeof(ShimMsgHeader));
@@ -256,7 +260,7 @@ static int32_t expect_started(Agent *a)
 
 static void wait_shim_exit(Agent *a, int *ret_code)
 {
-        struct pollfd p = { .fd = a->shim.fd, .events = POLLIN };
+        struct pollfd p = {.fd = a->shim.fd, .events = POLLIN};
         siginfo_t si = {};
 
         assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
@@ -289,7 +293,7 @@ static void read_output(Agent *a, char *out, char *err, size_t n)
         OutputRecordHeader h;
         const void *data;
         size_t len[2] = {};
-        char *bufs[2] = { out, err };
+        char *bufs[2] = {out, err};
         int k;
 
         assert_int_equal(output_log_reader_open(a->state_fd, &r), 0);
@@ -309,7 +313,7 @@ static void send_stdin(Agent *a, int fd, uint64_t cookie, const char *data, bool
         size_t n = strlen(data);
         uint8_t buf[sizeof(ShimMsgStdin) + 256];
         ShimMsgStdin m = {
-                .h = { .type = SHIM_MSG_STDIN, .size = (uint32_t)(sizeof m + n) },
+                .h = {.type = SHIM_MSG_STDIN, .size = (uint32_t)(sizeof m + n)},
                 .cookie = cookie,
                 .close = close_after,
         };
@@ -325,7 +329,7 @@ static void send_stdin(Agent *a, int fd, uint64_t cookie, const char *data, bool
 
 static void send_signal(Agent *a, int sig)
 {
-        ShimMsgSignal m = { .h = { .type = SHIM_MSG_SIGNAL, .size = sizeof m }, .signal = sig };
+        ShimMsgSignal m = {.h = {.type = SHIM_MSG_SIGNAL, .size = sizeof m}, .signal = sig};
         assert_int_equal(send(a->ctl, &m, sizeof m, 0), (ssize_t)sizeof m);
 }
 
@@ -345,7 +349,7 @@ static unsigned count_payload_procs(Agent *a)
 static void test_exit_code_and_output(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"sh", (char *)"-c", (char *)"echo hi; echo err >&2; exit 3", NULL };
+        char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo hi; echo err >&2; exit 3", NULL};
         char out[256], err[256];
         unsigned n_output = 0;
 
@@ -365,11 +369,11 @@ static void test_exit_code_and_output(void **state)
 
 static void test_spawn_failed_exec(void **state)
 {
-        char *cmds[] = { (char *)"descartes-no-such-command", (char *)"/nonexistent/cmd" };
+        char *cmds[] = {(char *)"descartes-no-such-command", (char *)"/nonexistent/cmd"};
 
         for (size_t i = 0; i < ELEMENTSOF(cmds); i++) {
                 Agent a;
-                char *argv[] = { cmds[i], NULL };
+                char *argv[] = {cmds[i], NULL};
 
                 assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
                 expect_hello(&a, a.ctl, SHIM_STATE_STARTING);
@@ -388,11 +392,12 @@ static void test_spawn_failed_exec(void **state)
 static void test_spawn_failed_cwd(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"true", NULL };
+        char *argv[] = {(char *)"true", NULL};
 
-        assert_int_equal(agent_start(&a, argv, &(AgentOptions){ .cwd = "/nonexistent-descartes-dir" }), 0);
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.cwd = "/nonexistent-descartes-dir"}), 0);
         expect_hello(&a, a.ctl, SHIM_STATE_STARTING);
-        const ShimMsgSpawnFailed *m = (const ShimMsgSpawnFailed *)recv_msg(&a, a.ctl, SHIM_MSG_SPAWN_FAILED, NULL);
+        const ShimMsgSpawnFailed *m =
+                (const ShimMsgSpawnFailed *)recv_msg(&a, a.ctl, SHIM_MSG_SPAWN_FAILED, NULL);
         assert_int_equal(m->stage, SHIM_STAGE_CWD);
         assert_int_equal(m->error, ENOENT);
         ShimExitRecord rec = expect_exited(&a, NULL);
@@ -403,26 +408,29 @@ static void test_spawn_failed_cwd(void **state)
 static void test_spawn_errors(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"true", NULL };
+        char *argv[] = {(char *)"true", NULL};
         _cleanup_strv_free_ char **l = NULL;
         SpawnStage stage = _SPAWN_STAGE_INVALID;
         PidRef pr = PIDREF_NULL;
 
         /* The shim binary itself missing: the exec stage of the spawn child. */
-        assert_int_equal(agent_start(&a, argv, &(AgentOptions){ .shim_path = "/nonexistent/descartes-shim" }),
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.shim_path = "/nonexistent/descartes-shim"}),
                          -ENOENT);
         agent_done(&a);
 
-        assert_int_equal(spawn_shim(&(SpawnShimParams){ .shim_path = "relative" }, &pr, &stage), -EINVAL);
+        assert_int_equal(spawn_shim(&(SpawnShimParams){.shim_path = "relative"}, &pr, &stage), -EINVAL);
         assert_int_equal(stage, SPAWN_STAGE_PREPARE);
         assert_false(pidref_is_set(&pr));
 
-        assert_int_equal(spawn_shim_argv(&(SpawnShimParams){ .id = "x", .argv = argv, .stdin_pipe = true,
-                                                             .output_cap = 4096, .cwd = "/w" },
+        assert_int_equal(spawn_shim_argv(&(SpawnShimParams){.id = "x",
+                                                            .argv = argv,
+                                                            .stdin_pipe = true,
+                                                            .output_cap = 4096,
+                                                            .cwd = "/w"},
                                          &l),
                          0);
-        const char *expect[] = { "descartes-shim", "--id", "x", "--cwd", "/w", "--stdin", "--output-cap", "4096",
-                                 "--", "true" };
+        const char *expect[] = {"descartes-shim", "--id",         "x",    "--cwd", "/w",
+                                "--stdin",        "--output-cap", "4096", "--",    "true"};
         assert_int_equal(strv_length(l), ELEMENTSOF(expect));
         for (size_t i = 0; i < ELEMENTSOF(expect); i++)
                 assert_string_equal(l[i], expect[i]);
@@ -434,10 +442,10 @@ static void test_spawn_errors(void **state)
 static void test_stdin_round_trip(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"cat", NULL };
+        char *argv[] = {(char *)"cat", NULL};
         char out[256], err[256];
 
-        assert_int_equal(agent_start(&a, argv, &(AgentOptions){ .stdin_pipe = true }), 0);
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.stdin_pipe = true}), 0);
         expect_started(&a);
         send_stdin(&a, a.ctl, 7, "hello\n", false, 6);
         send_stdin(&a, a.ctl, 8, "world\n", true, 6);
@@ -452,10 +460,10 @@ static void test_stdin_round_trip(void **state)
 static void test_stdin_closed(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"sleep", (char *)"1000", NULL };
-        char *argv2[] = { (char *)"sleep", (char *)"1000", NULL };
+        char *argv[] = {(char *)"sleep", (char *)"1000", NULL};
+        char *argv2[] = {(char *)"sleep", (char *)"1000", NULL};
 
-        assert_int_equal(agent_start(&a, argv, &(AgentOptions){ .stdin_pipe = true }), 0);
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.stdin_pipe = true}), 0);
         expect_started(&a);
         send_stdin(&a, a.ctl, 1, "", true, 0);
         send_stdin(&a, a.ctl, 2, "x", false, -EPIPE);
@@ -477,7 +485,7 @@ static void test_stdin_closed(void **state)
 static void test_background_children_killed(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"sh", (char *)"-c", (char *)"sleep 1000 & sleep 1000 & wait", NULL };
+        char *argv[] = {(char *)"sh", (char *)"-c", (char *)"sleep 1000 & sleep 1000 & wait", NULL};
         unsigned n = 0;
 
         assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
@@ -511,9 +519,9 @@ static void wait_output(Agent *a, const char *needle)
 static void test_sigterm_forwarded(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"sh", (char *)"-c",
-                         (char *)"trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
-                         NULL };
+        char *argv[] = {
+                (char *)"sh", (char *)"-c",
+                (char *)"trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done", NULL};
         char out[256], err[256];
 
         assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
@@ -530,36 +538,41 @@ static void test_sigterm_forwarded(void **state)
 static void test_namespaces(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"sh", (char *)"-c",
-                         (char *)"grep '^0::' /proc/self/cgroup; echo pid=$$; "
-                                 "echo procs=$(ls /proc | grep -c '^[0-9]'); cat /proc/sys/kernel/hostname; "
-                                 "pwd",
-                         NULL };
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"grep '^0::' /proc/self/cgroup; echo pid=$$; "
+                                "echo procs=$(ls /proc | grep -c '^[0-9]'); cat /proc/sys/kernel/hostname; "
+                                "pwd; echo ifaces=$(grep -c : /proc/net/dev)",
+                        NULL};
         char out[1024], err[1024];
-        int pid = 0, procs = 0;
+        int pid = 0, procs = 0, ifaces = 0;
         char host[128] = "", cwd[128] = "";
 
-        assert_int_equal(agent_start(&a, argv, &(AgentOptions){ .hostname = "descartes-test", .cwd = "/tmp" }),
-                         0);
+        assert_int_equal(
+                agent_start(&a, argv,
+                            &(AgentOptions){.hostname = "descartes-test", .cwd = "/tmp", .new_net = true}),
+                0);
         int32_t agent_pid = expect_started(&a);
         ShimExitRecord rec = expect_exited(&a, NULL);
         assert_int_equal(rec.code, 0);
         read_output(&a, out, err, sizeof out);
         assert_string_equal(err, "");
         assert_int_equal(strncmp(out, "0::/\n", 5), 0);
-        assert_int_equal(sscanf(out + 5, "pid=%d\nprocs=%d\n%127s\n%127s", &pid, &procs, host, cwd), 4);
+        assert_int_equal(sscanf(out + 5, "pid=%d\nprocs=%d\n%127s\n%127s\nifaces=%d", &pid, &procs, host,
+                                cwd, &ifaces),
+                         5);
         assert_int_equal(pid, agent_pid);
         assert_true(pid <= 3);
         /* the shim, sh, the $(...) subshell, ls and grep at most: no host process is visible */
         assert_true(procs >= 2 && procs <= 6);
         assert_string_equal(host, "descartes-test");
         assert_string_equal(cwd, "/tmp");
+        assert_int_equal(ifaces, 1); /* a new net namespace: loopback only */
         agent_done(&a);
 }
 
 static int connect_listen(const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
         assert_true(fd >= 0);
@@ -571,12 +584,12 @@ static int connect_listen(const char *path)
 static void test_reconnect(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"cat", NULL };
+        char *argv[] = {(char *)"cat", NULL};
         _cleanup_close_ int c1 = -EBADF;
         char out[256], err[256];
         struct stat st;
 
-        assert_int_equal(agent_start(&a, argv, &(AgentOptions){ .stdin_pipe = true, .listen = true }), 0);
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.stdin_pipe = true, .listen = true}), 0);
         expect_started(&a);
         assert_int_equal(stat(a.listen, &st), 0);
         assert_true(S_ISSOCK(st.st_mode));
@@ -597,7 +610,7 @@ static void test_reconnect(void **state)
         /* A newer connection replaces the older one. */
         a.ctl = connect_listen(a.listen);
         expect_hello(&a, a.ctl, SHIM_STATE_RUNNING);
-        struct pollfd p = { .fd = c1, .events = POLLIN };
+        struct pollfd p = {.fd = c1, .events = POLLIN};
         assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
         uint8_t b[64];
         ssize_t k;
@@ -617,15 +630,18 @@ static void test_reconnect(void **state)
 static void test_fd_shuffle(void **state)
 {
         Agent a;
-        char *argv[] = { (char *)"sh", (char *)"-c", (char *)"echo shuffled; exit 5", NULL };
-        char out[256], err[256];
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"echo shuffled; cat /proc/sys/kernel/hostname; exit 5", NULL};
+        char out[256], err[256], expect[64];
 
-        assert_int_equal(agent_start(&a, argv, &(AgentOptions){ .shuffle_fds = true }), 0);
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.shuffle_fds = true}), 0);
+        /* and the default hostname is the id */
+        (void)snprintf(expect, sizeof expect, "shuffled\nagent-%u\n", agent_counter);
         expect_started(&a);
         ShimExitRecord rec = expect_exited(&a, NULL);
         assert_int_equal(rec.code, 5);
         read_output(&a, out, err, sizeof out);
-        assert_string_equal(out, "shuffled\n");
+        assert_string_equal(out, expect);
         agent_done(&a);
 }
 
