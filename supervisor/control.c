@@ -102,7 +102,7 @@ static int encode_or_internal(ProtoReply *reply, void **ret_buf, size_t *ret_len
         }
 }
 
-void call_reply(Call *c, ProtoReply *reply)
+int call_reply(Call *c, ProtoReply *reply)
 {
         Manager *m = c->manager;
         void *buf = NULL;
@@ -114,7 +114,7 @@ void call_reply(Call *c, ProtoReply *reply)
                 log_error_errno(r, "Cannot answer request %s: %m", c->request.id);
                 proto_reply_done(reply);
                 call_free(c);
-                return;
+                return 0;
         }
         if (!reply->ok && reply->error_code >= 0 && reply->error_code < _PROTO_ERROR_MAX)
                 m->stats.errors[reply->error_code]++;
@@ -134,9 +134,10 @@ void call_reply(Call *c, ProtoReply *reply)
                 free(buf);
         }
         call_free(c);
+        return 0;
 }
 
-void call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
+int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
 {
         ProtoReply reply = {};
         char msg[PROTO_ERROR_MSG_MAX + 1];
@@ -150,12 +151,13 @@ void call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
         if (r < 0) {
                 log_oom();
                 call_free(c);
-                return;
+                return 0;
         }
         call_reply(c, &reply);
+        return 0;
 }
 
-void call_reply_agent(Call *c, Agent *a)
+int call_reply_agent(Call *c, Agent *a)
 {
         ProtoReply reply = {};
         int r;
@@ -166,9 +168,10 @@ void call_reply_agent(Call *c, Agent *a)
         if (r < 0) {
                 proto_reply_done(&reply);
                 call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->id, strerror(-r));
-                return;
+                return 0;
         }
         call_reply(c, &reply);
+        return 0;
 }
 
 static int on_call_timeout(sd_event_source *s, uint64_t usec, void *userdata)

@@ -5,26 +5,26 @@
 
 #include "control.h"
 
-void ops_dispatch(Call *c);
+int ops_dispatch(Call *c);
 
 /* ops-host.c */
-void op_health(Call *c);
-void op_stats(Call *c);
-void op_events(Call *c);
+int op_health(Call *c);
+int op_stats(Call *c);
+int op_events(Call *c);
 
 /* ops-agent.c */
-void op_spawn(Call *c);
-void op_list(Call *c);
-void op_get(Call *c);
-void op_pause(Call *c);
-void op_resume(Call *c);
-void op_stop(Call *c);
-void op_kill(Call *c);
-void op_signal(Call *c);
-void op_stdin(Call *c);
-void op_remove(Call *c);
-void op_action(Call *c);
-void op_batch(Call *c);
+int op_spawn(Call *c);
+int op_list(Call *c);
+int op_get(Call *c);
+int op_pause(Call *c);
+int op_resume(Call *c);
+int op_stop(Call *c);
+int op_kill(Call *c);
+int op_signal(Call *c);
+int op_stdin(Call *c);
+int op_remove(Call *c);
+int op_action(Call *c);
+int op_batch(Call *c);
 
 /* ops-output.c */
-void op_output(Call *c);
+int op_output(Call *c);
