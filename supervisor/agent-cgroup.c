@@ -18,7 +18,7 @@
 
 #define CG_FILE_MAX (64 * 1024)
 
-static const char *const wanted_controllers[] = { "cpu", "memory", "pids", "io" };
+static const char *const wanted_controllers[] = {"cpu", "memory", "pids", "io"};
 
 int cg_parse_keyed(const char *text, const char *key, uint64_t *ret)
 {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The daemon's cgroup subtree (DESIGN §4): ROOT/supervisor holds the daemon itself (the no-internal-processes
- * rule), ROOT/agents/TENANT/AGENT/{shim,payload} hold the agents. Limits go on AGENT/, pause freezes payload/,
- * kill writes AGENT/cgroup.kill. Everything works on directory fds opened once. */
+/* The daemon's cgroup subtree (DESIGN §4): ROOT/supervisor holds the daemon itself (the
+ * no-internal-processes rule), ROOT/agents/TENANT/AGENT/{shim,payload} hold the agents. Limits go on AGENT/,
+ * pause freezes payload/, kill writes AGENT/cgroup.kill. Everything works on directory fds opened once. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,12 +12,12 @@
 #include "proto.h"
 
 typedef struct AgentCgroupRoot {
-        char *mount;            /* the cgroup2 mount point */
-        char *path;             /* ROOT, absolute */
-        int fd;                 /* ROOT */
-        int agents_fd;          /* ROOT/agents */
-        char **controllers;     /* what ROOT's cgroup.controllers offers (NULL-terminated) */
-        char **enabled;         /* what we enabled for the agents */
+        char *mount;        /* the cgroup2 mount point */
+        char *path;         /* ROOT, absolute */
+        int fd;             /* ROOT */
+        int agents_fd;      /* ROOT/agents */
+        char **controllers; /* what ROOT's cgroup.controllers offers (NULL-terminated) */
+        char **enabled;     /* what we enabled for the agents */
 } AgentCgroupRoot;
 
 /* Finds the root (override: a directory of the cgroup2 mount, made if missing; else our own cgroup), moves

@@ -81,7 +81,7 @@ static int make_dir_at(const char *parent, const char *sub, const char *id, char
 int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoErrorCode *ret_code)
 {
         Manager *m = a->manager;
-        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
         _cleanup_close_ int log_fd = -EBADF;
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *listen = NULL;
@@ -115,7 +115,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));
-        log_fd = openat(a->state_fd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        log_fd = openat(a->state_fd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                        0600);
         if (log_fd < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot open shim.log: %s", strerror(errno));
         r = build_env(&args->env, &env);
@@ -152,8 +153,14 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
          * agent's child before exec) */
         (void)snprintf(buf, sizeof buf, "/proc/%d/oom_score_adj", (int)a->shim.pid);
         r = write_string_file_at(AT_FDCWD, buf, "-1000");
-        if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot set the shim's oom_score_adj, ignoring: %m", a->id);
+        if (r < 0) {
+                /* e.g. in a container without CAP_SYS_RESOURCE: say it once */
+                static bool warned = false;
+                log_full_errno(warned ? LOG_DEBUG : LOG_WARNING, r,
+                               "Agent %s: cannot set the shim's oom_score_adj to -1000, ignoring: %m",
+                               a->id);
+                warned = true;
+        }
 
         r = sd_event_add_child_pidfd(m->event, &a->child_source, a->shim.fd, WEXITED, on_shim_exit, a);
         if (r < 0) {
@@ -170,7 +177,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
 
         if (args->has_timeout_ms && args->timeout_ms > 0) {
                 r = sd_event_add_time_relative(m->event, &a->runtime_timer, CLOCK_MONOTONIC,
-                                               args->timeout_ms * USEC_PER_MSEC, 1000, on_runtime_timeout, a);
+                                               args->timeout_ms * USEC_PER_MSEC, 1000, on_runtime_timeout,
+                                               a);
                 if (r < 0)
                         log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
         }

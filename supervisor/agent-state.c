@@ -2,27 +2,27 @@
 #include "agent-state.h"
 #include "cleanup.h"
 
-#define X _PROTO_STATE_INVALID
+#define X        _PROTO_STATE_INVALID
 #define STARTING PROTO_STATE_STARTING
-#define RUNNING PROTO_STATE_RUNNING
-#define PAUSING PROTO_STATE_PAUSING
-#define PAUSED PROTO_STATE_PAUSED
+#define RUNNING  PROTO_STATE_RUNNING
+#define PAUSING  PROTO_STATE_PAUSING
+#define PAUSED   PROTO_STATE_PAUSED
 #define RESUMING PROTO_STATE_RESUMING
 #define STOPPING PROTO_STATE_STOPPING
-#define EXITED PROTO_STATE_EXITED
-#define FAILED PROTO_STATE_FAILED
+#define EXITED   PROTO_STATE_EXITED
+#define FAILED   PROTO_STATE_FAILED
 
 /* An agent that ends before it ever ran has failed; one stopped while starting ends stopped, not failed. */
 static const ProtoState transitions[_PROTO_STATE_MAX][_AGENT_EVENT_MAX] = {
         /*               STARTED  SPAWN_FAILED PAUSE    FROZEN  RESUME    THAWED   STOP      EXITED */
-        [STARTING] = { RUNNING, FAILED, X, X, X, X, STOPPING, FAILED },
-        [RUNNING] = { X, X, PAUSING, X, X, X, STOPPING, EXITED },
-        [PAUSING] = { X, X, X, PAUSED, RESUMING, X, STOPPING, EXITED },
-        [PAUSED] = { X, X, X, X, RESUMING, X, STOPPING, EXITED },
-        [RESUMING] = { X, X, PAUSING, X, X, RUNNING, STOPPING, EXITED },
-        [STOPPING] = { STOPPING, STOPPING, X, X, X, X, STOPPING, EXITED },
-        [EXITED] = { X, X, X, X, X, X, X, X },
-        [FAILED] = { X, X, X, X, X, X, X, X },
+        [STARTING] = {RUNNING, FAILED, X, X, X, X, STOPPING, FAILED},
+        [RUNNING] = {X, X, PAUSING, X, X, X, STOPPING, EXITED},
+        [PAUSING] = {X, X, X, PAUSED, RESUMING, X, STOPPING, EXITED},
+        [PAUSED] = {X, X, X, X, RESUMING, X, STOPPING, EXITED},
+        [RESUMING] = {X, X, PAUSING, X, X, RUNNING, STOPPING, EXITED},
+        [STOPPING] = {STOPPING, STOPPING, X, X, X, X, STOPPING, EXITED},
+        [EXITED] = {X, X, X, X, X, X, X, X},
+        [FAILED] = {X, X, X, X, X, X, X, X},
 };
 
 ProtoState agent_state_next(ProtoState s, AgentEvent e)

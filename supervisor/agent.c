@@ -139,8 +139,8 @@ int agent_transition(Agent *a, AgentEvent e)
                 return -EBUSY;
         if (next == a->state)
                 return 0;
-        log_debug("Agent %s: %s --%s--> %s", a->id, proto_state_to_string(a->state), agent_event_to_string(e),
-                  proto_state_to_string(next));
+        log_debug("Agent %s: %s --%s--> %s", a->id, proto_state_to_string(a->state),
+                  agent_event_to_string(e), proto_state_to_string(next));
         a->state = next;
         publish_status(a);
         return 0;
@@ -501,7 +501,8 @@ void agent_finalize(Agent *a)
                 if (!a->failed_msg) {
                         if (a->spawn_failed)
                                 (void)snprintf(msg, sizeof msg, "stage %s: %s",
-                                               shim_stage_to_string(a->failed_stage), strerror(a->failed_error));
+                                               shim_stage_to_string(a->failed_stage),
+                                               strerror(a->failed_error));
                         else
                                 (void)snprintf(msg, sizeof msg, "the shim ended before the agent started");
                         a->failed_msg = strdup(msg);
@@ -546,7 +547,8 @@ void agent_finalize(Agent *a)
                 }
                 if (n > 0)
                         (void)proto_value_new_u64_map(keys, vals, n, &data);
-                events_publish(m, PROTO_EVENT_EXITED, a->id, &a->state, &a->reason, data.data ? &data : NULL);
+                events_publish(m, PROTO_EVENT_EXITED, a->id, &a->state, &a->reason,
+                               data.data ? &data : NULL);
                 proto_value_done(&data);
         }
 

@@ -41,7 +41,7 @@ struct Agent {
         uint64_t created_ns, started_ns, ended_ns; /* CLOCK_REALTIME */
         bool has_spawn_us;
         uint64_t spawn_us;
-        int ns_pid;                 /* the agent's pid in its own namespace */
+        int ns_pid;                  /* the agent's pid in its own namespace */
         uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
 
         /* why it is ending, decided by requests */
@@ -58,7 +58,7 @@ struct Agent {
 
         char *cgroup_path; /* ROOT/agents/TENANT/ID, absolute */
         int cgroup_fd, shim_cgroup_fd, payload_cgroup_fd;
-        char *state_path;   /* STATE/agents/ID */
+        char *state_path; /* STATE/agents/ID */
         int state_fd;
         char *runtime_path; /* RUNTIME/agents/ID */
 

@@ -93,33 +93,38 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                              7 size */
                 void *field;
         } table[] = {
-                { "control", 0, &c->control },
-                { "events", 0, &c->events },
-                { "state_dir", 0, &c->state_dir },
-                { "runtime_dir", 0, &c->runtime_dir },
-                { "cgroup_root", 0, &c->cgroup_root },
-                { "agent_user", 0, &c->agent_user },
-                { "admin_group", 0, &c->admin_group },
-                { "allow_root", 1, &c->allow_root },
-                { "stop_agents_on_exit", 1, &c->stop_agents_on_exit },
-                { "stop_grace", 2, &c->stop_grace_usec },
-                { "heartbeat_interval", 2, &c->heartbeat_usec },
-                { "request_ttl", 2, &c->request_ttl_usec },
-                { "retention", 2, &c->retention_usec },
-                { "output_cap", 7, &c->output_cap_bytes },
-                { "max_agents", 4, &c->max_agents },
-                { "max_agents_per_user", 4, &c->max_agents_per_user },
-                { "default_cpu", 5, &c->default_cpu_milli },
-                { "max_cpu", 5, &c->max_cpu_milli },
-                { "default_memory", 3, &c->default_memory },
-                { "max_memory", 3, &c->max_memory },
-                { "default_pids", 6, &c->default_pids },
-                { "max_pids", 6, &c->max_pids },
+                {"control", 0, &c->control},
+                {"events", 0, &c->events},
+                {"state_dir", 0, &c->state_dir},
+                {"runtime_dir", 0, &c->runtime_dir},
+                {"cgroup_root", 0, &c->cgroup_root},
+                {"agent_user", 0, &c->agent_user},
+                {"admin_group", 0, &c->admin_group},
+                {"allow_root", 1, &c->allow_root},
+                {"stop_agents_on_exit", 1, &c->stop_agents_on_exit},
+                {"stop_grace", 2, &c->stop_grace_usec},
+                {"heartbeat_interval", 2, &c->heartbeat_usec},
+                {"request_ttl", 2, &c->request_ttl_usec},
+                {"retention", 2, &c->retention_usec},
+                {"output_cap", 7, &c->output_cap_bytes},
+                {"max_agents", 4, &c->max_agents},
+                {"max_agents_per_user", 4, &c->max_agents_per_user},
+                {"default_cpu", 5, &c->default_cpu_milli},
+                {"max_cpu", 5, &c->max_cpu_milli},
+                {"default_memory", 3, &c->default_memory},
+                {"max_memory", 3, &c->max_memory},
+                {"default_pids", 6, &c->default_pids},
+                {"max_pids", 6, &c->max_pids},
         };
         static const char *const expect[] = {
-                "a string",          "yes or no",          "a duration like 10s or 500ms",
-                "a size like 512M or max", "a positive integer", "a CPU amount like 0.5, 2 or 150%, or max",
-                "a positive integer or max", "a size like 64M",
+                "a string",
+                "yes or no",
+                "a duration like 10s or 500ms",
+                "a size like 512M or max",
+                "a positive integer",
+                "a CPU amount like 0.5, 2 or 150%, or max",
+                "a positive integer or max",
+                "a size like 64M",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
@@ -186,7 +191,8 @@ int config_parse(Config *c, const char *text, char **ret_error)
                         continue;
                 eq = strchr(l, '=');
                 if (!eq) {
-                        (void)asprintf_safe(ret_error, "line %u: expected \"key = value\", got \"%s\"", line, l);
+                        (void)asprintf_safe(ret_error, "line %u: expected \"key = value\", got \"%s\"", line,
+                                            l);
                         return -EINVAL;
                 }
                 *eq = 0;
@@ -200,7 +206,8 @@ int config_parse(Config *c, const char *text, char **ret_error)
                         return -EINVAL;
                 }
                 if (r < 0) {
-                        (void)asprintf_safe(ret_error, "line %u: %s: \"%s\" is not %s", line, key, val, expect);
+                        (void)asprintf_safe(ret_error, "line %u: %s: \"%s\" is not %s", line, key, val,
+                                            expect);
                         return -EINVAL;
                 }
         }

@@ -167,7 +167,8 @@ int call_reply_agent(Call *c, Agent *a)
                 r = agent_fill_info(a, &reply.result.agent.agent);
         if (r < 0) {
                 proto_reply_done(&reply);
-                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->id, strerror(-r));
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->id,
+                                 strerror(-r));
                 return 0;
         }
         call_reply(c, &reply);

@@ -50,11 +50,12 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
 
 /* Sends the reply (taken and freed) to everyone waiting for it, caches it, frees the call. */
 int call_reply(Call *c, ProtoReply *reply);
-int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /* Answers with {agent: INFO} of a. */
 int call_reply_agent(Call *c, Agent *a);
-/* Parks the call on the agent until agent_complete_calls() or the timeout (then `timeout` is answered and the
- * operation goes on). */
+/* Parks the call on the agent until agent_complete_calls() or the timeout (then `timeout` is answered and
+ * the operation goes on). */
 int call_defer(Call *c, Agent *a, CallWait wait, uint64_t timeout_usec);
 /* Drops a call without answering (shutdown). */
 void call_free(Call *c);

@@ -35,19 +35,28 @@ static void help(void)
 
 static int parse_argv(int argc, char *argv[], char **ret_shim)
 {
-        enum { ARG_STATE = 0x100, ARG_RUNTIME, ARG_CONTROL, ARG_EVENTS, ARG_CGROUP, ARG_CONFIG, ARG_SHIM,
-               ARG_DEBUG, ARG_VERSION };
+        enum {
+                ARG_STATE = 0x100,
+                ARG_RUNTIME,
+                ARG_CONTROL,
+                ARG_EVENTS,
+                ARG_CGROUP,
+                ARG_CONFIG,
+                ARG_SHIM,
+                ARG_DEBUG,
+                ARG_VERSION
+        };
         static const struct option options[] = {
-                { "state-dir", required_argument, NULL, ARG_STATE },
-                { "runtime-dir", required_argument, NULL, ARG_RUNTIME },
-                { "control", required_argument, NULL, ARG_CONTROL },
-                { "events", required_argument, NULL, ARG_EVENTS },
-                { "cgroup-root", required_argument, NULL, ARG_CGROUP },
-                { "config", required_argument, NULL, ARG_CONFIG },
-                { "shim", required_argument, NULL, ARG_SHIM },
-                { "debug", no_argument, NULL, ARG_DEBUG },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                {"state-dir", required_argument, NULL, ARG_STATE},
+                {"runtime-dir", required_argument, NULL, ARG_RUNTIME},
+                {"control", required_argument, NULL, ARG_CONTROL},
+                {"events", required_argument, NULL, ARG_EVENTS},
+                {"cgroup-root", required_argument, NULL, ARG_CGROUP},
+                {"config", required_argument, NULL, ARG_CONFIG},
+                {"shim", required_argument, NULL, ARG_SHIM},
+                {"debug", no_argument, NULL, ARG_DEBUG},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
                 {},
         };
         char **field;
@@ -59,7 +68,8 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                         help();
                         return 0;
                 case ARG_VERSION:
-                        printf("descartesd %s (protocol %d)\n", DESCARTES_VERSION, DESCARTES_PROTOCOL_VERSION);
+                        printf("descartesd %s (protocol %d)\n", DESCARTES_VERSION,
+                               DESCARTES_PROTOCOL_VERSION);
                         return 0;
                 case ARG_DEBUG:
                         log_set_max_level(LOG_DEBUG);
@@ -106,9 +116,9 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
 static int apply_overrides(Config *c)
 {
         char **pairs[][2] = {
-                { &c->state_dir, &arg_overrides.state_dir },     { &c->runtime_dir, &arg_overrides.runtime_dir },
-                { &c->control, &arg_overrides.control },         { &c->events, &arg_overrides.events },
-                { &c->cgroup_root, &arg_overrides.cgroup_root },
+                {&c->state_dir, &arg_overrides.state_dir},     {&c->runtime_dir, &arg_overrides.runtime_dir},
+                {&c->control, &arg_overrides.control},         {&c->events, &arg_overrides.events},
+                {&c->cgroup_root, &arg_overrides.cgroup_root},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {

@@ -45,8 +45,8 @@ void events_publish(Manager *m, ProtoEventKind kind, const char *agent_id, const
         if (r >= 0)
                 r = proto_event_encode(&e, &body, &body_len);
         if (r >= 0 && m->publisher) {
-                const void *parts[2] = { topic, body };
-                size_t sizes[2] = { strlen(topic), body_len };
+                const void *parts[2] = {topic, body};
+                size_t sizes[2] = {strlen(topic), body_len};
                 r = zmq_send_parts(m->publisher, parts, sizes, 2);
         }
         if (r < 0) {

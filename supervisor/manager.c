@@ -27,7 +27,7 @@
 #include "time-util.h"
 #include "zap.h"
 
-#define REQUEST_CACHE_MAX 8192
+#define REQUEST_CACHE_MAX   8192
 #define SHUTDOWN_EXTRA_USEC (5 * USEC_PER_SEC)
 
 static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
@@ -52,8 +52,9 @@ static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const cha
 
         r = ipc_path(endpoint, &path);
         if (r < 0)
-                return log_error_errno(r, "The %s endpoint must be ipc:///absolute/path (tcp with CURVE is not "
-                                          "offered yet): %s",
+                return log_error_errno(r,
+                                       "The %s endpoint must be ipc:///absolute/path (tcp with CURVE is not "
+                                       "offered yet): %s",
                                        what, endpoint);
         if (zmq_bind(sock, endpoint) < 0)
                 return log_error_errno(-errno, "Cannot bind the %s endpoint %s: %m", what, endpoint);
@@ -76,16 +77,19 @@ static int setup_runtime_dir(Manager *m)
         if (m->runtime_fd < 0)
                 return log_error_errno(-errno, "Cannot open %s: %m", m->config.runtime_dir);
         if (fchown(m->runtime_fd, 0, m->socket_gid) < 0 || fchmod(m->runtime_fd, 0750) < 0)
-                return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m", m->config.runtime_dir);
+                return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m",
+                                       m->config.runtime_dir);
 
         r = runtime_lock_take(m->config.runtime_dir, &holder);
         if (r == -EBUSY) {
                 if (holder > 0)
-                        log_error("Another descartesd (pid %d) is running with runtime directory %s; refusing to "
+                        log_error("Another descartesd (pid %d) is running with runtime directory %s; "
+                                  "refusing to "
                                   "start.",
                                   holder, m->config.runtime_dir);
                 else
-                        log_error("Another descartesd is running with runtime directory %s; refusing to start.",
+                        log_error("Another descartesd is running with runtime directory %s; refusing to "
+                                  "start.",
                                   m->config.runtime_dir);
                 return r;
         }
@@ -266,8 +270,8 @@ static void begin_shutdown(Manager *m)
                 if (!agent_state_is_ended(a->state))
                         (void)agent_stop(a, m->config.stop_grace_usec);
         r = sd_event_add_time_relative(m->event, &m->shutdown_timer, CLOCK_MONOTONIC,
-                                       m->config.stop_grace_usec + SHUTDOWN_EXTRA_USEC, 10 * USEC_PER_MSEC, NULL,
-                                       NULL);
+                                       m->config.stop_grace_usec + SHUTDOWN_EXTRA_USEC, 10 * USEC_PER_MSEC,
+                                       NULL, NULL);
         if (r < 0)
                 (void)sd_event_exit(m->event, 0);
         else
@@ -317,9 +321,11 @@ static void reload_config(Manager *m)
                 const char *name;
                 const char *a, *b;
         } restart[] = {
-                { "control", o->control, n.control },       { "events", o->events, n.events },
-                { "state_dir", o->state_dir, n.state_dir }, { "runtime_dir", o->runtime_dir, n.runtime_dir },
-                { "cgroup_root", o->cgroup_root, n.cgroup_root },
+                {"control", o->control, n.control},
+                {"events", o->events, n.events},
+                {"state_dir", o->state_dir, n.state_dir},
+                {"runtime_dir", o->runtime_dir, n.runtime_dir},
+                {"cgroup_root", o->cgroup_root, n.cgroup_root},
         };
         for (size_t i = 0; i < ELEMENTSOF(restart); i++)
                 if (!streq_ptr(restart[i].a, restart[i].b))
@@ -328,13 +334,13 @@ static void reload_config(Manager *m)
 
 #define LIVE_U64(field, name)                                                                               \
         if (o->field != n.field) {                                                                          \
-                log_info("Configuration: %s changed from %llu to %llu.", name, (unsigned long long)o->field,    \
-                         (unsigned long long)n.field);                                                      \
+                log_info("Configuration: %s changed from %llu to %llu.", name,                              \
+                         (unsigned long long)o->field, (unsigned long long)n.field);                        \
                 o->field = n.field;                                                                         \
         }
 #define LIVE_BOOL(field, name)                                                                              \
         if (o->field != n.field) {                                                                          \
-                log_info("Configuration: %s is now %s.", name, n.field ? "yes" : "no");                   \
+                log_info("Configuration: %s is now %s.", name, n.field ? "yes" : "no");                     \
                 o->field = n.field;                                                                         \
         }
 #define LIVE_STR(field, name)                                                                               \
@@ -401,7 +407,8 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
 
         if (shim_path[0] != '/' || access(shim_path, X_OK) < 0)
                 return log_error_errno(shim_path[0] != '/' ? -EINVAL : -errno,
-                                       "The shim %s is not an absolute path to an executable: %m", shim_path);
+                                       "The shim %s is not an absolute path to an executable: %m",
+                                       shim_path);
         m->shim_path = strdup(shim_path);
         if (!m->shim_path)
                 return log_oom();

@@ -23,11 +23,11 @@ typedef struct Call Call;
 typedef struct ManagerStats {
         uint64_t requests[_PROTO_OP_MAX];
         uint64_t errors[_PROTO_ERROR_MAX];
-        uint64_t messages;          /* control messages received */
-        uint64_t malformed;         /* frames that did not decode as a request */
-        uint64_t unroutable;        /* messages with no envelope: no reply possible */
-        uint64_t replies_cached;    /* repeated request ids answered from the cache */
-        uint64_t send_failures;     /* replies the ROUTER could not take */
+        uint64_t messages;       /* control messages received */
+        uint64_t malformed;      /* frames that did not decode as a request */
+        uint64_t unroutable;     /* messages with no envelope: no reply possible */
+        uint64_t replies_cached; /* repeated request ids answered from the cache */
+        uint64_t send_failures;  /* replies the ROUTER could not take */
         uint64_t events_published;
         uint64_t event_send_failures;
         uint64_t agents_spawned;
@@ -40,11 +40,11 @@ typedef struct Manager {
         Config config;
         char *shim_path;
         int lock_fd;
-        int runtime_fd;         /* RUNTIME_DIR */
-        int state_fd;           /* STATE_DIR */
-        gid_t socket_gid;       /* group of the runtime dir and sockets (0 when `descartes` is missing) */
-        uint64_t started_usec;  /* CLOCK_MONOTONIC */
-        bool stopping;          /* SIGTERM received */
+        int runtime_fd;        /* RUNTIME_DIR */
+        int state_fd;          /* STATE_DIR */
+        gid_t socket_gid;      /* group of the runtime dir and sockets (0 when `descartes` is missing) */
+        uint64_t started_usec; /* CLOCK_MONOTONIC */
+        bool stopping;         /* SIGTERM received */
 
         void *zmq_ctx;
         void *control;   /* ROUTER */

@@ -13,10 +13,10 @@
 #include "string-util.h"
 #include "time-util.h"
 
-#define SPAWN_REPLY_TIMEOUT_USEC (30 * USEC_PER_SEC)
+#define SPAWN_REPLY_TIMEOUT_USEC  (30 * USEC_PER_SEC)
 #define FREEZE_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
-#define KILL_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
-#define STDIN_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define KILL_REPLY_TIMEOUT_USEC   (10 * USEC_PER_SEC)
+#define STDIN_REPLY_TIMEOUT_USEC  (10 * USEC_PER_SEC)
 
 static Agent *find_or_reply(Call *c, const char *ref)
 {
@@ -65,15 +65,17 @@ int op_spawn(Call *c)
         if (args->name) {
                 if (!agent_name_is_valid(args->name))
                         return call_reply_error(c, PROTO_ERROR_BAD_REQUEST,
-                                                "invalid name \"%s\": use [A-Za-z0-9][A-Za-z0-9._-]*", args->name);
+                                                "invalid name \"%s\": use [A-Za-z0-9][A-Za-z0-9._-]*",
+                                                args->name);
                 if (agent_find_by_name(m, args->name))
                         return call_reply_error(c, PROTO_ERROR_CONFLICT, "the name %s is taken", args->name);
         }
         if (args->cwd && args->cwd[0] != '/')
                 return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "cwd must be an absolute path");
         if (args->user)
-                return call_reply_error(c, PROTO_ERROR_UNENFORCEABLE,
-                                        "running agents as another user is not supported by this daemon yet");
+                return call_reply_error(
+                        c, PROTO_ERROR_UNENFORCEABLE,
+                        "running agents as another user is not supported by this daemon yet");
         if (args->workspace)
                 return call_reply_error(c, PROTO_ERROR_UNENFORCEABLE,
                                         "workspace mounts are not supported by this daemon yet");
@@ -93,13 +95,15 @@ int op_spawn(Call *c)
         }
         missing = agent_cgroup_missing_controller(m->cgroup, &limits);
         if (missing)
-                return call_reply_error(c, PROTO_ERROR_UNENFORCEABLE,
-                                        "the %s controller is not available in %s: the requested limits cannot "
-                                        "be enforced on this host",
-                                        missing, m->cgroup->path);
+                return call_reply_error(
+                        c, PROTO_ERROR_UNENFORCEABLE,
+                        "the %s controller is not available in %s: the requested limits cannot "
+                        "be enforced on this host",
+                        missing, m->cgroup->path);
         if (m->n_agents >= m->config.max_agents)
-                return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED, "the host holds %zu agents already (max %llu)",
-                                        m->n_agents, (unsigned long long)m->config.max_agents);
+                return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED,
+                                        "the host holds %zu agents already (max %llu)", m->n_agents,
+                                        (unsigned long long)m->config.max_agents);
         if (agent_count_owned(m, c->uid) >= m->config.max_agents_per_user)
                 return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED, "uid %u holds %llu agents already",
                                         (unsigned)c->uid, (unsigned long long)m->config.max_agents_per_user);
@@ -115,7 +119,8 @@ int op_spawn(Call *c)
         }
         a->n_argv = args->n_argv;
         for (size_t i = 0; i < args->labels.n_pairs; i++)
-                if (proto_str_map_add(&a->labels, args->labels.pairs[i].key, args->labels.pairs[i].value) < 0) {
+                if (proto_str_map_add(&a->labels, args->labels.pairs[i].key, args->labels.pairs[i].value) <
+                    0) {
                         agent_free(a);
                         return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
                 }
@@ -172,7 +177,8 @@ int op_list(Call *c)
         for (Agent *a = last; a && n < limit; a = a->prev) {
                 if (!c->admin && a->owner_uid != c->uid)
                         continue;
-                if (args->has_state ? a->state != args->state : (!args->all && agent_state_is_ended(a->state)))
+                if (args->has_state ? a->state != args->state
+                                    : (!args->all && agent_state_is_ended(a->state)))
                         continue;
                 if (!labels_match(&args->labels, &a->labels))
                         continue;
@@ -289,8 +295,8 @@ int op_signal(Call *c)
         if (r == -EBUSY)
                 return reply_state_conflict(c, a, "signal");
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot reach the shim of agent %s: %s", a->id,
-                                        strerror(-r));
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot reach the shim of agent %s: %s",
+                                        a->id, strerror(-r));
         call_reply_agent(c, a);
         return 0;
 }
@@ -347,8 +353,9 @@ int op_remove(Call *c)
         if (!a)
                 return 0;
         if (!agent_state_is_ended(a->state))
-                return call_reply_error(c, PROTO_ERROR_CONFLICT, "agent %s is %s: stop it before removing it",
-                                        a->id, proto_state_to_string(a->state));
+                return call_reply_error(c, PROTO_ERROR_CONFLICT,
+                                        "agent %s is %s: stop it before removing it", a->id,
+                                        proto_state_to_string(a->state));
         r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
         if (r >= 0)
                 r = agent_fill_info(a, &reply.result.agent.agent);

@@ -109,22 +109,22 @@ int op_stats(Call *c)
                 const char *name;
                 uint64_t value;
         } scalars[] = {
-                { "messages", st->messages },
-                { "malformed", st->malformed },
-                { "unroutable", st->unroutable },
-                { "replies_cached", st->replies_cached },
-                { "reply_send_failures", st->send_failures },
-                { "events_published", st->events_published },
-                { "event_send_failures", st->event_send_failures },
-                { "events_held", event_ring_size(m->event_ring) },
-                { "event_seq", m->next_event_seq },
-                { "agents_total", m->n_agents },
-                { "agents_spawned", st->agents_spawned },
-                { "agents_spawn_failed", st->agents_spawn_failed },
-                { "shim_protocol_errors", st->shim_protocol_errors },
-                { "zmq_dropped", zmq_source_dropped(m->control_source) + zmq_source_dropped(m->zap_source) },
-                { "request_cache_entries", request_cache_size(m->request_cache) },
-                { "uptime_s", (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC },
+                {"messages", st->messages},
+                {"malformed", st->malformed},
+                {"unroutable", st->unroutable},
+                {"replies_cached", st->replies_cached},
+                {"reply_send_failures", st->send_failures},
+                {"events_published", st->events_published},
+                {"event_send_failures", st->event_send_failures},
+                {"events_held", event_ring_size(m->event_ring)},
+                {"event_seq", m->next_event_seq},
+                {"agents_total", m->n_agents},
+                {"agents_spawned", st->agents_spawned},
+                {"agents_spawn_failed", st->agents_spawn_failed},
+                {"shim_protocol_errors", st->shim_protocol_errors},
+                {"zmq_dropped", zmq_source_dropped(m->control_source) + zmq_source_dropped(m->zap_source)},
+                {"request_cache_entries", request_cache_size(m->request_cache)},
+                {"uptime_s", (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC},
         };
         for (size_t i = 0; i < ELEMENTSOF(scalars) && r >= 0; i++)
                 r = stat_add(s, cap, scalars[i].name, scalars[i].value);

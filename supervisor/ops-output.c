@@ -16,7 +16,8 @@ int op_output(Call *c)
         int r;
 
         if (!a)
-                return call_reply_error(c, PROTO_ERROR_NOT_FOUND, "no agent %s", args->agent ?: "(none given)");
+                return call_reply_error(c, PROTO_ERROR_NOT_FOUND, "no agent %s",
+                                        args->agent ?: "(none given)");
         if (a->state_fd < 0)
                 return call_reply_error(c, PROTO_ERROR_CONFLICT, "agent %s has no output store", a->id);
         r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
@@ -27,8 +28,8 @@ int op_output(Call *c)
                 proto_reply_done(&reply);
                 if (r == -EINVAL)
                         return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "%s", error ?: "bad arguments");
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot read the output of agent %s: %s", a->id,
-                                        strerror(-r));
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot read the output of agent %s: %s",
+                                        a->id, strerror(-r));
         }
         call_reply(c, &reply);
         return 0;

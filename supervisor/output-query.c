@@ -11,8 +11,9 @@
 #include "output-query.h"
 #include "string-util.h"
 
-#define TEXT_BUDGET (8 * 1024 * 1024) /* bytes of line text (or raw data) per reply: it must fit a message */
-#define DEFAULT_LINES 1000
+#define TEXT_BUDGET (8 * 1024 * 1024) /* bytes of line text (or raw data) per reply: it must fit a message  \
+                                       */
+#define DEFAULT_LINES    1000
 #define GREP_MATCH_LIMIT 1000000
 #define GREP_DEPTH_LIMIT 10000
 
@@ -47,7 +48,7 @@ static int cursor_parse(const char *s, Cursor *ret)
 
         if (sscanf(s, "v1:%llu:%llu:%llu:%llu%n", &v[0], &v[1], &v[2], &v[3], &n) != 4 || s[n] != 0)
                 return -EINVAL;
-        *ret = (Cursor){ { v[0], v[1] }, { v[2], v[3] } };
+        *ret = (Cursor){{v[0], v[1]}, {v[2], v[3]}};
         return 0;
 }
 
@@ -147,7 +148,7 @@ static bool line_matches(LineScan *s, const Partial *p)
 
 static Cursor snapshot(LineScan *s, Pos m, int except_stream)
 {
-        Cursor c = { .p = m, .m = m };
+        Cursor c = {.p = m, .m = m};
 
         for (int i = 1; i <= 2; i++)
                 if (i != except_stream && s->partial[i].active)
@@ -240,7 +241,7 @@ static int scan_record(LineScan *s, const OutputRecordHeader *h, const uint8_t *
                         p->active = true;
                         p->seq = h->seq;
                         p->ts_ns = h->ts_ns;
-                        p->start = (Pos){ h->seq, off };
+                        p->start = (Pos){h->seq, off};
                         p->len = 0;
                 }
                 r = partial_append(p, data + off, n);
@@ -250,7 +251,7 @@ static int scan_record(LineScan *s, const OutputRecordHeader *h, const uint8_t *
                 if (!nl)
                         break;
                 off++; /* the newline */
-                Pos end = { h->seq, off };
+                Pos end = {h->seq, off};
                 p->active = false;
                 s->last_end = end;
                 if (s->have_mark && pos_cmp(end, s->mark) <= 0)
@@ -299,7 +300,7 @@ static void line_scan_done(LineScan *s)
 static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const Cursor *cur,
                        ProtoOutputResult *res, char **ret_error)
 {
-        _cleanup_(line_scan_done) LineScan s = { .args = args };
+        _cleanup_(line_scan_done) LineScan s = {.args = args};
         unsigned mask = stream_mask(args);
         OutputRecordHeader h;
         const void *data;
@@ -347,7 +348,7 @@ static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const C
         /* where a continuation resumes if everything was delivered: after the last record, or at the start
          * of a line still being written */
         final.m = s.last_end;
-        final.p = last_seq > 0 ? (Pos){ last_seq + 1, 0 } : (cur ? cur->p : (Pos){ 0, 0 });
+        final.p = last_seq > 0 ? (Pos){last_seq + 1, 0} : (cur ? cur->p : (Pos){0, 0});
         for (int i = 1; i <= 2; i++)
                 if (s.partial[i].active)
                         final.p = pos_min(final.p, s.partial[i].start);
@@ -394,11 +395,12 @@ static int query_raw(OutputLogReader *rd, const ProtoOutputArgs *args, const Cur
         uint64_t total = 0, last_seq = 0, start, limit, pos = 0;
         _cleanup_free_ uint8_t *buf = NULL;
         size_t n = 0;
-        Pos after = { 0, 0 };
+        Pos after = {0, 0};
         int r;
 
-#define SELECTED(h) ((h).stream <= OUTPUT_STREAM_STDERR && (mask & (1u << (h).stream)) &&                  \
-                     (!args->has_since_ns || (h).ts_ns >= args->since_ns))
+#define SELECTED(h)                                                                                         \
+        ((h).stream <= OUTPUT_STREAM_STDERR && (mask & (1u << (h).stream)) &&                               \
+         (!args->has_since_ns || (h).ts_ns >= args->since_ns))
 #define SKIP(h) (cur && (h).seq == cur->p.seq ? (size_t)MIN(cur->p.byte, (uint64_t)(h).len) : 0)
 
         (void)output_log_reader_seek_seq(rd, cur ? cur->p.seq : 0);
@@ -442,7 +444,7 @@ static int query_raw(OutputLogReader *rd, const ProtoOutputArgs *args, const Cur
                 memcpy(buf + n, (const uint8_t *)data + skip, len);
                 n += len;
                 pos += len;
-                after = (Pos){ h.seq, skip + len };
+                after = (Pos){h.seq, skip + len};
         }
         if (r < 0 && r != -EBADMSG)
                 return r;
@@ -453,10 +455,10 @@ static int query_raw(OutputLogReader *rd, const ProtoOutputArgs *args, const Cur
         res->total = total;
         res->has_more = start + n < total;
         if (!res->has_more)
-                after = last_seq > 0 ? (Pos){ last_seq + 1, 0 } : (cur ? cur->p : (Pos){ 0, 0 });
+                after = last_seq > 0 ? (Pos){last_seq + 1, 0} : (cur ? cur->p : (Pos){0, 0});
         res->data.data = TAKE_PTR(buf);
         res->data.size = n;
-        Cursor c = { after, after };
+        Cursor c = {after, after};
         return cursor_format(&c, &res->cursor);
 }
 

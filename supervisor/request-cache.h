@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The reply cache that makes requests idempotent: keyed by (caller uid, request id). A repeated id within the
- * TTL gets the first reply again; a repeat that arrives while the first is still being worked on waits for
- * the same reply. Entries are bounded: expired ones go first, then the oldest answered ones; pending entries
- * are never evicted (every pending request ends, at the latest on its timeout). */
+/* The reply cache that makes requests idempotent: keyed by (caller uid, request id). A repeated id within
+ * the TTL gets the first reply again; a repeat that arrives while the first is still being worked on waits
+ * for the same reply. Entries are bounded: expired ones go first, then the oldest answered ones; pending
+ * entries are never evicted (every pending request ends, at the latest on its timeout). */
 
 #include <stdbool.h>
 #include <stddef.h>

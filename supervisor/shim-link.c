@@ -12,15 +12,15 @@
 #include "log.h"
 #include "time-util.h"
 
-#define SHIM_LINK_BATCH 32
+#define SHIM_LINK_BATCH            32
 #define OUTPUT_EVENT_INTERVAL_USEC (200 * USEC_PER_MSEC)
 
 static void publish_output(Agent *a)
 {
-        static const char *const keys[] = { "seq_first", "seq_last", "bytes", "stdout_bytes", "stderr_bytes",
-                                            "dropped_bytes" };
-        uint64_t vals[] = { a->output_first_seq,    a->output_last_seq,     a->output_bytes_pending,
-                            a->output_stdout_bytes, a->output_stderr_bytes, a->output_dropped_bytes };
+        static const char *const keys[] = {"seq_first",    "seq_last",     "bytes",
+                                           "stdout_bytes", "stderr_bytes", "dropped_bytes"};
+        uint64_t vals[] = {a->output_first_seq,    a->output_last_seq,     a->output_bytes_pending,
+                           a->output_stdout_bytes, a->output_stderr_bytes, a->output_dropped_bytes};
         ProtoValue data = {};
 
         if (a->output_first_seq == 0)
@@ -59,10 +59,9 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
                 publish_output(a);
                 return;
         }
-        if (!a->output_timer &&
-            sd_event_add_time(a->manager->event, &a->output_timer, CLOCK_MONOTONIC,
-                              a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC, 10 * USEC_PER_MSEC,
-                              on_output_timer, a) >= 0)
+        if (!a->output_timer && sd_event_add_time(a->manager->event, &a->output_timer, CLOCK_MONOTONIC,
+                                                  a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC,
+                                                  10 * USEC_PER_MSEC, on_output_timer, a) >= 0)
                 (void)sd_event_source_set_description(a->output_timer, "agent-output-event");
 }
 
@@ -105,8 +104,8 @@ static void handle_started(Agent *a, const ShimMsgStarted *s)
         a->has_spawn_us = true;
         a->spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
         (void)agent_transition(a, AGENT_EVENT_STARTED);
-        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->id,
-                 a->ns_pid, (unsigned long long)a->spawn_us);
+        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->id, a->ns_pid,
+                 (unsigned long long)a->spawn_us);
         agent_complete_calls(a, CALL_WAIT_STARTED, 0, true, 0, NULL);
 }
 
@@ -144,7 +143,10 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                 NEED(ShimMsgHello);
                 if (msg.version != SHIM_PROTOCOL_VERSION)
                         return -EPROTO;
-                a->stdin_open = msg.stdin_open;
+                /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a
+                 * reconnection) tells its state */
+                if (msg.state != SHIM_STATE_STARTING)
+                        a->stdin_open = msg.stdin_open;
                 return 0;
         }
         case SHIM_MSG_STARTED: {
@@ -250,7 +252,7 @@ static int send_packet(Agent *a, const void *buf, size_t n)
 int shim_link_send_signal(Agent *a, int sig)
 {
         ShimMsgSignal msg = {
-                .h = { .type = SHIM_MSG_SIGNAL, .size = sizeof msg },
+                .h = {.type = SHIM_MSG_SIGNAL, .size = sizeof msg},
                 .signal = sig,
         };
 
@@ -261,7 +263,7 @@ int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t siz
 {
         _cleanup_free_ uint8_t *buf = NULL;
         ShimMsgStdin msg = {
-                .h = { .type = SHIM_MSG_STDIN, .size = (uint32_t)(sizeof msg + size) },
+                .h = {.type = SHIM_MSG_STDIN, .size = (uint32_t)(sizeof msg + size)},
                 .cookie = cookie,
                 .close = close_after,
         };

@@ -48,8 +48,8 @@ int zap_parse_peer_uid(const char *address, size_t len, uid_t *ret)
 static int zap_reply(void *zsock, zmq_msg_t *request_id, const char *status, const char *text,
                      const char *user_id)
 {
-        const void *data[6] = { "1.0", zmq_msg_data(request_id), status, text, user_id, "" };
-        size_t sizes[6] = { 3, zmq_msg_size(request_id), strlen(status), strlen(text), strlen(user_id), 0 };
+        const void *data[6] = {"1.0", zmq_msg_data(request_id), status, text, user_id, ""};
+        size_t sizes[6] = {3, zmq_msg_size(request_id), strlen(status), strlen(text), strlen(user_id), 0};
 
         return zmq_send_parts(zsock, data, sizes, 6);
 }

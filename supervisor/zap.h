@@ -4,8 +4,8 @@
 /* The ZAP handler (ZeroMQ RFC 27) that names every caller. On ipc, libzmq puts the peer's SO_PEERCRED
  * "uid:gid:pid" at the end of the ZAP request's address; we answer with User-Id = the uid, and the control
  * code reads it back from each request with zmq_msg_gets(msg, "User-Id"). Without a handler libzmq would
- * accept everyone anonymously: the sockets also set ZMQ_ZAP_ENFORCE_DOMAIN so that no handler means no entry.
- * Only ipc peers with credentials are admitted (tcp with CURVE is not offered yet). */
+ * accept everyone anonymously: the sockets also set ZMQ_ZAP_ENFORCE_DOMAIN so that no handler means no
+ * entry. Only ipc peers with credentials are admitted (tcp with CURVE is not offered yet). */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 #include "zmq-source.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define ZAP_DOMAIN "descartes"
+#define ZAP_DOMAIN   "descartes"
 
 /* Parses the uid out of a ZAP address "...:uid:gid:pid". */
 int zap_parse_peer_uid(const char *address, size_t len, uid_t *ret);

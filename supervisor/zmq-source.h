@@ -14,13 +14,13 @@
 #include <zmq.h>
 
 #define ZMQ_SOURCE_MAX_PARTS 8
-#define ZMQ_SOURCE_BATCH 64
+#define ZMQ_SOURCE_BATCH     64
 
 typedef struct ZmqSource ZmqSource;
 
 /* Called with one whole multipart message. parts[] are closed by the caller after it returns. A message with
- * more than ZMQ_SOURCE_MAX_PARTS parts is drained and dropped (counted). A negative return is logged at debug
- * and otherwise ignored: one bad message never stops the socket. */
+ * more than ZMQ_SOURCE_MAX_PARTS parts is drained and dropped (counted). A negative return is logged at
+ * debug and otherwise ignored: one bad message never stops the socket. */
 typedef int (*zmq_source_handler_t)(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata);
 
 int zmq_source_new(sd_event *e, void *zsock, const char *description, zmq_source_handler_t handler,
