@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <uuid/uuid.h>
 
@@ -55,6 +56,11 @@ Agent *agent_free(Agent *a)
         while (a->calls)
                 call_free(a->calls);
         shim_link_detach(a);
+        if (a->child_source && agent_state_is_ended(a->state) && pidref_is_set(&a->shim)) {
+                /* an ended agent's shim has exited or is about to: reap it rather than leave a zombie */
+                siginfo_t si = {};
+                (void)waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED | WNOHANG);
+        }
         sd_event_source_disable_unref(a->child_source);
         sd_event_source_disable_unref(a->payload_watch);
         sd_event_source_disable_unref(a->agent_watch);
