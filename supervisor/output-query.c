@@ -11,8 +11,9 @@
 #include "output-query.h"
 #include "string-util.h"
 
-#define TEXT_BUDGET (8 * 1024 * 1024) /* bytes of line text (or raw data) per reply: it must fit a message  \
-                                       */
+#define TEXT_BUDGET                                                                                         \
+        (8 * 1024 * 1024) /* bytes of line text (or raw data) per reply: it must fit a message              \
+                           */
 #define DEFAULT_LINES    1000
 #define GREP_MATCH_LIMIT 1000000
 #define GREP_DEPTH_LIMIT 10000
