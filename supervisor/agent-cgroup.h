@@ -1,27 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The daemon's cgroup subtree (DESIGN §4): ROOT/supervisor holds the daemon itself (the
- * no-internal-processes rule), ROOT/agents/TENANT/AGENT/{shim,payload} hold the agents. Limits go on AGENT/,
- * pause freezes payload/, kill writes AGENT/cgroup.kill. Everything works on directory fds opened once. */
+/* The daemon's side of sandbox/cgroup.h: setup with logging, the translation of protocol limits, and small
+ * attribute readers for stats. ROOT/supervisor holds the daemon, ROOT/agents/TENANT/a-ID/{shim,payload} the
+ * agents (TENANT = "u" + owner uid). */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "proto.h"
 
 typedef struct AgentCgroupRoot {
-        char *mount;        /* the cgroup2 mount point */
-        char *path;         /* ROOT, absolute */
-        int fd;             /* ROOT */
-        int agents_fd;      /* ROOT/agents */
-        char **controllers; /* what ROOT's cgroup.controllers offers (NULL-terminated) */
-        char **enabled;     /* what we enabled for the agents */
+        CgroupRoot *root;
+        char *path;     /* ROOT, absolute */
+        char **enabled; /* the controllers agents get (what ROOT offers among cpu, memory, pids, io) */
 } AgentCgroupRoot;
 
-/* Finds the root (override: a directory of the cgroup2 mount, made if missing; else our own cgroup), moves
- * the daemon into ROOT/supervisor, enables cpu/memory/pids/io where available and creates ROOT/agents. */
+/* Opens ROOT (override, or our own cgroup), moves the daemon into ROOT/supervisor, enables the controllers
+ * and creates ROOT/agents. Logs what fails. */
 int agent_cgroup_root_setup(const char *override, AgentCgroupRoot **ret);
 AgentCgroupRoot *agent_cgroup_root_free(AgentCgroupRoot *r);
 static inline void agent_cgroup_root_freep(AgentCgroupRoot **r)
@@ -31,25 +29,15 @@ static inline void agent_cgroup_root_freep(AgentCgroupRoot **r)
 }
 bool agent_cgroup_root_has(const AgentCgroupRoot *r, const char *controller);
 
-/* The controller the limits need that the root lacks (a static string), or NULL when all are there. */
+CgroupLimits agent_cgroup_limits(const ProtoLimits *l);
+/* The controller the limits need that ROOT lacks (a static string), or NULL when all are there. */
 const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const ProtoLimits *l);
 
-/* Makes agents/TENANT/ID/{shim,payload}, writes the limits on ID/, and returns the path of ID/ relative to
- * the mount ("/x/agents/u0/ID") and its three dir fds. */
+/* agents/u<owner>/a-ID/{shim,payload} with the limits written on the agent's cgroup. On -EOPNOTSUPP
+ * *ret_missing names the controller or file the kernel lacks. */
 int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const ProtoLimits *l,
-                        char **ret_path, int *ret_agent_fd, int *ret_shim_fd, int *ret_payload_fd);
-/* rmdir payload/, shim/ and ID/ (ENOENT is fine); -EBUSY while processes remain. */
-int agent_cgroup_remove(AgentCgroupRoot *r, uid_t owner, const char *id);
+                        CgroupAgent **ret, const char **ret_missing);
 
-/* Attribute files, relative to a cgroup dirfd. */
-int cg_write(int dirfd, const char *file, const char *value);
-/* The value of key in a flat-keyed file (cgroup.events, memory.events, cpu.stat); -ENOENT if absent. */
+/* Attribute readers on a cgroup dirfd. */
 int cg_read_keyed(int dirfd, const char *file, const char *key, uint64_t *ret);
-/* A single-value file (memory.current); "max" is UINT64_MAX. */
 int cg_read_value(int dirfd, const char *file, uint64_t *ret);
-/* The first pid in cgroup.procs, 0 if none. */
-int cg_read_first_pid(int dirfd, pid_t *ret);
-
-/* Parsers, on text. */
-int cg_parse_keyed(const char *text, const char *key, uint64_t *ret);
-int cg_parse_value(const char *text, uint64_t *ret);

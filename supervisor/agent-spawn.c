@@ -86,6 +86,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *listen = NULL;
         SpawnStage stage = SPAWN_STAGE_PREPARE;
+        const char *missing = NULL;
         PidRef shim = PIDREF_NULL;
         char buf[32];
         int r;
@@ -102,11 +103,18 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
         if (asprintf_safe(&listen, "%s/shim.sock", a->runtime_path) < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
 
-        r = agent_cgroup_create(m->cgroup, a->owner_uid, a->id, &a->limits, &a->cgroup_path, &a->cgroup_fd,
-                                &a->shim_cgroup_fd, &a->payload_cgroup_fd);
+        r = agent_cgroup_create(m->cgroup, a->owner_uid, a->id, &a->limits, &a->cg, &missing);
+        if (r == -EOPNOTSUPP)
+                FAIL(PROTO_ERROR_UNENFORCEABLE, "the limits cannot be enforced here: %s is missing",
+                     missing ?: "a controller");
         if (r < 0)
-                FAIL(r == -EOPNOTSUPP ? PROTO_ERROR_UNENFORCEABLE : PROTO_ERROR_INTERNAL,
-                     "cannot create the agent's cgroup or set its limits: %s", strerror(-r));
+                FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's cgroup: %s", strerror(-r));
+        a->cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_AGENT);
+        a->shim_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_SHIM);
+        a->payload_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_PAYLOAD);
+        a->cgroup_path = strdup(a->cg->path);
+        if (!a->cgroup_path)
+                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
         if (cg_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &a->oom_kills_at_start) < 0)
                 a->oom_kills_at_start = 0;
         r = agent_watch_cgroups(a);

@@ -68,9 +68,7 @@ Agent *agent_free(Agent *a)
         sd_event_source_disable_unref(a->runtime_timer);
         sd_event_source_disable_unref(a->output_timer);
         pidref_done(&a->shim);
-        safe_close(a->cgroup_fd);
-        safe_close(a->shim_cgroup_fd);
-        safe_close(a->payload_cgroup_fd);
+        cgroup_agent_free(a->cg);
         safe_close(a->state_fd);
         if (a->prev)
                 a->prev->next = a->next;
@@ -299,7 +297,7 @@ static void try_remove_cgroups(Agent *a)
         uint64_t populated = 1;
         int r;
 
-        if (a->cgroups_removed || a->cgroup_fd < 0)
+        if (a->cgroups_removed || !a->cg)
                 return;
         r = cg_read_keyed(a->cgroup_fd, "cgroup.events", "populated", &populated);
         if (r < 0 && r != -ENOENT) {
@@ -308,14 +306,15 @@ static void try_remove_cgroups(Agent *a)
         }
         if (populated != 0 && r != -ENOENT)
                 return;
+        r = cgroup_agent_remove(a->manager->cgroup->root, a->cg);
+        if (r < 0) {
+                log_debug_errno(r, "Agent %s: cannot remove its cgroups yet: %m", a->id);
+                return;
+        }
         a->payload_watch = sd_event_source_disable_unref(a->payload_watch);
         a->agent_watch = sd_event_source_disable_unref(a->agent_watch);
-        a->cgroup_fd = safe_close(a->cgroup_fd);
-        a->shim_cgroup_fd = safe_close(a->shim_cgroup_fd);
-        a->payload_cgroup_fd = safe_close(a->payload_cgroup_fd);
-        r = agent_cgroup_remove(a->manager->cgroup, a->owner_uid, a->id);
-        if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot remove its cgroups, ignoring: %m", a->id);
+        a->cg = cgroup_agent_free(a->cg);
+        a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = -EBADF;
         a->cgroups_removed = true;
 }
 
@@ -339,9 +338,12 @@ int agent_watch_cgroups(Agent *a)
         _cleanup_free_ char *p1 = NULL, *p2 = NULL;
         int r;
 
-        if (asprintf_safe(&p1, "%s/payload/cgroup.events", a->cgroup_path) < 0 ||
-            asprintf_safe(&p2, "%s/cgroup.events", a->cgroup_path) < 0)
-                return -ENOMEM;
+        r = cgroup_agent_events_path(a->cg, CGROUP_PART_PAYLOAD, &p1);
+        if (r < 0)
+                return r;
+        r = cgroup_agent_events_path(a->cg, CGROUP_PART_AGENT, &p2);
+        if (r < 0)
+                return r;
         r = sd_event_add_inotify(a->manager->event, &a->payload_watch, p1, IN_MODIFY, on_payload_events, a);
         if (r < 0)
                 return r;
@@ -359,7 +361,7 @@ int agent_pause(Agent *a)
 
         if (agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
-        r = cg_write(a->payload_cgroup_fd, "cgroup.freeze", "1");
+        r = cgroup_agent_freeze(a->cg);
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_PAUSE);
@@ -374,7 +376,7 @@ int agent_resume(Agent *a)
 
         if (agent_state_next(a->state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
-        r = cg_write(a->payload_cgroup_fd, "cgroup.freeze", "0");
+        r = cgroup_agent_thaw(a->cg);
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_RESUME);
@@ -385,9 +387,9 @@ int agent_resume(Agent *a)
 
 static int kill_cgroup(Agent *a)
 {
-        if (a->cgroup_fd < 0)
+        if (!a->cg)
                 return 0;
-        return cg_write(a->cgroup_fd, "cgroup.kill", "1");
+        return cgroup_agent_kill(a->cg);
 }
 
 static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -407,7 +409,7 @@ static void leave_frozen(Agent *a)
 {
         if (a->state == PROTO_STATE_PAUSED || a->state == PROTO_STATE_PAUSING ||
             a->state == PROTO_STATE_RESUMING)
-                (void)cg_write(a->payload_cgroup_fd, "cgroup.freeze", "0");
+                (void)cgroup_agent_thaw(a->cg);
         agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
         agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
 }
@@ -585,10 +587,13 @@ int agent_remove(Agent *a)
         if (!agent_state_is_ended(a->state))
                 return -EBUSY;
         try_remove_cgroups(a);
-        if (!a->cgroups_removed) {
-                r = agent_cgroup_remove(m->cgroup, a->owner_uid, a->id);
+        if (!a->cgroups_removed && a->cg) {
+                r = cgroup_agent_remove(m->cgroup->root, a->cg);
                 if (r < 0)
                         return r;
+                a->cg = cgroup_agent_free(a->cg);
+                a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = -EBADF;
+                a->cgroups_removed = true;
         }
         a->state_fd = safe_close(a->state_fd);
         if (a->state_path) {

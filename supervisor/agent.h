@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent-state.h"
+#include "cgroup.h"
 #include "control.h"
 #include "manager.h"
 #include "pidref.h"
@@ -56,9 +57,10 @@ struct Agent {
         ShimExitRecord exit_record;
         uint64_t oom_kills_at_start;
 
-        char *cgroup_path; /* ROOT/agents/TENANT/ID, absolute */
-        int cgroup_fd, shim_cgroup_fd, payload_cgroup_fd;
-        char *state_path; /* STATE/agents/ID */
+        char *cgroup_path;                                /* ROOT/agents/TENANT/a-ID, absolute */
+        CgroupAgent *cg;                                  /* NULL once removed */
+        int cgroup_fd, shim_cgroup_fd, payload_cgroup_fd; /* borrowed from cg */
+        char *state_path;                                 /* STATE/agents/ID */
         int state_fd;
         char *runtime_path; /* RUNTIME/agents/ID */
 

@@ -407,6 +407,10 @@ int main(void)
         }
         for (int i = 0; i < 100 && access(ctl, F_OK) < 0; i++)
                 usleep(50000);
+        if (access(ctl, F_OK) < 0) {
+                fprintf(stderr, "descartesd did not create %s\n", ctl);
+                return 1;
+        }
         ctx = zmq_ctx_new();
         sock = zmq_socket(ctx, ZMQ_DEALER);
         int zero = 0;

@@ -10,7 +10,6 @@
 
 #include <cmocka.h>
 
-#include "agent-cgroup.h"
 #include "agent-state.h"
 #include "config.h"
 #include "event-ring.h"
@@ -240,28 +239,6 @@ static void test_event_ring(void **state)
         event_ring_free(r);
 }
 
-static void test_cgroup_text(void **state)
-{
-        uint64_t v = 0;
-
-        assert_int_equal(cg_parse_keyed("populated 1\nfrozen 0\n", "frozen", &v), 0);
-        assert_int_equal(v, 0);
-        assert_int_equal(cg_parse_keyed("populated 1\nfrozen 1", "frozen", &v), 0);
-        assert_int_equal(v, 1);
-        assert_int_equal(cg_parse_keyed("usage_usec 12345\nuser_usec 10\n", "usage_usec", &v), 0);
-        assert_int_equal(v, 12345);
-        assert_int_equal(cg_parse_keyed("oom 0\noom_kill 3\n", "oom_kill", &v), 0);
-        assert_int_equal(v, 3);
-        assert_int_equal(cg_parse_keyed("oom_kill_x 3\n", "oom_kill", &v), -ENOENT);
-        assert_int_equal(cg_parse_keyed("frozen x\n", "frozen", &v), -EBADMSG);
-        assert_int_equal(cg_parse_value("4096\n", &v), 0);
-        assert_int_equal(v, 4096);
-        assert_int_equal(cg_parse_value("max\n", &v), 0);
-        assert_int_equal(v, UINT64_MAX);
-        assert_int_equal(cg_parse_value("12a\n", &v), -EBADMSG);
-        assert_int_equal(cg_parse_value("", &v), -EBADMSG);
-}
-
 static void test_host_text(void **state)
 {
         uint64_t total = 0, avail = 0;
@@ -285,7 +262,7 @@ int main(void)
                 cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
                 cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
                 cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_event_ring),
-                cmocka_unit_test(test_cgroup_text),        cmocka_unit_test(test_host_text),
+                cmocka_unit_test(test_host_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
