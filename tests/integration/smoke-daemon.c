@@ -24,7 +24,7 @@
 
 static char tmpdir[256], cgroup_dir[512], endpoint[512];
 static pid_t daemon_pid;
-static void *ctx, *sock;
+static void *ctx, *sock, *sub;
 static unsigned req_counter;
 static int failures;
 
@@ -62,6 +62,8 @@ static void kill_cgroup_tree(const char *path)
 
 static void cleanup(void)
 {
+        if (sub)
+                zmq_close(sub);
         if (sock)
                 zmq_close(sock);
         if (ctx)
@@ -192,6 +194,35 @@ static int output_lines(const char *agent, ProtoStream stream, ProtoReply *ret)
         return call(&req, ret);
 }
 
+/* Waits for a PUB message whose topic starts with prefix; returns 0 and its body decoded. */
+static int wait_event(const char *prefix, ProtoEvent *ret)
+{
+        for (int i = 0; i < 200; i++) {
+                zmq_pollitem_t pi = {.socket = sub, .events = ZMQ_POLLIN};
+                char topic[256];
+                zmq_msg_t body;
+                ProtoError err;
+                int n;
+
+                if (zmq_poll(&pi, 1, 100) <= 0)
+                        continue;
+                n = zmq_recv(sub, topic, sizeof topic - 1, 0);
+                if (n < 0)
+                        return -errno;
+                topic[MIN((size_t)n, sizeof topic - 1)] = 0;
+                zmq_msg_init(&body);
+                if (zmq_msg_recv(&body, sub, 0) < 0)
+                        return -errno;
+                if (strncmp(topic, prefix, strlen(prefix)) == 0) {
+                        int r = proto_event_decode(zmq_msg_data(&body), zmq_msg_size(&body), ret, &err);
+                        zmq_msg_close(&body);
+                        return r;
+                }
+                zmq_msg_close(&body);
+        }
+        return -ETIMEDOUT;
+}
+
 static int run(void)
 {
         _cleanup_(proto_reply_done) ProtoReply r = {};
@@ -240,6 +271,18 @@ static int run(void)
         CHECK(call(&sp, &r) == 0 && r.ok && streq(r.result.agent.agent.id, id1),
               "a repeated request id did not return the first reply");
         proto_reply_done(&r);
+        {
+                char prefix[128];
+                ProtoEvent e = {};
+                snprintf(prefix, sizeof prefix, "agent.%s.status_changed", id1);
+                CHECK(wait_event(prefix, &e) == 0 && e.has_state && streq(e.agent, id1),
+                      "no status_changed event");
+                proto_event_done(&e);
+                CHECK(wait_event("host.heartbeat", &e) == 0 && e.kind == PROTO_EVENT_HEARTBEAT &&
+                              e.data.data,
+                      "no heartbeat");
+                proto_event_done(&e);
+        }
 
         CHECK(spawn("smoke-sh", sleep_argv, 2, false, &r) == 0 &&
                       expect_error(&r, PROTO_ERROR_CONFLICT) == 0,
@@ -380,7 +423,7 @@ static int run(void)
 int main(void)
 {
         const char *mount = find_cgroup2();
-        char runtime[300], state[300], ctl[320];
+        char runtime[300], state[300], ctl[320], conf[320], events[340];
         int rc;
 
         if (geteuid() != 0 || !mount) {
@@ -396,13 +439,16 @@ int main(void)
         snprintf(state, sizeof state, "%s/state", tmpdir);
         snprintf(ctl, sizeof ctl, "%s/control", runtime);
         snprintf(endpoint, sizeof endpoint, "ipc://%s", ctl);
+        snprintf(events, sizeof events, "ipc://%s/events", runtime);
+        snprintf(conf, sizeof conf, "%s/descartesd.conf", tmpdir);
+        if (write_file_atomic_at(AT_FDCWD, conf, "heartbeat_interval = 200ms\n", 27, 0644) < 0)
+                return 1;
         atexit(cleanup);
 
         daemon_pid = fork();
         if (daemon_pid == 0) {
                 execl(DESCARTESD_PATH, "descartesd", "--runtime-dir", runtime, "--state-dir", state,
-                      "--cgroup-root", cgroup_dir, "--shim", SHIM_PATH, "--config", "/dev/null",
-                      (char *)NULL);
+                      "--cgroup-root", cgroup_dir, "--shim", SHIM_PATH, "--config", conf, (char *)NULL);
                 _exit(127);
         }
         for (int i = 0; i < 100 && access(ctl, F_OK) < 0; i++)
@@ -419,7 +465,34 @@ int main(void)
                 fprintf(stderr, "cannot connect to %s\n", endpoint);
                 return 1;
         }
+        sub = zmq_socket(ctx, ZMQ_SUB);
+        zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+        if (zmq_connect(sub, events) < 0) {
+                fprintf(stderr, "cannot connect to %s\n", events);
+                return 1;
+        }
+        usleep(200000); /* let the subscription reach the PUB */
         rc = run();
+        /* a clean exit on SIGTERM (under ASan this also says: no leaks) */
+        if (sock) {
+                zmq_close(sock);
+                sock = NULL;
+        }
+        if (sub) {
+                zmq_close(sub);
+                sub = NULL;
+        }
+        {
+                int status = 0;
+                (void)kill(daemon_pid, SIGTERM);
+                (void)waitpid(daemon_pid, &status, 0);
+                daemon_pid = 0;
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                        fprintf(stderr, "FAIL: descartesd ended with status 0x%x on SIGTERM\n", status);
+                        failures++;
+                }
+        }
         fprintf(stderr, "%s\n", rc == 0 && failures == 0 ? "smoke: all checks passed" : "smoke: FAILED");
         return rc == 0 && failures == 0 ? 0 : 1;
 }
