@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -223,6 +224,54 @@ static int wait_event(const char *prefix, ProtoEvent *ret)
         return -ETIMEDOUT;
 }
 
+/* As uid 65534 in a child (own ZeroMQ context): root's agent is invisible, list is empty, health works. */
+static int check_other_user(const char *agent_id)
+{
+        char rt[300], ctl[320];
+        pid_t pid;
+        int status = 0;
+
+        snprintf(rt, sizeof rt, "%s/run", tmpdir);
+        snprintf(ctl, sizeof ctl, "%s/control", rt);
+        /* only for this test: let uid 65534 reach the socket that is root:root 0660 here */
+        if (chmod(tmpdir, 0711) < 0 || chmod(rt, 0751) < 0 || chmod(ctl, 0666) < 0)
+                return -errno;
+        pid = fork();
+        if (pid == 0) {
+                ProtoReply r = {};
+                ProtoRequest g = {.op = PROTO_OP_GET};
+                ProtoRequest l = {.op = PROTO_OP_LIST};
+                ProtoRequest h = {.op = PROTO_OP_HEALTH};
+                int zero = 0;
+
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(10);
+                ctx = zmq_ctx_new();
+                sock = zmq_socket(ctx, ZMQ_DEALER);
+                zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+                if (zmq_connect(sock, endpoint) < 0)
+                        _exit(11);
+                g.args.agent.agent = (char *)agent_id;
+                if (call(&g, &r) < 0 || r.ok || r.error_code != PROTO_ERROR_NOT_FOUND)
+                        _exit(12);
+                proto_reply_done(&r);
+                l.args.list.all = true;
+                if (call(&l, &r) < 0 || !r.ok || r.result.list.n_agents != 0)
+                        _exit(13);
+                proto_reply_done(&r);
+                if (call(&h, &r) < 0 || !r.ok)
+                        _exit(14);
+                proto_reply_done(&r);
+                zmq_close(sock);
+                zmq_ctx_term(ctx);
+                _exit(0);
+        }
+        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+                return -errno;
+        (void)chmod(ctl, 0660);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
 static int run(void)
 {
         _cleanup_(proto_reply_done) ProtoReply r = {};
@@ -298,6 +347,11 @@ static int run(void)
                               strstr(r.error_msg, "memory"),
                       "an unenforceable memory limit was accepted");
                 proto_reply_done(&r);
+        }
+
+        {
+                int k = check_other_user(id1);
+                CHECK(k == 0, "another uid could see or reach root's agent (step %d)", k);
         }
 
         /* get by name */
