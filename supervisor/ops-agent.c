@@ -133,6 +133,12 @@ int op_spawn(Call *c)
                 free(a->failed_msg);
                 a->failed_msg = TAKE_PTR(msg);
                 log_warning("Agent %s failed to spawn: %s", a->id, a->failed_msg ?: "?");
+                {
+                        ProtoValue data = {};
+                        if (proto_value_new_str_map("msg", a->failed_msg ?: "spawn failed", &data) >= 0)
+                                events_publish(m, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                        proto_value_done(&data);
+                }
                 call_reply_error(c, code, "%s", a->failed_msg ?: "spawn failed");
                 agent_finalize(a);
                 return 0;

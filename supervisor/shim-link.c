@@ -111,6 +111,7 @@ static void handle_started(Agent *a, const ShimMsgStarted *s)
 
 static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
 {
+        ProtoValue data = {};
         char msg[256];
 
         a->spawn_failed = true;
@@ -119,6 +120,9 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         (void)snprintf(msg, sizeof msg, "stage %s: %s", shim_stage_to_string(f->stage), strerror(f->error));
         free(a->failed_msg);
         a->failed_msg = strdup(msg);
+        if (proto_value_new_str_map("msg", msg, &data) >= 0)
+                events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+        proto_value_done(&data);
         agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_SPAWN_FAILED, msg);
 }
 

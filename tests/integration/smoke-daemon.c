@@ -301,6 +301,32 @@ static int run(void)
                               expect_error(&r, PROTO_ERROR_BAD_REQUEST) == 0,
                       "garbage not refused with bad_request");
                 proto_reply_done(&r);
+                /* an empty body, a non-map, an unknown op, deep nesting: each answered, none fatal */
+                static const struct {
+                        const char *bytes;
+                        size_t len;
+                        ProtoErrorCode code;
+                } bad[] = {
+                        {"", 0, PROTO_ERROR_BAD_REQUEST},
+                        {"\x93\x01\x02\x03", 4, PROTO_ERROR_BAD_REQUEST},
+                        {"\x84\xa1v\x01\xa2id\xa1x\xa2op\xa4nope\xa4"
+                         "args\x80",
+                         23, PROTO_ERROR_UNKNOWN_OP},
+                        {"\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+                         "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+                         "\xc0",
+                         41, PROTO_ERROR_BAD_REQUEST},
+                        {"\xdd\xff\xff\xff\xff", 5, PROTO_ERROR_BAD_REQUEST},
+                };
+                for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                        _cleanup_free_ void *rep2 = NULL;
+                        CHECK(roundtrip_raw(bad[i].bytes, bad[i].len, &rep2, &rlen) == 0,
+                              "no reply to bad frame %zu", i);
+                        CHECK(proto_reply_decode(rep2, rlen, PROTO_OP_HEALTH, &r, &err) == 0 &&
+                                      expect_error(&r, bad[i].code) == 0,
+                              "bad frame %zu", i);
+                        proto_reply_done(&r);
+                }
         }
 
         /* spawn, with an idempotent repeat */
