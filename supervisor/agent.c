@@ -292,6 +292,8 @@ void agent_check_frozen(Agent *a)
         }
 }
 
+static void finish_remove(Agent *a);
+
 static void try_remove_cgroups(Agent *a)
 {
         uint64_t populated = 1;
@@ -316,6 +318,8 @@ static void try_remove_cgroups(Agent *a)
         a->cg = cgroup_agent_free(a->cg);
         a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = -EBADF;
         a->cgroups_removed = true;
+        if (a->remove_requested)
+                finish_remove(a); /* frees a */
 }
 
 static int on_payload_events(sd_event_source *s, const struct inotify_event *ev, void *userdata)
@@ -579,22 +583,10 @@ void agent_finalize(Agent *a)
         manager_check_shutdown(m);
 }
 
-int agent_remove(Agent *a)
+static void finish_remove(Agent *a)
 {
-        Manager *m = a->manager;
         int r;
 
-        if (!agent_state_is_ended(a->state))
-                return -EBUSY;
-        try_remove_cgroups(a);
-        if (!a->cgroups_removed && a->cg) {
-                r = cgroup_agent_remove(m->cgroup->root, a->cg);
-                if (r < 0)
-                        return r;
-                a->cg = cgroup_agent_free(a->cg);
-                a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = -EBADF;
-                a->cgroups_removed = true;
-        }
         a->state_fd = safe_close(a->state_fd);
         if (a->state_path) {
                 r = rm_rf_at(AT_FDCWD, a->state_path);
@@ -606,6 +598,22 @@ int agent_remove(Agent *a)
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Cannot remove %s, ignoring: %m", a->runtime_path);
         }
+        agent_complete_calls(a, CALL_WAIT_REMOVED, 0, true, 0, NULL);
         agent_free(a);
+}
+
+int agent_remove(Agent *a)
+{
+        if (!agent_state_is_ended(a->state))
+                return -EBUSY;
+        if (a->remove_requested)
+                return 1;
+        try_remove_cgroups(a);
+        if (a->cg && !a->cgroups_removed) {
+                /* what cgroup.kill hit may take a moment to go: finish on cgroup.events populated 0 */
+                a->remove_requested = true;
+                return 1;
+        }
+        finish_remove(a);
         return 0;
 }

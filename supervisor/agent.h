@@ -74,6 +74,7 @@ struct Agent {
         sd_event_source *runtime_timer; /* spawn timeout_ms */
         sd_event_source *output_timer;  /* rate limit of output events */
         bool cgroups_removed;
+        bool remove_requested; /* removed as soon as its cgroups are empty */
 
         /* output events */
         uint64_t output_first_seq, output_last_seq, output_bytes_pending;
@@ -116,7 +117,9 @@ void agent_finalize(Agent *a);
 int agent_watch_cgroups(Agent *a);
 /* Re-reads payload/cgroup.events and completes a pause or resume in progress. */
 void agent_check_frozen(Agent *a);
-/* remove: cgroups, state dir, runtime dir and the record. Ended agents only. */
+/* remove: cgroups, state dir, runtime dir and the record. Ended agents only (-EBUSY otherwise). 0 when done
+ * (the agent is freed), 1 when it waits for its cgroups to empty (calls parked with CALL_WAIT_REMOVED are
+ * answered then, and the agent freed). */
 int agent_remove(Agent *a);
 
 /* In agent-spawn.c: everything from the request to a running shim; on failure the agent is failed and the

@@ -22,6 +22,7 @@ typedef enum CallWait {
         CALL_WAIT_THAWED,  /* resume */
         CALL_WAIT_ENDED,   /* stop, kill */
         CALL_WAIT_STDIN,   /* stdin: the shim's ack for `cookie` */
+        CALL_WAIT_REMOVED, /* remove: the agent's cgroups are empty and gone */
         _CALL_WAIT_MAX,
         _CALL_WAIT_INVALID = -EINVAL,
 } CallWait;

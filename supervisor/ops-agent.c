@@ -369,12 +369,15 @@ int op_remove(Call *c)
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
-        r = agent_remove(a);
-        if (r == -EBUSY) {
+        if (a->remove_requested || (a->cg && !a->cgroups_removed)) {
                 proto_reply_done(&reply);
-                return call_reply_error(c, PROTO_ERROR_BUSY,
-                                        "agent %s is still being cleaned up, try again shortly", a->id);
+                r = call_defer(c, a, CALL_WAIT_REMOVED, KILL_REPLY_TIMEOUT_USEC);
+                if (r < 0)
+                        return call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", strerror(-r));
+                (void)agent_remove(a); /* may answer and free at once */
+                return 0;
         }
+        r = agent_remove(a);
         if (r < 0) {
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot remove agent %s: %s", a->id,
@@ -419,11 +422,7 @@ static int batch_one(Call *c, ProtoBatchArgs *b, Agent *a, ProtoErrorCode *ret_c
                 r = agent_send_signal(a, b->args.signal.signal);
                 break;
         case PROTO_OP_REMOVE:
-                r = agent_remove(a);
-                if (r == -EBUSY && agent_state_is_ended(a->state)) {
-                        *ret_code = PROTO_ERROR_BUSY;
-                        return asprintf_safe(ret_msg, "still being cleaned up"), -EBUSY;
-                }
+                r = agent_remove(a); /* 1: finishes once its cgroups are empty */
                 break;
         case PROTO_OP_ACTION:
                 *ret_code = PROTO_ERROR_NOT_FOUND;

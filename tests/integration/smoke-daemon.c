@@ -353,6 +353,10 @@ static int run(void)
                 CHECK(wait_event(prefix, &e) == 0 && e.has_state && streq(e.agent, id1),
                       "no status_changed event");
                 proto_event_done(&e);
+                snprintf(prefix, sizeof prefix, "agent.%s.output", id1);
+                CHECK(wait_event(prefix, &e) == 0 && e.kind == PROTO_EVENT_OUTPUT && e.data.data,
+                      "no output event");
+                proto_event_done(&e);
                 CHECK(wait_event("host.heartbeat", &e) == 0 && e.kind == PROTO_EVENT_HEARTBEAT &&
                               e.data.data,
                       "no heartbeat");
@@ -378,6 +382,51 @@ static int run(void)
         {
                 int k = check_other_user(id1);
                 CHECK(k == 0, "another uid could see or reach root's agent (step %d)", k);
+        }
+
+        /* a repeat that arrives while the first is pending gets the same reply; one agent is made */
+        {
+                _cleanup_free_ void *body = NULL, *rep1 = NULL, *rep2 = NULL;
+                ProtoRequest dp = {.op = PROTO_OP_SPAWN, .id = (char *)"spawn-pending-twice"};
+                ProtoReply r1 = {}, r2 = {};
+                ProtoError err;
+                size_t len, l1 = 0, l2 = 0;
+                zmq_msg_t m;
+
+                dp.args.spawn.argv = sleep_argv;
+                dp.args.spawn.n_argv = 2;
+                dp.args.spawn.env = (ProtoStrMap){&env, 1};
+                CHECK(proto_request_encode(&dp, &body, &len) == 0, "encode");
+                for (int i = 0; i < 2; i++)
+                        CHECK(zmq_send(sock, "", 0, ZMQ_SNDMORE) == 0 && zmq_send(sock, body, len, 0) >= 0,
+                              "send");
+                for (int i = 0; i < 2; i++) {
+                        zmq_msg_init(&m);
+                        CHECK(zmq_msg_recv(&m, sock, 0) == 0, "delimiter");
+                        CHECK(zmq_msg_recv(&m, sock, 0) > 0, "body");
+                        void *copy = malloc(zmq_msg_size(&m));
+                        memcpy(copy, zmq_msg_data(&m), zmq_msg_size(&m));
+                        if (i == 0) {
+                                rep1 = copy;
+                                l1 = zmq_msg_size(&m);
+                        } else {
+                                rep2 = copy;
+                                l2 = zmq_msg_size(&m);
+                        }
+                        zmq_msg_close(&m);
+                }
+                CHECK(proto_reply_decode(rep1, l1, PROTO_OP_SPAWN, &r1, &err) == 0 && r1.ok, "first");
+                CHECK(proto_reply_decode(rep2, l2, PROTO_OP_SPAWN, &r2, &err) == 0 && r2.ok, "second");
+                CHECK(streq(r1.result.agent.agent.id, r2.result.agent.agent.id),
+                      "two agents for one request id");
+                CHECK(agent_call(PROTO_OP_KILL, r1.result.agent.agent.id, &r) == 0 && r.ok, "kill the dup");
+                proto_reply_done(&r);
+                /* right after the kill: the removal waits for the cgroups to empty, then answers */
+                CHECK(agent_call(PROTO_OP_REMOVE, r1.result.agent.agent.id, &r) == 0 && r.ok,
+                      "remove the dup: %s", r.error_msg ?: "");
+                proto_reply_done(&r);
+                proto_reply_done(&r1);
+                proto_reply_done(&r2);
         }
 
         /* get by name */
