@@ -67,6 +67,7 @@ Agent *agent_free(Agent *a)
         sd_event_source_disable_unref(a->stop_timer);
         sd_event_source_disable_unref(a->runtime_timer);
         sd_event_source_disable_unref(a->output_timer);
+        sd_event_source_disable_unref(a->retention_timer);
         pidref_done(&a->shim);
         cgroup_agent_free(a->cg);
         safe_close(a->state_fd);
@@ -478,6 +479,16 @@ static void read_exit_record(Agent *a)
         a->have_exit_record = true;
 }
 
+static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Agent *a = userdata;
+
+        a->retention_timer = sd_event_source_disable_unref(a->retention_timer);
+        log_info("Agent %s ended longer ago than the retention period: removing it.", a->id);
+        (void)agent_remove(a);
+        return 0;
+}
+
 void agent_finalize(Agent *a)
 {
         Manager *m = a->manager;
@@ -577,9 +588,14 @@ void agent_finalize(Agent *a)
         }
         agent_complete_calls(a, CALL_WAIT_ENDED, 0, true, 0, NULL);
 
+        if (m->config.retention_usec > 0 &&
+            sd_event_add_time_relative(m->event, &a->retention_timer, CLOCK_MONOTONIC,
+                                       m->config.retention_usec, USEC_PER_SEC, on_retention, a) >= 0)
+                (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
+
         /* nothing the agent left behind may survive it */
         (void)kill_cgroup(a);
-        try_remove_cgroups(a);
+        try_remove_cgroups(a); /* may not free a: remove_requested is only set later */
         manager_check_shutdown(m);
 }
 

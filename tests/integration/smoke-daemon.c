@@ -527,6 +527,23 @@ static int run(void)
                 proto_reply_done(&r);
         }
 
+        /* maximum run time */
+        {
+                ProtoRequest tm = {.op = PROTO_OP_SPAWN};
+                char id4[64];
+                tm.args.spawn.argv = sleep_argv;
+                tm.args.spawn.n_argv = 2;
+                tm.args.spawn.env = (ProtoStrMap){&env, 1};
+                tm.args.spawn.has_timeout_ms = true;
+                tm.args.spawn.timeout_ms = 300;
+                CHECK(call(&tm, &r) == 0 && r.ok, "spawn with timeout_ms");
+                snprintf(id4, sizeof id4, "%s", r.result.agent.agent.id);
+                CHECK(wait_state(id4, PROTO_STATE_EXITED, &r) == 0 &&
+                              r.result.agent.agent.reason == PROTO_REASON_TIMED_OUT,
+                      "timeout_ms did not end the agent as timed_out");
+                proto_reply_done(&r);
+        }
+
         /* events replay and stats */
         ProtoRequest ev = {.op = PROTO_OP_EVENTS};
         CHECK(call(&ev, &r) == 0 && r.ok && r.result.events.n_events > 5, "events");
