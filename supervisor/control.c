@@ -126,8 +126,9 @@ int call_reply(Call *c, ProtoReply *reply)
                         send_to(m, env, buf, len);
                         envelope_free(env);
                 }
-                cache_entry_complete(c->entry, buf, len,
-                                     now_usec(CLOCK_MONOTONIC) + m->config.request_ttl_usec);
+                request_cache_complete(m->request_cache, c->entry, buf, len,
+                                       now_usec(CLOCK_MONOTONIC) + m->config.request_ttl_usec);
+                c->entry = NULL;
         } else {
                 if (c->envelope)
                         send_to(m, c->envelope, buf, len);

@@ -27,8 +27,9 @@
 #include "time-util.h"
 #include "zap.h"
 
-#define REQUEST_CACHE_MAX   8192
-#define SHUTDOWN_EXTRA_USEC (5 * USEC_PER_SEC)
+#define REQUEST_CACHE_MAX       8192
+#define REQUEST_CACHE_BYTES_MAX (64 * 1024 * 1024)
+#define SHUTDOWN_EXTRA_USEC     (5 * USEC_PER_SEC)
 
 static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
 {
@@ -108,7 +109,7 @@ static int setup_runtime_dir(Manager *m)
 
 static int setup_zmq(Manager *m)
 {
-        int zero = 0, r;
+        int zero = 0, one = 1, r;
         int64_t maxmsg = PROTO_MESSAGE_MAX;
 
         m->zmq_ctx = zmq_ctx_new();
@@ -126,7 +127,9 @@ static int setup_zmq(Manager *m)
 
         m->control = zmq_socket(m->zmq_ctx, ZMQ_ROUTER);
         if (!m->control || zmq_setsockopt(m->control, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
-            zmq_setsockopt(m->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
+            zmq_setsockopt(m->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
+            /* a reply to a vanished or flooded peer fails visibly (and is counted) instead of vanishing */
+            zmq_setsockopt(m->control, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0)
                 return log_error_errno(-errno, "Cannot create the control socket: %m");
         r = zap_protect_socket(m->control);
         if (r < 0)
@@ -424,7 +427,7 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         r = agent_cgroup_root_setup(m->config.cgroup_root, &m->cgroup);
         if (r < 0)
                 return r; /* logged */
-        r = request_cache_new(REQUEST_CACHE_MAX, &m->request_cache);
+        r = request_cache_new(REQUEST_CACHE_MAX, REQUEST_CACHE_BYTES_MAX, &m->request_cache);
         if (r >= 0)
                 r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, &m->event_ring);
         if (r < 0)

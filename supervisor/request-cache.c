@@ -23,6 +23,8 @@ struct CacheEntry {
 struct RequestCache {
         size_t max_entries;
         size_t n_entries;
+        size_t max_bytes;
+        size_t bytes;
         CacheEntry *buckets[CACHE_BUCKETS];
         CacheEntry *oldest, *newest;
 };
@@ -68,16 +70,17 @@ static unsigned hash_key(uid_t uid, const char *id)
         return h % CACHE_BUCKETS;
 }
 
-int request_cache_new(size_t max_entries, RequestCache **ret)
+int request_cache_new(size_t max_entries, size_t max_bytes, RequestCache **ret)
 {
         RequestCache *c;
 
-        if (max_entries == 0)
+        if (max_entries == 0 || max_bytes == 0)
                 return -EINVAL;
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
         c->max_entries = max_entries;
+        c->max_bytes = max_bytes;
         *ret = c;
         return 0;
 }
@@ -111,6 +114,7 @@ void request_cache_remove(RequestCache *c, CacheEntry *e)
         else
                 c->newest = e->older;
         c->n_entries--;
+        c->bytes -= e->reply_size;
         entry_free(e);
 }
 
@@ -219,13 +223,22 @@ Envelope *cache_entry_pop_waiter(CacheEntry *e)
         return env;
 }
 
-void cache_entry_complete(CacheEntry *e, void *reply, size_t size, uint64_t expires_usec)
+void request_cache_complete(RequestCache *c, CacheEntry *e, void *reply, size_t size, uint64_t expires_usec)
 {
+        c->bytes -= e->reply_size;
         free(e->reply);
         e->reply = reply;
         e->reply_size = size;
         e->expires_usec = expires_usec;
         e->done = true;
+        c->bytes += size;
+        for (CacheEntry *v = c->oldest, *n; v && c->bytes > c->max_bytes; v = n) {
+                n = v->newer;
+                if (v->done && v != e)
+                        request_cache_remove(c, v);
+        }
+        if (c->bytes > c->max_bytes)
+                request_cache_remove(c, e);
 }
 
 const void *cache_entry_reply(const CacheEntry *e, size_t *ret_size)

@@ -4,7 +4,8 @@
 /* The reply cache that makes requests idempotent: keyed by (caller uid, request id). A repeated id within
  * the TTL gets the first reply again; a repeat that arrives while the first is still being worked on waits
  * for the same reply. Entries are bounded: expired ones go first, then the oldest answered ones; pending
- * entries are never evicted (every pending request ends, at the latest on its timeout). */
+ * entries are never evicted (every pending request ends, at the latest on its timeout). The replies kept are
+ * bounded in bytes too. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,7 +33,9 @@ static inline void envelope_freep(Envelope **e)
 typedef struct RequestCache RequestCache;
 typedef struct CacheEntry CacheEntry;
 
-int request_cache_new(size_t max_entries, RequestCache **ret);
+/* max_bytes bounds the replies kept: past it the oldest answered entries go (a single reply over it is sent
+ * but not kept). */
+int request_cache_new(size_t max_entries, size_t max_bytes, RequestCache **ret);
 RequestCache *request_cache_free(RequestCache *c);
 static inline void request_cache_freep(RequestCache **c)
 {
@@ -53,6 +56,7 @@ bool cache_entry_is_done(const CacheEntry *e);
 void cache_entry_add_waiter(CacheEntry *e, Envelope *env);
 /* Takes the next waiting envelope, or NULL. */
 Envelope *cache_entry_pop_waiter(CacheEntry *e);
-/* Stores the reply (taken) and the time it expires; waiters stay queued for the caller to pop. */
-void cache_entry_complete(CacheEntry *e, void *reply, size_t size, uint64_t expires_usec);
+/* Stores the reply (taken) and the time it expires, then trims the cache to its byte bound, which may drop e
+ * itself: pop its waiters first. */
+void request_cache_complete(RequestCache *c, CacheEntry *e, void *reply, size_t size, uint64_t expires_usec);
 const void *cache_entry_reply(const CacheEntry *e, size_t *ret_size);

@@ -148,7 +148,7 @@ static void test_request_cache(void **state)
         Envelope *w;
         size_t len;
 
-        assert_int_equal(request_cache_new(2, &c), 0);
+        assert_int_equal(request_cache_new(2, 100, &c), 0);
         assert_int_equal(request_cache_lookup(c, 1000, "a", 0, &e), 0);
         assert_int_equal(request_cache_add(c, 1000, "a", 0, &e), 0);
         cache_entry_add_waiter(e, env("r1"));
@@ -160,7 +160,7 @@ static void test_request_cache(void **state)
         /* the same id from another uid is another request */
         assert_int_equal(request_cache_lookup(c, 1001, "a", 1, &f), 0);
 
-        cache_entry_complete(e, strdup("reply"), 5, 100);
+        request_cache_complete(c, e, strdup("reply"), 5, 100);
         w = cache_entry_pop_waiter(e);
         assert_non_null(w);
         assert_memory_equal(w->frames[0], "r1", 2);
@@ -184,11 +184,25 @@ static void test_request_cache(void **state)
         assert_int_equal(request_cache_add(c, 1, "p1", 0, &e), 0);
         assert_int_equal(request_cache_add(c, 1, "p2", 0, &f), 0);
         assert_int_equal(request_cache_add(c, 1, "p3", 0, &e), -EBUSY);
-        cache_entry_complete(f, NULL, 0, 1000);
+        request_cache_complete(c, f, NULL, 0, 1000);
         assert_int_equal(request_cache_add(c, 1, "p3", 0, &e), 0);
         assert_int_equal(request_cache_lookup(c, 1, "p2", 0, &f), 0);
         assert_int_equal(request_cache_lookup(c, 1, "p1", 0, &f), 1);
         assert_int_equal(request_cache_size(c), 2);
+        request_cache_free(c);
+
+        /* bounded in bytes: older answers go first, and an answer over the bound is not kept */
+        assert_int_equal(request_cache_new(10, 10, &c), 0);
+        assert_int_equal(request_cache_add(c, 1, "x", 0, &e), 0);
+        request_cache_complete(c, e, strdup("123456"), 6, 1000);
+        assert_int_equal(request_cache_add(c, 1, "y", 0, &f), 0);
+        request_cache_complete(c, f, strdup("abcdef"), 6, 1000);
+        assert_int_equal(request_cache_lookup(c, 1, "x", 0, &e), 0);
+        assert_int_equal(request_cache_lookup(c, 1, "y", 0, &f), 1);
+        assert_int_equal(request_cache_add(c, 1, "z", 0, &e), 0);
+        request_cache_complete(c, e, strdup("0123456789abc"), 13, 1000);
+        assert_int_equal(request_cache_lookup(c, 1, "z", 0, &e), 0);
+        assert_int_equal(request_cache_size(c), 0);
         request_cache_free(c);
 }
 
