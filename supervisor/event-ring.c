@@ -11,13 +11,14 @@ struct EventRing {
         size_t capacity;
         size_t first; /* index of the oldest */
         size_t n;
+        size_t data_bytes, max_data_bytes;
 };
 
-int event_ring_new(size_t capacity, EventRing **ret)
+int event_ring_new(size_t capacity, size_t data_bytes, EventRing **ret)
 {
         EventRing *r;
 
-        if (capacity == 0)
+        if (capacity == 0 || data_bytes == 0)
                 return -EINVAL;
         r = calloc(1, sizeof *r);
         if (!r)
@@ -28,6 +29,7 @@ int event_ring_new(size_t capacity, EventRing **ret)
                 return -ENOMEM;
         }
         r->capacity = capacity;
+        r->max_data_bytes = data_bytes;
         *ret = r;
         return 0;
 }
@@ -70,14 +72,18 @@ int event_ring_push(EventRing *r, const ProtoEvent *e)
 
         if (r->n > 0 && e->seq <= r->slots[(r->first + r->n - 1) % r->capacity].seq)
                 return -EINVAL;
+        if (e->data.data && e->data.size > r->max_data_bytes)
+                return -E2BIG;
         k = event_copy(e, &c);
         if (k < 0)
                 return k;
-        if (r->n == r->capacity) {
+        while (r->n > 0 && (r->n == r->capacity || r->data_bytes + c.data.size > r->max_data_bytes)) {
+                r->data_bytes -= r->slots[r->first].data.size;
                 proto_event_done(&r->slots[r->first]);
                 r->first = (r->first + 1) % r->capacity;
                 r->n--;
         }
+        r->data_bytes += c.data.size;
         r->slots[(r->first + r->n) % r->capacity] = c;
         r->n++;
         return 0;

@@ -10,10 +10,12 @@
 #include "proto.h"
 
 #define EVENT_RING_DEFAULT_CAPACITY 4096
+#define EVENT_RING_DEFAULT_DATA_BYTES (32 * 1024 * 1024)
 
 typedef struct EventRing EventRing;
 
-int event_ring_new(size_t capacity, EventRing **ret);
+/* At most capacity events whose data adds up to at most data_bytes (the oldest go first). */
+int event_ring_new(size_t capacity, size_t data_bytes, EventRing **ret);
 EventRing *event_ring_free(EventRing *r);
 static inline void event_ring_freep(EventRing **r)
 {

@@ -429,7 +429,7 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
                 return r; /* logged */
         r = request_cache_new(REQUEST_CACHE_MAX, REQUEST_CACHE_BYTES_MAX, &m->request_cache);
         if (r >= 0)
-                r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, &m->event_ring);
+                r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, EVENT_RING_DEFAULT_DATA_BYTES, &m->event_ring);
         if (r < 0)
                 return log_oom();
 

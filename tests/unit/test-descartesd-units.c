@@ -219,7 +219,7 @@ static void test_event_ring(void **state)
         ProtoEventsResult res = {};
         ProtoEvent dup = {.seq = 3};
 
-        assert_int_equal(event_ring_new(4, &r), 0);
+        assert_int_equal(event_ring_new(4, 1024, &r), 0);
         assert_int_equal(event_ring_query(r, 0, 0, &res), 0);
         assert_int_equal(res.n_events, 0);
         assert_int_equal(res.oldest_seq, 0);
@@ -249,6 +249,23 @@ static void test_event_ring(void **state)
         assert_int_equal(event_ring_query(r, 50, 0, &res), 0);
         assert_int_equal(res.n_events, 0);
         assert_int_equal(res.next_seq, 50);
+        proto_events_result_done(&res);
+        event_ring_free(r);
+
+        /* bounded by data bytes too */
+        uint8_t blob[16] = {0x80};
+        ProtoEvent big = {.seq = 1, .kind = PROTO_EVENT_HEARTBEAT, .data = {blob, 6}};
+        assert_int_equal(event_ring_new(100, 10, &r), 0);
+        assert_int_equal(event_ring_push(r, &big), 0);
+        big.seq = 2;
+        assert_int_equal(event_ring_push(r, &big), 0);
+        assert_int_equal(event_ring_size(r), 1);
+        big.seq = 3;
+        big.data.size = 11;
+        assert_int_equal(event_ring_push(r, &big), -E2BIG);
+        assert_int_equal(event_ring_query(r, 0, 0, &res), 0);
+        assert_int_equal(res.n_events, 1);
+        assert_int_equal(res.events[0].seq, 2);
         proto_events_result_done(&res);
         event_ring_free(r);
 }
