@@ -13,7 +13,8 @@ void proto_key_name(char buf[static PROTO_KEYNAME_MAX], const char *mapname, con
 static int get(const msgpack_object *map, const char *mapname, const char *key, bool required,
                const msgpack_object **ret, ProtoError *e)
 {
-        return required ? proto_map_need(map, mapname, key, ret, e) : proto_map_get(map, mapname, key, ret, e);
+        return required ? proto_map_need(map, mapname, key, ret, e)
+                        : proto_map_get(map, mapname, key, ret, e);
 }
 
 int proto_get_str(const msgpack_object *map, const char *mapname, const char *key, bool required, size_t min,
@@ -30,8 +31,8 @@ int proto_get_str(const msgpack_object *map, const char *mapname, const char *ke
         return proto_read_str(o, name, min, max, ret, e);
 }
 
-int proto_get_u64(const msgpack_object *map, const char *mapname, const char *key, bool required, uint64_t min,
-                  uint64_t max, bool *ret_has, uint64_t *ret, ProtoError *e)
+int proto_get_u64(const msgpack_object *map, const char *mapname, const char *key, bool required,
+                  uint64_t min, uint64_t max, bool *ret_has, uint64_t *ret, ProtoError *e)
 {
         const msgpack_object *o;
         char name[PROTO_KEYNAME_MAX];
@@ -187,8 +188,8 @@ int proto_read_agent_info(const msgpack_object *o, const char *key, ProtoAgentIn
         if (r < 0)
                 return r;
         proto_key_name(name, key, "labels");
-        r = proto_read_str_map(x, name, PROTO_LABELS_MAX, PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX, SIZE_MAX,
-                               &i.labels, e);
+        r = proto_read_str_map(x, name, PROTO_LABELS_MAX, PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX,
+                               SIZE_MAX, &i.labels, e);
         if (r < 0)
                 return r;
 
@@ -196,8 +197,8 @@ int proto_read_agent_info(const msgpack_object *o, const char *key, ProtoAgentIn
         if (r < 0)
                 return r;
         proto_key_name(name, key, "argv");
-        r = proto_read_strv(x, name, PROTO_ARGV_MAX, PROTO_ARGV_BYTES_MAX, PROTO_ARGV_BYTES_MAX, false, &i.argv,
-                            &i.n_argv, e);
+        r = proto_read_strv(x, name, PROTO_ARGV_MAX, PROTO_ARGV_BYTES_MAX, PROTO_ARGV_BYTES_MAX, false,
+                            &i.argv, &i.n_argv, e);
         if (r < 0)
                 return r;
         if (i.n_argv == 0)

@@ -19,13 +19,13 @@ static int need_array(const msgpack_object *map, const char *mapname, const char
         if ((*ret)->type != MSGPACK_OBJECT_ARRAY)
                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: expected array", name);
         if ((*ret)->via.array.size > max)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %" PRIu32 " entries exceed %zu", name,
-                                       (*ret)->via.array.size, max);
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %" PRIu32 " entries exceed %zu",
+                                       name, (*ret)->via.array.size, max);
         return 0;
 }
 
-static int need_map(const msgpack_object *map, const char *mapname, const char *key, const msgpack_object **ret,
-                    ProtoError *e)
+static int need_map(const msgpack_object *map, const char *mapname, const char *key,
+                    const msgpack_object **ret, ProtoError *e)
 {
         char name[PROTO_KEYNAME_MAX];
         int r;
@@ -37,7 +37,8 @@ static int need_map(const msgpack_object *map, const char *mapname, const char *
         return proto_read_map(*ret, name, e);
 }
 
-static int get_double(const msgpack_object *map, const char *mapname, const char *key, double *ret, ProtoError *e)
+static int get_double(const msgpack_object *map, const char *mapname, const char *key, double *ret,
+                      ProtoError *e)
 {
         const msgpack_object *x;
         char name[PROTO_KEYNAME_MAX];
@@ -88,7 +89,8 @@ static int decode_health(const msgpack_object *d, ProtoHealthResult *ret, ProtoE
         r = proto_get_u64(x, "data.host", "mem_total", true, 0, UINT64_MAX, NULL, &ret->host.mem_total, e);
         if (r < 0)
                 return r;
-        r = proto_get_u64(x, "data.host", "mem_available", true, 0, UINT64_MAX, NULL, &ret->host.mem_available, e);
+        r = proto_get_u64(x, "data.host", "mem_available", true, 0, UINT64_MAX, NULL,
+                          &ret->host.mem_available, e);
         if (r < 0)
                 return r;
         r = get_double(x, "data.host", "load1", &ret->host.load1, e);
@@ -187,7 +189,8 @@ static int decode_output(const msgpack_object *d, ProtoOutputResult *ret, ProtoE
                         r = proto_get_u64(l, "data.lines[]", "seq", true, 0, UINT64_MAX, NULL, &out->seq, e);
                         if (r < 0)
                                 return r;
-                        r = proto_get_u64(l, "data.lines[]", "ts_ns", true, 0, UINT64_MAX, NULL, &out->ts_ns, e);
+                        r = proto_get_u64(l, "data.lines[]", "ts_ns", true, 0, UINT64_MAX, NULL, &out->ts_ns,
+                                          e);
                         if (r < 0)
                                 return r;
                         r = proto_map_need(l, "data.lines[]", "stream", &x, e);
@@ -232,8 +235,8 @@ static int decode_action(const msgpack_object *d, ProtoActionResult *ret, ProtoE
         return proto_read_value(x, "data.result", false, &ret->result, e);
 }
 
-static int decode_error_map(const msgpack_object *o, const char *key, ProtoErrorCode *ret_code, char **ret_msg,
-                            ProtoError *e)
+static int decode_error_map(const msgpack_object *o, const char *key, ProtoErrorCode *ret_code,
+                            char **ret_msg, ProtoError *e)
 {
         const msgpack_object *x;
         char name[PROTO_KEYNAME_MAX];
@@ -283,7 +286,8 @@ static int decode_batch(const msgpack_object *d, ProtoBatchResult *ret, ProtoErr
                 if (r < 0)
                         return r;
                 if (!b->ok && !err)
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "missing required key data.results[].err");
+                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                               "missing required key data.results[].err");
                 if (!b->ok) {
                         r = decode_error_map(err, "data.results[].err", &b->error_code, &b->error_msg, e);
                         if (r < 0)
@@ -368,8 +372,8 @@ static int decode_result(const msgpack_object *d, ProtoReply *rep, ProtoError *e
         case PROTO_OP_REMOVE:
                 return decode_agent(d, &rep->result.agent, e);
         case PROTO_OP_STDIN:
-                return proto_get_u64(d, "data", "written", true, 0, UINT64_MAX, NULL, &rep->result.input.written,
-                                     e);
+                return proto_get_u64(d, "data", "written", true, 0, UINT64_MAX, NULL,
+                                     &rep->result.input.written, e);
         case PROTO_OP_OUTPUT:
                 return decode_output(d, &rep->result.output, e);
         case PROTO_OP_ACTION:
@@ -385,7 +389,8 @@ static int decode_result(const msgpack_object *d, ProtoReply *rep, ProtoError *e
         }
 }
 
-int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoReply *ret, ProtoError *ret_err)
+int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoReply *ret,
+                       ProtoError *ret_err)
 {
         _cleanup_(proto_unpacked_done) ProtoUnpacked u = {};
         _cleanup_(proto_reply_done) ProtoReply rep = {};

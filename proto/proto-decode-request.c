@@ -5,7 +5,7 @@
 #include "proto-internal.h"
 #include "string-util.h"
 
-static const msgpack_object empty_map = { .type = MSGPACK_OBJECT_MAP };
+static const msgpack_object empty_map = {.type = MSGPACK_OBJECT_MAP};
 
 static int get_state(const msgpack_object *map, const char *mapname, bool *ret_has, ProtoState *ret,
                      ProtoError *e)
@@ -35,8 +35,8 @@ static int get_labels(const msgpack_object *map, const char *mapname, ProtoStrMa
         if (r <= 0)
                 return r;
         proto_key_name(name, mapname, "labels");
-        return proto_read_str_map(x, name, PROTO_LABELS_MAX, PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX, SIZE_MAX,
-                                  ret, e);
+        return proto_read_str_map(x, name, PROTO_LABELS_MAX, PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX,
+                                  SIZE_MAX, ret, e);
 }
 
 static int get_agent(const msgpack_object *a, bool required, char **ret, ProtoError *e)
@@ -78,8 +78,8 @@ static int decode_spawn(const msgpack_object *a, ProtoSpawnArgs *ret, ProtoError
         r = proto_map_need(a, "args", "argv", &x, e);
         if (r < 0)
                 return r;
-        r = proto_read_strv(x, "args.argv", PROTO_ARGV_MAX, PROTO_ARGV_BYTES_MAX, PROTO_ARGV_BYTES_MAX, false,
-                            &ret->argv, &ret->n_argv, e);
+        r = proto_read_strv(x, "args.argv", PROTO_ARGV_MAX, PROTO_ARGV_BYTES_MAX, PROTO_ARGV_BYTES_MAX,
+                            false, &ret->argv, &ret->n_argv, e);
         if (r < 0)
                 return r;
         if (ret->n_argv == 0)
@@ -130,8 +130,8 @@ static int decode_spawn(const msgpack_object *a, ProtoSpawnArgs *ret, ProtoError
                         return r;
         }
 
-        r = proto_get_u64(a, "args", "timeout_ms", false, 1, UINT64_MAX, &ret->has_timeout_ms, &ret->timeout_ms,
-                          e);
+        r = proto_get_u64(a, "args", "timeout_ms", false, 1, UINT64_MAX, &ret->has_timeout_ms,
+                          &ret->timeout_ms, e);
         if (r < 0)
                 return r;
 
@@ -163,7 +163,8 @@ static int decode_stop(const msgpack_object *a, bool batch, ProtoStopArgs *ret, 
                 if (r < 0)
                         return r;
         }
-        return proto_get_u64(a, "args", "grace_ms", false, 0, UINT64_MAX, &ret->has_grace_ms, &ret->grace_ms, e);
+        return proto_get_u64(a, "args", "grace_ms", false, 0, UINT64_MAX, &ret->has_grace_ms, &ret->grace_ms,
+                             e);
 }
 
 static int decode_signal(const msgpack_object *a, bool batch, ProtoSignalArgs *ret, ProtoError *e)
@@ -187,8 +188,8 @@ static int decode_signal(const msgpack_object *a, bool batch, ProtoSignalArgs *r
                         return r;
                 r = proto_signal_from_string(s);
                 if (r < 0)
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "args.signal: unknown signal \"%s\"",
-                                               s);
+                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                               "args.signal: unknown signal \"%s\"", s);
                 ret->signal = r;
                 return 0;
         }
@@ -242,7 +243,8 @@ static int decode_output(const msgpack_object *a, ProtoOutputArgs *ret, ProtoErr
                 ret->has_mode = true;
         }
 
-        max = ret->has_mode && ret->mode == PROTO_OUTPUT_RAW ? PROTO_OUTPUT_DATA_MAX : PROTO_OUTPUT_LINES_MAX;
+        max = ret->has_mode && ret->mode == PROTO_OUTPUT_RAW ? PROTO_OUTPUT_DATA_MAX
+                                                             : PROTO_OUTPUT_LINES_MAX;
         r = proto_get_u64(a, "args", "offset", false, 0, UINT64_MAX, &ret->has_offset, &ret->offset, e);
         if (r < 0)
                 return r;
@@ -253,13 +255,15 @@ static int decode_output(const msgpack_object *a, ProtoOutputArgs *ret, ProtoErr
         if (r < 0)
                 return r;
         if (ret->has_tail && ret->has_offset)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "args: tail and offset exclude each other");
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "args: tail and offset exclude each other");
         r = proto_get_str(a, "args", "grep", false, 1, PROTO_GREP_MAX, &ret->grep, e);
         if (r < 0)
                 return r;
         if (ret->grep && ret->has_mode && ret->mode == PROTO_OUTPUT_RAW)
                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "args.grep: only in lines mode");
-        r = proto_get_u64(a, "args", "since_ns", false, 0, UINT64_MAX, &ret->has_since_ns, &ret->since_ns, e);
+        r = proto_get_u64(a, "args", "since_ns", false, 0, UINT64_MAX, &ret->has_since_ns, &ret->since_ns,
+                          e);
         if (r < 0)
                 return r;
         return proto_get_str(a, "args", "cursor", false, 1, PROTO_CURSOR_MAX, &ret->cursor, e);
@@ -315,8 +319,8 @@ static int decode_batch(const msgpack_object *a, ProtoBatchArgs *ret, ProtoError
         if (r < 0)
                 return r;
         if (r > 0) {
-                r = proto_read_strv(x, "args.agents", PROTO_BATCH_AGENTS_MAX, PROTO_AGENT_REF_MAX, SIZE_MAX, true,
-                                    &ret->agents, &ret->n_agents, e);
+                r = proto_read_strv(x, "args.agents", PROTO_BATCH_AGENTS_MAX, PROTO_AGENT_REF_MAX, SIZE_MAX,
+                                    true, &ret->agents, &ret->n_agents, e);
                 if (r < 0)
                         return r;
                 if (ret->n_agents == 0)
@@ -343,7 +347,8 @@ static int decode_batch(const msgpack_object *a, ProtoBatchArgs *ret, ProtoError
                 ret->has_selector = true;
         }
         if (ret->has_selector == (ret->n_agents > 0))
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "args: exactly one of agents and selector");
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "args: exactly one of agents and selector");
 
         r = proto_get_bool(a, "args", "fail_fast", false, NULL, &ret->fail_fast, e);
         if (r < 0)
@@ -378,7 +383,8 @@ static int decode_events(const msgpack_object *a, ProtoEventsArgs *ret, ProtoErr
         r = proto_get_u64(a, "args", "since_seq", false, 0, UINT64_MAX, NULL, &ret->since_seq, e);
         if (r < 0)
                 return r;
-        return proto_get_u64(a, "args", "limit", false, 1, PROTO_EVENTS_MAX, &ret->has_limit, &ret->limit, e);
+        return proto_get_u64(a, "args", "limit", false, 1, PROTO_EVENTS_MAX, &ret->has_limit, &ret->limit,
+                             e);
 }
 
 static int decode_args(const msgpack_object *a, ProtoRequest *req, ProtoError *e)
@@ -431,7 +437,8 @@ static void peek_id(const msgpack_object *root, ProtoError *e)
                         return;
                 }
                 if (kv->val.type != MSGPACK_OBJECT_STR || kv->val.via.str.size < 1 ||
-                    kv->val.via.str.size > PROTO_ID_MAX || memchr(kv->val.via.str.ptr, 0, kv->val.via.str.size))
+                    kv->val.via.str.size > PROTO_ID_MAX ||
+                    memchr(kv->val.via.str.ptr, 0, kv->val.via.str.size))
                         return;
                 memcpy(e->id, kv->val.via.str.ptr, kv->val.via.str.size);
                 e->id[kv->val.via.str.size] = 0;
@@ -442,7 +449,7 @@ static void peek_id(const msgpack_object *root, ProtoError *e)
 int proto_request_decode(const void *buf, size_t len, ProtoRequest *ret, ProtoError *ret_err)
 {
         _cleanup_(proto_unpacked_done) ProtoUnpacked u = {};
-        _cleanup_(proto_request_done) ProtoRequest req = { .op = _PROTO_OP_INVALID };
+        _cleanup_(proto_request_done) ProtoRequest req = {.op = _PROTO_OP_INVALID};
         const msgpack_object *root, *x, *args = &empty_map;
         ProtoError scratch;
         ProtoError *e = ret_err ?: &scratch;

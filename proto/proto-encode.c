@@ -58,7 +58,8 @@ static void write_agent(ProtoWriter *w, const char *agent)
 
 static void write_spawn(ProtoWriter *w, const ProtoSpawnArgs *a)
 {
-        bool has_limits = a->limits.has_cpu || a->limits.has_memory || a->limits.has_swap || a->limits.has_pids;
+        bool has_limits =
+                a->limits.has_cpu || a->limits.has_memory || a->limits.has_swap || a->limits.has_pids;
 
         if (a->n_argv == 0)
                 proto_writer_fail(w, -EINVAL);
@@ -325,6 +326,8 @@ int proto_request_encode(const ProtoRequest *r, void **ret_buf, size_t *ret_len)
         ProtoWriter w;
 
         if (!r || !ret_buf || !ret_len || !r->id || !proto_op_to_string(r->op))
+                return -EINVAL;
+        if (r->id[0] == 0 || strlen(r->id) > PROTO_ID_MAX)
                 return -EINVAL;
         proto_writer_init(&w);
         proto_write_map(&w, 4);

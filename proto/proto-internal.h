@@ -30,14 +30,16 @@ void proto_unpacked_done(ProtoUnpacked *p);
 
 /* Checks that o is a map whose keys are all strings. */
 int proto_read_map(const msgpack_object *o, const char *key, ProtoError *e);
-/* 0 and *ret = NULL when map has no such key, 1 and *ret when it has exactly one, -EBADMSG on a duplicate. */
-int proto_map_get(const msgpack_object *map, const char *mapname, const char *key, const msgpack_object **ret,
-                  ProtoError *e);
+/* 0 and *ret = NULL when map has no such key, 1 and *ret when it has exactly one, -EBADMSG on a duplicate.
+ */
+int proto_map_get(const msgpack_object *map, const char *mapname, const char *key,
+                  const msgpack_object **ret, ProtoError *e);
 /* Like proto_map_get(), but a missing key is an error. */
-int proto_map_need(const msgpack_object *map, const char *mapname, const char *key, const msgpack_object **ret,
-                   ProtoError *e);
+int proto_map_need(const msgpack_object *map, const char *mapname, const char *key,
+                   const msgpack_object **ret, ProtoError *e);
 
-int proto_read_str(const msgpack_object *o, const char *key, size_t min, size_t max, char **ret, ProtoError *e);
+int proto_read_str(const msgpack_object *o, const char *key, size_t min, size_t max, char **ret,
+                   ProtoError *e);
 /* A string that may hold NUL bytes (output line text); still NUL-terminated. */
 int proto_read_text(const msgpack_object *o, const char *key, size_t max, char **ret, size_t *ret_size,
                     ProtoError *e);
@@ -58,15 +60,16 @@ int proto_read_stream(const msgpack_object *o, const char *key, ProtoStream *ret
 int proto_read_output_mode(const msgpack_object *o, const char *key, ProtoOutputMode *ret, ProtoError *e);
 int proto_read_net(const msgpack_object *o, const char *key, ProtoNet *ret, ProtoError *e);
 int proto_read_error_code(const msgpack_object *o, const char *key, ProtoErrorCode *ret, ProtoError *e);
-/* An array of 0..max_n strings of 0..max_len bytes each (non-empty ones when nonempty), max_total bytes in all;
- * *ret is NULL-terminated. */
+/* An array of 0..max_n strings of 0..max_len bytes each (non-empty ones when nonempty), max_total bytes in
+ * all; *ret is NULL-terminated. */
 int proto_read_strv(const msgpack_object *o, const char *key, size_t max_n, size_t max_len, size_t max_total,
                     bool nonempty, char ***ret, size_t *ret_n, ProtoError *e);
 /* A map of string to string, keys non-empty and unique. */
-int proto_read_str_map(const msgpack_object *o, const char *key, size_t max_n, size_t max_key, size_t max_value,
-                       size_t max_total, ProtoStrMap *ret, ProtoError *e);
+int proto_read_str_map(const msgpack_object *o, const char *key, size_t max_n, size_t max_key,
+                       size_t max_value, size_t max_total, ProtoStrMap *ret, ProtoError *e);
 /* Any value (a map when want_map), re-packed into a ProtoValue of at most PROTO_VALUE_MAX bytes. */
-int proto_read_value(const msgpack_object *o, const char *key, bool want_map, ProtoValue *ret, ProtoError *e);
+int proto_read_value(const msgpack_object *o, const char *key, bool want_map, ProtoValue *ret,
+                     ProtoError *e);
 
 /* Lookup and read in one: "mapname.key" names the value in errors. An absent optional key leaves *ret (and
  * *ret_has) untouched; an absent required one is bad_request. */
@@ -74,8 +77,8 @@ int proto_read_value(const msgpack_object *o, const char *key, bool want_map, Pr
 void proto_key_name(char buf[static PROTO_KEYNAME_MAX], const char *mapname, const char *key);
 int proto_get_str(const msgpack_object *map, const char *mapname, const char *key, bool required, size_t min,
                   size_t max, char **ret, ProtoError *e);
-int proto_get_u64(const msgpack_object *map, const char *mapname, const char *key, bool required, uint64_t min,
-                  uint64_t max, bool *ret_has, uint64_t *ret, ProtoError *e);
+int proto_get_u64(const msgpack_object *map, const char *mapname, const char *key, bool required,
+                  uint64_t min, uint64_t max, bool *ret_has, uint64_t *ret, ProtoError *e);
 int proto_get_int(const msgpack_object *map, const char *mapname, const char *key, bool required, int min,
                   int max, bool *ret_has, int *ret, ProtoError *e);
 int proto_get_bool(const msgpack_object *map, const char *mapname, const char *key, bool required,
@@ -86,7 +89,8 @@ int proto_read_limits(const msgpack_object *o, const char *key, ProtoLimits *ret
 int proto_read_agent_info(const msgpack_object *o, const char *key, ProtoAgentInfo *ret, ProtoError *e);
 int proto_read_event(const msgpack_object *o, const char *key, ProtoEvent *ret, ProtoError *e);
 
-/* ---- writers: a growable buffer behind a msgpack_packer; errors are sticky and checked once at the end ---- */
+/* ---- writers: a growable buffer behind a msgpack_packer; errors are sticky and checked once at the end
+ * ---- */
 
 typedef struct ProtoWriter {
         msgpack_packer pk;

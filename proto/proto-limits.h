@@ -33,16 +33,19 @@
 #define PROTO_LABEL_KEY_MAX   128           /* non-empty */
 #define PROTO_LABEL_VALUE_MAX 1024
 
-#define PROTO_STDIN_DATA_MAX   (1024 * 1024)     /* stdin.data per request */
-#define PROTO_GREP_MAX         4096              /* output.grep pattern */
-#define PROTO_CURSOR_MAX       256               /* output cursors (opaque strings) */
-#define PROTO_OUTPUT_LINES_MAX 65536             /* lines per output reply, and the bound on limit/tail */
-#define PROTO_OUTPUT_LINE_MAX  (1024 * 1024)     /* bytes of one line's text */
-#define PROTO_OUTPUT_DATA_MAX  (8 * 1024 * 1024) /* raw output bytes per reply, and the bound on raw limit  \
-                                                  */
+#define PROTO_STDIN_DATA_MAX   (1024 * 1024) /* stdin.data per request */
+#define PROTO_GREP_MAX         4096          /* output.grep pattern */
+#define PROTO_CURSOR_MAX       256           /* output cursors (opaque strings) */
+#define PROTO_OUTPUT_LINES_MAX 65536         /* lines per output reply, and the bound on limit/tail */
+#define PROTO_OUTPUT_LINE_MAX  (1024 * 1024) /* bytes of one line's text */
+#define PROTO_OUTPUT_DATA_MAX                                                                               \
+        (8 * 1024 * 1024) /* raw output bytes per reply, and the bound on raw limit                         \
+                           */
 
 #define PROTO_ACTION_NAME_MAX 64
 #define PROTO_VALUE_MAX       (1024 * 1024) /* encoded size of a free-form value (params, result, data) */
+/* Nesting of a value made with proto_value_from_msgpack(), so that it fits wherever values travel. */
+#define PROTO_VALUE_DEPTH_MAX 12
 
 #define PROTO_BATCH_AGENTS_MAX 4096  /* batch.agents entries, and batch.results entries */
 #define PROTO_AGENTS_MAX       16384 /* agents in a list reply, and the bound on list.limit */

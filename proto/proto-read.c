@@ -38,7 +38,8 @@ static int wrong_type(const msgpack_object *o, const char *key, const char *want
 {
         if (!*key)
                 key = "message";
-        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: expected %s, got %s", key, want, type_name(o));
+        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: expected %s, got %s", key, want,
+                               type_name(o));
 }
 
 int proto_read_map(const msgpack_object *o, const char *key, ProtoError *e)
@@ -47,8 +48,9 @@ int proto_read_map(const msgpack_object *o, const char *key, ProtoError *e)
                 return wrong_type(o, key, "map", e);
         for (uint32_t i = 0; i < o->via.map.size; i++)
                 if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: map key of type %s, expected string",
-                                               key, type_name(&o->via.map.ptr[i].key));
+                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                               "%s: map key of type %s, expected string", key,
+                                               type_name(&o->via.map.ptr[i].key));
         return 0;
 }
 
@@ -58,8 +60,8 @@ static bool key_is(const msgpack_object *k, const char *key)
         return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, key, n) == 0;
 }
 
-int proto_map_get(const msgpack_object *map, const char *mapname, const char *key, const msgpack_object **ret,
-                  ProtoError *e)
+int proto_map_get(const msgpack_object *map, const char *mapname, const char *key,
+                  const msgpack_object **ret, ProtoError *e)
 {
         const msgpack_object *found = NULL;
 
@@ -75,8 +77,8 @@ int proto_map_get(const msgpack_object *map, const char *mapname, const char *ke
         return found ? 1 : 0;
 }
 
-int proto_map_need(const msgpack_object *map, const char *mapname, const char *key, const msgpack_object **ret,
-                   ProtoError *e)
+int proto_map_need(const msgpack_object *map, const char *mapname, const char *key,
+                   const msgpack_object **ret, ProtoError *e)
 {
         int r = proto_map_get(map, mapname, key, ret, e);
         if (r == 0)
@@ -85,15 +87,17 @@ int proto_map_need(const msgpack_object *map, const char *mapname, const char *k
         return r;
 }
 
-int proto_read_str(const msgpack_object *o, const char *key, size_t min, size_t max, char **ret, ProtoError *e)
+int proto_read_str(const msgpack_object *o, const char *key, size_t min, size_t max, char **ret,
+                   ProtoError *e)
 {
         char *s;
 
         if (o->type != MSGPACK_OBJECT_STR)
                 return wrong_type(o, key, "string", e);
         if (o->via.str.size < min || o->via.str.size > max)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: string of %" PRIu32 " bytes, allowed %zu..%zu",
-                                       key, o->via.str.size, min, max);
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: string of %" PRIu32 " bytes, allowed %zu..%zu", key,
+                                       o->via.str.size, min, max);
         if (o->via.str.size > 0 && memchr(o->via.str.ptr, 0, o->via.str.size))
                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: string contains a NUL byte", key);
         s = strndup(o->via.str.ptr, o->via.str.size);
@@ -111,8 +115,9 @@ int proto_read_text(const msgpack_object *o, const char *key, size_t max, char *
         if (o->type != MSGPACK_OBJECT_STR)
                 return wrong_type(o, key, "string", e);
         if (o->via.str.size > max)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: string of %" PRIu32 " bytes exceeds %zu",
-                                       key, o->via.str.size, max);
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: string of %" PRIu32 " bytes exceeds %zu", key, o->via.str.size,
+                                       max);
         s = malloc((size_t)o->via.str.size + 1);
         if (!s)
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "out of memory");
@@ -128,14 +133,15 @@ int proto_read_u64(const msgpack_object *o, const char *key, uint64_t min, uint6
                    ProtoError *e)
 {
         if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %" PRIi64 " is out of range %" PRIu64
-                                       "..%" PRIu64, key, o->via.i64, min, max);
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: %" PRIi64 " is out of range %" PRIu64 "..%" PRIu64, key,
+                                       o->via.i64, min, max);
         if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
                 return wrong_type(o, key, "integer", e);
         if (o->via.u64 < min || o->via.u64 > max)
                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
-                                       "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, key, o->via.u64,
-                                       min, max);
+                                       "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, key,
+                                       o->via.u64, min, max);
         *ret = o->via.u64;
         return 0;
 }
@@ -147,8 +153,8 @@ int proto_read_i64(const msgpack_object *o, const char *key, int64_t min, int64_
 
         if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
                 if (o->via.u64 > INT64_MAX)
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %" PRIu64 " is out of range", key,
-                                               o->via.u64);
+                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %" PRIu64 " is out of range",
+                                               key, o->via.u64);
                 v = (int64_t)o->via.u64;
         } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
                 v = o->via.i64;
@@ -156,7 +162,8 @@ int proto_read_i64(const msgpack_object *o, const char *key, int64_t min, int64_
                 return wrong_type(o, key, "integer", e);
         if (v < min || v > max)
                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
-                                       "%s: %" PRIi64 " is out of range %" PRIi64 "..%" PRIi64, key, v, min, max);
+                                       "%s: %" PRIi64 " is out of range %" PRIi64 "..%" PRIi64, key, v, min,
+                                       max);
         *ret = v;
         return 0;
 }
@@ -212,18 +219,20 @@ int proto_read_bin(const msgpack_object *o, const char *key, size_t max, ProtoBy
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "out of memory");
         if (o->via.bin.size > 0)
                 memcpy(d, o->via.bin.ptr, o->via.bin.size);
-        *ret = (ProtoBytes){ .data = d, .size = o->via.bin.size };
+        *ret = (ProtoBytes){.data = d, .size = o->via.bin.size};
         return 0;
 }
 
 /* Enum names are short: anything longer is unknown without copying it. */
 #define ENUM_NAME_MAX 32
 
-static int read_word(const msgpack_object *o, const char *key, char buf[static ENUM_NAME_MAX + 1], ProtoError *e)
+static int read_word(const msgpack_object *o, const char *key, char buf[static ENUM_NAME_MAX + 1],
+                     ProtoError *e)
 {
         if (o->type != MSGPACK_OBJECT_STR)
                 return wrong_type(o, key, "string", e);
-        if (o->via.str.size > ENUM_NAME_MAX || (o->via.str.size > 0 && memchr(o->via.str.ptr, 0, o->via.str.size)))
+        if (o->via.str.size > ENUM_NAME_MAX ||
+            (o->via.str.size > 0 && memchr(o->via.str.ptr, 0, o->via.str.size)))
                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: unknown value", key);
         memcpy(buf, o->via.str.ptr, o->via.str.size);
         buf[o->via.str.size] = 0;
@@ -261,7 +270,8 @@ int proto_read_error_code(const msgpack_object *o, const char *key, ProtoErrorCo
 
         if (o->type != MSGPACK_OBJECT_STR)
                 return wrong_type(o, key, "string", e);
-        if (o->via.str.size > ENUM_NAME_MAX || (o->via.str.size > 0 && memchr(o->via.str.ptr, 0, o->via.str.size))) {
+        if (o->via.str.size > ENUM_NAME_MAX ||
+            (o->via.str.size > 0 && memchr(o->via.str.ptr, 0, o->via.str.size))) {
                 *ret = PROTO_ERROR_INTERNAL;
                 return 0;
         }
@@ -282,7 +292,8 @@ int proto_read_strv(const msgpack_object *o, const char *key, size_t max_n, size
                 return wrong_type(o, key, "array", e);
         n = o->via.array.size;
         if (n > max_n)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %zu entries exceed %zu", key, n, max_n);
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %zu entries exceed %zu", key, n,
+                                       max_n);
         l = calloc(n + 1, sizeof(char *));
         if (!l)
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "out of memory");
@@ -293,8 +304,8 @@ int proto_read_strv(const msgpack_object *o, const char *key, size_t max_n, size
                 if (x->type == MSGPACK_OBJECT_STR) {
                         total += x->via.str.size;
                         if (total > max_total)
-                                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: more than %zu bytes in all",
-                                                       key, max_total);
+                                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                                       "%s: more than %zu bytes in all", key, max_total);
                 }
                 r = proto_read_str(x, key, nonempty ? 1 : 0, max_len, &l[i], e);
                 if (r < 0)
@@ -311,8 +322,8 @@ static int cmp_pair_ptr(const void *a, const void *b)
         return strcmp(x->key, y->key);
 }
 
-int proto_read_str_map(const msgpack_object *o, const char *key, size_t max_n, size_t max_key, size_t max_value,
-                       size_t max_total, ProtoStrMap *ret, ProtoError *e)
+int proto_read_str_map(const msgpack_object *o, const char *key, size_t max_n, size_t max_key,
+                       size_t max_value, size_t max_total, ProtoStrMap *ret, ProtoError *e)
 {
         _cleanup_(proto_str_map_done) ProtoStrMap m = {};
         _cleanup_free_ const ProtoStrPair **sorted = NULL;
@@ -324,7 +335,8 @@ int proto_read_str_map(const msgpack_object *o, const char *key, size_t max_n, s
                 return r;
         n = o->via.map.size;
         if (n > max_n)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %zu pairs exceed %zu", key, n, max_n);
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: %zu pairs exceed %zu", key, n,
+                                       max_n);
         if (n == 0) {
                 *ret = (ProtoStrMap){};
                 return 0;
@@ -341,8 +353,8 @@ int proto_read_str_map(const msgpack_object *o, const char *key, size_t max_n, s
                 if (kv->val.type == MSGPACK_OBJECT_STR)
                         total += kv->val.via.str.size;
                 if (total > max_total)
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: more than %zu bytes in all", key,
-                                               max_total);
+                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: more than %zu bytes in all",
+                                               key, max_total);
                 r = proto_read_str(&kv->key, key, 1, max_key, &p->key, e);
                 if (r < 0)
                         return r;
@@ -377,7 +389,8 @@ int proto_read_value(const msgpack_object *o, const char *key, bool want_map, Pr
         if (want_map && o->type != MSGPACK_OBJECT_MAP)
                 return wrong_type(o, key, "map", e);
 
-        /* The objects were checked by the pre-scan; re-packing gives the shortest encoding of the same value. */
+        /* The objects were checked by the pre-scan; re-packing gives the shortest encoding of the same
+         * value. */
         proto_writer_init(&w);
         if (msgpack_pack_object(&w.pk, *o) < 0 && w.error == 0)
                 proto_writer_fail(&w, -ENOMEM);
@@ -389,6 +402,6 @@ int proto_read_value(const msgpack_object *o, const char *key, bool want_map, Pr
                                        PROTO_VALUE_MAX);
         if (r < 0)
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "out of memory");
-        *ret = (ProtoValue){ .data = buf, .size = len };
+        *ret = (ProtoValue){.data = buf, .size = len};
         return 0;
 }

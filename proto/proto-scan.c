@@ -135,7 +135,8 @@ static int scan_header(const uint8_t *p, size_t avail, size_t *ret_hdr, ScanKind
 
 int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e)
 {
-        /* remaining[d]: elements still expected in the container open at depth d; remaining[0] is the root. */
+        /* remaining[d]: elements still expected in the container open at depth d; remaining[0] is the root.
+         */
         uint64_t remaining[PROTO_DEPTH_MAX + 1];
         unsigned depth = 0;
         size_t pos = 0, objects = 0;
@@ -177,8 +178,8 @@ int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e
                         return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "message truncated at byte %zu",
                                                pos);
                 if (r < 0)
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "invalid msgpack byte 0x%02x at %zu",
-                                               buf[pos], pos);
+                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                               "invalid msgpack byte 0x%02x at %zu", buf[pos], pos);
                 pos += hdr;
                 left = len - pos;
 
@@ -186,7 +187,8 @@ int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e
                 case SCAN_SCALAR:
                         if (n > left)
                                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
-                                                       "message truncated: %" PRIu64 " bytes declared at %zu, %zu left",
+                                                       "message truncated: %" PRIu64
+                                                       " bytes declared at %zu, %zu left",
                                                        n, pos - hdr, left);
                         pos += n;
                         break;
@@ -196,7 +198,8 @@ int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e
                 case SCAN_ARRAY:
                         if (n > left)
                                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
-                                                       "%s at byte %zu declares %" PRIu64 " %s, %zu bytes left",
+                                                       "%s at byte %zu declares %" PRIu64
+                                                       " %s, %zu bytes left",
                                                        kind == SCAN_MAP ? "map" : "array", pos - hdr,
                                                        kind == SCAN_MAP ? n / 2 : n,
                                                        kind == SCAN_MAP ? "pairs" : "elements", left);

@@ -13,15 +13,15 @@ int proto_value_from_msgpack(const void *buf, size_t len, ProtoValue *ret)
                 return -EINVAL;
         if (len > PROTO_VALUE_MAX)
                 return -E2BIG;
-        /* A value sits at least one level down (args.params, data.result, event.data). */
-        r = proto_scan(buf, len, PROTO_DEPTH_MAX - 2, NULL);
+        /* The deepest place a value travels is an event inside an events reply: level 5 of 16. */
+        r = proto_scan(buf, len, PROTO_VALUE_DEPTH_MAX, NULL);
         if (r < 0)
                 return r;
         d = malloc(len);
         if (!d)
                 return -ENOMEM;
         memcpy(d, buf, len);
-        *ret = (ProtoValue){ .data = d, .size = len };
+        *ret = (ProtoValue){.data = d, .size = len};
         return 0;
 }
 
@@ -45,7 +45,7 @@ int proto_value_new_u64_map(const char *const *keys, const uint64_t *values, siz
         r = proto_writer_finish(&w, &buf, &len);
         if (r < 0)
                 return r;
-        *ret = (ProtoValue){ .data = buf, .size = len };
+        *ret = (ProtoValue){.data = buf, .size = len};
         return 0;
 }
 
@@ -69,7 +69,7 @@ int proto_value_new_str_map(const char *key, const char *value, ProtoValue *ret)
                 free(buf);
                 return -E2BIG;
         }
-        *ret = (ProtoValue){ .data = buf, .size = len };
+        *ret = (ProtoValue){.data = buf, .size = len};
         return 0;
 }
 
@@ -87,6 +87,6 @@ int proto_value_copy(const ProtoValue *v, ProtoValue *ret)
         if (!d)
                 return -ENOMEM;
         memcpy(d, v->data, v->size);
-        *ret = (ProtoValue){ .data = d, .size = v->size };
+        *ret = (ProtoValue){.data = d, .size = v->size};
         return 0;
 }

@@ -207,7 +207,7 @@ void proto_write_agent_info(ProtoWriter *w, const ProtoAgentInfo *i)
 {
         /* id, state, owner_uid, labels, argv, created_ns, limits, and the optional ones */
         size_t n = 7 + !!i->name + i->has_reason + i->has_exit_code + i->has_signal + i->has_started_ns +
-            i->has_ended_ns + i->has_spawn_us + i->has_pid + !!i->cgroup + i->has_usage;
+                   i->has_ended_ns + i->has_spawn_us + i->has_pid + !!i->cgroup + i->has_usage;
         if (i->n_argv == 0 || !proto_state_to_string(i->state) ||
             (i->has_reason && !proto_reason_to_string(i->reason))) {
                 proto_writer_fail(w, -EINVAL);

@@ -472,7 +472,8 @@ int proto_reply_init_error(ProtoReply *r, const char *id, ProtoOp op, ProtoError
 
 /* ---- values ---- */
 
-/* Validates buf as exactly one msgpack object within the protocol's bounds and copies it. */
+/* Validates buf as exactly one msgpack object (at most PROTO_VALUE_MAX bytes, PROTO_VALUE_DEPTH_MAX levels)
+ * and copies it. */
 int proto_value_from_msgpack(const void *buf, size_t len, ProtoValue *ret);
 /* A map of n string keys to unsigned integers, e.g. event data {bytes: 512, seq_first: 3, seq_last: 9}. */
 int proto_value_new_u64_map(const char *const *keys, const uint64_t *values, size_t n, ProtoValue *ret);

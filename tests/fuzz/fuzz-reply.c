@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer: proto_reply_decode() on arbitrary bytes, read as the reply of every op in turn; whatever decodes
- * must re-encode to a fixed point. */
+/* libFuzzer: proto_reply_decode() on arbitrary bytes, read as the reply of every op in turn; whatever
+ * decodes must re-encode to a fixed point. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

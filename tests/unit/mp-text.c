@@ -42,7 +42,7 @@ static int parse_string(Parser *x, bool bin)
                                 c = '\n';
                                 break;
                         case 'x': {
-                                char hex[3] = { x->p[0], x->p[0] ? x->p[1] : 0, 0 };
+                                char hex[3] = {x->p[0], x->p[0] ? x->p[1] : 0, 0};
                                 c = (char)strtoul(hex, NULL, 16);
                                 x->p += 2;
                                 break;
@@ -175,7 +175,7 @@ static int parse_value(Parser *x, int depth)
 
 int mp_text(const char *text, void **ret_buf, size_t *ret_len)
 {
-        Parser x = { .p = text };
+        Parser x = {.p = text};
         int r;
 
         msgpack_sbuffer_init(&x.sb);

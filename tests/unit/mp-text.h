@@ -4,7 +4,8 @@
 /* Test helper: msgpack from a compact text, so that tests read as literals:
  *   {v: 1, id: "r1", op: "get", args: {agent: "a"}}
  * maps {k: v}, arrays [a, b], strings "..." or '...' with \0 \n \" \\ \xNN escapes, bin b"...", integers,
- * floats (with a '.'), true, false, nil; bare words as map keys. Returns 0 and a malloc'd buffer, or -EINVAL. */
+ * floats (with a '.'), true, false, nil; bare words as map keys. Returns 0 and a malloc'd buffer, or
+ * -EINVAL. */
 
 #include <stddef.h>
 

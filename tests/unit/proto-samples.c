@@ -40,7 +40,7 @@ static ProtoValue xvalue(const void *p, size_t n)
 
 static ProtoBytes xbytes(const void *p, size_t n)
 {
-        ProtoBytes b = { .data = malloc(n + 1), .size = n };
+        ProtoBytes b = {.data = malloc(n + 1), .size = n};
         if (!b.data)
                 abort();
         memcpy(b.data, p, n);
@@ -60,7 +60,7 @@ static const ProtoLimits full_limits = {
 
 int sample_agent_info(bool full, ProtoAgentInfo *ret)
 {
-        static const char *const argv[] = { "claude", "-p", "fix the build", "" };
+        static const char *const argv[] = {"claude", "-p", "fix the build", ""};
         ProtoAgentInfo i = {
                 .id = xstrdup("6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11"),
                 .state = full ? PROTO_STATE_EXITED : PROTO_STATE_STARTING,
@@ -91,8 +91,10 @@ int sample_agent_info(bool full, ProtoAgentInfo *ret)
                 i.cgroup = xstrdup("/sys/fs/cgroup/descartes.slice/agent-6f1c.scope");
                 i.limits = full_limits;
                 i.has_usage = true;
-                i.usage = (ProtoUsage){ .cpu_usec = 12, .memory_current = 1 << 20, .memory_peak = 3 << 20,
-                                        .pids_current = 7 };
+                i.usage = (ProtoUsage){.cpu_usec = 12,
+                                       .memory_current = 1 << 20,
+                                       .memory_peak = 3 << 20,
+                                       .pids_current = 7};
         }
         *ret = i;
         return 0;
@@ -101,9 +103,9 @@ int sample_agent_info(bool full, ProtoAgentInfo *ret)
 int sample_event(ProtoEventKind kind, unsigned variant, ProtoEvent *ret)
 {
         /* {"bytes": 512, "seq_first": 3} */
-        static const uint8_t data[] = { 0x82, 0xa5, 'b',  'y', 't', 'e', 's', 0xcd, 0x02, 0x00, 0xa9, 's',
-                                        'e',  'q',  '_',  'f', 'i', 'r', 's', 't',  0x03 };
-        ProtoEvent e = { .seq = 1, .ts_ns = 0, .kind = kind };
+        static const uint8_t data[] = {0x82, 0xa5, 'b', 'y', 't', 'e', 's', 0xcd, 0x02, 0x00, 0xa9,
+                                       's',  'e',  'q', '_', 'f', 'i', 'r', 's',  't',  0x03};
+        ProtoEvent e = {.seq = 1, .ts_ns = 0, .kind = kind};
 
         if (kind < 0 || kind >= _PROTO_EVENT_KIND_MAX || variant > 1)
                 return -ENOENT;
@@ -123,13 +125,13 @@ int sample_event(ProtoEventKind kind, unsigned variant, ProtoEvent *ret)
 
 int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
 {
-        static const char *const argv[] = { "/usr/bin/python3", "-c", "print('hi')", "" };
-        static const char *const agents[] = { "fixer-1", "6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11" };
+        static const char *const argv[] = {"/usr/bin/python3", "-c", "print('hi')", ""};
+        static const char *const agents[] = {"fixer-1", "6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11"};
         /* {"path": "/tmp/x", "depth": [1, -2, 3.5, null, true]} */
-        static const uint8_t params[] = { 0x82, 0xa4, 'p',  'a',  't',  'h',  0xa6, '/',  't',  'm',  'p',
-                                          '/',  'x',  0xa5, 'd',  'e',  'p',  't',  'h',  0x95, 0x01, 0xfe,
-                                          0xcb, 0x40, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xc3 };
-        ProtoRequest r = { .v = PROTO_VERSION, .op = op };
+        static const uint8_t params[] = {0x82, 0xa4, 'p',  'a',  't',  'h',  0xa6, '/',  't',  'm',  'p',
+                                         '/',  'x',  0xa5, 'd',  'e',  'p',  't',  'h',  0x95, 0x01, 0xfe,
+                                         0xcb, 0x40, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xc3};
+        ProtoRequest r = {.v = PROTO_VERSION, .op = op};
         bool full = variant == 1;
 
         if (op < 0 || op >= _PROTO_OP_MAX)
@@ -297,9 +299,9 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
 
 int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
 {
-        static const char *const controllers[] = { "cpu", "memory", "pids" };
+        static const char *const controllers[] = {"cpu", "memory", "pids"};
         /* ["ok", {"n": 1}] */
-        static const uint8_t result[] = { 0x92, 0xa2, 'o', 'k', 0x81, 0xa1, 'n', 0x01 };
+        static const uint8_t result[] = {0x92, 0xa2, 'o', 'k', 0x81, 0xa1, 'n', 0x01};
         bool full = variant == 1;
         ProtoReply r;
 
@@ -311,8 +313,9 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                 *ret = r;
                 return 0;
         }
-        if (proto_reply_init_ok(&r, full ? "0123456789012345678901234567890123456789012345678901234567890123" : "",
-                                op) < 0)
+        if (proto_reply_init_ok(
+                    &r, full ? "0123456789012345678901234567890123456789012345678901234567890123" : "", op) <
+            0)
                 abort();
 
         switch (op) {
@@ -326,12 +329,12 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         h->uptime_s = 86400;
                         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)
                                 h->agents[s] = (uint64_t)s * 3;
-                        h->host = (ProtoHostInfo){ .cpus = 2,
-                                                   .mem_total = UINT64_C(8) << 30,
-                                                   .mem_available = UINT64_C(5) << 30,
-                                                   .load1 = 0.25,
-                                                   .load5 = 1.5,
-                                                   .load15 = 0 };
+                        h->host = (ProtoHostInfo){.cpus = 2,
+                                                  .mem_total = UINT64_C(8) << 30,
+                                                  .mem_available = UINT64_C(5) << 30,
+                                                  .load1 = 0.25,
+                                                  .load5 = 1.5,
+                                                  .load15 = 0};
                         h->cgroup_controllers = xstrv(3, controllers);
                         h->n_cgroup_controllers = 3;
                 }
@@ -373,10 +376,16 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                                 o->lines = calloc(2, sizeof(ProtoOutputLine));
                                 if (!o->lines)
                                         abort();
-                                o->lines[0] = (ProtoOutputLine){ .seq = 1, .ts_ns = 2, .stream = PROTO_STREAM_STDOUT,
-                                                                 .text = xstrdup("hello"), .text_size = 5 };
-                                o->lines[1] = (ProtoOutputLine){ .seq = 2, .ts_ns = 3, .stream = PROTO_STREAM_STDERR,
-                                                                 .text = malloc(4), .text_size = 3 };
+                                o->lines[0] = (ProtoOutputLine){.seq = 1,
+                                                                .ts_ns = 2,
+                                                                .stream = PROTO_STREAM_STDOUT,
+                                                                .text = xstrdup("hello"),
+                                                                .text_size = 5};
+                                o->lines[1] = (ProtoOutputLine){.seq = 2,
+                                                                .ts_ns = 3,
+                                                                .stream = PROTO_STREAM_STDERR,
+                                                                .text = malloc(4),
+                                                                .text_size = 3};
                                 if (!o->lines[1].text)
                                         abort();
                                 memcpy(o->lines[1].text, "a\0b", 4);
@@ -402,11 +411,11 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         b->results = calloc(2, sizeof(ProtoBatchItem));
                         if (!b->results)
                                 abort();
-                        b->results[0] = (ProtoBatchItem){ .agent = xstrdup("a1"), .ok = true };
-                        b->results[1] = (ProtoBatchItem){ .agent = xstrdup("a2"),
-                                                          .ok = false,
-                                                          .error_code = PROTO_ERROR_CONFLICT,
-                                                          .error_msg = xstrdup("agent is exited") };
+                        b->results[0] = (ProtoBatchItem){.agent = xstrdup("a1"), .ok = true};
+                        b->results[1] = (ProtoBatchItem){.agent = xstrdup("a2"),
+                                                         .ok = false,
+                                                         .error_code = PROTO_ERROR_CONFLICT,
+                                                         .error_msg = xstrdup("agent is exited")};
                         b->n_results = 2;
                         b->ok_count = 1;
                         b->failed_count = 1;
@@ -433,9 +442,9 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         s->stats = calloc(3, sizeof(ProtoStat));
                         if (!s->stats)
                                 abort();
-                        s->stats[0] = (ProtoStat){ .name = xstrdup("requests_total"), .value = 12345 };
-                        s->stats[1] = (ProtoStat){ .name = xstrdup("agents_running"), .value = 3 };
-                        s->stats[2] = (ProtoStat){ .name = xstrdup("clock_skew_ns"), .value = INT64_MIN };
+                        s->stats[0] = (ProtoStat){.name = xstrdup("requests_total"), .value = 12345};
+                        s->stats[1] = (ProtoStat){.name = xstrdup("agents_running"), .value = 3};
+                        s->stats[2] = (ProtoStat){.name = xstrdup("clock_skew_ns"), .value = INT64_MIN};
                         s->n_stats = 3;
                 }
                 break;

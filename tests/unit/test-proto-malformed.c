@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Walks tests/malformed/: every NN-what.CODE.bin frame must be refused as a request with error CODE (and as a
- * reply and an event too, without crashing). */
+/* Walks tests/malformed/: every NN-what.CODE.bin frame must be refused as a request with error CODE (and as
+ * a reply and an event too, without crashing). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>

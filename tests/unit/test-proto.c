@@ -267,7 +267,8 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                         assert_int_equal(x->lines[i].seq, y->lines[i].seq);
                         assert_int_equal(x->lines[i].ts_ns, y->lines[i].ts_ns);
                         assert_int_equal(x->lines[i].stream, y->lines[i].stream);
-                        eq_mem(x->lines[i].text, x->lines[i].text_size, y->lines[i].text, y->lines[i].text_size);
+                        eq_mem(x->lines[i].text, x->lines[i].text_size, y->lines[i].text,
+                               y->lines[i].text_size);
                         assert_int_equal(y->lines[i].text[y->lines[i].text_size], 0);
                 }
                 eq_mem(x->data.data, x->data.size, y->data.data, y->data.size);
@@ -278,8 +279,8 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                 break;
         }
         case PROTO_OP_ACTION:
-                eq_mem(a->result.action.result.data, a->result.action.result.size, b->result.action.result.data,
-                       b->result.action.result.size);
+                eq_mem(a->result.action.result.data, a->result.action.result.size,
+                       b->result.action.result.data, b->result.action.result.size);
                 break;
         case PROTO_OP_BATCH: {
                 const ProtoBatchResult *x = &a->result.batch, *y = &b->result.batch;
@@ -456,7 +457,8 @@ static void test_reply_builders(void **state)
         assert_non_null(longmsg);
         memset(longmsg, 'x', 2999);
         longmsg[2999] = 0;
-        assert_int_equal(proto_reply_init_error(&r, "req-7", PROTO_OP_GET, PROTO_ERROR_NOT_FOUND, "%s", longmsg), 0);
+        assert_int_equal(
+                proto_reply_init_error(&r, "req-7", PROTO_OP_GET, PROTO_ERROR_NOT_FOUND, "%s", longmsg), 0);
         assert_int_equal(strlen(r.error_msg), PROTO_ERROR_MSG_MAX);
         assert_int_equal(proto_reply_encode(&r, &buf, &len), 0);
         assert_int_equal(proto_reply_decode(buf, len, PROTO_OP_GET, &d, &err), 0);
@@ -483,8 +485,8 @@ static void test_values(void **state)
         _cleanup_(proto_value_done) ProtoValue v = {}, c = {}, s = {};
         _cleanup_(proto_event_done) ProtoEvent e = {}, d = {};
         _cleanup_free_ void *buf = NULL;
-        static const char *const keys[] = { "bytes", "seq_first" };
-        static const uint64_t values[] = { 512, 3 };
+        static const char *const keys[] = {"bytes", "seq_first"};
+        static const uint64_t values[] = {512, 3};
         size_t len;
 
         assert_int_equal(proto_value_new_u64_map(keys, values, 2, &v), 0);
@@ -522,10 +524,14 @@ static void test_agent_info_copy(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_request_round_trip), cmocka_unit_test(test_reply_round_trip),
-                cmocka_unit_test(test_event_round_trip),   cmocka_unit_test(test_unset_is_unset),
-                cmocka_unit_test(test_tables),             cmocka_unit_test(test_topics),
-                cmocka_unit_test(test_reply_builders),     cmocka_unit_test(test_values),
+                cmocka_unit_test(test_request_round_trip),
+                cmocka_unit_test(test_reply_round_trip),
+                cmocka_unit_test(test_event_round_trip),
+                cmocka_unit_test(test_unset_is_unset),
+                cmocka_unit_test(test_tables),
+                cmocka_unit_test(test_topics),
+                cmocka_unit_test(test_reply_builders),
+                cmocka_unit_test(test_values),
                 cmocka_unit_test(test_agent_info_copy),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
