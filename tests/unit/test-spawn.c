@@ -645,6 +645,36 @@ static void test_fd_shuffle(void **state)
         agent_done(&a);
 }
 
+static void test_signal_state_reset(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"grep", (char *)"-E", (char *)"^Sig(Blk|Ign)", (char *)"/proc/self/status",
+                        NULL};
+        char out[256], err[256];
+        sigset_t mask, old;
+        struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe, old_usr2;
+
+        /* Spawn from a process set up like the daemon: stop signals blocked, some ignored. */
+        assert_int_equal(sigemptyset(&mask), 0);
+        for (const int *sig = (const int[]){SIGCHLD, SIGTERM, SIGINT, SIGHUP, 0}; *sig; sig++)
+                assert_int_equal(sigaddset(&mask, *sig), 0);
+        assert_int_equal(sigprocmask(SIG_BLOCK, &mask, &old), 0);
+        assert_int_equal(sigaction(SIGPIPE, &ign, &old_pipe), 0);
+        assert_int_equal(sigaction(SIGUSR2, &ign, &old_usr2), 0);
+        int r = agent_start(&a, argv, &(AgentOptions){});
+        assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+        assert_int_equal(sigaction(SIGPIPE, &old_pipe, NULL), 0);
+        assert_int_equal(sigaction(SIGUSR2, &old_usr2, NULL), 0);
+        assert_int_equal(r, 0);
+
+        expect_started(&a);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 0);
+        read_output(&a, out, err, sizeof out);
+        assert_string_equal(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+        agent_done(&a);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -659,6 +689,7 @@ int main(void)
                 cmocka_unit_test(test_namespaces),
                 cmocka_unit_test(test_reconnect),
                 cmocka_unit_test(test_fd_shuffle),
+                cmocka_unit_test(test_signal_state_reset),
         };
         const char *mnt;
 
