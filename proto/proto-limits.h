@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Every bound of wire protocol v1 in one place (docs/protocol.md, "Limits", lists the same values).
+ * String bounds are in bytes and exclude the terminating NUL. A decoder that meets a value over its bound
+ * answers bad_request naming the key. */
+
+#define PROTO_VERSION 1
+
+/* A whole message (one ZeroMQ frame). The daemon also sets ZMQ_MAXMSGSIZE to this. */
+#define PROTO_MESSAGE_MAX (10 * 1024 * 1024)
+/* Nesting of arrays and maps, counting the top-level map as 1 (free-form values included). */
+#define PROTO_DEPTH_MAX 16
+/* msgpack objects (every scalar, string, array and map) in one message. With the pre-scan this bounds the
+ * decoder's allocations to about 24 bytes per object, so at most ~24 MiB plus msgpack's 8 KiB zone chunks.
+ */
+#define PROTO_OBJECTS_MAX (1024 * 1024)
+
+#define PROTO_ID_MAX           64   /* request id chosen by the client, 1..64 bytes */
+#define PROTO_AGENT_REF_MAX    64   /* `agent`: an agent id (UUID) or a unique name */
+#define PROTO_AGENT_ID_MAX     64   /* INFO.id and EVENT.agent */
+#define PROTO_NAME_MAX         64   /* agent names: [A-Za-z0-9][A-Za-z0-9._-]* */
+#define PROTO_PATH_MAX         4096 /* cwd, workspace, cgroup, cgroup.root */
+#define PROTO_SHORT_STRING_MAX 256  /* policy, user, version, controller names, stat names, globs */
+#define PROTO_ERROR_MSG_MAX    1024 /* err.msg */
+
+#define PROTO_ARGV_MAX        4096          /* argv entries (at least 1) */
+#define PROTO_ARGV_BYTES_MAX  (1024 * 1024) /* sum of argv string lengths */
+#define PROTO_ENV_MAX         4096          /* env pairs */
+#define PROTO_ENV_BYTES_MAX   (1024 * 1024) /* sum of env key and value lengths */
+#define PROTO_ENV_KEY_MAX     1024          /* non-empty, no '=' */
+#define PROTO_LABELS_MAX      64            /* label pairs */
+#define PROTO_LABEL_KEY_MAX   128           /* non-empty */
+#define PROTO_LABEL_VALUE_MAX 1024
+
+#define PROTO_STDIN_DATA_MAX   (1024 * 1024)     /* stdin.data per request */
+#define PROTO_GREP_MAX         4096              /* output.grep pattern */
+#define PROTO_CURSOR_MAX       256               /* output cursors (opaque strings) */
+#define PROTO_OUTPUT_LINES_MAX 65536             /* lines per output reply, and the bound on limit/tail */
+#define PROTO_OUTPUT_LINE_MAX  (1024 * 1024)     /* bytes of one line's text */
+#define PROTO_OUTPUT_DATA_MAX  (8 * 1024 * 1024) /* raw output bytes per reply, and the bound on raw limit  \
+                                                  */
+
+#define PROTO_ACTION_NAME_MAX 64
+#define PROTO_VALUE_MAX       (1024 * 1024) /* encoded size of a free-form value (params, result, data) */
+
+#define PROTO_BATCH_AGENTS_MAX 4096  /* batch.agents entries, and batch.results entries */
+#define PROTO_AGENTS_MAX       16384 /* agents in a list reply, and the bound on list.limit */
+#define PROTO_EVENTS_MAX       10000 /* events in an events reply, and the bound on events.limit */
+#define PROTO_STATS_MAX        1024  /* entries in a stats reply */
+#define PROTO_CONTROLLERS_MAX  64    /* health.cgroup.controllers entries */
+
+/* "agent." + id + "." + kind, or "host." + kind */
+#define PROTO_TOPIC_MAX (6 + PROTO_AGENT_ID_MAX + 1 + 32)

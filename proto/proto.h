@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Wire protocol v1: the typed message model and its msgpack encoding (docs/protocol.md is the reference).
+ *
+ * Ownership: every pointer in a model struct is owned by that struct (malloc'd; strings NUL-terminated) and
+ * freed by its proto_*_done(), which also zeroes the struct, so `_cleanup_(proto_request_done) ProtoRequest
+ * r = {};` is the usual form. Encoders only read: a struct filled with borrowed pointers may be encoded and
+ * then simply dropped, never passed to a _done().
+ *
+ * Optional fields: strings and blobs are absent when NULL; scalars and enums have a has_FOO flag; optional
+ * arrays and maps are absent when empty (an empty one and an absent one mean the same and encode as absent).
+ *
+ * Decoders: proto_*_decode() never trust the input: they pre-scan the raw bytes (bounded depth, counts
+ * checked against the bytes left, object count bounded) before msgpack unpacks anything, check every type
+ * and bound, reject trailing bytes, and ignore unknown keys. On failure they return < 0, leave *ret zeroed
+ * and fill *ret_err (may be NULL): -EBADMSG (bad_request), -EPROTONOSUPPORT (unsupported_version),
+ * -EOPNOTSUPP (unknown_op), -ENOMEM (internal). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto-error.h"
+#include "proto-limits.h"
+
+typedef enum ProtoOp {
+        PROTO_OP_HEALTH,
+        PROTO_OP_LIST,
+        PROTO_OP_GET,
+        PROTO_OP_SPAWN,
+        PROTO_OP_PAUSE,
+        PROTO_OP_RESUME,
+        PROTO_OP_STOP,
+        PROTO_OP_KILL,
+        PROTO_OP_SIGNAL,
+        PROTO_OP_STDIN,
+        PROTO_OP_OUTPUT,
+        PROTO_OP_ACTION,
+        PROTO_OP_BATCH,
+        PROTO_OP_EVENTS,
+        PROTO_OP_REMOVE,
+        PROTO_OP_STATS,
+        _PROTO_OP_MAX,
+        _PROTO_OP_INVALID = -EINVAL,
+} ProtoOp;
+
+typedef enum ProtoState {
+        PROTO_STATE_STARTING,
+        PROTO_STATE_RUNNING,
+        PROTO_STATE_PAUSING,
+        PROTO_STATE_PAUSED,
+        PROTO_STATE_RESUMING,
+        PROTO_STATE_STOPPING,
+        PROTO_STATE_EXITED,
+        PROTO_STATE_FAILED,
+        _PROTO_STATE_MAX,
+        _PROTO_STATE_INVALID = -EINVAL,
+} ProtoState;
+
+/* Why an agent ended (INFO.reason, set in states exited and failed). */
+typedef enum ProtoReason {
+        PROTO_REASON_COMPLETED,    /* exited by itself; exit_code holds the code */
+        PROTO_REASON_SIGNALED,     /* killed by a signal not sent by us; signal holds it */
+        PROTO_REASON_OOM_KILLED,   /* memory.events oom_kill */
+        PROTO_REASON_PIDS_LIMIT,   /* pids.max hit and the agent died of it */
+        PROTO_REASON_TIMED_OUT,    /* spawn.timeout_ms passed */
+        PROTO_REASON_STOPPED,      /* by a stop request */
+        PROTO_REASON_KILLED,       /* by a kill request */
+        PROTO_REASON_LOST,         /* vanished while the daemon was away */
+        PROTO_REASON_SPAWN_FAILED, /* never started (state failed) */
+        _PROTO_REASON_MAX,
+        _PROTO_REASON_INVALID = -EINVAL,
+} ProtoReason;
+
+typedef enum ProtoEventKind {
+        PROTO_EVENT_STATUS_CHANGED,
+        PROTO_EVENT_OUTPUT,
+        PROTO_EVENT_ERROR,
+        PROTO_EVENT_EXITED,
+        PROTO_EVENT_HEARTBEAT,
+        PROTO_EVENT_LIMIT_HIT,
+        _PROTO_EVENT_KIND_MAX,
+        _PROTO_EVENT_KIND_INVALID = -EINVAL,
+} ProtoEventKind;
+
+typedef enum ProtoStream {
+        PROTO_STREAM_STDOUT,
+        PROTO_STREAM_STDERR,
+        PROTO_STREAM_BOTH, /* only in output requests */
+        _PROTO_STREAM_MAX,
+        _PROTO_STREAM_INVALID = -EINVAL,
+} ProtoStream;
+
+typedef enum ProtoOutputMode {
+        PROTO_OUTPUT_LINES,
+        PROTO_OUTPUT_RAW,
+        _PROTO_OUTPUT_MODE_MAX,
+        _PROTO_OUTPUT_MODE_INVALID = -EINVAL,
+} ProtoOutputMode;
+
+typedef enum ProtoNet {
+        PROTO_NET_NONE,
+        PROTO_NET_HOST,
+        _PROTO_NET_MAX,
+        _PROTO_NET_INVALID = -EINVAL,
+} ProtoNet;
+
+const char *proto_op_to_string(ProtoOp op);
+ProtoOp proto_op_from_string(const char *s);
+const char *proto_state_to_string(ProtoState s);
+ProtoState proto_state_from_string(const char *s);
+const char *proto_reason_to_string(ProtoReason r);
+ProtoReason proto_reason_from_string(const char *s);
+const char *proto_event_kind_to_string(ProtoEventKind k);
+ProtoEventKind proto_event_kind_from_string(const char *s);
+const char *proto_stream_to_string(ProtoStream s);
+ProtoStream proto_stream_from_string(const char *s);
+const char *proto_output_mode_to_string(ProtoOutputMode m);
+ProtoOutputMode proto_output_mode_from_string(const char *s);
+const char *proto_net_to_string(ProtoNet n);
+ProtoNet proto_net_from_string(const char *s);
+
+/* Signal numbers on the wire are ints; requests may also name them: "TERM", "SIGTERM" (case-insensitive).
+ * Returns 1.._NSIG-1 or -EINVAL. */
+int proto_signal_from_string(const char *s);
+/* True if `op` may be the op of a batch: get, pause, resume, stop, kill, signal, remove, action. */
+bool proto_op_batchable(ProtoOp op);
+
+/* ---- building blocks ---- */
+
+/* One validated msgpack object, kept as its encoded bytes and re-emitted verbatim (action params and result,
+ * event data). Absent when data == NULL. */
+typedef struct ProtoValue {
+        uint8_t *data;
+        size_t size;
+} ProtoValue;
+
+/* Arbitrary bytes (msgpack bin). Absent when data == NULL; present-but-empty has data != NULL, size 0. */
+typedef struct ProtoBytes {
+        uint8_t *data;
+        size_t size;
+} ProtoBytes;
+
+typedef struct ProtoStrPair {
+        char *key;
+        char *value;
+} ProtoStrPair;
+
+/* A string -> string map (env, labels). Keys are unique (decoders reject duplicates); order is kept. */
+typedef struct ProtoStrMap {
+        ProtoStrPair *pairs;
+        size_t n_pairs;
+} ProtoStrMap;
+
+/* Resource limits; each absent one means "no limit" (or the policy default in a spawn request). */
+typedef struct ProtoLimits {
+        bool has_cpu;
+        uint64_t cpu_millicores; /* wire: cpu_millicores; 1000 = one full CPU, 1500 = one and a half */
+        bool has_memory;
+        uint64_t memory; /* bytes, memory.max */
+        bool has_swap;
+        uint64_t swap; /* bytes, memory.swap.max */
+        bool has_pids;
+        uint64_t pids; /* pids.max */
+} ProtoLimits;
+
+typedef struct ProtoUsage {
+        uint64_t cpu_usec;       /* cpu.stat usage_usec */
+        uint64_t memory_current; /* bytes */
+        uint64_t memory_peak;    /* bytes */
+        uint64_t pids_current;
+} ProtoUsage;
+
+/* INFO */
+typedef struct ProtoAgentInfo {
+        char *id;   /* required: UUID */
+        char *name; /* optional */
+        ProtoState state;
+        bool has_reason;
+        ProtoReason reason;
+        bool has_exit_code;
+        int exit_code;
+        bool has_signal;
+        int signal;
+        uint32_t owner_uid;
+        ProtoStrMap labels; /* always encoded, may be empty */
+        char **argv;        /* required, NULL-terminated, n_argv >= 1 */
+        size_t n_argv;
+        uint64_t created_ns; /* CLOCK_REALTIME */
+        bool has_started_ns;
+        uint64_t started_ns;
+        bool has_ended_ns;
+        uint64_t ended_ns;
+        bool has_spawn_us; /* microseconds from the spawn request to the agent's execve */
+        uint64_t spawn_us;
+        bool has_pid;
+        int pid;      /* the agent in the host pid namespace */
+        char *cgroup; /* optional: path of the agent's cgroup in the cgroup2 mount */
+        ProtoLimits limits;
+        bool has_usage;
+        ProtoUsage usage;
+} ProtoAgentInfo;
+
+typedef struct ProtoEvent {
+        uint64_t seq;   /* monotonic per daemon, starts at 1 */
+        uint64_t ts_ns; /* CLOCK_REALTIME */
+        ProtoEventKind kind;
+        char *agent; /* optional: the agent id; NULL for host events */
+        bool has_state;
+        ProtoState state;
+        bool has_reason;
+        ProtoReason reason;
+        ProtoValue data; /* optional: a map */
+} ProtoEvent;
+
+/* ---- request arguments, one struct per op ---- */
+
+typedef struct ProtoListArgs {
+        bool has_state;
+        ProtoState state;
+        ProtoStrMap labels; /* every pair must match */
+        bool has_limit;
+        uint64_t limit; /* 1..PROTO_AGENTS_MAX */
+        bool all;       /* include ended agents (exited, failed) */
+} ProtoListArgs;
+
+/* get, pause, resume, kill, remove */
+typedef struct ProtoAgentArgs {
+        char *agent; /* required */
+} ProtoAgentArgs;
+
+typedef struct ProtoSpawnArgs {
+        char **argv; /* required, NULL-terminated, 1..PROTO_ARGV_MAX entries, argv[0] non-empty */
+        size_t n_argv;
+        ProtoStrMap env; /* the agent's whole environment; nothing is inherited */
+        char *cwd;       /* optional, absolute */
+        char *workspace; /* optional, absolute host directory mounted read-write */
+        char *name;      /* optional, unique among the daemon's agents */
+        ProtoStrMap labels;
+        ProtoLimits limits;
+        bool has_timeout_ms; /* max runtime; then stop, reason timed_out */
+        uint64_t timeout_ms;
+        bool has_net;
+        ProtoNet net;    /* default none */
+        char *policy;    /* optional: seccomp/sandbox policy name */
+        char *user;      /* optional: user name or numeric uid to run as */
+        bool open_stdin; /* wire: stdin; keep a stdin pipe open for the stdin op */
+} ProtoSpawnArgs;
+
+typedef struct ProtoStopArgs {
+        char *agent; /* required (NULL inside batch) */
+        bool has_grace_ms;
+        uint64_t grace_ms;
+} ProtoStopArgs;
+
+typedef struct ProtoSignalArgs {
+        char *agent; /* required (NULL inside batch) */
+        int signal;  /* required: 1.._NSIG-1; the wire carries an int or a name */
+} ProtoSignalArgs;
+
+typedef struct ProtoStdinArgs {
+        char *agent;     /* required */
+        ProtoBytes data; /* optional, <= PROTO_STDIN_DATA_MAX */
+        bool close;      /* close the agent's stdin after writing */
+} ProtoStdinArgs;
+
+typedef struct ProtoOutputArgs {
+        char *agent; /* required */
+        bool has_stream;
+        ProtoStream stream; /* default both */
+        bool has_mode;
+        ProtoOutputMode mode; /* default lines */
+        bool has_offset;
+        uint64_t offset; /* lines: matching lines to skip; raw: byte offset */
+        bool has_limit;
+        uint64_t limit; /* lines: max lines; raw: max bytes */
+        bool has_tail;
+        uint64_t tail; /* the last N matching lines (or bytes) */
+        char *grep;    /* optional PCRE2 pattern (lines mode) */
+        bool has_since_ns;
+        uint64_t since_ns; /* only records with ts_ns >= since_ns */
+        char *cursor;      /* optional: continue after a previous reply's cursor */
+} ProtoOutputArgs;
+
+typedef struct ProtoActionArgs {
+        char *agent;       /* required (NULL inside batch) */
+        char *name;        /* required */
+        ProtoValue params; /* optional: a map */
+        bool has_timeout_ms;
+        uint64_t timeout_ms;
+} ProtoActionArgs;
+
+typedef struct ProtoSelector {
+        bool has_state;
+        ProtoState state;
+        ProtoStrMap labels;
+        char *name_glob; /* optional fnmatch(3) pattern on names */
+} ProtoSelector;
+
+typedef struct ProtoBatchArgs {
+        ProtoOp op;    /* required, proto_op_batchable() */
+        char **agents; /* exactly one of agents (NULL-terminated, non-empty) and selector */
+        size_t n_agents;
+        bool has_selector;
+        ProtoSelector selector;
+        bool fail_fast;
+        union { /* args of `op`, without their agent; unused for get/pause/resume/kill/remove */
+                ProtoStopArgs stop;
+                ProtoSignalArgs signal;
+                ProtoActionArgs action;
+        } args;
+} ProtoBatchArgs;
+
+typedef struct ProtoEventsArgs {
+        uint64_t since_seq; /* default 0: everything still held */
+        bool has_limit;
+        uint64_t limit; /* 1..PROTO_EVENTS_MAX */
+} ProtoEventsArgs;
+
+typedef struct ProtoRequest {
+        uint32_t v; /* decode: always PROTO_VERSION; encode: 0 means PROTO_VERSION */
+        char *id;   /* required, 1..PROTO_ID_MAX bytes */
+        ProtoOp op;
+        union { /* by op; health and stats take no arguments */
+                ProtoListArgs list;
+                ProtoAgentArgs agent; /* get, pause, resume, kill, remove */
+                ProtoSpawnArgs spawn;
+                ProtoStopArgs stop;
+                ProtoSignalArgs signal;
+                ProtoStdinArgs input; /* op stdin */
+                ProtoOutputArgs output;
+                ProtoActionArgs action;
+                ProtoBatchArgs batch;
+                ProtoEventsArgs events;
+        } args;
+} ProtoRequest;
+
+/* ---- reply results, one struct per op ---- */
+
+typedef struct ProtoHostInfo {
+        uint32_t cpus;
+        uint64_t mem_total;     /* bytes */
+        uint64_t mem_available; /* bytes */
+        double load1;
+        double load5;
+        double load15;
+} ProtoHostInfo;
+
+typedef struct ProtoHealthResult {
+        char *version; /* daemon version, e.g. "0.1.0" */
+        uint32_t protocol;
+        uint64_t uptime_s;
+        uint64_t agents[_PROTO_STATE_MAX]; /* agents per state; wire: agents{STATE: n} with every state */
+        ProtoHostInfo host;
+        char *cgroup_root;         /* wire: cgroup.root */
+        char **cgroup_controllers; /* wire: cgroup.controllers; NULL-terminated, may be empty */
+        size_t n_cgroup_controllers;
+} ProtoHealthResult;
+
+typedef struct ProtoListResult {
+        ProtoAgentInfo *agents;
+        size_t n_agents;
+} ProtoListResult;
+
+/* get, spawn, pause, resume, stop, kill, signal, remove */
+typedef struct ProtoAgentResult {
+        ProtoAgentInfo agent;
+} ProtoAgentResult;
+
+typedef struct ProtoStdinResult {
+        uint64_t written; /* bytes accepted */
+} ProtoStdinResult;
+
+typedef struct ProtoOutputLine {
+        uint64_t seq;
+        uint64_t ts_ns;
+        ProtoStream stream; /* stdout or stderr */
+        char *text;         /* NUL-terminated, but may also hold NUL bytes: text_size is the length */
+        size_t text_size;
+} ProtoOutputLine;
+
+typedef struct ProtoOutputResult {
+        ProtoOutputMode mode; /* lines: `lines` is set; raw: `data` is set */
+        ProtoOutputLine *lines;
+        size_t n_lines;
+        ProtoBytes data;
+        uint64_t total; /* matching lines (lines mode) or bytes held (raw mode) */
+        bool has_more;
+        char *cursor;     /* optional: pass back as args.cursor to continue */
+        uint64_t dropped; /* bytes the per-agent cap has dropped so far, oldest first */
+} ProtoOutputResult;
+
+typedef struct ProtoActionResult {
+        ProtoValue result; /* required: any value (nil included) */
+} ProtoActionResult;
+
+typedef struct ProtoBatchItem {
+        char *agent; /* the agent id (or the reference given, if it named no agent) */
+        bool ok;
+        ProtoErrorCode error_code; /* when !ok */
+        char *error_msg;           /* when !ok */
+} ProtoBatchItem;
+
+typedef struct ProtoBatchResult {
+        ProtoBatchItem *results;
+        size_t n_results;
+        uint64_t ok_count;
+        uint64_t failed_count;
+} ProtoBatchResult;
+
+typedef struct ProtoEventsResult {
+        ProtoEvent *events;
+        size_t n_events;
+        uint64_t next_seq;   /* pass as since_seq next time */
+        uint64_t oldest_seq; /* the oldest seq still held (0: none held) */
+} ProtoEventsResult;
+
+typedef struct ProtoStat {
+        char *name;
+        int64_t value;
+} ProtoStat;
+
+typedef struct ProtoStatsResult {
+        ProtoStat *stats;
+        size_t n_stats;
+} ProtoStatsResult;
+
+typedef struct ProtoReply {
+        char *id;   /* the request's id; "" when it could not be read */
+        ProtoOp op; /* not on the wire: selects the result member (the client knows what it asked) */
+        bool ok;
+        ProtoErrorCode error_code; /* when !ok */
+        char *error_msg;           /* when !ok */
+        union {                    /* when ok, by op */
+                ProtoHealthResult health;
+                ProtoListResult list;
+                ProtoAgentResult agent; /* get, spawn, pause, resume, stop, kill, signal, remove */
+                ProtoStdinResult input; /* op stdin */
+                ProtoOutputResult output;
+                ProtoActionResult action;
+                ProtoBatchResult batch;
+                ProtoEventsResult events;
+                ProtoStatsResult stats;
+        } result;
+} ProtoReply;
+
+/* ---- codec ---- */
+
+int proto_request_encode(const ProtoRequest *r, void **ret_buf, size_t *ret_len);
+int proto_request_decode(const void *buf, size_t len, ProtoRequest *ret, ProtoError *ret_err);
+
+int proto_reply_encode(const ProtoReply *r, void **ret_buf, size_t *ret_len);
+/* expected_op selects how `data` is read; an error reply decodes for any expected_op. */
+int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoReply *ret,
+                       ProtoError *ret_err);
+
+int proto_event_encode(const ProtoEvent *e, void **ret_buf, size_t *ret_len);
+int proto_event_decode(const void *buf, size_t len, ProtoEvent *ret, ProtoError *ret_err);
+
+/* The error reply for a request that failed to decode: id from err (or "" if it has none). */
+int proto_error_reply_encode(const ProtoError *err, void **ret_buf, size_t *ret_len);
+
+/* ---- reply builders ---- */
+
+/* Zeroes *r, copies id (NULL is taken as ""), sets op and ok; the caller then fills r->result.<op>. */
+int proto_reply_init_ok(ProtoReply *r, const char *id, ProtoOp op);
+/* Zeroes *r and makes it an error reply with a printf-formatted message (truncated to PROTO_ERROR_MSG_MAX).
+ */
+int proto_reply_init_error(ProtoReply *r, const char *id, ProtoOp op, ProtoErrorCode code, const char *fmt,
+                           ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- values ---- */
+
+/* Validates buf as exactly one msgpack object within the protocol's bounds and copies it. */
+int proto_value_from_msgpack(const void *buf, size_t len, ProtoValue *ret);
+/* A map of n string keys to unsigned integers, e.g. event data {bytes: 512, seq_first: 3, seq_last: 9}. */
+int proto_value_new_u64_map(const char *const *keys, const uint64_t *values, size_t n, ProtoValue *ret);
+/* A map of one string key to one string value, e.g. error event data {msg: "..."}. */
+int proto_value_new_str_map(const char *key, const char *value, ProtoValue *ret);
+int proto_value_copy(const ProtoValue *v, ProtoValue *ret);
+
+/* ---- event topics ---- */
+
+/* "agent.<ID>.<kind>", or "host.<kind>" when agent_id is NULL. -EINVAL if the id is empty, too long or has a
+ * '.' in it. */
+int proto_event_topic(const char *agent_id, ProtoEventKind kind, char **ret);
+/* The SUB prefix selecting all events of one agent: "agent.<ID>." */
+int proto_event_topic_agent_prefix(const char *agent_id, char **ret);
+
+/* ---- copies and frees ---- */
+
+int proto_str_map_add(ProtoStrMap *m, const char *key, const char *value);
+const char *proto_str_map_get(const ProtoStrMap *m, const char *key);
+int proto_agent_info_copy(const ProtoAgentInfo *i, ProtoAgentInfo *ret);
+
+void proto_value_done(ProtoValue *v);
+void proto_bytes_done(ProtoBytes *b);
+void proto_str_map_done(ProtoStrMap *m);
+void proto_agent_info_done(ProtoAgentInfo *i);
+void proto_event_done(ProtoEvent *e);
+void proto_list_args_done(ProtoListArgs *a);
+void proto_agent_args_done(ProtoAgentArgs *a);
+void proto_spawn_args_done(ProtoSpawnArgs *a);
+void proto_stop_args_done(ProtoStopArgs *a);
+void proto_signal_args_done(ProtoSignalArgs *a);
+void proto_stdin_args_done(ProtoStdinArgs *a);
+void proto_output_args_done(ProtoOutputArgs *a);
+void proto_action_args_done(ProtoActionArgs *a);
+void proto_selector_done(ProtoSelector *s);
+void proto_batch_args_done(ProtoBatchArgs *a);
+void proto_events_args_done(ProtoEventsArgs *a);
+void proto_request_done(ProtoRequest *r);
+void proto_health_result_done(ProtoHealthResult *h);
+void proto_list_result_done(ProtoListResult *l);
+void proto_agent_result_done(ProtoAgentResult *a);
+void proto_output_line_done(ProtoOutputLine *l);
+void proto_output_result_done(ProtoOutputResult *o);
+void proto_action_result_done(ProtoActionResult *a);
+void proto_batch_item_done(ProtoBatchItem *b);
+void proto_batch_result_done(ProtoBatchResult *b);
+void proto_events_result_done(ProtoEventsResult *e);
+void proto_stats_result_done(ProtoStatsResult *s);
+/* Frees r->id, the error and the result member selected by r->op. */
+void proto_reply_done(ProtoReply *r);
