@@ -32,3 +32,51 @@ typedef struct OutputRecordHeader {
         uint32_t stream; /* OutputStream */
         uint32_t reserved;
 } OutputRecordHeader;
+
+/* Writer: the shim's side. One writer per agent; it continues the seq of what it finds in dirfd (dropping a
+ * truncated trailing record a crashed writer may have left). */
+typedef struct OutputLogWriter OutputLogWriter;
+
+/* cap: total bytes kept on disk (both files); at least OUTPUT_LOG_CAP_MIN. */
+#define OUTPUT_LOG_CAP_MIN 1024ULL
+
+int output_log_writer_open(int dirfd, uint64_t cap, OutputLogWriter **ret);
+OutputLogWriter *output_log_writer_free(OutputLogWriter *w);
+/* Appends data as one record (or several, when len exceeds what one record may hold under the cap), each with
+ * one write so that no reader ever sees a record interleaved with another write. */
+int output_log_append(OutputLogWriter *w, OutputStream stream, const void *data, size_t len, uint64_t ts_ns);
+/* The seq the next record will carry. */
+uint64_t output_log_writer_next_seq(const OutputLogWriter *w);
+/* Data bytes this writer dropped by rotation (not counting what earlier writers dropped). */
+uint64_t output_log_writer_dropped_bytes(const OutputLogWriter *w);
+
+/* Reader: the daemon's side. Iterates output.log.1 then output.log, oldest first. A record is never split
+ * between files. The data pointer stays valid until the next call on the reader. */
+typedef struct OutputLogReader OutputLogReader;
+
+int output_log_reader_open(int dirfd, OutputLogReader **ret);
+OutputLogReader *output_log_reader_free(OutputLogReader *r);
+/* 1 and a record, 0 at the end (also at a truncated record at the end of output.log: a later call continues
+ * there once the writer has finished it), -EBADMSG at a corrupt record (which ends the scan). */
+int output_log_reader_next(OutputLogReader *r, OutputRecordHeader *ret_hdr, const void **ret_data);
+/* Makes the next record returned the first with a seq >= seq (records before it are skipped). */
+int output_log_reader_seek_seq(OutputLogReader *r, uint64_t seq);
+/* Skips everything present now, so that next() returns only records written later. */
+int output_log_reader_seek_end(OutputLogReader *r);
+
+/* Where the last n_lines lines of the given streams (a mask of 1 << OutputStream) start: the seq of the record
+ * and the byte offset in its data. A final line without a trailing newline counts as a line. With fewer lines
+ * than asked, the start of the log. 0 and *ret_seq = 0 when the log holds no such data. Scans the log twice. */
+int output_log_find_tail(int dirfd, unsigned stream_mask, uint64_t n_lines, uint64_t *ret_seq,
+                         size_t *ret_offset);
+
+static inline void output_log_writer_freep(OutputLogWriter **w)
+{
+        if (*w)
+                output_log_writer_free(*w);
+}
+static inline void output_log_reader_freep(OutputLogReader **r)
+{
+        if (*r)
+                output_log_reader_free(*r);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "shim-prepare.h"
+
+static int fail(ShimStage stage, int r, ShimStage *ret_stage)
+{
+        *ret_stage = stage;
+        return r;
+}
+
+int shim_prepare_namespace(const char *hostname, ShimStage *ret_stage)
+{
+        /* Nothing we mount may propagate back to the host's mount namespace. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return fail(SHIM_STAGE_MOUNTS, -errno, ret_stage);
+        /* A /proc of the new pid namespace: the agent sees its own processes only. */
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return fail(SHIM_STAGE_MOUNTS, -errno, ret_stage);
+        if (sethostname(hostname, strlen(hostname)) < 0)
+                return fail(SHIM_STAGE_SHIM, -errno, ret_stage);
+        return 0;
+}
+
+static int reset_signals(void)
+{
+        struct sigaction sa = {.sa_handler = SIG_DFL};
+        sigset_t empty;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void)sigaction(sig, &sa, NULL);
+        if (sigemptyset(&empty) < 0 || sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static int setup_stdio(const int stdio[3])
+{
+        int moved[3];
+
+        if (setsid() < 0)
+                return -errno;
+        /* Sources may sit on 0..2: move them all above first. */
+        for (int i = 0; i < 3; i++) {
+                moved[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3);
+                if (moved[i] < 0)
+                        return -errno;
+        }
+        for (int i = 0; i < 3; i++)
+                if (dup2(moved[i], i) < 0)
+                        return -errno;
+        return 0;
+}
+
+int shim_prepare_agent(const ShimAgentConfig *c, ShimStage *ret_stage)
+{
+        int r;
+
+        r = reset_signals();
+        if (r < 0)
+                return fail(SHIM_STAGE_SHIM, r, ret_stage);
+        if (chdir(c->cwd) < 0)
+                return fail(SHIM_STAGE_CWD, -errno, ret_stage);
+        r = setup_stdio(c->stdio);
+        if (r < 0)
+                return fail(SHIM_STAGE_STDIO, r, ret_stage);
+        /* CLOEXEC rather than close: the error pipe to the shim must live until execve. */
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return fail(SHIM_STAGE_STDIO, -errno, ret_stage);
+        return 0;
+}

@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* descartes-shim: PID 1 of one agent's pid namespace. It forks the agent into payload/, logs its output,
+ * serves the daemon's control connection (and reconnections), forwards signals, reaps, and reports the
+ * agent's end. Single-threaded, libc only. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fd-util.h"
+#include "log.h"
+#include "output-log.h"
+#include "shim-agent.h"
+#include "shim-protocol.h"
+#include "string-util.h"
+#include "time-util.h"
+
+#define NOTICE_INTERVAL_NS (100 * NSEC_PER_MSEC)
+#define SEND_TIMEOUT_MS    5000
+/* Per stream, when the agent has exited: what a grandchild may keep writing is not waited for. */
+#define DRAIN_MAX          (1024 * 1024)
+#define CONTROL_BATCH      64
+#define ID_MAX             128
+#define SHORT_HOSTNAME_LEN 12
+#define CAP_MAX            (UINT64_C(1) << 40)
+
+static const char *arg_id;
+static const char *arg_cwd = "/";
+static const char *arg_hostname;
+static bool arg_stdin;
+static uint64_t arg_output_cap = OUTPUT_LOG_DEFAULT_CAP;
+static const char *arg_listen;
+static char **arg_argv;
+static char arg_default_hostname[SHORT_HOSTNAME_LEN + 1];
+
+/* The one big buffer: pipe reads and control messages, each consumed before the next use. */
+static uint8_t buffer[SHIM_MSG_MAX];
+
+typedef struct StdinChunk {
+        struct StdinChunk *next;
+        size_t len, off;
+        uint8_t data[];
+} StdinChunk;
+
+typedef struct Shim {
+        int signal_fd;
+        int listen_fd;
+        int conn_fd;
+        int out_fd[2]; /* read ends of the agent's stdout and stderr */
+        int stdin_fd;  /* write end of the agent's stdin, -EBADF when closed or absent */
+        StdinChunk *stdin_head, *stdin_tail;
+        size_t stdin_queued;
+        bool stdin_close_pending;
+
+        OutputLogWriter *log;
+        uint64_t notified_seq; /* first seq not announced yet */
+        uint64_t stream_bytes[2];
+        uint64_t lost_bytes; /* read but not logged (log write errors) */
+        uint64_t last_notice_ns;
+        bool log_error_reported;
+
+        ShimState state;
+        pid_t agent_pid;
+        uint64_t started_ns;
+        bool agent_exited;
+        int agent_status;
+        uint64_t ended_ns;
+} Shim;
+
+static bool id_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > ID_MAX)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
+                        return false;
+        return true;
+}
+
+static bool hostname_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > HOST_NAME_MAX || s[0] == '-' || s[0] == '.')
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", *p))
+                        return false;
+        return true;
+}
+
+static int parse_argv(int argc, char *argv[])
+{
+        enum {
+                ARG_ID = 0x100,
+                ARG_CWD,
+                ARG_HOSTNAME,
+                ARG_STDIN,
+                ARG_OUTPUT_CAP,
+                ARG_LISTEN,
+        };
+        static const struct option options[] = {
+                {"id", required_argument, NULL, ARG_ID},
+                {"cwd", required_argument, NULL, ARG_CWD},
+                {"hostname", required_argument, NULL, ARG_HOSTNAME},
+                {"stdin", no_argument, NULL, ARG_STDIN},
+                {"output-cap", required_argument, NULL, ARG_OUTPUT_CAP},
+                {"listen", required_argument, NULL, ARG_LISTEN},
+                {},
+        };
+        int c;
+
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_ID:
+                        if (!id_valid(optarg))
+                                return log_error_errno(-EINVAL, "Invalid --id: %s", optarg);
+                        arg_id = optarg;
+                        break;
+                case ARG_CWD:
+                        if (optarg[0] != '/' || strlen(optarg) >= PATH_MAX)
+                                return log_error_errno(-EINVAL, "--cwd must be an absolute path.");
+                        arg_cwd = optarg;
+                        break;
+                case ARG_HOSTNAME:
+                        if (!hostname_valid(optarg))
+                                return log_error_errno(-EINVAL, "Invalid --hostname: %s", optarg);
+                        arg_hostname = optarg;
+                        break;
+                case ARG_STDIN:
+                        arg_stdin = true;
+                        break;
+                case ARG_OUTPUT_CAP: {
+                        char *end;
+                        errno = 0;
+                        unsigned long long v = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' ||
+                            v < OUTPUT_LOG_CAP_MIN || v > CAP_MAX)
+                                return log_error_errno(-EINVAL, "Invalid --output-cap: %s", optarg);
+                        arg_output_cap = v;
+                        break;
+                }
+                case ARG_LISTEN: {
+                        struct sockaddr_un sa;
+                        if (optarg[0] != '/' || strlen(optarg) >= sizeof sa.sun_path)
+                                return log_error_errno(-EINVAL,
+                                                       "--listen must be an absolute path shorter than "
+                                                       "%zu bytes.",
+                                                       sizeof sa.sun_path);
+                        arg_listen = optarg;
+                        break;
+                }
+                case '?':
+                        return log_error_errno(-EINVAL, "Unknown option or missing argument: %s",
+                                               argv[optind - 1]);
+                default:
+                        return log_error_errno(-EINVAL, "Unexpected option %d.", c);
+                }
+        }
+        if (!arg_id)
+                return log_error_errno(-EINVAL, "--id is required.");
+        if (optind >= argc)
+                return log_error_errno(-EINVAL, "No command given after --.");
+        if (optind > 0 && !streq(argv[optind - 1], "--"))
+                return log_error_errno(-EINVAL, "The command must follow --.");
+        arg_argv = argv + optind;
+
+        if (!arg_hostname) {
+                size_t i = 0;
+                for (; i < SHORT_HOSTNAME_LEN && arg_id[i]; i++)
+                        arg_default_hostname[i] = arg_id[i] == '_' ? '-' : arg_id[i];
+                arg_default_hostname[i] = 0;
+                if (!hostname_valid(arg_default_hostname))
+                        (void)strcpy(arg_default_hostname, "agent");
+                arg_hostname = arg_default_hostname;
+        }
+        return 0;
+}
+
+static void shim_drop_connection(Shim *s)
+{
+        if (s->conn_fd >= 0)
+                log_debug("Control connection closed.");
+        s->conn_fd = safe_close(s->conn_fd);
+}
+
+/* Critical messages wait (bounded) for room; an unresponsive daemon loses its connection and learns the
+ * state from HELLO when it reconnects. */
+static int shim_send(Shim *s, const void *msg, size_t n, bool critical)
+{
+        if (s->conn_fd < 0)
+                return -ENOTCONN;
+        for (;;) {
+                ssize_t k = send(s->conn_fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (k >= 0) {
+                        if ((size_t)k == n)
+                                return 0;
+                        shim_drop_connection(s);
+                        return -EIO;
+                }
+                if (errno == EINTR)
+                        continue;
+                if (errno == EAGAIN && critical) {
+                        struct pollfd p = {.fd = s->conn_fd, .events = POLLOUT};
+                        int r = poll(&p, 1, SEND_TIMEOUT_MS);
+                        if (r > 0)
+                                continue;
+                        log_warning("The daemon does not read its control connection; dropping it.");
+                        shim_drop_connection(s);
+                        return r < 0 ? -errno : -ETIMEDOUT;
+                }
+                if (errno == EAGAIN)
+                        return -EAGAIN;
+                int r = -errno;
+                shim_drop_connection(s);
+                return r;
+        }
+}
+
+static void shim_send_hello(Shim *s)
+{
+        ShimMsgHello m = {
+                .h = {.type = SHIM_MSG_HELLO, .size = sizeof m},
+                .version = SHIM_PROTOCOL_VERSION,
+                .state = s->state,
+                .agent_pid = s->state == SHIM_STATE_STARTING ? 0 : s->agent_pid,
+                .stdin_open = s->stdin_fd >= 0 && !s->stdin_close_pending,
+                .started_ns = s->started_ns,
+                .next_seq = s->log ? output_log_writer_next_seq(s->log) : 1,
+        };
+
+        if (shim_send(s, &m, sizeof m, true) >= 0 && s->log)
+                s->notified_seq = m.next_seq; /* HELLO tells where the log stands */
+}
+
+static void shim_send_output(Shim *s)
+{
+        uint64_t next = output_log_writer_next_seq(s->log);
+        ShimMsgOutput m = {
+                .h = {.type = SHIM_MSG_OUTPUT, .size = sizeof m},
+                .first_seq = s->notified_seq,
+                .last_seq = next - 1,
+                .stdout_bytes = s->stream_bytes[0],
+                .stderr_bytes = s->stream_bytes[1],
+                .dropped_bytes = output_log_writer_dropped_bytes(s->log) + s->lost_bytes,
+        };
+
+        if (next == s->notified_seq || s->conn_fd < 0)
+                return;
+        if (shim_send(s, &m, sizeof m, false) >= 0) {
+                s->notified_seq = next;
+                s->last_notice_ns = now_ns(CLOCK_MONOTONIC);
+        }
+}
+
+/* Sends a due OUTPUT notice; returns the poll timeout until the next one is due (-1: none pending). */
+static int shim_output_notice_timeout(Shim *s)
+{
+        uint64_t now, due;
+
+        if (!s->log || s->conn_fd < 0 || output_log_writer_next_seq(s->log) == s->notified_seq)
+                return -1;
+        now = now_ns(CLOCK_MONOTONIC);
+        due = s->last_notice_ns + NOTICE_INTERVAL_NS;
+        if (now >= due) {
+                shim_send_output(s);
+                return output_log_writer_next_seq(s->log) == s->notified_seq
+                               ? -1
+                               : (int)(NOTICE_INTERVAL_NS / NSEC_PER_MSEC);
+        }
+        return (int)((due - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
+}
+
+/* Reads up to max bytes (or until the pipe is empty) from one of the agent's output pipes into the log. */
+static void shim_read_stream(Shim *s, unsigned i, size_t max)
+{
+        size_t done = 0;
+
+        while (s->out_fd[i] >= 0 && done < max) {
+                ssize_t k = read(s->out_fd[i], buffer, MIN(sizeof buffer, max - done));
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN)
+                                s->out_fd[i] = safe_close(s->out_fd[i]);
+                        return;
+                }
+                if (k == 0) {
+                        s->out_fd[i] = safe_close(s->out_fd[i]);
+                        return;
+                }
+                done += (size_t)k;
+                s->stream_bytes[i] += (uint64_t)k;
+                int r = output_log_append(s->log, i == 0 ? OUTPUT_STREAM_STDOUT : OUTPUT_STREAM_STDERR,
+                                          buffer, (size_t)k, now_ns(CLOCK_REALTIME));
+                if (r < 0) {
+                        s->lost_bytes += (uint64_t)k;
+                        if (!s->log_error_reported)
+                                log_warning_errno(r, "Failed to write the output log, dropping output: %m");
+                        s->log_error_reported = true;
+                } else
+                        s->log_error_reported = false;
+        }
+}
+
+static void shim_stdin_free_queue(Shim *s)
+{
+        while (s->stdin_head) {
+                StdinChunk *c = s->stdin_head;
+                s->stdin_head = c->next;
+                free(c);
+        }
+        s->stdin_tail = NULL;
+        s->stdin_queued = 0;
+}
+
+static void shim_stdin_close(Shim *s)
+{
+        shim_stdin_free_queue(s);
+        s->stdin_fd = safe_close(s->stdin_fd);
+}
+
+static void shim_stdin_flush(Shim *s)
+{
+        while (s->stdin_head && s->stdin_fd >= 0) {
+                StdinChunk *c = s->stdin_head;
+                ssize_t k = write(s->stdin_fd, c->data + c->off, c->len - c->off);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return;
+                        log_debug_errno(-errno, "Agent's stdin closed: %m");
+                        shim_stdin_close(s);
+                        return;
+                }
+                c->off += (size_t)k;
+                s->stdin_queued -= (size_t)k;
+                if (c->off == c->len) {
+                        s->stdin_head = c->next;
+                        if (!s->stdin_head)
+                                s->stdin_tail = NULL;
+                        free(c);
+                }
+        }
+        if (!s->stdin_head && s->stdin_close_pending)
+                shim_stdin_close(s);
+}
+
+/* All or nothing: the bytes accepted, or -errno. */
+static int64_t shim_stdin_submit(Shim *s, const uint8_t *data, size_t n, bool close_after)
+{
+        if (s->stdin_fd < 0 || s->stdin_close_pending)
+                return -EPIPE;
+        if (n > SHIM_STDIN_CHUNK_MAX)
+                return -EMSGSIZE;
+        if (s->stdin_queued + n > SHIM_STDIN_QUEUE_MAX)
+                return -EAGAIN;
+        if (n > 0) {
+                StdinChunk *c = malloc(sizeof *c + n);
+                if (!c)
+                        return -ENOMEM;
+                *c = (StdinChunk){.len = n};
+                memcpy(c->data, data, n);
+                if (s->stdin_tail)
+                        s->stdin_tail->next = c;
+                else
+                        s->stdin_head = c;
+                s->stdin_tail = c;
+                s->stdin_queued += n;
+        }
+        if (close_after)
+                s->stdin_close_pending = true;
+        shim_stdin_flush(s);
+        return (int64_t)n;
+}
+
+static void shim_handle_message(Shim *s, const uint8_t *m, size_t n)
+{
+        ShimMsgHeader h;
+
+        if (n < sizeof h)
+                return;
+        memcpy(&h, m, sizeof h);
+        if (h.size != n) {
+                log_debug("Ignoring control message with a wrong size (%" PRIu32 " != %zu).", h.size, n);
+                return;
+        }
+        switch (h.type) {
+        case SHIM_MSG_STDIN: {
+                ShimMsgStdin in;
+                if (n < sizeof in)
+                        return;
+                memcpy(&in, m, sizeof in);
+                ShimMsgStdinAck ack = {
+                        .h = {.type = SHIM_MSG_STDIN_ACK, .size = sizeof ack},
+                        .cookie = in.cookie,
+                        .result = shim_stdin_submit(s, m + sizeof in, n - sizeof in, in.close != 0),
+                };
+                (void)shim_send(s, &ack, sizeof ack, true);
+                break;
+        }
+        case SHIM_MSG_SIGNAL: {
+                ShimMsgSignal sig;
+                if (n < sizeof sig)
+                        return;
+                memcpy(&sig, m, sizeof sig);
+                if (sig.signal <= 0 || sig.signal >= _NSIG) {
+                        log_debug("Ignoring invalid signal %" PRIi32 ".", sig.signal);
+                        return;
+                }
+                if (s->state == SHIM_STATE_RUNNING && !s->agent_exited && kill(s->agent_pid, sig.signal) < 0)
+                        log_debug_errno(-errno, "Failed to signal the agent: %m");
+                break;
+        }
+        default:
+                break; /* unknown types are ignored */
+        }
+}
+
+static void shim_handle_control(Shim *s)
+{
+        for (unsigned i = 0; i < CONTROL_BATCH && s->conn_fd >= 0; i++) {
+                ssize_t k = recv(s->conn_fd, buffer, sizeof buffer, MSG_DONTWAIT | MSG_TRUNC);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN)
+                                shim_drop_connection(s);
+                        return;
+                }
+                if (k == 0) {
+                        shim_drop_connection(s);
+                        return;
+                }
+                if ((size_t)k > sizeof buffer) {
+                        log_debug("Ignoring oversized control message (%zd bytes).", k);
+                        continue;
+                }
+                shim_handle_message(s, buffer, (size_t)k);
+        }
+}
+
+static void shim_handle_accept(Shim *s)
+{
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        int fd;
+
+        fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning_errno(-errno, "Failed to accept a control connection: %m");
+                return;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+            (cred.uid != 0 && cred.uid != geteuid())) {
+                log_warning("Refusing a control connection from uid %u.", (unsigned)cred.uid);
+                safe_close(fd);
+                return;
+        }
+        shim_drop_connection(s);
+        s->conn_fd = fd;
+        log_debug("Control connection from pid %d.", (int)cred.pid);
+        shim_send_hello(s);
+}
+
+static int shim_listen(Shim *s)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct stat st;
+        mode_t old;
+        int r;
+
+        if (!arg_listen)
+                return 0;
+        strncpy(sa.sun_path, arg_listen, sizeof sa.sun_path - 1);
+        /* A stale socket of a previous shim may sit there; anything else is not ours to remove. */
+        if (lstat(arg_listen, &st) >= 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return log_error_errno(-EEXIST, "%s exists and is not a socket.", arg_listen);
+                if (unlink(arg_listen) < 0)
+                        return log_error_errno(-errno, "Failed to remove stale %s: %m", arg_listen);
+        }
+        s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (s->listen_fd < 0)
+                return log_error_errno(-errno, "Failed to create the listening socket: %m");
+        old = umask(0177);
+        r = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
+        (void)umask(old);
+        if (r < 0)
+                return log_error_errno(r, "Failed to bind %s: %m", arg_listen);
+        if (listen(s->listen_fd, 4) < 0)
+                return log_error_errno(-errno, "Failed to listen on %s: %m", arg_listen);
+        return 0;
+}
+
+static void shim_write_exit_record(const ShimExitRecord *rec)
+{
+        int r = write_file_atomic_at(SHIM_FD_STATE_DIR, SHIM_EXIT_FILE, rec, sizeof *rec, 0644);
+        if (r < 0)
+                log_error_errno(r, "Failed to write the exit record: %m");
+}
+
+static void exit_record_set_status(ShimExitRecord *rec, int status)
+{
+        rec->code = -1;
+        if (status < 0)
+                return;
+        if (WIFEXITED(status))
+                rec->code = WEXITSTATUS(status);
+        else if (WIFSIGNALED(status)) {
+                rec->signal = WTERMSIG(status);
+                rec->core_dumped = WCOREDUMP(status) ? 1 : 0;
+        }
+}
+
+static void shim_send_exited(Shim *s, const ShimExitRecord *rec)
+{
+        ShimMsgExited m = {.h = {.type = SHIM_MSG_EXITED, .size = sizeof m}, .rec = *rec};
+
+        s->state = SHIM_STATE_EXITED;
+        shim_write_exit_record(rec);
+        (void)shim_send(s, &m, sizeof m, true);
+        if (arg_listen && s->listen_fd >= 0)
+                (void)unlink(arg_listen);
+}
+
+static _noreturn_ void shim_fail_start(Shim *s, ShimStage stage, int error, int status)
+{
+        ShimExitRecord rec = {
+                .magic = SHIM_EXIT_MAGIC,
+                .version = SHIM_PROTOCOL_VERSION,
+                .spawn_failed = 1,
+                .stage = stage,
+                .error = error,
+                .ended_ns = now_ns(CLOCK_REALTIME),
+        };
+        ShimMsgSpawnFailed m = {
+                .h = {.type = SHIM_MSG_SPAWN_FAILED, .size = sizeof m},
+                .stage = stage,
+                .error = error,
+        };
+
+        errno = error;
+        log_error("Agent %s failed to start at stage %s: %m", arg_id ?: "(unknown)",
+                  shim_stage_to_string(stage));
+        exit_record_set_status(&rec, status);
+        (void)shim_send(s, &m, sizeof m, true);
+        shim_send_exited(s, &rec);
+        _exit(EXIT_FAILURE);
+}
+
+static _noreturn_ void shim_finish(Shim *s)
+{
+        ShimExitRecord rec = {
+                .magic = SHIM_EXIT_MAGIC,
+                .version = SHIM_PROTOCOL_VERSION,
+                .started_ns = s->started_ns,
+                .ended_ns = s->ended_ns,
+        };
+
+        /* What is in the pipes now, and no more: a double-forked grandchild may hold them open forever. */
+        for (unsigned i = 0; i < 2; i++)
+                shim_read_stream(s, i, DRAIN_MAX);
+        shim_send_output(s);
+        exit_record_set_status(&rec, s->agent_status);
+        shim_send_exited(s, &rec);
+        s->log = output_log_writer_free(s->log);
+        shim_stdin_free_queue(s);
+        /* As PID 1 our exit makes the kernel SIGKILL whatever is left in the namespace. */
+        _exit(EXIT_SUCCESS);
+}
+
+static void shim_reap(Shim *s)
+{
+        for (;;) {
+                int status;
+                pid_t pid = waitpid(-1, &status, WNOHANG);
+                if (pid < 0 && errno == EINTR)
+                        continue;
+                if (pid <= 0)
+                        return;
+                if (pid == s->agent_pid && !s->agent_exited) {
+                        s->agent_exited = true;
+                        s->agent_status = status;
+                        s->ended_ns = now_ns(CLOCK_REALTIME);
+                }
+        }
+}
+
+static void shim_handle_signals(Shim *s)
+{
+        struct signalfd_siginfo si;
+
+        for (;;) {
+                ssize_t k = read(s->signal_fd, &si, sizeof si);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k != (ssize_t)sizeof si)
+                        return;
+                if (si.ssi_signo == SIGCHLD)
+                        shim_reap(s);
+                else if (s->state == SHIM_STATE_RUNNING && !s->agent_exited &&
+                         kill(s->agent_pid, (int)si.ssi_signo) < 0)
+                        log_debug_errno(-errno, "Failed to forward signal %u: %m", si.ssi_signo);
+        }
+}
+
+static int shim_setup_signals(Shim *s)
+{
+        sigset_t mask;
+
+        /* Blocked signals are queued even for a namespace's init, so signalfd sees them. */
+        if (sigemptyset(&mask) < 0)
+                return -errno;
+        for (const int *sig = (const int[]){SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, 0};
+             *sig; sig++)
+                (void)sigaddset(&mask, *sig);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return -errno;
+        s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        return s->signal_fd < 0 ? -errno : 0;
+}
+
+static int shim_setup_fds(Shim *s)
+{
+        int r;
+
+        /* spawn's dup2 cleared CLOEXEC on the protocol fds; the agent must inherit none of them. */
+        for (int fd = SHIM_FD_STATE_DIR; fd <= SHIM_FD_PAYLOAD_CG; fd++) {
+                r = fd_set_cloexec(fd, 1);
+                if (r < 0)
+                        return log_error_errno(r, "fd %d is not open: %m", fd);
+        }
+        if (fd_set_cloexec(SHIM_FD_CONTROL, 1) >= 0) {
+                r = fd_set_nonblock(SHIM_FD_CONTROL, 1);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the control socket: %m");
+                s->conn_fd = SHIM_FD_CONTROL;
+        }
+        return 0;
+}
+
+static int make_pipe(int ret[2], bool nonblock_read, bool nonblock_write)
+{
+        if (pipe2(ret, O_CLOEXEC) < 0)
+                return -errno;
+        if ((nonblock_read && fd_set_nonblock(ret[0], 1) < 0) ||
+            (nonblock_write && fd_set_nonblock(ret[1], 1) < 0))
+                return -errno;
+        return 0;
+}
+
+static int shim_start_agent(Shim *s)
+{
+        _cleanup_close_pair_ int out[2] = {-EBADF, -EBADF}, err[2] = {-EBADF, -EBADF},
+                                 in[2] = {-EBADF, -EBADF};
+        ShimAgentStart st;
+        int r;
+
+        r = make_pipe(out, true, false);
+        if (r >= 0)
+                r = make_pipe(err, true, false);
+        if (r >= 0 && arg_stdin)
+                r = make_pipe(in, false, true);
+        if (r >= 0 && !arg_stdin) {
+                in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (in[0] < 0)
+                        r = -errno;
+        }
+        if (r < 0)
+                shim_fail_start(s, SHIM_STAGE_STDIO, -r, -1);
+
+        ShimAgentConfig c = {
+                .cwd = arg_cwd,
+                .argv = arg_argv,
+                .stdio = {in[0], out[1], err[1]},
+        };
+        r = shim_agent_start(&c, &st);
+        if (r < 0)
+                shim_fail_start(s, st.stage, st.error, st.status);
+
+        s->started_ns = now_ns(CLOCK_REALTIME);
+        s->agent_pid = st.pid;
+        s->state = SHIM_STATE_RUNNING;
+        s->out_fd[0] = TAKE_FD(out[0]);
+        s->out_fd[1] = TAKE_FD(err[0]);
+        s->stdin_fd = TAKE_FD(in[1]);
+        log_debug("Agent %s started as pid %d.", arg_id, (int)st.pid);
+        return 0;
+}
+
+static _noreturn_ void shim_run(Shim *s)
+{
+        for (;;) {
+                struct pollfd p[6];
+                int n = 0, i_sig, i_conn = -1, i_listen = -1, i_out[2] = {-1, -1}, i_in = -1, timeout;
+
+                timeout = shim_output_notice_timeout(s);
+                i_sig = n;
+                p[n++] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
+                for (unsigned i = 0; i < 2; i++)
+                        if (s->out_fd[i] >= 0) {
+                                i_out[i] = n;
+                                p[n++] = (struct pollfd){.fd = s->out_fd[i], .events = POLLIN};
+                        }
+                if (s->stdin_fd >= 0 && s->stdin_head) {
+                        i_in = n;
+                        p[n++] = (struct pollfd){.fd = s->stdin_fd, .events = POLLOUT};
+                }
+                if (s->conn_fd >= 0) {
+                        i_conn = n;
+                        p[n++] = (struct pollfd){.fd = s->conn_fd, .events = POLLIN};
+                }
+                if (s->listen_fd >= 0) {
+                        i_listen = n;
+                        p[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+                }
+
+                if (poll(p, (nfds_t)n, timeout) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_error_errno(-errno, "poll() failed: %m");
+                        _exit(EXIT_FAILURE);
+                }
+                for (unsigned i = 0; i < 2; i++)
+                        if (i_out[i] >= 0 && p[i_out[i]].revents)
+                                shim_read_stream(s, i, sizeof buffer);
+                if (p[i_sig].revents)
+                        shim_handle_signals(s);
+                if (s->agent_exited)
+                        shim_finish(s);
+                if (i_in >= 0 && p[i_in].revents)
+                        shim_stdin_flush(s);
+                if (i_conn >= 0 && p[i_conn].revents && s->conn_fd == p[i_conn].fd)
+                        shim_handle_control(s);
+                if (i_listen >= 0 && p[i_listen].revents)
+                        shim_handle_accept(s);
+        }
+}
+
+int main(int argc, char *argv[])
+{
+        Shim s = {
+                .signal_fd = -EBADF,
+                .listen_fd = -EBADF,
+                .conn_fd = -EBADF,
+                .out_fd = {-EBADF, -EBADF},
+                .stdin_fd = -EBADF,
+                .state = SHIM_STATE_STARTING,
+                .agent_status = -1,
+        };
+        ShimStage stage = SHIM_STAGE_SHIM;
+        int r;
+
+        log_set_ident("descartes-shim");
+
+        r = shim_setup_fds(&s);
+        if (r < 0)
+                shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
+        r = shim_setup_signals(&s);
+        if (r < 0)
+                shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
+        r = parse_argv(argc, argv);
+        if (r < 0) {
+                shim_send_hello(&s);
+                shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
+        }
+        r = output_log_writer_open(SHIM_FD_STATE_DIR, arg_output_cap, &s.log);
+        if (r < 0) {
+                log_error_errno(r, "Failed to open the output log: %m");
+                shim_send_hello(&s);
+                shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
+        }
+        s.notified_seq = output_log_writer_next_seq(s.log);
+        shim_send_hello(&s);
+
+        /* Before the mounts: the socket must be on the host's file system. */
+        r = shim_listen(&s);
+        if (r < 0)
+                shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
+        r = shim_prepare_namespace(arg_hostname, &stage);
+        if (r < 0)
+                shim_fail_start(&s, stage, -r, -1);
+
+        shim_start_agent(&s);
+        ShimMsgStarted m = {
+                .h = {.type = SHIM_MSG_STARTED, .size = sizeof m},
+                .agent_pid = s.agent_pid,
+                .started_ns = s.started_ns,
+        };
+        (void)shim_send(&s, &m, sizeof m, true);
+        shim_run(&s);
+}

@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* spawn_shim + descartes-shim end to end: needs root and a cgroup2 mount (a temporary cgroup is made under
+ * it). */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "fd-util.h"
+#include "output-log.h"
+#include "shim-protocol.h"
+#include "spawn.h"
+#include "string-util.h"
+
+#define TIMEOUT_MS 10000
+
+_Static_assert(SHIM_FD_CONTROL == 3 && SHIM_FD_STATE_DIR == 4 && SHIM_FD_PAYLOAD_CG == 5,
+               "sandbox/spawn.c places the shim's fds at 3, 4, 5");
+
+static const char *cgroup2_mounts[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+static char test_cgroup[256];
+static char test_dir[256];
+static unsigned agent_counter;
+static char *agent_env[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", (char *)"LANG=C",
+                            NULL};
+
+typedef struct Agent {
+        char cgroup[PATH_MAX];
+        char state[PATH_MAX];
+        char listen[PATH_MAX];
+        int state_fd;
+        int ctl;
+        PidRef shim;
+        uint8_t msg[SHIM_MSG_MAX];
+} Agent;
+
+typedef struct AgentOptions {
+        const char *cwd;
+        const char *hostname;
+        bool stdin_pipe;
+        bool listen;
+        const char *shim_path;
+        bool shuffle_fds; /* put the sources on each other's targets */
+        bool new_net;
+} AgentOptions;
+
+static int find_cgroup2(const char **ret)
+{
+        struct statfs sfs;
+
+        for (size_t i = 0; i < ELEMENTSOF(cgroup2_mounts); i++)
+                if (statfs(cgroup2_mounts[i], &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
+                        *ret = cgroup2_mounts[i];
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+static void rmdir_cgroup_tree(const char *path)
+{
+        _cleanup_closedir_ DIR *d = opendir(path);
+
+        if (!d)
+                return;
+        for (struct dirent *de; (de = readdir(d));) {
+                char sub[PATH_MAX];
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                (void)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+                rmdir_cgroup_tree(sub);
+        }
+        /* Emptied cgroups may report busy for a moment after their last process is reaped. */
+        for (int i = 0; i < 200 && rmdir(path) < 0 && errno == EBUSY; i++)
+                usleep(10000);
+}
+
+static int group_setup(void **state)
+{
+        const char *mnt = NULL;
+
+        assert_int_equal(find_cgroup2(&mnt), 0);
+        (void)snprintf(test_cgroup, sizeof test_cgroup, "%s/descartes-test-XXXXXX", mnt);
+        assert_non_null(mkdtemp(test_cgroup));
+        strcpy(test_dir, "/tmp/descartes-test-spawn-XXXXXX");
+        assert_non_null(mkdtemp(test_dir));
+        return 0;
+}
+
+static int group_teardown(void **state)
+{
+        char kill_path[PATH_MAX + 16];
+
+        if (test_cgroup[0]) {
+                (void)snprintf(kill_path, sizeof kill_path, "%s/cgroup.kill", test_cgroup);
+                (void)write_string_file_at(AT_FDCWD, kill_path, "1");
+                /* Every child of ours was a shim inside the test cgroup. */
+                while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+                        ;
+                rmdir_cgroup_tree(test_cgroup);
+        }
+        if (test_dir[0])
+                (void)rm_rf_at(AT_FDCWD, test_dir);
+        return 0;
+}
+
+static int open_dir(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        return fd;
+}
+
+/* Moves fd to exactly target (which must be free), returning target. */
+static int move_fd_to(int fd, int target)
+{
+        assert_int_equal(fcntl(target, F_GETFD), -1);
+        assert_int_equal(dup3(fd, target, O_CLOEXEC), target);
+        safe_close(fd);
+        return target;
+}
+
+static int agent_start(Agent *a, char *const *argv, const AgentOptions *o)
+{
+        _cleanup_close_ int shim_cg = -EBADF, payload_cg = -EBADF, log_fd = -EBADF;
+        _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
+        char path[PATH_MAX + 32], id[32];
+        SpawnStage stage = _SPAWN_STAGE_INVALID;
+        int r;
+
+        *a = (Agent){.state_fd = -EBADF, .ctl = -EBADF, .shim = PIDREF_NULL};
+        (void)snprintf(id, sizeof id, "agent-%u", ++agent_counter);
+        (void)snprintf(a->cgroup, sizeof a->cgroup, "%s/%s", test_cgroup, id);
+        (void)snprintf(a->state, sizeof a->state, "%s/%s", test_dir, id);
+        (void)snprintf(a->listen, sizeof a->listen, "%s/%s.sock", test_dir, id);
+        assert_int_equal(mkdir(a->cgroup, 0755), 0);
+        (void)snprintf(path, sizeof path, "%s/shim", a->cgroup);
+        assert_int_equal(mkdir(path, 0755), 0);
+        shim_cg = open_dir(path);
+        (void)snprintf(path, sizeof path, "%s/payload", a->cgroup);
+        assert_int_equal(mkdir(path, 0755), 0);
+        payload_cg = open_dir(path);
+        assert_int_equal(mkdir(a->state, 0700), 0);
+        a->state_fd = open_dir(a->state);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+        (void)snprintf(path, sizeof path, "%s/shim.log", a->state);
+        log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        assert_true(log_fd >= 0);
+
+        int state_fd = fcntl(a->state_fd, F_DUPFD_CLOEXEC, 3);
+        assert_true(state_fd >= 0);
+        if (o->shuffle_fds) {
+                /* Move everything high, then put control on 5, payload on 3, state on 4: each source sits on
+                 * another one's target, which spawn must untangle. */
+                int c = fcntl(pair[1], F_DUPFD_CLOEXEC, 100), p = fcntl(payload_cg, F_DUPFD_CLOEXEC, 100),
+                    s = fcntl(state_fd, F_DUPFD_CLOEXEC, 100);
+                pair[1] = safe_close(pair[1]);
+                payload_cg = safe_close(payload_cg);
+                state_fd = safe_close(state_fd);
+                int *others[] = {&shim_cg, &log_fd, &pair[0], &a->state_fd};
+                for (int fd = 3; fd <= 5; fd++) {
+                        if (fcntl(fd, F_GETFD) < 0)
+                                continue;
+                        int n = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+                        assert_true(n >= 0);
+                        for (size_t i = 0; i < ELEMENTSOF(others); i++)
+                                if (*others[i] == fd)
+                                        *others[i] = n;
+                        safe_close(fd);
+                }
+                pair[1] = move_fd_to(c, 5);
+                payload_cg = move_fd_to(p, 3);
+                state_fd = move_fd_to(s, 4);
+        }
+
+        SpawnShimParams p = {
+                .shim_path = o->shim_path ?: SHIM_PATH,
+                .id = id,
+                .cwd = o->cwd,
+                .hostname = o->hostname,
+                .listen_path = o->listen ? a->listen : NULL,
+                .stdin_pipe = o->stdin_pipe,
+                .new_net = o->new_net,
+                .argv = argv,
+                .env = agent_env,
+                .log_fd = log_fd,
+                .control_fd = pair[1],
+                .state_dir_fd = state_fd,
+                .payload_cgroup_fd = payload_cg,
+                .shim_cgroup_fd = shim_cg,
+        };
+        r = spawn_shim(&p, &a->shim, &stage);
+        safe_close(state_fd);
+        if (r < 0) {
+                assert_true(stage >= 0 && stage < _SPAWN_STAGE_MAX);
+                return r;
+        }
+        a->ctl = TAKE_FD(pair[0]);
+        return 0;
+}
+
+static void agent_done(Agent *a)
+{
+        pidref_done(&a->shim);
+        a->ctl = safe_close(a->ctl);
+        a->state_fd = safe_close(a->state_fd);
+}
+
+/* The next message of the given type; OUTPUT notices are skipped (and counted) unless asked for. */
+static const ShimMsgHeader *recv_msg(Agent *a, int fd, uint32_t type, unsigned *n_output)
+{
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
+                ssize_t k = recv(fd, a->msg, sizeof a->msg, 0);
+                assert_true(k >= (ssize_t)sizeof(ShimMsgHeader));
+                const ShimMsgHeader *h = (const ShimMsgHeader *)a->msg;
+                assert_int_equal(h->size, (uint32_t)k);
+                if (h->type == type)
+                        return h;
+                if (h->type == SHIM_MSG_OUTPUT) {
+                        if (n_output)
+                                (*n_output)++;
+                        continue;
+                }
+                fail_msg("expected message %u, got %u", type, h->type);
+        }
+}
+
+static void expect_hello(Agent *a, int fd, ShimState state)
+{
+        const ShimMsgHello *m = (const ShimMsgHello *)recv_msg(a, fd, SHIM_MSG_HELLO, NULL);
+        assert_int_equal(m->version, SHIM_PROTOCOL_VERSION);
+        assert_int_equal(m->state, state);
+}
+
+static int32_t expect_started(Agent *a)
+{
+        expect_hello(a, a->ctl, SHIM_STATE_STARTING);
+        const ShimMsgStarted *m = (const ShimMsgStarted *)recv_msg(a, a->ctl, SHIM_MSG_STARTED, NULL);
+        assert_true(m->agent_pid > 1);
+        assert_true(m->started_ns > 0);
+        return m->agent_pid;
+}
+
+static void wait_shim_exit(Agent *a, int *ret_code)
+{
+        struct pollfd p = {.fd = a->shim.fd, .events = POLLIN};
+        siginfo_t si = {};
+
+        assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
+        assert_int_equal(waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED), 0);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        if (ret_code)
+                *ret_code = si.si_status;
+}
+
+static ShimExitRecord expect_exited(Agent *a, unsigned *n_output)
+{
+        const ShimMsgExited *m = (const ShimMsgExited *)recv_msg(a, a->ctl, SHIM_MSG_EXITED, n_output);
+        ShimExitRecord rec = m->rec, disk;
+        _cleanup_free_ char *buf = NULL;
+        size_t size;
+
+        assert_int_equal(rec.magic, SHIM_EXIT_MAGIC);
+        wait_shim_exit(a, NULL);
+        assert_int_equal(read_file_at(a->state_fd, SHIM_EXIT_FILE, 4096, &buf, &size), 0);
+        assert_int_equal(size, sizeof disk);
+        memcpy(&disk, buf, sizeof disk);
+        assert_memory_equal(&disk, &rec, sizeof rec);
+        return rec;
+}
+
+/* Appends each stream's logged bytes to out[0] / out[1] (NUL-terminated, truncated to n). */
+static void read_output(Agent *a, char *out, char *err, size_t n)
+{
+        _cleanup_(output_log_reader_freep) OutputLogReader *r = NULL;
+        OutputRecordHeader h;
+        const void *data;
+        size_t len[2] = {};
+        char *bufs[2] = {out, err};
+        int k;
+
+        assert_int_equal(output_log_reader_open(a->state_fd, &r), 0);
+        while ((k = output_log_reader_next(r, &h, &data)) > 0) {
+                unsigned i = h.stream == OUTPUT_STREAM_STDOUT ? 0 : 1;
+                size_t c = MIN(h.len, n - 1 - len[i]);
+                memcpy(bufs[i] + len[i], data, c);
+                len[i] += c;
+        }
+        assert_int_equal(k, 0);
+        out[len[0]] = 0;
+        err[len[1]] = 0;
+}
+
+static void send_stdin(Agent *a, int fd, uint64_t cookie, const char *data, bool close_after, int64_t expect)
+{
+        size_t n = strlen(data);
+        uint8_t buf[sizeof(ShimMsgStdin) + 256];
+        ShimMsgStdin m = {
+                .h = {.type = SHIM_MSG_STDIN, .size = (uint32_t)(sizeof m + n)},
+                .cookie = cookie,
+                .close = close_after,
+        };
+
+        assert_true(n <= 256);
+        memcpy(buf, &m, sizeof m);
+        memcpy(buf + sizeof m, data, n);
+        assert_int_equal(send(fd, buf, sizeof m + n, 0), (ssize_t)(sizeof m + n));
+        const ShimMsgStdinAck *ack = (const ShimMsgStdinAck *)recv_msg(a, fd, SHIM_MSG_STDIN_ACK, NULL);
+        assert_int_equal(ack->cookie, cookie);
+        assert_int_equal(ack->result, expect);
+}
+
+static void send_signal(Agent *a, int sig)
+{
+        ShimMsgSignal m = {.h = {.type = SHIM_MSG_SIGNAL, .size = sizeof m}, .signal = sig};
+        assert_int_equal(send(a->ctl, &m, sizeof m, 0), (ssize_t)sizeof m);
+}
+
+static unsigned count_payload_procs(Agent *a)
+{
+        _cleanup_free_ char *buf = NULL;
+        char path[PATH_MAX + 32];
+        unsigned n = 0;
+
+        (void)snprintf(path, sizeof path, "%s/payload/cgroup.procs", a->cgroup);
+        assert_int_equal(read_file_at(AT_FDCWD, path, 1 << 20, &buf, NULL), 0);
+        for (char *p = buf; *p; p++)
+                n += *p == '\n';
+        return n;
+}
+
+static void test_exit_code_and_output(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo hi; echo err >&2; exit 3", NULL};
+        char out[256], err[256];
+        unsigned n_output = 0;
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
+        expect_started(&a);
+        ShimExitRecord rec = expect_exited(&a, &n_output);
+        assert_int_equal(rec.code, 3);
+        assert_int_equal(rec.signal, 0);
+        assert_int_equal(rec.spawn_failed, 0);
+        assert_true(rec.ended_ns >= rec.started_ns && rec.started_ns > 0);
+        assert_true(n_output >= 1);
+        read_output(&a, out, err, sizeof out);
+        assert_string_equal(out, "hi\n");
+        assert_string_equal(err, "err\n");
+        agent_done(&a);
+}
+
+static void test_spawn_failed_exec(void **state)
+{
+        char *cmds[] = {(char *)"descartes-no-such-command", (char *)"/nonexistent/cmd"};
+
+        for (size_t i = 0; i < ELEMENTSOF(cmds); i++) {
+                Agent a;
+                char *argv[] = {cmds[i], NULL};
+
+                assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
+                expect_hello(&a, a.ctl, SHIM_STATE_STARTING);
+                const ShimMsgSpawnFailed *m =
+                        (const ShimMsgSpawnFailed *)recv_msg(&a, a.ctl, SHIM_MSG_SPAWN_FAILED, NULL);
+                assert_int_equal(m->stage, SHIM_STAGE_EXEC);
+                assert_int_equal(m->error, ENOENT);
+                ShimExitRecord rec = expect_exited(&a, NULL);
+                assert_int_equal(rec.spawn_failed, 1);
+                assert_int_equal(rec.stage, SHIM_STAGE_EXEC);
+                assert_int_equal(rec.error, ENOENT);
+                agent_done(&a);
+        }
+}
+
+static void test_spawn_failed_cwd(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"true", NULL};
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.cwd = "/nonexistent-descartes-dir"}), 0);
+        expect_hello(&a, a.ctl, SHIM_STATE_STARTING);
+        const ShimMsgSpawnFailed *m =
+                (const ShimMsgSpawnFailed *)recv_msg(&a, a.ctl, SHIM_MSG_SPAWN_FAILED, NULL);
+        assert_int_equal(m->stage, SHIM_STAGE_CWD);
+        assert_int_equal(m->error, ENOENT);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.stage, SHIM_STAGE_CWD);
+        agent_done(&a);
+}
+
+static void test_spawn_errors(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"true", NULL};
+        _cleanup_strv_free_ char **l = NULL;
+        SpawnStage stage = _SPAWN_STAGE_INVALID;
+        PidRef pr = PIDREF_NULL;
+
+        /* The shim binary itself missing: the exec stage of the spawn child. */
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.shim_path = "/nonexistent/descartes-shim"}),
+                         -ENOENT);
+        agent_done(&a);
+
+        assert_int_equal(spawn_shim(&(SpawnShimParams){.shim_path = "relative"}, &pr, &stage), -EINVAL);
+        assert_int_equal(stage, SPAWN_STAGE_PREPARE);
+        assert_false(pidref_is_set(&pr));
+
+        assert_int_equal(spawn_shim_argv(&(SpawnShimParams){.id = "x",
+                                                            .argv = argv,
+                                                            .stdin_pipe = true,
+                                                            .output_cap = 4096,
+                                                            .cwd = "/w"},
+                                         &l),
+                         0);
+        const char *expect[] = {"descartes-shim", "--id",         "x",    "--cwd", "/w",
+                                "--stdin",        "--output-cap", "4096", "--",    "true"};
+        assert_int_equal(strv_length(l), ELEMENTSOF(expect));
+        for (size_t i = 0; i < ELEMENTSOF(expect); i++)
+                assert_string_equal(l[i], expect[i]);
+        assert_string_equal(spawn_stage_to_string(SPAWN_STAGE_FDS), "fds");
+        assert_int_equal(spawn_stage_from_string("exec"), SPAWN_STAGE_EXEC);
+        assert_int_equal(spawn_stage_from_string("bogus"), _SPAWN_STAGE_INVALID);
+}
+
+static void test_stdin_round_trip(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"cat", NULL};
+        char out[256], err[256];
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.stdin_pipe = true}), 0);
+        expect_started(&a);
+        send_stdin(&a, a.ctl, 7, "hello\n", false, 6);
+        send_stdin(&a, a.ctl, 8, "world\n", true, 6);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 0);
+        read_output(&a, out, err, sizeof out);
+        assert_string_equal(out, "hello\nworld\n");
+        assert_string_equal(err, "");
+        agent_done(&a);
+}
+
+static void test_stdin_closed(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"sleep", (char *)"1000", NULL};
+        char *argv2[] = {(char *)"sleep", (char *)"1000", NULL};
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.stdin_pipe = true}), 0);
+        expect_started(&a);
+        send_stdin(&a, a.ctl, 1, "", true, 0);
+        send_stdin(&a, a.ctl, 2, "x", false, -EPIPE);
+        send_signal(&a, SIGKILL);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.signal, SIGKILL);
+        assert_int_equal(rec.code, -1);
+        agent_done(&a);
+
+        /* Without --stdin the agent reads /dev/null and stdin is refused. */
+        assert_int_equal(agent_start(&a, argv2, &(AgentOptions){}), 0);
+        expect_started(&a);
+        send_stdin(&a, a.ctl, 3, "x", false, -EPIPE);
+        send_signal(&a, SIGKILL);
+        (void)expect_exited(&a, NULL);
+        agent_done(&a);
+}
+
+static void test_background_children_killed(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"sh", (char *)"-c", (char *)"sleep 1000 & sleep 1000 & wait", NULL};
+        unsigned n = 0;
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
+        expect_started(&a);
+        for (int i = 0; i < 500 && (n = count_payload_procs(&a)) < 3; i++)
+                usleep(10000);
+        assert_int_equal(n, 3);
+        send_signal(&a, SIGTERM);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.signal, SIGTERM);
+        /* The shim was PID 1: its exit took the background sleeps with it. */
+        for (int i = 0; i < 500 && (n = count_payload_procs(&a)) > 0; i++)
+                usleep(10000);
+        assert_int_equal(n, 0);
+        agent_done(&a);
+}
+
+static void wait_output(Agent *a, const char *needle)
+{
+        char out[4096], err[4096];
+
+        for (int i = 0; i < 1000; i++) {
+                read_output(a, out, err, sizeof out);
+                if (strstr(out, needle))
+                        return;
+                usleep(10000);
+        }
+        fail_msg("no \"%s\" in the output", needle);
+}
+
+static void test_sigterm_forwarded(void **state)
+{
+        Agent a;
+        char *argv[] = {
+                (char *)"sh", (char *)"-c",
+                (char *)"trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done", NULL};
+        char out[256], err[256];
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
+        expect_started(&a);
+        wait_output(&a, "ready");
+        assert_int_equal(pidref_kill(&a.shim, SIGTERM), 0);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 7);
+        read_output(&a, out, err, sizeof out);
+        assert_non_null(strstr(out, "got-term"));
+        agent_done(&a);
+}
+
+static void test_namespaces(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"grep '^0::' /proc/self/cgroup; echo pid=$$; "
+                                "echo procs=$(ls /proc | grep -c '^[0-9]'); cat /proc/sys/kernel/hostname; "
+                                "pwd; echo ifaces=$(grep -c : /proc/net/dev)",
+                        NULL};
+        char out[1024], err[1024];
+        int pid = 0, procs = 0, ifaces = 0;
+        char host[128] = "", cwd[128] = "";
+
+        assert_int_equal(
+                agent_start(&a, argv,
+                            &(AgentOptions){.hostname = "descartes-test", .cwd = "/tmp", .new_net = true}),
+                0);
+        int32_t agent_pid = expect_started(&a);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 0);
+        read_output(&a, out, err, sizeof out);
+        assert_string_equal(err, "");
+        assert_int_equal(strncmp(out, "0::/\n", 5), 0);
+        assert_int_equal(sscanf(out + 5, "pid=%d\nprocs=%d\n%127s\n%127s\nifaces=%d", &pid, &procs, host,
+                                cwd, &ifaces),
+                         5);
+        assert_int_equal(pid, agent_pid);
+        assert_true(pid <= 3);
+        /* the shim, sh, the $(...) subshell, ls and grep at most: no host process is visible */
+        assert_true(procs >= 2 && procs <= 6);
+        assert_string_equal(host, "descartes-test");
+        assert_string_equal(cwd, "/tmp");
+        assert_int_equal(ifaces, 1); /* a new net namespace: loopback only */
+        agent_done(&a);
+}
+
+static int connect_listen(const char *path)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+        return fd;
+}
+
+static void test_reconnect(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"cat", NULL};
+        _cleanup_close_ int c1 = -EBADF;
+        char out[256], err[256];
+        struct stat st;
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.stdin_pipe = true, .listen = true}), 0);
+        expect_started(&a);
+        assert_int_equal(stat(a.listen, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_mode & 0777, 0600);
+        send_stdin(&a, a.ctl, 1, "one\n", false, 4);
+        wait_output(&a, "one");
+
+        /* The daemon goes away: the shim keeps the agent running and logging. */
+        a.ctl = safe_close(a.ctl);
+        c1 = connect_listen(a.listen);
+        const ShimMsgHello *h = (const ShimMsgHello *)recv_msg(&a, c1, SHIM_MSG_HELLO, NULL);
+        assert_int_equal(h->state, SHIM_STATE_RUNNING);
+        assert_int_equal(h->stdin_open, 1);
+        assert_true(h->agent_pid > 1);
+        assert_int_equal(h->next_seq, 2);
+        send_stdin(&a, c1, 2, "two\n", false, 4);
+
+        /* A newer connection replaces the older one. */
+        a.ctl = connect_listen(a.listen);
+        expect_hello(&a, a.ctl, SHIM_STATE_RUNNING);
+        struct pollfd p = {.fd = c1, .events = POLLIN};
+        assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
+        uint8_t b[64];
+        ssize_t k;
+        while ((k = recv(c1, b, sizeof b, MSG_DONTWAIT)) > 0) /* a pending OUTPUT notice may come first */
+                ;
+        assert_int_equal(k, 0);
+
+        send_stdin(&a, a.ctl, 3, "three\n", true, 6);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 0);
+        read_output(&a, out, err, sizeof out);
+        assert_string_equal(out, "one\ntwo\nthree\n");
+        assert_int_equal(stat(a.listen, &st), -1); /* removed at exit */
+        agent_done(&a);
+}
+
+static void test_fd_shuffle(void **state)
+{
+        Agent a;
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"echo shuffled; cat /proc/sys/kernel/hostname; exit 5", NULL};
+        char out[256], err[256], expect[64];
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.shuffle_fds = true}), 0);
+        /* and the default hostname is the id */
+        (void)snprintf(expect, sizeof expect, "shuffled\nagent-%u\n", agent_counter);
+        expect_started(&a);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 5);
+        read_output(&a, out, err, sizeof out);
+        assert_string_equal(out, expect);
+        agent_done(&a);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_exit_code_and_output),
+                cmocka_unit_test(test_spawn_failed_exec),
+                cmocka_unit_test(test_spawn_failed_cwd),
+                cmocka_unit_test(test_spawn_errors),
+                cmocka_unit_test(test_stdin_round_trip),
+                cmocka_unit_test(test_stdin_closed),
+                cmocka_unit_test(test_background_children_killed),
+                cmocka_unit_test(test_sigterm_forwarded),
+                cmocka_unit_test(test_namespaces),
+                cmocka_unit_test(test_reconnect),
+                cmocka_unit_test(test_fd_shuffle),
+        };
+        const char *mnt;
+
+        if (geteuid() != 0) {
+                printf("# SKIP: spawning shims needs root (clone3 into a cgroup, namespaces, mounts)\n");
+                return 77;
+        }
+        if (find_cgroup2(&mnt) < 0) {
+                printf("# SKIP: no cgroup2 mount at /sys/fs/cgroup/unified or /sys/fs/cgroup\n");
+                return 77;
+        }
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
