@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl-resolve.h"
+
+bool ctl_ref_is_uuid(const char *ref)
+{
+        static const int dash[] = {8, 13, 18, 23};
+        size_t d = 0;
+
+        if (!ref || strlen(ref) != 36)
+                return false;
+        for (int i = 0; i < 36; i++) {
+                if (d < 4 && i == dash[d]) {
+                        if (ref[i] != '-')
+                                return false;
+                        d++;
+                } else if (!isxdigit((unsigned char)ref[i]))
+                        return false;
+        }
+        return true;
+}
+
+int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, char *errbuf,
+                    size_t errbuf_size)
+{
+        size_t len = ref ? strlen(ref) : 0;
+        size_t matches = 0, shown = 0, used;
+        int found = -1;
+
+        if (errbuf && errbuf_size > 0)
+                errbuf[0] = 0;
+        if (len == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (agents[i].id && strcmp(agents[i].id, ref) == 0)
+                        return (int)i;
+        for (size_t i = 0; i < n; i++)
+                if (agents[i].name && strcmp(agents[i].name, ref) == 0)
+                        return (int)i;
+        for (size_t i = 0; i < n; i++)
+                if (agents[i].id && strncmp(agents[i].id, ref, len) == 0) {
+                        matches++;
+                        found = (int)i;
+                }
+        if (matches == 1)
+                return found;
+        if (matches == 0) {
+                if (errbuf)
+                        (void)snprintf(errbuf, errbuf_size, "no agent has the id, name or id prefix \"%s\"",
+                                       ref);
+                return -ESRCH;
+        }
+        if (!errbuf)
+                return -ENOTUNIQ;
+        (void)snprintf(errbuf, errbuf_size, "\"%s\" is the prefix of %zu agent ids (", ref, matches);
+        for (size_t i = 0; i < n && shown < 3; i++)
+                if (agents[i].id && strncmp(agents[i].id, ref, len) == 0) {
+                        used = strlen(errbuf);
+                        (void)snprintf(errbuf + used, errbuf_size - used, "%s%s", shown ? ", " : "",
+                                       agents[i].id);
+                        shown++;
+                }
+        used = strlen(errbuf);
+        (void)snprintf(errbuf + used, errbuf_size - used, "%s): give more of the id",
+                       matches > shown ? ", ..." : "");
+        return -ENOTUNIQ;
+}

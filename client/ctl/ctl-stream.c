@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "ctl-commands.h"
+#include "ctl-output.h"
+#include "json-writer.h"
+#include "time-util.h"
+
+/* Events wake us at once; this is only the safety net for events a SUB socket missed (it joins late, and
+ * the daemon may drop under load). */
+#define WATCH_RECHECK_USEC (1 * USEC_PER_SEC)
+
+typedef struct Watch {
+        DescartesSubscription *sub; /* NULL when the events endpoint is unusable: then we only re-check */
+        bool ended;
+        ProtoAgentInfo final;
+} Watch;
+
+static void watch_done(Watch *w)
+{
+        w->sub = descartes_subscription_free(w->sub);
+        proto_agent_info_done(&w->final);
+}
+
+static int watch_check(Ctl *c, const char *id, Watch *w)
+{
+        DescartesError e;
+        ProtoAgentInfo info = {};
+        int r;
+
+        r = descartes_get(c->client, id, &info, &e);
+        if (r < 0)
+                return ctl_report(&e, "cannot follow agent %s", id);
+        if (descartes_state_is_final(info.state)) {
+                proto_agent_info_done(&w->final);
+                w->final = info;
+                w->ended = true;
+        } else
+                proto_agent_info_done(&info);
+        return 0;
+}
+
+/* Subscribe first, then read the state: an end between the two is then seen one way or the other. */
+static int watch_start(Ctl *c, const char *id, Watch *w)
+{
+        DescartesError e;
+
+        *w = (Watch){};
+        if (descartes_subscribe(c->client, id, &w->sub, &e) < 0)
+                w->sub = NULL;
+        return watch_check(c, id, w);
+}
+
+/* Waits for anything about the agent (or the re-check period); then re-reads its state if it may have
+ * ended. */
+static int watch_wait(Ctl *c, const char *id, Watch *w)
+{
+        ProtoEvent ev = {};
+        DescartesError e;
+        bool recheck = true;
+        int r;
+
+        if (w->sub) {
+                r = descartes_subscription_next(w->sub, WATCH_RECHECK_USEC, &ev, &e);
+                if (r > 0) {
+                        recheck = ev.kind == PROTO_EVENT_EXITED ||
+                                  (ev.has_state && descartes_state_is_final(ev.state));
+                        proto_event_done(&ev);
+                        /* Take every queued event now, so that a burst costs one round of output calls. */
+                        while (descartes_subscription_next(w->sub, 0, &ev, NULL) > 0) {
+                                recheck = recheck || ev.kind == PROTO_EVENT_EXITED ||
+                                          (ev.has_state && descartes_state_is_final(ev.state));
+                                proto_event_done(&ev);
+                        }
+                } else if (r < 0 && r != -EINTR)
+                        w->sub = descartes_subscription_free(w->sub);
+        } else {
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * NSEC_PER_MSEC};
+                (void)nanosleep(&ts, NULL);
+        }
+        return recheck ? watch_check(c, id, w) : 0;
+}
+
+int ctl_wait_agent(Ctl *c, const char *id, ProtoAgentInfo *ret)
+{
+        _cleanup_(watch_done) Watch w = {};
+        int r;
+
+        r = watch_start(c, id, &w);
+        while (r == 0 && !w.ended)
+                r = watch_wait(c, id, &w);
+        if (r != 0)
+                return r;
+        *ret = w.final;
+        w.final = (ProtoAgentInfo){};
+        return 0;
+}
+
+typedef struct Cursor {
+        ProtoStream stream;
+        char *cursor;
+        uint64_t offset; /* used when the daemon gives no cursor */
+        bool first;
+} Cursor;
+
+static void emit_bytes(ProtoStream s, const void *data, size_t n)
+{
+        if (n > 0)
+                (void)fwrite(data, 1, n, s == PROTO_STREAM_STDERR ? stderr : stdout);
+}
+
+static void emit_json_line(const ProtoOutputLine *l)
+{
+        JsonWriter w;
+
+        json_writer_init(&w, stdout);
+        json_writer_object_begin(&w);
+        json_writer_kv_uint(&w, "seq", l->seq);
+        json_writer_kv_uint(&w, "ts_ns", l->ts_ns);
+        json_writer_kv_string(&w, "stream", proto_stream_to_string(l->stream));
+        json_writer_key(&w, "text");
+        json_writer_string_n(&w, l->text ?: "", l->text ? l->text_size : 0);
+        json_writer_object_end(&w);
+        fputc('\n', stdout);
+}
+
+static void emit_json_raw(ProtoStream s, const ProtoBytes *b)
+{
+        JsonWriter w;
+
+        if (b->size == 0)
+                return;
+        json_writer_init(&w, stdout);
+        json_writer_object_begin(&w);
+        json_writer_kv_string(&w, "stream", proto_stream_to_string(s));
+        json_writer_key(&w, "data");
+        json_writer_string_n(&w, (const char *)b->data, b->size);
+        json_writer_object_end(&w);
+        fputc('\n', stdout);
+}
+
+/* Reads pages until the store has nothing more for this cursor. */
+static int drain(Ctl *c, const char *id, const CtlStreamOptions *o, Cursor *cur)
+{
+        for (;;) {
+                ProtoOutputArgs args = {
+                        .agent = (char *)id,
+                        .has_stream = true,
+                        .stream = cur->stream,
+                        .has_mode = true,
+                        .mode = o->raw ? PROTO_OUTPUT_RAW : PROTO_OUTPUT_LINES,
+                        .grep = (char *)o->grep,
+                };
+                _cleanup_(proto_output_result_done) ProtoOutputResult res = {};
+                DescartesError e;
+                size_t got;
+                int r;
+
+                if (cur->cursor)
+                        args.cursor = cur->cursor;
+                else if (cur->first && o->has_tail) {
+                        args.has_tail = true;
+                        args.tail = o->tail;
+                } else if (cur->offset > 0) {
+                        args.has_offset = true;
+                        args.offset = cur->offset;
+                }
+
+                r = descartes_output(c->client, &args, &res, &e);
+                if (r < 0)
+                        return ctl_report(&e, "cannot read the output of agent %s", id);
+
+                if (o->raw) {
+                        got = res.data.size;
+                        if (o->json)
+                                emit_json_raw(cur->stream, &res.data);
+                        else
+                                emit_bytes(cur->stream, res.data.data, res.data.size);
+                } else {
+                        got = res.n_lines;
+                        for (size_t i = 0; i < res.n_lines; i++) {
+                                const ProtoOutputLine *l = &res.lines[i];
+                                if (o->json)
+                                        emit_json_line(l);
+                                else {
+                                        emit_bytes(l->stream, l->text, l->text_size);
+                                        emit_bytes(l->stream, "\n", 1);
+                                }
+                        }
+                }
+
+                /* Without a cursor, a tail page leaves us at the end of what matched. */
+                if (cur->first && args.has_tail)
+                        cur->offset = res.total;
+                else
+                        cur->offset += got;
+                cur->first = false;
+                if (res.cursor) {
+                        free(cur->cursor);
+                        cur->cursor = TAKE_PTR(res.cursor);
+                }
+                if (!res.has_more || got == 0)
+                        return 0;
+        }
+}
+
+int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, ProtoAgentInfo *ret_final)
+{
+        _cleanup_(watch_done) Watch w = {};
+        Cursor cursors[2] = {};
+        size_t n_cursors = 0;
+        int r = 0;
+
+        /* Raw bytes carry no stream tag: read each stream on its own. Lines keep their order across both. */
+        if (o->raw && o->stream == PROTO_STREAM_BOTH) {
+                cursors[n_cursors++] = (Cursor){.stream = PROTO_STREAM_STDOUT, .first = true};
+                cursors[n_cursors++] = (Cursor){.stream = PROTO_STREAM_STDERR, .first = true};
+        } else
+                cursors[n_cursors++] = (Cursor){.stream = o->stream, .first = true};
+
+        if (o->follow) {
+                r = watch_start(c, id, &w);
+                if (r != 0)
+                        goto finish;
+        }
+        for (;;) {
+                bool ended = w.ended; /* read before draining: then all of its output is in the store */
+
+                for (size_t i = 0; i < n_cursors && r == 0; i++)
+                        r = drain(c, id, o, &cursors[i]);
+                (void)fflush(stdout);
+                (void)fflush(stderr);
+                if (r != 0 || !o->follow || ended)
+                        break;
+                r = watch_wait(c, id, &w);
+                if (r != 0)
+                        break;
+        }
+        if (r == 0 && ret_final && o->follow) {
+                *ret_final = w.final;
+                w.final = (ProtoAgentInfo){};
+        }
+finish:
+        for (size_t i = 0; i < n_cursors; i++)
+                free(cursors[i].cursor);
+        return r;
+}

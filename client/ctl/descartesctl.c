@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "ctl-commands.h"
+#include "log.h"
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+        _cleanup_(ctl_args_done) CtlArgs args = {};
+        DescartesClient *client = NULL;
+        char err[1024];
+        Ctl ctl;
+        int r;
+
+        log_set_ident("descartesctl");
+        r = ctl_args_parse(argc, argv, environ, &args, err, sizeof err);
+        if (r == -ENOMEM)
+                return log_oom(), CTL_EXIT_FAILURE;
+        if (r < 0) {
+                log_error("%s.", err);
+                return CTL_EXIT_USAGE;
+        }
+        if (args.help) {
+                if (args.has_command)
+                        ctl_help_command(args.command, stdout);
+                else
+                        ctl_help_main(stdout);
+                return CTL_EXIT_OK;
+        }
+        if (args.version) {
+                printf("descartesctl %s (protocol %d)\n", DESCARTES_VERSION, PROTO_VERSION);
+                return CTL_EXIT_OK;
+        }
+
+        r = descartes_client_new(args.host, &client);
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        return log_oom(), CTL_EXIT_FAILURE;
+                log_error("\"%s\" is not a ZeroMQ endpoint (like ipc:///run/descartes/control or tcp://host:port).",
+                          args.host ?: getenv(DESCARTES_ENV_HOST) ?: "");
+                return CTL_EXIT_USAGE;
+        }
+        if (args.events && descartes_client_set_events_endpoint(client, args.events) < 0) {
+                log_error("--events: \"%s\" is not a ZeroMQ endpoint.", args.events);
+                descartes_client_free(client);
+                return CTL_EXIT_USAGE;
+        }
+        if (args.timeout_usec > 0)
+                descartes_client_set_timeout(client, args.timeout_usec);
+
+        ctl = (Ctl){.args = &args, .client = client};
+        r = ctl_run(&ctl);
+        if (fflush(stdout) != 0 && r == 0) {
+                log_error("Cannot write the output.");
+                r = CTL_EXIT_FAILURE;
+        }
+        descartes_client_free(client);
+        return r;
+}

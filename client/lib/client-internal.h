@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdarg.h>
+
+#include "descartes/descartes.h"
+
+struct DescartesClient {
+        char *endpoint;
+        char *events_endpoint; /* derived from endpoint or the environment */
+        char *events_override; /* set by descartes_client_set_events_endpoint() */
+        void *zmq_ctx;
+        void *socket;          /* DEALER; NULL until a request needs it, and after a timeout */
+        uint64_t timeout_usec; /* 0: per-op timeouts */
+        uint64_t op_timeout_usec[_PROTO_OP_MAX]; /* 0: the op's default */
+        bool retry;
+        uint32_t nonce;
+        uint64_t counter;
+};
+
+/* Fills *e (may be NULL) and returns error (< 0). */
+int client_error_set(DescartesError *e, DescartesErrorKind kind, int error, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+int client_error_from_reply(DescartesError *e, const ProtoReply *reply);
+
+/* Checks that an ipc endpoint's socket file exists, is a socket we may write, and has a listener. Other
+ * transports pass unchecked. */
+int client_endpoint_check(const char *endpoint, DescartesError *e);
+
+/* Sends req (its id is replaced by a fresh one) and waits for its reply. extra_usec is added to the op's
+ * timeout. On success *ret is an ok reply of req->op; a daemon error reply is returned as its errno with
+ * *e filled. */
+int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, ProtoReply *ret,
+                DescartesError *e);
+
+/* Builds the next request id into buf (at least PROTO_ID_MAX + 1 bytes). */
+void client_next_id(DescartesClient *c, char *buf, size_t n);

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "cleanup.h"
+#include "client-internal.h"
+#include "string-util.h"
+#include "time-util.h"
+
+#define ENDPOINT_MAX 1024
+
+static const char *const error_kind_table[_DESCARTES_ERROR_KIND_MAX] = {
+        [DESCARTES_ERROR_NONE] = "none",
+        [DESCARTES_ERROR_LOCAL] = "local",
+        [DESCARTES_ERROR_UNREACHABLE] = "unreachable",
+        [DESCARTES_ERROR_ACCESS] = "access",
+        [DESCARTES_ERROR_TIMEOUT] = "timeout",
+        [DESCARTES_ERROR_PROTOCOL] = "protocol",
+        [DESCARTES_ERROR_DAEMON] = "daemon",
+};
+
+const char *descartes_error_kind_to_string(DescartesErrorKind k)
+{
+        if (k < 0 || k >= _DESCARTES_ERROR_KIND_MAX)
+                return NULL;
+        return error_kind_table[k];
+}
+
+void descartes_error_clear(DescartesError *e)
+{
+        if (!e)
+                return;
+        e->kind = DESCARTES_ERROR_NONE;
+        e->error = 0;
+        e->code = _PROTO_ERROR_INVALID;
+        e->message[0] = 0;
+}
+
+int descartes_error_code_to_errno(ProtoErrorCode code)
+{
+        switch (code) {
+        case PROTO_ERROR_BAD_REQUEST:
+                return -EINVAL;
+        case PROTO_ERROR_UNSUPPORTED_VERSION:
+                return -EPROTONOSUPPORT;
+        case PROTO_ERROR_UNKNOWN_OP:
+                return -EOPNOTSUPP;
+        case PROTO_ERROR_NOT_FOUND:
+                return -ESRCH;
+        case PROTO_ERROR_CONFLICT:
+                return -EBUSY;
+        case PROTO_ERROR_LIMIT_EXCEEDED:
+                return -EDQUOT;
+        case PROTO_ERROR_UNENFORCEABLE:
+                return -ENODEV;
+        case PROTO_ERROR_PERMISSION_DENIED:
+                return -EPERM;
+        case PROTO_ERROR_SPAWN_FAILED:
+                return -ENOEXEC;
+        case PROTO_ERROR_TIMEOUT:
+                return -ETIME;
+        case PROTO_ERROR_BUSY:
+                return -EAGAIN;
+        case PROTO_ERROR_INTERNAL:
+                return -EREMOTEIO;
+        case _PROTO_ERROR_MAX:
+        case _PROTO_ERROR_INVALID:
+        default:
+                return -EIO;
+        }
+}
+
+int client_error_set(DescartesError *e, DescartesErrorKind kind, int error, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!e)
+                return error;
+        e->kind = kind;
+        e->error = error;
+        e->code = _PROTO_ERROR_INVALID;
+        va_start(ap, fmt);
+        (void)vsnprintf(e->message, sizeof e->message, fmt, ap);
+        va_end(ap);
+        return error;
+}
+
+int client_error_from_reply(DescartesError *e, const ProtoReply *reply)
+{
+        const char *code = proto_error_code_to_string(reply->error_code);
+        int r = descartes_error_code_to_errno(reply->error_code);
+
+        if (!e)
+                return r;
+        e->kind = DESCARTES_ERROR_DAEMON;
+        e->error = r;
+        e->code = reply->error_code;
+        if (reply->error_msg && reply->error_msg[0])
+                (void)snprintf(e->message, sizeof e->message, "%s", reply->error_msg);
+        else
+                (void)snprintf(e->message, sizeof e->message, "descartesd refused the request (%s)",
+                               code ?: "unknown error");
+        return r;
+}
+
+static int endpoint_validate(const char *endpoint)
+{
+        size_t n;
+
+        if (!endpoint)
+                return -EINVAL;
+        n = strlen(endpoint);
+        if (n == 0 || n > ENDPOINT_MAX || !strstr(endpoint, "://"))
+                return -EINVAL;
+        return 0;
+}
+
+/* ipc://DIR/control -> ipc://DIR/events */
+static int events_endpoint_derive(const char *endpoint, char **ret)
+{
+        const char *env = getenv(DESCARTES_ENV_EVENTS);
+        const char *path = startswith(endpoint, "ipc://");
+        size_t n;
+        char *s;
+
+        if (env && env[0]) {
+                if (endpoint_validate(env) < 0)
+                        return -EINVAL;
+                s = strdup(env);
+        } else if (path && (n = strlen(path)) >= strlen("/control") && streq(path + n - 8, "/control")) {
+                if (asprintf_safe(&s, "ipc://%.*sevents", (int)(n - 7), path) < 0)
+                        return -ENOMEM;
+        } else
+                s = strdup(DESCARTES_DEFAULT_EVENTS_ENDPOINT);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int descartes_client_new(const char *endpoint, DescartesClient **ret)
+{
+        _cleanup_free_ DescartesClient *c = NULL;
+        _cleanup_free_ char *ep = NULL, *events = NULL;
+        const char *env = getenv(DESCARTES_ENV_HOST);
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        if (!endpoint)
+                endpoint = env && env[0] ? env : DESCARTES_DEFAULT_CONTROL_ENDPOINT;
+        if (endpoint_validate(endpoint) < 0)
+                return -EINVAL;
+
+        ep = strdup(endpoint);
+        if (!ep)
+                return -ENOMEM;
+        r = events_endpoint_derive(ep, &events);
+        if (r < 0)
+                return r;
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->zmq_ctx = zmq_ctx_new();
+        if (!c->zmq_ctx)
+                return -ENOMEM;
+        (void)zmq_ctx_set(c->zmq_ctx, ZMQ_BLOCKY, 0);
+        if (getrandom(&c->nonce, sizeof c->nonce, GRND_NONBLOCK) != sizeof c->nonce)
+                c->nonce = (uint32_t)now_ns(CLOCK_MONOTONIC) ^ (uint32_t)getpid();
+        c->retry = true;
+        c->endpoint = TAKE_PTR(ep);
+        c->events_endpoint = TAKE_PTR(events);
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+DescartesClient *descartes_client_free(DescartesClient *c)
+{
+        if (!c)
+                return NULL;
+        if (c->socket)
+                (void)zmq_close(c->socket);
+        (void)zmq_ctx_term(c->zmq_ctx);
+        free(c->endpoint);
+        free(c->events_endpoint);
+        free(c->events_override);
+        free(c);
+        return NULL;
+}
+
+const char *descartes_client_get_endpoint(const DescartesClient *c)
+{
+        return c ? c->endpoint : NULL;
+}
+
+const char *descartes_client_get_events_endpoint(const DescartesClient *c)
+{
+        if (!c)
+                return NULL;
+        return c->events_override ?: c->events_endpoint;
+}
+
+int descartes_client_set_events_endpoint(DescartesClient *c, const char *endpoint)
+{
+        char *s = NULL;
+
+        if (!c)
+                return -EINVAL;
+        if (endpoint) {
+                if (endpoint_validate(endpoint) < 0)
+                        return -EINVAL;
+                s = strdup(endpoint);
+                if (!s)
+                        return -ENOMEM;
+        }
+        free(c->events_override);
+        c->events_override = s;
+        return 0;
+}
+
+void descartes_client_set_timeout(DescartesClient *c, uint64_t usec)
+{
+        if (c)
+                c->timeout_usec = usec;
+}
+
+int descartes_client_set_op_timeout(DescartesClient *c, ProtoOp op, uint64_t usec)
+{
+        if (!c || op < 0 || op >= _PROTO_OP_MAX)
+                return -EINVAL;
+        c->op_timeout_usec[op] = usec;
+        return 0;
+}
+
+static uint64_t op_default_timeout(ProtoOp op)
+{
+        switch (op) {
+        case PROTO_OP_SPAWN:
+        case PROTO_OP_STOP:
+        case PROTO_OP_KILL:
+        case PROTO_OP_REMOVE:
+        case PROTO_OP_ACTION:
+        case PROTO_OP_BATCH:
+                return DESCARTES_TIMEOUT_LONG_USEC;
+        default:
+                return DESCARTES_TIMEOUT_SHORT_USEC;
+        }
+}
+
+uint64_t descartes_client_get_op_timeout(const DescartesClient *c, ProtoOp op)
+{
+        if (op < 0 || op >= _PROTO_OP_MAX)
+                return DESCARTES_TIMEOUT_SHORT_USEC;
+        if (c && c->op_timeout_usec[op] > 0)
+                return c->op_timeout_usec[op];
+        if (c && c->timeout_usec > 0)
+                return c->timeout_usec;
+        return op_default_timeout(op);
+}
+
+void descartes_client_set_retry(DescartesClient *c, bool retry)
+{
+        if (c)
+                c->retry = retry;
+}
+
+void client_next_id(DescartesClient *c, char *buf, size_t n)
+{
+        (void)snprintf(buf, n, "%d-%08x-%llu", (int)getpid(), c->nonce, (unsigned long long)++c->counter);
+}
+
+static void format_timeout(uint64_t usec, char *buf, size_t n)
+{
+        if (usec % USEC_PER_SEC == 0)
+                (void)snprintf(buf, n, "%llus", (unsigned long long)(usec / USEC_PER_SEC));
+        else
+                (void)snprintf(buf, n, "%llums", (unsigned long long)((usec + 999) / USEC_PER_MSEC));
+}
+
+int client_endpoint_check(const char *endpoint, DescartesError *e)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        const char *path = startswith(endpoint, "ipc://");
+        struct stat st;
+
+        if (!path || path[0] == '@')
+                return 0;
+
+        if (stat(path, &st) < 0) {
+                if (errno == EACCES)
+                        return client_error_set(e, DESCARTES_ERROR_ACCESS, -EACCES,
+                                                "permission denied on %s: add your user to group descartes",
+                                                path);
+                if (errno == ENOENT)
+                        return client_error_set(
+                                e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
+                                "cannot reach descartesd at %s: is it running? (systemctl status "
+                                "descartesd)",
+                                endpoint);
+                return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
+                                        "cannot reach descartesd at %s (%s: %s)", endpoint, path,
+                                        strerror(errno));
+        }
+        if (!S_ISSOCK(st.st_mode))
+                return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
+                                        "cannot reach descartesd at %s: %s is not a socket", endpoint, path);
+        if (access(path, W_OK) < 0)
+                return client_error_set(e, DESCARTES_ERROR_ACCESS, -EACCES,
+                                        "permission denied on %s: add your user to group descartes", path);
+
+        /* libzmq connects to a dead socket file without complaint and retries forever: probe it. */
+        if (strlen(path) >= sizeof sa.sun_path)
+                return 0;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return 0;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+                if (errno == EACCES || errno == EPERM)
+                        return client_error_set(e, DESCARTES_ERROR_ACCESS, -EACCES,
+                                                "permission denied on %s: add your user to group descartes",
+                                                path);
+                if (errno == ECONNREFUSED || errno == ENOENT)
+                        return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
+                                                "cannot reach descartesd at %s: is it running? (systemctl "
+                                                "status descartesd)",
+                                                endpoint);
+        }
+        return 0;
+}
+
+static void client_disconnect(DescartesClient *c)
+{
+        if (c->socket) {
+                (void)zmq_close(c->socket);
+                c->socket = NULL;
+        }
+}
+
+static int client_connect(DescartesClient *c, DescartesError *e)
+{
+        int64_t maxmsg = PROTO_MESSAGE_MAX;
+        int linger = 0;
+        void *s;
+        int r;
+
+        if (c->socket)
+                return 0;
+        r = client_endpoint_check(c->endpoint, e);
+        if (r < 0)
+                return r;
+        s = zmq_socket(c->zmq_ctx, ZMQ_DEALER);
+        if (!s)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
+                                        "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        (void)zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+        (void)zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+        if (zmq_connect(s, c->endpoint) < 0) {
+                r = negative_errno();
+                (void)zmq_close(s);
+                return client_error_set(e, DESCARTES_ERROR_UNREACHABLE,
+                                        r == -EACCES ? -EACCES : -ECONNREFUSED, "cannot connect to %s: %s",
+                                        c->endpoint, zmq_strerror(-r));
+        }
+        c->socket = s;
+        return 0;
+}
+
+static int client_send(DescartesClient *c, const void *buf, size_t len, DescartesError *e)
+{
+        if (zmq_send(c->socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(c->socket, buf, len, ZMQ_DONTWAIT) < 0) {
+                int r = negative_errno();
+                return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
+                                        "cannot send to descartesd at %s: %s", c->endpoint,
+                                        zmq_strerror(-r));
+        }
+        return 0;
+}
+
+/* Receives one whole message and keeps its last frame (the body); earlier frames are the envelope. */
+static int client_recv_body(void *socket, zmq_msg_t *body)
+{
+        int more;
+
+        for (;;) {
+                size_t more_size = sizeof more;
+
+                zmq_msg_close(body);
+                zmq_msg_init(body);
+                if (zmq_msg_recv(body, socket, ZMQ_DONTWAIT) < 0)
+                        return negative_errno();
+                if (zmq_getsockopt(socket, ZMQ_RCVMORE, &more, &more_size) < 0)
+                        return negative_errno();
+                if (!more)
+                        return 0;
+        }
+}
+
+/* Slow path for a reply that does not decode as our op: is it even ours? */
+static bool reply_id_is(const void *buf, size_t len, const char *id)
+{
+        msgpack_unpacked u;
+        size_t off = 0;
+        bool match = false;
+
+        msgpack_unpacked_init(&u);
+        if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+            u.data.type == MSGPACK_OBJECT_MAP) {
+                const msgpack_object_map *m = &u.data.via.map;
+                for (uint32_t i = 0; i < m->size; i++) {
+                        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
+                        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 2 &&
+                            memcmp(k->via.str.ptr, "id", 2) == 0 && v->type == MSGPACK_OBJECT_STR) {
+                                match = v->via.str.size == strlen(id) &&
+                                        memcmp(v->via.str.ptr, id, v->via.str.size) == 0;
+                                break;
+                        }
+                }
+        }
+        msgpack_unpacked_destroy(&u);
+        return match;
+}
+
+/* Waits until deadline (CLOCK_MONOTONIC usec) for the reply carrying id. 0 and *ret filled, -ETIMEDOUT,
+ * -EPROTO (ours but unreadable), or another transport error. */
+static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uint64_t deadline,
+                             ProtoReply *ret, DescartesError *e)
+{
+        for (;;) {
+                zmq_pollitem_t item = {.socket = c->socket, .events = ZMQ_POLLIN};
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                ProtoReply reply = {};
+                ProtoError perr;
+                zmq_msg_t body;
+                long ms;
+                int r;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                ms = (long)MIN((deadline - now + 999) / USEC_PER_MSEC, (uint64_t)INT_MAX);
+                r = zmq_poll(&item, 1, ms);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
+                                                "waiting for descartesd failed: %s", zmq_strerror(errno));
+                }
+                if (r == 0)
+                        continue;
+
+                zmq_msg_init(&body);
+                r = client_recv_body(c->socket, &body);
+                if (r == -EAGAIN || r == -EINTR) {
+                        zmq_msg_close(&body);
+                        continue;
+                }
+                if (r < 0) {
+                        zmq_msg_close(&body);
+                        return client_error_set(e, DESCARTES_ERROR_PROTOCOL, -EPROTO,
+                                                "receiving from descartesd failed: %s", zmq_strerror(-r));
+                }
+
+                proto_error_init(&perr);
+                r = proto_reply_decode(zmq_msg_data(&body), zmq_msg_size(&body), op, &reply, &perr);
+                if (r < 0) {
+                        bool ours = reply_id_is(zmq_msg_data(&body), zmq_msg_size(&body), id);
+                        zmq_msg_close(&body);
+                        if (!ours)
+                                continue; /* a stale reply to an earlier request */
+                        return client_error_set(e, DESCARTES_ERROR_PROTOCOL, -EPROTO,
+                                                "descartesd sent a reply that cannot be read: %s", perr.msg);
+                }
+                zmq_msg_close(&body);
+                if (!reply.id || !streq(reply.id, id)) {
+                        proto_reply_done(&reply);
+                        continue;
+                }
+                *ret = reply;
+                return 0;
+        }
+}
+
+int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, ProtoReply *ret,
+                DescartesError *e)
+{
+        _cleanup_free_ void *buf = NULL;
+        char id[PROTO_ID_MAX + 1];
+        ProtoRequest r_copy = *req;
+        ProtoReply reply = {};
+        uint64_t timeout;
+        size_t len;
+        int r;
+
+        descartes_error_clear(e);
+        client_next_id(c, id, sizeof id);
+        r_copy.id = id;
+        r_copy.v = PROTO_VERSION;
+        r = proto_request_encode(&r_copy, &buf, &len);
+        if (r == -ENOMEM)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, r, "out of memory");
+        if (r < 0)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                        "invalid %s request: its arguments are out of the protocol's bounds",
+                                        proto_op_to_string(req->op) ?: "unknown");
+
+        timeout = descartes_client_get_op_timeout(c, req->op);
+        timeout = extra_usec > UINT64_MAX / 2 - timeout ? UINT64_MAX / 2 : timeout + extra_usec;
+
+        for (int attempt = 0; attempt < (c->retry ? 2 : 1); attempt++) {
+                if (attempt > 0)
+                        client_disconnect(c); /* Lazy Pirate: a fresh socket, the same id */
+                r = client_connect(c, e);
+                if (r < 0)
+                        return r;
+                r = client_send(c, buf, len, e);
+                if (r < 0) {
+                        client_disconnect(c);
+                        return r;
+                }
+                r = client_wait_reply(c, id, req->op, now_usec(CLOCK_MONOTONIC) + timeout, &reply, e);
+                if (r != -ETIMEDOUT)
+                        break;
+        }
+        if (r == -ETIMEDOUT) {
+                char t[32];
+
+                /* A late answer must not meet the next request: drop the socket with it. */
+                client_disconnect(c);
+                format_timeout(timeout, t, sizeof t);
+                return client_error_set(e, DESCARTES_ERROR_TIMEOUT, -ETIMEDOUT,
+                                        "descartesd did not answer within %s", t);
+        }
+        if (r < 0) {
+                client_disconnect(c);
+                return r;
+        }
+        if (!reply.ok) {
+                r = client_error_from_reply(e, &reply);
+                proto_reply_done(&reply);
+                return r;
+        }
+        *ret = reply;
+        return 0;
+}

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ctl-args.h"
+
+/* Parses a NULL-terminated literal argv (copied: getopt may permute it). */
+static int parse_env(const char *const *argv, char **env, CtlArgs *a, char *err, size_t n)
+{
+        char *copy[64];
+        int argc = 0;
+
+        for (; argv[argc]; argc++) {
+                assert_true(argc < 63);
+                copy[argc] = (char *)argv[argc];
+        }
+        copy[argc] = NULL;
+        return ctl_args_parse(argc, copy, env, a, err, n);
+}
+
+static int parse(const char *const *argv, CtlArgs *a, char *err, size_t n)
+{
+        static char *empty_env[] = {NULL};
+        return parse_env(argv, empty_env, a, err, n);
+}
+
+#define PARSE_OK(a, ...)                                                                                    \
+        do {                                                                                                \
+                const char *const _argv[] = {"descartesctl", __VA_ARGS__, NULL};                            \
+                char _err[512];                                                                             \
+                int _r = parse(_argv, (a), _err, sizeof _err);                                              \
+                if (_r < 0)                                                                                 \
+                        fail_msg("parse failed (%d): %s", _r, _err);                                        \
+        } while (0)
+
+/* Expects a usage error whose message contains `needle`. */
+static void expect_usage_error(const char *needle, const char *const *argv)
+{
+        CtlArgs a;
+        char err[512];
+        int r = parse(argv, &a, err, sizeof err);
+
+        if (r != -EINVAL)
+                fail_msg("expected -EINVAL for \"%s\"..., got %d", argv[1] ?: "", r);
+        if (!strstr(err, needle))
+                fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+        ctl_args_done(&a);
+}
+
+#define EXPECT_ERROR(needle, ...)                                                                           \
+        do {                                                                                                \
+                const char *const _argv[] = {"descartesctl", __VA_ARGS__, NULL};                            \
+                expect_usage_error((needle), _argv);                                                        \
+        } while (0)
+
+static void test_global_options(void **state)
+{
+        CtlArgs a;
+
+        PARSE_OK(&a, "-H", "ipc:///tmp/x/control", "--events", "ipc:///tmp/x/events", "-o", "json",
+                 "--timeout", "1500ms", "ps");
+        assert_true(a.has_command);
+        assert_int_equal(a.command, CTL_COMMAND_PS);
+        assert_string_equal(a.host, "ipc:///tmp/x/control");
+        assert_string_equal(a.events, "ipc:///tmp/x/events");
+        assert_int_equal(a.format, CTL_FORMAT_JSON);
+        assert_int_equal(a.timeout_usec, 1500000);
+        ctl_args_done(&a);
+
+        /* global options after the command too */
+        PARSE_OK(&a, "health", "--host=tcp://127.0.0.1:5555", "-o", "table", "--timeout", "2s");
+        assert_int_equal(a.command, CTL_COMMAND_HEALTH);
+        assert_string_equal(a.host, "tcp://127.0.0.1:5555");
+        assert_int_equal(a.format, CTL_FORMAT_TABLE);
+        assert_int_equal(a.timeout_usec, 2000000);
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "--help");
+        assert_true(a.help);
+        assert_false(a.has_command);
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "logs", "--help");
+        assert_true(a.help);
+        assert_int_equal(a.command, CTL_COMMAND_LOGS);
+        ctl_args_done(&a);
+
+        EXPECT_ERROR("no command", "-o", "json");
+        EXPECT_ERROR("unknown command \"frobnicate\"", "frobnicate");
+        EXPECT_ERROR("not an output format", "-o", "yaml", "ps");
+        EXPECT_ERROR("positive duration", "--timeout", "0", "ps");
+        EXPECT_ERROR("positive duration", "ps", "--timeout", "soon");
+        EXPECT_ERROR("needs a value", "ps", "--state");
+        EXPECT_ERROR("unknown option", "ps", "--grace", "1s");
+        EXPECT_ERROR("unknown option -x", "ps", "-x");
+}
+
+static void test_ps(void **state)
+{
+        CtlArgs a;
+
+        PARSE_OK(&a, "ps");
+        assert_false(a.all);
+        assert_false(a.has_state);
+        assert_int_equal(a.labels.n_pairs, 0);
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "ps", "-a", "--label", "team=ml", "--label", "env=prod", "--label", "team=infra",
+                 "--state", "paused");
+        assert_true(a.all);
+        assert_true(a.has_state);
+        assert_int_equal(a.state, PROTO_STATE_PAUSED);
+        assert_int_equal(a.labels.n_pairs, 2);
+        assert_string_equal(proto_str_map_get(&a.labels, "team"), "infra");
+        assert_string_equal(proto_str_map_get(&a.labels, "env"), "prod");
+        ctl_args_done(&a);
+
+        EXPECT_ERROR("not a state", "ps", "--state", "sleeping");
+        EXPECT_ERROR("KEY=VALUE", "ps", "--label", "novalue");
+        EXPECT_ERROR("KEY=VALUE", "ps", "--label", "=v");
+        EXPECT_ERROR("takes no arguments", "ps", "extra");
+}
+
+static void test_spawn(void **state)
+{
+        CtlArgs a;
+
+        PARSE_OK(&a, "spawn", "--name", "worker-1", "--label", "a=b", "--env", "FOO=bar=baz", "--cwd",
+                 "/srv", "--workspace", "/data/ws", "--cpu", "150%", "--memory", "512M", "--swap", "1G",
+                 "--pids", "64", "--timeout", "1h30m", "--net", "host", "--policy", "strict", "--user",
+                 "1000", "-i", "--wait", "--", "sh", "-c", "echo --name");
+        assert_int_equal(a.command, CTL_COMMAND_SPAWN);
+        assert_string_equal(a.spawn.name, "worker-1");
+        assert_string_equal(proto_str_map_get(&a.spawn.labels, "a"), "b");
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "FOO"), "bar=baz");
+        assert_string_equal(a.spawn.cwd, "/srv");
+        assert_string_equal(a.spawn.workspace, "/data/ws");
+        assert_true(a.spawn.limits.has_cpu);
+        assert_int_equal(a.spawn.limits.cpu_millicores, 1500);
+        assert_int_equal(a.spawn.limits.memory, 512 * 1024 * 1024);
+        assert_int_equal(a.spawn.limits.swap, UINT64_C(1) << 30);
+        assert_int_equal(a.spawn.limits.pids, 64);
+        assert_true(a.spawn.has_timeout_ms);
+        assert_int_equal(a.spawn.timeout_ms, 90 * 60 * 1000);
+        assert_int_equal(a.timeout_usec, 0); /* --timeout after spawn is the agent's */
+        assert_true(a.spawn.has_net);
+        assert_int_equal(a.spawn.net, PROTO_NET_HOST);
+        assert_string_equal(a.spawn.policy, "strict");
+        assert_string_equal(a.spawn.user, "1000");
+        assert_true(a.spawn.open_stdin);
+        assert_true(a.wait);
+        assert_false(a.attach);
+        assert_int_equal(a.spawn.n_argv, 3);
+        assert_string_equal(a.spawn.argv[0], "sh");
+        assert_string_equal(a.spawn.argv[2], "echo --name");
+        assert_null(a.spawn.argv[3]);
+        /* defaults filled in, HOME from --cwd */
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), CTL_DEFAULT_PATH);
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "HOME"), "/srv");
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "TERM"), CTL_DEFAULT_TERM);
+        assert_int_equal(a.spawn.env.n_pairs, 4);
+        ctl_args_done(&a);
+
+        /* the command's own options are not ours, even without "--" */
+        PARSE_OK(&a, "--timeout", "3s", "spawn", "ls", "-l", "--all");
+        assert_int_equal(a.timeout_usec, 3000000);
+        assert_int_equal(a.spawn.n_argv, 3);
+        assert_string_equal(a.spawn.argv[1], "-l");
+        assert_string_equal(a.spawn.argv[2], "--all");
+        assert_false(a.spawn.has_timeout_ms);
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "HOME"), "/");
+        ctl_args_done(&a);
+
+        /* --env overrides a default */
+        PARSE_OK(&a, "spawn", "--env", "PATH=/opt/bin", "--attach", "--", "true");
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), "/opt/bin");
+        assert_int_equal(a.spawn.env.n_pairs, 3);
+        assert_true(a.attach);
+        ctl_args_done(&a);
+
+        EXPECT_ERROR("needs a command", "spawn", "--name", "x");
+        EXPECT_ERROR("needs a command", "spawn", "--");
+        EXPECT_ERROR("not a CPU amount", "spawn", "--cpu", "0", "--", "true");
+        EXPECT_ERROR("not a size", "spawn", "--memory", "lots", "--", "true");
+        EXPECT_ERROR("not a positive number", "spawn", "--pids", "0", "--", "true");
+        EXPECT_ERROR("not a duration", "spawn", "--timeout", "forever", "--", "true");
+        EXPECT_ERROR("not a network mode", "spawn", "--net", "bridge", "--", "true");
+        EXPECT_ERROR("absolute path", "spawn", "--cwd", "relative/dir", "--", "true");
+        EXPECT_ERROR("exclude each other", "spawn", "--wait", "--attach", "--", "true");
+        EXPECT_ERROR("KEY=VALUE", "spawn", "--env", "=x", "--", "true");
+        EXPECT_ERROR("command is empty", "spawn", "--", "");
+}
+
+static void test_spawn_env(void **state)
+{
+        static char e0[] = "HOME=/root", e1[] = "SECRET=hunter2", e2[] = "PATH=/usr/bin", e3[] = "BROKEN";
+        char *env[] = {e0, e1, e2, e3, NULL};
+        const char *const inherit[] = {"descartesctl", "spawn",   "--env", "X=1",  "--env-inherit",
+                                       "--env",        "HOME=/w", "--",    "true", NULL};
+        const char *const plain[] = {"descartesctl", "spawn", "--env", "SECRET", "--", "true", NULL};
+        const char *const missing[] = {"descartesctl", "spawn", "--env", "NOPE", "--", "true", NULL};
+        char err[512];
+        CtlArgs a;
+
+        /* without --env-inherit nothing of the CLI's environment leaks */
+        PARSE_OK(&a, "spawn", "--", "true");
+        assert_null(proto_str_map_get(&a.spawn.env, "SECRET"));
+        ctl_args_done(&a);
+
+        assert_int_equal(parse_env(inherit, env, &a, err, sizeof err), 0);
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "SECRET"), "hunter2");
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), "/usr/bin");
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "HOME"), "/w"); /* --env wins over inherited */
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "X"), "1");
+        assert_null(proto_str_map_get(&a.spawn.env, "TERM")); /* no defaults added to an inherited env */
+        assert_int_equal(a.spawn.env.n_pairs, 4);
+        ctl_args_done(&a);
+
+        /* --env NAME takes this program's value, explicitly */
+        assert_int_equal(parse_env(plain, env, &a, err, sizeof err), 0);
+        assert_string_equal(proto_str_map_get(&a.spawn.env, "SECRET"), "hunter2");
+        ctl_args_done(&a);
+
+        assert_int_equal(parse_env(missing, env, &a, err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "NOPE is not set"));
+        ctl_args_done(&a);
+}
+
+static void test_agent_commands(void **state)
+{
+        static const struct {
+                const char *name;
+                CtlCommand command;
+        } one[] = {
+                {"inspect", CTL_COMMAND_INSPECT}, {"pause", CTL_COMMAND_PAUSE},
+                {"resume", CTL_COMMAND_RESUME},   {"stop", CTL_COMMAND_STOP},
+                {"kill", CTL_COMMAND_KILL},       {"stdin", CTL_COMMAND_STDIN},
+                {"logs", CTL_COMMAND_LOGS},
+        };
+        CtlArgs a;
+
+        for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+                const char *const ok[] = {"descartesctl", one[i].name, "abc123", NULL};
+                const char *const none[] = {"descartesctl", one[i].name, NULL};
+                const char *const two[] = {"descartesctl", one[i].name, "a", "b", NULL};
+                char err[512];
+
+                assert_int_equal(parse(ok, &a, err, sizeof err), 0);
+                assert_int_equal(a.command, one[i].command);
+                assert_int_equal(a.n_agents, 1);
+                assert_string_equal(a.agents[0], "abc123");
+                ctl_args_done(&a);
+                expect_usage_error("exactly one agent", none);
+                expect_usage_error("exactly one agent", two);
+        }
+
+        PARSE_OK(&a, "stop", "--grace", "2.5s", "web");
+        assert_true(a.has_grace);
+        assert_int_equal(a.grace_ms, 2500);
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "stdin", "web", "--close");
+        assert_true(a.close_stdin);
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "rm", "a", "b", "c");
+        assert_int_equal(a.command, CTL_COMMAND_RM);
+        assert_int_equal(a.n_agents, 3);
+        assert_string_equal(a.agents[2], "c");
+        ctl_args_done(&a);
+        EXPECT_ERROR("at least one agent", "rm");
+
+        PARSE_OK(&a, "events");
+        assert_int_equal(a.n_agents, 0);
+        ctl_args_done(&a);
+        PARSE_OK(&a, "events", "web");
+        assert_int_equal(a.n_agents, 1);
+        ctl_args_done(&a);
+        EXPECT_ERROR("at most one agent", "events", "a", "b");
+
+        EXPECT_ERROR("not an agent id", "inspect",
+                     "0123456789012345678901234567890123456789012345678901234567890123456789");
+}
+
+static void test_signal(void **state)
+{
+        CtlArgs a;
+
+        PARSE_OK(&a, "signal", "web", "TERM");
+        assert_int_equal(a.signal, SIGTERM);
+        assert_string_equal(a.agents[0], "web");
+        ctl_args_done(&a);
+        PARSE_OK(&a, "signal", "web", "sigusr1");
+        assert_int_equal(a.signal, SIGUSR1);
+        ctl_args_done(&a);
+        PARSE_OK(&a, "signal", "web", "9");
+        assert_int_equal(a.signal, 9);
+        ctl_args_done(&a);
+        PARSE_OK(&a, "signal", "web", "40");
+        assert_int_equal(a.signal, 40);
+        ctl_args_done(&a);
+
+        EXPECT_ERROR("not a signal", "signal", "web", "NOPE");
+        EXPECT_ERROR("not a signal", "signal", "web", "0");
+        EXPECT_ERROR("not a signal", "signal", "web", "65");
+        EXPECT_ERROR("unknown option -9", "signal", "web", "-9");
+        EXPECT_ERROR("an agent and a signal", "signal", "web");
+}
+
+static void test_logs(void **state)
+{
+        CtlArgs a;
+
+        PARSE_OK(&a, "logs", "web");
+        assert_int_equal(a.stream, PROTO_STREAM_BOTH);
+        assert_false(a.follow);
+        assert_false(a.raw);
+        assert_false(a.has_tail);
+        assert_null(a.grep);
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "logs", "-f", "--stream", "stderr", "--tail", "100", "--grep", "err(or)?", "web");
+        assert_true(a.follow);
+        assert_int_equal(a.stream, PROTO_STREAM_STDERR);
+        assert_true(a.has_tail);
+        assert_int_equal(a.tail, 100);
+        assert_string_equal(a.grep, "err(or)?");
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "logs", "--raw", "--follow", "web");
+        assert_true(a.raw);
+        assert_true(a.follow);
+        ctl_args_done(&a);
+
+        EXPECT_ERROR("not stdout, stderr or both", "logs", "--stream", "stdall", "web");
+        EXPECT_ERROR("number of lines", "logs", "--tail", "-1", "web");
+        EXPECT_ERROR("number of lines", "logs", "--tail", "99999999", "web");
+        EXPECT_ERROR("cannot be used with --raw", "logs", "--raw", "--grep", "x", "web");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_global_options), cmocka_unit_test(test_ps),
+                cmocka_unit_test(test_spawn),          cmocka_unit_test(test_spawn_env),
+                cmocka_unit_test(test_agent_commands), cmocka_unit_test(test_signal),
+                cmocka_unit_test(test_logs),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ctl-exit.h"
+#include "ctl-output.h"
+#include "ctl-resolve.h"
+
+#define NS_SEC UINT64_C(1000000000)
+
+static ProtoAgentInfo agent(const char *id, const char *name)
+{
+        return (ProtoAgentInfo){.id = (char *)id, .name = (char *)name};
+}
+
+static void test_uuid_form(void **state)
+{
+        assert_true(ctl_ref_is_uuid("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d"));
+        assert_true(ctl_ref_is_uuid("0B6F3C52-8F1D-4B7A-9C3E-2D4F5A6B7C8D"));
+        assert_false(ctl_ref_is_uuid("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8"));
+        assert_false(ctl_ref_is_uuid("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8dd"));
+        assert_false(ctl_ref_is_uuid("0b6f3c528f1d-4b7a-9c3e-2d4f5a6b7c8d0"));
+        assert_false(ctl_ref_is_uuid("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8g"));
+        assert_false(ctl_ref_is_uuid(""));
+        assert_false(ctl_ref_is_uuid(NULL));
+}
+
+static void test_resolve(void **state)
+{
+        const ProtoAgentInfo agents[] = {
+                agent("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", "web"),
+                agent("0b6f9999-0000-4b7a-9c3e-2d4f5a6b7c8d", NULL),
+                agent("7a000000-0000-4000-8000-000000000000", "0b6f"), /* a name that is also a prefix */
+                agent("c0ffee00-0000-4000-8000-000000000000", "db"),
+        };
+        size_t n = sizeof agents / sizeof agents[0];
+        char err[512];
+
+        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", err, sizeof err),
+                         0);
+        assert_int_equal(ctl_resolve_ref(agents, n, "web", err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(agents, n, "db", err, sizeof err), 3);
+        assert_int_equal(ctl_resolve_ref(agents, n, "c0f", err, sizeof err), 3);
+        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f9", err, sizeof err), 1);
+        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f3", err, sizeof err), 0);
+        /* an exact name beats an id prefix */
+        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f", err, sizeof err), 2);
+
+        assert_int_equal(ctl_resolve_ref(agents, n, "0b", err, sizeof err), -ENOTUNIQ);
+        assert_non_null(strstr(err, "prefix of 2 agent ids"));
+        assert_non_null(strstr(err, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d"));
+        assert_non_null(strstr(err, "0b6f9999-0000-4b7a-9c3e-2d4f5a6b7c8d"));
+
+        assert_int_equal(ctl_resolve_ref(agents, n, "zzz", err, sizeof err), -ESRCH);
+        assert_non_null(strstr(err, "\"zzz\""));
+        assert_int_equal(ctl_resolve_ref(agents, 0, "web", err, sizeof err), -ESRCH);
+        assert_int_equal(ctl_resolve_ref(agents, n, "", err, sizeof err), -EINVAL);
+}
+
+static void test_resolve_many_ambiguous(void **state)
+{
+        static char ids[10][40];
+        ProtoAgentInfo agents[10];
+        char err[512];
+
+        for (int i = 0; i < 10; i++) {
+                (void)snprintf(ids[i], sizeof ids[i], "aa%06d-0000-4000-8000-000000000000", i);
+                agents[i] = agent(ids[i], NULL);
+        }
+        assert_int_equal(ctl_resolve_ref(agents, 10, "aa", err, sizeof err), -ENOTUNIQ);
+        assert_non_null(strstr(err, "prefix of 10 agent ids"));
+        assert_non_null(strstr(err, ", ...)"));
+        /* a tiny buffer truncates, never overflows */
+        assert_int_equal(ctl_resolve_ref(agents, 10, "aa", err, 8), -ENOTUNIQ);
+        assert_int_equal(strlen(err), 7);
+}
+
+static void test_exit_codes(void **state)
+{
+        static const struct {
+                ProtoErrorCode code;
+                CtlExit exit;
+        } table[] = {
+                {PROTO_ERROR_BAD_REQUEST, CTL_EXIT_BAD_REQUEST},
+                {PROTO_ERROR_UNSUPPORTED_VERSION, CTL_EXIT_BAD_REQUEST},
+                {PROTO_ERROR_UNKNOWN_OP, CTL_EXIT_BAD_REQUEST},
+                {PROTO_ERROR_NOT_FOUND, CTL_EXIT_NOT_FOUND},
+                {PROTO_ERROR_CONFLICT, CTL_EXIT_CONFLICT},
+                {PROTO_ERROR_LIMIT_EXCEEDED, CTL_EXIT_LIMIT_EXCEEDED},
+                {PROTO_ERROR_UNENFORCEABLE, CTL_EXIT_UNENFORCEABLE},
+                {PROTO_ERROR_PERMISSION_DENIED, CTL_EXIT_PERMISSION_DENIED},
+                {PROTO_ERROR_SPAWN_FAILED, CTL_EXIT_SPAWN_FAILED},
+                {PROTO_ERROR_TIMEOUT, CTL_EXIT_TIMEOUT},
+                {PROTO_ERROR_BUSY, CTL_EXIT_BUSY},
+                {PROTO_ERROR_INTERNAL, CTL_EXIT_INTERNAL},
+        };
+        DescartesError e;
+
+        assert_int_equal(sizeof table / sizeof table[0], _PROTO_ERROR_MAX);
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+                assert_int_equal(ctl_exit_from_code(table[i].code), table[i].exit);
+                e = (DescartesError){.kind = DESCARTES_ERROR_DAEMON, .code = table[i].code};
+                assert_int_equal(ctl_exit_from_error(&e), table[i].exit);
+                /* the library's errno for each code is distinct from the others */
+                for (size_t j = 0; j < i; j++)
+                        assert_int_not_equal(descartes_error_code_to_errno(table[i].code),
+                                             descartes_error_code_to_errno(table[j].code));
+        }
+        assert_int_equal(ctl_exit_from_code(_PROTO_ERROR_INVALID), CTL_EXIT_FAILURE);
+
+        e = (DescartesError){.kind = DESCARTES_ERROR_UNREACHABLE};
+        assert_int_equal(ctl_exit_from_error(&e), CTL_EXIT_UNREACHABLE);
+        e.kind = DESCARTES_ERROR_ACCESS;
+        assert_int_equal(ctl_exit_from_error(&e), CTL_EXIT_PERMISSION_DENIED);
+        e.kind = DESCARTES_ERROR_TIMEOUT;
+        assert_int_equal(ctl_exit_from_error(&e), CTL_EXIT_TIMEOUT);
+        e.kind = DESCARTES_ERROR_PROTOCOL;
+        assert_int_equal(ctl_exit_from_error(&e), CTL_EXIT_INTERNAL);
+        e.kind = DESCARTES_ERROR_LOCAL;
+        assert_int_equal(ctl_exit_from_error(&e), CTL_EXIT_FAILURE);
+        assert_int_equal(ctl_exit_from_error(NULL), CTL_EXIT_FAILURE);
+}
+
+static void test_agent_exit(void **state)
+{
+        ProtoAgentInfo i = {.state = PROTO_STATE_EXITED,
+                            .has_reason = true,
+                            .reason = PROTO_REASON_COMPLETED,
+                            .has_exit_code = true,
+                            .exit_code = 3};
+
+        assert_int_equal(ctl_exit_from_agent(&i), 3);
+        i.exit_code = 0;
+        assert_int_equal(ctl_exit_from_agent(&i), 0);
+        i.exit_code = 300;
+        assert_int_equal(ctl_exit_from_agent(&i), 300 & 0xff);
+
+        i = (ProtoAgentInfo){.state = PROTO_STATE_EXITED,
+                             .has_reason = true,
+                             .reason = PROTO_REASON_SIGNALED,
+                             .has_signal = true,
+                             .signal = SIGSEGV};
+        assert_int_equal(ctl_exit_from_agent(&i), 128 + SIGSEGV);
+        i = (ProtoAgentInfo){.has_reason = true, .reason = PROTO_REASON_OOM_KILLED};
+        assert_int_equal(ctl_exit_from_agent(&i), 128 + SIGKILL);
+        i = (ProtoAgentInfo){
+                .state = PROTO_STATE_FAILED, .has_reason = true, .reason = PROTO_REASON_SPAWN_FAILED};
+        assert_int_equal(ctl_exit_from_agent(&i), 1);
+}
+
+static void test_formats(void **state)
+{
+        char buf[128];
+        char *argv[] = {(char *)"python3", (char *)"-c", (char *)"print('a\nb')", NULL};
+        char *long_argv[] = {(char *)"/usr/bin/some-really-long-command-name",
+                             (char *)"--with",
+                             (char *)"many",
+                             (char *)"arguments",
+                             (char *)"here",
+                             NULL};
+        ProtoAgentInfo i = {};
+
+        ctl_format_relative(100 * NS_SEC, 100 * NS_SEC, buf, sizeof buf);
+        assert_string_equal(buf, "just now");
+        ctl_format_relative(100 * NS_SEC, 101 * NS_SEC, buf, sizeof buf);
+        assert_string_equal(buf, "1 second ago");
+        ctl_format_relative(100 * NS_SEC, 159 * NS_SEC, buf, sizeof buf);
+        assert_string_equal(buf, "59 seconds ago");
+        ctl_format_relative(100 * NS_SEC, 220 * NS_SEC, buf, sizeof buf);
+        assert_string_equal(buf, "2 minutes ago");
+        ctl_format_relative(0 + 1, 3 * 3600 * NS_SEC, buf, sizeof buf);
+        assert_string_equal(buf, "2 hours ago");
+        ctl_format_relative(1, 5 * 86400 * NS_SEC, buf, sizeof buf);
+        assert_string_equal(buf, "4 days ago");
+        ctl_format_relative(200 * NS_SEC, 100 * NS_SEC, buf, sizeof buf); /* clock skew */
+        assert_string_equal(buf, "just now");
+        ctl_format_relative(0, 100 * NS_SEC, buf, sizeof buf);
+        assert_string_equal(buf, "-");
+
+        ctl_format_command(argv, 40, buf, sizeof buf);
+        assert_string_equal(buf, "python3 -c print('a b')");
+        ctl_format_command(long_argv, 20, buf, sizeof buf);
+        assert_string_equal(buf, "/usr/bin/some-rea...");
+        assert_int_equal(strlen(buf), 20);
+
+        ctl_format_reason(&i, buf, sizeof buf);
+        assert_string_equal(buf, "");
+        i = (ProtoAgentInfo){.has_reason = true, .reason = PROTO_REASON_COMPLETED, .has_exit_code = true};
+        ctl_format_reason(&i, buf, sizeof buf);
+        assert_string_equal(buf, "completed (0)");
+        i = (ProtoAgentInfo){
+                .has_reason = true, .reason = PROTO_REASON_SIGNALED, .has_signal = true, .signal = SIGKILL};
+        ctl_format_reason(&i, buf, sizeof buf);
+        assert_string_equal(buf, "signaled (KILL)");
+        i = (ProtoAgentInfo){.has_reason = true, .reason = PROTO_REASON_OOM_KILLED};
+        ctl_format_reason(&i, buf, sizeof buf);
+        assert_string_equal(buf, "oom_killed");
+
+        ctl_format_timestamp(UINT64_C(1700000000123456789), buf, sizeof buf);
+        assert_string_equal(buf, "2023-11-14T22:13:20.123Z");
+        ctl_format_timestamp(0, buf, sizeof buf);
+        assert_string_equal(buf, "-");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_uuid_form),
+                cmocka_unit_test(test_resolve),
+                cmocka_unit_test(test_resolve_many_ambiguous),
+                cmocka_unit_test(test_exit_codes),
+                cmocka_unit_test(test_agent_exit),
+                cmocka_unit_test(test_formats),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <msgpack.h>
+
+#include "descartes/descartes.h"
+#include "json-writer.h"
+
+/* Escapes n bytes and returns the text (freed by the caller). */
+static char *escape(const char *s, size_t n)
+{
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&out, &size);
+
+        assert_non_null(f);
+        json_write_escaped(f, s, n);
+        assert_int_equal(fclose(f), 0);
+        return out;
+}
+
+#define ASSERT_ESCAPE(input, expected)                                                                      \
+        do {                                                                                                \
+                char *_o = escape((input), sizeof(input) - 1);                                              \
+                if (strcmp(_o, (expected)) != 0)                                                            \
+                        fail_msg("escaping gave %s, expected %s", _o, (expected));                          \
+                free(_o);                                                                                   \
+        } while (0)
+
+static void test_escape(void **state)
+{
+        ASSERT_ESCAPE("", "\"\"");
+        ASSERT_ESCAPE("plain", "\"plain\"");
+        ASSERT_ESCAPE("a\"b\\c/d", "\"a\\\"b\\\\c/d\"");
+        ASSERT_ESCAPE("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\"");
+        ASSERT_ESCAPE("\x01\x1f\x7f", "\"\\u0001\\u001f\x7f\"");
+        ASSERT_ESCAPE("nul\0byte", "\"nul\\u0000byte\"");
+        /* valid UTF-8 passes through: 2, 3 and 4 byte sequences */
+        ASSERT_ESCAPE("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                      "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+        /* invalid bytes become U+FFFD, one per byte */
+        ASSERT_ESCAPE("\xff", "\"\\ufffd\"");
+        ASSERT_ESCAPE("a\xc3", "\"a\\ufffd\"");                                /* truncated sequence */
+        ASSERT_ESCAPE("\xc0\xaf", "\"\\ufffd\\ufffd\"");                       /* overlong '/' */
+        ASSERT_ESCAPE("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");            /* overlong 3-byte */
+        ASSERT_ESCAPE("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");            /* UTF-16 surrogate */
+        ASSERT_ESCAPE("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* above U+10FFFF */
+        ASSERT_ESCAPE("\xe2\x82", "\"\\ufffd\\ufffd\"");
+}
+
+/* Every byte string, escaped, must be valid JSON that json-c reads back (valid UTF-8 unchanged). */
+static void test_escape_round_trip(void **state)
+{
+        char in[256];
+
+        for (int i = 0; i < 256; i++)
+                in[i] = (char)i;
+        for (size_t len = 0; len <= sizeof in; len += 17) {
+                char *o = escape(in + (256 - len), len);
+                json_object *j = json_tokener_parse(o);
+
+                if (!j)
+                        fail_msg("json-c rejected %s", o);
+                assert_true(json_object_is_type(j, json_type_string));
+                json_object_put(j);
+                free(o);
+        }
+        {
+                static const char s[] = "tab\there \"quoted\" back\\slash \xc3\xa9\n";
+                char *o = escape(s, sizeof s - 1);
+                json_object *j = json_tokener_parse(o);
+
+                assert_non_null(j);
+                assert_string_equal(json_object_get_string(j), s);
+                json_object_put(j);
+                free(o);
+        }
+}
+
+static void test_writer_structure(void **state)
+{
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&out, &size);
+        JsonWriter w;
+
+        assert_non_null(f);
+        json_writer_init(&w, f);
+        json_writer_object_begin(&w);
+        json_writer_kv_string(&w, "s", "x\"y");
+        json_writer_kv_uint(&w, "u", UINT64_MAX);
+        json_writer_kv_int(&w, "i", INT64_MIN);
+        json_writer_kv_bool(&w, "b", false);
+        json_writer_key(&w, "n");
+        json_writer_null(&w);
+        json_writer_kv_string(&w, "null_string", NULL);
+        json_writer_key(&w, "a");
+        json_writer_array_begin(&w);
+        json_writer_array_end(&w);
+        json_writer_key(&w, "nested");
+        json_writer_array_begin(&w);
+        json_writer_object_begin(&w);
+        json_writer_object_end(&w);
+        json_writer_uint(&w, 1);
+        json_writer_array_begin(&w);
+        json_writer_string(&w, "z");
+        json_writer_array_end(&w);
+        json_writer_double(&w, 0.5);
+        json_writer_double(&w, 1.0 / 0.0);
+        json_writer_array_end(&w);
+        json_writer_key(&w, "raw");
+        json_writer_raw(&w, "{\"k\":1}");
+        json_writer_object_end(&w);
+        assert_int_equal(fclose(f), 0);
+
+        assert_string_equal(out, "{\"s\":\"x\\\"y\",\"u\":18446744073709551615,\"i\":-9223372036854775808,"
+                                 "\"b\":false,\"n\":null,\"null_string\":null,\"a\":[],"
+                                 "\"nested\":[{},1,[\"z\"],0.5,null],\"raw\":{\"k\":1}}");
+        {
+                json_object *j = json_tokener_parse(out);
+                assert_non_null(j);
+                json_object_put(j);
+        }
+        free(out);
+}
+
+static void test_value_to_json(void **state)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        DescartesValue v;
+        char *json = NULL;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 5);
+        msgpack_pack_str_with_body(&pk, "bytes", 5);
+        msgpack_pack_uint64(&pk, 512);
+        msgpack_pack_str_with_body(&pk, "msg", 3);
+        msgpack_pack_str_with_body(&pk, "a\"b\n\xff", 5);
+        msgpack_pack_str_with_body(&pk, "list", 4);
+        msgpack_pack_array(&pk, 4);
+        msgpack_pack_int64(&pk, -3);
+        msgpack_pack_true(&pk);
+        msgpack_pack_nil(&pk);
+        msgpack_pack_double(&pk, 2.5);
+        msgpack_pack_uint8(&pk, 7); /* a non-string key */
+        msgpack_pack_bin_with_body(&pk, "bin", 3);
+        msgpack_pack_str_with_body(&pk, "m", 1);
+        msgpack_pack_map(&pk, 0);
+
+        v = (DescartesValue){.data = (uint8_t *)sb.data, .size = sb.size};
+        assert_int_equal(descartes_value_to_json(&v, &json), 0);
+        assert_string_equal(json, "{\"bytes\":512,\"msg\":\"a\\\"b\\n\\ufffd\",\"list\":[-3,true,null,2.5],"
+                                  "\"7\":\"bin\",\"m\":{}}");
+        free(json);
+
+        /* trailing bytes and truncation are refused */
+        v.size = sb.size - 1;
+        assert_int_equal(descartes_value_to_json(&v, &json), -EINVAL);
+        msgpack_pack_nil(&pk);
+        v = (DescartesValue){.data = (uint8_t *)sb.data, .size = sb.size};
+        assert_int_equal(descartes_value_to_json(&v, &json), -EINVAL);
+        v.data = NULL;
+        assert_int_equal(descartes_value_to_json(&v, &json), -EINVAL);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_escape),
+                cmocka_unit_test(test_escape_round_trip),
+                cmocka_unit_test(test_writer_structure),
+                cmocka_unit_test(test_value_to_json),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libdescartes against an in-test fake daemon: a ROUTER served by a thread with canned proto replies, and a
+ * PUB driven from the test. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "descartes/descartes.h"
+
+#define AGENT_ID "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d"
+#define SEEN_MAX 16
+
+typedef enum FakeMode {
+        FAKE_NORMAL,
+        FAKE_STALE_FIRST,  /* two stale replies (another op, then the same op) before the real one */
+        FAKE_SILENT_ONCE,  /* drop the first request, answer the rest */
+        FAKE_SILENT,       /* never answer */
+        FAKE_ERROR,        /* not_found */
+        FAKE_GARBAGE_OURS, /* a reply with our id that does not decode */
+} FakeMode;
+
+typedef struct Fake {
+        char dir[64];
+        char control[128];
+        char events[128];
+        void *ctx;
+        void *router;
+        void *pub;
+        pthread_t thread;
+        atomic_int stop;
+        atomic_int mode;
+        pthread_mutex_t lock;
+        char seen_ids[SEEN_MAX][PROTO_ID_MAX + 1];
+        ProtoOp seen_ops[SEEN_MAX];
+        int n_seen;
+        int n_requests;
+} Fake;
+
+static void send_frames(void *s, zmq_msg_t *frames, int n_envelope, const void *body, size_t len)
+{
+        for (int i = 0; i < n_envelope; i++)
+                assert_true(zmq_send(s, zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i]), ZMQ_SNDMORE) >=
+                            0);
+        assert_true(zmq_send(s, body, len, 0) >= 0);
+}
+
+static void fill_agent(ProtoAgentInfo *i)
+{
+        i->id = strdup(AGENT_ID);
+        i->name = strdup("web");
+        i->state = PROTO_STATE_RUNNING;
+        i->argv = calloc(2, sizeof(char *));
+        assert_non_null(i->argv);
+        i->argv[0] = strdup("sleep");
+        i->n_argv = 1;
+        i->created_ns = UINT64_C(1700000000000000000);
+}
+
+static void reply_ok(void *s, zmq_msg_t *frames, int n_env, const char *id, ProtoOp op)
+{
+        ProtoReply rep = {};
+        void *buf = NULL;
+        size_t len;
+
+        assert_int_equal(proto_reply_init_ok(&rep, id, op), 0);
+        switch (op) {
+        case PROTO_OP_HEALTH:
+                rep.result.health.version = strdup("9.9.9");
+                rep.result.health.protocol = 1;
+                rep.result.health.uptime_s = 42;
+                rep.result.health.agents[PROTO_STATE_RUNNING] = 3;
+                rep.result.health.cgroup_root = strdup("/sys/fs/cgroup/descartes");
+                break;
+        case PROTO_OP_LIST:
+                rep.result.list.agents = calloc(1, sizeof(ProtoAgentInfo));
+                assert_non_null(rep.result.list.agents);
+                rep.result.list.n_agents = 1;
+                fill_agent(&rep.result.list.agents[0]);
+                break;
+        case PROTO_OP_STDIN:
+                rep.result.input.written = 5;
+                break;
+        default:
+                fill_agent(&rep.result.agent.agent);
+                break;
+        }
+        assert_int_equal(proto_reply_encode(&rep, &buf, &len), 0);
+        send_frames(s, frames, n_env, buf, len);
+        free(buf);
+        proto_reply_done(&rep);
+}
+
+static void reply_error(void *s, zmq_msg_t *frames, int n_env, const char *id, ProtoOp op)
+{
+        ProtoReply rep = {};
+        void *buf = NULL;
+        size_t len;
+
+        assert_int_equal(
+                proto_reply_init_error(&rep, id, op, PROTO_ERROR_NOT_FOUND, "no agent named %s", "ghost"),
+                0);
+        assert_int_equal(proto_reply_encode(&rep, &buf, &len), 0);
+        send_frames(s, frames, n_env, buf, len);
+        free(buf);
+        proto_reply_done(&rep);
+}
+
+static void reply_garbage(void *s, zmq_msg_t *frames, int n_env, const char *id)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 3);
+        msgpack_pack_str_with_body(&pk, "v", 1);
+        msgpack_pack_uint8(&pk, 1);
+        msgpack_pack_str_with_body(&pk, "id", 2);
+        msgpack_pack_str_with_body(&pk, id, strlen(id));
+        msgpack_pack_str_with_body(&pk, "ok", 2);
+        msgpack_pack_str_with_body(&pk, "yes", 3);
+        send_frames(s, frames, n_env, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+static void serve_one(Fake *f)
+{
+        zmq_msg_t frames[8];
+        int n = 0, more = 1;
+        ProtoRequest req = {};
+        int mode = atomic_load(&f->mode);
+
+        while (more) {
+                size_t sz = sizeof more;
+                assert_true(n < 8);
+                zmq_msg_init(&frames[n]);
+                assert_true(zmq_msg_recv(&frames[n], f->router, 0) >= 0);
+                assert_int_equal(zmq_getsockopt(f->router, ZMQ_RCVMORE, &more, &sz), 0);
+                n++;
+        }
+        /* [identity][empty][body], as a REQ would send */
+        assert_int_equal(n, 3);
+        assert_int_equal(zmq_msg_size(&frames[1]), 0);
+        assert_int_equal(
+                proto_request_decode(zmq_msg_data(&frames[n - 1]), zmq_msg_size(&frames[n - 1]), &req, NULL),
+                0);
+
+        pthread_mutex_lock(&f->lock);
+        if (f->n_seen < SEEN_MAX) {
+                (void)snprintf(f->seen_ids[f->n_seen], sizeof f->seen_ids[0], "%s", req.id);
+                f->seen_ops[f->n_seen] = req.op;
+                f->n_seen++;
+        }
+        f->n_requests++;
+        pthread_mutex_unlock(&f->lock);
+
+        switch (mode) {
+        case FAKE_NORMAL:
+                reply_ok(f->router, frames, n - 1, req.id, req.op);
+                break;
+        case FAKE_STALE_FIRST:
+                reply_ok(f->router, frames, n - 1, "stale-0",
+                         req.op == PROTO_OP_LIST ? PROTO_OP_HEALTH : PROTO_OP_LIST);
+                reply_error(f->router, frames, n - 1, "stale-1", req.op);
+                reply_ok(f->router, frames, n - 1, "stale-2", req.op);
+                reply_ok(f->router, frames, n - 1, req.id, req.op);
+                break;
+        case FAKE_SILENT_ONCE:
+                if (f->n_requests > 1)
+                        reply_ok(f->router, frames, n - 1, req.id, req.op);
+                break;
+        case FAKE_SILENT:
+                break;
+        case FAKE_ERROR:
+                reply_error(f->router, frames, n - 1, req.id, req.op);
+                break;
+        case FAKE_GARBAGE_OURS:
+                reply_garbage(f->router, frames, n - 1, req.id);
+                break;
+        default:
+                fail();
+        }
+        for (int i = 0; i < n; i++)
+                zmq_msg_close(&frames[i]);
+        proto_request_done(&req);
+}
+
+static void *fake_thread(void *userdata)
+{
+        Fake *f = userdata;
+
+        while (!atomic_load(&f->stop)) {
+                zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
+                if (zmq_poll(&item, 1, 20) > 0)
+                        serve_one(f);
+        }
+        return NULL;
+}
+
+static int fake_setup(void **state)
+{
+        Fake *f = calloc(1, sizeof *f);
+        int linger = 0;
+
+        assert_non_null(f);
+        strcpy(f->dir, "/tmp/descartes-test-client-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        (void)snprintf(f->control, sizeof f->control, "ipc://%s/control", f->dir);
+        (void)snprintf(f->events, sizeof f->events, "ipc://%s/events", f->dir);
+        pthread_mutex_init(&f->lock, NULL);
+        f->ctx = zmq_ctx_new();
+        assert_non_null(f->ctx);
+        f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+        f->pub = zmq_socket(f->ctx, ZMQ_PUB);
+        assert_non_null(f->router);
+        assert_non_null(f->pub);
+        (void)zmq_setsockopt(f->router, ZMQ_LINGER, &linger, sizeof linger);
+        (void)zmq_setsockopt(f->pub, ZMQ_LINGER, &linger, sizeof linger);
+        assert_int_equal(zmq_bind(f->router, f->control), 0);
+        assert_int_equal(zmq_bind(f->pub, f->events), 0);
+        assert_int_equal(pthread_create(&f->thread, NULL, fake_thread, f), 0);
+        unsetenv(DESCARTES_ENV_HOST);
+        unsetenv(DESCARTES_ENV_EVENTS);
+        *state = f;
+        return 0;
+}
+
+static int fake_teardown(void **state)
+{
+        Fake *f = *state;
+        char path[192];
+
+        atomic_store(&f->stop, 1);
+        pthread_join(f->thread, NULL);
+        zmq_close(f->router);
+        zmq_close(f->pub);
+        zmq_ctx_term(f->ctx);
+        (void)snprintf(path, sizeof path, "%s/control", f->dir);
+        (void)unlink(path);
+        (void)snprintf(path, sizeof path, "%s/events", f->dir);
+        (void)unlink(path);
+        (void)snprintf(path, sizeof path, "%s/stale", f->dir);
+        (void)unlink(path);
+        (void)rmdir(f->dir);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+        return 0;
+}
+
+static int fake_requests(Fake *f)
+{
+        int n;
+
+        pthread_mutex_lock(&f->lock);
+        n = f->n_requests;
+        pthread_mutex_unlock(&f->lock);
+        return n;
+}
+
+static DescartesClient *client_for(Fake *f)
+{
+        DescartesClient *c = NULL;
+
+        assert_int_equal(descartes_client_new(f->control, &c), 0);
+        return c;
+}
+
+static void test_health_ok(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesHealth h = {};
+        DescartesError e;
+
+        assert_string_equal(descartes_client_get_endpoint(c), f->control);
+        assert_string_equal(descartes_client_get_events_endpoint(c), f->events);
+        assert_int_equal(descartes_health(c, &h, &e), 0);
+        assert_int_equal(e.kind, DESCARTES_ERROR_NONE);
+        assert_string_equal(h.version, "9.9.9");
+        assert_int_equal(h.uptime_s, 42);
+        assert_int_equal(h.agents[PROTO_STATE_RUNNING], 3);
+        proto_health_result_done(&h);
+
+        /* a second request: a fresh id, the same socket */
+        assert_int_equal(descartes_health(c, &h, NULL), 0);
+        proto_health_result_done(&h);
+        assert_int_equal(fake_requests(f), 2);
+        assert_string_not_equal(f->seen_ids[0], f->seen_ids[1]);
+        assert_int_equal(f->seen_ops[0], PROTO_OP_HEALTH);
+        descartes_client_free(c);
+}
+
+static void test_ops_round_trip(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesAgentInfo info = {};
+        DescartesList list = {};
+        char *argv[] = {(char *)"sleep", (char *)"10", NULL};
+        DescartesSpawnArgs spawn = {.argv = argv};
+        uint64_t written = 0;
+        DescartesError e;
+
+        assert_int_equal(descartes_list(c, NULL, &list, &e), 0);
+        assert_int_equal(list.n_agents, 1);
+        assert_string_equal(list.agents[0].id, AGENT_ID);
+        proto_list_result_done(&list);
+
+        assert_int_equal(descartes_spawn(c, &spawn, &info, &e), 0);
+        assert_string_equal(info.id, AGENT_ID);
+        proto_agent_info_done(&info);
+        assert_int_equal(descartes_stop(c, "web", 1500, &info, &e), 0);
+        assert_string_equal(info.name, "web");
+        proto_agent_info_done(&info);
+        assert_int_equal(descartes_pause(c, "web", NULL, &e), 0);
+        assert_int_equal(descartes_signal(c, "web", 15, NULL, &e), 0);
+        assert_int_equal(descartes_stdin(c, "web", "hello", 5, false, &written, &e), 0);
+        assert_int_equal(written, 5);
+
+        pthread_mutex_lock(&f->lock);
+        assert_int_equal(f->seen_ops[1], PROTO_OP_SPAWN);
+        assert_int_equal(f->seen_ops[2], PROTO_OP_STOP);
+        assert_int_equal(f->seen_ops[3], PROTO_OP_PAUSE);
+        assert_int_equal(f->seen_ops[4], PROTO_OP_SIGNAL);
+        assert_int_equal(f->seen_ops[5], PROTO_OP_STDIN);
+        pthread_mutex_unlock(&f->lock);
+        descartes_client_free(c);
+}
+
+static void test_stale_replies_discarded(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesAgentInfo info = {};
+        DescartesList list = {};
+        DescartesError e;
+
+        atomic_store(&f->mode, FAKE_STALE_FIRST);
+        assert_int_equal(descartes_get(c, "web", &info, &e), 0);
+        assert_string_equal(info.id, AGENT_ID);
+        proto_agent_info_done(&info);
+        assert_int_equal(descartes_list(c, NULL, &list, &e), 0);
+        assert_int_equal(list.n_agents, 1);
+        proto_list_result_done(&list);
+        assert_int_equal(fake_requests(f), 2);
+        descartes_client_free(c);
+}
+
+static void test_retry_same_id(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesHealth h = {};
+        DescartesError e;
+
+        atomic_store(&f->mode, FAKE_SILENT_ONCE);
+        descartes_client_set_timeout(c, 300 * 1000);
+        assert_int_equal(descartes_health(c, &h, &e), 0);
+        assert_string_equal(h.version, "9.9.9");
+        proto_health_result_done(&h);
+        assert_int_equal(fake_requests(f), 2);
+        assert_string_equal(f->seen_ids[0], f->seen_ids[1]);
+        descartes_client_free(c);
+}
+
+static void test_timeout(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesHealth h = {};
+        DescartesError e;
+
+        atomic_store(&f->mode, FAKE_SILENT);
+        descartes_client_set_timeout(c, 200 * 1000);
+        assert_int_equal(descartes_health(c, &h, &e), -ETIMEDOUT);
+        assert_int_equal(e.kind, DESCARTES_ERROR_TIMEOUT);
+        assert_int_equal(e.error, -ETIMEDOUT);
+        assert_string_equal(e.message, "descartesd did not answer within 200ms");
+        assert_null(h.version);
+        assert_int_equal(fake_requests(f), 2);
+        assert_string_equal(f->seen_ids[0], f->seen_ids[1]);
+
+        /* without retries: one send */
+        descartes_client_set_retry(c, false);
+        assert_int_equal(descartes_client_set_op_timeout(c, PROTO_OP_HEALTH, 2 * 1000 * 1000), 0);
+        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_HEALTH), 2 * 1000 * 1000);
+        assert_int_equal(descartes_client_set_op_timeout(c, PROTO_OP_HEALTH, 0), 0);
+        assert_int_equal(descartes_get(c, "web", NULL, &e), -ETIMEDOUT);
+        assert_int_equal(fake_requests(f), 3);
+
+        /* the daemon is back: the next request works on a fresh socket */
+        atomic_store(&f->mode, FAKE_NORMAL);
+        assert_int_equal(descartes_health(c, &h, &e), 0);
+        proto_health_result_done(&h);
+        descartes_client_free(c);
+}
+
+static void test_daemon_error(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesAgentInfo info = {};
+        DescartesError e;
+
+        atomic_store(&f->mode, FAKE_ERROR);
+        assert_int_equal(descartes_get(c, "ghost", &info, &e), -ESRCH);
+        assert_int_equal(e.kind, DESCARTES_ERROR_DAEMON);
+        assert_int_equal(e.code, PROTO_ERROR_NOT_FOUND);
+        assert_int_equal(e.error, -ESRCH);
+        assert_string_equal(e.message, "no agent named ghost");
+        assert_null(info.id);
+        descartes_client_free(c);
+}
+
+static void test_unreadable_reply(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesError e;
+
+        atomic_store(&f->mode, FAKE_GARBAGE_OURS);
+        assert_int_equal(descartes_get(c, "web", NULL, &e), -EPROTO);
+        assert_int_equal(e.kind, DESCARTES_ERROR_PROTOCOL);
+        assert_non_null(strstr(e.message, "cannot be read"));
+        descartes_client_free(c);
+}
+
+static void test_unreachable(void **state)
+{
+        Fake *f = *state;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        DescartesClient *c = NULL;
+        DescartesError e;
+        char endpoint[192];
+        int fd;
+
+        (void)snprintf(endpoint, sizeof endpoint, "ipc://%s/missing/control", f->dir);
+        assert_int_equal(descartes_client_new(endpoint, &c), 0);
+        assert_int_equal(descartes_get(c, "web", NULL, &e), -ECONNREFUSED);
+        assert_int_equal(e.kind, DESCARTES_ERROR_UNREACHABLE);
+        assert_non_null(strstr(e.message, "cannot reach descartesd at "));
+        assert_non_null(strstr(e.message, "is it running? (systemctl status descartesd)"));
+        c = descartes_client_free(c);
+
+        /* a socket file nobody listens on (a daemon that died) */
+        (void)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/stale", f->dir);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+        close(fd);
+        (void)snprintf(endpoint, sizeof endpoint, "ipc://%s/stale", f->dir);
+        assert_int_equal(descartes_client_new(endpoint, &c), 0);
+        assert_int_equal(descartes_health(c, &(DescartesHealth){}, &e), -ECONNREFUSED);
+        assert_int_equal(e.kind, DESCARTES_ERROR_UNREACHABLE);
+        c = descartes_client_free(c);
+
+        /* not a socket */
+        (void)snprintf(endpoint, sizeof endpoint, "ipc://%s", f->dir);
+        assert_int_equal(descartes_client_new(endpoint, &c), 0);
+        assert_int_equal(descartes_health(c, &(DescartesHealth){}, &e), -ECONNREFUSED);
+        assert_non_null(strstr(e.message, "is not a socket"));
+        c = descartes_client_free(c);
+        assert_int_equal(fake_requests(f), 0);
+}
+
+/* In a child that gave up root: 0 if the call failed with -EACCES and a helpful message. */
+static int check_access_denied_as(uid_t uid, const char *endpoint)
+{
+        DescartesClient *c = NULL;
+        DescartesError e;
+        int r;
+
+        if (setresgid(uid, uid, uid) < 0 || setgroups(0, NULL) < 0 || setresuid(uid, uid, uid) < 0)
+                return 10;
+        if (descartes_client_new(endpoint, &c) < 0)
+                return 11;
+        r = descartes_health(c, &(DescartesHealth){}, &e);
+        descartes_client_free(c);
+        if (r != -EACCES || e.kind != DESCARTES_ERROR_ACCESS)
+                return 12;
+        if (!strstr(e.message, "permission denied on ") ||
+            !strstr(e.message, "add your user to group descartes"))
+                return 13;
+        return 0;
+}
+
+static void test_permission_denied(void **state)
+{
+        Fake *f = *state;
+        char path[192];
+        int status = 0;
+        pid_t pid;
+
+        if (geteuid() != 0) {
+                print_message("skipped: needs root to test as another user\n");
+                skip();
+                return;
+        }
+        /* the directory is 0700 root: the socket cannot even be looked at; then the directory is open but
+         * the socket is 0660 root:root */
+        (void)snprintf(path, sizeof path, "%s/control", f->dir);
+        for (int round = 0; round < 2; round++) {
+                if (round == 1) {
+                        assert_int_equal(chmod(f->dir, 0755), 0);
+                        assert_int_equal(chmod(path, 0660), 0);
+                }
+                pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0)
+                        _exit(check_access_denied_as(65534, f->control));
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_true(WIFEXITED(status));
+                assert_int_equal(WEXITSTATUS(status), 0);
+        }
+        assert_int_equal(fake_requests(f), 0);
+}
+
+static void test_local_validation(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesSpawnArgs spawn = {};
+        DescartesError e;
+        char long_ref[PROTO_AGENT_REF_MAX + 2];
+
+        memset(long_ref, 'a', sizeof long_ref - 1);
+        long_ref[sizeof long_ref - 1] = 0;
+        assert_int_equal(descartes_get(c, NULL, NULL, &e), -EINVAL);
+        assert_int_equal(e.kind, DESCARTES_ERROR_LOCAL);
+        assert_int_equal(descartes_get(c, "", NULL, &e), -EINVAL);
+        assert_int_equal(descartes_get(c, long_ref, NULL, &e), -EINVAL);
+        assert_int_equal(descartes_signal(c, "web", 0, NULL, &e), -EINVAL);
+        assert_int_equal(descartes_signal(c, "web", 65, NULL, &e), -EINVAL);
+        assert_int_equal(descartes_spawn(c, &spawn, NULL, &e), -EINVAL);
+        assert_int_equal(descartes_stdin(c, "web", "x", PROTO_STDIN_DATA_MAX + 1, false, NULL, &e), -EINVAL);
+        assert_int_equal(descartes_subscribe(c, "has.dot", &(DescartesSubscription *){NULL}, &e), -EINVAL);
+        assert_int_equal(fake_requests(f), 0);
+        descartes_client_free(c);
+}
+
+static void test_endpoints(void **state)
+{
+        DescartesClient *c = NULL;
+
+        assert_int_equal(descartes_client_new(NULL, &c), 0);
+        assert_string_equal(descartes_client_get_endpoint(c), DESCARTES_DEFAULT_CONTROL_ENDPOINT);
+        assert_string_equal(descartes_client_get_events_endpoint(c), DESCARTES_DEFAULT_EVENTS_ENDPOINT);
+        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_GET), DESCARTES_TIMEOUT_SHORT_USEC);
+        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_STOP), DESCARTES_TIMEOUT_LONG_USEC);
+        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_SPAWN), DESCARTES_TIMEOUT_LONG_USEC);
+        descartes_client_set_timeout(c, 7);
+        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_STOP), 7);
+        assert_int_equal(descartes_client_set_op_timeout(c, _PROTO_OP_MAX, 1), -EINVAL);
+        assert_int_equal(descartes_client_set_events_endpoint(c, "tcp://127.0.0.1:7001"), 0);
+        assert_string_equal(descartes_client_get_events_endpoint(c), "tcp://127.0.0.1:7001");
+        assert_int_equal(descartes_client_set_events_endpoint(c, "nonsense"), -EINVAL);
+        assert_int_equal(descartes_client_set_events_endpoint(c, NULL), 0);
+        assert_string_equal(descartes_client_get_events_endpoint(c), DESCARTES_DEFAULT_EVENTS_ENDPOINT);
+        c = descartes_client_free(c);
+
+        assert_int_equal(setenv(DESCARTES_ENV_HOST, "ipc:///srv/d/control", 1), 0);
+        assert_int_equal(descartes_client_new(NULL, &c), 0);
+        assert_string_equal(descartes_client_get_endpoint(c), "ipc:///srv/d/control");
+        assert_string_equal(descartes_client_get_events_endpoint(c), "ipc:///srv/d/events");
+        c = descartes_client_free(c);
+
+        assert_int_equal(setenv(DESCARTES_ENV_EVENTS, "tcp://127.0.0.1:7002", 1), 0);
+        assert_int_equal(descartes_client_new("tcp://127.0.0.1:7000", &c), 0);
+        assert_string_equal(descartes_client_get_endpoint(c), "tcp://127.0.0.1:7000");
+        assert_string_equal(descartes_client_get_events_endpoint(c), "tcp://127.0.0.1:7002");
+        c = descartes_client_free(c);
+        unsetenv(DESCARTES_ENV_EVENTS);
+        unsetenv(DESCARTES_ENV_HOST);
+
+        assert_int_equal(descartes_client_new("tcp://127.0.0.1:7000", &c), 0);
+        assert_string_equal(descartes_client_get_events_endpoint(c), DESCARTES_DEFAULT_EVENTS_ENDPOINT);
+        c = descartes_client_free(c);
+
+        assert_int_equal(descartes_client_new("", &c), -EINVAL);
+        assert_int_equal(descartes_client_new("no-scheme", &c), -EINVAL);
+        assert_null(c);
+}
+
+static void publish(Fake *f, const char *agent, uint64_t seq, ProtoEventKind kind)
+{
+        ProtoEvent ev = {.seq = seq, .ts_ns = 1, .kind = kind, .agent = (char *)agent};
+        char *topic = NULL;
+        void *buf = NULL;
+        size_t len;
+
+        assert_int_equal(proto_event_topic(agent, kind, &topic), 0);
+        assert_int_equal(proto_event_encode(&ev, &buf, &len), 0);
+        assert_true(zmq_send(f->pub, topic, strlen(topic), ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(f->pub, buf, len, 0) >= 0);
+        free(topic);
+        free(buf);
+}
+
+/* A SUB joins asynchronously: publish seq until it arrives. */
+static void publish_until_joined(Fake *f, DescartesSubscription *s, const char *agent, uint64_t seq)
+{
+        for (int i = 0; i < 200; i++) {
+                DescartesEvent ev = {};
+                publish(f, agent, seq, PROTO_EVENT_HEARTBEAT);
+                if (descartes_subscription_next(s, 50 * 1000, &ev, NULL) > 0) {
+                        assert_int_equal(ev.seq, seq);
+                        proto_event_done(&ev);
+                        /* drain duplicates of the join event */
+                        while (descartes_subscription_next(s, 20 * 1000, &ev, NULL) > 0)
+                                proto_event_done(&ev);
+                        return;
+                }
+        }
+        fail_msg("the subscription never received an event");
+}
+
+static void test_subscription(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesSubscription *all = NULL, *one = NULL;
+        DescartesEvent ev = {};
+        uint64_t from = 0, to = 0;
+        DescartesError e;
+
+        assert_int_equal(descartes_subscribe(c, NULL, &all, &e), 0);
+        assert_int_equal(descartes_subscribe(c, AGENT_ID, &one, &e), 0);
+        assert_true(descartes_subscription_get_fd(all) >= 0);
+        publish_until_joined(f, all, AGENT_ID, 1);
+        publish_until_joined(f, one, AGENT_ID, 1);
+        while (descartes_subscription_next(all, 50 * 1000, &ev, NULL) > 0) /* the joins' repeats */
+                proto_event_done(&ev);
+
+        publish(f, NULL, 2, PROTO_EVENT_HEARTBEAT);
+        publish(f, "other", 3, PROTO_EVENT_OUTPUT);
+        publish(f, AGENT_ID, 6, PROTO_EVENT_EXITED);
+
+        assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
+        assert_int_equal(ev.seq, 2);
+        assert_null(ev.agent);
+        assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 0);
+        proto_event_done(&ev);
+        assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
+        assert_int_equal(ev.seq, 3);
+        proto_event_done(&ev);
+        assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
+        assert_int_equal(ev.seq, 6);
+        assert_int_equal(ev.kind, PROTO_EVENT_EXITED);
+        assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 1);
+        assert_int_equal(from, 4);
+        assert_int_equal(to, 5);
+        assert_int_equal(descartes_subscription_get_last_seq(all), 6);
+        proto_event_done(&ev);
+        assert_int_equal(descartes_subscription_next(all, 0, &ev, &e), 0);
+
+        /* the filtered one sees only its agent, and reports no gaps */
+        assert_int_equal(descartes_subscription_next(one, 2000 * 1000, &ev, &e), 1);
+        assert_int_equal(ev.seq, 6);
+        assert_string_equal(ev.agent, AGENT_ID);
+        assert_int_equal(descartes_subscription_get_gap(one, NULL, NULL), 0);
+        proto_event_done(&ev);
+        assert_int_equal(descartes_subscription_next(one, 100 * 1000, &ev, &e), 0);
+
+        /* something that is not an event is skipped and counted */
+        assert_true(zmq_send(f->pub, "host.heartbeat", 14, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(f->pub, "\xc1", 1, 0) >= 0);
+        publish(f, NULL, 7, PROTO_EVENT_HEARTBEAT);
+        assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
+        assert_int_equal(ev.seq, 7);
+        assert_int_equal(descartes_subscription_get_dropped(all), 1);
+        proto_event_done(&ev);
+
+        descartes_subscription_free(all);
+        descartes_subscription_free(one);
+        descartes_client_free(c);
+}
+
+static void test_seq_gap(void **state)
+{
+        uint64_t from = 0, to = 0;
+
+        assert_int_equal(descartes_seq_gap(0, 10, &from, &to), 0); /* nothing seen yet: no gap */
+        assert_int_equal(descartes_seq_gap(4, 5, &from, &to), 0);
+        assert_int_equal(descartes_seq_gap(5, 5, &from, &to), 0); /* duplicate */
+        assert_int_equal(descartes_seq_gap(9, 3, &from, &to), 0); /* daemon restarted */
+        assert_int_equal(descartes_seq_gap(4, 6, &from, &to), 1);
+        assert_int_equal(from, 5);
+        assert_int_equal(to, 5);
+        assert_int_equal(descartes_seq_gap(1, 100, NULL, &to), 1);
+        assert_int_equal(to, 99);
+}
+
+static void test_error_helpers(void **state)
+{
+        DescartesError e;
+
+        descartes_error_clear(&e);
+        assert_int_equal(e.kind, DESCARTES_ERROR_NONE);
+        assert_int_equal(e.code, _PROTO_ERROR_INVALID);
+        assert_string_equal(e.message, "");
+        assert_string_equal(descartes_error_kind_to_string(DESCARTES_ERROR_TIMEOUT), "timeout");
+        assert_null(descartes_error_kind_to_string(_DESCARTES_ERROR_KIND_MAX));
+        assert_int_equal(descartes_error_code_to_errno(PROTO_ERROR_BUSY), -EAGAIN);
+        assert_int_equal(descartes_error_code_to_errno(_PROTO_ERROR_INVALID), -EIO);
+        assert_true(descartes_state_is_final(PROTO_STATE_EXITED));
+        assert_true(descartes_state_is_final(PROTO_STATE_FAILED));
+        assert_false(descartes_state_is_final(PROTO_STATE_STOPPING));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_health_ok, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_ops_round_trip, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_stale_replies_discarded, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_retry_same_id, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_timeout, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_daemon_error, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_reply, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_unreachable, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_permission_denied, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_local_validation, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_subscription, fake_setup, fake_teardown),
+                cmocka_unit_test(test_endpoints),
+                cmocka_unit_test(test_seq_gap),
+                cmocka_unit_test(test_error_helpers),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
