@@ -43,6 +43,17 @@ static int reset_signals(void)
         return 0;
 }
 
+static int write_oom_score_adj_zero(void)
+{
+        _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, "0", 1) != 1)
+                return -errno;
+        return 0;
+}
+
 static int setup_stdio(const int stdio[3])
 {
         int moved[3];
@@ -66,6 +77,11 @@ int shim_prepare_agent(const ShimAgentConfig *c, ShimStage *ret_stage)
         int r;
 
         r = reset_signals();
+        if (r < 0)
+                return fail(SHIM_STAGE_SHIM, r, ret_stage);
+        /* the daemon sets the shim's oom_score_adj to -1000 so that the OOM killer takes the agent and the shim
+         * lives to report it: the agent must not inherit that */
+        r = write_oom_score_adj_zero();
         if (r < 0)
                 return fail(SHIM_STAGE_SHIM, r, ret_stage);
         if (chdir(c->cwd) < 0)

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* From a validated spawn request to a running shim: state and runtime dirs, cgroups with limits, the control
+ * socketpair, spawn_shim(), oom_score_adj, the child and cgroup watches. The reply waits for the shim's
+ * STARTED (or SPAWN_FAILED / its exit). */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "agent-cgroup.h"
+#include "agent.h"
+#include "fd-util.h"
+#include "log.h"
+#include "spawn.h"
+#include "string-util.h"
+#include "time-util.h"
+
+static int on_shim_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        Agent *a = userdata;
+
+        log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->id, (int)si->si_pid, si->si_code,
+                  si->si_status);
+        /* killed before it could report (cgroup.kill, a crash): its exit record, if any, says the rest */
+        agent_finalize(a);
+        return 0;
+}
+
+static int on_runtime_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Agent *a = userdata;
+
+        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        if (agent_state_is_ended(a->state) || a->state == PROTO_STATE_STOPPING)
+                return 0;
+        log_info("Agent %s reached its maximum run time, stopping it.", a->id);
+        a->timed_out = true;
+        (void)agent_stop(a, a->manager->config.stop_grace_usec);
+        return 0;
+}
+
+static int build_env(const ProtoStrMap *env, char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(env->n_pairs + 1, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < env->n_pairs; i++)
+                if (asprintf_safe(&l[i], "%s=%s", env->pairs[i].key, env->pairs[i].value) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int make_dir_at(const char *parent, const char *sub, const char *id, char **ret_path)
+{
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+
+        if (asprintf_safe(&dir, "%s/%s", parent, sub) < 0 || asprintf_safe(&path, "%s/%s", dir, id) < 0)
+                return -ENOMEM;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdir(path, 0700) < 0)
+                return -errno;
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+#define FAIL(code_, ...)                                                                                    \
+        do {                                                                                                \
+                *ret_code = (code_);                                                                        \
+                (void)asprintf_safe(ret_msg, __VA_ARGS__);                                                  \
+                return -EIO;                                                                                \
+        } while (0)
+
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoErrorCode *ret_code)
+{
+        Manager *m = a->manager;
+        _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
+        _cleanup_close_ int log_fd = -EBADF;
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_free_ char *listen = NULL;
+        SpawnStage stage = SPAWN_STAGE_PREPARE;
+        PidRef shim = PIDREF_NULL;
+        char buf[32];
+        int r;
+
+        r = make_dir_at(m->config.state_dir, "agents", a->id, &a->state_path);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's state directory: %s", strerror(-r));
+        a->state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (a->state_fd < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot open %s: %s", a->state_path, strerror(errno));
+        r = make_dir_at(m->config.runtime_dir, "agents", a->id, &a->runtime_path);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's runtime directory: %s", strerror(-r));
+        if (asprintf_safe(&listen, "%s/shim.sock", a->runtime_path) < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+
+        r = agent_cgroup_create(m->cgroup, a->owner_uid, a->id, &a->limits, &a->cgroup_path, &a->cgroup_fd,
+                                &a->shim_cgroup_fd, &a->payload_cgroup_fd);
+        if (r < 0)
+                FAIL(r == -EOPNOTSUPP ? PROTO_ERROR_UNENFORCEABLE : PROTO_ERROR_INTERNAL,
+                     "cannot create the agent's cgroup or set its limits: %s", strerror(-r));
+        if (cg_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &a->oom_kills_at_start) < 0)
+                a->oom_kills_at_start = 0;
+        r = agent_watch_cgroups(a);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));
+        log_fd = openat(a->state_fd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                        0600);
+        if (log_fd < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot open shim.log: %s", strerror(errno));
+        r = build_env(&args->env, &env);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+
+        SpawnShimParams p = {
+                .shim_path = m->shim_path,
+                .id = a->id,
+                .cwd = args->cwd,
+                .listen_path = listen,
+                .output_cap = m->config.output_cap_bytes,
+                .stdin_pipe = args->open_stdin,
+                .new_net = !args->has_net || args->net == PROTO_NET_NONE,
+                .argv = a->argv,
+                .env = env,
+                .log_fd = log_fd,
+                .control_fd = pair[1],
+                .state_dir_fd = a->state_fd,
+                .payload_cgroup_fd = a->payload_cgroup_fd,
+                .shim_cgroup_fd = a->shim_cgroup_fd,
+        };
+        r = spawn_shim(&p, &shim, &stage);
+        if (r < 0) {
+                a->spawn_failed = true;
+                FAIL(PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
+                     strerror(-r));
+        }
+        a->shim = shim;
+        pair[1] = safe_close(pair[1]);
+        a->stdin_open = args->open_stdin;
+
+        /* the OOM killer must take the agent, not the shim that reports it (the shim resets it to 0 in the
+         * agent's child before exec) */
+        (void)snprintf(buf, sizeof buf, "/proc/%d/oom_score_adj", (int)a->shim.pid);
+        r = write_string_file_at(AT_FDCWD, buf, "-1000");
+        if (r < 0) {
+                /* e.g. in a container without CAP_SYS_RESOURCE: say it once */
+                static bool warned = false;
+                log_full_errno(warned ? LOG_DEBUG : LOG_WARNING, r,
+                               "Agent %s: cannot set the shim's oom_score_adj to -1000, ignoring: %m",
+                               a->id);
+                warned = true;
+        }
+
+        r = sd_event_add_child_pidfd(m->event, &a->child_source, a->shim.fd, WEXITED, on_shim_exit, a);
+        if (r < 0) {
+                (void)pidref_kill(&a->shim, SIGKILL);
+                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the shim: %s", strerror(-r));
+        }
+        (void)sd_event_source_set_description(a->child_source, "agent-shim-exit");
+        r = shim_link_attach(a, pair[0]);
+        if (r < 0) {
+                (void)pidref_kill(&a->shim, SIGKILL);
+                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the shim's socket: %s", strerror(-r));
+        }
+        pair[0] = -EBADF;
+
+        if (args->has_timeout_ms && args->timeout_ms > 0) {
+                r = sd_event_add_time_relative(m->event, &a->runtime_timer, CLOCK_MONOTONIC,
+                                               args->timeout_ms * USEC_PER_MSEC, 1000, on_runtime_timeout,
+                                               a);
+                if (r < 0)
+                        log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
+        }
+        log_info("Agent %s: shim started as pid %d in %s.", a->id, (int)a->shim.pid, a->cgroup_path);
+        return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "agent-state.h"
+#include "cleanup.h"
+
+#define X        _PROTO_STATE_INVALID
+#define STARTING PROTO_STATE_STARTING
+#define RUNNING  PROTO_STATE_RUNNING
+#define PAUSING  PROTO_STATE_PAUSING
+#define PAUSED   PROTO_STATE_PAUSED
+#define RESUMING PROTO_STATE_RESUMING
+#define STOPPING PROTO_STATE_STOPPING
+#define EXITED   PROTO_STATE_EXITED
+#define FAILED   PROTO_STATE_FAILED
+
+/* An agent that ends before it ever ran has failed; one stopped while starting ends stopped, not failed. */
+static const ProtoState transitions[_PROTO_STATE_MAX][_AGENT_EVENT_MAX] = {
+        /*               STARTED  SPAWN_FAILED PAUSE    FROZEN  RESUME    THAWED   STOP      EXITED */
+        [STARTING] = {RUNNING, FAILED, X, X, X, X, STOPPING, FAILED},
+        [RUNNING] = {X, X, PAUSING, X, X, X, STOPPING, EXITED},
+        [PAUSING] = {X, X, X, PAUSED, RESUMING, X, STOPPING, EXITED},
+        [PAUSED] = {X, X, X, X, RESUMING, X, STOPPING, EXITED},
+        [RESUMING] = {X, X, PAUSING, X, X, RUNNING, STOPPING, EXITED},
+        [STOPPING] = {STOPPING, STOPPING, X, X, X, X, STOPPING, EXITED},
+        [EXITED] = {X, X, X, X, X, X, X, X},
+        [FAILED] = {X, X, X, X, X, X, X, X},
+};
+
+ProtoState agent_state_next(ProtoState s, AgentEvent e)
+{
+        if (s < 0 || s >= _PROTO_STATE_MAX || e < 0 || e >= _AGENT_EVENT_MAX)
+                return _PROTO_STATE_INVALID;
+        return transitions[s][e];
+}
+
+bool agent_state_is_ended(ProtoState s)
+{
+        return s == PROTO_STATE_EXITED || s == PROTO_STATE_FAILED;
+}
+
+const char *agent_event_to_string(AgentEvent e)
+{
+        static const char *const table[_AGENT_EVENT_MAX] = {
+                [AGENT_EVENT_STARTED] = "started", [AGENT_EVENT_SPAWN_FAILED] = "spawn-failed",
+                [AGENT_EVENT_PAUSE] = "pause",     [AGENT_EVENT_FROZEN] = "frozen",
+                [AGENT_EVENT_RESUME] = "resume",   [AGENT_EVENT_THAWED] = "thawed",
+                [AGENT_EVENT_STOP] = "stop",       [AGENT_EVENT_EXITED] = "exited",
+        };
+        return e >= 0 && e < _AGENT_EVENT_MAX ? table[e] : NULL;
+}

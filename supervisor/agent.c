@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#include "agent-cgroup.h"
+#include "agent.h"
+#include "events.h"
+#include "fd-util.h"
+#include "log.h"
+#include "string-util.h"
+#include "time-util.h"
+
+#define KILL_WAIT_USEC (5 * USEC_PER_SEC)
+
+int agent_new(Manager *m, uid_t owner, Agent **ret)
+{
+        Agent *a;
+        uuid_t u;
+
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        a->manager = m;
+        a->owner_uid = owner;
+        a->state = PROTO_STATE_STARTING;
+        a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = a->state_fd = a->control_fd = -EBADF;
+        a->shim = PIDREF_NULL;
+        a->created_ns = now_ns(CLOCK_REALTIME);
+        a->next_cookie = 1;
+        uuid_generate_random(u);
+        uuid_unparse_lower(u, a->id);
+
+        a->next = m->agents;
+        if (m->agents)
+                m->agents->prev = a;
+        m->agents = a;
+        m->n_agents++;
+        *ret = a;
+        return 0;
+}
+
+Agent *agent_free(Agent *a)
+{
+        Manager *m;
+
+        if (!a)
+                return NULL;
+        m = a->manager;
+        while (a->calls)
+                call_free(a->calls);
+        shim_link_detach(a);
+        if (a->child_source && agent_state_is_ended(a->state) && pidref_is_set(&a->shim)) {
+                /* an ended agent's shim has exited or is about to: reap it rather than leave a zombie */
+                siginfo_t si = {};
+                (void)waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED | WNOHANG);
+        }
+        sd_event_source_disable_unref(a->child_source);
+        sd_event_source_disable_unref(a->payload_watch);
+        sd_event_source_disable_unref(a->agent_watch);
+        sd_event_source_disable_unref(a->stop_timer);
+        sd_event_source_disable_unref(a->runtime_timer);
+        sd_event_source_disable_unref(a->output_timer);
+        pidref_done(&a->shim);
+        safe_close(a->cgroup_fd);
+        safe_close(a->shim_cgroup_fd);
+        safe_close(a->payload_cgroup_fd);
+        safe_close(a->state_fd);
+        if (a->prev)
+                a->prev->next = a->next;
+        else if (m->agents == a)
+                m->agents = a->next;
+        if (a->next)
+                a->next->prev = a->prev;
+        m->n_agents--;
+        free(a->name);
+        strv_free(a->argv);
+        proto_str_map_done(&a->labels);
+        free(a->failed_msg);
+        free(a->cgroup_path);
+        free(a->state_path);
+        free(a->runtime_path);
+        free(a);
+        return NULL;
+}
+
+bool agent_name_is_valid(const char *name)
+{
+        size_t n = strlen(name);
+
+        if (n == 0 || n > PROTO_NAME_MAX || !isalnum((unsigned char)name[0]))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+                        return false;
+        return true;
+}
+
+Agent *agent_find_by_name(Manager *m, const char *name)
+{
+        for (Agent *a = m->agents; a; a = a->next)
+                if (a->name && streq(a->name, name))
+                        return a;
+        return NULL;
+}
+
+Agent *agent_find(Manager *m, const char *ref, uid_t uid, bool admin)
+{
+        for (Agent *a = m->agents; a; a = a->next) {
+                if (!admin && a->owner_uid != uid)
+                        continue;
+                if (streq(a->id, ref) || (a->name && streq(a->name, ref)))
+                        return a;
+        }
+        return NULL;
+}
+
+size_t agent_count_owned(Manager *m, uid_t uid)
+{
+        size_t n = 0;
+
+        for (Agent *a = m->agents; a; a = a->next)
+                if (a->owner_uid == uid)
+                        n++;
+        return n;
+}
+
+static void publish_status(Agent *a)
+{
+        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state,
+                       a->has_reason ? &a->reason : NULL, NULL);
+}
+
+int agent_transition(Agent *a, AgentEvent e)
+{
+        ProtoState next = agent_state_next(a->state, e);
+
+        if (next < 0)
+                return -EBUSY;
+        if (next == a->state)
+                return 0;
+        log_debug("Agent %s: %s --%s--> %s", a->id, proto_state_to_string(a->state),
+                  agent_event_to_string(e), proto_state_to_string(next));
+        a->state = next;
+        publish_status(a);
+        return 0;
+}
+
+void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, ProtoErrorCode code,
+                          const char *msg)
+{
+        for (Call *c = a->calls, *n; c; c = n) {
+                n = c->agent_next;
+                if (c->wait != wait || (wait == CALL_WAIT_STDIN && c->cookie != cookie))
+                        continue;
+                if (ok)
+                        call_reply_agent(c, a);
+                else
+                        call_reply_error(c, code, "%s", msg);
+        }
+}
+
+/* The agent's pid on the host: the process of payload/ whose innermost NSpid is the pid the shim saw. */
+static int agent_host_pid(Agent *a, pid_t *ret)
+{
+        _cleanup_free_ char *procs = NULL;
+        pid_t first = 0;
+        int r, n = 0;
+
+        if (a->payload_cgroup_fd < 0)
+                return -ESRCH;
+        r = read_file_at(a->payload_cgroup_fd, "cgroup.procs", 1024 * 1024, &procs, NULL);
+        if (r < 0)
+                return r;
+        for (char *p = procs, *nl; p && *p && n < 64; p = nl, n++) {
+                _cleanup_free_ char *status = NULL;
+                char path[64];
+                long pid;
+                const char *ns;
+
+                nl = strchr(p, '\n');
+                if (nl)
+                        *nl++ = 0;
+                pid = strtol(p, NULL, 10);
+                if (pid <= 0)
+                        continue;
+                if (!first)
+                        first = (pid_t)pid;
+                (void)snprintf(path, sizeof path, "/proc/%ld/status", pid);
+                if (read_file_at(AT_FDCWD, path, 64 * 1024, &status, NULL) < 0)
+                        continue;
+                ns = strstr(status, "\nNSpid:");
+                if (!ns)
+                        continue;
+                ns += 7;
+                const char *end = strchr(ns, '\n');
+                const char *last = end ? end : ns + strlen(ns);
+                while (last > ns && !isdigit((unsigned char)last[-1]))
+                        last--;
+                while (last > ns && isdigit((unsigned char)last[-1]))
+                        last--;
+                if (a->ns_pid > 0 && strtol(last, NULL, 10) == a->ns_pid) {
+                        *ret = (pid_t)pid;
+                        return 0;
+                }
+        }
+        if (!first)
+                return -ESRCH;
+        *ret = first;
+        return 0;
+}
+
+int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
+{
+        _cleanup_(proto_agent_info_done) ProtoAgentInfo i = {};
+        int r;
+
+        i.id = strdup(a->id);
+        if (!i.id)
+                return -ENOMEM;
+        if (a->name && !(i.name = strdup(a->name)))
+                return -ENOMEM;
+        i.state = a->state;
+        i.has_reason = a->has_reason;
+        i.reason = a->reason;
+        i.has_exit_code = a->has_exit_code;
+        i.exit_code = a->exit_code;
+        i.has_signal = a->has_signal;
+        i.signal = a->signal;
+        i.owner_uid = a->owner_uid;
+        for (size_t k = 0; k < a->labels.n_pairs; k++) {
+                r = proto_str_map_add(&i.labels, a->labels.pairs[k].key, a->labels.pairs[k].value);
+                if (r < 0)
+                        return r;
+        }
+        r = strv_copy(a->argv, &i.argv);
+        if (r < 0)
+                return r;
+        i.n_argv = a->n_argv;
+        i.created_ns = a->created_ns;
+        i.has_started_ns = a->started_ns > 0;
+        i.started_ns = a->started_ns;
+        i.has_ended_ns = a->ended_ns > 0;
+        i.ended_ns = a->ended_ns;
+        i.has_spawn_us = a->has_spawn_us;
+        i.spawn_us = a->spawn_us;
+        if (a->cgroup_path && !(i.cgroup = strdup(a->cgroup_path)))
+                return -ENOMEM;
+        i.limits = a->limits;
+        if (!agent_state_is_ended(a->state) && a->state != PROTO_STATE_STARTING) {
+                pid_t pid;
+                if (agent_host_pid(a, &pid) >= 0) {
+                        i.has_pid = true;
+                        i.pid = pid;
+                }
+        }
+        if (a->cgroup_fd >= 0) {
+                uint64_t v;
+                i.has_usage = true;
+                if (cg_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) >= 0)
+                        i.usage.cpu_usec = v;
+                if (cg_read_value(a->cgroup_fd, "memory.current", &v) >= 0)
+                        i.usage.memory_current = v;
+                if (cg_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
+                        i.usage.memory_peak = v;
+                if (cg_read_value(a->cgroup_fd, "pids.current", &v) >= 0)
+                        i.usage.pids_current = v;
+        }
+        *ret = i;
+        i = (ProtoAgentInfo){};
+        return 0;
+}
+
+void agent_check_frozen(Agent *a)
+{
+        uint64_t frozen;
+
+        if (a->payload_cgroup_fd < 0)
+                return;
+        if (cg_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
+                return;
+        if (a->state == PROTO_STATE_PAUSING && frozen == 1) {
+                (void)agent_transition(a, AGENT_EVENT_FROZEN);
+                agent_complete_calls(a, CALL_WAIT_FROZEN, 0, true, 0, NULL);
+        } else if (a->state == PROTO_STATE_RESUMING && frozen == 0) {
+                (void)agent_transition(a, AGENT_EVENT_THAWED);
+                agent_complete_calls(a, CALL_WAIT_THAWED, 0, true, 0, NULL);
+        }
+}
+
+static void try_remove_cgroups(Agent *a)
+{
+        uint64_t populated = 1;
+        int r;
+
+        if (a->cgroups_removed || a->cgroup_fd < 0)
+                return;
+        r = cg_read_keyed(a->cgroup_fd, "cgroup.events", "populated", &populated);
+        if (r < 0 && r != -ENOENT) {
+                log_debug_errno(r, "Agent %s: cannot read cgroup.events: %m", a->id);
+                return;
+        }
+        if (populated != 0 && r != -ENOENT)
+                return;
+        a->payload_watch = sd_event_source_disable_unref(a->payload_watch);
+        a->agent_watch = sd_event_source_disable_unref(a->agent_watch);
+        a->cgroup_fd = safe_close(a->cgroup_fd);
+        a->shim_cgroup_fd = safe_close(a->shim_cgroup_fd);
+        a->payload_cgroup_fd = safe_close(a->payload_cgroup_fd);
+        r = agent_cgroup_remove(a->manager->cgroup, a->owner_uid, a->id);
+        if (r < 0)
+                log_warning_errno(r, "Agent %s: cannot remove its cgroups, ignoring: %m", a->id);
+        a->cgroups_removed = true;
+}
+
+static int on_payload_events(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+        agent_check_frozen(userdata);
+        return 0;
+}
+
+static int on_agent_events(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+        Agent *a = userdata;
+
+        if (agent_state_is_ended(a->state))
+                try_remove_cgroups(a);
+        return 0;
+}
+
+int agent_watch_cgroups(Agent *a)
+{
+        _cleanup_free_ char *p1 = NULL, *p2 = NULL;
+        int r;
+
+        if (asprintf_safe(&p1, "%s/payload/cgroup.events", a->cgroup_path) < 0 ||
+            asprintf_safe(&p2, "%s/cgroup.events", a->cgroup_path) < 0)
+                return -ENOMEM;
+        r = sd_event_add_inotify(a->manager->event, &a->payload_watch, p1, IN_MODIFY, on_payload_events, a);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(a->payload_watch, "agent-payload-events");
+        r = sd_event_add_inotify(a->manager->event, &a->agent_watch, p2, IN_MODIFY, on_agent_events, a);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(a->agent_watch, "agent-cgroup-events");
+        return 0;
+}
+
+int agent_pause(Agent *a)
+{
+        int r;
+
+        if (agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0)
+                return -EBUSY;
+        r = cg_write(a->payload_cgroup_fd, "cgroup.freeze", "1");
+        if (r < 0)
+                return r;
+        (void)agent_transition(a, AGENT_EVENT_PAUSE);
+        /* the kernel rate-limits cgroup.events notifications: the freeze may be done already */
+        agent_check_frozen(a);
+        return 0;
+}
+
+int agent_resume(Agent *a)
+{
+        int r;
+
+        if (agent_state_next(a->state, AGENT_EVENT_RESUME) < 0)
+                return -EBUSY;
+        r = cg_write(a->payload_cgroup_fd, "cgroup.freeze", "0");
+        if (r < 0)
+                return r;
+        (void)agent_transition(a, AGENT_EVENT_RESUME);
+        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent was resumed");
+        agent_check_frozen(a);
+        return 0;
+}
+
+static int kill_cgroup(Agent *a)
+{
+        if (a->cgroup_fd < 0)
+                return 0;
+        return cg_write(a->cgroup_fd, "cgroup.kill", "1");
+}
+
+static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Agent *a = userdata;
+        int r;
+
+        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
+        log_info("Agent %s did not end within its grace period, killing it.", a->id);
+        r = kill_cgroup(a);
+        if (r < 0)
+                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
+        return 0;
+}
+
+static void leave_frozen(Agent *a)
+{
+        if (a->state == PROTO_STATE_PAUSED || a->state == PROTO_STATE_PAUSING ||
+            a->state == PROTO_STATE_RESUMING)
+                (void)cg_write(a->payload_cgroup_fd, "cgroup.freeze", "0");
+        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
+        agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
+}
+
+int agent_stop(Agent *a, uint64_t grace_usec)
+{
+        int r;
+
+        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+                return -EBUSY;
+        if (a->state == PROTO_STATE_STOPPING)
+                return 0;
+        a->stop_requested = true;
+        /* a frozen agent cannot handle SIGTERM: thaw it first */
+        leave_frozen(a);
+        (void)agent_transition(a, AGENT_EVENT_STOP);
+        if (a->state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->control_fd >= 0)
+                r = shim_link_send_signal(a, SIGTERM);
+        else
+                r = -ENOTCONN;
+        if (r < 0 || grace_usec == 0)
+                return kill_cgroup(a);
+        r = sd_event_add_time_relative(a->manager->event, &a->stop_timer, CLOCK_MONOTONIC, grace_usec, 1000,
+                                       on_stop_timer, a);
+        if (r < 0)
+                return kill_cgroup(a);
+        (void)sd_event_source_set_description(a->stop_timer, "agent-stop-grace");
+        return 0;
+}
+
+int agent_kill(Agent *a)
+{
+        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+                return -EBUSY;
+        a->kill_requested = true;
+        leave_frozen(a);
+        (void)agent_transition(a, AGENT_EVENT_STOP);
+        return kill_cgroup(a);
+}
+
+int agent_send_signal(Agent *a, int sig)
+{
+        if (a->state == PROTO_STATE_STARTING || agent_state_is_ended(a->state) || a->ns_pid <= 0)
+                return -EBUSY;
+        return shim_link_send_signal(a, sig);
+}
+
+static void read_exit_record(Agent *a)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        ShimExitRecord rec;
+
+        if (a->have_exit_record || a->state_fd < 0)
+                return;
+        if (read_file_at(a->state_fd, SHIM_EXIT_FILE, 4096, &buf, &size) < 0 || size != sizeof rec)
+                return;
+        memcpy(&rec, buf, sizeof rec);
+        if (rec.magic != SHIM_EXIT_MAGIC)
+                return;
+        a->exit_record = rec;
+        a->have_exit_record = true;
+}
+
+void agent_finalize(Agent *a)
+{
+        Manager *m = a->manager;
+        const ShimExitRecord *rec = a->have_exit_record ? &a->exit_record : NULL;
+        uint64_t oom = 0;
+        bool started = a->started_ns > 0;
+        ProtoState end_state;
+        char msg[PROTO_ERROR_MSG_MAX];
+
+        if (agent_state_is_ended(a->state))
+                return;
+        read_exit_record(a);
+        rec = a->have_exit_record ? &a->exit_record : NULL;
+        if (rec && rec->spawn_failed && !a->spawn_failed) {
+                a->spawn_failed = true;
+                a->failed_stage = rec->stage;
+                a->failed_error = rec->error;
+        }
+
+        if (rec && rec->spawn_failed == 0) {
+                if (rec->signal > 0) {
+                        a->has_signal = true;
+                        a->signal = rec->signal;
+                } else if (rec->code >= 0) {
+                        a->has_exit_code = true;
+                        a->exit_code = rec->code;
+                }
+        }
+        a->has_reason = true;
+        if ((a->spawn_failed || !started) && !a->stop_requested && !a->kill_requested) {
+                end_state = PROTO_STATE_FAILED;
+                a->reason = PROTO_REASON_SPAWN_FAILED;
+                if (!a->failed_msg) {
+                        if (a->spawn_failed)
+                                (void)snprintf(msg, sizeof msg, "stage %s: %s",
+                                               shim_stage_to_string(a->failed_stage),
+                                               strerror(a->failed_error));
+                        else
+                                (void)snprintf(msg, sizeof msg, "the shim ended before the agent started");
+                        a->failed_msg = strdup(msg);
+                }
+        } else {
+                end_state = PROTO_STATE_EXITED;
+                if (a->cgroup_fd >= 0 && cg_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
+                        oom = a->oom_kills_at_start;
+                if (a->kill_requested)
+                        a->reason = PROTO_REASON_KILLED;
+                else if (a->timed_out)
+                        a->reason = PROTO_REASON_TIMED_OUT;
+                else if (a->stop_requested)
+                        a->reason = PROTO_REASON_STOPPED;
+                else if (oom > a->oom_kills_at_start)
+                        a->reason = PROTO_REASON_OOM_KILLED;
+                else if (a->has_signal)
+                        a->reason = PROTO_REASON_SIGNALED;
+                else if (a->has_exit_code)
+                        a->reason = PROTO_REASON_COMPLETED;
+                else
+                        a->reason = PROTO_REASON_LOST;
+        }
+        a->ended_ns = rec && rec->ended_ns ? rec->ended_ns : now_ns(CLOCK_REALTIME);
+        a->stdin_open = false;
+        a->state = end_state;
+        log_info("Agent %s %s (%s%s%s).", a->id, proto_state_to_string(end_state),
+                 proto_reason_to_string(a->reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
+        publish_status(a);
+        {
+                const char *keys[2];
+                uint64_t vals[2];
+                size_t n = 0;
+                ProtoValue data = {};
+                if (a->has_exit_code) {
+                        keys[n] = "exit_code";
+                        vals[n++] = (uint64_t)a->exit_code;
+                }
+                if (a->has_signal) {
+                        keys[n] = "signal";
+                        vals[n++] = (uint64_t)a->signal;
+                }
+                if (n > 0)
+                        (void)proto_value_new_u64_map(keys, vals, n, &data);
+                events_publish(m, PROTO_EVENT_EXITED, a->id, &a->state, &a->reason,
+                               data.data ? &data : NULL);
+                proto_value_done(&data);
+        }
+
+        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
+        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_SPAWN_FAILED,
+                             a->failed_msg ?: "the agent ended before it started");
+        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent has ended");
+        agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent has ended");
+        for (Call *c = a->calls, *n; c; c = n) {
+                n = c->agent_next;
+                if (c->wait == CALL_WAIT_STDIN)
+                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed: the agent has ended");
+        }
+        agent_complete_calls(a, CALL_WAIT_ENDED, 0, true, 0, NULL);
+
+        /* nothing the agent left behind may survive it */
+        (void)kill_cgroup(a);
+        try_remove_cgroups(a);
+        manager_check_shutdown(m);
+}
+
+int agent_remove(Agent *a)
+{
+        Manager *m = a->manager;
+        int r;
+
+        if (!agent_state_is_ended(a->state))
+                return -EBUSY;
+        try_remove_cgroups(a);
+        if (!a->cgroups_removed) {
+                r = agent_cgroup_remove(m->cgroup, a->owner_uid, a->id);
+                if (r < 0)
+                        return r;
+        }
+        a->state_fd = safe_close(a->state_fd);
+        if (a->state_path) {
+                r = rm_rf_at(AT_FDCWD, a->state_path);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Cannot remove %s, ignoring: %m", a->state_path);
+        }
+        if (a->runtime_path) {
+                r = rm_rf_at(AT_FDCWD, a->runtime_path);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Cannot remove %s, ignoring: %m", a->runtime_path);
+        }
+        agent_free(a);
+        return 0;
+}

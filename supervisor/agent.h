@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One agent: its record (what `get` shows), its kernel objects (cgroup dirs, the shim's pidfd, the control
+ * socket, inotify watches) and the requests waiting on it. Transitions go through agent_transition(), which
+ * consults the state table and publishes status_changed. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "agent-state.h"
+#include "control.h"
+#include "manager.h"
+#include "pidref.h"
+#include "proto.h"
+#include "shim-protocol.h"
+
+#define AGENT_ID_LEN 36
+
+struct Agent {
+        Manager *manager;
+        Agent *next, *prev;
+
+        char id[AGENT_ID_LEN + 1];
+        char *name;
+        uid_t owner_uid;
+        ProtoState state;
+        bool has_reason;
+        ProtoReason reason;
+        bool has_exit_code;
+        int exit_code;
+        bool has_signal;
+        int signal;
+        char **argv;
+        size_t n_argv;
+        ProtoStrMap labels;
+        ProtoLimits limits;
+        bool stdin_open;
+        uint64_t created_ns, started_ns, ended_ns; /* CLOCK_REALTIME */
+        bool has_spawn_us;
+        uint64_t spawn_us;
+        int ns_pid;                  /* the agent's pid in its own namespace */
+        uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
+
+        /* why it is ending, decided by requests */
+        bool stop_requested;
+        bool kill_requested;
+        bool timed_out;
+        bool spawn_failed;
+        uint32_t failed_stage;
+        int failed_error;
+        char *failed_msg;
+        bool have_exit_record;
+        ShimExitRecord exit_record;
+        uint64_t oom_kills_at_start;
+
+        char *cgroup_path; /* ROOT/agents/TENANT/ID, absolute */
+        int cgroup_fd, shim_cgroup_fd, payload_cgroup_fd;
+        char *state_path; /* STATE/agents/ID */
+        int state_fd;
+        char *runtime_path; /* RUNTIME/agents/ID */
+
+        PidRef shim;
+        sd_event_source *child_source;
+        int control_fd;
+        sd_event_source *control_source;
+        sd_event_source *payload_watch; /* payload/cgroup.events: frozen */
+        sd_event_source *agent_watch;   /* ID/cgroup.events: populated, for cleanup */
+        sd_event_source *stop_timer;    /* grace of a stop, then cgroup.kill */
+        sd_event_source *runtime_timer; /* spawn timeout_ms */
+        sd_event_source *output_timer;  /* rate limit of output events */
+        bool cgroups_removed;
+
+        /* output events */
+        uint64_t output_first_seq, output_last_seq, output_bytes_pending;
+        uint64_t output_stdout_bytes, output_stderr_bytes, output_dropped_bytes;
+        uint64_t output_last_publish_usec;
+
+        uint64_t next_cookie;
+        Call *calls;
+};
+
+int agent_new(Manager *m, uid_t owner, Agent **ret);
+/* Unlinks from the manager and frees; never touches the processes (they outlive us unless killed first). */
+Agent *agent_free(Agent *a);
+
+/* UUID or name, visible to uid (admins see all). NULL when none. */
+Agent *agent_find(Manager *m, const char *ref, uid_t uid, bool admin);
+Agent *agent_find_by_name(Manager *m, const char *name);
+bool agent_name_is_valid(const char *name);
+size_t agent_count_owned(Manager *m, uid_t uid);
+
+/* Moves the agent by the state table; -EBUSY if the event is refused in its state (nothing changes). */
+int agent_transition(Agent *a, AgentEvent e);
+
+/* Fills INFO (a deep copy: free with proto_agent_info_done); with usage read from the cgroup when live. */
+int agent_fill_info(Agent *a, ProtoAgentInfo *ret);
+
+/* Answers every call parked with `wait` (and, for stdin, `cookie`) with INFO, or with an error. */
+void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, ProtoErrorCode code,
+                          const char *msg);
+
+/* Lifecycle actions. */
+int agent_pause(Agent *a);
+int agent_resume(Agent *a);
+int agent_stop(Agent *a, uint64_t grace_usec);
+int agent_kill(Agent *a);
+int agent_send_signal(Agent *a, int sig);
+/* The agent is gone: decide the reason, publish, kill what is left, clean the cgroups when empty. */
+void agent_finalize(Agent *a);
+/* inotify on payload/cgroup.events (frozen) and ID/cgroup.events (populated). */
+int agent_watch_cgroups(Agent *a);
+/* Re-reads payload/cgroup.events and completes a pause or resume in progress. */
+void agent_check_frozen(Agent *a);
+/* remove: cgroups, state dir, runtime dir and the record. Ended agents only. */
+int agent_remove(Agent *a);
+
+/* In agent-spawn.c: everything from the request to a running shim; on failure the agent is failed and the
+ * error text is in *ret_msg. */
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoErrorCode *ret_code);
+
+/* In shim-link.c */
+int shim_link_attach(Agent *a, int fd);
+void shim_link_detach(Agent *a);
+int shim_link_send_signal(Agent *a, int sig);
+int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after);

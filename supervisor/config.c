@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fd-util.h"
+#include "parse-util.h"
+#include "string-util.h"
+#include "time-util.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+void config_init_defaults(Config *c)
+{
+        *c = (Config){
+                .stop_grace_usec = 10 * USEC_PER_SEC,
+                .heartbeat_usec = 5 * USEC_PER_SEC,
+                .output_cap_bytes = 64ULL * 1024 * 1024,
+                .max_agents = 4096,
+                .max_agents_per_user = 1024,
+                .request_ttl_usec = 60 * USEC_PER_SEC,
+                .agent_user = strdup("descartes-agent"),
+                .admin_group = strdup("descartes-admin"),
+        };
+}
+
+void config_done(Config *c)
+{
+        free(c->control);
+        free(c->events);
+        free(c->state_dir);
+        free(c->runtime_dir);
+        free(c->cgroup_root);
+        free(c->agent_user);
+        free(c->admin_group);
+        *c = (Config){};
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+        if (streq(v, "yes") || streq(v, "true") || streq(v, "on") || streq(v, "1"))
+                *ret = true;
+        else if (streq(v, "no") || streq(v, "false") || streq(v, "off") || streq(v, "0"))
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int set_string(char **field, const char *v)
+{
+        char *d = strdup(v);
+        if (!d)
+                return -ENOMEM;
+        free(*field);
+        *field = d;
+        return 0;
+}
+
+/* "max" or "0" mean unlimited for limits. */
+static int parse_limit(const char *v, int (*parse)(const char *, uint64_t *), uint64_t *ret)
+{
+        if (streq(v, "max") || streq(v, "0") || streq(v, "none")) {
+                *ret = 0;
+                return 0;
+        }
+        return parse(v, ret);
+}
+
+static int parse_count(const char *v, uint64_t *ret)
+{
+        char *end;
+
+        if (!isdigit((unsigned char)v[0]))
+                return -EINVAL;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || *end || n == 0)
+                return errno ? -ERANGE : -EINVAL;
+        *ret = n;
+        return 0;
+}
+
+static int config_set(Config *c, const char *key, const char *v, const char **ret_expect)
+{
+        struct {
+                const char *key;
+                int kind; /* 0 string, 1 bool, 2 duration, 3 size limit, 4 count, 5 cpu limit, 6 count limit,
+                             7 size */
+                void *field;
+        } table[] = {
+                {"control", 0, &c->control},
+                {"events", 0, &c->events},
+                {"state_dir", 0, &c->state_dir},
+                {"runtime_dir", 0, &c->runtime_dir},
+                {"cgroup_root", 0, &c->cgroup_root},
+                {"agent_user", 0, &c->agent_user},
+                {"admin_group", 0, &c->admin_group},
+                {"allow_root", 1, &c->allow_root},
+                {"stop_agents_on_exit", 1, &c->stop_agents_on_exit},
+                {"stop_grace", 2, &c->stop_grace_usec},
+                {"heartbeat_interval", 2, &c->heartbeat_usec},
+                {"request_ttl", 2, &c->request_ttl_usec},
+                {"retention", 2, &c->retention_usec},
+                {"output_cap", 7, &c->output_cap_bytes},
+                {"max_agents", 4, &c->max_agents},
+                {"max_agents_per_user", 4, &c->max_agents_per_user},
+                {"default_cpu", 5, &c->default_cpu_milli},
+                {"max_cpu", 5, &c->max_cpu_milli},
+                {"default_memory", 3, &c->default_memory},
+                {"max_memory", 3, &c->max_memory},
+                {"default_pids", 6, &c->default_pids},
+                {"max_pids", 6, &c->max_pids},
+        };
+        static const char *const expect[] = {
+                "a string",
+                "yes or no",
+                "a duration like 10s or 500ms",
+                "a size like 512M or max",
+                "a positive integer",
+                "a CPU amount like 0.5, 2 or 150%, or max",
+                "a positive integer or max",
+                "a size like 64M",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                int r;
+
+                if (!streq(table[i].key, key))
+                        continue;
+                *ret_expect = expect[table[i].kind];
+                switch (table[i].kind) {
+                case 0:
+                        return set_string(table[i].field, v);
+                case 1:
+                        return parse_bool(v, table[i].field);
+                case 2:
+                        return parse_duration(v, table[i].field);
+                case 3:
+                        return parse_limit(v, parse_size, table[i].field);
+                case 4:
+                        return parse_count(v, table[i].field);
+                case 5:
+                        return parse_limit(v, parse_cpu, table[i].field);
+                case 6:
+                        return parse_limit(v, parse_count, table[i].field);
+                case 7:
+                        r = parse_size(v, table[i].field);
+                        return r < 0 ? r : *(uint64_t *)table[i].field == 0 ? -EINVAL : 0;
+                default:
+                        return -EINVAL;
+                }
+        }
+        *ret_expect = NULL;
+        return -ENOENT;
+}
+
+static char *strip(char *s)
+{
+        while (isspace((unsigned char)*s))
+                s++;
+        size_t n = strlen(s);
+        while (n > 0 && isspace((unsigned char)s[n - 1]))
+                s[--n] = 0;
+        return s;
+}
+
+int config_parse(Config *c, const char *text, char **ret_error)
+{
+        _cleanup_free_ char *copy = strdup(text);
+        unsigned line = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        /* strtok_r would merge empty lines and break the line count */
+        for (char *p = copy, *nl; p; p = nl) {
+                const char *expect;
+                char *l, *eq, *key, *val;
+                int r;
+
+                nl = strchr(p, '\n');
+                if (nl)
+                        *nl++ = 0;
+                line++;
+                l = strip(p);
+                if (*l == 0 || *l == '#' || *l == ';')
+                        continue;
+                eq = strchr(l, '=');
+                if (!eq) {
+                        (void)asprintf_safe(ret_error, "line %u: expected \"key = value\", got \"%s\"", line,
+                                            l);
+                        return -EINVAL;
+                }
+                *eq = 0;
+                key = strip(l);
+                val = strip(eq + 1);
+                r = config_set(c, key, val, &expect);
+                if (r == -ENOMEM)
+                        return r;
+                if (r == -ENOENT) {
+                        (void)asprintf_safe(ret_error, "line %u: unknown key \"%s\"", line, key);
+                        return -EINVAL;
+                }
+                if (r < 0) {
+                        (void)asprintf_safe(ret_error, "line %u: %s: \"%s\" is not %s", line, key, val,
+                                            expect);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int config_load_file(Config *c, const char *path, bool optional, char **ret_error)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_file_at(AT_FDCWD, path, CONFIG_FILE_MAX, &text, NULL);
+        if (r == -ENOENT && optional)
+                return 0;
+        if (r < 0) {
+                (void)asprintf_safe(ret_error, "cannot read %s: %s", path, strerror(-r));
+                return r;
+        }
+        r = config_parse(c, text, ret_error);
+        if (r < 0 && *ret_error) {
+                char *m = NULL;
+                if (asprintf_safe(&m, "%s: %s", path, *ret_error) >= 0) {
+                        free(*ret_error);
+                        *ret_error = m;
+                }
+        }
+        return r;
+}

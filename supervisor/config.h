@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* descartesd.conf: "key = value" lines, '#' comments, units in human form (512M, 10s, 0.5).
+ * SIGHUP re-reads it; the keys marked (live) apply at once, the others at the next start. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct Config {
+        char *control;     /* control endpoint */
+        char *events;      /* events endpoint */
+        char *state_dir;   /* /var/lib/descartes */
+        char *runtime_dir; /* /run/descartes */
+        char *cgroup_root; /* NULL: the daemon's own cgroup */
+
+        uint64_t stop_grace_usec;     /* (live) default grace of `stop` before cgroup.kill */
+        uint64_t heartbeat_usec;      /* (live) heartbeat event period */
+        uint64_t output_cap_bytes;    /* (live) per-agent output kept, oldest dropped first */
+        uint64_t max_agents;          /* (live) agents alive or ended, host-wide */
+        uint64_t max_agents_per_user; /* (live) per tenant */
+        uint64_t request_ttl_usec;    /* (live) how long a reply is kept for a repeated request id */
+        uint64_t retention_usec; /* (live) ended agents are removed this long after they end; 0 = keep */
+
+        uint64_t default_cpu_milli; /* (live) 0 = unlimited */
+        uint64_t default_memory;    /* (live) bytes, 0 = unlimited */
+        uint64_t default_pids;      /* (live) 0 = unlimited */
+        uint64_t max_cpu_milli;     /* (live) 0 = no maximum */
+        uint64_t max_memory;        /* (live) */
+        uint64_t max_pids;          /* (live) */
+
+        bool allow_root;          /* (live) agents may run as uid 0 */
+        bool stop_agents_on_exit; /* (live) stop agents when the daemon stops (default: they outlive it) */
+        char *agent_user;         /* (live) the user a root caller's agents run as */
+        char *admin_group;        /* (live) members see and control every agent */
+} Config;
+
+void config_init_defaults(Config *c);
+void config_done(Config *c);
+
+/* Parses text; on error returns -EINVAL and a message "line N: ..." in *ret_error (to be freed). */
+int config_parse(Config *c, const char *text, char **ret_error);
+/* Reads and parses a file; a missing file is not an error when `optional`. */
+int config_load_file(Config *c, const char *path, bool optional, char **ret_error);

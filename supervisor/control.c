@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "control.h"
+#include "log.h"
+#include "ops.h"
+#include "string-util.h"
+#include "time-util.h"
+#include "zap.h"
+
+static void send_to(Manager *m, const Envelope *env, const void *body, size_t size)
+{
+        const void *parts[ENVELOPE_FRAMES_MAX + 1];
+        size_t sizes[ENVELOPE_FRAMES_MAX + 1];
+        int r;
+
+        for (size_t i = 0; i < env->n_frames; i++) {
+                parts[i] = env->frames[i];
+                sizes[i] = env->sizes[i];
+        }
+        parts[env->n_frames] = body;
+        sizes[env->n_frames] = size;
+        r = zmq_send_parts(m->control, parts, sizes, env->n_frames + 1);
+        if (r < 0) {
+                m->stats.send_failures++;
+                log_debug_errno(r, "Failed to send a reply: %m");
+        }
+}
+
+bool control_is_admin(Manager *m, uid_t uid)
+{
+        char pwbuf[4096], grbuf[16384];
+        struct passwd pw, *pwp = NULL;
+        struct group gr, *grp = NULL;
+
+        if (uid == 0)
+                return true;
+        if (!m->config.admin_group || !*m->config.admin_group)
+                return false;
+        if (getgrnam_r(m->config.admin_group, &gr, grbuf, sizeof grbuf, &grp) != 0 || !grp)
+                return false;
+        if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &pwp) != 0 || !pwp)
+                return false;
+        if (pwp->pw_gid == grp->gr_gid)
+                return true;
+        for (char **mem = grp->gr_mem; mem && *mem; mem++)
+                if (streq(*mem, pwp->pw_name))
+                        return true;
+        return false;
+}
+
+void call_free(Call *c)
+{
+        Manager *m;
+
+        if (!c)
+                return;
+        m = c->manager;
+        if (c->agent) {
+                if (c->agent_prev)
+                        c->agent_prev->agent_next = c->agent_next;
+                else
+                        c->agent->calls = c->agent_next;
+                if (c->agent_next)
+                        c->agent_next->agent_prev = c->agent_prev;
+        }
+        if (c->prev)
+                c->prev->next = c->next;
+        else if (m->calls == c)
+                m->calls = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        sd_event_source_disable_unref(c->timeout);
+        proto_request_done(&c->request);
+        envelope_free(c->envelope);
+        free(c);
+}
+
+static int encode_or_internal(ProtoReply *reply, void **ret_buf, size_t *ret_len)
+{
+        int r = proto_reply_encode(reply, ret_buf, ret_len);
+
+        if (r >= 0)
+                return 0;
+        log_warning_errno(r, "Failed to encode a %s reply: %m", proto_op_to_string(reply->op) ?: "?");
+        {
+                _cleanup_(proto_reply_done) ProtoReply e = {};
+                r = proto_reply_init_error(&e, reply->id, reply->op, PROTO_ERROR_INTERNAL,
+                                           "the reply could not be encoded: %s", strerror(-r));
+                if (r < 0)
+                        return r;
+                reply->ok = false;
+                reply->error_code = PROTO_ERROR_INTERNAL;
+                return proto_reply_encode(&e, ret_buf, ret_len);
+        }
+}
+
+int call_reply(Call *c, ProtoReply *reply)
+{
+        Manager *m = c->manager;
+        void *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        r = encode_or_internal(reply, &buf, &len);
+        if (r < 0) {
+                log_error_errno(r, "Cannot answer request %s: %m", c->request.id);
+                proto_reply_done(reply);
+                call_free(c);
+                return 0;
+        }
+        if (!reply->ok && reply->error_code >= 0 && reply->error_code < _PROTO_ERROR_MAX)
+                m->stats.errors[reply->error_code]++;
+        proto_reply_done(reply);
+
+        if (c->entry) {
+                Envelope *env;
+                while ((env = cache_entry_pop_waiter(c->entry))) {
+                        send_to(m, env, buf, len);
+                        envelope_free(env);
+                }
+                cache_entry_complete(c->entry, buf, len,
+                                     now_usec(CLOCK_MONOTONIC) + m->config.request_ttl_usec);
+        } else {
+                if (c->envelope)
+                        send_to(m, c->envelope, buf, len);
+                free(buf);
+        }
+        call_free(c);
+        return 0;
+}
+
+int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
+{
+        ProtoReply reply = {};
+        char msg[PROTO_ERROR_MSG_MAX + 1];
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        r = proto_reply_init_error(&reply, c->request.id, c->request.op, code, "%s", msg);
+        if (r < 0) {
+                log_oom();
+                call_free(c);
+                return 0;
+        }
+        call_reply(c, &reply);
+        return 0;
+}
+
+int call_reply_agent(Call *c, Agent *a)
+{
+        ProtoReply reply = {};
+        int r;
+
+        r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
+        if (r >= 0)
+                r = agent_fill_info(a, &reply.result.agent.agent);
+        if (r < 0) {
+                proto_reply_done(&reply);
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->id,
+                                 strerror(-r));
+                return 0;
+        }
+        call_reply(c, &reply);
+        return 0;
+}
+
+static int on_call_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Call *c = userdata;
+
+        call_reply_error(c, PROTO_ERROR_TIMEOUT, "agent %s: %s did not finish in time; it goes on",
+                         c->agent ? c->agent->id : "?", proto_op_to_string(c->request.op) ?: "request");
+        return 0;
+}
+
+int call_defer(Call *c, Agent *a, CallWait wait, uint64_t timeout_usec)
+{
+        int r;
+
+        r = sd_event_add_time_relative(c->manager->event, &c->timeout, CLOCK_MONOTONIC, timeout_usec, 1000,
+                                       on_call_timeout, c);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(c->timeout, "call-timeout");
+        c->wait = wait;
+        c->agent = a;
+        c->agent_prev = NULL;
+        c->agent_next = a->calls;
+        if (a->calls)
+                a->calls->agent_prev = c;
+        a->calls = c;
+        return 0;
+}
+
+static void reply_uncached_error(Manager *m, const Envelope *env, const char *id, ProtoOp op,
+                                 ProtoErrorCode code, const char *msg)
+{
+        _cleanup_(proto_reply_done) ProtoReply reply = {};
+        _cleanup_free_ void *buf = NULL;
+        size_t len;
+
+        if (proto_reply_init_error(&reply, id, op, code, "%s", msg) < 0)
+                return;
+        if (proto_reply_encode(&reply, &buf, &len) < 0)
+                return;
+        m->stats.errors[code]++;
+        send_to(m, env, buf, len);
+}
+
+int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata)
+{
+        Manager *m = userdata;
+        _cleanup_(envelope_freep) Envelope *env = NULL;
+        _cleanup_(proto_request_done) ProtoRequest req = {};
+        const void *frames[ENVELOPE_FRAMES_MAX];
+        size_t sizes[ENVELOPE_FRAMES_MAX];
+        zmq_msg_t *body;
+        ProtoError err;
+        CacheEntry *entry = NULL;
+        Call *c;
+        uid_t uid;
+        int r;
+
+        m->stats.messages++;
+        /* a ROUTER always prepends the routing id: a single frame cannot be answered */
+        if (n_parts < 2 || n_parts - 1 > ENVELOPE_FRAMES_MAX) {
+                m->stats.unroutable++;
+                return 0;
+        }
+        for (size_t i = 0; i + 1 < n_parts; i++) {
+                frames[i] = zmq_msg_data(&parts[i]);
+                sizes[i] = zmq_msg_size(&parts[i]);
+        }
+        r = envelope_new(frames, sizes, n_parts - 1, &env);
+        if (r < 0)
+                return r;
+        body = &parts[n_parts - 1];
+
+        proto_error_init(&err);
+        r = proto_request_decode(zmq_msg_data(body), zmq_msg_size(body), &req, &err);
+        if (r < 0) {
+                _cleanup_free_ void *buf = NULL;
+                size_t len;
+
+                m->stats.malformed++;
+                if (err.code >= 0 && err.code < _PROTO_ERROR_MAX)
+                        m->stats.errors[err.code]++;
+                if (proto_error_reply_encode(&err, &buf, &len) >= 0)
+                        send_to(m, env, buf, len);
+                return 0;
+        }
+        if (req.op >= 0 && req.op < _PROTO_OP_MAX)
+                m->stats.requests[req.op]++;
+
+        r = zap_message_uid(body, &uid);
+        if (r < 0) {
+                reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_PERMISSION_DENIED,
+                                     "the caller could not be identified");
+                return 0;
+        }
+
+        r = request_cache_lookup(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
+        if (r > 0) {
+                m->stats.replies_cached++;
+                if (cache_entry_is_done(entry)) {
+                        size_t len;
+                        const void *buf = cache_entry_reply(entry, &len);
+                        send_to(m, env, buf, len);
+                } else
+                        cache_entry_add_waiter(entry, TAKE_PTR(env));
+                return 0;
+        }
+        r = request_cache_add(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
+        if (r == -EBUSY) {
+                reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_BUSY,
+                                     "too many requests in progress, try again later");
+                return 0;
+        }
+        if (r < 0) {
+                reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_INTERNAL, "out of memory");
+                return 0;
+        }
+
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                request_cache_remove(m->request_cache, entry);
+                reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_INTERNAL, "out of memory");
+                return 0;
+        }
+        c->manager = m;
+        c->request = req;
+        req = (ProtoRequest){};
+        c->uid = uid;
+        c->admin = control_is_admin(m, uid);
+        c->arrived_usec = now_usec(CLOCK_MONOTONIC);
+        c->entry = entry;
+        cache_entry_add_waiter(entry, TAKE_PTR(env));
+        c->next = m->calls;
+        if (m->calls)
+                m->calls->prev = c;
+        m->calls = c;
+
+        ops_dispatch(c);
+        return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The control socket: decode, authorise, de-duplicate, dispatch; and the deferred replies of requests that
+ * finish later (spawn, pause, resume, stop, kill, stdin), each with a timeout. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+#include <zmq.h>
+
+#include "manager.h"
+#include "proto.h"
+#include "request-cache.h"
+
+/* What a deferred request waits for. */
+typedef enum CallWait {
+        CALL_WAIT_NONE,
+        CALL_WAIT_STARTED, /* spawn: the agent has exec'd */
+        CALL_WAIT_FROZEN,  /* pause */
+        CALL_WAIT_THAWED,  /* resume */
+        CALL_WAIT_ENDED,   /* stop, kill */
+        CALL_WAIT_STDIN,   /* stdin: the shim's ack for `cookie` */
+        _CALL_WAIT_MAX,
+        _CALL_WAIT_INVALID = -EINVAL,
+} CallWait;
+
+struct Call {
+        Manager *manager;
+        ProtoRequest request;
+        uid_t uid;
+        bool admin;
+        uint64_t arrived_usec; /* CLOCK_MONOTONIC */
+        CacheEntry *entry;     /* where the reply goes (waiters, then the cache) */
+        Envelope *envelope;    /* when not cached */
+
+        CallWait wait;
+        Agent *agent;          /* the agent waited on */
+        uint64_t cookie_first; /* CALL_WAIT_STDIN: the chunks sent, cookie_first..cookie */
+        uint64_t cookie;
+        uint64_t written;
+        sd_event_source *timeout;
+        Call *agent_next, *agent_prev; /* on agent->calls */
+        Call *next, *prev;             /* on manager->calls */
+};
+
+/* The ZmqSource handler of the ROUTER. */
+int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata);
+
+/* Sends the reply (taken and freed) to everyone waiting for it, caches it, frees the call. */
+int call_reply(Call *c, ProtoReply *reply);
+int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Answers with {agent: INFO} of a. */
+int call_reply_agent(Call *c, Agent *a);
+/* Parks the call on the agent until agent_complete_calls() or the timeout (then `timeout` is answered and
+ * the operation goes on). */
+int call_defer(Call *c, Agent *a, CallWait wait, uint64_t timeout_usec);
+/* Drops a call without answering (shutdown). */
+void call_free(Call *c);
+
+bool control_is_admin(Manager *m, uid_t uid);

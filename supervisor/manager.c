@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The loop, the sockets, signals, sd_notify, the heartbeat, reload and shutdown. */
+#include <fcntl.h>
+#include <grp.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent-cgroup.h"
+#include "agent.h"
+#include "control.h"
+#include "event-ring.h"
+#include "events.h"
+#include "fd-util.h"
+#include "host-info.h"
+#include "log.h"
+#include "manager.h"
+#include "request-cache.h"
+#include "runtime-lock.h"
+#include "string-util.h"
+#include "time-util.h"
+#include "zap.h"
+
+#define REQUEST_CACHE_MAX   8192
+#define SHUTDOWN_EXTRA_USEC (5 * USEC_PER_SEC)
+
+static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
+{
+        return 0; /* a PUB never delivers messages; it is registered for libzmq's commands */
+}
+
+static int ipc_path(const char *endpoint, const char **ret)
+{
+        const char *p = startswith(endpoint, "ipc://");
+
+        if (!p || *p != '/')
+                return -EPROTONOSUPPORT;
+        *ret = p;
+        return 0;
+}
+
+static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const char *what)
+{
+        const char *path;
+        int r;
+
+        r = ipc_path(endpoint, &path);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "The %s endpoint must be ipc:///absolute/path (tcp with CURVE is not "
+                                       "offered yet): %s",
+                                       what, endpoint);
+        if (zmq_bind(sock, endpoint) < 0)
+                return log_error_errno(-errno, "Cannot bind the %s endpoint %s: %m", what, endpoint);
+        /* libzmq creates the file 0777 & ~umask: members of the group may connect, nobody else */
+        if (chown(path, 0, m->socket_gid) < 0 || chmod(path, 0660) < 0)
+                return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m", path);
+        return 0;
+}
+
+static int setup_runtime_dir(Manager *m)
+{
+        struct group *g = getgrnam("descartes");
+        int holder = 0, r;
+
+        m->socket_gid = g ? g->gr_gid : 0;
+        r = mkdir_p(m->config.runtime_dir, 0750);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create %s: %m", m->config.runtime_dir);
+        m->runtime_fd = open(m->config.runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->runtime_fd < 0)
+                return log_error_errno(-errno, "Cannot open %s: %m", m->config.runtime_dir);
+        if (fchown(m->runtime_fd, 0, m->socket_gid) < 0 || fchmod(m->runtime_fd, 0750) < 0)
+                return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m",
+                                       m->config.runtime_dir);
+
+        r = runtime_lock_take(m->config.runtime_dir, &holder);
+        if (r == -EBUSY) {
+                if (holder > 0)
+                        log_error("Another descartesd (pid %d) is running with runtime directory %s; "
+                                  "refusing to "
+                                  "start.",
+                                  holder, m->config.runtime_dir);
+                else
+                        log_error("Another descartesd is running with runtime directory %s; refusing to "
+                                  "start.",
+                                  m->config.runtime_dir);
+                return r;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock %s/descartesd.lock: %m", m->config.runtime_dir);
+        m->lock_fd = r;
+
+        r = mkdir_p(m->config.state_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create %s: %m", m->config.state_dir);
+        m->state_fd = open(m->config.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->state_fd < 0)
+                return log_error_errno(-errno, "Cannot open %s: %m", m->config.state_dir);
+        return 0;
+}
+
+static int setup_zmq(Manager *m)
+{
+        int zero = 0, r;
+        int64_t maxmsg = PROTO_MESSAGE_MAX;
+
+        m->zmq_ctx = zmq_ctx_new();
+        if (!m->zmq_ctx)
+                return log_error_errno(-errno, "Cannot create the ZeroMQ context: %m");
+
+        /* the ZAP handler must exist before any endpoint accepts a peer, or libzmq lets peers in unnamed */
+        m->zap = zmq_socket(m->zmq_ctx, ZMQ_REP);
+        if (!m->zap || zmq_setsockopt(m->zap, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+            zmq_bind(m->zap, ZAP_ENDPOINT) < 0)
+                return log_error_errno(-errno, "Cannot bind the ZAP handler at %s: %m", ZAP_ENDPOINT);
+        r = zmq_source_new(m->event, m->zap, "zap", zap_handle_request, m, &m->zap_source);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the ZAP socket: %m");
+
+        m->control = zmq_socket(m->zmq_ctx, ZMQ_ROUTER);
+        if (!m->control || zmq_setsockopt(m->control, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+            zmq_setsockopt(m->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
+                return log_error_errno(-errno, "Cannot create the control socket: %m");
+        r = zap_protect_socket(m->control);
+        if (r < 0)
+                return log_error_errno(r, "Cannot enable authentication on the control socket: %m");
+        r = bind_endpoint(m, m->control, m->config.control, "control");
+        if (r < 0)
+                return r;
+        r = zmq_source_new(m->event, m->control, "control", control_handle_message, m, &m->control_source);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the control socket: %m");
+
+        m->publisher = zmq_socket(m->zmq_ctx, ZMQ_PUB);
+        if (!m->publisher || zmq_setsockopt(m->publisher, ZMQ_LINGER, &zero, sizeof zero) < 0)
+                return log_error_errno(-errno, "Cannot create the event socket: %m");
+        r = zap_protect_socket(m->publisher);
+        if (r < 0)
+                return log_error_errno(r, "Cannot enable authentication on the event socket: %m");
+        r = bind_endpoint(m, m->publisher, m->config.events, "events");
+        if (r < 0)
+                return r;
+        r = zmq_source_new(m->event, m->publisher, "events", publisher_handle, m, &m->publisher_source);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the event socket: %m");
+        return 0;
+}
+
+static void notify_status(Manager *m)
+{
+        size_t live = 0;
+
+        for (Agent *a = m->agents; a; a = a->next)
+                if (!agent_state_is_ended(a->state))
+                        live++;
+        (void)sd_notifyf(0, "STATUS=%zu agents running, %zu held", live, m->n_agents);
+}
+
+/* ---- heartbeat ---- */
+
+static int heartbeat_data(Manager *m, ProtoValue *ret)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        ProtoHostInfo h;
+        size_t live = 0;
+        int r;
+
+        (void)host_info_read(&h);
+        for (Agent *a = m->agents; a; a = a->next)
+                if (!agent_state_is_ended(a->state) && a->cgroup_fd >= 0)
+                        live++;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 6);
+        msgpack_pack_str_with_body(&pk, "cpus", 4);
+        msgpack_pack_uint32(&pk, h.cpus);
+        msgpack_pack_str_with_body(&pk, "mem_total", 9);
+        msgpack_pack_uint64(&pk, h.mem_total);
+        msgpack_pack_str_with_body(&pk, "mem_available", 13);
+        msgpack_pack_uint64(&pk, h.mem_available);
+        msgpack_pack_str_with_body(&pk, "load1", 5);
+        msgpack_pack_double(&pk, h.load1);
+        msgpack_pack_str_with_body(&pk, "agents_total", 12);
+        msgpack_pack_uint64(&pk, m->n_agents);
+        msgpack_pack_str_with_body(&pk, "agents", 6);
+        msgpack_pack_map(&pk, live);
+        for (Agent *a = m->agents; a; a = a->next) {
+                uint64_t cpu = 0, mem = 0;
+                if (agent_state_is_ended(a->state) || a->cgroup_fd < 0)
+                        continue;
+                (void)cg_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &cpu);
+                (void)cg_read_value(a->cgroup_fd, "memory.current", &mem);
+                msgpack_pack_str_with_body(&pk, a->id, strlen(a->id));
+                msgpack_pack_map(&pk, 3);
+                msgpack_pack_str_with_body(&pk, "state", 5);
+                const char *st = proto_state_to_string(a->state);
+                msgpack_pack_str_with_body(&pk, st, strlen(st));
+                msgpack_pack_str_with_body(&pk, "cpu_usec", 8);
+                msgpack_pack_uint64(&pk, cpu);
+                msgpack_pack_str_with_body(&pk, "memory_current", 14);
+                msgpack_pack_uint64(&pk, mem);
+        }
+        r = proto_value_from_msgpack(sb.data, sb.size, ret);
+        msgpack_sbuffer_destroy(&sb);
+        return r;
+}
+
+static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        ProtoValue data = {};
+        int r;
+
+        r = heartbeat_data(m, &data);
+        if (r < 0)
+                log_debug_errno(r, "Cannot build the heartbeat data: %m");
+        events_publish(m, PROTO_EVENT_HEARTBEAT, NULL, NULL, NULL, r >= 0 ? &data : NULL);
+        proto_value_done(&data);
+        notify_status(m);
+        r = sd_event_source_set_time(s, usec + m->config.heartbeat_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ON);
+        if (r < 0)
+                log_warning_errno(r, "Cannot re-arm the heartbeat: %m");
+        return 0;
+}
+
+static int arm_heartbeat(Manager *m)
+{
+        uint64_t now;
+        int r;
+
+        m->heartbeat = sd_event_source_disable_unref(m->heartbeat);
+        if (m->config.heartbeat_usec == 0)
+                return 0;
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time(m->event, &m->heartbeat, CLOCK_MONOTONIC, now + m->config.heartbeat_usec,
+                              10 * USEC_PER_MSEC, on_heartbeat, m);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(m->heartbeat, "heartbeat");
+        return 0;
+}
+
+/* ---- signals ---- */
+
+static void begin_shutdown(Manager *m)
+{
+        int r;
+
+        (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+        m->stopping = true;
+        if (!m->config.stop_agents_on_exit) {
+                log_info("Shutting down; agents keep running under their shims.");
+                (void)sd_event_exit(m->event, 0);
+                return;
+        }
+        log_info("Shutting down; stopping agents first.");
+        for (Agent *a = m->agents; a; a = a->next)
+                if (!agent_state_is_ended(a->state))
+                        (void)agent_stop(a, m->config.stop_grace_usec);
+        r = sd_event_add_time_relative(m->event, &m->shutdown_timer, CLOCK_MONOTONIC,
+                                       m->config.stop_grace_usec + SHUTDOWN_EXTRA_USEC, 10 * USEC_PER_MSEC,
+                                       NULL, NULL);
+        if (r < 0)
+                (void)sd_event_exit(m->event, 0);
+        else
+                (void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu",
+                                 (unsigned long long)(m->config.stop_grace_usec + 2 * SHUTDOWN_EXTRA_USEC));
+        manager_check_shutdown(m);
+}
+
+void manager_check_shutdown(Manager *m)
+{
+        if (!m->stopping)
+                return;
+        for (Agent *a = m->agents; a; a = a->next)
+                if (!agent_state_is_ended(a->state))
+                        return;
+        (void)sd_event_exit(m->event, 0);
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (m->stopping) {
+                log_info("Second termination signal: exiting now.");
+                return sd_event_exit(m->event, 0);
+        }
+        begin_shutdown(m);
+        return 0;
+}
+
+static void reload_config(Manager *m)
+{
+        _cleanup_(config_done) Config n = {};
+        _cleanup_free_ char *error = NULL;
+        Config *o = &m->config;
+        int r;
+
+        (void)sd_notify(0, "RELOADING=1");
+        r = descartesd_load_config(&n, &error);
+        if (r < 0) {
+                log_error_errno(r, "Reloading the configuration failed, keeping the current one: %s",
+                                error ?: strerror(-r));
+                (void)sd_notify(0, "READY=1");
+                return;
+        }
+        const struct {
+                const char *name;
+                const char *a, *b;
+        } restart[] = {
+                {"control", o->control, n.control},
+                {"events", o->events, n.events},
+                {"state_dir", o->state_dir, n.state_dir},
+                {"runtime_dir", o->runtime_dir, n.runtime_dir},
+                {"cgroup_root", o->cgroup_root, n.cgroup_root},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(restart); i++)
+                if (!streq_ptr(restart[i].a, restart[i].b))
+                        log_warning("Configuration: %s changed; it takes effect after a restart.",
+                                    restart[i].name);
+
+#define LIVE_U64(field, name)                                                                               \
+        if (o->field != n.field) {                                                                          \
+                log_info("Configuration: %s changed from %llu to %llu.", name,                              \
+                         (unsigned long long)o->field, (unsigned long long)n.field);                        \
+                o->field = n.field;                                                                         \
+        }
+#define LIVE_BOOL(field, name)                                                                              \
+        if (o->field != n.field) {                                                                          \
+                log_info("Configuration: %s is now %s.", name, n.field ? "yes" : "no");                     \
+                o->field = n.field;                                                                         \
+        }
+#define LIVE_STR(field, name)                                                                               \
+        if (!streq_ptr(o->field, n.field)) {                                                                \
+                log_info("Configuration: %s is now \"%s\".", name, n.field ?: "");                          \
+                free(o->field);                                                                             \
+                o->field = TAKE_PTR(n.field);                                                               \
+        }
+        bool heartbeat_changed = o->heartbeat_usec != n.heartbeat_usec;
+        LIVE_U64(stop_grace_usec, "stop_grace (us)");
+        LIVE_U64(heartbeat_usec, "heartbeat_interval (us)");
+        LIVE_U64(output_cap_bytes, "output_cap");
+        LIVE_U64(max_agents, "max_agents");
+        LIVE_U64(max_agents_per_user, "max_agents_per_user");
+        LIVE_U64(request_ttl_usec, "request_ttl (us)");
+        LIVE_U64(retention_usec, "retention (us)");
+        LIVE_U64(default_cpu_milli, "default_cpu (millicpus)");
+        LIVE_U64(default_memory, "default_memory");
+        LIVE_U64(default_pids, "default_pids");
+        LIVE_U64(max_cpu_milli, "max_cpu (millicpus)");
+        LIVE_U64(max_memory, "max_memory");
+        LIVE_U64(max_pids, "max_pids");
+        LIVE_BOOL(allow_root, "allow_root");
+        LIVE_BOOL(stop_agents_on_exit, "stop_agents_on_exit");
+        LIVE_STR(agent_user, "agent_user");
+        LIVE_STR(admin_group, "admin_group");
+#undef LIVE_U64
+#undef LIVE_BOOL
+#undef LIVE_STR
+        if (heartbeat_changed && arm_heartbeat(m) < 0)
+                log_warning("Cannot re-arm the heartbeat after the reload.");
+        log_info("Configuration reloaded.");
+        (void)sd_notify(0, "READY=1");
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        reload_config(userdata);
+        return 0;
+}
+
+static int add_signal(Manager *m, sd_event_source **ret, int sig, sd_event_signal_handler_t h, const char *d)
+{
+        int r = sd_event_add_signal(m->event, ret, sig, h, m);
+
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch signal %d: %m", sig);
+        (void)sd_event_source_set_description(*ret, d);
+        return 0;
+}
+
+int manager_new(Config *config, const char *shim_path, Manager **ret)
+{
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return log_oom();
+        m->lock_fd = m->runtime_fd = m->state_fd = -EBADF;
+        m->config = *config;
+        *config = (Config){};
+        m->started_usec = now_usec(CLOCK_MONOTONIC);
+
+        if (shim_path[0] != '/' || access(shim_path, X_OK) < 0)
+                return log_error_errno(shim_path[0] != '/' ? -EINVAL : -errno,
+                                       "The shim %s is not an absolute path to an executable: %m",
+                                       shim_path);
+        m->shim_path = strdup(shim_path);
+        if (!m->shim_path)
+                return log_oom();
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        (void)sd_event_set_watchdog(m->event, true);
+
+        r = setup_runtime_dir(m);
+        if (r < 0)
+                return r;
+        r = agent_cgroup_root_setup(m->config.cgroup_root, &m->cgroup);
+        if (r < 0)
+                return r; /* logged */
+        r = request_cache_new(REQUEST_CACHE_MAX, &m->request_cache);
+        if (r >= 0)
+                r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, &m->event_ring);
+        if (r < 0)
+                return log_oom();
+
+        r = setup_zmq(m);
+        if (r < 0)
+                return r;
+
+        r = add_signal(m, &m->sigterm, SIGTERM, on_terminate, "sigterm");
+        if (r >= 0)
+                r = add_signal(m, &m->sigint, SIGINT, on_terminate, "sigint");
+        if (r >= 0)
+                r = add_signal(m, &m->sighup, SIGHUP, on_sighup, "sighup");
+        if (r < 0)
+                return r;
+        r = arm_heartbeat(m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot arm the heartbeat: %m");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        while (m->calls)
+                call_free(m->calls);
+        while (m->agents)
+                agent_free(m->agents);
+        m->control_source = zmq_source_free(m->control_source);
+        m->publisher_source = zmq_source_free(m->publisher_source);
+        m->zap_source = zmq_source_free(m->zap_source);
+        if (m->control)
+                zmq_close(m->control);
+        if (m->publisher)
+                zmq_close(m->publisher);
+        if (m->zap)
+                zmq_close(m->zap);
+        if (m->zmq_ctx)
+                zmq_ctx_term(m->zmq_ctx);
+        sd_event_source_disable_unref(m->sigterm);
+        sd_event_source_disable_unref(m->sigint);
+        sd_event_source_disable_unref(m->sighup);
+        sd_event_source_disable_unref(m->heartbeat);
+        sd_event_source_disable_unref(m->shutdown_timer);
+        sd_event_unref(m->event);
+        request_cache_free(m->request_cache);
+        event_ring_free(m->event_ring);
+        agent_cgroup_root_free(m->cgroup);
+        safe_close(m->lock_fd);
+        safe_close(m->runtime_fd);
+        safe_close(m->state_fd);
+        config_done(&m->config);
+        free(m->shim_path);
+        free(m);
+        return NULL;
+}
+
+int manager_run(Manager *m)
+{
+        int r;
+
+        log_info("descartesd %s ready: control %s, events %s, cgroup %s (controllers:%s%s%s%s).",
+                 DESCARTES_VERSION, m->config.control, m->config.events, m->cgroup->path,
+                 strv_length(m->cgroup->enabled) ? "" : " none",
+                 agent_cgroup_root_has(m->cgroup, "cpu") ? " cpu" : "",
+                 agent_cgroup_root_has(m->cgroup, "memory") ? " memory" : "",
+                 agent_cgroup_root_has(m->cgroup, "pids") ? " pids" : "");
+        (void)sd_notify(0, "READY=1\nSTATUS=Ready, no agents");
+        r = sd_event_loop(m->event);
+        (void)sd_notify(0, "STOPPING=1");
+        if (r < 0)
+                return log_error_errno(r, "The event loop failed: %m");
+        return 0;
+}

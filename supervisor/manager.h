@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager owns everything the daemon has: the sd-event loop and every source on it, the ZeroMQ context
+ * and sockets, the configuration, the cgroup root, the agent table, the reply cache and the event ring. One
+ * per process. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "proto.h"
+#include "zmq-source.h"
+
+typedef struct Agent Agent;
+typedef struct AgentCgroupRoot AgentCgroupRoot;
+typedef struct RequestCache RequestCache;
+typedef struct EventRing EventRing;
+typedef struct Call Call;
+
+typedef struct ManagerStats {
+        uint64_t requests[_PROTO_OP_MAX];
+        uint64_t errors[_PROTO_ERROR_MAX];
+        uint64_t messages;       /* control messages received */
+        uint64_t malformed;      /* frames that did not decode as a request */
+        uint64_t unroutable;     /* messages with no envelope: no reply possible */
+        uint64_t replies_cached; /* repeated request ids answered from the cache */
+        uint64_t send_failures;  /* replies the ROUTER could not take */
+        uint64_t events_published;
+        uint64_t event_send_failures;
+        uint64_t agents_spawned;
+        uint64_t agents_spawn_failed;
+        uint64_t shim_protocol_errors;
+} ManagerStats;
+
+typedef struct Manager {
+        sd_event *event;
+        Config config;
+        char *shim_path;
+        int lock_fd;
+        int runtime_fd;        /* RUNTIME_DIR */
+        int state_fd;          /* STATE_DIR */
+        gid_t socket_gid;      /* group of the runtime dir and sockets (0 when `descartes` is missing) */
+        uint64_t started_usec; /* CLOCK_MONOTONIC */
+        bool stopping;         /* SIGTERM received */
+
+        void *zmq_ctx;
+        void *control;   /* ROUTER */
+        void *publisher; /* PUB */
+        void *zap;       /* REP at inproc://zeromq.zap.01 */
+        ZmqSource *control_source;
+        ZmqSource *publisher_source;
+        ZmqSource *zap_source;
+
+        sd_event_source *sigterm;
+        sd_event_source *sigint;
+        sd_event_source *sighup;
+        sd_event_source *heartbeat;
+        sd_event_source *shutdown_timer;
+
+        AgentCgroupRoot *cgroup;
+        Agent *agents; /* doubly linked, newest first */
+        size_t n_agents;
+        RequestCache *request_cache;
+        EventRing *event_ring;
+        uint64_t next_event_seq;
+        Call *calls; /* every request not answered yet */
+        ManagerStats stats;
+} Manager;
+
+int manager_new(Config *config, const char *shim_path, Manager **ret);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m)
+{
+        if (*m)
+                manager_free(*m);
+}
+int manager_run(Manager *m);
+
+/* Called when an agent ended during a graceful shutdown: exits the loop once none is alive. */
+void manager_check_shutdown(Manager *m);
+
+/* In descartesd.c: defaults, the config file, then the command line. */
+int descartesd_load_config(Config *ret, char **ret_error);

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent-cgroup.h"
+#include "agent.h"
+#include "event-ring.h"
+#include "host-info.h"
+#include "ops.h"
+#include "request-cache.h"
+#include "string-util.h"
+#include "time-util.h"
+
+int ops_dispatch(Call *c)
+{
+        static int (*const handlers[_PROTO_OP_MAX])(Call *) = {
+                [PROTO_OP_HEALTH] = op_health, [PROTO_OP_LIST] = op_list,     [PROTO_OP_GET] = op_get,
+                [PROTO_OP_SPAWN] = op_spawn,   [PROTO_OP_PAUSE] = op_pause,   [PROTO_OP_RESUME] = op_resume,
+                [PROTO_OP_STOP] = op_stop,     [PROTO_OP_KILL] = op_kill,     [PROTO_OP_SIGNAL] = op_signal,
+                [PROTO_OP_STDIN] = op_stdin,   [PROTO_OP_OUTPUT] = op_output, [PROTO_OP_ACTION] = op_action,
+                [PROTO_OP_BATCH] = op_batch,   [PROTO_OP_EVENTS] = op_events, [PROTO_OP_REMOVE] = op_remove,
+                [PROTO_OP_STATS] = op_stats,
+        };
+
+        if (c->request.op < 0 || c->request.op >= _PROTO_OP_MAX || !handlers[c->request.op])
+                return call_reply_error(c, PROTO_ERROR_UNKNOWN_OP, "unknown op");
+        return handlers[c->request.op](c);
+        return 0;
+}
+
+int op_health(Call *c)
+{
+        Manager *m = c->manager;
+        ProtoReply reply = {};
+        ProtoHealthResult *h;
+        int r;
+
+        r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
+        if (r < 0)
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        h = &reply.result.health;
+        h->version = strdup(DESCARTES_VERSION);
+        h->cgroup_root = strdup(m->cgroup->path);
+        r = strv_copy(m->cgroup->enabled, &h->cgroup_controllers);
+        if (!h->version || !h->cgroup_root || r < 0) {
+                proto_reply_done(&reply);
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        }
+        h->n_cgroup_controllers = strv_length(h->cgroup_controllers);
+        h->protocol = PROTO_VERSION;
+        h->uptime_s = (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC;
+        for (Agent *a = m->agents; a; a = a->next)
+                if ((c->admin || a->owner_uid == c->uid) && a->state >= 0 && a->state < _PROTO_STATE_MAX)
+                        h->agents[a->state]++;
+        (void)host_info_read(&h->host);
+        call_reply(c, &reply);
+        return 0;
+}
+
+static int stat_add(ProtoStatsResult *s, size_t cap, const char *name, uint64_t value)
+{
+        if (s->n_stats >= cap)
+                return -E2BIG;
+        s->stats[s->n_stats].name = strdup(name);
+        if (!s->stats[s->n_stats].name)
+                return -ENOMEM;
+        s->stats[s->n_stats++].value = value > INT64_MAX ? INT64_MAX : (int64_t)value;
+        return 0;
+}
+
+int op_stats(Call *c)
+{
+        Manager *m = c->manager;
+        const ManagerStats *st = &m->stats;
+        uint64_t by_state[_PROTO_STATE_MAX] = {};
+        ProtoReply reply = {};
+        ProtoStatsResult *s;
+        const size_t cap = PROTO_STATS_MAX;
+        char name[PROTO_SHORT_STRING_MAX];
+        int r = 0;
+
+        if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        s = &reply.result.stats;
+        s->stats = calloc(cap, sizeof *s->stats);
+        if (!s->stats) {
+                proto_reply_done(&reply);
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        }
+        for (Agent *a = m->agents; a; a = a->next)
+                if (a->state >= 0 && a->state < _PROTO_STATE_MAX)
+                        by_state[a->state]++;
+
+        for (int i = 0; i < _PROTO_OP_MAX && r >= 0; i++) {
+                (void)snprintf(name, sizeof name, "requests.%s", proto_op_to_string(i));
+                r = stat_add(s, cap, name, st->requests[i]);
+        }
+        for (int i = 0; i < _PROTO_ERROR_MAX && r >= 0; i++) {
+                (void)snprintf(name, sizeof name, "errors.%s", proto_error_code_to_string(i));
+                r = stat_add(s, cap, name, st->errors[i]);
+        }
+        for (int i = 0; i < _PROTO_STATE_MAX && r >= 0; i++) {
+                (void)snprintf(name, sizeof name, "agents.%s", proto_state_to_string(i));
+                r = stat_add(s, cap, name, by_state[i]);
+        }
+        const struct {
+                const char *name;
+                uint64_t value;
+        } scalars[] = {
+                {"messages", st->messages},
+                {"malformed", st->malformed},
+                {"unroutable", st->unroutable},
+                {"replies_cached", st->replies_cached},
+                {"reply_send_failures", st->send_failures},
+                {"events_published", st->events_published},
+                {"event_send_failures", st->event_send_failures},
+                {"events_held", event_ring_size(m->event_ring)},
+                {"event_seq", m->next_event_seq},
+                {"agents_total", m->n_agents},
+                {"agents_spawned", st->agents_spawned},
+                {"agents_spawn_failed", st->agents_spawn_failed},
+                {"shim_protocol_errors", st->shim_protocol_errors},
+                {"zmq_dropped", zmq_source_dropped(m->control_source) + zmq_source_dropped(m->zap_source)},
+                {"request_cache_entries", request_cache_size(m->request_cache)},
+                {"uptime_s", (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(scalars) && r >= 0; i++)
+                r = stat_add(s, cap, scalars[i].name, scalars[i].value);
+        if (r < 0) {
+                proto_reply_done(&reply);
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot build stats: %s", strerror(-r));
+        }
+        call_reply(c, &reply);
+        return 0;
+}
+
+int op_events(Call *c)
+{
+        ProtoEventsArgs *args = &c->request.args.events;
+        ProtoReply reply = {};
+        int r;
+
+        if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        r = event_ring_query(c->manager->event_ring, args->since_seq, args->has_limit ? args->limit : 0,
+                             &reply.result.events);
+        if (r < 0) {
+                proto_reply_done(&reply);
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        }
+        /* events of agents the caller may not see are filtered out for non-admins */
+        if (!c->admin) {
+                ProtoEventsResult *e = &reply.result.events;
+                size_t k = 0;
+                for (size_t i = 0; i < e->n_events; i++) {
+                        bool visible = !e->events[i].agent ||
+                                       agent_find(c->manager, e->events[i].agent, c->uid, false);
+                        if (visible)
+                                e->events[k++] = e->events[i];
+                        else
+                                proto_event_done(&e->events[i]);
+                }
+                e->n_events = k;
+        }
+        call_reply(c, &reply);
+        return 0;
+}

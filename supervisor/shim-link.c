@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The control socket to one agent's shim (supervisor/shim-protocol.h): SOCK_SEQPACKET, one message per
+ * packet. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "agent.h"
+#include "events.h"
+#include "log.h"
+#include "time-util.h"
+
+#define SHIM_LINK_BATCH            32
+#define OUTPUT_EVENT_INTERVAL_USEC (200 * USEC_PER_MSEC)
+
+static void publish_output(Agent *a)
+{
+        static const char *const keys[] = {"seq_first",    "seq_last",     "bytes",
+                                           "stdout_bytes", "stderr_bytes", "dropped_bytes"};
+        uint64_t vals[] = {a->output_first_seq,    a->output_last_seq,     a->output_bytes_pending,
+                           a->output_stdout_bytes, a->output_stderr_bytes, a->output_dropped_bytes};
+        ProtoValue data = {};
+
+        if (a->output_first_seq == 0)
+                return;
+        if (proto_value_new_u64_map(keys, vals, ELEMENTSOF(keys), &data) >= 0)
+                events_publish(a->manager, PROTO_EVENT_OUTPUT, a->id, NULL, NULL, &data);
+        proto_value_done(&data);
+        a->output_first_seq = a->output_last_seq = a->output_bytes_pending = 0;
+        a->output_last_publish_usec = now_usec(CLOCK_MONOTONIC);
+}
+
+static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Agent *a = userdata;
+
+        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        publish_output(a);
+        return 0;
+}
+
+static void handle_output(Agent *a, const ShimMsgOutput *o)
+{
+        uint64_t total_before = a->output_stdout_bytes + a->output_stderr_bytes;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (a->output_first_seq == 0)
+                a->output_first_seq = o->first_seq;
+        a->output_last_seq = o->last_seq;
+        if (o->stdout_bytes + o->stderr_bytes > total_before)
+                a->output_bytes_pending += o->stdout_bytes + o->stderr_bytes - total_before;
+        a->output_stdout_bytes = o->stdout_bytes;
+        a->output_stderr_bytes = o->stderr_bytes;
+        a->output_dropped_bytes = o->dropped_bytes;
+
+        if (now >= a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC) {
+                publish_output(a);
+                return;
+        }
+        if (!a->output_timer && sd_event_add_time(a->manager->event, &a->output_timer, CLOCK_MONOTONIC,
+                                                  a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC,
+                                                  10 * USEC_PER_MSEC, on_output_timer, a) >= 0)
+                (void)sd_event_source_set_description(a->output_timer, "agent-output-event");
+}
+
+static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
+{
+        for (Call *c = a->calls, *n; c; c = n) {
+                n = c->agent_next;
+                if (c->wait != CALL_WAIT_STDIN || ack->cookie < c->cookie_first || ack->cookie > c->cookie)
+                        continue;
+                if (ack->result == -EPIPE) {
+                        a->stdin_open = false;
+                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed");
+                } else if (ack->result == -EAGAIN)
+                        call_reply_error(c, PROTO_ERROR_BUSY,
+                                         "the agent is not reading its stdin: its queue is full");
+                else if (ack->result < 0)
+                        call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin failed: %s",
+                                         strerror((int)-ack->result));
+                else {
+                        c->written += (uint64_t)ack->result;
+                        if (ack->cookie == c->cookie) {
+                                ProtoReply reply = {};
+                                if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0) {
+                                        call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+                                        continue;
+                                }
+                                reply.result.input.written = c->written;
+                                if (c->request.args.input.close)
+                                        a->stdin_open = false;
+                                call_reply(c, &reply);
+                        }
+                }
+        }
+}
+
+static void handle_started(Agent *a, const ShimMsgStarted *s)
+{
+        a->ns_pid = s->agent_pid;
+        a->started_ns = s->started_ns ?: now_ns(CLOCK_REALTIME);
+        a->has_spawn_us = true;
+        a->spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
+        (void)agent_transition(a, AGENT_EVENT_STARTED);
+        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->id, a->ns_pid,
+                 (unsigned long long)a->spawn_us);
+        agent_complete_calls(a, CALL_WAIT_STARTED, 0, true, 0, NULL);
+}
+
+static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
+{
+        char msg[256];
+
+        a->spawn_failed = true;
+        a->failed_stage = f->stage;
+        a->failed_error = f->error;
+        (void)snprintf(msg, sizeof msg, "stage %s: %s", shim_stage_to_string(f->stage), strerror(f->error));
+        free(a->failed_msg);
+        a->failed_msg = strdup(msg);
+        agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_SPAWN_FAILED, msg);
+}
+
+static int handle_packet(Agent *a, const void *buf, size_t n)
+{
+        ShimMsgHeader h;
+
+        if (n < sizeof h)
+                return -EBADMSG;
+        memcpy(&h, buf, sizeof h);
+        if (h.size != n)
+                return -EBADMSG;
+
+#define NEED(type)                                                                                          \
+        type msg;                                                                                           \
+        if (n < sizeof msg)                                                                                 \
+                return -EBADMSG;                                                                            \
+        memcpy(&msg, buf, sizeof msg)
+
+        switch (h.type) {
+        case SHIM_MSG_HELLO: {
+                NEED(ShimMsgHello);
+                if (msg.version != SHIM_PROTOCOL_VERSION)
+                        return -EPROTO;
+                /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a
+                 * reconnection) tells its state */
+                if (msg.state != SHIM_STATE_STARTING)
+                        a->stdin_open = msg.stdin_open;
+                return 0;
+        }
+        case SHIM_MSG_STARTED: {
+                NEED(ShimMsgStarted);
+                handle_started(a, &msg);
+                return 0;
+        }
+        case SHIM_MSG_SPAWN_FAILED: {
+                NEED(ShimMsgSpawnFailed);
+                handle_spawn_failed(a, &msg);
+                return 0;
+        }
+        case SHIM_MSG_OUTPUT: {
+                NEED(ShimMsgOutput);
+                handle_output(a, &msg);
+                return 0;
+        }
+        case SHIM_MSG_STDIN_ACK: {
+                NEED(ShimMsgStdinAck);
+                handle_stdin_ack(a, &msg);
+                return 0;
+        }
+        case SHIM_MSG_EXITED: {
+                NEED(ShimMsgExited);
+                if (msg.rec.magic == SHIM_EXIT_MAGIC) {
+                        a->exit_record = msg.rec;
+                        a->have_exit_record = true;
+                }
+                publish_output(a);
+                agent_finalize(a);
+                return 0;
+        }
+        default:
+                return 0; /* unknown types are ignored (shim-protocol.h) */
+        }
+#undef NEED
+}
+
+static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Agent *a = userdata;
+        static uint8_t buf[SHIM_MSG_MAX];
+
+        for (unsigned budget = SHIM_LINK_BATCH; budget > 0; budget--) {
+                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+                int r;
+
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->id);
+                        shim_link_detach(a);
+                        return 0;
+                }
+                if (n == 0) {
+                        /* the shim closed its end: it is exiting; its pidfd tells the rest */
+                        shim_link_detach(a);
+                        return 0;
+                }
+                if ((size_t)n > sizeof buf) {
+                        a->manager->stats.shim_protocol_errors++;
+                        continue;
+                }
+                r = handle_packet(a, buf, (size_t)n);
+                if (r < 0) {
+                        a->manager->stats.shim_protocol_errors++;
+                        log_debug_errno(r, "Agent %s: bad message from the shim, ignoring: %m", a->id);
+                }
+                if (a->control_fd < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+int shim_link_attach(Agent *a, int fd)
+{
+        int r;
+
+        r = sd_event_add_io(a->manager->event, &a->control_source, fd, EPOLLIN, on_control, a);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(a->control_source, "agent-shim-control");
+        a->control_fd = fd;
+        return 0;
+}
+
+void shim_link_detach(Agent *a)
+{
+        a->control_source = sd_event_source_disable_unref(a->control_source);
+        a->control_fd = safe_close(a->control_fd);
+        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+}
+
+static int send_packet(Agent *a, const void *buf, size_t n)
+{
+        if (a->control_fd < 0)
+                return -ENOTCONN;
+        if (send(a->control_fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                return -errno;
+        return 0;
+}
+
+int shim_link_send_signal(Agent *a, int sig)
+{
+        ShimMsgSignal msg = {
+                .h = {.type = SHIM_MSG_SIGNAL, .size = sizeof msg},
+                .signal = sig,
+        };
+
+        return send_packet(a, &msg, sizeof msg);
+}
+
+int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after)
+{
+        _cleanup_free_ uint8_t *buf = NULL;
+        ShimMsgStdin msg = {
+                .h = {.type = SHIM_MSG_STDIN, .size = (uint32_t)(sizeof msg + size)},
+                .cookie = cookie,
+                .close = close_after,
+        };
+
+        if (size > SHIM_STDIN_CHUNK_MAX)
+                return -EMSGSIZE;
+        buf = malloc(sizeof msg + size);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, &msg, sizeof msg);
+        if (size > 0)
+                memcpy(buf + sizeof msg, data, size);
+        return send_packet(a, buf, sizeof msg + size);
+}

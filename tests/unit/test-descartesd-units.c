@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* descartesd's pure pieces on literals: the config parser, the ZAP address parser, the agent state table,
+ * the reply cache, the event ring, and the cgroup/proc text parsers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent-cgroup.h"
+#include "agent-state.h"
+#include "config.h"
+#include "event-ring.h"
+#include "host-info.h"
+#include "request-cache.h"
+#include "zap.h"
+
+static void test_config_parse(void **state)
+{
+        Config c;
+        char *err = NULL;
+
+        config_init_defaults(&c);
+        assert_int_equal(config_parse(&c,
+                                      "# comment\n\n"
+                                      "stop_grace = 2s\n"
+                                      "  heartbeat_interval=500ms  \n"
+                                      "max_agents = 12\n"
+                                      "default_memory = 512M\n"
+                                      "max_cpu = 1.5\n"
+                                      "default_pids = max\n"
+                                      "stop_agents_on_exit = yes\n"
+                                      "admin_group = wheel\n"
+                                      "; other comment\n",
+                                      &err),
+                         0);
+        assert_null(err);
+        assert_int_equal(c.stop_grace_usec, 2000000);
+        assert_int_equal(c.heartbeat_usec, 500000);
+        assert_int_equal(c.max_agents, 12);
+        assert_int_equal(c.default_memory, 512ULL * 1024 * 1024);
+        assert_int_equal(c.max_cpu_milli, 1500);
+        assert_int_equal(c.default_pids, 0);
+        assert_true(c.stop_agents_on_exit);
+        assert_string_equal(c.admin_group, "wheel");
+        config_done(&c);
+}
+
+static void test_config_errors(void **state)
+{
+        static const struct {
+                const char *text, *expect;
+        } cases[] = {
+                {"nokey\n", "line 1: expected"},
+                {"\n\nfoo = 1\n", "line 3: unknown key \"foo\""},
+                {"stop_grace = soon\n", "line 1: stop_grace: \"soon\" is not a duration"},
+                {"max_agents = 0\n", "max_agents"},
+                {"max_agents = -3\n", "max_agents"},
+                {"allow_root = maybe\n", "yes or no"},
+                {"output_cap = 0\n", "output_cap"},
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                Config c;
+                char *err = NULL;
+                config_init_defaults(&c);
+                assert_int_equal(config_parse(&c, cases[i].text, &err), -EINVAL);
+                assert_non_null(err);
+                if (!strstr(err, cases[i].expect))
+                        fail_msg("\"%s\": message \"%s\" lacks \"%s\"", cases[i].text, err, cases[i].expect);
+                free(err);
+                config_done(&c);
+        }
+}
+
+static void test_zap_parse_peer_uid(void **state)
+{
+        uid_t uid = 7;
+
+        assert_int_equal(zap_parse_peer_uid("localhost:1000:1000:4242", 24, &uid), 0);
+        assert_int_equal(uid, 1000);
+        assert_int_equal(zap_parse_peer_uid(":0:0:1", 6, &uid), 0);
+        assert_int_equal(uid, 0);
+        /* the host part may hold colons: split from the right */
+        assert_int_equal(zap_parse_peer_uid("a:b:c:65534:65534:1", 19, &uid), 0);
+        assert_int_equal(uid, 65534);
+        /* the length is honoured, no NUL needed */
+        assert_int_equal(zap_parse_peer_uid("h:5:6:7garbage", 7, &uid), 0);
+        assert_int_equal(uid, 5);
+        uid = 9;
+        assert_int_equal(zap_parse_peer_uid("127.0.0.1", 9, &uid), -EINVAL);
+        assert_int_equal(zap_parse_peer_uid("h::1:2", 6, &uid), -EINVAL);
+        assert_int_equal(zap_parse_peer_uid("h:x1:1:2", 8, &uid), -EINVAL);
+        assert_int_equal(zap_parse_peer_uid("h:-1:1:2", 8, &uid), -EINVAL);
+        assert_int_equal(zap_parse_peer_uid("h:4294967295:1:2", 16, &uid), -ERANGE);
+        assert_int_equal(zap_parse_peer_uid("h:99999999999:1:2", 17, &uid), -EINVAL);
+        assert_int_equal(uid, 9);
+}
+
+static void test_state_table(void **state)
+{
+        assert_int_equal(agent_state_next(PROTO_STATE_STARTING, AGENT_EVENT_STARTED), PROTO_STATE_RUNNING);
+        assert_int_equal(agent_state_next(PROTO_STATE_STARTING, AGENT_EVENT_SPAWN_FAILED),
+                         PROTO_STATE_FAILED);
+        assert_int_equal(agent_state_next(PROTO_STATE_STARTING, AGENT_EVENT_EXITED), PROTO_STATE_FAILED);
+        assert_int_equal(agent_state_next(PROTO_STATE_STARTING, AGENT_EVENT_PAUSE), _PROTO_STATE_INVALID);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, AGENT_EVENT_PAUSE), PROTO_STATE_PAUSING);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, AGENT_EVENT_RESUME), _PROTO_STATE_INVALID);
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSING, AGENT_EVENT_FROZEN), PROTO_STATE_PAUSED);
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSING, AGENT_EVENT_PAUSE), _PROTO_STATE_INVALID);
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSED, AGENT_EVENT_PAUSE), _PROTO_STATE_INVALID);
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSED, AGENT_EVENT_RESUME), PROTO_STATE_RESUMING);
+        assert_int_equal(agent_state_next(PROTO_STATE_RESUMING, AGENT_EVENT_THAWED), PROTO_STATE_RUNNING);
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSED, AGENT_EVENT_STOP), PROTO_STATE_STOPPING);
+        assert_int_equal(agent_state_next(PROTO_STATE_STOPPING, AGENT_EVENT_EXITED), PROTO_STATE_EXITED);
+        assert_int_equal(agent_state_next(PROTO_STATE_STOPPING, AGENT_EVENT_PAUSE), _PROTO_STATE_INVALID);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, AGENT_EVENT_EXITED), PROTO_STATE_EXITED);
+        /* ended agents accept nothing */
+        for (int e = 0; e < _AGENT_EVENT_MAX; e++) {
+                assert_int_equal(agent_state_next(PROTO_STATE_EXITED, e), _PROTO_STATE_INVALID);
+                assert_int_equal(agent_state_next(PROTO_STATE_FAILED, e), _PROTO_STATE_INVALID);
+                assert_non_null(agent_event_to_string(e));
+        }
+        /* out of range */
+        assert_int_equal(agent_state_next(_PROTO_STATE_MAX, AGENT_EVENT_STOP), _PROTO_STATE_INVALID);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, _AGENT_EVENT_MAX), _PROTO_STATE_INVALID);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, -1), _PROTO_STATE_INVALID);
+        assert_true(agent_state_is_ended(PROTO_STATE_FAILED));
+        assert_false(agent_state_is_ended(PROTO_STATE_STOPPING));
+}
+
+static Envelope *env(const char *routing)
+{
+        const void *frames[2] = {routing, ""};
+        size_t sizes[2] = {strlen(routing), 0};
+        Envelope *e = NULL;
+
+        assert_int_equal(envelope_new(frames, sizes, 2, &e), 0);
+        return e;
+}
+
+static void test_request_cache(void **state)
+{
+        RequestCache *c = NULL;
+        CacheEntry *e = NULL, *f = NULL;
+        Envelope *w;
+        size_t len;
+
+        assert_int_equal(request_cache_new(2, &c), 0);
+        assert_int_equal(request_cache_lookup(c, 1000, "a", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 1000, "a", 0, &e), 0);
+        cache_entry_add_waiter(e, env("r1"));
+        /* a repeat while pending waits for the same reply */
+        assert_int_equal(request_cache_lookup(c, 1000, "a", 1, &f), 1);
+        assert_ptr_equal(e, f);
+        assert_false(cache_entry_is_done(f));
+        cache_entry_add_waiter(f, env("r2"));
+        /* the same id from another uid is another request */
+        assert_int_equal(request_cache_lookup(c, 1001, "a", 1, &f), 0);
+
+        cache_entry_complete(e, strdup("reply"), 5, 100);
+        w = cache_entry_pop_waiter(e);
+        assert_non_null(w);
+        assert_memory_equal(w->frames[0], "r1", 2);
+        envelope_free(w);
+        w = cache_entry_pop_waiter(e);
+        assert_memory_equal(w->frames[0], "r2", 2);
+        assert_int_equal(w->n_frames, 2);
+        assert_int_equal(w->sizes[1], 0);
+        envelope_free(w);
+        assert_null(cache_entry_pop_waiter(e));
+
+        assert_int_equal(request_cache_lookup(c, 1000, "a", 99, &f), 1);
+        assert_true(cache_entry_is_done(f));
+        assert_memory_equal(cache_entry_reply(f, &len), "reply", 5);
+        assert_int_equal(len, 5);
+        /* expired */
+        assert_int_equal(request_cache_lookup(c, 1000, "a", 100, &f), 0);
+        assert_int_equal(request_cache_size(c), 0);
+
+        /* bounded: pending entries are never evicted, answered ones are, oldest first */
+        assert_int_equal(request_cache_add(c, 1, "p1", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 1, "p2", 0, &f), 0);
+        assert_int_equal(request_cache_add(c, 1, "p3", 0, &e), -EBUSY);
+        cache_entry_complete(f, NULL, 0, 1000);
+        assert_int_equal(request_cache_add(c, 1, "p3", 0, &e), 0);
+        assert_int_equal(request_cache_lookup(c, 1, "p2", 0, &f), 0);
+        assert_int_equal(request_cache_lookup(c, 1, "p1", 0, &f), 1);
+        assert_int_equal(request_cache_size(c), 2);
+        request_cache_free(c);
+}
+
+static void push(EventRing *r, uint64_t seq, const char *agent)
+{
+        ProtoEvent e = {
+                .seq = seq, .ts_ns = seq * 10, .kind = PROTO_EVENT_STATUS_CHANGED, .agent = (char *)agent};
+        assert_int_equal(event_ring_push(r, &e), 0);
+}
+
+static void test_event_ring(void **state)
+{
+        EventRing *r = NULL;
+        ProtoEventsResult res = {};
+        ProtoEvent dup = {.seq = 3};
+
+        assert_int_equal(event_ring_new(4, &r), 0);
+        assert_int_equal(event_ring_query(r, 0, 0, &res), 0);
+        assert_int_equal(res.n_events, 0);
+        assert_int_equal(res.oldest_seq, 0);
+        assert_int_equal(res.next_seq, 1);
+        proto_events_result_done(&res);
+
+        for (uint64_t s = 1; s <= 6; s++)
+                push(r, s, s % 2 ? "x" : NULL);
+        assert_int_equal(event_ring_push(r, &dup), -EINVAL);
+        assert_int_equal(event_ring_size(r), 4);
+
+        assert_int_equal(event_ring_query(r, 0, 0, &res), 0);
+        assert_int_equal(res.oldest_seq, 3);
+        assert_int_equal(res.n_events, 4);
+        assert_int_equal(res.events[0].seq, 3);
+        assert_string_equal(res.events[0].agent, "x");
+        assert_null(res.events[1].agent);
+        assert_int_equal(res.next_seq, 7);
+        proto_events_result_done(&res);
+
+        assert_int_equal(event_ring_query(r, 5, 1, &res), 0);
+        assert_int_equal(res.n_events, 1);
+        assert_int_equal(res.events[0].seq, 5);
+        assert_int_equal(res.next_seq, 6);
+        proto_events_result_done(&res);
+
+        assert_int_equal(event_ring_query(r, 50, 0, &res), 0);
+        assert_int_equal(res.n_events, 0);
+        assert_int_equal(res.next_seq, 50);
+        proto_events_result_done(&res);
+        event_ring_free(r);
+}
+
+static void test_cgroup_text(void **state)
+{
+        uint64_t v = 0;
+
+        assert_int_equal(cg_parse_keyed("populated 1\nfrozen 0\n", "frozen", &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(cg_parse_keyed("populated 1\nfrozen 1", "frozen", &v), 0);
+        assert_int_equal(v, 1);
+        assert_int_equal(cg_parse_keyed("usage_usec 12345\nuser_usec 10\n", "usage_usec", &v), 0);
+        assert_int_equal(v, 12345);
+        assert_int_equal(cg_parse_keyed("oom 0\noom_kill 3\n", "oom_kill", &v), 0);
+        assert_int_equal(v, 3);
+        assert_int_equal(cg_parse_keyed("oom_kill_x 3\n", "oom_kill", &v), -ENOENT);
+        assert_int_equal(cg_parse_keyed("frozen x\n", "frozen", &v), -EBADMSG);
+        assert_int_equal(cg_parse_value("4096\n", &v), 0);
+        assert_int_equal(v, 4096);
+        assert_int_equal(cg_parse_value("max\n", &v), 0);
+        assert_int_equal(v, UINT64_MAX);
+        assert_int_equal(cg_parse_value("12a\n", &v), -EBADMSG);
+        assert_int_equal(cg_parse_value("", &v), -EBADMSG);
+}
+
+static void test_host_text(void **state)
+{
+        uint64_t total = 0, avail = 0;
+        double a, b, c;
+
+        assert_int_equal(host_info_parse_meminfo("MemTotal:       16316412 kB\nMemFree:  1 kB\n"
+                                                 "MemAvailable:   8000000 kB\n",
+                                                 &total, &avail),
+                         0);
+        assert_int_equal(total, 16316412ULL * 1024);
+        assert_int_equal(avail, 8000000ULL * 1024);
+        assert_int_equal(host_info_parse_meminfo("MemTotal: 1 kB\n", &total, &avail), -ENOENT);
+        assert_int_equal(host_info_parse_loadavg("0.52 0.58 0.59 1/467 12345\n", &a, &b, &c), 0);
+        assert_true(a > 0.51 && a < 0.53 && c > 0.58 && c < 0.60);
+        assert_int_equal(host_info_parse_loadavg("x y z", &a, &b, &c), -EBADMSG);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
+                cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
+                cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_event_ring),
+                cmocka_unit_test(test_cgroup_text),        cmocka_unit_test(test_host_text),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
