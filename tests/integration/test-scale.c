@@ -18,7 +18,7 @@ typedef struct Worker {
         int index;
         char *ids[PER_CLIENT];
         int failures;
-        char first_error[512];
+        char first_error[DESCARTES_ERROR_MESSAGE_MAX];
 } Worker;
 
 static void *spawn_worker(void *arg)
