@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared helpers of the integration tests: a harness per test group plus a libdescartes client on it. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "descartes/descartes.h"
+#include "harness.h"
+
+typedef struct ITest {
+        Harness *h;
+        DescartesClient *c;
+} ITest;
+
+/* cmocka group setup/teardown: start a private daemon and a client; teardown cleans everything. */
+int itest_setup(void **state);
+int itest_teardown(void **state);
+
+/* Spawns argv (NULL-terminated) through the library with PATH set; returns the new agent id (malloc'd). */
+char *itest_spawn(ITest *t, bool open_stdin, const char *const *argv);
+/* Waits until the agent is in a final state (exited or failed) and returns its info. */
+void itest_wait_final(ITest *t, const char *id, unsigned timeout_ms, ProtoAgentInfo *ret);
+/* Reads the whole output of one stream through the library in lines mode, paging with offset. */
+char **itest_output_lines(ITest *t, const char *id, ProtoStream stream, size_t *ret_n);
+/* The agent's cgroup directory (absolute), from its info. */
+char *itest_agent_cgroup(ITest *t, const char *id);
+void itest_sleep_ms(unsigned ms);

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* descartesd end to end on this host, through descartesctl and libdescartes: lifecycle, output, stdin,
+ * pause/resume, stop escalation, descendants, remove. A private daemon per run (harness.c). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "itest-util.h"
+#include "string-util.h"
+#include "time-util.h"
+
+static void test_exit_code(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "sh", "-c", "echo started; exit 7", NULL };
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        _cleanup_free_ char *out = NULL;
+        ProtoAgentInfo info = {};
+
+        itest_wait_final(t, id, 10000, &info);
+        assert_int_equal(info.state, PROTO_STATE_EXITED);
+        assert_true(info.has_reason);
+        assert_int_equal(info.reason, PROTO_REASON_COMPLETED);
+        assert_true(info.has_exit_code);
+        assert_int_equal(info.exit_code, 7);
+        assert_true(info.has_spawn_us);
+        assert_true(info.has_started_ns && info.has_ended_ns && info.ended_ns >= info.started_ns);
+        proto_agent_info_done(&info);
+
+        /* the CLI: --wait exits with the agent's own code */
+        assert_int_equal(harness_ctl(t->h, NULL, 0, &out, "spawn", "--wait", "--env",
+                                     "PATH=/usr/bin:/bin", "--", "sh", "-c", "exit 42", NULL),
+                         42);
+}
+
+static void test_spawn_failed(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "/nonexistent/descartes-no-such-command", NULL };
+        ProtoSpawnArgs a = { .argv = (char **)argv, .n_argv = 1 };
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        r = descartes_spawn(t->c, &a, &info, &err);
+        assert_true(r < 0);
+        assert_int_equal(err.kind, DESCARTES_ERROR_DAEMON);
+        assert_int_equal(err.code, PROTO_ERROR_SPAWN_FAILED);
+        assert_non_null(strstr(err.message, "exec"));
+
+        /* the CLI maps spawn_failed to its own exit code (8) */
+        r = harness_ctl(t->h, NULL, 0, &out, "spawn", "--", "/nonexistent/descartes-no-such-command", NULL);
+        assert_int_equal(r, 8);
+}
+
+static void test_output_complete(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "sh", "-c",
+                               "i=0; while [ $i -lt 100000 ]; do echo out $i; echo err $i >&2; i=$((i+1)); done",
+                               NULL };
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        _cleanup_strv_free_ char **out = NULL, **err = NULL;
+        _cleanup_free_ char *cli = NULL;
+        ProtoAgentInfo info = {};
+        size_t n_out, n_err, n_cli = 0;
+        char want[64];
+
+        itest_wait_final(t, id, 120000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_COMPLETED);
+        assert_int_equal(info.exit_code, 0);
+        proto_agent_info_done(&info);
+
+        out = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n_out);
+        err = itest_output_lines(t, id, PROTO_STREAM_STDERR, &n_err);
+        assert_int_equal(n_out, 100000);
+        assert_int_equal(n_err, 100000);
+        for (size_t i = 0; i < n_out; i++) {
+                (void)snprintf(want, sizeof want, "out %zu", i);
+                if (!streq(out[i], want))
+                        fail_msg("stdout line %zu is \"%s\", want \"%s\"", i, out[i], want);
+                (void)snprintf(want, sizeof want, "err %zu", i);
+                if (!streq(err[i], want))
+                        fail_msg("stderr line %zu is \"%s\", want \"%s\"", i, err[i], want);
+        }
+
+        /* the CLI prints the same 100000 stdout lines, in order */
+        assert_int_equal(harness_ctl(t->h, NULL, 0, &cli, "logs", "--stream", "stdout", id, NULL), 0);
+        for (char *p = cli, *nl; (nl = strchr(p, '\n')); p = nl + 1, n_cli++) {
+                *nl = 0;
+                (void)snprintf(want, sizeof want, "out %zu", n_cli);
+                if (!streq(p, want))
+                        fail_msg("descartesctl logs line %zu is \"%s\", want \"%s\"", n_cli, p, want);
+        }
+        assert_int_equal(n_cli, 100000);
+}
+
+static void test_stdin_roundtrip(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "cat", NULL };
+        _cleanup_free_ char *id = itest_spawn(t, true, argv);
+        _cleanup_free_ char *cli = NULL;
+        _cleanup_strv_free_ char **lines = NULL;
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        uint64_t written = 0;
+        size_t n;
+
+        assert_int_equal(descartes_stdin(t->c, id, "hello\n", 6, false, &written, &err), 0);
+        assert_int_equal(written, 6);
+        /* through the CLI, then close: cat sees EOF and exits 0 */
+        assert_int_equal(harness_ctl(t->h, "world\n", 6, &cli, "stdin", "--close", id, NULL), 0);
+        itest_wait_final(t, id, 10000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_COMPLETED);
+        assert_int_equal(info.exit_code, 0);
+        proto_agent_info_done(&info);
+        lines = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n);
+        assert_int_equal(n, 2);
+        assert_string_equal(lines[0], "hello");
+        assert_string_equal(lines[1], "world");
+
+        /* stdin of an ended agent is a conflict */
+        assert_true(descartes_stdin(t->c, id, "x", 1, false, &written, &err) < 0);
+        assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
+}
+
+static uint64_t cpu_usec(ITest *t, const char *id)
+{
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        uint64_t u;
+
+        assert_int_equal(descartes_get(t->c, id, &info, &err), 0);
+        assert_true(info.has_usage);
+        u = info.usage.cpu_usec;
+        proto_agent_info_done(&info);
+        return u;
+}
+
+static void test_pause_resume(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "sh", "-c", "while :; do :; done", NULL };
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        uint64_t a, b;
+
+        itest_sleep_ms(200);
+        assert_int_equal(descartes_pause(t->c, id, &info, &err), 0);
+        assert_int_equal(info.state, PROTO_STATE_PAUSED);
+        proto_agent_info_done(&info);
+
+        /* pausing a paused agent is a conflict */
+        assert_true(descartes_pause(t->c, id, &info, &err) < 0);
+        assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
+
+        a = cpu_usec(t, id);
+        itest_sleep_ms(500);
+        b = cpu_usec(t, id);
+        assert_int_equal(a, b); /* frozen: not one more microsecond */
+
+        assert_int_equal(harness_ctl(t->h, NULL, 0, NULL, "resume", id, NULL), 0);
+        itest_sleep_ms(500);
+        assert_true(cpu_usec(t, id) > b + 100000); /* a busy loop on a 2-core host: well over 0.1 s in 0.5 s */
+
+        assert_int_equal(descartes_kill(t->c, id, &info, &err), 0);
+        proto_agent_info_done(&info);
+        itest_wait_final(t, id, 10000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_KILLED);
+        proto_agent_info_done(&info);
+
+        /* pausing an ended agent is a conflict */
+        assert_true(descartes_pause(t->c, id, &info, &err) < 0);
+        assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
+}
+
+static void test_stop_escalates(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done", NULL };
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        uint64_t t0, elapsed_ms;
+
+        itest_sleep_ms(200); /* let sh install its trap */
+        t0 = now_ns(CLOCK_MONOTONIC);
+        assert_int_equal(descartes_stop(t->c, id, 700, &info, &err), 0);
+        elapsed_ms = (now_ns(CLOCK_MONOTONIC) - t0) / NSEC_PER_MSEC;
+        proto_agent_info_done(&info);
+        itest_wait_final(t, id, 10000, &info);
+        assert_int_equal(info.state, PROTO_STATE_EXITED);
+        assert_int_equal(info.reason, PROTO_REASON_STOPPED);
+        assert_true(info.has_signal);
+        assert_int_equal(info.signal, SIGKILL); /* it ignored TERM: cgroup.kill ended it */
+        proto_agent_info_done(&info);
+        assert_true(elapsed_ms >= 650);
+}
+
+static void test_descendants_die(void **state)
+{
+        ITest *t = *state;
+        /* a background child, a double-forked one (reparented to the shim), and one in its own session */
+        const char *argv[] = { "sh", "-c",
+                               "sleep 1000 & (sleep 1000 &) ; setsid sleep 1000 & echo up; exit 3", NULL };
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        _cleanup_free_ char *cg = itest_agent_cgroup(t, id);
+        ProtoAgentInfo info = {};
+
+        itest_wait_final(t, id, 10000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_COMPLETED);
+        assert_int_equal(info.exit_code, 3);
+        proto_agent_info_done(&info);
+        /* everything the agent left is gone with it */
+        for (int i = 0; i < 200 && harness_cgroup_nprocs(cg) > 0; i++)
+                itest_sleep_ms(25);
+        int n = harness_cgroup_nprocs(cg);
+        assert_true(n <= 0); /* 0, or -ENOENT once the daemon removed the emptied cgroup */
+}
+
+static void test_remove_leaves_nothing(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "sh", "-c", "echo bye", NULL };
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        _cleanup_free_ char *cg = itest_agent_cgroup(t, id);
+        _cleanup_free_ char *statedir = NULL, *out = NULL;
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        struct stat st;
+
+        /* remove of a live agent is refused, unknown ids are not_found */
+        assert_true(descartes_remove(t->c, "no-such-agent", &info, &err) < 0);
+        assert_int_equal(err.code, PROTO_ERROR_NOT_FOUND);
+        itest_wait_final(t, id, 10000, &info);
+        proto_agent_info_done(&info);
+
+        assert_true(asprintf_safe(&statedir, "%s/agents/%s", t->h->state_dir, id) >= 0);
+        assert_int_equal(stat(statedir, &st), 0);
+        assert_int_equal(harness_ctl(t->h, NULL, 0, &out, "rm", id, NULL), 0);
+        assert_true(stat(statedir, &st) < 0 && errno == ENOENT);
+        assert_true(stat(cg, &st) < 0 && errno == ENOENT);
+        assert_true(descartes_get(t->c, id, &info, &err) < 0);
+        assert_int_equal(err.code, PROTO_ERROR_NOT_FOUND);
+}
+
+static void test_remove_live_conflict(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = { "sleep", "1000", NULL };
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+
+        assert_true(descartes_remove(t->c, id, &info, &err) < 0);
+        assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
+        assert_int_equal(descartes_resume(t->c, id, &info, &err) < 0, 1);
+        assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
+        assert_int_equal(descartes_stop(t->c, id, 2000, &info, &err), 0);
+        proto_agent_info_done(&info);
+        itest_wait_final(t, id, 10000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_STOPPED);
+        assert_true(info.has_signal);
+        assert_int_equal(info.signal, SIGTERM);
+        proto_agent_info_done(&info);
+        assert_int_equal(descartes_remove(t->c, id, &info, &err), 0);
+        proto_agent_info_done(&info);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_exit_code),
+                cmocka_unit_test(test_spawn_failed),
+                cmocka_unit_test(test_output_complete),
+                cmocka_unit_test(test_stdin_roundtrip),
+                cmocka_unit_test(test_pause_resume),
+                cmocka_unit_test(test_stop_escalates),
+                cmocka_unit_test(test_descendants_die),
+                cmocka_unit_test(test_remove_leaves_nothing),
+                cmocka_unit_test(test_remove_live_conflict),
+        };
+        return cmocka_run_group_tests(tests, itest_setup, itest_teardown);
+}
