@@ -392,9 +392,14 @@ int agent_resume(Agent *a)
 
 static int kill_cgroup(Agent *a)
 {
+        int r;
+
         if (!a->cg)
                 return 0;
-        return cgroup_agent_kill(a->cg);
+        r = cgroup_agent_kill(a->cg);
+        if (r >= 0)
+                a->cgroup_killed = true;
+        return r;
 }
 
 static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -516,6 +521,10 @@ void agent_finalize(Agent *a)
                         a->has_exit_code = true;
                         a->exit_code = rec->code;
                 }
+        } else if (!rec && a->cgroup_killed) {
+                /* cgroup.kill took the shim too, so nobody wrote an exit record: the agent died of SIGKILL */
+                a->has_signal = true;
+                a->signal = SIGKILL;
         }
         a->has_reason = true;
         if ((a->spawn_failed || !started) && !a->stop_requested && !a->kill_requested) {

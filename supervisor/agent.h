@@ -48,6 +48,7 @@ struct Agent {
         /* why it is ending, decided by requests */
         bool stop_requested;
         bool kill_requested;
+        bool cgroup_killed; /* we wrote cgroup.kill: without an exit record, SIGKILL ended it */
         bool timed_out;
         bool spawn_failed;
         uint32_t failed_stage;
