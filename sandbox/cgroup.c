@@ -183,18 +183,53 @@ static int enable_controllers_at(int dirfd, const char *path, CgroupMask mask)
         return cgroup_write_attr(dirfd, attr, value);
 }
 
+int cgroup_self_path(char **ret)
+{
+        _cleanup_free_ char *mount = NULL, *mount_root = NULL, *own = NULL;
+        int r;
+
+        r = cgroup_find_mount(&mount, &mount_root);
+        if (r < 0)
+                return r;
+        r = cgroup_get_own_path(&own);
+        if (r < 0)
+                return r;
+        return cgroup_path_in_mount(mount, mount_root, own, ret);
+}
+
+int cgroup_root_contains_self(const CgroupRoot *root)
+{
+        _cleanup_free_ char *self = NULL;
+        size_t n = strlen(root->path);
+        int r;
+
+        r = cgroup_self_path(&self);
+        if (r < 0)
+                return r;
+        return strncmp(self, root->path, n) == 0 && (self[n] == 0 || self[n] == '/');
+}
+
 int cgroup_root_setup(CgroupRoot *root)
 {
         int r;
 
-        r = mkdir_cgroup_at(root->fd, "supervisor");
+        /* Under systemd with Delegate=yes ROOT is our own unit's cgroup and we must leave it for a leaf. When
+         * ROOT is elsewhere (a separate unit holding the agents, so that restarting the daemon's unit never
+         * meets a cgroup with controllers enabled: systemd < 254 would fail the start with 219/CGROUP), we stay
+         * where we are. */
+        r = cgroup_root_contains_self(root);
         if (r < 0)
                 return r;
-        /* "0" moves the writing process with all its threads; ROOT must hold no process before controllers
-         * can be enabled in its subtree_control (EBUSY otherwise). */
-        r = cgroup_write_attr(root->fd, "supervisor/cgroup.procs", "0");
-        if (r < 0)
-                return r;
+        if (r > 0) {
+                r = mkdir_cgroup_at(root->fd, "supervisor");
+                if (r < 0)
+                        return r;
+                /* "0" moves the writing process with all its threads; ROOT must hold no process before
+                 * controllers can be enabled in its subtree_control (EBUSY otherwise). */
+                r = cgroup_write_attr(root->fd, "supervisor/cgroup.procs", "0");
+                if (r < 0)
+                        return r;
+        }
         r = enable_controllers_at(root->fd, ".", root->available);
         if (r < 0)
                 return r;

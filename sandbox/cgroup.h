@@ -3,7 +3,7 @@
 
 /* The cgroupfs driver: descartes' subtree of the cgroup v2 hierarchy.
  *
- *   ROOT/                      the daemon's own cgroup (or --cgroup-root)
+ *   ROOT/                      the daemon's own cgroup, or --cgroup-root (then possibly another unit's)
  *   ROOT/supervisor/           the daemon, moved there by cgroup_root_setup() (no-internal-processes rule)
  *   ROOT/agents/TENANT/a-ID/   one per agent: limits, cgroup.kill
  *   ROOT/agents/TENANT/a-ID/shim/      the shim (CLONE_INTO_CGROUP on its dirfd)
@@ -30,6 +30,8 @@ typedef struct CgroupRoot {
  * cgroup from /proc/self/cgroup. */
 int cgroup_find_mount(char **ret_mount, char **ret_root);
 int cgroup_get_own_path(char **ret_path);
+/* The calling process's cgroup as an absolute directory. */
+int cgroup_self_path(char **ret);
 
 /* Opens ROOT: override_path if given (an absolute directory on cgroup2), else our own cgroup. -EMEDIUMTYPE:
  * not on cgroup2; -EPERM: the hierarchy's real root, which descartes never manages (pass an override). */
@@ -37,10 +39,13 @@ int cgroup_root_open(const char *override_path, CgroupRoot **ret);
 CgroupRoot *cgroup_root_free(CgroupRoot *root);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CgroupRoot *, cgroup_root_free);
 
-/* Creates supervisor/ and moves the CALLING PROCESS (all its threads) into it, enables the available
- * controllers in ROOT and creates agents/ with the same enabled. Idempotent: a restarted daemon calls it
- * too. */
+/* When ROOT contains the calling process's cgroup (systemd's Delegate=yes on our own unit), creates
+ * supervisor/ and moves the CALLING PROCESS (all its threads) into it; a process outside ROOT stays where it
+ * is. Then enables the available controllers in ROOT and creates agents/ with the same enabled (-EBUSY if
+ * some other process still sits in ROOT itself). Idempotent: a restarted daemon calls it too. */
 int cgroup_root_setup(CgroupRoot *root);
+/* 1 if the calling process's cgroup is ROOT or below it, 0 if not. */
+int cgroup_root_contains_self(const CgroupRoot *root);
 
 /* Whether ROOT has the controllers the limits need (see cgroup_limits_check()): the refusal before a spawn.
  */

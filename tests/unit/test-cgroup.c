@@ -475,7 +475,9 @@ static int host_teardown(void **state)
                         skip();                                                                             \
         } while (0)
 
-/* Runs cgroup_root_setup() in a child (it moves the calling process) and checks where the child ended up. */
+/* Runs cgroup_root_setup() in a child placed in ROOT, as systemd places a Delegate=yes unit's main process
+ * (it moves the calling process), and checks where the child ended up. Then a child outside ROOT, as
+ * descartesd is when the agents live in another unit's cgroup: it must stay where it is. */
 static void host_run_setup(HostState *h, CgroupRoot *root)
 {
         pid_t pid = fork();
@@ -485,6 +487,10 @@ static void host_run_setup(HostState *h, CgroupRoot *root)
         if (pid == 0) {
                 _cleanup_free_ char *own = NULL, *want = NULL;
 
+                if (cgroup_write_attr(root->fd, "cgroup.procs", "0") < 0)
+                        _exit(9);
+                if (cgroup_root_contains_self(root) != 1)
+                        _exit(8);
                 if (cgroup_root_setup(root) < 0)
                         _exit(10);
                 if (cgroup_get_own_path(&own) < 0)
@@ -500,6 +506,28 @@ static void host_run_setup(HostState *h, CgroupRoot *root)
                                 _exit(14);
                         _exit(streq(found->path, root->path) ? 0 : 15);
                 }
+        }
+        host_track_child(h, pid);
+        status = host_reap_child(h, pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                _cleanup_free_ char *before = NULL, *after = NULL;
+
+                if (cgroup_get_own_path(&before) < 0)
+                        _exit(11);
+                if (cgroup_root_contains_self(root) != 0)
+                        _exit(8);
+                if (cgroup_root_setup(root) < 0)
+                        _exit(10);
+                if (cgroup_get_own_path(&after) < 0)
+                        _exit(11);
+                if (!streq(before, after))
+                        _exit(13);
+                _exit(faccessat(root->fd, "agents/cgroup.subtree_control", F_OK, 0) == 0 ? 0 : 16);
         }
         host_track_child(h, pid);
         status = host_reap_child(h, pid);
