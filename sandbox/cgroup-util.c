@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cgroup-util.h"
+#include "mountinfo.h"
 #include "cleanup.h"
 #include "string-util.h"
 
@@ -125,57 +126,9 @@ static const char *line_end(const char *p)
         return e ? e : p + strlen(p);
 }
 
-/* The next space-separated field of [*p, end), or false at the end of the line. */
-static bool next_field(const char **p, const char *end, const char **ret, size_t *ret_len)
-{
-        const char *s = *p, *e;
-
-        while (s < end && *s == ' ')
-                s++;
-        if (s >= end)
-                return false;
-        for (e = s; e < end && *e != ' '; e++)
-                ;
-        *ret = s;
-        *ret_len = (size_t)(e - s);
-        *p = e;
-        return true;
-}
-
 static bool field_eq(const char *f, size_t n, const char *s)
 {
         return strlen(s) == n && memcmp(f, s, n) == 0;
-}
-
-/* mountinfo escapes " \t\n\\" as \ooo (fs/proc_namespace.c, mangle()). */
-static int unescape_octal(const char *s, size_t n, char **ret)
-{
-        _cleanup_free_ char *out = malloc(n + 1);
-        size_t k = 0;
-
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] != '\\') {
-                        out[k++] = s[i];
-                        continue;
-                }
-                if (n - i < 4)
-                        return -EBADMSG;
-                unsigned v = 0;
-                for (size_t j = 1; j <= 3; j++) {
-                        if (s[i + j] < '0' || s[i + j] > '7')
-                                return -EBADMSG;
-                        v = v * 8 + (unsigned)(s[i + j] - '0');
-                }
-                if (v == 0 || v > 255)
-                        return -EBADMSG;
-                out[k++] = (char)v;
-                i += 3;
-        }
-        out[k] = 0;
-        *ret = TAKE_PTR(out);
-        return 0;
 }
 
 static int mount_rank(const char *path)
@@ -189,59 +142,37 @@ static int mount_rank(const char *path)
 
 int cgroup_parse_mountinfo(const char *text, char **ret_mount, char **ret_root)
 {
-        _cleanup_free_ char *best = NULL, *best_root = NULL;
-        int best_rank = 3;
+        _cleanup_(mountinfo_table_done) MountInfoTable t = {};
+        const MountInfo *best = NULL;
+        int best_rank = 3, r;
 
         if (!text)
                 return -EINVAL;
-        for (const char *p = text; *p;) {
-                const char *end = line_end(p), *q = p, *f, *root = NULL, *mount = NULL, *fstype = NULL;
-                size_t len, root_len = 0, mount_len = 0, fstype_len = 0;
-                unsigned i = 0;
-                bool separator = false;
+        r = mountinfo_parse(text, &t);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < t.n; i++) {
+                const MountInfo *m = &t.entries[i];
+                int rank;
 
-                while (next_field(&q, end, &f, &len)) {
-                        if (i == 3) {
-                                root = f;
-                                root_len = len;
-                        } else if (i == 4) {
-                                mount = f;
-                                mount_len = len;
-                        } else if (i >= 6 && !separator && field_eq(f, len, "-")) {
-                                separator = true;
-                        } else if (separator && !fstype) {
-                                fstype = f;
-                                fstype_len = len;
-                        }
-                        i++;
-                }
-                if (i > 0 && (!mount || !fstype))
+                if (!streq(m->fstype, "cgroup2"))
+                        continue;
+                if (m->mount_point[0] != '/' || m->root[0] != '/')
                         return -EBADMSG;
-                if (fstype && field_eq(fstype, fstype_len, "cgroup2")) {
-                        _cleanup_free_ char *path = NULL, *subtree = NULL;
-                        int r = unescape_octal(mount, mount_len, &path);
-                        if (r >= 0)
-                                r = unescape_octal(root, root_len, &subtree);
-                        if (r < 0)
-                                return r;
-                        if (path[0] != '/' || subtree[0] != '/')
-                                return -EBADMSG;
-                        int rank = mount_rank(path);
-                        if (rank < best_rank) {
-                                free(best);
-                                free(best_root);
-                                best = TAKE_PTR(path);
-                                best_root = TAKE_PTR(subtree);
-                                best_rank = rank;
-                        }
+                rank = mount_rank(m->mount_point);
+                if (rank < best_rank) {
+                        best = m;
+                        best_rank = rank;
                 }
-                p = *end ? end + 1 : end;
         }
         if (!best)
                 return -ENOENT;
-        *ret_mount = TAKE_PTR(best);
+        _cleanup_free_ char *mount = strdup(best->mount_point), *root = strdup(best->root);
+        if (!mount || !root)
+                return -ENOMEM;
+        *ret_mount = TAKE_PTR(mount);
         if (ret_root)
-                *ret_root = TAKE_PTR(best_root);
+                *ret_root = TAKE_PTR(root);
         return 0;
 }
 

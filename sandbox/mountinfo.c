@@ -48,15 +48,19 @@ static int field_unescape(const char *s, size_t n, char **ret)
         for (size_t i = 0; i < n; i++) {
                 if (s[i] == '\0')
                         return -EBADMSG;
-                if (s[i] == '\\' && n - i > 3) {
+                /* the kernel escapes " \t\n\\" as \ooo (fs/proc_namespace.c, mangle()), a backslash too: a
+                 * backslash without three octal digits after it is malformed */
+                if (s[i] == '\\') {
+                        if (n - i <= 3)
+                                return -EBADMSG;
                         int a = octal_digit(s[i + 1]), b = octal_digit(s[i + 2]), c = octal_digit(s[i + 3]);
                         int v = a * 64 + b * 8 + c;
 
-                        if (a >= 0 && b >= 0 && c >= 0 && v > 0 && v < 256) {
-                                buf[j++] = (char)v;
-                                i += 3;
-                                continue;
-                        }
+                        if (a < 0 || b < 0 || c < 0 || v == 0 || v > 255)
+                                return -EBADMSG;
+                        buf[j++] = (char)v;
+                        i += 3;
+                        continue;
                 }
                 buf[j++] = s[i];
         }

@@ -44,21 +44,21 @@ static void test_parse_escapes_and_optional_fields(void **state)
         assert_string_equal(m.root, "/sub\\dir");
         assert_string_equal(m.mount_point, "/var/my mount\tx");
         assert_string_equal(m.fstype, "fuse.my fs");
-        /* \072 is ':' (not one the kernel escapes, but decoded all the same) and a trailing lone backslash
-         * stays. */
+        /* \072 is ':' (not one the kernel escapes, but decoded all the same); \134 is a backslash. */
         assert_string_equal(m.source, "server:/x\\");
         assert_string_equal(m.options, "ro,nosuid");
         mount_info_done(&m);
 
-        /* A backslash that does not start an escape, and an escape of NUL, which is refused. */
-        static const char odd[] = "1 0 0:1 / /a\\9b rw - tmpfs t rw";
-        assert_int_equal(mountinfo_parse_line(odd, strlen(odd), &m), 0);
-        assert_string_equal(m.mount_point, "/a\\9b");
-        mount_info_done(&m);
-        static const char nul[] = "1 0 0:1 / /a\\000b rw - tmpfs t rw";
-        assert_int_equal(mountinfo_parse_line(nul, strlen(nul), &m), 0);
-        assert_string_equal(m.mount_point, "/a\\000b");
-        mount_info_done(&m);
+        /* The kernel escapes every backslash, so one that does not start a three-digit octal escape, a
+         * truncated escape, and an escape of NUL are malformed. */
+        static const char *const odd[] = {
+                "1 0 0:1 / /a\\9b rw - tmpfs t rw",
+                "1 0 0:1 / /a\\04 rw - tmpfs t rw",
+                "1 0 0:1 / /a\\000b rw - tmpfs t rw",
+                "1 0 0:1 / /a rw - tmpfs t\\ rw",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(odd); i++)
+                assert_int_equal(mountinfo_parse_line(odd[i], strlen(odd[i]), &m), -EBADMSG);
 }
 
 static void test_parse_malformed(void **state)
