@@ -126,7 +126,9 @@ int agent_remove(Agent *a);
 
 /* In agent-spawn.c: everything from the request to a running shim; on failure the agent is failed and the
  * error text is in *ret_msg. */
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoErrorCode *ret_code);
+typedef struct AgentSandbox AgentSandbox;
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, char **ret_msg,
+                ProtoErrorCode *ret_code);
 
 /* In shim-link.c */
 int shim_link_attach(Agent *a, int fd);
