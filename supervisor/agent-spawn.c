@@ -15,6 +15,7 @@
 #include "agent-cgroup.h"
 #include "agent.h"
 #include "fd-util.h"
+#include "limit-watch.h"
 #include "log.h"
 #include "mount-view.h"
 #include "sandbox-setup.h"
@@ -144,6 +145,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         r = agent_watch_cgroups(a);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
+        r = limit_watch_start(a, &a->limit_watch);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's limits: %s", strerror(-r));
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));

@@ -57,6 +57,9 @@ struct Agent {
         bool have_exit_record;
         ShimExitRecord exit_record;
         uint64_t oom_kills_at_start;
+        struct LimitWatch *limit_watch; /* memory.events, pids.events: limit_hit, pids_limit */
+        bool has_final_usage;           /* read when it ended, for the record once the cgroup is gone */
+        ProtoUsage final_usage;
 
         char *cgroup_path;                                /* ROOT/agents/TENANT/a-ID, absolute */
         CgroupAgent *cg;                                  /* NULL once removed */

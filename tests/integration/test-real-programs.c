@@ -59,8 +59,8 @@ static void append_lines(ITest *t, const char *id, ProtoStream stream, char **bu
         }
 }
 
-/* sh -c SCRIPT in a default sandbox; asserts exit 0 and returns the output. */
-static void run_sh(ITest *t, const char *script, Run *ret)
+/* sh -c SCRIPT with the request's sandbox options; asserts exit 0 and returns the output. */
+static void run_sh_opts(ITest *t, const char *script, const char *user, bool net_host, Run *ret)
 {
         const char *argv[] = {"/bin/sh", "-c", script, NULL};
         ProtoStrPair env[] = {
@@ -75,6 +75,9 @@ static void run_sh(ITest *t, const char *script, Run *ret)
         a.n_argv = 3;
         a.env.pairs = env;
         a.env.n_pairs = ELEMENTSOF(env);
+        a.user = (char *)user;
+        a.has_net = net_host;
+        a.net = PROTO_NET_HOST;
         if (descartes_spawn(t->c, &a, &info, &err) < 0)
                 fail_msg("spawn failed: %s", err.message);
         ret->id = strdup(info.id);
@@ -91,6 +94,12 @@ static void run_sh(ITest *t, const char *script, Run *ret)
                 fail_msg("the agent did not complete with 0 (state %s, reason %s, code %d)",
                          proto_state_to_string(ret->info.state), proto_reason_to_string(ret->info.reason),
                          ret->info.exit_code);
+}
+
+/* sh -c SCRIPT in a default sandbox. */
+static void run_sh(ITest *t, const char *script, Run *ret)
+{
+        run_sh_opts(t, script, NULL, false, ret);
 }
 
 static void expect_out(const Run *r, const char *s)
@@ -195,6 +204,9 @@ static void test_cc(void **state)
                "0;}\\n' > m.c; cc -O1 -o m m.c; ./m",
                &r);
         expect_out(&r, "compiled 42\n");
+        /* the record keeps what it used once the cgroup is gone */
+        assert_true(r.info.has_usage);
+        assert_true(r.info.usage.cpu_usec > 0);
         run_done(&r);
 }
 
@@ -221,6 +233,54 @@ static void test_write_100mb(void **state)
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_size, 100 * 1024 * 1024);
         run_done(&r);
+}
+
+static int ctl_capture(ITest *t, const char *args, char **ret_out);
+
+static void test_user_and_net(void **state)
+{
+        ITest *t = *state;
+        _cleanup_free_ char *host_net = NULL, *line = NULL;
+        char buf[128];
+        ssize_t n;
+        Run r = {}, r2 = {};
+
+        n = readlink("/proc/self/ns/net", buf, sizeof buf - 1);
+        assert_true(n > 0);
+        buf[n] = 0;
+        host_net = strdup(buf);
+        assert_true(asprintf_safe(&line, "net=%s\n", host_net) >= 0);
+
+        /* a root caller may name the user; net host shares the host's network namespace */
+        run_sh_opts(t, "id -u; echo net=$(readlink /proc/self/ns/net)", "nobody", true, &r);
+        expect_out(&r, "65534\n");
+        expect_out(&r, line);
+        /* the default is a network namespace of its own */
+        run_sh(t, "echo net=$(readlink /proc/self/ns/net)", &r2);
+        assert_null(strstr(r2.out, line));
+        run_done(&r);
+        run_done(&r2);
+}
+
+static void test_refusals(void **state)
+{
+        ITest *t = *state;
+        _cleanup_free_ char *out = NULL;
+
+        /* root only with allow_root; an unknown user; a workspace that does not exist; an unknown policy */
+        assert_int_equal(ctl_capture(t, "spawn --user root -- /bin/true", &out), 7);
+        assert_non_null(strstr(out, "allow_root"));
+        free(out);
+        assert_int_equal(ctl_capture(t, "spawn --user no-such-user-descartes -- /bin/true", &out), 11);
+        free(out);
+        assert_int_equal(ctl_capture(t, "spawn --workspace /nonexistent-descartes -- /bin/true", &out), 11);
+        free(out);
+        assert_int_equal(ctl_capture(t, "spawn --policy no-such-policy -- /bin/true", &out), 11);
+        free(out);
+        /* a working directory the agent cannot enter fails at that stage, named */
+        assert_int_equal(ctl_capture(t, "spawn --cwd /nonexistent-descartes -- /bin/true", &out), 8);
+        fprintf(stderr, "descartesctl: %s", out);
+        assert_non_null(strstr(out, "cwd"));
 }
 
 /* Runs descartesctl with stderr captured; returns its exit status. */
@@ -262,10 +322,11 @@ static void test_memory_unenforceable(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_environment), cmocka_unit_test(test_node),
-                cmocka_unit_test(test_python),      cmocka_unit_test(test_git),
-                cmocka_unit_test(test_cc),          cmocka_unit_test(test_pipeline),
-                cmocka_unit_test(test_write_100mb), cmocka_unit_test(test_memory_unenforceable),
+                cmocka_unit_test(test_environment),  cmocka_unit_test(test_node),
+                cmocka_unit_test(test_python),       cmocka_unit_test(test_git),
+                cmocka_unit_test(test_cc),           cmocka_unit_test(test_pipeline),
+                cmocka_unit_test(test_write_100mb),  cmocka_unit_test(test_memory_unenforceable),
+                cmocka_unit_test(test_user_and_net), cmocka_unit_test(test_refusals),
         };
 
         if (!getpwnam("descartes-agent")) {
