@@ -246,6 +246,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 if (r < 0)
                         log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
         }
-        log_info("Agent %s: shim started as pid %d in %s.", a->id, (int)a->shim.pid, a->cgroup_path);
+        log_info("Agent %s: shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
+                 a->id, (int)a->shim.pid, a->cgroup_path, sb->user ?: "?", (unsigned)sb->uid,
+                 (unsigned)sb->gid, workspace);
         return 0;
 }
