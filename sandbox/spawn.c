@@ -22,6 +22,7 @@ enum {
         SPAWN_FD_CONTROL,
         SPAWN_FD_STATE_DIR,
         SPAWN_FD_PAYLOAD_CG,
+        SPAWN_FD_SECCOMP,
         _SPAWN_FD_MAX,
 };
 
@@ -102,6 +103,58 @@ static _noreturn_ void spawn_child(const SpawnChildPlan *plan)
         spawn_child_fail(error_fd, SPAWN_STAGE_EXEC, errno);
 }
 
+static int strv_extend_u64(char ***l, const char *option, uint64_t v)
+{
+        char buf[32];
+        int r;
+
+        (void)snprintf(buf, sizeof buf, "%" PRIu64, v);
+        r = strv_extend(l, option);
+        return r < 0 ? r : strv_extend(l, buf);
+}
+
+static int strv_extend_pair(char ***l, const char *option, const char *v)
+{
+        int r = strv_extend(l, option);
+
+        return r < 0 ? r : strv_extend(l, v);
+}
+
+static int sandbox_argv(const SpawnSandbox *sb, bool new_net, char ***l)
+{
+        size_t n_masks = 0;
+        int r;
+
+        if (!sb->workspace || sb->workspace[0] != '/' || sb->tmp_size == 0 || sb->uid == (uid_t)-1 ||
+            sb->gid == (gid_t)-1 || (sb->home && sb->home[0] != '/'))
+                return -EINVAL;
+        r = strv_extend_u64(l, "--uid", sb->uid);
+        if (r >= 0)
+                r = strv_extend_u64(l, "--gid", sb->gid);
+        if (r >= 0)
+                r = strv_extend_pair(l, "--workspace", sb->workspace);
+        if (r >= 0 && sb->workspace_owner != (uid_t)-1)
+                r = strv_extend_u64(l, "--workspace-owner", sb->workspace_owner);
+        if (r >= 0)
+                r = strv_extend_u64(l, "--tmp-size", sb->tmp_size);
+        if (r >= 0 && sb->runtime_dir)
+                r = strv_extend_pair(l, "--mask", sb->runtime_dir);
+        if (r >= 0 && sb->state_dir)
+                r = strv_extend_pair(l, "--mask", sb->state_dir);
+        for (char *const *m = sb->mask_paths; r >= 0 && m && *m; m++) {
+                if ((*m)[0] != '/' || ++n_masks > SPAWN_MASK_PATHS_MAX)
+                        return -EINVAL;
+                r = strv_extend_pair(l, "--mask", *m);
+        }
+        if (r >= 0 && sb->home)
+                r = strv_extend_pair(l, "--home", sb->home);
+        if (r >= 0 && sb->seccomp_fd >= 0)
+                r = strv_extend(l, "--seccomp");
+        if (r >= 0 && new_net)
+                r = strv_extend(l, "--loopback");
+        return r;
+}
+
 static bool name_valid(const char *s, size_t max)
 {
         size_t n = s ? strlen(s) : 0;
@@ -145,6 +198,8 @@ int spawn_shim_argv(const SpawnShimParams *p, char ***ret)
                 if (r >= 0)
                         r = strv_extend(&l, p->listen_path);
         }
+        if (r >= 0 && p->sandbox)
+                r = sandbox_argv(p->sandbox, p->new_net, &l);
         if (r >= 0)
                 r = strv_extend(&l, "--");
         for (char *const *a = p->argv; r >= 0 && *a; a++)
@@ -196,6 +251,9 @@ int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_sta
                                 [SPAWN_FD_CONTROL] = p->control_fd,
                                 [SPAWN_FD_STATE_DIR] = p->state_dir_fd,
                                 [SPAWN_FD_PAYLOAD_CG] = p->payload_cgroup_fd,
+                                [SPAWN_FD_SECCOMP] = p->sandbox && p->sandbox->seccomp_fd >= 0
+                                                             ? p->sandbox->seccomp_fd
+                                                             : devnull,
                         },
                 .error_fd = error_pipe[1],
         };

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pidref.h"
 
@@ -28,17 +29,36 @@ typedef enum SpawnStage {
 const char *spawn_stage_to_string(SpawnStage s);
 SpawnStage spawn_stage_from_string(const char *s);
 
+/* The agent's sandbox, passed to the shim as options (and the filter as SHIM_FD_SECCOMP). The shim builds
+ * the mount view (mount-view.h) in its namespaces, and the agent child drops to uid:gid (confine.h) and
+ * loads the filter last. */
+typedef struct SpawnSandbox {
+        uid_t uid; /* the agent's identity */
+        gid_t gid;
+        const char *workspace;   /* host path, read-write at the same path in the view */
+        uid_t workspace_owner;   /* the workspace must belong to this uid; (uid_t)-1: no check */
+        uint64_t tmp_size;       /* bytes of /tmp and /dev/shm */
+        const char *runtime_dir; /* masked, NULL: none */
+        const char *state_dir;   /* masked, NULL: none */
+        char *const *mask_paths; /* more paths to mask, NULL-terminated, may be NULL */
+        const char *home;        /* created by the agent after the drop (mkdir 0700), NULL: none */
+        int seccomp_fd;          /* sealed filter memfd, -EBADF: none */
+} SpawnSandbox;
+
+#define SPAWN_MASK_PATHS_MAX 64
+
 typedef struct SpawnShimParams {
-        const char *shim_path;   /* absolute path of descartes-shim */
-        const char *id;          /* the agent's id: --id */
-        const char *cwd;         /* the agent's working directory, NULL for "/" */
-        const char *hostname;    /* NULL: the shim derives one from the id */
-        const char *listen_path; /* the shim's reconnection socket, NULL for none */
-        uint64_t output_cap;     /* bytes of output kept, 0 for the shim's default */
-        bool stdin_pipe;         /* give the agent a stdin pipe (else /dev/null) */
-        bool new_net;            /* CLONE_NEWNET: loopback only */
-        char *const *argv;       /* the agent's command; argv[0] is looked up in env's PATH */
-        char *const *env;        /* the agent's whole environment; the shim runs with exactly this */
+        const char *shim_path;       /* absolute path of descartes-shim */
+        const char *id;              /* the agent's id: --id */
+        const char *cwd;             /* the agent's working directory, NULL for "/" */
+        const char *hostname;        /* NULL: the shim derives one from the id */
+        const char *listen_path;     /* the shim's reconnection socket, NULL for none */
+        uint64_t output_cap;         /* bytes of output kept, 0 for the shim's default */
+        bool stdin_pipe;             /* give the agent a stdin pipe (else /dev/null) */
+        bool new_net;                /* CLONE_NEWNET: loopback only */
+        char *const *argv;           /* the agent's command; argv[0] is looked up in env's PATH */
+        char *const *env;            /* the agent's whole environment; the shim runs with exactly this */
+        const SpawnSandbox *sandbox; /* NULL: namespaces only (the shim keeps the host's view and root) */
 
         int log_fd;            /* the shim's stdout and stderr, -EBADF for /dev/null */
         int control_fd;        /* becomes SHIM_FD_CONTROL */

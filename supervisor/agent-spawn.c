@@ -15,7 +15,10 @@
 #include "agent-cgroup.h"
 #include "agent.h"
 #include "fd-util.h"
+#include "limit-watch.h"
 #include "log.h"
+#include "mount-view.h"
+#include "sandbox-setup.h"
 #include "spawn.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -44,16 +47,36 @@ static int on_runtime_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int build_env(const ProtoStrMap *env, char ***ret)
+/* The request's environment, plus HOME in the workspace unless it set one. */
+static int build_env(const ProtoStrMap *env, const char *home, char ***ret)
 {
-        _cleanup_strv_free_ char **l = calloc(env->n_pairs + 1, sizeof(char *));
+        _cleanup_strv_free_ char **l = calloc(env->n_pairs + 2, sizeof(char *));
+        size_t n = 0;
 
         if (!l)
                 return -ENOMEM;
         for (size_t i = 0; i < env->n_pairs; i++)
-                if (asprintf_safe(&l[i], "%s=%s", env->pairs[i].key, env->pairs[i].value) < 0)
+                if (asprintf_safe(&l[n++], "%s=%s", env->pairs[i].key, env->pairs[i].value) < 0)
                         return -ENOMEM;
+        if (home && !proto_str_map_get(env, "HOME") && asprintf_safe(&l[n++], "HOME=%s", home) < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* STATE/agents/ID/work, the agent's own: inside its state dir, so that other agents never see it (the state
+ * dir is masked) and remove takes it with the rest. */
+static int make_workspace(Agent *a, const AgentSandbox *sb, char **ret)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf_safe(&path, "%s/work", a->state_path) < 0)
+                return -ENOMEM;
+        if (mkdirat(a->state_fd, "work", 0700) < 0)
+                return -errno;
+        if (fchownat(a->state_fd, "work", sb->uid, sb->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        *ret = TAKE_PTR(path);
         return 0;
 }
 
@@ -78,13 +101,15 @@ static int make_dir_at(const char *parent, const char *sub, const char *id, char
                 return -EIO;                                                                                \
         } while (0)
 
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoErrorCode *ret_code)
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, char **ret_msg,
+                ProtoErrorCode *ret_code)
 {
         Manager *m = a->manager;
         _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
         _cleanup_close_ int log_fd = -EBADF;
         _cleanup_strv_free_ char **env = NULL;
-        _cleanup_free_ char *listen = NULL;
+        _cleanup_free_ char *listen = NULL, *workspace = NULL, *home = NULL;
+        _cleanup_strv_free_ char **masks = NULL;
         SpawnStage stage = SPAWN_STAGE_PREPARE;
         const char *missing = NULL;
         PidRef shim = PIDREF_NULL;
@@ -120,6 +145,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
         r = agent_watch_cgroups(a);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
+        r = limit_watch_start(a, &a->limit_watch);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's limits: %s", strerror(-r));
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));
@@ -127,20 +155,48 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
                         0600);
         if (log_fd < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot open shim.log: %s", strerror(errno));
-        r = build_env(&args->env, &env);
+        if (sb->workspace)
+                workspace = strdup(sb->workspace);
+        else {
+                r = make_workspace(a, sb, &workspace);
+                if (r < 0)
+                        FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's workspace: %s", strerror(-r));
+        }
+        if (!workspace)
+                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+        r = mount_view_home(workspace, &home);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "cannot name the agent's HOME: %s", strerror(-r));
+        r = config_split_paths(m->config.mask_paths, &masks);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "mask_paths: %s", strerror(-r));
+        r = build_env(&args->env, home, &env);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
 
+        SpawnSandbox spawn_sb = {
+                .uid = sb->uid,
+                .gid = sb->gid,
+                .workspace = workspace,
+                .workspace_owner = sb->workspace_owner,
+                .tmp_size = m->config.tmp_size,
+                .runtime_dir = m->config.runtime_dir,
+                .state_dir = m->config.state_dir,
+                .mask_paths = masks,
+                .home = home,
+                .seccomp_fd = sb->seccomp->fd,
+        };
         SpawnShimParams p = {
                 .shim_path = m->shim_path,
                 .id = a->id,
-                .cwd = args->cwd,
+                .cwd = args->cwd ?: workspace,
                 .listen_path = listen,
                 .output_cap = m->config.output_cap_bytes,
                 .stdin_pipe = args->open_stdin,
                 .new_net = !args->has_net || args->net == PROTO_NET_NONE,
                 .argv = a->argv,
                 .env = env,
+                .sandbox = &spawn_sb,
                 .log_fd = log_fd,
                 .control_fd = pair[1],
                 .state_dir_fd = a->state_fd,
@@ -190,6 +246,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoError
                 if (r < 0)
                         log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
         }
-        log_info("Agent %s: shim started as pid %d in %s.", a->id, (int)a->shim.pid, a->cgroup_path);
+        log_info("Agent %s: shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
+                 a->id, (int)a->shim.pid, a->cgroup_path, sb->user ?: "?", (unsigned)sb->uid,
+                 (unsigned)sb->gid, workspace);
         return 0;
 }

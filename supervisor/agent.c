@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "events.h"
 #include "fd-util.h"
+#include "limit-watch.h"
 #include "log.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -68,6 +69,7 @@ Agent *agent_free(Agent *a)
         sd_event_source_disable_unref(a->runtime_timer);
         sd_event_source_disable_unref(a->output_timer);
         sd_event_source_disable_unref(a->retention_timer);
+        limit_watch_free(a->limit_watch);
         pidref_done(&a->shim);
         cgroup_agent_free(a->cg);
         safe_close(a->state_fd);
@@ -270,6 +272,9 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
                         i.usage.memory_peak = v;
                 if (cg_read_value(a->cgroup_fd, "pids.current", &v) >= 0)
                         i.usage.pids_current = v;
+        } else if (a->has_final_usage) {
+                i.has_usage = true;
+                i.usage = a->final_usage;
         }
         *ret = i;
         i = (ProtoAgentInfo){};
@@ -316,6 +321,7 @@ static void try_remove_cgroups(Agent *a)
         }
         a->payload_watch = sd_event_source_disable_unref(a->payload_watch);
         a->agent_watch = sd_event_source_disable_unref(a->agent_watch);
+        a->limit_watch = limit_watch_free(a->limit_watch);
         a->cg = cgroup_agent_free(a->cg);
         a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = -EBADF;
         a->cgroups_removed = true;
@@ -494,6 +500,20 @@ static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* What the agent used, read before its cgroup goes: cpu.stat is always there, memory.peak with the memory
+ * controller only (0 then means unknown). */
+static void agent_read_final_usage(Agent *a)
+{
+        uint64_t v;
+
+        if (a->cgroup_fd < 0 || cg_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) < 0)
+                return;
+        a->has_final_usage = true;
+        a->final_usage.cpu_usec = v;
+        if (cg_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
+                a->final_usage.memory_peak = v;
+}
+
 void agent_finalize(Agent *a)
 {
         Manager *m = a->manager;
@@ -543,6 +563,7 @@ void agent_finalize(Agent *a)
                 end_state = PROTO_STATE_EXITED;
                 if (a->cgroup_fd >= 0 && cg_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
                         oom = a->oom_kills_at_start;
+                limit_watch_check(a->limit_watch);
                 if (a->kill_requested)
                         a->reason = PROTO_REASON_KILLED;
                 else if (a->timed_out)
@@ -551,6 +572,10 @@ void agent_finalize(Agent *a)
                         a->reason = PROTO_REASON_STOPPED;
                 else if (oom > a->oom_kills_at_start)
                         a->reason = PROTO_REASON_OOM_KILLED;
+                else if (limit_watch_pids_hit(a->limit_watch) &&
+                         (a->has_signal || (a->has_exit_code && a->exit_code != 0)))
+                        /* a refused fork, then a failure: the limit is the likely cause (docs/protocol.md) */
+                        a->reason = PROTO_REASON_PIDS_LIMIT;
                 else if (a->has_signal)
                         a->reason = PROTO_REASON_SIGNALED;
                 else if (a->has_exit_code)
@@ -560,13 +585,14 @@ void agent_finalize(Agent *a)
         }
         a->ended_ns = rec && rec->ended_ns ? rec->ended_ns : now_ns(CLOCK_REALTIME);
         a->stdin_open = false;
+        agent_read_final_usage(a);
         a->state = end_state;
         log_info("Agent %s %s (%s%s%s).", a->id, proto_state_to_string(end_state),
                  proto_reason_to_string(a->reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
         publish_status(a);
         {
-                const char *keys[2];
-                uint64_t vals[2];
+                const char *keys[4];
+                uint64_t vals[4];
                 size_t n = 0;
                 ProtoValue data = {};
                 if (a->has_exit_code) {
@@ -576,6 +602,14 @@ void agent_finalize(Agent *a)
                 if (a->has_signal) {
                         keys[n] = "signal";
                         vals[n++] = (uint64_t)a->signal;
+                }
+                if (a->has_final_usage) {
+                        keys[n] = "cpu_usec";
+                        vals[n++] = a->final_usage.cpu_usec;
+                        if (a->final_usage.memory_peak > 0) {
+                                keys[n] = "memory_peak";
+                                vals[n++] = a->final_usage.memory_peak;
+                        }
                 }
                 if (n > 0)
                         (void)proto_value_new_u64_map(keys, vals, n, &data);

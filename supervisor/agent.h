@@ -57,6 +57,9 @@ struct Agent {
         bool have_exit_record;
         ShimExitRecord exit_record;
         uint64_t oom_kills_at_start;
+        struct LimitWatch *limit_watch; /* memory.events, pids.events: limit_hit, pids_limit */
+        bool has_final_usage;           /* read when it ended, for the record once the cgroup is gone */
+        ProtoUsage final_usage;
 
         char *cgroup_path;                                /* ROOT/agents/TENANT/a-ID, absolute */
         CgroupAgent *cg;                                  /* NULL once removed */
@@ -126,7 +129,9 @@ int agent_remove(Agent *a);
 
 /* In agent-spawn.c: everything from the request to a running shim; on failure the agent is failed and the
  * error text is in *ret_msg. */
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, char **ret_msg, ProtoErrorCode *ret_code);
+typedef struct AgentSandbox AgentSandbox;
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, char **ret_msg,
+                ProtoErrorCode *ret_code);
 
 /* In shim-link.c */
 int shim_link_attach(Agent *a, int fd);

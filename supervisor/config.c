@@ -25,6 +25,7 @@ void config_init_defaults(Config *c)
                 .request_ttl_usec = 60 * USEC_PER_SEC,
                 .agent_user = strdup("descartes-agent"),
                 .admin_group = strdup("descartes-admin"),
+                .tmp_size = 256ULL * 1024 * 1024,
         };
 }
 
@@ -37,6 +38,8 @@ void config_done(Config *c)
         free(c->cgroup_root);
         free(c->agent_user);
         free(c->admin_group);
+        free(c->mask_paths);
+        free(c->policy_dir);
         *c = (Config){};
 }
 
@@ -85,12 +88,55 @@ static int parse_count(const char *v, uint64_t *ret)
         return 0;
 }
 
+static int config_check_paths(const char *v)
+{
+        size_t n = 0;
+
+        for (const char *p = v; *p;) {
+                size_t len;
+
+                p += strspn(p, " \t");
+                if (!*p)
+                        break;
+                len = strcspn(p, " \t");
+                if (p[0] != '/' || len >= 4096 || ++n > CONFIG_MASK_PATHS_MAX)
+                        return -EINVAL;
+                p += len;
+        }
+        return 0;
+}
+
+int config_split_paths(const char *v, char ***ret)
+{
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+        if (!l)
+                return -ENOMEM;
+        if (v && config_check_paths(v) < 0)
+                return -EINVAL;
+        for (const char *p = v; p && *p;) {
+                _cleanup_free_ char *w = NULL;
+                size_t len;
+
+                p += strspn(p, " \t");
+                if (!*p)
+                        break;
+                len = strcspn(p, " \t");
+                w = strndup(p, len);
+                if (!w || strv_extend(&l, w) < 0)
+                        return -ENOMEM;
+                p += len;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int config_set(Config *c, const char *key, const char *v, const char **ret_expect)
 {
         struct {
                 const char *key;
                 int kind; /* 0 string, 1 bool, 2 duration, 3 size limit, 4 count, 5 cpu limit, 6 count limit,
-                             7 size */
+                             7 size, 8 path list, 9 absolute path */
                 void *field;
         } table[] = {
                 {"control", 0, &c->control},
@@ -115,6 +161,9 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"max_memory", 3, &c->max_memory},
                 {"default_pids", 6, &c->default_pids},
                 {"max_pids", 6, &c->max_pids},
+                {"tmp_size", 7, &c->tmp_size},
+                {"mask_paths", 8, &c->mask_paths},
+                {"policy_dir", 9, &c->policy_dir},
         };
         static const char *const expect[] = {
                 "a string",
@@ -125,6 +174,8 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 "a CPU amount like 0.5, 2 or 150%, or max",
                 "a positive integer or max",
                 "a size like 64M",
+                "a space-separated list of absolute paths",
+                "an absolute path",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
@@ -151,6 +202,11 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 case 7:
                         r = parse_size(v, table[i].field);
                         return r < 0 ? r : *(uint64_t *)table[i].field == 0 ? -EINVAL : 0;
+                case 8:
+                        r = config_check_paths(v);
+                        return r < 0 ? r : set_string(table[i].field, v);
+                case 9:
+                        return v[0] == '/' ? set_string(table[i].field, v) : -EINVAL;
                 default:
                         return -EINVAL;
                 }

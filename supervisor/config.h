@@ -33,7 +33,13 @@ typedef struct Config {
         bool stop_agents_on_exit; /* (live) stop agents when the daemon stops (default: they outlive it) */
         char *agent_user;         /* (live) the user a root caller's agents run as */
         char *admin_group;        /* (live) members see and control every agent */
+
+        uint64_t tmp_size; /* (live) bytes of an agent's private /tmp (and /dev/shm) */
+        char *mask_paths;  /* (live) more host paths hidden from agents, space-separated absolute paths */
+        char *policy_dir;  /* (live) seccomp policies: POLICY_DIR/seccomp/NAME.json; NULL: the build's */
 } Config;
+
+#define CONFIG_MASK_PATHS_MAX 64
 
 void config_init_defaults(Config *c);
 void config_done(Config *c);
@@ -41,4 +47,6 @@ void config_done(Config *c);
 /* Parses text; on error returns -EINVAL and a message "line N: ..." in *ret_error (to be freed). */
 int config_parse(Config *c, const char *text, char **ret_error);
 /* Reads and parses a file; a missing file is not an error when `optional`. */
+/* mask_paths as a NULL-terminated list (empty when v is NULL); -EINVAL if it does not check. */
+int config_split_paths(const char *v, char ***ret);
 int config_load_file(Config *c, const char *path, bool optional, char **ret_error);

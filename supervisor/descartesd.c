@@ -28,6 +28,7 @@ static void help(void)
                "  --cgroup-root DIR   cgroup v2 directory to manage (default: our own cgroup)\n"
                "  --config FILE       configuration (default " DESCARTES_CONFIG_PATH ")\n"
                "  --shim PATH         the descartes-shim binary (default " DESCARTES_SHIM_PATH ")\n"
+               "  --policy-dir DIR    policies: DIR/seccomp/NAME.json (default " DESCARTES_POLICY_DIR ")\n"
                "  --debug             log at debug level\n"
                "  -h, --help          this help\n"
                "  --version           the version\n");
@@ -43,6 +44,7 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 ARG_CGROUP,
                 ARG_CONFIG,
                 ARG_SHIM,
+                ARG_POLICY_DIR,
                 ARG_DEBUG,
                 ARG_VERSION
         };
@@ -54,6 +56,7 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 {"cgroup-root", required_argument, NULL, ARG_CGROUP},
                 {"config", required_argument, NULL, ARG_CONFIG},
                 {"shim", required_argument, NULL, ARG_SHIM},
+                {"policy-dir", required_argument, NULL, ARG_POLICY_DIR},
                 {"debug", no_argument, NULL, ARG_DEBUG},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
@@ -96,6 +99,13 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 case ARG_SHIM:
                         field = ret_shim;
                         break;
+                case ARG_POLICY_DIR:
+                        if (optarg[0] != '/') {
+                                log_error("--policy-dir must be an absolute path.");
+                                return -EINVAL;
+                        }
+                        field = &arg_overrides.policy_dir;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -118,7 +128,7 @@ static int apply_overrides(Config *c)
         char **pairs[][2] = {
                 {&c->state_dir, &arg_overrides.state_dir},     {&c->runtime_dir, &arg_overrides.runtime_dir},
                 {&c->control, &arg_overrides.control},         {&c->events, &arg_overrides.events},
-                {&c->cgroup_root, &arg_overrides.cgroup_root},
+                {&c->cgroup_root, &arg_overrides.cgroup_root}, {&c->policy_dir, &arg_overrides.policy_dir},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {

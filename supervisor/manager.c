@@ -23,6 +23,8 @@
 #include "manager.h"
 #include "request-cache.h"
 #include "runtime-lock.h"
+#include "sandbox-setup.h"
+#include "seccomp-cache.h"
 #include "string-util.h"
 #include "time-util.h"
 #include "zap.h"
@@ -370,6 +372,9 @@ static void reload_config(Manager *m)
         LIVE_BOOL(stop_agents_on_exit, "stop_agents_on_exit");
         LIVE_STR(agent_user, "agent_user");
         LIVE_STR(admin_group, "admin_group");
+        LIVE_U64(tmp_size, "tmp_size");
+        LIVE_STR(mask_paths, "mask_paths");
+        LIVE_STR(policy_dir, "policy_dir");
 #undef LIVE_U64
 #undef LIVE_BOOL
 #undef LIVE_STR
@@ -433,6 +438,10 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         if (r < 0)
                 return log_oom();
 
+        r = sandbox_setup_check(m);
+        if (r < 0)
+                return r; /* logged */
+
         r = setup_zmq(m);
         if (r < 0)
                 return r;
@@ -479,6 +488,7 @@ Manager *manager_free(Manager *m)
         sd_event_unref(m->event);
         request_cache_free(m->request_cache);
         event_ring_free(m->event_ring);
+        seccomp_cache_free(m->seccomp_cache);
         agent_cgroup_root_free(m->cgroup);
         safe_close(m->lock_fd);
         safe_close(m->runtime_fd);

@@ -19,6 +19,7 @@ typedef struct AgentCgroupRoot AgentCgroupRoot;
 typedef struct RequestCache RequestCache;
 typedef struct EventRing EventRing;
 typedef struct Call Call;
+typedef struct SeccompCache SeccompCache;
 
 typedef struct ManagerStats {
         uint64_t requests[_PROTO_OP_MAX];
@@ -67,6 +68,7 @@ typedef struct Manager {
         EventRing *event_ring;
         uint64_t next_event_seq;
         Call *calls; /* every request not answered yet */
+        SeccompCache *seccomp_cache; /* compiled policies, by their bytes */
         ManagerStats stats;
 } Manager;
 

@@ -10,6 +10,7 @@
 #include "events.h"
 #include "log.h"
 #include "ops.h"
+#include "sandbox-setup.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -54,6 +55,7 @@ int op_spawn(Call *c)
         _cleanup_free_ char *msg = NULL;
         ProtoErrorCode code = PROTO_ERROR_INTERNAL;
         ProtoLimits limits = args->limits;
+        _cleanup_(agent_sandbox_done) AgentSandbox sandbox = {};
         const char *missing;
         Agent *a;
         int r;
@@ -72,16 +74,6 @@ int op_spawn(Call *c)
         }
         if (args->cwd && args->cwd[0] != '/')
                 return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "cwd must be an absolute path");
-        if (args->user)
-                return call_reply_error(
-                        c, PROTO_ERROR_UNENFORCEABLE,
-                        "running agents as another user is not supported by this daemon yet");
-        if (args->workspace)
-                return call_reply_error(c, PROTO_ERROR_UNENFORCEABLE,
-                                        "workspace mounts are not supported by this daemon yet");
-        if (args->policy && !streq(args->policy, "default"))
-                return call_reply_error(c, PROTO_ERROR_UNENFORCEABLE, "unknown policy \"%s\"", args->policy);
-
         if (apply_limit(&limits.has_cpu, &limits.cpu_millicores, m->config.default_cpu_milli,
                         m->config.max_cpu_milli, "cpu_millicores", c) < 0 ||
             apply_limit(&limits.has_memory, &limits.memory, m->config.default_memory, m->config.max_memory,
@@ -108,6 +100,10 @@ int op_spawn(Call *c)
                 return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED, "uid %u holds %llu agents already",
                                         (unsigned)c->uid, (unsigned long long)m->config.max_agents_per_user);
 
+        r = sandbox_resolve(m, c->uid, args, &sandbox, &code, &msg);
+        if (r < 0)
+                return call_reply_error(c, code, "%s", msg ?: "invalid sandbox settings");
+
         r = agent_new(m, c->uid, &a);
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
@@ -126,7 +122,7 @@ int op_spawn(Call *c)
                 }
         events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state, NULL, NULL);
 
-        r = agent_spawn(a, args, &msg, &code);
+        r = agent_spawn(a, args, &sandbox, &msg, &code);
         if (r < 0) {
                 m->stats.agents_spawn_failed++;
                 a->spawn_failed = true;

@@ -20,6 +20,7 @@
 #define SHIM_FD_CONTROL 3   /* connected SEQPACKET socket to the daemon */
 #define SHIM_FD_STATE_DIR 4 /* the agent's state dir (output log, exit record) */
 #define SHIM_FD_PAYLOAD_CG 5 /* the payload/ cgroup dir, for clone3(CLONE_INTO_CGROUP) */
+#define SHIM_FD_SECCOMP 6    /* with --seccomp: the sealed memfd of the compiled filter (seccomp-bpf.h) */
 
 typedef enum ShimMsgType {
         /* shim -> daemon */
@@ -74,6 +75,7 @@ typedef enum ShimStage {
         SHIM_STAGE_CAPS,       /* dropping capabilities */
         SHIM_STAGE_SECCOMP,    /* loading the seccomp filter */
         SHIM_STAGE_EXEC,       /* execve of the command */
+        SHIM_STAGE_NETWORK,    /* bringing up loopback in the agent's network namespace */
         _SHIM_STAGE_MAX,
 } ShimStage;
 
@@ -84,7 +86,7 @@ static inline const char *shim_stage_to_string(uint32_t s)
                 [SHIM_STAGE_CLONE] = "clone",       [SHIM_STAGE_CWD] = "cwd",
                 [SHIM_STAGE_STDIO] = "stdio",       [SHIM_STAGE_IDENTITY] = "identity",
                 [SHIM_STAGE_CAPS] = "capabilities", [SHIM_STAGE_SECCOMP] = "seccomp",
-                [SHIM_STAGE_EXEC] = "exec",
+                [SHIM_STAGE_EXEC] = "exec",         [SHIM_STAGE_NETWORK] = "network",
         };
         return s < _SHIM_STAGE_MAX ? table[s] : "unknown";
 }

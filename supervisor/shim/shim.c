@@ -46,6 +46,10 @@ static uint64_t arg_output_cap = OUTPUT_LOG_DEFAULT_CAP;
 static const char *arg_listen;
 static char **arg_argv;
 static char arg_default_hostname[SHORT_HOSTNAME_LEN + 1];
+static bool arg_cwd_given;
+static ShimSandbox arg_sandbox = {.uid = (uid_t)-1, .gid = (gid_t)-1};
+static char *arg_masks[MOUNT_VIEW_MASKS_MAX + 1];
+static size_t arg_n_masks;
 
 /* The one big buffer: pipe reads and control messages, each consumed before the next use. */
 static uint8_t buffer[SHIM_MSG_MAX];
@@ -105,6 +109,44 @@ static bool hostname_valid(const char *s)
         return true;
 }
 
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+        char *end;
+        unsigned long long v;
+
+        if (s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static bool path_ok(const char *s)
+{
+        return s[0] == '/' && strlen(s) < PATH_MAX;
+}
+
+/* Everything or nothing: a half-given sandbox is refused rather than run with the defaults filled in. */
+static int check_sandbox(void)
+{
+        ShimSandbox *sb = &arg_sandbox;
+        bool any = sb->view.workspace || sb->uid != (uid_t)-1 || sb->gid != (gid_t)-1 || sb->seccomp ||
+                   sb->home || arg_n_masks > 0 || sb->view.tmp_size > 0 || sb->loopback;
+
+        if (!any)
+                return 0;
+        if (!sb->view.workspace || sb->uid == (uid_t)-1 || sb->gid == (gid_t)-1 || sb->view.tmp_size == 0)
+                return log_error_errno(-EINVAL, "A sandbox needs --workspace, --uid, --gid and --tmp-size.");
+        sb->enabled = true;
+        sb->view.mask_paths = arg_n_masks > 0 ? arg_masks : NULL;
+        if (!arg_cwd_given)
+                arg_cwd = sb->view.workspace;
+        return 0;
+}
+
 static int parse_argv(int argc, char *argv[])
 {
         enum {
@@ -114,6 +156,15 @@ static int parse_argv(int argc, char *argv[])
                 ARG_STDIN,
                 ARG_OUTPUT_CAP,
                 ARG_LISTEN,
+                ARG_UID,
+                ARG_GID,
+                ARG_WORKSPACE,
+                ARG_WORKSPACE_OWNER,
+                ARG_TMP_SIZE,
+                ARG_MASK,
+                ARG_HOME,
+                ARG_SECCOMP,
+                ARG_LOOPBACK,
         };
         static const struct option options[] = {
                 {"id", required_argument, NULL, ARG_ID},
@@ -122,8 +173,18 @@ static int parse_argv(int argc, char *argv[])
                 {"stdin", no_argument, NULL, ARG_STDIN},
                 {"output-cap", required_argument, NULL, ARG_OUTPUT_CAP},
                 {"listen", required_argument, NULL, ARG_LISTEN},
+                {"uid", required_argument, NULL, ARG_UID},
+                {"gid", required_argument, NULL, ARG_GID},
+                {"workspace", required_argument, NULL, ARG_WORKSPACE},
+                {"workspace-owner", required_argument, NULL, ARG_WORKSPACE_OWNER},
+                {"tmp-size", required_argument, NULL, ARG_TMP_SIZE},
+                {"mask", required_argument, NULL, ARG_MASK},
+                {"home", required_argument, NULL, ARG_HOME},
+                {"seccomp", no_argument, NULL, ARG_SECCOMP},
+                {"loopback", no_argument, NULL, ARG_LOOPBACK},
                 {},
         };
+        uint64_t id;
         int c;
 
         opterr = 0;
@@ -138,6 +199,7 @@ static int parse_argv(int argc, char *argv[])
                         if (optarg[0] != '/' || strlen(optarg) >= PATH_MAX)
                                 return log_error_errno(-EINVAL, "--cwd must be an absolute path.");
                         arg_cwd = optarg;
+                        arg_cwd_given = true;
                         break;
                 case ARG_HOSTNAME:
                         if (!hostname_valid(optarg))
@@ -167,6 +229,44 @@ static int parse_argv(int argc, char *argv[])
                         arg_listen = optarg;
                         break;
                 }
+                case ARG_UID:
+                case ARG_GID:
+                case ARG_WORKSPACE_OWNER:
+                        /* (uid_t)-1 is "no change" to setresuid: never an identity */
+                        if (parse_u64(optarg, UINT32_MAX - 1, &id) < 0)
+                                return log_error_errno(-EINVAL, "Invalid id: %s", optarg);
+                        if (c == ARG_UID)
+                                arg_sandbox.uid = (uid_t)id;
+                        else if (c == ARG_GID)
+                                arg_sandbox.gid = (gid_t)id;
+                        else
+                                arg_sandbox.view.workspace_owner = (uid_t)id;
+                        break;
+                case ARG_WORKSPACE:
+                case ARG_HOME:
+                        if (!path_ok(optarg))
+                                return log_error_errno(-EINVAL, "--workspace and --home must be absolute.");
+                        if (c == ARG_WORKSPACE)
+                                arg_sandbox.view.workspace = optarg;
+                        else
+                                arg_sandbox.home = optarg;
+                        break;
+                case ARG_TMP_SIZE:
+                        if (parse_u64(optarg, CAP_MAX, &id) < 0 || id == 0)
+                                return log_error_errno(-EINVAL, "Invalid --tmp-size: %s", optarg);
+                        arg_sandbox.view.tmp_size = id;
+                        break;
+                case ARG_MASK:
+                        if (!path_ok(optarg) || arg_n_masks >= MOUNT_VIEW_MASKS_MAX)
+                                return log_error_errno(-EINVAL, "Invalid or too many --mask: %s", optarg);
+                        arg_masks[arg_n_masks++] = optarg;
+                        break;
+                case ARG_SECCOMP:
+                        arg_sandbox.seccomp = true;
+                        break;
+                case ARG_LOOPBACK:
+                        arg_sandbox.loopback = true;
+                        break;
                 case '?':
                         return log_error_errno(-EINVAL, "Unknown option or missing argument: %s",
                                                argv[optind - 1]);
@@ -181,6 +281,8 @@ static int parse_argv(int argc, char *argv[])
         if (optind > 0 && !streq(argv[optind - 1], "--"))
                 return log_error_errno(-EINVAL, "The command must follow --.");
         arg_argv = argv + optind;
+        if (check_sandbox() < 0)
+                return -EINVAL;
 
         if (!arg_hostname) {
                 size_t i = 0;
@@ -652,6 +754,7 @@ static int shim_setup_fds(Shim *s)
                 if (r < 0)
                         return log_error_errno(r, "fd %d is not open: %m", fd);
         }
+        (void)fd_set_cloexec(SHIM_FD_SECCOMP, 1); /* present with --seccomp only */
         if (fd_set_cloexec(SHIM_FD_CONTROL, 1) >= 0) {
                 r = fd_set_nonblock(SHIM_FD_CONTROL, 1);
                 if (r < 0)
@@ -695,6 +798,7 @@ static int shim_start_agent(Shim *s)
                 .cwd = arg_cwd,
                 .argv = arg_argv,
                 .stdio = {in[0], out[1], err[1]},
+                .sandbox = &arg_sandbox,
         };
         r = shim_agent_start(&c, &st);
         if (r < 0)
@@ -771,9 +875,11 @@ int main(int argc, char *argv[])
                 .agent_status = -1,
         };
         ShimStage stage = SHIM_STAGE_SHIM;
+        const char *step = NULL;
         int r;
 
         log_set_ident("descartes-shim");
+        arg_sandbox.view = MOUNT_VIEW_SPEC_INIT;
 
         r = shim_setup_fds(&s);
         if (r < 0)
@@ -799,9 +905,12 @@ int main(int argc, char *argv[])
         r = shim_listen(&s);
         if (r < 0)
                 shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
-        r = shim_prepare_namespace(arg_hostname, &stage);
-        if (r < 0)
+        r = shim_prepare_namespace(arg_hostname, &arg_sandbox, &stage, &step);
+        if (r < 0) {
+                if (step)
+                        log_error_errno(r, "Building the mount view failed at step %s: %m", step);
                 shim_fail_start(&s, stage, -r, -1);
+        }
 
         shim_start_agent(&s);
         ShimMsgStarted m = {

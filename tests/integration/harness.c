@@ -70,6 +70,11 @@ const char *harness_shim(void)
         return env_or("DESCARTES_SHIM", "descartes-shim");
 }
 
+const char *harness_policy_dir(void)
+{
+        return env_or("DESCARTES_POLICY_DIR", DESCARTES_POLICY_DIR);
+}
+
 const char *harness_skip_reason(void)
 {
         if (geteuid() != 0)
@@ -267,7 +272,7 @@ static int start_daemon(Harness *h)
                 (void)dup2(logfd, STDERR_FILENO);
                 execl(harness_descartesd(), "descartesd", "--runtime-dir", h->runtime_dir, "--state-dir",
                       h->state_dir, "--cgroup-root", h->cgroup_root, "--config", conf, "--shim", harness_shim(),
-                      "--debug", (char *)NULL);
+                      "--policy-dir", harness_policy_dir(), "--debug", (char *)NULL);
                 _exit(127);
         }
         (void)close(logfd);

@@ -45,6 +45,8 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
 const char *harness_descartesd(void);
 const char *harness_descartesctl(void);
 const char *harness_shim(void);
+/* The daemon's --policy-dir: $DESCARTES_POLICY_DIR (the source tree's policies/ under meson test). */
+const char *harness_policy_dir(void);
 
 /* Number of processes in the cgroup subtree (recursive cgroup.procs count), or -errno. */
 int harness_cgroup_nprocs(const char *path);

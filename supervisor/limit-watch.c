@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <systemd/sd-event.h>
+
+#include "agent-cgroup.h"
+#include "agent.h"
+#include "events.h"
+#include "limit-watch.h"
+#include "log.h"
+#include "string-util.h"
+#include "time-util.h"
+
+#define LIMIT_HIT_INTERVAL_USEC USEC_PER_SEC
+
+typedef enum LimitKind {
+        LIMIT_MEMORY_HIGH,
+        LIMIT_MEMORY_MAX,
+        LIMIT_PIDS_MAX,
+        _LIMIT_MAX,
+} LimitKind;
+
+static const struct {
+        const char *name; /* in limit_hit */
+        const char *file;
+        const char *key;
+} limit_table[_LIMIT_MAX] = {
+        [LIMIT_MEMORY_HIGH] = {"memory.high", "memory.events", "high"},
+        [LIMIT_MEMORY_MAX] = {"memory.max", "memory.events", "max"},
+        [LIMIT_PIDS_MAX] = {"pids.max", "pids.events", "max"},
+};
+
+struct LimitWatch {
+        Agent *agent;
+        sd_event_source *memory_source;
+        sd_event_source *pids_source;
+        bool present[_LIMIT_MAX];
+        uint64_t at_start[_LIMIT_MAX];
+        uint64_t seen[_LIMIT_MAX];      /* last read */
+        uint64_t published[_LIMIT_MAX]; /* last count published */
+        uint64_t last_publish_usec[_LIMIT_MAX];
+};
+
+static void publish(LimitWatch *w, LimitKind k, uint64_t count)
+{
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        ProtoValue data = {};
+        const char *name = limit_table[k].name;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        msgpack_pack_str_with_body(&pk, "limit", 5);
+        msgpack_pack_str_with_body(&pk, name, strlen(name));
+        msgpack_pack_str_with_body(&pk, "count", 5);
+        msgpack_pack_uint64(&pk, count);
+        if (proto_value_from_msgpack(sb.data, sb.size, &data) >= 0) {
+                log_debug("Agent %s reached %s (%" PRIu64 " times).", w->agent->id, name, count);
+                events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent->id, NULL, NULL, &data);
+        }
+        proto_value_done(&data);
+        msgpack_sbuffer_destroy(&sb);
+}
+
+void limit_watch_check(LimitWatch *w)
+{
+        uint64_t now;
+
+        if (!w || w->agent->cgroup_fd < 0)
+                return;
+        now = now_usec(CLOCK_MONOTONIC);
+        for (LimitKind k = 0; k < _LIMIT_MAX; k++) {
+                uint64_t v, count;
+
+                if (!w->present[k] ||
+                    cg_read_keyed(w->agent->cgroup_fd, limit_table[k].file, limit_table[k].key, &v) < 0)
+                        continue;
+                w->seen[k] = v;
+                count = v >= w->at_start[k] ? v - w->at_start[k] : 0;
+                if (count == w->published[k] || now < w->last_publish_usec[k] + LIMIT_HIT_INTERVAL_USEC)
+                        continue;
+                w->published[k] = count;
+                w->last_publish_usec[k] = now;
+                publish(w, k, count);
+        }
+}
+
+bool limit_watch_pids_hit(const LimitWatch *w)
+{
+        return w && w->present[LIMIT_PIDS_MAX] && w->seen[LIMIT_PIDS_MAX] > w->at_start[LIMIT_PIDS_MAX];
+}
+
+static int on_events(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+        limit_watch_check(userdata);
+        return 0;
+}
+
+static int watch_file(LimitWatch *w, const char *file, sd_event_source **ret)
+{
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (asprintf_safe(&path, "%s/%s", w->agent->cgroup_path, file) < 0)
+                return -ENOMEM;
+        r = sd_event_add_inotify(w->agent->manager->event, ret, path, IN_MODIFY, on_events, w);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(*ret, file);
+        return 0;
+}
+
+int limit_watch_start(Agent *a, LimitWatch **ret)
+{
+        _cleanup_free_ LimitWatch *w = NULL;
+        int r;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        w->agent = a;
+        for (LimitKind k = 0; k < _LIMIT_MAX; k++) {
+                r = cg_read_keyed(a->cgroup_fd, limit_table[k].file, limit_table[k].key, &w->at_start[k]);
+                w->present[k] = r >= 0;
+                w->seen[k] = w->at_start[k];
+        }
+        if (w->present[LIMIT_MEMORY_HIGH] || w->present[LIMIT_MEMORY_MAX]) {
+                r = watch_file(w, "memory.events", &w->memory_source);
+                if (r < 0)
+                        return r;
+        }
+        if (w->present[LIMIT_PIDS_MAX]) {
+                r = watch_file(w, "pids.events", &w->pids_source);
+                if (r < 0) {
+                        w->memory_source = sd_event_source_disable_unref(w->memory_source);
+                        return r;
+                }
+        }
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+LimitWatch *limit_watch_free(LimitWatch *w)
+{
+        if (!w)
+                return NULL;
+        sd_event_source_disable_unref(w->memory_source);
+        sd_event_source_disable_unref(w->pids_source);
+        free(w);
+        return NULL;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent-cgroup.h"
+#include "identity.h"
+#include "log.h"
+#include "mount-util.h"
+#include "sandbox-setup.h"
+#include "seccomp-cache.h"
+#include "string-util.h"
+
+#define DEFAULT_POLICY "default"
+
+void agent_sandbox_done(AgentSandbox *sb)
+{
+        free(sb->user);
+        free(sb->workspace);
+        seccomp_bpf_unref(sb->seccomp);
+        *sb = (AgentSandbox){};
+}
+
+static void log_names(const char *policy, const char *what, char *const *names)
+{
+        char buf[1024];
+        size_t n = 0;
+
+        buf[0] = 0;
+        for (char *const *p = names; p && *p && n + 1 < sizeof buf; p++) {
+                int k = snprintf(buf + n, sizeof buf - n, "%s%s", n ? " " : "", *p);
+                if (k < 0)
+                        break;
+                n = MIN(n + (size_t)k, sizeof buf - 1);
+        }
+        log_warning("Seccomp policy %s: %s were skipped: %s", policy, what, buf);
+}
+
+static void log_skipped(const char *policy, const SeccompBpf *bpf)
+{
+        if (bpf->unknown_syscalls)
+                log_names(policy, "syscalls this libseccomp does not know", bpf->unknown_syscalls);
+        if (bpf->skipped_arches)
+                log_names(policy, "architectures", bpf->skipped_arches);
+}
+
+/* The filter of a policy: compiled once per policy text, logged the first time. */
+static int sandbox_policy(Manager *m, const char *policy, SeccompBpf **ret, char **ret_error)
+{
+        int r = seccomp_cache_get_policy(m->seccomp_cache, m->config.policy_dir, policy, ret, ret_error);
+
+        if (r == 1) {
+                log_info("Seccomp policy %s compiled (%zu instructions).", policy, (*ret)->n_insns);
+                log_skipped(policy, *ret);
+        }
+        return r;
+}
+
+static ProtoLimits default_limits(const Config *c)
+{
+        ProtoLimits l = {};
+
+        l.has_cpu = c->default_cpu_milli > 0;
+        l.cpu_millicores = c->default_cpu_milli;
+        l.has_memory = c->default_memory > 0;
+        l.memory = c->default_memory;
+        l.has_swap = l.has_memory; /* memory.swap.max 0 goes with every memory limit */
+        l.has_pids = c->default_pids > 0;
+        l.pids = c->default_pids;
+        return l;
+}
+
+int sandbox_setup_check(Manager *m)
+{
+        _cleanup_(seccomp_bpf_unrefp) SeccompBpf *bpf = NULL;
+        _cleanup_free_ char *error = NULL;
+        ProtoLimits l = default_limits(&m->config);
+        const char *missing;
+        int r;
+
+        r = seccomp_cache_new(SECCOMP_CACHE_ENTRIES_DEFAULT, &m->seccomp_cache);
+        if (r < 0)
+                return log_oom();
+        r = sandbox_policy(m, DEFAULT_POLICY, &bpf, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the default seccomp policy from %s: %s",
+                                       m->config.policy_dir ?: DESCARTES_POLICY_DIR, error ?: strerror(-r));
+        /* A default limit the host cannot enforce must not vanish silently: refuse to start. */
+        missing = agent_cgroup_missing_controller(m->cgroup, &l);
+        if (missing) {
+                log_error("The configuration sets default limits (default_cpu/default_memory/default_pids) "
+                          "that need the %s controller, which %s does not offer: remove them or run on a "
+                          "host whose cgroup v2 has it.",
+                          missing, m->cgroup->path);
+                return -EOPNOTSUPP;
+        }
+        return 0;
+}
+
+#define REFUSE(code_, ...)                                                                                  \
+        do {                                                                                                \
+                *ret_code = (code_);                                                                        \
+                (void)asprintf_safe(ret_msg, __VA_ARGS__);                                                  \
+                return -EINVAL;                                                                             \
+        } while (0)
+
+static int check_workspace(const char *path, uid_t caller_uid, ProtoErrorCode *ret_code, char **ret_msg)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (!path_is_normalized_absolute(path) || streq(path, "/"))
+                REFUSE(PROTO_ERROR_BAD_REQUEST, "workspace must be a normalized absolute path other than /");
+        /* a first, friendly check; the shim checks again on the directory it binds, without symlinks */
+        fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                REFUSE(PROTO_ERROR_BAD_REQUEST, "workspace %s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0)
+                REFUSE(PROTO_ERROR_BAD_REQUEST, "workspace %s: %s", path, strerror(errno));
+        if (caller_uid != 0 && st.st_uid != caller_uid)
+                REFUSE(PROTO_ERROR_PERMISSION_DENIED, "workspace %s does not belong to uid %u", path,
+                       (unsigned)caller_uid);
+        return 0;
+}
+
+int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, AgentSandbox *ret,
+                    ProtoErrorCode *ret_code, char **ret_msg)
+{
+        _cleanup_(agent_sandbox_done) AgentSandbox sb = {.workspace_owner = (uid_t)-1};
+        _cleanup_(identity_done) Identity id = {};
+        _cleanup_free_ char *error = NULL;
+        const char *user = args->user;
+        int r;
+
+        if (!user && caller_uid == 0)
+                user = m->config.agent_user;
+        r = identity_resolve(caller_uid, user, m->config.allow_root, NULL, &id);
+        if (r == -EPERM) {
+                if (caller_uid != 0)
+                        REFUSE(PROTO_ERROR_PERMISSION_DENIED, "uid %u may only run agents as itself",
+                               (unsigned)caller_uid);
+                REFUSE(PROTO_ERROR_PERMISSION_DENIED, "agents may not run as root (allow_root is off)");
+        }
+        if (r == -ESRCH) {
+                if (!args->user)
+                        REFUSE(PROTO_ERROR_UNENFORCEABLE,
+                               "the agent user %s does not exist on this host (scripts/setup creates it)",
+                               user ?: IDENTITY_DEFAULT_USER);
+                REFUSE(PROTO_ERROR_BAD_REQUEST, "no such user: %s", args->user);
+        }
+        if (r == -EINVAL || r == -ERANGE)
+                REFUSE(PROTO_ERROR_BAD_REQUEST, "invalid user \"%s\"", user ?: "");
+        if (r < 0)
+                REFUSE(PROTO_ERROR_INTERNAL, "cannot resolve the agent's user: %s", strerror(-r));
+        sb.uid = id.uid;
+        sb.gid = id.gid;
+        sb.user = TAKE_PTR(id.name);
+
+        if (args->workspace) {
+                r = check_workspace(args->workspace, caller_uid, ret_code, ret_msg);
+                if (r < 0)
+                        return r;
+                sb.workspace = strdup(args->workspace);
+                if (!sb.workspace)
+                        REFUSE(PROTO_ERROR_INTERNAL, "out of memory");
+                sb.workspace_owner = caller_uid == 0 ? (uid_t)-1 : caller_uid;
+        }
+
+        /* a path is read by root: only root may name one */
+        if (args->policy && caller_uid != 0 && strchr(args->policy, '/'))
+                REFUSE(PROTO_ERROR_PERMISSION_DENIED, "only root may name a policy by path");
+        r = sandbox_policy(m, args->policy ?: DEFAULT_POLICY, &sb.seccomp, &error);
+        if (r == -ENOMEM)
+                REFUSE(PROTO_ERROR_INTERNAL, "out of memory");
+        if (r < 0)
+                REFUSE(PROTO_ERROR_BAD_REQUEST, "policy %s: %s", args->policy ?: DEFAULT_POLICY,
+                       error ?: strerror(-r));
+
+        *ret = sb;
+        sb = (AgentSandbox){};
+        return 0;
+}
