@@ -590,11 +590,7 @@ static int spawn_finish(CtlArgs *a, bool env_inherit, char **environ_, char *err
                 if (r < 0)
                         return fail(errbuf, n, r, "out of memory");
         }
-        if (!proto_str_map_get(&s->env, "HOME")) {
-                r = proto_str_map_add(&s->env, "HOME", s->cwd ?: s->workspace ?: "/");
-                if (r < 0)
-                        return fail(errbuf, n, r, "out of memory");
-        }
+        /* No HOME: the daemon sets it inside the agent's workspace (WORKSPACE/.home), the one writable place. */
         if (!proto_str_map_get(&s->env, "TERM")) {
                 r = proto_str_map_add(&s->env, "TERM", CTL_DEFAULT_TERM);
                 if (r < 0)

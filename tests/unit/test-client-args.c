@@ -160,11 +160,11 @@ static void test_spawn(void **state)
         assert_string_equal(a.spawn.argv[0], "sh");
         assert_string_equal(a.spawn.argv[2], "echo --name");
         assert_null(a.spawn.argv[3]);
-        /* defaults filled in, HOME from --cwd */
+        /* defaults filled in; no HOME: the daemon puts it in the workspace */
         assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), CTL_DEFAULT_PATH);
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "HOME"), "/srv");
+        assert_null(proto_str_map_get(&a.spawn.env, "HOME"));
         assert_string_equal(proto_str_map_get(&a.spawn.env, "TERM"), CTL_DEFAULT_TERM);
-        assert_int_equal(a.spawn.env.n_pairs, 4);
+        assert_int_equal(a.spawn.env.n_pairs, 3);
         ctl_args_done(&a);
 
         /* the command's own options are not ours, even without "--" */
@@ -174,13 +174,13 @@ static void test_spawn(void **state)
         assert_string_equal(a.spawn.argv[1], "-l");
         assert_string_equal(a.spawn.argv[2], "--all");
         assert_false(a.spawn.has_timeout_ms);
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "HOME"), "/");
+        assert_null(proto_str_map_get(&a.spawn.env, "HOME"));
         ctl_args_done(&a);
 
         /* --env overrides a default */
         PARSE_OK(&a, "spawn", "--env", "PATH=/opt/bin", "--attach", "--", "true");
         assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), "/opt/bin");
-        assert_int_equal(a.spawn.env.n_pairs, 3);
+        assert_int_equal(a.spawn.env.n_pairs, 2); /* PATH and TERM */
         assert_true(a.attach);
         ctl_args_done(&a);
 
