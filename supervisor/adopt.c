@@ -445,10 +445,10 @@ int adopt_all(Manager *m)
                 }
                 n_ids++;
         }
-        /* events from before the restart tell where each agent's output events stopped */
         for (size_t k = 0; k < n_ids; k++)
                 adopt_one(m, agents_fd, ids[k], &st);
         strv_free(ids);
+        /* before any HELLO is read: the events from before the restart tell where output events stopped */
         restore_output_counters(m);
         if (n_ids > 0)
                 log_info("Re-adoption: %u live agents re-adopted, %u ended records kept, %u ended while we "

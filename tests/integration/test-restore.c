@@ -20,9 +20,10 @@
 #include "itest-util.h"
 #include "string-util.h"
 
-#define SEQ_MAX     (1u << 20)
-#define OUT_EV_MAX  (1u << 16)
-#define COUNT_SHELL "i=0; while [ $i -lt %u ]; do echo $i; i=$((i+1)); sleep 0.01; done"
+#define SEQ_MAX    (1u << 20)
+#define OUT_EV_MAX (1u << 16)
+/* Waits for a line on stdin first, so that all agents start counting together once spawned. */
+#define COUNT_SHELL "read go; i=0; while [ $i -lt %u ]; do echo $i; i=$((i+1)); sleep 0.01; done"
 
 typedef struct OutputEvent {
         uint64_t seq; /* the event's */
@@ -282,7 +283,12 @@ static char **spawn_counters(ITest *t, size_t n, unsigned n_lines)
         (void)snprintf(script, sizeof script, COUNT_SHELL, n_lines);
         for (size_t i = 0; i < n; i++) {
                 const char *const argv[] = {"sh", "-c", script, NULL};
-                ids[i] = itest_spawn(t, false, argv);
+                ids[i] = itest_spawn(t, true, argv);
+        }
+        for (size_t i = 0; i < n; i++) {
+                DescartesError err;
+                if (descartes_stdin(t->c, ids[i], "go\n", 3, true, NULL, &err) < 0)
+                        fail_msg("stdin of %s: %s", ids[i], err.message);
         }
         return ids;
 }
@@ -354,7 +360,7 @@ static void restart_round(ITest *t, int sig, size_t n_agents, unsigned n_lines)
 
 static void test_kill9_restart(void **state)
 {
-        restart_round(*state, SIGKILL, 50, 600);
+        restart_round(*state, SIGKILL, 50, 800);
 }
 
 static void test_sigterm_restart(void **state)
