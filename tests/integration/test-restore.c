@@ -564,7 +564,6 @@ static void test_lost_paused_deadline(void **state)
 
         /* and the re-adopted agent is controlled like any other */
         assert_int_equal(descartes_stop(t->c, paused, 2000, &info, &err), 0);
-        itest_wait_final(t, paused, 10000, &info);
         proto_agent_info_done(&info);
         itest_wait_final(t, paused, 10000, &info);
         assert_int_equal(info.reason, PROTO_REASON_STOPPED);
