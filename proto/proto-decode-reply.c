@@ -384,6 +384,8 @@ static int decode_result(const msgpack_object *d, ProtoReply *rep, ProtoError *e
                 return decode_events(d, &rep->result.events, e);
         case PROTO_OP_STATS:
                 return decode_stats(d, &rep->result.stats, e);
+        case PROTO_OP_SHUTDOWN:
+                return proto_read_map(d, "data", e);
         default:
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "op %d has no decoder", rep->op);
         }

@@ -417,6 +417,9 @@ static int decode_args(const msgpack_object *a, ProtoRequest *req, ProtoError *e
                 return decode_batch(a, &req->args.batch, e);
         case PROTO_OP_EVENTS:
                 return decode_events(a, &req->args.events, e);
+        case PROTO_OP_SHUTDOWN:
+                return proto_get_bool(a, "args", "stop_agents", false, NULL, &req->args.shutdown.stop_agents,
+                                      e);
         default:
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "op %d has no decoder", req->op);
         }

@@ -316,6 +316,13 @@ static void write_args(ProtoWriter *w, const ProtoRequest *r)
         case PROTO_OP_EVENTS:
                 write_events_args(w, &r->args.events);
                 break;
+        case PROTO_OP_SHUTDOWN:
+                proto_write_map(w, r->args.shutdown.stop_agents);
+                if (r->args.shutdown.stop_agents) {
+                        proto_write_key(w, "stop_agents");
+                        proto_write_bool(w, true);
+                }
+                break;
         default:
                 proto_writer_fail(w, -EINVAL);
         }
@@ -521,6 +528,9 @@ static void write_result(ProtoWriter *w, const ProtoReply *r)
                         proto_write_key(w, r->result.stats.stats[i].name);
                         proto_write_i64(w, r->result.stats.stats[i].value);
                 }
+                break;
+        case PROTO_OP_SHUTDOWN:
+                proto_write_map(w, 0);
                 break;
         default:
                 proto_writer_fail(w, -EINVAL);

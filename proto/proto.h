@@ -41,6 +41,7 @@ typedef enum ProtoOp {
         PROTO_OP_EVENTS,
         PROTO_OP_REMOVE,
         PROTO_OP_STATS,
+        PROTO_OP_SHUTDOWN,
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -EINVAL,
 } ProtoOp;
@@ -318,6 +319,11 @@ typedef struct ProtoEventsArgs {
         uint64_t limit; /* 1..PROTO_EVENTS_MAX */
 } ProtoEventsArgs;
 
+/* shutdown (admins only): the daemon exits; its agents keep running unless stop_agents. */
+typedef struct ProtoShutdownArgs {
+        bool stop_agents; /* stop every agent (TERM, grace, cgroup.kill) before exiting */
+} ProtoShutdownArgs;
+
 typedef struct ProtoRequest {
         uint32_t v; /* decode: always PROTO_VERSION; encode: 0 means PROTO_VERSION */
         char *id;   /* required, 1..PROTO_ID_MAX bytes */
@@ -333,6 +339,7 @@ typedef struct ProtoRequest {
                 ProtoActionArgs action;
                 ProtoBatchArgs batch;
                 ProtoEventsArgs events;
+                ProtoShutdownArgs shutdown;
         } args;
 } ProtoRequest;
 
@@ -457,6 +464,10 @@ int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoRe
 
 int proto_event_encode(const ProtoEvent *e, void **ret_buf, size_t *ret_len);
 int proto_event_decode(const void *buf, size_t len, ProtoEvent *ret, ProtoError *ret_err);
+
+/* One INFO map on its own (the daemon keeps its agent records in this form). */
+int proto_agent_info_encode(const ProtoAgentInfo *i, void **ret_buf, size_t *ret_len);
+int proto_agent_info_decode(const void *buf, size_t len, ProtoAgentInfo *ret, ProtoError *ret_err);
 
 /* The error reply for a request that failed to decode: id from err (or "" if it has none). */
 int proto_error_reply_encode(const ProtoError *err, void **ret_buf, size_t *ret_len);

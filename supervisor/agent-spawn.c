@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "agent-cgroup.h"
+#include "agent-record.h"
+#include "agent-watch.h"
 #include "agent.h"
 #include "fd-util.h"
 #include "limit-watch.h"
@@ -22,30 +24,6 @@
 #include "spawn.h"
 #include "string-util.h"
 #include "time-util.h"
-
-static int on_shim_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
-{
-        Agent *a = userdata;
-
-        log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->id, (int)si->si_pid, si->si_code,
-                  si->si_status);
-        /* killed before it could report (cgroup.kill, a crash): its exit record, if any, says the rest */
-        agent_finalize(a);
-        return 0;
-}
-
-static int on_runtime_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Agent *a = userdata;
-
-        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
-        if (agent_state_is_ended(a->state) || a->state == PROTO_STATE_STOPPING)
-                return 0;
-        log_info("Agent %s reached its maximum run time, stopping it.", a->id);
-        a->timed_out = true;
-        (void)agent_stop(a, a->manager->config.stop_grace_usec);
-        return 0;
-}
 
 /* The request's environment, plus HOME in the workspace unless it set one. */
 static int build_env(const ProtoStrMap *env, const char *home, char ***ret)
@@ -226,12 +204,12 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 warned = true;
         }
 
-        r = sd_event_add_child_pidfd(m->event, &a->child_source, a->shim.fd, WEXITED, on_shim_exit, a);
+        /* the same exit path as for shims re-adopted after a restart (agent-watch.c) */
+        r = agent_watch_shim(a);
         if (r < 0) {
                 (void)pidref_kill(&a->shim, SIGKILL);
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the shim: %s", strerror(-r));
         }
-        (void)sd_event_source_set_description(a->child_source, "agent-shim-exit");
         r = shim_link_attach(a, pair[0]);
         if (r < 0) {
                 (void)pidref_kill(&a->shim, SIGKILL);
@@ -239,13 +217,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         }
         pair[0] = -EBADF;
 
-        if (args->has_timeout_ms && args->timeout_ms > 0) {
-                r = sd_event_add_time_relative(m->event, &a->runtime_timer, CLOCK_MONOTONIC,
-                                               args->timeout_ms * USEC_PER_MSEC, 1000, on_runtime_timeout,
-                                               a);
-                if (r < 0)
-                        log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
-        }
+        if (args->has_timeout_ms && args->timeout_ms > 0)
+                (void)agent_arm_runtime_deadline(a, now_usec(CLOCK_MONOTONIC) + args->timeout_ms * USEC_PER_MSEC);
+        (void)agent_record_save(a);
         log_info("Agent %s: shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
                  a->id, (int)a->shim.pid, a->cgroup_path, sb->user ?: "?", (unsigned)sb->uid,
                  (unsigned)sb->gid, workspace);

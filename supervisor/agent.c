@@ -10,6 +10,7 @@
 #include <uuid/uuid.h>
 
 #include "agent-cgroup.h"
+#include "agent-record.h"
 #include "agent.h"
 #include "events.h"
 #include "fd-util.h"
@@ -150,6 +151,7 @@ int agent_transition(Agent *a, AgentEvent e)
                   agent_event_to_string(e), proto_state_to_string(next));
         a->state = next;
         publish_status(a);
+        (void)agent_record_save(a);
         return 0;
 }
 
@@ -441,6 +443,7 @@ int agent_stop(Agent *a, uint64_t grace_usec)
         a->stop_requested = true;
         /* a frozen agent cannot handle SIGTERM: thaw it first */
         leave_frozen(a);
+        a->stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
         (void)agent_transition(a, AGENT_EVENT_STOP);
         if (a->state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->control_fd >= 0)
                 r = shim_link_send_signal(a, SIGTERM);
@@ -590,6 +593,7 @@ void agent_finalize(Agent *a)
         log_info("Agent %s %s (%s%s%s).", a->id, proto_state_to_string(end_state),
                  proto_reason_to_string(a->reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
         publish_status(a);
+        (void)agent_record_save(a);
         {
                 const char *keys[4];
                 uint64_t vals[4];

@@ -88,6 +88,14 @@ struct Agent {
 
         uint64_t next_cookie;
         Call *calls;
+
+        /* persistence and re-adoption (agent-record.c, adopt.c, agent-watch.c) */
+        uint64_t shim_start_ticks;      /* field 22 of /proc/PID/stat of the shim: pids are recycled */
+        uint64_t runtime_deadline_usec; /* CLOCK_MONOTONIC end of timeout_ms, 0: none */
+        uint64_t stop_deadline_usec;    /* CLOCK_MONOTONIC end of a stop's grace, 0: none */
+        uint64_t output_announced_seq;  /* the last output record an output event covered */
+        bool adopted;                   /* re-adopted by this daemon: its HELLO resumes it */
+        bool record_failed;             /* a record write failed (logged once) */
 };
 
 int agent_new(Manager *m, uid_t owner, Agent **ret);
@@ -138,3 +146,7 @@ int shim_link_attach(Agent *a, int fd);
 void shim_link_detach(Agent *a);
 int shim_link_send_signal(Agent *a, int sig);
 int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after);
+/* Handles what the shim has sent and we have not read yet (before finalizing on its pidfd). */
+void shim_link_drain(Agent *a);
+/* Publishes the pending output event now. */
+void shim_link_flush_output(Agent *a);

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "event-log.h"
 #include "event-ring.h"
 #include "events.h"
 #include "log.h"
@@ -44,6 +45,9 @@ void events_publish(Manager *m, ProtoEventKind kind, const char *agent_id, const
         r = proto_event_topic(agent_id, kind, &topic);
         if (r >= 0)
                 r = proto_event_encode(&e, &body, &body_len);
+        /* on disk before anyone can see it: a subscriber never sees a seq that a restart could reuse */
+        if (r >= 0 && m->event_log)
+                (void)event_log_append(m->event_log, e.seq, body, body_len);
         if (r >= 0 && m->publisher) {
                 const void *parts[2] = {topic, body};
                 size_t sizes[2] = {strlen(topic), body_len};

@@ -12,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "agent-cgroup.h"
 #include "agent.h"
 #include "control.h"
+#include "event-log.h"
 #include "event-ring.h"
 #include "events.h"
 #include "fd-util.h"
@@ -259,13 +261,13 @@ static int arm_heartbeat(Manager *m)
 
 /* ---- signals ---- */
 
-static void begin_shutdown(Manager *m)
+void manager_begin_shutdown(Manager *m, bool stop_agents)
 {
         int r;
 
         (void)sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
         m->stopping = true;
-        if (!m->config.stop_agents_on_exit) {
+        if (!stop_agents) {
                 log_info("Shutting down; agents keep running under their shims.");
                 (void)sd_event_exit(m->event, 0);
                 return;
@@ -303,7 +305,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
                 log_info("Second termination signal: exiting now.");
                 return sd_event_exit(m->event, 0);
         }
-        begin_shutdown(m);
+        manager_begin_shutdown(m, m->config.stop_agents_on_exit);
         return 0;
 }
 
@@ -442,6 +444,17 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         if (r < 0)
                 return r; /* logged */
 
+        /* what came before a restart: the events (and their seq), then the agents; only then the sockets,
+         * so that the first request already sees every agent */
+        r = event_log_open(m->state_fd, m->config.state_dir, EVENT_RING_DEFAULT_CAPACITY,
+                           EVENT_RING_DEFAULT_DATA_BYTES, m->event_ring, &m->next_event_seq, &m->event_log);
+        if (r < 0)
+                log_warning_errno(r, "Cannot open the event log in %s, events will not outlive this run: %m",
+                                  m->config.state_dir);
+        r = adopt_all(m);
+        if (r < 0)
+                return r;
+
         r = setup_zmq(m);
         if (r < 0)
                 return r;
@@ -489,6 +502,7 @@ Manager *manager_free(Manager *m)
         request_cache_free(m->request_cache);
         event_ring_free(m->event_ring);
         seccomp_cache_free(m->seccomp_cache);
+        event_log_free(m->event_log);
         agent_cgroup_root_free(m->cgroup);
         safe_close(m->lock_fd);
         safe_close(m->runtime_fd);

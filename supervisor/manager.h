@@ -18,6 +18,7 @@ typedef struct Agent Agent;
 typedef struct AgentCgroupRoot AgentCgroupRoot;
 typedef struct RequestCache RequestCache;
 typedef struct EventRing EventRing;
+typedef struct EventLog EventLog;
 typedef struct Call Call;
 typedef struct SeccompCache SeccompCache;
 
@@ -66,6 +67,7 @@ typedef struct Manager {
         size_t n_agents;
         RequestCache *request_cache;
         EventRing *event_ring;
+        EventLog *event_log; /* STATE/events.log: the ring and the seq across restarts */
         uint64_t next_event_seq;
         Call *calls; /* every request not answered yet */
         SeccompCache *seccomp_cache; /* compiled policies, by their bytes */
@@ -81,6 +83,9 @@ static inline void manager_freep(Manager **m)
 }
 int manager_run(Manager *m);
 
+/* Begins the daemon's exit (SIGTERM, the shutdown op): at once, leaving the agents running, or after
+ * stopping them (TERM, grace, cgroup.kill) when stop_agents. */
+void manager_begin_shutdown(Manager *m, bool stop_agents);
 /* Called when an agent ended during a graceful shutdown: exits the loop once none is alive. */
 void manager_check_shutdown(Manager *m);
 

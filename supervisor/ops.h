@@ -28,3 +28,6 @@ int op_batch(Call *c);
 
 /* ops-output.c */
 int op_output(Call *c);
+
+/* ops-shutdown.c */
+int op_shutdown(Call *c);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "adopt.h"
 #include "agent.h"
 #include "events.h"
 #include "log.h"
@@ -28,6 +29,7 @@ static void publish_output(Agent *a)
         if (proto_value_new_u64_map(keys, vals, ELEMENTSOF(keys), &data) >= 0)
                 events_publish(a->manager, PROTO_EVENT_OUTPUT, a->id, NULL, NULL, &data);
         proto_value_done(&data);
+        a->output_announced_seq = a->output_last_seq;
         a->output_first_seq = a->output_last_seq = a->output_bytes_pending = 0;
         a->output_last_publish_usec = now_usec(CLOCK_MONOTONIC);
 }
@@ -151,6 +153,7 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                  * reconnection) tells its state */
                 if (msg.state != SHIM_STATE_STARTING)
                         a->stdin_open = msg.stdin_open;
+                adopt_hello(a, &msg);
                 return 0;
         }
         case SHIM_MSG_STARTED: {
@@ -189,12 +192,12 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
 #undef NEED
 }
 
-static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/* Handles up to budget packets; 1 when there may be more. */
+static int read_packets(Agent *a, int fd, unsigned budget)
 {
-        Agent *a = userdata;
         static uint8_t buf[SHIM_MSG_MAX];
 
-        for (unsigned budget = SHIM_LINK_BATCH; budget > 0; budget--) {
+        for (; budget > 0; budget--) {
                 ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
                 int r;
 
@@ -222,7 +225,27 @@ static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (a->control_fd < 0)
                         return 0;
         }
+        return 1;
+}
+
+static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void)read_packets(userdata, fd, SHIM_LINK_BATCH);
         return 0;
+}
+
+void shim_link_drain(Agent *a)
+{
+        /* bounded: a shim sends at most a few packets after its agent ended */
+        for (unsigned i = 0; i < 64 && a->control_fd >= 0 && !agent_state_is_ended(a->state); i++)
+                if (read_packets(a, a->control_fd, SHIM_LINK_BATCH) == 0)
+                        break;
+}
+
+void shim_link_flush_output(Agent *a)
+{
+        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        publish_output(a);
 }
 
 int shim_link_attach(Agent *a, int fd)

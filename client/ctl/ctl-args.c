@@ -18,7 +18,7 @@ static const char *const command_table[_CTL_COMMAND_MAX] = {
         [CTL_COMMAND_INSPECT] = "inspect", [CTL_COMMAND_PAUSE] = "pause", [CTL_COMMAND_RESUME] = "resume",
         [CTL_COMMAND_STOP] = "stop",       [CTL_COMMAND_KILL] = "kill",   [CTL_COMMAND_SIGNAL] = "signal",
         [CTL_COMMAND_STDIN] = "stdin",     [CTL_COMMAND_LOGS] = "logs",   [CTL_COMMAND_EVENTS] = "events",
-        [CTL_COMMAND_RM] = "rm",
+        [CTL_COMMAND_RM] = "rm",           [CTL_COMMAND_SHUTDOWN] = "shutdown",
 };
 
 const char *ctl_command_to_string(CtlCommand c)
@@ -64,6 +64,7 @@ enum {
         ARG_TAIL,
         ARG_RAW,
         ARG_GREP,
+        ARG_STOP_AGENTS,
 };
 
 #define GLOBAL_OPTIONS                                                                                      \
@@ -133,6 +134,13 @@ static const struct option logs_options[] = {
         {"follow", no_argument, NULL, 'f'},
         {"raw", no_argument, NULL, ARG_RAW},
         {"grep", required_argument, NULL, ARG_GREP},
+        {},
+};
+
+static const struct option shutdown_options[] = {
+        GLOBAL_OPTIONS,
+        {"timeout", required_argument, NULL, ARG_TIMEOUT},
+        {"stop-agents", no_argument, NULL, ARG_STOP_AGENTS},
         {},
 };
 
@@ -401,6 +409,9 @@ static int apply_command_option(int c, const char *arg, char **environ_, CtlArgs
         case ARG_CLOSE:
                 a->close_stdin = true;
                 return 1;
+        case ARG_STOP_AGENTS:
+                a->stop_agents = true;
+                return 1;
         case ARG_STREAM:
                 if (proto_stream_from_string(arg) < 0)
                         return fail(errbuf, n, -EINVAL, "--stream: \"%s\" is not stdout, stderr or both",
@@ -451,6 +462,9 @@ static void command_options(CtlCommand c, const struct option **ret_long, const 
         case CTL_COMMAND_LOGS:
                 *ret_long = logs_options, *ret_short = ":H:o:hf";
                 return;
+        case CTL_COMMAND_SHUTDOWN:
+                *ret_long = shutdown_options, *ret_short = ":H:o:h";
+                return;
         default:
                 *ret_long = global_options, *ret_short = ":H:o:h";
                 return;
@@ -489,6 +503,7 @@ static int parse_positional(CtlArgs *a, char **args, size_t n_args, char *errbuf
         switch (a->command) {
         case CTL_COMMAND_HEALTH:
         case CTL_COMMAND_PS:
+        case CTL_COMMAND_SHUTDOWN:
                 if (n_args > 0)
                         return fail(errbuf, n, -EINVAL, "%s takes no arguments (got \"%s\")", cmd, args[0]);
                 return 0;

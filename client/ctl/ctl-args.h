@@ -24,6 +24,7 @@ typedef enum CtlCommand {
         CTL_COMMAND_LOGS,
         CTL_COMMAND_EVENTS,
         CTL_COMMAND_RM,
+        CTL_COMMAND_SHUTDOWN,
         _CTL_COMMAND_MAX,
         _CTL_COMMAND_INVALID = -EINVAL,
 } CtlCommand;
@@ -82,6 +83,9 @@ typedef struct CtlArgs {
         bool follow;
         bool raw;
         char *grep;
+
+        /* shutdown */
+        bool stop_agents;
 } CtlArgs;
 
 const char *ctl_command_to_string(CtlCommand c);

@@ -107,6 +107,18 @@ static int cmd_health(Ctl *c)
         return 0;
 }
 
+static int cmd_shutdown(Ctl *c)
+{
+        DescartesError e;
+
+        if (descartes_shutdown(c->client, c->args->stop_agents, &e) < 0)
+                return ctl_report(&e, "shutdown failed");
+        if (!json_mode(c))
+                printf("descartesd is exiting%s.\n",
+                       c->args->stop_agents ? " after stopping its agents" : "; its agents keep running");
+        return 0;
+}
+
 static int cmd_ps(Ctl *c)
 {
         _cleanup_(proto_list_result_done) ProtoListResult list = {};
@@ -373,6 +385,8 @@ int ctl_run(Ctl *c)
                 return cmd_health(c);
         case CTL_COMMAND_PS:
                 return cmd_ps(c);
+        case CTL_COMMAND_SHUTDOWN:
+                return cmd_shutdown(c);
         case CTL_COMMAND_SPAWN:
                 return cmd_spawn(c);
         case CTL_COMMAND_EVENTS:

@@ -21,6 +21,8 @@ void ctl_help_main(FILE *f)
               "  logs [OPTIONS] AGENT        print an agent's stored output\n"
               "  events [AGENT]              print events as they happen\n"
               "  rm AGENT...                 remove ended agents and their output\n"
+              "  shutdown [--stop-agents]    make descartesd exit (agents keep running unless\n"
+              "                              --stop-agents); root and the admin group only\n"
               "\n"
               "AGENT is an agent id, a unique name, or a unique prefix of an id.\n"
               "\n"
@@ -138,6 +140,12 @@ static const char *const command_help[_CTL_COMMAND_MAX] = {
                 "for every agent or only AGENT's. Missed events are replayed from the daemon.\n",
         [CTL_COMMAND_RM] =
                 "Usage: descartesctl rm AGENT...\n\nRemove ended agents with their records and output.\n",
+        [CTL_COMMAND_SHUTDOWN] =
+                "Usage: descartesctl shutdown [--stop-agents]\n"
+                "\n"
+                "Make descartesd exit. Its agents keep running under their shims, and a restarted\n"
+                "daemon re-adopts them; with --stop-agents it stops them first (SIGTERM, the grace\n"
+                "period, then kill). For root and members of the daemon's admin group.\n",
 };
 
 void ctl_help_command(CtlCommand c, FILE *f)

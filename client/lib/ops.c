@@ -337,6 +337,18 @@ int descartes_stats(DescartesClient *c, DescartesStats *ret, DescartesError *e)
         return 0;
 }
 
+int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *e)
+{
+        _cleanup_reply_ ProtoReply reply = {};
+        ProtoRequest req = {.op = PROTO_OP_SHUTDOWN, .args.shutdown.stop_agents = stop_agents};
+        int r;
+
+        r = check_client(c, c, e);
+        if (r < 0)
+                return r;
+        return client_call(c, &req, 0, &reply, e);
+}
+
 bool descartes_state_is_final(ProtoState s)
 {
         return s == PROTO_STATE_EXITED || s == PROTO_STATE_FAILED;

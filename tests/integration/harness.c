@@ -364,6 +364,24 @@ int harness_kill_daemon(Harness *h, int sig)
         return 0;
 }
 
+int harness_wait_daemon_exit(Harness *h, unsigned timeout_ms, int *ret_status)
+{
+        struct pollfd p = { .fd = h->daemon_pidfd, .events = POLLIN };
+        siginfo_t si = {};
+
+        if (h->daemon_pidfd < 0)
+                return -ESRCH;
+        if (poll(&p, 1, (int)timeout_ms) <= 0)
+                return -ETIMEDOUT;
+        if (waitid(P_PIDFD, (id_t)h->daemon_pidfd, &si, WEXITED) < 0)
+                return -errno;
+        h->daemon_pidfd = safe_close(h->daemon_pidfd);
+        h->daemon_pid = 0;
+        if (ret_status)
+                *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+        return 0;
+}
+
 int harness_restart_daemon(Harness *h)
 {
         if (h->daemon_pidfd >= 0)
@@ -406,7 +424,7 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
         size_t size = 0, alloc = 0;
         siginfo_t si = {};
         va_list ap;
-        pid_t pid;
+        pid_t pid, feeder = 0;
 
         argv[n++] = "descartesctl";
         argv[n++] = "-H";
@@ -434,15 +452,13 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
         (void)close(out[1]);
         /* feed stdin from a child so a large input cannot deadlock against a full stdout pipe */
         if (input && input_len > 0) {
-                pid_t feeder = fork();
+                feeder = fork();
                 if (feeder == 0) {
                         (void)close(out[0]);
                         (void)loop_write(in[1], input, input_len);
                         _exit(0);
                 }
                 (void)close(in[1]);
-                if (feeder > 0)
-                        (void)waitpid(feeder, NULL, WNOHANG);
         } else
                 (void)close(in[1]);
         for (;;) {
@@ -463,8 +479,10 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
         (void)close(out[0]);
         while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
                 ;
-        while (waitpid(-1, NULL, WNOHANG) > 0) /* the stdin feeder */
-                ;
+        /* only our own feeder: waitpid(-1) could reap the daemon (or a re-parented shim) of a restart test */
+        if (feeder > 0)
+                while (waitpid(feeder, NULL, 0) < 0 && errno == EINTR)
+                        ;
         if (buf)
                 buf[size] = 0;
         if (ret_out)

@@ -32,6 +32,8 @@ int harness_start(const char *extra_config, Harness **ret);
 void harness_stop(Harness *h);
 /* Kills the daemon with SIGKILL (agents stay), for restart tests. */
 int harness_kill_daemon(Harness *h, int sig);
+/* Waits up to timeout_ms for the daemon to exit by itself and reaps it: its exit status (128+N for signal N). */
+int harness_wait_daemon_exit(Harness *h, unsigned timeout_ms, int *ret_status);
 /* Starts the daemon again on the same directories and cgroup root. */
 int harness_restart_daemon(Harness *h);
 

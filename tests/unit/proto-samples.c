@@ -286,6 +286,9 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
                         r.args.events.limit = PROTO_EVENTS_MAX;
                 }
                 break;
+        case PROTO_OP_SHUTDOWN:
+                r.args.shutdown.stop_agents = full;
+                break;
         default:
                 abort();
         }
@@ -447,6 +450,8 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         s->stats[2] = (ProtoStat){.name = xstrdup("clock_skew_ns"), .value = INT64_MIN};
                         s->n_stats = 3;
                 }
+                break;
+        case PROTO_OP_SHUTDOWN:
                 break;
         default:
                 abort();

@@ -208,6 +208,9 @@ static void eq_request(const ProtoRequest *a, const ProtoRequest *b)
                 assert_int_equal(a->args.events.since_seq, b->args.events.since_seq);
                 EQ_OPT(&a->args.events, &b->args.events, limit);
                 break;
+        case PROTO_OP_SHUTDOWN:
+                assert_int_equal(a->args.shutdown.stop_agents, b->args.shutdown.stop_agents);
+                break;
         default:
                 fail();
         }
@@ -311,6 +314,8 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                         assert_int_equal(a->result.stats.stats[i].value, b->result.stats.stats[i].value);
                 }
                 break;
+        case PROTO_OP_SHUTDOWN:
+                break;
         default:
                 fail();
         }
@@ -401,7 +406,7 @@ static void test_unset_is_unset(void **state)
 
 static void test_tables(void **state)
 {
-        assert_int_equal(_PROTO_OP_MAX, 16);
+        assert_int_equal(_PROTO_OP_MAX, 17);
         for (ProtoOp op = 0; op < _PROTO_OP_MAX; op++)
                 assert_int_equal(proto_op_from_string(proto_op_to_string(op)), op);
         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)

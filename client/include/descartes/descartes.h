@@ -187,6 +187,11 @@ int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, Des
 /* stats: the daemon's counters and gauges; *ret freed with proto_stats_result_done(). */
 int descartes_stats(DescartesClient *c, DescartesStats *ret, DescartesError *ret_err);
 
+/* shutdown (root and members of the daemon's admin group): the daemon exits; its agents keep running under
+ * their shims (a restarted daemon re-adopts them) unless stop_agents, which stops them first (TERM, the
+ * grace period, cgroup.kill). The reply comes before the daemon exits. */
+int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *ret_err);
+
 /* ---- event subscription ---- */
 
 /* Subscribes to the events endpoint: every event when agent_id is NULL, else only that agent's (agent_id

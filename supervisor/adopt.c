@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "adopt.h"
+#include "agent-cgroup.h"
+#include "agent-record.h"
+#include "agent-watch.h"
+#include "event-ring.h"
+#include "events.h"
+#include "fd-util.h"
+#include "limit-watch.h"
+#include "log.h"
+#include "output-log.h"
+#include "string-util.h"
+#include "time-util.h"
+
+typedef struct AdoptStats {
+        unsigned live, ended, gone, skipped;
+} AdoptStats;
+
+static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Agent *a = userdata;
+
+        a->retention_timer = sd_event_source_disable_unref(a->retention_timer);
+        log_info("Agent %s ended longer ago than the retention period: removing it.", a->id);
+        (void)agent_remove(a);
+        return 0;
+}
+
+static void arm_retention(Agent *a)
+{
+        Manager *m = a->manager;
+        uint64_t at;
+
+        if (m->config.retention_usec == 0)
+                return;
+        at = a->ended_ns / NSEC_PER_USEC + m->config.retention_usec;
+        if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention,
+                              a) >= 0)
+                (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
+}
+
+static int open_cgroup(Agent *a)
+{
+        char tenant[32];
+        int r;
+
+        (void)snprintf(tenant, sizeof tenant, "u%u", (unsigned)a->owner_uid);
+        r = cgroup_agent_open(a->manager->cgroup->root, tenant, a->id, &a->cg);
+        if (r < 0)
+                return r;
+        a->cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_AGENT);
+        a->shim_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_SHIM);
+        a->payload_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_PAYLOAD);
+        if (!a->cgroup_path && !(a->cgroup_path = strdup(a->cg->path)))
+                return -ENOMEM;
+        r = agent_watch_cgroups(a);
+        if (r < 0)
+                log_warning_errno(r, "Agent %s: cannot watch its cgroup again: %m", a->id);
+        r = limit_watch_start(a, &a->limit_watch);
+        if (r < 0)
+                log_warning_errno(r, "Agent %s: cannot watch its limits again: %m", a->id);
+        return 0;
+}
+
+static bool pid_in_cgroup(int cgroup_fd, pid_t pid)
+{
+        _cleanup_free_ char *procs = NULL;
+
+        if (cgroup_fd < 0 || read_file_at(cgroup_fd, "cgroup.procs", 1024 * 1024, &procs, NULL) < 0)
+                return false;
+        for (char *p = procs, *nl; p && *p; p = nl) {
+                nl = strchr(p, '\n');
+                if (nl)
+                        *nl++ = 0;
+                if (strtol(p, NULL, 10) == (long)pid)
+                        return true;
+        }
+        return false;
+}
+
+/* Is the process recorded as the shim still that shim? On success a->shim holds its pidfd. */
+static int check_shim(Agent *a, const AgentRecordPrivate *p, char *why, size_t n)
+{
+        _cleanup_(pidref_done) PidRef ref = PIDREF_NULL;
+        uint8_t boot[16];
+        uint64_t ticks;
+        int r;
+
+        if (p->shim_pid <= 0) {
+                (void)snprintf(why, n, "no shim was recorded for it");
+                return -ESRCH;
+        }
+        if (boot_id_read(boot) >= 0 && memcmp(boot, p->boot_id, sizeof boot) != 0) {
+                (void)snprintf(why, n, "the host has rebooted since its shim (pid %d) was recorded",
+                               (int)p->shim_pid);
+                return -ESRCH;
+        }
+        r = pidref_set_pid(&ref, p->shim_pid);
+        if (r < 0) {
+                (void)snprintf(why, n, "its shim (pid %d) is gone", (int)p->shim_pid);
+                return -ESRCH;
+        }
+        r = proc_pid_start_ticks(ref.pid, &ticks);
+        if (r < 0 || pidref_has_exited(&ref) != 0) {
+                (void)snprintf(why, n, "its shim (pid %d) has exited", (int)p->shim_pid);
+                return -ESRCH;
+        }
+        if (p->shim_start_ticks != 0 && ticks != p->shim_start_ticks) {
+                (void)snprintf(
+                        why, n,
+                        "its shim (pid %d) is gone: that pid now belongs to another process (start time "
+                        "%llu, recorded %llu)",
+                        (int)p->shim_pid, (unsigned long long)ticks,
+                        (unsigned long long)p->shim_start_ticks);
+                return -ESRCH;
+        }
+        if (!pid_in_cgroup(a->shim_cgroup_fd, ref.pid)) {
+                (void)snprintf(why, n,
+                               "its shim (pid %d) is gone: that pid is not in the agent's shim cgroup",
+                               (int)p->shim_pid);
+                return -ESRCH;
+        }
+        a->shim = ref;
+        ref = PIDREF_NULL;
+        a->shim_start_ticks = ticks;
+        return 0;
+}
+
+static int connect_shim(Agent *a)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int r;
+
+        if (!a->runtime_path || strlen(a->runtime_path) + strlen("/shim.sock") >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        (void)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/shim.sock", a->runtime_path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+                return -errno;
+        r = shim_link_attach(a, fd);
+        if (r < 0)
+                return r;
+        TAKE_FD(fd);
+        return 0;
+}
+
+/* Paused agents stay paused: what cgroup.freeze asks and cgroup.events says decide the state. */
+static void adopt_freezer(Agent *a)
+{
+        uint64_t want = 0, frozen = 0;
+        ProtoState s;
+
+        if (a->payload_cgroup_fd < 0 ||
+            (a->state != PROTO_STATE_RUNNING && a->state != PROTO_STATE_PAUSING &&
+             a->state != PROTO_STATE_PAUSED && a->state != PROTO_STATE_RESUMING))
+                return;
+        if (cg_read_value(a->payload_cgroup_fd, "cgroup.freeze", &want) < 0 ||
+            cg_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
+                return;
+        s = want ? (frozen ? PROTO_STATE_PAUSED : PROTO_STATE_PAUSING)
+                 : (frozen ? PROTO_STATE_RESUMING : PROTO_STATE_RUNNING);
+        if (s == a->state)
+                return;
+        log_info("Agent %s: its cgroup says %s (the record said %s).", a->id, proto_state_to_string(s),
+                 proto_state_to_string(a->state));
+        a->state = s;
+        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state, NULL, NULL);
+}
+
+static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int state_fd, Agent **ret)
+{
+        const AgentRecordPrivate *p = &rec->priv;
+        ProtoAgentInfo *i = &rec->info;
+        Agent *a;
+        int r;
+
+        r = agent_new(m, i->owner_uid, &a);
+        if (r < 0)
+                return r;
+        memcpy(a->id, id, AGENT_ID_LEN + 1);
+        a->name = TAKE_PTR(i->name);
+        a->state = i->state;
+        a->has_reason = i->has_reason;
+        a->reason = i->reason;
+        a->has_exit_code = i->has_exit_code;
+        a->exit_code = i->exit_code;
+        a->has_signal = i->has_signal;
+        a->signal = i->signal;
+        a->argv = TAKE_PTR(i->argv);
+        a->n_argv = i->n_argv;
+        a->labels = i->labels;
+        i->labels = (ProtoStrMap){};
+        a->limits = i->limits;
+        a->created_ns = i->created_ns;
+        a->started_ns = i->has_started_ns ? i->started_ns : 0;
+        a->ended_ns = i->has_ended_ns ? i->ended_ns : 0;
+        a->has_spawn_us = i->has_spawn_us;
+        a->spawn_us = i->spawn_us;
+        a->cgroup_path = TAKE_PTR(i->cgroup);
+        a->has_final_usage = i->has_usage;
+        a->final_usage = i->usage;
+
+        a->stop_requested = p->flags & AGENT_RECORD_STOP_REQUESTED;
+        a->kill_requested = p->flags & AGENT_RECORD_KILL_REQUESTED;
+        a->cgroup_killed = p->flags & AGENT_RECORD_CGROUP_KILLED;
+        a->timed_out = p->flags & AGENT_RECORD_TIMED_OUT;
+        a->spawn_failed = p->flags & AGENT_RECORD_SPAWN_FAILED;
+        a->stdin_open = p->flags & AGENT_RECORD_STDIN_OPEN;
+        a->cgroups_removed = p->flags & AGENT_RECORD_CGROUPS_REMOVED;
+        a->ns_pid = p->ns_pid;
+        a->failed_stage = p->failed_stage;
+        a->failed_error = p->failed_error;
+        a->oom_kills_at_start = p->oom_kills_at_start;
+        a->runtime_deadline_usec = p->runtime_deadline_usec;
+        a->stop_deadline_usec = p->stop_deadline_usec;
+        a->output_announced_seq = p->output_announced_seq;
+        a->output_stdout_bytes = p->output_stdout_bytes;
+        a->output_stderr_bytes = p->output_stderr_bytes;
+        a->output_dropped_bytes = p->output_dropped_bytes;
+        a->shim_start_ticks = p->shim_start_ticks;
+        if (p->failed_msg[0] && !(a->failed_msg = strdup(p->failed_msg))) {
+                agent_free(a);
+                return -ENOMEM;
+        }
+        if (asprintf_safe(&a->state_path, "%s/agents/%s", m->config.state_dir, id) < 0 ||
+            asprintf_safe(&a->runtime_path, "%s/agents/%s", m->config.runtime_dir, id) < 0) {
+                agent_free(a);
+                return -ENOMEM;
+        }
+        a->state_fd = state_fd;
+        *ret = a;
+        return 0;
+}
+
+static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
+{
+        char why[256];
+        int r;
+
+        r = open_cgroup(a);
+        if (r < 0)
+                log_debug_errno(r, "Agent %s: cannot open its cgroup: %m", a->id);
+        r = check_shim(a, p, why, sizeof why);
+        if (r < 0) {
+                bool have_exit = faccessat(a->state_fd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
+
+                log_warning("Agent %s: %s while descartesd was away; %s.", a->id, why,
+                            have_exit ? "its exit record says how it ended"
+                                      : "it left no exit record, so it is marked lost and its end time is "
+                                        "unknown (taken as now)");
+                agent_finalize(a);
+                st->gone++;
+                return;
+        }
+        r = agent_watch_shim(a);
+        if (r < 0)
+                log_warning_errno(r, "Agent %s: cannot watch its shim (pid %d): %m", a->id,
+                                  (int)a->shim.pid);
+        r = connect_shim(a);
+        if (r < 0)
+                log_warning_errno(
+                        r,
+                        "Agent %s: cannot connect to its shim at %s/shim.sock (%m); its end is still "
+                        "watched, but it cannot be signalled or fed stdin.",
+                        a->id, a->runtime_path);
+        a->adopted = true;
+        adopt_freezer(a);
+        if (a->state == PROTO_STATE_STOPPING)
+                (void)agent_arm_stop_deadline(a);
+        else if (a->runtime_deadline_usec > 0)
+                (void)agent_arm_runtime_deadline(a, a->runtime_deadline_usec);
+        (void)agent_record_save(a);
+        log_info("Agent %s re-adopted: %s, shim pid %d.", a->id, proto_state_to_string(a->state),
+                 (int)a->shim.pid);
+        st->live++;
+}
+
+static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
+{
+        _cleanup_(agent_record_done) AgentRecord rec = {};
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        char err[512];
+        size_t size = 0;
+        Agent *a;
+        int r;
+
+        fd = openat(agents_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                log_error_errno(-errno, "Agent directory %s/agents/%s cannot be opened, skipping it: %m",
+                                m->config.state_dir, id);
+                st->skipped++;
+                return;
+        }
+        r = read_file_at(fd, AGENT_RECORD_FILE, AGENT_RECORD_MAX, &buf, &size);
+        if (r < 0) {
+                log_error_errno(r, "Agent record %s/agents/%s/%s cannot be read (%s), skipping this agent.",
+                                m->config.state_dir, id, AGENT_RECORD_FILE,
+                                r == -ENOENT  ? "it does not exist"
+                                : r == -EFBIG ? "it is too big"
+                                              : "%m");
+                st->skipped++;
+                return;
+        }
+        r = agent_record_decode(buf, size, &rec, err, sizeof err);
+        if (r >= 0 && !streq(rec.info.id, id)) {
+                (void)snprintf(err, sizeof err, "it names agent %.64s", rec.info.id);
+                r = -EBADMSG;
+        }
+        if (r < 0) {
+                log_error("Agent record %s/agents/%s/%s is unusable: %s; skipping this agent.",
+                          m->config.state_dir, id, AGENT_RECORD_FILE, err);
+                st->skipped++;
+                return;
+        }
+        if (m->n_agents >= m->config.max_agents)
+                log_warning(
+                        "Agent %s: the host holds more agents than max_agents (%llu); adopting it anyway.",
+                        id, (unsigned long long)m->config.max_agents);
+        r = agent_from_record(m, id, &rec, fd, &a);
+        if (r < 0) {
+                log_error_errno(r, "Agent %s cannot be restored, skipping it: %m", id);
+                st->skipped++;
+                return;
+        }
+        TAKE_FD(fd);
+
+        if (agent_state_is_ended(a->state)) {
+                if (!a->cgroups_removed && open_cgroup(a) < 0)
+                        a->cgroups_removed = true;
+                arm_retention(a);
+                st->ended++;
+                return;
+        }
+        adopt_live(a, &rec.priv, st);
+}
+
+/* Reads key from an event's data map {key: u64, ...}. The data came from our own encoder or a decoded log.
+ */
+static bool data_get_u64(const ProtoValue *v, const char *key, uint64_t *ret)
+{
+        msgpack_unpacked u;
+        size_t off = 0;
+        bool found = false;
+
+        if (!v->data)
+                return false;
+        msgpack_unpacked_init(&u);
+        if (msgpack_unpack_next(&u, (const char *)v->data, v->size, &off) == MSGPACK_UNPACK_SUCCESS &&
+            u.data.type == MSGPACK_OBJECT_MAP)
+                for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+                        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+                        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
+                            memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size) == 0 &&
+                            kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                                *ret = kv->val.via.u64;
+                                found = true;
+                                break;
+                        }
+                }
+        msgpack_unpacked_destroy(&u);
+        return found;
+}
+
+/* The output events held for replay are newer than what any record says: they tell the last output record
+ * announced and the totals then. */
+static void restore_output_counters(Manager *m)
+{
+        _cleanup_(proto_events_result_done) ProtoEventsResult res = {};
+
+        if (event_ring_query(m->event_ring, 0, 0, &res) < 0)
+                return;
+        for (size_t k = 0; k < res.n_events; k++) {
+                const ProtoEvent *e = &res.events[k];
+                uint64_t last;
+
+                if (e->kind != PROTO_EVENT_OUTPUT || !e->agent || !data_get_u64(&e->data, "seq_last", &last))
+                        continue;
+                for (Agent *a = m->agents; a; a = a->next) {
+                        if (!streq(a->id, e->agent))
+                                continue;
+                        if (last > a->output_announced_seq) {
+                                a->output_announced_seq = last;
+                                (void)data_get_u64(&e->data, "stdout_bytes", &a->output_stdout_bytes);
+                                (void)data_get_u64(&e->data, "stderr_bytes", &a->output_stderr_bytes);
+                                (void)data_get_u64(&e->data, "dropped_bytes", &a->output_dropped_bytes);
+                        }
+                        break;
+                }
+        }
+}
+
+static bool is_agent_id(const char *s)
+{
+        uuid_t u;
+
+        return strlen(s) == AGENT_ID_LEN && uuid_parse(s, u) == 0;
+}
+
+int adopt_all(Manager *m)
+{
+        _cleanup_close_ int agents_fd = -EBADF;
+        _cleanup_closedir_ DIR *d = NULL;
+        AdoptStats st = {};
+        char **ids = NULL;
+        size_t n_ids = 0;
+        int fd;
+
+        agents_fd = openat(m->state_fd, "agents", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (agents_fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(-errno, "Cannot open %s/agents: %m", m->config.state_dir);
+        }
+        fd = fcntl(agents_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return log_error_errno(-errno, "Cannot open %s/agents: %m", m->config.state_dir);
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return log_error_errno(-errno, "Cannot open %s/agents: %m", m->config.state_dir);
+        }
+        /* the whole list first: adopting may remove directories (retention) */
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (!is_agent_id(de->d_name)) {
+                        log_warning("%s/agents/%s is not an agent directory, ignoring it.",
+                                    m->config.state_dir, de->d_name);
+                        continue;
+                }
+                if (strv_extend(&ids, de->d_name) < 0) {
+                        strv_free(ids);
+                        return log_oom();
+                }
+                n_ids++;
+        }
+        for (size_t k = 0; k < n_ids; k++)
+                adopt_one(m, agents_fd, ids[k], &st);
+        strv_free(ids);
+        /* before any HELLO is read: the events from before the restart tell where output events stopped */
+        restore_output_counters(m);
+        if (n_ids > 0)
+                log_info("Re-adoption: %u live agents re-adopted, %u ended records kept, %u ended while we "
+                         "were "
+                         "away, %u skipped.",
+                         st.live, st.ended, st.gone, st.skipped);
+        return 0;
+}
+
+static void output_gap_bytes(Agent *a, uint64_t first, uint64_t last, uint64_t *ret_out, uint64_t *ret_err)
+{
+        _cleanup_(output_log_reader_freep) OutputLogReader *r = NULL;
+        OutputRecordHeader h;
+        const void *data;
+
+        *ret_out = *ret_err = 0;
+        if (a->state_fd < 0 || output_log_reader_open(a->state_fd, &r) < 0 ||
+            output_log_reader_seek_seq(r, first) < 0)
+                return;
+        while (output_log_reader_next(r, &h, &data) > 0 && h.seq <= last) {
+                if (h.stream == OUTPUT_STREAM_STDOUT)
+                        *ret_out += h.len;
+                else if (h.stream == OUTPUT_STREAM_STDERR)
+                        *ret_err += h.len;
+        }
+}
+
+void adopt_hello(Agent *a, const ShimMsgHello *h)
+{
+        uint64_t first, last, out, err;
+
+        if (!a->adopted)
+                return;
+        a->adopted = false;
+        if (h->state != SHIM_STATE_STARTING && h->agent_pid > 0)
+                a->ns_pid = h->agent_pid;
+        if (h->started_ns > 0 && a->started_ns == 0)
+                a->started_ns = h->started_ns;
+        if (a->state == PROTO_STATE_STARTING && h->state == SHIM_STATE_RUNNING) {
+                log_info("Agent %s started while descartesd was away.", a->id);
+                (void)agent_transition(a, AGENT_EVENT_STARTED);
+        }
+
+        /* what the shim logged while nobody listened: one output event for it, so that the seq ranges of
+         * the agent's output events stay contiguous and the totals right */
+        first = a->output_announced_seq + 1;
+        if (h->next_seq <= first)
+                return;
+        last = h->next_seq - 1;
+        output_gap_bytes(a, first, last, &out, &err);
+        if (a->output_first_seq == 0)
+                a->output_first_seq = first;
+        a->output_last_seq = last;
+        a->output_bytes_pending += out + err;
+        a->output_stdout_bytes += out;
+        a->output_stderr_bytes += err;
+        log_debug("Agent %s: output records %llu..%llu (%llu bytes) were logged while descartesd was away.",
+                  a->id, (unsigned long long)first, (unsigned long long)last,
+                  (unsigned long long)(out + err));
+        shim_link_flush_output(a);
+}

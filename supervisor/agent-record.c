@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include "agent-record.h"
+#include "agent.h"
+#include "fd-util.h"
+#include "log.h"
+#include "string-util.h"
+
+static uint64_t fnv1a64(const uint8_t *p, size_t n)
+{
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (size_t i = 0; i < n; i++) {
+                h ^= p[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+int agent_record_encode(const ProtoAgentInfo *info, const AgentRecordPrivate *priv, void **ret_buf,
+                        size_t *ret_len)
+{
+        _cleanup_free_ void *ibuf = NULL;
+        AgentRecordHeader h = {.version = AGENT_RECORD_VERSION, .private_size = sizeof *priv};
+        size_t ilen, total;
+        uint8_t *buf;
+        int r;
+
+        r = proto_agent_info_encode(info, &ibuf, &ilen);
+        if (r < 0)
+                return r;
+        total = sizeof h + ilen + sizeof *priv;
+        if (total > AGENT_RECORD_MAX)
+                return -E2BIG;
+        buf = malloc(total);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(h.magic, AGENT_RECORD_MAGIC, sizeof h.magic);
+        h.info_size = (uint32_t)ilen;
+        memcpy(buf + sizeof h, ibuf, ilen);
+        memcpy(buf + sizeof h + ilen, priv, sizeof *priv);
+        h.checksum = fnv1a64(buf + sizeof h, ilen + sizeof *priv);
+        memcpy(buf, &h, sizeof h);
+        *ret_buf = buf;
+        *ret_len = total;
+        return 0;
+}
+
+#define BAD(r_, ...)                                                                                        \
+        do {                                                                                                \
+                (void)snprintf(errbuf, errbuf_size, __VA_ARGS__);                                           \
+                return (r_);                                                                                \
+        } while (0)
+
+int agent_record_decode(const void *buf, size_t len, AgentRecord *ret, char *errbuf, size_t errbuf_size)
+{
+        _cleanup_(proto_agent_info_done) ProtoAgentInfo info = {};
+        const uint8_t *p = buf;
+        AgentRecordHeader h;
+        AgentRecordPrivate priv;
+        ProtoError e;
+
+        if (len < sizeof h)
+                BAD(-EBADMSG, "%zu bytes, shorter than the %zu-byte header", len, sizeof h);
+        memcpy(&h, p, sizeof h);
+        if (memcmp(h.magic, AGENT_RECORD_MAGIC, sizeof h.magic) != 0)
+                BAD(-EBADMSG, "not an agent record (bad magic)");
+        if (h.version != AGENT_RECORD_VERSION)
+                BAD(-EPROTONOSUPPORT, "format version %u, this descartesd reads version %u", h.version,
+                    AGENT_RECORD_VERSION);
+        if (h.private_size != sizeof priv || (uint64_t)sizeof h + h.info_size + h.private_size != len)
+                BAD(-EBADMSG, "sizes do not add up (info %u, private %u, file %zu bytes)", h.info_size,
+                    h.private_size, len);
+        if (fnv1a64(p + sizeof h, len - sizeof h) != h.checksum)
+                BAD(-EBADMSG, "checksum mismatch (the file is corrupt)");
+        if (proto_agent_info_decode(p + sizeof h, h.info_size, &info, &e) < 0)
+                BAD(-EBADMSG, "its INFO does not decode: %s", e.msg);
+        memcpy(&priv, p + sizeof h + h.info_size, sizeof priv);
+        priv.failed_msg[sizeof priv.failed_msg - 1] = 0;
+        if (info.n_argv == 0 || !info.argv)
+                BAD(-EBADMSG, "no argv");
+        ret->info = info;
+        info = (ProtoAgentInfo){};
+        ret->priv = priv;
+        return 0;
+}
+
+void agent_record_done(AgentRecord *r)
+{
+        if (!r)
+                return;
+        proto_agent_info_done(&r->info);
+        *r = (AgentRecord){};
+}
+
+int proc_stat_parse_start_ticks(const char *text, uint64_t *ret)
+{
+        const char *p = strrchr(text, ')');
+        unsigned long long v;
+        char *end;
+
+        if (!p)
+                return -EBADMSG;
+        p++;
+        /* after comm: field 3 (state) is the first; starttime is field 22 */
+        for (int field = 3; field < 22; field++) {
+                while (*p == ' ')
+                        p++;
+                if (!*p)
+                        return -EBADMSG;
+                while (*p && *p != ' ')
+                        p++;
+        }
+        while (*p == ' ')
+                p++;
+        if (!isdigit((unsigned char)*p))
+                return -EBADMSG;
+        errno = 0;
+        v = strtoull(p, &end, 10);
+        if (errno != 0 || (*end && *end != ' ' && *end != '\n'))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int proc_pid_start_ticks(pid_t pid, uint64_t *ret)
+{
+        _cleanup_free_ char *text = NULL;
+        char path[64];
+        int r;
+
+        (void)snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        r = read_file_at(AT_FDCWD, path, 4096, &text, NULL);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        return proc_stat_parse_start_ticks(text, ret);
+}
+
+int boot_id_read(uint8_t ret[16])
+{
+        static uint8_t cached[16];
+        static bool have;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!have) {
+                r = read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 128, &text, NULL);
+                if (r < 0)
+                        return r;
+                text[strcspn(text, "\n")] = 0;
+                if (uuid_parse(text, cached) < 0)
+                        return -EBADMSG;
+                have = true;
+        }
+        memcpy(ret, cached, 16);
+        return 0;
+}
+
+static void fill_private(Agent *a, AgentRecordPrivate *p)
+{
+        *p = (AgentRecordPrivate){
+                .shim_pid = pidref_is_set(&a->shim) ? a->shim.pid : 0,
+                .shim_start_ticks = a->shim_start_ticks,
+                .ns_pid = a->ns_pid,
+                .failed_stage = a->failed_stage,
+                .failed_error = a->failed_error,
+                .oom_kills_at_start = a->oom_kills_at_start,
+                .runtime_deadline_usec = a->runtime_deadline_usec,
+                .stop_deadline_usec = a->stop_deadline_usec,
+                .output_announced_seq = a->output_announced_seq,
+                .output_stdout_bytes = a->output_stdout_bytes,
+                .output_stderr_bytes = a->output_stderr_bytes,
+                .output_dropped_bytes = a->output_dropped_bytes,
+        };
+        (void)boot_id_read(p->boot_id);
+        p->flags = (a->stop_requested ? AGENT_RECORD_STOP_REQUESTED : 0) |
+                   (a->kill_requested ? AGENT_RECORD_KILL_REQUESTED : 0) |
+                   (a->cgroup_killed ? AGENT_RECORD_CGROUP_KILLED : 0) |
+                   (a->timed_out ? AGENT_RECORD_TIMED_OUT : 0) |
+                   (a->spawn_failed ? AGENT_RECORD_SPAWN_FAILED : 0) |
+                   (a->stdin_open ? AGENT_RECORD_STDIN_OPEN : 0) |
+                   (a->cgroups_removed ? AGENT_RECORD_CGROUPS_REMOVED : 0);
+        if (a->failed_msg)
+                (void)snprintf(p->failed_msg, sizeof p->failed_msg, "%s", a->failed_msg);
+}
+
+int agent_record_save(Agent *a)
+{
+        _cleanup_free_ void *buf = NULL;
+        AgentRecordPrivate priv;
+        size_t len;
+        int r;
+
+        if (a->state_fd < 0 || !a->argv || a->n_argv == 0)
+                return 0;
+        if (pidref_is_set(&a->shim) && a->shim_start_ticks == 0)
+                (void)proc_pid_start_ticks(a->shim.pid, &a->shim_start_ticks);
+
+        /* borrowed pointers: encoded, never freed */
+        ProtoAgentInfo info = {
+                .id = a->id,
+                .name = a->name,
+                .state = a->state,
+                .has_reason = a->has_reason,
+                .reason = a->reason,
+                .has_exit_code = a->has_exit_code,
+                .exit_code = a->exit_code,
+                .has_signal = a->has_signal,
+                .signal = a->signal,
+                .owner_uid = a->owner_uid,
+                .labels = a->labels,
+                .argv = a->argv,
+                .n_argv = a->n_argv,
+                .created_ns = a->created_ns,
+                .has_started_ns = a->started_ns > 0,
+                .started_ns = a->started_ns,
+                .has_ended_ns = a->ended_ns > 0,
+                .ended_ns = a->ended_ns,
+                .has_spawn_us = a->has_spawn_us,
+                .spawn_us = a->spawn_us,
+                .cgroup = a->cgroup_path,
+                .limits = a->limits,
+                /* only an ended agent's final usage: a live one's is read from its cgroup when asked */
+                .has_usage = a->has_final_usage,
+                .usage = a->final_usage,
+        };
+        fill_private(a, &priv);
+        r = agent_record_encode(&info, &priv, &buf, &len);
+        if (r >= 0)
+                r = write_file_atomic_at(a->state_fd, AGENT_RECORD_FILE, buf, len, 0600);
+        if (r < 0) {
+                log_full_errno(
+                        a->record_failed ? LOG_DEBUG : LOG_WARNING, r,
+                        "Agent %s: cannot write its record %s/%s, a restarted daemon may not know it: %m",
+                        a->id, a->state_path ?: "?", AGENT_RECORD_FILE);
+                a->record_failed = true;
+                return r;
+        }
+        a->record_failed = false;
+        return 0;
+}

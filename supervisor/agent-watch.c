@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "agent-record.h"
+#include "agent-watch.h"
+#include "log.h"
+#include "time-util.h"
+
+static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Agent *a = userdata;
+        siginfo_t si = {};
+
+        /* our own child (not after a restart): reap it here, nothing else will */
+        if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid > 0)
+                log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->id, (int)si.si_pid,
+                          si.si_code, si.si_status);
+        else
+                log_debug("Agent %s: shim pid %d ended.", a->id, (int)a->shim.pid);
+        a->child_source = sd_event_source_disable_unref(a->child_source);
+        /* the last OUTPUT and EXITED may still wait in the socket: they come first */
+        shim_link_drain(a);
+        /* killed before it could report (cgroup.kill, a crash): its exit record, if any, says the rest */
+        agent_finalize(a);
+        return 0;
+}
+
+int agent_watch_shim(Agent *a)
+{
+        int r;
+
+        if (!pidref_is_set(&a->shim) || a->shim.fd < 0)
+                return -ESRCH;
+        a->child_source = sd_event_source_disable_unref(a->child_source);
+        r = sd_event_add_io(a->manager->event, &a->child_source, a->shim.fd, EPOLLIN, on_shim_readable, a);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(a->child_source, "agent-shim-exit");
+        return 0;
+}
+
+static int on_runtime_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Agent *a = userdata;
+
+        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        if (agent_state_is_ended(a->state) || a->state == PROTO_STATE_STOPPING)
+                return 0;
+        log_info("Agent %s reached its maximum run time, stopping it.", a->id);
+        a->timed_out = true;
+        (void)agent_stop(a, a->manager->config.stop_grace_usec);
+        return 0;
+}
+
+int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec)
+{
+        int r;
+
+        a->runtime_deadline_usec = deadline_usec;
+        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        if (deadline_usec == 0)
+                return 0;
+        r = sd_event_add_time(a->manager->event, &a->runtime_timer, CLOCK_MONOTONIC, deadline_usec, 1000,
+                              on_runtime_deadline, a);
+        if (r < 0)
+                return log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
+        (void)sd_event_source_set_description(a->runtime_timer, "agent-runtime-limit");
+        return 0;
+}
+
+static void kill_now(Agent *a)
+{
+        int r;
+
+        if (!a->cg)
+                return;
+        r = cgroup_agent_kill(a->cg);
+        if (r < 0) {
+                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
+                return;
+        }
+        a->cgroup_killed = true;
+        (void)agent_record_save(a);
+}
+
+static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Agent *a = userdata;
+
+        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
+        log_info("Agent %s did not end within its grace period, killing it.", a->id);
+        kill_now(a);
+        return 0;
+}
+
+int agent_arm_stop_deadline(Agent *a)
+{
+        int r;
+
+        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
+        if (a->kill_requested || a->stop_deadline_usec == 0 ||
+            a->stop_deadline_usec <= now_usec(CLOCK_MONOTONIC)) {
+                kill_now(a);
+                return 0;
+        }
+        r = sd_event_add_time(a->manager->event, &a->stop_timer, CLOCK_MONOTONIC, a->stop_deadline_usec,
+                              1000, on_stop_deadline, a);
+        if (r < 0) {
+                kill_now(a);
+                return r;
+        }
+        (void)sd_event_source_set_description(a->stop_timer, "agent-stop-grace");
+        return 0;
+}
