@@ -125,6 +125,10 @@ int main(int argc, char **argv)
                 if (!target || bench_parse_long(optarg, opt == 'g' ? 0 : 1, 1000000, target) < 0)
                         return usage();
         }
+        if (argc - optind >= 2 && strcmp(argv[optind + 1], "--") == 0) {
+                argv[optind + 1] = argv[optind];
+                optind++;
+        }
         if (argc - optind < 2)
                 return usage();
         tf = calloc((size_t)n, sizeof(double));
@@ -154,7 +158,11 @@ int main(int argc, char **argv)
                 if (fd < 0 || write(fd, "0", 1) != 1)
                         _exit(126);
                 (void)close(fd);
+                /* its own session, as under a supervisor: with autogroup scheduling, spinning children in
+                 * our session would otherwise starve this program of CPU */
+                (void)setsid();
                 execvp(argv[optind + 1], argv + optind + 1);
+                fprintf(stderr, "bench-freeze: exec %s: %m\n", argv[optind + 1]);
                 _exit(127);
         }
         g_child = child;
