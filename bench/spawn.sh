@@ -51,16 +51,18 @@ done
 bench_purge
 
 # ---- latency: ROUNDS hyperfine runs over every command ----
-declare -A MED
+declare -A MED SLOW
 DAEMON_US=()
 for r in $(seq "$R"); do
 	note "spawn latency round $r/$R"
 	hf=()
 	for i in "${!CMDS[@]}"; do hf+=(-n "${NAMES[$i]}" "${CMDS[$i]}"); done
 	hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$BENCH_TMP/hf.json" "${hf[@]}" >&2
-	while IFS=$'\t' read -r name med; do
+	while IFS=$'\t' read -r name med slow; do
 		MED[$name]+="$med "
-	done < <(jq -r '.results[] | [.command, (.median * 1000000 | round / 1000)] | @tsv' "$BENCH_TMP/hf.json")
+		SLOW[$name]=$((${SLOW[$name]:-0} + slow))
+	done < <(jq -r '.results[] | [.command, (.median * 1000000 | round / 1000),
+		([.times[] | select(. > 0.5)] | length)] | @tsv' "$BENCH_TMP/hf.json")
 	"${CTL[@]}" -o json ps -a | jq -r '.[]? // . | .spawn_us // empty' >"$BENCH_TMP/spawn_us"
 	DAEMON_US+=("$(median <"$BENCH_TMP/spawn_us")")
 	bench_purge
@@ -102,13 +104,13 @@ echo
 echo "hyperfine -N, warmup $WARMUP, $RUNS runs per command, $R rounds; the figure is the median of the rounds' medians (range of the rounds in brackets). Throughput: $JOBS in flight for ${SECS} s."
 [[ -n $SKIPPED ]] && echo && echo "Skipped: $SKIPPED."
 echo
-echo "| command | median ms | rounds' range ms | runs/s, $JOBS in flight |"
-echo "| --- | --- | --- | --- |"
+echo "| command | median ms | rounds' range ms | runs over 0.5 s (of $((RUNS * R))) | runs/s, $JOBS in flight |"
+echo "| --- | --- | --- | --- | --- |"
 for i in "${!CMDS[@]}"; do
 	n=${NAMES[$i]}
-	echo "| \`${CMDS[$i]/${CTL[*]}/descartesctl -H ipc://T/run/control --events ipc://T/run/events}\` | $(med_of "$n") | $(spr_of "$n") | ${TPUT[$n]} |"
+	echo "| \`${CMDS[$i]/${CTL[*]}/descartesctl -H ipc://T/run/control --events ipc://T/run/events}\` | $(med_of "$n") | $(spr_of "$n") | ${SLOW[$n]} | ${TPUT[$n]} |"
 done
-echo "| libdescartes: descartes_spawn + exit event (bench-client) | $(awk -v u="$lib_med" 'BEGIN{printf "%.2f", u/1000}') | | ${TPUT[library]} |"
+echo "| libdescartes: descartes_spawn + exit event (bench-client) | $(awk -v u="$lib_med" 'BEGIN{printf "%.2f", u/1000}') | | | ${TPUT[library]} |"
 echo
 echo "Daemon-side spawn_us (request to the agent's execve), median: $(median < <(printf '%s\n' "${DAEMON_US[@]}")) µs for the CLI's agents, $lib_daemon µs for the library's; the library's spawn call returns after $lib_call µs (median)."
 echo
