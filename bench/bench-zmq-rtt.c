@@ -44,10 +44,12 @@ static _noreturn_ void serve(const char *endpoint, long rep_bytes, int ready_fd)
 
                 if (n < 0 && zmq_errno() == EINTR)
                         continue;
-                if (n < 0 || n == 0)
+                if (n == 0)
                         break; /* an empty request ends the server */
-                if (zmq_send(rep, out, (size_t)rep_bytes, 0) < 0)
-                        break;
+                if (n < 0 || zmq_send(rep, out, (size_t)rep_bytes, 0) < 0) {
+                        fprintf(stderr, "bench-zmq-rtt: server: %s\n", zmq_strerror(zmq_errno()));
+                        _exit(1);
+                }
         }
         (void)zmq_send(rep, "", 0, 0);
         _exit(0);
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
         _cleanup_free_ double *t = NULL;
         _cleanup_free_ char *msg = NULL, *in = NULL;
         void *ctx, *req;
-        int ready[2], opt, r = 0;
+        int ready[2], opt, r = 0, status = 0;
         char c;
         pid_t child;
 
@@ -111,6 +113,8 @@ int main(int argc, char **argv)
 
         ctx = zmq_ctx_new();
         req = zmq_socket(ctx, ZMQ_REQ);
+        /* a server that died must not hang us */
+        (void)zmq_setsockopt(req, ZMQ_RCVTIMEO, &(int){10000}, sizeof(int));
         if (zmq_connect(req, argv[optind]) < 0)
                 r = -zmq_errno();
         for (long i = 0; r >= 0 && i < WARMUP_ROUNDS; i++)
@@ -137,6 +141,9 @@ int main(int argc, char **argv)
         (void)zmq_setsockopt(req, ZMQ_LINGER, &(int){0}, sizeof(int));
         (void)zmq_close(req);
         (void)zmq_ctx_term(ctx);
-        (void)waitpid(child, NULL, 0);
+        if (waitpid(child, &status, 0) == child && r < 0)
+                fprintf(stderr, "bench-zmq-rtt: the server %s %d\n",
+                        WIFSIGNALED(status) ? "died of signal" : "exited with",
+                        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         return r < 0 ? 1 : 0;
 }
