@@ -222,7 +222,7 @@ static int cmd_pause(Ctx *x, long n, long gap_ms, long procs, const char *agent)
         r = descartes_get(x->client, agent, &info, &x->err);
         if (r < 0)
                 return fail(x, "get", r);
-        for (int i = 0; info.cgroup && i < 1000; i++) {
+        for (int i = 0; info.cgroup && i < 6000; i++) {
                 have = bench_cgroup_count_procs(info.cgroup);
                 if (have >= procs)
                         break;
@@ -230,7 +230,7 @@ static int cmd_pause(Ctx *x, long n, long gap_ms, long procs, const char *agent)
         }
         proto_agent_info_done(&info);
         if (have < procs) {
-                fprintf(stderr, "bench-client: the agent holds %ld processes, not %ld, after 10 s\n", have,
+                fprintf(stderr, "bench-client: the agent holds %ld processes, not %ld, after 60 s\n", have,
                         procs);
                 return -ETIMEDOUT;
         }

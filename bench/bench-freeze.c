@@ -167,14 +167,14 @@ int main(int argc, char **argv)
         }
         g_child = child;
 
-        for (int i = 0; i < 1000; i++) {
+        for (int i = 0; i < 6000; i++) {
                 have = bench_cgroup_count_procs(g_cgroup);
                 if (have >= procs)
                         break;
                 bench_sleep_ms(10);
         }
         if (have < procs) {
-                fprintf(stderr, "bench-freeze: the cgroup holds %ld processes, not %ld, after 10 s\n", have,
+                fprintf(stderr, "bench-freeze: the cgroup holds %ld processes, not %ld, after 60 s\n", have,
                         procs);
                 goto out;
         }
