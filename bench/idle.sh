@@ -6,6 +6,7 @@
 # Targets (DESIGN 12, for 1,000 agents): daemon idle CPU ~0, daemon RSS < 32 MiB, each shim < 512 KiB.
 # usage: bench/idle.sh [-n N] [-s SECS] [-S SETTLE]   defaults: -n 1000 -s 30 -S 5. Needs root, a built tree.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 N=1000 SECS=30 SETTLE=5

@@ -33,12 +33,17 @@ bench_require_build() {
 	done
 	command -v ninja >/dev/null || die "ninja is missing"
 	ninja -C "$BUILD" bench >/dev/null || die "ninja -C $BUILD bench failed"
+	# used by the scripts that source this file
+	# shellcheck disable=SC2034
 	DESCARTESD=$BUILD/supervisor/descartesd
 	SHIM=$BUILD/supervisor/shim/descartes-shim
 	DESCARTESCTL=$BUILD/client/descartesctl
 	BENCH_CLIENT=$BUILD/bench/bench-client
+	# shellcheck disable=SC2034
 	BENCH_ZMQ_RTT=$BUILD/bench/bench-zmq-rtt
+	# shellcheck disable=SC2034
 	BENCH_FREEZE=$BUILD/bench/bench-freeze
+	# shellcheck disable=SC2034
 	BENCH_TPUT=$BUILD/bench/bench-tput
 }
 
@@ -58,7 +63,7 @@ bench_cgroup_destroy() {
 	local cg=$1 i
 	[[ -d $cg ]] || return 0
 	echo 1 >"$cg/cgroup.kill" 2>/dev/null || true
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		grep -q '^populated 0' "$cg/cgroup.events" 2>/dev/null && break
 		sleep 0.05
 	done
@@ -93,7 +98,7 @@ bench_init() {
 # Starts this tree's descartesd on BENCH_TMP and a fresh cgroup; sets CTL (descartesctl with the endpoints)
 # and CLIENT (bench-client with the endpoints).
 bench_daemon_start() {
-	local i
+	local _
 	BENCH_CG=$(bench_cgroup2_mount)/descartes-bench-$$
 	[[ ! -e $BENCH_CG ]] || die "$BENCH_CG exists already"
 	mkdir -p "$BENCH_TMP/run" "$BENCH_TMP/state"
@@ -102,7 +107,7 @@ bench_daemon_start() {
 	DAEMON_PID=$!
 	CTL=("$DESCARTESCTL" -H "ipc://$BENCH_TMP/run/control" --events "ipc://$BENCH_TMP/run/events")
 	CLIENT=("$BENCH_CLIENT" -H "ipc://$BENCH_TMP/run/control" --events "ipc://$BENCH_TMP/run/events")
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		"${CTL[@]}" health >/dev/null 2>&1 && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1

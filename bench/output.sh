@@ -6,6 +6,7 @@
 # usage: bench/output.sh [-s SIZE_MIB] [-R ROUNDS]   defaults: -s 200 -R 3 (rounds alternate). Needs root and
 #   a built tree.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SIZE=200 R=3

@@ -8,6 +8,7 @@
 # usage: bench/pause.sh [-i ITERS] [-g GAP_MS] [-n "1 10 100"] [-m "sleep busy"] [-R ROUNDS]
 #   defaults: -i 50 -g 20 -n "1 10 100" -m "sleep busy" -R 3. Needs root and a built tree.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ITERS=50 GAP=20 NS="1 10 100" MODES="sleep busy" R=3
@@ -35,8 +36,8 @@ workload() { # workload MODE N: a shell that starts N sleeping or spinning child
 }
 
 wait_ended() {
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		case $("${CTL[@]}" -o json inspect "$1" | jq -r .state) in exited | failed) return 0 ;; esac
 		sleep 0.1
 	done
@@ -50,7 +51,6 @@ echo "The agent's cgroup tree also holds its shim; the bare cgroup holds only th
 echo
 echo "| children | kind | descartes pause | resume | bare freeze | thaw | ratio pause/freeze | ratio resume/thaw |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-WORST=0 WORST_ROW=''
 for mode in $MODES; do
 	for n in $NS; do
 		w=$(workload "$mode" "$n")

@@ -5,6 +5,7 @@
 # usage: bench/rtt.sh [-n N] [-R ROUNDS]    defaults: -n 10000 -R 3 (rounds alternate ours and the peer)
 # Needs root, a built tree (ninja -C build), libzmq. Prints a markdown section on stdout.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 N=10000 R=3

@@ -10,6 +10,7 @@
 # (meson setup build && ninja -C build); peers: apt-get install -y bubblewrap hyperfine jq.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
 OUT='' LOGDIR='' QUICK=0 IDLE_N=1000

@@ -12,6 +12,7 @@
 #   defaults: -r 50 -w 5 -R 3 -t 5 -j 2. Needs root, a built tree, hyperfine and jq; bwrap rows are skipped
 #   (and said so) when bwrap is missing. Prints a markdown section on stdout.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 RUNS=50 WARMUP=5 R=3 SECS=5 JOBS=2
