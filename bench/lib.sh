@@ -60,7 +60,7 @@ bench_cgroup2_mount() {
 
 # Kills everything in a cgroup tree we made and removes it bottom-up.
 bench_cgroup_destroy() {
-	local cg=$1 i
+	local cg=$1
 	[[ -d $cg ]] || return 0
 	echo 1 >"$cg/cgroup.kill" 2>/dev/null || true
 	for _ in $(seq 200); do
