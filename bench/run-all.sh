@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# bench/run-all.sh — every benchmark in turn, each against its peer in the same run, into one markdown report:
+# a summary table (figure, descartes, peer, ratio, target, verdict) and then each benchmark's own section.
+# usage: bench/run-all.sh [-o REPORT.md] [-l LOGDIR] [-q] [-n IDLE_AGENTS]
+#   -o  also write the report to this file (stdout always gets it)
+#   -l  keep each benchmark's raw log (key=value lines, hyperfine output) in LOGDIR
+#   -q  quick: fewer runs and rounds, 200 idle agents, 10 s idle window (a smoke run, not for docs)
+#   -n  idle agents (default 1000)
+# A benchmark that fails is listed as failed and the rest still run. Needs root and a built tree
+# (meson setup build && ninja -C build); peers: apt-get install -y bubblewrap hyperfine jq.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+OUT='' LOGDIR='' QUICK=0 IDLE_N=1000
+while getopts "o:l:qn:h" opt; do
+	case $opt in
+	o) OUT=$OPTARG ;;
+	l) LOGDIR=$OPTARG ;;
+	q) QUICK=1 ;;
+	n) IDLE_N=$OPTARG ;;
+	*) sed -n '2,11p' "$0"; exit 2 ;;
+	esac
+done
+bench_require_root
+bench_require_build
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/descartes-bench-all.XXXXXX")
+trap 'rm -rf --one-file-system "$WORK"' EXIT
+[[ -n $LOGDIR ]] && mkdir -p "$LOGDIR"
+export BENCH_SUMMARY=$WORK/summary
+: >"$BENCH_SUMMARY"
+
+if ((QUICK)); then
+	SPAWN=(-r 10 -w 2 -R 1 -t 2) RTT=(-n 2000 -R 1) PAUSE=(-i 10 -R 1) IDLE=(-n 200 -s 10 -S 2) OUTPUT=(-s 50 -R 1)
+else
+	SPAWN=() RTT=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=()
+fi
+
+FAILED=()
+run() { # run NAME SCRIPT ARGS...
+	local name=$1 script=$2
+	shift 2
+	echo "# running $name" >&2
+	if "$HERE/$script" "$@" >"$WORK/$name.md" 2>"$WORK/$name.log"; then
+		:
+	else
+		FAILED+=("$name (exit $?; log: ${LOGDIR:-kept only with -l}${LOGDIR:+/$name.log})")
+		echo "$name FAILED:" >&2
+		tail -5 "$WORK/$name.log" >&2
+		echo "| $name | failed | | | | see log |" >>"$BENCH_SUMMARY"
+	fi
+	[[ -n $LOGDIR ]] && cp "$WORK/$name.log" "$LOGDIR/"
+	return 0
+}
+
+MACHINE=$(machine_line)
+run spawn spawn.sh "${SPAWN[@]}"
+run rtt rtt.sh "${RTT[@]}"
+run pause pause.sh "${PAUSE[@]}"
+run idle idle.sh "${IDLE[@]}"
+run output output.sh "${OUTPUT[@]}"
+
+{
+	echo "# descartes benchmarks"
+	echo
+	echo "Run: $MACHINE; load at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "descartes $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?'), $(hyperfine --version 2>/dev/null || true), $(bwrap --version 2>/dev/null || echo 'bwrap missing'), libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?')."
+	((QUICK)) && echo && echo "**Quick run (-q): too few samples to quote.**"
+	echo
+	echo "| figure | descartes | peer (same run) | ratio | target | verdict |"
+	echo "| --- | --- | --- | --- | --- | --- |"
+	cat "$BENCH_SUMMARY"
+	if ((${#FAILED[@]})); then
+		echo
+		echo "Failed: ${FAILED[*]}"
+	fi
+	for name in spawn rtt pause idle output; do
+		echo
+		cat "$WORK/$name.md"
+	done
+} >"$WORK/report.md"
+cat "$WORK/report.md"
+[[ -n $OUT ]] && cp "$WORK/report.md" "$OUT"
+exit 0
