@@ -9,13 +9,17 @@
 #include "json-writer.h"
 #include "time-util.h"
 
-/* Events wake us at once; this is only the safety net for events a SUB socket missed (it joins late, and
- * the daemon may drop under load). */
-#define WATCH_RECHECK_USEC (1 * USEC_PER_SEC)
+/* Events wake us at once; re-reading the state is only the safety net for events a SUB socket missed. A
+ * ZeroMQ subscription reaches the publisher some time after subscribe() returns, so an agent that ends
+ * right after its spawn can publish its end before we hear anything: the first re-checks come quickly and
+ * back off to once a second. */
+#define WATCH_RECHECK_FIRST_USEC (5 * USEC_PER_MSEC)
+#define WATCH_RECHECK_MAX_USEC (1 * USEC_PER_SEC)
 
 typedef struct Watch {
         DescartesSubscription *sub; /* NULL when the events endpoint is unusable: then we only re-check */
         bool ended;
+        uint64_t recheck_usec;
         ProtoAgentInfo final;
 } Watch;
 
@@ -48,7 +52,7 @@ static int watch_start(Ctl *c, const char *id, Watch *w)
 {
         DescartesError e;
 
-        *w = (Watch){};
+        *w = (Watch){.recheck_usec = WATCH_RECHECK_FIRST_USEC};
         if (descartes_subscribe(c->client, id, &w->sub, &e) < 0)
                 w->sub = NULL;
         return watch_check(c, id, w);
@@ -64,7 +68,8 @@ static int watch_wait(Ctl *c, const char *id, Watch *w)
         int r;
 
         if (w->sub) {
-                r = descartes_subscription_next(w->sub, WATCH_RECHECK_USEC, &ev, &e);
+                r = descartes_subscription_next(w->sub, w->recheck_usec, &ev, &e);
+                w->recheck_usec = MIN(w->recheck_usec * 2, WATCH_RECHECK_MAX_USEC);
                 if (r > 0) {
                         recheck = ev.kind == PROTO_EVENT_EXITED ||
                                   (ev.has_state && descartes_state_is_final(ev.state));
