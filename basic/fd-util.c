@@ -175,7 +175,9 @@ int mkdir_p(const char *path, mode_t mode)
                 if (*p != '/')
                         continue;
                 *p = 0;
-                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                /* parents get 0755: the leaf's mode (0700 for the state dir, say) would bar everyone
+                 * else from what lies below it, agents' bind-mounted workspaces included */
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
                         return -errno;
                 *p = '/';
         }

@@ -20,7 +20,7 @@ int write_string_file_at(int dirfd, const char *path, const char *s);
 /* Writes data to dir/path atomically: temp file, fsync, rename, fsync of the directory. */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode);
 
-/* mkdir -p, each component with mode. */
+/* mkdir -p: the last component with mode, missing parents with 0755. */
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf below and including path; does not cross mount points and never follows symlinks. */
 int rm_rf_at(int dirfd, const char *path);

@@ -69,6 +69,25 @@ static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const cha
         return 0;
 }
 
+/* Agents (never root) reach their default workspace, STATE/agents/ID/work, at its own path in their view:
+ * the state dir itself is masked by a tmpfs there, but every directory above it comes from the host. */
+static void warn_unsearchable_parents(const char *state_dir)
+{
+        _cleanup_free_ char *p = strdup(state_dir);
+
+        if (!p)
+                return;
+        for (char *slash = strrchr(p, '/'); slash && slash != p; slash = strrchr(p, '/')) {
+                struct stat st;
+
+                *slash = 0;
+                if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
+                        log_warning("%s is not searchable by other users (mode %04o): agents cannot reach "
+                                    "their default workspaces below %s. Run chmod o+x %s.",
+                                    p, (unsigned)(st.st_mode & 07777), state_dir, p);
+        }
+}
+
 static int setup_runtime_dir(Manager *m)
 {
         struct group *g = getgrnam("descartes");
@@ -108,6 +127,7 @@ static int setup_runtime_dir(Manager *m)
         m->state_fd = open(m->config.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->state_fd < 0)
                 return log_error_errno(-errno, "Cannot open %s: %m", m->config.state_dir);
+        warn_unsearchable_parents(m->config.state_dir);
         return 0;
 }
 
