@@ -76,13 +76,19 @@ cg_remove_tree() {
         echo 0 >"$1/cgroup.freeze" 2>/dev/null
         echo 1 >"$1/cgroup.kill"
         wait_for 15 cg_empty "$1" || echo "vmtest: $1 still populated after cgroup.kill"
-        find "$1" -depth -type d -exec rmdir {} + || echo "vmtest: cannot remove all of $1"
+        find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+        [ ! -d "$1" ] || echo "vmtest: cannot remove all of $1"
 }
 
 # Markers for work that lands on other branches; each assertion they gate is said so where it is used.
 # The sandbox branch sets the typed reason pids_limit in the daemon.
 have_pids_limit_reason() {
         grep -qs 'PROTO_REASON_PIDS_LIMIT' "$VMT_SRC"/supervisor/*.c
+}
+
+# The sandbox branch makes the shim switch the agent to its caller's (or agent_user's) identity.
+have_identity_drop() {
+        grep -qsE 'identity_apply|confine_drop_privileges' "$VMT_SRC"/supervisor/shim/*.c "$VMT_SRC"/supervisor/*.c
 }
 
 # The restore branch (re-adoption of live agents after a restart) adds `shutdown` to descartesctl.

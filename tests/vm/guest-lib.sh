@@ -79,8 +79,9 @@ cg_new() {
         mkdir "$VMT_CG/$1" && echo "$VMT_CG/$1"
 }
 
+# cg_empty DIR: DIR holds no process (or is gone: systemd prunes the cgroups of units that ended).
 cg_empty() {
-        grep -qx 'populated 0' "$1/cgroup.events"
+        [ ! -e "$1/cgroup.events" ] || grep -qx 'populated 0' "$1/cgroup.events"
 }
 
 # cg_remove DIR: kills everything in DIR, waits until it is empty and removes it.
