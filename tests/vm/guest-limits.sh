@@ -265,7 +265,8 @@ agent_end() {
 
 check_agent_cpu() {
         daemon_alive || return 1
-        ctl spawn --name cpu --cpu 0.2 -- "$HOG" spin 9 >/dev/null || return 1
+        # it spins far longer than the window (a loaded host slows the guest down) and is killed after it
+        ctl spawn --name cpu --cpu 0.2 -- "$HOG" spin 120 >/dev/null || return 1
         wait_state cpu running 20 || return 1
         _cg=$(cg_abs "$(agent_field cpu cgroup)")
         sleep 0.5
@@ -274,6 +275,11 @@ check_agent_cpu() {
         sleep 5
         set -- "$@" $(usage_sample cpu)
         _thr=$(($(cg_key "$_cg/cpu.stat" nr_throttled) - _thr0))
+        if [ $# != 4 ] || ! agent_state_is cpu running; then
+                note "the agent is not running through the whole window (samples: $*)"
+                agent_end cpu
+                return 1
+        fi
         _share=$(cpu_share "$@")
         note "spawn --cpu 0.2 of a busy loop: cpu.max '$(cat "$_cg/cpu.max")'; usage.cpu_usec grew" \
                 "$(($4 - $2)) us over $(awk -v a="$1" -v b="$3" 'BEGIN { printf "%.2f", b - a }') s of wall time:" \
@@ -357,6 +363,11 @@ check_agent_pause() {
         set -- "$@" $(usage_sample busy)
         sleep 1
         set -- "$@" $(usage_sample busy)
+        if [ $# != 8 ]; then
+                note "usage samples missing: $*"
+                agent_end busy
+                return 1
+        fi
         _paused=$(($4 - $2))
         _resumed=$(($8 - $6))
         note "busy loop: pause returned in $_tp s, state $_st, payload frozen $_fz, CPU +$_paused us in" \
