@@ -15,7 +15,7 @@ ctl() {
 # json_get JSON KEY: the value of the last "KEY": in JSON (a string without quotes, a number, null, true or
 # false); 1 if KEY is absent. Enough for descartesctl's flat agent objects (no escaped quotes in our fields).
 json_get() {
-        _jv=${1##*\"$2\":}
+        _jv=${1##*\""$2"\":}
         [ "$_jv" != "$1" ] || return 1
         case $_jv in
         \"*)

@@ -176,7 +176,7 @@ check_daemon() {
 
 # json_obj JSON KEY: the flat object (no nested objects) that "KEY": holds, or null.
 json_obj() {
-        _jo=${1#*\"$2\":}
+        _jo=${1#*\""$2"\":}
         case $_jo in
         \{*) echo "${_jo%%\}*}}" ;;
         *) echo null ;;
