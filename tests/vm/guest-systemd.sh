@@ -3,9 +3,9 @@
 # Guest suite of the meson test `vm-systemd` (vmrun -S: the host's systemd as PID 1 on the writable overlay
 # root, this script as vmtest.service with Delegate=yes, bare target: no dbus, so systemctl uses systemd's
 # private socket and units are polled instead of --wait). After the kernel-level delegation checks it installs
-# descartesd.service (the build's units/descartesd.service, else one written here from the same settings)
-# with the build tree's daemon and checks readiness, delegation, an unprivileged client in group descartes,
-# restart under live agents and stop. usage: guest-systemd.sh HOG
+# descartesd.service and the units beside it from the build (else one unit written here: Delegate=yes,
+# KillMode=process), runs them with the build tree's programs and checks readiness, delegation, an
+# unprivileged client in group descartes, restart under live agents and stop. usage: guest-systemd.sh HOG
 . "$(dirname "$0")/guest-lib.sh"
 . "$(dirname "$0")/guest-daemon.sh"
 
@@ -52,6 +52,9 @@ VMT_UNIT=descartesd.service
 VMT_ETC=/etc/systemd/system
 VMT_USER=vmtuser
 VMT_OTHER=vmtother
+VMT_UNITS=            # every unit the suite installed
+VMT_ROOT=             # the daemon's cgroup root (health), once it runs
+VMT_AGENT_PID=
 
 # systemd's quoting of one ExecStart= word
 sd_quote() {
@@ -59,14 +62,18 @@ sd_quote() {
 }
 
 unit_cgroup() {
-        echo "/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$VMT_UNIT")"
+        echo "/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$1")"
+}
+
+unit_active() {
+        [ "$(systemctl is-active "$VMT_UNIT")" = active ]
 }
 
 unit_cleanup() {
-        _ucg=$(unit_cgroup)
-        systemctl stop "$VMT_UNIT" 2>/dev/null
-        # KillMode=process leaves the shims and agents behind on purpose.
-        [ "$_ucg" = /sys/fs/cgroup ] || cg_remove_tree "$_ucg/agents"
+        systemctl stop $VMT_UNITS 2>/dev/null
+        # The daemon leaves its agents running when it stops; where they live in its own unit's cgroup
+        # (KillMode=process) systemd leaves them too.
+        [ -z "$VMT_ROOT" ] || cg_remove_tree "$VMT_ROOT/agents"
 }
 
 # as USER COMMAND...: runs COMMAND with USER's uid, gid and supplementary groups.
@@ -76,13 +83,45 @@ as() {
         setpriv --reuid="$_au" --regid="$_au" --init-groups env HOME=/tmp "$@"
 }
 
-check_unit_install() {
-        _built=$VMTEST_BUILD_DIR/units/descartesd.service
-        if [ -f "$_built" ]; then
-                cp "$_built" "$VMT_ETC/$VMT_UNIT" || return 1
-                note "unit: the build's units/descartesd.service"
-        else
-                cat >"$VMT_ETC/$VMT_UNIT" <<EOF || return 1
+# build_program NAME: the build tree's program NAME (descartesd, descartes-cgroup-holder, ...).
+build_program() {
+        find "$VMTEST_BUILD_DIR" -maxdepth 3 -type f -name "$1" -perm -u+x | head -n 1
+}
+
+# unit_dropin UNIT: runs UNIT from the build tree: its ExecStart= with the program swapped for the build's
+# (and, for descartesd, the build's shim and no config file), no ordering after sysinit.target (the bare
+# target has none), output in the job dir (no journald).
+unit_dropin() {
+        _line=$(sed -n 's/^ExecStart=//p' "$VMT_ETC/$1" | tail -n 1)
+        _prog=${_line%% *}
+        _args=${_line#"$_prog"}
+        _bprog=$(build_program "${_prog##*/}")
+        if [ -z "$_bprog" ]; then
+                note "$1: no ${_prog##*/} in the build tree"
+                return 1
+        fi
+        _exec="$(sd_quote "$_bprog")$_args"
+        if [ "${_prog##*/}" = descartesd ]; then
+                _exec="$_exec --shim $(sd_quote "$VMT_SHIM") --config /dev/null"
+                if "$VMT_DAEMON" --help 2>/dev/null | grep -q -- --policy-dir; then
+                        _exec="$_exec --policy-dir $(sd_quote "$VMT_SRC/policies")"
+                fi
+        fi
+        mkdir -p "$VMT_ETC/$1.d" || return 1
+        : >"$VMTEST_JOB/${1%.service}.log"
+        cat >"$VMT_ETC/$1.d/vmtest.conf" <<EOF
+[Unit]
+DefaultDependencies=no
+[Service]
+ExecStart=
+ExecStart=$_exec
+StandardOutput=append:$VMTEST_JOB/${1%.service}.log
+StandardError=inherit
+EOF
+}
+
+write_unit() {
+        cat >"$VMT_ETC/$VMT_UNIT" <<EOF || return 1
 # Written by tests/vm/guest-systemd.sh: this build has no units/descartesd.service.
 [Unit]
 Description=descartes agent supervisor (vmtest)
@@ -101,42 +140,41 @@ StateDirectory=descartes
 StateDirectoryMode=0700
 TasksMax=infinity
 EOF
-                if [ "$(systemctl --version | awk 'NR == 1 { print $2 + 0 }')" -ge 254 ]; then
-                        echo 'DelegateSubgroup=supervisor' >>"$VMT_ETC/$VMT_UNIT"
-                fi
-                note "unit: written by the suite (no units/descartesd.service in the build)"
+        if [ "$(systemctl --version | awk 'NR == 1 { print $2 + 0 }')" -ge 254 ]; then
+                echo 'DelegateSubgroup=supervisor' >>"$VMT_ETC/$VMT_UNIT"
         fi
-        # The build tree's binaries; the bare target has no sysinit.target to order after, and no journald.
-        _exec="$(sd_quote "$VMT_DAEMON") --shim $(sd_quote "$VMT_SHIM") --config /dev/null"
-        if "$VMT_DAEMON" --help 2>/dev/null | grep -q -- --policy-dir; then
-                _exec="$_exec --policy-dir $(sd_quote "$VMT_SRC/policies")"
+}
+
+check_unit_install() {
+        if [ -f "$VMTEST_BUILD_DIR/units/$VMT_UNIT" ]; then
+                for _u in "$VMTEST_BUILD_DIR"/units/*.service; do
+                        cp "$_u" "$VMT_ETC/" || return 1
+                        VMT_UNITS="$VMT_UNITS ${_u##*/}"
+                done
+                note "units from the build:$VMT_UNITS"
+        else
+                write_unit || return 1
+                VMT_UNITS=$VMT_UNIT
+                note "unit written by the suite (the build has no units/$VMT_UNIT)"
         fi
-        mkdir -p "$VMT_ETC/$VMT_UNIT.d" || return 1
-        : >"$VMTEST_JOB/descartesd.log"
-        cat >"$VMT_ETC/$VMT_UNIT.d/vmtest.conf" <<EOF || return 1
-[Unit]
-DefaultDependencies=no
-[Service]
-ExecStart=
-ExecStart=$_exec
-StandardOutput=append:$VMTEST_JOB/descartesd.log
-StandardError=inherit
-EOF
+        for _u in $VMT_UNITS; do
+                unit_dropin "$_u" || return 1
+        done
         _sysusers=$VMTEST_BUILD_DIR/units/descartes-sysusers.conf
         if [ -f "$_sysusers" ]; then
                 systemd-sysusers "$_sysusers" || note "systemd-sysusers $_sysusers failed"
-                note "groups from the build's sysusers.d snippet"
+                note "users and groups from the build's sysusers.d snippet"
         fi
         getent group descartes >/dev/null || groupadd --system descartes || return 1
         useradd --no-create-home --user-group --groups descartes --shell /usr/sbin/nologin "$VMT_USER" || return 1
         useradd --no-create-home --user-group --shell /usr/sbin/nologin "$VMT_OTHER" || return 1
         systemctl daemon-reload || return 1
         at_finish unit_cleanup
-        _props=$(systemctl show -p Type -p NotifyAccess -p Delegate -p KillMode "$VMT_UNIT" | tr '\n' ' ')
-        note "$_props; $VMT_USER: $(id "$VMT_USER")"
-        for _p in Type=notify Delegate=yes KillMode=process; do
-                has_word "$_props" "$_p" || return 1
+        for _u in $VMT_UNITS; do
+                note "$_u: $(systemctl show -p Type -p Delegate -p KillMode "$_u" | tr '\n' ' ')"
         done
+        note "$VMT_USER: $(id "$VMT_USER")"
+        [ "$(systemctl show -p Type --value "$VMT_UNIT")" = notify ]
 }
 
 check_start_ready() {
@@ -156,18 +194,36 @@ check_start_ready() {
         done
         _t2=$(uptime_s)
         _health=failed
-        ctl --timeout 3s health >/dev/null && _health="answered in $(elapsed "$_t2") s"
+        _h=$(ctl --timeout 3s health) && _health="answered in $(elapsed "$_t2") s"
+        _root=${_h##*cgroup:}
+        _root=$(echo $_root)
+        VMT_ROOT=${_root%% (*}
         _show=$(systemctl show -p StatusText -p ExecMainStartTimestampMonotonic -p ActiveEnterTimestampMonotonic \
                 "$VMT_UNIT")
         _st=$(printf '%s\n' "$_show" | sed -n 's/^StatusText=//p')
         _gap=$(printf '%s\n' "$_show" | awk -F= '$1 == "ExecMainStartTimestampMonotonic" { s = $2 }
                 $1 == "ActiveEnterTimestampMonotonic" { a = $2 } END { printf "%.2f", (a - s) / 1e6 }')
         note "systemctl start --no-block, then is-active:$_seen; active (READY=1) $_gap s after the daemon's" \
-                "exec, status text '$_st'; health right after: $_health;" \
+                "exec, status text '$_st'; health right after: $_health, cgroup root $_root;" \
+                "units active: $(for _u in $VMT_UNITS; do printf '%s=%s ' "$_u" "$(systemctl is-active "$_u")"; done)" \
                 "/run/descartes $(stat -c '%a %U:%G' /run/descartes 2>&1)," \
                 "control $(stat -c '%a %U:%G' /run/descartes/control 2>&1)"
-        [ "$_last" = active ] && [ -n "$_st" ] && [ "$_health" != failed ] &&
+        [ "$_last" = active ] && [ -n "$_st" ] && [ "$_health" != failed ] && [ -d "$VMT_ROOT" ] &&
                 [ "$(stat -c '%a %G' /run/descartes)" = "750 descartes" ]
+}
+
+check_restart_idle() {
+        _main0=$(systemctl show -p MainPID --value "$VMT_UNIT")
+        _t=$(uptime_s)
+        systemctl restart "$VMT_UNIT"
+        _rc=$?
+        _tr=$(elapsed "$_t")
+        _main=$(systemctl show -p MainPID --value "$VMT_UNIT")
+        _health=failed
+        ctl --timeout 3s health >/dev/null && _health=answered
+        note "systemctl restart without agents: exit $_rc in $_tr s, $(systemctl is-active "$VMT_UNIT")," \
+                "main pid $_main0 -> $_main, health $_health"
+        [ "$_rc" = 0 ] && unit_active && [ "$_main" != "$_main0" ] && [ "$_health" = answered ]
 }
 
 check_unpriv_spawn() {
@@ -191,7 +247,7 @@ check_unpriv_spawn() {
         VMT_AGENT_PID=$_pid
         [ "$(json_get "$_j" state)" = running ] && [ "$(json_get "$_j" owner_uid)" = "$_uid" ] &&
                 [ "$_orc" != 0 ] || return 1
-        # Until the shim drops the agent's identity (sandbox branch), main runs every agent as root.
+        # Until the shim drops the agent's identity (sandbox branch), it runs every agent as root.
         if have_identity_drop; then
                 [ "$_procuid" = "$_uid" ] || return 1
         else
@@ -199,18 +255,29 @@ check_unpriv_spawn() {
         fi
 }
 
+# The daemon's cgroup root is a delegated unit's cgroup (its own, or a unit beside it that holds the agents);
+# the daemon sits in ROOT/supervisor when ROOT is its own, agents below ROOT/agents/, no process in ROOT.
 check_unit_delegation() {
-        _ucg=$(unit_cgroup)
+        _dcg=/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$VMT_UNIT")
         _main=$(systemctl show -p MainPID --value "$VMT_UNIT")
-        _dcg=$(cut -d: -f3 "/proc/$_main/cgroup")
+        _incg=$(cut -d: -f3 "/proc/$_main/cgroup")
+        _runit=${VMT_ROOT##*/}
+        _rdel=$(systemctl show -p Delegate --value "$_runit")
         _acg=$(cg_abs "$(agent_field unpriv cgroup)")
-        _ctl=$(cat "$_ucg/cgroup.subtree_control")
-        note "unit cgroup ${_ucg#/sys/fs/cgroup}: subtree_control '$_ctl'; daemon (pid $_main) in $_dcg;" \
-                "agent in ${_acg#/sys/fs/cgroup}, its memory.max $(cat "$_acg/memory.max");" \
-                "children of the unit cgroup: $(cd "$_ucg" && ls -d */ | tr -d / | tr '\n' ' ')"
-        [ "$_dcg" = "${_ucg#/sys/fs/cgroup}/supervisor" ] || return 1
+        _ctl=$(cat "$VMT_ROOT/cgroup.subtree_control")
+        _procs=$(wc -l <"$VMT_ROOT/cgroup.procs")
+        note "cgroup root ${VMT_ROOT#/sys/fs/cgroup} ($_runit, Delegate=$_rdel): subtree_control '$_ctl'," \
+                "$_procs process(es) in it, children: $(cd "$VMT_ROOT" && ls -d -- */ | tr -d / | tr '\n' ' ');" \
+                "daemon (pid $_main) in $_incg; agent in ${_acg#/sys/fs/cgroup}, memory.max $(cat "$_acg/memory.max")"
+        [ "$_rdel" = yes ] && [ "$_procs" = 0 ] || return 1
+        if [ "$VMT_ROOT" = "$_dcg" ]; then
+                [ "$_incg" = "${_dcg#/sys/fs/cgroup}/supervisor" ] || return 1
+        else
+                [ "$_incg" = "${_dcg#/sys/fs/cgroup}" ] || [ "$_incg" = "${_dcg#/sys/fs/cgroup}/supervisor" ] ||
+                        return 1
+        fi
         case $_acg in
-        "$_ucg"/agents/*) ;;
+        "$VMT_ROOT"/agents/*) ;;
         *) return 1 ;;
         esac
         [ "$(cat "$_acg/memory.max")" = 67108864 ] && has_word "$_ctl" memory && has_word "$_ctl" pids
@@ -220,28 +287,12 @@ proc_start() {
         awk '{ print $22 }' "/proc/$1/stat" 2>/dev/null
 }
 
-unit_active() {
-        [ "$(systemctl is-active "$VMT_UNIT")" = active ]
-}
-
-check_restart_idle() {
-        _main0=$(systemctl show -p MainPID --value "$VMT_UNIT")
-        _t=$(uptime_s)
-        systemctl restart "$VMT_UNIT"
-        _rc=$?
-        _tr=$(elapsed "$_t")
-        _main=$(systemctl show -p MainPID --value "$VMT_UNIT")
-        _health=failed
-        ctl --timeout 3s health >/dev/null && _health=answered
-        note "systemctl restart without agents: exit $_rc in $_tr s, $(systemctl is-active "$VMT_UNIT")," \
-                "main pid $_main0 -> $_main, health $_health"
-        [ "$_rc" = 0 ] && unit_active && [ "$_main" != "$_main0" ] && [ "$_health" = answered ]
-}
-
-# systemd >= 254 starts the main process straight in the delegated subgroup (DelegateSubgroup=); older ones
-# put it into the unit's own cgroup, which cannot take a process while live agents keep its controllers on.
-unit_has_delegate_subgroup() {
-        systemctl cat "$VMT_UNIT" 2>/dev/null | grep -q '^DelegateSubgroup='
+# Only one layout cannot restart under live agents: agents inside the daemon's own unit cgroup on a systemd
+# without DelegateSubgroup= (< 254), which starts the new main process in that cgroup, where live agents keep
+# controllers on: 219/CGROUP (systemd#24064).
+restart_cannot_work() {
+        [ "$VMT_ROOT" = "$(unit_cgroup "$VMT_UNIT")" ] &&
+                ! systemctl cat "$VMT_UNIT" 2>/dev/null | grep -q '^DelegateSubgroup='
 }
 
 check_restart() {
@@ -271,10 +322,10 @@ check_restart() {
         note "systemctl restart with a live agent: exit $_rc in $_tr s, $_active, main pid $_main0 -> $_main" \
                 "(${_res% }); health $_health; the agent's process $_alive; listed by the new daemon: $_listed"
         [ "$_alive" != gone ] || return 1
-        if ! unit_has_delegate_subgroup; then
-                note "(daemon back not asserted: systemd $(systemctl --version | awk 'NR == 1 { print $2 }')" \
-                        "has no DelegateSubgroup=, so it starts the daemon in the unit's cgroup, which holds live" \
-                        "agents' controllers: 219/CGROUP is the expected outcome; needs systemd >= 254)"
+        if restart_cannot_work; then
+                note "(daemon back not asserted: the agents live in the daemon's own unit cgroup and systemd" \
+                        "$(systemctl --version | awk 'NR == 1 { print $2 }') has no DelegateSubgroup=:" \
+                        "219/CGROUP is the expected outcome)"
                 return 0
         fi
         [ "$_rc" = 0 ] && [ "$_active" = active ] && [ "$_main" != "$_main0" ] && [ "$_health" = answered ] ||
@@ -287,10 +338,10 @@ check_restart() {
         fi
 }
 
-# unit_recover: after a restart that systemd could not complete (live agents, no DelegateSubgroup=): ends the
-# agents, takes the unit's cgroup apart and starts the daemon again.
+# unit_recover: after a restart that systemd could not complete: ends the agents, takes the unit's cgroup
+# apart and starts the daemon again.
 unit_recover() {
-        _ucg=$(unit_cgroup)
+        _ucg=$(unit_cgroup "$VMT_UNIT")
         cg_remove_tree "$_ucg/agents"
         if [ -d "$_ucg" ]; then
                 rmdir "$_ucg/supervisor" 2>/dev/null
@@ -319,7 +370,7 @@ check_stop() {
         _alive=gone
         [ -n "$_pid" ] && kill -0 "$_pid" 2>/dev/null && _alive="alive (pid $_pid)"
         note "systemctl stop: exit $_rc in $_ts s, $_state; an agent's process after the stop: $_alive" \
-                "(KillMode=process)"
+                "(KillMode=$(systemctl show -p KillMode --value "$VMT_UNIT"))"
         [ "$_rc" = 0 ] && [ "$_state" = inactive ] && [ "$_alive" != gone ]
 }
 
