@@ -289,8 +289,8 @@ check_agent_cpu() {
 }
 
 # agent_pids_events DIR: pids.events max of an agent's cgroup and its shim/ and payload/ leaves together.
-# Before Linux 6.12 (pids.events.local) a refused fork is counted in the forking task's own cgroup, the leaf,
-# not in the ancestor whose pids.max refused it.
+# Kernels before commit 73e75e6fc352 (2024, Debian 12's 6.1 among them) count a refused fork in the forking
+# task's own cgroup, the leaf, not in the ancestor whose pids.max refused it.
 agent_pids_events() {
         cat "$1/pids.events" "$1/shim/pids.events" "$1/payload/pids.events" 2>/dev/null |
                 awk '$1 == "max" { n += $2 } END { print n + 0 }'
