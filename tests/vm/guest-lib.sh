@@ -9,11 +9,13 @@ VMT_FAIL=0
 VMT_CG=/sys/fs/cgroup/vmtest
 VMT_BG=
 VMT_NOTE=
-VMT_T0=$(cut -d' ' -f1 /proc/uptime)
+VMT_AT_FINISH=
 
 uptime_s() {
-        cut -d' ' -f1 /proc/uptime
+        read -r _up _ </proc/uptime
+        echo "$_up"
 }
+VMT_T0=$(uptime_s)
 
 # elapsed T0: seconds since the uptime T0, two decimals.
 elapsed() {
@@ -24,9 +26,13 @@ note() {
         VMT_NOTE="${VMT_NOTE:+$VMT_NOTE; }$*"
 }
 
+# step NAME FUNCTION [ARGS...]; with VMT_ONLY="NAME..." in the environment (vmrun -E) only those steps run.
 step() {
         _name=$1
         shift
+        if [ -n "${VMT_ONLY:-}" ] && ! has_word "$VMT_ONLY" "$_name"; then
+                return 0
+        fi
         VMT_NOTE=
         _t0=$(uptime_s)
         if "$@"; then
@@ -73,8 +79,9 @@ cg_new() {
         mkdir "$VMT_CG/$1" && echo "$VMT_CG/$1"
 }
 
+# cg_empty DIR: DIR holds no process (or is gone: systemd prunes the cgroups of units that ended).
 cg_empty() {
-        grep -qx 'populated 0' "$1/cgroup.events"
+        [ ! -e "$1/cgroup.events" ] || grep -qx 'populated 0' "$1/cgroup.events"
 }
 
 # cg_remove DIR: kills everything in DIR, waits until it is empty and removes it.
@@ -115,8 +122,17 @@ bg_stop() {
         eval "VMT_BG_$1="
 }
 
-# The suite's last command: stops background programs, removes test cgroups, prints the totals.
+# at_finish FUNCTION: `finish` calls FUNCTION first (last registered, first called): a suite's own cleanup.
+at_finish() {
+        VMT_AT_FINISH="$1 $VMT_AT_FINISH"
+}
+
+# The suite's last command: runs the at_finish functions, stops background programs, removes test cgroups,
+# prints the totals.
 finish() {
+        for _f in $VMT_AT_FINISH; do
+                "$_f"
+        done
         for _n in $VMT_BG; do
                 bg_stop "$_n"
         done

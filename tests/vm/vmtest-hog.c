@@ -2,12 +2,14 @@
 /* vmtest-hog: loads for the in-guest cgroup checks of tests/vm.
  *   vmtest-hog [--cgroup DIR] alloc MB        allocate and touch MB MiB; exit 0 only if never killed
  *   vmtest-hog [--cgroup DIR] spin SECONDS    busy-loop for SECONDS of wall-clock time
- *   vmtest-hog [--cgroup DIR] forkbomb SECONDS  every process forks as fast as it can until SECONDS pass
+ *   vmtest-hog [--cgroup DIR] forkbomb SECONDS  every process forks as fast as it can until SECONDS pass;
+ *                                               exit 1 if a fork was refused (as a program that gives up)
  * --cgroup DIR moves the process into DIR (a cgroup v2 directory) before the load starts. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,7 @@ static int do_forkbomb(double seconds)
 {
         double deadline = now() + seconds;
         unsigned long failures = 0;
+        bool refused = false;
         pid_t root;
 
         /* Orphans of the bomb re-parent to us, so we reap every one and leave no zombie behind. */
@@ -141,11 +144,13 @@ static int do_forkbomb(double seconds)
                                 continue;
                         break;
                 }
-                if (pid == root)
+                if (pid == root) {
+                        refused = WIFEXITED(status) && WEXITSTATUS(status) == 0;
                         printf("vmtest-hog: forkbomb ran %.2f s, first process %s fork failures\n", seconds,
-                               WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "saw" : "saw no");
+                               refused ? "saw" : "saw no");
+                }
         }
-        return 0;
+        return refused ? 1 : 0;
 }
 
 static int usage(void)
