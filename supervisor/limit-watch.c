@@ -37,6 +37,7 @@ struct LimitWatch {
         Agent *agent;
         sd_event_source *memory_source;
         sd_event_source *pids_source;
+        sd_event_source *payload_pids_source;
         bool present[_LIMIT_MAX];
         uint64_t at_start[_LIMIT_MAX];
         uint64_t seen[_LIMIT_MAX];      /* last read */
@@ -66,6 +67,29 @@ static void publish(LimitWatch *w, LimitKind k, uint64_t count)
         msgpack_sbuffer_destroy(&sb);
 }
 
+/* Where a refused fork is counted depends on the kernel: before the hierarchical pids.events (kernel commit
+ * 73e75e6fc352, 6.x later than Debian 12's 6.1) it lands in the FORKING task's cgroup, payload/ (or shim/),
+ * not in AGENT/ whose pids.max refused it; after it, in AGENT/ too. Take whichever says more. */
+static int read_limit(LimitWatch *w, LimitKind k, uint64_t *ret)
+{
+        Agent *a = w->agent;
+        uint64_t v = 0, payload = 0, shim = 0;
+        int r;
+
+        r = cg_read_keyed(a->cgroup_fd, limit_table[k].file, limit_table[k].key, &v);
+        if (r < 0)
+                return r;
+        if (k == LIMIT_PIDS_MAX) {
+                if (a->payload_cgroup_fd >= 0)
+                        (void)cg_read_keyed(a->payload_cgroup_fd, "pids.events", "max", &payload);
+                if (a->shim_cgroup_fd >= 0)
+                        (void)cg_read_keyed(a->shim_cgroup_fd, "pids.events", "max", &shim);
+                v = MAX(v, payload + shim);
+        }
+        *ret = v;
+        return 0;
+}
+
 void limit_watch_check(LimitWatch *w)
 {
         uint64_t now;
@@ -76,8 +100,7 @@ void limit_watch_check(LimitWatch *w)
         for (LimitKind k = 0; k < _LIMIT_MAX; k++) {
                 uint64_t v, count;
 
-                if (!w->present[k] ||
-                    cg_read_keyed(w->agent->cgroup_fd, limit_table[k].file, limit_table[k].key, &v) < 0)
+                if (!w->present[k] || read_limit(w, k, &v) < 0)
                         continue;
                 w->seen[k] = v;
                 count = v >= w->at_start[k] ? v - w->at_start[k] : 0;
@@ -124,7 +147,7 @@ int limit_watch_start(Agent *a, LimitWatch **ret)
                 return -ENOMEM;
         w->agent = a;
         for (LimitKind k = 0; k < _LIMIT_MAX; k++) {
-                r = cg_read_keyed(a->cgroup_fd, limit_table[k].file, limit_table[k].key, &w->at_start[k]);
+                r = read_limit(w, k, &w->at_start[k]);
                 w->present[k] = r >= 0;
                 w->seen[k] = w->at_start[k];
         }
@@ -135,8 +158,11 @@ int limit_watch_start(Agent *a, LimitWatch **ret)
         }
         if (w->present[LIMIT_PIDS_MAX]) {
                 r = watch_file(w, "pids.events", &w->pids_source);
+                if (r >= 0)
+                        r = watch_file(w, "payload/pids.events", &w->payload_pids_source);
                 if (r < 0) {
                         w->memory_source = sd_event_source_disable_unref(w->memory_source);
+                        w->pids_source = sd_event_source_disable_unref(w->pids_source);
                         return r;
                 }
         }
@@ -150,6 +176,7 @@ LimitWatch *limit_watch_free(LimitWatch *w)
                 return NULL;
         sd_event_source_disable_unref(w->memory_source);
         sd_event_source_disable_unref(w->pids_source);
+        sd_event_source_disable_unref(w->payload_pids_source);
         free(w);
         return NULL;
 }
