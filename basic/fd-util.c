@@ -140,6 +140,11 @@ int write_string_file_at(int dirfd, const char *path, const char *s)
 
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode)
 {
+        return write_file_replace_at(dirfd, path, data, n, mode, true);
+}
+
+int write_file_replace_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode, bool sync)
+{
         char tmp[PATH_MAX];
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -150,7 +155,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n
         if (fd < 0)
                 return -errno;
         r = loop_write(fd, data, n);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
                 r = -errno;
@@ -158,7 +163,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n
                 (void)unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        if (dirfd != AT_FDCWD)
+        if (sync && dirfd != AT_FDCWD)
                 (void)fsync(dirfd);
         return 0;
 }

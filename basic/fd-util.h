@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,6 +20,9 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
 int write_string_file_at(int dirfd, const char *path, const char *s);
 /* Writes data to dir/path atomically: temp file, fsync, rename, fsync of the directory. */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode);
+/* The same, with the two fsyncs only when `sync`: without them a reader still sees the old or the new
+ * content whole (rename is atomic), and a process crash loses nothing; only a host crash may. */
+int write_file_replace_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode, bool sync);
 
 /* mkdir -p: the last component with mode, missing parents with 0755. */
 int mkdir_p(const char *path, mode_t mode);

@@ -37,6 +37,8 @@ bench_require_build() {
 	# shellcheck disable=SC2034
 	DESCARTESD=$BUILD/supervisor/descartesd
 	SHIM=$BUILD/supervisor/shim/descartes-shim
+	# the source tree's seccomp policies: the daemon refuses to start without its default policy
+	POLICY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/policies
 	DESCARTESCTL=$BUILD/client/descartesctl
 	BENCH_CLIENT=$BUILD/bench/bench-client
 	# shellcheck disable=SC2034
@@ -102,8 +104,11 @@ bench_daemon_start() {
 	BENCH_CG=$(bench_cgroup2_mount)/descartes-bench-$$
 	[[ ! -e $BENCH_CG ]] || die "$BENCH_CG exists already"
 	mkdir -p "$BENCH_TMP/run" "$BENCH_TMP/state"
+	# throughput runs leave thousands of ended agents behind: lift the default caps (4096, 1024 per user)
+	printf 'max_agents = 1000000\nmax_agents_per_user = 1000000\n' >"$BENCH_TMP/descartesd.conf"
 	"$DESCARTESD" --runtime-dir "$BENCH_TMP/run" --state-dir "$BENCH_TMP/state" --cgroup-root "$BENCH_CG" \
-		--shim "$SHIM" --config /dev/null >>"$BENCH_TMP/daemon.log" 2>&1 &
+		--shim "$SHIM" --policy-dir "$POLICY_DIR" --config "$BENCH_TMP/descartesd.conf" \
+		>>"$BENCH_TMP/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	CTL=("$DESCARTESCTL" -H "ipc://$BENCH_TMP/run/control" --events "ipc://$BENCH_TMP/run/events")
 	CLIENT=("$BENCH_CLIENT" -H "ipc://$BENCH_TMP/run/control" --events "ipc://$BENCH_TMP/run/events")
