@@ -153,8 +153,12 @@ static int cmd_spawn(Ctl *c)
         DescartesError e;
         int r;
 
-        if (descartes_spawn(c->client, &a->spawn, &info, &e) < 0)
+        if ((a->wait || a->attach) && descartes_subscribe(c->client, NULL, &c->presubscribed, NULL) < 0)
+                c->presubscribed = NULL; /* then the wait re-reads the state instead */
+        if (descartes_spawn(c->client, &a->spawn, &info, &e) < 0) {
+                c->presubscribed = descartes_subscription_free(c->presubscribed);
                 return ctl_report(&e, "cannot spawn %s", a->spawn.argv[0]);
+        }
         print_agent_result(c, &info);
         (void)fflush(stdout);
         if (!a->wait && !a->attach)

@@ -7,6 +7,10 @@
 typedef struct Ctl {
         const CtlArgs *args;
         DescartesClient *client;
+        /* A subscription to every event opened before a spawn --wait/--attach, so that an agent that ends at
+         * once cannot publish its end before we listen (a SUB socket joins some time after it connects).
+         * The next wait or stream takes it over. */
+        DescartesSubscription *presubscribed;
 } Ctl;
 
 /* Runs the parsed command; returns the process exit code. Errors are reported on stderr here. */

@@ -53,9 +53,19 @@ static int watch_start(Ctl *c, const char *id, Watch *w)
         DescartesError e;
 
         *w = (Watch){.recheck_usec = WATCH_RECHECK_FIRST_USEC};
-        if (descartes_subscribe(c->client, id, &w->sub, &e) < 0)
+        if (c->presubscribed)
+                w->sub = TAKE_PTR(c->presubscribed);
+        else if (descartes_subscribe(c->client, id, &w->sub, &e) < 0)
                 w->sub = NULL;
         return watch_check(c, id, w);
+}
+
+/* Whether an event may mean that agent `id` ended (other agents' events reach a subscription to all). */
+static bool event_ends(const ProtoEvent *ev, const char *id)
+{
+        if (ev->agent && strcmp(ev->agent, id) != 0)
+                return false;
+        return ev->kind == PROTO_EVENT_EXITED || (ev->has_state && descartes_state_is_final(ev->state));
 }
 
 /* Waits for anything about the agent (or the re-check period); then re-reads its state if it may have
@@ -71,13 +81,11 @@ static int watch_wait(Ctl *c, const char *id, Watch *w)
                 r = descartes_subscription_next(w->sub, w->recheck_usec, &ev, &e);
                 w->recheck_usec = MIN(w->recheck_usec * 2, WATCH_RECHECK_MAX_USEC);
                 if (r > 0) {
-                        recheck = ev.kind == PROTO_EVENT_EXITED ||
-                                  (ev.has_state && descartes_state_is_final(ev.state));
+                        recheck = event_ends(&ev, id);
                         proto_event_done(&ev);
                         /* Take every queued event now, so that a burst costs one round of output calls. */
                         while (descartes_subscription_next(w->sub, 0, &ev, NULL) > 0) {
-                                recheck = recheck || ev.kind == PROTO_EVENT_EXITED ||
-                                          (ev.has_state && descartes_state_is_final(ev.state));
+                                recheck = recheck || event_ends(&ev, id);
                                 proto_event_done(&ev);
                         }
                 } else if (r < 0 && r != -EINTR)

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
                 log_error("Cannot write the output.");
                 r = CTL_EXIT_FAILURE;
         }
+        descartes_subscription_free(ctl.presubscribed);
         descartes_client_free(client);
         return r;
 }

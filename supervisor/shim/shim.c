@@ -616,7 +616,9 @@ static int shim_listen(Shim *s)
 
 static void shim_write_exit_record(const ShimExitRecord *rec)
 {
-        int r = write_file_atomic_at(SHIM_FD_STATE_DIR, SHIM_EXIT_FILE, rec, sizeof *rec, 0644);
+        /* Atomic, not flushed: it must survive the daemon (the page cache does), not the host, whose crash
+         * takes the agent with it; a flush here delayed every agent's end by two disk writes. */
+        int r = write_file_replace_at(SHIM_FD_STATE_DIR, SHIM_EXIT_FILE, rec, sizeof *rec, 0644, false);
         if (r < 0)
                 log_error_errno(r, "Failed to write the exit record: %m");
 }
