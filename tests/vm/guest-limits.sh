@@ -12,6 +12,11 @@ case $HOG in
 /*) ;;
 *) HOG=$PWD/$HOG ;;
 esac
+# Agents see the root read-only but their own private /tmp, so a build tree under /tmp (a checkout there) is
+# hidden from them: they run a copy of the hog from /var/tmp.
+AGENT_HOG=/var/tmp/vmtest-agent-bin/vmtest-hog
+mkdir -p "${AGENT_HOG%/*}" && cp "$HOG" "$AGENT_HOG" && chmod 755 "${AGENT_HOG%/*}" "$AGENT_HOG" ||
+        AGENT_HOG=$HOG
 
 check_build_tree() {
         note "$VMTEST_BUILD_DIR"
@@ -218,7 +223,7 @@ check_agent_oom() {
         wait_state neighbour running 20 || return 1
         _nbpid=$(agent_field neighbour pid)
         _t=$(uptime_s)
-        ctl spawn --name oom --memory 32M --wait -- "$HOG" alloc 200 >"$VMTEST_JOB/agent-oom.log" 2>&1 &
+        ctl spawn --name oom --memory 32M --wait -- "$AGENT_HOG" alloc 200 >"$VMTEST_JOB/agent-oom.log" 2>&1 &
         _sp=$!
         _peak=$(peak_watch "$VMT_DROOT/agents" "$_nb" 60)
         wait "$_sp"
@@ -266,7 +271,7 @@ agent_end() {
 check_agent_cpu() {
         daemon_alive || return 1
         # it spins far longer than the window (a loaded host slows the guest down) and is killed after it
-        ctl spawn --name cpu --cpu 0.2 -- "$HOG" spin 120 >/dev/null || return 1
+        ctl spawn --name cpu --cpu 0.2 -- "$AGENT_HOG" spin 120 >/dev/null || return 1
         wait_state cpu running 20 || return 1
         _cg=$(cg_abs "$(agent_field cpu cgroup)")
         sleep 0.5
@@ -303,7 +308,7 @@ pids_hit() {
 check_agent_pids() {
         daemon_alive || return 1
         _t0=$(uptime_s)
-        ctl spawn --name forkbomb --pids 32 -- "$HOG" forkbomb 6 >/dev/null || return 1
+        ctl spawn --name forkbomb --pids 32 -- "$AGENT_HOG" forkbomb 6 >/dev/null || return 1
         _cg=$(cg_abs "$(agent_field forkbomb cgroup)")
         _pmax=$(cat "$_cg/pids.max")
         _t=$(uptime_s)
@@ -349,7 +354,7 @@ check_agent_pids() {
 
 check_agent_pause() {
         daemon_alive || return 1
-        ctl spawn --name busy -- "$HOG" spin 120 >/dev/null || return 1
+        ctl spawn --name busy -- "$AGENT_HOG" spin 120 >/dev/null || return 1
         wait_state busy running 20 || return 1
         _cg=$(cg_abs "$(agent_field busy cgroup)")
         sleep 0.5
