@@ -72,7 +72,7 @@ static int parse_string(Parser *x, bool bin)
         return 0;
 }
 
-/* Containers are packed with a placeholder count of 0 in a 5-byte header and patched at the end. */
+/* Containers get a 5-byte header whose count starts at 0 and is patched once the elements are known. */
 static int parse_container(Parser *x, int depth, bool map)
 {
         char close = map ? '}' : ']';
