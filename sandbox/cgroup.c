@@ -480,7 +480,7 @@ int cgroup_agent_attach_pid(CgroupAgent *a, CgroupPart part, pid_t pid)
         return cgroup_attach_pid(a->fds[part], pid);
 }
 
-static int read_keyed_attr(int cgroup_fd, const char *attr, const char *key, uint64_t *ret)
+int cgroup_read_keyed(int cgroup_fd, const char *attr, const char *key, uint64_t *ret)
 {
         _cleanup_free_ char *text = NULL;
         int r;
@@ -491,7 +491,7 @@ static int read_keyed_attr(int cgroup_fd, const char *attr, const char *key, uin
         return cgroup_parse_keyed(text, key, ret);
 }
 
-static int read_value_attr(int cgroup_fd, const char *attr, uint64_t *ret)
+int cgroup_read_value(int cgroup_fd, const char *attr, uint64_t *ret)
 {
         _cleanup_free_ char *text = NULL;
         int r;
@@ -555,12 +555,12 @@ int cgroup_read_cpu_stat(int cgroup_fd, CgroupCpuStat *ret)
 
 int cgroup_read_memory_current(int cgroup_fd, uint64_t *ret)
 {
-        return read_value_attr(cgroup_fd, "memory.current", ret);
+        return cgroup_read_value(cgroup_fd, "memory.current", ret);
 }
 
 int cgroup_read_memory_peak(int cgroup_fd, uint64_t *ret)
 {
-        return read_value_attr(cgroup_fd, "memory.peak", ret);
+        return cgroup_read_value(cgroup_fd, "memory.peak", ret);
 }
 
 int cgroup_read_memory_events(int cgroup_fd, CgroupMemoryEvents *ret)
@@ -587,10 +587,10 @@ int cgroup_read_memory_events(int cgroup_fd, CgroupMemoryEvents *ret)
 
 int cgroup_read_pids_current(int cgroup_fd, uint64_t *ret)
 {
-        return read_value_attr(cgroup_fd, "pids.current", ret);
+        return cgroup_read_value(cgroup_fd, "pids.current", ret);
 }
 
 int cgroup_read_pids_events_max(int cgroup_fd, uint64_t *ret)
 {
-        return read_keyed_attr(cgroup_fd, "pids.events", "max", ret);
+        return cgroup_read_keyed(cgroup_fd, "pids.events", "max", ret);
 }

@@ -114,6 +114,10 @@ int cgroup_agent_read_events(const CgroupAgent *a, CgroupPart part, CgroupEvents
 
 /* Attribute I/O on a cgroup directory fd. Reads are bounded (64 KiB). */
 int cgroup_read_attr(int cgroup_fd, const char *attr, char **ret);
+/* One key of a flat-keyed file (cgroup.events, memory.events, cpu.stat), or a single-value file ("max"
+ * reads as UINT64_MAX); -ENOENT when the file or key is absent. */
+int cgroup_read_keyed(int cgroup_fd, const char *attr, const char *key, uint64_t *ret);
+int cgroup_read_value(int cgroup_fd, const char *attr, uint64_t *ret);
 int cgroup_write_attr(int cgroup_fd, const char *attr, const char *value);
 int cgroup_attach_pid(int cgroup_fd, pid_t pid);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash-util.h"
 #include "seccomp-cache.h"
 #include "seccomp-policy.h"
 
@@ -23,14 +24,7 @@ struct SeccompCache {
 
 uint64_t seccomp_cache_hash(const void *data, size_t size)
 {
-        const unsigned char *p = data;
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-        for (size_t i = 0; i < size; i++) {
-                h ^= p[i];
-                h *= UINT64_C(0x100000001b3);
-        }
-        return h;
+        return fnv1a64(data, size);
 }
 
 int seccomp_cache_new(size_t max_entries, SeccompCache **ret)

@@ -29,29 +29,6 @@ typedef struct AdoptStats {
         unsigned live, ended, gone, skipped;
 } AdoptStats;
 
-static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Agent *a = userdata;
-
-        a->retention_timer = sd_event_source_disable_unref(a->retention_timer);
-        log_info("Agent %s ended longer ago than the retention period: removing it.", a->id);
-        (void)agent_remove(a);
-        return 0;
-}
-
-static void arm_retention(Agent *a)
-{
-        Manager *m = a->manager;
-        uint64_t at;
-
-        if (m->config.retention_usec == 0)
-                return;
-        at = a->ended_ns / NSEC_PER_USEC + m->config.retention_usec;
-        if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention,
-                              a) >= 0)
-                (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
-}
-
 static int open_cgroup(Agent *a)
 {
         char tenant[32];
@@ -170,8 +147,8 @@ static void adopt_freezer(Agent *a)
             (a->state != PROTO_STATE_RUNNING && a->state != PROTO_STATE_PAUSING &&
              a->state != PROTO_STATE_PAUSED && a->state != PROTO_STATE_RESUMING))
                 return;
-        if (cg_read_value(a->payload_cgroup_fd, "cgroup.freeze", &want) < 0 ||
-            cg_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
+        if (cgroup_read_value(a->payload_cgroup_fd, "cgroup.freeze", &want) < 0 ||
+            cgroup_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
                 return;
         s = want ? (frozen ? PROTO_STATE_PAUSED : PROTO_STATE_PAUSING)
                  : (frozen ? PROTO_STATE_RESUMING : PROTO_STATE_RUNNING);
@@ -344,7 +321,7 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
         if (agent_state_is_ended(a->state)) {
                 if (!a->cgroups_removed && open_cgroup(a) < 0)
                         a->cgroups_removed = true;
-                arm_retention(a);
+                agent_arm_retention(a);
                 st->ended++;
                 return;
         }

@@ -10,26 +10,6 @@
 #include "log.h"
 #include "string-util.h"
 
-int cg_read_keyed(int dirfd, const char *file, const char *key, uint64_t *ret)
-{
-        _cleanup_free_ char *text = NULL;
-        int r = cgroup_read_attr(dirfd, file, &text);
-
-        if (r < 0)
-                return r;
-        return cgroup_parse_keyed(text, key, ret);
-}
-
-int cg_read_value(int dirfd, const char *file, uint64_t *ret)
-{
-        _cleanup_free_ char *text = NULL;
-        int r = cgroup_read_attr(dirfd, file, &text);
-
-        if (r < 0)
-                return r;
-        return cgroup_parse_value(text, ret);
-}
-
 int agent_cgroup_root_setup(const char *override, AgentCgroupRoot **ret)
 {
         _cleanup_(agent_cgroup_root_freep) AgentCgroupRoot *r = NULL;

@@ -39,5 +39,3 @@ int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const P
                         CgroupAgent **ret, const char **ret_missing);
 
 /* Attribute readers on a cgroup dirfd. */
-int cg_read_keyed(int dirfd, const char *file, const char *key, uint64_t *ret);
-int cg_read_value(int dirfd, const char *file, uint64_t *ret);

@@ -11,18 +11,8 @@
 #include "agent.h"
 #include "fd-util.h"
 #include "log.h"
+#include "hash-util.h"
 #include "string-util.h"
-
-static uint64_t fnv1a64(const uint8_t *p, size_t n)
-{
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-        for (size_t i = 0; i < n; i++) {
-                h ^= p[i];
-                h *= UINT64_C(0x100000001b3);
-        }
-        return h;
-}
 
 int agent_record_encode(const ProtoAgentInfo *info, const AgentRecordPrivate *priv, void **ret_buf,
                         size_t *ret_len)

@@ -118,7 +118,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         a->cgroup_path = strdup(a->cg->path);
         if (!a->cgroup_path)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
-        if (cg_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &a->oom_kills_at_start) < 0)
+        if (cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &a->oom_kills_at_start) < 0)
                 a->oom_kills_at_start = 0;
         r = agent_watch_cgroups(a);
         if (r < 0)

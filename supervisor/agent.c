@@ -266,13 +266,13 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
         if (a->cgroup_fd >= 0) {
                 uint64_t v;
                 i.has_usage = true;
-                if (cg_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) >= 0)
+                if (cgroup_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) >= 0)
                         i.usage.cpu_usec = v;
-                if (cg_read_value(a->cgroup_fd, "memory.current", &v) >= 0)
+                if (cgroup_read_value(a->cgroup_fd, "memory.current", &v) >= 0)
                         i.usage.memory_current = v;
-                if (cg_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
+                if (cgroup_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
                         i.usage.memory_peak = v;
-                if (cg_read_value(a->cgroup_fd, "pids.current", &v) >= 0)
+                if (cgroup_read_value(a->cgroup_fd, "pids.current", &v) >= 0)
                         i.usage.pids_current = v;
         } else if (a->has_final_usage) {
                 i.has_usage = true;
@@ -289,7 +289,7 @@ void agent_check_frozen(Agent *a)
 
         if (a->payload_cgroup_fd < 0)
                 return;
-        if (cg_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
+        if (cgroup_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
                 return;
         if (a->state == PROTO_STATE_PAUSING && frozen == 1) {
                 (void)agent_transition(a, AGENT_EVENT_FROZEN);
@@ -309,7 +309,7 @@ static void try_remove_cgroups(Agent *a)
 
         if (a->cgroups_removed || !a->cg)
                 return;
-        r = cg_read_keyed(a->cgroup_fd, "cgroup.events", "populated", &populated);
+        r = cgroup_read_keyed(a->cgroup_fd, "cgroup.events", "populated", &populated);
         if (r < 0 && r != -ENOENT) {
                 log_debug_errno(r, "Agent %s: cannot read cgroup.events: %m", a->id);
                 return;
@@ -503,17 +503,31 @@ static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Absolute, from ended_ns on the wall clock: the same deadline for the daemon that saw the end and for one
+ * that re-adopts the ended agent after a restart. */
+void agent_arm_retention(Agent *a)
+{
+        Manager *m = a->manager;
+
+        if (m->config.retention_usec == 0 || a->retention_timer)
+                return;
+        uint64_t at = a->ended_ns / NSEC_PER_USEC + m->config.retention_usec;
+
+        if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention, a) >= 0)
+                (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
+}
+
 /* What the agent used, read before its cgroup goes: cpu.stat is always there, memory.peak with the memory
  * controller only (0 then means unknown). */
 static void agent_read_final_usage(Agent *a)
 {
         uint64_t v;
 
-        if (a->cgroup_fd < 0 || cg_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) < 0)
+        if (a->cgroup_fd < 0 || cgroup_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) < 0)
                 return;
         a->has_final_usage = true;
         a->final_usage.cpu_usec = v;
-        if (cg_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
+        if (cgroup_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
                 a->final_usage.memory_peak = v;
 }
 
@@ -564,7 +578,7 @@ void agent_finalize(Agent *a)
                 }
         } else {
                 end_state = PROTO_STATE_EXITED;
-                if (a->cgroup_fd >= 0 && cg_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
+                if (a->cgroup_fd >= 0 && cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
                         oom = a->oom_kills_at_start;
                 limit_watch_check(a->limit_watch);
                 if (a->kill_requested)
@@ -635,10 +649,7 @@ void agent_finalize(Agent *a)
         }
         agent_complete_calls(a, CALL_WAIT_ENDED, 0, true, 0, NULL);
 
-        if (m->config.retention_usec > 0 &&
-            sd_event_add_time_relative(m->event, &a->retention_timer, CLOCK_MONOTONIC,
-                                       m->config.retention_usec, USEC_PER_SEC, on_retention, a) >= 0)
-                (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
+        agent_arm_retention(a);
 
         /* nothing the agent left behind may survive it */
         (void)kill_cgroup(a);

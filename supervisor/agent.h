@@ -122,6 +122,8 @@ void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, Pro
 int agent_pause(Agent *a);
 int agent_resume(Agent *a);
 int agent_stop(Agent *a, uint64_t grace_usec);
+/* Removes the ended agent config.retention after its end (no-op when retention is 0 or it is armed). */
+void agent_arm_retention(Agent *a);
 int agent_kill(Agent *a);
 int agent_send_signal(Agent *a, int sig);
 /* The agent is gone: decide the reason, publish, kill what is left, clean the cgroups when empty. */

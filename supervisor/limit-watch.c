@@ -76,14 +76,14 @@ static int read_limit(LimitWatch *w, LimitKind k, uint64_t *ret)
         uint64_t v = 0, payload = 0, shim = 0;
         int r;
 
-        r = cg_read_keyed(a->cgroup_fd, limit_table[k].file, limit_table[k].key, &v);
+        r = cgroup_read_keyed(a->cgroup_fd, limit_table[k].file, limit_table[k].key, &v);
         if (r < 0)
                 return r;
         if (k == LIMIT_PIDS_MAX) {
                 if (a->payload_cgroup_fd >= 0)
-                        (void)cg_read_keyed(a->payload_cgroup_fd, "pids.events", "max", &payload);
+                        (void)cgroup_read_keyed(a->payload_cgroup_fd, "pids.events", "max", &payload);
                 if (a->shim_cgroup_fd >= 0)
-                        (void)cg_read_keyed(a->shim_cgroup_fd, "pids.events", "max", &shim);
+                        (void)cgroup_read_keyed(a->shim_cgroup_fd, "pids.events", "max", &shim);
                 v = MAX(v, payload + shim);
         }
         *ret = v;

@@ -223,8 +223,8 @@ static int heartbeat_data(Manager *m, ProtoValue *ret)
                 uint64_t cpu = 0, mem = 0;
                 if (agent_state_is_ended(a->state) || a->cgroup_fd < 0)
                         continue;
-                (void)cg_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &cpu);
-                (void)cg_read_value(a->cgroup_fd, "memory.current", &mem);
+                (void)cgroup_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &cpu);
+                (void)cgroup_read_value(a->cgroup_fd, "memory.current", &mem);
                 msgpack_pack_str_with_body(&pk, a->id, strlen(a->id));
                 msgpack_pack_map(&pk, 3);
                 msgpack_pack_str_with_body(&pk, "state", 5);
