@@ -27,9 +27,6 @@ int proto_agent_info_decode(const void *buf, size_t len, ProtoAgentInfo *ret, Pr
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "no result");
         *ret = (ProtoAgentInfo){};
 
-        r = proto_scan(buf, len, PROTO_DEPTH_MAX, e);
-        if (r < 0)
-                return r;
         r = proto_unpack(buf, len, &u, e);
         if (r < 0)
                 return r;

@@ -325,9 +325,6 @@ int proto_event_decode(const void *buf, size_t len, ProtoEvent *ret, ProtoError 
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "no result");
         *ret = (ProtoEvent){};
 
-        r = proto_scan(buf, len, PROTO_DEPTH_MAX, e);
-        if (r < 0)
-                return r;
         r = proto_unpack(buf, len, &u, e);
         if (r < 0)
                 return r;

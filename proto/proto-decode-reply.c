@@ -409,9 +409,6 @@ int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoRe
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "invalid expected op");
         e->op = expected_op;
 
-        r = proto_scan(buf, len, PROTO_DEPTH_MAX, e);
-        if (r < 0)
-                return r;
         r = proto_unpack(buf, len, &u, e);
         if (r < 0)
                 return r;

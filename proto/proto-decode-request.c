@@ -464,9 +464,6 @@ int proto_request_decode(const void *buf, size_t len, ProtoRequest *ret, ProtoEr
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "no result");
         *ret = (ProtoRequest){};
 
-        r = proto_scan(buf, len, PROTO_DEPTH_MAX, e);
-        if (r < 0)
-                return r;
         r = proto_unpack(buf, len, &u, e);
         if (r < 0)
                 return r;

@@ -17,7 +17,8 @@
  * -EBADMSG with e filled. */
 int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e);
 
-/* One-shot unpack of a buffer that proto_scan() accepted; the objects point into buf. */
+/* One-shot unpack of a whole message, after proto_scan() with PROTO_DEPTH_MAX accepted it; the objects point
+ * into buf. */
 typedef struct ProtoUnpacked {
         msgpack_unpacked u;
         bool initialized;

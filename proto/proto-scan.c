@@ -223,7 +223,13 @@ int proto_unpack(const void *buf, size_t len, ProtoUnpacked *ret, ProtoError *e)
 {
         size_t off = 0;
         msgpack_unpack_return u;
+        int r;
 
+        /* msgpack-c allocates for every array and map count it reads before checking that the bytes are
+         * there: nothing reaches it that the scan has not bounded. */
+        r = proto_scan(buf, len, PROTO_DEPTH_MAX, e);
+        if (r < 0)
+                return r;
         msgpack_unpacked_init(&ret->u);
         ret->initialized = true;
         u = msgpack_unpack_next(&ret->u, buf, len, &off);

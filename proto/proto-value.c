@@ -90,3 +90,27 @@ int proto_value_copy(const ProtoValue *v, ProtoValue *ret)
         *ret = (ProtoValue){.data = d, .size = v->size};
         return 0;
 }
+
+int proto_value_get_u64(const ProtoValue *v, const char *key, uint64_t *ret)
+{
+        _cleanup_(proto_unpacked_done) ProtoUnpacked u = {};
+        bool has = false;
+        uint64_t x = 0;
+        int r;
+
+        if (!v || !v->data || !key || !ret)
+                return -EINVAL;
+        r = proto_unpack(v->data, v->size, &u, NULL);
+        if (r < 0)
+                return r;
+        r = proto_read_map(&u.u.data, "data", NULL);
+        if (r < 0)
+                return r;
+        r = proto_get_u64(&u.u.data, "data", key, false, 0, UINT64_MAX, &has, &x, NULL);
+        if (r < 0)
+                return r;
+        if (!has)
+                return -ENOENT;
+        *ret = x;
+        return 0;
+}

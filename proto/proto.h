@@ -488,6 +488,9 @@ int proto_reply_init_error(ProtoReply *r, const char *id, ProtoOp op, ProtoError
 int proto_value_from_msgpack(const void *buf, size_t len, ProtoValue *ret);
 /* A map of n string keys to unsigned integers, e.g. event data {bytes: 512, seq_first: 3, seq_last: 9}. */
 int proto_value_new_u64_map(const char *const *keys, const uint64_t *values, size_t n, ProtoValue *ret);
+/* Reads an unsigned integer under `key` in a map value (event data such as the above): -ENOENT when absent,
+ * -EBADMSG when v is not a map or the value not an unsigned integer. */
+int proto_value_get_u64(const ProtoValue *v, const char *key, uint64_t *ret);
 /* A map of one string key to one string value, e.g. error event data {msg: "..."}. */
 int proto_value_new_str_map(const char *key, const char *value, ProtoValue *ret);
 int proto_value_copy(const ProtoValue *v, ProtoValue *ret);

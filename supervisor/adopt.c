@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,33 +327,6 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
         adopt_live(a, &rec.priv, st);
 }
 
-/* Reads key from an event's data map {key: u64, ...}. The data came from our own encoder or a decoded log.
- */
-static bool data_get_u64(const ProtoValue *v, const char *key, uint64_t *ret)
-{
-        msgpack_unpacked u;
-        size_t off = 0;
-        bool found = false;
-
-        if (!v->data)
-                return false;
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, (const char *)v->data, v->size, &off) == MSGPACK_UNPACK_SUCCESS &&
-            u.data.type == MSGPACK_OBJECT_MAP)
-                for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-                        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-                        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
-                            memcmp(kv->key.via.str.ptr, key, kv->key.via.str.size) == 0 &&
-                            kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-                                *ret = kv->val.via.u64;
-                                found = true;
-                                break;
-                        }
-                }
-        msgpack_unpacked_destroy(&u);
-        return found;
-}
-
 /* The output events held for replay are newer than what any record says: they tell the last output record
  * announced and the totals then. */
 static void restore_output_counters(Manager *m)
@@ -367,16 +339,17 @@ static void restore_output_counters(Manager *m)
                 const ProtoEvent *e = &res.events[k];
                 uint64_t last;
 
-                if (e->kind != PROTO_EVENT_OUTPUT || !e->agent || !data_get_u64(&e->data, "seq_last", &last))
+                if (e->kind != PROTO_EVENT_OUTPUT || !e->agent ||
+                    proto_value_get_u64(&e->data, "seq_last", &last) < 0)
                         continue;
                 for (Agent *a = m->agents; a; a = a->next) {
                         if (!streq(a->id, e->agent))
                                 continue;
                         if (last > a->output_announced_seq) {
                                 a->output_announced_seq = last;
-                                (void)data_get_u64(&e->data, "stdout_bytes", &a->output_stdout_bytes);
-                                (void)data_get_u64(&e->data, "stderr_bytes", &a->output_stderr_bytes);
-                                (void)data_get_u64(&e->data, "dropped_bytes", &a->output_dropped_bytes);
+                                (void)proto_value_get_u64(&e->data, "stdout_bytes", &a->output_stdout_bytes);
+                                (void)proto_value_get_u64(&e->data, "stderr_bytes", &a->output_stderr_bytes);
+                                (void)proto_value_get_u64(&e->data, "dropped_bytes", &a->output_dropped_bytes);
                         }
                         break;
                 }

@@ -410,31 +410,6 @@ static int client_recv_body(void *socket, zmq_msg_t *body)
         }
 }
 
-/* Slow path for a reply that does not decode as our op: is it even ours? */
-static bool reply_id_is(const void *buf, size_t len, const char *id)
-{
-        msgpack_unpacked u;
-        size_t off = 0;
-        bool match = false;
-
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-            u.data.type == MSGPACK_OBJECT_MAP) {
-                const msgpack_object_map *m = &u.data.via.map;
-                for (uint32_t i = 0; i < m->size; i++) {
-                        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-                        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 2 &&
-                            memcmp(k->via.str.ptr, "id", 2) == 0 && v->type == MSGPACK_OBJECT_STR) {
-                                match = v->via.str.size == strlen(id) &&
-                                        memcmp(v->via.str.ptr, id, v->via.str.size) == 0;
-                                break;
-                        }
-                }
-        }
-        msgpack_unpacked_destroy(&u);
-        return match;
-}
-
 /* Waits until deadline (CLOCK_MONOTONIC usec) for the reply carrying id. 0 and *ret filled, -ETIMEDOUT,
  * -EPROTO (ours but unreadable), or another transport error. */
 static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uint64_t deadline,
@@ -477,7 +452,9 @@ static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uin
                 proto_error_init(&perr);
                 r = proto_reply_decode(zmq_msg_data(&body), zmq_msg_size(&body), op, &reply, &perr);
                 if (r < 0) {
-                        bool ours = reply_id_is(zmq_msg_data(&body), zmq_msg_size(&body), id);
+                        /* ours only if the decoder got as far as our id (it reads it after the bounded
+                         * scan: raw bytes never reach msgpack-c here) */
+                        bool ours = perr.has_id && streq(perr.id, id);
                         zmq_msg_close(&body);
                         if (!ours)
                                 continue; /* a stale reply to an earlier request */

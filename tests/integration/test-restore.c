@@ -5,7 +5,6 @@
  * away makes its agent `lost`. Root only (exits 77 otherwise). */
 #include <errno.h>
 #include <fcntl.h>
-#include <msgpack.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,30 +43,6 @@ typedef struct Subscriber {
         char error[DESCARTES_ERROR_MESSAGE_MAX + 64];
 } Subscriber;
 
-static bool data_u64(const ProtoValue *v, const char *key, uint64_t *ret)
-{
-        msgpack_unpacked u;
-        size_t off = 0;
-        bool found = false;
-
-        if (!v->data)
-                return false;
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, (const char *)v->data, v->size, &off) == MSGPACK_UNPACK_SUCCESS &&
-            u.data.type == MSGPACK_OBJECT_MAP)
-                for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-                        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-                        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
-                            memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0 &&
-                            kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-                                *ret = kv->val.via.u64;
-                                found = true;
-                        }
-                }
-        msgpack_unpacked_destroy(&u);
-        return found;
-}
-
 static void record(Subscriber *s, const ProtoEvent *e)
 {
         pthread_mutex_lock(&s->lock);
@@ -87,9 +62,9 @@ static void record(Subscriber *s, const ProtoEvent *e)
                 OutputEvent *o = &s->out[s->n_out++];
                 *o = (OutputEvent){.seq = e->seq};
                 (void)snprintf(o->agent, sizeof o->agent, "%s", e->agent);
-                (void)data_u64(&e->data, "seq_first", &o->first);
-                (void)data_u64(&e->data, "seq_last", &o->last);
-                (void)data_u64(&e->data, "stdout_bytes", &o->stdout_bytes);
+                (void)proto_value_get_u64(&e->data, "seq_first", &o->first);
+                (void)proto_value_get_u64(&e->data, "seq_last", &o->last);
+                (void)proto_value_get_u64(&e->data, "stdout_bytes", &o->stdout_bytes);
         }
         pthread_mutex_unlock(&s->lock);
 }

@@ -501,6 +501,18 @@ static void test_values(void **state)
         eq_mem(v.data, v.size, c.data, c.size);
         assert_int_equal(proto_value_new_str_map("msg", "disk full", &s), 0);
 
+        /* reading back what the builders wrote */
+        uint64_t x = 0;
+        assert_int_equal(proto_value_get_u64(&v, "seq_first", &x), 0);
+        assert_int_equal(x, 3);
+        assert_int_equal(proto_value_get_u64(&v, "bytes", &x), 0);
+        assert_int_equal(x, 512);
+        assert_int_equal(proto_value_get_u64(&v, "absent", &x), -ENOENT);
+        assert_int_equal(proto_value_get_u64(&s, "msg", &x), -EBADMSG); /* a string, not an integer */
+        ProtoValue not_map = {.data = (uint8_t *)"\x05", .size = 1};
+        assert_int_equal(proto_value_get_u64(&not_map, "x", &x), -EBADMSG);
+        assert_int_equal(x, 512); /* untouched on failure */
+
         /* a truncated value and trailing bytes are refused */
         assert_int_equal(proto_value_from_msgpack("\x82\xa1x", 3, &e.data), -EBADMSG);
         assert_int_equal(proto_value_from_msgpack("\x01\x02", 2, &e.data), -EBADMSG);
