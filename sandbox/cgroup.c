@@ -594,3 +594,20 @@ int cgroup_read_pids_events_max(int cgroup_fd, uint64_t *ret)
 {
         return cgroup_read_keyed(cgroup_fd, "pids.events", "max", ret);
 }
+
+int cgroup_agent_read_pids_refused(const CgroupAgent *a, uint64_t *ret)
+{
+        uint64_t agent, payload = 0, shim = 0;
+        int r;
+
+        /* Before the hierarchical pids.events (kernel commit 73e75e6fc352, later than Debian 12's 6.1) a fork
+         * refused by AGENT/pids.max is counted in the FORKING task's cgroup, payload/ or shim/, and AGENT/
+         * stays at 0; after it, AGENT/ counts it too. Whichever says more is the count. */
+        r = cgroup_read_pids_events_max(a->fds[CGROUP_PART_AGENT], &agent);
+        if (r < 0)
+                return r;
+        (void)cgroup_read_pids_events_max(a->fds[CGROUP_PART_PAYLOAD], &payload);
+        (void)cgroup_read_pids_events_max(a->fds[CGROUP_PART_SHIM], &shim);
+        *ret = MAX(agent, payload + shim);
+        return 0;
+}

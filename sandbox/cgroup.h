@@ -142,3 +142,7 @@ int cgroup_read_memory_peak(int cgroup_fd, uint64_t *ret);
 int cgroup_read_memory_events(int cgroup_fd, CgroupMemoryEvents *ret);
 int cgroup_read_pids_current(int cgroup_fd, uint64_t *ret);
 int cgroup_read_pids_events_max(int cgroup_fd, uint64_t *ret);
+/* Forks refused by the agent's pids.max so far, wherever the running kernel counts them (AGENT/ on newer
+ * kernels, the forking task's payload/ or shim/ on 6.1); -ENOENT without the pids controller. The
+ * notifications come from AGENT/pids.events and payload/pids.events. */
+int cgroup_agent_read_pids_refused(const CgroupAgent *a, uint64_t *ret);

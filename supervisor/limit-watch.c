@@ -67,27 +67,13 @@ static void publish(LimitWatch *w, LimitKind k, uint64_t count)
         msgpack_sbuffer_destroy(&sb);
 }
 
-/* Where a refused fork is counted depends on the kernel: before the hierarchical pids.events (kernel commit
- * 73e75e6fc352, 6.x later than Debian 12's 6.1) it lands in the FORKING task's cgroup, payload/ (or shim/),
- * not in AGENT/ whose pids.max refused it; after it, in AGENT/ too. Take whichever says more. */
 static int read_limit(LimitWatch *w, LimitKind k, uint64_t *ret)
 {
         Agent *a = w->agent;
-        uint64_t v = 0, payload = 0, shim = 0;
-        int r;
 
-        r = cgroup_read_keyed(a->cgroup_fd, limit_table[k].file, limit_table[k].key, &v);
-        if (r < 0)
-                return r;
-        if (k == LIMIT_PIDS_MAX) {
-                if (a->payload_cgroup_fd >= 0)
-                        (void)cgroup_read_keyed(a->payload_cgroup_fd, "pids.events", "max", &payload);
-                if (a->shim_cgroup_fd >= 0)
-                        (void)cgroup_read_keyed(a->shim_cgroup_fd, "pids.events", "max", &shim);
-                v = MAX(v, payload + shim);
-        }
-        *ret = v;
-        return 0;
+        if (k == LIMIT_PIDS_MAX)
+                return a->cg ? cgroup_agent_read_pids_refused(a->cg, ret) : -ENOENT;
+        return cgroup_read_keyed(a->cgroup_fd, limit_table[k].file, limit_table[k].key, ret);
 }
 
 void limit_watch_check(LimitWatch *w)
@@ -157,6 +143,7 @@ int limit_watch_start(Agent *a, LimitWatch **ret)
                         return r;
         }
         if (w->present[LIMIT_PIDS_MAX]) {
+                /* where the kernel notifies refused forks: see cgroup_agent_read_pids_refused() */
                 r = watch_file(w, "pids.events", &w->pids_source);
                 if (r >= 0)
                         r = watch_file(w, "payload/pids.events", &w->payload_pids_source);

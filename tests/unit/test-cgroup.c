@@ -657,9 +657,15 @@ static void test_host_lifecycle(void **state)
                 assert_int_equal(cgroup_read_memory_events(cgroup_agent_fd(a, CGROUP_PART_AGENT), &me),
                                  -ENOENT);
         }
-        if (!(a->controllers & CGROUP_MASK(CGROUP_CONTROLLER_PIDS)))
+        if (!(a->controllers & CGROUP_MASK(CGROUP_CONTROLLER_PIDS))) {
                 assert_int_equal(cgroup_read_pids_events_max(cgroup_agent_fd(a, CGROUP_PART_AGENT), &v),
                                  -ENOENT);
+                assert_int_equal(cgroup_agent_read_pids_refused(a, &v), -ENOENT);
+        } else {
+                /* a fresh agent has had no fork refused, wherever the kernel would count one */
+                assert_int_equal(cgroup_agent_read_pids_refused(a, &v), 0);
+                assert_int_equal(v, 0);
+        }
 
         assert_int_equal(cgroup_agent_read_events(a, CGROUP_PART_PAYLOAD, &ev), 0);
         assert_false(ev.populated);
