@@ -130,7 +130,7 @@ static int decode_spawn(const msgpack_object *a, ProtoSpawnArgs *ret, ProtoError
                         return r;
         }
 
-        r = proto_get_u64(a, "args", "timeout_ms", false, 1, UINT64_MAX, &ret->has_timeout_ms,
+        r = proto_get_u64(a, "args", "timeout_ms", false, 1, PROTO_DURATION_MS_MAX, &ret->has_timeout_ms,
                           &ret->timeout_ms, e);
         if (r < 0)
                 return r;
@@ -163,7 +163,7 @@ static int decode_stop(const msgpack_object *a, bool batch, ProtoStopArgs *ret, 
                 if (r < 0)
                         return r;
         }
-        return proto_get_u64(a, "args", "grace_ms", false, 0, UINT64_MAX, &ret->has_grace_ms, &ret->grace_ms,
+        return proto_get_u64(a, "args", "grace_ms", false, 0, PROTO_DURATION_MS_MAX, &ret->has_grace_ms, &ret->grace_ms,
                              e);
 }
 
@@ -290,7 +290,7 @@ static int decode_action(const msgpack_object *a, bool batch, ProtoActionArgs *r
                 if (r < 0)
                         return r;
         }
-        return proto_get_u64(a, "args", "timeout_ms", false, 1, UINT64_MAX, &ret->has_timeout_ms,
+        return proto_get_u64(a, "args", "timeout_ms", false, 1, PROTO_DURATION_MS_MAX, &ret->has_timeout_ms,
                              &ret->timeout_ms, e);
 }
 

@@ -42,6 +42,8 @@
         (8 * 1024 * 1024) /* raw output bytes per reply, and the bound on raw limit                         \
                            */
 
+/* grace_ms and timeout_ms: 30 days, so that the daemon's microsecond timers never overflow */
+#define PROTO_DURATION_MS_MAX (30ULL * 24 * 3600 * 1000)
 #define PROTO_ACTION_NAME_MAX 64
 #define PROTO_VALUE_MAX       (1024 * 1024) /* encoded size of a free-form value (params, result, data) */
 /* Nesting of a value made with proto_value_from_msgpack(), so that it fits wherever values travel. */

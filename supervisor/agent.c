@@ -55,8 +55,9 @@ Agent *agent_free(Agent *a)
         if (!a)
                 return NULL;
         m = a->manager;
+        /* nothing should still wait on an agent that goes; answer rather than leave a client hanging */
         while (a->calls)
-                call_free(a->calls);
+                call_reply_error(a->calls, PROTO_ERROR_CONFLICT, "agent %s was removed", a->id);
         shim_link_detach(a);
         if (a->child_source && agent_state_is_ended(a->state) && pidref_is_set(&a->shim)) {
                 /* an ended agent's shim has exited or is about to: reap it rather than leave a zombie */

@@ -22,7 +22,9 @@ void config_init_defaults(Config *c)
                 .output_cap_bytes = 64ULL * 1024 * 1024,
                 .max_agents = 4096,
                 .max_agents_per_user = 1024,
-                .request_ttl_usec = 60 * USEC_PER_SEC,
+                /* longer than any client's retry window: a resend after it runs the request again */
+                .request_ttl_usec = 10 * 60 * USEC_PER_SEC,
+                .max_requests_per_user = 256,
                 .agent_user = strdup("descartes-agent"),
                 .admin_group = strdup("descartes-admin"),
                 .tmp_size = 256ULL * 1024 * 1024,
@@ -155,6 +157,7 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"output_cap", 7, &c->output_cap_bytes},
                 {"max_agents", 4, &c->max_agents},
                 {"max_agents_per_user", 4, &c->max_agents_per_user},
+                {"max_requests_per_user", 4, &c->max_requests_per_user},
                 {"default_cpu", 5, &c->default_cpu_milli},
                 {"max_cpu", 5, &c->max_cpu_milli},
                 {"default_memory", 3, &c->default_memory},

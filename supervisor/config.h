@@ -19,6 +19,7 @@ typedef struct Config {
         uint64_t output_cap_bytes;    /* (live) per-agent output kept, oldest dropped first */
         uint64_t max_agents;          /* (live) agents alive or ended, host-wide */
         uint64_t max_agents_per_user; /* (live) per tenant */
+        uint64_t max_requests_per_user; /* (live) requests of one caller in progress at once */
         uint64_t request_ttl_usec;    /* (live) how long a reply is kept for a repeated request id */
         uint64_t retention_usec; /* (live) ended agents are removed this long after they end; 0 = keep */
 

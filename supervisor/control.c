@@ -56,13 +56,11 @@ bool control_is_admin(Manager *m, uid_t uid)
         return false;
 }
 
-void call_free(Call *c)
+/* Unlinks the call from its agent, the manager and its timer; the call itself stays allocated. */
+static void call_detach(Call *c)
 {
-        Manager *m;
+        Manager *m = c->manager;
 
-        if (!c)
-                return;
-        m = c->manager;
         if (c->agent) {
                 if (c->agent_prev)
                         c->agent_prev->agent_next = c->agent_next;
@@ -70,6 +68,8 @@ void call_free(Call *c)
                         c->agent->calls = c->agent_next;
                 if (c->agent_next)
                         c->agent_next->agent_prev = c->agent_prev;
+                c->agent = NULL;
+                c->agent_next = c->agent_prev = NULL;
         }
         if (c->prev)
                 c->prev->next = c->next;
@@ -77,10 +77,76 @@ void call_free(Call *c)
                 m->calls = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        sd_event_source_disable_unref(c->timeout);
+        c->next = c->prev = NULL;
+        c->timeout = sd_event_source_disable_unref(c->timeout);
+        c->wait = CALL_WAIT_NONE;
+}
+
+static void call_destroy(Call *c)
+{
         proto_request_done(&c->request);
         envelope_free(c->envelope);
         free(c);
+}
+
+void call_free(Call *c)
+{
+        if (!c)
+                return;
+        call_detach(c);
+        if (c->entry) {
+                /* a pending entry would otherwise hold its slot (and its waiters) for ever */
+                request_cache_remove(c->manager->request_cache, c->entry);
+                c->entry = NULL;
+        }
+        c->answered = true;
+        if (!c->dispatching)
+                call_destroy(c);
+}
+
+/* Ops whose reply may wait for the agent (the call is parked). */
+static bool op_may_wait(ProtoOp op)
+{
+        switch (op) {
+        case PROTO_OP_SPAWN:
+        case PROTO_OP_PAUSE:
+        case PROTO_OP_RESUME:
+        case PROTO_OP_STOP:
+        case PROTO_OP_KILL:
+        case PROTO_OP_STDIN:
+        case PROTO_OP_REMOVE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+void call_dispatch(Call *c)
+{
+        Manager *m = c->manager;
+
+        /* the caller's own pending requests, this one included */
+        if (op_may_wait(c->request.op) && c->entry &&
+            request_cache_uid_pending(m->request_cache, c->uid) > m->config.max_requests_per_user) {
+                m->stats.refused_busy++;
+                call_reply_error(c, PROTO_ERROR_BUSY,
+                                 "%llu of your requests are waiting already (max_requests_per_user): try "
+                                 "again once some are answered",
+                                 (unsigned long long)m->config.max_requests_per_user);
+                return;
+        }
+        c->dispatching = true;
+        (void)ops_dispatch(c);
+        c->dispatching = false;
+        if (c->answered) {
+                call_destroy(c);
+                return;
+        }
+        if (c->wait == CALL_WAIT_NONE || !c->agent) {
+                log_error("BUG: the %s handler neither answered nor parked request %s",
+                          proto_op_to_string(c->request.op) ?: "?", c->request.id);
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "the request was not answered (a daemon bug)");
+        }
 }
 
 static int encode_or_internal(ProtoReply *reply, void **ret_buf, size_t *ret_len)
@@ -107,8 +173,16 @@ int call_reply(Call *c, ProtoReply *reply)
         Manager *m = c->manager;
         void *buf = NULL;
         size_t len = 0;
+        bool keep;
         int r;
 
+        if (c->answered) {
+                log_error("BUG: request %s (%s) answered twice; the second answer is dropped", c->request.id,
+                          proto_op_to_string(c->request.op) ?: "?");
+                proto_reply_done(reply);
+                return 0;
+        }
+        call_detach(c);
         r = encode_or_internal(reply, &buf, &len);
         if (r < 0) {
                 log_error_errno(r, "Cannot answer request %s: %m", c->request.id);
@@ -118,6 +192,8 @@ int call_reply(Call *c, ProtoReply *reply)
         }
         if (!reply->ok && reply->error_code >= 0 && reply->error_code < _PROTO_ERROR_MAX)
                 m->stats.errors[reply->error_code]++;
+        /* `busy` means "nothing was done, try again": a resend with the same id must run, not replay it */
+        keep = reply->ok || reply->error_code != PROTO_ERROR_BUSY;
         proto_reply_done(reply);
 
         if (c->entry) {
@@ -126,15 +202,22 @@ int call_reply(Call *c, ProtoReply *reply)
                         send_to(m, env, buf, len);
                         envelope_free(env);
                 }
-                request_cache_complete(m->request_cache, c->entry, buf, len,
-                                       now_usec(CLOCK_MONOTONIC) + m->config.request_ttl_usec);
+                if (keep)
+                        request_cache_complete(m->request_cache, c->entry, buf, len,
+                                               now_usec(CLOCK_MONOTONIC) + m->config.request_ttl_usec);
+                else {
+                        request_cache_remove(m->request_cache, c->entry);
+                        free(buf);
+                }
                 c->entry = NULL;
         } else {
                 if (c->envelope)
                         send_to(m, c->envelope, buf, len);
                 free(buf);
         }
-        call_free(c);
+        c->answered = true;
+        if (!c->dispatching)
+                call_destroy(c);
         return 0;
 }
 
@@ -189,6 +272,8 @@ int call_defer(Call *c, Agent *a, CallWait wait, uint64_t timeout_usec)
 {
         int r;
 
+        if (c->answered || c->agent)
+                return -EALREADY; /* answered already, or parked twice: a handler bug */
         r = sd_event_add_time_relative(c->manager->event, &c->timeout, CLOCK_MONOTONIC, timeout_usec, 1000,
                                        on_call_timeout, c);
         if (r < 0)
@@ -244,6 +329,12 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                 sizes[i] = zmq_msg_size(&parts[i]);
         }
         r = envelope_new(frames, sizes, n_parts - 1, &env);
+        if (r == -E2BIG) {
+                /* frames in front of the body are echoed with the reply and kept while it is pending:
+                 * a client that sends big ones is not answered */
+                m->stats.unroutable++;
+                return 0;
+        }
         if (r < 0)
                 return r;
         body = &parts[n_parts - 1];
@@ -278,14 +369,17 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                         size_t len;
                         const void *buf = cache_entry_reply(entry, &len);
                         send_to(m, env, buf, len);
-                } else
+                } else if (cache_entry_n_waiters(entry) >= CACHE_ENTRY_WAITERS_MAX)
+                        reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_BUSY,
+                                             "this request id is already awaited by too many clients");
+                else
                         cache_entry_add_waiter(entry, TAKE_PTR(env));
                 return 0;
         }
         r = request_cache_add(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
         if (r == -EBUSY) {
                 reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_BUSY,
-                                     "too many requests in progress, try again later");
+                                     "too many requests are in progress, try again later");
                 return 0;
         }
         if (r < 0) {
@@ -312,6 +406,6 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                 m->calls->prev = c;
         m->calls = c;
 
-        ops_dispatch(c);
+        call_dispatch(c);
         return 0;
 }

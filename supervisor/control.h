@@ -44,12 +44,24 @@ struct Call {
         sd_event_source *timeout;
         Call *agent_next, *agent_prev; /* on agent->calls */
         Call *next, *prev;             /* on manager->calls */
+
+        /* Ownership: while its handler runs (`dispatching`) the dispatcher owns the call, and an answer only
+         * marks it `answered`; the dispatcher frees it after the handler returns, so a handler may read its
+         * request after answering. A parked call (call_defer) is owned by the control layer until answered. */
+        bool dispatching;
+        bool answered;
 };
 
 /* The ZmqSource handler of the ROUTER. */
 int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata);
 
-/* Sends the reply (taken and freed) to everyone waiting for it, caches it, frees the call. */
+/* Runs the call's handler, then frees the call unless it was parked; a handler that neither answers nor parks
+ * is answered `internal`. */
+void call_dispatch(Call *c);
+
+/* Sends the reply (taken and freed) to everyone waiting for it and caches it. The call is detached from its
+ * agent and timer at once and freed now, or by call_dispatch() if its handler is still running. A second
+ * answer to the same call is ignored. */
 int call_reply(Call *c, ProtoReply *reply);
 int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -58,7 +70,7 @@ int call_reply_agent(Call *c, Agent *a);
 /* Parks the call on the agent until agent_complete_calls() or the timeout (then `timeout` is answered and
  * the operation goes on). */
 int call_defer(Call *c, Agent *a, CallWait wait, uint64_t timeout_usec);
-/* Drops a call without answering (shutdown). */
+/* Drops a call without answering (shutdown): its cache entry and waiting envelopes go too. */
 void call_free(Call *c);
 
 bool control_is_admin(Manager *m, uid_t uid);

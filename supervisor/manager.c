@@ -33,6 +33,9 @@
 
 #define REQUEST_CACHE_MAX       8192
 #define REQUEST_CACHE_BYTES_MAX (64 * 1024 * 1024)
+/* a caller's share of the cache: its own old answers make room for its new requests */
+#define REQUEST_CACHE_UID_MAX       2048
+#define REQUEST_CACHE_UID_BYTES_MAX (16 * 1024 * 1024)
 #define SHUTDOWN_EXTRA_USEC     (5 * USEC_PER_SEC)
 
 static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
@@ -329,6 +332,15 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         return 0;
 }
 
+static void manager_apply_request_limits(Manager *m)
+{
+        if (m->request_cache)
+                /* pending requests are bounded where they would wait (call_dispatch), so that a caller
+                 * at its bound can still ask what is going on, or kill */
+                request_cache_set_uid_limits(m->request_cache, REQUEST_CACHE_UID_MAX, 0,
+                                             REQUEST_CACHE_UID_BYTES_MAX);
+}
+
 static void reload_config(Manager *m)
 {
         _cleanup_(config_done) Config n = {};
@@ -382,6 +394,8 @@ static void reload_config(Manager *m)
         LIVE_U64(output_cap_bytes, "output_cap");
         LIVE_U64(max_agents, "max_agents");
         LIVE_U64(max_agents_per_user, "max_agents_per_user");
+        LIVE_U64(max_requests_per_user, "max_requests_per_user");
+        manager_apply_request_limits(m);
         LIVE_U64(request_ttl_usec, "request_ttl (us)");
         LIVE_U64(retention_usec, "retention (us)");
         LIVE_U64(default_cpu_milli, "default_cpu (millicpus)");
@@ -455,6 +469,8 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         if (r < 0)
                 return r; /* logged */
         r = request_cache_new(REQUEST_CACHE_MAX, REQUEST_CACHE_BYTES_MAX, &m->request_cache);
+        if (r >= 0)
+                manager_apply_request_limits(m);
         if (r >= 0)
                 r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, EVENT_RING_DEFAULT_DATA_BYTES, &m->event_ring);
         if (r < 0)

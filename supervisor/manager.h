@@ -28,6 +28,7 @@ typedef struct ManagerStats {
         uint64_t messages;       /* control messages received */
         uint64_t malformed;      /* frames that did not decode as a request */
         uint64_t unroutable;     /* messages with no envelope: no reply possible */
+        uint64_t refused_busy;   /* requests refused: their caller had max_requests_per_user waiting */
         uint64_t replies_cached; /* repeated request ids answered from the cache */
         uint64_t send_failures;  /* replies the ROUTER could not take */
         uint64_t events_published;

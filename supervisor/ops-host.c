@@ -112,6 +112,7 @@ int op_stats(Call *c)
                 {"messages", st->messages},
                 {"malformed", st->malformed},
                 {"unroutable", st->unroutable},
+                {"refused_busy", st->refused_busy},
                 {"replies_cached", st->replies_cached},
                 {"reply_send_failures", st->send_failures},
                 {"events_published", st->events_published},

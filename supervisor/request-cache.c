@@ -7,6 +7,17 @@
 #include "request-cache.h"
 
 #define CACHE_BUCKETS 1024
+#define UID_BUCKETS   64
+
+/* Each caller's share of the cache: a caller that fills its share waits for its own requests, never for
+ * everyone's. */
+typedef struct UidShare {
+        uid_t uid;
+        size_t n_entries;
+        size_t n_pending;
+        size_t bytes;
+        struct UidShare *next;
+} UidShare;
 
 struct CacheEntry {
         uid_t uid;
@@ -15,6 +26,7 @@ struct CacheEntry {
         void *reply;
         size_t reply_size;
         uint64_t expires_usec;
+        size_t n_waiters;
         Envelope *waiters, *waiters_tail;
         CacheEntry *bucket_next;
         CacheEntry *older, *newer; /* insertion order */
@@ -25,16 +37,26 @@ struct RequestCache {
         size_t n_entries;
         size_t max_bytes;
         size_t bytes;
+        size_t max_per_uid;
+        size_t max_pending_per_uid;
+        size_t max_bytes_per_uid;
         CacheEntry *buckets[CACHE_BUCKETS];
+        UidShare *shares[UID_BUCKETS];
         CacheEntry *oldest, *newest;
 };
 
 int envelope_new(const void *const *frames, const size_t *sizes, size_t n, Envelope **ret)
 {
         _cleanup_(envelope_freep) Envelope *e = NULL;
+        size_t total = 0;
 
         if (n > ENVELOPE_FRAMES_MAX)
                 return -E2BIG;
+        for (size_t i = 0; i < n; i++) {
+                if (sizes[i] > ENVELOPE_BYTES_MAX - total)
+                        return -E2BIG;
+                total += sizes[i];
+        }
         e = calloc(1, sizeof *e);
         if (!e)
                 return -ENOMEM;
@@ -81,8 +103,50 @@ int request_cache_new(size_t max_entries, size_t max_bytes, RequestCache **ret)
                 return -ENOMEM;
         c->max_entries = max_entries;
         c->max_bytes = max_bytes;
+        c->max_per_uid = max_entries;
+        c->max_pending_per_uid = max_entries;
+        c->max_bytes_per_uid = max_bytes;
         *ret = c;
         return 0;
+}
+
+void request_cache_set_uid_limits(RequestCache *c, size_t max_per_uid, size_t max_pending_per_uid,
+                                  size_t max_bytes_per_uid)
+{
+        c->max_per_uid = max_per_uid ?: c->max_entries;
+        c->max_pending_per_uid = MIN(max_pending_per_uid ?: c->max_entries, c->max_per_uid);
+        c->max_bytes_per_uid = max_bytes_per_uid ?: c->max_bytes;
+}
+
+static UidShare *share_get(RequestCache *c, uid_t uid, bool create)
+{
+        UidShare **head = &c->shares[uid % UID_BUCKETS], *s;
+
+        for (s = *head; s; s = s->next)
+                if (s->uid == uid)
+                        return s;
+        if (!create)
+                return NULL;
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return NULL;
+        s->uid = uid;
+        s->next = *head;
+        *head = s;
+        return s;
+}
+
+static void share_put(RequestCache *c, UidShare *s)
+{
+        UidShare **p = &c->shares[s->uid % UID_BUCKETS];
+
+        if (s->n_entries > 0)
+                return;
+        while (*p && *p != s)
+                p = &(*p)->next;
+        if (*p)
+                *p = s->next;
+        free(s);
 }
 
 static void entry_free(CacheEntry *e)
@@ -115,6 +179,16 @@ void request_cache_remove(RequestCache *c, CacheEntry *e)
                 c->newest = e->older;
         c->n_entries--;
         c->bytes -= e->reply_size;
+        {
+                UidShare *s = share_get(c, e->uid, false);
+                if (s) {
+                        s->bytes -= e->reply_size;
+                        s->n_entries--;
+                        if (!e->done)
+                                s->n_pending--;
+                        share_put(c, s);
+                }
+        }
         entry_free(e);
 }
 
@@ -157,27 +231,62 @@ int request_cache_lookup(RequestCache *c, uid_t uid, const char *id, uint64_t no
         return 0;
 }
 
+/* The oldest answered entry, of one caller or (uid_filter false) of anyone. */
+static CacheEntry *oldest_done(RequestCache *c, bool uid_filter, uid_t uid)
+{
+        for (CacheEntry *e = c->oldest; e; e = e->newer)
+                if (e->done && (!uid_filter || e->uid == uid))
+                        return e;
+        return NULL;
+}
+
 int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_usec, CacheEntry **ret)
 {
+        UidShare *share;
         CacheEntry *e;
         unsigned h;
 
+        share = share_get(c, uid, true);
+        if (!share)
+                return -ENOMEM;
+        if (share->n_pending >= c->max_pending_per_uid) {
+                share_put(c, share);
+                return -EBUSY;
+        }
+        if (share->n_entries >= c->max_per_uid) {
+                /* past its share a caller's new requests push out its own old answers, nobody else's */
+                purge_expired(c, now_usec);
+                CacheEntry *victim = oldest_done(c, true, uid);
+                if (victim)
+                        request_cache_remove(c, victim);
+        }
+        /* root (the host's orchestrator) is never refused for lack of room: its own share bounds it */
         if (c->n_entries >= c->max_entries)
                 purge_expired(c, now_usec);
         if (c->n_entries >= c->max_entries) {
-                CacheEntry *victim = c->oldest;
-                while (victim && !victim->done)
-                        victim = victim->newer;
-                if (!victim)
+                CacheEntry *victim = oldest_done(c, false, 0);
+                if (victim)
+                        request_cache_remove(c, victim);
+                else if (uid != 0) {
+                        share = share_get(c, uid, false);
+                        if (share)
+                                share_put(c, share);
                         return -EBUSY;
-                request_cache_remove(c, victim);
+                }
         }
-        e = calloc(1, sizeof *e);
-        if (!e)
+        /* removals above may have freed the caller's share */
+        share = share_get(c, uid, true);
+        if (!share)
                 return -ENOMEM;
+        e = calloc(1, sizeof *e);
+        if (!e) {
+                share_put(c, share);
+                return -ENOMEM;
+        }
         e->id = strdup(id);
         if (!e->id) {
                 free(e);
+                share_put(c, share);
                 return -ENOMEM;
         }
         e->uid = uid;
@@ -191,8 +300,16 @@ int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_u
                 c->oldest = e;
         c->newest = e;
         c->n_entries++;
+        share->n_entries++;
+        share->n_pending++;
         *ret = e;
         return 0;
+}
+
+size_t request_cache_uid_pending(RequestCache *c, uid_t uid)
+{
+        UidShare *s = share_get(c, uid, false);
+        return s ? s->n_pending : 0;
 }
 
 bool cache_entry_is_done(const CacheEntry *e)
@@ -200,8 +317,14 @@ bool cache_entry_is_done(const CacheEntry *e)
         return e->done;
 }
 
+size_t cache_entry_n_waiters(const CacheEntry *e)
+{
+        return e->n_waiters;
+}
+
 void cache_entry_add_waiter(CacheEntry *e, Envelope *env)
 {
+        e->n_waiters++;
         env->next = NULL;
         if (e->waiters_tail)
                 e->waiters_tail->next = env;
@@ -217,6 +340,7 @@ Envelope *cache_entry_pop_waiter(CacheEntry *e)
         if (!env)
                 return NULL;
         e->waiters = env->next;
+        e->n_waiters--;
         if (!e->waiters)
                 e->waiters_tail = NULL;
         env->next = NULL;
@@ -225,13 +349,25 @@ Envelope *cache_entry_pop_waiter(CacheEntry *e)
 
 void request_cache_complete(RequestCache *c, CacheEntry *e, void *reply, size_t size, uint64_t expires_usec)
 {
+        UidShare *s = share_get(c, e->uid, false);
+
+        if (s && !e->done)
+                s->n_pending--;
         c->bytes -= e->reply_size;
+        if (s)
+                s->bytes = s->bytes - e->reply_size + size;
         free(e->reply);
         e->reply = reply;
         e->reply_size = size;
         e->expires_usec = expires_usec;
         e->done = true;
         c->bytes += size;
+        /* a caller past its byte share makes room from its own answers first */
+        for (CacheEntry *v = c->oldest, *n; v && s && s->bytes > c->max_bytes_per_uid; v = n) {
+                n = v->newer;
+                if (v->done && v != e && v->uid == e->uid)
+                        request_cache_remove(c, v);
+        }
         for (CacheEntry *v = c->oldest, *n; v && c->bytes > c->max_bytes; v = n) {
                 n = v->newer;
                 if (v->done && v != e)

@@ -13,6 +13,11 @@
 #include <sys/types.h>
 
 #define ENVELOPE_FRAMES_MAX 8
+/* A ROUTER's routing id is at most 255 bytes; the frames a DEALER may add in front of its body are the
+ * client's, so their total is bounded too (a REQ adds one empty frame). */
+#define ENVELOPE_BYTES_MAX 1024
+/* Clients that resend an id still being worked on each wait for the reply; past this they get `busy`. */
+#define CACHE_ENTRY_WAITERS_MAX 16
 
 /* The frames before a request's body (routing id, empty delimiter), echoed in front of its reply. */
 typedef struct Envelope {
@@ -43,15 +48,24 @@ static inline void request_cache_freep(RequestCache **c)
                 request_cache_free(*c);
 }
 size_t request_cache_size(const RequestCache *c);
+/* Bounds each caller's entries and reply bytes (past them, its own oldest answers go first) and its pending
+ * entries (past it, -EBUSY). Root may also pass the cache's total, never its own bounds. 0 means the total. */
+void request_cache_set_uid_limits(RequestCache *c, size_t max_per_uid, size_t max_pending_per_uid,
+                                  size_t max_bytes_per_uid);
 
 /* Finds a live entry (answered entries past their expiry are dropped first). 1 and *ret, or 0. */
 int request_cache_lookup(RequestCache *c, uid_t uid, const char *id, uint64_t now_usec, CacheEntry **ret);
-/* Adds a pending entry; -EBUSY when the cache is full of pending entries. */
+/* Adds a pending entry; -EBUSY when the caller has its most pending entries, or (not for root) when the cache
+ * is full of pending entries. */
 int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_usec, CacheEntry **ret);
 /* Drops an entry (pending or not) with its waiters. */
 void request_cache_remove(RequestCache *c, CacheEntry *e);
 
 bool cache_entry_is_done(const CacheEntry *e);
+/* The caller's entries still being worked on. */
+size_t request_cache_uid_pending(RequestCache *c, uid_t uid);
+
+size_t cache_entry_n_waiters(const CacheEntry *e);
 /* Queues an envelope (taken) to receive the reply. */
 void cache_entry_add_waiter(CacheEntry *e, Envelope *env);
 /* Takes the next waiting envelope, or NULL. */

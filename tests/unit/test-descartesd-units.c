@@ -213,6 +213,60 @@ static void push(EventRing *r, uint64_t seq, const char *agent)
         assert_int_equal(event_ring_push(r, &e), 0);
 }
 
+/* One caller's requests never take another's room: its pending ones are bounded, its old answers go first,
+ * and root passes a cache full of others' pending requests. */
+static void test_request_cache_shares(void **state)
+{
+        RequestCache *c = NULL;
+        CacheEntry *e, *f, *keep;
+        char id[16];
+
+        (void)state;
+        assert_int_equal(request_cache_new(8, 1000, &c), 0);
+        request_cache_set_uid_limits(c, 4, 2, 10);
+
+        /* 2 pending per caller, then busy, for that caller only */
+        assert_int_equal(request_cache_add(c, 1000, "a1", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 1000, "a2", 0, &f), 0);
+        assert_int_equal(request_cache_add(c, 1000, "a3", 0, &keep), -EBUSY);
+        assert_int_equal(request_cache_add(c, 1001, "b1", 0, &keep), 0);
+        request_cache_complete(c, keep, strdup("b"), 1, 1000);
+
+        /* answered ones free the pending slot; past 4 entries the caller's own oldest answer goes */
+        request_cache_complete(c, e, strdup("1"), 1, 1000);
+        request_cache_complete(c, f, strdup("2"), 1, 1000);
+        for (int i = 0; i < 6; i++) {
+                snprintf(id, sizeof id, "n%d", i);
+                assert_int_equal(request_cache_add(c, 1000, id, 0, &e), 0);
+                request_cache_complete(c, e, strdup("x"), 1, 1000);
+        }
+        assert_int_equal(request_cache_lookup(c, 1001, "b1", 0, &e), 1);
+        assert_int_equal(request_cache_lookup(c, 1000, "a1", 0, &e), 0);
+        assert_int_equal(request_cache_lookup(c, 1000, "n5", 0, &e), 1);
+
+        /* bytes: past 10 bytes of answers a caller loses its own oldest, the other caller's stays */
+        assert_int_equal(request_cache_add(c, 1000, "big", 0, &e), 0);
+        request_cache_complete(c, e, strdup("123456789"), 9, 1000);
+        assert_int_equal(request_cache_lookup(c, 1000, "big", 0, &e), 1);
+        assert_int_equal(request_cache_lookup(c, 1000, "n4", 0, &e), 0);
+        assert_int_equal(request_cache_lookup(c, 1001, "b1", 0, &e), 1);
+        request_cache_free(c);
+
+        /* the whole cache pending: others are refused, root is not */
+        assert_int_equal(request_cache_new(4, 1000, &c), 0);
+        request_cache_set_uid_limits(c, 2, 2, 0);
+        assert_int_equal(request_cache_add(c, 1, "p1", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 1, "p2", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 2, "p1", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 2, "p2", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 3, "p1", 0, &e), -EBUSY);
+        assert_int_equal(request_cache_add(c, 0, "p1", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 0, "p2", 0, &e), 0);
+        assert_int_equal(request_cache_add(c, 0, "p3", 0, &e), -EBUSY);
+        assert_int_equal(request_cache_size(c), 6);
+        request_cache_free(c);
+}
+
 static void test_event_ring(void **state)
 {
         EventRing *r = NULL;
@@ -292,7 +346,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
                 cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
-                cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_event_ring),
+                cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_request_cache_shares),
+                cmocka_unit_test(test_event_ring),
                 cmocka_unit_test(test_host_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
