@@ -445,6 +445,9 @@ int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoRe
                 r = decode_error_map(x, "err", &rep.error_code, &rep.error_msg, e);
                 if (r < 0)
                         return r;
+                r = proto_get_str(x, "err", "agent", false, 1, PROTO_AGENT_ID_MAX, &rep.error_agent, e);
+                if (r < 0)
+                        return r;
                 rep.op = expected_op;
         } else {
                 r = proto_map_need(root, "", "data", &x, e);

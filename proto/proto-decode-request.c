@@ -323,8 +323,8 @@ static int decode_batch(const msgpack_object *a, ProtoBatchArgs *ret, ProtoError
                                     true, &ret->agents, &ret->n_agents, e);
                 if (r < 0)
                         return r;
-                if (ret->n_agents == 0)
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "args.agents: empty");
+                if (ret->n_agents == 0) /* absent and empty mean the same */
+                        ret->agents = strv_free(ret->agents);
         }
 
         r = proto_map_get(a, "args", "selector", &x, e);

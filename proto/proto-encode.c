@@ -430,13 +430,17 @@ static void write_output_result(ProtoWriter *w, const ProtoOutputResult *o)
         proto_write_u64(w, o->dropped);
 }
 
-static void write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg)
+static void write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg, const char *agent)
 {
-        proto_write_map(w, 2);
+        proto_write_map(w, 2 + !!agent);
         proto_write_key(w, "code");
         write_enum(w, proto_error_code_to_string(code));
         proto_write_key(w, "msg");
         proto_write_str(w, msg ?: "");
+        if (agent) {
+                proto_write_key(w, "agent");
+                proto_write_str(w, agent);
+        }
 }
 
 static void write_batch_result(ProtoWriter *w, const ProtoBatchResult *b)
@@ -455,7 +459,7 @@ static void write_batch_result(ProtoWriter *w, const ProtoBatchResult *b)
                 proto_write_bool(w, it->ok);
                 if (!it->ok) {
                         proto_write_key(w, "err");
-                        write_error_map(w, it->error_code, it->error_msg);
+                        write_error_map(w, it->error_code, it->error_msg, NULL);
                 }
         }
         proto_write_key(w, "ok_count");
@@ -557,7 +561,7 @@ static int encode_reply(const char *id, bool ok, ProtoErrorCode code, const char
                 write_result(&w, r);
         } else {
                 proto_write_key(&w, "err");
-                write_error_map(&w, code, msg);
+                write_error_map(&w, code, msg, r ? r->error_agent : NULL);
         }
         return proto_writer_finish(&w, ret_buf, ret_len);
 }
@@ -567,6 +571,8 @@ int proto_reply_encode(const ProtoReply *r, void **ret_buf, size_t *ret_len)
         if (!r)
                 return -EINVAL;
         if (!r->ok && r->error_msg && strlen(r->error_msg) > PROTO_ERROR_MSG_MAX)
+                return -E2BIG;
+        if (!r->ok && r->error_agent && strlen(r->error_agent) > PROTO_AGENT_ID_MAX)
                 return -E2BIG;
         return encode_reply(r->id ?: "", r->ok, r->error_code, r->error_msg, r, ret_buf, ret_len);
 }

@@ -438,6 +438,7 @@ void proto_reply_done(ProtoReply *r)
                 return;
         free(r->id);
         free(r->error_msg);
+        free(r->error_agent);
         if (r->ok)
                 switch (r->op) {
                 case PROTO_OP_HEALTH:

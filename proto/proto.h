@@ -439,6 +439,7 @@ typedef struct ProtoReply {
         bool ok;
         ProtoErrorCode error_code; /* when !ok */
         char *error_msg;           /* when !ok */
+        char *error_agent;         /* when !ok, optional: the agent the failed request created (spawn_failed) */
         union {                    /* when ok, by op */
                 ProtoHealthResult health;
                 ProtoListResult list;

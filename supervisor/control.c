@@ -232,7 +232,10 @@ int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
         (void)vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
         r = proto_reply_init_error(&reply, c->request.id, c->request.op, code, "%s", msg);
+        if (r >= 0 && c->created_agent[0] && !(reply.error_agent = strdup(c->created_agent)))
+                r = -ENOMEM;
         if (r < 0) {
+                proto_reply_done(&reply);
                 log_oom();
                 call_free(c);
                 return 0;

@@ -50,6 +50,8 @@ struct Call {
          * request after answering. A parked call (call_defer) is owned by the control layer until answered. */
         bool dispatching;
         bool answered;
+        /* spawn: the agent it created, named in an error reply so that the client can look at it */
+        char created_agent[PROTO_AGENT_ID_MAX + 1];
 };
 
 /* The ZmqSource handler of the ROUTER. */

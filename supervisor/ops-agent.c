@@ -108,6 +108,7 @@ int op_spawn(Call *c)
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         a->spawn_arrived_usec = c->arrived_usec;
+        (void)snprintf(c->created_agent, sizeof c->created_agent, "%s", a->id);
         a->limits = limits;
         if (strv_copy(args->argv, &a->argv) < 0 || (args->name && !(a->name = strdup(args->name)))) {
                 agent_free(a);
@@ -156,6 +157,15 @@ static bool labels_match(const ProtoStrMap *want, const ProtoStrMap *have)
         return true;
 }
 
+static bool list_match(Call *c, const ProtoListArgs *args, Agent *a)
+{
+        if (!c->admin && a->owner_uid != c->uid)
+                return false;
+        if (args->has_state ? a->state != args->state : (!args->all && agent_state_is_ended(a->state)))
+                return false;
+        return labels_match(&args->labels, &a->labels);
+}
+
 int op_list(Call *c)
 {
         ProtoListArgs *args = &c->request.args.list;
@@ -172,17 +182,16 @@ int op_list(Call *c)
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
-        /* oldest first */
-        Agent *last = c->manager->agents;
-        while (last && last->next)
-                last = last->next;
-        for (Agent *a = last; a && n < limit; a = a->prev) {
-                if (!c->admin && a->owner_uid != c->uid)
-                        continue;
-                if (args->has_state ? a->state != args->state
-                                    : (!args->all && agent_state_is_ended(a->state)))
-                        continue;
-                if (!labels_match(&args->labels, &a->labels))
+        /* the newest `limit` matching agents (m->agents is newest first), listed oldest first */
+        Agent *first = c->manager->agents;
+        size_t taken = 0;
+        for (Agent *a = c->manager->agents; a && taken < limit; a = a->next)
+                if (list_match(c, args, a)) {
+                        first = a;
+                        taken++;
+                }
+        for (Agent *a = taken ? first : NULL; a && n < limit; a = a->prev) {
+                if (!list_match(c, args, a))
                         continue;
                 r = agent_fill_info(a, &reply.result.list.agents[n]);
                 if (r < 0) {
@@ -389,7 +398,8 @@ int op_action(Call *c)
         Agent *a = find_or_reply(c, args->agent);
 
         if (a)
-                call_reply_error(c, PROTO_ERROR_NOT_FOUND, "agent %s defines no action %s", a->id,
+                call_reply_error(c, PROTO_ERROR_CONFLICT,
+                                 "agent %s has no action channel: it cannot take action %s", a->id,
                                  args->name ?: "");
         return 0;
 }
@@ -421,8 +431,9 @@ static int batch_one(Call *c, ProtoBatchArgs *b, Agent *a, ProtoErrorCode *ret_c
                 r = agent_remove(a); /* 1: finishes once its cgroups are empty */
                 break;
         case PROTO_OP_ACTION:
-                *ret_code = PROTO_ERROR_NOT_FOUND;
-                (void)asprintf_safe(ret_msg, "agent defines no action %s", b->args.action.name ?: "");
+                *ret_code = PROTO_ERROR_CONFLICT;
+                (void)asprintf_safe(ret_msg, "the agent has no action channel: it cannot take action %s",
+                                    b->args.action.name ?: "");
                 return -ENOENT;
         default:
                 *ret_code = PROTO_ERROR_BAD_REQUEST;

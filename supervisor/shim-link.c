@@ -125,7 +125,9 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         if (proto_value_new_str_map("msg", msg, &data) >= 0)
                 events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
         proto_value_done(&data);
-        agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_SPAWN_FAILED, msg);
+        /* the agent has ended here: the state turns `failed` before the spawn is answered, not once the shim
+         * has gone too (a client's `get` right after the reply sees what the reply said) */
+        agent_finalize(a);
 }
 
 static int handle_packet(Agent *a, const void *buf, size_t n)

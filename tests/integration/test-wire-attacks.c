@@ -505,6 +505,75 @@ static void test_waiting_flood_is_per_caller(void **state)
         raw_close(&raw);
 }
 
+/* Promises of docs/protocol.md that the daemon once broke. */
+static void test_document_promises(void **state)
+{
+        ITest *t = *state;
+        Raw raw = {};
+        char *bad_argv[] = {(char *)"/nonexistent/program", NULL};
+        const char *sleep_argv[] = {"sleep", "600", NULL};
+        _cleanup_free_ char *older = NULL, *newer = NULL;
+
+        assert_int_equal(raw_open(&raw, t->h->control), 0);
+
+        /* a failed spawn names its agent, which is `failed` by the time the reply is read */
+        {
+                ProtoRequest req = {.op = PROTO_OP_SPAWN};
+                ProtoReply rep = {};
+                req.args.spawn.argv = bad_argv;
+                req.args.spawn.n_argv = 1;
+                assert_int_equal(raw_call(&raw, &req, &rep), 0);
+                assert_false(rep.ok);
+                assert_int_equal(rep.error_code, PROTO_ERROR_SPAWN_FAILED);
+                assert_non_null(rep.error_agent);
+                assert_int_equal(state_of(t, rep.error_agent), PROTO_STATE_FAILED);
+                proto_reply_done(&rep);
+        }
+
+        /* list with limit keeps the newest */
+        older = itest_spawn(t, false, sleep_argv);
+        newer = itest_spawn(t, false, sleep_argv);
+        {
+                ProtoRequest req = {.op = PROTO_OP_LIST};
+                ProtoReply rep = {};
+                req.args.list.has_limit = true;
+                req.args.list.limit = 1;
+                assert_int_equal(raw_call(&raw, &req, &rep), 0);
+                assert_true(rep.ok);
+                assert_int_equal(rep.result.list.n_agents, 1);
+                assert_string_equal(rep.result.list.agents[0].id, newer);
+                proto_reply_done(&rep);
+        }
+
+        /* action to an agent without an action channel: conflict */
+        {
+                ProtoRequest req = {.op = PROTO_OP_ACTION};
+                ProtoReply rep = {};
+                req.args.action.agent = newer;
+                req.args.action.name = (char *)"ping";
+                assert_int_equal(raw_call(&raw, &req, &rep), 0);
+                assert_false(rep.ok);
+                assert_int_equal(rep.error_code, PROTO_ERROR_CONFLICT);
+                proto_reply_done(&rep);
+        }
+
+        /* batch with agents: [] and a selector is the selector's batch */
+        {
+                char *none[] = {NULL};
+                ProtoRequest req = {.op = PROTO_OP_BATCH};
+                ProtoReply rep = {};
+                req.args.batch.op = PROTO_OP_KILL;
+                req.args.batch.agents = none;
+                req.args.batch.n_agents = 0;
+                req.args.batch.has_selector = true;
+                assert_int_equal(raw_call(&raw, &req, &rep), 0);
+                assert_true(rep.ok);
+                assert_true(rep.result.batch.ok_count >= 2);
+                proto_reply_done(&rep);
+        }
+        raw_close(&raw);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -512,6 +581,7 @@ int main(void)
                 cmocka_unit_test(test_other_tenant_and_unknown_ids),
                 cmocka_unit_test(test_every_state),
                 cmocka_unit_test(test_waiting_flood_is_per_caller),
+                cmocka_unit_test(test_document_promises),
         };
         return cmocka_run_group_tests(tests, itest_setup, itest_teardown);
 }

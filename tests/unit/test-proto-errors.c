@@ -138,7 +138,7 @@ static const Case request_cases[] = {
         {"{" H "op: 'batch', args: {agents: ['a']}}", BAD, "missing required key args.op"},
         {"{" H "op: 'batch', args: {op: 'kill'}}", BAD, "exactly one of agents and selector"},
         {"{" H "op: 'batch', args: {op: 'kill', agents: ['a'], selector: {}}}", BAD, "exactly one"},
-        {"{" H "op: 'batch', args: {op: 'kill', agents: []}}", BAD, "args.agents: empty"},
+        {"{" H "op: 'batch', args: {op: 'kill', agents: []}}", BAD, "args: exactly one of agents and selector"},
         {"{" H "op: 'batch', args: {op: 'kill', agents: ['']}}", BAD, "args.agents"},
         {"{" H "op: 'batch', args: {op: 'signal', agents: ['a']}}", BAD, "missing required key args.signal"},
         {"{" H "op: 'batch', args: {op: 'signal', agents: ['a'], args: {signal: 'HUP'}}}", OK},
