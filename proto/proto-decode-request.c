@@ -428,6 +428,8 @@ static int decode_args(const msgpack_object *a, ProtoRequest *req, ProtoError *e
 /* The id is read before anything else can fail, so that even a refused request gets its answer matched. */
 static void peek_id(const msgpack_object *root, ProtoError *e)
 {
+        e->has_id = false; /* the scan's guess gives way to the real read */
+        e->id[0] = 0;
         for (uint32_t i = 0; i < root->via.map.size; i++) {
                 const msgpack_object_kv *kv = &root->via.map.ptr[i];
 
@@ -468,10 +470,11 @@ int proto_request_decode(const void *buf, size_t len, ProtoRequest *ret, ProtoEr
         if (r < 0)
                 return r;
         root = &u.u.data;
+        if (root->type == MSGPACK_OBJECT_MAP)
+                peek_id(root, e); /* before any check of the keys: an integer key is answered with the id */
         r = proto_read_map(root, "", e);
         if (r < 0)
                 return r;
-        peek_id(root, e);
 
         r = proto_get_str(root, "", "id", true, 1, PROTO_ID_MAX, &req.id, e);
         if (r < 0)

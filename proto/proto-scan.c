@@ -133,8 +133,45 @@ static int scan_header(const uint8_t *p, size_t avail, size_t *ret_hdr, ScanKind
         return 0;
 }
 
+/* The top-level "id" as the walk passes it, so that a message refused later in the walk (too deep, too many
+ * objects) is still answered with its id. A second "id" key makes it unknown again, as the decoders do. */
+typedef struct IdWatch {
+        uint64_t root_elems; /* 2 * pairs of the root map, or 0 when the root is not a map */
+        bool next_is_id;
+        bool seen;
+} IdWatch;
+
+static void id_watch(IdWatch *w, const uint8_t *buf, size_t pos, size_t hdr, ScanKind kind, uint64_t n,
+                     uint64_t index, ProtoError *e)
+{
+        uint8_t b = buf[pos];
+        bool is_str = kind == SCAN_SCALAR && ((b >= 0xa0 && b <= 0xbf) || b == 0xd9 || b == 0xda || b == 0xdb);
+
+        if (!e)
+                return;
+        if (index % 2 == 0) { /* a key */
+                w->next_is_id = is_str && n == 2 && memcmp(buf + pos + hdr, "id", 2) == 0;
+                return;
+        }
+        if (!w->next_is_id)
+                return;
+        w->next_is_id = false;
+        if (w->seen) {
+                e->has_id = false;
+                e->id[0] = 0;
+                return;
+        }
+        w->seen = true;
+        if (!is_str || n < 1 || n > PROTO_ID_MAX || memchr(buf + pos + hdr, 0, n))
+                return;
+        memcpy(e->id, buf + pos + hdr, n);
+        e->id[n] = 0;
+        e->has_id = true;
+}
+
 int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e)
 {
+        IdWatch w = {};
         /* remaining[d]: elements still expected in the container open at depth d; remaining[0] is the root.
          */
         uint64_t remaining[PROTO_DEPTH_MAX + 1];
@@ -180,6 +217,8 @@ int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e
                 if (r < 0)
                         return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
                                                "invalid msgpack byte 0x%02x at %zu", buf[pos], pos);
+                if (depth == 1 && w.root_elems > 0 && (kind != SCAN_SCALAR || n <= len - pos - hdr))
+                        id_watch(&w, buf, pos, hdr, kind, n, w.root_elems - remaining[1] - 1, e);
                 pos += hdr;
                 left = len - pos;
 
@@ -207,6 +246,8 @@ int proto_scan(const uint8_t *buf, size_t len, unsigned max_depth, ProtoError *e
                                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "nesting deeper than %u",
                                                        max_depth);
                         remaining[++depth] = n;
+                        if (depth == 1 && kind == SCAN_MAP)
+                                w.root_elems = n;
                         break;
                 default:
                         return proto_error_set(e, PROTO_ERROR_INTERNAL, "scanner state");

@@ -209,6 +209,54 @@ static void test_error_carries_id(void **state)
 
         decode_text_request("{v: 1, id: 5, op: 'get'}", &r, &err);
         assert_false(err.has_id);
+
+        /* refused by the pre-scan or for its keys, with a readable id: the id still comes back */
+        {
+                char text[512];
+                size_t p = (size_t)snprintf(text, sizeof text,
+                                            "{v: 1, id: 'deep-1', op: 'action', args: {agent: 'a', name: 'n', "
+                                            "params: {x: ");
+                for (int i = 0; i < 20; i++)
+                        text[p++] = '[';
+                for (int i = 0; i < 20; i++)
+                        text[p++] = ']';
+                snprintf(text + p, sizeof text - p, "}}}");
+                decode_text_request(text, &r, &err);
+                assert_int_equal(r, -EBADMSG);
+                assert_non_null(strstr(err.msg, "nesting"));
+                assert_true(err.has_id);
+                assert_string_equal(err.id, "deep-1");
+        }
+        decode_text_request("{v: 1, id: 'intkey', op: 'get', 7: 'x'}", &r, &err);
+        assert_int_equal(r, -EBADMSG);
+        assert_true(err.has_id);
+        assert_string_equal(err.id, "intkey");
+        {
+                /* {id: "many", x: [nil x 1,100,000]} */
+                size_t n = 1100000, len = 1 + 3 + 5 + 2 + 5 + n;
+                _cleanup_free_ uint8_t *buf = malloc(len);
+                ProtoRequest req = {};
+                size_t o = 0;
+
+                assert_non_null(buf);
+                buf[o++] = 0x82;
+                memcpy(buf + o, "\xa2id\xa4many", 8);
+                o += 8;
+                memcpy(buf + o, "\xa1x", 2);
+                o += 2;
+                buf[o++] = 0xdd;
+                buf[o++] = (uint8_t)(n >> 24);
+                buf[o++] = (uint8_t)(n >> 16);
+                buf[o++] = (uint8_t)(n >> 8);
+                buf[o++] = (uint8_t)n;
+                memset(buf + o, 0xc0, n);
+                o += n;
+                assert_true(proto_request_decode(buf, o, &req, &err) < 0);
+                assert_non_null(strstr(err.msg, "objects"));
+                assert_true(err.has_id);
+                assert_string_equal(err.id, "many");
+                (void)len;
+        }
         decode_text_request("{v: 1, id: 'a', id: 'b', op: 'get'}", &r, &err);
         assert_int_equal(r, -EBADMSG);
         assert_false(err.has_id);
