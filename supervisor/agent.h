@@ -147,7 +147,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
 int shim_link_attach(Agent *a, int fd);
 void shim_link_detach(Agent *a);
 int shim_link_send_signal(Agent *a, int sig);
-int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after);
+/* continues: this chunk follows the previous one of the same request (see ShimMsgStdin). */
+int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after,
+                         bool continues);
 /* Handles what the shim has sent and we have not read yet (before finalizing on its pidfd). */
 void shim_link_drain(Agent *a);
 /* Publishes the pending output event now. */

@@ -41,6 +41,7 @@ struct Call {
         uint64_t cookie_first; /* CALL_WAIT_STDIN: the chunks sent, cookie_first..cookie */
         uint64_t cookie;
         uint64_t written;
+        int stdin_error; /* the first error a chunk was acked with (positive errno), or 0 */
         sd_event_source *timeout;
         Call *agent_next, *agent_prev; /* on agent->calls */
         Call *next, *prev;             /* on manager->calls */

@@ -334,15 +334,25 @@ int op_stdin(Call *c)
                 return call_reply(c, &reply);
         }
         first = a->next_cookie;
-        /* the shim takes at most SHIM_STDIN_CHUNK_MAX per packet; each chunk is acked on its own */
+        /* the shim takes at most SHIM_STDIN_CHUNK_MAX per packet; each chunk is acked on its own, and the
+         * reply counts what was taken (docs/protocol.md: fewer than sent means retry the rest) */
         for (size_t off = 0;;) {
                 size_t n = MIN(size - off, (size_t)SHIM_STDIN_CHUNK_MAX);
                 bool last = off + n >= size;
-                r = shim_link_send_stdin(a, a->next_cookie++, data + off, n, last && args->close);
+                r = shim_link_send_stdin(a, a->next_cookie, data + off, n, last && args->close, off > 0);
+                if (r == -EAGAIN && off > 0)
+                        break; /* the chunks sent are acked: the reply says how much they were */
+                if (r == -EAGAIN) {
+                        ProtoReply reply = {};
+                        if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
+                                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+                        return call_reply(c, &reply); /* written: 0 */
+                }
                 if (r < 0)
-                        return call_reply_error(c, r == -EAGAIN ? PROTO_ERROR_BUSY : PROTO_ERROR_INTERNAL,
+                        return call_reply_error(c, PROTO_ERROR_INTERNAL,
                                                 "cannot pass stdin to the shim of agent %s: %s", a->id,
                                                 strerror(-r));
+                a->next_cookie++;
                 off += n;
                 if (last)
                         break;

@@ -67,35 +67,42 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
                 (void)sd_event_source_set_description(a->output_timer, "agent-output-event");
 }
 
+/* Every chunk of a stdin request is acked; the reply waits for the last one and says how many bytes the
+ * agent's queue took (a prefix of the data: the shim refuses the rest of a request once a chunk was cut). */
 static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
 {
         for (Call *c = a->calls, *n; c; c = n) {
                 n = c->agent_next;
                 if (c->wait != CALL_WAIT_STDIN || ack->cookie < c->cookie_first || ack->cookie > c->cookie)
                         continue;
-                if (ack->result == -EPIPE) {
-                        a->stdin_open = false;
-                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed");
-                } else if (ack->result == -EAGAIN)
-                        call_reply_error(c, PROTO_ERROR_BUSY,
-                                         "the agent is not reading its stdin: its queue is full");
-                else if (ack->result < 0)
-                        call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin failed: %s",
-                                         strerror((int)-ack->result));
-                else {
+                if (ack->result >= 0)
                         c->written += (uint64_t)ack->result;
-                        if (ack->cookie == c->cookie) {
-                                ProtoReply reply = {};
-                                if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0) {
-                                        call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-                                        continue;
-                                }
-                                reply.result.input.written = c->written;
-                                if (c->request.args.input.close)
-                                        a->stdin_open = false;
-                                call_reply(c, &reply);
-                        }
+                else if (ack->result == -EPIPE) {
+                        a->stdin_open = false;
+                        c->stdin_error = c->stdin_error ?: EPIPE;
+                } else if (ack->result != -EAGAIN) /* -EAGAIN: the queue is full, fewer bytes written */
+                        c->stdin_error = c->stdin_error ?: (int)-ack->result;
+                if (ack->cookie != c->cookie)
+                        continue;
+
+                if (c->written == 0 && c->stdin_error == EPIPE) {
+                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin of agent %s is closed", a->id);
+                        continue;
                 }
+                if (c->written == 0 && c->stdin_error) {
+                        call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin of agent %s failed: %s", a->id,
+                                         strerror(c->stdin_error));
+                        continue;
+                }
+                ProtoReply reply = {};
+                if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0) {
+                        call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+                        continue;
+                }
+                reply.result.input.written = c->written;
+                if (c->request.args.input.close && c->written == c->request.args.input.data.size)
+                        a->stdin_open = false;
+                call_reply(c, &reply);
         }
 }
 
@@ -252,7 +259,14 @@ void shim_link_flush_output(Agent *a)
 
 int shim_link_attach(Agent *a, int fd)
 {
+        /* room for a whole stdin request (PROTO_STDIN_DATA_MAX in SHIM_MSG_MAX packets, with the kernel's
+         * per-packet overhead), so that its chunks are not refused by our own send buffer; memory is only
+         * used while packets wait */
+        int sndbuf = 4 * PROTO_STDIN_DATA_MAX;
         int r;
+
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+                (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 
         r = sd_event_add_io(a->manager->event, &a->control_source, fd, EPOLLIN, on_control, a);
         if (r < 0)
@@ -288,13 +302,15 @@ int shim_link_send_signal(Agent *a, int sig)
         return send_packet(a, &msg, sizeof msg);
 }
 
-int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after)
+int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after,
+                         bool continues)
 {
         _cleanup_free_ uint8_t *buf = NULL;
         ShimMsgStdin msg = {
                 .h = {.type = SHIM_MSG_STDIN, .size = (uint32_t)(sizeof msg + size)},
                 .cookie = cookie,
                 .close = close_after,
+                .continues = continues,
         };
 
         if (size > SHIM_STDIN_CHUNK_MAX)

@@ -110,14 +110,19 @@ typedef struct ShimMsgStdin {
         ShimMsgHeader h;
         uint64_t cookie; /* echoed in the ack */
         uint32_t close;  /* 1: close the agent's stdin after writing the data */
-        uint32_t reserved;
+        /* 1: this chunk continues the previous one's request; the shim refuses it (-EAGAIN) when the previous
+         * was not wholly accepted, so that a request's bytes never reach the agent with a hole in them. A shim
+         * older than this field read it as `reserved` and ignored it. */
+        uint32_t continues;
         /* followed by the data, h.size - sizeof(ShimMsgStdin) bytes */
 } ShimMsgStdin;
 
 typedef struct ShimMsgStdinAck {
         ShimMsgHeader h;
         uint64_t cookie;
-        int64_t result; /* bytes accepted (all or nothing), or -errno (-EPIPE: stdin closed, -EAGAIN: queue full) */
+        /* bytes accepted: all, or as many as fit in the queue (then `close` is not applied), or -errno
+         * (-EPIPE: stdin closed, -EAGAIN: queue full or an earlier chunk of the request was cut) */
+        int64_t result;
 } ShimMsgStdinAck;
 
 typedef struct ShimMsgSignal {

@@ -69,6 +69,7 @@ typedef struct Shim {
         StdinChunk *stdin_head, *stdin_tail;
         size_t stdin_queued;
         bool stdin_close_pending;
+        bool stdin_cut; /* the last chunk was not wholly accepted: its request's next chunks are refused */
 
         OutputLogWriter *log;
         uint64_t notified_seq; /* first seq not announced yet */
@@ -466,15 +467,24 @@ static void shim_stdin_flush(Shim *s)
                 shim_stdin_close(s);
 }
 
-/* All or nothing: the bytes accepted, or -errno. */
-static int64_t shim_stdin_submit(Shim *s, const uint8_t *data, size_t n, bool close_after)
+/* The bytes accepted (a prefix of data: as many as the queue takes), or -errno. A request's later chunks are
+ * refused once one of its chunks was cut, so what reaches the agent is always a prefix of what was sent. */
+static int64_t shim_stdin_submit(Shim *s, const uint8_t *data, size_t n, bool close_after, bool continues)
 {
         if (s->stdin_fd < 0 || s->stdin_close_pending)
                 return -EPIPE;
         if (n > SHIM_STDIN_CHUNK_MAX)
                 return -EMSGSIZE;
-        if (s->stdin_queued + n > SHIM_STDIN_QUEUE_MAX)
+        if (continues && s->stdin_cut)
                 return -EAGAIN;
+        s->stdin_cut = false;
+        if (s->stdin_queued + n > SHIM_STDIN_QUEUE_MAX) {
+                n = SHIM_STDIN_QUEUE_MAX - s->stdin_queued;
+                s->stdin_cut = true;
+                close_after = false; /* the rest is still to come */
+                if (n == 0)
+                        return -EAGAIN;
+        }
         if (n > 0) {
                 StdinChunk *c = malloc(sizeof *c + n);
                 if (!c)
@@ -514,7 +524,8 @@ static void shim_handle_message(Shim *s, const uint8_t *m, size_t n)
                 ShimMsgStdinAck ack = {
                         .h = {.type = SHIM_MSG_STDIN_ACK, .size = sizeof ack},
                         .cookie = in.cookie,
-                        .result = shim_stdin_submit(s, m + sizeof in, n - sizeof in, in.close != 0),
+                        .result = shim_stdin_submit(s, m + sizeof in, n - sizeof in, in.close != 0,
+                                                    in.continues == 1),
                 };
                 (void)shim_send(s, &ack, sizeof ack, true);
                 break;

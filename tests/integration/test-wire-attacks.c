@@ -574,6 +574,84 @@ static void test_document_promises(void **state)
         raw_close(&raw);
 }
 
+static uint64_t stdin_send(Raw *raw, const char *id, const uint8_t *data, size_t size, bool close_after)
+{
+        ProtoRequest req = {.op = PROTO_OP_STDIN};
+        ProtoReply rep = {};
+        uint64_t written;
+
+        req.args.input.agent = (char *)id;
+        req.args.input.data.data = (uint8_t *)data;
+        req.args.input.data.size = size;
+        req.args.input.close = close_after;
+        assert_int_equal(raw_call(raw, &req, &rep), 0);
+        if (!rep.ok)
+                fail_msg("stdin of %zu bytes: %s %s", size, proto_error_code_to_string(rep.error_code),
+                         rep.error_msg);
+        written = rep.result.input.written;
+        proto_reply_done(&rep);
+        assert_true(written <= size);
+        return written;
+}
+
+/* stdin takes up to 1 MiB per request (docs/protocol.md): a reader gets every byte in order; an agent that
+ * does not read fills its queue, and then each request says how much it took (a partial `written`, then 0),
+ * never `busy`. */
+static void test_stdin_full_requests(void **state)
+{
+        ITest *t = *state;
+        const char *wc_argv[] = {"wc", "-c", NULL};
+        const char *sleep_argv[] = {"sleep", "600", NULL};
+        _cleanup_free_ char *wc = itest_spawn(t, true, wc_argv);
+        _cleanup_free_ char *idle = itest_spawn(t, true, sleep_argv);
+        _cleanup_free_ uint8_t *mib = malloc(PROTO_STDIN_DATA_MAX);
+        ProtoAgentInfo info = {};
+        uint64_t total = 0, sent = 0;
+        char **lines;
+        size_t n_lines;
+        Raw raw = {};
+        char expect[32];
+        bool partial = false;
+
+        assert_non_null(mib);
+        for (size_t i = 0; i < PROTO_STDIN_DATA_MAX; i++)
+                mib[i] = (uint8_t)('a' + i % 26);
+        assert_int_equal(raw_open(&raw, t->h->control), 0);
+
+        for (int i = 0; i < 5; i++) {
+                size_t off = 0;
+                while (off < PROTO_STDIN_DATA_MAX) {
+                        uint64_t w = stdin_send(&raw, wc, mib + off, PROTO_STDIN_DATA_MAX - off, false);
+                        if (w == 0)
+                                itest_sleep_ms(20);
+                        off += w;
+                }
+                sent += PROTO_STDIN_DATA_MAX;
+        }
+        (void)stdin_send(&raw, wc, NULL, 0, true);
+        itest_wait_final(t, wc, 20000, &info);
+        proto_agent_info_done(&info);
+        lines = itest_output_lines(t, wc, PROTO_STREAM_STDOUT, &n_lines);
+        assert_int_equal(n_lines, 1);
+        snprintf(expect, sizeof expect, "%llu", (unsigned long long)sent);
+        assert_string_equal(lines[0], expect);
+        for (size_t i = 0; i < n_lines; i++)
+                free(lines[i]);
+        free(lines);
+
+        for (int i = 0; i < 12; i++) {
+                uint64_t w = stdin_send(&raw, idle, mib, PROTO_STDIN_DATA_MAX, false);
+                partial |= w > 0 && w < PROTO_STDIN_DATA_MAX;
+                total += w;
+                if (w == 0)
+                        break;
+        }
+        assert_true(partial);
+        assert_true(total >= 4 * 1024 * 1024);
+        assert_int_equal(stdin_send(&raw, idle, mib, 100, false), 0);
+        raw_close(&raw);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -582,6 +660,7 @@ int main(void)
                 cmocka_unit_test(test_every_state),
                 cmocka_unit_test(test_waiting_flood_is_per_caller),
                 cmocka_unit_test(test_document_promises),
+                cmocka_unit_test(test_stdin_full_requests),
         };
         return cmocka_run_group_tests(tests, itest_setup, itest_teardown);
 }
