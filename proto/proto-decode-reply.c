@@ -322,7 +322,10 @@ static int decode_events(const msgpack_object *d, ProtoEventsResult *ret, ProtoE
         r = proto_get_u64(d, "data", "next_seq", true, 0, UINT64_MAX, NULL, &ret->next_seq, e);
         if (r < 0)
                 return r;
-        return proto_get_u64(d, "data", "oldest_seq", true, 0, UINT64_MAX, NULL, &ret->oldest_seq, e);
+        r = proto_get_u64(d, "data", "oldest_seq", true, 0, UINT64_MAX, NULL, &ret->oldest_seq, e);
+        if (r < 0)
+                return r;
+        return proto_get_u64(d, "data", "last_seq", false, 0, UINT64_MAX, &ret->has_last_seq, &ret->last_seq, e);
 }
 
 static int decode_stats(const msgpack_object *d, ProtoStatsResult *ret, ProtoError *e)

@@ -515,7 +515,7 @@ static void write_result(ProtoWriter *w, const ProtoReply *r)
                 break;
         case PROTO_OP_EVENTS:
                 check_count(w, r->result.events.n_events, PROTO_EVENTS_MAX);
-                proto_write_map(w, 3);
+                proto_write_map(w, 3 + r->result.events.has_last_seq);
                 proto_write_key(w, "events");
                 proto_write_array(w, r->result.events.n_events);
                 for (size_t i = 0; i < r->result.events.n_events; i++)
@@ -524,6 +524,10 @@ static void write_result(ProtoWriter *w, const ProtoReply *r)
                 proto_write_u64(w, r->result.events.next_seq);
                 proto_write_key(w, "oldest_seq");
                 proto_write_u64(w, r->result.events.oldest_seq);
+                if (r->result.events.has_last_seq) {
+                        proto_write_key(w, "last_seq");
+                        proto_write_u64(w, r->result.events.last_seq);
+                }
                 break;
         case PROTO_OP_STATS:
                 check_count(w, r->result.stats.n_stats, PROTO_STATS_MAX);

@@ -421,6 +421,8 @@ typedef struct ProtoEventsResult {
         size_t n_events;
         uint64_t next_seq;   /* pass as since_seq next time */
         uint64_t oldest_seq; /* the oldest seq still held (0: none held) */
+        bool has_last_seq;
+        uint64_t last_seq; /* the newest seq published so far (0: none), for a subscriber joining late */
 } ProtoEventsResult;
 
 typedef struct ProtoStat {

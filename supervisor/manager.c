@@ -195,21 +195,21 @@ static void notify_status(Manager *m)
 
 /* ---- heartbeat ---- */
 
+/* Every subscriber receives the heartbeat, so it says nothing about anyone's agents: host facts only. A client
+ * reads its own agents' usage with get or list. */
 static int heartbeat_data(Manager *m, ProtoValue *ret)
 {
         msgpack_sbuffer sb;
         msgpack_packer pk;
         ProtoHostInfo h;
-        size_t live = 0;
         int r;
 
         (void)host_info_read(&h);
-        for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->state) && a->cgroup_fd >= 0)
-                        live++;
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 6);
+        msgpack_pack_map(&pk, 5);
+        msgpack_pack_str_with_body(&pk, "uptime_s", 8);
+        msgpack_pack_uint64(&pk, (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC);
         msgpack_pack_str_with_body(&pk, "cpus", 4);
         msgpack_pack_uint32(&pk, h.cpus);
         msgpack_pack_str_with_body(&pk, "mem_total", 9);
@@ -218,26 +218,6 @@ static int heartbeat_data(Manager *m, ProtoValue *ret)
         msgpack_pack_uint64(&pk, h.mem_available);
         msgpack_pack_str_with_body(&pk, "load1", 5);
         msgpack_pack_double(&pk, h.load1);
-        msgpack_pack_str_with_body(&pk, "agents_total", 12);
-        msgpack_pack_uint64(&pk, m->n_agents);
-        msgpack_pack_str_with_body(&pk, "agents", 6);
-        msgpack_pack_map(&pk, live);
-        for (Agent *a = m->agents; a; a = a->next) {
-                uint64_t cpu = 0, mem = 0;
-                if (agent_state_is_ended(a->state) || a->cgroup_fd < 0)
-                        continue;
-                (void)cgroup_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &cpu);
-                (void)cgroup_read_value(a->cgroup_fd, "memory.current", &mem);
-                msgpack_pack_str_with_body(&pk, a->id, strlen(a->id));
-                msgpack_pack_map(&pk, 3);
-                msgpack_pack_str_with_body(&pk, "state", 5);
-                const char *st = proto_state_to_string(a->state);
-                msgpack_pack_str_with_body(&pk, st, strlen(st));
-                msgpack_pack_str_with_body(&pk, "cpu_usec", 8);
-                msgpack_pack_uint64(&pk, cpu);
-                msgpack_pack_str_with_body(&pk, "memory_current", 14);
-                msgpack_pack_uint64(&pk, mem);
-        }
         r = proto_value_from_msgpack(sb.data, sb.size, ret);
         msgpack_sbuffer_destroy(&sb);
         return r;

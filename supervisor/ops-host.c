@@ -151,6 +151,8 @@ int op_events(Call *c)
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
+        reply.result.events.has_last_seq = true;
+        reply.result.events.last_seq = c->manager->next_event_seq;
         /* events of agents the caller may not see are filtered out for non-admins */
         if (!c->admin) {
                 ProtoEventsResult *e = &reply.result.events;

@@ -436,6 +436,8 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         e->n_events = 2;
                         e->next_seq = 100;
                         e->oldest_seq = 1;
+                        e->has_last_seq = true;
+                        e->last_seq = 99;
                 }
                 break;
         case PROTO_OP_STATS:

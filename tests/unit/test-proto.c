@@ -306,6 +306,8 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                         eq_event(&a->result.events.events[i], &b->result.events.events[i]);
                 assert_int_equal(a->result.events.next_seq, b->result.events.next_seq);
                 assert_int_equal(a->result.events.oldest_seq, b->result.events.oldest_seq);
+                assert_int_equal(a->result.events.has_last_seq, b->result.events.has_last_seq);
+                assert_int_equal(a->result.events.last_seq, b->result.events.last_seq);
                 break;
         case PROTO_OP_STATS:
                 assert_int_equal(a->result.stats.n_stats, b->result.stats.n_stats);
