@@ -23,7 +23,7 @@ int op_output(Call *c)
         r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        r = output_query(a->state_fd, args, a->output_dropped_bytes, &reply.result.output, &error);
+        r = output_query(a->state_fd, args, a->output_dropped_bytes, NULL, &reply.result.output, &error);
         if (r < 0) {
                 proto_reply_done(&reply);
                 if (r == -EINVAL)
