@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fd-util.h"
+#include "output-query.h"
 #include "parse-util.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -23,6 +24,8 @@ void config_init_defaults(Config *c)
                 .max_agents = 4096,
                 .max_agents_per_user = 1024,
                 .request_ttl_usec = 60 * USEC_PER_SEC,
+                .output_scan_budget = OUTPUT_QUERY_SCAN_BYTES,
+                .output_time_budget_usec = OUTPUT_QUERY_USEC,
                 .agent_user = strdup("descartes-agent"),
                 .admin_group = strdup("descartes-admin"),
                 .tmp_size = 256ULL * 1024 * 1024,
@@ -153,6 +156,8 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"request_ttl", 2, &c->request_ttl_usec},
                 {"retention", 2, &c->retention_usec},
                 {"output_cap", 7, &c->output_cap_bytes},
+                {"output_scan_budget", 7, &c->output_scan_budget},
+                {"output_time_budget", 2, &c->output_time_budget_usec},
                 {"max_agents", 4, &c->max_agents},
                 {"max_agents_per_user", 4, &c->max_agents_per_user},
                 {"default_cpu", 5, &c->default_cpu_milli},
