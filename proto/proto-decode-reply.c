@@ -218,6 +218,10 @@ static int decode_output(const msgpack_object *d, ProtoOutputResult *ret, ProtoE
         r = proto_get_bool(d, "data", "has_more", true, NULL, &ret->has_more, e);
         if (r < 0)
                 return r;
+        /* optional: daemons before the work budget never cut a scan short */
+        r = proto_get_bool(d, "data", "partial", false, NULL, &ret->partial, e);
+        if (r < 0)
+                return r;
         r = proto_get_str(d, "data", "cursor", false, 1, PROTO_CURSOR_MAX, &ret->cursor, e);
         if (r < 0)
                 return r;

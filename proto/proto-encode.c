@@ -391,7 +391,7 @@ static void write_health(ProtoWriter *w, const ProtoHealthResult *h)
 
 static void write_output_result(ProtoWriter *w, const ProtoOutputResult *o)
 {
-        proto_write_map(w, 4 + !!o->cursor);
+        proto_write_map(w, 5 + !!o->cursor);
         if (o->mode == PROTO_OUTPUT_RAW) {
                 check_count(w, o->data.size, PROTO_OUTPUT_DATA_MAX);
                 proto_write_key(w, "data");
@@ -422,6 +422,8 @@ static void write_output_result(ProtoWriter *w, const ProtoOutputResult *o)
         proto_write_u64(w, o->total);
         proto_write_key(w, "has_more");
         proto_write_bool(w, o->has_more);
+        proto_write_key(w, "partial");
+        proto_write_bool(w, o->partial);
         if (o->cursor) {
                 proto_write_key(w, "cursor");
                 proto_write_str(w, o->cursor);

@@ -392,8 +392,9 @@ typedef struct ProtoOutputResult {
         ProtoOutputLine *lines;
         size_t n_lines;
         ProtoBytes data;
-        uint64_t total; /* matching lines (lines mode) or bytes held (raw mode) */
+        uint64_t total; /* matching lines (lines mode) or bytes held (raw mode); a lower bound if partial */
         bool has_more;
+        bool partial;     /* the scan stopped at the daemon's work budget; has_more is then true */
         char *cursor;     /* optional: pass back as args.cursor to continue */
         uint64_t dropped; /* bytes the per-agent cap has dropped so far, oldest first */
 } ProtoOutputResult;

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fd-util.h"
+#include "output-query.h"
 #include "parse-util.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -25,6 +26,8 @@ void config_init_defaults(Config *c)
                 /* longer than any client's retry window: a resend after it runs the request again */
                 .request_ttl_usec = 10 * 60 * USEC_PER_SEC,
                 .max_requests_per_user = 256,
+                .output_scan_budget = OUTPUT_QUERY_SCAN_BYTES,
+                .output_time_budget_usec = OUTPUT_QUERY_USEC,
                 .agent_user = strdup("descartes-agent"),
                 .admin_group = strdup("descartes-admin"),
                 .tmp_size = 256ULL * 1024 * 1024,
@@ -155,6 +158,8 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"request_ttl", 2, &c->request_ttl_usec},
                 {"retention", 2, &c->retention_usec},
                 {"output_cap", 7, &c->output_cap_bytes},
+                {"output_scan_budget", 7, &c->output_scan_budget},
+                {"output_time_budget", 2, &c->output_time_budget_usec},
                 {"max_agents", 4, &c->max_agents},
                 {"max_agents_per_user", 4, &c->max_agents_per_user},
                 {"max_requests_per_user", 4, &c->max_requests_per_user},

@@ -21,7 +21,9 @@ typedef struct Config {
         uint64_t max_agents_per_user; /* (live) per tenant */
         uint64_t max_requests_per_user; /* (live) requests of one caller in progress at once */
         uint64_t request_ttl_usec;    /* (live) how long a reply is kept for a repeated request id */
-        uint64_t retention_usec; /* (live) ended agents are removed this long after they end; 0 = keep */
+        uint64_t retention_usec;     /* (live) ended agents are removed this long after they end; 0 = keep */
+        uint64_t output_scan_budget; /* (live) bytes of line text one `output` request scans */
+        uint64_t output_time_budget_usec; /* (live) time one `output` request may take; 0 = unbounded */
 
         uint64_t default_cpu_milli; /* (live) 0 = unlimited */
         uint64_t default_memory;    /* (live) bytes, 0 = unlimited */

@@ -372,6 +372,8 @@ static void reload_config(Manager *m)
         LIVE_U64(stop_grace_usec, "stop_grace (us)");
         LIVE_U64(heartbeat_usec, "heartbeat_interval (us)");
         LIVE_U64(output_cap_bytes, "output_cap");
+        LIVE_U64(output_scan_budget, "output_scan_budget");
+        LIVE_U64(output_time_budget_usec, "output_time_budget (us)");
         LIVE_U64(max_agents, "max_agents");
         LIVE_U64(max_agents_per_user, "max_agents_per_user");
         LIVE_U64(max_requests_per_user, "max_requests_per_user");

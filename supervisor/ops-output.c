@@ -10,6 +10,10 @@
 int op_output(Call *c)
 {
         ProtoOutputArgs *args = &c->request.args.output;
+        const OutputQueryBudget budget = {
+                .scan_bytes = c->manager->config.output_scan_budget,
+                .usec = c->manager->config.output_time_budget_usec,
+        };
         Agent *a = agent_find(c->manager, args->agent ?: "", c->uid, c->admin);
         _cleanup_free_ char *error = NULL;
         ProtoReply reply = {};
@@ -23,7 +27,7 @@ int op_output(Call *c)
         r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        r = output_query(a->state_fd, args, a->output_dropped_bytes, &reply.result.output, &error);
+        r = output_query(a->state_fd, args, a->output_dropped_bytes, &budget, &reply.result.output, &error);
         if (r < 0) {
                 proto_reply_done(&reply);
                 if (r == -EINVAL)

@@ -10,13 +10,15 @@
 #include "output-log.h"
 #include "output-query.h"
 #include "string-util.h"
+#include "time-util.h"
 
 #define TEXT_BUDGET                                                                                         \
         (8 * 1024 * 1024) /* bytes of line text (or raw data) per reply: it must fit a message              \
                            */
-#define DEFAULT_LINES    1000
-#define GREP_MATCH_LIMIT 1000000
-#define GREP_DEPTH_LIMIT 10000
+#define DEFAULT_LINES 1000
+/* lines between clock reads without grep; with grep the clock is read after every line, as one line may
+ * cost up to the match limit */
+#define CLOCK_EVERY_LINES 64
 
 typedef struct Pos {
         uint64_t seq;
@@ -94,6 +96,14 @@ typedef struct LineScan {
         pcre2_code *re;
         pcre2_match_data *md;
         pcre2_match_context *mc;
+        pcre2_jit_stack *jit_stack;
+        const OutputQueryBudget *budget;
+        uint64_t deadline_usec;
+        uint64_t scanned;     /* bytes of line text past the mark */
+        unsigned clock_lines; /* lines since the last clock read */
+        bool cut;             /* the budget ran out */
+        Cursor cut_at;        /* where a continuation resumes then */
+        char **ret_error;
         bool have_mark;
         Pos mark;
         Partial partial[3]; /* by OutputStream */
@@ -135,16 +145,63 @@ static int partial_append(Partial *p, const uint8_t *data, size_t n)
         return 0;
 }
 
-static bool line_matches(LineScan *s, const Partial *p)
+static const char *limit_name(int rc)
 {
+        switch (rc) {
+        case PCRE2_ERROR_MATCHLIMIT:
+                return "match limit";
+        case PCRE2_ERROR_DEPTHLIMIT:
+                return "depth limit";
+        case PCRE2_ERROR_HEAPLIMIT:
+                return "heap limit";
+        case PCRE2_ERROR_JIT_STACKLIMIT:
+                return "JIT stack limit";
+        default:
+                return NULL;
+        }
+}
+
+/* 1 if the line is selected, 0 if not, -EINVAL (with *s->ret_error) if the pattern hit a limit on it. */
+static int line_matches(LineScan *s, const Partial *p)
+{
+        const char *limit;
         int rc;
 
         if (s->args->has_since_ns && p->ts_ns < s->args->since_ns)
-                return false;
+                return 0;
         if (!s->re)
-                return true;
+                return 1;
         rc = pcre2_match(s->re, (PCRE2_SPTR)(p->buf ?: ""), p->len, 0, 0, s->md, s->mc);
-        return rc >= 0;
+        if (rc >= 0)
+                return 1;
+        if (rc == PCRE2_ERROR_NOMATCH)
+                return 0;
+        if (rc == PCRE2_ERROR_NOMEMORY)
+                return -ENOMEM;
+        limit = limit_name(rc);
+        if (limit)
+                (void)asprintf_safe(s->ret_error,
+                                    "grep: the pattern needs too much backtracking (%s hit on the line in "
+                                    "record %" PRIu64 "): simplify it",
+                                    limit, p->seq);
+        else {
+                PCRE2_UCHAR msg[256];
+                (void)pcre2_get_error_message(rc, msg, sizeof msg);
+                (void)asprintf_safe(s->ret_error, "grep: %s", (const char *)msg);
+        }
+        return -EINVAL;
+}
+
+/* Called after each line past the mark: whether this request has done its share of work. */
+static bool budget_spent(LineScan *s, size_t line_len)
+{
+        s->scanned += line_len + 1;
+        if (s->scanned >= s->budget->scan_bytes)
+                return true;
+        if (s->budget->usec == 0 || (++s->clock_lines < CLOCK_EVERY_LINES && !s->re))
+                return false;
+        s->clock_lines = 0;
+        return now_usec(CLOCK_MONOTONIC) >= s->deadline_usec;
 }
 
 static Cursor snapshot(LineScan *s, Pos m, int except_stream)
@@ -182,8 +239,9 @@ static int consider_line(LineScan *s, const Partial *p, int stream, Cursor after
         Collected c;
         int r;
 
-        if (!line_matches(s, p))
-                return 0;
+        r = line_matches(s, p);
+        if (r <= 0)
+                return r;
         s->total++;
         if (!s->use_tail) {
                 if (s->total <= s->offset)
@@ -257,9 +315,16 @@ static int scan_record(LineScan *s, const OutputRecordHeader *h, const uint8_t *
                 s->last_end = end;
                 if (s->have_mark && pos_cmp(end, s->mark) <= 0)
                         continue;
-                r = consider_line(s, p, (int)h->stream, snapshot(s, end, (int)h->stream));
+                Cursor after = snapshot(s, end, (int)h->stream);
+                r = consider_line(s, p, (int)h->stream, after);
                 if (r < 0)
                         return r;
+                /* stop only past the mark, so that every request makes progress */
+                if (budget_spent(s, p->len)) {
+                        s->cut = true;
+                        s->cut_at = after;
+                        return 0;
+                }
         }
         return 0;
 }
@@ -280,9 +345,19 @@ static int compile_grep(LineScan *s, const char *pattern, char **ret_error)
         s->mc = pcre2_match_context_create(NULL);
         if (!s->md || !s->mc)
                 return -ENOMEM;
-        /* a hostile pattern must not stall the loop */
-        (void)pcre2_set_match_limit(s->mc, GREP_MATCH_LIMIT);
-        (void)pcre2_set_depth_limit(s->mc, GREP_DEPTH_LIMIT);
+        /* A backtracking pattern must not stall the loop: bound each line's match (a line that hits a bound
+         * fails the query). The JIT honours the match limit and its stack size; the interpreter the match,
+         * depth and heap limits. */
+        (void)pcre2_set_match_limit(s->mc, OUTPUT_QUERY_MATCH_LIMIT);
+        (void)pcre2_set_depth_limit(s->mc, OUTPUT_QUERY_DEPTH_LIMIT);
+        (void)pcre2_set_heap_limit(s->mc, OUTPUT_QUERY_HEAP_LIMIT_KIB);
+        /* without JIT support, or when it fails (no executable memory), the interpreter does the work */
+        if (pcre2_jit_compile(s->re, PCRE2_JIT_COMPLETE) == 0) {
+                s->jit_stack = pcre2_jit_stack_create(32 * 1024, OUTPUT_QUERY_JIT_STACK_MAX, NULL);
+                if (!s->jit_stack)
+                        return -ENOMEM;
+                pcre2_jit_stack_assign(s->mc, NULL, s->jit_stack);
+        }
         return 0;
 }
 
@@ -295,13 +370,14 @@ static void line_scan_done(LineScan *s)
                 free(s->partial[i].buf);
         pcre2_match_data_free(s->md);
         pcre2_match_context_free(s->mc);
+        pcre2_jit_stack_free(s->jit_stack);
         pcre2_code_free(s->re);
 }
 
 static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const Cursor *cur,
-                       ProtoOutputResult *res, char **ret_error)
+                       const OutputQueryBudget *budget, ProtoOutputResult *res, char **ret_error)
 {
-        _cleanup_(line_scan_done) LineScan s = {.args = args};
+        _cleanup_(line_scan_done) LineScan s = {.args = args, .budget = budget, .ret_error = ret_error};
         unsigned mask = stream_mask(args);
         OutputRecordHeader h;
         const void *data;
@@ -314,7 +390,9 @@ static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const C
                 if (r < 0)
                         return r;
         }
-        s.use_tail = args->has_tail && !cur;
+        if (budget->usec > 0)
+                s.deadline_usec = now_usec(CLOCK_MONOTONIC) + budget->usec;
+        s.use_tail = args->has_tail;
         s.offset = args->has_offset && !s.use_tail ? args->offset : 0;
         s.limit = args->has_limit ? args->limit : s.use_tail ? args->tail : DEFAULT_LINES;
         s.limit = MIN(s.limit, (uint64_t)PROTO_OUTPUT_LINES_MAX);
@@ -342,6 +420,8 @@ static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const C
                 r = scan_record(&s, &h, data, skip);
                 if (r < 0)
                         return r;
+                if (s.cut)
+                        break;
         }
         if (r < 0 && r != -EBADMSG)
                 return r;
@@ -355,7 +435,7 @@ static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const C
                         final.p = pos_min(final.p, s.partial[i].start);
 
         /* final unterminated lines count as lines; they stay after the cursor's mark */
-        for (int i = 1; i <= 2; i++) {
+        for (int i = 1; i <= 2 && !s.cut; i++) {
                 Partial *p = &s.partial[i];
                 if (!p->active || p->len == 0)
                         continue;
@@ -365,8 +445,11 @@ static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const C
         }
 
         res->mode = PROTO_OUTPUT_LINES;
+        if (s.cut)
+                final = s.cut_at;
         res->total = s.total;
-        res->has_more = s.has_more;
+        res->has_more = s.has_more || s.cut;
+        res->partial = s.cut;
         if (s.n_items > 0) {
                 res->lines = calloc(s.n_items, sizeof *res->lines);
                 if (!res->lines)
@@ -377,6 +460,7 @@ static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const C
                 Collected *c = &s.items[(s.ring_first + i) % s.cap_items];
                 res->lines[i] = c->line;
                 c->line.text = NULL;
+                /* a full window continues after its last line, even when the count went on and was cut */
                 if (s.has_more)
                         out = c->after;
         }
@@ -463,9 +547,13 @@ static int query_raw(OutputLogReader *rd, const ProtoOutputArgs *args, const Cur
         return cursor_format(&c, &res->cursor);
 }
 
-int output_query(int dirfd, const ProtoOutputArgs *args, uint64_t dropped_bytes, ProtoOutputResult *ret,
-                 char **ret_error)
+int output_query(int dirfd, const ProtoOutputArgs *args, uint64_t dropped_bytes,
+                 const OutputQueryBudget *budget, ProtoOutputResult *ret, char **ret_error)
 {
+        static const OutputQueryBudget default_budget = {
+                .scan_bytes = OUTPUT_QUERY_SCAN_BYTES,
+                .usec = OUTPUT_QUERY_USEC,
+        };
         _cleanup_(output_log_reader_freep) OutputLogReader *rd = NULL;
         ProtoOutputResult res = {};
         Cursor cur;
@@ -488,7 +576,8 @@ int output_query(int dirfd, const ProtoOutputArgs *args, uint64_t dropped_bytes,
         if (args->has_mode && args->mode == PROTO_OUTPUT_RAW)
                 r = query_raw(rd, args, args->cursor ? &cur : NULL, &res);
         else
-                r = query_lines(rd, args, args->cursor ? &cur : NULL, &res, ret_error);
+                r = query_lines(rd, args, args->cursor ? &cur : NULL, budget ?: &default_budget, &res,
+                                ret_error);
         if (r < 0) {
                 proto_output_result_done(&res);
                 return r;

@@ -5,8 +5,10 @@
 
 #include "cleanup.h"
 #include "ctl-commands.h"
+#include "ctl-exit.h"
 #include "ctl-output.h"
 #include "json-writer.h"
+#include "log.h"
 #include "time-util.h"
 
 /* Events wake us at once; re-reading the state is only the safety net for events a SUB socket missed. A
@@ -14,7 +16,7 @@
  * right after its spawn can publish its end before we hear anything: the first re-checks come quickly and
  * back off to once a second. */
 #define WATCH_RECHECK_FIRST_USEC (5 * USEC_PER_MSEC)
-#define WATCH_RECHECK_MAX_USEC (1 * USEC_PER_SEC)
+#define WATCH_RECHECK_MAX_USEC   (1 * USEC_PER_SEC)
 
 typedef struct Watch {
         DescartesSubscription *sub; /* NULL when the events endpoint is unusable: then we only re-check */
@@ -155,9 +157,65 @@ static void emit_json_raw(ProtoStream s, const ProtoBytes *b)
         fputc('\n', stdout);
 }
 
-/* Reads pages until the store has nothing more for this cursor. */
+static void emit_lines(const CtlStreamOptions *o, const ProtoOutputLine *lines, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                const ProtoOutputLine *l = &lines[i];
+                if (o->json)
+                        emit_json_line(l);
+                else {
+                        emit_bytes(l->stream, l->text, l->text_size);
+                        emit_bytes(l->stream, "\n", 1);
+                }
+        }
+}
+
+/* A tail the daemon cut short (`partial`) comes in parts, each with the last lines of its stretch of the
+ * log: the last `tail` lines over all parts are the answer. */
+typedef struct TailLines {
+        ProtoOutputLine *lines;
+        size_t n;
+} TailLines;
+
+static void tail_lines_done(TailLines *t)
+{
+        for (size_t i = 0; i < t->n; i++)
+                proto_output_line_done(&t->lines[i]);
+        free(t->lines);
+        *t = (TailLines){};
+}
+
+/* Takes the reply's lines and keeps the last `tail`. */
+static int tail_lines_add(TailLines *t, ProtoOutputResult *res, uint64_t tail)
+{
+        size_t n = t->n + res->n_lines, drop;
+        ProtoOutputLine *v;
+
+        if (res->n_lines == 0)
+                return 0;
+        v = realloc(t->lines, n * sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        memcpy(v + t->n, res->lines, res->n_lines * sizeof *v);
+        free(res->lines);
+        res->lines = NULL;
+        res->n_lines = 0;
+        drop = n > tail ? (size_t)(n - tail) : 0;
+        for (size_t i = 0; i < drop; i++)
+                proto_output_line_done(&v[i]);
+        memmove(v, v + drop, (n - drop) * sizeof *v);
+        t->lines = v;
+        t->n = n - drop;
+        return 0;
+}
+
+/* Reads pages until the store has nothing more for this cursor. A page the daemon cut short at its work
+ * budget (`partial`) may hold no lines at all: we go on with its cursor all the same. */
 static int drain(Ctl *c, const char *id, const CtlStreamOptions *o, Cursor *cur)
 {
+        _cleanup_(tail_lines_done) TailLines tail = {};
+        bool tailing = false; /* completing a tail the daemon cut short */
+
         for (;;) {
                 ProtoOutputArgs args = {
                         .agent = (char *)id,
@@ -172,9 +230,13 @@ static int drain(Ctl *c, const char *id, const CtlStreamOptions *o, Cursor *cur)
                 size_t got;
                 int r;
 
-                if (cur->cursor)
+                if (cur->cursor) {
                         args.cursor = cur->cursor;
-                else if (cur->first && o->has_tail) {
+                        if (tailing) {
+                                args.has_tail = true;
+                                args.tail = o->tail;
+                        }
+                } else if (cur->first && o->has_tail) {
                         args.has_tail = true;
                         args.tail = o->tail;
                 } else if (cur->offset > 0) {
@@ -192,17 +254,18 @@ static int drain(Ctl *c, const char *id, const CtlStreamOptions *o, Cursor *cur)
                                 emit_json_raw(cur->stream, &res.data);
                         else
                                 emit_bytes(cur->stream, res.data.data, res.data.size);
+                } else if (args.has_tail && (tailing || res.partial)) {
+                        got = res.n_lines;
+                        if (tail_lines_add(&tail, &res, args.tail) < 0)
+                                return log_oom(), CTL_EXIT_FAILURE;
+                        tailing = res.partial;
+                        if (!tailing) {
+                                emit_lines(o, tail.lines, tail.n);
+                                tail_lines_done(&tail);
+                        }
                 } else {
                         got = res.n_lines;
-                        for (size_t i = 0; i < res.n_lines; i++) {
-                                const ProtoOutputLine *l = &res.lines[i];
-                                if (o->json)
-                                        emit_json_line(l);
-                                else {
-                                        emit_bytes(l->stream, l->text, l->text_size);
-                                        emit_bytes(l->stream, "\n", 1);
-                                }
-                        }
+                        emit_lines(o, res.lines, res.n_lines);
                 }
 
                 /* Without a cursor, a tail page leaves us at the end of what matched. */
@@ -211,12 +274,17 @@ static int drain(Ctl *c, const char *id, const CtlStreamOptions *o, Cursor *cur)
                 else
                         cur->offset += got;
                 cur->first = false;
+                /* a cut-short page must move the cursor on; if it did not, stop rather than spin */
+                bool moved = res.cursor && (!cur->cursor || strcmp(res.cursor, cur->cursor) != 0);
                 if (res.cursor) {
                         free(cur->cursor);
                         cur->cursor = TAKE_PTR(res.cursor);
                 }
-                if (!res.has_more || got == 0)
+                if (!res.has_more || (res.partial ? !moved : got == 0)) {
+                        if (tailing) /* only if the daemon broke off: print what we have */
+                                emit_lines(o, tail.lines, tail.n);
                         return 0;
+                }
         }
 }
 

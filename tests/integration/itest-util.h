@@ -15,6 +15,7 @@
 typedef struct ITest {
         Harness *h;
         DescartesClient *c;
+        unsigned partial_replies; /* output replies cut short, seen by itest_output_lines() */
 } ITest;
 
 /* cmocka group setup/teardown: start a private daemon and a client; teardown cleans everything. */

@@ -395,6 +395,7 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                                 o->n_lines = 2;
                                 o->total = 1000;
                                 o->has_more = true;
+                                o->partial = true;
                                 o->cursor = xstrdup("c:2:0");
                                 o->dropped = 65536;
                         }

@@ -23,6 +23,8 @@ static void test_config_parse(void **state)
         char *err = NULL;
 
         config_init_defaults(&c);
+        assert_int_equal(c.output_scan_budget, 8ULL * 1024 * 1024);
+        assert_int_equal(c.output_time_budget_usec, 20000);
         assert_int_equal(config_parse(&c,
                                       "# comment\n\n"
                                       "stop_grace = 2s\n"
@@ -33,6 +35,8 @@ static void test_config_parse(void **state)
                                       "default_pids = max\n"
                                       "stop_agents_on_exit = yes\n"
                                       "admin_group = wheel\n"
+                                      "output_scan_budget = 64K\n"
+                                      "output_time_budget = 0\n"
                                       "; other comment\n",
                                       &err),
                          0);
@@ -45,6 +49,8 @@ static void test_config_parse(void **state)
         assert_int_equal(c.default_pids, 0);
         assert_true(c.stop_agents_on_exit);
         assert_string_equal(c.admin_group, "wheel");
+        assert_int_equal(c.output_scan_budget, 64 * 1024);
+        assert_int_equal(c.output_time_budget_usec, 0);
         config_done(&c);
 }
 
@@ -60,6 +66,7 @@ static void test_config_errors(void **state)
                 {"max_agents = -3\n", "max_agents"},
                 {"allow_root = maybe\n", "yes or no"},
                 {"output_cap = 0\n", "output_cap"},
+                {"output_scan_budget = 0\n", "output_scan_budget"},
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* output queries over a synthetic output log: line assembly across records and streams, unterminated final
- * lines, grep, offset/limit/tail, since_ns, cursors (also following a growing log), raw mode, and 100000
- * lines per stream. */
+ * lines, grep, offset/limit/tail, since_ns, cursors (also following a growing log), raw mode, 100000 lines
+ * per stream, and the per-request work budget (continuations give what one unbounded scan gives) and grep
+ * match limits. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "cleanup.h"
 #include "fd-util.h"
 #include "output-log.h"
 #include "output-query.h"
@@ -56,10 +58,24 @@ static void put(Fixture *f, OutputStream s, const char *text)
         f->ts += 1000;
 }
 
+/* The reference: one scan of everything, whatever it costs. */
+static const OutputQueryBudget unbounded = {.scan_bytes = UINT64_MAX, .usec = 0};
+
+static void query_budget(Fixture *f, const ProtoOutputArgs *a, const OutputQueryBudget *b,
+                         ProtoOutputResult *res)
+{
+        char *err = NULL;
+        int r = output_query(f->dirfd, a, 0, b, res, &err);
+
+        if (r < 0)
+                fail_msg("output_query: %d %s", r, err ?: "");
+        free(err);
+}
+
 static void query(Fixture *f, const ProtoOutputArgs *a, ProtoOutputResult *res)
 {
         char *err = NULL;
-        int r = output_query(f->dirfd, a, 0, res, &err);
+        int r = output_query(f->dirfd, a, 0, &unbounded, res, &err);
 
         if (r < 0)
                 fail_msg("output_query: %d %s", r, err ?: "");
@@ -127,7 +143,7 @@ static void test_grep(void **state)
         proto_output_result_done(&res);
 
         a.grep = (char *)"(unclosed";
-        assert_int_equal(output_query(f->dirfd, &a, 0, &res, &err), -EINVAL);
+        assert_int_equal(output_query(f->dirfd, &a, 0, &unbounded, &res, &err), -EINVAL);
         assert_non_null(strstr(err, "grep"));
         free(err);
 }
@@ -162,7 +178,7 @@ static void test_offset_limit_cursor(void **state)
 
         ProtoOutputArgs bad = {.agent = (char *)"x", .cursor = (char *)"v1:1:2"};
         char *err = NULL;
-        assert_int_equal(output_query(f->dirfd, &bad, 0, &res, &err), -EINVAL);
+        assert_int_equal(output_query(f->dirfd, &bad, 0, &unbounded, &res, &err), -EINVAL);
         free(err);
 }
 
@@ -346,6 +362,230 @@ static void test_big(void **state)
         assert_int_equal(next, N_LINES);
 }
 
+/* Lines as "stream:text", appended by follow(). */
+typedef struct Seen {
+        char **v;
+        size_t n, cap;
+        uint64_t total;    /* sum of the replies' totals */
+        unsigned requests; /* replies read */
+        unsigned partial;  /* of them cut short by the budget */
+        unsigned empty;    /* of them with no lines */
+} Seen;
+
+static void seen_add(Seen *s, const ProtoOutputLine *l)
+{
+        if (s->n == s->cap) {
+                s->cap = s->cap ? s->cap * 2 : 1024;
+                s->v = realloc(s->v, s->cap * sizeof *s->v);
+                assert_non_null(s->v);
+        }
+        assert_true(asprintf(&s->v[s->n++], "%s:%s", proto_stream_to_string(l->stream), l->text) > 0);
+}
+
+/* Drops all but the last n (a client completing a tail query over continuations). */
+static void seen_keep_last(Seen *s, size_t n)
+{
+        if (s->n <= n)
+                return;
+        for (size_t i = 0; i < s->n - n; i++)
+                free(s->v[i]);
+        memmove(s->v, s->v + (s->n - n), n * sizeof *s->v);
+        s->n = n;
+}
+
+static void seen_done(Seen *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                free(s->v[i]);
+        free(s->v);
+        *s = (Seen){};
+}
+
+/* Follows cursors from the start as a client does: on while has_more; a cut-short reply may carry no lines.
+ * With a->has_tail it keeps the last a->tail lines over the continuations. */
+static void follow(Fixture *f, const ProtoOutputArgs *a, const OutputQueryBudget *b, Seen *seen)
+{
+        ProtoOutputArgs p = *a;
+        char *cursor = NULL;
+
+        for (;;) {
+                ProtoOutputResult res = {};
+                bool more;
+
+                p.cursor = cursor;
+                query_budget(f, &p, b, &res);
+                seen->requests++;
+                seen->partial += res.partial;
+                seen->empty += res.n_lines == 0;
+                seen->total += res.total;
+                if (res.partial)
+                        assert_true(res.has_more);
+                for (size_t i = 0; i < res.n_lines; i++)
+                        seen_add(seen, &res.lines[i]);
+                if (a->has_tail)
+                        seen_keep_last(seen, a->tail);
+                assert_non_null(res.cursor);
+                /* every reply, also a cut-short one, moves the cursor on */
+                if (cursor && res.has_more)
+                        assert_string_not_equal(cursor, res.cursor);
+                free(cursor);
+                cursor = TAKE_PTR(res.cursor);
+                more = res.has_more;
+                proto_output_result_done(&res);
+                if (!more || seen->requests > 1000000)
+                        break;
+        }
+        free(cursor);
+}
+
+static void expect_same(const Seen *a, const Seen *b)
+{
+        if (a->n != b->n)
+                fail_msg("%zu lines, expected %zu", a->n, b->n);
+        for (size_t i = 0; i < a->n; i++)
+                if (strcmp(a->v[i], b->v[i]) != 0)
+                        fail_msg("line %zu: \"%s\", expected \"%s\"", i, a->v[i], b->v[i]);
+}
+
+static bool has_7(unsigned i)
+{
+        for (; i > 0; i /= 10)
+                if (i % 10 == 7)
+                        return true;
+        return false;
+}
+
+/* A small scan budget cuts the query into many replies; following the cursors gives exactly the lines, in
+ * the order, of one unbounded scan: with and without grep, with window limits that land inside and outside
+ * the cut points, and for a tail completed over continuations. */
+static void test_budget_continuation(void **state)
+{
+        Fixture *f = *state;
+        static const OutputQueryBudget small = {.scan_bytes = 64 * 1024, .usec = 0};
+        static const struct {
+                const char *grep;
+                uint64_t limit;
+        } cases[] = {
+                {"7", 65536},
+                {"7", 500},
+                {"^err 9", 50},
+                {NULL, 65536},
+                {NULL, 777},
+        };
+        uint64_t expect_7 = 0;
+
+        fill_big(f);
+        for (unsigned i = 0; i < N_LINES; i++)
+                expect_7 += has_7(i);
+
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                ProtoOutputArgs a = {.agent = (char *)"x",
+                                     .grep = (char *)cases[c].grep,
+                                     .has_limit = true,
+                                     .limit = cases[c].limit};
+                ProtoOutputArgs ref = {.agent = (char *)"x", .grep = (char *)cases[c].grep, .has_limit = true,
+                                       .limit = 65536};
+                Seen got = {}, want = {};
+
+                follow(f, &ref, &unbounded, &want);
+                follow(f, &a, &small, &got);
+                expect_same(&got, &want);
+                assert_true(got.partial > 0);
+                if (cases[c].grep && strcmp(cases[c].grep, "7") == 0)
+                        assert_int_equal(want.n, 2 * expect_7);
+                else if (!cases[c].grep)
+                        assert_int_equal(want.n, 2 * N_LINES);
+                seen_done(&got);
+                seen_done(&want);
+        }
+
+        /* the budget counts lines scanned, matching or not: a rare match means replies with no lines */
+        ProtoOutputArgs rare = {.agent = (char *)"x", .grep = (char *)"^out 99999$"};
+        Seen got = {};
+        follow(f, &rare, &small, &got);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.v[0], "stdout:out 99999");
+        assert_int_equal(got.total, 1);
+        assert_true(got.empty > 0);
+        seen_done(&got);
+
+        /* tail: each cut-short reply holds the last lines of its part; the client keeps the last N */
+        ProtoOutputArgs t = {.agent = (char *)"x",
+                             .has_stream = true,
+                             .stream = PROTO_STREAM_STDOUT,
+                             .grep = (char *)"7",
+                             .has_tail = true,
+                             .tail = 5};
+        Seen want = {};
+        follow(f, &t, &unbounded, &want);
+        follow(f, &t, &small, &got);
+        assert_int_equal(want.requests, 1);
+        assert_true(got.requests > 1);
+        assert_int_equal(got.n, 5);
+        expect_same(&got, &want);
+        assert_string_equal(got.v[4], "stdout:out 99997");
+        assert_int_equal(got.total, expect_7);
+        assert_int_equal(want.total, expect_7);
+        seen_done(&got);
+        seen_done(&want);
+}
+
+/* A time budget too short for anything still lets every reply deliver a line. */
+static void test_budget_time(void **state)
+{
+        Fixture *f = *state;
+        static const OutputQueryBudget tiny = {.scan_bytes = UINT64_MAX, .usec = 1};
+        ProtoOutputArgs a = {.agent = (char *)"x", .grep = (char *)"."};
+        Seen got = {}, want = {};
+
+        fill_basic(f);
+        follow(f, &a, &unbounded, &want);
+        follow(f, &a, &tiny, &got);
+        expect_same(&got, &want);
+        assert_int_equal(want.n, 5);
+        assert_true(got.requests <= 6);
+        seen_done(&got);
+        seen_done(&want);
+}
+
+/* A catastrophically backtracking pattern hits the match limit on the first line: the query fails with a
+ * message (nothing is counted as "no match"), whatever the budget. */
+static void test_grep_backtracking(void **state)
+{
+        Fixture *f = *state;
+        static const char line[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaab\n";
+        static const OutputQueryBudget *budgets[] = {NULL, &unbounded};
+        char buf[64 * 32];
+
+        for (size_t i = 0; i + sizeof line - 1 <= sizeof buf; i += sizeof line - 1)
+                memcpy(buf + i, line, sizeof line - 1);
+        for (int i = 0; i < 100; i++)
+                assert_int_equal(output_log_append(f->w, OUTPUT_STREAM_STDOUT, buf,
+                                                   (sizeof buf / (sizeof line - 1)) * (sizeof line - 1),
+                                                   f->ts++),
+                                 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(budgets); i++) {
+                ProtoOutputArgs a = {.agent = (char *)"x", .grep = (char *)"^(a+)+$"};
+                ProtoOutputResult res = {};
+                char *err = NULL;
+
+                assert_int_equal(output_query(f->dirfd, &a, 0, budgets[i], &res, &err), -EINVAL);
+                assert_non_null(err);
+                assert_non_null(strstr(err, "too much backtracking"));
+                assert_non_null(strstr(err, "limit"));
+                assert_null(res.lines);
+                free(err);
+        }
+
+        /* a sane pattern over the same lines is fine */
+        ProtoOutputArgs ok = {.agent = (char *)"x", .grep = (char *)"^a+b$"};
+        ProtoOutputResult res = {};
+        query(f, &ok, &res);
+        assert_int_equal(res.total, 100 * (sizeof buf / (sizeof line - 1)));
+        proto_output_result_done(&res);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -356,6 +596,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_since, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_big, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_continuation, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_time, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_grep_backtracking, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

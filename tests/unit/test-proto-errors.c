@@ -507,6 +507,9 @@ static const ReplyCase reply_cases[] = {
         {PROTO_OP_OUTPUT, "{" RH "data: {lines: [], data: b'', total: 0, has_more: false, dropped: 0}}", BAD,
          "exactly one of lines and data"},
         {PROTO_OP_OUTPUT, "{" RH "data: {data: b'\\0', total: 1, has_more: false, dropped: 0}}", OK},
+        {PROTO_OP_OUTPUT, "{" RH "data: {data: b'', total: 0, has_more: true, partial: true, dropped: 0}}", OK},
+        {PROTO_OP_OUTPUT, "{" RH "data: {data: b'', total: 0, has_more: true, partial: 1, dropped: 0}}", BAD,
+         "data.partial"},
         {PROTO_OP_OUTPUT,
          "{" RH "data: {lines: [{seq: 1, ts_ns: 2, stream: 'both', text: 'x'}], total: 1, has_more: false, "
          "dropped: 0}}",

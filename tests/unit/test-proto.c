@@ -277,6 +277,7 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                 eq_mem(x->data.data, x->data.size, y->data.data, y->data.size);
                 assert_int_equal(x->total, y->total);
                 assert_int_equal(x->has_more, y->has_more);
+                assert_int_equal(x->partial, y->partial);
                 eq_str(x->cursor, y->cursor);
                 assert_int_equal(x->dropped, y->dropped);
                 break;
