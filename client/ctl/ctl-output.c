@@ -59,6 +59,44 @@ void ctl_format_reason(const ProtoAgentInfo *i, char *buf, size_t n)
                 (void)snprintf(buf, n, "%s", reason);
 }
 
+/* Bytes a terminal could take for a control sequence: C0 controls, DEL, and C1 controls as UTF-8 encodes
+ * them (C2 80..9F; a raw 80..9F byte is a UTF-8 continuation byte, left alone). A tenant chooses argv, label
+ * keys and values: none of it may drive the operator's terminal. */
+static size_t terminal_control_len(const unsigned char *p)
+{
+        if (p[0] < 0x20 || p[0] == 0x7f)
+                return 1;
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+                return 2;
+        return 0;
+}
+
+void ctl_write_safe(FILE *f, const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)(s ?: ""); *p;) {
+                size_t k = terminal_control_len(p);
+                if (k == 0) {
+                        if (*p == '\\')
+                                fputc('\\', f);
+                        fputc(*p++, f);
+                        continue;
+                }
+                for (; k > 0; k--)
+                        fprintf(f, "\\x%02x", *p++);
+        }
+}
+
+void ctl_sanitize(char *s)
+{
+        for (unsigned char *p = (unsigned char *)s; p && *p;) {
+                size_t k = terminal_control_len(p);
+                if (k == 0)
+                        p++;
+                for (; k > 0; k--)
+                        *p++ = ' ';
+        }
+}
+
 void ctl_format_command(char *const *argv, size_t width, char *buf, size_t n)
 {
         size_t used = 0;
@@ -72,9 +110,7 @@ void ctl_format_command(char *const *argv, size_t width, char *buf, size_t n)
                         break;
                 used = MIN(used + (size_t)w, n - 1);
         }
-        for (size_t i = 0; i < used; i++)
-                if ((unsigned char)buf[i] < 0x20)
-                        buf[i] = ' ';
+        ctl_sanitize(buf);
         if (width >= 3 && used > width && width < n) {
                 memcpy(buf + width - 3, "...", 3);
                 buf[width] = 0;
@@ -119,6 +155,7 @@ void ctl_print_ps_table(FILE *f, const ProtoAgentInfo *agents, size_t n, uint64_
                 char reason[128], created[64], command[CTL_COMMAND_WIDTH + 8];
 
                 ctl_format_reason(&agents[i], reason, sizeof reason);
+                ctl_sanitize(reason);
                 ctl_format_relative(agents[i].created_ns, now_ns, created, sizeof created);
                 ctl_format_command(agents[i].argv, CTL_COMMAND_WIDTH, command, sizeof command);
                 fprintf(f, "%-*.*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, CTL_SHORT_ID_LEN,
@@ -142,6 +179,7 @@ void ctl_print_inspect(FILE *f, const ProtoAgentInfo *i)
         fprintf(f, "%-16s%s\n", "state:", state_string(i->state));
         if (i->has_reason) {
                 ctl_format_reason(i, buf, sizeof buf);
+                ctl_sanitize(buf);
                 fprintf(f, "%-16s%s\n", "reason:", buf);
         }
         if (i->has_exit_code)
@@ -161,8 +199,13 @@ void ctl_print_inspect(FILE *f, const ProtoAgentInfo *i)
         }
         fprintf(f, "%s\n", i->n_argv ? "]" : "[]");
         fprintf(f, "%-16s", "labels:");
-        for (size_t k = 0; k < i->labels.n_pairs; k++)
-                fprintf(f, "%s%s=%s", k ? " " : "", i->labels.pairs[k].key, i->labels.pairs[k].value);
+        for (size_t k = 0; k < i->labels.n_pairs; k++) {
+                if (k)
+                        fputc(' ', f);
+                ctl_write_safe(f, i->labels.pairs[k].key);
+                fputc('=', f);
+                ctl_write_safe(f, i->labels.pairs[k].value);
+        }
         fputc('\n', f);
         ctl_format_timestamp(i->created_ns, ts, sizeof ts);
         fprintf(f, "%-16s%s\n", "created:", ts);

@@ -18,6 +18,9 @@ void ctl_format_relative(uint64_t then_ns, uint64_t now_ns, char *buf, size_t n)
 void ctl_format_reason(const ProtoAgentInfo *i, char *buf, size_t n);
 /* argv joined by spaces, cut to width characters with "..." at the end. */
 void ctl_format_command(char *const *argv, size_t width, char *buf, size_t n);
+/* Tenant-chosen text for a terminal: control bytes written as \xNN (and \ as \\), or blanked. */
+void ctl_write_safe(FILE *f, const char *s);
+void ctl_sanitize(char *s);
 /* A CLOCK_REALTIME ns timestamp as RFC 3339 UTC with milliseconds; "-" for 0. */
 void ctl_format_timestamp(uint64_t ns, char *buf, size_t n);
 

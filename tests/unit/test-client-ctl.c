@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -188,6 +189,27 @@ static void test_formats(void **state)
         ctl_format_command(long_argv, 20, buf, sizeof buf);
         assert_string_equal(buf, "/usr/bin/some-rea...");
         assert_int_equal(strlen(buf), 20);
+
+        /* a tenant's bytes never reach the operator's terminal as control sequences */
+        {
+                char *esc_argv[] = {(char *)"sh", (char *)"\x1b]0;owned\x07\xc2\x9b" "2J\x7f", NULL};
+                ProtoAgentInfo li = {};
+                char *out = NULL;
+                size_t out_len = 0;
+                FILE *f;
+
+                ctl_format_command(esc_argv, 60, buf, sizeof buf);
+                assert_string_equal(buf, "sh  ]0;owned   2J ");
+                assert_int_equal(proto_str_map_add(&li.labels, "k\x1b[31m", "v\r\n\\"), 0);
+                f = open_memstream(&out, &out_len);
+                assert_non_null(f);
+                ctl_print_inspect(f, &li);
+                fclose(f);
+                assert_non_null(strstr(out, "labels:         k\\x1b[31m=v\\x0d\\x0a\\\\\n"));
+                assert_null(strchr(out, '\x1b'));
+                proto_str_map_done(&li.labels);
+                free(out);
+        }
 
         ctl_format_reason(&i, buf, sizeof buf);
         assert_string_equal(buf, "");
