@@ -241,6 +241,7 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
                                       : "it left no exit record, so it is marked lost and its end time is "
                                         "unknown (taken as now)");
                 agent_finalize(a);
+                agent_release_handles(a);
                 st->gone++;
                 return;
         }
@@ -321,6 +322,7 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
                 if (!a->cgroups_removed && open_cgroup(a) < 0)
                         a->cgroups_removed = true;
                 agent_arm_retention(a);
+                agent_release_handles(a);
                 st->ended++;
                 return;
         }
@@ -420,8 +422,11 @@ static void output_gap_bytes(Agent *a, uint64_t first, uint64_t last, uint64_t *
         OutputRecordHeader h;
         const void *data;
 
+        _cleanup_close_ int tmp = -EBADF;
+        int dfd = agent_state_dir(a, &tmp);
+
         *ret_out = *ret_err = 0;
-        if (a->state_fd < 0 || output_log_reader_open(a->state_fd, &r) < 0 ||
+        if (dfd < 0 || output_log_reader_open(dfd, &r) < 0 ||
             output_log_reader_seek_seq(r, first) < 0)
                 return;
         while (output_log_reader_next(r, &h, &data) > 0 && h.seq <= last) {

@@ -183,14 +183,28 @@ static void fill_private(Agent *a, AgentRecordPrivate *p)
                 (void)snprintf(p->failed_msg, sizeof p->failed_msg, "%s", a->failed_msg);
 }
 
+int agent_state_dir(Agent *a, int *tmp)
+{
+        if (a->state_fd >= 0)
+                return a->state_fd;
+        if (!a->state_path)
+                return -ENOENT;
+        *tmp = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        return *tmp >= 0 ? *tmp : -errno;
+}
+
 int agent_record_save(Agent *a)
 {
         _cleanup_free_ void *buf = NULL;
         AgentRecordPrivate priv;
+        _cleanup_close_ int tmp = -EBADF;
         size_t len;
-        int r;
+        int dfd, r;
 
-        if (a->state_fd < 0 || !a->argv || a->n_argv == 0)
+        if (!a->argv || a->n_argv == 0)
+                return 0;
+        dfd = agent_state_dir(a, &tmp);
+        if (dfd < 0)
                 return 0;
         if (pidref_is_set(&a->shim) && a->shim_start_ticks == 0)
                 (void)proc_pid_start_ticks(a->shim.pid, &a->shim_start_ticks);
@@ -230,7 +244,7 @@ int agent_record_save(Agent *a)
                  * on every spawn, pause and resume otherwise). A live agent's record serves a restarted
                  * daemon, and the page cache outlives a daemon crash; after a host crash the agent is gone
                  * anyway, and a torn record fails its checksum and is skipped. */
-                r = write_file_replace_at(a->state_fd, AGENT_RECORD_FILE, buf, len, 0600,
+                r = write_file_replace_at(dfd, AGENT_RECORD_FILE, buf, len, 0600,
                                           agent_state_is_ended(a->state));
         if (r < 0) {
                 log_full_errno(

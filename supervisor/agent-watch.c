@@ -25,6 +25,7 @@ static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *
         shim_link_drain(a);
         /* killed before it could report (cgroup.kill, a crash): its exit record, if any, says the rest */
         agent_finalize(a);
+        agent_release_handles(a);
         return 0;
 }
 

@@ -301,6 +301,16 @@ void agent_check_frozen(Agent *a)
         }
 }
 
+void agent_release_handles(Agent *a)
+{
+        if (!agent_state_is_ended(a->state))
+                return;
+        a->child_source = sd_event_source_disable_unref(a->child_source);
+        shim_link_detach(a);
+        pidref_done(&a->shim);
+        a->state_fd = safe_close(a->state_fd);
+}
+
 static void finish_remove(Agent *a);
 
 static void try_remove_cgroups(Agent *a)

@@ -128,6 +128,12 @@ int agent_kill(Agent *a);
 int agent_send_signal(Agent *a, int sig);
 /* The agent is gone: decide the reason, publish, kill what is left, clean the cgroups when empty. */
 void agent_finalize(Agent *a);
+/* The agent's state dir: its kept fd while it runs, or (ended agents keep no descriptors) one opened into
+ * *tmp, which the caller closes. -errno when the directory cannot be opened. */
+int agent_state_dir(Agent *a, int *tmp);
+/* Closes what an ended agent whose shim is gone no longer needs: the shim's pidfd and socket, the state
+ * dir fd. An ended agent then holds no descriptor at all. */
+void agent_release_handles(Agent *a);
 /* inotify on payload/cgroup.events (frozen) and ID/cgroup.events (populated). */
 int agent_watch_cgroups(Agent *a);
 /* Re-reads payload/cgroup.events and completes a pause or resume in progress. */

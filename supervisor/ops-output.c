@@ -16,18 +16,20 @@ int op_output(Call *c)
         };
         Agent *a = agent_find(c->manager, args->agent ?: "", c->uid, c->admin);
         _cleanup_free_ char *error = NULL;
+        _cleanup_close_ int tmp = -EBADF;
         ProtoReply reply = {};
-        int r;
+        int dfd, r;
 
         if (!a)
                 return call_reply_error(c, PROTO_ERROR_NOT_FOUND, "no agent %s",
                                         args->agent ?: "(none given)");
-        if (a->state_fd < 0)
+        dfd = agent_state_dir(a, &tmp);
+        if (dfd < 0)
                 return call_reply_error(c, PROTO_ERROR_CONFLICT, "agent %s has no output store", a->id);
         r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        r = output_query(a->state_fd, args, a->output_dropped_bytes, &budget, &reply.result.output, &error);
+        r = output_query(dfd, args, a->output_dropped_bytes, &budget, &reply.result.output, &error);
         if (r < 0) {
                 proto_reply_done(&reply);
                 if (r == -EINVAL)

@@ -3,6 +3,7 @@
  * agents in every state, a remove racing other ops, a flood of waiting requests). Every request gets a
  * reply, and the daemon keeps serving everyone. Meant to run under ASan+UBSan too (scripts/test-sanitizers),
  * where a use-after-free in a handler aborts the daemon and fails the test. */
+#include <dirent.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -652,6 +653,45 @@ static void test_stdin_full_requests(void **state)
         raw_close(&raw);
 }
 
+static int daemon_fd_count(ITest *t)
+{
+        char path[64];
+        struct dirent *de;
+        DIR *d;
+        int n = 0;
+
+        snprintf(path, sizeof path, "/proc/%d/fd", (int)t->h->daemon_pid);
+        d = opendir(path);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+/* Ended agents hold no descriptor in the daemon: 40 of them cost nothing against its fd limit. */
+static void test_ended_agents_hold_no_fds(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = {"true", NULL};
+        ProtoAgentInfo info = {};
+        int before, after;
+
+        before = daemon_fd_count(t);
+        assert_true(before > 0);
+        for (int i = 0; i < 40; i++) {
+                _cleanup_free_ char *id = itest_spawn(t, false, argv);
+                itest_wait_final(t, id, 10000, &info);
+                proto_agent_info_done(&info);
+        }
+        itest_sleep_ms(300); /* the last cgroups go once they are empty */
+        after = daemon_fd_count(t);
+        if (after > before + 2)
+                fail_msg("the daemon held %d descriptors before 40 agents ran and ended, %d after", before,
+                         after);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -661,6 +701,7 @@ int main(void)
                 cmocka_unit_test(test_waiting_flood_is_per_caller),
                 cmocka_unit_test(test_document_promises),
                 cmocka_unit_test(test_stdin_full_requests),
+                cmocka_unit_test(test_ended_agents_hold_no_fds),
         };
         return cmocka_run_group_tests(tests, itest_setup, itest_teardown);
 }
