@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "env-blob.h"
 #include "spawn.h"
 #include "string-util.h"
 
@@ -23,7 +24,15 @@ enum {
         SPAWN_FD_STATE_DIR,
         SPAWN_FD_PAYLOAD_CG,
         SPAWN_FD_SECCOMP,
+        SPAWN_FD_ENV,
         _SPAWN_FD_MAX,
+};
+
+/* The shim's whole environment. It runs as root: nothing of the request (LD_PRELOAD, GLIBC_TUNABLES, ...)
+ * and nothing of the daemon's own environment may reach it. The agent's goes as data on SPAWN_FD_ENV. */
+static char *const shim_envp[] = {
+        (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        NULL,
 };
 
 static const char *const spawn_stage_table[_SPAWN_STAGE_MAX] = {
@@ -213,7 +222,7 @@ int spawn_shim_argv(const SpawnShimParams *p, char ***ret)
 int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_stage)
 {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_close_ int devnull = -EBADF;
+        _cleanup_close_ int devnull = -EBADF, env_fd = -EBADF;
         _cleanup_close_pair_ int error_pipe[2] = {-EBADF, -EBADF};
         SpawnStage stage = SPAWN_STAGE_PREPARE;
         SpawnChildError e;
@@ -229,6 +238,9 @@ int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_sta
         r = spawn_shim_argv(p, &argv);
         if (r < 0)
                 goto fail;
+        r = env_blob_export(p->env, &env_fd);
+        if (r < 0)
+                goto fail;
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
         if (devnull < 0) {
                 r = -errno;
@@ -242,7 +254,7 @@ int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_sta
         SpawnChildPlan plan = {
                 .path = p->shim_path,
                 .argv = argv,
-                .envp = p->env,
+                .envp = shim_envp,
                 .fds =
                         {
                                 [SPAWN_FD_STDIN] = devnull,
@@ -254,6 +266,7 @@ int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_sta
                                 [SPAWN_FD_SECCOMP] = p->sandbox && p->sandbox->seccomp_fd >= 0
                                                              ? p->sandbox->seccomp_fd
                                                              : devnull,
+                                [SPAWN_FD_ENV] = env_fd,
                         },
                 .error_fd = error_pipe[1],
         };

@@ -3,7 +3,7 @@
 
 /* Starting an agent's shim: clone3 into the agent's shim/ cgroup with fresh pid, mount, uts and ipc
  * namespaces (and net when asked), then exec descartes-shim with the fds of supervisor/shim-protocol.h in
- * place.
+ * place and a fixed environment of the daemon's choosing.
  *
  * The daemon is multithreaded (libzmq), so everything is built before clone3 and the child only makes raw,
  * async-signal-safe calls: no malloc, no stdio, no NSS, no libc setuid-family call. */
@@ -57,7 +57,7 @@ typedef struct SpawnShimParams {
         bool stdin_pipe;             /* give the agent a stdin pipe (else /dev/null) */
         bool new_net;                /* CLONE_NEWNET: loopback only */
         char *const *argv;           /* the agent's command; argv[0] is looked up in env's PATH */
-        char *const *env;            /* the agent's whole environment; the shim runs with exactly this */
+        char *const *env;            /* the agent's environment, for its execve only (a memfd, env-blob.h) */
         const SpawnSandbox *sandbox; /* NULL: namespaces only (the shim keeps the host's view and root) */
 
         int log_fd;            /* the shim's stdout and stderr, -EBADF for /dev/null */

@@ -25,7 +25,8 @@
 #include "string-util.h"
 #include "time-util.h"
 
-/* The request's environment, plus HOME in the workspace unless it set one. */
+/* The agent's environment: the request's, plus HOME in the workspace unless it set one. spawn_shim() hands
+ * it to the shim as data for the agent's execve; the root shim itself never runs with it. */
 static int build_env(const ProtoStrMap *env, const char *home, char ***ret)
 {
         _cleanup_strv_free_ char **l = calloc(env->n_pairs + 2, sizeof(char *));

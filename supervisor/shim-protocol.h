@@ -21,6 +21,7 @@
 #define SHIM_FD_STATE_DIR 4 /* the agent's state dir (output log, exit record) */
 #define SHIM_FD_PAYLOAD_CG 5 /* the payload/ cgroup dir, for clone3(CLONE_INTO_CGROUP) */
 #define SHIM_FD_SECCOMP 6    /* with --seccomp: the sealed memfd of the compiled filter (seccomp-bpf.h) */
+#define SHIM_FD_ENV        7 /* the sealed memfd of the agent's environment (env-blob.h), for its execve only */
 
 typedef enum ShimMsgType {
         /* shim -> daemon */

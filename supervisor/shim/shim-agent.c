@@ -33,8 +33,10 @@ static _noreturn_ void agent_child(const ShimAgentConfig *c, int error_fd)
         r = shim_prepare_agent(c, &stage);
         if (r < 0)
                 agent_fail(error_fd, stage, -r);
-        /* The shim's environment is the agent's: PATH lookup and envp both come from it. */
-        execvpe(c->argv[0], c->argv, environ);
+        /* Privileges are gone: only now does the agent's environment come into play. execvpe() looks
+         * argv[0] up in the PATH of environ, so that must be the agent's too, not the shim's fixed one. */
+        environ = (char **)c->env;
+        execvpe(c->argv[0], c->argv, c->env);
         agent_fail(error_fd, SHIM_STAGE_EXEC, errno);
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "env-blob.h"
 #include "fd-util.h"
 #include "log.h"
 #include "output-log.h"
@@ -45,6 +46,7 @@ static bool arg_stdin;
 static uint64_t arg_output_cap = OUTPUT_LOG_DEFAULT_CAP;
 static const char *arg_listen;
 static char **arg_argv;
+static char **agent_env; /* from SHIM_FD_ENV */
 static char arg_default_hostname[SHORT_HOSTNAME_LEN + 1];
 static bool arg_cwd_given;
 static ShimSandbox arg_sandbox = {.uid = (uid_t)-1, .gid = (gid_t)-1};
@@ -294,6 +296,30 @@ static int parse_argv(int argc, char *argv[])
                         (void)strcpy(arg_default_hostname, "agent");
                 arg_hostname = arg_default_hostname;
         }
+        return 0;
+}
+
+/* The daemon execs us with a fixed environment; a loader or libc variable here means someone else's choice
+ * reached a root process (or the daemon is broken). Either way, run nothing. */
+static int check_own_environment(void)
+{
+        for (char **e = environ; e && *e; e++)
+                if (startswith(*e, "LD_") || startswith(*e, "GLIBC_TUNABLES=")) {
+                        const char *eq = strchr(*e, '=');
+                        return log_error_errno(-EPERM, "Refusing to run with %.*s in the environment.",
+                                               eq ? (int)MIN(eq - *e, 64) : 64, *e);
+                }
+        return 0;
+}
+
+/* The agent's environment, data on SHIM_FD_ENV: only its execve uses it (shim-agent.c). */
+static int read_agent_environment(void)
+{
+        int r = env_blob_read_fd(SHIM_FD_ENV, &agent_env);
+
+        (void)close(SHIM_FD_ENV);
+        if (r < 0)
+                return log_error_errno(r, "Invalid agent environment on fd %d: %m", SHIM_FD_ENV);
         return 0;
 }
 
@@ -810,6 +836,7 @@ static int shim_start_agent(Shim *s)
         ShimAgentConfig c = {
                 .cwd = arg_cwd,
                 .argv = arg_argv,
+                .env = agent_env,
                 .stdio = {in[0], out[1], err[1]},
                 .sandbox = &arg_sandbox,
         };
@@ -900,7 +927,11 @@ int main(int argc, char *argv[])
         r = shim_setup_signals(&s);
         if (r < 0)
                 shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
-        r = parse_argv(argc, argv);
+        r = check_own_environment();
+        if (r >= 0)
+                r = parse_argv(argc, argv);
+        if (r >= 0)
+                r = read_agent_environment();
         if (r < 0) {
                 shim_send_hello(&s);
                 shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);

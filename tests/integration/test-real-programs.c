@@ -136,6 +136,79 @@ static void test_environment(void **state)
         run_done(&r);
 }
 
+static bool has_env_line(void *arg)
+{
+        void **a = arg;
+        _cleanup_strv_free_ char **lines = NULL;
+        size_t n = 0;
+
+        lines = itest_output_lines(a[0], a[1], PROTO_STREAM_STDOUT, &n);
+        return n > 0 && startswith(lines[0], "env:");
+}
+
+/* A spawn request's LD_PRELOAD and GLIBC_TUNABLES reach the agent, never its root shim: the daemon execs the
+ * shim with a fixed environment (PATH only) and hands the agent's over as data. */
+static void test_environment_not_in_shim(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = {"/bin/sh", "-c",
+                              "echo \"env:$MARKER:$LD_PRELOAD:$GLIBC_TUNABLES:$HOME\"; exec sleep 1000",
+                              NULL};
+        ProtoStrPair env[] = {
+                {(char *)"PATH", (char *)"/usr/local/bin:/usr/bin:/bin"},
+                {(char *)"LD_PRELOAD", (char *)"/nonexistent.so"},
+                {(char *)"GLIBC_TUNABLES", (char *)"glibc.malloc.check=3"},
+                {(char *)"MARKER", (char *)"descartes-marker-42"},
+        };
+        static const char expect_shim_env[] =
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        _cleanup_free_ char *cg = NULL, *procs_path = NULL, *procs = NULL, *environ_path = NULL,
+                            *shim_env = NULL, *expect = NULL, *id = NULL;
+        _cleanup_strv_free_ char **lines = NULL;
+        ProtoSpawnArgs a = {};
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        size_t n = 0, size = 0;
+        int shim_pid = 0;
+
+        a.argv = (char **)argv;
+        a.n_argv = 3;
+        a.env.pairs = env;
+        a.env.n_pairs = ELEMENTSOF(env);
+        if (descartes_spawn(t->c, &a, &info, &err) < 0)
+                fail_msg("spawn failed: %s", err.message);
+        assert_int_equal(info.state, PROTO_STATE_RUNNING);
+        id = strdup(info.id);
+        assert_non_null(id);
+        proto_agent_info_done(&info);
+
+        /* the agent sees all of its variables, and the HOME the daemon adds */
+        assert_int_equal(harness_wait_until(has_env_line, (void *[]){t, id}, 30000), 0);
+        lines = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n);
+        assert_true(asprintf_safe(&expect,
+                                  "env:descartes-marker-42:/nonexistent.so:glibc.malloc.check=3:%s/agents/"
+                                  "%s/work/.home",
+                                  t->h->state_dir, id) >= 0);
+        if (!startswith(lines[0], expect) || !strchr("\n", lines[0][strlen(expect)]))
+                fail_msg("expected \"%s\", got \"%s\"", expect, lines[0]);
+
+        /* the shim, alive while the agent sleeps: exactly the fixed PATH */
+        cg = itest_agent_cgroup(t, id);
+        assert_true(asprintf_safe(&procs_path, "%s/shim/cgroup.procs", cg) >= 0);
+        assert_int_equal(read_file_at(AT_FDCWD, procs_path, 4096, &procs, NULL), 0);
+        assert_int_equal(sscanf(procs, "%d", &shim_pid), 1);
+        assert_true(asprintf_safe(&environ_path, "/proc/%d/environ", shim_pid) >= 0);
+        assert_int_equal(read_file_at(AT_FDCWD, environ_path, 65536, &shim_env, &size), 0);
+        assert_int_equal(size, sizeof expect_shim_env);
+        assert_memory_equal(shim_env, expect_shim_env, sizeof expect_shim_env);
+
+        assert_int_equal(descartes_kill(t->c, id, &info, &err), 0);
+        proto_agent_info_done(&info);
+        itest_wait_final(t, id, 30000, &info);
+        assert_int_equal(info.state, PROTO_STATE_EXITED);
+        proto_agent_info_done(&info);
+}
+
 static void test_node(void **state)
 {
         Run r = {};
@@ -322,11 +395,17 @@ static void test_memory_unenforceable(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_environment),  cmocka_unit_test(test_node),
-                cmocka_unit_test(test_python),       cmocka_unit_test(test_git),
-                cmocka_unit_test(test_cc),           cmocka_unit_test(test_pipeline),
-                cmocka_unit_test(test_write_100mb),  cmocka_unit_test(test_memory_unenforceable),
-                cmocka_unit_test(test_user_and_net), cmocka_unit_test(test_refusals),
+                cmocka_unit_test(test_environment),
+                cmocka_unit_test(test_environment_not_in_shim),
+                cmocka_unit_test(test_node),
+                cmocka_unit_test(test_python),
+                cmocka_unit_test(test_git),
+                cmocka_unit_test(test_cc),
+                cmocka_unit_test(test_pipeline),
+                cmocka_unit_test(test_write_100mb),
+                cmocka_unit_test(test_memory_unenforceable),
+                cmocka_unit_test(test_user_and_net),
+                cmocka_unit_test(test_refusals),
         };
 
         if (!getpwnam("descartes-agent")) {

@@ -11,9 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/magic.h>
@@ -30,8 +33,9 @@
 
 #define TIMEOUT_MS 10000
 
-_Static_assert(SHIM_FD_CONTROL == 3 && SHIM_FD_STATE_DIR == 4 && SHIM_FD_PAYLOAD_CG == 5,
-               "sandbox/spawn.c places the shim's fds at 3, 4, 5");
+_Static_assert(SHIM_FD_CONTROL == 3 && SHIM_FD_STATE_DIR == 4 && SHIM_FD_PAYLOAD_CG == 5 &&
+                       SHIM_FD_SECCOMP == 6 && SHIM_FD_ENV == 7,
+               "sandbox/spawn.c places the shim's fds at 3, 4, 5, 6, 7");
 
 static const char *cgroup2_mounts[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
 static char test_cgroup[256];
@@ -58,6 +62,7 @@ typedef struct AgentOptions {
         const char *shim_path;
         bool shuffle_fds; /* put the sources on each other's targets */
         bool new_net;
+        char *const *env; /* NULL: agent_env */
 } AgentOptions;
 
 static int find_cgroup2(const char **ret)
@@ -197,7 +202,7 @@ static int agent_start(Agent *a, char *const *argv, const AgentOptions *o)
                 .stdin_pipe = o->stdin_pipe,
                 .new_net = o->new_net,
                 .argv = argv,
-                .env = agent_env,
+                .env = o->env ?: agent_env,
                 .log_fd = log_fd,
                 .control_fd = pair[1],
                 .state_dir_fd = state_fd,
@@ -675,6 +680,190 @@ static void test_signal_state_reset(void **state)
         agent_done(&a);
 }
 
+/* The shim's own environment, NUL-separated as in /proc/PID/environ. */
+static size_t read_environ(pid_t pid, char *buf, size_t n)
+{
+        char path[64];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t k;
+
+        (void)snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        k = loop_read(fd, buf, n);
+        assert_true(k >= 0 && (size_t)k < n);
+        return (size_t)k;
+}
+
+/* The tenant's environment reaches the agent and nothing else: the shim, root and the agent's parent, runs
+ * with the daemon's fixed PATH only. */
+static void test_environment_not_in_shim(void **state)
+{
+        Agent a;
+        char *env[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin", (char *)"LD_PRELOAD=/nonexistent.so",
+                       (char *)"GLIBC_TUNABLES=glibc.malloc.check=3", (char *)"MARKER=descartes-marker-42",
+                       NULL};
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"echo \"env:$MARKER:$LD_PRELOAD:$GLIBC_TUNABLES\"; exec sleep 1000", NULL};
+        static const char expect_shim_env[] =
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        char out[1024], err[1024], shim_env[4096];
+        size_t n;
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.env = env}), 0);
+        expect_started(&a);
+        wait_output(&a, "env:");
+        read_output(&a, out, err, sizeof out);
+        /* (the loader complains on the agent's stderr about the missing preload: that is the agent's) */
+        assert_string_equal(out, "env:descartes-marker-42:/nonexistent.so:glibc.malloc.check=3\n");
+
+        /* read while the agent sleeps, so the shim is certainly its parent and alive */
+        n = read_environ(a.shim.pid, shim_env, sizeof shim_env);
+        assert_int_equal(n, sizeof expect_shim_env);
+        assert_memory_equal(shim_env, expect_shim_env, sizeof expect_shim_env);
+
+        send_signal(&a, SIGKILL);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.signal, SIGKILL);
+        agent_done(&a);
+}
+
+/* Starts the shim by hand (not through spawn_shim) with the given environment and fd 7, for what spawn_shim
+ * never does. The shim is expected to refuse before it sets anything up; it still gets namespaces of its own
+ * in case it does not. */
+static void raw_shim_start(Agent *a, char *const *shim_env, int env_fd)
+{
+        char *argv[] = {
+                (char *)"descartes-shim", (char *)"--id", (char *)"raw", (char *)"--", (char *)"true", NULL};
+        _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
+        _cleanup_close_ int payload_cg = -EBADF, log_fd = -EBADF;
+        char path[PATH_MAX + 32], id[32];
+        pid_t pid;
+
+        *a = (Agent){.state_fd = -EBADF, .ctl = -EBADF, .shim = PIDREF_NULL};
+        (void)snprintf(id, sizeof id, "raw-%u", ++agent_counter);
+        (void)snprintf(a->cgroup, sizeof a->cgroup, "%s/%s", test_cgroup, id);
+        (void)snprintf(a->state, sizeof a->state, "%s/%s", test_dir, id);
+        assert_int_equal(mkdir(a->cgroup, 0755), 0);
+        (void)snprintf(path, sizeof path, "%s/shim", a->cgroup);
+        assert_int_equal(mkdir(path, 0755), 0);
+        (void)snprintf(path, sizeof path, "%s/payload", a->cgroup);
+        assert_int_equal(mkdir(path, 0755), 0);
+        payload_cg = open_dir(path);
+        assert_int_equal(mkdir(a->state, 0700), 0);
+        a->state_fd = open_dir(a->state);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+        (void)snprintf(path, sizeof path, "%s/shim.log", a->state);
+        log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        assert_true(log_fd >= 0);
+        (void)snprintf(path, sizeof path, "%s/shim/cgroup.procs", a->cgroup);
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                /* Sources above every target first, then into place; fd 7 is env_fd or nothing. */
+                int src[] = {log_fd, log_fd, pair[1], a->state_fd, payload_cg, env_fd};
+                int dst[] = {1, 2, SHIM_FD_CONTROL, SHIM_FD_STATE_DIR, SHIM_FD_PAYLOAD_CG, SHIM_FD_ENV};
+                int moved[ELEMENTSOF(src)];
+
+                /* the namespaces spawn_shim would give it: a shim that does not refuse must not touch
+                 * the host's mounts or hostname */
+                if (write_string_file_at(AT_FDCWD, path, "0") < 0 ||
+                    unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
+                        _exit(126);
+                for (size_t i = 0; i < ELEMENTSOF(src); i++)
+                        if (src[i] >= 0 && (moved[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 64)) < 0)
+                                _exit(126);
+                (void)close(SHIM_FD_ENV);
+                for (size_t i = 0; i < ELEMENTSOF(src); i++)
+                        if (src[i] >= 0 && dup2(moved[i], dst[i]) < 0)
+                                _exit(126);
+                execve(SHIM_PATH, argv, shim_env);
+                _exit(126);
+        }
+        a->shim.pid = pid;
+        a->shim.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        assert_true(a->shim.fd >= 0);
+        a->ctl = TAKE_FD(pair[0]);
+}
+
+static void expect_refused(Agent *a, int error, const char *log_needle)
+{
+        _cleanup_free_ char *log = NULL;
+
+        expect_hello(a, a->ctl, SHIM_STATE_STARTING);
+        const ShimMsgSpawnFailed *m =
+                (const ShimMsgSpawnFailed *)recv_msg(a, a->ctl, SHIM_MSG_SPAWN_FAILED, NULL);
+        assert_int_equal(m->stage, SHIM_STAGE_SHIM);
+        assert_int_equal(m->error, error);
+        ShimExitRecord rec = expect_exited(a, NULL);
+        assert_int_equal(rec.spawn_failed, 1);
+        assert_int_equal(rec.error, error);
+        /* nothing was started */
+        assert_int_equal(count_payload_procs(a), 0);
+        assert_int_equal(read_file_at(a->state_fd, "shim.log", 1 << 16, &log, NULL), 0);
+        if (!strstr(log, log_needle))
+                fail_msg("no \"%s\" in the shim's log:\n%s", log_needle, log);
+        agent_done(a);
+}
+
+static int sealed_memfd(const void *data, size_t n, bool seal)
+{
+        int fd = memfd_create("test-env", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+        assert_true(fd >= 0);
+        assert_int_equal(loop_write(fd, data, n), 0);
+        if (seal)
+                assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 0);
+        return fd;
+}
+
+static void test_shim_refuses_loader_environment(void **state)
+{
+        char *bad_envs[][3] = {
+                {(char *)"PATH=/usr/bin:/bin", (char *)"LD_BIND_NOW=1", NULL},
+                {(char *)"GLIBC_TUNABLES=glibc.malloc.check=3", NULL, NULL},
+        };
+        const char *names[] = {"LD_BIND_NOW", "GLIBC_TUNABLES"};
+
+        for (size_t i = 0; i < ELEMENTSOF(bad_envs); i++) {
+                _cleanup_close_ int env_fd = sealed_memfd("A=1", 4, true);
+                _cleanup_free_ char *needle = NULL;
+                Agent a;
+
+                assert_true(asprintf_safe(&needle, "Refusing to run with %s in the environment", names[i]) >=
+                            0);
+                raw_shim_start(&a, bad_envs[i], env_fd);
+                expect_refused(&a, EPERM, needle);
+        }
+}
+
+static void test_shim_refuses_bad_env_blob(void **state)
+{
+        static const struct {
+                const char *data;
+                size_t n;
+                bool seal;
+                int error;
+        } bad[] = {
+                {"A=1\0B", 5, true, EBADMSG},  /* trailing garbage */
+                {"=x\0", 3, true, EBADMSG},    /* empty key */
+                {"A=1\0\0", 5, true, EBADMSG}, /* empty entry */
+                {"A=1", 4, false, EPERM},      /* not sealed */
+                {NULL, 0, false, EBADF},       /* no fd 7 at all */
+        };
+        char *env[] = {(char *)"PATH=/usr/bin:/bin", NULL};
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_close_ int env_fd =
+                        bad[i].data ? sealed_memfd(bad[i].data, bad[i].n, bad[i].seal) : -EBADF;
+                Agent a;
+
+                raw_shim_start(&a, env, env_fd);
+                expect_refused(&a, bad[i].error, "Invalid agent environment on fd 7");
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -690,6 +879,9 @@ int main(void)
                 cmocka_unit_test(test_reconnect),
                 cmocka_unit_test(test_fd_shuffle),
                 cmocka_unit_test(test_signal_state_reset),
+                cmocka_unit_test(test_environment_not_in_shim),
+                cmocka_unit_test(test_shim_refuses_loader_environment),
+                cmocka_unit_test(test_shim_refuses_bad_env_blob),
         };
         const char *mnt;
 
