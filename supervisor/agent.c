@@ -18,6 +18,7 @@
 #include "log.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "trash.h"
 
 #define KILL_WAIT_USEC (5 * USEC_PER_SEC)
 
@@ -674,7 +675,12 @@ static void finish_remove(Agent *a)
 
         a->state_fd = safe_close(a->state_fd);
         if (a->state_path) {
-                r = rm_rf_at(AT_FDCWD, a->state_path);
+                /* a tenant's tree of any depth: gone from here at once, deleted off the loop */
+                r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->id) : -ENOENT;
+                if (r < 0 && r != -ENOENT) {
+                        log_warning_errno(r, "Cannot move %s to the trash (%m), deleting it here.", a->state_path);
+                        r = rm_rf_at(AT_FDCWD, a->state_path);
+                }
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Cannot remove %s, ignoring: %m", a->state_path);
         }

@@ -29,6 +29,7 @@
 #include "seccomp-cache.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "trash.h"
 #include "zap.h"
 
 #define REQUEST_CACHE_MAX       8192
@@ -131,6 +132,9 @@ static int setup_runtime_dir(Manager *m)
         if (m->state_fd < 0)
                 return log_error_errno(-errno, "Cannot open %s: %m", m->config.state_dir);
         warn_unsearchable_parents(m->config.state_dir);
+        r = trash_new(m->event, m->state_fd, m->config.state_dir, &m->trash);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open %s/trash: %m", m->config.state_dir);
         return 0;
 }
 
@@ -521,6 +525,7 @@ Manager *manager_free(Manager *m)
         event_ring_free(m->event_ring);
         seccomp_cache_free(m->seccomp_cache);
         event_log_free(m->event_log);
+        trash_free(m->trash);
         agent_cgroup_root_free(m->cgroup);
         safe_close(m->lock_fd);
         safe_close(m->runtime_fd);

@@ -692,6 +692,49 @@ static void test_ended_agents_hold_no_fds(void **state)
                          after);
 }
 
+static bool trash_empty(void *arg)
+{
+        DIR *d = opendir(arg);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return false;
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n == 0;
+}
+
+/* A workspace 2,000 directories deep (dash cannot cd past PATH_MAX): remove answers at once, the agent's files leave its state dir at
+ * once, and the trash is emptied in the background (the old in-loop delete needed a descriptor per level). */
+static void test_remove_deep_workspace(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = {"sh", "-c",
+                              "cd \"$HOME\"/.. && i=0; while [ $i -lt 2000 ]; do mkdir d && cd d || exit 1; "
+                              "i=$((i+1)); done; : > leaf",
+                              NULL};
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        _cleanup_free_ char *dir = NULL, *trash = NULL;
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        struct stat st;
+
+        itest_wait_final(t, id, 60000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_COMPLETED);
+        assert_int_equal(info.exit_code, 0);
+        proto_agent_info_done(&info);
+        assert_true(asprintf(&dir, "%s/agents/%s", t->h->state_dir, id) > 0);
+        assert_true(asprintf(&trash, "%s/trash", t->h->state_dir) > 0);
+        assert_int_equal(stat(dir, &st), 0);
+
+        assert_int_equal(descartes_remove(t->c, id, &info, &err), 0);
+        proto_agent_info_done(&info);
+        assert_true(stat(dir, &st) < 0 && errno == ENOENT);
+        assert_int_equal(harness_wait_until(trash_empty, trash, 60000), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -702,6 +745,7 @@ int main(void)
                 cmocka_unit_test(test_document_promises),
                 cmocka_unit_test(test_stdin_full_requests),
                 cmocka_unit_test(test_ended_agents_hold_no_fds),
+                cmocka_unit_test(test_remove_deep_workspace),
         };
         return cmocka_run_group_tests(tests, itest_setup, itest_teardown);
 }
