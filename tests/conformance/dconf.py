@@ -29,6 +29,7 @@ def ensure_modules():
 
 
 ensure_modules()
+sys.setrecursionlimit(50000)  # our encoder and decoder recurse once per nesting level (deep-nesting attacks)
 
 import grp  # noqa: E402
 import json  # noqa: E402
@@ -464,8 +465,9 @@ class Daemon:
         logf = open(self.log, "ab")
         env = dict(os.environ)
         # glibc fills freed memory with this byte, so that a use-after-free in the daemon shows as a crash
-        # instead of reading stale bytes that happen to still be right (meson test sets a random one itself)
-        env.setdefault("MALLOC_PERTURB_", "165")
+        # instead of reading stale bytes that happen to still be right. A fixed value (meson test would set a
+        # random one) so that a run is repeatable.
+        env["MALLOC_PERTURB_"] = "165"
         self.proc = subprocess.Popen(
             [os.environ["DESCARTESD"], "--runtime-dir", self.runtime_dir, "--state-dir", self.state_dir,
              "--cgroup-root", self.cgroup_root, "--config", self.conf, "--shim", os.environ["DESCARTES_SHIM"],
