@@ -348,6 +348,12 @@ int op_stdin(Call *c)
                                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
                         return call_reply(c, &reply); /* written: 0 */
                 }
+                if ((r == -EPIPE || r == -ENOTCONN || r == -ECONNRESET) && off == 0)
+                        /* the shim went away (the agent is ending): nothing was written */
+                        return call_reply_error(c, PROTO_ERROR_CONFLICT,
+                                                "stdin of agent %s is closed: the agent is ending", a->id);
+                if (r == -EPIPE || r == -ENOTCONN || r == -ECONNRESET)
+                        break; /* the chunks sent are acked or the call ends with the agent */
                 if (r < 0)
                         return call_reply_error(c, PROTO_ERROR_INTERNAL,
                                                 "cannot pass stdin to the shim of agent %s: %s", a->id,
