@@ -209,6 +209,9 @@ static int decode_output(const msgpack_object *d, ProtoOutputResult *ret, ProtoE
                                             &out->text_size, e);
                         if (r < 0)
                                 return r;
+                        r = proto_get_bool(l, "data.lines[]", "truncated", false, NULL, &out->truncated, e);
+                        if (r < 0)
+                                return r;
                 }
         }
 

@@ -406,7 +406,7 @@ static void write_output_result(ProtoWriter *w, const ProtoOutputResult *o)
                         if (l->stream == PROTO_STREAM_BOTH)
                                 proto_writer_fail(w, -EINVAL);
                         check_count(w, l->text_size, PROTO_OUTPUT_LINE_MAX);
-                        proto_write_map(w, 4);
+                        proto_write_map(w, 4 + l->truncated);
                         proto_write_key(w, "seq");
                         proto_write_u64(w, l->seq);
                         proto_write_key(w, "ts_ns");
@@ -415,6 +415,10 @@ static void write_output_result(ProtoWriter *w, const ProtoOutputResult *o)
                         write_enum(w, proto_stream_to_string(l->stream));
                         proto_write_key(w, "text");
                         proto_write_text(w, l->text, l->text_size);
+                        if (l->truncated) {
+                                proto_write_key(w, "truncated");
+                                proto_write_bool(w, true);
+                        }
                 }
         } else
                 proto_writer_fail(w, -EINVAL);

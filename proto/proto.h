@@ -385,6 +385,7 @@ typedef struct ProtoOutputLine {
         ProtoStream stream; /* stdout or stderr */
         char *text;         /* NUL-terminated, but may also hold NUL bytes: text_size is the length */
         size_t text_size;
+        bool truncated;     /* the line was longer than PROTO_OUTPUT_LINE_MAX: text holds its start */
 } ProtoOutputLine;
 
 typedef struct ProtoOutputResult {

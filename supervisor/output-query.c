@@ -84,6 +84,7 @@ typedef struct Partial {
         Pos start;
         char *buf;
         size_t len, alloc;
+        bool truncated; /* bytes past PROTO_OUTPUT_LINE_MAX were left out */
 } Partial;
 
 typedef struct Collected {
@@ -128,8 +129,10 @@ static void collected_done(Collected *c)
 static int partial_append(Partial *p, const uint8_t *data, size_t n)
 {
         /* a line longer than a reply may carry is cut at the bound */
-        if (p->len + n > PROTO_OUTPUT_LINE_MAX)
+        if (p->len + n > PROTO_OUTPUT_LINE_MAX) {
                 n = PROTO_OUTPUT_LINE_MAX - p->len;
+                p->truncated = true; /* said in the reply: never cut silently */
+        }
         if (n == 0)
                 return 0;
         if (p->len + n + 1 > p->alloc) {
@@ -229,6 +232,7 @@ static int make_line(const Partial *p, int stream, ProtoOutputLine *ret)
                 .stream = stream == OUTPUT_STREAM_STDERR ? PROTO_STREAM_STDERR : PROTO_STREAM_STDOUT,
                 .text = t,
                 .text_size = p->len,
+                .truncated = p->truncated,
         };
         return 0;
 }
@@ -302,6 +306,7 @@ static int scan_record(LineScan *s, const OutputRecordHeader *h, const uint8_t *
                         p->ts_ns = h->ts_ns;
                         p->start = (Pos){h->seq, off};
                         p->len = 0;
+                        p->truncated = false;
                 }
                 r = partial_append(p, data + off, n);
                 if (r < 0)

@@ -138,6 +138,8 @@ static void emit_json_line(const ProtoOutputLine *l)
         json_writer_kv_string(&w, "stream", proto_stream_to_string(l->stream));
         json_writer_key(&w, "text");
         json_writer_string_n(&w, l->text ?: "", l->text ? l->text_size : 0);
+        if (l->truncated)
+                json_writer_kv_bool(&w, "truncated", true);
         json_writer_object_end(&w);
         fputc('\n', stdout);
 }

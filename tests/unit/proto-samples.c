@@ -388,7 +388,8 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                                                                 .ts_ns = 3,
                                                                 .stream = PROTO_STREAM_STDERR,
                                                                 .text = malloc(4),
-                                                                .text_size = 3};
+                                                                .text_size = 3,
+                                                                .truncated = true};
                                 if (!o->lines[1].text)
                                         abort();
                                 memcpy(o->lines[1].text, "a\0b", 4);

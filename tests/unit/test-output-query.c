@@ -222,6 +222,34 @@ static void test_since(void **state)
         proto_output_result_done(&res);
 }
 
+/* A line longer than a reply may carry comes cut at PROTO_OUTPUT_LINE_MAX, and says so. */
+static void test_long_line_truncated(void **state)
+{
+        Fixture *f = *state;
+        size_t n = PROTO_OUTPUT_LINE_MAX + PROTO_OUTPUT_LINE_MAX / 2;
+        char *big = malloc(n + 1);
+        ProtoOutputArgs a = {.agent = (char *)"x"};
+        ProtoOutputResult res = {};
+
+        assert_non_null(big);
+        memset(big, 'x', n);
+        big[n] = 0;
+        /* in records of 64 KiB, as the shim writes them */
+        for (size_t off = 0; off < n; off += 65536) {
+                size_t k = n - off < 65536 ? n - off : 65536;
+                assert_int_equal(output_log_append(f->w, OUTPUT_STREAM_STDOUT, big + off, k, f->ts), 0);
+        }
+        free(big);
+        put(f, OUTPUT_STREAM_STDOUT, "\nshort\n");
+        query(f, &a, &res);
+        assert_int_equal(res.n_lines, 2);
+        assert_int_equal(res.lines[0].text_size, PROTO_OUTPUT_LINE_MAX);
+        assert_true(res.lines[0].truncated);
+        assert_string_equal(res.lines[1].text, "short");
+        assert_false(res.lines[1].truncated);
+        proto_output_result_done(&res);
+}
+
 static void test_raw(void **state)
 {
         Fixture *f = *state;
@@ -595,6 +623,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_since, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_long_line_truncated, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_big, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_budget_continuation, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_budget_time, setup, teardown),

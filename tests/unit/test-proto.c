@@ -270,6 +270,7 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                         assert_int_equal(x->lines[i].seq, y->lines[i].seq);
                         assert_int_equal(x->lines[i].ts_ns, y->lines[i].ts_ns);
                         assert_int_equal(x->lines[i].stream, y->lines[i].stream);
+                        assert_int_equal(x->lines[i].truncated, y->lines[i].truncated);
                         eq_mem(x->lines[i].text, x->lines[i].text_size, y->lines[i].text,
                                y->lines[i].text_size);
                         assert_int_equal(y->lines[i].text[y->lines[i].text_size], 0);
