@@ -89,9 +89,32 @@ int op_stats(Call *c)
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
+        size_t mine = 0;
         for (Agent *a = m->agents; a; a = a->next)
-                if (a->state >= 0 && a->state < _PROTO_STATE_MAX)
+                if ((c->admin || a->owner_uid == c->uid) && a->state >= 0 && a->state < _PROTO_STATE_MAX) {
                         by_state[a->state]++;
+                        mine++;
+                }
+        /* a tenant learns nothing of others: its own agents, and facts about the daemon itself */
+        if (!c->admin) {
+                for (int i = 0; i < _PROTO_STATE_MAX && r >= 0; i++) {
+                        (void)snprintf(name, sizeof name, "agents.%s", proto_state_to_string(i));
+                        r = stat_add(s, cap, name, by_state[i]);
+                }
+                if (r >= 0)
+                        r = stat_add(s, cap, "agents_total", mine);
+                if (r >= 0)
+                        r = stat_add(s, cap, "event_seq", m->next_event_seq);
+                if (r >= 0)
+                        r = stat_add(s, cap, "uptime_s",
+                                     (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC);
+                if (r < 0) {
+                        proto_reply_done(&reply);
+                        return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot build stats: %s",
+                                                strerror(-r));
+                }
+                return call_reply(c, &reply);
+        }
 
         for (int i = 0; i < _PROTO_OP_MAX && r >= 0; i++) {
                 (void)snprintf(name, sizeof name, "requests.%s", proto_op_to_string(i));

@@ -1305,6 +1305,11 @@ def tenant_main(role, control, targets_json):
            r is not None and r.ok and r.data.get("results") == [], desc(r))
         r = C.req("shutdown", {}, timeout=10)
         ck(S5("shutdown"), "tenant: shutdown is permission_denied", err_is(r, "permission_denied"), desc(r))
+        r = C.req("stats")
+        keys = set(r.data) if r is not None and r.ok and isinstance(r.data, dict) else None
+        ck(S5("stats"), "tenant: stats holds only its own agents' counts, event_seq and uptime_s",
+           keys is not None and all(k.startswith("agents.") or k in ("agents_total", "event_seq", "uptime_s")
+                                    for k in keys), desc(r))
         r = C.req("spawn", {"argv": ["/bin/true"], "user": "root"})
         ck(S5("spawn"), "tenant naming another user (root): permission_denied", err_is(r, "permission_denied"),
            desc(r))
