@@ -101,6 +101,14 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         a->state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (a->state_fd < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot open %s: %s", a->state_path, strerror(errno));
+        /* no agent may run without a record: a restarted daemon knows its agents only from them, so a
+         * record that cannot be written (a full disk) refuses the spawn before anything runs */
+        r = agent_record_save(a);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL,
+                     "cannot write the agent's record in %s: %s (is the file system of the state directory "
+                     "full?)",
+                     a->state_path, strerror(-r));
         r = make_dir_at(m->config.runtime_dir, "agents", a->id, &a->runtime_path);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's runtime directory: %s", strerror(-r));
@@ -220,7 +228,13 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
 
         if (args->has_timeout_ms && args->timeout_ms > 0)
                 (void)agent_arm_runtime_deadline(a, now_usec(CLOCK_MONOTONIC) + args->timeout_ms * USEC_PER_MSEC);
-        (void)agent_record_save(a);
+        r = agent_record_save(a);
+        if (r < 0)
+                /* the caller ends the agent (its cgroup is killed): it never runs unrecorded */
+                FAIL(PROTO_ERROR_INTERNAL,
+                     "cannot write the agent's record in %s: %s (is the file system of the state directory "
+                     "full?)",
+                     a->state_path, strerror(-r));
         log_info("Agent %s: shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
                  a->id, (int)a->shim.pid, a->cgroup_path, sb->user ?: "?", (unsigned)sb->uid,
                  (unsigned)sb->gid, workspace);

@@ -48,6 +48,13 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
         uint64_t total_before = a->output_stdout_bytes + a->output_stderr_bytes;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
+        if (o->last_seq < o->first_seq) {
+                /* nothing new was logged, only counted (output dropped: a full disk) */
+                a->output_stdout_bytes = MAX(a->output_stdout_bytes, o->stdout_bytes);
+                a->output_stderr_bytes = MAX(a->output_stderr_bytes, o->stderr_bytes);
+                a->output_dropped_bytes = o->dropped_bytes;
+                return;
+        }
         if (a->output_first_seq == 0)
                 a->output_first_seq = o->first_seq;
         a->output_last_seq = o->last_seq;

@@ -77,6 +77,7 @@ typedef struct Shim {
         uint64_t notified_seq; /* first seq not announced yet */
         uint64_t stream_bytes[2];
         uint64_t lost_bytes; /* read but not logged (log write errors) */
+        uint64_t notified_lost; /* lost_bytes as last told to the daemon */
         uint64_t last_notice_ns;
         bool log_error_reported;
 
@@ -391,10 +392,12 @@ static void shim_send_output(Shim *s)
                 .dropped_bytes = output_log_writer_dropped_bytes(s->log) + s->lost_bytes,
         };
 
-        if (next == s->notified_seq || s->conn_fd < 0)
+        /* output that could not be logged (a full disk) is news too: it is counted as dropped */
+        if ((next == s->notified_seq && s->lost_bytes == s->notified_lost) || s->conn_fd < 0)
                 return;
         if (shim_send(s, &m, sizeof m, false) >= 0) {
                 s->notified_seq = next;
+                s->notified_lost = s->lost_bytes;
                 s->last_notice_ns = now_ns(CLOCK_MONOTONIC);
         }
 }
@@ -404,13 +407,15 @@ static int shim_output_notice_timeout(Shim *s)
 {
         uint64_t now, due;
 
-        if (!s->log || s->conn_fd < 0 || output_log_writer_next_seq(s->log) == s->notified_seq)
+        if (!s->log || s->conn_fd < 0 ||
+            (output_log_writer_next_seq(s->log) == s->notified_seq && s->lost_bytes == s->notified_lost))
                 return -1;
         now = now_ns(CLOCK_MONOTONIC);
         due = s->last_notice_ns + NOTICE_INTERVAL_NS;
         if (now >= due) {
                 shim_send_output(s);
-                return output_log_writer_next_seq(s->log) == s->notified_seq
+                return output_log_writer_next_seq(s->log) == s->notified_seq &&
+                                       s->lost_bytes == s->notified_lost
                                ? -1
                                : (int)(NOTICE_INTERVAL_NS / NSEC_PER_MSEC);
         }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -296,7 +297,19 @@ static int start_daemon(Harness *h)
         return -ETIMEDOUT;
 }
 
+static int harness_start_full(const char *extra_config, uint64_t state_size, Harness **ret);
+
 int harness_start(const char *extra_config, Harness **ret)
+{
+        return harness_start_full(extra_config, 0, ret);
+}
+
+int harness_start_small_state(const char *extra_config, uint64_t state_size, Harness **ret)
+{
+        return harness_start_full(extra_config, state_size, ret);
+}
+
+static int harness_start_full(const char *extra_config, uint64_t state_size, Harness **ret)
 {
         static int counter;
         Harness *h;
@@ -331,6 +344,17 @@ int harness_start(const char *extra_config, Harness **ret)
                 h->cgroup_root = NULL; /* not ours: do not remove */
                 harness_stop(h);
                 return r;
+        }
+        if (state_size > 0) {
+                char opts[64];
+                (void)snprintf(opts, sizeof opts, "size=%llu,mode=0700", (unsigned long long)state_size);
+                if (mkdir(h->state_dir, 0700) < 0 ||
+                    mount("descartes-itest", h->state_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+                        r = -errno;
+                        harness_stop(h);
+                        return r;
+                }
+                h->state_mounted = true;
         }
         r = write_config(h, extra_config);
         if (r >= 0)
@@ -397,6 +421,8 @@ void harness_stop(Harness *h)
                 (void)harness_kill_daemon(h, SIGTERM);
         if (h->cgroup_root)
                 cgroup_destroy(h->cgroup_root);
+        if (h->state_mounted)
+                (void)umount2(h->state_dir, MNT_DETACH);
         if (h->tmpdir) {
                 if (getenv("HARNESS_KEEP_LOGS") && h->daemon_log) {
                         _cleanup_free_ char *log = NULL;

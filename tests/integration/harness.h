@@ -18,6 +18,7 @@ typedef struct Harness {
         char *control;     /* ipc://tmpdir/run/control */
         char *events;      /* ipc://tmpdir/run/events */
         char *daemon_log;  /* tmpdir/descartesd.log */
+        bool state_mounted; /* state_dir is a tmpfs of the test's (harness_start_small_state) */
         pid_t daemon_pid;
         int daemon_pidfd;
 } Harness;
@@ -27,6 +28,8 @@ const char *harness_skip_reason(void);
 
 /* Starts a daemon and waits until it answers. extra_config: lines for its config file, or NULL. */
 int harness_start(const char *extra_config, Harness **ret);
+/* The same with the state dir on a tmpfs of state_size bytes, to fill it (unmounted by harness_stop). */
+int harness_start_small_state(const char *extra_config, uint64_t state_size, Harness **ret);
 /* Stops the daemon (SIGTERM, then SIGKILL), kills everything left in the cgroup root, removes the cgroups and
  * the temporary directory. Safe on NULL and on a partly started harness. */
 void harness_stop(Harness *h);

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A full state file system (the daemon's state dir on a 6 MiB tmpfs of the test's): output that cannot be
+ * logged is counted as dropped, a spawn that cannot write its record is refused and nothing of it runs, and
+ * the daemon keeps serving. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "cleanup.h"
+#include "itest-util.h"
+
+#define STATE_SIZE (6ULL * 1024 * 1024)
+
+static int setup(void **state)
+{
+        const char *why = harness_skip_reason();
+        ITest *t;
+        int r;
+
+        if (why) {
+                fprintf(stderr, "SKIP: %s\n", why);
+                exit(77);
+        }
+        t = calloc(1, sizeof *t);
+        assert_non_null(t);
+        r = harness_start_small_state(NULL, STATE_SIZE, &t->h);
+        if (r < 0) {
+                fprintf(stderr, "harness_start_small_state failed: %s\n", strerror(-r));
+                free(t);
+                return -1;
+        }
+        assert_int_equal(descartes_client_new(t->h->control, &t->c), 0);
+        *state = t;
+        return 0;
+}
+
+static bool state_full(void *arg)
+{
+        struct statvfs sv;
+
+        return statvfs(arg, &sv) == 0 && sv.f_bavail == 0;
+}
+
+static void test_full_state_dir(void **state)
+{
+        ITest *t = *state;
+        /* a writer that keeps printing, and a filler of its own default workspace (the state dir's fs) */
+        const char *talker_argv[] = {"sh", "-c",
+                                     "i=0; while :; do echo \"line $i of a talkative agent\"; i=$((i+1)); "
+                                     "done",
+                                     NULL};
+        const char *filler_argv[] = {"sh", "-c", "cat /dev/zero > \"$HOME\"/../fill; sleep 600", NULL};
+        const char *after_argv[] = {"sleep", "600", NULL};
+        _cleanup_free_ char *talker = itest_spawn(t, false, talker_argv);
+        _cleanup_free_ char *filler = NULL;
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+        ProtoOutputArgs oa = {};
+        ProtoOutputResult out = {};
+        ProtoSpawnArgs sa = {};
+        ProtoStrPair env[] = {{(char *)"PATH", (char *)"/usr/bin:/bin"}};
+        char *argv[] = {(char *)after_argv[0], (char *)after_argv[1], NULL};
+        int r;
+
+        itest_sleep_ms(300);
+        filler = itest_spawn(t, false, filler_argv);
+        assert_int_equal(harness_wait_until(state_full, t->h->state_dir, 30000), 0);
+        itest_sleep_ms(1500); /* the talker's writes now fail; the shim tells the daemon */
+
+        /* output that could not be logged is dropped, and counted */
+        oa.agent = talker;
+        oa.has_limit = true;
+        oa.limit = 1;
+        assert_int_equal(descartes_output(t->c, &oa, &out, &err), 0);
+        if (out.dropped == 0)
+                fail_msg("the talker's output is being lost but dropped says 0");
+        proto_output_result_done(&out);
+
+        /* a spawn that cannot write its record is refused, and nothing of it runs */
+        sa.argv = argv;
+        sa.n_argv = 2;
+        sa.env.pairs = env;
+        sa.env.n_pairs = 1;
+        r = descartes_spawn(t->c, &sa, &info, &err);
+        assert_true(r < 0);
+        if (!strstr(err.message, "record") && !strstr(err.message, "No space"))
+                fail_msg("a spawn on a full state dir failed, but not saying why: %s", err.message);
+        proto_agent_info_done(&info);
+        {
+                ProtoListArgs la = {.all = true};
+                ProtoListResult lr = {};
+                assert_int_equal(descartes_list(t->c, &la, &lr, &err), 0);
+                for (size_t i = 0; i < lr.n_agents; i++)
+                        if (lr.agents[i].argv && lr.agents[i].n_argv == 2 &&
+                            strcmp(lr.agents[i].argv[0], "sleep") == 0)
+                                assert_true(lr.agents[i].state == PROTO_STATE_FAILED ||
+                                            lr.agents[i].state == PROTO_STATE_EXITED);
+                proto_list_result_done(&lr);
+        }
+
+        /* the daemon still serves: the talker can be killed, the filler too */
+        assert_int_equal(descartes_kill(t->c, talker, &info, &err), 0);
+        proto_agent_info_done(&info);
+        assert_int_equal(descartes_kill(t->c, filler, &info, &err), 0);
+        proto_agent_info_done(&info);
+}
+
+static int teardown(void **state)
+{
+        return itest_teardown(state);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_full_state_dir),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
