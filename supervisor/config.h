@@ -21,6 +21,8 @@ typedef struct Config {
         uint64_t max_agents_per_user; /* (live) per tenant */
         uint64_t request_ttl_usec;    /* (live) how long a reply is kept for a repeated request id */
         uint64_t retention_usec; /* (live) ended agents are removed this long after they end; 0 = keep */
+        uint64_t max_connections;          /* (live) to the control and event sockets; 0 = from the fd limit */
+        uint64_t max_connections_per_user; /* (live) per peer uid, root exempt; 0 = no cap */
 
         uint64_t default_cpu_milli; /* (live) 0 = unlimited */
         uint64_t default_memory;    /* (live) bytes, 0 = unlimited */

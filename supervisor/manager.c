@@ -15,6 +15,7 @@
 #include "adopt.h"
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "connection-limit.h"
 #include "control.h"
 #include "event-log.h"
 #include "event-ring.h"
@@ -26,6 +27,7 @@
 #include "request-cache.h"
 #include "runtime-lock.h"
 #include "sandbox-setup.h"
+#include "send-budget.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -34,6 +36,13 @@
 #define REQUEST_CACHE_MAX       8192
 #define REQUEST_CACHE_BYTES_MAX (64 * 1024 * 1024)
 #define SHUTDOWN_EXTRA_USEC     (5 * USEC_PER_SEC)
+/* Messages libzmq queues per peer. The replies' bytes are bounded by the reply budget (send-budget.h); this
+ * count only has to let a burst of small replies through: one dispatch answers up to ZMQ_SOURCE_BATCH
+ * requests of a connection before libzmq's I/O thread has told us that it took any, and a DEALER client
+ * may have many requests in flight. Events are small (the heartbeat, about 120 bytes per live agent, is
+ * the largest) and a subscriber that falls this far behind loses events (it replays them with `events`). */
+#define CONTROL_SNDHWM 1000
+#define EVENTS_SNDHWM  1000
 
 static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
 {
@@ -133,8 +142,20 @@ static int setup_runtime_dir(Manager *m)
 
 static int setup_zmq(Manager *m)
 {
-        int zero = 0, one = 1, r;
+        int zero = 0, one = 1, control_hwm = CONTROL_SNDHWM, events_hwm = EVENTS_SNDHWM, r;
         int64_t maxmsg = PROTO_MESSAGE_MAX;
+
+        r = connection_limit_raise_nofile(&m->nofile);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read RLIMIT_NOFILE: %m");
+        r = connection_limit_new(m, m->nofile, &m->connection_limit);
+        if (r < 0)
+                return log_oom();
+        log_info("Descriptor limit %llu: up to %llu connections in all (max_connections%s), %llu per user.",
+                 (unsigned long long)m->nofile,
+                 (unsigned long long)connection_limit_total_max(m->connection_limit),
+                 m->config.max_connections ? "" : " derived from it and max_agents",
+                 (unsigned long long)m->config.max_connections_per_user);
 
         m->zmq_ctx = zmq_ctx_new();
         if (!m->zmq_ctx)
@@ -153,11 +174,19 @@ static int setup_zmq(Manager *m)
         if (!m->control || zmq_setsockopt(m->control, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
             zmq_setsockopt(m->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
             /* a reply to a vanished or flooded peer fails visibly (and is counted) instead of vanishing */
-            zmq_setsockopt(m->control, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0)
+            zmq_setsockopt(m->control, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0 ||
+            zmq_setsockopt(m->control, ZMQ_SNDHWM, &control_hwm, sizeof control_hwm) < 0)
                 return log_error_errno(-errno, "Cannot create the control socket: %m");
+        r = send_budget_new(SEND_BUDGET_PEER_MAX, SEND_BUDGET_TOTAL_MAX, &m->reply_budget);
+        if (r < 0)
+                return log_oom();
+        zmq_send_set_budget(m->control, m->reply_budget);
         r = zap_protect_socket(m->control);
         if (r < 0)
                 return log_error_errno(r, "Cannot enable authentication on the control socket: %m");
+        r = connection_limit_watch(m->connection_limit, m->zmq_ctx, m->control, "control-monitor");
+        if (r < 0)
+                return log_error_errno(r, "Cannot monitor the control socket's connections: %m");
         r = bind_endpoint(m, m->control, m->config.control, "control");
         if (r < 0)
                 return r;
@@ -166,11 +195,15 @@ static int setup_zmq(Manager *m)
                 return log_error_errno(r, "Cannot watch the control socket: %m");
 
         m->publisher = zmq_socket(m->zmq_ctx, ZMQ_PUB);
-        if (!m->publisher || zmq_setsockopt(m->publisher, ZMQ_LINGER, &zero, sizeof zero) < 0)
+        if (!m->publisher || zmq_setsockopt(m->publisher, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+            zmq_setsockopt(m->publisher, ZMQ_SNDHWM, &events_hwm, sizeof events_hwm) < 0)
                 return log_error_errno(-errno, "Cannot create the event socket: %m");
         r = zap_protect_socket(m->publisher);
         if (r < 0)
                 return log_error_errno(r, "Cannot enable authentication on the event socket: %m");
+        r = connection_limit_watch(m->connection_limit, m->zmq_ctx, m->publisher, "events-monitor");
+        if (r < 0)
+                return log_error_errno(r, "Cannot monitor the event socket's connections: %m");
         r = bind_endpoint(m, m->publisher, m->config.events, "events");
         if (r < 0)
                 return r;
@@ -382,6 +415,8 @@ static void reload_config(Manager *m)
         LIVE_U64(output_cap_bytes, "output_cap");
         LIVE_U64(max_agents, "max_agents");
         LIVE_U64(max_agents_per_user, "max_agents_per_user");
+        LIVE_U64(max_connections, "max_connections");
+        LIVE_U64(max_connections_per_user, "max_connections_per_user");
         LIVE_U64(request_ttl_usec, "request_ttl (us)");
         LIVE_U64(retention_usec, "retention (us)");
         LIVE_U64(default_cpu_milli, "default_cpu (millicpus)");
@@ -511,8 +546,13 @@ Manager *manager_free(Manager *m)
                 zmq_close(m->publisher);
         if (m->zap)
                 zmq_close(m->zap);
+        /* its monitor sockets too must be closed before the context can end */
+        m->connection_limit = connection_limit_free(m->connection_limit);
         if (m->zmq_ctx)
                 zmq_ctx_term(m->zmq_ctx);
+        /* libzmq returns the charges of the replies it still held while the context ends */
+        zmq_send_set_budget(NULL, NULL);
+        m->reply_budget = send_budget_free(m->reply_budget);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
