@@ -19,19 +19,23 @@
 
 /* Headroom. Every accepted connection holds one descriptor of ours (libzmq needs no other per connection).
  * The listen backlog (ZMQ_BACKLOG, 100 by default) holds connections the kernel completed and libzmq has
- * not accepted yet: they cost us no descriptor, so it bounds nothing here. What must fit is the number of
- * connections accepted but not yet seen by connection_limit's monitor handler: libzmq's I/O thread accepts
- * one connection per turn of its poll loop (tens of thousands per second on a flood), while our handler
- * runs on the main loop, at the highest priority but after whatever handler is running (spawning an agent,
- * encoding an 8 MiB output reply: milliseconds to tens of milliseconds).
- *
- * So the descriptors are split three ways:
+ * not accepted yet: they cost us no descriptor, so it bounds nothing here. What must fit besides the cap:
+ *   - connections libzmq accepted that our handler has not seen. libzmq's I/O thread sends each
+ *     ZMQ_EVENT_ACCEPTED to the monitor with a blocking send, right after accept(): once the monitor's
+ *     inproc pipe is full (libzmq's PAIR has SNDHWM 1000, ours RCVHWM 1: 1001 events) the I/O thread, and so
+ *     every accept, waits for us. At most MONITOR_LAG_MAX connections are unseen, whatever the scheduler does.
+ *   - connections we shut down that libzmq has not closed yet: its poll loop accepts one connection per
+ *     turn and handles every hang-up that turn reported (up to 256), so few more than CUT_INFLIGHT_MAX.
+ * They are counted until libzmq reports them closed, so these are the only descriptors outside the count:
  *   reserve  = CONNECTION_FDS_DAEMON + max_agents * CONNECTION_FDS_PER_AGENT  (the daemon's and agents')
- *   cap      = (nofile - reserve) / 2                                          (connections we keep)
- *   headroom = nofile - reserve - cap                                          (the burst before we look)
- * With the unit's LimitNOFILE=65536 and max_agents = 4096: reserve 32832, cap 16352, headroom 16352, about
- * 300 ms of a stalled main loop at 50,000 accepts per second. A limit too low for max_agents gets nofile/4
- * connections and a warning. */
+ *   cap      = nofile - reserve - MONITOR_LAG_MAX - CUT_INFLIGHT_MAX
+ * With the unit's LimitNOFILE=65536 and max_agents = 4096: reserve 32832, cap 31424. A limit too low for
+ * max_agents keeps the headroom and gives the connections what is left after the daemon's own files (at
+ * least CONNECTIONS_MIN), with a warning. */
+#define MONITOR_LAG_MAX     1024
+#define CUT_INFLIGHT_MAX    512
+#define HEADROOM            (MONITOR_LAG_MAX + CUT_INFLIGHT_MAX)
+#define CONNECTIONS_MIN     16
 #define MONITOR_EVENTS      (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED)
 #define SWEEP_INTERVAL_USEC USEC_PER_SEC
 
@@ -90,14 +94,13 @@ int connection_limit_raise_nofile(uint64_t *ret)
 
 uint64_t connection_limit_derive_total(uint64_t nofile, uint64_t max_agents)
 {
-        uint64_t reserve = CONNECTION_FDS_DAEMON, floor = nofile / 4;
+        uint64_t reserve = CONNECTION_FDS_DAEMON + HEADROOM;
 
-        if (max_agents > (UINT64_MAX - reserve) / CONNECTION_FDS_PER_AGENT)
-                return floor;
-        reserve += max_agents * CONNECTION_FDS_PER_AGENT;
-        if (nofile <= reserve || (nofile - reserve) / 2 < floor)
-                return floor;
-        return (nofile - reserve) / 2;
+        if (max_agents <= (UINT64_MAX - reserve) / CONNECTION_FDS_PER_AGENT &&
+            nofile >= reserve + max_agents * CONNECTION_FDS_PER_AGENT + CONNECTIONS_MIN)
+                return nofile - reserve - max_agents * CONNECTION_FDS_PER_AGENT;
+        /* too low for max_agents: agents will run out of descriptors first; keep the daemon alive */
+        return nofile >= reserve + CONNECTIONS_MIN ? nofile - reserve : CONNECTIONS_MIN;
 }
 
 static UidCount *uid_count(ConnectionLimit *l, uid_t uid, bool create)
@@ -277,12 +280,12 @@ int connection_limit_new(Manager *m, uint64_t nofile, ConnectionLimit **ret)
         l->manager = m;
         l->nofile = nofile;
         l->derived_total = connection_limit_derive_total(nofile, m->config.max_agents);
-        if (l->derived_total == nofile / 4 &&
-            nofile < CONNECTION_FDS_DAEMON + m->config.max_agents * CONNECTION_FDS_PER_AGENT)
-                log_warning("The descriptor limit %llu is too low for max_agents = %llu (about %d each): "
-                            "raise LimitNOFILE=.",
+        if (nofile < CONNECTION_FDS_DAEMON + HEADROOM + CONNECTIONS_MIN +
+                             m->config.max_agents * CONNECTION_FDS_PER_AGENT)
+                log_warning("The descriptor limit %llu is too low for max_agents = %llu (about %d each) and "
+                            "%d connections in flight: raise LimitNOFILE=.",
                             (unsigned long long)nofile, (unsigned long long)m->config.max_agents,
-                            CONNECTION_FDS_PER_AGENT);
+                            CONNECTION_FDS_PER_AGENT, HEADROOM);
         *ret = l;
         return 0;
 }
@@ -315,7 +318,7 @@ int connection_limit_watch(ConnectionLimit *l, void *zmq_ctx, void *zsock, const
 {
         char endpoint[64];
         Watched *w;
-        int zero = 0, r;
+        int zero = 0, one = 1, r;
 
         if (l->n_watched >= ELEMENTSOF(l->watched))
                 return -E2BIG;
@@ -333,7 +336,9 @@ int connection_limit_watch(ConnectionLimit *l, void *zmq_ctx, void *zsock, const
          * why the caller binds only after this */
         if (zmq_socket_monitor(zsock, endpoint, MONITOR_EVENTS) < 0 ||
             !(w->pair = zmq_socket(zmq_ctx, ZMQ_PAIR)) ||
-            zmq_setsockopt(w->pair, ZMQ_LINGER, &zero, sizeof zero) < 0 || zmq_connect(w->pair, endpoint) < 0) {
+            zmq_setsockopt(w->pair, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+            /* the smallest pipe, so that libzmq stops accepting soonest when we fall behind */
+            zmq_setsockopt(w->pair, ZMQ_RCVHWM, &one, sizeof one) < 0 || zmq_connect(w->pair, endpoint) < 0) {
                 r = -errno;
                 watched_free(w);
                 return r;

@@ -12,7 +12,7 @@
  * past max_connections. libzmq then reads EOF, drops the pipe and closes the fd.
  *
  * The caps are checked after libzmq accepted, so the descriptor table needs room for what it accepts
- * between our looks: see connection-limit.c, "Headroom". */
+ * before we look: see connection-limit.c, "Headroom". */
 
 #include <stdint.h>
 #include <sys/types.h>

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -270,6 +271,11 @@ static int start_daemon(Harness *h)
                 (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
                 (void)dup2(logfd, STDOUT_FILENO);
                 (void)dup2(logfd, STDERR_FILENO);
+                if (h->nofile > 0) {
+                        struct rlimit rl = { h->nofile, h->nofile };
+                        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                                _exit(126);
+                }
                 execl(harness_descartesd(), "descartesd", "--runtime-dir", h->runtime_dir, "--state-dir",
                       h->state_dir, "--cgroup-root", h->cgroup_root, "--config", conf, "--shim", harness_shim(),
                       "--policy-dir", harness_policy_dir(), "--debug", (char *)NULL);
@@ -298,6 +304,11 @@ static int start_daemon(Harness *h)
 
 int harness_start(const char *extra_config, Harness **ret)
 {
+        return harness_start_nofile(extra_config, 0, ret);
+}
+
+int harness_start_nofile(const char *extra_config, unsigned long nofile, Harness **ret)
+{
         static int counter;
         Harness *h;
         char tmpl[] = "/tmp/descartes-itest-XXXXXX";
@@ -310,6 +321,7 @@ int harness_start(const char *extra_config, Harness **ret)
         if (!h)
                 return -ENOMEM;
         h->daemon_pidfd = -EBADF;
+        h->nofile = nofile;
         if (!mkdtemp(tmpl)) {
                 free(h);
                 return -errno;

@@ -20,6 +20,7 @@ typedef struct Harness {
         char *daemon_log;  /* tmpdir/descartesd.log */
         pid_t daemon_pid;
         int daemon_pidfd;
+        unsigned long nofile; /* the daemon's RLIMIT_NOFILE (soft and hard), 0 = inherited */
 } Harness;
 
 /* Why the harness cannot run here (not root, no cgroup2, binaries missing), or NULL if it can. */
@@ -27,6 +28,8 @@ const char *harness_skip_reason(void);
 
 /* Starts a daemon and waits until it answers. extra_config: lines for its config file, or NULL. */
 int harness_start(const char *extra_config, Harness **ret);
+/* The same, with the daemon's RLIMIT_NOFILE soft and hard limits set to nofile. */
+int harness_start_nofile(const char *extra_config, unsigned long nofile, Harness **ret);
 /* Stops the daemon (SIGTERM, then SIGKILL), kills everything left in the cgroup root, removes the cgroups and
  * the temporary directory. Safe on NULL and on a partly started harness. */
 void harness_stop(Harness *h);
