@@ -28,6 +28,7 @@
 #include "runtime-lock.h"
 #include "sandbox-setup.h"
 #include "send-budget.h"
+#include "socket-acl.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -59,6 +60,22 @@ static int ipc_path(const char *endpoint, const char **ret)
         return 0;
 }
 
+/* Members of admin_group reach the runtime dir and the sockets too (fd < 0: path). */
+static void grant_admin_group(Manager *m, int fd, const char *path)
+{
+        struct group *g = m->config.admin_group && *m->config.admin_group ? getgrnam(m->config.admin_group)
+                                                                            : NULL;
+        int r;
+
+        if (!g || g->gr_gid == m->socket_gid)
+                return;
+        r = socket_acl_add_group(fd, path, g->gr_gid);
+        if (r < 0)
+                log_warning_errno(r, "Cannot give group %s access to %s (no POSIX ACLs here?): its members "
+                                     "must also be in group descartes to connect: %m",
+                                  m->config.admin_group, path);
+}
+
 static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const char *what)
 {
         const char *path;
@@ -75,6 +92,7 @@ static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const cha
         /* libzmq creates the file 0777 & ~umask: members of the group may connect, nobody else */
         if (chown(path, 0, m->socket_gid) < 0 || chmod(path, 0660) < 0)
                 return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m", path);
+        grant_admin_group(m, -EBADF, path);
         return 0;
 }
 
@@ -112,6 +130,7 @@ static int setup_runtime_dir(Manager *m)
         if (fchown(m->runtime_fd, 0, m->socket_gid) < 0 || fchmod(m->runtime_fd, 0750) < 0)
                 return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m",
                                        m->config.runtime_dir);
+        grant_admin_group(m, m->runtime_fd, m->config.runtime_dir);
 
         r = runtime_lock_take(m->config.runtime_dir, &holder);
         if (r == -EBUSY) {
