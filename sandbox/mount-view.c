@@ -524,6 +524,17 @@ static int workspace_attach(ViewState *s)
         r = view_path(s, s->target, path, sizeof path);
         if (r < 0)
                 return r;
+        if (s->spec->workspace_tmpfs_size > 0) {
+                char opts[128];
+
+                (void)snprintf(opts, sizeof opts, "mode=0700,size=%" PRIu64 ",uid=%u,gid=%u",
+                               s->spec->workspace_tmpfs_size, (unsigned)s->spec->workspace_uid,
+                               (unsigned)s->spec->workspace_gid);
+                if (mount("descartes-workspace", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+                        return -errno;
+                s->workspace_tree = safe_close(s->workspace_tree);
+                return 0;
+        }
         r = tree_attach_with_attr(s->workspace_tree, path, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
         if (r < 0)
                 return r;

@@ -5,7 +5,8 @@
  * forks the agent:
  *
  *   /                 the host root, recursively read-only, nosuid, nodev
- *   WORKSPACE_TARGET  the workspace, read-write, nosuid, nodev (its host mounts' own flags kept)
+ *   WORKSPACE_TARGET  the workspace, read-write, nosuid, nodev (its host mounts' own flags kept); or, with
+ *                     workspace_tmpfs_size, a tmpfs of that size owned by the agent (its default workspace)
  *   /tmp              a private tmpfs of tmp_size bytes, mode 1777, nosuid, nodev
  *   /proc             a fresh proc of the shim's pid namespace (only the agent's processes); /proc/sys,
  *                     /proc/sysrq-trigger, /proc/irq, /proc/bus, /proc/fs read-only (an agent allowed to run
@@ -43,6 +44,11 @@ typedef struct MountViewSpec {
         const char *state_dir;     /* masked; NULL: none */
         char *const *mask_paths;   /* more host paths to mask, NULL-terminated; NULL: none */
         uid_t workspace_owner;     /* the workspace must belong to this uid; (uid_t)-1: no check */
+        /* > 0: the workspace in the view is a fresh tmpfs of this many bytes owned by workspace_uid:gid
+         * (mode 0700), not the host directory: the agent's scratch space, bounded, gone with the view */
+        uint64_t workspace_tmpfs_size;
+        uid_t workspace_uid;
+        gid_t workspace_gid;
         const char *staging_dir;   /* an existing directory to build in; NULL: "/tmp" (only our namespace
                                       sees the mount) */
 } MountViewSpec;

@@ -146,6 +146,8 @@ static int sandbox_argv(const SpawnSandbox *sb, bool new_net, char ***l)
                 r = strv_extend_u64(l, "--workspace-owner", sb->workspace_owner);
         if (r >= 0)
                 r = strv_extend_u64(l, "--tmp-size", sb->tmp_size);
+        if (r >= 0 && sb->workspace_tmpfs_size > 0)
+                r = strv_extend_u64(l, "--workspace-tmpfs", sb->workspace_tmpfs_size);
         if (r >= 0 && sb->runtime_dir)
                 r = strv_extend_pair(l, "--mask", sb->runtime_dir);
         if (r >= 0 && sb->state_dir)

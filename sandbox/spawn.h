@@ -38,6 +38,7 @@ typedef struct SpawnSandbox {
         const char *workspace;   /* host path, read-write at the same path in the view */
         uid_t workspace_owner;   /* the workspace must belong to this uid; (uid_t)-1: no check */
         uint64_t tmp_size;       /* bytes of /tmp and /dev/shm */
+        uint64_t workspace_tmpfs_size; /* > 0: the workspace is a tmpfs of this size in the view */
         const char *runtime_dir; /* masked, NULL: none */
         const char *state_dir;   /* masked, NULL: none */
         char *const *mask_paths; /* more paths to mask, NULL-terminated, may be NULL */

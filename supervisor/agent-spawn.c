@@ -44,7 +44,9 @@ static int build_env(const ProtoStrMap *env, const char *home, char ***ret)
 }
 
 /* STATE/agents/ID/work, the agent's own: inside its state dir, so that other agents never see it (the state
- * dir is masked) and remove takes it with the rest. */
+ * dir is masked) and remove takes it with the rest. With workspace_size (the default) the view mounts a
+ * tmpfs of that size there, so the directory on disk stays empty: the agent's scratch space is bounded and
+ * goes with the agent. */
 static int make_workspace(Agent *a, const AgentSandbox *sb, char **ret)
 {
         _cleanup_free_ char *path = NULL;
@@ -167,6 +169,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 .workspace = workspace,
                 .workspace_owner = sb->workspace_owner,
                 .tmp_size = m->config.tmp_size,
+                /* the default workspace is bounded: a tenant cannot fill the state dir's file system */
+                .workspace_tmpfs_size = sb->workspace ? 0 : m->config.workspace_size,
                 .runtime_dir = m->config.runtime_dir,
                 .state_dir = m->config.state_dir,
                 .mask_paths = masks,

@@ -28,9 +28,11 @@ void config_init_defaults(Config *c)
                 .max_requests_per_user = 256,
                 .output_scan_budget = OUTPUT_QUERY_SCAN_BYTES,
                 .output_time_budget_usec = OUTPUT_QUERY_USEC,
+                .max_connections_per_user = 64,
                 .agent_user = strdup("descartes-agent"),
                 .admin_group = strdup("descartes-admin"),
                 .tmp_size = 256ULL * 1024 * 1024,
+                .workspace_size = 1024ULL * 1024 * 1024,
         };
 }
 
@@ -163,6 +165,8 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"max_agents", 4, &c->max_agents},
                 {"max_agents_per_user", 4, &c->max_agents_per_user},
                 {"max_requests_per_user", 4, &c->max_requests_per_user},
+                {"max_connections", 6, &c->max_connections},
+                {"max_connections_per_user", 6, &c->max_connections_per_user},
                 {"default_cpu", 5, &c->default_cpu_milli},
                 {"max_cpu", 5, &c->max_cpu_milli},
                 {"default_memory", 3, &c->default_memory},
@@ -170,6 +174,7 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"default_pids", 6, &c->default_pids},
                 {"max_pids", 6, &c->max_pids},
                 {"tmp_size", 7, &c->tmp_size},
+                {"workspace_size", 3, &c->workspace_size},
                 {"mask_paths", 8, &c->mask_paths},
                 {"policy_dir", 9, &c->policy_dir},
         };

@@ -24,6 +24,8 @@ typedef struct Config {
         uint64_t retention_usec;     /* (live) ended agents are removed this long after they end; 0 = keep */
         uint64_t output_scan_budget; /* (live) bytes of line text one `output` request scans */
         uint64_t output_time_budget_usec; /* (live) time one `output` request may take; 0 = unbounded */
+        uint64_t max_connections;          /* (live) to the control and event sockets; 0 = from the fd limit */
+        uint64_t max_connections_per_user; /* (live) per peer uid, root exempt; 0 = no cap */
 
         uint64_t default_cpu_milli; /* (live) 0 = unlimited */
         uint64_t default_memory;    /* (live) bytes, 0 = unlimited */
@@ -38,6 +40,7 @@ typedef struct Config {
         char *admin_group;        /* (live) members see and control every agent */
 
         uint64_t tmp_size; /* (live) bytes of an agent's private /tmp (and /dev/shm) */
+        uint64_t workspace_size; /* (live) bytes of a default workspace (a tmpfs); 0 ("max"): a directory on disk */
         char *mask_paths;  /* (live) more host paths hidden from agents, space-separated absolute paths */
         char *policy_dir;  /* (live) seccomp policies: POLICY_DIR/seccomp/NAME.json; NULL: the build's */
 } Config;

@@ -15,6 +15,7 @@
 #include "adopt.h"
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "connection-limit.h"
 #include "control.h"
 #include "event-log.h"
 #include "event-ring.h"
@@ -26,6 +27,8 @@
 #include "request-cache.h"
 #include "runtime-lock.h"
 #include "sandbox-setup.h"
+#include "send-budget.h"
+#include "socket-acl.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -38,6 +41,13 @@
 #define REQUEST_CACHE_UID_MAX       2048
 #define REQUEST_CACHE_UID_BYTES_MAX (16 * 1024 * 1024)
 #define SHUTDOWN_EXTRA_USEC     (5 * USEC_PER_SEC)
+/* Messages libzmq queues per peer. The replies' bytes are bounded by the reply budget (send-budget.h); this
+ * count only has to let a burst of small replies through: one dispatch answers up to ZMQ_SOURCE_BATCH
+ * requests of a connection before libzmq's I/O thread has told us that it took any, and a DEALER client
+ * may have many requests in flight. Events are small (at most a few hundred bytes) and a subscriber that
+ * falls this far behind loses events (it replays them with `events`). */
+#define CONTROL_SNDHWM 1000
+#define EVENTS_SNDHWM  1000
 
 static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
 {
@@ -52,6 +62,22 @@ static int ipc_path(const char *endpoint, const char **ret)
                 return -EPROTONOSUPPORT;
         *ret = p;
         return 0;
+}
+
+/* Members of admin_group reach the runtime dir and the sockets too (fd < 0: path). */
+static void grant_admin_group(Manager *m, int fd, const char *path)
+{
+        struct group *g = m->config.admin_group && *m->config.admin_group ? getgrnam(m->config.admin_group)
+                                                                            : NULL;
+        int r;
+
+        if (!g || g->gr_gid == m->socket_gid)
+                return;
+        r = socket_acl_add_group(fd, path, g->gr_gid);
+        if (r < 0)
+                log_warning_errno(r, "Cannot give group %s access to %s (no POSIX ACLs here?): its members "
+                                     "must also be in group descartes to connect: %m",
+                                  m->config.admin_group, path);
 }
 
 static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const char *what)
@@ -70,6 +96,7 @@ static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const cha
         /* libzmq creates the file 0777 & ~umask: members of the group may connect, nobody else */
         if (chown(path, 0, m->socket_gid) < 0 || chmod(path, 0660) < 0)
                 return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m", path);
+        grant_admin_group(m, -EBADF, path);
         return 0;
 }
 
@@ -107,6 +134,7 @@ static int setup_runtime_dir(Manager *m)
         if (fchown(m->runtime_fd, 0, m->socket_gid) < 0 || fchmod(m->runtime_fd, 0750) < 0)
                 return log_error_errno(-errno, "Cannot set the owner and mode of %s: %m",
                                        m->config.runtime_dir);
+        grant_admin_group(m, m->runtime_fd, m->config.runtime_dir);
 
         r = runtime_lock_take(m->config.runtime_dir, &holder);
         if (r == -EBUSY) {
@@ -140,8 +168,20 @@ static int setup_runtime_dir(Manager *m)
 
 static int setup_zmq(Manager *m)
 {
-        int zero = 0, one = 1, r;
+        int zero = 0, one = 1, control_hwm = CONTROL_SNDHWM, events_hwm = EVENTS_SNDHWM, r;
         int64_t maxmsg = PROTO_MESSAGE_MAX;
+
+        r = connection_limit_raise_nofile(&m->nofile);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read RLIMIT_NOFILE: %m");
+        r = connection_limit_new(m, m->nofile, &m->connection_limit);
+        if (r < 0)
+                return log_oom();
+        log_info("Descriptor limit %llu: up to %llu connections in all (max_connections%s), %llu per user.",
+                 (unsigned long long)m->nofile,
+                 (unsigned long long)connection_limit_total_max(m->connection_limit),
+                 m->config.max_connections ? "" : " derived from it and max_agents",
+                 (unsigned long long)m->config.max_connections_per_user);
 
         m->zmq_ctx = zmq_ctx_new();
         if (!m->zmq_ctx)
@@ -160,11 +200,19 @@ static int setup_zmq(Manager *m)
         if (!m->control || zmq_setsockopt(m->control, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
             zmq_setsockopt(m->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
             /* a reply to a vanished or flooded peer fails visibly (and is counted) instead of vanishing */
-            zmq_setsockopt(m->control, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0)
+            zmq_setsockopt(m->control, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0 ||
+            zmq_setsockopt(m->control, ZMQ_SNDHWM, &control_hwm, sizeof control_hwm) < 0)
                 return log_error_errno(-errno, "Cannot create the control socket: %m");
+        r = send_budget_new(SEND_BUDGET_PEER_MAX, SEND_BUDGET_TOTAL_MAX, &m->reply_budget);
+        if (r < 0)
+                return log_oom();
+        zmq_send_set_budget(m->control, m->reply_budget);
         r = zap_protect_socket(m->control);
         if (r < 0)
                 return log_error_errno(r, "Cannot enable authentication on the control socket: %m");
+        r = connection_limit_watch(m->connection_limit, m->zmq_ctx, m->control, "control-monitor");
+        if (r < 0)
+                return log_error_errno(r, "Cannot monitor the control socket's connections: %m");
         r = bind_endpoint(m, m->control, m->config.control, "control");
         if (r < 0)
                 return r;
@@ -173,11 +221,15 @@ static int setup_zmq(Manager *m)
                 return log_error_errno(r, "Cannot watch the control socket: %m");
 
         m->publisher = zmq_socket(m->zmq_ctx, ZMQ_PUB);
-        if (!m->publisher || zmq_setsockopt(m->publisher, ZMQ_LINGER, &zero, sizeof zero) < 0)
+        if (!m->publisher || zmq_setsockopt(m->publisher, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+            zmq_setsockopt(m->publisher, ZMQ_SNDHWM, &events_hwm, sizeof events_hwm) < 0)
                 return log_error_errno(-errno, "Cannot create the event socket: %m");
         r = zap_protect_socket(m->publisher);
         if (r < 0)
                 return log_error_errno(r, "Cannot enable authentication on the event socket: %m");
+        r = connection_limit_watch(m->connection_limit, m->zmq_ctx, m->publisher, "events-monitor");
+        if (r < 0)
+                return log_error_errno(r, "Cannot monitor the event socket's connections: %m");
         r = bind_endpoint(m, m->publisher, m->config.events, "events");
         if (r < 0)
                 return r;
@@ -382,6 +434,8 @@ static void reload_config(Manager *m)
         LIVE_U64(max_agents_per_user, "max_agents_per_user");
         LIVE_U64(max_requests_per_user, "max_requests_per_user");
         manager_apply_request_limits(m);
+        LIVE_U64(max_connections, "max_connections");
+        LIVE_U64(max_connections_per_user, "max_connections_per_user");
         LIVE_U64(request_ttl_usec, "request_ttl (us)");
         LIVE_U64(retention_usec, "retention (us)");
         LIVE_U64(default_cpu_milli, "default_cpu (millicpus)");
@@ -395,6 +449,7 @@ static void reload_config(Manager *m)
         LIVE_STR(agent_user, "agent_user");
         LIVE_STR(admin_group, "admin_group");
         LIVE_U64(tmp_size, "tmp_size");
+        LIVE_U64(workspace_size, "workspace_size");
         LIVE_STR(mask_paths, "mask_paths");
         LIVE_STR(policy_dir, "policy_dir");
 #undef LIVE_U64
@@ -513,8 +568,13 @@ Manager *manager_free(Manager *m)
                 zmq_close(m->publisher);
         if (m->zap)
                 zmq_close(m->zap);
+        /* its monitor sockets too must be closed before the context can end */
+        m->connection_limit = connection_limit_free(m->connection_limit);
         if (m->zmq_ctx)
                 zmq_ctx_term(m->zmq_ctx);
+        /* libzmq returns the charges of the replies it still held while the context ends */
+        zmq_send_set_budget(NULL, NULL);
+        m->reply_budget = send_budget_free(m->reply_budget);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);

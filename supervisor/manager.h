@@ -21,6 +21,8 @@ typedef struct EventRing EventRing;
 typedef struct EventLog EventLog;
 typedef struct Call Call;
 typedef struct SeccompCache SeccompCache;
+typedef struct ConnectionLimit ConnectionLimit;
+typedef struct SendBudget SendBudget;
 
 typedef struct ManagerStats {
         uint64_t requests[_PROTO_OP_MAX];
@@ -56,6 +58,9 @@ typedef struct Manager {
         ZmqSource *control_source;
         ZmqSource *publisher_source;
         ZmqSource *zap_source;
+        ConnectionLimit *connection_limit; /* caps the connections of both endpoints */
+        SendBudget *reply_budget;          /* bytes of replies queued in libzmq, per peer and in total */
+        uint64_t nofile;                   /* our RLIMIT_NOFILE, raised to the hard limit at start */
 
         sd_event_source *sigterm;
         sd_event_source *sigint;

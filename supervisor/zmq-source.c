@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "send-budget.h"
 #include "zmq-source.h"
 
 struct ZmqSource {
@@ -164,13 +165,31 @@ void *zmq_source_get_socket(ZmqSource *s)
         return s->zsock;
 }
 
+int zmq_source_set_priority(ZmqSource *s, int64_t priority)
+{
+        int r = sd_event_source_set_priority(s->io, priority);
+
+        return r < 0 ? r : sd_event_source_set_priority(s->defer, priority);
+}
+
 unsigned long zmq_source_dropped(ZmqSource *s)
 {
         return s->dropped;
 }
 
+static void *budget_socket;
+static SendBudget *budget;
+
+void zmq_send_set_budget(void *zsock, SendBudget *b)
+{
+        budget_socket = b ? zsock : NULL;
+        budget = b;
+}
+
 int zmq_send_parts(void *zsock, const void *const *data, const size_t *sizes, size_t n)
 {
+        if (budget && zsock == budget_socket)
+                return send_budget_send(budget, zsock, data, sizes, n);
         for (size_t i = 0; i < n; i++) {
                 int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
                 if (zmq_send(zsock, data[i], sizes[i], flags) < 0)

@@ -27,6 +27,8 @@ int zmq_source_new(sd_event *e, void *zsock, const char *description, zmq_source
                    void *userdata, ZmqSource **ret);
 ZmqSource *zmq_source_free(ZmqSource *s);
 void *zmq_source_get_socket(ZmqSource *s);
+/* The sd-event priority of both its sources (SD_EVENT_PRIORITY_NORMAL unless set). */
+int zmq_source_set_priority(ZmqSource *s, int64_t priority);
 /* Messages dropped because they had too many parts or failed to receive whole. */
 unsigned long zmq_source_dropped(ZmqSource *s);
 
@@ -36,5 +38,11 @@ static inline void zmq_source_freep(ZmqSource **s)
                 zmq_source_free(*s);
 }
 
-/* Sends parts[0..n) as one multipart message without blocking; -EAGAIN when the peer's queue is full. */
+typedef struct SendBudget SendBudget;
+/* Makes zmq_send_parts() on zsock go through the budget (send-budget.h): the ROUTER's replies. One socket
+ * per process, like the Manager; NULL undoes it. */
+void zmq_send_set_budget(void *zsock, SendBudget *b);
+
+/* Sends parts[0..n) as one multipart message without blocking; -EAGAIN when the peer's queue is full,
+ * -ENOBUFS when the socket's budget has no room. */
 int zmq_send_parts(void *zsock, const void *const *data, const size_t *sizes, size_t n);

@@ -146,6 +146,8 @@ static int check_sandbox(void)
                 return log_error_errno(-EINVAL, "A sandbox needs --workspace, --uid, --gid and --tmp-size.");
         sb->enabled = true;
         sb->view.mask_paths = arg_n_masks > 0 ? arg_masks : NULL;
+        sb->view.workspace_uid = sb->uid;
+        sb->view.workspace_gid = sb->gid;
         if (!arg_cwd_given)
                 arg_cwd = sb->view.workspace;
         return 0;
@@ -165,6 +167,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_WORKSPACE,
                 ARG_WORKSPACE_OWNER,
                 ARG_TMP_SIZE,
+                ARG_WORKSPACE_TMPFS,
                 ARG_MASK,
                 ARG_HOME,
                 ARG_SECCOMP,
@@ -182,6 +185,7 @@ static int parse_argv(int argc, char *argv[])
                 {"workspace", required_argument, NULL, ARG_WORKSPACE},
                 {"workspace-owner", required_argument, NULL, ARG_WORKSPACE_OWNER},
                 {"tmp-size", required_argument, NULL, ARG_TMP_SIZE},
+                {"workspace-tmpfs", required_argument, NULL, ARG_WORKSPACE_TMPFS},
                 {"mask", required_argument, NULL, ARG_MASK},
                 {"home", required_argument, NULL, ARG_HOME},
                 {"seccomp", no_argument, NULL, ARG_SECCOMP},
@@ -259,6 +263,11 @@ static int parse_argv(int argc, char *argv[])
                         if (parse_u64(optarg, CAP_MAX, &id) < 0 || id == 0)
                                 return log_error_errno(-EINVAL, "Invalid --tmp-size: %s", optarg);
                         arg_sandbox.view.tmp_size = id;
+                        break;
+                case ARG_WORKSPACE_TMPFS:
+                        if (parse_u64(optarg, UINT64_MAX, &id) < 0 || id == 0)
+                                return log_error_errno(-EINVAL, "Invalid --workspace-tmpfs: %s", optarg);
+                        arg_sandbox.view.workspace_tmpfs_size = id;
                         break;
                 case ARG_MASK:
                         if (!path_ok(optarg) || arg_n_masks >= MOUNT_VIEW_MASKS_MAX)

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -271,6 +272,11 @@ static int start_daemon(Harness *h)
                 (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
                 (void)dup2(logfd, STDOUT_FILENO);
                 (void)dup2(logfd, STDERR_FILENO);
+                if (h->nofile > 0) {
+                        struct rlimit rl = { h->nofile, h->nofile };
+                        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                                _exit(126);
+                }
                 execl(harness_descartesd(), "descartesd", "--runtime-dir", h->runtime_dir, "--state-dir",
                       h->state_dir, "--cgroup-root", h->cgroup_root, "--config", conf, "--shim", harness_shim(),
                       "--policy-dir", harness_policy_dir(), "--debug", (char *)NULL);
@@ -297,19 +303,26 @@ static int start_daemon(Harness *h)
         return -ETIMEDOUT;
 }
 
-static int harness_start_full(const char *extra_config, uint64_t state_size, Harness **ret);
+static int harness_start_full(const char *extra_config, uint64_t state_size, unsigned long nofile,
+                              Harness **ret);
 
 int harness_start(const char *extra_config, Harness **ret)
 {
-        return harness_start_full(extra_config, 0, ret);
+        return harness_start_full(extra_config, 0, 0, ret);
 }
 
 int harness_start_small_state(const char *extra_config, uint64_t state_size, Harness **ret)
 {
-        return harness_start_full(extra_config, state_size, ret);
+        return harness_start_full(extra_config, state_size, 0, ret);
 }
 
-static int harness_start_full(const char *extra_config, uint64_t state_size, Harness **ret)
+int harness_start_nofile(const char *extra_config, unsigned long nofile, Harness **ret)
+{
+        return harness_start_full(extra_config, 0, nofile, ret);
+}
+
+static int harness_start_full(const char *extra_config, uint64_t state_size, unsigned long nofile,
+                              Harness **ret)
 {
         static int counter;
         Harness *h;
@@ -323,6 +336,7 @@ static int harness_start_full(const char *extra_config, uint64_t state_size, Har
         if (!h)
                 return -ENOMEM;
         h->daemon_pidfd = -EBADF;
+        h->nofile = nofile;
         if (!mkdtemp(tmpl)) {
                 free(h);
                 return -errno;

@@ -21,6 +21,7 @@ typedef struct Harness {
         bool state_mounted; /* state_dir is a tmpfs of the test's (harness_start_small_state) */
         pid_t daemon_pid;
         int daemon_pidfd;
+        unsigned long nofile; /* the daemon's RLIMIT_NOFILE (soft and hard), 0 = inherited */
 } Harness;
 
 /* Why the harness cannot run here (not root, no cgroup2, binaries missing), or NULL if it can. */
@@ -30,6 +31,8 @@ const char *harness_skip_reason(void);
 int harness_start(const char *extra_config, Harness **ret);
 /* The same with the state dir on a tmpfs of state_size bytes, to fill it (unmounted by harness_stop). */
 int harness_start_small_state(const char *extra_config, uint64_t state_size, Harness **ret);
+/* The same, with the daemon's RLIMIT_NOFILE soft and hard limits set to nofile. */
+int harness_start_nofile(const char *extra_config, unsigned long nofile, Harness **ret);
 /* Stops the daemon (SIGTERM, then SIGKILL), kills everything left in the cgroup root, removes the cgroups and
  * the temporary directory. Safe on NULL and on a partly started harness. */
 void harness_stop(Harness *h);

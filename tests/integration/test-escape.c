@@ -163,13 +163,21 @@ static void test_other_workspace(void **state)
         struct stat st;
         Run a = {};
 
-        /* agent A leaves a file in its own workspace (its cwd) */
+        /* agent A writes a file in its own default workspace (its cwd): a tmpfs in A's view only
+         * (workspace_size), so nothing of it is on the host once A has ended */
         run_agent(t, NULL, argv, &a);
         assert_non_null(strstr(a.out, "write-file: ok\n"));
         assert_true(asprintf_safe(&path, "%s/agents/%s/work/secret", t->h->state_dir, a.id) >= 0);
-        assert_int_equal(stat(path, &st), 0); /* it is there on the host, owned by the agent */
-        assert_int_equal(st.st_uid, agent_uid());
-        /* agent B cannot reach it: the state dir is masked */
+        assert_true(stat(path, &st) < 0 && errno == ENOENT);
+        /* what an on-disk workspace (workspace_size = max) would hold there: agent B cannot reach it either,
+         * the state dir is masked */
+        {
+                int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                assert_true(fd >= 0);
+                assert_int_equal(write(fd, "secret\n", 7), 7);
+                assert_int_equal(fchown(fd, agent_uid(), (gid_t)-1), 0);
+                close(fd);
+        }
         probe_expect(t, NULL, "read", path, (const char *[]){"read-other: ENOENT\n", NULL});
         run_done(&a);
 }

@@ -25,7 +25,9 @@ static int setup(void **state)
         }
         t = calloc(1, sizeof *t);
         assert_non_null(t);
-        r = harness_start_small_state(NULL, STATE_SIZE, &t->h);
+        /* workspaces on disk, in the state dir, as hosts with file system quotas run them: the filler
+         * below fills the state dir's file system itself */
+        r = harness_start_small_state("workspace_size = max", STATE_SIZE, &t->h);
         if (r < 0) {
                 fprintf(stderr, "harness_start_small_state failed: %s\n", strerror(-r));
                 free(t);
@@ -107,6 +109,47 @@ static void test_full_state_dir(void **state)
         proto_agent_info_done(&info);
 }
 
+/* The default: a default workspace is a tmpfs of workspace_size; a filler gets ENOSPC there, and the state
+ * dir's file system keeps its room. */
+static void test_default_workspace_bounded(void **state)
+{
+        Harness *h = NULL;
+        DescartesClient *c = NULL;
+        DescartesError err = {};
+        ProtoSpawnArgs sa = {};
+        ProtoAgentInfo info = {};
+        ProtoStrPair env[] = {{(char *)"PATH", (char *)"/usr/bin:/bin"}};
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"cat /dev/zero > \"$HOME\"/../fill; test $(stat -c %s \"$HOME\"/../fill) -le 4194304 && exit 42",
+                        NULL};
+        struct statvfs before, after;
+
+        (void)state;
+        assert_int_equal(harness_start_small_state("workspace_size = 4M", STATE_SIZE, &h), 0);
+        assert_int_equal(descartes_client_new(h->control, &c), 0);
+        assert_int_equal(statvfs(h->state_dir, &before), 0);
+        sa.argv = argv;
+        sa.n_argv = 3;
+        sa.env.pairs = env;
+        sa.env.n_pairs = 1;
+        assert_int_equal(descartes_spawn(c, &sa, &info, &err), 0);
+        {
+                ITest t = {.h = h, .c = c};
+                char *id = strdup(info.id);
+                proto_agent_info_done(&info);
+                itest_wait_final(&t, id, 30000, &info);
+                free(id);
+        }
+        /* cat hit ENOSPC at 4 MiB, and the size check said so */
+        assert_true(info.has_exit_code);
+        assert_int_equal(info.exit_code, 42);
+        proto_agent_info_done(&info);
+        assert_int_equal(statvfs(h->state_dir, &after), 0);
+        assert_true(after.f_bavail + 64 >= before.f_bavail); /* records and logs only */
+        descartes_client_free(c);
+        harness_stop(h);
+}
+
 static int teardown(void **state)
 {
         return itest_teardown(state);
@@ -116,6 +159,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_full_state_dir),
+                cmocka_unit_test(test_default_workspace_bounded),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -302,9 +302,9 @@ static void test_write_100mb(void **state)
 
         run_sh(t, "dd if=/dev/zero of=big bs=1M count=100 status=none && stat -c %s big", &r);
         expect_out(&r, "104857600\n");
+        /* in the default workspace, a tmpfs of the agent's own view: nothing reached the host's disk */
         assert_true(asprintf_safe(&path, "%s/agents/%s/work/big", t->h->state_dir, r.id) >= 0);
-        assert_int_equal(stat(path, &st), 0);
-        assert_int_equal(st.st_size, 100 * 1024 * 1024);
+        assert_true(stat(path, &st) < 0 && errno == ENOENT);
         run_done(&r);
 }
 

@@ -4,6 +4,7 @@
  * reply, and the daemon keeps serving everyone. Meant to run under ASan+UBSan too (scripts/test-sanitizers),
  * where a use-after-free in a handler aborts the daemon and fails the test. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -706,15 +707,14 @@ static bool trash_empty(void *arg)
         return n == 0;
 }
 
-/* A workspace 2,000 directories deep (dash cannot cd past PATH_MAX): remove answers at once, the agent's files leave its state dir at
- * once, and the trash is emptied in the background (the old in-loop delete needed a descriptor per level). */
+/* A state dir 3,000 directories deep (what an agent leaves in an on-disk workspace, workspace_size = max;
+ * made here by the test, deeper than any path): remove answers at once, the agent's files leave its state
+ * dir at once, and the trash is emptied in the background (the old in-loop delete needed a descriptor per
+ * level and left such a tree on disk). */
 static void test_remove_deep_workspace(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = {"sh", "-c",
-                              "cd \"$HOME\"/.. && i=0; while [ $i -lt 2000 ]; do mkdir d && cd d || exit 1; "
-                              "i=$((i+1)); done; : > leaf",
-                              NULL};
+        const char *argv[] = {"true", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         _cleanup_free_ char *dir = NULL, *trash = NULL;
         ProtoAgentInfo info = {};
@@ -728,6 +728,20 @@ static void test_remove_deep_workspace(void **state)
         assert_true(asprintf(&dir, "%s/agents/%s", t->h->state_dir, id) > 0);
         assert_true(asprintf(&trash, "%s/trash", t->h->state_dir) > 0);
         assert_int_equal(stat(dir, &st), 0);
+        {
+                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                for (int i = 0; i < 3000; i++) {
+                        int sub;
+                        assert_int_equal(mkdirat(fd, "d", 0700), 0);
+                        sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        assert_true(sub >= 0);
+                        close(fd);
+                        fd = sub;
+                }
+                close(openat(fd, "leaf", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+                close(fd);
+        }
 
         assert_int_equal(descartes_remove(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
