@@ -55,7 +55,7 @@ static void test_full_state_dir(void **state)
                                      NULL};
         const char *filler_argv[] = {"sh", "-c", "cat /dev/zero > \"$HOME\"/../fill; sleep 600", NULL};
         const char *after_argv[] = {"sleep", "600", NULL};
-        _cleanup_free_ char *talker = itest_spawn(t, false, talker_argv);
+        _cleanup_free_ char *talker = NULL;
         _cleanup_free_ char *filler = NULL;
         ProtoAgentInfo info = {};
         DescartesError err = {};
@@ -65,7 +65,18 @@ static void test_full_state_dir(void **state)
         ProtoStrPair env[] = {{(char *)"PATH", (char *)"/usr/bin:/bin"}};
         char *argv[] = {(char *)after_argv[0], (char *)after_argv[1], NULL};
         int r;
+        struct statvfs sv;
 
+        /* the file system starts (nearly) empty; say so if it does not, before anything can fail */
+        assert_int_equal(statvfs(t->h->state_dir, &sv), 0);
+        if (sv.f_bavail * sv.f_frsize < STATE_SIZE / 2) {
+                char cmd[512];
+                snprintf(cmd, sizeof cmd, "df %s; du -a %s | sort -n | tail", t->h->state_dir, t->h->state_dir);
+                (void)system(cmd);
+                fail_msg("the test's fresh state file system has only %llu bytes free",
+                         (unsigned long long)(sv.f_bavail * sv.f_frsize));
+        }
+        talker = itest_spawn(t, false, talker_argv);
         itest_sleep_ms(300);
         filler = itest_spawn(t, false, filler_argv);
         assert_int_equal(harness_wait_until(state_full, t->h->state_dir, 30000), 0);
