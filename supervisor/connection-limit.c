@@ -50,7 +50,8 @@ typedef struct Slot {
 typedef struct Watched {
         ConnectionLimit *limit;
         char *name;
-        void *pair; /* our end of the monitor */
+        void *pair;      /* our end of the monitor */
+        void *monitored; /* the socket watched */
         ZmqSource *source;
         Slot *slots; /* by fd */
         size_t n_slots;
@@ -295,8 +296,18 @@ static Watched *watched_free(Watched *w)
         if (!w)
                 return NULL;
         zmq_source_free(w->source);
-        if (w->pair)
+        if (w->monitored)
+                /* libzmq then sends no more events: any it sent while the socket closes would be left in
+                 * flight (and leaked by libzmq 4.3.4 when the pipe is gone) */
+                (void)zmq_socket_monitor(w->monitored, NULL, 0);
+        if (w->pair) {
+                zmq_msg_t m;
+                zmq_msg_init(&m);
+                while (zmq_msg_recv(&m, w->pair, ZMQ_DONTWAIT) >= 0)
+                        ; /* drop what was still queued, closing each message */
+                zmq_msg_close(&m);
                 zmq_close(w->pair);
+        }
         free(w->slots);
         free(w->name);
         free(w);
@@ -350,6 +361,7 @@ int connection_limit_watch(ConnectionLimit *l, void *zmq_ctx, void *zsock, const
                 watched_free(w);
                 return r;
         }
+        w->monitored = zsock;
         l->watched[l->n_watched++] = w;
         return 0;
 }

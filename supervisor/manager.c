@@ -562,14 +562,15 @@ Manager *manager_free(Manager *m)
         m->control_source = zmq_source_free(m->control_source);
         m->publisher_source = zmq_source_free(m->publisher_source);
         m->zap_source = zmq_source_free(m->zap_source);
+        /* the monitors stop before the sockets they watch close, and their sockets must be closed before
+         * the context can end */
+        m->connection_limit = connection_limit_free(m->connection_limit);
         if (m->control)
                 zmq_close(m->control);
         if (m->publisher)
                 zmq_close(m->publisher);
         if (m->zap)
                 zmq_close(m->zap);
-        /* its monitor sockets too must be closed before the context can end */
-        m->connection_limit = connection_limit_free(m->connection_limit);
         if (m->zmq_ctx)
                 zmq_ctx_term(m->zmq_ctx);
         /* libzmq returns the charges of the replies it still held while the context ends */
