@@ -2,6 +2,7 @@
 /* The control socket to one agent's shim (supervisor/shim-protocol.h): SOCK_SEQPACKET, one message per
  * packet. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,10 +12,13 @@
 #include "agent.h"
 #include "events.h"
 #include "log.h"
+#include "shim-version.h"
 #include "time-util.h"
 
 #define SHIM_LINK_BATCH            32
 #define OUTPUT_EVENT_INTERVAL_USEC (200 * USEC_PER_MSEC)
+
+static int send_packet(Agent *a, const void *buf, size_t n);
 
 static void publish_output(Agent *a)
 {
@@ -144,6 +148,51 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         agent_finalize(a);
 }
 
+static int send_welcome(Agent *a, uint32_t version)
+{
+        ShimMsgWelcome msg = {
+                .h = {.type = SHIM_MSG_WELCOME, .size = sizeof msg},
+                .version = version,
+        };
+
+        return send_packet(a, &msg, sizeof msg);
+}
+
+static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
+{
+        uint32_t min, max, v;
+        int r;
+
+        shim_version_range(msg, n, &min, &max);
+        r = shim_version_negotiate(min, max, &v);
+        if (r < 0) {
+                log_error("Agent %s: its shim speaks shim protocol versions %" PRIu32 "..%" PRIu32
+                          ", this descartesd %u..%u: no common version. The agent is left running and "
+                          "watched, but it cannot be signalled or fed stdin through its shim; stop and kill "
+                          "end it through its cgroup.",
+                          a->id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                a->manager->stats.shim_protocol_errors++;
+                a->shim_version = 0;
+                agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_INTERNAL,
+                                     "the agent's shim speaks no protocol version of this descartesd");
+                shim_link_detach(a);
+                return;
+        }
+        a->shim_version = v;
+        if (a->adopted)
+                log_info("Agent %s: speaking shim protocol version %" PRIu32 " with its shim (it speaks %" PRIu32
+                         "..%" PRIu32 ", descartesd %u..%u).",
+                         a->id, v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+        /* a version 1 shim has no WELCOME */
+        if (v >= 2 && send_welcome(a, v) < 0)
+                log_debug("Agent %s: cannot send WELCOME to its shim.", a->id);
+        /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a reconnection)
+         * tells its state */
+        if (msg->state != SHIM_STATE_STARTING)
+                a->stdin_open = msg->stdin_open;
+        adopt_hello(a, msg);
+}
+
 static int handle_packet(Agent *a, const void *buf, size_t n)
 {
         ShimMsgHeader h;
@@ -154,22 +203,19 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
         if (h.size != n)
                 return -EBADMSG;
 
-#define NEED(type)                                                                                          \
-        type msg;                                                                                           \
-        if (n < sizeof msg)                                                                                 \
+/* A message may have grown at its end (shim-protocol.h): the fields we know, 0 for those not sent, from at
+ * least the oldest form we accept. */
+#define NEED_FROM(type, oldest)                                                                             \
+        type msg = {};                                                                                      \
+        if (n < (oldest))                                                                                   \
                 return -EBADMSG;                                                                            \
-        memcpy(&msg, buf, sizeof msg)
+        memcpy(&msg, buf, MIN(n, sizeof msg))
+#define NEED(type) NEED_FROM(type, sizeof(type))
 
         switch (h.type) {
         case SHIM_MSG_HELLO: {
-                NEED(ShimMsgHello);
-                if (msg.version != SHIM_PROTOCOL_VERSION)
-                        return -EPROTO;
-                /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a
-                 * reconnection) tells its state */
-                if (msg.state != SHIM_STATE_STARTING)
-                        a->stdin_open = msg.stdin_open;
-                adopt_hello(a, &msg);
+                NEED_FROM(ShimMsgHello, SHIM_MSG_HELLO_V1_SIZE);
+                handle_hello(a, &msg, n);
                 return 0;
         }
         case SHIM_MSG_STARTED: {
@@ -206,6 +252,7 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                 return 0; /* unknown types are ignored (shim-protocol.h) */
         }
 #undef NEED
+#undef NEED_FROM
 }
 
 /* Handles up to budget packets; 1 when there may be more. */
@@ -287,11 +334,22 @@ void shim_link_detach(Agent *a)
 {
         a->control_source = sd_event_source_disable_unref(a->control_source);
         a->control_fd = safe_close(a->control_fd);
+        a->shim_version = 0;
         a->output_timer = sd_event_source_disable_unref(a->output_timer);
 }
 
 static int send_packet(Agent *a, const void *buf, size_t n)
 {
+#if SHIM_MSG_TEST_TAIL > 0
+        uint8_t grown[256];
+        ShimMsgHeader h;
+
+        memcpy(&h, buf, sizeof h);
+        if (h.type != SHIM_MSG_STDIN && n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
+                n = shim_msg_grow_for_test(grown, buf, n);
+                buf = grown;
+        }
+#endif
         if (a->control_fd < 0)
                 return -ENOTCONN;
         if (send(a->control_fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)

@@ -1,16 +1,48 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The control channel between descartesd and one agent's shim: AF_UNIX SOCK_SEQPACKET, one message per packet,
- * both ends from the same build on the same host, so fixed little structs are enough. The daemon gets one end
- * at spawn (the shim's fd 3); the shim also listens on RUNTIME/agents/ID/shim.sock so that a restarted daemon
- * can reconnect (the newest connection replaces the old one).
+/* The control channel between descartesd and one agent's shim: AF_UNIX SOCK_SEQPACKET, one message per packet.
+ * The daemon gets one end at spawn (the shim's fd 3); the shim also listens on RUNTIME/agents/ID/shim.sock so
+ * that a restarted daemon can reconnect (the newest connection replaces the old one).
  *
- * Every packet starts with ShimMsgHeader; `size` is the whole packet. Unknown types are ignored. */
+ * The two ends are not always from the same build: `systemctl restart descartesd` for an upgrade leaves the
+ * agents and their shims running, and the new daemon re-adopts shims started by the previous release. So the
+ * contract is versioned, and these rules keep it so:
+ *
+ *  - Every packet starts with ShimMsgHeader; `size` is the whole packet.
+ *  - A message may grow only at its end. A reader takes the fields it knows, treats the ones the sender did
+ *    not send as 0, and ignores the bytes after them; it refuses a packet shorter than the oldest form of that
+ *    message it accepts (for most messages their only form so far; SHIM_MSG_HELLO_V1_SIZE for HELLO).
+ *  - STDIN is the exception: its data follows the fixed part, whose size is the reader's sizeof, so that fixed
+ *    part never grows. What STDIN needs later comes as a new message type.
+ *  - Unknown types are ignored.
+ *  - A new field or type is only relied on when the version agreed with the peer includes it: anything the
+ *    peer must act upon is sent only then (appended bytes the peer may ignore are always allowed).
+ *  - The handshake: the shim's HELLO says the range it speaks (min_version..version); the daemon picks the
+ *    highest version both speak and says it in WELCOME (a shim older than WELCOME ignores it). With no common
+ *    version the daemon logs both ranges and leaves the agent uncontrolled: watched, listed, ended by its
+ *    cgroup, but not signalled or fed stdin through its shim.
+ *
+ * Version 1: the first release. Version 2: HELLO.min_version, WELCOME.
+ *
+ * Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one version
+ * more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN, as a
+ * future release that grew its messages would. */
 
+#include <stddef.h>
 #include <stdint.h>
 
-#define SHIM_PROTOCOL_VERSION 1
+/* The oldest version both sides still speak; raising it drops the upgrade path from older releases. */
+#define SHIM_PROTOCOL_VERSION_MIN     1
+#define SHIM_PROTOCOL_VERSION_RELEASE 2
+#ifdef SHIM_PROTOCOL_VNEXT
+#include <string.h>
+#define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VERSION_RELEASE + 1)
+#define SHIM_MSG_TEST_TAIL    24
+#else
+#define SHIM_PROTOCOL_VERSION SHIM_PROTOCOL_VERSION_RELEASE
+#define SHIM_MSG_TEST_TAIL    0
+#endif
 #define SHIM_MSG_MAX (64 * 1024)
 #define SHIM_STDIN_CHUNK_MAX (SHIM_MSG_MAX - 64)
 /* Bytes of stdin the shim queues for an agent that does not read; more is refused with -EAGAIN. */
@@ -35,6 +67,7 @@ typedef enum ShimMsgType {
         /* daemon -> shim */
         SHIM_MSG_STDIN = 100,  /* ShimMsgStdin + data */
         SHIM_MSG_SIGNAL = 101, /* ShimMsgSignal: deliver to the agent process */
+        SHIM_MSG_WELCOME = 102, /* ShimMsgWelcome: the version agreed on, after each HELLO (version 2) */
 } ShimMsgType;
 
 typedef struct ShimMsgHeader {
@@ -50,13 +83,25 @@ typedef enum ShimState {
 
 typedef struct ShimMsgHello {
         ShimMsgHeader h;
-        uint32_t version;
+        uint32_t version;    /* the newest version the shim speaks */
         uint32_t state;      /* ShimState */
         int32_t agent_pid;   /* in the agent's pid namespace, 0 before start */
         uint32_t stdin_open; /* 1 while the agent's stdin pipe is open */
         uint64_t started_ns; /* CLOCK_REALTIME, 0 before start */
         uint64_t next_seq;   /* the output record seq the next record will carry */
+        /* version 2 */
+        uint32_t min_version; /* the oldest version the shim speaks; absent (0): only `version` */
+        uint32_t reserved;
 } ShimMsgHello;
+
+/* HELLO as version 1 sent it: the shortest HELLO accepted. */
+#define SHIM_MSG_HELLO_V1_SIZE offsetof(ShimMsgHello, min_version)
+
+typedef struct ShimMsgWelcome {
+        ShimMsgHeader h;
+        uint32_t version; /* agreed: the highest both speak */
+        uint32_t reserved;
+} ShimMsgWelcome;
 
 typedef struct ShimMsgStarted {
         ShimMsgHeader h;
@@ -115,7 +160,8 @@ typedef struct ShimMsgStdin {
          * was not wholly accepted, so that a request's bytes never reach the agent with a hole in them. A shim
          * older than this field read it as `reserved` and ignored it. */
         uint32_t continues;
-        /* followed by the data, h.size - sizeof(ShimMsgStdin) bytes */
+        /* followed by the data, h.size - sizeof(ShimMsgStdin) bytes. This fixed part is frozen (see the rules
+         * above): every reader finds the data at sizeof(ShimMsgStdin). */
 } ShimMsgStdin;
 
 typedef struct ShimMsgStdinAck {
@@ -154,3 +200,23 @@ typedef struct ShimMsgExited {
         ShimMsgHeader h;
         ShimExitRecord rec;
 } ShimMsgExited;
+
+#if SHIM_MSG_TEST_TAIL > 0
+/* Test builds: msg (n bytes, not STDIN) copied to buf, at least n + SHIM_MSG_TEST_TAIL bytes, with a field
+ * from the future appended; returns the new size. */
+static inline size_t shim_msg_grow_for_test(uint8_t *buf, const void *msg, size_t n)
+{
+        ShimMsgHeader h;
+
+        memcpy(buf, msg, n);
+        memset(buf + n, 0xa5, SHIM_MSG_TEST_TAIL);
+        memcpy(&h, buf, sizeof h);
+        h.size = (uint32_t)(n + SHIM_MSG_TEST_TAIL);
+        memcpy(buf, &h, sizeof h);
+        return n + SHIM_MSG_TEST_TAIL;
+}
+#endif
+
+/* What released shims and daemons rely on (see the rules at the top). */
+_Static_assert(sizeof(ShimMsgStdin) == 24, "the fixed part of STDIN is frozen: its data starts at byte 24");
+_Static_assert(SHIM_MSG_HELLO_V1_SIZE == 40, "version 1 shims send a HELLO of 40 bytes");

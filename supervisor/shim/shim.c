@@ -66,6 +66,7 @@ typedef struct Shim {
         int signal_fd;
         int listen_fd;
         int conn_fd;
+        uint32_t daemon_version; /* agreed in WELCOME on conn_fd; a daemon that sends none speaks version 1 */
         int out_fd[2]; /* read ends of the agent's stdout and stderr */
         int stdin_fd;  /* write end of the agent's stdin, -EBADF when closed or absent */
         StdinChunk *stdin_head, *stdin_tail;
@@ -344,6 +345,14 @@ static void shim_drop_connection(Shim *s)
  * state from HELLO when it reconnects. */
 static int shim_send(Shim *s, const void *msg, size_t n, bool critical)
 {
+#if SHIM_MSG_TEST_TAIL > 0
+        uint8_t grown[256];
+
+        if (n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
+                n = shim_msg_grow_for_test(grown, msg, n);
+                msg = grown;
+        }
+#endif
         if (s->conn_fd < 0)
                 return -ENOTCONN;
         for (;;) {
@@ -383,6 +392,7 @@ static void shim_send_hello(Shim *s)
                 .stdin_open = s->stdin_fd >= 0 && !s->stdin_close_pending,
                 .started_ns = s->started_ns,
                 .next_seq = s->log ? output_log_writer_next_seq(s->log) : 1,
+                .min_version = SHIM_PROTOCOL_VERSION_MIN,
         };
 
         if (shim_send(s, &m, sizeof m, true) >= 0 && s->log)
@@ -544,6 +554,19 @@ static int64_t shim_stdin_submit(Shim *s, const uint8_t *data, size_t n, bool cl
         return (int64_t)n;
 }
 
+static void shim_handle_welcome(Shim *s, const ShimMsgWelcome *w)
+{
+        if (w->version < SHIM_PROTOCOL_VERSION_MIN || w->version > SHIM_PROTOCOL_VERSION) {
+                log_warning("The daemon chose shim protocol version %" PRIu32 ", which this shim (%u..%u) "
+                            "does not speak; ignoring it.",
+                            w->version, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                return;
+        }
+        s->daemon_version = w->version;
+        log_debug("Speaking shim protocol version %" PRIu32 " with the daemon.", w->version);
+}
+
+/* Messages may have grown at their end (shim-protocol.h): each reader takes the prefix it knows. */
 static void shim_handle_message(Shim *s, const uint8_t *m, size_t n)
 {
         ShimMsgHeader h;
@@ -560,6 +583,7 @@ static void shim_handle_message(Shim *s, const uint8_t *m, size_t n)
                 ShimMsgStdin in;
                 if (n < sizeof in)
                         return;
+                /* the one message whose fixed part never grows: the data starts right after it */
                 memcpy(&in, m, sizeof in);
                 ShimMsgStdinAck ack = {
                         .h = {.type = SHIM_MSG_STDIN_ACK, .size = sizeof ack},
@@ -568,6 +592,14 @@ static void shim_handle_message(Shim *s, const uint8_t *m, size_t n)
                                                     in.continues == 1),
                 };
                 (void)shim_send(s, &ack, sizeof ack, true);
+                break;
+        }
+        case SHIM_MSG_WELCOME: {
+                ShimMsgWelcome w;
+                if (n < sizeof w)
+                        return;
+                memcpy(&w, m, sizeof w);
+                shim_handle_welcome(s, &w);
                 break;
         }
         case SHIM_MSG_SIGNAL: {
@@ -631,6 +663,7 @@ static void shim_handle_accept(Shim *s)
         }
         shim_drop_connection(s);
         s->conn_fd = fd;
+        s->daemon_version = 1;
         log_debug("Control connection from pid %d.", (int)cred.pid);
         shim_send_hello(s);
 }
@@ -923,6 +956,7 @@ int main(int argc, char *argv[])
                 .signal_fd = -EBADF,
                 .listen_fd = -EBADF,
                 .conn_fd = -EBADF,
+                .daemon_version = 1,
                 .out_fd = {-EBADF, -EBADF},
                 .stdin_fd = -EBADF,
                 .state = SHIM_STATE_STARTING,

@@ -250,7 +250,9 @@ static const ShimMsgHeader *recv_msg(Agent *a, int fd, uint32_t type, unsigned *
 static void expect_hello(Agent *a, int fd, ShimState state)
 {
         const ShimMsgHello *m = (const ShimMsgHello *)recv_msg(a, fd, SHIM_MSG_HELLO, NULL);
+        assert_true(m->h.size >= sizeof *m);
         assert_int_equal(m->version, SHIM_PROTOCOL_VERSION);
+        assert_int_equal(m->min_version, SHIM_PROTOCOL_VERSION_MIN);
         assert_int_equal(m->state, state);
 }
 
@@ -537,6 +539,46 @@ static void test_sigterm_forwarded(void **state)
         assert_int_equal(rec.code, 7);
         read_output(&a, out, err, sizeof out);
         assert_non_null(strstr(out, "got-term"));
+        agent_done(&a);
+}
+
+/* A message as a later daemon sends it: `extra` bytes of fields this shim does not know at its end. */
+static void send_grown(Agent *a, const void *msg, size_t n, size_t extra)
+{
+        uint8_t buf[256];
+        ShimMsgHeader h;
+
+        assert_true(n + extra <= sizeof buf);
+        memcpy(buf, msg, n);
+        memset(buf + n, 0x5a, extra);
+        memcpy(&h, buf, sizeof h);
+        h.size = (uint32_t)(n + extra);
+        memcpy(buf, &h, sizeof h);
+        assert_int_equal(send(a->ctl, buf, n + extra, 0), (ssize_t)(n + extra));
+}
+
+/* shim-protocol.h: a reader takes the fields it knows of a longer message and ignores unknown types. */
+static void test_longer_messages_and_unknown_types(void **state)
+{
+        Agent a;
+        char *argv[] = {
+                (char *)"sh", (char *)"-c",
+                (char *)"trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done", NULL};
+        ShimMsgWelcome w = {.h = {.type = SHIM_MSG_WELCOME, .size = sizeof w}, .version = SHIM_PROTOCOL_VERSION};
+        ShimMsgHeader unknown = {.type = 4242, .size = sizeof unknown};
+        ShimMsgSignal sig = {.h = {.type = SHIM_MSG_SIGNAL, .size = sizeof sig}, .signal = SIGUSR1};
+        char out[256], err[256];
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){}), 0);
+        expect_started(&a);
+        wait_output(&a, "ready");
+        send_grown(&a, &w, sizeof w, 40);
+        send_grown(&a, &unknown, sizeof unknown, 16);
+        send_grown(&a, &sig, sizeof sig, 32);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 5);
+        read_output(&a, out, err, sizeof out);
+        assert_non_null(strstr(out, "got-usr1"));
         agent_done(&a);
 }
 
@@ -875,6 +917,7 @@ int main(void)
                 cmocka_unit_test(test_stdin_closed),
                 cmocka_unit_test(test_background_children_killed),
                 cmocka_unit_test(test_sigterm_forwarded),
+                cmocka_unit_test(test_longer_messages_and_unknown_types),
                 cmocka_unit_test(test_namespaces),
                 cmocka_unit_test(test_reconnect),
                 cmocka_unit_test(test_fd_shuffle),
