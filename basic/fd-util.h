@@ -10,7 +10,8 @@
 int fd_set_nonblock(int fd, int nonblock);
 int fd_set_cloexec(int fd, int cloexec);
 
-/* Write/read all of buf, retrying on EINTR and short writes. loop_read returns the bytes read (short on EOF). */
+/* Write/read all of buf, retrying on EINTR and short writes. loop_read returns the bytes read (short on
+ * EOF). */
 int loop_write(int fd, const void *buf, size_t n);
 ssize_t loop_read(int fd, void *buf, size_t n);
 

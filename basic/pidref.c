@@ -74,7 +74,7 @@ int pidref_kill(const PidRef *p, int sig)
 
 int pidref_has_exited(const PidRef *p)
 {
-        struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
         int r = poll(&pfd, 1, 0);
 
         if (r < 0)

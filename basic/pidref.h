@@ -12,7 +12,7 @@ typedef struct PidRef {
         int fd; /* pidfd, or -EBADF */
 } PidRef;
 
-#define PIDREF_NULL ((PidRef){ .pid = 0, .fd = -EBADF })
+#define PIDREF_NULL ((PidRef){.pid = 0, .fd = -EBADF})
 
 static inline bool pidref_is_set(const PidRef *p)
 {

@@ -6,9 +6,9 @@
 
 #define NSEC_PER_USEC UINT64_C(1000)
 #define NSEC_PER_MSEC UINT64_C(1000000)
-#define NSEC_PER_SEC UINT64_C(1000000000)
+#define NSEC_PER_SEC  UINT64_C(1000000000)
 #define USEC_PER_MSEC UINT64_C(1000)
-#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_SEC  UINT64_C(1000000)
 
 /* Nanoseconds on the given clock (CLOCK_REALTIME for wall times on the wire, CLOCK_MONOTONIC for spans). */
 static inline uint64_t now_ns(clockid_t clock)

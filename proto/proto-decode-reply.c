@@ -332,7 +332,8 @@ static int decode_events(const msgpack_object *d, ProtoEventsResult *ret, ProtoE
         r = proto_get_u64(d, "data", "oldest_seq", true, 0, UINT64_MAX, NULL, &ret->oldest_seq, e);
         if (r < 0)
                 return r;
-        return proto_get_u64(d, "data", "last_seq", false, 0, UINT64_MAX, &ret->has_last_seq, &ret->last_seq, e);
+        return proto_get_u64(d, "data", "last_seq", false, 0, UINT64_MAX, &ret->has_last_seq, &ret->last_seq,
+                             e);
 }
 
 static int decode_stats(const msgpack_object *d, ProtoStatsResult *ret, ProtoError *e)

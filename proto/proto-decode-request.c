@@ -163,8 +163,8 @@ static int decode_stop(const msgpack_object *a, bool batch, ProtoStopArgs *ret, 
                 if (r < 0)
                         return r;
         }
-        return proto_get_u64(a, "args", "grace_ms", false, 0, PROTO_DURATION_MS_MAX, &ret->has_grace_ms, &ret->grace_ms,
-                             e);
+        return proto_get_u64(a, "args", "grace_ms", false, 0, PROTO_DURATION_MS_MAX, &ret->has_grace_ms,
+                             &ret->grace_ms, e);
 }
 
 static int decode_signal(const msgpack_object *a, bool batch, ProtoSignalArgs *ret, ProtoError *e)

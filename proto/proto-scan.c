@@ -145,7 +145,8 @@ static void id_watch(IdWatch *w, const uint8_t *buf, size_t pos, size_t hdr, Sca
                      uint64_t index, ProtoError *e)
 {
         uint8_t b = buf[pos];
-        bool is_str = kind == SCAN_SCALAR && ((b >= 0xa0 && b <= 0xbf) || b == 0xd9 || b == 0xda || b == 0xdb);
+        bool is_str =
+                kind == SCAN_SCALAR && ((b >= 0xa0 && b <= 0xbf) || b == 0xd9 || b == 0xda || b == 0xdb);
 
         if (!e)
                 return;

@@ -385,7 +385,7 @@ typedef struct ProtoOutputLine {
         ProtoStream stream; /* stdout or stderr */
         char *text;         /* NUL-terminated, but may also hold NUL bytes: text_size is the length */
         size_t text_size;
-        bool truncated;     /* the line was longer than PROTO_OUTPUT_LINE_MAX: text holds its start */
+        bool truncated; /* the line was longer than PROTO_OUTPUT_LINE_MAX: text holds its start */
 } ProtoOutputLine;
 
 typedef struct ProtoOutputResult {
@@ -443,8 +443,8 @@ typedef struct ProtoReply {
         bool ok;
         ProtoErrorCode error_code; /* when !ok */
         char *error_msg;           /* when !ok */
-        char *error_agent;         /* when !ok, optional: the agent the failed request created (spawn_failed) */
-        union {                    /* when ok, by op */
+        char *error_agent; /* when !ok, optional: the agent the failed request created (spawn_failed) */
+        union {            /* when ok, by op */
                 ProtoHealthResult health;
                 ProtoListResult list;
                 ProtoAgentResult agent; /* get, spawn, pause, resume, stop, kill, signal, remove */

@@ -213,10 +213,10 @@ int cgroup_root_setup(CgroupRoot *root)
 {
         int r;
 
-        /* Under systemd with Delegate=yes ROOT is our own unit's cgroup and we must leave it for a leaf. When
-         * ROOT is elsewhere (a separate unit holding the agents, so that restarting the daemon's unit never
-         * meets a cgroup with controllers enabled: systemd < 254 would fail the start with 219/CGROUP), we stay
-         * where we are. */
+        /* Under systemd with Delegate=yes ROOT is our own unit's cgroup and we must leave it for a leaf.
+         * When ROOT is elsewhere (a separate unit holding the agents, so that restarting the daemon's unit
+         * never meets a cgroup with controllers enabled: systemd < 254 would fail the start with
+         * 219/CGROUP), we stay where we are. */
         r = cgroup_root_contains_self(root);
         if (r < 0)
                 return r;
@@ -600,9 +600,9 @@ int cgroup_agent_read_pids_refused(const CgroupAgent *a, uint64_t *ret)
         uint64_t agent, payload = 0, shim = 0;
         int r;
 
-        /* Before the hierarchical pids.events (kernel commit 73e75e6fc352, later than Debian 12's 6.1) a fork
-         * refused by AGENT/pids.max is counted in the FORKING task's cgroup, payload/ or shim/, and AGENT/
-         * stays at 0; after it, AGENT/ counts it too. Whichever says more is the count. */
+        /* Before the hierarchical pids.events (kernel commit 73e75e6fc352, later than Debian 12's 6.1) a
+         * fork refused by AGENT/pids.max is counted in the FORKING task's cgroup, payload/ or shim/, and
+         * AGENT/ stays at 0; after it, AGENT/ counts it too. Whichever says more is the count. */
         r = cgroup_read_pids_events_max(a->fds[CGROUP_PART_AGENT], &agent);
         if (r < 0)
                 return r;

@@ -49,8 +49,8 @@ typedef struct MountViewSpec {
         uint64_t workspace_tmpfs_size;
         uid_t workspace_uid;
         gid_t workspace_gid;
-        const char *staging_dir;   /* an existing directory to build in; NULL: "/tmp" (only our namespace
-                                      sees the mount) */
+        const char *staging_dir; /* an existing directory to build in; NULL: "/tmp" (only our namespace
+                                    sees the mount) */
 } MountViewSpec;
 
 #define MOUNT_VIEW_SPEC_INIT ((MountViewSpec){.workspace_owner = (uid_t)-1})

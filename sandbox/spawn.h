@@ -35,15 +35,15 @@ SpawnStage spawn_stage_from_string(const char *s);
 typedef struct SpawnSandbox {
         uid_t uid; /* the agent's identity */
         gid_t gid;
-        const char *workspace;   /* host path, read-write at the same path in the view */
-        uid_t workspace_owner;   /* the workspace must belong to this uid; (uid_t)-1: no check */
-        uint64_t tmp_size;       /* bytes of /tmp and /dev/shm */
+        const char *workspace;         /* host path, read-write at the same path in the view */
+        uid_t workspace_owner;         /* the workspace must belong to this uid; (uid_t)-1: no check */
+        uint64_t tmp_size;             /* bytes of /tmp and /dev/shm */
         uint64_t workspace_tmpfs_size; /* > 0: the workspace is a tmpfs of this size in the view */
-        const char *runtime_dir; /* masked, NULL: none */
-        const char *state_dir;   /* masked, NULL: none */
-        char *const *mask_paths; /* more paths to mask, NULL-terminated, may be NULL */
-        const char *home;        /* created by the agent after the drop (mkdir 0700), NULL: none */
-        int seccomp_fd;          /* sealed filter memfd, -EBADF: none */
+        const char *runtime_dir;       /* masked, NULL: none */
+        const char *state_dir;         /* masked, NULL: none */
+        char *const *mask_paths;       /* more paths to mask, NULL-terminated, may be NULL */
+        const char *home;              /* created by the agent after the drop (mkdir 0700), NULL: none */
+        int seccomp_fd;                /* sealed filter memfd, -EBADF: none */
 } SpawnSandbox;
 
 #define SPAWN_MASK_PATHS_MAX 64

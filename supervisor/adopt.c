@@ -351,7 +351,8 @@ static void restore_output_counters(Manager *m)
                                 a->output_announced_seq = last;
                                 (void)proto_value_get_u64(&e->data, "stdout_bytes", &a->output_stdout_bytes);
                                 (void)proto_value_get_u64(&e->data, "stderr_bytes", &a->output_stderr_bytes);
-                                (void)proto_value_get_u64(&e->data, "dropped_bytes", &a->output_dropped_bytes);
+                                (void)proto_value_get_u64(&e->data, "dropped_bytes",
+                                                          &a->output_dropped_bytes);
                         }
                         break;
                 }
@@ -426,8 +427,7 @@ static void output_gap_bytes(Agent *a, uint64_t first, uint64_t last, uint64_t *
         int dfd = agent_state_dir(a, &tmp);
 
         *ret_out = *ret_err = 0;
-        if (dfd < 0 || output_log_reader_open(dfd, &r) < 0 ||
-            output_log_reader_seek_seq(r, first) < 0)
+        if (dfd < 0 || output_log_reader_open(dfd, &r) < 0 || output_log_reader_seek_seq(r, first) < 0)
                 return;
         while (output_log_reader_next(r, &h, &data) > 0 && h.seq <= last) {
                 if (h.stream == OUTPUT_STREAM_STDOUT)

@@ -231,7 +231,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         pair[0] = -EBADF;
 
         if (args->has_timeout_ms && args->timeout_ms > 0)
-                (void)agent_arm_runtime_deadline(a, now_usec(CLOCK_MONOTONIC) + args->timeout_ms * USEC_PER_MSEC);
+                (void)agent_arm_runtime_deadline(a, now_usec(CLOCK_MONOTONIC) +
+                                                            args->timeout_ms * USEC_PER_MSEC);
         r = agent_record_save(a);
         if (r < 0)
                 /* the caller ends the agent (its cgroup is killed): it never runs unrecorded */

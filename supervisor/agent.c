@@ -525,7 +525,8 @@ void agent_arm_retention(Agent *a)
                 return;
         uint64_t at = a->ended_ns / NSEC_PER_USEC + m->config.retention_usec;
 
-        if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention, a) >= 0)
+        if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention,
+                              a) >= 0)
                 (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
 }
 
@@ -571,7 +572,8 @@ void agent_finalize(Agent *a)
                         a->exit_code = rec->code;
                 }
         } else if (!rec && a->cgroup_killed) {
-                /* cgroup.kill took the shim too, so nobody wrote an exit record: the agent died of SIGKILL */
+                /* cgroup.kill took the shim too, so nobody wrote an exit record: the agent died of SIGKILL
+                 */
                 a->has_signal = true;
                 a->signal = SIGKILL;
         }
@@ -590,7 +592,8 @@ void agent_finalize(Agent *a)
                 }
         } else {
                 end_state = PROTO_STATE_EXITED;
-                if (a->cgroup_fd >= 0 && cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
+                if (a->cgroup_fd >= 0 &&
+                    cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
                         oom = a->oom_kills_at_start;
                 limit_watch_check(a->limit_watch);
                 if (a->kill_requested)
@@ -603,7 +606,8 @@ void agent_finalize(Agent *a)
                         a->reason = PROTO_REASON_OOM_KILLED;
                 else if (limit_watch_pids_hit(a->limit_watch) &&
                          (a->has_signal || (a->has_exit_code && a->exit_code != 0)))
-                        /* a refused fork, then a failure: the limit is the likely cause (docs/protocol.md) */
+                        /* a refused fork, then a failure: the limit is the likely cause (docs/protocol.md)
+                         */
                         a->reason = PROTO_REASON_PIDS_LIMIT;
                 else if (a->has_signal)
                         a->reason = PROTO_REASON_SIGNALED;
@@ -676,9 +680,11 @@ static void finish_remove(Agent *a)
         a->state_fd = safe_close(a->state_fd);
         if (a->state_path) {
                 /* a tenant's tree of any depth: gone from here at once, deleted off the loop */
-                r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->id) : -ENOENT;
+                r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->id)
+                                      : -ENOENT;
                 if (r < 0 && r != -ENOENT) {
-                        log_warning_errno(r, "Cannot move %s to the trash (%m), deleting it here.", a->state_path);
+                        log_warning_errno(r, "Cannot move %s to the trash (%m), deleting it here.",
+                                          a->state_path);
                         r = rm_rf_at(AT_FDCWD, a->state_path);
                 }
                 if (r < 0 && r != -ENOENT)

@@ -72,7 +72,7 @@ struct Agent {
         sd_event_source *child_source;
         int control_fd;
         sd_event_source *control_source;
-        uint32_t shim_version; /* shim protocol version agreed in its last HELLO; 0: none (yet) */
+        uint32_t shim_version;            /* shim protocol version agreed in its last HELLO; 0: none (yet) */
         sd_event_source *payload_watch;   /* payload/cgroup.events: frozen */
         sd_event_source *agent_watch;     /* ID/cgroup.events: populated, for cleanup */
         sd_event_source *stop_timer;      /* grace of a stop, then cgroup.kill */

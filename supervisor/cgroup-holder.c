@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* descartes-cgroup-holder: the only process of descartes-agents.service, whose delegated cgroup holds every
- * agent. It moves itself into a leaf (holder/) so that descartesd may enable controllers in the unit's cgroup,
- * tells systemd it is ready, and waits for TERM. Keeping the agents out of descartesd.service's own cgroup
- * lets that unit restart under live agents on systemd < 254, which would otherwise fail the start with
- * 219/CGROUP (it places the new main process into a cgroup whose subtree_control has controllers enabled). */
+ * agent. It moves itself into a leaf (holder/) so that descartesd may enable controllers in the unit's
+ * cgroup, tells systemd it is ready, and waits for TERM. Keeping the agents out of descartesd.service's own
+ * cgroup lets that unit restart under live agents on systemd < 254, which would otherwise fail the start
+ * with 219/CGROUP (it places the new main process into a cgroup whose subtree_control has controllers
+ * enabled). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,7 +28,8 @@ int main(int argc, char *argv[])
 
         log_set_ident("descartes-cgroup-holder");
         if (argc > 1) {
-                fprintf(stderr, "Usage: %s\nHolds the cgroup of descartes-agents.service; takes no arguments.\n",
+                fprintf(stderr,
+                        "Usage: %s\nHolds the cgroup of descartes-agents.service; takes no arguments.\n",
                         argv[0]);
                 return 2;
         }
@@ -43,7 +45,8 @@ int main(int argc, char *argv[])
                 return log_error_errno(r, "Failed to find our cgroup (is cgroup2 mounted?): %m"), 1;
         size_t n = strlen(self);
         if (n < strlen("/holder") || !streq(self + n - strlen("/holder"), "/holder")) {
-                if (asprintf_safe(&leaf, "%s/holder", self) < 0 || asprintf_safe(&procs, "%s/cgroup.procs", leaf) < 0)
+                if (asprintf_safe(&leaf, "%s/holder", self) < 0 ||
+                    asprintf_safe(&procs, "%s/cgroup.procs", leaf) < 0)
                         return log_oom(), 1;
                 if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
                         return log_error_errno(-errno, "Failed to create %s: %m", leaf), 1;

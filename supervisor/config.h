@@ -14,17 +14,17 @@ typedef struct Config {
         char *runtime_dir; /* /run/descartes */
         char *cgroup_root; /* NULL: the daemon's own cgroup */
 
-        uint64_t stop_grace_usec;     /* (live) default grace of `stop` before cgroup.kill */
-        uint64_t heartbeat_usec;      /* (live) heartbeat event period */
-        uint64_t output_cap_bytes;    /* (live) per-agent output kept, oldest dropped first */
-        uint64_t max_agents;          /* (live) agents alive or ended, host-wide */
-        uint64_t max_agents_per_user; /* (live) per tenant */
+        uint64_t stop_grace_usec;       /* (live) default grace of `stop` before cgroup.kill */
+        uint64_t heartbeat_usec;        /* (live) heartbeat event period */
+        uint64_t output_cap_bytes;      /* (live) per-agent output kept, oldest dropped first */
+        uint64_t max_agents;            /* (live) agents alive or ended, host-wide */
+        uint64_t max_agents_per_user;   /* (live) per tenant */
         uint64_t max_requests_per_user; /* (live) requests of one caller in progress at once */
-        uint64_t request_ttl_usec;    /* (live) how long a reply is kept for a repeated request id */
+        uint64_t request_ttl_usec;      /* (live) how long a reply is kept for a repeated request id */
         uint64_t retention_usec;     /* (live) ended agents are removed this long after they end; 0 = keep */
         uint64_t output_scan_budget; /* (live) bytes of line text one `output` request scans */
         uint64_t output_time_budget_usec; /* (live) time one `output` request may take; 0 = unbounded */
-        uint64_t max_connections;          /* (live) to the control and event sockets; 0 = from the fd limit */
+        uint64_t max_connections; /* (live) to the control and event sockets; 0 = from the fd limit */
         uint64_t max_connections_per_user; /* (live) per peer uid, root exempt; 0 = no cap */
 
         uint64_t default_cpu_milli; /* (live) 0 = unlimited */
@@ -39,10 +39,11 @@ typedef struct Config {
         char *agent_user;         /* (live) the user a root caller's agents run as */
         char *admin_group;        /* (live) members see and control every agent */
 
-        uint64_t tmp_size; /* (live) bytes of an agent's private /tmp (and /dev/shm) */
-        uint64_t workspace_size; /* (live) bytes of a default workspace (a tmpfs); 0 ("max"): a directory on disk */
-        char *mask_paths;  /* (live) more host paths hidden from agents, space-separated absolute paths */
-        char *policy_dir;  /* (live) seccomp policies: POLICY_DIR/seccomp/NAME.json; NULL: the build's */
+        uint64_t tmp_size;       /* (live) bytes of an agent's private /tmp (and /dev/shm) */
+        uint64_t workspace_size; /* (live) bytes of a default workspace (a tmpfs); 0 ("max"): a directory on
+                                    disk */
+        char *mask_paths; /* (live) more host paths hidden from agents, space-separated absolute paths */
+        char *policy_dir; /* (live) seccomp policies: POLICY_DIR/seccomp/NAME.json; NULL: the build's */
 } Config;
 
 #define CONFIG_MASK_PATHS_MAX 64

@@ -23,7 +23,8 @@
  *   - connections libzmq accepted that our handler has not seen. libzmq's I/O thread sends each
  *     ZMQ_EVENT_ACCEPTED to the monitor with a blocking send, right after accept(): once the monitor's
  *     inproc pipe is full (libzmq's PAIR has SNDHWM 1000, ours RCVHWM 1: 1001 events) the I/O thread, and so
- *     every accept, waits for us. At most MONITOR_LAG_MAX connections are unseen, whatever the scheduler does.
+ *     every accept, waits for us. At most MONITOR_LAG_MAX connections are unseen, whatever the scheduler
+ * does.
  *   - connections we shut down that libzmq has not closed yet: its poll loop accepts one connection per
  *     turn and handles every hang-up that turn reported (up to 256), so few more than CUT_INFLIGHT_MAX.
  * They are counted until libzmq reports them closed, so these are the only descriptors outside the count:
@@ -349,7 +350,8 @@ int connection_limit_watch(ConnectionLimit *l, void *zmq_ctx, void *zsock, const
             !(w->pair = zmq_socket(zmq_ctx, ZMQ_PAIR)) ||
             zmq_setsockopt(w->pair, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
             /* the smallest pipe, so that libzmq stops accepting soonest when we fall behind */
-            zmq_setsockopt(w->pair, ZMQ_RCVHWM, &one, sizeof one) < 0 || zmq_connect(w->pair, endpoint) < 0) {
+            zmq_setsockopt(w->pair, ZMQ_RCVHWM, &one, sizeof one) < 0 ||
+            zmq_connect(w->pair, endpoint) < 0) {
                 r = -errno;
                 watched_free(w);
                 return r;

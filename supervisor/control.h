@@ -48,7 +48,8 @@ struct Call {
 
         /* Ownership: while its handler runs (`dispatching`) the dispatcher owns the call, and an answer only
          * marks it `answered`; the dispatcher frees it after the handler returns, so a handler may read its
-         * request after answering. A parked call (call_defer) is owned by the control layer until answered. */
+         * request after answering. A parked call (call_defer) is owned by the control layer until answered.
+         */
         bool dispatching;
         bool answered;
         /* spawn: the agent it created, named in an error reply so that the client can look at it */
@@ -58,8 +59,8 @@ struct Call {
 /* The ZmqSource handler of the ROUTER. */
 int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata);
 
-/* Runs the call's handler, then frees the call unless it was parked; a handler that neither answers nor parks
- * is answered `internal`. */
+/* Runs the call's handler, then frees the call unless it was parked; a handler that neither answers nor
+ * parks is answered `internal`. */
 void call_dispatch(Call *c);
 
 /* Sends the reply (taken and freed) to everyone waiting for it and caches it. The call is detached from its

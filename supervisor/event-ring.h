@@ -9,7 +9,7 @@
 
 #include "proto.h"
 
-#define EVENT_RING_DEFAULT_CAPACITY 4096
+#define EVENT_RING_DEFAULT_CAPACITY   4096
 #define EVENT_RING_DEFAULT_DATA_BYTES (32 * 1024 * 1024)
 
 typedef struct EventRing EventRing;

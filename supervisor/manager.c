@@ -40,7 +40,7 @@
 /* a caller's share of the cache: its own old answers make room for its new requests */
 #define REQUEST_CACHE_UID_MAX       2048
 #define REQUEST_CACHE_UID_BYTES_MAX (16 * 1024 * 1024)
-#define SHUTDOWN_EXTRA_USEC     (5 * USEC_PER_SEC)
+#define SHUTDOWN_EXTRA_USEC         (5 * USEC_PER_SEC)
 /* Messages libzmq queues per peer. The replies' bytes are bounded by the reply budget (send-budget.h); this
  * count only has to let a burst of small replies through: one dispatch answers up to ZMQ_SOURCE_BATCH
  * requests of a connection before libzmq's I/O thread has told us that it took any, and a DEALER client
@@ -67,16 +67,17 @@ static int ipc_path(const char *endpoint, const char **ret)
 /* Members of admin_group reach the runtime dir and the sockets too (fd < 0: path). */
 static void grant_admin_group(Manager *m, int fd, const char *path)
 {
-        struct group *g = m->config.admin_group && *m->config.admin_group ? getgrnam(m->config.admin_group)
-                                                                            : NULL;
+        struct group *g =
+                m->config.admin_group && *m->config.admin_group ? getgrnam(m->config.admin_group) : NULL;
         int r;
 
         if (!g || g->gr_gid == m->socket_gid)
                 return;
         r = socket_acl_add_group(fd, path, g->gr_gid);
         if (r < 0)
-                log_warning_errno(r, "Cannot give group %s access to %s (no POSIX ACLs here?): its members "
-                                     "must also be in group descartes to connect: %m",
+                log_warning_errno(r,
+                                  "Cannot give group %s access to %s (no POSIX ACLs here?): its members "
+                                  "must also be in group descartes to connect: %m",
                                   m->config.admin_group, path);
 }
 
@@ -251,8 +252,8 @@ static void notify_status(Manager *m)
 
 /* ---- heartbeat ---- */
 
-/* Every subscriber receives the heartbeat, so it says nothing about anyone's agents: host facts only. A client
- * reads its own agents' usage with get or list. */
+/* Every subscriber receives the heartbeat, so it says nothing about anyone's agents: host facts only. A
+ * client reads its own agents' usage with get or list. */
 static int heartbeat_data(Manager *m, ProtoValue *ret)
 {
         msgpack_sbuffer sb;
@@ -513,7 +514,8 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         if (r >= 0)
                 manager_apply_request_limits(m);
         if (r >= 0)
-                r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, EVENT_RING_DEFAULT_DATA_BYTES, &m->event_ring);
+                r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, EVENT_RING_DEFAULT_DATA_BYTES,
+                                   &m->event_ring);
         if (r < 0)
                 return log_oom();
 

@@ -76,7 +76,7 @@ typedef struct Manager {
         EventLog *event_log; /* STATE/events.log: the ring and the seq across restarts */
         struct Trash *trash; /* STATE/trash: removed agents' files, deleted in the background */
         uint64_t next_event_seq;
-        Call *calls; /* every request not answered yet */
+        Call *calls;                 /* every request not answered yet */
         SeccompCache *seccomp_cache; /* compiled policies, by their bytes */
         ManagerStats stats;
 } Manager;

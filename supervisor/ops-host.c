@@ -16,12 +16,15 @@
 int ops_dispatch(Call *c)
 {
         static int (*const handlers[_PROTO_OP_MAX])(Call *) = {
-                [PROTO_OP_HEALTH] = op_health, [PROTO_OP_LIST] = op_list,     [PROTO_OP_GET] = op_get,
-                [PROTO_OP_SPAWN] = op_spawn,   [PROTO_OP_PAUSE] = op_pause,   [PROTO_OP_RESUME] = op_resume,
-                [PROTO_OP_STOP] = op_stop,     [PROTO_OP_KILL] = op_kill,     [PROTO_OP_SIGNAL] = op_signal,
-                [PROTO_OP_STDIN] = op_stdin,   [PROTO_OP_OUTPUT] = op_output, [PROTO_OP_ACTION] = op_action,
-                [PROTO_OP_BATCH] = op_batch,   [PROTO_OP_EVENTS] = op_events, [PROTO_OP_REMOVE] = op_remove,
-                [PROTO_OP_STATS] = op_stats,   [PROTO_OP_SHUTDOWN] = op_shutdown,
+                [PROTO_OP_HEALTH] = op_health,     [PROTO_OP_LIST] = op_list,
+                [PROTO_OP_GET] = op_get,           [PROTO_OP_SPAWN] = op_spawn,
+                [PROTO_OP_PAUSE] = op_pause,       [PROTO_OP_RESUME] = op_resume,
+                [PROTO_OP_STOP] = op_stop,         [PROTO_OP_KILL] = op_kill,
+                [PROTO_OP_SIGNAL] = op_signal,     [PROTO_OP_STDIN] = op_stdin,
+                [PROTO_OP_OUTPUT] = op_output,     [PROTO_OP_ACTION] = op_action,
+                [PROTO_OP_BATCH] = op_batch,       [PROTO_OP_EVENTS] = op_events,
+                [PROTO_OP_REMOVE] = op_remove,     [PROTO_OP_STATS] = op_stats,
+                [PROTO_OP_SHUTDOWN] = op_shutdown,
         };
 
         if (c->request.op < 0 || c->request.op >= _PROTO_OP_MAX || !handlers[c->request.op])

@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define OUTPUT_LOG_FILE "output.log"
-#define OUTPUT_LOG_FILE_OLD "output.log.1"
-#define OUTPUT_RECORD_MAGIC 0x3154554fu /* "OUT1" */
+#define OUTPUT_LOG_FILE        "output.log"
+#define OUTPUT_LOG_FILE_OLD    "output.log.1"
+#define OUTPUT_RECORD_MAGIC    0x3154554fu /* "OUT1" */
 #define OUTPUT_RECORD_DATA_MAX (64 * 1024)
 #define OUTPUT_LOG_DEFAULT_CAP (64ULL * 1024 * 1024)
 
@@ -42,8 +42,8 @@ typedef struct OutputLogWriter OutputLogWriter;
 
 int output_log_writer_open(int dirfd, uint64_t cap, OutputLogWriter **ret);
 OutputLogWriter *output_log_writer_free(OutputLogWriter *w);
-/* Appends data as one record (or several, when len exceeds what one record may hold under the cap), each with
- * one write so that no reader ever sees a record interleaved with another write. */
+/* Appends data as one record (or several, when len exceeds what one record may hold under the cap), each
+ * with one write so that no reader ever sees a record interleaved with another write. */
 int output_log_append(OutputLogWriter *w, OutputStream stream, const void *data, size_t len, uint64_t ts_ns);
 /* The seq the next record will carry. */
 uint64_t output_log_writer_next_seq(const OutputLogWriter *w);
@@ -64,9 +64,10 @@ int output_log_reader_seek_seq(OutputLogReader *r, uint64_t seq);
 /* Skips everything present now, so that next() returns only records written later. */
 int output_log_reader_seek_end(OutputLogReader *r);
 
-/* Where the last n_lines lines of the given streams (a mask of 1 << OutputStream) start: the seq of the record
- * and the byte offset in its data. A final line without a trailing newline counts as a line. With fewer lines
- * than asked, the start of the log. 0 and *ret_seq = 0 when the log holds no such data. Scans the log twice. */
+/* Where the last n_lines lines of the given streams (a mask of 1 << OutputStream) start: the seq of the
+ * record and the byte offset in its data. A final line without a trailing newline counts as a line. With
+ * fewer lines than asked, the start of the log. 0 and *ret_seq = 0 when the log holds no such data. Scans
+ * the log twice. */
 int output_log_find_tail(int dirfd, unsigned stream_mask, uint64_t n_lines, uint64_t *ret_seq,
                          size_t *ret_offset);
 

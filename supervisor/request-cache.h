@@ -49,14 +49,15 @@ static inline void request_cache_freep(RequestCache **c)
 }
 size_t request_cache_size(const RequestCache *c);
 /* Bounds each caller's entries and reply bytes (past them, its own oldest answers go first) and its pending
- * entries (past it, -EBUSY). Root may also pass the cache's total, never its own bounds. 0 means the total. */
+ * entries (past it, -EBUSY). Root may also pass the cache's total, never its own bounds. 0 means the total.
+ */
 void request_cache_set_uid_limits(RequestCache *c, size_t max_per_uid, size_t max_pending_per_uid,
                                   size_t max_bytes_per_uid);
 
 /* Finds a live entry (answered entries past their expiry are dropped first). 1 and *ret, or 0. */
 int request_cache_lookup(RequestCache *c, uid_t uid, const char *id, uint64_t now_usec, CacheEntry **ret);
-/* Adds a pending entry; -EBUSY when the caller has its most pending entries, or (not for root) when the cache
- * is full of pending entries. */
+/* Adds a pending entry; -EBUSY when the caller has its most pending entries, or (not for root) when the
+ * cache is full of pending entries. */
 int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_usec, CacheEntry **ret);
 /* Drops an entry (pending or not) with its waiters. */
 void request_cache_remove(RequestCache *c, CacheEntry *e);

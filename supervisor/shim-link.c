@@ -101,8 +101,8 @@ static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
                         continue;
                 }
                 if (c->written == 0 && c->stdin_error) {
-                        call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin of agent %s failed: %s", a->id,
-                                         strerror(c->stdin_error));
+                        call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin of agent %s failed: %s",
+                                         a->id, strerror(c->stdin_error));
                         continue;
                 }
                 ProtoReply reply = {};
@@ -180,8 +180,8 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
         }
         a->shim_version = v;
         if (a->adopted)
-                log_info("Agent %s: speaking shim protocol version %" PRIu32 " with its shim (it speaks %" PRIu32
-                         "..%" PRIu32 ", descartesd %u..%u).",
+                log_info("Agent %s: speaking shim protocol version %" PRIu32
+                         " with its shim (it speaks %" PRIu32 "..%" PRIu32 ", descartesd %u..%u).",
                          a->id, v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
         /* a version 1 shim has no WELCOME */
         if (v >= 2 && send_welcome(a, v) < 0)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The control channel between descartesd and one agent's shim: AF_UNIX SOCK_SEQPACKET, one message per packet.
- * The daemon gets one end at spawn (the shim's fd 3); the shim also listens on RUNTIME/agents/ID/shim.sock so
- * that a restarted daemon can reconnect (the newest connection replaces the old one).
+/* The control channel between descartesd and one agent's shim: AF_UNIX SOCK_SEQPACKET, one message per
+ * packet. The daemon gets one end at spawn (the shim's fd 3); the shim also listens on
+ * RUNTIME/agents/ID/shim.sock so that a restarted daemon can reconnect (the newest connection replaces the
+ * old one).
  *
  * The two ends are not always from the same build: `systemctl restart descartesd` for an upgrade leaves the
  * agents and their shims running, and the new daemon re-adopts shims started by the previous release. So the
@@ -11,17 +12,17 @@
  *
  *  - Every packet starts with ShimMsgHeader; `size` is the whole packet.
  *  - A message may grow only at its end. A reader takes the fields it knows, treats the ones the sender did
- *    not send as 0, and ignores the bytes after them; it refuses a packet shorter than the oldest form of that
- *    message it accepts (for most messages their only form so far; SHIM_MSG_HELLO_V1_SIZE for HELLO).
- *  - STDIN is the exception: its data follows the fixed part, whose size is the reader's sizeof, so that fixed
- *    part never grows. What STDIN needs later comes as a new message type.
+ *    not send as 0, and ignores the bytes after them; it refuses a packet shorter than the oldest form of
+ * that message it accepts (for most messages their only form so far; SHIM_MSG_HELLO_V1_SIZE for HELLO).
+ *  - STDIN is the exception: its data follows the fixed part, whose size is the reader's sizeof, so that
+ * fixed part never grows. What STDIN needs later comes as a new message type.
  *  - Unknown types are ignored.
  *  - A new field or type is only relied on when the version agreed with the peer includes it: anything the
  *    peer must act upon is sent only then (appended bytes the peer may ignore are always allowed).
  *  - The handshake: the shim's HELLO says the range it speaks (min_version..version); the daemon picks the
- *    highest version both speak and says it in WELCOME (a shim older than WELCOME ignores it). With no common
- *    version the daemon logs both ranges and leaves the agent uncontrolled: watched, listed, ended by its
- *    cgroup, but not signalled or fed stdin through its shim.
+ *    highest version both speak and says it in WELCOME (a shim older than WELCOME ignores it). With no
+ * common version the daemon logs both ranges and leaves the agent uncontrolled: watched, listed, ended by
+ * its cgroup, but not signalled or fed stdin through its shim.
  *
  * Version 1: the first release. Version 2: HELLO.min_version, WELCOME.
  *
@@ -43,16 +44,16 @@
 #define SHIM_PROTOCOL_VERSION SHIM_PROTOCOL_VERSION_RELEASE
 #define SHIM_MSG_TEST_TAIL    0
 #endif
-#define SHIM_MSG_MAX (64 * 1024)
+#define SHIM_MSG_MAX         (64 * 1024)
 #define SHIM_STDIN_CHUNK_MAX (SHIM_MSG_MAX - 64)
 /* Bytes of stdin the shim queues for an agent that does not read; more is refused with -EAGAIN. */
 #define SHIM_STDIN_QUEUE_MAX (4 * 1024 * 1024)
 
 /* The fds a shim is started with. */
-#define SHIM_FD_CONTROL 3   /* connected SEQPACKET socket to the daemon */
-#define SHIM_FD_STATE_DIR 4 /* the agent's state dir (output log, exit record) */
+#define SHIM_FD_CONTROL    3 /* connected SEQPACKET socket to the daemon */
+#define SHIM_FD_STATE_DIR  4 /* the agent's state dir (output log, exit record) */
 #define SHIM_FD_PAYLOAD_CG 5 /* the payload/ cgroup dir, for clone3(CLONE_INTO_CGROUP) */
-#define SHIM_FD_SECCOMP 6    /* with --seccomp: the sealed memfd of the compiled filter (seccomp-bpf.h) */
+#define SHIM_FD_SECCOMP    6 /* with --seccomp: the sealed memfd of the compiled filter (seccomp-bpf.h) */
 #define SHIM_FD_ENV        7 /* the sealed memfd of the agent's environment (env-blob.h), for its execve only */
 
 typedef enum ShimMsgType {
@@ -65,8 +66,8 @@ typedef enum ShimMsgType {
         SHIM_MSG_EXITED = 6,       /* ShimMsgExited: the agent is gone; the shim exits right after */
 
         /* daemon -> shim */
-        SHIM_MSG_STDIN = 100,  /* ShimMsgStdin + data */
-        SHIM_MSG_SIGNAL = 101, /* ShimMsgSignal: deliver to the agent process */
+        SHIM_MSG_STDIN = 100,   /* ShimMsgStdin + data */
+        SHIM_MSG_SIGNAL = 101,  /* ShimMsgSignal: deliver to the agent process */
         SHIM_MSG_WELCOME = 102, /* ShimMsgWelcome: the version agreed on, after each HELLO (version 2) */
 } ShimMsgType;
 
@@ -112,16 +113,16 @@ typedef struct ShimMsgStarted {
 
 /* Where an agent's start failed; the names are what users see in spawn_failed errors. */
 typedef enum ShimStage {
-        SHIM_STAGE_SHIM = 0,   /* the shim itself (bad arguments, fd setup) */
-        SHIM_STAGE_MOUNTS,     /* building the agent's mount view */
-        SHIM_STAGE_CLONE,      /* clone3 into payload/ */
-        SHIM_STAGE_CWD,        /* chdir to the working directory */
-        SHIM_STAGE_STDIO,      /* wiring stdin/stdout/stderr */
-        SHIM_STAGE_IDENTITY,   /* setgroups/setresgid/setresuid */
-        SHIM_STAGE_CAPS,       /* dropping capabilities */
-        SHIM_STAGE_SECCOMP,    /* loading the seccomp filter */
-        SHIM_STAGE_EXEC,       /* execve of the command */
-        SHIM_STAGE_NETWORK,    /* bringing up loopback in the agent's network namespace */
+        SHIM_STAGE_SHIM = 0, /* the shim itself (bad arguments, fd setup) */
+        SHIM_STAGE_MOUNTS,   /* building the agent's mount view */
+        SHIM_STAGE_CLONE,    /* clone3 into payload/ */
+        SHIM_STAGE_CWD,      /* chdir to the working directory */
+        SHIM_STAGE_STDIO,    /* wiring stdin/stdout/stderr */
+        SHIM_STAGE_IDENTITY, /* setgroups/setresgid/setresuid */
+        SHIM_STAGE_CAPS,     /* dropping capabilities */
+        SHIM_STAGE_SECCOMP,  /* loading the seccomp filter */
+        SHIM_STAGE_EXEC,     /* execve of the command */
+        SHIM_STAGE_NETWORK,  /* bringing up loopback in the agent's network namespace */
         _SHIM_STAGE_MAX,
 } ShimStage;
 
@@ -156,12 +157,12 @@ typedef struct ShimMsgStdin {
         ShimMsgHeader h;
         uint64_t cookie; /* echoed in the ack */
         uint32_t close;  /* 1: close the agent's stdin after writing the data */
-        /* 1: this chunk continues the previous one's request; the shim refuses it (-EAGAIN) when the previous
-         * was not wholly accepted, so that a request's bytes never reach the agent with a hole in them. A shim
-         * older than this field read it as `reserved` and ignored it. */
+        /* 1: this chunk continues the previous one's request; the shim refuses it (-EAGAIN) when the
+         * previous was not wholly accepted, so that a request's bytes never reach the agent with a hole in
+         * them. A shim older than this field read it as `reserved` and ignored it. */
         uint32_t continues;
-        /* followed by the data, h.size - sizeof(ShimMsgStdin) bytes. This fixed part is frozen (see the rules
-         * above): every reader finds the data at sizeof(ShimMsgStdin). */
+        /* followed by the data, h.size - sizeof(ShimMsgStdin) bytes. This fixed part is frozen (see the
+         * rules above): every reader finds the data at sizeof(ShimMsgStdin). */
 } ShimMsgStdin;
 
 typedef struct ShimMsgStdinAck {
@@ -183,9 +184,9 @@ typedef struct ShimMsgSignal {
 typedef struct ShimExitRecord {
         uint32_t magic; /* SHIM_EXIT_MAGIC */
         uint32_t version;
-        int32_t code;         /* exit code if exited normally, else -1 */
-        int32_t signal;       /* terminating signal, else 0 */
-        uint32_t core_dumped; /* 1 if a core was dumped */
+        int32_t code;          /* exit code if exited normally, else -1 */
+        int32_t signal;        /* terminating signal, else 0 */
+        uint32_t core_dumped;  /* 1 if a core was dumped */
         uint32_t spawn_failed; /* 1 if the agent never exec'd */
         uint32_t stage;        /* with spawn_failed */
         int32_t error;         /* with spawn_failed: positive errno */
@@ -194,7 +195,7 @@ typedef struct ShimExitRecord {
 } ShimExitRecord;
 
 #define SHIM_EXIT_MAGIC 0x54495845u /* "EXIT" little-endian */
-#define SHIM_EXIT_FILE "exit"
+#define SHIM_EXIT_FILE  "exit"
 
 typedef struct ShimMsgExited {
         ShimMsgHeader h;

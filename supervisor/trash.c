@@ -20,7 +20,7 @@
 #define TRASH_DIR "trash"
 /* entries passed to one rm: its argv stays far below ARG_MAX */
 #define TRASH_BATCH_MAX 256
-#define RM_PATH "/bin/rm"
+#define RM_PATH         "/bin/rm"
 
 struct Trash {
         sd_event *event;
@@ -44,10 +44,11 @@ static int on_cleaner_exit(sd_event_source *s, int fd, uint32_t revents, void *u
         if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid > 0 &&
             (si.si_code != CLD_EXITED || si.si_status != 0)) {
                 ok = false;
-                log_warning("Deleting removed agents' files in %s did not finish (rm %s %d); what is left is "
-                            "tried again at the next removal and the next start.",
-                            t->path, si.si_code == CLD_EXITED ? "exited with" : "was killed by signal",
-                            si.si_status);
+                log_warning(
+                        "Deleting removed agents' files in %s did not finish (rm %s %d); what is left is "
+                        "tried again at the next removal and the next start.",
+                        t->path, si.si_code == CLD_EXITED ? "exited with" : "was killed by signal",
+                        si.si_status);
         }
         t->cleaner_source = sd_event_source_disable_unref(t->cleaner_source);
         pidref_done(&t->cleaner);
@@ -116,11 +117,12 @@ static int trash_sweep(Trash *t)
         r = pid < 0 ? -errno : 0;
         strv_free_n(argv + ELEMENTSOF(argv_head), n);
         if (r < 0)
-                return log_warning_errno(r, "Cannot start %s to delete removed agents' files in %s: %m", RM_PATH,
-                                         t->path);
+                return log_warning_errno(r, "Cannot start %s to delete removed agents' files in %s: %m",
+                                         RM_PATH, t->path);
         r = pidref_set_pid(&t->cleaner, pid);
         if (r >= 0)
-                r = sd_event_add_io(t->event, &t->cleaner_source, t->cleaner.fd, EPOLLIN, on_cleaner_exit, t);
+                r = sd_event_add_io(t->event, &t->cleaner_source, t->cleaner.fd, EPOLLIN, on_cleaner_exit,
+                                    t);
         if (r < 0) {
                 /* not watched: it still runs to its end; reap it now rather than leave a zombie for long */
                 (void)waitpid(pid, NULL, 0);

@@ -4,8 +4,9 @@
 /* Deleting a removed agent's state dir (its output and its default workspace: a tree a tenant built, of any
  * depth and size) must neither block the event loop nor need one descriptor per level. So the directory is
  * renamed into STATE/trash at once (the agent is gone from every view the moment `remove` answers), and a
- * child process, `rm -rf --one-file-system`, deletes the trash in the background. What it cannot delete stays
- * in the trash with a warning in the log, and is tried again at the next removal and the next start. */
+ * child process, `rm -rf --one-file-system`, deletes the trash in the background. What it cannot delete
+ * stays in the trash with a warning in the log, and is tried again at the next removal and the next start.
+ */
 
 #include <systemd/sd-event.h>
 

@@ -14,11 +14,13 @@
 #include "time-util.h"
 
 static const char *const command_table[_CTL_COMMAND_MAX] = {
-        [CTL_COMMAND_HEALTH] = "health",   [CTL_COMMAND_PS] = "ps",       [CTL_COMMAND_SPAWN] = "spawn",
-        [CTL_COMMAND_INSPECT] = "inspect", [CTL_COMMAND_PAUSE] = "pause", [CTL_COMMAND_RESUME] = "resume",
-        [CTL_COMMAND_STOP] = "stop",       [CTL_COMMAND_KILL] = "kill",   [CTL_COMMAND_SIGNAL] = "signal",
-        [CTL_COMMAND_STDIN] = "stdin",     [CTL_COMMAND_LOGS] = "logs",   [CTL_COMMAND_EVENTS] = "events",
-        [CTL_COMMAND_RM] = "rm",           [CTL_COMMAND_SHUTDOWN] = "shutdown",
+        [CTL_COMMAND_HEALTH] = "health", [CTL_COMMAND_PS] = "ps",
+        [CTL_COMMAND_SPAWN] = "spawn",   [CTL_COMMAND_INSPECT] = "inspect",
+        [CTL_COMMAND_PAUSE] = "pause",   [CTL_COMMAND_RESUME] = "resume",
+        [CTL_COMMAND_STOP] = "stop",     [CTL_COMMAND_KILL] = "kill",
+        [CTL_COMMAND_SIGNAL] = "signal", [CTL_COMMAND_STDIN] = "stdin",
+        [CTL_COMMAND_LOGS] = "logs",     [CTL_COMMAND_EVENTS] = "events",
+        [CTL_COMMAND_RM] = "rm",         [CTL_COMMAND_SHUTDOWN] = "shutdown",
 };
 
 const char *ctl_command_to_string(CtlCommand c)
@@ -605,7 +607,8 @@ static int spawn_finish(CtlArgs *a, bool env_inherit, char **environ_, char *err
                 if (r < 0)
                         return fail(errbuf, n, r, "out of memory");
         }
-        /* No HOME: the daemon sets it inside the agent's workspace (WORKSPACE/.home), the one writable place. */
+        /* No HOME: the daemon sets it inside the agent's workspace (WORKSPACE/.home), the one writable
+         * place. */
         if (!proto_str_map_get(&s->env, "TERM")) {
                 r = proto_str_map_add(&s->env, "TERM", CTL_DEFAULT_TERM);
                 if (r < 0)

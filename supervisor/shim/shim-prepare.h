@@ -24,10 +24,10 @@ typedef struct ShimSandbox {
 } ShimSandbox;
 
 typedef struct ShimAgentConfig {
-        const char *cwd;   /* absolute */
-        char *const *argv; /* argv[0] is looked up in PATH of env */
-        char *const *env;  /* the agent's environment (SHIM_FD_ENV), for its execve only */
-        int stdio[3];      /* fds that become the agent's 0, 1, 2 */
+        const char *cwd;            /* absolute */
+        char *const *argv;          /* argv[0] is looked up in PATH of env */
+        char *const *env;           /* the agent's environment (SHIM_FD_ENV), for its execve only */
+        int stdio[3];               /* fds that become the agent's 0, 1, 2 */
         const ShimSandbox *sandbox; /* NULL or not enabled: the agent keeps the shim's identity */
 } ShimAgentConfig;
 

@@ -66,9 +66,10 @@ typedef struct Shim {
         int signal_fd;
         int listen_fd;
         int conn_fd;
-        uint32_t daemon_version; /* agreed in WELCOME on conn_fd; a daemon that sends none speaks version 1 */
-        int out_fd[2]; /* read ends of the agent's stdout and stderr */
-        int stdin_fd;  /* write end of the agent's stdin, -EBADF when closed or absent */
+        uint32_t
+                daemon_version; /* agreed in WELCOME on conn_fd; a daemon that sends none speaks version 1 */
+        int out_fd[2];          /* read ends of the agent's stdout and stderr */
+        int stdin_fd;           /* write end of the agent's stdin, -EBADF when closed or absent */
         StdinChunk *stdin_head, *stdin_tail;
         size_t stdin_queued;
         bool stdin_close_pending;
@@ -77,7 +78,7 @@ typedef struct Shim {
         OutputLogWriter *log;
         uint64_t notified_seq; /* first seq not announced yet */
         uint64_t stream_bytes[2];
-        uint64_t lost_bytes; /* read but not logged (log write errors) */
+        uint64_t lost_bytes;    /* read but not logged (log write errors) */
         uint64_t notified_lost; /* lost_bytes as last told to the daemon */
         uint64_t last_notice_ns;
         bool log_error_reported;

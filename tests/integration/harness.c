@@ -85,7 +85,8 @@ const char *harness_skip_reason(void)
                 return "no cgroup2 mount on this host";
         if (access(harness_descartesd(), X_OK) < 0 || access(harness_descartesctl(), X_OK) < 0 ||
             access(harness_shim(), X_OK) < 0)
-                return "descartesd, descartesctl or descartes-shim not built (DESCARTESD/DESCARTESCTL/DESCARTES_SHIM)";
+                return "descartesd, descartesctl or descartes-shim not built "
+                       "(DESCARTESD/DESCARTESCTL/DESCARTES_SHIM)";
         return NULL;
 }
 
@@ -157,7 +158,7 @@ int harness_cgroup_count_dirs(const char *path)
 
 static void sleep_ms(unsigned ms)
 {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
         (void)nanosleep(&ts, NULL);
 }
 
@@ -273,13 +274,13 @@ static int start_daemon(Harness *h)
                 (void)dup2(logfd, STDOUT_FILENO);
                 (void)dup2(logfd, STDERR_FILENO);
                 if (h->nofile > 0) {
-                        struct rlimit rl = { h->nofile, h->nofile };
+                        struct rlimit rl = {h->nofile, h->nofile};
                         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
                                 _exit(126);
                 }
                 execl(harness_descartesd(), "descartesd", "--runtime-dir", h->runtime_dir, "--state-dir",
-                      h->state_dir, "--cgroup-root", h->cgroup_root, "--config", conf, "--shim", harness_shim(),
-                      "--policy-dir", harness_policy_dir(), "--debug", (char *)NULL);
+                      h->state_dir, "--cgroup-root", h->cgroup_root, "--config", conf, "--shim",
+                      harness_shim(), "--policy-dir", harness_policy_dir(), "--debug", (char *)NULL);
                 _exit(127);
         }
         (void)close(logfd);
@@ -289,7 +290,8 @@ static int start_daemon(Harness *h)
                 return -errno;
         r = harness_wait_until(control_socket_exists, h, 10000);
         if (r < 0) {
-                fprintf(stderr, "harness: descartesd did not create its control socket within 10 s; log: %s\n",
+                fprintf(stderr,
+                        "harness: descartesd did not create its control socket within 10 s; log: %s\n",
                         h->daemon_log);
                 return r;
         }
@@ -390,7 +392,7 @@ int harness_kill_daemon(Harness *h, int sig)
         if (pidfd_send_signal(h->daemon_pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
                 return -errno;
         for (int i = 0; i < 1000; i++) {
-                struct pollfd p = { .fd = h->daemon_pidfd, .events = POLLIN };
+                struct pollfd p = {.fd = h->daemon_pidfd, .events = POLLIN};
                 if (poll(&p, 1, 10) > 0)
                         break;
                 if (i == 999)
@@ -404,7 +406,7 @@ int harness_kill_daemon(Harness *h, int sig)
 
 int harness_wait_daemon_exit(Harness *h, unsigned timeout_ms, int *ret_status)
 {
-        struct pollfd p = { .fd = h->daemon_pidfd, .events = POLLIN };
+        struct pollfd p = {.fd = h->daemon_pidfd, .events = POLLIN};
         siginfo_t si = {};
 
         if (h->daemon_pidfd < 0)
@@ -459,7 +461,7 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
 {
         const char *argv[128];
         size_t n = 0;
-        int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+        int in[2] = {-1, -1}, out[2] = {-1, -1};
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, alloc = 0;
         siginfo_t si = {};
@@ -519,7 +521,8 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
         (void)close(out[0]);
         while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 && errno == EINTR)
                 ;
-        /* only our own feeder: waitpid(-1) could reap the daemon (or a re-parented shim) of a restart test */
+        /* only our own feeder: waitpid(-1) could reap the daemon (or a re-parented shim) of a restart test
+         */
         if (feeder > 0)
                 while (waitpid(feeder, NULL, 0) < 0 && errno == EINTR)
                         ;

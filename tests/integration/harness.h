@@ -3,21 +3,21 @@
 
 /* A private descartesd for integration tests: its own runtime dir, state dir and cgroup root (a fresh
  * directory under the host's cgroup2 mount), started from the build tree and torn down completely — daemon,
- * agents, cgroups, files — also when a test fails. A test binary that dies hard leaves its cgroup behind with
- * its pid in the name; the next harness_start() sweeps such leftovers. */
+ * agents, cgroups, files — also when a test fails. A test binary that dies hard leaves its cgroup behind
+ * with its pid in the name; the next harness_start() sweeps such leftovers. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 typedef struct Harness {
-        char *tmpdir;      /* /tmp/descartes-itest-XXXXXX */
-        char *runtime_dir; /* tmpdir/run */
-        char *state_dir;   /* tmpdir/state */
-        char *cgroup_root; /* CGROUP2/descartes-itest-PID-N */
-        char *control;     /* ipc://tmpdir/run/control */
-        char *events;      /* ipc://tmpdir/run/events */
-        char *daemon_log;  /* tmpdir/descartesd.log */
+        char *tmpdir;       /* /tmp/descartes-itest-XXXXXX */
+        char *runtime_dir;  /* tmpdir/run */
+        char *state_dir;    /* tmpdir/state */
+        char *cgroup_root;  /* CGROUP2/descartes-itest-PID-N */
+        char *control;      /* ipc://tmpdir/run/control */
+        char *events;       /* ipc://tmpdir/run/events */
+        char *daemon_log;   /* tmpdir/descartesd.log */
         bool state_mounted; /* state_dir is a tmpfs of the test's (harness_start_small_state) */
         pid_t daemon_pid;
         int daemon_pidfd;
@@ -33,19 +33,20 @@ int harness_start(const char *extra_config, Harness **ret);
 int harness_start_small_state(const char *extra_config, uint64_t state_size, Harness **ret);
 /* The same, with the daemon's RLIMIT_NOFILE soft and hard limits set to nofile. */
 int harness_start_nofile(const char *extra_config, unsigned long nofile, Harness **ret);
-/* Stops the daemon (SIGTERM, then SIGKILL), kills everything left in the cgroup root, removes the cgroups and
- * the temporary directory. Safe on NULL and on a partly started harness. */
+/* Stops the daemon (SIGTERM, then SIGKILL), kills everything left in the cgroup root, removes the cgroups
+ * and the temporary directory. Safe on NULL and on a partly started harness. */
 void harness_stop(Harness *h);
 /* Kills the daemon with SIGKILL (agents stay), for restart tests. */
 int harness_kill_daemon(Harness *h, int sig);
-/* Waits up to timeout_ms for the daemon to exit by itself and reaps it: its exit status (128+N for signal N). */
+/* Waits up to timeout_ms for the daemon to exit by itself and reaps it: its exit status (128+N for signal
+ * N). */
 int harness_wait_daemon_exit(Harness *h, unsigned timeout_ms, int *ret_status);
 /* Starts the daemon again on the same directories and cgroup root. */
 int harness_restart_daemon(Harness *h);
 
-/* Runs descartesctl -H <control> --events <events> ARGS... (NULL-terminated), feeding `input` (may be NULL) on
- * its stdin; returns its exit status (or -errno) and its stdout in *ret_out (may be NULL). stderr goes to the
- * test's stderr. */
+/* Runs descartesctl -H <control> --events <events> ARGS... (NULL-terminated), feeding `input` (may be NULL)
+ * on its stdin; returns its exit status (or -errno) and its stdout in *ret_out (may be NULL). stderr goes to
+ * the test's stderr. */
 int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out, ...)
         __attribute__((sentinel));
 

@@ -11,7 +11,7 @@
 
 void itest_sleep_ms(unsigned ms)
 {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
         (void)nanosleep(&ts, NULL);
 }
 
@@ -56,8 +56,8 @@ char *itest_spawn(ITest *t, bool open_stdin, const char *const *argv)
 {
         ProtoSpawnArgs a = {};
         ProtoStrPair env[] = {
-                { (char *)"PATH", (char *)"/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
-                { (char *)"LANG", (char *)"C.UTF-8" },
+                {(char *)"PATH", (char *)"/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+                {(char *)"LANG", (char *)"C.UTF-8"},
         };
         ProtoAgentInfo info = {};
         DescartesError err = {};

@@ -594,8 +594,8 @@ int main(void)
         daemon_pid = fork();
         if (daemon_pid == 0) {
                 execl(DESCARTESD_PATH, "descartesd", "--runtime-dir", runtime, "--state-dir", state,
-                      "--cgroup-root", cgroup_dir, "--shim", SHIM_PATH, "--config", conf,
-                      "--policy-dir", POLICY_DIR, (char *)NULL);
+                      "--cgroup-root", cgroup_dir, "--shim", SHIM_PATH, "--config", conf, "--policy-dir",
+                      POLICY_DIR, (char *)NULL);
                 _exit(127);
         }
         for (int i = 0; i < 100 && access(ctl, F_OK) < 0; i++)

@@ -56,8 +56,8 @@ static bool read_eof(int fd)
  * were closed by the daemon (or a minute passed), reports, and holds the rest open until told to go. */
 static _noreturn_ void flood(const char *path, int report_fd, int go_fd)
 {
-        struct rlimit rl = { 8192, 8192 };
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct rlimit rl = {8192, 8192};
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         static int fds[FLOOD_CONNECTIONS];
         static bool closed[FLOOD_CONNECTIONS];
         FloodReport rep = {};
@@ -109,9 +109,8 @@ static void test_connection_flood(void **state)
         pid_t pid;
         int status;
 
-        assert_int_equal(harness_start_nofile("max_connections_per_user = " STR(PER_USER_CAP), DAEMON_NOFILE,
-                                              &h),
-                         0);
+        assert_int_equal(
+                harness_start_nofile("max_connections_per_user = " STR(PER_USER_CAP), DAEMON_NOFILE, &h), 0);
         /* mkdtemp made it 0700: let the unprivileged child reach run/ (0750, the socket's group) */
         assert_int_equal(chmod(h->tmpdir, 0711), 0);
         (void)snprintf(path, sizeof path, "%s/control", h->runtime_dir);
@@ -147,9 +146,9 @@ static void test_connection_flood(void **state)
 
 /* ---- replies nobody reads ---- */
 
-#define BIG_OUTPUT     8000000
-#define BIG_REQUESTS   60
-#define MIB            (1024ULL * 1024)
+#define BIG_OUTPUT   8000000
+#define BIG_REQUESTS 60
+#define MIB          (1024ULL * 1024)
 /* What the daemon may add while it answers them: the reply budget of one connection (16 MiB), the request
  * cache (64 MiB of replies), the transient buffers of one 8 MB output reply (read, encoded, copied: 3 x 8),
  * and 40 MiB for malloc's slack. Without the budget it keeps every reply: 60 x 8 MB = 480 MB. */
@@ -191,10 +190,11 @@ static int64_t stat_value(DescartesClient *c, const char *name)
 static void test_unread_replies(void **state)
 {
         ITest t = {};
-        const char *argv[] = { "sh", "-c",
-                               "yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c "
-                               STR(BIG_OUTPUT),
-                               NULL };
+        const char *argv[] = {
+                "sh", "-c",
+                "yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c " STR(
+                        BIG_OUTPUT),
+                NULL};
         ProtoAgentInfo info = {};
         _cleanup_free_ char *id = NULL;
         void *ctx, *s;
@@ -207,7 +207,8 @@ static void test_unread_replies(void **state)
                 /* ASan keeps 256 MiB of freed memory by default, which is not the daemon's to bound */
                 _cleanup_free_ char *opts = NULL;
                 const char *old = getenv("ASAN_OPTIONS");
-                assert_true(asprintf_safe(&opts, "%s%squarantine_size_mb=16", old ?: "", old ? ":" : "") >= 0);
+                assert_true(asprintf_safe(&opts, "%s%squarantine_size_mb=16", old ?: "", old ? ":" : "") >=
+                            0);
                 assert_int_equal(setenv("ASAN_OPTIONS", opts, 1), 0);
         }
 #endif
@@ -217,14 +218,18 @@ static void test_unread_replies(void **state)
         itest_wait_final(&t, id, 30000, &info);
         proto_agent_info_done(&info);
         {
-                ProtoOutputArgs a = { .agent = id, .has_mode = true, .mode = PROTO_OUTPUT_RAW,
-                                      .has_limit = true, .limit = PROTO_OUTPUT_DATA_MAX };
+                ProtoOutputArgs a = {.agent = id,
+                                     .has_mode = true,
+                                     .mode = PROTO_OUTPUT_RAW,
+                                     .has_limit = true,
+                                     .limit = PROTO_OUTPUT_DATA_MAX};
                 ProtoOutputResult o = {};
                 DescartesError err = {};
 
                 assert_int_equal(descartes_output(t.c, &a, &o, &err), 0);
                 if (o.data.size < BIG_OUTPUT / 2)
-                        fail_msg("the agent wrote %zu bytes: %.*s", o.data.size, (int)o.data.size, (const char *)o.data.data);
+                        fail_msg("the agent wrote %zu bytes: %.*s", o.data.size, (int)o.data.size,
+                                 (const char *)o.data.data);
                 proto_output_result_done(&o);
         }
         base = proc_status_kib(t.h->daemon_pid, "VmHWM:") * 1024;
@@ -241,13 +246,16 @@ static void test_unread_replies(void **state)
         assert_int_equal(zmq_connect(s, t.h->control), 0);
         for (int i = 0; i < BIG_REQUESTS; i++) {
                 char rid[32];
-                ProtoRequest req = { .op = PROTO_OP_OUTPUT, .id = rid };
+                ProtoRequest req = {.op = PROTO_OP_OUTPUT, .id = rid};
                 _cleanup_free_ void *buf = NULL;
                 size_t len;
 
                 (void)snprintf(rid, sizeof rid, "big-%d", i);
-                req.args.output = (ProtoOutputArgs){ .agent = id, .has_mode = true, .mode = PROTO_OUTPUT_RAW,
-                                                     .has_limit = true, .limit = PROTO_OUTPUT_DATA_MAX };
+                req.args.output = (ProtoOutputArgs){.agent = id,
+                                                    .has_mode = true,
+                                                    .mode = PROTO_OUTPUT_RAW,
+                                                    .has_limit = true,
+                                                    .limit = PROTO_OUTPUT_DATA_MAX};
                 assert_int_equal(proto_request_encode(&req, &buf, &len), 0);
                 assert_int_equal(zmq_send(s, buf, len, 0), (int)len);
         }
@@ -266,9 +274,11 @@ static void test_unread_replies(void **state)
         }
         rss = proc_status_kib(t.h->daemon_pid, "VmRSS:") * 1024;
         hwm = proc_status_kib(t.h->daemon_pid, "VmHWM:") * 1024;
-        fprintf(stderr, "daemon VmHWM before %llu MiB, after: VmRSS %llu MiB, VmHWM %llu MiB; %lld replies refused\n",
-                (unsigned long long)(base / MIB), (unsigned long long)(rss / MIB), (unsigned long long)(hwm / MIB),
-                (long long)stat_value(t.c, "reply_send_failures"));
+        fprintf(stderr,
+                "daemon VmHWM before %llu MiB, after: VmRSS %llu MiB, VmHWM %llu MiB; %lld replies "
+                "refused\n",
+                (unsigned long long)(base / MIB), (unsigned long long)(rss / MIB),
+                (unsigned long long)(hwm / MIB), (long long)stat_value(t.c, "reply_send_failures"));
         assert_true(hwm <= base + RSS_GROWTH_MAX + ASAN_EXTRA);
         assert_true(stat_value(t.c, "reply_send_failures") > 0);
 

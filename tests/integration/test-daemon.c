@@ -17,7 +17,7 @@
 static void test_exit_code(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "sh", "-c", "echo started; exit 7", NULL };
+        const char *argv[] = {"sh", "-c", "echo started; exit 7", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         _cleanup_free_ char *out = NULL;
         ProtoAgentInfo info = {};
@@ -33,16 +33,16 @@ static void test_exit_code(void **state)
         proto_agent_info_done(&info);
 
         /* the CLI: --wait exits with the agent's own code */
-        assert_int_equal(harness_ctl(t->h, NULL, 0, &out, "spawn", "--wait", "--env",
-                                     "PATH=/usr/bin:/bin", "--", "sh", "-c", "exit 42", NULL),
+        assert_int_equal(harness_ctl(t->h, NULL, 0, &out, "spawn", "--wait", "--env", "PATH=/usr/bin:/bin",
+                                     "--", "sh", "-c", "exit 42", NULL),
                          42);
 }
 
 static void test_spawn_failed(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "/nonexistent/descartes-no-such-command", NULL };
-        ProtoSpawnArgs a = { .argv = (char **)argv, .n_argv = 1 };
+        const char *argv[] = {"/nonexistent/descartes-no-such-command", NULL};
+        ProtoSpawnArgs a = {.argv = (char **)argv, .n_argv = 1};
         ProtoAgentInfo info = {};
         DescartesError err = {};
         _cleanup_free_ char *out = NULL;
@@ -62,9 +62,9 @@ static void test_spawn_failed(void **state)
 static void test_output_complete(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "sh", "-c",
-                               "i=0; while [ $i -lt 100000 ]; do echo out $i; echo err $i >&2; i=$((i+1)); done",
-                               NULL };
+        const char *argv[] = {
+                "sh", "-c",
+                "i=0; while [ $i -lt 100000 ]; do echo out $i; echo err $i >&2; i=$((i+1)); done", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         _cleanup_strv_free_ char **out = NULL, **err = NULL;
         _cleanup_free_ char *cli = NULL;
@@ -117,15 +117,15 @@ static void test_output_complete(void **state)
         /* a tail cut short is completed by the CLI: the last 3 matches of all, not of the first part */
         free(cli);
         cli = NULL;
-        assert_int_equal(harness_ctl(t->h, NULL, 0, &cli, "logs", "--grep", "^out 1", "--tail", "3", id, NULL),
-                         0);
+        assert_int_equal(
+                harness_ctl(t->h, NULL, 0, &cli, "logs", "--grep", "^out 1", "--tail", "3", id, NULL), 0);
         assert_string_equal(cli, "out 19997\nout 19998\nout 19999\n");
 }
 
 static void test_stdin_roundtrip(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "cat", NULL };
+        const char *argv[] = {"cat", NULL};
         _cleanup_free_ char *id = itest_spawn(t, true, argv);
         _cleanup_free_ char *cli = NULL;
         _cleanup_strv_free_ char **lines = NULL;
@@ -168,7 +168,7 @@ static uint64_t cpu_usec(ITest *t, const char *id)
 static void test_pause_resume(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "sh", "-c", "while :; do :; done", NULL };
+        const char *argv[] = {"sh", "-c", "while :; do :; done", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         ProtoAgentInfo info = {};
         DescartesError err = {};
@@ -190,7 +190,8 @@ static void test_pause_resume(void **state)
 
         assert_int_equal(harness_ctl(t->h, NULL, 0, NULL, "resume", id, NULL), 0);
         itest_sleep_ms(500);
-        assert_true(cpu_usec(t, id) > b + 100000); /* a busy loop on a 2-core host: well over 0.1 s in 0.5 s */
+        assert_true(cpu_usec(t, id) >
+                    b + 100000); /* a busy loop on a 2-core host: well over 0.1 s in 0.5 s */
 
         assert_int_equal(descartes_kill(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
@@ -206,7 +207,7 @@ static void test_pause_resume(void **state)
 static void test_stop_escalates(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done", NULL };
+        const char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         ProtoAgentInfo info = {};
         DescartesError err = {};
@@ -230,8 +231,8 @@ static void test_descendants_die(void **state)
 {
         ITest *t = *state;
         /* a background child, a double-forked one (reparented to the shim), and one in its own session */
-        const char *argv[] = { "sh", "-c",
-                               "sleep 1000 & (sleep 1000 &) ; setsid sleep 1000 & echo up; exit 3", NULL };
+        const char *argv[] = {"sh", "-c",
+                              "sleep 1000 & (sleep 1000 &) ; setsid sleep 1000 & echo up; exit 3", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         _cleanup_free_ char *cg = itest_agent_cgroup(t, id);
         ProtoAgentInfo info = {};
@@ -250,7 +251,7 @@ static void test_descendants_die(void **state)
 static void test_remove_leaves_nothing(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "sh", "-c", "echo bye", NULL };
+        const char *argv[] = {"sh", "-c", "echo bye", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         _cleanup_free_ char *cg = itest_agent_cgroup(t, id);
         _cleanup_free_ char *statedir = NULL, *out = NULL;
@@ -276,7 +277,7 @@ static void test_remove_leaves_nothing(void **state)
 static void test_remove_live_conflict(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = { "sleep", "1000", NULL };
+        const char *argv[] = {"sleep", "1000", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         ProtoAgentInfo info = {};
         DescartesError err = {};

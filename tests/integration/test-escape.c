@@ -318,7 +318,8 @@ int main(void)
         }
         r = stage_probe(dir, sizeof dir);
         if (r < 0) {
-                fprintf(stderr, "cannot stage escape-probe from $ESCAPE_PROBE into /var/tmp: %s\n", strerror(-r));
+                fprintf(stderr, "cannot stage escape-probe from $ESCAPE_PROBE into /var/tmp: %s\n",
+                        strerror(-r));
                 (void)rm_rf_at(AT_FDCWD, dir);
                 return 1;
         }

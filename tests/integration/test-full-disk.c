@@ -71,7 +71,8 @@ static void test_full_state_dir(void **state)
         assert_int_equal(statvfs(t->h->state_dir, &sv), 0);
         if (sv.f_bavail * sv.f_frsize < STATE_SIZE / 2) {
                 char cmd[512];
-                snprintf(cmd, sizeof cmd, "df %s; du -a %s | sort -n | tail", t->h->state_dir, t->h->state_dir);
+                snprintf(cmd, sizeof cmd, "df %s; du -a %s | sort -n | tail", t->h->state_dir,
+                         t->h->state_dir);
                 (void)system(cmd);
                 fail_msg("the test's fresh state file system has only %llu bytes free",
                          (unsigned long long)(sv.f_bavail * sv.f_frsize));
@@ -131,7 +132,8 @@ static void test_default_workspace_bounded(void **state)
         ProtoAgentInfo info = {};
         ProtoStrPair env[] = {{(char *)"PATH", (char *)"/usr/bin:/bin"}};
         char *argv[] = {(char *)"sh", (char *)"-c",
-                        (char *)"cat /dev/zero > \"$HOME\"/../fill; test $(stat -c %s \"$HOME\"/../fill) -le 4194304 && exit 42",
+                        (char *)"cat /dev/zero > \"$HOME\"/../fill; test $(stat -c %s \"$HOME\"/../fill) "
+                                "-le 4194304 && exit 42",
                         NULL};
         struct statvfs before, after;
 

@@ -52,32 +52,32 @@ static void test_malformed_frames(void **state)
 {
         ITest *t = *state;
         void *ctx, *s = raw_connect(t, &ctx);
-        static const uint8_t not_msgpack[] = { 0xc1, 0xc1, 0xc1 };
-        static const uint8_t not_a_map[] = { 0x93, 0x01, 0x02, 0x03 };
-        static const uint8_t huge_count[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
-        static const uint8_t truncated[] = { 0x84, 0xa1, 'v', 0x01, 0xa2, 'i', 'd' };
+        static const uint8_t not_msgpack[] = {0xc1, 0xc1, 0xc1};
+        static const uint8_t not_a_map[] = {0x93, 0x01, 0x02, 0x03};
+        static const uint8_t huge_count[] = {0xdf, 0xff, 0xff, 0xff, 0xff};
+        static const uint8_t truncated[] = {0x84, 0xa1, 'v', 0x01, 0xa2, 'i', 'd'};
         /* {v:2, id:"x", op:"health"} */
-        static const uint8_t bad_version[] = { 0x83, 0xa1, 'v', 0x02, 0xa2, 'i', 'd', 0xa1, 'x',
-                                               0xa2, 'o', 'p', 0xa6, 'h', 'e', 'a', 'l', 't', 'h' };
+        static const uint8_t bad_version[] = {0x83, 0xa1, 'v',  0x02, 0xa2, 'i', 'd', 0xa1, 'x', 0xa2,
+                                              'o',  'p',  0xa6, 'h',  'e',  'a', 'l', 't',  'h'};
         /* {v:1, id:"x", op:"explode"} */
-        static const uint8_t unknown_op[] = { 0x83, 0xa1, 'v', 0x01, 0xa2, 'i', 'd', 0xa1, 'x',
-                                              0xa2, 'o', 'p', 0xa7, 'e', 'x', 'p', 'l', 'o', 'd', 'e' };
+        static const uint8_t unknown_op[] = {0x83, 0xa1, 'v',  0x01, 0xa2, 'i', 'd', 0xa1, 'x', 0xa2,
+                                             'o',  'p',  0xa7, 'e',  'x',  'p', 'l', 'o',  'd', 'e'};
         /* {v:1, id:"x"} : no op */
-        static const uint8_t missing_op[] = { 0x82, 0xa1, 'v', 0x01, 0xa2, 'i', 'd', 0xa1, 'x' };
+        static const uint8_t missing_op[] = {0x82, 0xa1, 'v', 0x01, 0xa2, 'i', 'd', 0xa1, 'x'};
         /* {v:1, id:"x", op:"get", args:{agent: 5}} : wrong type */
-        static const uint8_t wrong_type[] = { 0x84, 0xa1, 'v', 0x01, 0xa2, 'i', 'd', 0xa1, 'x', 0xa2, 'o',
-                                              'p', 0xa3, 'g', 'e', 't', 0xa4, 'a', 'r', 'g', 's', 0x81,
-                                              0xa5, 'a', 'g', 'e', 'n', 't', 0x05 };
+        static const uint8_t wrong_type[] = {0x84, 0xa1, 'v',  0x01, 0xa2, 'i', 'd',  0xa1, 'x', 0xa2,
+                                             'o',  'p',  0xa3, 'g',  'e',  't', 0xa4, 'a',  'r', 'g',
+                                             's',  0x81, 0xa5, 'a',  'g',  'e', 'n',  't',  0x05};
         const Frame frames[] = {
-                { "empty body", (const uint8_t *)"", 0, PROTO_ERROR_BAD_REQUEST },
-                { "not msgpack", not_msgpack, sizeof not_msgpack, PROTO_ERROR_BAD_REQUEST },
-                { "not a map", not_a_map, sizeof not_a_map, PROTO_ERROR_BAD_REQUEST },
-                { "huge declared count", huge_count, sizeof huge_count, PROTO_ERROR_BAD_REQUEST },
-                { "truncated", truncated, sizeof truncated, PROTO_ERROR_BAD_REQUEST },
-                { "wrong version", bad_version, sizeof bad_version, PROTO_ERROR_UNSUPPORTED_VERSION },
-                { "unknown op", unknown_op, sizeof unknown_op, PROTO_ERROR_UNKNOWN_OP },
-                { "missing op", missing_op, sizeof missing_op, PROTO_ERROR_BAD_REQUEST },
-                { "wrong type", wrong_type, sizeof wrong_type, PROTO_ERROR_BAD_REQUEST },
+                {"empty body", (const uint8_t *)"", 0, PROTO_ERROR_BAD_REQUEST},
+                {"not msgpack", not_msgpack, sizeof not_msgpack, PROTO_ERROR_BAD_REQUEST},
+                {"not a map", not_a_map, sizeof not_a_map, PROTO_ERROR_BAD_REQUEST},
+                {"huge declared count", huge_count, sizeof huge_count, PROTO_ERROR_BAD_REQUEST},
+                {"truncated", truncated, sizeof truncated, PROTO_ERROR_BAD_REQUEST},
+                {"wrong version", bad_version, sizeof bad_version, PROTO_ERROR_UNSUPPORTED_VERSION},
+                {"unknown op", unknown_op, sizeof unknown_op, PROTO_ERROR_UNKNOWN_OP},
+                {"missing op", missing_op, sizeof missing_op, PROTO_ERROR_BAD_REQUEST},
+                {"wrong type", wrong_type, sizeof wrong_type, PROTO_ERROR_BAD_REQUEST},
         };
 
         for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
@@ -106,7 +106,7 @@ static void test_malformed_frames(void **state)
 
         /* and the daemon still serves, on this socket and on a fresh client */
         {
-                ProtoRequest req = { .id = (char *)"after-junk", .op = PROTO_OP_HEALTH };
+                ProtoRequest req = {.id = (char *)"after-junk", .op = PROTO_OP_HEALTH};
                 _cleanup_free_ void *buf = NULL;
                 size_t len;
                 ProtoReply r = {};

@@ -340,7 +340,8 @@ static void test_kill9_restart(void **state)
 
 static void test_sigterm_restart(void **state)
 {
-        restart_round(*state, SIGTERM, 20, 800); /* enough lines to outlast a slow (sanitized) exit and start */
+        restart_round(*state, SIGTERM, 20,
+                      800); /* enough lines to outlast a slow (sanitized) exit and start */
 }
 
 static bool daemon_log_has(Harness *h, const char *needle)

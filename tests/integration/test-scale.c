@@ -10,7 +10,7 @@
 #include "itest-util.h"
 #include "string-util.h"
 
-#define N_CLIENTS 4
+#define N_CLIENTS  4
 #define PER_CLIENT 50
 
 typedef struct Worker {
@@ -25,16 +25,16 @@ static void *spawn_worker(void *arg)
 {
         Worker *w = arg;
         DescartesClient *c = NULL;
-        ProtoStrPair env[] = { { (char *)"PATH", (char *)"/usr/bin:/bin" } };
-        const char *argv[] = { "sleep", "1000", NULL };
+        ProtoStrPair env[] = {{(char *)"PATH", (char *)"/usr/bin:/bin"}};
+        const char *argv[] = {"sleep", "1000", NULL};
 
         if (descartes_client_new(w->t->h->control, &c) < 0) {
                 w->failures = PER_CLIENT;
                 return NULL;
         }
         for (int i = 0; i < PER_CLIENT; i++) {
-                ProtoSpawnArgs a = { .argv = (char **)argv, .n_argv = 2 };
-                ProtoStrPair label = { (char *)"batch", (char *)"scale" };
+                ProtoSpawnArgs a = {.argv = (char **)argv, .n_argv = 2};
+                ProtoStrPair label = {(char *)"batch", (char *)"scale"};
                 ProtoAgentInfo info = {};
                 DescartesError err = {};
 
@@ -59,8 +59,8 @@ static void test_200_agents(void **state)
         ITest *t = *state;
         Worker w[N_CLIENTS] = {};
         pthread_t th[N_CLIENTS];
-        ProtoStrPair label = { (char *)"batch", (char *)"scale" };
-        ProtoListArgs la = { .labels = { &label, 1 } };
+        ProtoStrPair label = {(char *)"batch", (char *)"scale"};
+        ProtoListArgs la = {.labels = {&label, 1}};
         ProtoListResult list = {};
         DescartesError err = {};
         _cleanup_free_ char *agents_dir = NULL;
@@ -73,7 +73,8 @@ static void test_200_agents(void **state)
         for (int i = 0; i < N_CLIENTS; i++) {
                 assert_int_equal(pthread_join(th[i], NULL), 0);
                 if (w[i].failures)
-                        fail_msg("client %d: %d spawns failed, first: %s", i, w[i].failures, w[i].first_error);
+                        fail_msg("client %d: %d spawns failed, first: %s", i, w[i].failures,
+                                 w[i].first_error);
         }
 
         assert_int_equal(descartes_list(t->c, &la, &list, &err), 0);
@@ -84,7 +85,7 @@ static void test_200_agents(void **state)
         assert_int_equal(harness_cgroup_nprocs(t->h->cgroup_root) >= N_CLIENTS * PER_CLIENT * 2, 1);
 
         /* stop all of them at once with one batch, then remove each */
-        ProtoBatchArgs b = { .op = PROTO_OP_STOP, .has_selector = true, .selector = { .labels = { &label, 1 } } };
+        ProtoBatchArgs b = {.op = PROTO_OP_STOP, .has_selector = true, .selector = {.labels = {&label, 1}}};
         ProtoBatchResult br = {};
         b.args.stop.has_grace_ms = true;
         b.args.stop.grace_ms = 5000;
@@ -104,7 +105,7 @@ static void test_200_agents(void **state)
                         free(w[i].ids[j]);
                 }
 
-        la = (ProtoListArgs){ .all = true };
+        la = (ProtoListArgs){.all = true};
         assert_int_equal(descartes_list(t->c, &la, &list, &err), 0);
         assert_int_equal(list.n_agents, 0);
         proto_list_result_done(&list);

@@ -106,7 +106,8 @@ static void restart_as(ITest *t, const char *daemon)
 }
 
 /* Release shims under a release daemon; `systemctl restart` into the next version (kill -9 here, the harder
- * case); the new daemon re-adopts them at the release's version and controls them with its longer messages. */
+ * case); the new daemon re-adopts them at the release's version and controls them with its longer messages.
+ */
 static void test_upgrade_readopts_release_shims(void **state)
 {
         ITest *t = *state;
@@ -126,10 +127,11 @@ static void test_upgrade_readopts_release_shims(void **state)
         wait_line(t, echo, "got one");
 
         restart_as(t, vnext("DESCARTESD_VNEXT"));
-        (void)snprintf(want, sizeof want,
-                       "speaking shim protocol version %u with its shim (it speaks %u..%u, descartesd %u..%u)",
-                       SHIM_PROTOCOL_VERSION_RELEASE, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE,
-                       SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE + 1);
+        (void)snprintf(
+                want, sizeof want,
+                "speaking shim protocol version %u with its shim (it speaks %u..%u, descartesd %u..%u)",
+                SHIM_PROTOCOL_VERSION_RELEASE, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE,
+                SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE + 1);
         if (!daemon_log_has(t->h, want))
                 fail_msg("the new daemon did not log \"%s\"", want);
         expect_running(t, usr1);
@@ -179,10 +181,11 @@ static void test_longer_shim_messages(void **state)
         wait_line(t, echo, "got one");
 
         restart_as(t, release_daemon);
-        (void)snprintf(want, sizeof want,
-                       "speaking shim protocol version %u with its shim (it speaks %u..%u, descartesd %u..%u)",
-                       SHIM_PROTOCOL_VERSION_RELEASE, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE + 1,
-                       SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE);
+        (void)snprintf(
+                want, sizeof want,
+                "speaking shim protocol version %u with its shim (it speaks %u..%u, descartesd %u..%u)",
+                SHIM_PROTOCOL_VERSION_RELEASE, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE + 1,
+                SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION_RELEASE);
         if (!daemon_log_has(t->h, want))
                 fail_msg("the daemon did not log \"%s\"", want);
         expect_running(t, echo);

@@ -102,8 +102,9 @@ static int raw_recv(Raw *raw, ProtoReply *ret)
         if (r >= 0 || err.has_id) {
                 unsigned session, n;
                 const char *id = r >= 0 ? ret->id : err.id;
-                ProtoOp op = id && sscanf(id, "w%u-%u", &session, &n) == 2 && n < RAW_SENT_MAX ? raw->ops[n]
-                                                                                  : PROTO_OP_HEALTH;
+                ProtoOp op = id && sscanf(id, "w%u-%u", &session, &n) == 2 && n < RAW_SENT_MAX
+                                     ? raw->ops[n]
+                                     : PROTO_OP_HEALTH;
                 if (op != PROTO_OP_HEALTH) {
                         if (r >= 0)
                                 proto_reply_done(ret);
@@ -124,8 +125,8 @@ static int raw_call(Raw *raw, ProtoRequest *req, ProtoReply *ret)
 /* Every per-agent op with `ref` as its agent; `want` is the code each must get (-1: any reply will do). */
 static int every_op_on(Raw *raw, const char *ref, int want, char *msg, size_t msg_size)
 {
-        static const ProtoOp ops[] = {PROTO_OP_GET,    PROTO_OP_PAUSE, PROTO_OP_RESUME, PROTO_OP_STOP,
-                                      PROTO_OP_KILL,   PROTO_OP_SIGNAL, PROTO_OP_STDIN, PROTO_OP_OUTPUT,
+        static const ProtoOp ops[] = {PROTO_OP_GET,    PROTO_OP_PAUSE,  PROTO_OP_RESUME, PROTO_OP_STOP,
+                                      PROTO_OP_KILL,   PROTO_OP_SIGNAL, PROTO_OP_STDIN,  PROTO_OP_OUTPUT,
                                       PROTO_OP_ACTION, PROTO_OP_REMOVE};
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
                 ProtoRequest req = {.op = ops[i]};
@@ -404,7 +405,7 @@ static void test_every_state(void **state)
         itest_wait_final(t, id, 10000, &info);
         proto_agent_info_done(&info);
         {
-                static const ProtoOp race[] = {PROTO_OP_REMOVE, PROTO_OP_GET,   PROTO_OP_STOP,
+                static const ProtoOp race[] = {PROTO_OP_REMOVE, PROTO_OP_GET,    PROTO_OP_STOP,
                                                PROTO_OP_STDIN,  PROTO_OP_REMOVE, PROTO_OP_OUTPUT};
                 for (size_t i = 0; i < sizeof race / sizeof race[0]; i++) {
                         ProtoRequest req = {.op = race[i]};

@@ -192,7 +192,10 @@ static void test_formats(void **state)
 
         /* a tenant's bytes never reach the operator's terminal as control sequences */
         {
-                char *esc_argv[] = {(char *)"sh", (char *)"\x1b]0;owned\x07\xc2\x9b" "2J\x7f", NULL};
+                char *esc_argv[] = {(char *)"sh",
+                                    (char *)"\x1b]0;owned\x07\xc2\x9b"
+                                            "2J\x7f",
+                                    NULL};
                 ProtoAgentInfo li = {};
                 char *out = NULL;
                 size_t out_len = 0;

@@ -354,8 +354,7 @@ int main(void)
                 cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
                 cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
                 cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_request_cache_shares),
-                cmocka_unit_test(test_event_ring),
-                cmocka_unit_test(test_host_text),
+                cmocka_unit_test(test_event_ring),         cmocka_unit_test(test_host_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

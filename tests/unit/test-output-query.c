@@ -494,11 +494,7 @@ static void test_budget_continuation(void **state)
                 const char *grep;
                 uint64_t limit;
         } cases[] = {
-                {"7", 65536},
-                {"7", 500},
-                {"^err 9", 50},
-                {NULL, 65536},
-                {NULL, 777},
+                {"7", 65536}, {"7", 500}, {"^err 9", 50}, {NULL, 65536}, {NULL, 777},
         };
         uint64_t expect_7 = 0;
 
@@ -511,7 +507,9 @@ static void test_budget_continuation(void **state)
                                      .grep = (char *)cases[c].grep,
                                      .has_limit = true,
                                      .limit = cases[c].limit};
-                ProtoOutputArgs ref = {.agent = (char *)"x", .grep = (char *)cases[c].grep, .has_limit = true,
+                ProtoOutputArgs ref = {.agent = (char *)"x",
+                                       .grep = (char *)cases[c].grep,
+                                       .has_limit = true,
                                        .limit = 65536};
                 Seen got = {}, want = {};
 

@@ -138,7 +138,8 @@ static const Case request_cases[] = {
         {"{" H "op: 'batch', args: {agents: ['a']}}", BAD, "missing required key args.op"},
         {"{" H "op: 'batch', args: {op: 'kill'}}", BAD, "exactly one of agents and selector"},
         {"{" H "op: 'batch', args: {op: 'kill', agents: ['a'], selector: {}}}", BAD, "exactly one"},
-        {"{" H "op: 'batch', args: {op: 'kill', agents: []}}", BAD, "args: exactly one of agents and selector"},
+        {"{" H "op: 'batch', args: {op: 'kill', agents: []}}", BAD,
+         "args: exactly one of agents and selector"},
         {"{" H "op: 'batch', args: {op: 'kill', agents: ['']}}", BAD, "args.agents"},
         {"{" H "op: 'batch', args: {op: 'signal', agents: ['a']}}", BAD, "missing required key args.signal"},
         {"{" H "op: 'batch', args: {op: 'signal', agents: ['a'], args: {signal: 'HUP'}}}", OK},
@@ -213,9 +214,10 @@ static void test_error_carries_id(void **state)
         /* refused by the pre-scan or for its keys, with a readable id: the id still comes back */
         {
                 char text[512];
-                size_t p = (size_t)snprintf(text, sizeof text,
-                                            "{v: 1, id: 'deep-1', op: 'action', args: {agent: 'a', name: 'n', "
-                                            "params: {x: ");
+                size_t p =
+                        (size_t)snprintf(text, sizeof text,
+                                         "{v: 1, id: 'deep-1', op: 'action', args: {agent: 'a', name: 'n', "
+                                         "params: {x: ");
                 for (int i = 0; i < 20; i++)
                         text[p++] = '[';
                 for (int i = 0; i < 20; i++)
@@ -507,7 +509,8 @@ static const ReplyCase reply_cases[] = {
         {PROTO_OP_OUTPUT, "{" RH "data: {lines: [], data: b'', total: 0, has_more: false, dropped: 0}}", BAD,
          "exactly one of lines and data"},
         {PROTO_OP_OUTPUT, "{" RH "data: {data: b'\\0', total: 1, has_more: false, dropped: 0}}", OK},
-        {PROTO_OP_OUTPUT, "{" RH "data: {data: b'', total: 0, has_more: true, partial: true, dropped: 0}}", OK},
+        {PROTO_OP_OUTPUT, "{" RH "data: {data: b'', total: 0, has_more: true, partial: true, dropped: 0}}",
+         OK},
         {PROTO_OP_OUTPUT, "{" RH "data: {data: b'', total: 0, has_more: true, partial: 1, dropped: 0}}", BAD,
          "data.partial"},
         {PROTO_OP_OUTPUT,

@@ -564,7 +564,8 @@ static void test_longer_messages_and_unknown_types(void **state)
         char *argv[] = {
                 (char *)"sh", (char *)"-c",
                 (char *)"trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done", NULL};
-        ShimMsgWelcome w = {.h = {.type = SHIM_MSG_WELCOME, .size = sizeof w}, .version = SHIM_PROTOCOL_VERSION};
+        ShimMsgWelcome w = {.h = {.type = SHIM_MSG_WELCOME, .size = sizeof w},
+                            .version = SHIM_PROTOCOL_VERSION};
         ShimMsgHeader unknown = {.type = 4242, .size = sizeof unknown};
         ShimMsgSignal sig = {.h = {.type = SHIM_MSG_SIGNAL, .size = sizeof sig}, .signal = SIGUSR1};
         char out[256], err[256];

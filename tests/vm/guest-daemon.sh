@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # descartes in the guest suites (sourced after guest-lib.sh): the build tree's daemon, shim and descartesctl,
 # JSON fields of descartesctl's `-o json` output, agent states. Every exec costs ~30 ms under TCG, so fields

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared functions of the tests/vm guest suites (sourced by the guest's /bin/sh, run by vmrun as root).
 # A suite is a list of `step NAME FUNCTION [ARGS...]` lines and ends with `finish`; a step function returns

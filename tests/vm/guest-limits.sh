@@ -70,6 +70,7 @@ check_cpu_max() {
         _base=$(cg_new cpu-unlimited) || return 1
         _cg=$(cg_new cpu-limited) || return 1
         echo "20000 100000" >"$_cg/cpu.max" || return 1
+        # shellcheck disable=SC2046 # the words are the sample's fields, split on purpose
         set -- $(cpu_ratio "$_base" 1) $(cpu_ratio "$_cg" 3)
         note "busy loop without limit: $1 CPU; with cpu.max '$(cat "$_cg/cpu.max")' over 3 s: $3 CPU, nr_throttled $4"
         cg_remove "$_base"
@@ -276,8 +277,10 @@ check_agent_cpu() {
         _cg=$(cg_abs "$(agent_field cpu cgroup)")
         sleep 0.5
         _thr0=$(cg_key "$_cg/cpu.stat" nr_throttled)
+        # shellcheck disable=SC2046 # the words are the sample's fields, split on purpose
         set -- $(usage_sample cpu)
         sleep 5
+        # shellcheck disable=SC2046 # the words are the sample's fields, split on purpose
         set -- "$@" $(usage_sample cpu)
         _thr=$(($(cg_key "$_cg/cpu.stat" nr_throttled) - _thr0))
         if [ $# != 4 ] || ! agent_state_is cpu running; then
@@ -363,16 +366,20 @@ check_agent_pause() {
         _tp=$(elapsed "$_t")
         _st=$(agent_field busy state)
         _fz=$(cg_key "$_cg/payload/cgroup.events" frozen)
+        # shellcheck disable=SC2046 # the words are the sample's fields, split on purpose
         set -- $(usage_sample busy)
         sleep 1
+        # shellcheck disable=SC2046 # the words are the sample's fields, split on purpose
         set -- "$@" $(usage_sample busy)
         _t=$(uptime_s)
         ctl resume busy >/dev/null || note "resume failed"
         _tr=$(elapsed "$_t")
         _st2=$(agent_field busy state)
         _fz2=$(cg_key "$_cg/payload/cgroup.events" frozen)
+        # shellcheck disable=SC2046 # the words are the sample's fields, split on purpose
         set -- "$@" $(usage_sample busy)
         sleep 1
+        # shellcheck disable=SC2046 # the words are the sample's fields, split on purpose
         set -- "$@" $(usage_sample busy)
         if [ $# != 8 ]; then
                 note "usage samples missing: $*"
