@@ -77,7 +77,27 @@ static void test_full_state_dir(void **state)
                 fail_msg("the test's fresh state file system has only %llu bytes free",
                          (unsigned long long)(sv.f_bavail * sv.f_frsize));
         }
-        talker = itest_spawn(t, false, talker_argv);
+        {
+                ProtoSpawnArgs ta = {};
+                char *targv[] = {(char *)talker_argv[0], (char *)talker_argv[1], (char *)talker_argv[2],
+                                 NULL};
+                ta.argv = targv;
+                ta.n_argv = 3;
+                ta.env.pairs = env;
+                ta.env.n_pairs = 1;
+                if (descartes_spawn(t->c, &ta, &info, &err) < 0) {
+                        char cmd[1024];
+                        /* what the file system held when the first spawn was refused */
+                        snprintf(
+                                cmd, sizeof cmd,
+                                "df -k %s; df -i %s; ls -laR %s | head -50; grep itest /proc/self/mountinfo",
+                                t->h->state_dir, t->h->state_dir, t->h->state_dir);
+                        (void)system(cmd);
+                        fail_msg("the first spawn on a fresh state dir failed: %s", err.message);
+                }
+                talker = strdup(info.id);
+                proto_agent_info_done(&info);
+        }
         itest_sleep_ms(300);
         filler = itest_spawn(t, false, filler_argv);
         assert_int_equal(harness_wait_until(state_full, t->h->state_dir, 30000), 0);
