@@ -47,6 +47,10 @@
  * may have many requests in flight. Events are small (at most a few hundred bytes) and a subscriber that
  * falls this far behind loses events (it replays them with `events`). */
 #define CONTROL_SNDHWM 1000
+/* Requests libzmq reads ahead per peer before it leaves the rest in the kernel's socket buffer: a client
+ * that sends faster than the loop answers holds at most this many (each <= PROTO_MESSAGE_MAX) in our memory.
+ */
+#define CONTROL_RCVHWM 16
 #define EVENTS_SNDHWM  1000
 
 static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
@@ -169,7 +173,8 @@ static int setup_runtime_dir(Manager *m)
 
 static int setup_zmq(Manager *m)
 {
-        int zero = 0, one = 1, control_hwm = CONTROL_SNDHWM, events_hwm = EVENTS_SNDHWM, r;
+        int zero = 0, one = 1, control_hwm = CONTROL_SNDHWM, control_rcvhwm = CONTROL_RCVHWM,
+            events_hwm = EVENTS_SNDHWM, r;
         int64_t maxmsg = PROTO_MESSAGE_MAX;
 
         r = connection_limit_raise_nofile(&m->nofile);
@@ -202,7 +207,8 @@ static int setup_zmq(Manager *m)
             zmq_setsockopt(m->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
             /* a reply to a vanished or flooded peer fails visibly (and is counted) instead of vanishing */
             zmq_setsockopt(m->control, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0 ||
-            zmq_setsockopt(m->control, ZMQ_SNDHWM, &control_hwm, sizeof control_hwm) < 0)
+            zmq_setsockopt(m->control, ZMQ_SNDHWM, &control_hwm, sizeof control_hwm) < 0 ||
+            zmq_setsockopt(m->control, ZMQ_RCVHWM, &control_rcvhwm, sizeof control_rcvhwm) < 0)
                 return log_error_errno(-errno, "Cannot create the control socket: %m");
         r = send_budget_new(SEND_BUDGET_PEER_MAX, SEND_BUDGET_TOTAL_MAX, &m->reply_budget);
         if (r < 0)
