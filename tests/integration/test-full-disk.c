@@ -48,10 +48,11 @@ static bool state_full(void *arg)
 static void test_full_state_dir(void **state)
 {
         ITest *t = *state;
-        /* a writer that keeps printing, and a filler of its own default workspace (the state dir's fs) */
+        /* a writer that keeps printing (slowly: its own output must not be what fills the file system,
+         * a few KiB a second), and a filler of its own default workspace (on the state dir's fs here) */
         const char *talker_argv[] = {"sh", "-c",
                                      "i=0; while :; do echo \"line $i of a talkative agent\"; i=$((i+1)); "
-                                     "done",
+                                     "sleep 0.01; done",
                                      NULL};
         const char *filler_argv[] = {"sh", "-c", "cat /dev/zero > \"$HOME\"/../fill; sleep 600", NULL};
         const char *after_argv[] = {"sleep", "600", NULL};
