@@ -262,7 +262,7 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
                 (void)agent_arm_stop_deadline(a);
         else if (a->runtime_deadline_usec > 0)
                 (void)agent_arm_runtime_deadline(a, a->runtime_deadline_usec);
-        (void)agent_record_save(a);
+        agent_save_record(a);
         log_info("Agent %s re-adopted: %s, shim pid %d.", a->id, proto_state_to_string(a->state),
                  (int)a->shim.pid);
         st->live++;

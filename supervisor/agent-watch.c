@@ -84,7 +84,7 @@ static void kill_now(Agent *a)
                 return;
         }
         a->cgroup_killed = true;
-        (void)agent_record_save(a);
+        agent_save_record(a);
 }
 
 static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)

@@ -153,7 +153,7 @@ int agent_transition(Agent *a, AgentEvent e)
                   agent_event_to_string(e), proto_state_to_string(next));
         a->state = next;
         publish_status(a);
-        (void)agent_record_save(a);
+        agent_save_record(a);
         return 0;
 }
 
@@ -299,6 +299,28 @@ void agent_check_frozen(Agent *a)
         } else if (a->state == PROTO_STATE_RESUMING && frozen == 0) {
                 (void)agent_transition(a, AGENT_EVENT_THAWED);
                 agent_complete_calls(a, CALL_WAIT_THAWED, 0, true, 0, NULL);
+        }
+}
+
+void agent_save_record(Agent *a)
+{
+        bool was_failing = a->record_failed;
+        int r = agent_record_save(a);
+
+        if (r >= 0 || was_failing)
+                return;
+        a->manager->stats.record_write_failures++;
+        {
+                ProtoValue data = {};
+                char msg[256];
+                (void)snprintf(
+                        msg, sizeof msg,
+                        "the agent's record could not be written (%s): a restarted daemon would not know "
+                        "its latest state",
+                        strerror(-r));
+                if (proto_value_new_str_map("msg", msg, &data) >= 0)
+                        events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                proto_value_done(&data);
         }
 }
 
@@ -623,7 +645,7 @@ void agent_finalize(Agent *a)
         log_info("Agent %s %s (%s%s%s).", a->id, proto_state_to_string(end_state),
                  proto_reason_to_string(a->reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
         publish_status(a);
-        (void)agent_record_save(a);
+        agent_save_record(a);
         {
                 const char *keys[4];
                 uint64_t vals[4];

@@ -129,6 +129,9 @@ int agent_kill(Agent *a);
 int agent_send_signal(Agent *a, int sig);
 /* The agent is gone: decide the reason, publish, kill what is left, clean the cgroups when empty. */
 void agent_finalize(Agent *a);
+/* Saves the agent's record; the first failure in a row is published as an `error` event of the agent and
+ * counted (record_write_failures), so that a full disk never loses a state change silently. */
+void agent_save_record(Agent *a);
 /* The agent's state dir: its kept fd while it runs, or (ended agents keep no descriptors) one opened into
  * *tmp, which the caller closes. -errno when the directory cannot be opened. */
 int agent_state_dir(Agent *a, int *tmp);

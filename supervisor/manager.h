@@ -38,6 +38,7 @@ typedef struct ManagerStats {
         uint64_t agents_spawned;
         uint64_t agents_spawn_failed;
         uint64_t shim_protocol_errors;
+        uint64_t record_write_failures; /* agent records that could not be written (first of each run) */
 } ManagerStats;
 
 typedef struct Manager {

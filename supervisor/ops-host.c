@@ -149,6 +149,7 @@ int op_stats(Call *c)
                 {"agents_spawned", st->agents_spawned},
                 {"agents_spawn_failed", st->agents_spawn_failed},
                 {"shim_protocol_errors", st->shim_protocol_errors},
+                {"record_write_failures", st->record_write_failures},
                 {"zmq_dropped", zmq_source_dropped(m->control_source) + zmq_source_dropped(m->zap_source)},
                 {"request_cache_entries", request_cache_size(m->request_cache)},
                 {"uptime_s", (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC},

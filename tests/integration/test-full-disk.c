@@ -140,6 +140,19 @@ static void test_full_state_dir(void **state)
         proto_agent_info_done(&info);
         assert_int_equal(descartes_kill(t->c, filler, &info, &err), 0);
         proto_agent_info_done(&info);
+
+        /* their records could not follow: counted (and published as error events), not lost silently */
+        {
+                ProtoStatsResult st = {};
+                int64_t failures = -1;
+                assert_int_equal(descartes_stats(t->c, &st, &err), 0);
+                for (size_t i = 0; i < st.n_stats; i++)
+                        if (strcmp(st.stats[i].name, "record_write_failures") == 0)
+                                failures = st.stats[i].value;
+                proto_stats_result_done(&st);
+                if (failures < 1)
+                        fail_msg("record_write_failures is %lld on a full state dir", (long long)failures);
+        }
 }
 
 /* The default: a default workspace is a tmpfs of workspace_size; a filler gets ENOSPC there, and the state
