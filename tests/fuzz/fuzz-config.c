@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer: config_parse() on arbitrary text (descartesd.conf is root's, but a parser that crashes on a typo
- * takes the daemon's reload down with it); on success every string is a real one. */
+/* libFuzzer: config_parse() on arbitrary text (descartesd.conf is root's, but a parser that crashes on a
+ * typo takes the daemon's reload down with it); on success every string is a real one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
