@@ -26,16 +26,6 @@
                 return (invalid);                                                                           \
         }
 
-static const char *const proto_op_table[_PROTO_OP_MAX] = {
-        [PROTO_OP_HEALTH] = "health", [PROTO_OP_LIST] = "list",         [PROTO_OP_GET] = "get",
-        [PROTO_OP_SPAWN] = "spawn",   [PROTO_OP_PAUSE] = "pause",       [PROTO_OP_RESUME] = "resume",
-        [PROTO_OP_STOP] = "stop",     [PROTO_OP_KILL] = "kill",         [PROTO_OP_SIGNAL] = "signal",
-        [PROTO_OP_STDIN] = "stdin",   [PROTO_OP_OUTPUT] = "output",     [PROTO_OP_ACTION] = "action",
-        [PROTO_OP_BATCH] = "batch",   [PROTO_OP_EVENTS] = "events",     [PROTO_OP_REMOVE] = "remove",
-        [PROTO_OP_STATS] = "stats",   [PROTO_OP_SHUTDOWN] = "shutdown",
-};
-DEFINE_STRING_TABLE(proto_op, ProtoOp, _PROTO_OP_MAX, _PROTO_OP_INVALID)
-
 static const char *const proto_state_table[_PROTO_STATE_MAX] = {
         [PROTO_STATE_STARTING] = "starting", [PROTO_STATE_RUNNING] = "running",
         [PROTO_STATE_PAUSING] = "pausing",   [PROTO_STATE_PAUSED] = "paused",
@@ -103,23 +93,6 @@ int proto_signal_from_string(const char *s)
                         return sig;
         }
         return -EINVAL;
-}
-
-bool proto_op_batchable(ProtoOp op)
-{
-        switch (op) {
-        case PROTO_OP_GET:
-        case PROTO_OP_PAUSE:
-        case PROTO_OP_RESUME:
-        case PROTO_OP_STOP:
-        case PROTO_OP_KILL:
-        case PROTO_OP_SIGNAL:
-        case PROTO_OP_REMOVE:
-        case PROTO_OP_ACTION:
-                return true;
-        default:
-                return false;
-        }
 }
 
 /* ---- frees ---- */

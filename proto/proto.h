@@ -125,8 +125,27 @@ ProtoNet proto_net_from_string(const char *s);
 /* Signal numbers on the wire are ints; requests may also name them: "TERM", "SIGTERM" (case-insensitive).
  * Returns 1.._NSIG-1 or -EINVAL. */
 int proto_signal_from_string(const char *s);
-/* True if `op` may be the op of a batch: get, pause, resume, stop, kill, signal, remove, action. */
+/* True if `op` may be the op of a batch (its registry row says so). */
 bool proto_op_batchable(ProtoOp op);
+
+/* The op registry (proto-ops.c): what differs between ops besides the shape of their args and results. */
+typedef enum ProtoTimeoutClass {
+        PROTO_TIMEOUT_SHORT, /* answered from the daemon's own state */
+        PROTO_TIMEOUT_LONG,  /* waits for the kernel or the agent */
+} ProtoTimeoutClass;
+
+typedef struct ProtoOpInfo {
+        const char *name;          /* the wire name */
+        bool per_agent;            /* the args name one agent (args.agent) */
+        bool batchable;            /* may be the op of a batch */
+        bool replies_info;         /* the result is {agent: INFO} */
+        bool parks;                /* the daemon may hold the call until the kernel or the agent answers */
+        bool admin_only;           /* root and the admin group only */
+        ProtoTimeoutClass timeout; /* the client's default timeout */
+} ProtoOpInfo;
+
+/* The registry row of op, or NULL for an invalid op. */
+const ProtoOpInfo *proto_op_info(ProtoOp op);
 
 /* ---- building blocks ---- */
 

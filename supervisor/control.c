@@ -104,29 +104,12 @@ void call_free(Call *c)
                 call_destroy(c);
 }
 
-/* Ops whose reply may wait for the agent (the call is parked). */
-static bool op_may_wait(ProtoOp op)
-{
-        switch (op) {
-        case PROTO_OP_SPAWN:
-        case PROTO_OP_PAUSE:
-        case PROTO_OP_RESUME:
-        case PROTO_OP_STOP:
-        case PROTO_OP_KILL:
-        case PROTO_OP_STDIN:
-        case PROTO_OP_REMOVE:
-                return true;
-        default:
-                return false;
-        }
-}
-
 void call_dispatch(Call *c)
 {
         Manager *m = c->manager;
 
         /* the caller's own pending requests, this one included */
-        if (op_may_wait(c->request.op) && c->entry &&
+        if (proto_op_info(c->request.op)->parks && c->entry &&
             request_cache_uid_pending(m->request_cache, c->uid) > m->config.max_requests_per_user) {
                 m->stats.refused_busy++;
                 call_reply_error(c, PROTO_ERROR_BUSY,

@@ -244,21 +244,6 @@ int descartes_client_set_op_timeout(DescartesClient *c, ProtoOp op, uint64_t use
         return 0;
 }
 
-static uint64_t op_default_timeout(ProtoOp op)
-{
-        switch (op) {
-        case PROTO_OP_SPAWN:
-        case PROTO_OP_STOP:
-        case PROTO_OP_KILL:
-        case PROTO_OP_REMOVE:
-        case PROTO_OP_ACTION:
-        case PROTO_OP_BATCH:
-                return DESCARTES_TIMEOUT_LONG_USEC;
-        default:
-                return DESCARTES_TIMEOUT_SHORT_USEC;
-        }
-}
-
 uint64_t descartes_client_get_op_timeout(const DescartesClient *c, ProtoOp op)
 {
         if (op < 0 || op >= _PROTO_OP_MAX)
@@ -267,7 +252,8 @@ uint64_t descartes_client_get_op_timeout(const DescartesClient *c, ProtoOp op)
                 return c->op_timeout_usec[op];
         if (c && c->timeout_usec > 0)
                 return c->timeout_usec;
-        return op_default_timeout(op);
+        return proto_op_info(op)->timeout == PROTO_TIMEOUT_LONG ? DESCARTES_TIMEOUT_LONG_USEC
+                                                                : DESCARTES_TIMEOUT_SHORT_USEC;
 }
 
 void descartes_client_set_retry(DescartesClient *c, bool retry)
