@@ -3,10 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proto-error.h"
+#include "proto-internal.h"
+#include "string-table.h"
 #include "string-util.h"
 
-static const char *const error_code_table[_PROTO_ERROR_MAX] = {
+static const char *const proto_error_code_table[_PROTO_ERROR_MAX] = {
         [PROTO_ERROR_BAD_REQUEST] = "bad_request",
         [PROTO_ERROR_UNSUPPORTED_VERSION] = "unsupported_version",
         [PROTO_ERROR_UNKNOWN_OP] = "unknown_op",
@@ -21,22 +22,8 @@ static const char *const error_code_table[_PROTO_ERROR_MAX] = {
         [PROTO_ERROR_INTERNAL] = "internal",
 };
 
-const char *proto_error_code_to_string(ProtoErrorCode c)
-{
-        if (c < 0 || c >= _PROTO_ERROR_MAX)
-                return NULL;
-        return error_code_table[c];
-}
-
-ProtoErrorCode proto_error_code_from_string(const char *s)
-{
-        if (!s)
-                return _PROTO_ERROR_INVALID;
-        for (int i = 0; i < _PROTO_ERROR_MAX; i++)
-                if (streq(error_code_table[i], s))
-                        return (ProtoErrorCode)i;
-        return _PROTO_ERROR_INVALID;
-}
+DEFINE_STRING_TABLE(proto_error_code, ProtoErrorCode, _PROTO_ERROR_MAX, _PROTO_ERROR_INVALID)
+const ProtoEnumNames proto_error_code_names = {proto_error_code_table, _PROTO_ERROR_MAX};
 
 int proto_error_code_to_errno(ProtoErrorCode c)
 {

@@ -53,14 +53,13 @@ int proto_read_bool(const msgpack_object *o, const char *key, bool *ret, ProtoEr
 /* A float32/float64, or an integer taken as one. */
 int proto_read_double(const msgpack_object *o, const char *key, double *ret, ProtoError *e);
 int proto_read_bin(const msgpack_object *o, const char *key, size_t max, ProtoBytes *ret, ProtoError *e);
-/* A string naming one of an enum's values (unknown names are bad_request listing the key). */
-int proto_read_state(const msgpack_object *o, const char *key, ProtoState *ret, ProtoError *e);
-int proto_read_reason(const msgpack_object *o, const char *key, ProtoReason *ret, ProtoError *e);
-int proto_read_event_kind(const msgpack_object *o, const char *key, ProtoEventKind *ret, ProtoError *e);
-int proto_read_stream(const msgpack_object *o, const char *key, ProtoStream *ret, ProtoError *e);
-int proto_read_output_mode(const msgpack_object *o, const char *key, ProtoOutputMode *ret, ProtoError *e);
-int proto_read_net(const msgpack_object *o, const char *key, ProtoNet *ret, ProtoError *e);
-int proto_read_error_code(const msgpack_object *o, const char *key, ProtoErrorCode *ret, ProtoError *e);
+/* A string naming one of an enum's values (see proto_read_enum() in proto-read.c). */
+typedef struct ProtoEnumNames {
+        const char *const *names;
+        int n;
+} ProtoEnumNames;
+int proto_read_enum(const msgpack_object *o, const char *key, const ProtoEnumNames *names, bool lenient,
+                    int lenient_value, int *ret, ProtoError *e);
 /* An array of 0..max_n strings of 0..max_len bytes each (non-empty ones when nonempty), max_total bytes in
  * all; *ret is NULL-terminated. */
 int proto_read_strv(const msgpack_object *o, const char *key, size_t max_n, size_t max_len, size_t max_total,
@@ -72,23 +71,9 @@ int proto_read_str_map(const msgpack_object *o, const char *key, size_t max_n, s
 int proto_read_value(const msgpack_object *o, const char *key, bool want_map, ProtoValue *ret,
                      ProtoError *e);
 
-/* Lookup and read in one: "mapname.key" names the value in errors. An absent optional key leaves *ret (and
- * *ret_has) untouched; an absent required one is bad_request. */
 #define PROTO_KEYNAME_MAX 128
+/* "mapname.key" ("key" at the top level): how errors name a value. */
 void proto_key_name(char buf[static PROTO_KEYNAME_MAX], const char *mapname, const char *key);
-int proto_get_str(const msgpack_object *map, const char *mapname, const char *key, bool required, size_t min,
-                  size_t max, char **ret, ProtoError *e);
-int proto_get_u64(const msgpack_object *map, const char *mapname, const char *key, bool required,
-                  uint64_t min, uint64_t max, bool *ret_has, uint64_t *ret, ProtoError *e);
-int proto_get_int(const msgpack_object *map, const char *mapname, const char *key, bool required, int min,
-                  int max, bool *ret_has, int *ret, ProtoError *e);
-int proto_get_bool(const msgpack_object *map, const char *mapname, const char *key, bool required,
-                   bool *ret_has, bool *ret, ProtoError *e);
-
-/* Shared sub-decoders */
-int proto_read_limits(const msgpack_object *o, const char *key, ProtoLimits *ret, ProtoError *e);
-int proto_read_agent_info(const msgpack_object *o, const char *key, ProtoAgentInfo *ret, ProtoError *e);
-int proto_read_event(const msgpack_object *o, const char *key, ProtoEvent *ret, ProtoError *e);
 
 /* ---- writers: a growable buffer behind a msgpack_packer; errors are sticky and checked once at the end
  * ---- */
@@ -123,6 +108,7 @@ void proto_write_value(ProtoWriter *w, const ProtoValue *v);
 void proto_write_strv(ProtoWriter *w, char *const *l, size_t n);
 void proto_write_str_map(ProtoWriter *w, const ProtoStrMap *m);
 
-void proto_write_limits(ProtoWriter *w, const ProtoLimits *l);
-void proto_write_agent_info(ProtoWriter *w, const ProtoAgentInfo *i);
-void proto_write_event(ProtoWriter *w, const ProtoEvent *e);
+/* An error map {code, msg[, agent]} (error replies, failed batch items). */
+void proto_write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg, const char *agent);
+int proto_read_error_map(const msgpack_object *o, const char *key, ProtoErrorCode *ret_code, char **ret_msg,
+                         ProtoError *e);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,47 +240,33 @@ static int read_word(const msgpack_object *o, const char *key, char buf[static E
         return 0;
 }
 
-#define DEFINE_READ_ENUM(func, type, from_string)                                                           \
-        int func(const msgpack_object *o, const char *key, type *ret, ProtoError *e)                        \
-        {                                                                                                   \
-                char buf[ENUM_NAME_MAX + 1];                                                                \
-                type v;                                                                                     \
-                int r = read_word(o, key, buf, e);                                                          \
-                if (r < 0)                                                                                  \
-                        return r;                                                                           \
-                v = from_string(buf);                                                                       \
-                if ((int)v < 0)                                                                             \
-                        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: unknown value \"%s\"", key, \
-                                               buf);                                                        \
-                *ret = v;                                                                                   \
-                return 0;                                                                                   \
-        }
-
-DEFINE_READ_ENUM(proto_read_state, ProtoState, proto_state_from_string)
-DEFINE_READ_ENUM(proto_read_reason, ProtoReason, proto_reason_from_string)
-DEFINE_READ_ENUM(proto_read_event_kind, ProtoEventKind, proto_event_kind_from_string)
-DEFINE_READ_ENUM(proto_read_stream, ProtoStream, proto_stream_from_string)
-DEFINE_READ_ENUM(proto_read_output_mode, ProtoOutputMode, proto_output_mode_from_string)
-DEFINE_READ_ENUM(proto_read_net, ProtoNet, proto_net_from_string)
-
-/* Error codes added by a newer daemon must not make its replies unreadable: they read as internal. */
-int proto_read_error_code(const msgpack_object *o, const char *key, ProtoErrorCode *ret, ProtoError *e)
+/* An unknown name is bad_request naming the key, or, when lenient, reads as lenient_value: error codes added
+ * by a newer daemon must not make its replies unreadable (they read as internal). */
+int proto_read_enum(const msgpack_object *o, const char *key, const ProtoEnumNames *names, bool lenient,
+                    int lenient_value, int *ret, ProtoError *e)
 {
         char buf[ENUM_NAME_MAX + 1];
-        ProtoErrorCode c;
+        int r;
 
-        if (o->type != MSGPACK_OBJECT_STR)
-                return wrong_type(o, key, "string", e);
-        if (o->via.str.size > ENUM_NAME_MAX ||
-            (o->via.str.size > 0 && memchr(o->via.str.ptr, 0, o->via.str.size))) {
-                *ret = PROTO_ERROR_INTERNAL;
+        if (lenient && o->type == MSGPACK_OBJECT_STR &&
+            (o->via.str.size > ENUM_NAME_MAX ||
+             (o->via.str.size > 0 && memchr(o->via.str.ptr, 0, o->via.str.size)))) {
+                *ret = lenient_value;
                 return 0;
         }
-        memcpy(buf, o->via.str.ptr, o->via.str.size);
-        buf[o->via.str.size] = 0;
-        c = proto_error_code_from_string(buf);
-        *ret = c < 0 ? PROTO_ERROR_INTERNAL : c;
-        return 0;
+        r = read_word(o, key, buf, e);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < names->n; i++)
+                if (names->names[i] && streq(names->names[i], buf)) {
+                        *ret = i;
+                        return 0;
+                }
+        if (lenient) {
+                *ret = lenient_value;
+                return 0;
+        }
+        return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: unknown value \"%s\"", key, buf);
 }
 
 int proto_read_strv(const msgpack_object *o, const char *key, size_t max_n, size_t max_len, size_t max_total,
@@ -404,4 +391,9 @@ int proto_read_value(const msgpack_object *o, const char *key, bool want_map, Pr
                 return proto_error_set(e, PROTO_ERROR_INTERNAL, "out of memory");
         *ret = (ProtoValue){.data = buf, .size = len};
         return 0;
+}
+
+void proto_key_name(char buf[static PROTO_KEYNAME_MAX], const char *mapname, const char *key)
+{
+        (void)snprintf(buf, PROTO_KEYNAME_MAX, "%s%s%s", mapname, *mapname ? "." : "", key);
 }

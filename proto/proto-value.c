@@ -94,8 +94,7 @@ int proto_value_copy(const ProtoValue *v, ProtoValue *ret)
 int proto_value_get_u64(const ProtoValue *v, const char *key, uint64_t *ret)
 {
         _cleanup_(proto_unpacked_done) ProtoUnpacked u = {};
-        bool has = false;
-        uint64_t x = 0;
+        const msgpack_object *o;
         int r;
 
         if (!v || !v->data || !key || !ret)
@@ -106,11 +105,10 @@ int proto_value_get_u64(const ProtoValue *v, const char *key, uint64_t *ret)
         r = proto_read_map(&u.u.data, "data", NULL);
         if (r < 0)
                 return r;
-        r = proto_get_u64(&u.u.data, "data", key, false, 0, UINT64_MAX, &has, &x, NULL);
+        r = proto_map_get(&u.u.data, "data", key, &o, NULL);
         if (r < 0)
                 return r;
-        if (!has)
+        if (r == 0)
                 return -ENOENT;
-        *ret = x;
-        return 0;
+        return proto_read_u64(o, key, 0, UINT64_MAX, ret, NULL);
 }

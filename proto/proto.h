@@ -134,14 +134,20 @@ typedef enum ProtoTimeoutClass {
         PROTO_TIMEOUT_LONG,  /* waits for the kernel or the agent */
 } ProtoTimeoutClass;
 
+/* A message's field table (proto-type.h): drives its encoding, decoding, freeing and JSON rendering. */
+typedef struct ProtoType ProtoType;
+
 typedef struct ProtoOpInfo {
-        const char *name;          /* the wire name */
-        bool per_agent;            /* the args name one agent (args.agent) */
-        bool batchable;            /* may be the op of a batch */
-        bool replies_info;         /* the result is {agent: INFO} */
-        bool parks;                /* the daemon may hold the call until the kernel or the agent answers */
-        bool admin_only;           /* root and the admin group only */
-        ProtoTimeoutClass timeout; /* the client's default timeout */
+        const char *name;            /* the wire name */
+        bool per_agent;              /* the args name one agent (args.agent) */
+        bool batchable;              /* may be the op of a batch */
+        bool replies_info;           /* the result is {agent: INFO} */
+        bool parks;                  /* the daemon may hold the call until the kernel or the agent answers */
+        bool admin_only;             /* root and the admin group only */
+        ProtoTimeoutClass timeout;   /* the client's default timeout */
+        const ProtoType *args;       /* ProtoRequest.args as this op's struct (the union member, offset 0) */
+        const ProtoType *result;     /* ProtoReply.result likewise */
+        const ProtoType *batch_args; /* its args inside a batch (without agent); NULL: it takes none there */
 } ProtoOpInfo;
 
 /* The registry row of op, or NULL for an invalid op. */
