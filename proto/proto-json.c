@@ -135,7 +135,7 @@ static int write_value_cb(JsonWriter *w, const void *a, const void *b)
 
 int proto_value_to_json(const ProtoValue *v, char **ret)
 {
-        if (!v || !v->data)
+        if (!v || !v->data || !ret || v->size > PROTO_VALUE_MAX)
                 return -EINVAL;
         return to_string(write_value_cb, v, NULL, ret);
 }

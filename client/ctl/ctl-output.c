@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "ctl-output.h"
 #include "parse-util.h"
+#include "proto-json.h"
 #include "time-util.h"
 
 void ctl_format_relative(uint64_t then_ns, uint64_t now_ns, char *buf, size_t n)
@@ -274,149 +275,18 @@ void ctl_print_event(FILE *f, const ProtoEvent *e)
         fputc('\n', f);
 }
 
-static void json_limits(JsonWriter *w, const ProtoLimits *l)
-{
-        json_writer_object_begin(w);
-        if (l->has_cpu)
-                json_writer_kv_uint(w, "cpu_millicores", l->cpu_millicores);
-        if (l->has_memory)
-                json_writer_kv_uint(w, "memory", l->memory);
-        if (l->has_swap)
-                json_writer_kv_uint(w, "swap", l->swap);
-        if (l->has_pids)
-                json_writer_kv_uint(w, "pids", l->pids);
-        json_writer_object_end(w);
-}
-
+/* -o json: the field tables render what the wire carries (proto-json.c); the CLI restates no schema. */
 void ctl_json_agent(JsonWriter *w, const ProtoAgentInfo *i)
 {
-        json_writer_object_begin(w);
-        json_writer_kv_string(w, "id", i->id);
-        json_writer_kv_string(w, "name", i->name);
-        json_writer_kv_string(w, "state", proto_state_to_string(i->state));
-        json_writer_key(w, "reason");
-        if (i->has_reason)
-                json_writer_string(w, proto_reason_to_string(i->reason));
-        else
-                json_writer_null(w);
-        json_writer_key(w, "exit_code");
-        if (i->has_exit_code)
-                json_writer_int(w, i->exit_code);
-        else
-                json_writer_null(w);
-        json_writer_key(w, "signal");
-        if (i->has_signal)
-                json_writer_int(w, i->signal);
-        else
-                json_writer_null(w);
-        json_writer_kv_uint(w, "owner_uid", i->owner_uid);
-        json_writer_key(w, "labels");
-        json_writer_object_begin(w);
-        for (size_t k = 0; k < i->labels.n_pairs; k++)
-                json_writer_kv_string(w, i->labels.pairs[k].key, i->labels.pairs[k].value);
-        json_writer_object_end(w);
-        json_writer_key(w, "argv");
-        json_writer_array_begin(w);
-        for (size_t k = 0; k < i->n_argv && i->argv; k++)
-                json_writer_string(w, i->argv[k]);
-        json_writer_array_end(w);
-        json_writer_kv_uint(w, "created_ns", i->created_ns);
-        json_writer_key(w, "started_ns");
-        if (i->has_started_ns)
-                json_writer_uint(w, i->started_ns);
-        else
-                json_writer_null(w);
-        json_writer_key(w, "ended_ns");
-        if (i->has_ended_ns)
-                json_writer_uint(w, i->ended_ns);
-        else
-                json_writer_null(w);
-        json_writer_key(w, "spawn_us");
-        if (i->has_spawn_us)
-                json_writer_uint(w, i->spawn_us);
-        else
-                json_writer_null(w);
-        json_writer_key(w, "pid");
-        if (i->has_pid)
-                json_writer_int(w, i->pid);
-        else
-                json_writer_null(w);
-        json_writer_kv_string(w, "cgroup", i->cgroup);
-        json_writer_key(w, "limits");
-        json_limits(w, &i->limits);
-        json_writer_key(w, "usage");
-        if (i->has_usage) {
-                json_writer_object_begin(w);
-                json_writer_kv_uint(w, "cpu_usec", i->usage.cpu_usec);
-                json_writer_kv_uint(w, "memory_current", i->usage.memory_current);
-                json_writer_kv_uint(w, "memory_peak", i->usage.memory_peak);
-                json_writer_kv_uint(w, "pids_current", i->usage.pids_current);
-                json_writer_object_end(w);
-        } else
-                json_writer_null(w);
-        json_writer_object_end(w);
+        (void)proto_json_write(w, &proto_agent_info_type, i);
 }
 
 void ctl_json_health(JsonWriter *w, const ProtoHealthResult *h)
 {
-        json_writer_object_begin(w);
-        json_writer_kv_string(w, "version", h->version);
-        json_writer_kv_uint(w, "protocol", h->protocol);
-        json_writer_kv_uint(w, "uptime_s", h->uptime_s);
-        json_writer_key(w, "agents");
-        json_writer_object_begin(w);
-        for (int s = 0; s < _PROTO_STATE_MAX; s++)
-                json_writer_kv_uint(w, state_string((ProtoState)s), h->agents[s]);
-        json_writer_object_end(w);
-        json_writer_key(w, "host");
-        json_writer_object_begin(w);
-        json_writer_kv_uint(w, "cpus", h->host.cpus);
-        json_writer_kv_uint(w, "mem_total", h->host.mem_total);
-        json_writer_kv_uint(w, "mem_available", h->host.mem_available);
-        json_writer_key(w, "load1");
-        json_writer_double(w, h->host.load1);
-        json_writer_key(w, "load5");
-        json_writer_double(w, h->host.load5);
-        json_writer_key(w, "load15");
-        json_writer_double(w, h->host.load15);
-        json_writer_object_end(w);
-        json_writer_key(w, "cgroup");
-        json_writer_object_begin(w);
-        json_writer_kv_string(w, "root", h->cgroup_root);
-        json_writer_key(w, "controllers");
-        json_writer_array_begin(w);
-        for (size_t k = 0; k < h->n_cgroup_controllers && h->cgroup_controllers; k++)
-                json_writer_string(w, h->cgroup_controllers[k]);
-        json_writer_array_end(w);
-        json_writer_object_end(w);
-        json_writer_object_end(w);
+        (void)proto_json_write(w, proto_op_info(PROTO_OP_HEALTH)->result, h);
 }
 
 void ctl_json_event(JsonWriter *w, const ProtoEvent *e)
 {
-        json_writer_object_begin(w);
-        json_writer_kv_uint(w, "seq", e->seq);
-        json_writer_kv_uint(w, "ts_ns", e->ts_ns);
-        json_writer_kv_string(w, "kind", proto_event_kind_to_string(e->kind));
-        json_writer_kv_string(w, "agent", e->agent);
-        json_writer_key(w, "state");
-        if (e->has_state)
-                json_writer_string(w, proto_state_to_string(e->state));
-        else
-                json_writer_null(w);
-        json_writer_key(w, "reason");
-        if (e->has_reason)
-                json_writer_string(w, proto_reason_to_string(e->reason));
-        else
-                json_writer_null(w);
-        json_writer_key(w, "data");
-        if (e->data.data) {
-                _cleanup_free_ char *json = NULL;
-                if (descartes_value_to_json(&e->data, &json) >= 0)
-                        json_writer_raw(w, json);
-                else
-                        json_writer_null(w);
-        } else
-                json_writer_null(w);
-        json_writer_object_end(w);
+        (void)proto_json_write(w, &proto_event_type, e);
 }
