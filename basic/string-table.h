@@ -8,13 +8,16 @@
 
 #include "string-util.h"
 
-#define _DEFINE_STRING_TABLE(scope, name, type, max, invalid)                                               \
+#define _DEFINE_TO_STRING(scope, name, type, max)                                                           \
         scope const char *name##_to_string(type v)                                                          \
         {                                                                                                   \
                 if ((int)v < 0 || (int)v >= (int)(max))                                                     \
                         return NULL;                                                                        \
                 return name##_table[v];                                                                     \
-        }                                                                                                   \
+        }
+
+#define _DEFINE_STRING_TABLE(scope, name, type, max, invalid)                                               \
+        _DEFINE_TO_STRING(scope, name, type, max)                                                           \
         scope type name##_from_string(const char *s)                                                        \
         {                                                                                                   \
                 if (!s)                                                                                     \
@@ -28,3 +31,4 @@
 #define DEFINE_STRING_TABLE(name, type, max, invalid) _DEFINE_STRING_TABLE(, name, type, max, invalid)
 #define DEFINE_STRING_TABLE_STATIC(name, type, max, invalid)                                                \
         _DEFINE_STRING_TABLE(static, name, type, max, invalid)
+#define DEFINE_TO_STRING(name, type, max) _DEFINE_TO_STRING(, name, type, max)

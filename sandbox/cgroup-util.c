@@ -8,6 +8,7 @@
 #include "cgroup-util.h"
 #include "mountinfo.h"
 #include "cleanup.h"
+#include "string-table.h"
 #include "string-util.h"
 
 static const char *const cgroup_controller_table[_CGROUP_CONTROLLER_MAX] = {
@@ -17,12 +18,7 @@ static const char *const cgroup_controller_table[_CGROUP_CONTROLLER_MAX] = {
         [CGROUP_CONTROLLER_IO] = "io",
 };
 
-const char *cgroup_controller_to_string(CgroupController c)
-{
-        if (c < 0 || c >= _CGROUP_CONTROLLER_MAX)
-                return NULL;
-        return cgroup_controller_table[c];
-}
+DEFINE_TO_STRING(cgroup_controller, CgroupController, _CGROUP_CONTROLLER_MAX)
 
 static CgroupController controller_from_mem(const char *s, size_t n)
 {

@@ -11,6 +11,7 @@
 
 #include "cgroup.h"
 #include "fd-util.h"
+#include "string-table.h"
 #include "string-util.h"
 
 #define CGROUP_ATTR_MAX    (64U * 1024U)
@@ -22,22 +23,7 @@ static const char *const cgroup_part_table[_CGROUP_PART_MAX] = {
         [CGROUP_PART_PAYLOAD] = "payload",
 };
 
-const char *cgroup_part_to_string(CgroupPart p)
-{
-        if (p < 0 || p >= _CGROUP_PART_MAX)
-                return NULL;
-        return cgroup_part_table[p];
-}
-
-CgroupPart cgroup_part_from_string(const char *s)
-{
-        if (!s)
-                return _CGROUP_PART_INVALID;
-        for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
-                if (streq(s, cgroup_part_table[p]))
-                        return p;
-        return _CGROUP_PART_INVALID;
-}
+DEFINE_STRING_TABLE(cgroup_part, CgroupPart, _CGROUP_PART_MAX, _CGROUP_PART_INVALID)
 
 int cgroup_read_attr(int cgroup_fd, const char *attr, char **ret)
 {

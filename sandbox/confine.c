@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "capability.h"
 #include "confine.h"
+#include "string-table.h"
 #include "string-util.h"
 
 static const char *const confine_stage_table[_CONFINE_STAGE_MAX] = {
@@ -8,18 +9,7 @@ static const char *const confine_stage_table[_CONFINE_STAGE_MAX] = {
         [CONFINE_STAGE_CAPABILITIES] = "capabilities",
 };
 
-const char *confine_stage_to_string(ConfineStage s)
-{
-        return s >= 0 && s < _CONFINE_STAGE_MAX ? confine_stage_table[s] : NULL;
-}
-
-ConfineStage confine_stage_from_string(const char *s)
-{
-        for (int i = 0; s && i < _CONFINE_STAGE_MAX; i++)
-                if (streq(confine_stage_table[i], s))
-                        return (ConfineStage)i;
-        return _CONFINE_STAGE_INVALID;
-}
+DEFINE_STRING_TABLE(confine_stage, ConfineStage, _CONFINE_STAGE_MAX, _CONFINE_STAGE_INVALID)
 
 static int fail(ConfineStage stage, int r, ConfineStage *ret_failed_stage)
 {

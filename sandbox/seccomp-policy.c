@@ -12,6 +12,7 @@
 
 #include "fd-util.h"
 #include "seccomp-policy.h"
+#include "string-table.h"
 #include "string-util.h"
 
 static const char *const seccomp_action_table[_SECCOMP_ACTION_MAX] = {
@@ -40,45 +41,9 @@ static const char *const seccomp_flag_table[_SECCOMP_FLAG_MAX] = {
         [SECCOMP_FLAG_SPEC_ALLOW] = "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
 };
 
-static int table_lookup(const char *const *table, int n, const char *s)
-{
-        if (!s)
-                return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return i;
-        return -EINVAL;
-}
-
-const char *seccomp_action_to_string(SeccompAction a)
-{
-        return a >= 0 && a < _SECCOMP_ACTION_MAX ? seccomp_action_table[a] : NULL;
-}
-
-SeccompAction seccomp_action_from_string(const char *s)
-{
-        return (SeccompAction)table_lookup(seccomp_action_table, _SECCOMP_ACTION_MAX, s);
-}
-
-const char *seccomp_op_to_string(SeccompOp op)
-{
-        return op >= 0 && op < _SECCOMP_OP_MAX ? seccomp_op_table[op] : NULL;
-}
-
-SeccompOp seccomp_op_from_string(const char *s)
-{
-        return (SeccompOp)table_lookup(seccomp_op_table, _SECCOMP_OP_MAX, s);
-}
-
-const char *seccomp_flag_to_string(SeccompFlag f)
-{
-        return f >= 0 && f < _SECCOMP_FLAG_MAX ? seccomp_flag_table[f] : NULL;
-}
-
-SeccompFlag seccomp_flag_from_string(const char *s)
-{
-        return (SeccompFlag)table_lookup(seccomp_flag_table, _SECCOMP_FLAG_MAX, s);
-}
+DEFINE_STRING_TABLE(seccomp_action, SeccompAction, _SECCOMP_ACTION_MAX, _SECCOMP_ACTION_INVALID)
+DEFINE_STRING_TABLE(seccomp_op, SeccompOp, _SECCOMP_OP_MAX, _SECCOMP_OP_INVALID)
+DEFINE_STRING_TABLE(seccomp_flag, SeccompFlag, _SECCOMP_FLAG_MAX, _SECCOMP_FLAG_INVALID)
 
 uint32_t seccomp_flag_to_kernel(SeccompFlag f)
 {

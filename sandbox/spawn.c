@@ -13,6 +13,7 @@
 
 #include "env-blob.h"
 #include "spawn.h"
+#include "string-table.h"
 #include "string-util.h"
 
 /* Kept in step with supervisor/shim-protocol.h; sandbox/ does not depend on supervisor/. */
@@ -40,18 +41,7 @@ static const char *const spawn_stage_table[_SPAWN_STAGE_MAX] = {
         [SPAWN_STAGE_SESSION] = "session", [SPAWN_STAGE_FDS] = "fds",     [SPAWN_STAGE_EXEC] = "exec",
 };
 
-const char *spawn_stage_to_string(SpawnStage s)
-{
-        return s >= 0 && s < _SPAWN_STAGE_MAX ? spawn_stage_table[s] : NULL;
-}
-
-SpawnStage spawn_stage_from_string(const char *s)
-{
-        for (int i = 0; s && i < _SPAWN_STAGE_MAX; i++)
-                if (streq(spawn_stage_table[i], s))
-                        return (SpawnStage)i;
-        return _SPAWN_STAGE_INVALID;
-}
+DEFINE_STRING_TABLE(spawn_stage, SpawnStage, _SPAWN_STAGE_MAX, _SPAWN_STAGE_INVALID)
 
 typedef struct SpawnChildPlan {
         const char *path;

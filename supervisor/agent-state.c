@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agent-state.h"
 #include "cleanup.h"
+#include "string-table.h"
 
 #define X        _PROTO_STATE_INVALID
 #define STARTING PROTO_STATE_STARTING
@@ -37,13 +38,10 @@ bool agent_state_is_ended(ProtoState s)
         return s == PROTO_STATE_EXITED || s == PROTO_STATE_FAILED;
 }
 
-const char *agent_event_to_string(AgentEvent e)
-{
-        static const char *const table[_AGENT_EVENT_MAX] = {
-                [AGENT_EVENT_STARTED] = "started", [AGENT_EVENT_SPAWN_FAILED] = "spawn-failed",
-                [AGENT_EVENT_PAUSE] = "pause",     [AGENT_EVENT_FROZEN] = "frozen",
-                [AGENT_EVENT_RESUME] = "resume",   [AGENT_EVENT_THAWED] = "thawed",
-                [AGENT_EVENT_STOP] = "stop",       [AGENT_EVENT_EXITED] = "exited",
-        };
-        return e >= 0 && e < _AGENT_EVENT_MAX ? table[e] : NULL;
-}
+static const char *const agent_event_table[_AGENT_EVENT_MAX] = {
+        [AGENT_EVENT_STARTED] = "started", [AGENT_EVENT_SPAWN_FAILED] = "spawn-failed",
+        [AGENT_EVENT_PAUSE] = "pause",     [AGENT_EVENT_FROZEN] = "frozen",
+        [AGENT_EVENT_RESUME] = "resume",   [AGENT_EVENT_THAWED] = "thawed",
+        [AGENT_EVENT_STOP] = "stop",       [AGENT_EVENT_EXITED] = "exited",
+};
+DEFINE_TO_STRING(agent_event, AgentEvent, _AGENT_EVENT_MAX)

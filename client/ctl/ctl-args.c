@@ -10,10 +10,11 @@
 #include "cleanup.h"
 #include "ctl-args.h"
 #include "parse-util.h"
+#include "string-table.h"
 #include "string-util.h"
 #include "time-util.h"
 
-static const char *const command_table[_CTL_COMMAND_MAX] = {
+static const char *const ctl_command_table[_CTL_COMMAND_MAX] = {
         [CTL_COMMAND_HEALTH] = "health", [CTL_COMMAND_PS] = "ps",
         [CTL_COMMAND_SPAWN] = "spawn",   [CTL_COMMAND_INSPECT] = "inspect",
         [CTL_COMMAND_PAUSE] = "pause",   [CTL_COMMAND_RESUME] = "resume",
@@ -23,22 +24,7 @@ static const char *const command_table[_CTL_COMMAND_MAX] = {
         [CTL_COMMAND_RM] = "rm",         [CTL_COMMAND_SHUTDOWN] = "shutdown",
 };
 
-const char *ctl_command_to_string(CtlCommand c)
-{
-        if (c < 0 || c >= _CTL_COMMAND_MAX)
-                return NULL;
-        return command_table[c];
-}
-
-CtlCommand ctl_command_from_string(const char *s)
-{
-        if (!s)
-                return _CTL_COMMAND_INVALID;
-        for (int i = 0; i < _CTL_COMMAND_MAX; i++)
-                if (streq(command_table[i], s))
-                        return (CtlCommand)i;
-        return _CTL_COMMAND_INVALID;
-}
+DEFINE_STRING_TABLE(ctl_command, CtlCommand, _CTL_COMMAND_MAX, _CTL_COMMAND_INVALID)
 
 enum {
         ARG_VERSION = 0x100,

@@ -16,12 +16,13 @@
 
 #include "cleanup.h"
 #include "client-internal.h"
+#include "string-table.h"
 #include "string-util.h"
 #include "time-util.h"
 
 #define ENDPOINT_MAX 1024
 
-static const char *const error_kind_table[_DESCARTES_ERROR_KIND_MAX] = {
+static const char *const descartes_error_kind_table[_DESCARTES_ERROR_KIND_MAX] = {
         [DESCARTES_ERROR_NONE] = "none",
         [DESCARTES_ERROR_LOCAL] = "local",
         [DESCARTES_ERROR_UNREACHABLE] = "unreachable",
@@ -31,12 +32,7 @@ static const char *const error_kind_table[_DESCARTES_ERROR_KIND_MAX] = {
         [DESCARTES_ERROR_DAEMON] = "daemon",
 };
 
-const char *descartes_error_kind_to_string(DescartesErrorKind k)
-{
-        if (k < 0 || k >= _DESCARTES_ERROR_KIND_MAX)
-                return NULL;
-        return error_kind_table[k];
-}
+DEFINE_TO_STRING(descartes_error_kind, DescartesErrorKind, _DESCARTES_ERROR_KIND_MAX)
 
 void descartes_error_clear(DescartesError *e)
 {
