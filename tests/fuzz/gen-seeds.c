@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Writes the fuzz seed corpora from the round-trip samples: DIR/request/, DIR/reply/, DIR/event/.
+/* Writes the fuzz seed corpora from the round-trip samples: DIR/request/, DIR/reply/, DIR/event/,
+ * DIR/agent-record/.
  * Usage: proto-fuzz-seeds tests/fuzz/corpus */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +54,8 @@ int main(int argc, char *argv[])
                 fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
                 return EXIT_FAILURE;
         }
-        if (make_dir(dir, "request") < 0 || make_dir(dir, "reply") < 0 || make_dir(dir, "event") < 0) {
+        if (make_dir(dir, "request") < 0 || make_dir(dir, "reply") < 0 || make_dir(dir, "event") < 0 ||
+            make_dir(dir, "agent-record") < 0) {
                 fprintf(stderr, "cannot create the corpus directories under %s\n", dir);
                 return EXIT_FAILURE;
         }
@@ -108,6 +110,20 @@ int main(int argc, char *argv[])
                                 goto fail;
                         n++;
                 }
+        for (int full = 0; full <= 1; full++) {
+                _cleanup_(proto_agent_info_done) ProtoAgentInfo i = {};
+                _cleanup_free_ void *buf = NULL;
+                size_t len;
+
+                r = sample_agent_info(full, &i);
+                if (r >= 0)
+                        r = proto_agent_info_encode(&i, &buf, &len);
+                if (r >= 0)
+                        r = write_seed(dir, "agent-record", full ? "full" : "minimal", buf, len);
+                if (r < 0)
+                        goto fail;
+                n++;
+        }
         fprintf(stderr, "wrote %u seeds under %s\n", n, dir);
         return EXIT_SUCCESS;
 fail:
