@@ -284,12 +284,12 @@ static const ProtoField output_line_fields[] = {
 static const ProtoType output_line_type = PROTO_TYPE("output_line", ProtoOutputLine, output_line_fields);
 
 /* Exactly one of lines (lines mode) and data (raw mode), which also says the mode. */
-static const ProtoField output_lines_field = PROTO_ROW(
-        ProtoOutputResult, lines, "lines", ARRAY, .flags = REQ, .aux = offsetof(ProtoOutputResult, n_lines),
-        .max = PROTO_OUTPUT_LINES_MAX, .type = &output_line_type);
-static const ProtoField output_data_field =
-        PROTO_ROW(ProtoOutputResult, data, "data", BIN, .flags = REQ, .max = PROTO_OUTPUT_DATA_MAX);
-static const ProtoField output_body_fields[] = {output_lines_field, output_data_field};
+static const ProtoField output_body_fields[] = {
+        PROTO_ROW(ProtoOutputResult, lines, "lines", ARRAY, .flags = REQ,
+                  .aux = offsetof(ProtoOutputResult, n_lines), .max = PROTO_OUTPUT_LINES_MAX,
+                  .type = &output_line_type),
+        PROTO_ROW(ProtoOutputResult, data, "data", BIN, .flags = REQ, .max = PROTO_OUTPUT_DATA_MAX),
+};
 static const ProtoType output_lines_type = {.fields = output_body_fields, .n_fields = 1};
 static const ProtoType output_data_type = {.fields = output_body_fields + 1, .n_fields = 1};
 

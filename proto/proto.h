@@ -240,6 +240,60 @@ typedef struct ProtoEvent {
         ProtoValue data; /* optional: a map */
 } ProtoEvent;
 
+/* ---- event data (ProtoEvent.data), typed per kind; status_changed carries none ---- */
+
+typedef struct ProtoOutputData { /* output: new records were logged */
+        uint64_t seq_first;
+        uint64_t seq_last;
+        uint64_t bytes; /* since the previous output event */
+        uint64_t stdout_bytes;
+        uint64_t stderr_bytes;
+        uint64_t dropped_bytes;
+} ProtoOutputData;
+
+typedef struct ProtoErrorData { /* error */
+        char *msg;
+} ProtoErrorData;
+
+typedef struct ProtoExitedData { /* exited */
+        bool has_exit_code;
+        int exit_code;
+        bool has_signal;
+        int signal;
+        bool has_cpu_usec;
+        uint64_t cpu_usec;
+        bool has_memory_peak;
+        uint64_t memory_peak;
+} ProtoExitedData;
+
+typedef struct ProtoHeartbeatData { /* heartbeat: host facts only, every subscriber gets it */
+        uint64_t uptime_s;
+        uint32_t cpus;
+        uint64_t mem_total;
+        uint64_t mem_available;
+        double load1;
+} ProtoHeartbeatData;
+
+typedef struct ProtoLimitHitData { /* limit_hit */
+        char *limit;               /* which limit: its name in the daemon's limit table */
+        uint64_t count;
+} ProtoLimitHitData;
+
+typedef union ProtoEventData {
+        ProtoOutputData output;
+        ProtoErrorData error;
+        ProtoExitedData exited;
+        ProtoHeartbeatData heartbeat;
+        ProtoLimitHitData limit_hit;
+} ProtoEventData;
+
+/* The data of an event of `kind` as a ProtoValue (-EINVAL for a kind without data, -E2BIG past
+ * PROTO_VALUE_MAX), and back (unknown keys ignored, absent ones left zero; -EBADMSG with e filled). */
+int proto_event_data_encode(ProtoEventKind kind, const ProtoEventData *d, ProtoValue *ret);
+int proto_event_data_decode(ProtoEventKind kind, const ProtoValue *v, ProtoEventData *ret,
+                            ProtoError *ret_err);
+void proto_event_data_done(ProtoEventKind kind, ProtoEventData *d);
+
 /* ---- request arguments, one struct per op ---- */
 
 typedef struct ProtoListArgs {

@@ -318,7 +318,8 @@ void agent_save_record(Agent *a)
                         "the agent's record could not be written (%s): a restarted daemon would not know "
                         "its latest state",
                         strerror(-r));
-                if (proto_value_new_str_map("msg", msg, &data) >= 0)
+                if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >=
+                    0)
                         events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
                 proto_value_done(&data);
         }
@@ -647,28 +648,20 @@ void agent_finalize(Agent *a)
         publish_status(a);
         agent_save_record(a);
         {
-                const char *keys[4];
-                uint64_t vals[4];
-                size_t n = 0;
+                ProtoEventData d = {
+                        .exited = {
+                                .has_exit_code = a->has_exit_code,
+                                .exit_code = a->exit_code,
+                                .has_signal = a->has_signal,
+                                .signal = a->signal,
+                                .has_cpu_usec = a->has_final_usage,
+                                .cpu_usec = a->final_usage.cpu_usec,
+                                .has_memory_peak = a->has_final_usage && a->final_usage.memory_peak > 0,
+                                .memory_peak = a->final_usage.memory_peak,
+                        }};
                 ProtoValue data = {};
-                if (a->has_exit_code) {
-                        keys[n] = "exit_code";
-                        vals[n++] = (uint64_t)a->exit_code;
-                }
-                if (a->has_signal) {
-                        keys[n] = "signal";
-                        vals[n++] = (uint64_t)a->signal;
-                }
-                if (a->has_final_usage) {
-                        keys[n] = "cpu_usec";
-                        vals[n++] = a->final_usage.cpu_usec;
-                        if (a->final_usage.memory_peak > 0) {
-                                keys[n] = "memory_peak";
-                                vals[n++] = a->final_usage.memory_peak;
-                        }
-                }
-                if (n > 0)
-                        (void)proto_value_new_u64_map(keys, vals, n, &data);
+                if (d.exited.has_exit_code || d.exited.has_signal || d.exited.has_cpu_usec)
+                        (void)proto_event_data_encode(PROTO_EVENT_EXITED, &d, &data);
                 events_publish(m, PROTO_EVENT_EXITED, a->id, &a->state, &a->reason,
                                data.data ? &data : NULL);
                 proto_value_done(&data);

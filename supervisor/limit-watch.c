@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -47,24 +46,15 @@ struct LimitWatch {
 
 static void publish(LimitWatch *w, LimitKind k, uint64_t count)
 {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
         ProtoValue data = {};
         const char *name = limit_table[k].name;
+        ProtoEventData d = {.limit_hit = {.limit = (char *)name, .count = count}};
 
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 2);
-        msgpack_pack_str_with_body(&pk, "limit", 5);
-        msgpack_pack_str_with_body(&pk, name, strlen(name));
-        msgpack_pack_str_with_body(&pk, "count", 5);
-        msgpack_pack_uint64(&pk, count);
-        if (proto_value_from_msgpack(sb.data, sb.size, &data) >= 0) {
+        if (proto_event_data_encode(PROTO_EVENT_LIMIT_HIT, &d, &data) >= 0) {
                 log_debug("Agent %s reached %s (%" PRIu64 " times).", w->agent->id, name, count);
                 events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent->id, NULL, NULL, &data);
         }
         proto_value_done(&data);
-        msgpack_sbuffer_destroy(&sb);
 }
 
 static int read_limit(LimitWatch *w, LimitKind k, uint64_t *ret)

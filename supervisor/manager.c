@@ -2,7 +2,6 @@
 /* The loop, the sockets, signals, sd_notify, the heartbeat, reload and shutdown. */
 #include <fcntl.h>
 #include <grp.h>
-#include <msgpack.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,28 +261,21 @@ static void notify_status(Manager *m)
  * client reads its own agents' usage with get or list. */
 static int heartbeat_data(Manager *m, ProtoValue *ret)
 {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
         ProtoHostInfo h;
-        int r;
 
         (void)host_info_read(&h);
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 5);
-        msgpack_pack_str_with_body(&pk, "uptime_s", 8);
-        msgpack_pack_uint64(&pk, (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC);
-        msgpack_pack_str_with_body(&pk, "cpus", 4);
-        msgpack_pack_uint32(&pk, h.cpus);
-        msgpack_pack_str_with_body(&pk, "mem_total", 9);
-        msgpack_pack_uint64(&pk, h.mem_total);
-        msgpack_pack_str_with_body(&pk, "mem_available", 13);
-        msgpack_pack_uint64(&pk, h.mem_available);
-        msgpack_pack_str_with_body(&pk, "load1", 5);
-        msgpack_pack_double(&pk, h.load1);
-        r = proto_value_from_msgpack(sb.data, sb.size, ret);
-        msgpack_sbuffer_destroy(&sb);
-        return r;
+        return proto_event_data_encode(
+                PROTO_EVENT_HEARTBEAT,
+                &(ProtoEventData){.heartbeat =
+                                          {
+                                                  .uptime_s = (now_usec(CLOCK_MONOTONIC) - m->started_usec) /
+                                                              USEC_PER_SEC,
+                                                  .cpus = h.cpus,
+                                                  .mem_total = h.mem_total,
+                                                  .mem_available = h.mem_available,
+                                                  .load1 = h.load1,
+                                          }},
+                ret);
 }
 
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)

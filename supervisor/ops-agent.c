@@ -132,7 +132,8 @@ int op_spawn(Call *c)
                 log_warning("Agent %s failed to spawn: %s", a->id, a->failed_msg ?: "?");
                 {
                         ProtoValue data = {};
-                        if (proto_value_new_str_map("msg", a->failed_msg ?: "spawn failed", &data) >= 0)
+                        ProtoEventData d = {.error.msg = a->failed_msg ?: (char *)"spawn failed"};
+                        if (proto_event_data_encode(PROTO_EVENT_ERROR, &d, &data) >= 0)
                                 events_publish(m, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
                         proto_value_done(&data);
                 }

@@ -22,15 +22,19 @@ static int send_packet(Agent *a, const void *buf, size_t n);
 
 static void publish_output(Agent *a)
 {
-        static const char *const keys[] = {"seq_first",    "seq_last",     "bytes",
-                                           "stdout_bytes", "stderr_bytes", "dropped_bytes"};
-        uint64_t vals[] = {a->output_first_seq,    a->output_last_seq,     a->output_bytes_pending,
-                           a->output_stdout_bytes, a->output_stderr_bytes, a->output_dropped_bytes};
+        ProtoEventData d = {.output = {
+                                    .seq_first = a->output_first_seq,
+                                    .seq_last = a->output_last_seq,
+                                    .bytes = a->output_bytes_pending,
+                                    .stdout_bytes = a->output_stdout_bytes,
+                                    .stderr_bytes = a->output_stderr_bytes,
+                                    .dropped_bytes = a->output_dropped_bytes,
+                            }};
         ProtoValue data = {};
 
         if (a->output_first_seq == 0)
                 return;
-        if (proto_value_new_u64_map(keys, vals, ELEMENTSOF(keys), &data) >= 0)
+        if (proto_event_data_encode(PROTO_EVENT_OUTPUT, &d, &data) >= 0)
                 events_publish(a->manager, PROTO_EVENT_OUTPUT, a->id, NULL, NULL, &data);
         proto_value_done(&data);
         a->output_announced_seq = a->output_last_seq;
@@ -140,7 +144,7 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         (void)snprintf(msg, sizeof msg, "stage %s: %s", shim_stage_to_string(f->stage), strerror(f->error));
         free(a->failed_msg);
         a->failed_msg = strdup(msg);
-        if (proto_value_new_str_map("msg", msg, &data) >= 0)
+        if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >= 0)
                 events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
         proto_value_done(&data);
         /* the agent has ended here: the state turns `failed` before the spawn is answered, not once the shim

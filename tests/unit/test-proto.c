@@ -489,6 +489,43 @@ static void test_reply_builders(void **state)
         assert_string_equal(d.error_msg, "unknown op \"launch\"");
 }
 
+/* Typed event data: the bytes the daemon packed by hand before (a u64 map, a str map), and back. */
+static void test_event_data(void **state)
+{
+        _cleanup_(proto_value_done) ProtoValue v = {}, old = {}, s = {}, olds = {}, x = {};
+        static const char *const keys[] = {"seq_first",    "seq_last",     "bytes",
+                                           "stdout_bytes", "stderr_bytes", "dropped_bytes"};
+        static const uint64_t values[] = {3, 9, 512, 1000, 24, 0};
+        ProtoEventData d = {.output = {3, 9, 512, 1000, 24, 0}}, back = {};
+        ProtoError err;
+
+        (void)state;
+        assert_int_equal(proto_event_data_encode(PROTO_EVENT_OUTPUT, &d, &v), 0);
+        assert_int_equal(proto_value_new_u64_map(keys, values, ELEMENTSOF(keys), &old), 0);
+        eq_mem(v.data, v.size, old.data, old.size);
+        assert_int_equal(proto_event_data_decode(PROTO_EVENT_OUTPUT, &v, &back, &err), 0);
+        assert_memory_equal(&back.output, &d.output, sizeof d.output);
+
+        d = (ProtoEventData){.error.msg = (char *)"disk full"};
+        assert_int_equal(proto_event_data_encode(PROTO_EVENT_ERROR, &d, &s), 0);
+        assert_int_equal(proto_value_new_str_map("msg", "disk full", &olds), 0);
+        eq_mem(s.data, s.size, olds.data, olds.size);
+        assert_int_equal(proto_event_data_decode(PROTO_EVENT_ERROR, &s, &back, &err), 0);
+        assert_string_equal(back.error.msg, "disk full");
+        proto_event_data_done(PROTO_EVENT_ERROR, &back);
+        assert_null(back.error.msg);
+
+        d = (ProtoEventData){
+                .exited = {.has_signal = true, .signal = 9, .has_cpu_usec = true, .cpu_usec = 7}};
+        assert_int_equal(proto_event_data_encode(PROTO_EVENT_EXITED, &d, &x), 0);
+        assert_int_equal(proto_event_data_decode(PROTO_EVENT_EXITED, &x, &back, &err), 0);
+        assert_memory_equal(&back.exited, &d.exited, sizeof d.exited);
+
+        /* a kind without data, and data of the wrong shape */
+        assert_int_equal(proto_event_data_encode(PROTO_EVENT_STATUS_CHANGED, &d, &x), -EINVAL);
+        assert_int_equal(proto_event_data_decode(PROTO_EVENT_LIMIT_HIT, &v, &back, &err), -EBADMSG);
+}
+
 static void test_values(void **state)
 {
         _cleanup_(proto_value_done) ProtoValue v = {}, c = {}, s = {};
@@ -553,6 +590,7 @@ int main(void)
                 cmocka_unit_test(test_topics),
                 cmocka_unit_test(test_reply_builders),
                 cmocka_unit_test(test_values),
+                cmocka_unit_test(test_event_data),
                 cmocka_unit_test(test_agent_info_copy),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
