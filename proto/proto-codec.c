@@ -239,8 +239,7 @@ static int read_value(const msgpack_object *o, const char *name, const ProtoFiel
         case PROTO_KIND_DOUBLE:
                 return proto_read_double(o, name, p, e);
         case PROTO_KIND_ENUM:
-                return proto_read_enum(o, name, f->enum_names, f->flags & PROTO_F_LENIENT, f->lenient_value,
-                                       p, e);
+                return proto_read_enum(o, name, f->enum_names, false, 0, p, e);
         case PROTO_KIND_BIN:
                 return proto_read_bin(o, name, f->max, p, e);
         case PROTO_KIND_VALUE:

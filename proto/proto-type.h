@@ -21,13 +21,15 @@ typedef enum ProtoKind {
         PROTO_KIND_I64,     /* int64_t */
         PROTO_KIND_BOOL,    /* bool */
         PROTO_KIND_DOUBLE,  /* double */
-        PROTO_KIND_ENUM,    /* an int-sized enum named on the wire by .enum_names */
+        PROTO_KIND_ENUM,    /* an int-sized enum named on the wire by .enum_names (.max set: values from it
+                             * up are never sent) */
         PROTO_KIND_BIN,     /* ProtoBytes, at most max bytes */
         PROTO_KIND_VALUE,   /* ProtoValue (a map when PROTO_F_MAP) */
-        PROTO_KIND_STRV,    /* char ** (NULL-terminated), its count a size_t at .aux */
+        PROTO_KIND_STRV,    /* char ** (NULL-terminated), its count a size_t at .aux; at most max entries,
+                             * min 1: no empty entry */
         PROTO_KIND_STR_MAP, /* ProtoStrMap */
-        PROTO_KIND_OBJECT,  /* a nested map described by .type (offset 0 and absolute sub-offsets: a map on
-                             * the wire of fields kept flat in the C struct) */
+        PROTO_KIND_OBJECT,  /* a nested map described by .type; with offset 0 and a PROTO_INLINE_TYPE, a
+                             * map on the wire whose fields are kept flat in the C struct */
         PROTO_KIND_ARRAY,   /* an array of .type structs: pointer at offset, count a size_t at .aux */
         PROTO_KIND_CUSTOM,  /* .codec does it all (the few shapes no row describes) */
 } ProtoKind;
@@ -38,8 +40,7 @@ enum {
         PROTO_F_NONEMPTY = 1 << 2,   /* a list with at least one entry ("%s: empty") */
         PROTO_F_MAP = 1 << 3,        /* VALUE: must be a map */
         PROTO_F_NIL = 1 << 4,        /* VALUE: a NULL one is encoded as nil */
-        PROTO_F_LENIENT = 1 << 5,    /* ENUM: an unknown name reads as .lenient_value (error codes) */
-        PROTO_F_JSON_OMIT = 1 << 6,  /* JSON: an absent field is left out instead of null */
+        PROTO_F_JSON_OMIT = 1 << 5,  /* JSON: an absent field is left out instead of null */
 };
 
 typedef struct ProtoField ProtoField;
@@ -65,7 +66,6 @@ struct ProtoField {
         size_t max_len;   /* STRV, STR_MAP: bytes per entry (STR_MAP: per key) */
         size_t max_value; /* STR_MAP: bytes per value */
         size_t max_total; /* STRV, STR_MAP: bytes in all */
-        int lenient_value;
         const ProtoEnumNames *enum_names;
         const struct ProtoType *type;
         const ProtoCodec *codec;
