@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer: proto_event_decode() on arbitrary bytes; whatever decodes must re-encode to a fixed point and
- * format a topic. */
+ * format a topic; decoded twice, it renders the same JSON. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto-json.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -14,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ProtoEvent a = {}, b = {};
         ProtoError err;
         void *buf = NULL, *buf2 = NULL;
-        char *topic = NULL;
+        char *topic = NULL, *ja = NULL, *jb = NULL;
         size_t len = 0, len2 = 0;
 
         if (proto_event_decode(data, size, &a, &err) < 0)
@@ -28,6 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* ids with a '.' are refused; every other decoded event has a topic */
         if (proto_event_topic(a.agent, a.kind, &topic) < 0 && !(a.agent && strchr(a.agent, '.')))
                 abort();
+        if (proto_event_to_json(&a, &ja) < 0 || proto_event_to_json(&b, &jb) < 0 || strcmp(ja, jb) != 0)
+                abort();
+        free(ja);
+        free(jb);
         free(topic);
         free(buf);
         free(buf2);
