@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyzer.h"
 #include "cleanup.h"
 #include "env-blob.h"
 #include "fd-util.h"
@@ -72,9 +73,13 @@ int env_blob_parse(const char *data, size_t size, char ***ret)
                 size_t len = strlen(p);
                 if (len == 0 || !entry_valid(p, len))
                         return -EBADMSG;
+                /* analyzer false positive: l owns the copy and strv_free() frees every element, a loop the
+                 * analyzer does not follow */
+                ANALYZER_IGNORE_LEAK_BEGIN
                 l[i] = strdup(p);
                 if (!l[i++])
                         return -ENOMEM;
+                ANALYZER_IGNORE_END
         }
         *ret = TAKE_PTR(l);
         return 0;

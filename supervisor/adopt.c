@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "analyzer.h"
 #include "adopt.h"
 #include "agent-cgroup.h"
 #include "agent-record.h"
@@ -210,10 +211,13 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         a->output_stderr_bytes = p->output_stderr_bytes;
         a->output_dropped_bytes = p->output_dropped_bytes;
         a->shim_start_ticks = p->shim_start_ticks;
+        /* analyzer false positive: a owns the copy and agent_free() frees it */
+        ANALYZER_IGNORE_LEAK_BEGIN
         if (p->failed_msg[0] && !(a->failed_msg = strdup(p->failed_msg))) {
                 agent_free(a);
                 return -ENOMEM;
         }
+        ANALYZER_IGNORE_END
         if (asprintf_safe(&a->state_path, "%s/agents/%s", m->config.state_dir, id) < 0 ||
             asprintf_safe(&a->runtime_path, "%s/agents/%s", m->config.runtime_dir, id) < 0) {
                 agent_free(a);

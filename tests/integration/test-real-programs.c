@@ -359,7 +359,7 @@ static void test_refusals(void **state)
 /* Runs descartesctl with stderr captured; returns its exit status. */
 static int ctl_capture(ITest *t, const char *args, char **ret_out)
 {
-        _cleanup_free_ char *cmd = NULL, *out = NULL;
+        _cleanup_free_ char *cmd = NULL;
         char buf[4096];
         size_t n = 0;
         FILE *f;
