@@ -138,11 +138,6 @@ int write_string_file_at(int dirfd, const char *path, const char *s)
         return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode)
-{
-        return write_file_replace_at(dirfd, path, data, n, mode, true);
-}
-
 int write_file_replace_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode, bool sync)
 {
         char tmp[PATH_MAX];

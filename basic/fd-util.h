@@ -19,10 +19,9 @@ ssize_t loop_read(int fd, void *buf, size_t n);
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
 /* Writes a string to an existing file (cgroup and proc attributes): one write(), no O_CREAT. */
 int write_string_file_at(int dirfd, const char *path, const char *s);
-/* Writes data to dir/path atomically: temp file, fsync, rename, fsync of the directory. */
-int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode);
-/* The same, with the two fsyncs only when `sync`: without them a reader still sees the old or the new
- * content whole (rename is atomic), and a process crash loses nothing; only a host crash may. */
+/* Writes data to dir/path atomically: temp file, rename; with `sync`, an fsync of the file before the rename
+ * and of the directory after it. Without them a reader still sees the old or the new content whole (rename
+ * is atomic), and a process crash loses nothing; only a host crash may. */
 int write_file_replace_at(int dirfd, const char *path, const void *data, size_t n, mode_t mode, bool sync);
 
 /* mkdir -p: the last component with mode, missing parents with 0755. */

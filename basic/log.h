@@ -11,7 +11,6 @@
 #include "cleanup.h"
 
 void log_set_max_level(int level);
-int log_get_max_level(void);
 /* Prefix each line with "<N>" so journald keeps the priority (set when stderr is the journal). */
 void log_set_journal_prefix(int on);
 void log_set_ident(const char *ident);

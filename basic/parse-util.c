@@ -243,29 +243,6 @@ int parse_duration(const char *s, uint64_t *ret_usec)
         return 0;
 }
 
-int format_duration(uint64_t usec, char *buf, size_t n)
-{
-        static const DurationUnit units[] = {
-                {"d", UINT64_C(86400000000)}, {"h", UINT64_C(3600000000)}, {"m", UINT64_C(60000000)},
-                {"s", UINT64_C(1000000)},     {"ms", UINT64_C(1000)},      {"us", 1},
-        };
-        size_t pos = 0;
-        int r;
-
-        if (usec == 0)
-                return append(buf, n, &pos, "0");
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                uint64_t k = usec / units[i].usec;
-                if (k == 0)
-                        continue;
-                r = append(buf, n, &pos, "%" PRIu64 "%s", k, units[i].suffix);
-                if (r < 0)
-                        return r;
-                usec %= units[i].usec;
-        }
-        return 0;
-}
-
 int parse_cpu(const char *s, uint64_t *ret_millicpus)
 {
         Decimal d;

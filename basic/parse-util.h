@@ -27,7 +27,6 @@ int parse_size(const char *s, uint64_t *ret);
 int format_size(uint64_t bytes, char *buf, size_t n);
 
 int parse_duration(const char *s, uint64_t *ret_usec);
-int format_duration(uint64_t usec, char *buf, size_t n);
 
 int parse_cpu(const char *s, uint64_t *ret_millicpus);
 int format_cpu(uint64_t millicpus, char *buf, size_t n);

@@ -29,32 +29,6 @@ int pidref_set_pid(PidRef *p, pid_t pid)
         return 0;
 }
 
-int pidref_set_pidfd_take(PidRef *p, int pidfd)
-{
-        _cleanup_free_ char *buf = NULL;
-        char path[64];
-        const char *line;
-        long pid;
-        int r;
-
-        (void)snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
-        r = read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
-        if (r < 0)
-                return r;
-        line = strstr(buf, "\nPid:");
-        if (!line)
-                return -ENOTTY;
-        pid = strtol(line + 5, NULL, 10);
-        if (pid == 0 || pid < -1)
-                return -EREMOTE; /* not in our pid namespace */
-        if (pid == -1)
-                return -ESRCH;
-        pidref_done(p);
-        p->pid = (pid_t)pid;
-        p->fd = pidfd;
-        return 0;
-}
-
 void pidref_done(PidRef *p)
 {
         if (!p)

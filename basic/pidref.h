@@ -21,8 +21,6 @@ static inline bool pidref_is_set(const PidRef *p)
 
 /* Opens a pidfd for pid. */
 int pidref_set_pid(PidRef *p, pid_t pid);
-/* Adopts an existing pidfd (takes ownership) and resolves its pid from /proc/self/fdinfo. */
-int pidref_set_pidfd_take(PidRef *p, int pidfd);
 void pidref_done(PidRef *p);
 int pidref_kill(const PidRef *p, int sig);
 /* 1 if the process has exited (pidfd readable), 0 if alive. */

@@ -73,7 +73,6 @@ struct ConnectionLimit {
         UidCount *uids;
         size_t n_uids;
         uint64_t total;
-        uint64_t refused;
         uint64_t last_sweep_usec;
         bool warned_total;
 };
@@ -182,7 +181,6 @@ static void cut(ConnectionLimit *l, Watched *w, Slot *s, UidCount *u, int fd)
                 return;
         }
         s->cut = true;
-        l->refused++;
         if (l->total > connection_limit_total_max(l)) {
                 if (!l->warned_total)
                         log_warning("More than %llu connections to the control and event sockets (the cap "
@@ -366,21 +364,4 @@ int connection_limit_watch(ConnectionLimit *l, void *zmq_ctx, void *zsock, const
         w->monitored = zsock;
         l->watched[l->n_watched++] = w;
         return 0;
-}
-
-uint64_t connection_limit_open(ConnectionLimit *l)
-{
-        return l->total;
-}
-
-uint64_t connection_limit_open_by(ConnectionLimit *l, uid_t uid)
-{
-        UidCount *u = uid_count(l, uid, false);
-
-        return u ? u->n : 0;
-}
-
-uint64_t connection_limit_refused(ConnectionLimit *l)
-{
-        return l->refused;
 }

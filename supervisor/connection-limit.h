@@ -42,9 +42,5 @@ static inline void connection_limit_freep(ConnectionLimit **l)
 /* Counts the connections zsock accepts. Call before zmq_bind(), so that none is missed. */
 int connection_limit_watch(ConnectionLimit *l, void *zmq_ctx, void *zsock, const char *name);
 
-/* Connections open now (total, or of one uid), and how many were cut since the start. */
-uint64_t connection_limit_open(ConnectionLimit *l);
-uint64_t connection_limit_open_by(ConnectionLimit *l, uid_t uid);
-uint64_t connection_limit_refused(ConnectionLimit *l);
 /* The total cap in effect: max_connections, or the one derived from the descriptor limit. */
 uint64_t connection_limit_total_max(ConnectionLimit *l);

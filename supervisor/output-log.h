@@ -61,15 +61,6 @@ OutputLogReader *output_log_reader_free(OutputLogReader *r);
 int output_log_reader_next(OutputLogReader *r, OutputRecordHeader *ret_hdr, const void **ret_data);
 /* Makes the next record returned the first with a seq >= seq (records before it are skipped). */
 int output_log_reader_seek_seq(OutputLogReader *r, uint64_t seq);
-/* Skips everything present now, so that next() returns only records written later. */
-int output_log_reader_seek_end(OutputLogReader *r);
-
-/* Where the last n_lines lines of the given streams (a mask of 1 << OutputStream) start: the seq of the
- * record and the byte offset in its data. A final line without a trailing newline counts as a line. With
- * fewer lines than asked, the start of the log. 0 and *ret_seq = 0 when the log holds no such data. Scans
- * the log twice. */
-int output_log_find_tail(int dirfd, unsigned stream_mask, uint64_t n_lines, uint64_t *ret_seq,
-                         size_t *ret_offset);
 
 static inline void output_log_writer_freep(OutputLogWriter **w)
 {

@@ -31,7 +31,6 @@ struct SendBudget {
         uint64_t peer_max;
         uint64_t total_max;
         uint64_t total;
-        uint64_t refused;
         Peer *buckets[BUCKETS];
 };
 
@@ -106,7 +105,6 @@ static int charge(SendBudget *b, const void *key, size_t len, uint64_t bytes, Pe
         pp = peer_slot(b, key, len);
         p = *pp;
         if (b->total + bytes > b->total_max || (p && p->queued + bytes > b->peer_max)) {
-                b->refused++;
                 r = -ENOBUFS;
         } else if (!p) {
                 p = calloc(1, sizeof *p + len);
@@ -167,24 +165,4 @@ int send_budget_send(SendBudget *b, void *zsock, const void *const *data, const 
                 return r;
         }
         return 0;
-}
-
-uint64_t send_budget_queued(SendBudget *b)
-{
-        uint64_t v;
-
-        pthread_mutex_lock(&b->lock);
-        v = b->total;
-        pthread_mutex_unlock(&b->lock);
-        return v;
-}
-
-uint64_t send_budget_refused(SendBudget *b)
-{
-        uint64_t v;
-
-        pthread_mutex_lock(&b->lock);
-        v = b->refused;
-        pthread_mutex_unlock(&b->lock);
-        return v;
 }

@@ -33,7 +33,3 @@ SendBudget *send_budget_free(SendBudget *b);
 /* Sends data[0..n) on a ROUTER without blocking; data[0] is the routing id, the last part is charged.
  * -ENOBUFS when it does not fit the budget, -EAGAIN or -EHOSTUNREACH from libzmq; nothing is sent then. */
 int send_budget_send(SendBudget *b, void *zsock, const void *const *data, const size_t *sizes, size_t n);
-
-/* Bytes charged now, and the replies refused since the start. */
-uint64_t send_budget_queued(SendBudget *b);
-uint64_t send_budget_refused(SendBudget *b);

@@ -177,8 +177,3 @@ int trash_move(Trash *t, int dirfd, const char *path, const char *name)
         (void)trash_sweep(t);
         return 0;
 }
-
-int trash_busy(const Trash *t)
-{
-        return pidref_is_set(&t->cleaner);
-}

@@ -20,6 +20,3 @@ Trash *trash_free(Trash *t);
 /* Moves dirfd/path into the trash under a unique name derived from `name`, and starts a delete. -EXDEV and
  * others when it cannot be moved: the caller deletes it itself. */
 int trash_move(Trash *t, int dirfd, const char *path, const char *name);
-
-/* A delete is running (tests and shutdown). */
-int trash_busy(const Trash *t);

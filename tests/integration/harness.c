@@ -238,7 +238,7 @@ static int write_config(Harness *h, const char *extra)
         if (asprintf_safe(&path, "%s/descartesd.conf", h->tmpdir) < 0 ||
             asprintf_safe(&text, "# written by the integration harness\n%s\n", extra ?: "") < 0)
                 return -ENOMEM;
-        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644);
+        return write_file_replace_at(AT_FDCWD, path, text, strlen(text), 0644, true);
 }
 
 static bool control_socket_exists(void *arg)

@@ -587,7 +587,7 @@ int main(void)
         snprintf(endpoint, sizeof endpoint, "ipc://%s", ctl);
         snprintf(events, sizeof events, "ipc://%s/events", runtime);
         snprintf(conf, sizeof conf, "%s/descartesd.conf", tmpdir);
-        if (write_file_atomic_at(AT_FDCWD, conf, "heartbeat_interval = 200ms\n", 27, 0644) < 0)
+        if (write_file_replace_at(AT_FDCWD, conf, "heartbeat_interval = 200ms\n", 27, 0644, true) < 0)
                 return 1;
         atexit(cleanup);
 

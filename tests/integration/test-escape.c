@@ -228,7 +228,7 @@ static void test_setuid(void **state)
         assert_int_equal(chmod(dir, 0755), 0);
         assert_true(asprintf_safe(&suid, "%s/probe-suid", dir) >= 0);
         assert_int_equal(read_file_at(AT_FDCWD, probe_path(), 64 * 1024 * 1024, &data, &size), 0);
-        assert_int_equal(write_file_atomic_at(AT_FDCWD, suid, data, size, 0755), 0);
+        assert_int_equal(write_file_replace_at(AT_FDCWD, suid, data, size, 0755, true), 0);
         assert_int_equal(chown(suid, 0, 0), 0);
         assert_int_equal(chmod(suid, 04755), 0);
         assert_int_equal(stat(suid, &st), 0);

@@ -431,7 +431,7 @@ static void test_corrupt_record(void **state)
         dir = agent_dir(t, ids[0]);
         fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(fd >= 0);
-        assert_int_equal(write_file_atomic_at(fd, "record", garbage, sizeof garbage - 1, 0600), 0);
+        assert_int_equal(write_file_replace_at(fd, "record", garbage, sizeof garbage - 1, 0600, true), 0);
         close(fd);
         assert_int_equal(harness_restart_daemon(t->h), 0);
 

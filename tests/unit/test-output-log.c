@@ -93,27 +93,20 @@ static void test_write_read(void **state)
         assert_memory_equal(data, "more", 4);
         assert_int_equal(output_log_reader_next(r, &h, &data), 0);
 
-        /* seek_seq rewinds, seek_end skips all. */
+        /* seek_seq rewinds. */
         assert_int_equal(output_log_reader_seek_seq(r, 2), 0);
         assert_int_equal(output_log_reader_next(r, &h, &data), 1);
         assert_int_equal(h.seq, 2);
-        assert_int_equal(output_log_reader_seek_end(r), 0);
-        assert_int_equal(output_log_reader_next(r, &h, &data), 0);
 }
 
 static void test_empty_dir(void **state)
 {
         Fixture *f = *state;
         _cleanup_(output_log_reader_freep) OutputLogReader *r = NULL;
-        uint64_t seq = 99;
-        size_t off = 99;
 
         assert_int_equal(output_log_reader_open(f->dirfd, &r), 0);
         assert_int_equal(output_log_reader_next(r, NULL, NULL), 0);
         assert_int_equal(output_log_reader_next(r, NULL, NULL), 0);
-        assert_int_equal(output_log_find_tail(f->dirfd, 1u << OUTPUT_STREAM_STDOUT, 10, &seq, &off), 0);
-        assert_int_equal(seq, 0);
-        assert_int_equal(output_log_find_tail(f->dirfd, 1u << OUTPUT_STREAM_STDOUT, 0, &seq, &off), -EINVAL);
 
         /* A reader opened before the log existed picks it up once it is written. */
         _cleanup_(output_log_writer_freep) OutputLogWriter *w = NULL;
@@ -167,7 +160,6 @@ static void test_rotation_and_dropped(void **state)
         assert_int_equal(written - readable, output_log_writer_dropped_bytes(w));
 
         /* A reader at the end continues in the new output.log after a rotation. */
-        assert_int_equal(output_log_reader_seek_end(r), 0);
         /* 15 records fill at most one file of cap / 2: exactly one rotation on the way. */
         for (unsigned i = 0; i < 15; i++)
                 assert_int_equal(output_log_append(w, OUTPUT_STREAM_STDERR, rec, sizeof rec, 1000 + i), 0);
@@ -317,42 +309,6 @@ static void test_corrupt(void **state)
         assert_int_equal(output_log_reader_next(r, &h, &data), 0);
 }
 
-static void test_find_tail(void **state)
-{
-        Fixture *f = *state;
-        _cleanup_(output_log_writer_freep) OutputLogWriter *w = NULL;
-        const unsigned out = 1u << OUTPUT_STREAM_STDOUT, err = 1u << OUTPUT_STREAM_STDERR;
-        uint64_t seq;
-        size_t off;
-
-        assert_int_equal(output_log_writer_open(f->dirfd, OUTPUT_LOG_DEFAULT_CAP, &w), 0);
-        append_str(w, OUTPUT_STREAM_STDOUT, "a\nb\n", 1); /* seq 1 */
-        append_str(w, OUTPUT_STREAM_STDERR, "E1\n", 2);   /* seq 2 */
-        append_str(w, OUTPUT_STREAM_STDOUT, "c", 3);      /* seq 3 */
-        append_str(w, OUTPUT_STREAM_STDOUT, "d\ne", 4);   /* seq 4: lines "cd", "e" */
-
-        /* stdout lines: a, b, cd, e */
-        assert_int_equal(output_log_find_tail(f->dirfd, out, 1, &seq, &off), 0);
-        assert_int_equal(seq, 4);
-        assert_int_equal(off, 2);
-        assert_int_equal(output_log_find_tail(f->dirfd, out, 2, &seq, &off), 0);
-        assert_int_equal(seq, 3);
-        assert_int_equal(off, 0);
-        assert_int_equal(output_log_find_tail(f->dirfd, out, 3, &seq, &off), 0);
-        assert_int_equal(seq, 1);
-        assert_int_equal(off, 2);
-        assert_int_equal(output_log_find_tail(f->dirfd, out, 100, &seq, &off), 0);
-        assert_int_equal(seq, 1);
-        assert_int_equal(off, 0);
-        assert_int_equal(output_log_find_tail(f->dirfd, err, 1, &seq, &off), 0);
-        assert_int_equal(seq, 2);
-        assert_int_equal(off, 0);
-        /* both streams: a, b, E1, cd, e */
-        assert_int_equal(output_log_find_tail(f->dirfd, out | err, 3, &seq, &off), 0);
-        assert_int_equal(seq, 2);
-        assert_int_equal(off, 0);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -362,7 +318,6 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_split_large, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_truncated_tail, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_find_tail, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,64 +210,6 @@ static void test_duration_rejected(void **state)
         assert_int_equal(v, UINT64_MAX);
 }
 
-static void test_duration_format(void **state)
-{
-        static const struct {
-                uint64_t v;
-                const char *s;
-        } cases[] = {
-                {0, "0"},
-                {1, "1us"},
-                {250, "250us"},
-                {500000, "500ms"},
-                {1500000, "1s500ms"},
-                {10 * USEC_SEC, "10s"},
-                {90 * USEC_SEC, "1m30s"},
-                {5400 * USEC_SEC, "1h30m"},
-                {5410 * USEC_SEC, "1h30m10s"},
-                {2 * 86400 * USEC_SEC, "2d"},
-                {UINT64_MAX, "213503982d8h1m49s551ms615us"},
-        };
-        char buf[FORMAT_DURATION_MAX];
-
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                assert_int_equal(format_duration(cases[i].v, buf, sizeof buf), 0);
-                assert_string_equal(buf, cases[i].s);
-        }
-        assert_int_equal(format_duration(5400 * USEC_SEC, buf, 5), -ENOBUFS);
-        assert_int_equal(format_duration(5400 * USEC_SEC, buf, 6), 0);
-        assert_string_equal(buf, "1h30m");
-}
-
-static void test_duration_roundtrip(void **state)
-{
-        const uint64_t values[] = {0,
-                                   1,
-                                   999,
-                                   1000,
-                                   1001,
-                                   USEC_SEC - 1,
-                                   59 * USEC_SEC,
-                                   3599999999,
-                                   86400 * USEC_SEC + 1,
-                                   UINT64_MAX / 2,
-                                   UINT64_MAX};
-        char buf[FORMAT_DURATION_MAX];
-
-        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
-                uint64_t v = 1;
-                assert_int_equal(format_duration(values[i], buf, sizeof buf), 0);
-                assert_int_equal(parse_duration(buf, &v), 0);
-                assert_int_equal(v, values[i]);
-        }
-        for (uint64_t x = 1; x < UINT64_MAX / 3; x = x * 3 + 1) {
-                uint64_t v = 0;
-                assert_int_equal(format_duration(x, buf, sizeof buf), 0);
-                assert_int_equal(parse_duration(buf, &v), 0);
-                assert_int_equal(v, x);
-        }
-}
-
 static void test_cpu(void **state)
 {
         static const struct {
@@ -344,8 +286,6 @@ int main(void)
                 cmocka_unit_test(test_size_roundtrip),
                 cmocka_unit_test(test_duration_accepted),
                 cmocka_unit_test(test_duration_rejected),
-                cmocka_unit_test(test_duration_format),
-                cmocka_unit_test(test_duration_roundtrip),
                 cmocka_unit_test(test_cpu),
                 cmocka_unit_test(test_cpu_format),
         };
