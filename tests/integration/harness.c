@@ -305,26 +305,12 @@ static int start_daemon(Harness *h)
         return -ETIMEDOUT;
 }
 
-static int harness_start_full(const char *extra_config, uint64_t state_size, unsigned long nofile,
-                              Harness **ret);
-
 int harness_start(const char *extra_config, Harness **ret)
 {
-        return harness_start_full(extra_config, 0, 0, ret);
+        return harness_start_with(&(HarnessOptions){.extra_config = extra_config}, ret);
 }
 
-int harness_start_small_state(const char *extra_config, uint64_t state_size, Harness **ret)
-{
-        return harness_start_full(extra_config, state_size, 0, ret);
-}
-
-int harness_start_nofile(const char *extra_config, unsigned long nofile, Harness **ret)
-{
-        return harness_start_full(extra_config, 0, nofile, ret);
-}
-
-static int harness_start_full(const char *extra_config, uint64_t state_size, unsigned long nofile,
-                              Harness **ret)
+int harness_start_with(const HarnessOptions *o, Harness **ret)
 {
         static int counter;
         Harness *h;
@@ -338,7 +324,7 @@ static int harness_start_full(const char *extra_config, uint64_t state_size, uns
         if (!h)
                 return -ENOMEM;
         h->daemon_pidfd = -EBADF;
-        h->nofile = nofile;
+        h->nofile = o->nofile;
         if (!mkdtemp(tmpl)) {
                 free(h);
                 return -errno;
@@ -361,9 +347,9 @@ static int harness_start_full(const char *extra_config, uint64_t state_size, uns
                 harness_stop(h);
                 return r;
         }
-        if (state_size > 0) {
+        if (o->state_size > 0) {
                 char opts[64];
-                (void)snprintf(opts, sizeof opts, "size=%llu,mode=0700", (unsigned long long)state_size);
+                (void)snprintf(opts, sizeof opts, "size=%llu,mode=0700", (unsigned long long)o->state_size);
                 if (mkdir(h->state_dir, 0700) < 0 ||
                     mount("descartes-itest", h->state_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
                         r = -errno;
@@ -372,7 +358,7 @@ static int harness_start_full(const char *extra_config, uint64_t state_size, uns
                 }
                 h->state_mounted = true;
         }
-        r = write_config(h, extra_config);
+        r = write_config(h, o->extra_config);
         if (r >= 0)
                 r = start_daemon(h);
         if (r < 0) {

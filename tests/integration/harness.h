@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct Harness {
@@ -18,7 +19,7 @@ typedef struct Harness {
         char *control;      /* ipc://tmpdir/run/control */
         char *events;       /* ipc://tmpdir/run/events */
         char *daemon_log;   /* tmpdir/descartesd.log */
-        bool state_mounted; /* state_dir is a tmpfs of the test's (harness_start_small_state) */
+        bool state_mounted; /* state_dir is a tmpfs of the test's (HarnessOptions.state_size) */
         pid_t daemon_pid;
         int daemon_pidfd;
         unsigned long nofile; /* the daemon's RLIMIT_NOFILE (soft and hard), 0 = inherited */
@@ -27,12 +28,18 @@ typedef struct Harness {
 /* Why the harness cannot run here (not root, no cgroup2, binaries missing), or NULL if it can. */
 const char *harness_skip_reason(void);
 
-/* Starts a daemon and waits until it answers. extra_config: lines for its config file, or NULL. */
+/* How a daemon is started; zero fields are the defaults. */
+typedef struct HarnessOptions {
+        const char *extra_config; /* lines for its config file, or NULL */
+        uint64_t state_size;  /* > 0: the state dir on a tmpfs of that many bytes, to fill it (unmounted by
+                                 harness_stop) */
+        unsigned long nofile; /* > 0: the daemon's RLIMIT_NOFILE, soft and hard */
+} HarnessOptions;
+
+/* Starts a daemon and waits until it answers. */
+int harness_start_with(const HarnessOptions *o, Harness **ret);
+/* The same with only extra_config (NULL for none). */
 int harness_start(const char *extra_config, Harness **ret);
-/* The same with the state dir on a tmpfs of state_size bytes, to fill it (unmounted by harness_stop). */
-int harness_start_small_state(const char *extra_config, uint64_t state_size, Harness **ret);
-/* The same, with the daemon's RLIMIT_NOFILE soft and hard limits set to nofile. */
-int harness_start_nofile(const char *extra_config, unsigned long nofile, Harness **ret);
 /* Stops the daemon (SIGTERM, then SIGKILL), kills everything left in the cgroup root, removes the cgroups
  * and the temporary directory. Safe on NULL and on a partly started harness. */
 void harness_stop(Harness *h);

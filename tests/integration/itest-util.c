@@ -17,6 +17,12 @@ void itest_sleep_ms(unsigned ms)
 
 int itest_setup(void **state)
 {
+        /* a small output budget, so that long outputs come in cut-short parts that clients must follow */
+        return itest_setup_with(&(HarnessOptions){.extra_config = "output_scan_budget = 64K"}, state);
+}
+
+int itest_setup_with(const HarnessOptions *o, void **state)
+{
         const char *why = harness_skip_reason();
         ITest *t;
         int r;
@@ -27,8 +33,7 @@ int itest_setup(void **state)
         }
         t = calloc(1, sizeof *t);
         assert_non_null(t);
-        /* a small output budget, so that long outputs come in cut-short parts that clients must follow */
-        r = harness_start("output_scan_budget = 64K", &t->h);
+        r = harness_start_with(o, &t->h);
         if (r < 0) {
                 fprintf(stderr, "harness_start failed: %s\n", strerror(-r));
                 free(t);

@@ -18,8 +18,11 @@ typedef struct ITest {
         unsigned partial_replies; /* output replies cut short, seen by itest_output_lines() */
 } ITest;
 
-/* cmocka group setup/teardown: start a private daemon and a client; teardown cleans everything. */
+/* cmocka group setup/teardown: start a private daemon and a client; teardown cleans everything. Exits 77
+ * (skipped) where the harness cannot run. */
 int itest_setup(void **state);
+/* The same with the daemon started as o says (itest_setup's small output budget is not implied). */
+int itest_setup_with(const HarnessOptions *o, void **state);
 int itest_teardown(void **state);
 
 /* Spawns argv (NULL-terminated) through the library with PATH set; returns the new agent id (malloc'd). */

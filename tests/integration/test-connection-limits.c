@@ -102,6 +102,8 @@ static bool log_has(Harness *h, const char *needle)
 
 static void test_connection_flood(void **state)
 {
+        const HarnessOptions opts = {.extra_config = "max_connections_per_user = " STR(PER_USER_CAP),
+                                     .nofile = DAEMON_NOFILE};
         Harness *h = NULL;
         char path[4096];
         int report[2], go[2];
@@ -109,8 +111,7 @@ static void test_connection_flood(void **state)
         pid_t pid;
         int status;
 
-        assert_int_equal(
-                harness_start_nofile("max_connections_per_user = " STR(PER_USER_CAP), DAEMON_NOFILE, &h), 0);
+        assert_int_equal(harness_start_with(&opts, &h), 0);
         /* mkdtemp made it 0700: let the unprivileged child reach run/ (0750, the socket's group) */
         assert_int_equal(chmod(h->tmpdir, 0711), 0);
         (void)snprintf(path, sizeof path, "%s/control", h->runtime_dir);

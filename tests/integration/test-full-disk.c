@@ -15,27 +15,12 @@
 
 static int setup(void **state)
 {
-        const char *why = harness_skip_reason();
-        ITest *t;
-        int r;
-
-        if (why) {
-                fprintf(stderr, "SKIP: %s\n", why);
-                exit(77);
-        }
-        t = calloc(1, sizeof *t);
-        assert_non_null(t);
         /* workspaces on disk, in the state dir, as hosts with file system quotas run them: the filler
          * below fills the state dir's file system itself */
-        r = harness_start_small_state("workspace_size = max", STATE_SIZE, &t->h);
-        if (r < 0) {
-                fprintf(stderr, "harness_start_small_state failed: %s\n", strerror(-r));
-                free(t);
-                return -1;
-        }
-        assert_int_equal(descartes_client_new(t->h->control, &t->c), 0);
-        *state = t;
-        return 0;
+        static const HarnessOptions opts = {.extra_config = "workspace_size = max",
+                                            .state_size = STATE_SIZE};
+
+        return itest_setup_with(&opts, state);
 }
 
 static bool state_full(void *arg)
@@ -159,6 +144,7 @@ static void test_full_state_dir(void **state)
  * dir's file system keeps its room. */
 static void test_default_workspace_bounded(void **state)
 {
+        const HarnessOptions opts = {.extra_config = "workspace_size = 4M", .state_size = STATE_SIZE};
         Harness *h = NULL;
         DescartesClient *c = NULL;
         DescartesError err = {};
@@ -172,7 +158,7 @@ static void test_default_workspace_bounded(void **state)
         struct statvfs before, after;
 
         (void)state;
-        assert_int_equal(harness_start_small_state("workspace_size = 4M", STATE_SIZE, &h), 0);
+        assert_int_equal(harness_start_with(&opts, &h), 0);
         assert_int_equal(descartes_client_new(h->control, &c), 0);
         assert_int_equal(statvfs(h->state_dir, &before), 0);
         sa.argv = argv;
@@ -197,16 +183,11 @@ static void test_default_workspace_bounded(void **state)
         harness_stop(h);
 }
 
-static int teardown(void **state)
-{
-        return itest_teardown(state);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_full_state_dir),
                 cmocka_unit_test(test_default_workspace_bounded),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, setup, itest_teardown);
 }

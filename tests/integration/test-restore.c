@@ -551,23 +551,7 @@ static void test_lost_paused_deadline(void **state)
 
 static int setup_short_grace(void **state)
 {
-        const char *why = harness_skip_reason();
-        ITest *t;
-
-        if (why) {
-                fprintf(stderr, "SKIP: %s\n", why);
-                exit(77);
-        }
-        t = calloc(1, sizeof *t);
-        assert_non_null(t);
-        if (harness_start("stop_grace = 2s", &t->h) < 0) {
-                free(t);
-                return -1;
-        }
-        assert_int_equal(descartes_client_new(t->h->control, &t->c), 0);
-        assert_int_equal(descartes_client_set_events_endpoint(t->c, t->h->events), 0);
-        *state = t;
-        return 0;
+        return itest_setup_with(&(HarnessOptions){.extra_config = "stop_grace = 2s"}, state);
 }
 
 int main(void)
