@@ -15,21 +15,10 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "env-blob-test-util.h"
 #include "env-blob.h"
 #include "fd-util.h"
 #include "string-util.h"
-
-/* A memfd holding exactly data, sealed or not. */
-static int make_memfd(const void *data, size_t n, bool seal)
-{
-        int fd = memfd_create("test-env", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-        assert_true(fd >= 0);
-        assert_int_equal(loop_write(fd, data, n), 0);
-        if (seal)
-                assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 0);
-        return fd;
-}
 
 static void test_round_trip(void **state)
 {
@@ -121,7 +110,7 @@ static void test_parse_malformed(void **state)
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char **l = NULL;
-                _cleanup_close_ int fd = make_memfd(bad[i].data, bad[i].n, true);
+                _cleanup_close_ int fd = env_blob_test_memfd(bad[i].data, bad[i].n, true);
 
                 assert_int_equal(env_blob_parse(bad[i].data, bad[i].n, &l), -EBADMSG);
                 assert_null(l);
@@ -146,7 +135,7 @@ static void test_parse_too_many(void **state)
 
 static void test_read_refuses(void **state)
 {
-        _cleanup_close_ int unsealed = make_memfd("A=1", 4, false);
+        _cleanup_close_ int unsealed = env_blob_test_memfd("A=1", 4, false);
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
         char **l = NULL;
 

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "env-blob-test-util.h"
 #include "fd-util.h"
 #include "output-log.h"
 #include "shim-protocol.h"
@@ -850,17 +851,6 @@ static void expect_refused(Agent *a, int error, const char *log_needle)
         agent_done(a);
 }
 
-static int sealed_memfd(const void *data, size_t n, bool seal)
-{
-        int fd = memfd_create("test-env", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-        assert_true(fd >= 0);
-        assert_int_equal(loop_write(fd, data, n), 0);
-        if (seal)
-                assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), 0);
-        return fd;
-}
-
 static void test_shim_refuses_loader_environment(void **state)
 {
         char *bad_envs[][3] = {
@@ -870,7 +860,7 @@ static void test_shim_refuses_loader_environment(void **state)
         const char *names[] = {"LD_BIND_NOW", "GLIBC_TUNABLES"};
 
         for (size_t i = 0; i < ELEMENTSOF(bad_envs); i++) {
-                _cleanup_close_ int env_fd = sealed_memfd("A=1", 4, true);
+                _cleanup_close_ int env_fd = env_blob_test_memfd("A=1", 4, true);
                 _cleanup_free_ char *needle = NULL;
                 Agent a;
 
@@ -899,7 +889,7 @@ static void test_shim_refuses_bad_env_blob(void **state)
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_close_ int env_fd =
-                        bad[i].data ? sealed_memfd(bad[i].data, bad[i].n, bad[i].seal) : -EBADF;
+                        bad[i].data ? env_blob_test_memfd(bad[i].data, bad[i].n, bad[i].seal) : -EBADF;
                 Agent a;
 
                 raw_shim_start(&a, env, env_fd);
