@@ -18,11 +18,9 @@ import sys  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dconf  # noqa: E402
-from dconf import (W, Raw, Pairs, Ext, enc, Client, Daemon, Users, Results, MIB, AGENT_OPS, OPS,  # noqa: E402
-                   run_as, copy_scripts, CODES)
-import json  # noqa: E402
+from dconf import (W, Raw, Pairs, Ext, enc, Client, Run, MIB, AGENT_OPS, OPS, CODES,  # noqa: E402
+                   run_tenant, tenant_args, tenant_session, ck, desc, nest)
 import random  # noqa: E402
-import signal  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -33,17 +31,8 @@ SF = "2. Envelopes / Decoding rules (hostile input)"
 SL = "8. Limits (hostile input)"
 SZ = "fuzz"
 SH = "/bin/sh"
-R = None
 C = None
 LIVE_CONTROL = None
-
-
-def ck(sec, name, cond, detail=""):
-    return R.check(sec, name, cond, detail)
-
-
-def desc(r):
-    return "no reply (timeout)" if r is None else repr(r)
 
 
 def arg_variants(op, ref):
@@ -241,13 +230,6 @@ def phase_odd_fields():
         C.req("kill", {"agent": own_id})
 
 
-def nest(depth, leaf=None):
-    v = leaf
-    for _ in range(depth):
-        v = [v]
-    return v
-
-
 def nest_map(depth):
     v = None
     for _ in range(depth):
@@ -388,12 +370,9 @@ def phase_fuzz(t):
 
 # ---------------------------------------------------------------------------------------------------------
 
-def tenant_main(role, control, targets_json):
-    global C, R
-    R = Results([])
-    R.child_mode = True
-    t = json.loads(targets_json)
-    C = Client(control, R)
+def tenant_main(role, control, t):
+    global C
+    _, C = tenant_session(control)
     {"notfound": lambda: phase_notfound(t), "remove": phase_concurrent_remove, "odd": phase_odd_fields,
      "fuzz": lambda: phase_fuzz(t)}[role]()
     C.close()
@@ -447,102 +426,76 @@ def root_setup(c):
 
 
 def main():
-    global R, C
-    if "--role" in sys.argv:
-        i = sys.argv.index
-        return tenant_main(sys.argv[i("--role") + 1], sys.argv[i("--control") + 1], sys.argv[i("--targets") + 1])
-    why = dconf.skip_reason()
-    if why:
-        print(f"SKIP: {why}")
-        return 77
-    R = Results(KNOWN_MISMATCHES, quiet=True)
-    users = Users()
-    D = None
+    global C
+    role = tenant_args()
+    if role:
+        return tenant_main(*role)
     wd = None
-    t0 = time.monotonic()
-
-    def on_term(signum, frame):
-        raise SystemExit(f"terminated by signal {signum}")
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, on_term)
-    try:
-        D = Daemon("heartbeat_interval = 1s\n")
-        C = Client(D.control, R)
-        wd = Watchdog(D)
-        wd.start()
-        # a fresh daemon without any agent first: the heap is small, a use-after-free shows at once
-        for op in ["stop", "stdin"] + AGENT_OPS:
-            for args in arg_variants(op, "nope-fresh"):
-                what = f"root, no agents yet: {op} {sorted(args)} naming an unknown agent"
-                r = C.req(op, args, timeout=5)
-                ck(SA, f"{what}: not_found", r is not None and r.code == "not_found", desc(r))
-                health_after(SA, what)
-        states, seen = root_setup(C)
-        ck("setup", "root's agents are in the states named", seen == {
-            "running": "running", "paused": "paused", "stopping": "stopping", "exited": "exited",
-            "failed": "failed"} or all(v is not None for v in seen.values()), seen)
-        print(f"root's agents: {seen}", flush=True)
-        tp = users.make("x", ["descartes"])
-        D.open_for(None)
-        py = copy_scripts(os.path.join(D.tmpdir, "py"))
-        tag = uuid.uuid4().hex[:6]
-        targets = {"states": states, "starting_prefix": f"r-start-{tag}-", "n_starting": 8}
-        stop_spawner = threading.Event()
-
-        def spawner():  # root keeps agents named r-start-TAG-0..7 starting and just started
-            sc = Client(D.control)
-            i = 0
-            while not stop_spawner.is_set():
-                nm = f"{targets['starting_prefix']}{i % 8}"
-                sc.req("remove", {"agent": nm}, timeout=3)
-                r = sc.req("spawn", {"argv": ["/bin/true"], "name": nm}, timeout=10)
-                i += 1
-                if r is None:
-                    time.sleep(0.2)
-            sc.close()
-
-        # root, too: every op naming an unknown agent (id, name), minimal and full arguments
-        for label, ref in (("an unknown UUID", str(uuid.uuid4())), ("an unknown name", "nope-root")):
-            for op in AGENT_OPS:
-                for args in arg_variants(op, ref):
-                    what = f"root: {op} {sorted(args)} naming {label}"
+    with Run(KNOWN_MISMATCHES, quiet=True) as session:
+        D, C, users = session.daemon, session.client, session.users
+        try:
+            wd = Watchdog(D)
+            wd.start()
+            # a fresh daemon without any agent first: the heap is small, a use-after-free shows at once
+            for op in ["stop", "stdin"] + AGENT_OPS:
+                for args in arg_variants(op, "nope-fresh"):
+                    what = f"root, no agents yet: {op} {sorted(args)} naming an unknown agent"
                     r = C.req(op, args, timeout=5)
                     ck(SA, f"{what}: not_found", r is not None and r.code == "not_found", desc(r))
                     health_after(SA, what)
-        for role in ("notfound", "remove", "odd", "fuzz"):
-            th = None
-            if role == "notfound":
-                th = threading.Thread(target=spawner, daemon=True)
-                th.start()
-            try:
-                rc, out = run_as(tp, [sys.executable, os.path.join(py, "attack.py"), "--role", role,
-                                      "--control", D.control, "--targets", json.dumps(targets)], timeout=600)
-            except Exception as e:
-                rc, out = -1, str(e)
-            if th:
-                stop_spawner.set()
-                th.join(15)
-            R.merge_child_output(out)
-            ck(SA, f"the tenant's {role} phase ran to completion", rc == 0, f"rc {rc}: {out[-1500:]}")
-        # root's agents were not touched by the tenant
-        for st, (aid, _) in states.items():
-            g = C.req("get", {"agent": aid})
-            cur = g.data["agent"]["state"] if g is not None and g.ok else None
-            ok = cur == seen[st] or (st == "stopping" and wd.deaths)  # a restart loses the pending stop
-            ck(SA, f"root's {st} agent is untouched by the tenant", ok, f"now {cur}")
-        wd.stop_ev.set()
-        wd.join(2)
-        ck("harness", "descartesd never died during the attacks", not wd.deaths, wd.deaths)
-    finally:
-        if wd:
+            states, seen = root_setup(C)
+            ck("setup", "root's agents are in the states named", seen == {
+                "running": "running", "paused": "paused", "stopping": "stopping", "exited": "exited",
+                "failed": "failed"} or all(v is not None for v in seen.values()), seen)
+            print(f"root's agents: {seen}", flush=True)
+            tp = users.make("x", ["descartes"])
+            tag = uuid.uuid4().hex[:6]
+            targets = {"states": states, "starting_prefix": f"r-start-{tag}-", "n_starting": 8}
+            stop_spawner = threading.Event()
+
+            def spawner():  # root keeps agents named r-start-TAG-0..7 starting and just started
+                sc = Client(D.control)
+                i = 0
+                while not stop_spawner.is_set():
+                    nm = f"{targets['starting_prefix']}{i % 8}"
+                    sc.req("remove", {"agent": nm}, timeout=3)
+                    r = sc.req("spawn", {"argv": ["/bin/true"], "name": nm}, timeout=10)
+                    i += 1
+                    if r is None:
+                        time.sleep(0.2)
+                sc.close()
+
+            # root, too: every op naming an unknown agent (id, name), minimal and full arguments
+            for label, ref in (("an unknown UUID", str(uuid.uuid4())), ("an unknown name", "nope-root")):
+                for op in AGENT_OPS:
+                    for args in arg_variants(op, ref):
+                        what = f"root: {op} {sorted(args)} naming {label}"
+                        r = C.req(op, args, timeout=5)
+                        ck(SA, f"{what}: not_found", r is not None and r.code == "not_found", desc(r))
+                        health_after(SA, what)
+            for role in ("notfound", "remove", "odd", "fuzz"):
+                th = None
+                if role == "notfound":
+                    th = threading.Thread(target=spawner, daemon=True)
+                    th.start()
+                rc, out = run_tenant(tp, D, "attack.py", role, targets, timeout=600)
+                if th:
+                    stop_spawner.set()
+                    th.join(15)
+                ck(SA, f"the tenant's {role} phase ran to completion", rc == 0, f"rc {rc}: {out[-1500:]}")
+            # root's agents were not touched by the tenant
+            for st, (aid, _) in states.items():
+                g = C.req("get", {"agent": aid})
+                cur = g.data["agent"]["state"] if g is not None and g.ok else None
+                ok = cur == seen[st] or (st == "stopping" and wd.deaths)  # a restart loses the pending stop
+                ck(SA, f"root's {st} agent is untouched by the tenant", ok, f"now {cur}")
             wd.stop_ev.set()
-        if C:
-            C.close()
-        if D:
-            D.stop()
-        users.cleanup()
-    print(f"runtime {time.monotonic() - t0:.1f} s")
-    return R.summary()
+            wd.join(2)
+            ck("harness", "descartesd never died during the attacks", not wd.deaths, wd.deaths)
+        finally:
+            if wd:
+                wd.stop_ev.set()
+    return session.summary()
 
 
 if __name__ == "__main__":

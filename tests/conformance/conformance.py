@@ -20,11 +20,10 @@ import sys  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dconf  # noqa: E402
-from dconf import (W, F32, F64, Raw, Pairs, Ext, enc, dec_one, Client, Daemon, Users, Results,  # noqa: E402
-                   STATES, REASONS, KINDS, CODES, MIB, req_bytes, run_as, copy_scripts)
+from dconf import (W, F32, F64, Raw, Pairs, Ext, enc, dec_one, Client, Run, STATES, REASONS,  # noqa: E402
+                   KINDS, CODES, MIB, req_bytes, run_tenant, tenant_args, tenant_session, ck, desc, nest)
 import json  # noqa: E402
 import re  # noqa: E402
-import signal  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -53,10 +52,6 @@ SLEEP = ["/bin/sleep", "1000"]
 R = None  # Results
 D = None  # Daemon
 C = None  # root Client
-
-
-def ck(sec, name, cond, detail=""):
-    return R.check(sec, name, cond, detail)
 
 
 def is_int(x):
@@ -199,10 +194,6 @@ def wait_output(ref, needle, timeout=10, c=None):
 
 def err_is(r, code):
     return r is not None and not r.ok and r.code == code
-
-
-def desc(r):
-    return "no reply (timeout)" if r is None else repr(r)
 
 
 def guard(sec, what):
@@ -390,13 +381,6 @@ def sec2_ttl_finish():
     r2 = C.req("health", rid=TTL_PROBE["rid"])
     ck(S2I, "an id repeated after 65 s (TTL is 10 minutes by default) still gets the first reply",
        r2 is not None and r2.raw == TTL_PROBE["r"].raw, f"first {desc(TTL_PROBE['r'])}, then {desc(r2)}")
-
-
-def nest(depth, leaf=None):
-    v = leaf
-    for _ in range(depth):
-        v = [v]
-    return v
 
 
 def sec2_decoding(running_id):
@@ -1269,12 +1253,9 @@ def sec5_shutdown_and_restart():
 # ---------------------------------------------------------------------------------------------------------
 # tenants: run as a throwaway user of group descartes (and one also in descartes-admin)
 
-def tenant_main(role, control, targets_json):
+def tenant_main(role, control, t):
     global C, R
-    R = Results([])
-    R.child_mode = True
-    t = json.loads(targets_json)
-    C = Client(control, R)
+    R, C = tenant_session(control)
     me = os.getuid()
     import pwd
     myname = pwd.getpwuid(me).pw_name
@@ -1367,17 +1348,10 @@ def sec_tenants(users):
     C.req("get", {"agent": a["name"]}, rid=rid)
     tp = users.make("t", ["descartes"])
     ap = users.make("a", ["descartes", "descartes-admin"])
-    D.open_for(None)
-    py = copy_scripts(os.path.join(D.tmpdir, "py"))
-    targets = json.dumps({"root_id": a["id"], "root_name": a["name"], "root_ws": ws, "root_rid": rid,
-                          "tenant_name": "ten-" + uuid.uuid4().hex[:8]})
+    targets = {"root_id": a["id"], "root_name": a["name"], "root_ws": ws, "root_rid": rid,
+               "tenant_name": "ten-" + uuid.uuid4().hex[:8]}
     for role, pw in (("tenant", tp), ("admin", ap)):
-        try:
-            rc, out = run_as(pw, [sys.executable, os.path.join(py, "conformance.py"), "--role", role,
-                                  "--control", D.control, "--targets", targets], timeout=300)
-        except Exception as e:
-            rc, out = -1, str(e)
-        R.merge_child_output(out)
+        rc, out = run_tenant(pw, D, "conformance.py", role, targets, timeout=300)
         ck(S1A, f"the {role} client ran to completion", rc == 0, f"rc {rc}: {out[-1500:]}")
         guard(S1A, f"the {role} checks")
     g = get(a["id"])
@@ -1389,25 +1363,11 @@ def sec_tenants(users):
 
 def main():
     global R, D, C
-    if "--role" in sys.argv:
-        i = sys.argv.index
-        return tenant_main(sys.argv[i("--role") + 1], sys.argv[i("--control") + 1], sys.argv[i("--targets") + 1])
-    why = dconf.skip_reason()
-    if why:
-        print(f"SKIP: {why}")
-        return 77
-    R = Results(KNOWN_MISMATCHES, quiet=bool(os.environ.get("CONFORM_QUIET")))
-    users = Users()
-    t0 = time.monotonic()
-    old = {}
-
-    def on_term(signum, frame):
-        raise SystemExit(f"terminated by signal {signum}")
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        old[s] = signal.signal(s, on_term)
-    try:
-        D = Daemon("heartbeat_interval = 1s\n")
-        C = Client(D.control, R)
+    role = tenant_args()
+    if role:
+        return tenant_main(*role)
+    with Run(KNOWN_MISMATCHES, quiet=bool(os.environ.get("CONFORM_QUIET"))) as session:
+        R, D, C, users = session.results, session.daemon, session.client, session.users
         sec2_ttl_start()
         # before any agent exists (a small heap: a use-after-free shows at once)
         for op, args in (("stop", {"agent": "nope-early"}), ("stdin", {"agent": "nope-early", "data": b"x"}),
@@ -1453,16 +1413,7 @@ def main():
         ck(S2R, f"every reply received ({C.replies_seen}) is a valid envelope with a known code", not bad, bad[:5])
         sec5_shutdown_and_restart()
         ck("harness", "descartesd did not crash during the run", not D.crashes, D.crashes)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        if C:
-            C.close()
-        if D:
-            D.stop()
-        users.cleanup()
-    print(f"runtime {time.monotonic() - t0:.1f} s")
-    return R.summary()
+    return session.summary()
 
 
 if __name__ == "__main__":

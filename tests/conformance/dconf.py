@@ -619,6 +619,110 @@ def copy_scripts(dst_dir):
     return dst_dir
 
 
+def run_tenant(pw, daemon, script, role, targets, timeout):
+    """Runs `script --role ROLE --control ... --targets JSON` (a copy the tenant can read) as the user pw
+    against daemon, and merges the checks it reported into the current results. Returns (rc, output)."""
+    if not getattr(daemon, "tenant_scripts", None):
+        daemon.open_for(None)
+        daemon.tenant_scripts = copy_scripts(os.path.join(daemon.tmpdir, "py"))
+    try:
+        rc, out = run_as(pw, [sys.executable, os.path.join(daemon.tenant_scripts, script), "--role", role,
+                              "--control", daemon.control, "--targets", json.dumps(targets)], timeout=timeout)
+    except Exception as e:
+        rc, out = -1, str(e)
+    _results.merge_child_output(out)
+    return rc, out
+
+
+def tenant_args():
+    """(role, control, targets) when this script was started by run_tenant(), else None."""
+    if "--role" not in sys.argv:
+        return None
+    i = sys.argv.index
+    return sys.argv[i("--role") + 1], sys.argv[i("--control") + 1], json.loads(sys.argv[i("--targets") + 1])
+
+
+def tenant_session(control):
+    """A tenant's results (reported to the parent, which judges them) and its client."""
+    global _results
+    _results = Results([])
+    _results.child_mode = True
+    return _results, Client(control, _results)
+
+
+class Run:
+    """The root side of a script's run, as a context manager: exits 77 (skipped) where it cannot run, then
+    results, throwaway users, a private daemon (heartbeat_interval = 1s) and a root client; SIGTERM, SIGINT
+    and SIGHUP end the run through the cleanup; on the way out everything is stopped and removed. The
+    summary (the exit status) is summary()."""
+
+    def __init__(self, known, quiet):
+        self.known, self.quiet = known, quiet
+        self.results = self.users = self.daemon = self.client = None
+        self.old_handlers = {}
+
+    def __enter__(self):
+        global _results
+        why = skip_reason()
+        if why:
+            print(f"SKIP: {why}")
+            sys.exit(77)
+        self.results = _results = Results(self.known, quiet=self.quiet)
+        self.users = Users()
+        self.t0 = time.monotonic()
+
+        def on_term(signum, frame):
+            raise SystemExit(f"terminated by signal {signum}")
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            self.old_handlers[s] = signal.signal(s, on_term)
+        try:
+            self.daemon = Daemon("heartbeat_interval = 1s\n")
+            self.client = Client(self.daemon.control, self.results)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self.old_handlers.items():
+            signal.signal(s, h)
+        self.old_handlers = {}
+        try:
+            if self.client:
+                self.client.close()
+            if self.daemon:
+                self.daemon.stop()
+        finally:
+            self.users.cleanup()
+        if exc[0] is None:
+            print(f"runtime {time.monotonic() - self.t0:.1f} s")
+        return False
+
+    def summary(self):
+        return self.results.summary()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# checks
+
+_results = None  # the Results of this process: set by Run or tenant_session
+
+
+def ck(sec, name, cond, detail=""):
+    return _results.check(sec, name, cond, detail)
+
+
+def desc(r):
+    return "no reply (timeout)" if r is None else repr(r)
+
+
+def nest(depth, leaf=None):
+    v = leaf
+    for _ in range(depth):
+        v = [v]
+    return v
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the client
 
