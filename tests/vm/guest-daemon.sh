@@ -81,28 +81,8 @@ cg_remove_tree() {
         [ ! -d "$1" ] || echo "vmtest: cannot remove all of $1"
 }
 
-# Markers for work that lands on other branches; each assertion they gate is said so where it is used.
-# The sandbox branch sets the typed reason pids_limit in the daemon.
-have_pids_limit_reason() {
-        grep -qs 'PROTO_REASON_PIDS_LIMIT' "$VMT_SRC"/supervisor/*.c
-}
-
-# The sandbox branch makes the shim switch the agent to its caller's (or agent_user's) identity.
-have_identity_drop() {
-        grep -qsE 'identity_apply|confine_drop_privileges' "$VMT_SRC"/supervisor/shim/*.c "$VMT_SRC"/supervisor/*.c
-}
-
-# The restore branch (re-adoption of live agents after a restart) adds `shutdown` to descartesctl.
-have_restore() {
-        ctl --help 2>/dev/null | grep -q shutdown
-}
-
 # daemon_exec ARGS...: execs the build tree's daemon with ARGS (its directories, endpoints, cgroup root) and what
-# every test daemon gets: the build's shim, no config file, the source tree's policies where the daemon takes
-# --policy-dir.
+# every test daemon gets: the build's shim, no config file, the source tree's policies.
 daemon_exec() {
-        if "$VMT_DAEMON" --help 2>/dev/null | grep -q -- --policy-dir; then
-                exec "$VMT_DAEMON" "$@" --shim "$VMT_SHIM" --config /dev/null --policy-dir "$VMT_SRC/policies"
-        fi
-        exec "$VMT_DAEMON" "$@" --shim "$VMT_SHIM" --config /dev/null
+        exec "$VMT_DAEMON" "$@" --shim "$VMT_SHIM" --config /dev/null --policy-dir "$VMT_SRC/policies"
 }

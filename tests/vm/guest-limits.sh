@@ -347,12 +347,8 @@ check_agent_pids() {
         *) return 1 ;;
         esac
         # The bomb exits 1 after refused forks: pids_limit (protocol: a refused fork, then a failure), with a
-        # limit_hit event. Until the sandbox branch lands, the daemon reports it as `completed`.
-        if have_pids_limit_reason; then
-                [ "$_reason" = pids_limit ] && [ "$_hits" -ge 1 ] || return 1
-        else
-                note "(pids_limit not asserted: this daemon does not set it yet)"
-        fi
+        # limit_hit event.
+        [ "$_reason" = pids_limit ] && [ "$_hits" -ge 1 ]
 }
 
 check_agent_pause() {

@@ -102,10 +102,7 @@ unit_dropin() {
         fi
         _exec="$(sd_quote "$_bprog")$_args"
         if [ "${_prog##*/}" = descartesd ]; then
-                _exec="$_exec --shim $(sd_quote "$VMT_SHIM") --config /dev/null"
-                if "$VMT_DAEMON" --help 2>/dev/null | grep -q -- --policy-dir; then
-                        _exec="$_exec --policy-dir $(sd_quote "$VMT_SRC/policies")"
-                fi
+                _exec="$_exec --shim $(sd_quote "$VMT_SHIM") --config /dev/null --policy-dir $(sd_quote "$VMT_SRC/policies")"
         fi
         mkdir -p "$VMT_ETC/$1.d" || return 1
         : >"$VMTEST_JOB/${1%.service}.log"
@@ -245,14 +242,9 @@ check_unpriv_spawn() {
                 "$(json_count "$_ps" '"id":') agent(s) in its ps; $VMT_OTHER (not in the group): health exit $_orc" \
                 "'$(head -n 1 "$VMTEST_JOB/other-user.log")'"
         VMT_AGENT_PID=$_pid
+        # the agent runs as its caller
         [ "$(json_get "$_j" state)" = running ] && [ "$(json_get "$_j" owner_uid)" = "$_uid" ] &&
-                [ "$_orc" != 0 ] || return 1
-        # Until the shim drops the agent's identity (sandbox branch), it runs every agent as root.
-        if have_identity_drop; then
-                [ "$_procuid" = "$_uid" ] || return 1
-        else
-                note "(the agent's uid not asserted: this shim does not switch identities yet)"
-        fi
+                [ "$_procuid" = "$_uid" ] && [ "$_orc" != 0 ]
 }
 
 # The daemon's cgroup root is a delegated unit's cgroup (its own, or a unit beside it that holds the agents);
@@ -328,14 +320,9 @@ check_restart() {
                         "219/CGROUP is the expected outcome)"
                 return 0
         fi
-        [ "$_rc" = 0 ] && [ "$_active" = active ] && [ "$_main" != "$_main0" ] && [ "$_health" = answered ] ||
-                return 1
-        # Re-adoption of live agents is the restore branch's: until it lands the new daemon need not list them.
-        if have_restore; then
-                [ "$_listed" = "yes, running" ] || return 1
-        else
-                note "(listing after restart not asserted: this daemon does not re-adopt agents yet)"
-        fi
+        # the new daemon re-adopted the live agent
+        [ "$_rc" = 0 ] && [ "$_active" = active ] && [ "$_main" != "$_main0" ] && [ "$_health" = answered ] &&
+                [ "$_listed" = "yes, running" ]
 }
 
 # unit_recover: after a restart that systemd could not complete: ends the agents, takes the unit's cgroup
