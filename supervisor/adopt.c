@@ -22,6 +22,7 @@
 #include "limit-watch.h"
 #include "log.h"
 #include "output-log.h"
+#include "proc-util.h"
 #include "string-util.h"
 #include "time-util.h"
 

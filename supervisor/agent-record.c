@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include "agent.h"
 #include "fd-util.h"
 #include "log.h"
+#include "proc-util.h"
 #include "hash-util.h"
 #include "string-util.h"
 
@@ -88,51 +88,6 @@ void agent_record_done(AgentRecord *r)
                 return;
         proto_agent_info_done(&r->info);
         *r = (AgentRecord){};
-}
-
-int proc_stat_parse_start_ticks(const char *text, uint64_t *ret)
-{
-        const char *p = strrchr(text, ')');
-        unsigned long long v;
-        char *end;
-
-        if (!p)
-                return -EBADMSG;
-        p++;
-        /* after comm: field 3 (state) is the first; starttime is field 22 */
-        for (int field = 3; field < 22; field++) {
-                while (*p == ' ')
-                        p++;
-                if (!*p)
-                        return -EBADMSG;
-                while (*p && *p != ' ')
-                        p++;
-        }
-        while (*p == ' ')
-                p++;
-        if (!isdigit((unsigned char)*p))
-                return -EBADMSG;
-        errno = 0;
-        v = strtoull(p, &end, 10);
-        if (errno != 0 || (*end && *end != ' ' && *end != '\n'))
-                return -EBADMSG;
-        *ret = v;
-        return 0;
-}
-
-int proc_pid_start_ticks(pid_t pid, uint64_t *ret)
-{
-        _cleanup_free_ char *text = NULL;
-        char path[64];
-        int r;
-
-        (void)snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        r = read_file_at(AT_FDCWD, path, 4096, &text, NULL);
-        if (r == -ENOENT)
-                return -ESRCH;
-        if (r < 0)
-                return r;
-        return proc_stat_parse_start_ticks(text, ret);
 }
 
 int boot_id_read(uint8_t ret[16])

@@ -76,10 +76,6 @@ int agent_record_encode(const ProtoAgentInfo *info, const AgentRecordPrivate *pr
 int agent_record_decode(const void *buf, size_t len, AgentRecord *ret, char *errbuf, size_t errbuf_size);
 void agent_record_done(AgentRecord *r);
 
-/* Field 22 (starttime, clock ticks since boot) of a /proc/PID/stat text; the comm field may hold anything.
- */
-int proc_stat_parse_start_ticks(const char *text, uint64_t *ret);
-int proc_pid_start_ticks(pid_t pid, uint64_t *ret);
 int boot_id_read(uint8_t ret[16]);
 
 /* Writes a's record (a no-op before its state directory exists). Failures are logged once per agent. */

@@ -13,7 +13,6 @@
 #include "agent-state.h"
 #include "config.h"
 #include "event-ring.h"
-#include "host-info.h"
 #include "request-cache.h"
 #include "zap.h"
 
@@ -331,30 +330,13 @@ static void test_event_ring(void **state)
         event_ring_free(r);
 }
 
-static void test_host_text(void **state)
-{
-        uint64_t total = 0, avail = 0;
-        double a, b, c;
-
-        assert_int_equal(host_info_parse_meminfo("MemTotal:       16316412 kB\nMemFree:  1 kB\n"
-                                                 "MemAvailable:   8000000 kB\n",
-                                                 &total, &avail),
-                         0);
-        assert_int_equal(total, 16316412ULL * 1024);
-        assert_int_equal(avail, 8000000ULL * 1024);
-        assert_int_equal(host_info_parse_meminfo("MemTotal: 1 kB\n", &total, &avail), -ENOENT);
-        assert_int_equal(host_info_parse_loadavg("0.52 0.58 0.59 1/467 12345\n", &a, &b, &c), 0);
-        assert_true(a > 0.51 && a < 0.53 && c > 0.58 && c < 0.60);
-        assert_int_equal(host_info_parse_loadavg("x y z", &a, &b, &c), -EBADMSG);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
                 cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
                 cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_request_cache_shares),
-                cmocka_unit_test(test_event_ring),         cmocka_unit_test(test_host_text),
+                cmocka_unit_test(test_event_ring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,23 +111,6 @@ static void test_record_refusals(void **state)
         free(buf);
 }
 
-static void test_proc_stat(void **state)
-{
-        uint64_t v = 0;
-
-        assert_int_equal(
-                proc_stat_parse_start_ticks("77 (a b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 "
-                                            "123456 20 21\n",
-                                            &v),
-                0);
-        assert_int_equal(v, 123456);
-        assert_int_equal(proc_stat_parse_start_ticks("77 (x) S 1 2 3", &v), -EBADMSG);
-        assert_int_equal(proc_stat_parse_start_ticks("no parenthesis", &v), -EBADMSG);
-        assert_int_equal(proc_pid_start_ticks(getpid(), &v), 0);
-        assert_true(v > 0);
-        assert_int_equal(proc_pid_start_ticks(-5, &v) < 0, true);
-}
-
 static void append_events(EventLog *l, uint64_t from, uint64_t to)
 {
         for (uint64_t seq = from; seq <= to; seq++) {
@@ -220,7 +203,6 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_record_round_trip),
                 cmocka_unit_test(test_record_refusals),
-                cmocka_unit_test(test_proc_stat),
                 cmocka_unit_test(test_event_log),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
