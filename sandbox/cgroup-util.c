@@ -280,6 +280,37 @@ int cgroup_parse_value(const char *text, uint64_t *ret)
         return parse_value_mem(text, n, ret);
 }
 
+int cgroup_parse_procs(const char *text, pid_t **ret, size_t *ret_n)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0, cap = 0;
+
+        if (!text || !ret || !ret_n)
+                return -EINVAL;
+        for (const char *p = text; *p;) {
+                const char *end = line_end(p);
+                uint64_t v;
+                int r;
+
+                r = parse_value_mem(p, (size_t)(end - p), &v);
+                if (r < 0 || v == 0 || v == UINT64_MAX || v > INT32_MAX)
+                        return -EBADMSG;
+                if (n == cap) {
+                        size_t c = cap ? cap * 2 : 16;
+                        pid_t *m = reallocarray(pids, c, sizeof *pids);
+                        if (!m)
+                                return -ENOMEM;
+                        pids = m;
+                        cap = c;
+                }
+                pids[n++] = (pid_t)v;
+                p = *end ? end + 1 : end;
+        }
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
+}
+
 int cgroup_parse_controllers(const char *text, CgroupMask *ret)
 {
         CgroupMask m = 0;

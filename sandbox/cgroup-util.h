@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The controllers descartes enables in its subtree, in the order written to cgroup.subtree_control. */
 typedef enum CgroupController {
@@ -82,6 +83,10 @@ int cgroup_parse_keyed(const char *text, const char *key, uint64_t *ret);
 /* A single-value file (memory.current, pids.max): a decimal or "max" (UINT64_MAX), then an optional newline.
  */
 int cgroup_parse_value(const char *text, uint64_t *ret);
+/* The pids of cgroup.procs text, one decimal per line (*ret NULL when there is none). -EBADMSG: anything
+ * else.
+ */
+int cgroup_parse_procs(const char *text, pid_t **ret, size_t *ret_n);
 /* The known controllers named in cgroup.controllers / cgroup.subtree_control text; others are ignored. */
 int cgroup_parse_controllers(const char *text, CgroupMask *ret);
 

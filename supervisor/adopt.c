@@ -32,17 +32,12 @@ typedef struct AdoptStats {
 
 static int open_cgroup(Agent *a)
 {
-        char tenant[32];
         int r;
 
-        (void)snprintf(tenant, sizeof tenant, "u%u", (unsigned)a->owner_uid);
-        r = cgroup_agent_open(a->manager->cgroup->root, tenant, a->id, &a->cg);
+        r = agent_cgroup_open(a->manager->cgroup, a->owner_uid, a->id, &a->cg);
         if (r < 0)
                 return r;
-        a->cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_AGENT);
-        a->shim_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_SHIM);
-        a->payload_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_PAYLOAD);
-        if (!a->cgroup_path && !(a->cgroup_path = strdup(a->cg->path)))
+        if (!a->cgroup_path && !(a->cgroup_path = strdup(cgroup_handle_path(a->cg))))
                 return -ENOMEM;
         r = agent_watch_cgroups(a);
         if (r < 0)
@@ -51,22 +46,6 @@ static int open_cgroup(Agent *a)
         if (r < 0)
                 log_warning_errno(r, "Agent %s: cannot watch its limits again: %m", a->id);
         return 0;
-}
-
-static bool pid_in_cgroup(int cgroup_fd, pid_t pid)
-{
-        _cleanup_free_ char *procs = NULL;
-
-        if (cgroup_fd < 0 || read_file_at(cgroup_fd, "cgroup.procs", 1024 * 1024, &procs, NULL) < 0)
-                return false;
-        for (char *p = procs, *nl; p && *p; p = nl) {
-                nl = strchr(p, '\n');
-                if (nl)
-                        *nl++ = 0;
-                if (strtol(p, NULL, 10) == (long)pid)
-                        return true;
-        }
-        return false;
 }
 
 /* Is the process recorded as the shim still that shim? On success a->shim holds its pidfd. */
@@ -105,7 +84,7 @@ static int check_shim(Agent *a, const AgentRecordPrivate *p, char *why, size_t n
                         (unsigned long long)p->shim_start_ticks);
                 return -ESRCH;
         }
-        if (!pid_in_cgroup(a->shim_cgroup_fd, ref.pid)) {
+        if (!a->cg || cgroup_handle_has_pid(a->cg, CGROUP_PART_SHIM, ref.pid) <= 0) {
                 (void)snprintf(why, n,
                                "its shim (pid %d) is gone: that pid is not in the agent's shim cgroup",
                                (int)p->shim_pid);
@@ -138,21 +117,19 @@ static int connect_shim(Agent *a)
         return 0;
 }
 
-/* Paused agents stay paused: what cgroup.freeze asks and cgroup.events says decide the state. */
+/* Paused agents stay paused: the freeze the cgroup was asked for and what it is decide the state. */
 static void adopt_freezer(Agent *a)
 {
-        uint64_t want = 0, frozen = 0;
+        CgroupState st;
         ProtoState s;
 
-        if (a->payload_cgroup_fd < 0 ||
-            (a->state != PROTO_STATE_RUNNING && a->state != PROTO_STATE_PAUSING &&
-             a->state != PROTO_STATE_PAUSED && a->state != PROTO_STATE_RESUMING))
+        if (!a->cg || (a->state != PROTO_STATE_RUNNING && a->state != PROTO_STATE_PAUSING &&
+                       a->state != PROTO_STATE_PAUSED && a->state != PROTO_STATE_RESUMING))
                 return;
-        if (cgroup_read_value(a->payload_cgroup_fd, "cgroup.freeze", &want) < 0 ||
-            cgroup_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
+        if (cgroup_handle_read_state(a->cg, &st) < 0)
                 return;
-        s = want ? (frozen ? PROTO_STATE_PAUSED : PROTO_STATE_PAUSING)
-                 : (frozen ? PROTO_STATE_RESUMING : PROTO_STATE_RUNNING);
+        s = st.freeze_requested ? (st.frozen ? PROTO_STATE_PAUSED : PROTO_STATE_PAUSING)
+                                : (st.frozen ? PROTO_STATE_RESUMING : PROTO_STATE_RUNNING);
         if (s == a->state)
                 return;
         log_info("Agent %s: its cgroup says %s (the record said %s).", a->id, proto_state_to_string(s),

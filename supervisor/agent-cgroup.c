@@ -3,17 +3,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include "agent-cgroup.h"
+#include "cgroup-fs.h"
 #include "cleanup.h"
 #include "log.h"
 #include "string-util.h"
 
-int agent_cgroup_root_setup(const char *override, AgentCgroupRoot **ret)
+static int on_cgroup_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        AgentCgroupRoot *r = userdata;
+        int k;
+
+        k = cgroup_backend_dispatch(r->backend);
+        if (k < 0)
+                log_warning_errno(k, "Cannot read the notifications of the agents' cgroups: %m");
+        return 0;
+}
+
+int agent_cgroup_root_setup(const char *override, sd_event *event, AgentCgroupRoot **ret)
 {
         _cleanup_(agent_cgroup_root_freep) AgentCgroupRoot *r = NULL;
-        int k;
+        int k, fd;
 
         r = calloc(1, sizeof *r);
         if (!r)
@@ -21,7 +34,7 @@ int agent_cgroup_root_setup(const char *override, AgentCgroupRoot **ret)
         /* a given root is ours to make (tests pass a fresh directory) */
         if (override && override[0] == '/' && mkdir(override, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Cannot create the cgroup %s: %m", override);
-        k = cgroup_root_open(override, &r->root);
+        k = cgroup_fs_open(override, &r->backend);
         if (k == -EMEDIUMTYPE)
                 return log_error_errno(k, "%s is not in a cgroup v2 hierarchy.",
                                        override ?: "Our own cgroup");
@@ -31,20 +44,27 @@ int agent_cgroup_root_setup(const char *override, AgentCgroupRoot **ret)
                            "manages: start it under systemd (Delegate=yes) or pass --cgroup-root.");
         if (k < 0)
                 return log_error_errno(k, "Cannot open the cgroup %s: %m", override ?: "of descartesd");
-        k = cgroup_root_setup(r->root);
+        k = cgroup_backend_setup(r->backend);
         if (k < 0)
                 return log_error_errno(k, "Cannot set up the cgroup subtree %s (supervisor/, agents/): %m",
-                                       r->root->path);
-        r->path = strdup(r->root->path);
+                                       cgroup_backend_path(r->backend));
+        r->path = strdup(cgroup_backend_path(r->backend));
         if (!r->path)
                 return log_oom();
         r->enabled = calloc(1, sizeof(char *));
         if (!r->enabled)
                 return log_oom();
         for (CgroupController c = 0; c < _CGROUP_CONTROLLER_MAX; c++)
-                if ((r->root->available & CGROUP_MASK(c)) &&
+                if ((cgroup_backend_controllers(r->backend) & CGROUP_MASK(c)) &&
                     strv_extend(&r->enabled, cgroup_controller_to_string(c)) < 0)
                         return log_oom();
+        fd = cgroup_backend_watch_fd(r->backend);
+        if (fd < 0)
+                return log_error_errno(fd, "Cannot watch the agents' cgroups: %m");
+        k = sd_event_add_io(event, &r->watch_source, fd, EPOLLIN, on_cgroup_watch, r);
+        if (k < 0)
+                return log_error_errno(k, "Cannot watch the agents' cgroups: %m");
+        (void)sd_event_source_set_description(r->watch_source, "agent-cgroups");
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -53,7 +73,8 @@ AgentCgroupRoot *agent_cgroup_root_free(AgentCgroupRoot *r)
 {
         if (!r)
                 return NULL;
-        cgroup_root_free(r->root);
+        sd_event_source_disable_unref(r->watch_source);
+        cgroup_backend_free(r->backend);
         free(r->path);
         strv_free(r->enabled);
         free(r);
@@ -85,28 +106,42 @@ const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const Prot
         CgroupLimits c = agent_cgroup_limits(l);
         const char *missing = NULL;
 
-        if (cgroup_root_check_limits(r->root, &c, &missing) < 0)
+        if (cgroup_backend_check_limits(r->backend, &c, &missing) < 0)
                 return missing ?: "unknown";
         return NULL;
 }
 
 int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const ProtoLimits *l,
-                        CgroupAgent **ret, const char **ret_missing)
+                        CgroupHandle **ret, const char **ret_missing)
 {
-        _cleanup_(cgroup_agent_freep) CgroupAgent *a = NULL;
         CgroupLimits c = agent_cgroup_limits(l);
-        char tenant[32];
-        int k;
 
-        (void)snprintf(tenant, sizeof tenant, "u%u", (unsigned)owner);
-        k = cgroup_agent_create(r->root, tenant, id, &a);
-        if (k < 0)
-                return k;
-        k = cgroup_agent_set_limits(a, &c, ret_missing);
-        if (k < 0) {
-                (void)cgroup_agent_remove(r->root, a);
-                return k;
-        }
-        *ret = TAKE_PTR(a);
-        return 0;
+        return cgroup_backend_create(r->backend, owner, id, &c, ret_missing, ret);
+}
+
+int agent_cgroup_open(AgentCgroupRoot *r, uid_t owner, const char *id, CgroupHandle **ret)
+{
+        return cgroup_backend_open(r->backend, owner, id, ret);
+}
+
+void agent_cgroup_usage(CgroupHandle *h, ProtoUsage *ret)
+{
+        CgroupUsage u = {};
+
+        (void)cgroup_handle_read_usage(h, &u);
+        *ret = (ProtoUsage){
+                .cpu_usec = u.has_cpu ? u.cpu_usec : 0,
+                .memory_current = u.has_memory_current ? u.memory_current : 0,
+                .memory_peak = u.has_memory_peak ? u.memory_peak : 0,
+                .pids_current = u.has_pids ? u.pids_current : 0,
+        };
+}
+
+uint64_t agent_cgroup_oom_kills(CgroupHandle *h, uint64_t fallback)
+{
+        CgroupCounters c;
+
+        if (!h || cgroup_handle_read_counters(h, &c) < 0 || !c.present[CGROUP_COUNTER_OOM_KILL])
+                return fallback;
+        return c.value[CGROUP_COUNTER_OOM_KILL];
 }

@@ -1,26 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The daemon's side of sandbox/cgroup.h: setup with logging, the translation of protocol limits, and small
- * attribute readers for stats. ROOT/supervisor holds the daemon, ROOT/agents/TENANT/a-ID/{shim,payload} the
- * agents (TENANT = "u" + owner uid). */
+/* The daemon's side of sandbox/cgroup-backend.h: the backend's setup with logging and its notifications on
+ * the event loop, and the translation between protocol values (limits, usage) and the backend's. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
-#include "cgroup.h"
+#include "cgroup-backend.h"
 #include "proto.h"
 
 typedef struct AgentCgroupRoot {
-        CgroupRoot *root;
-        char *path;     /* ROOT, absolute */
-        char **enabled; /* the controllers agents get (what ROOT offers among cpu, memory, pids, io) */
+        CgroupBackend *backend;
+        sd_event_source *watch_source; /* runs the agents' watch callbacks */
+        char *path;                    /* the subtree, absolute */
+        char **enabled;                /* the controllers agents get (among cpu, memory, pids, io) */
 } AgentCgroupRoot;
 
-/* Opens ROOT (override, or our own cgroup), moves the daemon into ROOT/supervisor, enables the controllers
- * and creates ROOT/agents. Logs what fails. */
-int agent_cgroup_root_setup(const char *override, AgentCgroupRoot **ret);
+/* Opens the backend on override (or our own cgroup), delegates the subtree (cgroup_backend_setup()) and
+ * dispatches its notifications on event. Logs what fails. */
+int agent_cgroup_root_setup(const char *override, sd_event *event, AgentCgroupRoot **ret);
 AgentCgroupRoot *agent_cgroup_root_free(AgentCgroupRoot *r);
 static inline void agent_cgroup_root_freep(AgentCgroupRoot **r)
 {
@@ -33,9 +34,15 @@ CgroupLimits agent_cgroup_limits(const ProtoLimits *l);
 /* The controller the limits need that ROOT lacks (a static string), or NULL when all are there. */
 const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const ProtoLimits *l);
 
-/* agents/u<owner>/a-ID/{shim,payload} with the limits written on the agent's cgroup. On -EOPNOTSUPP
- * *ret_missing names the controller or file the kernel lacks. */
+/* The agent's cgroups in owner's tenant subtree, with the limits. On -EOPNOTSUPP *ret_missing names the
+ * controller or kernel feature the limits need. */
 int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const ProtoLimits *l,
-                        CgroupAgent **ret, const char **ret_missing);
+                        CgroupHandle **ret, const char **ret_missing);
+/* An existing agent's cgroups, at re-adoption. */
+int agent_cgroup_open(AgentCgroupRoot *r, uid_t owner, const char *id, CgroupHandle **ret);
 
-/* Attribute readers on a cgroup dirfd. */
+/* What the agent used so far (0 where unknown). */
+void agent_cgroup_usage(CgroupHandle *h, ProtoUsage *ret);
+/* The OOM kills in the agent's cgroup so far, or fallback when that cannot be read (no memory controller,
+ * no cgroup). */
+uint64_t agent_cgroup_oom_kills(CgroupHandle *h, uint64_t fallback);

@@ -123,14 +123,10 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                      missing ?: "a controller");
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's cgroup: %s", strerror(-r));
-        a->cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_AGENT);
-        a->shim_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_SHIM);
-        a->payload_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_PAYLOAD);
-        a->cgroup_path = strdup(a->cg->path);
+        a->cgroup_path = strdup(cgroup_handle_path(a->cg));
         if (!a->cgroup_path)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
-        if (cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &a->oom_kills_at_start) < 0)
-                a->oom_kills_at_start = 0;
+        a->oom_kills_at_start = agent_cgroup_oom_kills(a->cg, 0);
         r = agent_watch_cgroups(a);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
@@ -191,8 +187,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 .log_fd = log_fd,
                 .control_fd = pair[1],
                 .state_dir_fd = a->state_fd,
-                .payload_cgroup_fd = a->payload_cgroup_fd,
-                .shim_cgroup_fd = a->shim_cgroup_fd,
+                .payload_cgroup_fd = cgroup_handle_spawn_fd(a->cg, CGROUP_PART_PAYLOAD),
+                .shim_cgroup_fd = cgroup_handle_spawn_fd(a->cg, CGROUP_PART_SHIM),
         };
         r = spawn_shim(&p, &shim, &stage);
         if (r < 0) {

@@ -23,7 +23,8 @@ static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *
         a->child_source = sd_event_source_disable_unref(a->child_source);
         /* the last OUTPUT and EXITED may still wait in the socket: they come first */
         shim_link_drain(a);
-        /* killed before it could report (cgroup.kill, a crash): its exit record, if any, says the rest */
+        /* killed before it could report (its cgroup killed, a crash): its exit record, if any, says the rest
+         */
         agent_finalize(a);
         agent_release_handles(a);
         return 0;
@@ -78,9 +79,9 @@ static void kill_now(Agent *a)
 
         if (!a->cg)
                 return;
-        r = cgroup_agent_kill(a->cg);
+        r = cgroup_handle_kill(a->cg);
         if (r < 0) {
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
+                log_warning_errno(r, "Agent %s: cannot kill its cgroup: %m", a->id);
                 return;
         }
         a->cgroup_killed = true;

@@ -17,6 +17,7 @@
 #include "fd-util.h"
 #include "limit-watch.h"
 #include "log.h"
+#include "proc-util.h"
 #include "string-util.h"
 #include "time-util.h"
 #include "trash.h"
@@ -34,7 +35,7 @@ int agent_new(Manager *m, uid_t owner, Agent **ret)
         a->manager = m;
         a->owner_uid = owner;
         a->state = PROTO_STATE_STARTING;
-        a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = a->state_fd = a->control_fd = -EBADF;
+        a->state_fd = a->control_fd = -EBADF;
         a->shim = PIDREF_NULL;
         a->created_ns = now_ns(CLOCK_REALTIME);
         a->next_cookie = 1;
@@ -67,15 +68,13 @@ Agent *agent_free(Agent *a)
                 (void)waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED | WNOHANG);
         }
         sd_event_source_disable_unref(a->child_source);
-        sd_event_source_disable_unref(a->payload_watch);
-        sd_event_source_disable_unref(a->agent_watch);
         sd_event_source_disable_unref(a->stop_timer);
         sd_event_source_disable_unref(a->runtime_timer);
         sd_event_source_disable_unref(a->output_timer);
         sd_event_source_disable_unref(a->retention_timer);
         limit_watch_free(a->limit_watch);
         pidref_done(&a->shim);
-        cgroup_agent_free(a->cg);
+        cgroup_handle_free(a->cg);
         safe_close(a->state_fd);
         if (a->prev)
                 a->prev->next = a->next;
@@ -175,50 +174,26 @@ void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, Pro
 /* The agent's pid on the host: the process of payload/ whose innermost NSpid is the pid the shim saw. */
 static int agent_host_pid(Agent *a, pid_t *ret)
 {
-        _cleanup_free_ char *procs = NULL;
-        pid_t first = 0;
-        int r, n = 0;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
 
-        if (a->payload_cgroup_fd < 0)
+        if (!a->cg)
                 return -ESRCH;
-        r = read_file_at(a->payload_cgroup_fd, "cgroup.procs", 1024 * 1024, &procs, NULL);
+        r = cgroup_handle_list_pids(a->cg, CGROUP_PART_PAYLOAD, &pids, &n);
         if (r < 0)
                 return r;
-        for (char *p = procs, *nl; p && *p && n < 64; p = nl, n++) {
-                _cleanup_free_ char *status = NULL;
-                char path[64];
-                long pid;
-                const char *ns;
+        for (size_t k = 0; k < n && k < 64; k++) {
+                pid_t ns;
 
-                nl = strchr(p, '\n');
-                if (nl)
-                        *nl++ = 0;
-                pid = strtol(p, NULL, 10);
-                if (pid <= 0)
-                        continue;
-                if (!first)
-                        first = (pid_t)pid;
-                (void)snprintf(path, sizeof path, "/proc/%ld/status", pid);
-                if (read_file_at(AT_FDCWD, path, 64 * 1024, &status, NULL) < 0)
-                        continue;
-                ns = strstr(status, "\nNSpid:");
-                if (!ns)
-                        continue;
-                ns += 7;
-                const char *end = strchr(ns, '\n');
-                const char *last = end ? end : ns + strlen(ns);
-                while (last > ns && !isdigit((unsigned char)last[-1]))
-                        last--;
-                while (last > ns && isdigit((unsigned char)last[-1]))
-                        last--;
-                if (a->ns_pid > 0 && strtol(last, NULL, 10) == a->ns_pid) {
-                        *ret = (pid_t)pid;
+                if (a->ns_pid > 0 && proc_pid_nspid(pids[k], &ns) >= 0 && ns == a->ns_pid) {
+                        *ret = pids[k];
                         return 0;
                 }
         }
-        if (!first)
+        if (n == 0)
                 return -ESRCH;
-        *ret = first;
+        *ret = pids[0];
         return 0;
 }
 
@@ -266,17 +241,9 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
                         i.pid = pid;
                 }
         }
-        if (a->cgroup_fd >= 0) {
-                uint64_t v;
+        if (a->cg) {
                 i.has_usage = true;
-                if (cgroup_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) >= 0)
-                        i.usage.cpu_usec = v;
-                if (cgroup_read_value(a->cgroup_fd, "memory.current", &v) >= 0)
-                        i.usage.memory_current = v;
-                if (cgroup_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
-                        i.usage.memory_peak = v;
-                if (cgroup_read_value(a->cgroup_fd, "pids.current", &v) >= 0)
-                        i.usage.pids_current = v;
+                agent_cgroup_usage(a->cg, &i.usage);
         } else if (a->has_final_usage) {
                 i.has_usage = true;
                 i.usage = a->final_usage;
@@ -288,16 +255,14 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
 
 void agent_check_frozen(Agent *a)
 {
-        uint64_t frozen;
+        CgroupState st;
 
-        if (a->payload_cgroup_fd < 0)
+        if (!a->cg || cgroup_handle_read_state(a->cg, &st) < 0)
                 return;
-        if (cgroup_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
-                return;
-        if (a->state == PROTO_STATE_PAUSING && frozen == 1) {
+        if (a->state == PROTO_STATE_PAUSING && st.frozen) {
                 (void)agent_transition(a, AGENT_EVENT_FROZEN);
                 agent_complete_calls(a, CALL_WAIT_FROZEN, 0, true, 0, NULL);
-        } else if (a->state == PROTO_STATE_RESUMING && frozen == 0) {
+        } else if (a->state == PROTO_STATE_RESUMING && !st.frozen) {
                 (void)agent_transition(a, AGENT_EVENT_THAWED);
                 agent_complete_calls(a, CALL_WAIT_THAWED, 0, true, 0, NULL);
         }
@@ -340,68 +305,45 @@ static void finish_remove(Agent *a);
 
 static void try_remove_cgroups(Agent *a)
 {
-        uint64_t populated = 1;
+        CgroupState st;
         int r;
 
         if (a->cgroups_removed || !a->cg)
                 return;
-        r = cgroup_read_keyed(a->cgroup_fd, "cgroup.events", "populated", &populated);
+        r = cgroup_handle_read_state(a->cg, &st);
         if (r < 0 && r != -ENOENT) {
-                log_debug_errno(r, "Agent %s: cannot read cgroup.events: %m", a->id);
+                log_debug_errno(r, "Agent %s: cannot read its cgroup's state: %m", a->id);
                 return;
         }
-        if (populated != 0 && r != -ENOENT)
+        if (r >= 0 && st.populated)
                 return;
-        r = cgroup_agent_remove(a->manager->cgroup->root, a->cg);
+        r = cgroup_handle_remove(a->cg);
         if (r < 0) {
                 log_debug_errno(r, "Agent %s: cannot remove its cgroups yet: %m", a->id);
                 return;
         }
-        a->payload_watch = sd_event_source_disable_unref(a->payload_watch);
-        a->agent_watch = sd_event_source_disable_unref(a->agent_watch);
         a->limit_watch = limit_watch_free(a->limit_watch);
-        a->cg = cgroup_agent_free(a->cg);
-        a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = -EBADF;
+        a->cg = cgroup_handle_free(a->cg);
         a->cgroups_removed = true;
         if (a->remove_requested)
                 finish_remove(a); /* frees a */
 }
 
-static int on_payload_events(sd_event_source *s, const struct inotify_event *ev, void *userdata)
-{
-        agent_check_frozen(userdata);
-        return 0;
-}
-
-static int on_agent_events(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+static void on_cgroup_change(CgroupHandle *h, unsigned changes, void *userdata)
 {
         Agent *a = userdata;
 
-        if (agent_state_is_ended(a->state))
-                try_remove_cgroups(a);
-        return 0;
+        if (changes & CGROUP_CHANGE_COUNTERS)
+                limit_watch_check(a->limit_watch);
+        if (changes & CGROUP_CHANGE_FROZEN)
+                agent_check_frozen(a);
+        if ((changes & CGROUP_CHANGE_POPULATED) && agent_state_is_ended(a->state))
+                try_remove_cgroups(a); /* last: may free a */
 }
 
 int agent_watch_cgroups(Agent *a)
 {
-        _cleanup_free_ char *p1 = NULL, *p2 = NULL;
-        int r;
-
-        r = cgroup_agent_events_path(a->cg, CGROUP_PART_PAYLOAD, &p1);
-        if (r < 0)
-                return r;
-        r = cgroup_agent_events_path(a->cg, CGROUP_PART_AGENT, &p2);
-        if (r < 0)
-                return r;
-        r = sd_event_add_inotify(a->manager->event, &a->payload_watch, p1, IN_MODIFY, on_payload_events, a);
-        if (r < 0)
-                return r;
-        (void)sd_event_source_set_description(a->payload_watch, "agent-payload-events");
-        r = sd_event_add_inotify(a->manager->event, &a->agent_watch, p2, IN_MODIFY, on_agent_events, a);
-        if (r < 0)
-                return r;
-        (void)sd_event_source_set_description(a->agent_watch, "agent-cgroup-events");
-        return 0;
+        return cgroup_handle_watch(a->cg, on_cgroup_change, a);
 }
 
 int agent_pause(Agent *a)
@@ -410,7 +352,7 @@ int agent_pause(Agent *a)
 
         if (agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
-        r = cgroup_agent_freeze(a->cg);
+        r = cgroup_handle_freeze(a->cg);
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_PAUSE);
@@ -425,7 +367,7 @@ int agent_resume(Agent *a)
 
         if (agent_state_next(a->state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
-        r = cgroup_agent_thaw(a->cg);
+        r = cgroup_handle_thaw(a->cg);
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_RESUME);
@@ -440,7 +382,7 @@ static int kill_cgroup(Agent *a)
 
         if (!a->cg)
                 return 0;
-        r = cgroup_agent_kill(a->cg);
+        r = cgroup_handle_kill(a->cg);
         if (r >= 0)
                 a->cgroup_killed = true;
         return r;
@@ -463,7 +405,7 @@ static void leave_frozen(Agent *a)
 {
         if (a->state == PROTO_STATE_PAUSED || a->state == PROTO_STATE_PAUSING ||
             a->state == PROTO_STATE_RESUMING)
-                (void)cgroup_agent_thaw(a->cg);
+                (void)cgroup_handle_thaw(a->cg);
         agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
         agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
 }
@@ -558,14 +500,14 @@ void agent_arm_retention(Agent *a)
  * controller only (0 then means unknown). */
 static void agent_read_final_usage(Agent *a)
 {
-        uint64_t v;
+        CgroupUsage u;
 
-        if (a->cgroup_fd < 0 || cgroup_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) < 0)
+        if (!a->cg || cgroup_handle_read_usage(a->cg, &u) < 0 || !u.has_cpu)
                 return;
         a->has_final_usage = true;
-        a->final_usage.cpu_usec = v;
-        if (cgroup_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
-                a->final_usage.memory_peak = v;
+        a->final_usage.cpu_usec = u.cpu_usec;
+        if (u.has_memory_peak)
+                a->final_usage.memory_peak = u.memory_peak;
 }
 
 void agent_finalize(Agent *a)
@@ -616,9 +558,8 @@ void agent_finalize(Agent *a)
                 }
         } else {
                 end_state = PROTO_STATE_EXITED;
-                if (a->cgroup_fd >= 0 &&
-                    cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
-                        oom = a->oom_kills_at_start;
+                if (a->cg)
+                        oom = agent_cgroup_oom_kills(a->cg, a->oom_kills_at_start);
                 limit_watch_check(a->limit_watch);
                 if (a->kill_requested)
                         a->reason = PROTO_REASON_KILLED;

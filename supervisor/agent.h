@@ -11,7 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent-state.h"
-#include "cgroup.h"
+#include "cgroup-backend.h"
 #include "control.h"
 #include "manager.h"
 #include "pidref.h"
@@ -57,14 +57,13 @@ struct Agent {
         bool have_exit_record;
         ShimExitRecord exit_record;
         uint64_t oom_kills_at_start;
-        struct LimitWatch *limit_watch; /* memory.events, pids.events: limit_hit, pids_limit */
+        struct LimitWatch *limit_watch; /* the cgroup's counters: limit_hit, pids_limit */
         bool has_final_usage;           /* read when it ended, for the record once the cgroup is gone */
         ProtoUsage final_usage;
 
-        char *cgroup_path;                                /* ROOT/agents/TENANT/a-ID, absolute */
-        CgroupAgent *cg;                                  /* NULL once removed */
-        int cgroup_fd, shim_cgroup_fd, payload_cgroup_fd; /* borrowed from cg */
-        char *state_path;                                 /* STATE/agents/ID */
+        char *cgroup_path; /* ROOT/agents/TENANT/a-ID, absolute */
+        CgroupHandle *cg;  /* NULL once removed */
+        char *state_path;  /* STATE/agents/ID */
         int state_fd;
         char *runtime_path; /* RUNTIME/agents/ID */
 
@@ -73,8 +72,6 @@ struct Agent {
         int control_fd;
         sd_event_source *control_source;
         uint32_t shim_version;            /* shim protocol version agreed in its last HELLO; 0: none (yet) */
-        sd_event_source *payload_watch;   /* payload/cgroup.events: frozen */
-        sd_event_source *agent_watch;     /* ID/cgroup.events: populated, for cleanup */
         sd_event_source *stop_timer;      /* grace of a stop, then cgroup.kill */
         sd_event_source *runtime_timer;   /* spawn timeout_ms */
         sd_event_source *output_timer;    /* rate limit of output events */
@@ -138,9 +135,9 @@ int agent_state_dir(Agent *a, int *tmp);
 /* Closes what an ended agent whose shim is gone no longer needs: the shim's pidfd and socket, the state
  * dir fd. An ended agent then holds no descriptor at all. */
 void agent_release_handles(Agent *a);
-/* inotify on payload/cgroup.events (frozen) and ID/cgroup.events (populated). */
+/* The cgroup's watch: frozen (pause, resume), populated (cleanup), counters (limit_hit). */
 int agent_watch_cgroups(Agent *a);
-/* Re-reads payload/cgroup.events and completes a pause or resume in progress. */
+/* Re-reads the cgroup's frozen state and completes a pause or resume in progress. */
 void agent_check_frozen(Agent *a);
 /* remove: cgroups, state dir, runtime dir and the record. Ended agents only (-EBUSY otherwise). 0 when done
  * (the agent is freed), 1 when it waits for its cgroups to empty (calls parked with CALL_WAIT_REMOVED are

@@ -6,23 +6,19 @@
  * with 219/CGROUP (it places the new main process into a cgroup whose subtree_control has controllers
  * enabled). */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include "cgroup-fs.h"
 #include "cleanup.h"
-#include "fd-util.h"
 #include "log.h"
-#include "string-util.h"
 
 int main(int argc, char *argv[])
 {
-        _cleanup_free_ char *self = NULL, *leaf = NULL, *procs = NULL;
+        _cleanup_free_ char *self = NULL;
         sigset_t mask;
         int r;
 
@@ -40,20 +36,9 @@ int main(int argc, char *argv[])
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(-errno, "Failed to block signals: %m"), 1;
 
-        r = cgroup_self_path(&self);
+        r = cgroup_move_self_to_leaf("holder", &self);
         if (r < 0)
-                return log_error_errno(r, "Failed to find our cgroup (is cgroup2 mounted?): %m"), 1;
-        size_t n = strlen(self);
-        if (n < strlen("/holder") || !streq(self + n - strlen("/holder"), "/holder")) {
-                if (asprintf_safe(&leaf, "%s/holder", self) < 0 ||
-                    asprintf_safe(&procs, "%s/cgroup.procs", leaf) < 0)
-                        return log_oom(), 1;
-                if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
-                        return log_error_errno(-errno, "Failed to create %s: %m", leaf), 1;
-                r = write_string_file_at(AT_FDCWD, procs, "0");
-                if (r < 0)
-                        return log_error_errno(r, "Failed to move into %s: %m", leaf), 1;
-        }
+                return log_error_errno(r, "Failed to move into a leaf holder/ of our cgroup: %m"), 1;
         (void)sd_notifyf(0, "READY=1\nSTATUS=Holding %s for descartesd's agents", self);
 
         for (;;) {

@@ -505,7 +505,7 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         r = setup_runtime_dir(m);
         if (r < 0)
                 return r;
-        r = agent_cgroup_root_setup(m->config.cgroup_root, &m->cgroup);
+        r = agent_cgroup_root_setup(m->config.cgroup_root, m->event, &m->cgroup);
         if (r < 0)
                 return r; /* logged */
         r = request_cache_new(REQUEST_CACHE_MAX, REQUEST_CACHE_BYTES_MAX, &m->request_cache);

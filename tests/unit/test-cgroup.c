@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cgroup.h"
+#include "cgroup-fs.h"
 #include "fd-util.h"
 #include "string-util.h"
 
@@ -372,7 +372,42 @@ static void test_limits_format_and_check(void **state)
         assert_string_equal(missing, "memory");
 }
 
-/* ---- on the host: a private subtree of the cgroup2 mount ---- */
+static void test_parse_procs_and_names(void **state)
+{
+        pid_t *pids = NULL;
+        size_t n = 7;
+
+        assert_int_equal(cgroup_parse_procs("", &pids, &n), 0);
+        assert_null(pids);
+        assert_int_equal(n, 0);
+        assert_int_equal(cgroup_parse_procs("12\n4242\n1\n", &pids, &n), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(pids[0], 12);
+        assert_int_equal(pids[1], 4242);
+        assert_int_equal(pids[2], 1);
+        free(pids);
+        pids = NULL;
+        assert_int_equal(cgroup_parse_procs("7", &pids, &n), 0); /* no newline at the end */
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], 7);
+        free(pids);
+        pids = NULL;
+        assert_int_equal(cgroup_parse_procs("12\nx\n", &pids, &n), -EBADMSG);
+        assert_int_equal(cgroup_parse_procs("0\n", &pids, &n), -EBADMSG);
+        assert_int_equal(cgroup_parse_procs("max\n", &pids, &n), -EBADMSG);
+        assert_int_equal(cgroup_parse_procs("99999999999\n", &pids, &n), -EBADMSG);
+        assert_int_equal(cgroup_parse_procs("1\n\n2\n", &pids, &n), -EBADMSG);
+        assert_null(pids);
+
+        /* the names limit_hit events carry */
+        assert_string_equal(cgroup_counter_limit_to_string(CGROUP_COUNTER_MEMORY_HIGH), "memory.high");
+        assert_string_equal(cgroup_counter_limit_to_string(CGROUP_COUNTER_MEMORY_MAX), "memory.max");
+        assert_string_equal(cgroup_counter_limit_to_string(CGROUP_COUNTER_PIDS_MAX), "pids.max");
+        assert_null(cgroup_counter_limit_to_string(CGROUP_COUNTER_OOM_KILL));
+        assert_null(cgroup_counter_limit_to_string(_CGROUP_COUNTER_MAX));
+}
+
+/* ---- on the host: a private subtree of the cgroup2 mount, through the backend ---- */
 
 typedef struct HostState {
         char *mount;
@@ -475,36 +510,61 @@ static int host_teardown(void **state)
                         skip();                                                                             \
         } while (0)
 
-/* Runs cgroup_root_setup() in a child placed in ROOT, as systemd places a Delegate=yes unit's main process
+/* A path below ROOT, for checks behind the backend's back. */
+static char *at_root(const CgroupBackend *b, const char *rel)
+{
+        char *p = NULL;
+
+        assert_int_equal(asprintf_safe(&p, "%s/%s", cgroup_backend_path(b), rel), 0);
+        return p;
+}
+
+static bool exists_at_root(const CgroupBackend *b, const char *rel)
+{
+        _cleanup_free_ char *p = at_root(b, rel);
+        return access(p, F_OK) == 0;
+}
+
+static char *read_at_root(const CgroupBackend *b, const char *rel)
+{
+        _cleanup_free_ char *p = at_root(b, rel);
+        char *text = NULL;
+
+        assert_int_equal(read_file_at(AT_FDCWD, p, 65536, &text, NULL), 0);
+        return text;
+}
+
+/* Runs the backend's setup in a child placed in ROOT, as systemd places a Delegate=yes unit's main process
  * (it moves the calling process), and checks where the child ended up. Then a child outside ROOT, as
  * descartesd is when the agents live in another unit's cgroup: it must stay where it is. */
-static void host_run_setup(HostState *h, CgroupRoot *root)
+static void host_run_setup(HostState *h, CgroupBackend *b)
 {
         pid_t pid = fork();
         int status;
 
         assert_true(pid >= 0);
         if (pid == 0) {
-                _cleanup_free_ char *own = NULL, *want = NULL;
+                _cleanup_free_ char *own = NULL, *want = NULL, *procs = NULL;
 
-                if (cgroup_write_attr(root->fd, "cgroup.procs", "0") < 0)
+                if (asprintf_safe(&procs, "%s/cgroup.procs", cgroup_backend_path(b)) < 0 ||
+                    write_string_file_at(AT_FDCWD, procs, "0") < 0)
                         _exit(9);
-                if (cgroup_root_contains_self(root) != 1)
+                if (cgroup_fs_contains_self(b) != 1)
                         _exit(8);
-                if (cgroup_root_setup(root) < 0)
+                if (cgroup_backend_setup(b) < 0)
                         _exit(10);
                 if (cgroup_get_own_path(&own) < 0)
                         _exit(11);
-                if (asprintf_safe(&want, "%s/supervisor", root->path + strlen(h->mount)) < 0)
+                if (asprintf_safe(&want, "%s/supervisor", cgroup_backend_path(b) + strlen(h->mount)) < 0)
                         _exit(12);
                 if (!streq(own, want))
                         _exit(13);
                 /* Found from /proc/self/cgroup and mountinfo, ROOT is still the parent of supervisor/. */
                 {
-                        _cleanup_(cgroup_root_freep) CgroupRoot *found = NULL;
-                        if (cgroup_root_open(NULL, &found) < 0)
+                        _cleanup_(cgroup_backend_freep) CgroupBackend *found = NULL;
+                        if (cgroup_fs_open(NULL, &found) < 0)
                                 _exit(14);
-                        _exit(streq(found->path, root->path) ? 0 : 15);
+                        _exit(streq(cgroup_backend_path(found), cgroup_backend_path(b)) ? 0 : 15);
                 }
         }
         host_track_child(h, pid);
@@ -519,15 +579,15 @@ static void host_run_setup(HostState *h, CgroupRoot *root)
 
                 if (cgroup_get_own_path(&before) < 0)
                         _exit(11);
-                if (cgroup_root_contains_self(root) != 0)
+                if (cgroup_fs_contains_self(b) != 0)
                         _exit(8);
-                if (cgroup_root_setup(root) < 0)
+                if (cgroup_backend_setup(b) < 0)
                         _exit(10);
                 if (cgroup_get_own_path(&after) < 0)
                         _exit(11);
                 if (!streq(before, after))
                         _exit(13);
-                _exit(faccessat(root->fd, "agents/cgroup.subtree_control", F_OK, 0) == 0 ? 0 : 16);
+                _exit(exists_at_root(b, "agents/cgroup.subtree_control") ? 0 : 16);
         }
         host_track_child(h, pid);
         status = host_reap_child(h, pid);
@@ -572,221 +632,315 @@ static int wait_readable(int fd, int timeout_ms)
         return r;
 }
 
-/* The kernel finishes freezing and emptying asynchronously; the daemon waits with inotify, the test polls
+/* The kernel finishes freezing and emptying asynchronously; the daemon waits for the watch, the test polls
  * with a bound. */
-static void wait_events(const CgroupAgent *a, CgroupPart part, int populated, int frozen)
+static void wait_state(CgroupHandle *a, int populated, int frozen)
 {
         for (int i = 0; i < 1000; i++) {
-                CgroupEvents ev;
-                assert_int_equal(cgroup_agent_read_events(a, part, &ev), 0);
-                if ((populated < 0 || ev.populated == populated) && (frozen < 0 || ev.frozen == frozen))
+                CgroupState st;
+                assert_int_equal(cgroup_handle_read_state(a, &st), 0);
+                if ((populated < 0 || st.populated == populated) && (frozen < 0 || st.frozen == frozen))
                         return;
                 (void)usleep(10000);
         }
-        fail_msg("cgroup %s never reached populated=%d frozen=%d", cgroup_part_to_string(part), populated,
-                 frozen);
+        fail_msg("the agent's cgroup never reached populated=%d frozen=%d", populated, frozen);
 }
 
-static void test_host_root_open(void **state)
+typedef struct WatchLog {
+        CgroupHandle *handle;
+        unsigned changes; /* or'ed over the calls */
+        unsigned calls;
+} WatchLog;
+
+static void on_watch(CgroupHandle *hd, unsigned changes, void *userdata)
+{
+        WatchLog *w = userdata;
+
+        assert_ptr_equal(hd, w->handle);
+        w->changes |= changes;
+        w->calls++;
+}
+
+/* Dispatches the backend's notifications until one with change arrived (bounded). */
+static void wait_change(CgroupBackend *b, WatchLog *w, CgroupChange change)
+{
+        int fd = cgroup_backend_watch_fd(b);
+
+        assert_true(fd >= 0);
+        for (int i = 0; i < 50 && !(w->changes & change); i++) {
+                (void)wait_readable(fd, 100);
+                assert_int_equal(cgroup_backend_dispatch(b), 0);
+        }
+        assert_true(w->changes & change);
+        w->changes = 0;
+}
+
+static void test_host_open(void **state)
 {
         HostState *h = *state;
-        CgroupRoot *root = NULL;
+        CgroupBackend *b = NULL;
         _cleanup_free_ char *real_root_type = NULL;
 
         HOST_OR_SKIP(h);
-        assert_int_equal(cgroup_root_open("relative/path", &root), -EINVAL);
-        assert_int_equal(cgroup_root_open("/proc", &root), -EMEDIUMTYPE);
-        assert_int_equal(cgroup_root_open("/nonexistent-descartes", &root), -ENOENT);
+        assert_int_equal(cgroup_fs_open("relative/path", &b), -EINVAL);
+        assert_int_equal(cgroup_fs_open("/proc", &b), -EMEDIUMTYPE);
+        assert_int_equal(cgroup_fs_open("/nonexistent-descartes", &b), -ENOENT);
         assert_int_equal(asprintf_safe(&real_root_type, "%s/cgroup.type", h->mount), 0);
         if (access(real_root_type, F_OK) < 0)
-                assert_int_equal(cgroup_root_open(h->mount, &root), -EPERM);
-        assert_null(root);
+                assert_int_equal(cgroup_fs_open(h->mount, &b), -EPERM);
+        assert_null(b);
 }
 
 static void test_host_lifecycle(void **state)
 {
         HostState *h = *state;
-        _cleanup_(cgroup_root_freep) CgroupRoot *root = NULL;
-        _cleanup_(cgroup_agent_freep) CgroupAgent *a = NULL, *b = NULL;
-        _cleanup_close_ int cmd = -EBADF, reply = -EBADF, ino = -EBADF;
-        _cleanup_free_ char *own = NULL, *want = NULL, *events = NULL, *procs = NULL, *text = NULL;
-        CgroupCpuStat cpu;
-        CgroupEvents ev;
-        CgroupMask mask;
-        uint64_t v;
+        _cleanup_(cgroup_backend_freep) CgroupBackend *b = NULL;
+        _cleanup_(cgroup_handle_freep) CgroupHandle *a = NULL, *other = NULL;
+        _cleanup_close_ int cmd = -EBADF, reply = -EBADF;
+        _cleanup_free_ char *own = NULL, *want = NULL, *procs = NULL, *text = NULL, *path = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        CgroupMask mask, controllers;
+        CgroupUsage u;
+        CgroupCounters cnt;
+        CgroupState st;
+        WatchLog w = {};
+        size_t n;
         char c;
         pid_t pid;
-        int status, r;
+        int status;
 
         HOST_OR_SKIP(h);
-        assert_int_equal(cgroup_root_open(h->tmp, &root), 0);
-        assert_string_equal(root->path, h->tmp);
-        host_run_setup(h, root);
+        assert_int_equal(cgroup_fs_open(h->tmp, &b), 0);
+        assert_string_equal(cgroup_backend_path(b), h->tmp);
+        host_run_setup(h, b);
 
         /* Setup is idempotent, and enabled exactly the available controllers. */
-        host_run_setup(h, root);
-        assert_int_equal(cgroup_read_attr(root->fd, "agents/cgroup.controllers", &text), 0);
+        host_run_setup(h, b);
+        text = read_at_root(b, "agents/cgroup.controllers");
         assert_int_equal(cgroup_parse_controllers(text, &mask), 0);
-        assert_int_equal(mask, root->available);
+        assert_int_equal(mask, cgroup_backend_controllers(b));
+        controllers = mask;
         text = mfree(text);
 
-        assert_int_equal(cgroup_agent_create(root, "u4242", "not/valid", &a), -EINVAL);
-        assert_int_equal(cgroup_agent_create(root, "cgroup.procs", "x", &a), -EINVAL);
-        assert_int_equal(cgroup_agent_open(root, "u4242", "absent", &a), -ENOENT);
+        assert_int_equal(cgroup_backend_create(b, 4242, "not/valid", NULL, NULL, &a), -EINVAL);
+        assert_int_equal(cgroup_backend_create(b, 4242, "cgroup.procs", NULL, NULL, &a), -EINVAL);
+        assert_int_equal(cgroup_backend_open(b, 4242, "absent", &a), -ENOENT);
         assert_null(a);
-        assert_int_equal(cgroup_agent_create(root, "u4242", "test1", &a), 0);
-        assert_string_equal(a->rel_path, "agents/u4242/a-test1");
-        assert_int_equal(cgroup_agent_create(root, "u4242", "test1", &b), -EEXIST);
-        assert_null(b);
-        assert_int_equal(cgroup_agent_open(root, "u4242", "test1", &b), 0);
-        assert_int_equal(b->controllers, a->controllers);
-        b = cgroup_agent_free(b);
-        for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
-                assert_true(cgroup_agent_fd(a, p) >= 0);
+        assert_false(exists_at_root(b, "agents/u4242")); /* a failed open leaves nothing */
+        assert_int_equal(cgroup_backend_create(b, 4242, "test1", NULL, NULL, &a), 0);
+        path = at_root(b, "agents/u4242/a-test1");
+        assert_string_equal(cgroup_handle_path(a), path);
+        assert_int_equal(cgroup_backend_create(b, 4242, "test1", NULL, NULL, &other), -EEXIST);
+        assert_null(other);
+        assert_int_equal(cgroup_backend_open(b, 4242, "test1", &other), 0);
+        assert_string_equal(cgroup_handle_path(other), path);
+        other = cgroup_handle_free(other);
+        assert_true(exists_at_root(b, "agents/u4242/a-test1/shim"));
+        assert_true(exists_at_root(b, "agents/u4242/a-test1/payload"));
+        assert_int_equal(cgroup_handle_spawn_fd(a, CGROUP_PART_AGENT), -EINVAL);
+        assert_true(cgroup_handle_spawn_fd(a, CGROUP_PART_SHIM) >= 0);
+        assert_true(cgroup_handle_spawn_fd(a, CGROUP_PART_PAYLOAD) >= 0);
 
-        /* Stats: cpu.stat exists without the cpu controller; the others follow the controllers. */
-        assert_int_equal(cgroup_read_cpu_stat(cgroup_agent_fd(a, CGROUP_PART_AGENT), &cpu), 0);
-        r = cgroup_read_memory_current(cgroup_agent_fd(a, CGROUP_PART_AGENT), &v);
-        assert_int_equal(r, (a->controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY)) ? 0 : -ENOENT);
-        r = cgroup_read_pids_current(cgroup_agent_fd(a, CGROUP_PART_AGENT), &v);
-        assert_int_equal(r, (a->controllers & CGROUP_MASK(CGROUP_CONTROLLER_PIDS)) ? 0 : -ENOENT);
-        if (!(a->controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY))) {
-                CgroupMemoryEvents me;
-                assert_int_equal(cgroup_read_memory_peak(cgroup_agent_fd(a, CGROUP_PART_AGENT), &v),
-                                 -ENOENT);
-                assert_int_equal(cgroup_read_memory_events(cgroup_agent_fd(a, CGROUP_PART_AGENT), &me),
-                                 -ENOENT);
-        }
-        if (!(a->controllers & CGROUP_MASK(CGROUP_CONTROLLER_PIDS))) {
-                assert_int_equal(cgroup_read_pids_events_max(cgroup_agent_fd(a, CGROUP_PART_AGENT), &v),
-                                 -ENOENT);
-                assert_int_equal(cgroup_agent_read_pids_refused(a, &v), -ENOENT);
-        } else {
-                /* a fresh agent has had no fork refused, wherever the kernel would count one */
-                assert_int_equal(cgroup_agent_read_pids_refused(a, &v), 0);
-                assert_int_equal(v, 0);
-        }
+        /* Usage: cpu.stat exists without the cpu controller; the others follow the controllers. */
+        assert_int_equal(cgroup_handle_read_usage(a, &u), 0);
+        assert_true(u.has_cpu);
+        assert_int_equal(u.has_memory_current, !!(controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY)));
+        assert_int_equal(u.has_pids, !!(controllers & CGROUP_MASK(CGROUP_CONTROLLER_PIDS)));
+        if (!(controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY)))
+                assert_false(u.has_memory_peak);
+        /* Counters: a fresh agent has had no limit hit, wherever the kernel would count one. */
+        assert_int_equal(cgroup_handle_read_counters(a, &cnt), 0);
+        assert_int_equal(cnt.present[CGROUP_COUNTER_MEMORY_MAX],
+                         !!(controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY)));
+        assert_int_equal(cnt.present[CGROUP_COUNTER_OOM_KILL],
+                         !!(controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY)));
+        assert_int_equal(cnt.present[CGROUP_COUNTER_PIDS_MAX],
+                         !!(controllers & CGROUP_MASK(CGROUP_CONTROLLER_PIDS)));
+        for (CgroupCounter k = 0; k < _CGROUP_COUNTER_MAX; k++)
+                assert_int_equal(cnt.value[k], 0);
 
-        assert_int_equal(cgroup_agent_read_events(a, CGROUP_PART_PAYLOAD, &ev), 0);
-        assert_false(ev.populated);
-        assert_false(ev.frozen);
+        assert_int_equal(cgroup_handle_read_state(a, &st), 0);
+        assert_false(st.populated);
+        assert_false(st.frozen);
+        assert_false(st.freeze_requested);
+        assert_int_equal(cgroup_handle_list_pids(a, CGROUP_PART_PAYLOAD, &pids, &n), 0);
+        assert_int_equal(n, 0);
+        free(pids);
+        pids = NULL;
+
+        /* Watched as the daemon does: one fd for the backend, callbacks per handle. */
+        w.handle = a;
+        assert_int_equal(cgroup_handle_watch(a, on_watch, &w), 0);
 
         /* A process in payload/. */
         pid = host_fork_echo(h, &cmd, &reply);
-        assert_int_equal(cgroup_agent_attach_pid(a, CGROUP_PART_PAYLOAD, pid), 0);
+        assert_int_equal(cgroup_handle_attach_pid(a, CGROUP_PART_PAYLOAD, pid), 0);
         assert_int_equal(asprintf_safe(&procs, "/proc/%d/cgroup", (int)pid), 0);
         assert_int_equal(read_file_at(AT_FDCWD, procs, 65536, &text, NULL), 0);
         assert_int_equal(cgroup_parse_proc_self_cgroup(text, &own), 0);
         assert_int_equal(asprintf_safe(&want, "%s/agents/u4242/a-test1/payload", h->tmp + strlen(h->mount)),
                          0);
         assert_string_equal(own, want);
-        wait_events(a, CGROUP_PART_PAYLOAD, 1, 0);
-        wait_events(a, CGROUP_PART_AGENT, 1, 0);
+        wait_change(b, &w, CGROUP_CHANGE_POPULATED);
+        wait_state(a, 1, 0);
+        assert_int_equal(cgroup_handle_has_pid(a, CGROUP_PART_PAYLOAD, pid), 1);
+        assert_int_equal(cgroup_handle_has_pid(a, CGROUP_PART_SHIM, pid), 0);
+        assert_int_equal(cgroup_handle_list_pids(a, CGROUP_PART_AGENT, &pids, &n), 0);
+        assert_int_equal(n, 0); /* AGENT holds no process itself */
+        free(pids);
+        pids = NULL;
         assert_int_equal(write(cmd, "a", 1), 1);
         assert_int_equal(wait_readable(reply, 5000), 1);
         assert_int_equal(read(reply, &c, 1), 1);
         assert_int_equal(c, 'a');
 
         /* Removal while processes remain is refused, and leaves the agent whole. */
-        assert_int_equal(cgroup_agent_remove(root, a), -EBUSY);
-        assert_int_equal(faccessat(cgroup_agent_fd(a, CGROUP_PART_SHIM), "cgroup.procs", F_OK, 0), 0);
+        assert_int_equal(cgroup_handle_remove(a), -EBUSY);
+        assert_true(exists_at_root(b, "agents/u4242/a-test1/shim/cgroup.procs"));
 
-        /* Freeze: watched as the daemon will, by inotify on payload/cgroup.events. */
-        assert_int_equal(cgroup_agent_events_path(a, CGROUP_PART_PAYLOAD, &events), 0);
-        assert_true(startswith(events, h->tmp) != NULL);
-        ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        assert_true(ino >= 0);
-        assert_true(inotify_add_watch(ino, events, IN_MODIFY) >= 0);
-        assert_int_equal(cgroup_agent_freeze(a), 0);
-        assert_int_equal(wait_readable(ino, 5000), 1);
-        wait_events(a, CGROUP_PART_PAYLOAD, 1, 1);
-        assert_int_equal(cgroup_agent_read_events(a, CGROUP_PART_AGENT, &ev), 0);
-        assert_false(ev.frozen); /* the shim's side stays thawed */
+        /* Freeze: the watch reports it. */
+        assert_int_equal(cgroup_handle_freeze(a), 0);
+        wait_change(b, &w, CGROUP_CHANGE_FROZEN);
+        wait_state(a, 1, 1);
+        assert_int_equal(cgroup_handle_read_state(a, &st), 0);
+        assert_true(st.freeze_requested);
+        text = mfree(text);
+        text = read_at_root(b, "agents/u4242/a-test1/cgroup.events");
+        assert_non_null(strstr(text, "frozen 0")); /* the shim's side stays thawed */
 
         /* Frozen, the child cannot answer; thawed, it does. */
         assert_int_equal(write(cmd, "b", 1), 1);
         assert_int_equal(wait_readable(reply, 300), 0);
-        assert_int_equal(cgroup_agent_thaw(a), 0);
-        wait_events(a, CGROUP_PART_PAYLOAD, 1, 0);
+        assert_int_equal(cgroup_handle_thaw(a), 0);
+        wait_state(a, 1, 0);
+        assert_int_equal(cgroup_handle_read_state(a, &st), 0);
+        assert_false(st.freeze_requested);
         assert_int_equal(wait_readable(reply, 5000), 1);
         assert_int_equal(read(reply, &c, 1), 1);
         assert_int_equal(c, 'b');
 
-        /* Kill works on a frozen cgroup. */
-        assert_int_equal(cgroup_agent_freeze(a), 0);
-        wait_events(a, CGROUP_PART_PAYLOAD, 1, 1);
-        assert_int_equal(cgroup_agent_kill(a), 0);
-        wait_events(a, CGROUP_PART_AGENT, 0, -1);
+        /* Kill works on a frozen cgroup; the watch reports the emptying. */
+        assert_int_equal(cgroup_handle_freeze(a), 0);
+        wait_state(a, 1, 1);
+        w.changes = 0;
+        assert_int_equal(cgroup_handle_kill(a), 0);
+        wait_change(b, &w, CGROUP_CHANGE_POPULATED);
+        wait_state(a, 0, -1);
         status = host_reap_child(h, pid);
         assert_true(WIFSIGNALED(status));
         assert_int_equal(WTERMSIG(status), SIGKILL);
 
-        /* Removal: the agent, then the empty tenant. */
-        assert_int_equal(cgroup_agent_remove(root, a), 0);
-        assert_int_equal(faccessat(root->fd, "agents/u4242/a-test1", F_OK, 0), -1);
-        assert_int_equal(errno, ENOENT);
-        assert_int_equal(faccessat(root->fd, "agents/u4242", F_OK, 0), -1);
-        assert_int_equal(cgroup_agent_remove(root, a), 0); /* already gone */
+        /* Removal: the agent, then the empty tenant; its watch ends with it. */
+        assert_int_equal(cgroup_handle_remove(a), 0);
+        assert_false(exists_at_root(b, "agents/u4242/a-test1"));
+        assert_false(exists_at_root(b, "agents/u4242"));
+        assert_int_equal(cgroup_handle_remove(a), 0); /* already gone */
+        assert_int_equal(cgroup_handle_read_state(a, &st), -ENOENT);
+        w.calls = 0;
+        assert_int_equal(cgroup_backend_dispatch(b), 0);
+        assert_int_equal(w.calls, 0);
+}
+
+/* Two watched agents on the one fd: each callback hears of its own agent only, and a handle freed while
+ * watched is forgotten. */
+static void test_host_watch_two(void **state)
+{
+        HostState *h = *state;
+        _cleanup_(cgroup_backend_freep) CgroupBackend *b = NULL;
+        _cleanup_(cgroup_handle_freep) CgroupHandle *x = NULL, *y = NULL;
+        _cleanup_close_ int cmd = -EBADF, reply = -EBADF;
+        WatchLog wx = {}, wy = {};
+        pid_t pid;
+
+        HOST_OR_SKIP(h);
+        assert_int_equal(cgroup_fs_open(h->tmp, &b), 0);
+        host_run_setup(h, b);
+        assert_int_equal(cgroup_backend_create(b, 7, "x", NULL, NULL, &x), 0);
+        assert_int_equal(cgroup_backend_create(b, 7, "y", NULL, NULL, &y), 0);
+        wx.handle = x;
+        wy.handle = y;
+        assert_int_equal(cgroup_handle_watch(x, on_watch, &wx), 0);
+        assert_int_equal(cgroup_handle_watch(y, on_watch, &wy), 0);
+
+        pid = host_fork_echo(h, &cmd, &reply);
+        assert_int_equal(cgroup_handle_attach_pid(y, CGROUP_PART_PAYLOAD, pid), 0);
+        wait_change(b, &wy, CGROUP_CHANGE_POPULATED);
+        assert_int_equal(wx.calls, 0);
+
+        /* x goes while watched: events of y still arrive, none for x */
+        assert_int_equal(cgroup_handle_remove(x), 0);
+        x = cgroup_handle_free(x);
+        assert_int_equal(cgroup_handle_kill(y), 0);
+        wait_change(b, &wy, CGROUP_CHANGE_POPULATED);
+        assert_int_equal(wx.calls, 0);
+        (void)host_reap_child(h, pid);
+        wait_state(y, 0, -1);
+        assert_int_equal(cgroup_handle_remove(y), 0);
 }
 
 static void test_host_tenant_shared(void **state)
 {
         HostState *h = *state;
-        _cleanup_(cgroup_root_freep) CgroupRoot *root = NULL;
-        _cleanup_(cgroup_agent_freep) CgroupAgent *a = NULL, *b = NULL;
+        _cleanup_(cgroup_backend_freep) CgroupBackend *b = NULL;
+        _cleanup_(cgroup_handle_freep) CgroupHandle *a = NULL, *c = NULL;
 
         HOST_OR_SKIP(h);
-        assert_int_equal(cgroup_root_open(h->tmp, &root), 0);
-        host_run_setup(h, root);
-        assert_int_equal(cgroup_agent_create(root, "u7", "one", &a), 0);
-        assert_int_equal(cgroup_agent_create(root, "u7", "two", &b), 0);
+        assert_int_equal(cgroup_fs_open(h->tmp, &b), 0);
+        host_run_setup(h, b);
+        assert_int_equal(cgroup_backend_create(b, 7, "one", NULL, NULL, &a), 0);
+        assert_int_equal(cgroup_backend_create(b, 7, "two", NULL, NULL, &c), 0);
         /* The tenant stays while another agent lives in it. */
-        assert_int_equal(cgroup_agent_remove(root, a), 0);
-        assert_int_equal(faccessat(root->fd, "agents/u7", F_OK, 0), 0);
-        assert_int_equal(faccessat(root->fd, "agents/u7/a-two/payload", F_OK, 0), 0);
-        assert_int_equal(cgroup_agent_remove(root, b), 0);
-        assert_int_equal(faccessat(root->fd, "agents/u7", F_OK, 0), -1);
+        assert_int_equal(cgroup_handle_remove(a), 0);
+        assert_true(exists_at_root(b, "agents/u7"));
+        assert_true(exists_at_root(b, "agents/u7/a-two/payload"));
+        assert_int_equal(cgroup_handle_remove(c), 0);
+        assert_false(exists_at_root(b, "agents/u7"));
 }
 
 static void test_host_limits(void **state)
 {
         HostState *h = *state;
-        _cleanup_(cgroup_root_freep) CgroupRoot *root = NULL;
-        _cleanup_(cgroup_agent_freep) CgroupAgent *a = NULL;
+        _cleanup_(cgroup_backend_freep) CgroupBackend *b = NULL;
+        _cleanup_(cgroup_handle_freep) CgroupHandle *a = NULL, *refused = NULL;
         _cleanup_free_ char *text = NULL;
         CgroupLimits l = CGROUP_LIMITS_UNSET;
+        CgroupMask available;
         const char *missing = NULL;
 
         HOST_OR_SKIP(h);
-        assert_int_equal(cgroup_root_open(h->tmp, &root), 0);
-        host_run_setup(h, root);
-        assert_int_equal(cgroup_agent_create(root, "u4242", "limits", &a), 0);
+        assert_int_equal(cgroup_fs_open(h->tmp, &b), 0);
+        host_run_setup(h, b);
+        available = cgroup_backend_controllers(b);
+        assert_int_equal(cgroup_backend_create(b, 4242, "limits", &l, &missing, &a), 0);
 
         /* No limit needs no controller. */
-        assert_int_equal(cgroup_agent_set_limits(a, &l, &missing), 0);
+        assert_int_equal(cgroup_handle_set_limits(a, &l, &missing), 0);
         assert_null(missing);
 
         l.memory_max = 512ULL << 20;
         l.memory_swap_max = 0;
-        if (!(root->available & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY))) {
+        if (!(available & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY))) {
                 print_message("no memory controller here: checking the refusal\n");
-                assert_int_equal(cgroup_root_check_limits(root, &l, &missing), -EOPNOTSUPP);
+                assert_int_equal(cgroup_backend_check_limits(b, &l, &missing), -EOPNOTSUPP);
                 assert_string_equal(missing, "memory");
                 missing = NULL;
-                assert_int_equal(cgroup_agent_set_limits(a, &l, &missing), -EOPNOTSUPP);
+                assert_int_equal(cgroup_handle_set_limits(a, &l, &missing), -EOPNOTSUPP);
                 assert_string_equal(missing, "memory");
-                assert_int_equal(faccessat(cgroup_agent_fd(a, CGROUP_PART_AGENT), "memory.max", F_OK, 0),
-                                 -1);
+                assert_false(exists_at_root(b, "agents/u4242/a-limits/memory.max"));
+                /* refused at creation: nothing is left behind */
+                missing = NULL;
+                assert_int_equal(cgroup_backend_create(b, 4242, "refused", &l, &missing, &refused),
+                                 -EOPNOTSUPP);
+                assert_string_equal(missing, "memory");
+                assert_null(refused);
+                assert_false(exists_at_root(b, "agents/u4242/a-refused"));
         } else {
-                assert_int_equal(cgroup_root_check_limits(root, &l, &missing), 0);
-                assert_int_equal(cgroup_agent_set_limits(a, &l, &missing), 0);
-                assert_int_equal(
-                        cgroup_read_attr(cgroup_agent_fd(a, CGROUP_PART_AGENT), "memory.max", &text), 0);
+                assert_int_equal(cgroup_backend_check_limits(b, &l, &missing), 0);
+                assert_int_equal(cgroup_handle_set_limits(a, &l, &missing), 0);
+                text = read_at_root(b, "agents/u4242/a-limits/memory.max");
                 assert_string_equal(text, "536870912\n");
                 text = mfree(text);
-                assert_int_equal(
-                        cgroup_read_attr(cgroup_agent_fd(a, CGROUP_PART_AGENT), "memory.swap.max", &text),
-                        0);
+                text = read_at_root(b, "agents/u4242/a-limits/memory.swap.max");
                 assert_string_equal(text, "0\n");
                 text = mfree(text);
         }
@@ -794,21 +948,19 @@ static void test_host_limits(void **state)
         l = CGROUP_LIMITS_UNSET;
         l.cpu_millicpus = 500;
         l.pids_max = 64;
-        if ((root->available & (CGROUP_MASK(CGROUP_CONTROLLER_CPU) | CGROUP_MASK(CGROUP_CONTROLLER_PIDS))) !=
+        if ((available & (CGROUP_MASK(CGROUP_CONTROLLER_CPU) | CGROUP_MASK(CGROUP_CONTROLLER_PIDS))) !=
             (CGROUP_MASK(CGROUP_CONTROLLER_CPU) | CGROUP_MASK(CGROUP_CONTROLLER_PIDS))) {
-                assert_int_equal(cgroup_agent_set_limits(a, &l, &missing), -EOPNOTSUPP);
+                assert_int_equal(cgroup_handle_set_limits(a, &l, &missing), -EOPNOTSUPP);
                 assert_true(streq(missing, "cpu") || streq(missing, "pids"));
         } else {
-                assert_int_equal(cgroup_agent_set_limits(a, &l, &missing), 0);
-                assert_int_equal(cgroup_read_attr(cgroup_agent_fd(a, CGROUP_PART_AGENT), "cpu.max", &text),
-                                 0);
+                assert_int_equal(cgroup_handle_set_limits(a, &l, &missing), 0);
+                text = read_at_root(b, "agents/u4242/a-limits/cpu.max");
                 assert_string_equal(text, "50000 100000\n");
                 text = mfree(text);
-                assert_int_equal(cgroup_read_attr(cgroup_agent_fd(a, CGROUP_PART_AGENT), "pids.max", &text),
-                                 0);
+                text = read_at_root(b, "agents/u4242/a-limits/pids.max");
                 assert_string_equal(text, "64\n");
         }
-        assert_int_equal(cgroup_agent_remove(root, a), 0);
+        assert_int_equal(cgroup_handle_remove(a), 0);
 }
 
 int main(void)
@@ -821,8 +973,10 @@ int main(void)
                 cmocka_unit_test(test_parse_value_and_controllers),
                 cmocka_unit_test(test_controller_names),
                 cmocka_unit_test(test_limits_format_and_check),
-                cmocka_unit_test_setup_teardown(test_host_root_open, host_setup, host_teardown),
+                cmocka_unit_test(test_parse_procs_and_names),
+                cmocka_unit_test_setup_teardown(test_host_open, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_host_lifecycle, host_setup, host_teardown),
+                cmocka_unit_test_setup_teardown(test_host_watch_two, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_host_tenant_shared, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_host_limits, host_setup, host_teardown),
         };

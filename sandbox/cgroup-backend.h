@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The cgroup backend: everything the daemon asks of cgroups, as typed operations on a backend (descartes'
+ * subtree, its delegation) and on one agent's handle. Nothing here names a cgroup file: the cgroupfs driver
+ * (cgroup-fs.h) is one implementation, a systemd driver another (sandbox/cgroup-driver.h says how to add
+ * one).
+ *
+ * An agent is three cgroups: AGENT (limits, kill, usage), SHIM and PAYLOAD below it (the shim is cloned into
+ * SHIM, the agent's processes into PAYLOAD). Freezing pauses PAYLOAD only, so the shim stays responsive. The
+ * agents of one owner share a tenant subtree, which the backend creates with the first and removes with the
+ * last. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup-util.h"
+#include "cleanup.h"
+
+typedef struct CgroupBackend CgroupBackend;
+typedef struct CgroupHandle CgroupHandle;
+
+typedef enum CgroupPart {
+        CGROUP_PART_AGENT,
+        CGROUP_PART_SHIM,
+        CGROUP_PART_PAYLOAD,
+        _CGROUP_PART_MAX,
+        _CGROUP_PART_INVALID = -EINVAL,
+} CgroupPart;
+
+const char *cgroup_part_to_string(CgroupPart p);
+CgroupPart cgroup_part_from_string(const char *s);
+
+/* What an agent used so far; a field the kernel or a missing controller does not offer is not "has". */
+typedef struct CgroupUsage {
+        bool has_cpu, has_memory_current, has_memory_peak, has_pids;
+        uint64_t cpu_usec;
+        uint64_t memory_current, memory_peak; /* bytes */
+        uint64_t pids_current;
+} CgroupUsage;
+
+typedef struct CgroupState {
+        bool populated;        /* a process is left in AGENT (shim or payload) */
+        bool frozen;           /* PAYLOAD is frozen */
+        bool freeze_requested; /* PAYLOAD was asked to freeze (frozen follows, asynchronously) */
+} CgroupState;
+
+/* Counters that only grow, since the agent's cgroup was created. */
+typedef enum CgroupCounter {
+        CGROUP_COUNTER_MEMORY_HIGH, /* times the memory limit made the agent reclaim (throttled) */
+        CGROUP_COUNTER_MEMORY_MAX,  /* times it reached the hard memory limit */
+        CGROUP_COUNTER_PIDS_MAX,    /* forks and clones refused by the pids limit */
+        CGROUP_COUNTER_OOM_KILL,    /* processes the OOM killer took */
+        _CGROUP_COUNTER_MAX,
+        _CGROUP_COUNTER_INVALID = -EINVAL,
+} CgroupCounter;
+
+typedef struct CgroupCounters {
+        bool present[_CGROUP_COUNTER_MAX]; /* false where the controller is missing */
+        uint64_t value[_CGROUP_COUNTER_MAX];
+} CgroupCounters;
+
+/* The name of the limit a counter reports hitting ("memory.high", "memory.max", "pids.max": the names
+ * limit_hit events carry), NULL for a counter that is no limit (OOM kills). */
+const char *cgroup_counter_limit_to_string(CgroupCounter c);
+
+/* What changed, in a watch callback. */
+typedef enum CgroupChange {
+        CGROUP_CHANGE_POPULATED = 1u << 0, /* re-read the state: populated */
+        CGROUP_CHANGE_FROZEN = 1u << 1,    /* re-read the state: frozen */
+        CGROUP_CHANGE_COUNTERS = 1u << 2,  /* re-read the counters */
+} CgroupChange;
+
+typedef void (*CgroupWatchFn)(CgroupHandle *h, unsigned changes, void *userdata);
+
+/* ---- the backend ---- */
+
+CgroupBackend *cgroup_backend_free(CgroupBackend *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CgroupBackend *, cgroup_backend_free);
+
+/* Delegation: makes the subtree usable for agents (the daemon leaves it for a leaf of its own when it sat in
+ * it, controllers are enabled, the agents' parent exists). Idempotent: a restarted daemon calls it too.
+ * -EBUSY: another process still sits where controllers must be enabled. */
+int cgroup_backend_setup(CgroupBackend *b);
+/* The subtree's absolute cgroup directory, for logs and health. */
+const char *cgroup_backend_path(const CgroupBackend *b);
+/* The known controllers agents get. */
+CgroupMask cgroup_backend_controllers(const CgroupBackend *b);
+/* 0 if the backend can enforce every set limit, else -EOPNOTSUPP with *ret_missing naming the first missing
+ * controller (a static string). */
+int cgroup_backend_check_limits(const CgroupBackend *b, const CgroupLimits *l, const char **ret_missing);
+
+/* An fd that turns readable when a watched handle changed: then call cgroup_backend_dispatch(), which runs
+ * the handles' watch callbacks. A callback may free its own handle, not another one. */
+int cgroup_backend_watch_fd(CgroupBackend *b);
+int cgroup_backend_dispatch(CgroupBackend *b);
+
+/* ---- one agent ---- */
+
+/* Creates the agent's cgroups in owner's tenant subtree, with the limits (-EEXIST if the agent exists). On
+ * -EOPNOTSUPP *ret_missing names the controller (or the kernel feature) the limits need; on any failure
+ * nothing new is left behind. id: cgroup_name_is_valid(). */
+int cgroup_backend_create(CgroupBackend *b, uid_t owner, const char *id, const CgroupLimits *l,
+                          const char **ret_missing, CgroupHandle **ret);
+/* The handle of an agent created earlier (adoption after a daemon restart). -ENOENT: no such agent. */
+int cgroup_backend_open(CgroupBackend *b, uid_t owner, const char *id, CgroupHandle **ret);
+
+CgroupHandle *cgroup_handle_free(CgroupHandle *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CgroupHandle *, cgroup_handle_free);
+/* Removes the agent's cgroups (and its tenant's once empty); stops its watch. -EBUSY while processes remain
+ * (nothing is removed then). Removing what is gone already is no error. Does not free h. */
+int cgroup_handle_remove(CgroupHandle *h);
+
+/* The agent's absolute cgroup directory (AGENT). */
+const char *cgroup_handle_path(const CgroupHandle *h);
+/* A directory fd of SHIM or PAYLOAD for clone3(CLONE_INTO_CGROUP), owned by h. */
+int cgroup_handle_spawn_fd(const CgroupHandle *h, CgroupPart part);
+
+int cgroup_handle_set_limits(CgroupHandle *h, const CgroupLimits *l, const char **ret_missing);
+/* Freezing and thawing PAYLOAD are asynchronous: done when the state says frozen / not frozen. */
+int cgroup_handle_freeze(CgroupHandle *h);
+int cgroup_handle_thaw(CgroupHandle *h);
+/* SIGKILLs every process of the agent, frozen or not (-EOPNOTSUPP: the kernel cannot, Linux < 5.14). Done
+ * when the state says not populated. */
+int cgroup_handle_kill(CgroupHandle *h);
+
+int cgroup_handle_read_usage(CgroupHandle *h, CgroupUsage *ret);
+/* -ENOENT: the agent's cgroups are gone. */
+int cgroup_handle_read_state(CgroupHandle *h, CgroupState *ret);
+int cgroup_handle_read_counters(CgroupHandle *h, CgroupCounters *ret);
+/* The processes of a part (in no particular order), and whether pid is one of them (1 or 0). */
+int cgroup_handle_list_pids(CgroupHandle *h, CgroupPart part, pid_t **ret, size_t *ret_n);
+int cgroup_handle_has_pid(CgroupHandle *h, CgroupPart part, pid_t pid);
+/* Moves pid into a part (spawns use CLONE_INTO_CGROUP instead). */
+int cgroup_handle_attach_pid(CgroupHandle *h, CgroupPart part, pid_t pid);
+
+/* Calls fn when the handle's state or counters may have changed (see CgroupChange; the kernel rate-limits
+ * notifications, so re-read after a request too). One watch per handle: a second call replaces it. */
+int cgroup_handle_watch(CgroupHandle *h, CgroupWatchFn fn, void *userdata);
