@@ -78,6 +78,7 @@ typedef void (*CgroupWatchFn)(CgroupHandle *h, unsigned changes, void *userdata)
 
 /* ---- the backend ---- */
 
+/* Free every handle of a backend before the backend. */
 CgroupBackend *cgroup_backend_free(CgroupBackend *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CgroupBackend *, cgroup_backend_free);
 

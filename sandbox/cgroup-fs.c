@@ -397,12 +397,12 @@ fail:
         return r;
 }
 
-static FsHandle *find_watch(FsBackend *b, int wd, unsigned *ret_changes)
+static FsHandle *find_watch(FsBackend *b, int wd, size_t *ret_index)
 {
         for (FsHandle *h = b->watched; h; h = h->watch_next)
                 for (size_t i = 0; i < WATCH_MAX; i++)
                         if (h->wd[i] == wd) {
-                                *ret_changes = watch_table[i].change;
+                                *ret_index = i;
                                 return h;
                         }
         return NULL;
@@ -428,7 +428,7 @@ static int fs_dispatch(CgroupBackend *bb)
                 }
                 for (char *p = buf.raw; p < buf.raw + n;) {
                         const struct inotify_event *e = (const struct inotify_event *)p;
-                        unsigned changes;
+                        size_t i;
                         FsHandle *h;
 
                         p += sizeof *e + e->len;
@@ -444,9 +444,15 @@ static int fs_dispatch(CgroupBackend *bb)
                                 continue;
                         }
                         /* looked up again per event: a callback may have freed its handle */
-                        h = find_watch(b, e->wd, &changes);
-                        if (h && !(e->mask & IN_IGNORED))
-                                h->base.watch_fn(&h->base, changes, h->base.watch_userdata);
+                        h = find_watch(b, e->wd, &i);
+                        if (!h)
+                                continue;
+                        if (e->mask & IN_IGNORED) {
+                                /* the file went with its cgroup (removed behind our back) */
+                                h->wd[i] = -1;
+                                continue;
+                        }
+                        h->base.watch_fn(&h->base, watch_table[i].change, h->base.watch_userdata);
                 }
         }
 }
