@@ -9,7 +9,6 @@
 #include "cgroup-backend.h"
 
 typedef struct CgroupBackendOps {
-        const char *name;
         void (*free)(CgroupBackend *b);
         int (*setup)(CgroupBackend *b);
         int (*watch_fd)(CgroupBackend *b);

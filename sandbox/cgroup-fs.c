@@ -786,7 +786,6 @@ static int fs_attach_pid(CgroupHandle *hh, CgroupPart part, pid_t pid)
 }
 
 static const CgroupBackendOps fs_ops = {
-        .name = "cgroupfs",
         .free = fs_free,
         .setup = fs_setup,
         .watch_fd = fs_watch_fd,
