@@ -280,6 +280,10 @@ typedef struct ShimOptions {
 
 void shim_options_done(ShimOptions *o);
 
+/* A name the shim may give the agent's UTS namespace: [A-Za-z0-9.-], not starting with '-' or '.', at most
+ * HOST_NAME_MAX. */
+bool shim_hostname_is_valid(const char *s);
+
 /* Checks o as the decoder would (so that the daemon never starts a shim that would refuse its options):
  * 0 or -EINVAL. */
 int shim_options_validate(const ShimOptions *o);

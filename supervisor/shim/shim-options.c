@@ -52,7 +52,7 @@ static bool id_valid(const char *s)
         return true;
 }
 
-static bool hostname_valid(const char *s)
+bool shim_hostname_is_valid(const char *s)
 {
         size_t n = strlen(s);
 
@@ -76,7 +76,7 @@ int shim_options_validate(const ShimOptions *o)
 
         if (!o || !id_valid(o->id) || !o->argv || !o->argv[0])
                 return -EINVAL;
-        if ((o->hostname && !hostname_valid(o->hostname)) ||
+        if ((o->hostname && !shim_hostname_is_valid(o->hostname)) ||
             (o->listen_path && !path_ok(o->listen_path, sizeof sa.sun_path)) ||
             (o->cwd && !path_ok(o->cwd, PATH_MAX)))
                 return -EINVAL;

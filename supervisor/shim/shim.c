@@ -89,18 +89,6 @@ typedef struct Shim {
         SeccompBpf *filter; /* the agent's, mapped from SHIM_FD_SECCOMP */
 } Shim;
 
-static bool hostname_valid(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > HOST_NAME_MAX || s[0] == '-' || s[0] == '.')
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", *p))
-                        return false;
-        return true;
-}
-
 /* Everything we act upon comes from the options memfd, checked by its decoder; the command line is for `ps`
  * only. */
 static int read_options(void)
@@ -121,7 +109,7 @@ static int read_options(void)
                 for (; i < SHORT_HOSTNAME_LEN && arg_id[i]; i++)
                         arg_default_hostname[i] = arg_id[i] == '_' ? '-' : arg_id[i];
                 arg_default_hostname[i] = 0;
-                if (!hostname_valid(arg_default_hostname))
+                if (!shim_hostname_is_valid(arg_default_hostname))
                         (void)strcpy(arg_default_hostname, "agent");
                 arg_hostname = arg_default_hostname;
         }
