@@ -25,8 +25,9 @@
  *  - A new field or type is only relied on when the version agreed with the peer includes it: anything the
  *    peer must act upon is sent only then (appended bytes the peer may ignore are always allowed).
  *  - The options blob (ShimOptions) follows the same rule: fields are only appended; a reader decodes the
- *    ones it knows, leaves the ones not sent at their defaults, ignores the bytes after them, and refuses a
- *    blob shorter than the oldest form it accepts.
+ *    ones it knows, ignores the bytes after them, and refuses a blob shorter than the oldest form it accepts
+ *    (so far its only form). Options are not negotiated: a daemon starts the shim installed with it, and a
+ *    field the shim must act upon comes with a new version of both.
  *  - The handshake: the shim's HELLO says the range it speaks (min_version..version); the daemon picks the
  *    highest version both speak and says it in WELCOME (a shim older than WELCOME ignores it). With no
  * common version the daemon logs both ranges and leaves the agent uncontrolled: watched, listed, ended by
@@ -63,11 +64,10 @@
 #define SHIM_FD_CONTROL    3 /* connected SEQPACKET socket to the daemon */
 #define SHIM_FD_STATE_DIR  4 /* the agent's state dir (output log, exit record) */
 #define SHIM_FD_PAYLOAD_CG 5 /* the payload/ cgroup dir, for clone3(CLONE_INTO_CGROUP) */
-#define SHIM_FD_SECCOMP                                                                                     \
-        6 /* with ShimOptions.seccomp: the sealed memfd of the compiled filter (seccomp-bpf.h) */
-#define SHIM_FD_ENV     7 /* the sealed memfd of the agent's environment (env-blob.h), for its execve only */
-#define SHIM_FD_OPTIONS 8 /* the sealed memfd of the ShimOptions */
-#define _SHIM_FD_MAX    9
+#define SHIM_FD_SECCOMP    6 /* with ShimOptions.seccomp: the sealed memfd of the filter (seccomp-bpf.h) */
+#define SHIM_FD_ENV        7 /* the sealed memfd of the agent's environment (env-blob.h), for its execve only */
+#define SHIM_FD_OPTIONS    8 /* the sealed memfd of the ShimOptions */
+#define _SHIM_FD_MAX       9
 
 typedef enum ShimMsgType {
         /* shim -> daemon */

@@ -171,7 +171,7 @@ int shim_options_encode(const ShimOptions *o, uint8_t **ret, size_t *ret_size)
                 return r;
         put_u32(&w, SHIM_OPTIONS_MAGIC);
         put_u32(&w, SHIM_PROTOCOL_VERSION);
-        /* version 2, the first with options */
+        /* the fields of the first form */
         put_str(&w, o->id);
         put_str(&w, o->hostname);
         put_str(&w, o->listen_path);

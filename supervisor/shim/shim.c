@@ -99,6 +99,8 @@ static int read_options(void)
         if (r < 0)
                 return log_error_errno(r, "Invalid options on fd %d: %m", SHIM_FD_OPTIONS);
         arg_id = arg_options.id;
+        log_debug("Options of agent %s from a daemon of shim protocol version %" PRIu32 ".", arg_id,
+                  arg_options.version);
         if (arg_options.cwd)
                 arg_cwd = arg_options.cwd;
         else if (arg_options.sandbox)

@@ -475,7 +475,7 @@ static void test_stdin_closed(void **state)
         assert_int_equal(rec.code, -1);
         agent_done(&a);
 
-        /* Without --stdin the agent reads /dev/null and stdin is refused. */
+        /* Without a stdin pipe the agent reads /dev/null and stdin is refused. */
         assert_int_equal(agent_start(&a, argv2, &(AgentOptions){}), 0);
         expect_started(&a);
         send_stdin(&a, a.ctl, 3, "x", false, -EPIPE);
