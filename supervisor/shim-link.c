@@ -243,6 +243,7 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
 static int read_packets(Agent *a, int fd, unsigned budget)
 {
         static uint8_t buf[SHIM_MSG_MAX];
+        bool reset = false;
 
         for (; budget > 0; budget--) {
                 ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
@@ -251,6 +252,13 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 return 0;
+                        /* A shim that exits before reading what we sent it last (a WELCOME to a shim whose
+                         * agent ended at once) resets the connection; the kernel says so once, and what the
+                         * shim sent before (STARTED, EXITED) is still queued behind it: read on. */
+                        if (errno == ECONNRESET && !reset) {
+                                reset = true;
+                                continue;
+                        }
                         log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->id);
                         shim_link_detach(a);
                         return 0;
