@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "env-blob.h"
 #include "fd-util.h"
+#include "memfd-util.h"
 #include "string-util.h"
 
 static bool entry_valid(const char *s, size_t len)
@@ -24,7 +25,8 @@ static bool entry_valid(const char *s, size_t len)
 int env_blob_export(char *const *env, int *ret_fd)
 {
         _cleanup_close_ int fd = -EBADF;
-        size_t n = 0, size = 0;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, size = 0, off = 0;
         int r;
 
         for (char *const *e = env; e && *e; e++) {
@@ -36,16 +38,18 @@ int env_blob_export(char *const *env, int *ret_fd)
                 size += len + 1;
         }
 
-        fd = memfd_create("descartes-env", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (fd < 0)
-                return negative_errno();
+        /* one buffer: the memfd is written in one go and sealed */
+        buf = malloc(size ?: 1);
+        if (!buf)
+                return -ENOMEM;
         for (char *const *e = env; e && *e; e++) {
-                r = loop_write(fd, *e, strlen(*e) + 1);
-                if (r < 0)
-                        return r;
+                size_t len = strlen(*e) + 1;
+                memcpy(buf + off, *e, len);
+                off += len;
         }
-        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-                return negative_errno();
+        r = memfd_new_sealed("descartes-env", buf, size, &fd);
+        if (r < 0)
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -87,38 +91,12 @@ int env_blob_parse(const char *data, size_t size, char ***ret)
 
 int env_blob_read_fd(int fd, char ***ret)
 {
-        const int need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t size, done = 0;
-        int seals;
+        _cleanup_free_ void *buf = NULL;
+        size_t size;
+        int r;
 
-        /* Sealed: the size read here is the size for good, and nobody can change the bytes under us. */
-        seals = fcntl(fd, F_GET_SEALS);
-        if (seals < 0)
-                return errno == EINVAL ? -EPERM : negative_errno();
-        if ((seals & need) != need)
-                return -EPERM;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode) || st.st_size < 0)
-                return -EBADMSG;
-        if ((uint64_t)st.st_size > ENV_BLOB_SIZE_MAX)
-                return -E2BIG;
-        size = (size_t)st.st_size;
-
-        buf = malloc(size ?: 1);
-        if (!buf)
-                return -ENOMEM;
-        while (done < size) {
-                ssize_t k = pread(fd, buf + done, size - done, (off_t)done);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        return -EBADMSG;
-                done += (size_t)k;
-        }
+        r = memfd_read_sealed(fd, ENV_BLOB_SIZE_MAX, &buf, &size);
+        if (r < 0)
+                return r;
         return env_blob_parse(buf, size, ret);
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Who an agent runs as.
+/* Who an agent runs as, in two halves: resolution (identity-resolve.h, identity-resolve.c,
+ * in the daemon before any fork; it uses NSS) and application (identity_apply() here, in the agent child of
+ * the static shim: no NSS, no allocation).
  *
- * Resolution (identity_resolve(), in the daemon before any fork; it may use NSS):
+ * Resolution (identity_resolve()):
  *   - a non-root caller's agents run as the caller: uid and primary gid from the passwd entry. A uid without
  * a passwd entry runs with gid IDENTITY_NOGROUP (65534, the kernel's overflow gid) rather than gid = uid: a
  * gid equal to the uid may be a real group with privileges (uid 27 would get gid 27 "sudo" on Debian).
@@ -35,30 +37,6 @@ typedef struct Identity {
 } Identity;
 
 void identity_done(Identity *id);
-
-/* One passwd entry, as the user database hands it over: name and home are allocated and owned by the
- * receiver. */
-typedef struct IdentityPasswd {
-        uid_t uid;
-        gid_t gid;
-        char *name;
-        char *home;
-} IdentityPasswd;
-
-/* The user database: each lookup returns 0 and fills *ret, -ESRCH when there is no such entry, or another
- * -errno. Tests inject their own; identity_userdb_system uses getpwuid_r/getpwnam_r. */
-typedef struct IdentityUserDb {
-        int (*by_uid)(void *userdata, uid_t uid, IdentityPasswd *ret);
-        int (*by_name)(void *userdata, const char *name, IdentityPasswd *ret);
-        void *userdata;
-} IdentityUserDb;
-
-extern const IdentityUserDb identity_userdb_system;
-
-/* user: NULL (the default for the caller), a name, or a decimal uid. db: NULL for identity_userdb_system.
- * -EINVAL: malformed user; -ESRCH: no such user; -EPERM: not allowed for this caller. */
-int identity_resolve(uid_t caller_uid, const char *user, bool allow_root, const IdentityUserDb *db,
-                     Identity *ret);
 
 /* A decimal uid ("1000"): 0 and *ret set; -EINVAL if s is not one (names are anything else), -ERANGE if it
  * is too big or the reserved (uid_t)-1. */

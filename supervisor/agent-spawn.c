@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* From a validated spawn request to a running shim: state and runtime dirs, cgroups with limits, the control
- * socketpair, spawn_shim(), oom_score_adj, the child and cgroup watches. The reply waits for the shim's
+ * socketpair, shim_launch(), oom_score_adj, the child and cgroup watches. The reply waits for the shim's
  * STARTED (or SPAWN_FAILED / its exit). */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,11 +21,11 @@
 #include "log.h"
 #include "mount-view.h"
 #include "sandbox-setup.h"
-#include "spawn.h"
+#include "shim-launch.h"
 #include "string-util.h"
 #include "time-util.h"
 
-/* The agent's environment: the request's, plus HOME in the workspace unless it set one. spawn_shim() hands
+/* The agent's environment: the request's, plus HOME in the workspace unless it set one. shim_launch() hands
  * it to the shim as data for the agent's execve; the root shim itself never runs with it. */
 static int build_env(const ProtoStrMap *env, const char *home, char ***ret)
 {
@@ -90,7 +90,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         _cleanup_close_ int log_fd = -EBADF;
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *listen = NULL, *workspace = NULL, *home = NULL;
-        _cleanup_strv_free_ char **masks = NULL;
+        _cleanup_strv_free_ char **masks = NULL, **all_masks = NULL;
         SpawnStage stage = SPAWN_STAGE_PREPARE;
         const char *missing = NULL;
         PidRef shim = PIDREF_NULL;
@@ -159,7 +159,23 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
 
-        SpawnSandbox spawn_sb = {
+        r = strv_extend(&all_masks, m->config.runtime_dir);
+        if (r >= 0)
+                r = strv_extend(&all_masks, m->config.state_dir);
+        for (char **mp = masks; r >= 0 && mp && *mp; mp++)
+                r = strv_extend(&all_masks, *mp);
+        if (r < 0)
+                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+
+        ShimOptions o = {
+                .id = a->id,
+                .listen_path = listen,
+                .cwd = (char *)(args->cwd ?: workspace),
+                .output_cap = m->config.output_cap_bytes,
+                .stdin_pipe = args->open_stdin,
+                .loopback = !args->has_net || args->net == PROTO_NET_NONE,
+                .argv = a->argv,
+                .sandbox = true,
                 .uid = sb->uid,
                 .gid = sb->gid,
                 .workspace = workspace,
@@ -167,30 +183,22 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 .tmp_size = m->config.tmp_size,
                 /* the default workspace is bounded: a tenant cannot fill the state dir's file system */
                 .workspace_tmpfs_size = sb->workspace ? 0 : m->config.workspace_size,
-                .runtime_dir = m->config.runtime_dir,
-                .state_dir = m->config.state_dir,
-                .mask_paths = masks,
+                .mask_paths = all_masks,
                 .home = home,
-                .seccomp_fd = sb->seccomp->fd,
+                .seccomp = true,
         };
-        SpawnShimParams p = {
+        ShimLaunch l = {
                 .shim_path = m->shim_path,
-                .id = a->id,
-                .cwd = args->cwd ?: workspace,
-                .listen_path = listen,
-                .output_cap = m->config.output_cap_bytes,
-                .stdin_pipe = args->open_stdin,
-                .new_net = !args->has_net || args->net == PROTO_NET_NONE,
-                .argv = a->argv,
+                .options = &o,
                 .env = env,
-                .sandbox = &spawn_sb,
+                .seccomp_fd = sb->seccomp->fd,
                 .log_fd = log_fd,
                 .control_fd = pair[1],
                 .state_dir_fd = a->state_fd,
                 .payload_cgroup_fd = cgroup_handle_spawn_fd(a->cg, CGROUP_PART_PAYLOAD),
                 .shim_cgroup_fd = cgroup_handle_spawn_fd(a->cg, CGROUP_PART_SHIM),
         };
-        r = spawn_shim(&p, &shim, &stage);
+        r = shim_launch(&l, &shim, &stage);
         if (r < 0) {
                 a->spawn_failed = true;
                 FAIL(PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",

@@ -16,7 +16,7 @@
 #include "manager.h"
 #include "pidref.h"
 #include "proto.h"
-#include "shim-protocol.h"
+#include "shim-contract.h"
 
 #define AGENT_ID_LEN 36
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "agent-cgroup.h"
-#include "identity.h"
+#include "identity-resolve.h"
 #include "log.h"
 #include "mount-util.h"
 #include "sandbox-setup.h"

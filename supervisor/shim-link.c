@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The control socket to one agent's shim (supervisor/shim-protocol.h): SOCK_SEQPACKET, one message per
+/* The control socket to one agent's shim (shim-contract.h): SOCK_SEQPACKET, one message per
  * packet. */
 #include <errno.h>
 #include <inttypes.h>
@@ -199,70 +199,51 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
 
 static int handle_packet(Agent *a, const void *buf, size_t n)
 {
-        ShimMsgHeader h;
+        ShimMsg m;
+        int r;
 
-        if (n < sizeof h)
-                return -EBADMSG;
-        memcpy(&h, buf, sizeof h);
-        if (h.size != n)
-                return -EBADMSG;
+        /* A message may have grown at its end (shim-contract.h): the decoder takes the fields we know, 0 for
+         * those not sent. */
+        r = shim_msg_decode(buf, n, &m);
+        if (r == -EOPNOTSUPP)
+                return 0; /* unknown types are ignored */
+        if (r < 0)
+                return r;
 
-/* A message may have grown at its end (shim-protocol.h): the fields we know, 0 for those not sent, from at
- * least the oldest form we accept. */
-#define NEED_FROM(type, oldest)                                                                             \
-        type msg = {};                                                                                      \
-        if (n < (oldest))                                                                                   \
-                return -EBADMSG;                                                                            \
-        memcpy(&msg, buf, MIN(n, sizeof msg))
-#define NEED(type) NEED_FROM(type, sizeof(type))
-
-        switch (h.type) {
-        case SHIM_MSG_HELLO: {
-                NEED_FROM(ShimMsgHello, SHIM_MSG_HELLO_V1_SIZE);
-                handle_hello(a, &msg, n);
+        switch (m.type) {
+        case SHIM_MSG_HELLO:
+                handle_hello(a, &m.hello, m.size);
                 return 0;
-        }
-        case SHIM_MSG_STARTED: {
-                NEED(ShimMsgStarted);
-                handle_started(a, &msg);
+        case SHIM_MSG_STARTED:
+                handle_started(a, &m.started);
                 return 0;
-        }
-        case SHIM_MSG_SPAWN_FAILED: {
-                NEED(ShimMsgSpawnFailed);
-                handle_spawn_failed(a, &msg);
+        case SHIM_MSG_SPAWN_FAILED:
+                handle_spawn_failed(a, &m.spawn_failed);
                 return 0;
-        }
-        case SHIM_MSG_OUTPUT: {
-                NEED(ShimMsgOutput);
-                handle_output(a, &msg);
+        case SHIM_MSG_OUTPUT:
+                handle_output(a, &m.output);
                 return 0;
-        }
-        case SHIM_MSG_STDIN_ACK: {
-                NEED(ShimMsgStdinAck);
-                handle_stdin_ack(a, &msg);
+        case SHIM_MSG_STDIN_ACK:
+                handle_stdin_ack(a, &m.stdin_ack);
                 return 0;
-        }
-        case SHIM_MSG_EXITED: {
-                NEED(ShimMsgExited);
-                if (msg.rec.magic == SHIM_EXIT_MAGIC) {
-                        a->exit_record = msg.rec;
+        case SHIM_MSG_EXITED:
+                if (m.exited.rec.magic == SHIM_EXIT_MAGIC) {
+                        a->exit_record = m.exited.rec;
                         a->have_exit_record = true;
                 }
                 publish_output(a);
                 agent_finalize(a);
                 return 0;
-        }
         default:
-                return 0; /* unknown types are ignored (shim-protocol.h) */
+                return 0; /* the shim's own messages: not for us */
         }
-#undef NEED
-#undef NEED_FROM
 }
 
 /* Handles up to budget packets; 1 when there may be more. */
 static int read_packets(Agent *a, int fd, unsigned budget)
 {
         static uint8_t buf[SHIM_MSG_MAX];
+        bool reset = false;
 
         for (; budget > 0; budget--) {
                 ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
@@ -271,6 +252,13 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 return 0;
+                        /* A shim that exits before reading what we sent it last (a WELCOME to a shim whose
+                         * agent ended at once) resets the connection; the kernel says so once, and what the
+                         * shim sent before (STARTED, EXITED) is still queued behind it: read on. */
+                        if (errno == ECONNRESET && !reset) {
+                                reset = true;
+                                continue;
+                        }
                         log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->id);
                         shim_link_detach(a);
                         return 0;

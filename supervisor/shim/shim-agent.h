@@ -12,7 +12,8 @@ typedef struct ShimAgentStart {
         int status;      /* the failed child's wait status, -1 when there was no child */
 } ShimAgentStart;
 
-/* Forks the agent into the payload cgroup (SHIM_FD_PAYLOAD_CG) with its own cgroup namespace and waits until
- * it has exec'd. 0 on success, else -errno with the stage, error and status filled in (the child is reaped).
+/* Starts the agent (sandbox/child-exec.h) in the payload cgroup (SHIM_FD_PAYLOAD_CG) with its own cgroup
+ * namespace and waits until it has exec'd. 0 on success, else -errno with the stage, error and status filled
+ * in (the child is reaped).
  */
 int shim_agent_start(const ShimAgentConfig *c, ShimAgentStart *ret);

@@ -1,41 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The sandbox steps of the shim, in the order of DESIGN.md §5: shim_prepare_namespace() in the shim itself
- * (loopback, its mount view, hostname, the seccomp filter mapped), shim_prepare_agent() in the agent child
- * between clone3 and execve (stdio, the privilege drop, HOME, the working directory, seccomp last). */
+/* The sandbox steps of the shim, from its options (shim-contract.h): shim_prepare_namespace() in the shim
+ * itself (loopback, its mount view, hostname, the seccomp filter mapped), shim_prepare_agent() in the agent
+ * child between clone3 and execve (the privilege drop, HOME, the working directory, seccomp last). */
 
-#include <stdbool.h>
-#include <sys/types.h>
-
-#include "mount-view.h"
 #include "seccomp-bpf.h"
-#include "shim-protocol.h"
-
-typedef struct ShimSandbox {
-        bool enabled; /* --workspace given: the mount view and the drop; else namespaces only */
-        uid_t uid;
-        gid_t gid;
-        MountViewSpec view;
-        const char *home;   /* made by the agent after the drop; NULL: none */
-        bool loopback;      /* net none: bring lo up */
-        bool seccomp;       /* --seccomp: SHIM_FD_SECCOMP holds the filter */
-        SeccompBpf *filter; /* mapped by shim_prepare_namespace() */
-} ShimSandbox;
+#include "shim-contract.h"
 
 typedef struct ShimAgentConfig {
+        const ShimOptions *options; /* without options->sandbox the agent keeps the shim's identity */
         const char *cwd;            /* absolute */
-        char *const *argv;          /* argv[0] is looked up in PATH of env */
         char *const *env;           /* the agent's environment (SHIM_FD_ENV), for its execve only */
         int stdio[3];               /* fds that become the agent's 0, 1, 2 */
-        const ShimSandbox *sandbox; /* NULL or not enabled: the agent keeps the shim's identity */
+        const SeccompBpf *filter;   /* mapped by shim_prepare_namespace(), NULL: none */
 } ShimAgentConfig;
 
-/* Returns -errno and the failing stage in *ret_stage (and, for the mount view, its step in *ret_step). */
-int shim_prepare_namespace(const char *hostname, ShimSandbox *sb, ShimStage *ret_stage,
-                           const char **ret_step);
+/* Loopback, the mount view, the hostname, and the seccomp filter mapped into *ret_filter (NULL without one).
+ * Returns -errno and the failing stage in *ret_stage (and, for the mount view, its step in *ret_step). */
+int shim_prepare_namespace(const ShimOptions *o, const char *hostname, SeccompBpf **ret_filter,
+                           ShimStage *ret_stage, const char **ret_step);
 
-/* In the agent child (the shim is single-threaded, so libc is safe here). Returns -errno and the failing
- * stage in *ret_stage. On success every fd but 0, 1, 2 is CLOEXEC and, with a sandbox, the filter is loaded:
- * the only call left to make is execve. */
+/* In the agent child (the shim is single-threaded, so libc is safe here), once child-exec.h has reset its
+ * signals and put its stdio in place: oom_score_adj, the privilege drop, HOME, the working directory,
+ * seccomp last. Returns -errno and the failing stage in *ret_stage; on success the only call left is execve.
+ */
 int shim_prepare_agent(const ShimAgentConfig *c, ShimStage *ret_stage);

@@ -5,9 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -24,9 +22,10 @@
 #include "env-blob.h"
 #include "fd-util.h"
 #include "log.h"
+#include "mount-view.h"
 #include "output-log.h"
 #include "shim-agent.h"
-#include "shim-protocol.h"
+#include "shim-contract.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -35,23 +34,19 @@
 /* Per stream, when the agent has exited: what a grandchild may keep writing is not waited for. */
 #define DRAIN_MAX          (1024 * 1024)
 #define CONTROL_BATCH      64
-#define ID_MAX             128
 #define SHORT_HOSTNAME_LEN 12
-#define CAP_MAX            (UINT64_C(1) << 40)
 
-static const char *arg_id;
+static ShimOptions arg_options = SHIM_OPTIONS_INIT; /* from SHIM_FD_OPTIONS */
+static const char *arg_id;                          /* arg_options.id, once read */
 static const char *arg_cwd = "/";
 static const char *arg_hostname;
-static bool arg_stdin;
-static uint64_t arg_output_cap = OUTPUT_LOG_DEFAULT_CAP;
-static const char *arg_listen;
-static char **arg_argv;
 static char **agent_env; /* from SHIM_FD_ENV */
 static char arg_default_hostname[SHORT_HOSTNAME_LEN + 1];
-static bool arg_cwd_given;
-static ShimSandbox arg_sandbox = {.uid = (uid_t)-1, .gid = (gid_t)-1};
-static char *arg_masks[MOUNT_VIEW_MASKS_MAX + 1];
-static size_t arg_n_masks;
+
+_Static_assert(SHIM_OUTPUT_CAP_MIN == OUTPUT_LOG_CAP_MIN,
+               "the contract bounds the output cap as the log does");
+_Static_assert(SHIM_MASK_PATHS_MAX <= MOUNT_VIEW_MASKS_MAX,
+               "the contract bounds the masks as the view does");
 
 /* The one big buffer: pipe reads and control messages, each consumed before the next use. */
 static uint8_t buffer[SHIM_MSG_MAX];
@@ -89,222 +84,33 @@ typedef struct Shim {
         bool agent_exited;
         int agent_status;
         uint64_t ended_ns;
+
+        SeccompBpf *filter; /* the agent's, mapped from SHIM_FD_SECCOMP */
 } Shim;
 
-static bool id_valid(const char *s)
+/* Everything we act upon comes from the options memfd, checked by its decoder; the command line is for `ps`
+ * only. */
+static int read_options(void)
 {
-        size_t n = strlen(s);
+        int r = shim_options_read_fd(SHIM_FD_OPTIONS, &arg_options);
 
-        if (n == 0 || n > ID_MAX)
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
-                        return false;
-        return true;
-}
-
-static bool hostname_valid(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > HOST_NAME_MAX || s[0] == '-' || s[0] == '.')
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", *p))
-                        return false;
-        return true;
-}
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-        char *end;
-        unsigned long long v;
-
-        if (s[0] < '0' || s[0] > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end || v > max)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
-static bool path_ok(const char *s)
-{
-        return s[0] == '/' && strlen(s) < PATH_MAX;
-}
-
-/* Everything or nothing: a half-given sandbox is refused rather than run with the defaults filled in. */
-static int check_sandbox(void)
-{
-        ShimSandbox *sb = &arg_sandbox;
-        bool any = sb->view.workspace || sb->uid != (uid_t)-1 || sb->gid != (gid_t)-1 || sb->seccomp ||
-                   sb->home || arg_n_masks > 0 || sb->view.tmp_size > 0 || sb->loopback;
-
-        if (!any)
-                return 0;
-        if (!sb->view.workspace || sb->uid == (uid_t)-1 || sb->gid == (gid_t)-1 || sb->view.tmp_size == 0)
-                return log_error_errno(-EINVAL, "A sandbox needs --workspace, --uid, --gid and --tmp-size.");
-        sb->enabled = true;
-        sb->view.mask_paths = arg_n_masks > 0 ? arg_masks : NULL;
-        sb->view.workspace_uid = sb->uid;
-        sb->view.workspace_gid = sb->gid;
-        if (!arg_cwd_given)
-                arg_cwd = sb->view.workspace;
-        return 0;
-}
-
-static int parse_argv(int argc, char *argv[])
-{
-        enum {
-                ARG_ID = 0x100,
-                ARG_CWD,
-                ARG_HOSTNAME,
-                ARG_STDIN,
-                ARG_OUTPUT_CAP,
-                ARG_LISTEN,
-                ARG_UID,
-                ARG_GID,
-                ARG_WORKSPACE,
-                ARG_WORKSPACE_OWNER,
-                ARG_TMP_SIZE,
-                ARG_WORKSPACE_TMPFS,
-                ARG_MASK,
-                ARG_HOME,
-                ARG_SECCOMP,
-                ARG_LOOPBACK,
-        };
-        static const struct option options[] = {
-                {"id", required_argument, NULL, ARG_ID},
-                {"cwd", required_argument, NULL, ARG_CWD},
-                {"hostname", required_argument, NULL, ARG_HOSTNAME},
-                {"stdin", no_argument, NULL, ARG_STDIN},
-                {"output-cap", required_argument, NULL, ARG_OUTPUT_CAP},
-                {"listen", required_argument, NULL, ARG_LISTEN},
-                {"uid", required_argument, NULL, ARG_UID},
-                {"gid", required_argument, NULL, ARG_GID},
-                {"workspace", required_argument, NULL, ARG_WORKSPACE},
-                {"workspace-owner", required_argument, NULL, ARG_WORKSPACE_OWNER},
-                {"tmp-size", required_argument, NULL, ARG_TMP_SIZE},
-                {"workspace-tmpfs", required_argument, NULL, ARG_WORKSPACE_TMPFS},
-                {"mask", required_argument, NULL, ARG_MASK},
-                {"home", required_argument, NULL, ARG_HOME},
-                {"seccomp", no_argument, NULL, ARG_SECCOMP},
-                {"loopback", no_argument, NULL, ARG_LOOPBACK},
-                {},
-        };
-        uint64_t id;
-        int c;
-
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0) {
-                switch (c) {
-                case ARG_ID:
-                        if (!id_valid(optarg))
-                                return log_error_errno(-EINVAL, "Invalid --id: %s", optarg);
-                        arg_id = optarg;
-                        break;
-                case ARG_CWD:
-                        if (optarg[0] != '/' || strlen(optarg) >= PATH_MAX)
-                                return log_error_errno(-EINVAL, "--cwd must be an absolute path.");
-                        arg_cwd = optarg;
-                        arg_cwd_given = true;
-                        break;
-                case ARG_HOSTNAME:
-                        if (!hostname_valid(optarg))
-                                return log_error_errno(-EINVAL, "Invalid --hostname: %s", optarg);
-                        arg_hostname = optarg;
-                        break;
-                case ARG_STDIN:
-                        arg_stdin = true;
-                        break;
-                case ARG_OUTPUT_CAP: {
-                        char *end;
-                        errno = 0;
-                        unsigned long long v = strtoull(optarg, &end, 10);
-                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' ||
-                            v < OUTPUT_LOG_CAP_MIN || v > CAP_MAX)
-                                return log_error_errno(-EINVAL, "Invalid --output-cap: %s", optarg);
-                        arg_output_cap = v;
-                        break;
-                }
-                case ARG_LISTEN: {
-                        struct sockaddr_un sa;
-                        if (optarg[0] != '/' || strlen(optarg) >= sizeof sa.sun_path)
-                                return log_error_errno(-EINVAL,
-                                                       "--listen must be an absolute path shorter than "
-                                                       "%zu bytes.",
-                                                       sizeof sa.sun_path);
-                        arg_listen = optarg;
-                        break;
-                }
-                case ARG_UID:
-                case ARG_GID:
-                case ARG_WORKSPACE_OWNER:
-                        /* (uid_t)-1 is "no change" to setresuid: never an identity */
-                        if (parse_u64(optarg, UINT32_MAX - 1, &id) < 0)
-                                return log_error_errno(-EINVAL, "Invalid id: %s", optarg);
-                        if (c == ARG_UID)
-                                arg_sandbox.uid = (uid_t)id;
-                        else if (c == ARG_GID)
-                                arg_sandbox.gid = (gid_t)id;
-                        else
-                                arg_sandbox.view.workspace_owner = (uid_t)id;
-                        break;
-                case ARG_WORKSPACE:
-                case ARG_HOME:
-                        if (!path_ok(optarg))
-                                return log_error_errno(-EINVAL, "--workspace and --home must be absolute.");
-                        if (c == ARG_WORKSPACE)
-                                arg_sandbox.view.workspace = optarg;
-                        else
-                                arg_sandbox.home = optarg;
-                        break;
-                case ARG_TMP_SIZE:
-                        if (parse_u64(optarg, CAP_MAX, &id) < 0 || id == 0)
-                                return log_error_errno(-EINVAL, "Invalid --tmp-size: %s", optarg);
-                        arg_sandbox.view.tmp_size = id;
-                        break;
-                case ARG_WORKSPACE_TMPFS:
-                        if (parse_u64(optarg, UINT64_MAX, &id) < 0 || id == 0)
-                                return log_error_errno(-EINVAL, "Invalid --workspace-tmpfs: %s", optarg);
-                        arg_sandbox.view.workspace_tmpfs_size = id;
-                        break;
-                case ARG_MASK:
-                        if (!path_ok(optarg) || arg_n_masks >= MOUNT_VIEW_MASKS_MAX)
-                                return log_error_errno(-EINVAL, "Invalid or too many --mask: %s", optarg);
-                        arg_masks[arg_n_masks++] = optarg;
-                        break;
-                case ARG_SECCOMP:
-                        arg_sandbox.seccomp = true;
-                        break;
-                case ARG_LOOPBACK:
-                        arg_sandbox.loopback = true;
-                        break;
-                case '?':
-                        return log_error_errno(-EINVAL, "Unknown option or missing argument: %s",
-                                               argv[optind - 1]);
-                default:
-                        return log_error_errno(-EINVAL, "Unexpected option %d.", c);
-                }
-        }
-        if (!arg_id)
-                return log_error_errno(-EINVAL, "--id is required.");
-        if (optind >= argc)
-                return log_error_errno(-EINVAL, "No command given after --.");
-        if (optind > 0 && !streq(argv[optind - 1], "--"))
-                return log_error_errno(-EINVAL, "The command must follow --.");
-        arg_argv = argv + optind;
-        if (check_sandbox() < 0)
-                return -EINVAL;
-
+        (void)close(SHIM_FD_OPTIONS);
+        if (r < 0)
+                return log_error_errno(r, "Invalid options on fd %d: %m", SHIM_FD_OPTIONS);
+        arg_id = arg_options.id;
+        log_debug("Options of agent %s from a daemon of shim protocol version %" PRIu32 ".", arg_id,
+                  arg_options.version);
+        if (arg_options.cwd)
+                arg_cwd = arg_options.cwd;
+        else if (arg_options.sandbox)
+                arg_cwd = arg_options.workspace;
+        arg_hostname = arg_options.hostname;
         if (!arg_hostname) {
                 size_t i = 0;
                 for (; i < SHORT_HOSTNAME_LEN && arg_id[i]; i++)
                         arg_default_hostname[i] = arg_id[i] == '_' ? '-' : arg_id[i];
                 arg_default_hostname[i] = 0;
-                if (!hostname_valid(arg_default_hostname))
+                if (!shim_hostname_is_valid(arg_default_hostname))
                         (void)strcpy(arg_default_hostname, "agent");
                 arg_hostname = arg_default_hostname;
         }
@@ -567,57 +373,44 @@ static void shim_handle_welcome(Shim *s, const ShimMsgWelcome *w)
         log_debug("Speaking shim protocol version %" PRIu32 " with the daemon.", w->version);
 }
 
-/* Messages may have grown at their end (shim-protocol.h): each reader takes the prefix it knows. */
-static void shim_handle_message(Shim *s, const uint8_t *m, size_t n)
+/* Messages may have grown at their end (shim-contract.h): the decoder takes the prefix we know. */
+static void shim_handle_message(Shim *s, const uint8_t *buf, size_t n)
 {
-        ShimMsgHeader h;
+        ShimMsg m;
+        int r;
 
-        if (n < sizeof h)
-                return;
-        memcpy(&h, m, sizeof h);
-        if (h.size != n) {
-                log_debug("Ignoring control message with a wrong size (%" PRIu32 " != %zu).", h.size, n);
+        r = shim_msg_decode(buf, n, &m);
+        if (r == -EOPNOTSUPP)
+                return; /* unknown types are ignored */
+        if (r < 0) {
+                log_debug_errno(r, "Ignoring a malformed control message (%zu bytes): %m", n);
                 return;
         }
-        switch (h.type) {
+        switch (m.type) {
         case SHIM_MSG_STDIN: {
-                ShimMsgStdin in;
-                if (n < sizeof in)
-                        return;
-                /* the one message whose fixed part never grows: the data starts right after it */
-                memcpy(&in, m, sizeof in);
                 ShimMsgStdinAck ack = {
                         .h = {.type = SHIM_MSG_STDIN_ACK, .size = sizeof ack},
-                        .cookie = in.cookie,
-                        .result = shim_stdin_submit(s, m + sizeof in, n - sizeof in, in.close != 0,
-                                                    in.continues == 1),
+                        .cookie = m.stdin.cookie,
+                        .result = shim_stdin_submit(s, m.data, m.data_size, m.stdin.close != 0,
+                                                    m.stdin.continues == 1),
                 };
                 (void)shim_send(s, &ack, sizeof ack, true);
                 break;
         }
-        case SHIM_MSG_WELCOME: {
-                ShimMsgWelcome w;
-                if (n < sizeof w)
-                        return;
-                memcpy(&w, m, sizeof w);
-                shim_handle_welcome(s, &w);
+        case SHIM_MSG_WELCOME:
+                shim_handle_welcome(s, &m.welcome);
                 break;
-        }
-        case SHIM_MSG_SIGNAL: {
-                ShimMsgSignal sig;
-                if (n < sizeof sig)
-                        return;
-                memcpy(&sig, m, sizeof sig);
-                if (sig.signal <= 0 || sig.signal >= _NSIG) {
-                        log_debug("Ignoring invalid signal %" PRIi32 ".", sig.signal);
+        case SHIM_MSG_SIGNAL:
+                if (m.signal.signal <= 0 || m.signal.signal >= _NSIG) {
+                        log_debug("Ignoring invalid signal %" PRIi32 ".", m.signal.signal);
                         return;
                 }
-                if (s->state == SHIM_STATE_RUNNING && !s->agent_exited && kill(s->agent_pid, sig.signal) < 0)
+                if (s->state == SHIM_STATE_RUNNING && !s->agent_exited &&
+                    kill(s->agent_pid, m.signal.signal) < 0)
                         log_debug_errno(-errno, "Failed to signal the agent: %m");
                 break;
-        }
         default:
-                break; /* unknown types are ignored */
+                break; /* the daemon's own messages: not for us */
         }
 }
 
@@ -676,15 +469,17 @@ static int shim_listen(Shim *s)
         mode_t old;
         int r;
 
-        if (!arg_listen)
+        if (!arg_options.listen_path)
                 return 0;
-        strncpy(sa.sun_path, arg_listen, sizeof sa.sun_path - 1);
+        strncpy(sa.sun_path, arg_options.listen_path, sizeof sa.sun_path - 1);
         /* A stale socket of a previous shim may sit there; anything else is not ours to remove. */
-        if (lstat(arg_listen, &st) >= 0) {
+        if (lstat(arg_options.listen_path, &st) >= 0) {
                 if (!S_ISSOCK(st.st_mode))
-                        return log_error_errno(-EEXIST, "%s exists and is not a socket.", arg_listen);
-                if (unlink(arg_listen) < 0)
-                        return log_error_errno(-errno, "Failed to remove stale %s: %m", arg_listen);
+                        return log_error_errno(-EEXIST, "%s exists and is not a socket.",
+                                               arg_options.listen_path);
+                if (unlink(arg_options.listen_path) < 0)
+                        return log_error_errno(-errno, "Failed to remove stale %s: %m",
+                                               arg_options.listen_path);
         }
         s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (s->listen_fd < 0)
@@ -693,9 +488,9 @@ static int shim_listen(Shim *s)
         r = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
         (void)umask(old);
         if (r < 0)
-                return log_error_errno(r, "Failed to bind %s: %m", arg_listen);
+                return log_error_errno(r, "Failed to bind %s: %m", arg_options.listen_path);
         if (listen(s->listen_fd, 4) < 0)
-                return log_error_errno(-errno, "Failed to listen on %s: %m", arg_listen);
+                return log_error_errno(-errno, "Failed to listen on %s: %m", arg_options.listen_path);
         return 0;
 }
 
@@ -728,8 +523,8 @@ static void shim_send_exited(Shim *s, const ShimExitRecord *rec)
         s->state = SHIM_STATE_EXITED;
         shim_write_exit_record(rec);
         (void)shim_send(s, &m, sizeof m, true);
-        if (arg_listen && s->listen_fd >= 0)
-                (void)unlink(arg_listen);
+        if (arg_options.listen_path && s->listen_fd >= 0)
+                (void)unlink(arg_options.listen_path);
 }
 
 static _noreturn_ void shim_fail_start(Shim *s, ShimStage stage, int error, int status)
@@ -841,7 +636,7 @@ static int shim_setup_fds(Shim *s)
                 if (r < 0)
                         return log_error_errno(r, "fd %d is not open: %m", fd);
         }
-        (void)fd_set_cloexec(SHIM_FD_SECCOMP, 1); /* present with --seccomp only */
+        (void)fd_set_cloexec(SHIM_FD_SECCOMP, 1); /* the filter with ShimOptions.seccomp */
         if (fd_set_cloexec(SHIM_FD_CONTROL, 1) >= 0) {
                 r = fd_set_nonblock(SHIM_FD_CONTROL, 1);
                 if (r < 0)
@@ -871,9 +666,9 @@ static int shim_start_agent(Shim *s)
         r = make_pipe(out, true, false);
         if (r >= 0)
                 r = make_pipe(err, true, false);
-        if (r >= 0 && arg_stdin)
+        if (r >= 0 && arg_options.stdin_pipe)
                 r = make_pipe(in, false, true);
-        if (r >= 0 && !arg_stdin) {
+        if (r >= 0 && !arg_options.stdin_pipe) {
                 in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
                 if (in[0] < 0)
                         r = -errno;
@@ -882,11 +677,11 @@ static int shim_start_agent(Shim *s)
                 shim_fail_start(s, SHIM_STAGE_STDIO, -r, -1);
 
         ShimAgentConfig c = {
+                .options = &arg_options,
                 .cwd = arg_cwd,
-                .argv = arg_argv,
                 .env = agent_env,
                 .stdio = {in[0], out[1], err[1]},
-                .sandbox = &arg_sandbox,
+                .filter = s->filter,
         };
         r = shim_agent_start(&c, &st);
         if (r < 0)
@@ -951,7 +746,7 @@ static _noreturn_ void shim_run(Shim *s)
         }
 }
 
-int main(int argc, char *argv[])
+int main(void)
 {
         Shim s = {
                 .signal_fd = -EBADF,
@@ -968,7 +763,6 @@ int main(int argc, char *argv[])
         int r;
 
         log_set_ident("descartes-shim");
-        arg_sandbox.view = MOUNT_VIEW_SPEC_INIT;
 
         r = shim_setup_fds(&s);
         if (r < 0)
@@ -978,14 +772,15 @@ int main(int argc, char *argv[])
                 shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
         r = check_own_environment();
         if (r >= 0)
-                r = parse_argv(argc, argv);
+                r = read_options();
         if (r >= 0)
                 r = read_agent_environment();
         if (r < 0) {
                 shim_send_hello(&s);
                 shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
         }
-        r = output_log_writer_open(SHIM_FD_STATE_DIR, arg_output_cap, &s.log);
+        r = output_log_writer_open(SHIM_FD_STATE_DIR, arg_options.output_cap ?: OUTPUT_LOG_DEFAULT_CAP,
+                                   &s.log);
         if (r < 0) {
                 log_error_errno(r, "Failed to open the output log: %m");
                 shim_send_hello(&s);
@@ -998,7 +793,7 @@ int main(int argc, char *argv[])
         r = shim_listen(&s);
         if (r < 0)
                 shim_fail_start(&s, SHIM_STAGE_SHIM, -r, -1);
-        r = shim_prepare_namespace(arg_hostname, &arg_sandbox, &stage, &step);
+        r = shim_prepare_namespace(&arg_options, arg_hostname, &s.filter, &stage, &step);
         if (r < 0) {
                 if (step)
                         log_error_errno(r, "Building the mount view failed at step %s: %m", step);

@@ -2,7 +2,8 @@
 /* The upgrade promise of descartesd(8): a newer daemon re-adopts shims of the previous release, and messages
  * longer than a side knows are taken for the part it knows. descartesd-vnext and descartes-shim-vnext speak
  * one shim protocol version more than this release and append a field from the future to every message they
- * send but STDIN (shim-protocol.h). Root only (exits 77 otherwise). */
+ * send but STDIN, and to the options blob a daemon starts its shims with (shim-contract.h). Root only (exits
+ * 77 otherwise). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,7 +15,7 @@
 #include "cleanup.h"
 #include "fd-util.h"
 #include "itest-util.h"
-#include "shim-protocol.h"
+#include "shim-contract.h"
 #include "string-util.h"
 
 #define USR1_SHELL "trap 'echo got-usr1; exit 5' USR1; echo ready; while :; do sleep 0.05; done"
@@ -49,6 +50,23 @@ static bool has_line(ITest *t, const char *id, const char *want)
         for (size_t i = 0; i < n; i++)
                 if (streq(lines[i], want))
                         return true;
+        return false;
+}
+
+/* Whether the agent said "cwd PATH uid UID" with PATH ending in cwd_suffix and UID not 0. */
+static bool sandboxed_line(ITest *t, const char *id, const char *cwd_suffix)
+{
+        _cleanup_strv_free_ char **lines = NULL;
+        size_t n;
+
+        lines = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n);
+        for (size_t i = 0; i < n; i++) {
+                char cwd[4096];
+                unsigned uid;
+                size_t k = strlen(cwd_suffix);
+                if (sscanf(lines[i], "cwd %4095s uid %u", cwd, &uid) == 2)
+                        return uid != 0 && strlen(cwd) >= k && streq(cwd + strlen(cwd) - k, cwd_suffix);
+        }
         return false;
 }
 
@@ -200,6 +218,41 @@ static void test_longer_shim_messages(void **state)
         expect_no_protocol_errors(t);
 }
 
+/* A release shim started by the next daemon: its options blob is longer than the shim knows, and it takes
+ * the fields it knows (the command, stdin, the sandbox); then the release daemon re-adopts it. */
+static void test_longer_options(void **state)
+{
+        ITest *t = *state;
+        const char *const echo_argv[] = {"sh", "-c", "echo \"cwd $(pwd) uid $(id -u)\"; " ECHO_SHELL, NULL};
+        _cleanup_free_ char *echo = NULL;
+        ProtoAgentInfo info = {};
+        char want[256];
+
+        echo = itest_spawn(t, true, echo_argv);
+        feed(t, echo, "one\n", false);
+        wait_line(t, echo, "got one");
+        /* the sandbox the options asked for: its own workspace as the cwd, not root */
+        (void)snprintf(want, sizeof want, "/agents/%s/work", echo);
+        assert_true(sandboxed_line(t, echo, want));
+
+        restart_as(t, release_daemon);
+        expect_running(t, echo);
+        feed(t, echo, "two\n", true);
+        itest_wait_final(t, echo, 10000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_COMPLETED);
+        assert_int_equal(info.exit_code, 0);
+        proto_agent_info_done(&info);
+        assert_true(has_line(t, echo, "got two"));
+        expect_no_protocol_errors(t);
+}
+
+static int setup_vnext_daemon(void **state)
+{
+        assert_int_equal(setenv("DESCARTESD", vnext("DESCARTESD_VNEXT"), 1), 0);
+        assert_int_equal(setenv("DESCARTES_SHIM", release_shim, 1), 0);
+        return itest_setup(state);
+}
+
 static int setup_release(void **state)
 {
         assert_int_equal(setenv("DESCARTESD", release_daemon, 1), 0);
@@ -220,6 +273,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_upgrade_readopts_release_shims, setup_release,
                                                 itest_teardown),
                 cmocka_unit_test_setup_teardown(test_longer_shim_messages, setup_vnext_shim, itest_teardown),
+                cmocka_unit_test_setup_teardown(test_longer_options, setup_vnext_daemon, itest_teardown),
         };
 
         if (harness_skip_reason()) {

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "confine-test-util.h"
-#include "identity.h"
+#include "identity-resolve.h"
 #include "string-util.h"
 
 /* A literal user database. */

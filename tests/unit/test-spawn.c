@@ -28,15 +28,15 @@
 #include "env-blob-test-util.h"
 #include "fd-util.h"
 #include "output-log.h"
-#include "shim-protocol.h"
-#include "spawn.h"
+#include "shim-contract.h"
+#include "shim-launch.h"
 #include "string-util.h"
 
 #define TIMEOUT_MS 10000
 
 _Static_assert(SHIM_FD_CONTROL == 3 && SHIM_FD_STATE_DIR == 4 && SHIM_FD_PAYLOAD_CG == 5 &&
-                       SHIM_FD_SECCOMP == 6 && SHIM_FD_ENV == 7,
-               "sandbox/spawn.c places the shim's fds at 3, 4, 5, 6, 7");
+                       SHIM_FD_SECCOMP == 6 && SHIM_FD_ENV == 7 && SHIM_FD_OPTIONS == 8,
+               "the contract places the shim's fds at 3, 4, 5, 6, 7, 8");
 
 static const char *cgroup2_mounts[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
 static char test_cgroup[256];
@@ -194,23 +194,26 @@ static int agent_start(Agent *a, char *const *argv, const AgentOptions *o)
                 state_fd = move_fd_to(s, 4);
         }
 
-        SpawnShimParams p = {
+        ShimOptions so = SHIM_OPTIONS_INIT;
+        so.id = id;
+        so.cwd = (char *)o->cwd;
+        so.hostname = (char *)o->hostname;
+        so.listen_path = o->listen ? a->listen : NULL;
+        so.stdin_pipe = o->stdin_pipe;
+        so.loopback = o->new_net;
+        so.argv = (char **)argv;
+        ShimLaunch l = {
                 .shim_path = o->shim_path ?: SHIM_PATH,
-                .id = id,
-                .cwd = o->cwd,
-                .hostname = o->hostname,
-                .listen_path = o->listen ? a->listen : NULL,
-                .stdin_pipe = o->stdin_pipe,
-                .new_net = o->new_net,
-                .argv = argv,
+                .options = &so,
                 .env = o->env ?: agent_env,
+                .seccomp_fd = -EBADF,
                 .log_fd = log_fd,
                 .control_fd = pair[1],
                 .state_dir_fd = state_fd,
                 .payload_cgroup_fd = payload_cg,
                 .shim_cgroup_fd = shim_cg,
         };
-        r = spawn_shim(&p, &a->shim, &stage);
+        r = shim_launch(&l, &a->shim, &stage);
         safe_close(state_fd);
         if (r < 0) {
                 assert_true(stage >= 0 && stage < _SPAWN_STAGE_MAX);
@@ -417,7 +420,6 @@ static void test_spawn_errors(void **state)
 {
         Agent a;
         char *argv[] = {(char *)"true", NULL};
-        _cleanup_strv_free_ char **l = NULL;
         SpawnStage stage = _SPAWN_STAGE_INVALID;
         PidRef pr = PIDREF_NULL;
 
@@ -430,18 +432,10 @@ static void test_spawn_errors(void **state)
         assert_int_equal(stage, SPAWN_STAGE_PREPARE);
         assert_false(pidref_is_set(&pr));
 
-        assert_int_equal(spawn_shim_argv(&(SpawnShimParams){.id = "x",
-                                                            .argv = argv,
-                                                            .stdin_pipe = true,
-                                                            .output_cap = 4096,
-                                                            .cwd = "/w"},
-                                         &l),
-                         0);
-        const char *expect[] = {"descartes-shim", "--id",         "x",    "--cwd", "/w",
-                                "--stdin",        "--output-cap", "4096", "--",    "true"};
-        assert_int_equal(strv_length(l), ELEMENTSOF(expect));
-        for (size_t i = 0; i < ELEMENTSOF(expect); i++)
-                assert_string_equal(l[i], expect[i]);
+        stage = _SPAWN_STAGE_INVALID;
+        assert_int_equal(shim_launch(&(ShimLaunch){.shim_path = SHIM_PATH}, &pr, &stage), -EINVAL);
+        assert_int_equal(stage, SPAWN_STAGE_PREPARE);
+        assert_false(pidref_is_set(&pr));
         assert_string_equal(spawn_stage_to_string(SPAWN_STAGE_FDS), "fds");
         assert_int_equal(spawn_stage_from_string("exec"), SPAWN_STAGE_EXEC);
         assert_int_equal(spawn_stage_from_string("bogus"), _SPAWN_STAGE_INVALID);
@@ -481,7 +475,7 @@ static void test_stdin_closed(void **state)
         assert_int_equal(rec.code, -1);
         agent_done(&a);
 
-        /* Without --stdin the agent reads /dev/null and stdin is refused. */
+        /* Without a stdin pipe the agent reads /dev/null and stdin is refused. */
         assert_int_equal(agent_start(&a, argv2, &(AgentOptions){}), 0);
         expect_started(&a);
         send_stdin(&a, a.ctl, 3, "x", false, -EPIPE);
@@ -558,7 +552,7 @@ static void send_grown(Agent *a, const void *msg, size_t n, size_t extra)
         assert_int_equal(send(a->ctl, buf, n + extra, 0), (ssize_t)(n + extra));
 }
 
-/* shim-protocol.h: a reader takes the fields it knows of a longer message and ignores unknown types. */
+/* shim-contract.h: a reader takes the fields it knows of a longer message and ignores unknown types. */
 static void test_longer_messages_and_unknown_types(void **state)
 {
         Agent a;
@@ -724,14 +718,14 @@ static void test_signal_state_reset(void **state)
         agent_done(&a);
 }
 
-/* The shim's own environment, NUL-separated as in /proc/PID/environ. */
-static size_t read_environ(pid_t pid, char *buf, size_t n)
+/* The shim's own environment or command line, NUL-separated as in /proc/PID/environ. */
+static size_t read_proc(pid_t pid, const char *what, char *buf, size_t n)
 {
         char path[64];
         _cleanup_close_ int fd = -EBADF;
         ssize_t k;
 
-        (void)snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+        (void)snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, what);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
         k = loop_read(fd, buf, n);
@@ -751,8 +745,8 @@ static void test_environment_not_in_shim(void **state)
                         (char *)"echo \"env:$MARKER:$LD_PRELOAD:$GLIBC_TUNABLES\"; exec sleep 1000", NULL};
         static const char expect_shim_env[] =
                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        char out[1024], err[1024], shim_env[4096];
-        size_t n;
+        char out[1024], err[1024], shim_env[4096], expect_cmdline[64], id[32];
+        size_t n, len = 0;
 
         assert_int_equal(agent_start(&a, argv, &(AgentOptions){.env = env}), 0);
         expect_started(&a);
@@ -762,9 +756,19 @@ static void test_environment_not_in_shim(void **state)
         assert_string_equal(out, "env:descartes-marker-42:/nonexistent.so:glibc.malloc.check=3\n");
 
         /* read while the agent sleeps, so the shim is certainly its parent and alive */
-        n = read_environ(a.shim.pid, shim_env, sizeof shim_env);
+        n = read_proc(a.shim.pid, "environ", shim_env, sizeof shim_env);
         assert_int_equal(n, sizeof expect_shim_env);
         assert_memory_equal(shim_env, expect_shim_env, sizeof expect_shim_env);
+
+        /* and its command line is for `ps`: the id, nothing of the agent's command or options */
+        (void)snprintf(id, sizeof id, "agent-%u", agent_counter);
+        for (const char *const *w = (const char *const[]){"descartes-shim", "--id", id, NULL}; *w; w++) {
+                memcpy(expect_cmdline + len, *w, strlen(*w) + 1);
+                len += strlen(*w) + 1;
+        }
+        n = read_proc(a.shim.pid, "cmdline", shim_env, sizeof shim_env);
+        assert_int_equal(n, len);
+        assert_memory_equal(shim_env, expect_cmdline, len);
 
         send_signal(&a, SIGKILL);
         ShimExitRecord rec = expect_exited(&a, NULL);
@@ -772,13 +776,24 @@ static void test_environment_not_in_shim(void **state)
         agent_done(&a);
 }
 
-/* Starts the shim by hand (not through spawn_shim) with the given environment and fd 7, for what spawn_shim
- * never does. The shim is expected to refuse before it sets anything up; it still gets namespaces of its own
- * in case it does not. */
-static void raw_shim_start(Agent *a, char *const *shim_env, int env_fd)
+/* Valid options for a raw shim, as a sealed memfd. */
+static int raw_options_fd(void)
 {
-        char *argv[] = {
-                (char *)"descartes-shim", (char *)"--id", (char *)"raw", (char *)"--", (char *)"true", NULL};
+        ShimOptions o = SHIM_OPTIONS_INIT;
+        int fd = -EBADF;
+
+        o.id = (char *)"raw";
+        o.argv = (char *[]){(char *)"true", NULL};
+        assert_int_equal(shim_options_export(&o, &fd), 0);
+        return fd;
+}
+
+/* Starts the shim by hand (not through shim_launch) with the given environment, fd 7 and fd 8, for what
+ * shim_launch never does. The shim is expected to refuse before it sets anything up; it still gets
+ * namespaces of its own in case it does not. */
+static void raw_shim_start(Agent *a, char *const *shim_env, int env_fd, int options_fd)
+{
+        char *argv[] = {(char *)"descartes-shim", (char *)"--id", (char *)"raw", NULL};
         _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
         _cleanup_close_ int payload_cg = -EBADF, log_fd = -EBADF;
         char path[PATH_MAX + 32], id[32];
@@ -805,9 +820,16 @@ static void raw_shim_start(Agent *a, char *const *shim_env, int env_fd)
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                /* Sources above every target first, then into place; fd 7 is env_fd or nothing. */
-                int src[] = {log_fd, log_fd, pair[1], a->state_fd, payload_cg, env_fd};
-                int dst[] = {1, 2, SHIM_FD_CONTROL, SHIM_FD_STATE_DIR, SHIM_FD_PAYLOAD_CG, SHIM_FD_ENV};
+                /* Sources above every target first, then into place; fd 7 is env_fd or nothing, fd 8
+                 * options_fd or nothing. */
+                int src[] = {log_fd, log_fd, pair[1], a->state_fd, payload_cg, env_fd, options_fd};
+                int dst[] = {1,
+                             2,
+                             SHIM_FD_CONTROL,
+                             SHIM_FD_STATE_DIR,
+                             SHIM_FD_PAYLOAD_CG,
+                             SHIM_FD_ENV,
+                             SHIM_FD_OPTIONS};
                 int moved[ELEMENTSOF(src)];
 
                 /* the namespaces spawn_shim would give it: a shim that does not refuse must not touch
@@ -819,6 +841,7 @@ static void raw_shim_start(Agent *a, char *const *shim_env, int env_fd)
                         if (src[i] >= 0 && (moved[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 64)) < 0)
                                 _exit(126);
                 (void)close(SHIM_FD_ENV);
+                (void)close(SHIM_FD_OPTIONS);
                 for (size_t i = 0; i < ELEMENTSOF(src); i++)
                         if (src[i] >= 0 && dup2(moved[i], dst[i]) < 0)
                                 _exit(126);
@@ -860,13 +883,14 @@ static void test_shim_refuses_loader_environment(void **state)
         const char *names[] = {"LD_BIND_NOW", "GLIBC_TUNABLES"};
 
         for (size_t i = 0; i < ELEMENTSOF(bad_envs); i++) {
-                _cleanup_close_ int env_fd = env_blob_test_memfd("A=1", 4, true);
+                _cleanup_close_ int env_fd = env_blob_test_memfd("A=1", 4, true),
+                                    options_fd = raw_options_fd();
                 _cleanup_free_ char *needle = NULL;
                 Agent a;
 
                 assert_true(asprintf_safe(&needle, "Refusing to run with %s in the environment", names[i]) >=
                             0);
-                raw_shim_start(&a, bad_envs[i], env_fd);
+                raw_shim_start(&a, bad_envs[i], env_fd, options_fd);
                 expect_refused(&a, EPERM, needle);
         }
 }
@@ -888,12 +912,55 @@ static void test_shim_refuses_bad_env_blob(void **state)
         char *env[] = {(char *)"PATH=/usr/bin:/bin", NULL};
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                _cleanup_close_ int env_fd =
-                        bad[i].data ? env_blob_test_memfd(bad[i].data, bad[i].n, bad[i].seal) : -EBADF;
+                _cleanup_close_ int env_fd = bad[i].data ? env_blob_test_memfd(bad[i].data, bad[i].n,
+                                                                               bad[i].seal)
+                                                         : -EBADF,
+                                    options_fd = raw_options_fd();
                 Agent a;
 
-                raw_shim_start(&a, env, env_fd);
+                raw_shim_start(&a, env, env_fd, options_fd);
                 expect_refused(&a, bad[i].error, "Invalid agent environment on fd 7");
+        }
+}
+
+/* The shim acts on its options memfd only, and refuses one that is not sealed, malformed, or out of bounds.
+ */
+static void test_shim_refuses_bad_options(void **state)
+{
+        _cleanup_free_ uint8_t *good = NULL;
+        ShimOptions o = SHIM_OPTIONS_INIT;
+        size_t n;
+        char *env[] = {(char *)"PATH=/usr/bin:/bin", NULL};
+
+        o.id = (char *)"raw";
+        o.argv = (char *[]){(char *)"true", NULL};
+        assert_int_equal(shim_options_encode(&o, &good, &n), 0);
+        uint8_t bad_id[4096];
+        assert_true(n <= sizeof bad_id);
+        memcpy(bad_id, good, n);
+        bad_id[12] = '/'; /* the first byte of the id (after magic, version and its length) */
+
+        const struct {
+                const void *data;
+                size_t n;
+                bool seal;
+                int error;
+        } bad[] = {
+                {good, n - 1, true, EBADMSG}, /* cut short */
+                {good, n, false, EPERM},      /* not sealed */
+                {bad_id, n, true, EINVAL},    /* an id the shim would not name itself with */
+                {NULL, 0, false, EBADF},      /* no fd 8 at all */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_close_ int env_fd = env_blob_test_memfd("A=1", 4, true),
+                                    options_fd = bad[i].data ? env_blob_test_memfd(bad[i].data, bad[i].n,
+                                                                                   bad[i].seal)
+                                                             : -EBADF;
+                Agent a;
+
+                raw_shim_start(&a, env, env_fd, options_fd);
+                expect_refused(&a, bad[i].error, "Invalid options on fd 8");
         }
 }
 
@@ -916,6 +983,7 @@ int main(void)
                 cmocka_unit_test(test_environment_not_in_shim),
                 cmocka_unit_test(test_shim_refuses_loader_environment),
                 cmocka_unit_test(test_shim_refuses_bad_env_blob),
+                cmocka_unit_test(test_shim_refuses_bad_options),
         };
         const char *mnt;
 

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The control channel between descartesd and one agent's shim: AF_UNIX SOCK_SEQPACKET, one message per
- * packet. The daemon gets one end at spawn (the shim's fd 3); the shim also listens on
- * RUNTIME/agents/ID/shim.sock so that a restarted daemon can reconnect (the newest connection replaces the
- * old one).
+/* The contract between descartesd and descartes-shim, the one header both sides include:
+ *
+ *  - how the shim is started: the fds below (SHIM_FD_*), its options as one ShimOptions in a sealed memfd
+ *    (SHIM_FD_OPTIONS, encoded by shim_options_export(), decoded by shim_options_decode()), the agent's
+ *    environment in another (SHIM_FD_ENV, sandbox/env-blob.h). Its command line carries only what a human
+ *    needs in `ps`: `descartes-shim --id ID`; the shim acts on none of it.
+ *  - the control channel: AF_UNIX SOCK_SEQPACKET, one message per packet, read with shim_msg_decode(). The
+ *    daemon gets one end at spawn (SHIM_FD_CONTROL); the shim also listens on RUNTIME/agents/ID/shim.sock
+ *    so that a restarted daemon can reconnect (the newest connection replaces the old one).
  *
  * The two ends are not always from the same build: `systemctl restart descartesd` for an upgrade leaves the
  * agents and their shims running, and the new daemon re-adopts shims started by the previous release. So the
@@ -19,6 +24,10 @@
  *  - Unknown types are ignored.
  *  - A new field or type is only relied on when the version agreed with the peer includes it: anything the
  *    peer must act upon is sent only then (appended bytes the peer may ignore are always allowed).
+ *  - The options blob (ShimOptions) follows the same rule: fields are only appended; a reader decodes the
+ *    ones it knows, ignores the bytes after them, and refuses a blob shorter than the oldest form it accepts
+ *    (so far its only form). Options are not negotiated: a daemon starts the shim installed with it, and a
+ *    field the shim must act upon comes with a new version of both.
  *  - The handshake: the shim's HELLO says the range it speaks (min_version..version); the daemon picks the
  *    highest version both speak and says it in WELCOME (a shim older than WELCOME ignores it). With no
  * common version the daemon logs both ranges and leaves the agent uncontrolled: watched, listed, ended by
@@ -27,11 +36,13 @@
  * Version 1: the first release. Version 2: HELLO.min_version, WELCOME.
  *
  * Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one version
- * more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN, as a
- * future release that grew its messages would. */
+ * more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN, and to
+ * the options blob, as a future release that grew them would. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The oldest version both sides still speak; raising it drops the upgrade path from older releases. */
 #define SHIM_PROTOCOL_VERSION_MIN     1
@@ -49,12 +60,14 @@
 /* Bytes of stdin the shim queues for an agent that does not read; more is refused with -EAGAIN. */
 #define SHIM_STDIN_QUEUE_MAX (4 * 1024 * 1024)
 
-/* The fds a shim is started with. */
+/* The fds a shim is started with; 0 is /dev/null, 1 and 2 its log (STATE/agents/ID/shim.log). */
 #define SHIM_FD_CONTROL    3 /* connected SEQPACKET socket to the daemon */
 #define SHIM_FD_STATE_DIR  4 /* the agent's state dir (output log, exit record) */
 #define SHIM_FD_PAYLOAD_CG 5 /* the payload/ cgroup dir, for clone3(CLONE_INTO_CGROUP) */
-#define SHIM_FD_SECCOMP    6 /* with --seccomp: the sealed memfd of the compiled filter (seccomp-bpf.h) */
+#define SHIM_FD_SECCOMP    6 /* with ShimOptions.seccomp: the sealed memfd of the filter (seccomp-bpf.h) */
 #define SHIM_FD_ENV        7 /* the sealed memfd of the agent's environment (env-blob.h), for its execve only */
+#define SHIM_FD_OPTIONS    8 /* the sealed memfd of the ShimOptions */
+#define _SHIM_FD_MAX       9
 
 typedef enum ShimMsgType {
         /* shim -> daemon */
@@ -201,6 +214,92 @@ typedef struct ShimMsgExited {
         ShimMsgHeader h;
         ShimExitRecord rec;
 } ShimMsgExited;
+
+/* One decoded packet: the fields its reader knows (0 for those the sender did not send), whatever version
+ * wrote it. */
+typedef struct ShimMsg {
+        uint32_t type; /* ShimMsgType */
+        size_t size;   /* of the packet */
+        union {
+                ShimMsgHeader h;
+                ShimMsgHello hello;
+                ShimMsgWelcome welcome;
+                ShimMsgStarted started;
+                ShimMsgSpawnFailed spawn_failed;
+                ShimMsgOutput output;
+                ShimMsgStdinAck stdin_ack;
+                ShimMsgExited exited;
+                ShimMsgStdin stdin;
+                ShimMsgSignal signal;
+        };
+        const uint8_t *data; /* STDIN: its data, in the packet */
+        size_t data_size;
+} ShimMsg;
+
+/* Decodes a packet of n bytes (either direction). 0 with *ret filled in; -EBADMSG for a packet whose header
+ * does not match its size or that is shorter than the oldest form of its type; -EOPNOTSUPP for a type this
+ * side does not know (to be ignored). */
+int shim_msg_decode(const void *buf, size_t n, ShimMsg *ret);
+
+/* The shim's options: everything it needs to start and serve one agent, decided by the daemon. The shim
+ * checks nothing the daemon could have checked better, but trusts nothing either: the decoder validates
+ * every field (bounds, absolute paths, names), and a sandbox is all or nothing. */
+typedef struct ShimOptions {
+        uint32_t version;    /* the contract version of the daemon that wrote them (decoded only) */
+        char *id;            /* the agent's id: [A-Za-z0-9._-], at most SHIM_ID_MAX */
+        char *hostname;      /* NULL: derived from the id */
+        char *listen_path;   /* the reconnection socket, NULL: none */
+        char *cwd;           /* the agent's working directory; NULL: the workspace, or / without a sandbox */
+        uint64_t output_cap; /* bytes of output kept; 0: the output log's default */
+        bool stdin_pipe;     /* the agent gets a stdin pipe, else /dev/null */
+        bool loopback;       /* a new network namespace: bring lo up */
+        char **argv;         /* the agent's command, argv[0] looked up in its environment's PATH */
+
+        /* The sandbox: with `sandbox` off the agent keeps the shim's identity and the host's view (tests).
+         */
+        bool sandbox;
+        uid_t uid; /* the identity to apply (resolved by the daemon: sandbox/identity.h) */
+        gid_t gid;
+        char *workspace;               /* host path, read-write at the same path in the view */
+        uid_t workspace_owner;         /* the workspace must belong to this uid; (uid_t)-1: no check */
+        uint64_t tmp_size;             /* bytes of /tmp and /dev/shm */
+        uint64_t workspace_tmpfs_size; /* > 0: the workspace is a tmpfs of this size in the view */
+        char **mask_paths;             /* paths to mask, NULL: none */
+        char *home;                    /* created by the agent after the drop (mkdir 0700), NULL: none */
+        bool seccomp;                  /* SHIM_FD_SECCOMP holds the filter to load */
+} ShimOptions;
+
+#define SHIM_OPTIONS_INIT ((ShimOptions){.uid = (uid_t)-1, .gid = (gid_t)-1, .workspace_owner = (uid_t)-1})
+
+#define SHIM_ID_MAX           128
+#define SHIM_MASK_PATHS_MAX   256                 /* MOUNT_VIEW_MASKS_MAX */
+#define SHIM_ARGV_MAX         8192                /* above PROTO_ARGV_MAX */
+#define SHIM_OPTIONS_SIZE_MAX (4 * 1024 * 1024)   /* above PROTO_ARGV_BYTES_MAX and the paths */
+#define SHIM_OUTPUT_CAP_MIN   1024ULL             /* OUTPUT_LOG_CAP_MIN */
+#define SHIM_SIZE_MAX         (UINT64_C(1) << 40) /* output cap and tmp size */
+
+void shim_options_done(ShimOptions *o);
+
+/* A name the shim may give the agent's UTS namespace: [A-Za-z0-9.-], not starting with '-' or '.', at most
+ * HOST_NAME_MAX. */
+bool shim_hostname_is_valid(const char *s);
+
+/* Checks o as the decoder would (so that the daemon never starts a shim that would refuse its options):
+ * 0 or -EINVAL. */
+int shim_options_validate(const ShimOptions *o);
+
+/* Encodes o (valid, see above) into a new buffer of *ret_size bytes. */
+int shim_options_encode(const ShimOptions *o, uint8_t **ret, size_t *ret_size);
+/* Decodes and validates a blob of n bytes; -EBADMSG when malformed or shorter than its oldest form, -EINVAL
+ * when a field is out of its bounds, -E2BIG beyond SHIM_OPTIONS_SIZE_MAX. The bytes after the fields this
+ * side knows are ignored. */
+int shim_options_decode(const void *buf, size_t n, ShimOptions *ret);
+
+/* The daemon: a new sealed memfd (CLOEXEC; no write, grow or shrink; sealed against more seals) holding o.
+ */
+int shim_options_export(const ShimOptions *o, int *ret_fd);
+/* The shim: reads and decodes the options in fd, which must be sealed as above (-EPERM if not). */
+int shim_options_read_fd(int fd, ShimOptions *ret);
 
 #if SHIM_MSG_TEST_TAIL > 0
 /* Test builds: msg (n bytes, not STDIN) copied to buf, at least n + SHIM_MSG_TEST_TAIL bytes, with a field

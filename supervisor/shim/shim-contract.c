@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The control channel's one decoder (shim-contract.h): both the daemon and the shim read their packets with
+ * it, so that "take the prefix you know" is written once. */
+#include <errno.h>
+#include <string.h>
+
+#include "shim-contract.h"
+
+/* Each type this side knows: the shortest packet it accepts (its oldest form) and the size it knows. */
+static int msg_sizes(uint32_t type, size_t *ret_min, size_t *ret_known)
+{
+#define KNOWN(t, oldest)                                                                                    \
+        do {                                                                                                \
+                *ret_min = (oldest);                                                                        \
+                *ret_known = sizeof(t);                                                                     \
+                return 0;                                                                                   \
+        } while (0)
+
+        switch (type) {
+        case SHIM_MSG_HELLO:
+                KNOWN(ShimMsgHello, SHIM_MSG_HELLO_V1_SIZE);
+        case SHIM_MSG_STARTED:
+                KNOWN(ShimMsgStarted, sizeof(ShimMsgStarted));
+        case SHIM_MSG_SPAWN_FAILED:
+                KNOWN(ShimMsgSpawnFailed, sizeof(ShimMsgSpawnFailed));
+        case SHIM_MSG_OUTPUT:
+                KNOWN(ShimMsgOutput, sizeof(ShimMsgOutput));
+        case SHIM_MSG_STDIN_ACK:
+                KNOWN(ShimMsgStdinAck, sizeof(ShimMsgStdinAck));
+        case SHIM_MSG_EXITED:
+                KNOWN(ShimMsgExited, sizeof(ShimMsgExited));
+        case SHIM_MSG_STDIN:
+                KNOWN(ShimMsgStdin, sizeof(ShimMsgStdin));
+        case SHIM_MSG_SIGNAL:
+                KNOWN(ShimMsgSignal, sizeof(ShimMsgSignal));
+        case SHIM_MSG_WELCOME:
+                KNOWN(ShimMsgWelcome, sizeof(ShimMsgWelcome));
+        default:
+                return -EOPNOTSUPP;
+        }
+#undef KNOWN
+}
+
+int shim_msg_decode(const void *buf, size_t n, ShimMsg *ret)
+{
+        ShimMsgHeader h;
+        size_t min, known;
+        int r;
+
+        *ret = (ShimMsg){};
+        if (!buf || n < sizeof h || n > SHIM_MSG_MAX)
+                return -EBADMSG;
+        memcpy(&h, buf, sizeof h);
+        if (h.size != n)
+                return -EBADMSG;
+        r = msg_sizes(h.type, &min, &known);
+        if (r < 0)
+                return r;
+        if (n < min)
+                return -EBADMSG;
+
+        ret->type = h.type;
+        ret->size = n;
+        if (h.type == SHIM_MSG_STDIN) {
+                /* the one message whose fixed part never grows: the data starts right after it */
+                memcpy(&ret->stdin, buf, sizeof ret->stdin);
+                ret->data = (const uint8_t *)buf + sizeof ret->stdin;
+                ret->data_size = n - sizeof ret->stdin;
+                return 0;
+        }
+        /* the fields we know, 0 for those not sent; the bytes after them are a later version's */
+        memcpy(&ret->h, buf, n < known ? n : known);
+        return 0;
+}
