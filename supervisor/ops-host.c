@@ -14,27 +14,7 @@
 #include "string-util.h"
 #include "time-util.h"
 
-int ops_dispatch(Call *c)
-{
-        static int (*const handlers[_PROTO_OP_MAX])(Call *) = {
-                [PROTO_OP_HEALTH] = op_health,     [PROTO_OP_LIST] = op_list,
-                [PROTO_OP_GET] = op_get,           [PROTO_OP_SPAWN] = op_spawn,
-                [PROTO_OP_PAUSE] = op_pause,       [PROTO_OP_RESUME] = op_resume,
-                [PROTO_OP_STOP] = op_stop,         [PROTO_OP_KILL] = op_kill,
-                [PROTO_OP_SIGNAL] = op_signal,     [PROTO_OP_STDIN] = op_stdin,
-                [PROTO_OP_OUTPUT] = op_output,     [PROTO_OP_ACTION] = op_action,
-                [PROTO_OP_BATCH] = op_batch,       [PROTO_OP_EVENTS] = op_events,
-                [PROTO_OP_REMOVE] = op_remove,     [PROTO_OP_STATS] = op_stats,
-                [PROTO_OP_SHUTDOWN] = op_shutdown,
-        };
-
-        if (c->request.op < 0 || c->request.op >= _PROTO_OP_MAX || !handlers[c->request.op])
-                return call_reply_error(c, PROTO_ERROR_UNKNOWN_OP, "unknown op");
-        return handlers[c->request.op](c);
-        return 0;
-}
-
-int op_health(Call *c)
+static int op_health(Call *c)
 {
         Manager *m = c->manager;
         ProtoReply reply = {};
@@ -78,7 +58,7 @@ static int stat_add(ProtoStatsResult *s, size_t cap, const char *name, uint64_t 
         return 0;
 }
 
-int op_stats(Call *c)
+static int op_stats(Call *c)
 {
         Manager *m = c->manager;
         const ManagerStats *st = &m->stats;
@@ -169,7 +149,7 @@ int op_stats(Call *c)
         return 0;
 }
 
-int op_events(Call *c)
+static int op_events(Call *c)
 {
         ProtoEventsArgs *args = &c->request.args.events;
         ProtoReply reply = {};
@@ -202,3 +182,10 @@ int op_events(Call *c)
         call_reply(c, &reply);
         return 0;
 }
+
+const OpHandler ops_host_handlers[] = {
+        {PROTO_OP_HEALTH, .call = op_health},
+        {PROTO_OP_STATS, .call = op_stats},
+        {PROTO_OP_EVENTS, .call = op_events},
+        {_PROTO_OP_INVALID},
+};
