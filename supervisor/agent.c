@@ -57,9 +57,7 @@ Agent *agent_free(Agent *a)
         if (!a)
                 return NULL;
         m = a->manager;
-        /* nothing should still wait on an agent that goes; answer rather than leave a client hanging */
-        while (a->calls)
-                call_reply_error(a->calls, PROTO_ERROR_CONFLICT, "agent %s was removed", a->id);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FREED});
         shim_link_detach(a);
         if (a->child_source && agent_state_is_ended(a->state) && pidref_is_set(&a->shim)) {
                 /* an ended agent's shim has exited or is about to: reap it rather than leave a zombie */
@@ -158,18 +156,10 @@ int agent_transition(Agent *a, AgentEvent e)
         return 0;
 }
 
-void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, ProtoErrorCode code,
-                          const char *msg)
+void agent_notify(Agent *a, const AgentNotice *n)
 {
-        for (Call *c = a->calls, *n; c; c = n) {
-                n = c->agent_next;
-                if (c->wait != wait || (wait == CALL_WAIT_STDIN && c->cookie != cookie))
-                        continue;
-                if (ok)
-                        call_reply_agent(c, a);
-                else
-                        call_reply_error(c, code, "%s", msg);
-        }
+        if (a->manager->agent_observer)
+                a->manager->agent_observer(a, n);
 }
 
 /* The agent's pid on the host: the process of payload/ whose innermost NSpid is the pid the shim saw. */
@@ -296,10 +286,10 @@ void agent_check_frozen(Agent *a)
                 return;
         if (a->state == PROTO_STATE_PAUSING && frozen == 1) {
                 (void)agent_transition(a, AGENT_EVENT_FROZEN);
-                agent_complete_calls(a, CALL_WAIT_FROZEN, 0, true, 0, NULL);
+                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FROZEN});
         } else if (a->state == PROTO_STATE_RESUMING && frozen == 0) {
                 (void)agent_transition(a, AGENT_EVENT_THAWED);
-                agent_complete_calls(a, CALL_WAIT_THAWED, 0, true, 0, NULL);
+                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_THAWED});
         }
 }
 
@@ -429,7 +419,7 @@ int agent_resume(Agent *a)
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_RESUME);
-        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent was resumed");
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_RESUMED});
         agent_check_frozen(a);
         return 0;
 }
@@ -464,8 +454,7 @@ static void leave_frozen(Agent *a)
         if (a->state == PROTO_STATE_PAUSED || a->state == PROTO_STATE_PAUSING ||
             a->state == PROTO_STATE_RESUMING)
                 (void)cgroup_agent_thaw(a->cg);
-        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
-        agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STOPPING});
 }
 
 int agent_stop(Agent *a, uint64_t grace_usec)
@@ -670,16 +659,7 @@ void agent_finalize(Agent *a)
 
         a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
         a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
-        agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_SPAWN_FAILED,
-                             a->failed_msg ?: "the agent ended before it started");
-        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent has ended");
-        agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent has ended");
-        for (Call *c = a->calls, *n; c; c = n) {
-                n = c->agent_next;
-                if (c->wait == CALL_WAIT_STDIN)
-                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed: the agent has ended");
-        }
-        agent_complete_calls(a, CALL_WAIT_ENDED, 0, true, 0, NULL);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ENDED, .msg = a->failed_msg});
 
         agent_arm_retention(a);
 
@@ -711,7 +691,7 @@ static void finish_remove(Agent *a)
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Cannot remove %s, ignoring: %m", a->runtime_path);
         }
-        agent_complete_calls(a, CALL_WAIT_REMOVED, 0, true, 0, NULL);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_REMOVED});
         agent_free(a);
 }
 

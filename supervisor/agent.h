@@ -2,7 +2,8 @@
 #pragma once
 
 /* One agent: its record (what `get` shows), its kernel objects (cgroup dirs, the shim's pidfd, the control
- * socket, inotify watches) and the requests waiting on it. Transitions go through agent_transition(), which
+ * socket, inotify watches). It notifies its observer (agent-notice.h) of what requests may wait for; the
+ * control layer keeps the waiting requests. Transitions go through agent_transition(), which
  * consults the state table and publishes status_changed. */
 
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "agent-notice.h"
 #include "agent-state.h"
 #include "cgroup.h"
 #include "control.h"
@@ -88,7 +90,6 @@ struct Agent {
         uint64_t output_last_publish_usec;
 
         uint64_t next_cookie;
-        Call *calls;
 
         /* persistence and re-adoption (agent-record.c, adopt.c, agent-watch.c) */
         uint64_t shim_start_ticks;      /* field 22 of /proc/PID/stat of the shim: pids are recycled */
@@ -115,10 +116,6 @@ int agent_transition(Agent *a, AgentEvent e);
 /* Fills INFO (a deep copy: free with proto_agent_info_done); with usage read from the cgroup when live. */
 int agent_fill_info(Agent *a, ProtoAgentInfo *ret);
 
-/* Answers every call parked with `wait` (and, for stdin, `cookie`) with INFO, or with an error. */
-void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, ProtoErrorCode code,
-                          const char *msg);
-
 /* Lifecycle actions. */
 int agent_pause(Agent *a);
 int agent_resume(Agent *a);
@@ -143,8 +140,8 @@ int agent_watch_cgroups(Agent *a);
 /* Re-reads payload/cgroup.events and completes a pause or resume in progress. */
 void agent_check_frozen(Agent *a);
 /* remove: cgroups, state dir, runtime dir and the record. Ended agents only (-EBUSY otherwise). 0 when done
- * (the agent is freed), 1 when it waits for its cgroups to empty (calls parked with CALL_WAIT_REMOVED are
- * answered then, and the agent freed). */
+ * (the agent is freed), 1 when it waits for its cgroups to empty (AGENT_NOTICE_REMOVED is notified then, and
+ * the agent freed). */
 int agent_remove(Agent *a);
 
 /* In agent-spawn.c: everything from the request to a running shim; on failure the agent is failed and the

@@ -14,6 +14,7 @@
 #include "adopt.h"
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "call-wait.h"
 #include "connection-limit.h"
 #include "control.h"
 #include "event-log.h"
@@ -488,6 +489,7 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         m->config = *config;
         *config = (Config){};
         m->started_usec = now_usec(CLOCK_MONOTONIC);
+        m->agent_observer = call_wait_observe;
 
         if (shim_path[0] != '/' || access(shim_path, X_OK) < 0)
                 return log_error_errno(shim_path[0] != '/' ? -EINVAL : -errno,

@@ -7,6 +7,7 @@
 
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "call-wait.h"
 #include "events.h"
 #include "log.h"
 #include "ops.h"

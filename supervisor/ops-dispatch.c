@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "agent.h"
+#include "call-wait.h"
 #include "ops.h"
 
 static const OpHandler *const op_tables[] = {

@@ -82,43 +82,13 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
                 (void)sd_event_source_set_description(a->output_timer, "agent-output-event");
 }
 
-/* Every chunk of a stdin request is acked; the reply waits for the last one and says how many bytes the
- * agent's queue took (a prefix of the data: the shim refuses the rest of a request once a chunk was cut). */
 static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
 {
-        for (Call *c = a->calls, *n; c; c = n) {
-                n = c->agent_next;
-                if (c->wait != CALL_WAIT_STDIN || ack->cookie < c->cookie_first || ack->cookie > c->cookie)
-                        continue;
-                if (ack->result >= 0)
-                        c->written += (uint64_t)ack->result;
-                else if (ack->result == -EPIPE) {
-                        a->stdin_open = false;
-                        c->stdin_error = c->stdin_error ?: EPIPE;
-                } else if (ack->result != -EAGAIN) /* -EAGAIN: the queue is full, fewer bytes written */
-                        c->stdin_error = c->stdin_error ?: (int)-ack->result;
-                if (ack->cookie != c->cookie)
-                        continue;
-
-                if (c->written == 0 && c->stdin_error == EPIPE) {
-                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin of agent %s is closed", a->id);
-                        continue;
-                }
-                if (c->written == 0 && c->stdin_error) {
-                        call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin of agent %s failed: %s",
-                                         a->id, strerror(c->stdin_error));
-                        continue;
-                }
-                ProtoReply reply = {};
-                if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0) {
-                        call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-                        continue;
-                }
-                reply.result.input.written = c->written;
-                if (c->request.args.input.close && c->written == c->request.args.input.data.size)
-                        a->stdin_open = false;
-                call_reply(c, &reply);
-        }
+        if (ack->result == -EPIPE)
+                a->stdin_open = false;
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STDIN_ACK,
+                                       .cookie = ack->cookie,
+                                       .result = ack->result});
 }
 
 static void handle_started(Agent *a, const ShimMsgStarted *s)
@@ -130,7 +100,7 @@ static void handle_started(Agent *a, const ShimMsgStarted *s)
         (void)agent_transition(a, AGENT_EVENT_STARTED);
         log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->id, a->ns_pid,
                  (unsigned long long)a->spawn_us);
-        agent_complete_calls(a, CALL_WAIT_STARTED, 0, true, 0, NULL);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STARTED});
 }
 
 static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
@@ -177,8 +147,11 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
                           a->id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
                 a->manager->stats.shim_protocol_errors++;
                 a->shim_version = 0;
-                agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_INTERNAL,
-                                     "the agent's shim speaks no protocol version of this descartesd");
+                agent_notify(
+                        a, &(AgentNotice){
+                                   .type = AGENT_NOTICE_SPAWN_FAILED,
+                                   .code = PROTO_ERROR_INTERNAL,
+                                   .msg = "the agent's shim speaks no protocol version of this descartesd"});
                 shim_link_detach(a);
                 return;
         }
