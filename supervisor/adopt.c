@@ -34,21 +34,21 @@ static int open_cgroup(Agent *a)
         char tenant[32];
         int r;
 
-        (void)snprintf(tenant, sizeof tenant, "u%u", (unsigned)a->owner_uid);
-        r = cgroup_agent_open(a->manager->cgroup->root, tenant, a->id, &a->cg);
+        (void)snprintf(tenant, sizeof tenant, "u%u", (unsigned)a->info.owner_uid);
+        r = cgroup_agent_open(a->manager->cgroup->root, tenant, a->info.id, &a->cg);
         if (r < 0)
                 return r;
         a->cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_AGENT);
         a->shim_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_SHIM);
         a->payload_cgroup_fd = cgroup_agent_fd(a->cg, CGROUP_PART_PAYLOAD);
-        if (!a->cgroup_path && !(a->cgroup_path = strdup(a->cg->path)))
+        if (!a->info.cgroup && !(a->info.cgroup = strdup(a->cg->path)))
                 return -ENOMEM;
         r = agent_watch_cgroups(a);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its cgroup again: %m", a->id);
+                log_warning_errno(r, "Agent %s: cannot watch its cgroup again: %m", a->info.id);
         r = limit_watch_start(a, &a->limit_watch);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its limits again: %m", a->id);
+                log_warning_errno(r, "Agent %s: cannot watch its limits again: %m", a->info.id);
         return 0;
 }
 
@@ -144,20 +144,20 @@ static void adopt_freezer(Agent *a)
         ProtoState s;
 
         if (a->payload_cgroup_fd < 0 ||
-            (a->state != PROTO_STATE_RUNNING && a->state != PROTO_STATE_PAUSING &&
-             a->state != PROTO_STATE_PAUSED && a->state != PROTO_STATE_RESUMING))
+            (a->info.state != PROTO_STATE_RUNNING && a->info.state != PROTO_STATE_PAUSING &&
+             a->info.state != PROTO_STATE_PAUSED && a->info.state != PROTO_STATE_RESUMING))
                 return;
         if (cgroup_read_value(a->payload_cgroup_fd, "cgroup.freeze", &want) < 0 ||
             cgroup_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
                 return;
         s = want ? (frozen ? PROTO_STATE_PAUSED : PROTO_STATE_PAUSING)
                  : (frozen ? PROTO_STATE_RESUMING : PROTO_STATE_RUNNING);
-        if (s == a->state)
+        if (s == a->info.state)
                 return;
-        log_info("Agent %s: its cgroup says %s (the record said %s).", a->id, proto_state_to_string(s),
-                 proto_state_to_string(a->state));
-        a->state = s;
-        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state, NULL, NULL);
+        log_info("Agent %s: its cgroup says %s (the record said %s).", a->info.id, proto_state_to_string(s),
+                 proto_state_to_string(a->info.state));
+        a->info.state = s;
+        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state, NULL, NULL);
 }
 
 static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int state_fd, Agent **ret)
@@ -170,28 +170,20 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         r = agent_new(m, i->owner_uid, &a);
         if (r < 0)
                 return r;
-        memcpy(a->id, id, AGENT_ID_LEN + 1);
-        a->name = TAKE_PTR(i->name);
-        a->state = i->state;
-        a->has_reason = i->has_reason;
-        a->reason = i->reason;
-        a->has_exit_code = i->has_exit_code;
-        a->exit_code = i->exit_code;
-        a->has_signal = i->has_signal;
-        a->signal = i->signal;
-        a->argv = TAKE_PTR(i->argv);
-        a->n_argv = i->n_argv;
-        a->labels = i->labels;
-        i->labels = (ProtoStrMap){};
-        a->limits = i->limits;
-        a->created_ns = i->created_ns;
-        a->started_ns = i->has_started_ns ? i->started_ns : 0;
-        a->ended_ns = i->has_ended_ns ? i->ended_ns : 0;
-        a->has_spawn_us = i->has_spawn_us;
-        a->spawn_us = i->spawn_us;
-        a->cgroup_path = TAKE_PTR(i->cgroup);
-        a->has_final_usage = i->has_usage;
-        a->final_usage = i->usage;
+        /* the record's INFO is the agent's public record; its directory names it */
+        proto_agent_info_done(&a->info);
+        a->info = *i;
+        *i = (ProtoAgentInfo){};
+        a->info.has_pid = false;
+        free(a->info.id);
+        /* analyzer false positive: a owns the copy and agent_free() frees it */
+        ANALYZER_IGNORE_LEAK_BEGIN
+        a->info.id = strdup(id);
+        if (!a->info.id) {
+                agent_free(a);
+                return -ENOMEM;
+        }
+        ANALYZER_IGNORE_END
 
         a->stop_requested = p->flags & AGENT_RECORD_STOP_REQUESTED;
         a->kill_requested = p->flags & AGENT_RECORD_KILL_REQUESTED;
@@ -235,12 +227,12 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
 
         r = open_cgroup(a);
         if (r < 0)
-                log_debug_errno(r, "Agent %s: cannot open its cgroup: %m", a->id);
+                log_debug_errno(r, "Agent %s: cannot open its cgroup: %m", a->info.id);
         r = check_shim(a, p, why, sizeof why);
         if (r < 0) {
                 bool have_exit = faccessat(a->state_fd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
 
-                log_warning("Agent %s: %s while descartesd was away; %s.", a->id, why,
+                log_warning("Agent %s: %s while descartesd was away; %s.", a->info.id, why,
                             have_exit ? "its exit record says how it ended"
                                       : "it left no exit record, so it is marked lost and its end time is "
                                         "unknown (taken as now)");
@@ -251,7 +243,7 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
         }
         r = agent_watch_shim(a);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its shim (pid %d): %m", a->id,
+                log_warning_errno(r, "Agent %s: cannot watch its shim (pid %d): %m", a->info.id,
                                   (int)a->shim.pid);
         r = connect_shim(a);
         if (r < 0)
@@ -259,15 +251,15 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
                         r,
                         "Agent %s: cannot connect to its shim at %s/shim.sock (%m); its end is still "
                         "watched, but it cannot be signalled or fed stdin.",
-                        a->id, a->runtime_path);
+                        a->info.id, a->runtime_path);
         a->adopted = true;
         adopt_freezer(a);
-        if (a->state == PROTO_STATE_STOPPING)
+        if (a->info.state == PROTO_STATE_STOPPING)
                 (void)agent_arm_stop_deadline(a);
         else if (a->runtime_deadline_usec > 0)
                 (void)agent_arm_runtime_deadline(a, a->runtime_deadline_usec);
         agent_save_record(a);
-        log_info("Agent %s re-adopted: %s, shim pid %d.", a->id, proto_state_to_string(a->state),
+        log_info("Agent %s re-adopted: %s, shim pid %d.", a->info.id, proto_state_to_string(a->info.state),
                  (int)a->shim.pid);
         st->live++;
 }
@@ -322,7 +314,7 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
         }
         TAKE_FD(fd);
 
-        if (agent_state_is_ended(a->state)) {
+        if (agent_state_is_ended(a->info.state)) {
                 if (!a->cgroups_removed && open_cgroup(a) < 0)
                         a->cgroups_removed = true;
                 agent_arm_retention(a);
@@ -349,7 +341,7 @@ static void restore_output_counters(Manager *m)
                     proto_value_get_u64(&e->data, "seq_last", &last) < 0)
                         continue;
                 for (Agent *a = m->agents; a; a = a->next) {
-                        if (!streq(a->id, e->agent))
+                        if (!streq(a->info.id, e->agent))
                                 continue;
                         if (last > a->output_announced_seq) {
                                 a->output_announced_seq = last;
@@ -450,10 +442,12 @@ void adopt_hello(Agent *a, const ShimMsgHello *h)
         a->adopted = false;
         if (h->state != SHIM_STATE_STARTING && h->agent_pid > 0)
                 a->ns_pid = h->agent_pid;
-        if (h->started_ns > 0 && a->started_ns == 0)
-                a->started_ns = h->started_ns;
-        if (a->state == PROTO_STATE_STARTING && h->state == SHIM_STATE_RUNNING) {
-                log_info("Agent %s started while descartesd was away.", a->id);
+        if (h->started_ns > 0 && a->info.started_ns == 0) {
+                a->info.started_ns = h->started_ns;
+                a->info.has_started_ns = true;
+        }
+        if (a->info.state == PROTO_STATE_STARTING && h->state == SHIM_STATE_RUNNING) {
+                log_info("Agent %s started while descartesd was away.", a->info.id);
                 (void)agent_transition(a, AGENT_EVENT_STARTED);
         }
 
@@ -471,7 +465,7 @@ void adopt_hello(Agent *a, const ShimMsgHello *h)
         a->output_stdout_bytes += out;
         a->output_stderr_bytes += err;
         log_debug("Agent %s: output records %llu..%llu (%llu bytes) were logged while descartesd was away.",
-                  a->id, (unsigned long long)first, (unsigned long long)last,
+                  a->info.id, (unsigned long long)first, (unsigned long long)last,
                   (unsigned long long)(out + err));
         shim_link_flush_output(a);
 }

@@ -16,10 +16,10 @@ static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *
 
         /* our own child (not after a restart): reap it here, nothing else will */
         if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid > 0)
-                log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->id, (int)si.si_pid,
+                log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->info.id, (int)si.si_pid,
                           si.si_code, si.si_status);
         else
-                log_debug("Agent %s: shim pid %d ended.", a->id, (int)a->shim.pid);
+                log_debug("Agent %s: shim pid %d ended.", a->info.id, (int)a->shim.pid);
         a->child_source = sd_event_source_disable_unref(a->child_source);
         /* the last OUTPUT and EXITED may still wait in the socket: they come first */
         shim_link_drain(a);
@@ -48,9 +48,9 @@ static int on_runtime_deadline(sd_event_source *s, uint64_t usec, void *userdata
         Agent *a = userdata;
 
         a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
-        if (agent_state_is_ended(a->state) || a->state == PROTO_STATE_STOPPING)
+        if (agent_state_is_ended(a->info.state) || a->info.state == PROTO_STATE_STOPPING)
                 return 0;
-        log_info("Agent %s reached its maximum run time, stopping it.", a->id);
+        log_info("Agent %s reached its maximum run time, stopping it.", a->info.id);
         a->timed_out = true;
         (void)agent_stop(a, a->manager->config.stop_grace_usec);
         return 0;
@@ -67,7 +67,8 @@ int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec)
         r = sd_event_add_time(a->manager->event, &a->runtime_timer, CLOCK_MONOTONIC, deadline_usec, 1000,
                               on_runtime_deadline, a);
         if (r < 0)
-                return log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
+                return log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m",
+                                         a->info.id);
         (void)sd_event_source_set_description(a->runtime_timer, "agent-runtime-limit");
         return 0;
 }
@@ -80,7 +81,7 @@ static void kill_now(Agent *a)
                 return;
         r = cgroup_agent_kill(a->cg);
         if (r < 0) {
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
+                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->info.id);
                 return;
         }
         a->cgroup_killed = true;
@@ -92,7 +93,7 @@ static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)
         Agent *a = userdata;
 
         a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        log_info("Agent %s did not end within its grace period, killing it.", a->id);
+        log_info("Agent %s did not end within its grace period, killing it.", a->info.id);
         kill_now(a);
         return 0;
 }

@@ -25,6 +25,7 @@
 
 int agent_new(Manager *m, uid_t owner, Agent **ret)
 {
+        char id[AGENT_ID_LEN + 1];
         Agent *a;
         uuid_t u;
 
@@ -32,14 +33,19 @@ int agent_new(Manager *m, uid_t owner, Agent **ret)
         if (!a)
                 return -ENOMEM;
         a->manager = m;
-        a->owner_uid = owner;
-        a->state = PROTO_STATE_STARTING;
+        a->info.owner_uid = owner;
+        a->info.state = PROTO_STATE_STARTING;
         a->cgroup_fd = a->shim_cgroup_fd = a->payload_cgroup_fd = a->state_fd = a->control_fd = -EBADF;
         a->shim = PIDREF_NULL;
-        a->created_ns = now_ns(CLOCK_REALTIME);
+        a->info.created_ns = now_ns(CLOCK_REALTIME);
         a->next_cookie = 1;
         uuid_generate_random(u);
-        uuid_unparse_lower(u, a->id);
+        uuid_unparse_lower(u, id);
+        a->info.id = strdup(id);
+        if (!a->info.id) {
+                free(a);
+                return -ENOMEM;
+        }
 
         a->next = m->agents;
         if (m->agents)
@@ -59,7 +65,7 @@ Agent *agent_free(Agent *a)
         m = a->manager;
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FREED});
         shim_link_detach(a);
-        if (a->child_source && agent_state_is_ended(a->state) && pidref_is_set(&a->shim)) {
+        if (a->child_source && agent_state_is_ended(a->info.state) && pidref_is_set(&a->shim)) {
                 /* an ended agent's shim has exited or is about to: reap it rather than leave a zombie */
                 siginfo_t si = {};
                 (void)waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED | WNOHANG);
@@ -82,11 +88,8 @@ Agent *agent_free(Agent *a)
         if (a->next)
                 a->next->prev = a->prev;
         m->n_agents--;
-        free(a->name);
-        strv_free(a->argv);
-        proto_str_map_done(&a->labels);
+        proto_agent_info_done(&a->info);
         free(a->failed_msg);
-        free(a->cgroup_path);
         free(a->state_path);
         free(a->runtime_path);
         free(a);
@@ -108,7 +111,7 @@ bool agent_name_is_valid(const char *name)
 Agent *agent_find_by_name(Manager *m, const char *name)
 {
         for (Agent *a = m->agents; a; a = a->next)
-                if (a->name && streq(a->name, name))
+                if (a->info.name && streq(a->info.name, name))
                         return a;
         return NULL;
 }
@@ -116,9 +119,9 @@ Agent *agent_find_by_name(Manager *m, const char *name)
 Agent *agent_find(Manager *m, const char *ref, uid_t uid, bool admin)
 {
         for (Agent *a = m->agents; a; a = a->next) {
-                if (!admin && a->owner_uid != uid)
+                if (!admin && a->info.owner_uid != uid)
                         continue;
-                if (streq(a->id, ref) || (a->name && streq(a->name, ref)))
+                if (streq(a->info.id, ref) || (a->info.name && streq(a->info.name, ref)))
                         return a;
         }
         return NULL;
@@ -129,28 +132,28 @@ size_t agent_count_owned(Manager *m, uid_t uid)
         size_t n = 0;
 
         for (Agent *a = m->agents; a; a = a->next)
-                if (a->owner_uid == uid)
+                if (a->info.owner_uid == uid)
                         n++;
         return n;
 }
 
 static void publish_status(Agent *a)
 {
-        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state,
-                       a->has_reason ? &a->reason : NULL, NULL);
+        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state,
+                       a->info.has_reason ? &a->info.reason : NULL, NULL);
 }
 
 int agent_transition(Agent *a, AgentEvent e)
 {
-        ProtoState next = agent_state_next(a->state, e);
+        ProtoState next = agent_state_next(a->info.state, e);
 
         if (next < 0)
                 return -EBUSY;
-        if (next == a->state)
+        if (next == a->info.state)
                 return 0;
-        log_debug("Agent %s: %s --%s--> %s", a->id, proto_state_to_string(a->state),
+        log_debug("Agent %s: %s --%s--> %s", a->info.id, proto_state_to_string(a->info.state),
                   agent_event_to_string(e), proto_state_to_string(next));
-        a->state = next;
+        a->info.state = next;
         publish_status(a);
         agent_save_record(a);
         return 0;
@@ -217,39 +220,10 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
         _cleanup_(proto_agent_info_done) ProtoAgentInfo i = {};
         int r;
 
-        i.id = strdup(a->id);
-        if (!i.id)
-                return -ENOMEM;
-        if (a->name && !(i.name = strdup(a->name)))
-                return -ENOMEM;
-        i.state = a->state;
-        i.has_reason = a->has_reason;
-        i.reason = a->reason;
-        i.has_exit_code = a->has_exit_code;
-        i.exit_code = a->exit_code;
-        i.has_signal = a->has_signal;
-        i.signal = a->signal;
-        i.owner_uid = a->owner_uid;
-        for (size_t k = 0; k < a->labels.n_pairs; k++) {
-                r = proto_str_map_add(&i.labels, a->labels.pairs[k].key, a->labels.pairs[k].value);
-                if (r < 0)
-                        return r;
-        }
-        r = strv_copy(a->argv, &i.argv);
+        r = proto_agent_info_copy(&a->info, &i);
         if (r < 0)
                 return r;
-        i.n_argv = a->n_argv;
-        i.created_ns = a->created_ns;
-        i.has_started_ns = a->started_ns > 0;
-        i.started_ns = a->started_ns;
-        i.has_ended_ns = a->ended_ns > 0;
-        i.ended_ns = a->ended_ns;
-        i.has_spawn_us = a->has_spawn_us;
-        i.spawn_us = a->spawn_us;
-        if (a->cgroup_path && !(i.cgroup = strdup(a->cgroup_path)))
-                return -ENOMEM;
-        i.limits = a->limits;
-        if (!agent_state_is_ended(a->state) && a->state != PROTO_STATE_STARTING) {
+        if (!agent_state_is_ended(a->info.state) && a->info.state != PROTO_STATE_STARTING) {
                 pid_t pid;
                 if (agent_host_pid(a, &pid) >= 0) {
                         i.has_pid = true;
@@ -267,9 +241,6 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
                         i.usage.memory_peak = v;
                 if (cgroup_read_value(a->cgroup_fd, "pids.current", &v) >= 0)
                         i.usage.pids_current = v;
-        } else if (a->has_final_usage) {
-                i.has_usage = true;
-                i.usage = a->final_usage;
         }
         *ret = i;
         i = (ProtoAgentInfo){};
@@ -284,10 +255,10 @@ void agent_check_frozen(Agent *a)
                 return;
         if (cgroup_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
                 return;
-        if (a->state == PROTO_STATE_PAUSING && frozen == 1) {
+        if (a->info.state == PROTO_STATE_PAUSING && frozen == 1) {
                 (void)agent_transition(a, AGENT_EVENT_FROZEN);
                 agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FROZEN});
-        } else if (a->state == PROTO_STATE_RESUMING && frozen == 0) {
+        } else if (a->info.state == PROTO_STATE_RESUMING && frozen == 0) {
                 (void)agent_transition(a, AGENT_EVENT_THAWED);
                 agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_THAWED});
         }
@@ -311,14 +282,14 @@ void agent_save_record(Agent *a)
                         strerror(-r));
                 if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >=
                     0)
-                        events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                        events_publish(a->manager, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
                 proto_value_done(&data);
         }
 }
 
 void agent_release_handles(Agent *a)
 {
-        if (!agent_state_is_ended(a->state))
+        if (!agent_state_is_ended(a->info.state))
                 return;
         a->child_source = sd_event_source_disable_unref(a->child_source);
         shim_link_detach(a);
@@ -337,14 +308,14 @@ static void try_remove_cgroups(Agent *a)
                 return;
         r = cgroup_read_keyed(a->cgroup_fd, "cgroup.events", "populated", &populated);
         if (r < 0 && r != -ENOENT) {
-                log_debug_errno(r, "Agent %s: cannot read cgroup.events: %m", a->id);
+                log_debug_errno(r, "Agent %s: cannot read cgroup.events: %m", a->info.id);
                 return;
         }
         if (populated != 0 && r != -ENOENT)
                 return;
         r = cgroup_agent_remove(a->manager->cgroup->root, a->cg);
         if (r < 0) {
-                log_debug_errno(r, "Agent %s: cannot remove its cgroups yet: %m", a->id);
+                log_debug_errno(r, "Agent %s: cannot remove its cgroups yet: %m", a->info.id);
                 return;
         }
         a->payload_watch = sd_event_source_disable_unref(a->payload_watch);
@@ -367,7 +338,7 @@ static int on_agent_events(sd_event_source *s, const struct inotify_event *ev, v
 {
         Agent *a = userdata;
 
-        if (agent_state_is_ended(a->state))
+        if (agent_state_is_ended(a->info.state))
                 try_remove_cgroups(a);
         return 0;
 }
@@ -398,7 +369,7 @@ int agent_pause(Agent *a)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
         r = cgroup_agent_freeze(a->cg);
         if (r < 0)
@@ -413,7 +384,7 @@ int agent_resume(Agent *a)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_RESUME) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
         r = cgroup_agent_thaw(a->cg);
         if (r < 0)
@@ -442,17 +413,17 @@ static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
         int r;
 
         a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        log_info("Agent %s did not end within its grace period, killing it.", a->id);
+        log_info("Agent %s did not end within its grace period, killing it.", a->info.id);
         r = kill_cgroup(a);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
+                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->info.id);
         return 0;
 }
 
 static void leave_frozen(Agent *a)
 {
-        if (a->state == PROTO_STATE_PAUSED || a->state == PROTO_STATE_PAUSING ||
-            a->state == PROTO_STATE_RESUMING)
+        if (a->info.state == PROTO_STATE_PAUSED || a->info.state == PROTO_STATE_PAUSING ||
+            a->info.state == PROTO_STATE_RESUMING)
                 (void)cgroup_agent_thaw(a->cg);
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STOPPING});
 }
@@ -461,16 +432,16 @@ int agent_stop(Agent *a, uint64_t grace_usec)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
                 return -EBUSY;
-        if (a->state == PROTO_STATE_STOPPING)
+        if (a->info.state == PROTO_STATE_STOPPING)
                 return 0;
         a->stop_requested = true;
         /* a frozen agent cannot handle SIGTERM: thaw it first */
         leave_frozen(a);
         a->stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
         (void)agent_transition(a, AGENT_EVENT_STOP);
-        if (a->state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->control_fd >= 0)
+        if (a->info.state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->control_fd >= 0)
                 r = shim_link_send_signal(a, SIGTERM);
         else
                 r = -ENOTCONN;
@@ -486,7 +457,7 @@ int agent_stop(Agent *a, uint64_t grace_usec)
 
 int agent_kill(Agent *a)
 {
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
                 return -EBUSY;
         a->kill_requested = true;
         leave_frozen(a);
@@ -496,7 +467,7 @@ int agent_kill(Agent *a)
 
 int agent_send_signal(Agent *a, int sig)
 {
-        if (a->state == PROTO_STATE_STARTING || agent_state_is_ended(a->state) || a->ns_pid <= 0)
+        if (a->info.state == PROTO_STATE_STARTING || agent_state_is_ended(a->info.state) || a->ns_pid <= 0)
                 return -EBUSY;
         return shim_link_send_signal(a, sig);
 }
@@ -523,7 +494,7 @@ static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
         Agent *a = userdata;
 
         a->retention_timer = sd_event_source_disable_unref(a->retention_timer);
-        log_info("Agent %s ended longer ago than the retention period: removing it.", a->id);
+        log_info("Agent %s ended longer ago than the retention period: removing it.", a->info.id);
         (void)agent_remove(a);
         return 0;
 }
@@ -536,7 +507,7 @@ void agent_arm_retention(Agent *a)
 
         if (m->config.retention_usec == 0 || a->retention_timer)
                 return;
-        uint64_t at = a->ended_ns / NSEC_PER_USEC + m->config.retention_usec;
+        uint64_t at = a->info.ended_ns / NSEC_PER_USEC + m->config.retention_usec;
 
         if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention,
                               a) >= 0)
@@ -551,10 +522,10 @@ static void agent_read_final_usage(Agent *a)
 
         if (a->cgroup_fd < 0 || cgroup_read_keyed(a->cgroup_fd, "cpu.stat", "usage_usec", &v) < 0)
                 return;
-        a->has_final_usage = true;
-        a->final_usage.cpu_usec = v;
+        a->info.has_usage = true;
+        a->info.usage.cpu_usec = v;
         if (cgroup_read_value(a->cgroup_fd, "memory.peak", &v) >= 0)
-                a->final_usage.memory_peak = v;
+                a->info.usage.memory_peak = v;
 }
 
 void agent_finalize(Agent *a)
@@ -562,11 +533,11 @@ void agent_finalize(Agent *a)
         Manager *m = a->manager;
         const ShimExitRecord *rec = a->have_exit_record ? &a->exit_record : NULL;
         uint64_t oom = 0;
-        bool started = a->started_ns > 0;
+        bool started = a->info.started_ns > 0;
         ProtoState end_state;
         char msg[PROTO_ERROR_MSG_MAX];
 
-        if (agent_state_is_ended(a->state))
+        if (agent_state_is_ended(a->info.state))
                 return;
         read_exit_record(a);
         rec = a->have_exit_record ? &a->exit_record : NULL;
@@ -578,22 +549,22 @@ void agent_finalize(Agent *a)
 
         if (rec && rec->spawn_failed == 0) {
                 if (rec->signal > 0) {
-                        a->has_signal = true;
-                        a->signal = rec->signal;
+                        a->info.has_signal = true;
+                        a->info.signal = rec->signal;
                 } else if (rec->code >= 0) {
-                        a->has_exit_code = true;
-                        a->exit_code = rec->code;
+                        a->info.has_exit_code = true;
+                        a->info.exit_code = rec->code;
                 }
         } else if (!rec && a->cgroup_killed) {
                 /* cgroup.kill took the shim too, so nobody wrote an exit record: the agent died of SIGKILL
                  */
-                a->has_signal = true;
-                a->signal = SIGKILL;
+                a->info.has_signal = true;
+                a->info.signal = SIGKILL;
         }
-        a->has_reason = true;
+        a->info.has_reason = true;
         if ((a->spawn_failed || !started) && !a->stop_requested && !a->kill_requested) {
                 end_state = PROTO_STATE_FAILED;
-                a->reason = PROTO_REASON_SPAWN_FAILED;
+                a->info.reason = PROTO_REASON_SPAWN_FAILED;
                 if (!a->failed_msg) {
                         if (a->spawn_failed)
                                 (void)snprintf(msg, sizeof msg, "stage %s: %s",
@@ -610,49 +581,50 @@ void agent_finalize(Agent *a)
                         oom = a->oom_kills_at_start;
                 limit_watch_check(a->limit_watch);
                 if (a->kill_requested)
-                        a->reason = PROTO_REASON_KILLED;
+                        a->info.reason = PROTO_REASON_KILLED;
                 else if (a->timed_out)
-                        a->reason = PROTO_REASON_TIMED_OUT;
+                        a->info.reason = PROTO_REASON_TIMED_OUT;
                 else if (a->stop_requested)
-                        a->reason = PROTO_REASON_STOPPED;
+                        a->info.reason = PROTO_REASON_STOPPED;
                 else if (oom > a->oom_kills_at_start)
-                        a->reason = PROTO_REASON_OOM_KILLED;
+                        a->info.reason = PROTO_REASON_OOM_KILLED;
                 else if (limit_watch_pids_hit(a->limit_watch) &&
-                         (a->has_signal || (a->has_exit_code && a->exit_code != 0)))
+                         (a->info.has_signal || (a->info.has_exit_code && a->info.exit_code != 0)))
                         /* a refused fork, then a failure: the limit is the likely cause (docs/protocol.md)
                          */
-                        a->reason = PROTO_REASON_PIDS_LIMIT;
-                else if (a->has_signal)
-                        a->reason = PROTO_REASON_SIGNALED;
-                else if (a->has_exit_code)
-                        a->reason = PROTO_REASON_COMPLETED;
+                        a->info.reason = PROTO_REASON_PIDS_LIMIT;
+                else if (a->info.has_signal)
+                        a->info.reason = PROTO_REASON_SIGNALED;
+                else if (a->info.has_exit_code)
+                        a->info.reason = PROTO_REASON_COMPLETED;
                 else
-                        a->reason = PROTO_REASON_LOST;
+                        a->info.reason = PROTO_REASON_LOST;
         }
-        a->ended_ns = rec && rec->ended_ns ? rec->ended_ns : now_ns(CLOCK_REALTIME);
+        a->info.ended_ns = rec && rec->ended_ns ? rec->ended_ns : now_ns(CLOCK_REALTIME);
+        a->info.has_ended_ns = true;
         a->stdin_open = false;
         agent_read_final_usage(a);
-        a->state = end_state;
-        log_info("Agent %s %s (%s%s%s).", a->id, proto_state_to_string(end_state),
-                 proto_reason_to_string(a->reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
+        a->info.state = end_state;
+        log_info("Agent %s %s (%s%s%s).", a->info.id, proto_state_to_string(end_state),
+                 proto_reason_to_string(a->info.reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
         publish_status(a);
         agent_save_record(a);
         {
                 ProtoEventData d = {
                         .exited = {
-                                .has_exit_code = a->has_exit_code,
-                                .exit_code = a->exit_code,
-                                .has_signal = a->has_signal,
-                                .signal = a->signal,
-                                .has_cpu_usec = a->has_final_usage,
-                                .cpu_usec = a->final_usage.cpu_usec,
-                                .has_memory_peak = a->has_final_usage && a->final_usage.memory_peak > 0,
-                                .memory_peak = a->final_usage.memory_peak,
+                                .has_exit_code = a->info.has_exit_code,
+                                .exit_code = a->info.exit_code,
+                                .has_signal = a->info.has_signal,
+                                .signal = a->info.signal,
+                                .has_cpu_usec = a->info.has_usage,
+                                .cpu_usec = a->info.usage.cpu_usec,
+                                .has_memory_peak = a->info.has_usage && a->info.usage.memory_peak > 0,
+                                .memory_peak = a->info.usage.memory_peak,
                         }};
                 ProtoValue data = {};
                 if (d.exited.has_exit_code || d.exited.has_signal || d.exited.has_cpu_usec)
                         (void)proto_event_data_encode(PROTO_EVENT_EXITED, &d, &data);
-                events_publish(m, PROTO_EVENT_EXITED, a->id, &a->state, &a->reason,
+                events_publish(m, PROTO_EVENT_EXITED, a->info.id, &a->info.state, &a->info.reason,
                                data.data ? &data : NULL);
                 proto_value_done(&data);
         }
@@ -676,7 +648,7 @@ static void finish_remove(Agent *a)
         a->state_fd = safe_close(a->state_fd);
         if (a->state_path) {
                 /* a tenant's tree of any depth: gone from here at once, deleted off the loop */
-                r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->id)
+                r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->info.id)
                                       : -ENOENT;
                 if (r < 0 && r != -ENOENT) {
                         log_warning_errno(r, "Cannot move %s to the trash (%m), deleting it here.",
@@ -697,7 +669,7 @@ static void finish_remove(Agent *a)
 
 int agent_remove(Agent *a)
 {
-        if (!agent_state_is_ended(a->state))
+        if (!agent_state_is_ended(a->info.state))
                 return -EBUSY;
         if (a->remove_requested)
                 return 1;

@@ -26,24 +26,10 @@ struct Agent {
         Manager *manager;
         Agent *next, *prev;
 
-        char id[AGENT_ID_LEN + 1];
-        char *name;
-        uid_t owner_uid;
-        ProtoState state;
-        bool has_reason;
-        ProtoReason reason;
-        bool has_exit_code;
-        int exit_code;
-        bool has_signal;
-        int signal;
-        char **argv;
-        size_t n_argv;
-        ProtoStrMap labels;
-        ProtoLimits limits;
+        /* The public record: what `get` answers (with live pid and usage added), what the record file
+         * stores and what adoption restores. `usage` is the last read at the end (has_usage once ended). */
+        ProtoAgentInfo info;
         bool stdin_open;
-        uint64_t created_ns, started_ns, ended_ns; /* CLOCK_REALTIME */
-        bool has_spawn_us;
-        uint64_t spawn_us;
         int ns_pid;                  /* the agent's pid in its own namespace */
         uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
 
@@ -60,10 +46,7 @@ struct Agent {
         ShimExitRecord exit_record;
         uint64_t oom_kills_at_start;
         struct LimitWatch *limit_watch; /* memory.events, pids.events: limit_hit, pids_limit */
-        bool has_final_usage;           /* read when it ended, for the record once the cgroup is gone */
-        ProtoUsage final_usage;
 
-        char *cgroup_path;                                /* ROOT/agents/TENANT/a-ID, absolute */
         CgroupAgent *cg;                                  /* NULL once removed */
         int cgroup_fd, shim_cgroup_fd, payload_cgroup_fd; /* borrowed from cg */
         char *state_path;                                 /* STATE/agents/ID */

@@ -10,7 +10,7 @@ static int on_call_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         Call *c = userdata;
 
         call_reply_error(c, PROTO_ERROR_TIMEOUT, "agent %s: %s did not finish in time; it goes on",
-                         c->agent ? c->agent->id : "?", proto_op_to_string(c->request.op) ?: "request");
+                         c->agent ? c->agent->info.id : "?", proto_op_to_string(c->request.op) ?: "request");
         return 0;
 }
 
@@ -48,11 +48,11 @@ static void stdin_acked(Call *c, Agent *a, const AgentNotice *n)
                 return;
 
         if (c->written == 0 && c->stdin_error == EPIPE) {
-                call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin of agent %s is closed", a->id);
+                call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin of agent %s is closed", a->info.id);
                 return;
         }
         if (c->written == 0 && c->stdin_error) {
-                call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin of agent %s failed: %s", a->id,
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin of agent %s failed: %s", a->info.id,
                                  strerror(c->stdin_error));
                 return;
         }
@@ -116,7 +116,7 @@ static void answer(Call *c, Agent *a, const AgentNotice *n)
         case AGENT_NOTICE_FREED:
                 /* nothing should still wait on an agent that goes; answer rather than leave a client
                  * hanging */
-                call_reply_error(c, PROTO_ERROR_CONFLICT, "agent %s was removed", a->id);
+                call_reply_error(c, PROTO_ERROR_CONFLICT, "agent %s was removed", a->info.id);
                 break;
         default:
                 break;

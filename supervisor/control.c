@@ -228,7 +228,7 @@ int call_reply_agent(Call *c, Agent *a)
                 r = agent_fill_info(a, &reply.result.agent.agent);
         if (r < 0) {
                 proto_reply_done(&reply);
-                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->id,
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->info.id,
                                  strerror(-r));
                 return 0;
         }

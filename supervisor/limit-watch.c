@@ -51,8 +51,9 @@ static void publish(LimitWatch *w, LimitKind k, uint64_t count)
         ProtoEventData d = {.limit_hit = {.limit = (char *)name, .count = count}};
 
         if (proto_event_data_encode(PROTO_EVENT_LIMIT_HIT, &d, &data) >= 0) {
-                log_debug("Agent %s reached %s (%" PRIu64 " times).", w->agent->id, name, count);
-                events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent->id, NULL, NULL, &data);
+                log_debug("Agent %s reached %s (%" PRIu64 " times).", w->agent->info.id, name, count);
+                events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent->info.id, NULL, NULL,
+                               &data);
         }
         proto_value_done(&data);
 }
@@ -104,7 +105,7 @@ static int watch_file(LimitWatch *w, const char *file, sd_event_source **ret)
         _cleanup_free_ char *path = NULL;
         int r;
 
-        if (asprintf_safe(&path, "%s/%s", w->agent->cgroup_path, file) < 0)
+        if (asprintf_safe(&path, "%s/%s", w->agent->info.cgroup, file) < 0)
                 return -ENOMEM;
         r = sd_event_add_inotify(w->agent->manager->event, ret, path, IN_MODIFY, on_events, w);
         if (r < 0)

@@ -251,7 +251,7 @@ static void notify_status(Manager *m)
         size_t live = 0;
 
         for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->state))
+                if (!agent_state_is_ended(a->info.state))
                         live++;
         (void)sd_notifyf(0, "STATUS=%zu agents running, %zu held", live, m->n_agents);
 }
@@ -333,7 +333,7 @@ void manager_begin_shutdown(Manager *m, bool stop_agents)
         }
         log_info("Shutting down; stopping agents first.");
         for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->state))
+                if (!agent_state_is_ended(a->info.state))
                         (void)agent_stop(a, m->config.stop_grace_usec);
         r = sd_event_add_time_relative(m->event, &m->shutdown_timer, CLOCK_MONOTONIC,
                                        m->config.stop_grace_usec + SHUTDOWN_EXTRA_USEC, 10 * USEC_PER_MSEC,
@@ -351,7 +351,7 @@ void manager_check_shutdown(Manager *m)
         if (!m->stopping)
                 return;
         for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->state))
+                if (!agent_state_is_ended(a->info.state))
                         return;
         (void)sd_event_exit(m->event, 0);
 }

@@ -93,20 +93,21 @@ static int op_spawn(Call *c)
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         a->spawn_arrived_usec = c->arrived_usec;
-        (void)snprintf(c->created_agent, sizeof c->created_agent, "%s", a->id);
-        a->limits = limits;
-        if (strv_copy(args->argv, &a->argv) < 0 || (args->name && !(a->name = strdup(args->name)))) {
+        (void)snprintf(c->created_agent, sizeof c->created_agent, "%s", a->info.id);
+        a->info.limits = limits;
+        if (strv_copy(args->argv, &a->info.argv) < 0 ||
+            (args->name && !(a->info.name = strdup(args->name)))) {
                 agent_free(a);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
-        a->n_argv = args->n_argv;
+        a->info.n_argv = args->n_argv;
         for (size_t i = 0; i < args->labels.n_pairs; i++)
-                if (proto_str_map_add(&a->labels, args->labels.pairs[i].key, args->labels.pairs[i].value) <
-                    0) {
+                if (proto_str_map_add(&a->info.labels, args->labels.pairs[i].key,
+                                      args->labels.pairs[i].value) < 0) {
                         agent_free(a);
                         return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
                 }
-        events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state, NULL, NULL);
+        events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state, NULL, NULL);
 
         r = agent_spawn(a, args, &sandbox, &msg, &code);
         if (r < 0) {
@@ -114,12 +115,12 @@ static int op_spawn(Call *c)
                 a->spawn_failed = true;
                 free(a->failed_msg);
                 a->failed_msg = TAKE_PTR(msg);
-                log_warning("Agent %s failed to spawn: %s", a->id, a->failed_msg ?: "?");
+                log_warning("Agent %s failed to spawn: %s", a->info.id, a->failed_msg ?: "?");
                 {
                         ProtoValue data = {};
                         ProtoEventData d = {.error.msg = a->failed_msg ?: (char *)"spawn failed"};
                         if (proto_event_data_encode(PROTO_EVENT_ERROR, &d, &data) >= 0)
-                                events_publish(m, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                                events_publish(m, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
                         proto_value_done(&data);
                 }
                 call_reply_error(c, code, "%s", a->failed_msg ?: "spawn failed");
@@ -145,11 +146,12 @@ bool op_labels_match(const ProtoStrMap *want, const ProtoStrMap *have)
 
 static bool list_match(Call *c, const ProtoListArgs *args, Agent *a)
 {
-        if (!c->admin && a->owner_uid != c->uid)
+        if (!c->admin && a->info.owner_uid != c->uid)
                 return false;
-        if (args->has_state ? a->state != args->state : (!args->all && agent_state_is_ended(a->state)))
+        if (args->has_state ? a->info.state != args->state
+                            : (!args->all && agent_state_is_ended(a->info.state)))
                 return false;
-        return op_labels_match(&args->labels, &a->labels);
+        return op_labels_match(&args->labels, &a->info.labels);
 }
 
 static int op_list(Call *c)
@@ -199,14 +201,14 @@ static int step_pause(OpStep *s, Agent *a, const void *args)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
                 return op_step_conflict(s, a, "pause");
         r = op_step_park(s, a, CALL_WAIT_FROZEN, FREEZE_REPLY_TIMEOUT_USEC);
         if (r < 0)
                 return r;
         r = agent_pause(a);
         if (r < 0)
-                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot freeze agent %s: %m", a->id);
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot freeze agent %s: %m", a->info.id);
         return 0;
 }
 
@@ -214,14 +216,14 @@ static int step_resume(OpStep *s, Agent *a, const void *args)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_RESUME) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
                 return op_step_conflict(s, a, "resume");
         r = op_step_park(s, a, CALL_WAIT_THAWED, FREEZE_REPLY_TIMEOUT_USEC);
         if (r < 0)
                 return r;
         r = agent_resume(a);
         if (r < 0)
-                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot thaw agent %s: %m", a->id);
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot thaw agent %s: %m", a->info.id);
         return 0;
 }
 
@@ -232,7 +234,7 @@ static int step_stop(OpStep *s, Agent *a, const void *v)
                                             : s->call->manager->config.stop_grace_usec;
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
                 return op_step_conflict(s, a, "stop");
         r = op_step_park(s, a, CALL_WAIT_ENDED, grace + KILL_REPLY_TIMEOUT_USEC);
         if (r < 0)
@@ -240,9 +242,9 @@ static int step_stop(OpStep *s, Agent *a, const void *v)
         r = agent_stop(a, grace);
         /* a parked stop is answered when the agent ends, whatever the kill did */
         if (r < 0 && !s->parked)
-                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot stop agent %s: %m", a->id);
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot stop agent %s: %m", a->info.id);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: stopping failed: %m", a->id);
+                log_warning_errno(r, "Agent %s: stopping failed: %m", a->info.id);
         return 0;
 }
 
@@ -250,16 +252,16 @@ static int step_kill(OpStep *s, Agent *a, const void *args)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
                 return op_step_conflict(s, a, "kill");
         r = op_step_park(s, a, CALL_WAIT_ENDED, KILL_REPLY_TIMEOUT_USEC);
         if (r < 0)
                 return r;
         r = agent_kill(a);
         if (r < 0 && !s->parked)
-                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot kill agent %s: %m", a->id);
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot kill agent %s: %m", a->info.id);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
+                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->info.id);
         return 0;
 }
 
@@ -275,7 +277,7 @@ static int step_signal(OpStep *s, Agent *a, const void *v)
                 return op_step_conflict(s, a, "signal");
         if (r < 0)
                 return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot reach the shim of agent %s: %m",
-                                    a->id);
+                                    a->info.id);
         return 0;
 }
 
@@ -288,7 +290,7 @@ static int step_stdin(OpStep *s, Agent *a, const void *v)
         uint64_t first;
         int r;
 
-        if (a->state == PROTO_STATE_STARTING || agent_state_is_ended(a->state))
+        if (a->info.state == PROTO_STATE_STARTING || agent_state_is_ended(a->info.state))
                 return op_step_conflict(s, a, "write to");
         if (!a->stdin_open)
                 return op_step_fail(s, -EPIPE, PROTO_ERROR_CONFLICT, "stdin is closed");
@@ -308,12 +310,12 @@ static int step_stdin(OpStep *s, Agent *a, const void *v)
                 if ((r == -EPIPE || r == -ENOTCONN || r == -ECONNRESET) && off == 0)
                         /* the shim went away (the agent is ending): nothing was written */
                         return op_step_fail(s, r, PROTO_ERROR_CONFLICT,
-                                            "stdin of agent %s is closed: the agent is ending", a->id);
+                                            "stdin of agent %s is closed: the agent is ending", a->info.id);
                 if (r == -EPIPE || r == -ENOTCONN || r == -ECONNRESET)
                         break; /* the chunks sent are acked or the call ends with the agent */
                 if (r < 0)
                         return op_step_fail(s, r, PROTO_ERROR_INTERNAL,
-                                            "cannot pass stdin to the shim of agent %s: %m", a->id);
+                                            "cannot pass stdin to the shim of agent %s: %m", a->info.id);
                 a->next_cookie++;
                 off += n;
                 if (last)
@@ -328,10 +330,10 @@ static int step_remove(OpStep *s, Agent *a, const void *args)
 {
         int r;
 
-        if (!agent_state_is_ended(a->state))
+        if (!agent_state_is_ended(a->info.state))
                 return op_step_fail(s, -EBUSY, PROTO_ERROR_CONFLICT,
-                                    "agent %s is %s: stop it before removing it", a->id,
-                                    proto_state_to_string(a->state));
+                                    "agent %s is %s: stop it before removing it", a->info.id,
+                                    proto_state_to_string(a->info.state));
         if (a->remove_requested || (a->cg && !a->cgroups_removed)) {
                 r = op_step_park(s, a, CALL_WAIT_REMOVED, KILL_REPLY_TIMEOUT_USEC);
                 if (r < 0)
@@ -346,7 +348,7 @@ static int step_remove(OpStep *s, Agent *a, const void *args)
                 return r;
         r = agent_remove(a);
         if (r < 0)
-                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot remove agent %s: %m", a->id);
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot remove agent %s: %m", a->info.id);
         return 0;
 }
 
@@ -356,7 +358,7 @@ static int step_action(OpStep *s, Agent *a, const void *v)
 
         /* docs/protocol.md: conflict for an agent without an action channel, and no agent has one yet */
         return op_step_fail(s, -EOPNOTSUPP, PROTO_ERROR_CONFLICT,
-                            "agent %s has no action channel: it cannot take action %s", a->id,
+                            "agent %s has no action channel: it cannot take action %s", a->info.id,
                             args->name ?: "");
 }
 

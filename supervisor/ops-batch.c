@@ -11,11 +11,11 @@
 
 static bool selector_match(const ProtoSelector *s, Agent *a)
 {
-        if (s->has_state ? a->state != s->state : false)
+        if (s->has_state ? a->info.state != s->state : false)
                 return false;
-        if (!op_labels_match(&s->labels, &a->labels))
+        if (!op_labels_match(&s->labels, &a->info.labels))
                 return false;
-        if (s->name_glob && (!a->name || fnmatch(s->name_glob, a->name, 0) != 0))
+        if (s->name_glob && (!a->info.name || fnmatch(s->name_glob, a->info.name, 0) != 0))
                 return false;
         return true;
 }
@@ -85,9 +85,9 @@ static int op_batch(Call *c)
                 }
         } else
                 for (Agent *a = m->agents; a && n < cap; a = a->next) {
-                        if ((!c->admin && a->owner_uid != c->uid) || !selector_match(&b->selector, a))
+                        if ((!c->admin && a->info.owner_uid != c->uid) || !selector_match(&b->selector, a))
                                 continue;
-                        refs[n] = a->id;
+                        refs[n] = a->info.id;
                         targets[n++] = a;
                 }
 
@@ -107,7 +107,7 @@ static int op_batch(Call *c)
                         (void)failure_set(&s.fail, -ENOENT, PROTO_ERROR_NOT_FOUND, "no agent %s", refs[i]);
                         id = strdup(refs[i]);
                 } else {
-                        id = strdup(targets[i]->id); /* remove frees the agent */
+                        id = strdup(targets[i]->info.id); /* remove frees the agent */
                         (void)op_step_run(&s, h, targets[i], &b->args);
                 }
                 if (!id || batch_add(&reply.result.batch, id, &s.fail) < 0) {

@@ -49,8 +49,8 @@ int op_step_fail(OpStep *s, int error, ProtoErrorCode code, const char *fmt, ...
 
 int op_step_conflict(OpStep *s, Agent *a, const char *what)
 {
-        return op_step_fail(s, -EBUSY, PROTO_ERROR_CONFLICT, "cannot %s agent %s: it is %s", what, a->id,
-                            proto_state_to_string(a->state));
+        return op_step_fail(s, -EBUSY, PROTO_ERROR_CONFLICT, "cannot %s agent %s: it is %s", what,
+                            a->info.id, proto_state_to_string(a->info.state));
 }
 
 int op_step_park(OpStep *s, Agent *a, CallWait wait, uint64_t timeout_usec)

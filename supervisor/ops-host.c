@@ -36,8 +36,9 @@ static int op_health(Call *c)
         h->protocol = PROTO_VERSION;
         h->uptime_s = (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC;
         for (Agent *a = m->agents; a; a = a->next)
-                if ((c->admin || a->owner_uid == c->uid) && a->state >= 0 && a->state < _PROTO_STATE_MAX)
-                        h->agents[a->state]++;
+                if ((c->admin || a->info.owner_uid == c->uid) && a->info.state >= 0 &&
+                    a->info.state < _PROTO_STATE_MAX)
+                        h->agents[a->info.state]++;
         (void)host_info_read(&h->host);
         call_reply(c, &reply);
         return 0;
@@ -79,8 +80,9 @@ static int op_stats(Call *c)
         }
         size_t mine = 0;
         for (Agent *a = m->agents; a; a = a->next)
-                if ((c->admin || a->owner_uid == c->uid) && a->state >= 0 && a->state < _PROTO_STATE_MAX) {
-                        by_state[a->state]++;
+                if ((c->admin || a->info.owner_uid == c->uid) && a->info.state >= 0 &&
+                    a->info.state < _PROTO_STATE_MAX) {
+                        by_state[a->info.state]++;
                         mine++;
                 }
         /* a tenant learns nothing of others: its own agents, and facts about the daemon itself */

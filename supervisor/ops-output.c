@@ -21,7 +21,8 @@ static int step_output(OpStep *s, Agent *a, const void *v)
 
         dfd = agent_state_dir(a, &tmp);
         if (dfd < 0)
-                return op_step_fail(s, dfd, PROTO_ERROR_CONFLICT, "agent %s has no output store", a->id);
+                return op_step_fail(s, dfd, PROTO_ERROR_CONFLICT, "agent %s has no output store",
+                                    a->info.id);
         r = op_step_reply_empty(s);
         if (r < 0)
                 return r;
@@ -30,7 +31,7 @@ static int step_output(OpStep *s, Agent *a, const void *v)
                 return op_step_fail(s, r, PROTO_ERROR_BAD_REQUEST, "%s", error ?: "bad arguments");
         if (r < 0)
                 return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot read the output of agent %s: %m",
-                                    a->id);
+                                    a->info.id);
         return 0;
 }
 

@@ -35,7 +35,7 @@ static void publish_output(Agent *a)
         if (a->output_first_seq == 0)
                 return;
         if (proto_event_data_encode(PROTO_EVENT_OUTPUT, &d, &data) >= 0)
-                events_publish(a->manager, PROTO_EVENT_OUTPUT, a->id, NULL, NULL, &data);
+                events_publish(a->manager, PROTO_EVENT_OUTPUT, a->info.id, NULL, NULL, &data);
         proto_value_done(&data);
         a->output_announced_seq = a->output_last_seq;
         a->output_first_seq = a->output_last_seq = a->output_bytes_pending = 0;
@@ -94,12 +94,13 @@ static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
 static void handle_started(Agent *a, const ShimMsgStarted *s)
 {
         a->ns_pid = s->agent_pid;
-        a->started_ns = s->started_ns ?: now_ns(CLOCK_REALTIME);
-        a->has_spawn_us = true;
-        a->spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
+        a->info.started_ns = s->started_ns ?: now_ns(CLOCK_REALTIME);
+        a->info.has_started_ns = true;
+        a->info.has_spawn_us = true;
+        a->info.spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
         (void)agent_transition(a, AGENT_EVENT_STARTED);
-        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->id, a->ns_pid,
-                 (unsigned long long)a->spawn_us);
+        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->info.id,
+                 a->ns_pid, (unsigned long long)a->info.spawn_us);
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STARTED});
 }
 
@@ -115,7 +116,7 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         free(a->failed_msg);
         a->failed_msg = strdup(msg);
         if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >= 0)
-                events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                events_publish(a->manager, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
         proto_value_done(&data);
         /* the agent has ended here: the state turns `failed` before the spawn is answered, not once the shim
          * has gone too (a client's `get` right after the reply sees what the reply said) */
@@ -144,7 +145,7 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
                           ", this descartesd %u..%u: no common version. The agent is left running and "
                           "watched, but it cannot be signalled or fed stdin through its shim; stop and kill "
                           "end it through its cgroup.",
-                          a->id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                          a->info.id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
                 a->manager->stats.shim_protocol_errors++;
                 a->shim_version = 0;
                 agent_notify(
@@ -159,10 +160,10 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
         if (a->adopted)
                 log_info("Agent %s: speaking shim protocol version %" PRIu32
                          " with its shim (it speaks %" PRIu32 "..%" PRIu32 ", descartesd %u..%u).",
-                         a->id, v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                         a->info.id, v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
         /* a version 1 shim has no WELCOME */
         if (v >= 2 && send_welcome(a, v) < 0)
-                log_debug("Agent %s: cannot send WELCOME to its shim.", a->id);
+                log_debug("Agent %s: cannot send WELCOME to its shim.", a->info.id);
         /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a reconnection)
          * tells its state */
         if (msg->state != SHIM_STATE_STARTING)
@@ -244,7 +245,7 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 return 0;
-                        log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->id);
+                        log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->info.id);
                         shim_link_detach(a);
                         return 0;
                 }
@@ -260,7 +261,7 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                 r = handle_packet(a, buf, (size_t)n);
                 if (r < 0) {
                         a->manager->stats.shim_protocol_errors++;
-                        log_debug_errno(r, "Agent %s: bad message from the shim, ignoring: %m", a->id);
+                        log_debug_errno(r, "Agent %s: bad message from the shim, ignoring: %m", a->info.id);
                 }
                 if (a->control_fd < 0)
                         return 0;
@@ -277,7 +278,7 @@ static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userda
 void shim_link_drain(Agent *a)
 {
         /* bounded: a shim sends at most a few packets after its agent ended */
-        for (unsigned i = 0; i < 64 && a->control_fd >= 0 && !agent_state_is_ended(a->state); i++)
+        for (unsigned i = 0; i < 64 && a->control_fd >= 0 && !agent_state_is_ended(a->info.state); i++)
                 if (read_packets(a, a->control_fd, SHIM_LINK_BATCH) == 0)
                         break;
 }
