@@ -141,6 +141,7 @@ static int connect_shim(Agent *a)
 static void adopt_freezer(Agent *a)
 {
         uint64_t want = 0, frozen = 0;
+        AgentEvent e;
         ProtoState s;
 
         if (a->payload_cgroup_fd < 0 ||
@@ -150,14 +151,14 @@ static void adopt_freezer(Agent *a)
         if (cgroup_read_value(a->payload_cgroup_fd, "cgroup.freeze", &want) < 0 ||
             cgroup_read_keyed(a->payload_cgroup_fd, "cgroup.events", "frozen", &frozen) < 0)
                 return;
-        s = want ? (frozen ? PROTO_STATE_PAUSED : PROTO_STATE_PAUSING)
-                 : (frozen ? PROTO_STATE_RESUMING : PROTO_STATE_RUNNING);
-        if (s == a->info.state)
+        e = want ? (frozen ? AGENT_EVENT_SEEN_FROZEN : AGENT_EVENT_SEEN_FREEZING)
+                 : (frozen ? AGENT_EVENT_SEEN_THAWING : AGENT_EVENT_SEEN_THAWED);
+        s = agent_state_next(a->info.state, e);
+        if (s < 0 || s == a->info.state)
                 return;
         log_info("Agent %s: its cgroup says %s (the record said %s).", a->info.id, proto_state_to_string(s),
                  proto_state_to_string(a->info.state));
-        a->info.state = s;
-        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state, NULL, NULL);
+        (void)agent_transition(a, e);
 }
 
 static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int state_fd, Agent **ret)

@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "events.h"
 #include "fd-util.h"
+#include "agent-watch.h"
 #include "limit-watch.h"
 #include "log.h"
 #include "string-util.h"
@@ -407,19 +408,6 @@ static int kill_cgroup(Agent *a)
         return r;
 }
 
-static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Agent *a = userdata;
-        int r;
-
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        log_info("Agent %s did not end within its grace period, killing it.", a->info.id);
-        r = kill_cgroup(a);
-        if (r < 0)
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->info.id);
-        return 0;
-}
-
 static void leave_frozen(Agent *a)
 {
         if (a->info.state == PROTO_STATE_PAUSED || a->info.state == PROTO_STATE_PAUSING ||
@@ -447,12 +435,8 @@ int agent_stop(Agent *a, uint64_t grace_usec)
                 r = -ENOTCONN;
         if (r < 0 || grace_usec == 0)
                 return kill_cgroup(a);
-        r = sd_event_add_time_relative(a->manager->event, &a->stop_timer, CLOCK_MONOTONIC, grace_usec, 1000,
-                                       on_stop_timer, a);
-        if (r < 0)
-                return kill_cgroup(a);
-        (void)sd_event_source_set_description(a->stop_timer, "agent-stop-grace");
-        return 0;
+        /* the one grace timer, also re-armed by adoption from stop_deadline_usec */
+        return agent_arm_stop_deadline(a);
 }
 
 int agent_kill(Agent *a)
@@ -534,7 +518,7 @@ void agent_finalize(Agent *a)
         const ShimExitRecord *rec = a->have_exit_record ? &a->exit_record : NULL;
         uint64_t oom = 0;
         bool started = a->info.started_ns > 0;
-        ProtoState end_state;
+        AgentEvent end;
         char msg[PROTO_ERROR_MSG_MAX];
 
         if (agent_state_is_ended(a->info.state))
@@ -563,7 +547,7 @@ void agent_finalize(Agent *a)
         }
         a->info.has_reason = true;
         if ((a->spawn_failed || !started) && !a->stop_requested && !a->kill_requested) {
-                end_state = PROTO_STATE_FAILED;
+                end = AGENT_EVENT_SPAWN_FAILED;
                 a->info.reason = PROTO_REASON_SPAWN_FAILED;
                 if (!a->failed_msg) {
                         if (a->spawn_failed)
@@ -575,7 +559,7 @@ void agent_finalize(Agent *a)
                         a->failed_msg = strdup(msg);
                 }
         } else {
-                end_state = PROTO_STATE_EXITED;
+                end = AGENT_EVENT_EXITED;
                 if (a->cgroup_fd >= 0 &&
                     cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
                         oom = a->oom_kills_at_start;
@@ -604,11 +588,12 @@ void agent_finalize(Agent *a)
         a->info.has_ended_ns = true;
         a->stdin_open = false;
         agent_read_final_usage(a);
-        a->info.state = end_state;
-        log_info("Agent %s %s (%s%s%s).", a->info.id, proto_state_to_string(end_state),
+        /* every live state ends on EXITED; SPAWN_FAILED ends only one that never ran */
+        if (!agent_state_is_ended(agent_state_next(a->info.state, end)))
+                end = AGENT_EVENT_EXITED;
+        (void)agent_transition(a, end); /* publishes status_changed and saves the record */
+        log_info("Agent %s %s (%s%s%s).", a->info.id, proto_state_to_string(a->info.state),
                  proto_reason_to_string(a->info.reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
-        publish_status(a);
-        agent_save_record(a);
         {
                 ProtoEventData d = {
                         .exited = {
