@@ -13,6 +13,7 @@
 
 #include "analyzer.h"
 #include "adopt.h"
+#include "agent-log.h"
 #include "agent-cgroup.h"
 #include "agent-record.h"
 #include "agent-watch.h"
@@ -45,10 +46,10 @@ static int open_cgroup(Agent *a)
                 return -ENOMEM;
         r = agent_watch_cgroups(a);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its cgroup again: %m", a->info.id);
+                log_agent_warning_errno(a, r, "Failed to watch its cgroup again: %m");
         r = limit_watch_start(a, &a->limit_watch);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its limits again: %m", a->info.id);
+                log_agent_warning_errno(a, r, "Failed to watch its limits again: %m");
         return 0;
 }
 
@@ -156,8 +157,8 @@ static void adopt_freezer(Agent *a)
         s = agent_state_next(a->info.state, e);
         if (s < 0 || s == a->info.state)
                 return;
-        log_info("Agent %s: its cgroup says %s (the record said %s).", a->info.id, proto_state_to_string(s),
-                 proto_state_to_string(a->info.state));
+        log_agent_info(a, "Its cgroup says %s (the record said %s).", proto_state_to_string(s),
+                       proto_state_to_string(a->info.state));
         (void)agent_transition(a, e);
 }
 
@@ -228,15 +229,16 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
 
         r = open_cgroup(a);
         if (r < 0)
-                log_debug_errno(r, "Agent %s: cannot open its cgroup: %m", a->info.id);
+                log_agent_debug_errno(a, r, "Failed to open its cgroup: %m");
         r = check_shim(a, p, why, sizeof why);
         if (r < 0) {
                 bool have_exit = faccessat(a->state_fd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
 
-                log_warning("Agent %s: %s while descartesd was away; %s.", a->info.id, why,
-                            have_exit ? "its exit record says how it ended"
-                                      : "it left no exit record, so it is marked lost and its end time is "
-                                        "unknown (taken as now)");
+                log_agent_warning(
+                        a, "%s while descartesd was away; %s.", why,
+                        have_exit ? "its exit record says how it ended"
+                                  : "it left no exit record, so it is marked lost and its end time is "
+                                    "unknown (taken as now)");
                 agent_finalize(a);
                 agent_release_handles(a);
                 st->gone++;
@@ -244,15 +246,14 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
         }
         r = agent_watch_shim(a);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its shim (pid %d): %m", a->info.id,
-                                  (int)a->shim.pid);
+                log_agent_warning_errno(a, r, "Failed to watch its shim (pid %d): %m", (int)a->shim.pid);
         r = connect_shim(a);
         if (r < 0)
-                log_warning_errno(
-                        r,
-                        "Agent %s: cannot connect to its shim at %s/shim.sock (%m); its end is still "
+                log_agent_warning_errno(
+                        a, r,
+                        "Failed to connect to its shim at %s/shim.sock (%m); its end is still "
                         "watched, but it cannot be signalled or fed stdin.",
-                        a->info.id, a->runtime_path);
+                        a->runtime_path);
         a->adopted = true;
         adopt_freezer(a);
         if (a->info.state == PROTO_STATE_STOPPING)
@@ -260,8 +261,8 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
         else if (a->runtime_deadline_usec > 0)
                 (void)agent_arm_runtime_deadline(a, a->runtime_deadline_usec);
         agent_save_record(a);
-        log_info("Agent %s re-adopted: %s, shim pid %d.", a->info.id, proto_state_to_string(a->info.state),
-                 (int)a->shim.pid);
+        log_agent_info(a, "Re-adopted: %s, shim pid %d.", proto_state_to_string(a->info.state),
+                       (int)a->shim.pid);
         st->live++;
 }
 
@@ -448,7 +449,7 @@ void adopt_hello(Agent *a, const ShimMsgHello *h)
                 a->info.has_started_ns = true;
         }
         if (a->info.state == PROTO_STATE_STARTING && h->state == SHIM_STATE_RUNNING) {
-                log_info("Agent %s started while descartesd was away.", a->info.id);
+                log_agent_info(a, "Started while descartesd was away.");
                 (void)agent_transition(a, AGENT_EVENT_STARTED);
         }
 
@@ -465,8 +466,8 @@ void adopt_hello(Agent *a, const ShimMsgHello *h)
         a->output_bytes_pending += out + err;
         a->output_stdout_bytes += out;
         a->output_stderr_bytes += err;
-        log_debug("Agent %s: output records %llu..%llu (%llu bytes) were logged while descartesd was away.",
-                  a->info.id, (unsigned long long)first, (unsigned long long)last,
-                  (unsigned long long)(out + err));
+        log_agent_debug(a, "Output records %llu..%llu (%llu bytes) were logged while descartesd was away.",
+                        (unsigned long long)first, (unsigned long long)last,
+                        (unsigned long long)(out + err));
         shim_link_flush_output(a);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "agent-log.h"
 #include "agent-record.h"
 #include "agent.h"
 #include "fd-util.h"
@@ -220,10 +221,10 @@ int agent_record_save(Agent *a)
                 r = write_file_replace_at(dfd, AGENT_RECORD_FILE, buf, len, 0600,
                                           agent_state_is_ended(a->info.state));
         if (r < 0) {
-                log_full_errno(
-                        a->record_failed ? LOG_DEBUG : LOG_WARNING, r,
-                        "Agent %s: cannot write its record %s/%s, a restarted daemon may not know it: %m",
-                        a->info.id, a->state_path ?: "?", AGENT_RECORD_FILE);
+                log_agent_full_errno(
+                        a, a->record_failed ? LOG_DEBUG : LOG_WARNING, r,
+                        "Failed to write its record %s/%s, a restarted daemon may not know it: %m",
+                        a->state_path ?: "?", AGENT_RECORD_FILE);
                 a->record_failed = true;
                 return r;
         }

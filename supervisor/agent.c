@@ -9,6 +9,7 @@
 #include <time.h>
 #include <uuid/uuid.h>
 
+#include "agent-log.h"
 #include "analyzer.h"
 #include "agent-cgroup.h"
 #include "agent-record.h"
@@ -152,8 +153,8 @@ int agent_transition(Agent *a, AgentEvent e)
                 return -EBUSY;
         if (next == a->info.state)
                 return 0;
-        log_debug("Agent %s: %s --%s--> %s", a->info.id, proto_state_to_string(a->info.state),
-                  agent_event_to_string(e), proto_state_to_string(next));
+        log_agent_debug(a, "%s --%s--> %s", proto_state_to_string(a->info.state), agent_event_to_string(e),
+                        proto_state_to_string(next));
         a->info.state = next;
         publish_status(a);
         agent_save_record(a);
@@ -309,14 +310,14 @@ static void try_remove_cgroups(Agent *a)
                 return;
         r = cgroup_read_keyed(a->cgroup_fd, "cgroup.events", "populated", &populated);
         if (r < 0 && r != -ENOENT) {
-                log_debug_errno(r, "Agent %s: cannot read cgroup.events: %m", a->info.id);
+                log_agent_debug_errno(a, r, "Failed to read cgroup.events: %m");
                 return;
         }
         if (populated != 0 && r != -ENOENT)
                 return;
         r = cgroup_agent_remove(a->manager->cgroup->root, a->cg);
         if (r < 0) {
-                log_debug_errno(r, "Agent %s: cannot remove its cgroups yet: %m", a->info.id);
+                log_agent_debug_errno(a, r, "Failed to remove its cgroups yet: %m");
                 return;
         }
         a->payload_watch = sd_event_source_disable_unref(a->payload_watch);
@@ -478,7 +479,7 @@ static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
         Agent *a = userdata;
 
         a->retention_timer = sd_event_source_disable_unref(a->retention_timer);
-        log_info("Agent %s ended longer ago than the retention period: removing it.", a->info.id);
+        log_agent_info(a, "Ended longer ago than the retention period: removing it.");
         (void)agent_remove(a);
         return 0;
 }
@@ -592,8 +593,9 @@ void agent_finalize(Agent *a)
         if (!agent_state_is_ended(agent_state_next(a->info.state, end)))
                 end = AGENT_EVENT_EXITED;
         (void)agent_transition(a, end); /* publishes status_changed and saves the record */
-        log_info("Agent %s %s (%s%s%s).", a->info.id, proto_state_to_string(a->info.state),
-                 proto_reason_to_string(a->info.reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
+        log_agent_info(a, "%s (%s%s%s).", proto_state_to_string(a->info.state),
+                       proto_reason_to_string(a->info.reason), a->failed_msg ? ": " : "",
+                       a->failed_msg ?: "");
         {
                 ProtoEventData d = {
                         .exited = {

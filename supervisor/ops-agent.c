@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent-log.h"
 #include "agent-cgroup.h"
 #include "agent.h"
 #include "call-wait.h"
@@ -115,7 +116,7 @@ static int op_spawn(Call *c)
                 a->spawn_failed = true;
                 free(a->failed_msg);
                 a->failed_msg = TAKE_PTR(msg);
-                log_warning("Agent %s failed to spawn: %s", a->info.id, a->failed_msg ?: "?");
+                log_agent_warning(a, "Failed to spawn: %s", a->failed_msg ?: "?");
                 {
                         ProtoValue data = {};
                         ProtoEventData d = {.error.msg = a->failed_msg ?: (char *)"spawn failed"};
@@ -244,7 +245,7 @@ static int step_stop(OpStep *s, Agent *a, const void *v)
         if (r < 0 && !s->parked)
                 return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot stop agent %s: %m", a->info.id);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: stopping failed: %m", a->info.id);
+                log_agent_warning_errno(a, r, "Failed to stop: %m");
         return 0;
 }
 
@@ -261,7 +262,7 @@ static int step_kill(OpStep *s, Agent *a, const void *args)
         if (r < 0 && !s->parked)
                 return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot kill agent %s: %m", a->info.id);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->info.id);
+                log_agent_warning_errno(a, r, "Failed to kill its cgroup: %m");
         return 0;
 }
 
