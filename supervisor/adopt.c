@@ -187,17 +187,17 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         }
         ANALYZER_IGNORE_END
 
-        a->stop_requested = p->flags & AGENT_RECORD_STOP_REQUESTED;
-        a->kill_requested = p->flags & AGENT_RECORD_KILL_REQUESTED;
-        a->cgroup_killed = p->flags & AGENT_RECORD_CGROUP_KILLED;
-        a->timed_out = p->flags & AGENT_RECORD_TIMED_OUT;
-        a->spawn_failed = p->flags & AGENT_RECORD_SPAWN_FAILED;
+        a->end.stop_requested = p->flags & AGENT_RECORD_STOP_REQUESTED;
+        a->end.kill_requested = p->flags & AGENT_RECORD_KILL_REQUESTED;
+        a->end.cgroup_killed = p->flags & AGENT_RECORD_CGROUP_KILLED;
+        a->end.timed_out = p->flags & AGENT_RECORD_TIMED_OUT;
+        a->end.spawn_failed = p->flags & AGENT_RECORD_SPAWN_FAILED;
         a->stdin_open = p->flags & AGENT_RECORD_STDIN_OPEN;
         a->cgroups_removed = p->flags & AGENT_RECORD_CGROUPS_REMOVED;
         a->ns_pid = p->ns_pid;
-        a->failed_stage = p->failed_stage;
-        a->failed_error = p->failed_error;
-        a->oom_kills_at_start = p->oom_kills_at_start;
+        a->end.failed_stage = p->failed_stage;
+        a->end.failed_error = p->failed_error;
+        a->end.oom_kills_at_start = p->oom_kills_at_start;
         a->runtime_deadline_usec = p->runtime_deadline_usec;
         a->stop_deadline_usec = p->stop_deadline_usec;
         a->output_announced_seq = p->output_announced_seq;
@@ -207,7 +207,7 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         a->shim_start_ticks = p->shim_start_ticks;
         /* analyzer false positive: a owns the copy and agent_free() frees it */
         ANALYZER_IGNORE_LEAK_BEGIN
-        if (p->failed_msg[0] && !(a->failed_msg = strdup(p->failed_msg))) {
+        if (p->failed_msg[0] && !(a->end.failed_msg = strdup(p->failed_msg))) {
                 agent_free(a);
                 return -ENOMEM;
         }

@@ -162,9 +162,9 @@ static void fill_private(Agent *a, AgentRecordPrivate *p)
                 .shim_pid = pidref_is_set(&a->shim) ? a->shim.pid : 0,
                 .shim_start_ticks = a->shim_start_ticks,
                 .ns_pid = a->ns_pid,
-                .failed_stage = a->failed_stage,
-                .failed_error = a->failed_error,
-                .oom_kills_at_start = a->oom_kills_at_start,
+                .failed_stage = a->end.failed_stage,
+                .failed_error = a->end.failed_error,
+                .oom_kills_at_start = a->end.oom_kills_at_start,
                 .runtime_deadline_usec = a->runtime_deadline_usec,
                 .stop_deadline_usec = a->stop_deadline_usec,
                 .output_announced_seq = a->output_announced_seq,
@@ -173,15 +173,15 @@ static void fill_private(Agent *a, AgentRecordPrivate *p)
                 .output_dropped_bytes = a->output_dropped_bytes,
         };
         (void)boot_id_read(p->boot_id);
-        p->flags = (a->stop_requested ? AGENT_RECORD_STOP_REQUESTED : 0) |
-                   (a->kill_requested ? AGENT_RECORD_KILL_REQUESTED : 0) |
-                   (a->cgroup_killed ? AGENT_RECORD_CGROUP_KILLED : 0) |
-                   (a->timed_out ? AGENT_RECORD_TIMED_OUT : 0) |
-                   (a->spawn_failed ? AGENT_RECORD_SPAWN_FAILED : 0) |
+        p->flags = (a->end.stop_requested ? AGENT_RECORD_STOP_REQUESTED : 0) |
+                   (a->end.kill_requested ? AGENT_RECORD_KILL_REQUESTED : 0) |
+                   (a->end.cgroup_killed ? AGENT_RECORD_CGROUP_KILLED : 0) |
+                   (a->end.timed_out ? AGENT_RECORD_TIMED_OUT : 0) |
+                   (a->end.spawn_failed ? AGENT_RECORD_SPAWN_FAILED : 0) |
                    (a->stdin_open ? AGENT_RECORD_STDIN_OPEN : 0) |
                    (a->cgroups_removed ? AGENT_RECORD_CGROUPS_REMOVED : 0);
-        if (a->failed_msg)
-                (void)snprintf(p->failed_msg, sizeof p->failed_msg, "%s", a->failed_msg);
+        if (a->end.failed_msg)
+                (void)snprintf(p->failed_msg, sizeof p->failed_msg, "%s", a->end.failed_msg);
 }
 
 int agent_state_dir(Agent *a, int *tmp)

@@ -129,8 +129,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         a->info.cgroup = strdup(a->cg->path);
         if (!a->info.cgroup)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
-        if (cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &a->oom_kills_at_start) < 0)
-                a->oom_kills_at_start = 0;
+        if (cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &a->end.oom_kills_at_start) < 0)
+                a->end.oom_kills_at_start = 0;
         r = agent_watch_cgroups(a);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
@@ -196,7 +196,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         };
         r = spawn_shim(&p, &shim, &stage);
         if (r < 0) {
-                a->spawn_failed = true;
+                a->end.spawn_failed = true;
                 FAIL(PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
                      strerror(-r));
         }

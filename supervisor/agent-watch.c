@@ -51,7 +51,7 @@ static int on_runtime_deadline(sd_event_source *s, uint64_t usec, void *userdata
         if (agent_state_is_ended(a->info.state) || a->info.state == PROTO_STATE_STOPPING)
                 return 0;
         log_info("Agent %s reached its maximum run time, stopping it.", a->info.id);
-        a->timed_out = true;
+        a->end.timed_out = true;
         (void)agent_stop(a, a->manager->config.stop_grace_usec);
         return 0;
 }
@@ -84,7 +84,7 @@ static void kill_now(Agent *a)
                 log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->info.id);
                 return;
         }
-        a->cgroup_killed = true;
+        a->end.cgroup_killed = true;
         agent_save_record(a);
 }
 
@@ -103,7 +103,7 @@ int agent_arm_stop_deadline(Agent *a)
         int r;
 
         a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        if (a->kill_requested || a->stop_deadline_usec == 0 ||
+        if (a->end.kill_requested || a->stop_deadline_usec == 0 ||
             a->stop_deadline_usec <= now_usec(CLOCK_MONOTONIC)) {
                 kill_now(a);
                 return 0;

@@ -91,7 +91,7 @@ Agent *agent_free(Agent *a)
                 a->next->prev = a->prev;
         m->n_agents--;
         proto_agent_info_done(&a->info);
-        free(a->failed_msg);
+        free(a->end.failed_msg);
         free(a->state_path);
         free(a->runtime_path);
         free(a);
@@ -405,7 +405,7 @@ static int kill_cgroup(Agent *a)
                 return 0;
         r = cgroup_agent_kill(a->cg);
         if (r >= 0)
-                a->cgroup_killed = true;
+                a->end.cgroup_killed = true;
         return r;
 }
 
@@ -425,7 +425,7 @@ int agent_stop(Agent *a, uint64_t grace_usec)
                 return -EBUSY;
         if (a->info.state == PROTO_STATE_STOPPING)
                 return 0;
-        a->stop_requested = true;
+        a->end.stop_requested = true;
         /* a frozen agent cannot handle SIGTERM: thaw it first */
         leave_frozen(a);
         a->stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
@@ -444,7 +444,7 @@ int agent_kill(Agent *a)
 {
         if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
                 return -EBUSY;
-        a->kill_requested = true;
+        a->end.kill_requested = true;
         leave_frozen(a);
         (void)agent_transition(a, AGENT_EVENT_STOP);
         return kill_cgroup(a);
@@ -463,15 +463,15 @@ static void read_exit_record(Agent *a)
         size_t size = 0;
         ShimExitRecord rec;
 
-        if (a->have_exit_record || a->state_fd < 0)
+        if (a->end.have_exit_record || a->state_fd < 0)
                 return;
         if (read_file_at(a->state_fd, SHIM_EXIT_FILE, 4096, &buf, &size) < 0 || size != sizeof rec)
                 return;
         memcpy(&rec, buf, sizeof rec);
         if (rec.magic != SHIM_EXIT_MAGIC)
                 return;
-        a->exit_record = rec;
-        a->have_exit_record = true;
+        a->end.exit_record = rec;
+        a->end.have_exit_record = true;
 }
 
 static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
@@ -516,7 +516,7 @@ static void agent_read_final_usage(Agent *a)
 void agent_finalize(Agent *a)
 {
         Manager *m = a->manager;
-        const ShimExitRecord *rec = a->have_exit_record ? &a->exit_record : NULL;
+        const ShimExitRecord *rec = a->end.have_exit_record ? &a->end.exit_record : NULL;
         uint64_t oom = 0;
         bool started = a->info.started_ns > 0;
         AgentEvent end;
@@ -525,11 +525,11 @@ void agent_finalize(Agent *a)
         if (agent_state_is_ended(a->info.state))
                 return;
         read_exit_record(a);
-        rec = a->have_exit_record ? &a->exit_record : NULL;
-        if (rec && rec->spawn_failed && !a->spawn_failed) {
-                a->spawn_failed = true;
-                a->failed_stage = rec->stage;
-                a->failed_error = rec->error;
+        rec = a->end.have_exit_record ? &a->end.exit_record : NULL;
+        if (rec && rec->spawn_failed && !a->end.spawn_failed) {
+                a->end.spawn_failed = true;
+                a->end.failed_stage = rec->stage;
+                a->end.failed_error = rec->error;
         }
 
         if (rec && rec->spawn_failed == 0) {
@@ -540,38 +540,38 @@ void agent_finalize(Agent *a)
                         a->info.has_exit_code = true;
                         a->info.exit_code = rec->code;
                 }
-        } else if (!rec && a->cgroup_killed) {
+        } else if (!rec && a->end.cgroup_killed) {
                 /* cgroup.kill took the shim too, so nobody wrote an exit record: the agent died of SIGKILL
                  */
                 a->info.has_signal = true;
                 a->info.signal = SIGKILL;
         }
         a->info.has_reason = true;
-        if ((a->spawn_failed || !started) && !a->stop_requested && !a->kill_requested) {
+        if ((a->end.spawn_failed || !started) && !a->end.stop_requested && !a->end.kill_requested) {
                 end = AGENT_EVENT_SPAWN_FAILED;
                 a->info.reason = PROTO_REASON_SPAWN_FAILED;
-                if (!a->failed_msg) {
-                        if (a->spawn_failed)
+                if (!a->end.failed_msg) {
+                        if (a->end.spawn_failed)
                                 (void)snprintf(msg, sizeof msg, "stage %s: %s",
-                                               shim_stage_to_string(a->failed_stage),
-                                               strerror(a->failed_error));
+                                               shim_stage_to_string(a->end.failed_stage),
+                                               strerror(a->end.failed_error));
                         else
                                 (void)snprintf(msg, sizeof msg, "the shim ended before the agent started");
-                        a->failed_msg = strdup(msg);
+                        a->end.failed_msg = strdup(msg);
                 }
         } else {
                 end = AGENT_EVENT_EXITED;
                 if (a->cgroup_fd >= 0 &&
                     cgroup_read_keyed(a->cgroup_fd, "memory.events", "oom_kill", &oom) < 0)
-                        oom = a->oom_kills_at_start;
+                        oom = a->end.oom_kills_at_start;
                 limit_watch_check(a->limit_watch);
-                if (a->kill_requested)
+                if (a->end.kill_requested)
                         a->info.reason = PROTO_REASON_KILLED;
-                else if (a->timed_out)
+                else if (a->end.timed_out)
                         a->info.reason = PROTO_REASON_TIMED_OUT;
-                else if (a->stop_requested)
+                else if (a->end.stop_requested)
                         a->info.reason = PROTO_REASON_STOPPED;
-                else if (oom > a->oom_kills_at_start)
+                else if (oom > a->end.oom_kills_at_start)
                         a->info.reason = PROTO_REASON_OOM_KILLED;
                 else if (limit_watch_pids_hit(a->limit_watch) &&
                          (a->info.has_signal || (a->info.has_exit_code && a->info.exit_code != 0)))
@@ -594,8 +594,8 @@ void agent_finalize(Agent *a)
                 end = AGENT_EVENT_EXITED;
         (void)agent_transition(a, end); /* publishes status_changed and saves the record */
         log_agent_info(a, "%s (%s%s%s).", proto_state_to_string(a->info.state),
-                       proto_reason_to_string(a->info.reason), a->failed_msg ? ": " : "",
-                       a->failed_msg ?: "");
+                       proto_reason_to_string(a->info.reason), a->end.failed_msg ? ": " : "",
+                       a->end.failed_msg ?: "");
         {
                 ProtoEventData d = {
                         .exited = {
@@ -618,7 +618,7 @@ void agent_finalize(Agent *a)
 
         a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
         a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
-        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ENDED, .msg = a->failed_msg});
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ENDED, .msg = a->end.failed_msg});
 
         agent_arm_retention(a);
 

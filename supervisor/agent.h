@@ -33,18 +33,20 @@ struct Agent {
         int ns_pid;                  /* the agent's pid in its own namespace */
         uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
 
-        /* why it is ending, decided by requests */
-        bool stop_requested;
-        bool kill_requested;
-        bool cgroup_killed; /* we wrote cgroup.kill: without an exit record, SIGKILL ended it */
-        bool timed_out;
-        bool spawn_failed;
-        uint32_t failed_stage;
-        int failed_error;
-        char *failed_msg;
-        bool have_exit_record;
-        ShimExitRecord exit_record;
-        uint64_t oom_kills_at_start;
+        /* Why and how it ends: decided by requests and the kernel, read by agent_finalize(). */
+        struct {
+                bool stop_requested;
+                bool kill_requested;
+                bool cgroup_killed; /* we wrote cgroup.kill: without an exit record, SIGKILL ended it */
+                bool timed_out;
+                bool spawn_failed;
+                uint32_t failed_stage;
+                int failed_error;
+                char *failed_msg;
+                bool have_exit_record;
+                ShimExitRecord exit_record;
+                uint64_t oom_kills_at_start;
+        } end;
         struct LimitWatch *limit_watch; /* memory.events, pids.events: limit_hit, pids_limit */
 
         CgroupAgent *cg;                                  /* NULL once removed */

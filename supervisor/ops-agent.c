@@ -113,18 +113,18 @@ static int op_spawn(Call *c)
         r = agent_spawn(a, args, &sandbox, &msg, &code);
         if (r < 0) {
                 m->stats.agents_spawn_failed++;
-                a->spawn_failed = true;
-                free(a->failed_msg);
-                a->failed_msg = TAKE_PTR(msg);
-                log_agent_warning(a, "Failed to spawn: %s", a->failed_msg ?: "?");
+                a->end.spawn_failed = true;
+                free(a->end.failed_msg);
+                a->end.failed_msg = TAKE_PTR(msg);
+                log_agent_warning(a, "Failed to spawn: %s", a->end.failed_msg ?: "?");
                 {
                         ProtoValue data = {};
-                        ProtoEventData d = {.error.msg = a->failed_msg ?: (char *)"spawn failed"};
+                        ProtoEventData d = {.error.msg = a->end.failed_msg ?: (char *)"spawn failed"};
                         if (proto_event_data_encode(PROTO_EVENT_ERROR, &d, &data) >= 0)
                                 events_publish(m, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
                         proto_value_done(&data);
                 }
-                call_reply_error(c, code, "%s", a->failed_msg ?: "spawn failed");
+                call_reply_error(c, code, "%s", a->end.failed_msg ?: "spawn failed");
                 agent_finalize(a);
                 return 0;
         }

@@ -109,12 +109,12 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         ProtoValue data = {};
         char msg[256];
 
-        a->spawn_failed = true;
-        a->failed_stage = f->stage;
-        a->failed_error = f->error;
+        a->end.spawn_failed = true;
+        a->end.failed_stage = f->stage;
+        a->end.failed_error = f->error;
         (void)snprintf(msg, sizeof msg, "stage %s: %s", shim_stage_to_string(f->stage), strerror(f->error));
-        free(a->failed_msg);
-        a->failed_msg = strdup(msg);
+        free(a->end.failed_msg);
+        a->end.failed_msg = strdup(msg);
         if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >= 0)
                 events_publish(a->manager, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
         proto_value_done(&data);
@@ -219,8 +219,8 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
         case SHIM_MSG_EXITED: {
                 NEED(ShimMsgExited);
                 if (msg.rec.magic == SHIM_EXIT_MAGIC) {
-                        a->exit_record = msg.rec;
-                        a->have_exit_record = true;
+                        a->end.exit_record = msg.rec;
+                        a->end.have_exit_record = true;
                 }
                 publish_output(a);
                 agent_finalize(a);
