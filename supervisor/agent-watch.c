@@ -47,7 +47,7 @@ static int on_runtime_deadline(sd_event_source *s, uint64_t usec, void *userdata
 {
         Agent *a = userdata;
 
-        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
         if (agent_state_is_ended(a->info.state) || a->info.state == PROTO_STATE_STOPPING)
                 return 0;
         log_info("Agent %s reached its maximum run time, stopping it.", a->info.id);
@@ -61,15 +61,15 @@ int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec)
         int r;
 
         a->runtime_deadline_usec = deadline_usec;
-        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
         if (deadline_usec == 0)
                 return 0;
-        r = sd_event_add_time(a->manager->event, &a->runtime_timer, CLOCK_MONOTONIC, deadline_usec, 1000,
-                              on_runtime_deadline, a);
+        r = sd_event_add_time(a->manager->event, &a->timers.runtime_timer, CLOCK_MONOTONIC, deadline_usec,
+                              1000, on_runtime_deadline, a);
         if (r < 0)
                 return log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m",
                                          a->info.id);
-        (void)sd_event_source_set_description(a->runtime_timer, "agent-runtime-limit");
+        (void)sd_event_source_set_description(a->timers.runtime_timer, "agent-runtime-limit");
         return 0;
 }
 
@@ -92,7 +92,7 @@ static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Agent *a = userdata;
 
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
+        a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
         log_info("Agent %s did not end within its grace period, killing it.", a->info.id);
         kill_now(a);
         return 0;
@@ -102,18 +102,18 @@ int agent_arm_stop_deadline(Agent *a)
 {
         int r;
 
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
+        a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
         if (a->end.kill_requested || a->stop_deadline_usec == 0 ||
             a->stop_deadline_usec <= now_usec(CLOCK_MONOTONIC)) {
                 kill_now(a);
                 return 0;
         }
-        r = sd_event_add_time(a->manager->event, &a->stop_timer, CLOCK_MONOTONIC, a->stop_deadline_usec,
-                              1000, on_stop_deadline, a);
+        r = sd_event_add_time(a->manager->event, &a->timers.stop_timer, CLOCK_MONOTONIC,
+                              a->stop_deadline_usec, 1000, on_stop_deadline, a);
         if (r < 0) {
                 kill_now(a);
                 return r;
         }
-        (void)sd_event_source_set_description(a->stop_timer, "agent-stop-grace");
+        (void)sd_event_source_set_description(a->timers.stop_timer, "agent-stop-grace");
         return 0;
 }

@@ -75,10 +75,10 @@ Agent *agent_free(Agent *a)
         sd_event_source_disable_unref(a->child_source);
         sd_event_source_disable_unref(a->payload_watch);
         sd_event_source_disable_unref(a->agent_watch);
-        sd_event_source_disable_unref(a->stop_timer);
-        sd_event_source_disable_unref(a->runtime_timer);
-        sd_event_source_disable_unref(a->output_timer);
-        sd_event_source_disable_unref(a->retention_timer);
+        sd_event_source_disable_unref(a->timers.stop_timer);
+        sd_event_source_disable_unref(a->timers.runtime_timer);
+        sd_event_source_disable_unref(a->timers.output_timer);
+        sd_event_source_disable_unref(a->timers.retention_timer);
         limit_watch_free(a->limit_watch);
         pidref_done(&a->shim);
         cgroup_agent_free(a->cg);
@@ -478,7 +478,7 @@ static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Agent *a = userdata;
 
-        a->retention_timer = sd_event_source_disable_unref(a->retention_timer);
+        a->timers.retention_timer = sd_event_source_disable_unref(a->timers.retention_timer);
         log_agent_info(a, "Ended longer ago than the retention period: removing it.");
         (void)agent_remove(a);
         return 0;
@@ -490,13 +490,13 @@ void agent_arm_retention(Agent *a)
 {
         Manager *m = a->manager;
 
-        if (m->config.retention_usec == 0 || a->retention_timer)
+        if (m->config.retention_usec == 0 || a->timers.retention_timer)
                 return;
         uint64_t at = a->info.ended_ns / NSEC_PER_USEC + m->config.retention_usec;
 
-        if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention,
-                              a) >= 0)
-                (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
+        if (sd_event_add_time(m->event, &a->timers.retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC,
+                              on_retention, a) >= 0)
+                (void)sd_event_source_set_description(a->timers.retention_timer, "agent-retention");
 }
 
 /* What the agent used, read before its cgroup goes: cpu.stat is always there, memory.peak with the memory
@@ -616,8 +616,8 @@ void agent_finalize(Agent *a)
                 proto_value_done(&data);
         }
 
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
+        a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ENDED, .msg = a->end.failed_msg});
 
         agent_arm_retention(a);

@@ -59,13 +59,15 @@ struct Agent {
         sd_event_source *child_source;
         int control_fd;
         sd_event_source *control_source;
-        uint32_t shim_version;            /* shim protocol version agreed in its last HELLO; 0: none (yet) */
-        sd_event_source *payload_watch;   /* payload/cgroup.events: frozen */
-        sd_event_source *agent_watch;     /* ID/cgroup.events: populated, for cleanup */
-        sd_event_source *stop_timer;      /* grace of a stop, then cgroup.kill */
-        sd_event_source *runtime_timer;   /* spawn timeout_ms */
-        sd_event_source *output_timer;    /* rate limit of output events */
-        sd_event_source *retention_timer; /* config.retention after the end: remove */
+        uint32_t shim_version;          /* shim protocol version agreed in its last HELLO; 0: none (yet) */
+        sd_event_source *payload_watch; /* payload/cgroup.events: frozen */
+        sd_event_source *agent_watch;   /* ID/cgroup.events: populated, for cleanup */
+        struct {
+                sd_event_source *stop_timer;      /* grace of a stop, then cgroup.kill (agent-watch.c) */
+                sd_event_source *runtime_timer;   /* spawn timeout_ms */
+                sd_event_source *output_timer;    /* rate limit of output events */
+                sd_event_source *retention_timer; /* config.retention after the end: remove */
+        } timers;
         bool cgroups_removed;
         bool remove_requested; /* removed as soon as its cgroups are empty */
 

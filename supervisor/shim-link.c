@@ -46,7 +46,7 @@ static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Agent *a = userdata;
 
-        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
         publish_output(a);
         return 0;
 }
@@ -76,10 +76,11 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
                 publish_output(a);
                 return;
         }
-        if (!a->output_timer && sd_event_add_time(a->manager->event, &a->output_timer, CLOCK_MONOTONIC,
-                                                  a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC,
-                                                  10 * USEC_PER_MSEC, on_output_timer, a) >= 0)
-                (void)sd_event_source_set_description(a->output_timer, "agent-output-event");
+        if (!a->timers.output_timer &&
+            sd_event_add_time(a->manager->event, &a->timers.output_timer, CLOCK_MONOTONIC,
+                              a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC, 10 * USEC_PER_MSEC,
+                              on_output_timer, a) >= 0)
+                (void)sd_event_source_set_description(a->timers.output_timer, "agent-output-event");
 }
 
 static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
@@ -285,7 +286,7 @@ void shim_link_drain(Agent *a)
 
 void shim_link_flush_output(Agent *a)
 {
-        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
         publish_output(a);
 }
 
@@ -313,7 +314,7 @@ void shim_link_detach(Agent *a)
         a->control_source = sd_event_source_disable_unref(a->control_source);
         a->control_fd = safe_close(a->control_fd);
         a->shim_version = 0;
-        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
 }
 
 static int send_packet(Agent *a, const void *buf, size_t n)
