@@ -15,9 +15,19 @@ void log_set_max_level(int level)
         max_level = level;
 }
 
+int log_get_max_level(void)
+{
+        return max_level;
+}
+
 void log_set_journal_prefix(int on)
 {
         journal_prefix = on;
+}
+
+int log_get_journal_prefix(void)
+{
+        return journal_prefix;
 }
 
 void log_set_ident(const char *i)

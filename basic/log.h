@@ -11,8 +11,11 @@
 #include "cleanup.h"
 
 void log_set_max_level(int level);
+int log_get_max_level(void);
 /* Prefix each line with "<N>" so journald keeps the priority (set when stderr is the journal). */
 void log_set_journal_prefix(int on);
+/* Set when stderr goes to journald (JOURNAL_STREAM). */
+int log_get_journal_prefix(void);
 void log_set_ident(const char *ident);
 
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *fmt, ...)

@@ -13,6 +13,7 @@
 
 #include "analyzer.h"
 #include "adopt.h"
+#include "agent-log.h"
 #include "agent-cgroup.h"
 #include "agent-record.h"
 #include "agent-watch.h"
@@ -34,17 +35,17 @@ static int open_cgroup(Agent *a)
 {
         int r;
 
-        r = agent_cgroup_open(a->manager->cgroup, a->owner_uid, a->id, &a->cg);
+        r = agent_cgroup_open(a->manager->cgroup, a->info.owner_uid, a->info.id, &a->cg);
         if (r < 0)
                 return r;
-        if (!a->cgroup_path && !(a->cgroup_path = strdup(cgroup_handle_path(a->cg))))
+        if (!a->info.cgroup && !(a->info.cgroup = strdup(cgroup_handle_path(a->cg))))
                 return -ENOMEM;
         r = agent_watch_cgroups(a);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its cgroup again: %m", a->id);
+                log_agent_warning_errno(a, r, "Failed to watch its cgroup again: %m");
         r = limit_watch_start(a, &a->limit_watch);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its limits again: %m", a->id);
+                log_agent_warning_errno(a, r, "Failed to watch its limits again: %m");
         return 0;
 }
 
@@ -121,21 +122,22 @@ static int connect_shim(Agent *a)
 static void adopt_freezer(Agent *a)
 {
         CgroupState st;
+        AgentEvent e;
         ProtoState s;
 
-        if (!a->cg || (a->state != PROTO_STATE_RUNNING && a->state != PROTO_STATE_PAUSING &&
-                       a->state != PROTO_STATE_PAUSED && a->state != PROTO_STATE_RESUMING))
+        if (!a->cg || (a->info.state != PROTO_STATE_RUNNING && a->info.state != PROTO_STATE_PAUSING &&
+                       a->info.state != PROTO_STATE_PAUSED && a->info.state != PROTO_STATE_RESUMING))
                 return;
         if (cgroup_handle_read_state(a->cg, &st) < 0)
                 return;
-        s = st.freeze_requested ? (st.frozen ? PROTO_STATE_PAUSED : PROTO_STATE_PAUSING)
-                                : (st.frozen ? PROTO_STATE_RESUMING : PROTO_STATE_RUNNING);
-        if (s == a->state)
+        e = st.freeze_requested ? (st.frozen ? AGENT_EVENT_SEEN_FROZEN : AGENT_EVENT_SEEN_FREEZING)
+                                : (st.frozen ? AGENT_EVENT_SEEN_THAWING : AGENT_EVENT_SEEN_THAWED);
+        s = agent_state_next(a->info.state, e);
+        if (s < 0 || s == a->info.state)
                 return;
-        log_info("Agent %s: its cgroup says %s (the record said %s).", a->id, proto_state_to_string(s),
-                 proto_state_to_string(a->state));
-        a->state = s;
-        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state, NULL, NULL);
+        log_agent_info(a, "Its cgroup says %s (the record said %s).", proto_state_to_string(s),
+                       proto_state_to_string(a->info.state));
+        (void)agent_transition(a, e);
 }
 
 static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int state_fd, Agent **ret)
@@ -148,40 +150,32 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         r = agent_new(m, i->owner_uid, &a);
         if (r < 0)
                 return r;
-        memcpy(a->id, id, AGENT_ID_LEN + 1);
-        a->name = TAKE_PTR(i->name);
-        a->state = i->state;
-        a->has_reason = i->has_reason;
-        a->reason = i->reason;
-        a->has_exit_code = i->has_exit_code;
-        a->exit_code = i->exit_code;
-        a->has_signal = i->has_signal;
-        a->signal = i->signal;
-        a->argv = TAKE_PTR(i->argv);
-        a->n_argv = i->n_argv;
-        a->labels = i->labels;
-        i->labels = (ProtoStrMap){};
-        a->limits = i->limits;
-        a->created_ns = i->created_ns;
-        a->started_ns = i->has_started_ns ? i->started_ns : 0;
-        a->ended_ns = i->has_ended_ns ? i->ended_ns : 0;
-        a->has_spawn_us = i->has_spawn_us;
-        a->spawn_us = i->spawn_us;
-        a->cgroup_path = TAKE_PTR(i->cgroup);
-        a->has_final_usage = i->has_usage;
-        a->final_usage = i->usage;
+        /* the record's INFO is the agent's public record; its directory names it */
+        proto_agent_info_done(&a->info);
+        a->info = *i;
+        *i = (ProtoAgentInfo){};
+        a->info.has_pid = false;
+        free(a->info.id);
+        /* analyzer false positive: a owns the copy and agent_free() frees it */
+        ANALYZER_IGNORE_LEAK_BEGIN
+        a->info.id = strdup(id);
+        if (!a->info.id) {
+                agent_free(a);
+                return -ENOMEM;
+        }
+        ANALYZER_IGNORE_END
 
-        a->stop_requested = p->flags & AGENT_RECORD_STOP_REQUESTED;
-        a->kill_requested = p->flags & AGENT_RECORD_KILL_REQUESTED;
-        a->cgroup_killed = p->flags & AGENT_RECORD_CGROUP_KILLED;
-        a->timed_out = p->flags & AGENT_RECORD_TIMED_OUT;
-        a->spawn_failed = p->flags & AGENT_RECORD_SPAWN_FAILED;
+        a->end.stop_requested = p->flags & AGENT_RECORD_STOP_REQUESTED;
+        a->end.kill_requested = p->flags & AGENT_RECORD_KILL_REQUESTED;
+        a->end.cgroup_killed = p->flags & AGENT_RECORD_CGROUP_KILLED;
+        a->end.timed_out = p->flags & AGENT_RECORD_TIMED_OUT;
+        a->end.spawn_failed = p->flags & AGENT_RECORD_SPAWN_FAILED;
         a->stdin_open = p->flags & AGENT_RECORD_STDIN_OPEN;
         a->cgroups_removed = p->flags & AGENT_RECORD_CGROUPS_REMOVED;
         a->ns_pid = p->ns_pid;
-        a->failed_stage = p->failed_stage;
-        a->failed_error = p->failed_error;
-        a->oom_kills_at_start = p->oom_kills_at_start;
+        a->end.failed_stage = p->failed_stage;
+        a->end.failed_error = p->failed_error;
+        a->end.oom_kills_at_start = p->oom_kills_at_start;
         a->runtime_deadline_usec = p->runtime_deadline_usec;
         a->stop_deadline_usec = p->stop_deadline_usec;
         a->output_announced_seq = p->output_announced_seq;
@@ -191,7 +185,7 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         a->shim_start_ticks = p->shim_start_ticks;
         /* analyzer false positive: a owns the copy and agent_free() frees it */
         ANALYZER_IGNORE_LEAK_BEGIN
-        if (p->failed_msg[0] && !(a->failed_msg = strdup(p->failed_msg))) {
+        if (p->failed_msg[0] && !(a->end.failed_msg = strdup(p->failed_msg))) {
                 agent_free(a);
                 return -ENOMEM;
         }
@@ -213,15 +207,16 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
 
         r = open_cgroup(a);
         if (r < 0)
-                log_debug_errno(r, "Agent %s: cannot open its cgroup: %m", a->id);
+                log_agent_debug_errno(a, r, "Failed to open its cgroup: %m");
         r = check_shim(a, p, why, sizeof why);
         if (r < 0) {
                 bool have_exit = faccessat(a->state_fd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
 
-                log_warning("Agent %s: %s while descartesd was away; %s.", a->id, why,
-                            have_exit ? "its exit record says how it ended"
-                                      : "it left no exit record, so it is marked lost and its end time is "
-                                        "unknown (taken as now)");
+                log_agent_warning(
+                        a, "%s while descartesd was away; %s.", why,
+                        have_exit ? "its exit record says how it ended"
+                                  : "it left no exit record, so it is marked lost and its end time is "
+                                    "unknown (taken as now)");
                 agent_finalize(a);
                 agent_release_handles(a);
                 st->gone++;
@@ -229,24 +224,23 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
         }
         r = agent_watch_shim(a);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cannot watch its shim (pid %d): %m", a->id,
-                                  (int)a->shim.pid);
+                log_agent_warning_errno(a, r, "Failed to watch its shim (pid %d): %m", (int)a->shim.pid);
         r = connect_shim(a);
         if (r < 0)
-                log_warning_errno(
-                        r,
-                        "Agent %s: cannot connect to its shim at %s/shim.sock (%m); its end is still "
+                log_agent_warning_errno(
+                        a, r,
+                        "Failed to connect to its shim at %s/shim.sock (%m); its end is still "
                         "watched, but it cannot be signalled or fed stdin.",
-                        a->id, a->runtime_path);
+                        a->runtime_path);
         a->adopted = true;
         adopt_freezer(a);
-        if (a->state == PROTO_STATE_STOPPING)
+        if (a->info.state == PROTO_STATE_STOPPING)
                 (void)agent_arm_stop_deadline(a);
         else if (a->runtime_deadline_usec > 0)
                 (void)agent_arm_runtime_deadline(a, a->runtime_deadline_usec);
         agent_save_record(a);
-        log_info("Agent %s re-adopted: %s, shim pid %d.", a->id, proto_state_to_string(a->state),
-                 (int)a->shim.pid);
+        log_agent_info(a, "Re-adopted: %s, shim pid %d.", proto_state_to_string(a->info.state),
+                       (int)a->shim.pid);
         st->live++;
 }
 
@@ -300,7 +294,7 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
         }
         TAKE_FD(fd);
 
-        if (agent_state_is_ended(a->state)) {
+        if (agent_state_is_ended(a->info.state)) {
                 if (!a->cgroups_removed && open_cgroup(a) < 0)
                         a->cgroups_removed = true;
                 agent_arm_retention(a);
@@ -327,7 +321,7 @@ static void restore_output_counters(Manager *m)
                     proto_value_get_u64(&e->data, "seq_last", &last) < 0)
                         continue;
                 for (Agent *a = m->agents; a; a = a->next) {
-                        if (!streq(a->id, e->agent))
+                        if (!streq(a->info.id, e->agent))
                                 continue;
                         if (last > a->output_announced_seq) {
                                 a->output_announced_seq = last;
@@ -428,10 +422,12 @@ void adopt_hello(Agent *a, const ShimMsgHello *h)
         a->adopted = false;
         if (h->state != SHIM_STATE_STARTING && h->agent_pid > 0)
                 a->ns_pid = h->agent_pid;
-        if (h->started_ns > 0 && a->started_ns == 0)
-                a->started_ns = h->started_ns;
-        if (a->state == PROTO_STATE_STARTING && h->state == SHIM_STATE_RUNNING) {
-                log_info("Agent %s started while descartesd was away.", a->id);
+        if (h->started_ns > 0 && a->info.started_ns == 0) {
+                a->info.started_ns = h->started_ns;
+                a->info.has_started_ns = true;
+        }
+        if (a->info.state == PROTO_STATE_STARTING && h->state == SHIM_STATE_RUNNING) {
+                log_agent_info(a, "Started while descartesd was away.");
                 (void)agent_transition(a, AGENT_EVENT_STARTED);
         }
 
@@ -448,8 +444,8 @@ void adopt_hello(Agent *a, const ShimMsgHello *h)
         a->output_bytes_pending += out + err;
         a->output_stdout_bytes += out;
         a->output_stderr_bytes += err;
-        log_debug("Agent %s: output records %llu..%llu (%llu bytes) were logged while descartesd was away.",
-                  a->id, (unsigned long long)first, (unsigned long long)last,
-                  (unsigned long long)(out + err));
+        log_agent_debug(a, "Output records %llu..%llu (%llu bytes) were logged while descartesd was away.",
+                        (unsigned long long)first, (unsigned long long)last,
+                        (unsigned long long)(out + err));
         shim_link_flush_output(a);
 }

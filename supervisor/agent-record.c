@@ -6,6 +6,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "agent-log.h"
 #include "agent-record.h"
 #include "agent.h"
 #include "fd-util.h"
@@ -116,9 +117,9 @@ static void fill_private(Agent *a, AgentRecordPrivate *p)
                 .shim_pid = pidref_is_set(&a->shim) ? a->shim.pid : 0,
                 .shim_start_ticks = a->shim_start_ticks,
                 .ns_pid = a->ns_pid,
-                .failed_stage = a->failed_stage,
-                .failed_error = a->failed_error,
-                .oom_kills_at_start = a->oom_kills_at_start,
+                .failed_stage = a->end.failed_stage,
+                .failed_error = a->end.failed_error,
+                .oom_kills_at_start = a->end.oom_kills_at_start,
                 .runtime_deadline_usec = a->runtime_deadline_usec,
                 .stop_deadline_usec = a->stop_deadline_usec,
                 .output_announced_seq = a->output_announced_seq,
@@ -127,15 +128,15 @@ static void fill_private(Agent *a, AgentRecordPrivate *p)
                 .output_dropped_bytes = a->output_dropped_bytes,
         };
         (void)boot_id_read(p->boot_id);
-        p->flags = (a->stop_requested ? AGENT_RECORD_STOP_REQUESTED : 0) |
-                   (a->kill_requested ? AGENT_RECORD_KILL_REQUESTED : 0) |
-                   (a->cgroup_killed ? AGENT_RECORD_CGROUP_KILLED : 0) |
-                   (a->timed_out ? AGENT_RECORD_TIMED_OUT : 0) |
-                   (a->spawn_failed ? AGENT_RECORD_SPAWN_FAILED : 0) |
+        p->flags = (a->end.stop_requested ? AGENT_RECORD_STOP_REQUESTED : 0) |
+                   (a->end.kill_requested ? AGENT_RECORD_KILL_REQUESTED : 0) |
+                   (a->end.cgroup_killed ? AGENT_RECORD_CGROUP_KILLED : 0) |
+                   (a->end.timed_out ? AGENT_RECORD_TIMED_OUT : 0) |
+                   (a->end.spawn_failed ? AGENT_RECORD_SPAWN_FAILED : 0) |
                    (a->stdin_open ? AGENT_RECORD_STDIN_OPEN : 0) |
                    (a->cgroups_removed ? AGENT_RECORD_CGROUPS_REMOVED : 0);
-        if (a->failed_msg)
-                (void)snprintf(p->failed_msg, sizeof p->failed_msg, "%s", a->failed_msg);
+        if (a->end.failed_msg)
+                (void)snprintf(p->failed_msg, sizeof p->failed_msg, "%s", a->end.failed_msg);
 }
 
 int agent_state_dir(Agent *a, int *tmp)
@@ -156,7 +157,7 @@ int agent_record_save(Agent *a)
         size_t len;
         int dfd, r;
 
-        if (!a->argv || a->n_argv == 0)
+        if (!a->info.argv || a->info.n_argv == 0)
                 return 0;
         dfd = agent_state_dir(a, &tmp);
         if (dfd < 0)
@@ -164,48 +165,21 @@ int agent_record_save(Agent *a)
         if (pidref_is_set(&a->shim) && a->shim_start_ticks == 0)
                 (void)proc_pid_start_ticks(a->shim.pid, &a->shim_start_ticks);
 
-        /* borrowed pointers: encoded, never freed */
-        ProtoAgentInfo info = {
-                .id = a->id,
-                .name = a->name,
-                .state = a->state,
-                .has_reason = a->has_reason,
-                .reason = a->reason,
-                .has_exit_code = a->has_exit_code,
-                .exit_code = a->exit_code,
-                .has_signal = a->has_signal,
-                .signal = a->signal,
-                .owner_uid = a->owner_uid,
-                .labels = a->labels,
-                .argv = a->argv,
-                .n_argv = a->n_argv,
-                .created_ns = a->created_ns,
-                .has_started_ns = a->started_ns > 0,
-                .started_ns = a->started_ns,
-                .has_ended_ns = a->ended_ns > 0,
-                .ended_ns = a->ended_ns,
-                .has_spawn_us = a->has_spawn_us,
-                .spawn_us = a->spawn_us,
-                .cgroup = a->cgroup_path,
-                .limits = a->limits,
-                /* only an ended agent's final usage: a live one's is read from its cgroup when asked */
-                .has_usage = a->has_final_usage,
-                .usage = a->final_usage,
-        };
         fill_private(a, &priv);
-        r = agent_record_encode(&info, &priv, &buf, &len);
+        /* the public record as it is: a live agent's usage is read from its cgroup when asked, never kept */
+        r = agent_record_encode(&a->info, &priv, &buf, &len);
         if (r >= 0)
                 /* Only an ended agent's record is history worth an fsync (two disk flushes, about 3 ms here,
                  * on every spawn, pause and resume otherwise). A live agent's record serves a restarted
                  * daemon, and the page cache outlives a daemon crash; after a host crash the agent is gone
                  * anyway, and a torn record fails its checksum and is skipped. */
                 r = write_file_replace_at(dfd, AGENT_RECORD_FILE, buf, len, 0600,
-                                          agent_state_is_ended(a->state));
+                                          agent_state_is_ended(a->info.state));
         if (r < 0) {
-                log_full_errno(
-                        a->record_failed ? LOG_DEBUG : LOG_WARNING, r,
-                        "Agent %s: cannot write its record %s/%s, a restarted daemon may not know it: %m",
-                        a->id, a->state_path ?: "?", AGENT_RECORD_FILE);
+                log_agent_full_errno(
+                        a, a->record_failed ? LOG_DEBUG : LOG_WARNING, r,
+                        "Failed to write its record %s/%s, a restarted daemon may not know it: %m",
+                        a->state_path ?: "?", AGENT_RECORD_FILE);
                 a->record_failed = true;
                 return r;
         }

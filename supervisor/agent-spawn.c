@@ -97,7 +97,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         char buf[32];
         int r;
 
-        r = make_dir_at(m->config.state_dir, "agents", a->id, &a->state_path);
+        r = make_dir_at(m->config.state_dir, "agents", a->info.id, &a->state_path);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's state directory: %s", strerror(-r));
         a->state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -111,22 +111,22 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                      "cannot write the agent's record in %s: %s (is the file system of the state directory "
                      "full?)",
                      a->state_path, strerror(-r));
-        r = make_dir_at(m->config.runtime_dir, "agents", a->id, &a->runtime_path);
+        r = make_dir_at(m->config.runtime_dir, "agents", a->info.id, &a->runtime_path);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's runtime directory: %s", strerror(-r));
         if (asprintf_safe(&listen, "%s/shim.sock", a->runtime_path) < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
 
-        r = agent_cgroup_create(m->cgroup, a->owner_uid, a->id, &a->limits, &a->cg, &missing);
+        r = agent_cgroup_create(m->cgroup, a->info.owner_uid, a->info.id, &a->info.limits, &a->cg, &missing);
         if (r == -EOPNOTSUPP)
                 FAIL(PROTO_ERROR_UNENFORCEABLE, "the limits cannot be enforced here: %s is missing",
                      missing ?: "a controller");
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's cgroup: %s", strerror(-r));
-        a->cgroup_path = strdup(cgroup_handle_path(a->cg));
-        if (!a->cgroup_path)
+        a->info.cgroup = strdup(cgroup_handle_path(a->cg));
+        if (!a->info.cgroup)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
-        a->oom_kills_at_start = agent_cgroup_oom_kills(a->cg, 0);
+        a->end.oom_kills_at_start = agent_cgroup_oom_kills(a->cg, 0);
         r = agent_watch_cgroups(a);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
@@ -168,13 +168,13 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
 
         ShimOptions o = {
-                .id = a->id,
+                .id = a->info.id,
                 .listen_path = listen,
                 .cwd = (char *)(args->cwd ?: workspace),
                 .output_cap = m->config.output_cap_bytes,
                 .stdin_pipe = args->open_stdin,
                 .loopback = !args->has_net || args->net == PROTO_NET_NONE,
-                .argv = a->argv,
+                .argv = a->info.argv,
                 .sandbox = true,
                 .uid = sb->uid,
                 .gid = sb->gid,
@@ -200,7 +200,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         };
         r = shim_launch(&l, &shim, &stage);
         if (r < 0) {
-                a->spawn_failed = true;
+                a->end.spawn_failed = true;
                 FAIL(PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
                      strerror(-r));
         }
@@ -217,7 +217,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 static bool warned = false;
                 log_full_errno(warned ? LOG_DEBUG : LOG_WARNING, r,
                                "Agent %s: cannot set the shim's oom_score_adj to -1000, ignoring: %m",
-                               a->id);
+                               a->info.id);
                 warned = true;
         }
 
@@ -245,7 +245,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                      "full?)",
                      a->state_path, strerror(-r));
         log_info("Agent %s: shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
-                 a->id, (int)a->shim.pid, a->cgroup_path, sb->user ?: "?", (unsigned)sb->uid,
+                 a->info.id, (int)a->shim.pid, a->info.cgroup, sb->user ?: "?", (unsigned)sb->uid,
                  (unsigned)sb->gid, workspace);
         return 0;
 }

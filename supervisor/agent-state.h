@@ -11,13 +11,18 @@
 
 typedef enum AgentEvent {
         AGENT_EVENT_STARTED,      /* the shim says the agent exec'd */
-        AGENT_EVENT_SPAWN_FAILED, /* it never will */
+        AGENT_EVENT_SPAWN_FAILED, /* it never will: ends an agent that never ran */
         AGENT_EVENT_PAUSE,        /* pause request: cgroup.freeze written */
         AGENT_EVENT_FROZEN,       /* cgroup.events frozen 1 */
         AGENT_EVENT_RESUME,       /* resume request: cgroup.freeze cleared */
         AGENT_EVENT_THAWED,       /* cgroup.events frozen 0 */
         AGENT_EVENT_STOP,         /* stop or kill request */
         AGENT_EVENT_EXITED,       /* the agent (and its shim) ended */
+        /* adoption: what the payload cgroup says (cgroup.freeze asked, cgroup.events frozen) */
+        AGENT_EVENT_SEEN_THAWED,   /* 0, 0 */
+        AGENT_EVENT_SEEN_THAWING,  /* 0, 1 */
+        AGENT_EVENT_SEEN_FREEZING, /* 1, 0 */
+        AGENT_EVENT_SEEN_FROZEN,   /* 1, 1 */
         _AGENT_EVENT_MAX,
         _AGENT_EVENT_INVALID = -EINVAL,
 } AgentEvent;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "agent-record.h"
+#include "agent-log.h"
 #include "agent-watch.h"
 #include "log.h"
 #include "time-util.h"
@@ -16,10 +17,10 @@ static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *
 
         /* our own child (not after a restart): reap it here, nothing else will */
         if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid > 0)
-                log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->id, (int)si.si_pid,
+                log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->info.id, (int)si.si_pid,
                           si.si_code, si.si_status);
         else
-                log_debug("Agent %s: shim pid %d ended.", a->id, (int)a->shim.pid);
+                log_debug("Agent %s: shim pid %d ended.", a->info.id, (int)a->shim.pid);
         a->child_source = sd_event_source_disable_unref(a->child_source);
         /* the last OUTPUT and EXITED may still wait in the socket: they come first */
         shim_link_drain(a);
@@ -48,11 +49,11 @@ static int on_runtime_deadline(sd_event_source *s, uint64_t usec, void *userdata
 {
         Agent *a = userdata;
 
-        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
-        if (agent_state_is_ended(a->state) || a->state == PROTO_STATE_STOPPING)
+        a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
+        if (agent_state_is_ended(a->info.state) || a->info.state == PROTO_STATE_STOPPING)
                 return 0;
-        log_info("Agent %s reached its maximum run time, stopping it.", a->id);
-        a->timed_out = true;
+        log_info("Agent %s reached its maximum run time, stopping it.", a->info.id);
+        a->end.timed_out = true;
         (void)agent_stop(a, a->manager->config.stop_grace_usec);
         return 0;
 }
@@ -62,14 +63,15 @@ int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec)
         int r;
 
         a->runtime_deadline_usec = deadline_usec;
-        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
+        a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
         if (deadline_usec == 0)
                 return 0;
-        r = sd_event_add_time(a->manager->event, &a->runtime_timer, CLOCK_MONOTONIC, deadline_usec, 1000,
-                              on_runtime_deadline, a);
+        r = sd_event_add_time(a->manager->event, &a->timers.runtime_timer, CLOCK_MONOTONIC, deadline_usec,
+                              1000, on_runtime_deadline, a);
         if (r < 0)
-                return log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m", a->id);
-        (void)sd_event_source_set_description(a->runtime_timer, "agent-runtime-limit");
+                return log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m",
+                                         a->info.id);
+        (void)sd_event_source_set_description(a->timers.runtime_timer, "agent-runtime-limit");
         return 0;
 }
 
@@ -81,10 +83,10 @@ static void kill_now(Agent *a)
                 return;
         r = cgroup_handle_kill(a->cg);
         if (r < 0) {
-                log_warning_errno(r, "Agent %s: cannot kill its cgroup: %m", a->id);
+                log_agent_warning_errno(a, r, "Failed to kill its cgroup: %m");
                 return;
         }
-        a->cgroup_killed = true;
+        a->end.cgroup_killed = true;
         agent_save_record(a);
 }
 
@@ -92,8 +94,8 @@ static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Agent *a = userdata;
 
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        log_info("Agent %s did not end within its grace period, killing it.", a->id);
+        a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
+        log_info("Agent %s did not end within its grace period, killing it.", a->info.id);
         kill_now(a);
         return 0;
 }
@@ -102,18 +104,18 @@ int agent_arm_stop_deadline(Agent *a)
 {
         int r;
 
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        if (a->kill_requested || a->stop_deadline_usec == 0 ||
+        a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
+        if (a->end.kill_requested || a->stop_deadline_usec == 0 ||
             a->stop_deadline_usec <= now_usec(CLOCK_MONOTONIC)) {
                 kill_now(a);
                 return 0;
         }
-        r = sd_event_add_time(a->manager->event, &a->stop_timer, CLOCK_MONOTONIC, a->stop_deadline_usec,
-                              1000, on_stop_deadline, a);
+        r = sd_event_add_time(a->manager->event, &a->timers.stop_timer, CLOCK_MONOTONIC,
+                              a->stop_deadline_usec, 1000, on_stop_deadline, a);
         if (r < 0) {
                 kill_now(a);
                 return r;
         }
-        (void)sd_event_source_set_description(a->stop_timer, "agent-stop-grace");
+        (void)sd_event_source_set_description(a->timers.stop_timer, "agent-stop-grace");
         return 0;
 }

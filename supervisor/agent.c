@@ -9,12 +9,14 @@
 #include <time.h>
 #include <uuid/uuid.h>
 
+#include "agent-log.h"
 #include "analyzer.h"
 #include "agent-cgroup.h"
 #include "agent-record.h"
 #include "agent.h"
 #include "events.h"
 #include "fd-util.h"
+#include "agent-watch.h"
 #include "limit-watch.h"
 #include "log.h"
 #include "proc-util.h"
@@ -26,6 +28,7 @@
 
 int agent_new(Manager *m, uid_t owner, Agent **ret)
 {
+        char id[AGENT_ID_LEN + 1];
         Agent *a;
         uuid_t u;
 
@@ -33,14 +36,19 @@ int agent_new(Manager *m, uid_t owner, Agent **ret)
         if (!a)
                 return -ENOMEM;
         a->manager = m;
-        a->owner_uid = owner;
-        a->state = PROTO_STATE_STARTING;
+        a->info.owner_uid = owner;
+        a->info.state = PROTO_STATE_STARTING;
         a->state_fd = a->control_fd = -EBADF;
         a->shim = PIDREF_NULL;
-        a->created_ns = now_ns(CLOCK_REALTIME);
+        a->info.created_ns = now_ns(CLOCK_REALTIME);
         a->next_cookie = 1;
         uuid_generate_random(u);
-        uuid_unparse_lower(u, a->id);
+        uuid_unparse_lower(u, id);
+        a->info.id = strdup(id);
+        if (!a->info.id) {
+                free(a);
+                return -ENOMEM;
+        }
 
         a->next = m->agents;
         if (m->agents)
@@ -58,20 +66,18 @@ Agent *agent_free(Agent *a)
         if (!a)
                 return NULL;
         m = a->manager;
-        /* nothing should still wait on an agent that goes; answer rather than leave a client hanging */
-        while (a->calls)
-                call_reply_error(a->calls, PROTO_ERROR_CONFLICT, "agent %s was removed", a->id);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FREED});
         shim_link_detach(a);
-        if (a->child_source && agent_state_is_ended(a->state) && pidref_is_set(&a->shim)) {
+        if (a->child_source && agent_state_is_ended(a->info.state) && pidref_is_set(&a->shim)) {
                 /* an ended agent's shim has exited or is about to: reap it rather than leave a zombie */
                 siginfo_t si = {};
                 (void)waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED | WNOHANG);
         }
         sd_event_source_disable_unref(a->child_source);
-        sd_event_source_disable_unref(a->stop_timer);
-        sd_event_source_disable_unref(a->runtime_timer);
-        sd_event_source_disable_unref(a->output_timer);
-        sd_event_source_disable_unref(a->retention_timer);
+        sd_event_source_disable_unref(a->timers.stop_timer);
+        sd_event_source_disable_unref(a->timers.runtime_timer);
+        sd_event_source_disable_unref(a->timers.output_timer);
+        sd_event_source_disable_unref(a->timers.retention_timer);
         limit_watch_free(a->limit_watch);
         pidref_done(&a->shim);
         cgroup_handle_free(a->cg);
@@ -83,11 +89,8 @@ Agent *agent_free(Agent *a)
         if (a->next)
                 a->next->prev = a->prev;
         m->n_agents--;
-        free(a->name);
-        strv_free(a->argv);
-        proto_str_map_done(&a->labels);
-        free(a->failed_msg);
-        free(a->cgroup_path);
+        proto_agent_info_done(&a->info);
+        free(a->end.failed_msg);
         free(a->state_path);
         free(a->runtime_path);
         free(a);
@@ -109,7 +112,7 @@ bool agent_name_is_valid(const char *name)
 Agent *agent_find_by_name(Manager *m, const char *name)
 {
         for (Agent *a = m->agents; a; a = a->next)
-                if (a->name && streq(a->name, name))
+                if (a->info.name && streq(a->info.name, name))
                         return a;
         return NULL;
 }
@@ -117,9 +120,9 @@ Agent *agent_find_by_name(Manager *m, const char *name)
 Agent *agent_find(Manager *m, const char *ref, uid_t uid, bool admin)
 {
         for (Agent *a = m->agents; a; a = a->next) {
-                if (!admin && a->owner_uid != uid)
+                if (!admin && a->info.owner_uid != uid)
                         continue;
-                if (streq(a->id, ref) || (a->name && streq(a->name, ref)))
+                if (streq(a->info.id, ref) || (a->info.name && streq(a->info.name, ref)))
                         return a;
         }
         return NULL;
@@ -130,45 +133,37 @@ size_t agent_count_owned(Manager *m, uid_t uid)
         size_t n = 0;
 
         for (Agent *a = m->agents; a; a = a->next)
-                if (a->owner_uid == uid)
+                if (a->info.owner_uid == uid)
                         n++;
         return n;
 }
 
 static void publish_status(Agent *a)
 {
-        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state,
-                       a->has_reason ? &a->reason : NULL, NULL);
+        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state,
+                       a->info.has_reason ? &a->info.reason : NULL, NULL);
 }
 
 int agent_transition(Agent *a, AgentEvent e)
 {
-        ProtoState next = agent_state_next(a->state, e);
+        ProtoState next = agent_state_next(a->info.state, e);
 
         if (next < 0)
                 return -EBUSY;
-        if (next == a->state)
+        if (next == a->info.state)
                 return 0;
-        log_debug("Agent %s: %s --%s--> %s", a->id, proto_state_to_string(a->state),
-                  agent_event_to_string(e), proto_state_to_string(next));
-        a->state = next;
+        log_agent_debug(a, "%s --%s--> %s", proto_state_to_string(a->info.state), agent_event_to_string(e),
+                        proto_state_to_string(next));
+        a->info.state = next;
         publish_status(a);
         agent_save_record(a);
         return 0;
 }
 
-void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, ProtoErrorCode code,
-                          const char *msg)
+void agent_notify(Agent *a, const AgentNotice *n)
 {
-        for (Call *c = a->calls, *n; c; c = n) {
-                n = c->agent_next;
-                if (c->wait != wait || (wait == CALL_WAIT_STDIN && c->cookie != cookie))
-                        continue;
-                if (ok)
-                        call_reply_agent(c, a);
-                else
-                        call_reply_error(c, code, "%s", msg);
-        }
+        if (a->manager->agent_observer)
+                a->manager->agent_observer(a, n);
 }
 
 /* The agent's pid on the host: the process of payload/ whose innermost NSpid is the pid the shim saw. */
@@ -202,39 +197,10 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
         _cleanup_(proto_agent_info_done) ProtoAgentInfo i = {};
         int r;
 
-        i.id = strdup(a->id);
-        if (!i.id)
-                return -ENOMEM;
-        if (a->name && !(i.name = strdup(a->name)))
-                return -ENOMEM;
-        i.state = a->state;
-        i.has_reason = a->has_reason;
-        i.reason = a->reason;
-        i.has_exit_code = a->has_exit_code;
-        i.exit_code = a->exit_code;
-        i.has_signal = a->has_signal;
-        i.signal = a->signal;
-        i.owner_uid = a->owner_uid;
-        for (size_t k = 0; k < a->labels.n_pairs; k++) {
-                r = proto_str_map_add(&i.labels, a->labels.pairs[k].key, a->labels.pairs[k].value);
-                if (r < 0)
-                        return r;
-        }
-        r = strv_copy(a->argv, &i.argv);
+        r = proto_agent_info_copy(&a->info, &i);
         if (r < 0)
                 return r;
-        i.n_argv = a->n_argv;
-        i.created_ns = a->created_ns;
-        i.has_started_ns = a->started_ns > 0;
-        i.started_ns = a->started_ns;
-        i.has_ended_ns = a->ended_ns > 0;
-        i.ended_ns = a->ended_ns;
-        i.has_spawn_us = a->has_spawn_us;
-        i.spawn_us = a->spawn_us;
-        if (a->cgroup_path && !(i.cgroup = strdup(a->cgroup_path)))
-                return -ENOMEM;
-        i.limits = a->limits;
-        if (!agent_state_is_ended(a->state) && a->state != PROTO_STATE_STARTING) {
+        if (!agent_state_is_ended(a->info.state) && a->info.state != PROTO_STATE_STARTING) {
                 pid_t pid;
                 if (agent_host_pid(a, &pid) >= 0) {
                         i.has_pid = true;
@@ -244,9 +210,6 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
         if (a->cg) {
                 i.has_usage = true;
                 agent_cgroup_usage(a->cg, &i.usage);
-        } else if (a->has_final_usage) {
-                i.has_usage = true;
-                i.usage = a->final_usage;
         }
         *ret = i;
         i = (ProtoAgentInfo){};
@@ -259,12 +222,12 @@ void agent_check_frozen(Agent *a)
 
         if (!a->cg || cgroup_handle_read_state(a->cg, &st) < 0)
                 return;
-        if (a->state == PROTO_STATE_PAUSING && st.frozen) {
+        if (a->info.state == PROTO_STATE_PAUSING && st.frozen) {
                 (void)agent_transition(a, AGENT_EVENT_FROZEN);
-                agent_complete_calls(a, CALL_WAIT_FROZEN, 0, true, 0, NULL);
-        } else if (a->state == PROTO_STATE_RESUMING && !st.frozen) {
+                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FROZEN});
+        } else if (a->info.state == PROTO_STATE_RESUMING && !st.frozen) {
                 (void)agent_transition(a, AGENT_EVENT_THAWED);
-                agent_complete_calls(a, CALL_WAIT_THAWED, 0, true, 0, NULL);
+                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_THAWED});
         }
 }
 
@@ -286,14 +249,14 @@ void agent_save_record(Agent *a)
                         strerror(-r));
                 if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >=
                     0)
-                        events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                        events_publish(a->manager, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
                 proto_value_done(&data);
         }
 }
 
 void agent_release_handles(Agent *a)
 {
-        if (!agent_state_is_ended(a->state))
+        if (!agent_state_is_ended(a->info.state))
                 return;
         a->child_source = sd_event_source_disable_unref(a->child_source);
         shim_link_detach(a);
@@ -312,14 +275,14 @@ static void try_remove_cgroups(Agent *a)
                 return;
         r = cgroup_handle_read_state(a->cg, &st);
         if (r < 0 && r != -ENOENT) {
-                log_debug_errno(r, "Agent %s: cannot read its cgroup's state: %m", a->id);
+                log_agent_debug_errno(a, r, "Failed to read its cgroup's state: %m");
                 return;
         }
         if (r >= 0 && st.populated)
                 return;
         r = cgroup_handle_remove(a->cg);
         if (r < 0) {
-                log_debug_errno(r, "Agent %s: cannot remove its cgroups yet: %m", a->id);
+                log_agent_debug_errno(a, r, "Failed to remove its cgroups yet: %m");
                 return;
         }
         a->limit_watch = limit_watch_free(a->limit_watch);
@@ -337,7 +300,7 @@ static void on_cgroup_change(CgroupHandle *h, unsigned changes, void *userdata)
                 limit_watch_check(a->limit_watch);
         if (changes & CGROUP_CHANGE_FROZEN)
                 agent_check_frozen(a);
-        if ((changes & CGROUP_CHANGE_POPULATED) && agent_state_is_ended(a->state))
+        if ((changes & CGROUP_CHANGE_POPULATED) && agent_state_is_ended(a->info.state))
                 try_remove_cgroups(a); /* last: may free a */
 }
 
@@ -350,7 +313,7 @@ int agent_pause(Agent *a)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
         r = cgroup_handle_freeze(a->cg);
         if (r < 0)
@@ -365,13 +328,13 @@ int agent_resume(Agent *a)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_RESUME) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
         r = cgroup_handle_thaw(a->cg);
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_RESUME);
-        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent was resumed");
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_RESUMED});
         agent_check_frozen(a);
         return 0;
 }
@@ -384,64 +347,46 @@ static int kill_cgroup(Agent *a)
                 return 0;
         r = cgroup_handle_kill(a->cg);
         if (r >= 0)
-                a->cgroup_killed = true;
+                a->end.cgroup_killed = true;
         return r;
-}
-
-static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Agent *a = userdata;
-        int r;
-
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        log_info("Agent %s did not end within its grace period, killing it.", a->id);
-        r = kill_cgroup(a);
-        if (r < 0)
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
-        return 0;
 }
 
 static void leave_frozen(Agent *a)
 {
-        if (a->state == PROTO_STATE_PAUSED || a->state == PROTO_STATE_PAUSING ||
-            a->state == PROTO_STATE_RESUMING)
+        if (a->info.state == PROTO_STATE_PAUSED || a->info.state == PROTO_STATE_PAUSING ||
+            a->info.state == PROTO_STATE_RESUMING)
                 (void)cgroup_handle_thaw(a->cg);
-        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
-        agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent is stopping");
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STOPPING});
 }
 
 int agent_stop(Agent *a, uint64_t grace_usec)
 {
         int r;
 
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
                 return -EBUSY;
-        if (a->state == PROTO_STATE_STOPPING)
+        if (a->info.state == PROTO_STATE_STOPPING)
                 return 0;
-        a->stop_requested = true;
+        a->end.stop_requested = true;
         /* a frozen agent cannot handle SIGTERM: thaw it first */
         leave_frozen(a);
         a->stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
         (void)agent_transition(a, AGENT_EVENT_STOP);
-        if (a->state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->control_fd >= 0)
+        if (a->info.state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->control_fd >= 0)
                 r = shim_link_send_signal(a, SIGTERM);
         else
                 r = -ENOTCONN;
         if (r < 0 || grace_usec == 0)
                 return kill_cgroup(a);
-        r = sd_event_add_time_relative(a->manager->event, &a->stop_timer, CLOCK_MONOTONIC, grace_usec, 1000,
-                                       on_stop_timer, a);
-        if (r < 0)
-                return kill_cgroup(a);
-        (void)sd_event_source_set_description(a->stop_timer, "agent-stop-grace");
-        return 0;
+        /* the one grace timer, also re-armed by adoption from stop_deadline_usec */
+        return agent_arm_stop_deadline(a);
 }
 
 int agent_kill(Agent *a)
 {
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
                 return -EBUSY;
-        a->kill_requested = true;
+        a->end.kill_requested = true;
         leave_frozen(a);
         (void)agent_transition(a, AGENT_EVENT_STOP);
         return kill_cgroup(a);
@@ -449,7 +394,7 @@ int agent_kill(Agent *a)
 
 int agent_send_signal(Agent *a, int sig)
 {
-        if (a->state == PROTO_STATE_STARTING || agent_state_is_ended(a->state) || a->ns_pid <= 0)
+        if (a->info.state == PROTO_STATE_STARTING || agent_state_is_ended(a->info.state) || a->ns_pid <= 0)
                 return -EBUSY;
         return shim_link_send_signal(a, sig);
 }
@@ -460,23 +405,23 @@ static void read_exit_record(Agent *a)
         size_t size = 0;
         ShimExitRecord rec;
 
-        if (a->have_exit_record || a->state_fd < 0)
+        if (a->end.have_exit_record || a->state_fd < 0)
                 return;
         if (read_file_at(a->state_fd, SHIM_EXIT_FILE, 4096, &buf, &size) < 0 || size != sizeof rec)
                 return;
         memcpy(&rec, buf, sizeof rec);
         if (rec.magic != SHIM_EXIT_MAGIC)
                 return;
-        a->exit_record = rec;
-        a->have_exit_record = true;
+        a->end.exit_record = rec;
+        a->end.have_exit_record = true;
 }
 
 static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Agent *a = userdata;
 
-        a->retention_timer = sd_event_source_disable_unref(a->retention_timer);
-        log_info("Agent %s ended longer ago than the retention period: removing it.", a->id);
+        a->timers.retention_timer = sd_event_source_disable_unref(a->timers.retention_timer);
+        log_agent_info(a, "Ended longer ago than the retention period: removing it.");
         (void)agent_remove(a);
         return 0;
 }
@@ -487,13 +432,13 @@ void agent_arm_retention(Agent *a)
 {
         Manager *m = a->manager;
 
-        if (m->config.retention_usec == 0 || a->retention_timer)
+        if (m->config.retention_usec == 0 || a->timers.retention_timer)
                 return;
-        uint64_t at = a->ended_ns / NSEC_PER_USEC + m->config.retention_usec;
+        uint64_t at = a->info.ended_ns / NSEC_PER_USEC + m->config.retention_usec;
 
-        if (sd_event_add_time(m->event, &a->retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC, on_retention,
-                              a) >= 0)
-                (void)sd_event_source_set_description(a->retention_timer, "agent-retention");
+        if (sd_event_add_time(m->event, &a->timers.retention_timer, CLOCK_REALTIME, at, USEC_PER_SEC,
+                              on_retention, a) >= 0)
+                (void)sd_event_source_set_description(a->timers.retention_timer, "agent-retention");
 }
 
 /* What the agent used, read before its cgroup goes: cpu.stat is always there, memory.peak with the memory
@@ -504,123 +449,117 @@ static void agent_read_final_usage(Agent *a)
 
         if (!a->cg || cgroup_handle_read_usage(a->cg, &u) < 0 || !u.has_cpu)
                 return;
-        a->has_final_usage = true;
-        a->final_usage.cpu_usec = u.cpu_usec;
+        a->info.has_usage = true;
+        a->info.usage.cpu_usec = u.cpu_usec;
         if (u.has_memory_peak)
-                a->final_usage.memory_peak = u.memory_peak;
+                a->info.usage.memory_peak = u.memory_peak;
 }
 
 void agent_finalize(Agent *a)
 {
         Manager *m = a->manager;
-        const ShimExitRecord *rec = a->have_exit_record ? &a->exit_record : NULL;
+        const ShimExitRecord *rec = a->end.have_exit_record ? &a->end.exit_record : NULL;
         uint64_t oom = 0;
-        bool started = a->started_ns > 0;
-        ProtoState end_state;
+        bool started = a->info.started_ns > 0;
+        AgentEvent end;
         char msg[PROTO_ERROR_MSG_MAX];
 
-        if (agent_state_is_ended(a->state))
+        if (agent_state_is_ended(a->info.state))
                 return;
         read_exit_record(a);
-        rec = a->have_exit_record ? &a->exit_record : NULL;
-        if (rec && rec->spawn_failed && !a->spawn_failed) {
-                a->spawn_failed = true;
-                a->failed_stage = rec->stage;
-                a->failed_error = rec->error;
+        rec = a->end.have_exit_record ? &a->end.exit_record : NULL;
+        if (rec && rec->spawn_failed && !a->end.spawn_failed) {
+                a->end.spawn_failed = true;
+                a->end.failed_stage = rec->stage;
+                a->end.failed_error = rec->error;
         }
 
         if (rec && rec->spawn_failed == 0) {
                 if (rec->signal > 0) {
-                        a->has_signal = true;
-                        a->signal = rec->signal;
+                        a->info.has_signal = true;
+                        a->info.signal = rec->signal;
                 } else if (rec->code >= 0) {
-                        a->has_exit_code = true;
-                        a->exit_code = rec->code;
+                        a->info.has_exit_code = true;
+                        a->info.exit_code = rec->code;
                 }
-        } else if (!rec && a->cgroup_killed) {
+        } else if (!rec && a->end.cgroup_killed) {
                 /* cgroup.kill took the shim too, so nobody wrote an exit record: the agent died of SIGKILL
                  */
-                a->has_signal = true;
-                a->signal = SIGKILL;
+                a->info.has_signal = true;
+                a->info.signal = SIGKILL;
         }
-        a->has_reason = true;
-        if ((a->spawn_failed || !started) && !a->stop_requested && !a->kill_requested) {
-                end_state = PROTO_STATE_FAILED;
-                a->reason = PROTO_REASON_SPAWN_FAILED;
-                if (!a->failed_msg) {
-                        if (a->spawn_failed)
+        a->info.has_reason = true;
+        if ((a->end.spawn_failed || !started) && !a->end.stop_requested && !a->end.kill_requested) {
+                end = AGENT_EVENT_SPAWN_FAILED;
+                a->info.reason = PROTO_REASON_SPAWN_FAILED;
+                if (!a->end.failed_msg) {
+                        if (a->end.spawn_failed)
                                 (void)snprintf(msg, sizeof msg, "stage %s: %s",
-                                               shim_stage_to_string(a->failed_stage),
-                                               strerror(a->failed_error));
+                                               shim_stage_to_string(a->end.failed_stage),
+                                               strerror(a->end.failed_error));
                         else
                                 (void)snprintf(msg, sizeof msg, "the shim ended before the agent started");
-                        a->failed_msg = strdup(msg);
+                        a->end.failed_msg = strdup(msg);
                 }
         } else {
-                end_state = PROTO_STATE_EXITED;
+                end = AGENT_EVENT_EXITED;
                 if (a->cg)
-                        oom = agent_cgroup_oom_kills(a->cg, a->oom_kills_at_start);
+                        oom = agent_cgroup_oom_kills(a->cg, a->end.oom_kills_at_start);
                 limit_watch_check(a->limit_watch);
-                if (a->kill_requested)
-                        a->reason = PROTO_REASON_KILLED;
-                else if (a->timed_out)
-                        a->reason = PROTO_REASON_TIMED_OUT;
-                else if (a->stop_requested)
-                        a->reason = PROTO_REASON_STOPPED;
-                else if (oom > a->oom_kills_at_start)
-                        a->reason = PROTO_REASON_OOM_KILLED;
+                if (a->end.kill_requested)
+                        a->info.reason = PROTO_REASON_KILLED;
+                else if (a->end.timed_out)
+                        a->info.reason = PROTO_REASON_TIMED_OUT;
+                else if (a->end.stop_requested)
+                        a->info.reason = PROTO_REASON_STOPPED;
+                else if (oom > a->end.oom_kills_at_start)
+                        a->info.reason = PROTO_REASON_OOM_KILLED;
                 else if (limit_watch_pids_hit(a->limit_watch) &&
-                         (a->has_signal || (a->has_exit_code && a->exit_code != 0)))
+                         (a->info.has_signal || (a->info.has_exit_code && a->info.exit_code != 0)))
                         /* a refused fork, then a failure: the limit is the likely cause (docs/protocol.md)
                          */
-                        a->reason = PROTO_REASON_PIDS_LIMIT;
-                else if (a->has_signal)
-                        a->reason = PROTO_REASON_SIGNALED;
-                else if (a->has_exit_code)
-                        a->reason = PROTO_REASON_COMPLETED;
+                        a->info.reason = PROTO_REASON_PIDS_LIMIT;
+                else if (a->info.has_signal)
+                        a->info.reason = PROTO_REASON_SIGNALED;
+                else if (a->info.has_exit_code)
+                        a->info.reason = PROTO_REASON_COMPLETED;
                 else
-                        a->reason = PROTO_REASON_LOST;
+                        a->info.reason = PROTO_REASON_LOST;
         }
-        a->ended_ns = rec && rec->ended_ns ? rec->ended_ns : now_ns(CLOCK_REALTIME);
+        a->info.ended_ns = rec && rec->ended_ns ? rec->ended_ns : now_ns(CLOCK_REALTIME);
+        a->info.has_ended_ns = true;
         a->stdin_open = false;
         agent_read_final_usage(a);
-        a->state = end_state;
-        log_info("Agent %s %s (%s%s%s).", a->id, proto_state_to_string(end_state),
-                 proto_reason_to_string(a->reason), a->failed_msg ? ": " : "", a->failed_msg ?: "");
-        publish_status(a);
-        agent_save_record(a);
+        /* every live state ends on EXITED; SPAWN_FAILED ends only one that never ran */
+        if (!agent_state_is_ended(agent_state_next(a->info.state, end)))
+                end = AGENT_EVENT_EXITED;
+        (void)agent_transition(a, end); /* publishes status_changed and saves the record */
+        log_agent_info(a, "%s (%s%s%s).", proto_state_to_string(a->info.state),
+                       proto_reason_to_string(a->info.reason), a->end.failed_msg ? ": " : "",
+                       a->end.failed_msg ?: "");
         {
                 ProtoEventData d = {
                         .exited = {
-                                .has_exit_code = a->has_exit_code,
-                                .exit_code = a->exit_code,
-                                .has_signal = a->has_signal,
-                                .signal = a->signal,
-                                .has_cpu_usec = a->has_final_usage,
-                                .cpu_usec = a->final_usage.cpu_usec,
-                                .has_memory_peak = a->has_final_usage && a->final_usage.memory_peak > 0,
-                                .memory_peak = a->final_usage.memory_peak,
+                                .has_exit_code = a->info.has_exit_code,
+                                .exit_code = a->info.exit_code,
+                                .has_signal = a->info.has_signal,
+                                .signal = a->info.signal,
+                                .has_cpu_usec = a->info.has_usage,
+                                .cpu_usec = a->info.usage.cpu_usec,
+                                .has_memory_peak = a->info.has_usage && a->info.usage.memory_peak > 0,
+                                .memory_peak = a->info.usage.memory_peak,
                         }};
                 ProtoValue data = {};
                 if (d.exited.has_exit_code || d.exited.has_signal || d.exited.has_cpu_usec)
                         (void)proto_event_data_encode(PROTO_EVENT_EXITED, &d, &data);
-                events_publish(m, PROTO_EVENT_EXITED, a->id, &a->state, &a->reason,
+                events_publish(m, PROTO_EVENT_EXITED, a->info.id, &a->info.state, &a->info.reason,
                                data.data ? &data : NULL);
                 proto_value_done(&data);
         }
 
-        a->stop_timer = sd_event_source_disable_unref(a->stop_timer);
-        a->runtime_timer = sd_event_source_disable_unref(a->runtime_timer);
-        agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_SPAWN_FAILED,
-                             a->failed_msg ?: "the agent ended before it started");
-        agent_complete_calls(a, CALL_WAIT_FROZEN, 0, false, PROTO_ERROR_CONFLICT, "the agent has ended");
-        agent_complete_calls(a, CALL_WAIT_THAWED, 0, false, PROTO_ERROR_CONFLICT, "the agent has ended");
-        for (Call *c = a->calls, *n; c; c = n) {
-                n = c->agent_next;
-                if (c->wait == CALL_WAIT_STDIN)
-                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed: the agent has ended");
-        }
-        agent_complete_calls(a, CALL_WAIT_ENDED, 0, true, 0, NULL);
+        a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
+        a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ENDED, .msg = a->end.failed_msg});
 
         agent_arm_retention(a);
 
@@ -637,7 +576,7 @@ static void finish_remove(Agent *a)
         a->state_fd = safe_close(a->state_fd);
         if (a->state_path) {
                 /* a tenant's tree of any depth: gone from here at once, deleted off the loop */
-                r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->id)
+                r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->info.id)
                                       : -ENOENT;
                 if (r < 0 && r != -ENOENT) {
                         log_warning_errno(r, "Cannot move %s to the trash (%m), deleting it here.",
@@ -652,13 +591,13 @@ static void finish_remove(Agent *a)
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "Cannot remove %s, ignoring: %m", a->runtime_path);
         }
-        agent_complete_calls(a, CALL_WAIT_REMOVED, 0, true, 0, NULL);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_REMOVED});
         agent_free(a);
 }
 
 int agent_remove(Agent *a)
 {
-        if (!agent_state_is_ended(a->state))
+        if (!agent_state_is_ended(a->info.state))
                 return -EBUSY;
         if (a->remove_requested)
                 return 1;

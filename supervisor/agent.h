@@ -2,7 +2,8 @@
 #pragma once
 
 /* One agent: its record (what `get` shows), its kernel objects (cgroup dirs, the shim's pidfd, the control
- * socket, inotify watches) and the requests waiting on it. Transitions go through agent_transition(), which
+ * socket, inotify watches). It notifies its observer (agent-notice.h) of what requests may wait for; the
+ * control layer keeps the waiting requests. Transitions go through agent_transition(), which
  * consults the state table and publishes status_changed. */
 
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "agent-notice.h"
 #include "agent-state.h"
 #include "cgroup-backend.h"
 #include "control.h"
@@ -24,46 +26,31 @@ struct Agent {
         Manager *manager;
         Agent *next, *prev;
 
-        char id[AGENT_ID_LEN + 1];
-        char *name;
-        uid_t owner_uid;
-        ProtoState state;
-        bool has_reason;
-        ProtoReason reason;
-        bool has_exit_code;
-        int exit_code;
-        bool has_signal;
-        int signal;
-        char **argv;
-        size_t n_argv;
-        ProtoStrMap labels;
-        ProtoLimits limits;
+        /* The public record: what `get` answers (with live pid and usage added), what the record file
+         * stores and what adoption restores. `usage` is the last read at the end (has_usage once ended). */
+        ProtoAgentInfo info;
         bool stdin_open;
-        uint64_t created_ns, started_ns, ended_ns; /* CLOCK_REALTIME */
-        bool has_spawn_us;
-        uint64_t spawn_us;
         int ns_pid;                  /* the agent's pid in its own namespace */
         uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
 
-        /* why it is ending, decided by requests */
-        bool stop_requested;
-        bool kill_requested;
-        bool cgroup_killed; /* we wrote cgroup.kill: without an exit record, SIGKILL ended it */
-        bool timed_out;
-        bool spawn_failed;
-        uint32_t failed_stage;
-        int failed_error;
-        char *failed_msg;
-        bool have_exit_record;
-        ShimExitRecord exit_record;
-        uint64_t oom_kills_at_start;
+        /* Why and how it ends: decided by requests and the kernel, read by agent_finalize(). */
+        struct {
+                bool stop_requested;
+                bool kill_requested;
+                bool cgroup_killed; /* we wrote cgroup.kill: without an exit record, SIGKILL ended it */
+                bool timed_out;
+                bool spawn_failed;
+                uint32_t failed_stage;
+                int failed_error;
+                char *failed_msg;
+                bool have_exit_record;
+                ShimExitRecord exit_record;
+                uint64_t oom_kills_at_start;
+        } end;
         struct LimitWatch *limit_watch; /* the cgroup's counters: limit_hit, pids_limit */
-        bool has_final_usage;           /* read when it ended, for the record once the cgroup is gone */
-        ProtoUsage final_usage;
 
-        char *cgroup_path; /* ROOT/agents/TENANT/a-ID, absolute */
-        CgroupHandle *cg;  /* NULL once removed */
-        char *state_path;  /* STATE/agents/ID */
+        CgroupHandle *cg; /* NULL once removed */
+        char *state_path; /* STATE/agents/ID */
         int state_fd;
         char *runtime_path; /* RUNTIME/agents/ID */
 
@@ -71,11 +58,13 @@ struct Agent {
         sd_event_source *child_source;
         int control_fd;
         sd_event_source *control_source;
-        uint32_t shim_version;            /* shim protocol version agreed in its last HELLO; 0: none (yet) */
-        sd_event_source *stop_timer;      /* grace of a stop, then cgroup.kill */
-        sd_event_source *runtime_timer;   /* spawn timeout_ms */
-        sd_event_source *output_timer;    /* rate limit of output events */
-        sd_event_source *retention_timer; /* config.retention after the end: remove */
+        uint32_t shim_version; /* shim protocol version agreed in its last HELLO; 0: none (yet) */
+        struct {
+                sd_event_source *stop_timer;      /* grace of a stop, then cgroup.kill (agent-watch.c) */
+                sd_event_source *runtime_timer;   /* spawn timeout_ms */
+                sd_event_source *output_timer;    /* rate limit of output events */
+                sd_event_source *retention_timer; /* config.retention after the end: remove */
+        } timers;
         bool cgroups_removed;
         bool remove_requested; /* removed as soon as its cgroups are empty */
 
@@ -85,7 +74,6 @@ struct Agent {
         uint64_t output_last_publish_usec;
 
         uint64_t next_cookie;
-        Call *calls;
 
         /* persistence and re-adoption (agent-record.c, adopt.c, agent-watch.c) */
         uint64_t shim_start_ticks;      /* field 22 of /proc/PID/stat of the shim: pids are recycled */
@@ -112,10 +100,6 @@ int agent_transition(Agent *a, AgentEvent e);
 /* Fills INFO (a deep copy: free with proto_agent_info_done); with usage read from the cgroup when live. */
 int agent_fill_info(Agent *a, ProtoAgentInfo *ret);
 
-/* Answers every call parked with `wait` (and, for stdin, `cookie`) with INFO, or with an error. */
-void agent_complete_calls(Agent *a, CallWait wait, uint64_t cookie, bool ok, ProtoErrorCode code,
-                          const char *msg);
-
 /* Lifecycle actions. */
 int agent_pause(Agent *a);
 int agent_resume(Agent *a);
@@ -140,8 +124,8 @@ int agent_watch_cgroups(Agent *a);
 /* Re-reads the cgroup's frozen state and completes a pause or resume in progress. */
 void agent_check_frozen(Agent *a);
 /* remove: cgroups, state dir, runtime dir and the record. Ended agents only (-EBUSY otherwise). 0 when done
- * (the agent is freed), 1 when it waits for its cgroups to empty (calls parked with CALL_WAIT_REMOVED are
- * answered then, and the agent freed). */
+ * (the agent is freed), 1 when it waits for its cgroups to empty (AGENT_NOTICE_REMOVED is notified then, and
+ * the agent freed). */
 int agent_remove(Agent *a);
 
 /* In agent-spawn.c: everything from the request to a running shim; on failure the agent is failed and the

@@ -56,21 +56,12 @@ bool control_is_admin(Manager *m, uid_t uid)
         return false;
 }
 
-/* Unlinks the call from its agent, the manager and its timer; the call itself stays allocated. */
+/* Unparks the call and unlinks it from the manager and its timer; the call itself stays allocated. */
 static void call_detach(Call *c)
 {
         Manager *m = c->manager;
 
-        if (c->agent) {
-                if (c->agent_prev)
-                        c->agent_prev->agent_next = c->agent_next;
-                else
-                        c->agent->calls = c->agent_next;
-                if (c->agent_next)
-                        c->agent_next->agent_prev = c->agent_prev;
-                c->agent = NULL;
-                c->agent_next = c->agent_prev = NULL;
-        }
+        c->agent = NULL;
         if (c->prev)
                 c->prev->next = c->next;
         else if (m->calls == c)
@@ -237,41 +228,11 @@ int call_reply_agent(Call *c, Agent *a)
                 r = agent_fill_info(a, &reply.result.agent.agent);
         if (r < 0) {
                 proto_reply_done(&reply);
-                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->id,
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->info.id,
                                  strerror(-r));
                 return 0;
         }
         call_reply(c, &reply);
-        return 0;
-}
-
-static int on_call_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Call *c = userdata;
-
-        call_reply_error(c, PROTO_ERROR_TIMEOUT, "agent %s: %s did not finish in time; it goes on",
-                         c->agent ? c->agent->id : "?", proto_op_to_string(c->request.op) ?: "request");
-        return 0;
-}
-
-int call_defer(Call *c, Agent *a, CallWait wait, uint64_t timeout_usec)
-{
-        int r;
-
-        if (c->answered || c->agent)
-                return -EALREADY; /* answered already, or parked twice: a handler bug */
-        r = sd_event_add_time_relative(c->manager->event, &c->timeout, CLOCK_MONOTONIC, timeout_usec, 1000,
-                                       on_call_timeout, c);
-        if (r < 0)
-                return r;
-        (void)sd_event_source_set_description(c->timeout, "call-timeout");
-        c->wait = wait;
-        c->agent = a;
-        c->agent_prev = NULL;
-        c->agent_next = a->calls;
-        if (a->calls)
-                a->calls->agent_prev = c;
-        a->calls = c;
         return 0;
 }
 

@@ -37,14 +37,13 @@ struct Call {
         Envelope *envelope;    /* when not cached */
 
         CallWait wait;
-        Agent *agent;          /* the agent waited on */
+        Agent *agent;          /* the agent waited on (call-wait.c) */
         uint64_t cookie_first; /* CALL_WAIT_STDIN: the chunks sent, cookie_first..cookie */
         uint64_t cookie;
         uint64_t written;
         int stdin_error; /* the first error a chunk was acked with (positive errno), or 0 */
         sd_event_source *timeout;
-        Call *agent_next, *agent_prev; /* on agent->calls */
-        Call *next, *prev;             /* on manager->calls */
+        Call *next, *prev; /* on manager->calls */
 
         /* Ownership: while its handler runs (`dispatching`) the dispatcher owns the call, and an answer only
          * marks it `answered`; the dispatcher frees it after the handler returns, so a handler may read its
@@ -71,9 +70,6 @@ int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* Answers with {agent: INFO} of a. */
 int call_reply_agent(Call *c, Agent *a);
-/* Parks the call on the agent until agent_complete_calls() or the timeout (then `timeout` is answered and
- * the operation goes on). */
-int call_defer(Call *c, Agent *a, CallWait wait, uint64_t timeout_usec);
 /* Drops a call without answering (shutdown): its cache entry and waiting envelopes go too. */
 void call_free(Call *c);
 

@@ -29,8 +29,9 @@ static void publish(LimitWatch *w, CgroupCounter k, uint64_t count)
         ProtoEventData d = {.limit_hit = {.limit = (char *)name, .count = count}};
 
         if (proto_event_data_encode(PROTO_EVENT_LIMIT_HIT, &d, &data) >= 0) {
-                log_debug("Agent %s reached %s (%" PRIu64 " times).", w->agent->id, name, count);
-                events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent->id, NULL, NULL, &data);
+                log_debug("Agent %s reached %s (%" PRIu64 " times).", w->agent->info.id, name, count);
+                events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent->info.id, NULL, NULL,
+                               &data);
         }
         proto_value_done(&data);
 }

@@ -14,6 +14,7 @@
 #include "adopt.h"
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "call-wait.h"
 #include "connection-limit.h"
 #include "control.h"
 #include "event-log.h"
@@ -250,7 +251,7 @@ static void notify_status(Manager *m)
         size_t live = 0;
 
         for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->state))
+                if (!agent_state_is_ended(a->info.state))
                         live++;
         (void)sd_notifyf(0, "STATUS=%zu agents running, %zu held", live, m->n_agents);
 }
@@ -332,7 +333,7 @@ void manager_begin_shutdown(Manager *m, bool stop_agents)
         }
         log_info("Shutting down; stopping agents first.");
         for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->state))
+                if (!agent_state_is_ended(a->info.state))
                         (void)agent_stop(a, m->config.stop_grace_usec);
         r = sd_event_add_time_relative(m->event, &m->shutdown_timer, CLOCK_MONOTONIC,
                                        m->config.stop_grace_usec + SHUTDOWN_EXTRA_USEC, 10 * USEC_PER_MSEC,
@@ -350,7 +351,7 @@ void manager_check_shutdown(Manager *m)
         if (!m->stopping)
                 return;
         for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->state))
+                if (!agent_state_is_ended(a->info.state))
                         return;
         (void)sd_event_exit(m->event, 0);
 }
@@ -488,6 +489,7 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         m->config = *config;
         *config = (Config){};
         m->started_usec = now_usec(CLOCK_MONOTONIC);
+        m->agent_observer = call_wait_observe;
 
         if (shim_path[0] != '/' || access(shim_path, X_OK) < 0)
                 return log_error_errno(shim_path[0] != '/' ? -EINVAL : -errno,

@@ -20,6 +20,7 @@ typedef struct RequestCache RequestCache;
 typedef struct EventRing EventRing;
 typedef struct EventLog EventLog;
 typedef struct Call Call;
+typedef struct AgentNotice AgentNotice;
 typedef struct SeccompCache SeccompCache;
 typedef struct ConnectionLimit ConnectionLimit;
 typedef struct SendBudget SendBudget;
@@ -77,7 +78,9 @@ typedef struct Manager {
         EventLog *event_log; /* STATE/events.log: the ring and the seq across restarts */
         struct Trash *trash; /* STATE/trash: removed agents' files, deleted in the background */
         uint64_t next_event_seq;
-        Call *calls;                 /* every request not answered yet */
+        Call *calls; /* every request not answered yet */
+        /* what agents notify (started, frozen, ended, stdin acks...): the control layer (call-wait.c) */
+        void (*agent_observer)(Agent *a, const AgentNotice *n);
         SeccompCache *seccomp_cache; /* compiled policies, by their bytes */
         ManagerStats stats;
 } Manager;

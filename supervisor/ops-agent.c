@@ -5,9 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "analyzer.h"
+#include "agent-log.h"
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "call-wait.h"
 #include "events.h"
 #include "log.h"
 #include "ops.h"
@@ -19,22 +20,6 @@
 #define FREEZE_REPLY_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define KILL_REPLY_TIMEOUT_USEC   (10 * USEC_PER_SEC)
 #define STDIN_REPLY_TIMEOUT_USEC  (10 * USEC_PER_SEC)
-
-static Agent *find_or_reply(Call *c, const char *ref)
-{
-        Agent *a = ref ? agent_find(c->manager, ref, c->uid, c->admin) : NULL;
-
-        if (!a)
-                call_reply_error(c, PROTO_ERROR_NOT_FOUND, "no agent %s", ref ?: "(none given)");
-        return a;
-}
-
-static int reply_state_conflict(Call *c, Agent *a, const char *what)
-{
-        call_reply_error(c, PROTO_ERROR_CONFLICT, "cannot %s agent %s: it is %s", what, a->id,
-                         proto_state_to_string(a->state));
-        return 0;
-}
 
 static int apply_limit(bool *has, uint64_t *value, uint64_t def, uint64_t max, const char *name, Call *c)
 {
@@ -49,7 +34,7 @@ static int apply_limit(bool *has, uint64_t *value, uint64_t def, uint64_t max, c
         return 0;
 }
 
-int op_spawn(Call *c)
+static int op_spawn(Call *c)
 {
         Manager *m = c->manager;
         ProtoSpawnArgs *args = &c->request.args.spawn;
@@ -109,36 +94,37 @@ int op_spawn(Call *c)
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         a->spawn_arrived_usec = c->arrived_usec;
-        (void)snprintf(c->created_agent, sizeof c->created_agent, "%s", a->id);
-        a->limits = limits;
-        if (strv_copy(args->argv, &a->argv) < 0 || (args->name && !(a->name = strdup(args->name)))) {
+        (void)snprintf(c->created_agent, sizeof c->created_agent, "%s", a->info.id);
+        a->info.limits = limits;
+        if (strv_copy(args->argv, &a->info.argv) < 0 ||
+            (args->name && !(a->info.name = strdup(args->name)))) {
                 agent_free(a);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
-        a->n_argv = args->n_argv;
+        a->info.n_argv = args->n_argv;
         for (size_t i = 0; i < args->labels.n_pairs; i++)
-                if (proto_str_map_add(&a->labels, args->labels.pairs[i].key, args->labels.pairs[i].value) <
-                    0) {
+                if (proto_str_map_add(&a->info.labels, args->labels.pairs[i].key,
+                                      args->labels.pairs[i].value) < 0) {
                         agent_free(a);
                         return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
                 }
-        events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->id, &a->state, NULL, NULL);
+        events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state, NULL, NULL);
 
         r = agent_spawn(a, args, &sandbox, &msg, &code);
         if (r < 0) {
                 m->stats.agents_spawn_failed++;
-                a->spawn_failed = true;
-                free(a->failed_msg);
-                a->failed_msg = TAKE_PTR(msg);
-                log_warning("Agent %s failed to spawn: %s", a->id, a->failed_msg ?: "?");
+                a->end.spawn_failed = true;
+                free(a->end.failed_msg);
+                a->end.failed_msg = TAKE_PTR(msg);
+                log_agent_warning(a, "Failed to spawn: %s", a->end.failed_msg ?: "?");
                 {
                         ProtoValue data = {};
-                        ProtoEventData d = {.error.msg = a->failed_msg ?: (char *)"spawn failed"};
+                        ProtoEventData d = {.error.msg = a->end.failed_msg ?: (char *)"spawn failed"};
                         if (proto_event_data_encode(PROTO_EVENT_ERROR, &d, &data) >= 0)
-                                events_publish(m, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                                events_publish(m, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
                         proto_value_done(&data);
                 }
-                call_reply_error(c, code, "%s", a->failed_msg ?: "spawn failed");
+                call_reply_error(c, code, "%s", a->end.failed_msg ?: "spawn failed");
                 agent_finalize(a);
                 return 0;
         }
@@ -149,7 +135,7 @@ int op_spawn(Call *c)
         return 0;
 }
 
-static bool labels_match(const ProtoStrMap *want, const ProtoStrMap *have)
+bool op_labels_match(const ProtoStrMap *want, const ProtoStrMap *have)
 {
         for (size_t i = 0; i < want->n_pairs; i++) {
                 const char *v = proto_str_map_get(have, want->pairs[i].key);
@@ -161,14 +147,15 @@ static bool labels_match(const ProtoStrMap *want, const ProtoStrMap *have)
 
 static bool list_match(Call *c, const ProtoListArgs *args, Agent *a)
 {
-        if (!c->admin && a->owner_uid != c->uid)
+        if (!c->admin && a->info.owner_uid != c->uid)
                 return false;
-        if (args->has_state ? a->state != args->state : (!args->all && agent_state_is_ended(a->state)))
+        if (args->has_state ? a->info.state != args->state
+                            : (!args->all && agent_state_is_ended(a->info.state)))
                 return false;
-        return labels_match(&args->labels, &a->labels);
+        return op_labels_match(&args->labels, &a->info.labels);
 }
 
-int op_list(Call *c)
+static int op_list(Call *c)
 {
         ProtoListArgs *args = &c->request.args.list;
         ProtoReply reply = {};
@@ -206,135 +193,110 @@ int op_list(Call *c)
         return 0;
 }
 
-int op_get(Call *c)
+static int step_get(OpStep *s, Agent *a, const void *args)
 {
-        Agent *a = find_or_reply(c, c->request.args.agent.agent);
-
-        if (a)
-                call_reply_agent(c, a);
         return 0;
 }
 
-int op_pause(Call *c)
+static int step_pause(OpStep *s, Agent *a, const void *args)
 {
-        Agent *a = find_or_reply(c, c->request.args.agent.agent);
         int r;
 
-        if (!a)
-                return 0;
-        if (agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0)
-                return reply_state_conflict(c, a, "pause");
-        r = call_defer(c, a, CALL_WAIT_FROZEN, FREEZE_REPLY_TIMEOUT_USEC);
+        if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
+                return op_step_conflict(s, a, "pause");
+        r = op_step_park(s, a, CALL_WAIT_FROZEN, FREEZE_REPLY_TIMEOUT_USEC);
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", strerror(-r));
+                return r;
         r = agent_pause(a);
         if (r < 0)
-                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot freeze agent %s: %s", a->id, strerror(-r));
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot freeze agent %s: %m", a->info.id);
         return 0;
 }
 
-int op_resume(Call *c)
+static int step_resume(OpStep *s, Agent *a, const void *args)
 {
-        Agent *a = find_or_reply(c, c->request.args.agent.agent);
         int r;
 
-        if (!a)
-                return 0;
-        if (agent_state_next(a->state, AGENT_EVENT_RESUME) < 0)
-                return reply_state_conflict(c, a, "resume");
-        r = call_defer(c, a, CALL_WAIT_THAWED, FREEZE_REPLY_TIMEOUT_USEC);
+        if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
+                return op_step_conflict(s, a, "resume");
+        r = op_step_park(s, a, CALL_WAIT_THAWED, FREEZE_REPLY_TIMEOUT_USEC);
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", strerror(-r));
+                return r;
         r = agent_resume(a);
         if (r < 0)
-                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot thaw agent %s: %s", a->id, strerror(-r));
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot thaw agent %s: %m", a->info.id);
         return 0;
 }
 
-static uint64_t stop_grace(Manager *m, const ProtoStopArgs *args)
+static int step_stop(OpStep *s, Agent *a, const void *v)
 {
-        return args->has_grace_ms ? args->grace_ms * USEC_PER_MSEC : m->config.stop_grace_usec;
-}
-
-int op_stop(Call *c)
-{
-        ProtoStopArgs *args = &c->request.args.stop;
-        Agent *a = find_or_reply(c, args->agent);
-        uint64_t grace = stop_grace(c->manager, args);
+        const ProtoStopArgs *args = v;
+        uint64_t grace = args->has_grace_ms ? args->grace_ms * USEC_PER_MSEC
+                                            : s->call->manager->config.stop_grace_usec;
         int r;
 
-        if (!a)
-                return 0;
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
-                return reply_state_conflict(c, a, "stop");
-        r = call_defer(c, a, CALL_WAIT_ENDED, grace + KILL_REPLY_TIMEOUT_USEC);
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
+                return op_step_conflict(s, a, "stop");
+        r = op_step_park(s, a, CALL_WAIT_ENDED, grace + KILL_REPLY_TIMEOUT_USEC);
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", strerror(-r));
+                return r;
         r = agent_stop(a, grace);
+        /* a parked stop is answered when the agent ends, whatever the kill did */
+        if (r < 0 && !s->parked)
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot stop agent %s: %m", a->info.id);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: stopping failed: %m", a->id);
+                log_agent_warning_errno(a, r, "Failed to stop: %m");
         return 0;
 }
 
-int op_kill(Call *c)
+static int step_kill(OpStep *s, Agent *a, const void *args)
 {
-        Agent *a = find_or_reply(c, c->request.args.agent.agent);
         int r;
 
-        if (!a)
-                return 0;
-        if (agent_state_next(a->state, AGENT_EVENT_STOP) < 0)
-                return reply_state_conflict(c, a, "kill");
-        r = call_defer(c, a, CALL_WAIT_ENDED, KILL_REPLY_TIMEOUT_USEC);
+        if (agent_state_next(a->info.state, AGENT_EVENT_STOP) < 0)
+                return op_step_conflict(s, a, "kill");
+        r = op_step_park(s, a, CALL_WAIT_ENDED, KILL_REPLY_TIMEOUT_USEC);
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", strerror(-r));
+                return r;
         r = agent_kill(a);
+        if (r < 0 && !s->parked)
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot kill agent %s: %m", a->info.id);
         if (r < 0)
-                log_warning_errno(r, "Agent %s: cgroup.kill failed: %m", a->id);
+                log_agent_warning_errno(a, r, "Failed to kill its cgroup: %m");
         return 0;
 }
 
-int op_signal(Call *c)
+static int step_signal(OpStep *s, Agent *a, const void *v)
 {
-        ProtoSignalArgs *args = &c->request.args.signal;
-        Agent *a = find_or_reply(c, args->agent);
+        const ProtoSignalArgs *args = v;
         int r;
 
-        if (!a)
-                return 0;
         if (args->signal <= 0 || args->signal >= _NSIG)
-                return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "invalid signal %d", args->signal);
+                return op_step_fail(s, -EINVAL, PROTO_ERROR_BAD_REQUEST, "invalid signal %d", args->signal);
         r = agent_send_signal(a, args->signal);
         if (r == -EBUSY)
-                return reply_state_conflict(c, a, "signal");
+                return op_step_conflict(s, a, "signal");
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot reach the shim of agent %s: %s",
-                                        a->id, strerror(-r));
-        call_reply_agent(c, a);
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot reach the shim of agent %s: %m",
+                                    a->info.id);
         return 0;
 }
 
-int op_stdin(Call *c)
+static int step_stdin(OpStep *s, Agent *a, const void *v)
 {
-        ProtoStdinArgs *args = &c->request.args.input;
-        Agent *a = find_or_reply(c, args->agent);
+        const ProtoStdinArgs *args = v;
+        Call *c = s->call;
         const uint8_t *data = args->data.data;
         size_t size = args->data.data ? args->data.size : 0;
         uint64_t first;
         int r;
 
-        if (!a)
-                return 0;
-        if (a->state == PROTO_STATE_STARTING || agent_state_is_ended(a->state))
-                return reply_state_conflict(c, a, "write to");
+        if (a->info.state == PROTO_STATE_STARTING || agent_state_is_ended(a->info.state))
+                return op_step_conflict(s, a, "write to");
         if (!a->stdin_open)
-                return call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed");
-        if (size == 0 && !args->close) {
-                ProtoReply reply = {};
-                if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
-                        return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-                return call_reply(c, &reply);
-        }
+                return op_step_fail(s, -EPIPE, PROTO_ERROR_CONFLICT, "stdin is closed");
+        if (size == 0 && !args->close)
+                return op_step_reply_empty(s);
         first = a->next_cookie;
         /* the shim takes at most SHIM_STDIN_CHUNK_MAX per packet; each chunk is acked on its own, and the
          * reply counts what was taken (docs/protocol.md: fewer than sent means retry the rest) */
@@ -344,22 +306,17 @@ int op_stdin(Call *c)
                 r = shim_link_send_stdin(a, a->next_cookie, data + off, n, last && args->close, off > 0);
                 if (r == -EAGAIN && off > 0)
                         break; /* the chunks sent are acked: the reply says how much they were */
-                if (r == -EAGAIN) {
-                        ProtoReply reply = {};
-                        if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
-                                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-                        return call_reply(c, &reply); /* written: 0 */
-                }
+                if (r == -EAGAIN)
+                        return op_step_reply_empty(s); /* written: 0 */
                 if ((r == -EPIPE || r == -ENOTCONN || r == -ECONNRESET) && off == 0)
                         /* the shim went away (the agent is ending): nothing was written */
-                        return call_reply_error(c, PROTO_ERROR_CONFLICT,
-                                                "stdin of agent %s is closed: the agent is ending", a->id);
+                        return op_step_fail(s, r, PROTO_ERROR_CONFLICT,
+                                            "stdin of agent %s is closed: the agent is ending", a->info.id);
                 if (r == -EPIPE || r == -ENOTCONN || r == -ECONNRESET)
                         break; /* the chunks sent are acked or the call ends with the agent */
                 if (r < 0)
-                        return call_reply_error(c, PROTO_ERROR_INTERNAL,
-                                                "cannot pass stdin to the shim of agent %s: %s", a->id,
-                                                strerror(-r));
+                        return op_step_fail(s, r, PROTO_ERROR_INTERNAL,
+                                            "cannot pass stdin to the shim of agent %s: %m", a->info.id);
                 a->next_cookie++;
                 off += n;
                 if (last)
@@ -367,216 +324,50 @@ int op_stdin(Call *c)
         }
         c->cookie_first = first;
         c->cookie = a->next_cookie - 1;
-        r = call_defer(c, a, CALL_WAIT_STDIN, STDIN_REPLY_TIMEOUT_USEC);
-        if (r < 0)
-                call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", strerror(-r));
-        return 0;
+        return op_step_park(s, a, CALL_WAIT_STDIN, STDIN_REPLY_TIMEOUT_USEC);
 }
 
-int op_remove(Call *c)
+static int step_remove(OpStep *s, Agent *a, const void *args)
 {
-        Agent *a = find_or_reply(c, c->request.args.agent.agent);
-        ProtoReply reply = {};
         int r;
 
-        if (!a)
-                return 0;
-        if (!agent_state_is_ended(a->state))
-                return call_reply_error(c, PROTO_ERROR_CONFLICT,
-                                        "agent %s is %s: stop it before removing it", a->id,
-                                        proto_state_to_string(a->state));
-        r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
-        if (r >= 0)
-                r = agent_fill_info(a, &reply.result.agent.agent);
-        if (r < 0) {
-                proto_reply_done(&reply);
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        }
+        if (!agent_state_is_ended(a->info.state))
+                return op_step_fail(s, -EBUSY, PROTO_ERROR_CONFLICT,
+                                    "agent %s is %s: stop it before removing it", a->info.id,
+                                    proto_state_to_string(a->info.state));
         if (a->remove_requested || (a->cg && !a->cgroups_removed)) {
-                proto_reply_done(&reply);
-                r = call_defer(c, a, CALL_WAIT_REMOVED, KILL_REPLY_TIMEOUT_USEC);
+                r = op_step_park(s, a, CALL_WAIT_REMOVED, KILL_REPLY_TIMEOUT_USEC);
                 if (r < 0)
-                        return call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", strerror(-r));
-                (void)agent_remove(a); /* may answer and free at once */
+                        return r;
+                (void)agent_remove(
+                        a); /* 1: finishes once its cgroups are empty; may answer and free at once */
                 return 0;
         }
-        r = agent_remove(a);
-        if (r < 0) {
-                proto_reply_done(&reply);
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot remove agent %s: %s", a->id,
-                                        strerror(-r));
-        }
-        call_reply(c, &reply);
-        return 0;
-}
-
-int op_action(Call *c)
-{
-        ProtoActionArgs *args = &c->request.args.action;
-        Agent *a = find_or_reply(c, args->agent);
-
-        if (a)
-                call_reply_error(c, PROTO_ERROR_CONFLICT,
-                                 "agent %s has no action channel: it cannot take action %s", a->id,
-                                 args->name ?: "");
-        return 0;
-}
-
-/* One batch step; it only starts the operation (a batch does not wait for agents to freeze or end). */
-static int batch_one(Call *c, ProtoBatchArgs *b, Agent *a, ProtoErrorCode *ret_code, char **ret_msg)
-{
-        int r = 0;
-
-        switch (b->op) {
-        case PROTO_OP_GET:
-                return 0;
-        case PROTO_OP_PAUSE:
-                r = agent_state_next(a->state, AGENT_EVENT_PAUSE) < 0 ? -EBUSY : agent_pause(a);
-                break;
-        case PROTO_OP_RESUME:
-                r = agent_state_next(a->state, AGENT_EVENT_RESUME) < 0 ? -EBUSY : agent_resume(a);
-                break;
-        case PROTO_OP_STOP:
-                r = agent_stop(a, stop_grace(c->manager, &b->args.stop));
-                break;
-        case PROTO_OP_KILL:
-                r = agent_kill(a);
-                break;
-        case PROTO_OP_SIGNAL:
-                r = agent_send_signal(a, b->args.signal.signal);
-                break;
-        case PROTO_OP_REMOVE:
-                r = agent_remove(a); /* 1: finishes once its cgroups are empty */
-                break;
-        case PROTO_OP_ACTION:
-                *ret_code = PROTO_ERROR_CONFLICT;
-                (void)asprintf_safe(ret_msg, "the agent has no action channel: it cannot take action %s",
-                                    b->args.action.name ?: "");
-                return -ENOENT;
-        default:
-                *ret_code = PROTO_ERROR_BAD_REQUEST;
-                (void)asprintf_safe(ret_msg, "op %s cannot be batched", proto_op_to_string(b->op) ?: "?");
-                return -EINVAL;
-        }
-        if (r == -EBUSY) {
-                *ret_code = PROTO_ERROR_CONFLICT;
-                (void)asprintf_safe(ret_msg, "the agent is %s", proto_state_to_string(a->state));
-        } else if (r < 0) {
-                *ret_code = PROTO_ERROR_INTERNAL;
-                (void)asprintf_safe(ret_msg, "%s", strerror(-r));
-        }
-        return r;
-}
-
-static bool selector_match(const ProtoSelector *s, Agent *a)
-{
-        if (s->has_state ? a->state != s->state : false)
-                return false;
-        if (!labels_match(&s->labels, &a->labels))
-                return false;
-        if (s->name_glob && (!a->name || fnmatch(s->name_glob, a->name, 0) != 0))
-                return false;
-        return true;
-}
-
-static int batch_add(ProtoBatchResult *res, const char *agent, bool ok, ProtoErrorCode code, const char *msg)
-{
-        ProtoBatchItem *it = &res->results[res->n_results];
-
-        /* analyzer false positive: the reply's item owns the copy (stored through a parameter, lost by the
-         * analyzer) */
-        ANALYZER_IGNORE_LEAK_BEGIN
-        it->agent = strdup(agent);
-        if (!it->agent)
-                return -ENOMEM;
-        ANALYZER_IGNORE_END
-        it->ok = ok;
-        if (!ok) {
-                it->error_code = code;
-                /* analyzer false positive: the reply's item owns the copy (stored through a parameter, lost
-                 * by the analyzer) */
-                ANALYZER_IGNORE_LEAK_BEGIN
-                it->error_msg = strdup(msg ?: "");
-                if (!it->error_msg) {
-                        free(it->agent);
-                        it->agent = NULL;
-                        return -ENOMEM;
-                }
-                ANALYZER_IGNORE_END
-                res->failed_count++;
-        } else
-                res->ok_count++;
-        res->n_results++;
-        return 0;
-}
-
-int op_batch(Call *c)
-{
-        Manager *m = c->manager;
-        ProtoBatchArgs *b = &c->request.args.batch;
-        _cleanup_free_ Agent **targets = NULL;
-        _cleanup_free_ const char **refs = NULL;
-        ProtoReply reply = {};
-        size_t n = 0, cap = b->agents ? b->n_agents : m->n_agents;
-        int r;
-
-        if (!proto_op_batchable(b->op))
-                return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "op %s cannot be batched",
-                                        proto_op_to_string(b->op) ?: "?");
-        cap = MIN(MAX(cap, (size_t)1), (size_t)PROTO_BATCH_AGENTS_MAX);
-        targets = calloc(cap, sizeof *targets);
-        refs = calloc(cap, sizeof *refs);
-        if (!targets || !refs)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        if (b->agents) {
-                for (size_t i = 0; i < b->n_agents && n < cap; i++) {
-                        Agent *a = agent_find(m, b->agents[i], c->uid, c->admin);
-                        bool dup = false;
-                        /* an agent named twice is acted on once (remove frees it) */
-                        for (size_t j = 0; a && j < n && !dup; j++)
-                                dup = targets[j] == a;
-                        if (dup)
-                                continue;
-                        refs[n] = b->agents[i];
-                        targets[n++] = a;
-                }
-        } else
-                for (Agent *a = m->agents; a && n < cap; a = a->next) {
-                        if ((!c->admin && a->owner_uid != c->uid) || !selector_match(&b->selector, a))
-                                continue;
-                        refs[n] = a->id;
-                        targets[n++] = a;
-                }
-
-        r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
+        /* remove frees the agent: the reply describes it as it was */
+        r = op_step_reply_info_now(s, a);
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        reply.result.batch.results = calloc(MAX(n, (size_t)1), sizeof(ProtoBatchItem));
-        if (!reply.result.batch.results) {
-                proto_reply_done(&reply);
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *msg = NULL, *id = NULL;
-                ProtoErrorCode code = PROTO_ERROR_INTERNAL;
-                bool ok;
-
-                if (!targets[i]) {
-                        ok = false;
-                        code = PROTO_ERROR_NOT_FOUND;
-                        (void)asprintf_safe(&msg, "no agent %s", refs[i]);
-                        id = strdup(refs[i]);
-                } else {
-                        id = strdup(targets[i]->id); /* remove frees the agent */
-                        ok = batch_one(c, b, targets[i], &code, &msg) >= 0;
-                }
-                if (!id || batch_add(&reply.result.batch, id, ok, code, msg) < 0) {
-                        proto_reply_done(&reply);
-                        return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-                }
-                if (!ok && b->fail_fast)
-                        break;
-        }
-        call_reply(c, &reply);
+                return r;
+        r = agent_remove(a);
+        if (r < 0)
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot remove agent %s: %m", a->info.id);
         return 0;
 }
+
+static int step_action(OpStep *s, Agent *a, const void *v)
+{
+        const ProtoActionArgs *args = v;
+
+        /* docs/protocol.md: conflict for an agent without an action channel, and no agent has one yet */
+        return op_step_fail(s, -EOPNOTSUPP, PROTO_ERROR_CONFLICT,
+                            "agent %s has no action channel: it cannot take action %s", a->info.id,
+                            args->name ?: "");
+}
+
+const OpHandler ops_agent_handlers[] = {
+        {PROTO_OP_SPAWN, .call = op_spawn},     {PROTO_OP_LIST, .call = op_list},
+        {PROTO_OP_GET, .step = step_get},       {PROTO_OP_PAUSE, .step = step_pause},
+        {PROTO_OP_RESUME, .step = step_resume}, {PROTO_OP_STOP, .step = step_stop},
+        {PROTO_OP_KILL, .step = step_kill},     {PROTO_OP_SIGNAL, .step = step_signal},
+        {PROTO_OP_STDIN, .step = step_stdin},   {PROTO_OP_REMOVE, .step = step_remove},
+        {PROTO_OP_ACTION, .step = step_action}, {_PROTO_OP_INVALID},
+};

@@ -14,27 +14,7 @@
 #include "string-util.h"
 #include "time-util.h"
 
-int ops_dispatch(Call *c)
-{
-        static int (*const handlers[_PROTO_OP_MAX])(Call *) = {
-                [PROTO_OP_HEALTH] = op_health,     [PROTO_OP_LIST] = op_list,
-                [PROTO_OP_GET] = op_get,           [PROTO_OP_SPAWN] = op_spawn,
-                [PROTO_OP_PAUSE] = op_pause,       [PROTO_OP_RESUME] = op_resume,
-                [PROTO_OP_STOP] = op_stop,         [PROTO_OP_KILL] = op_kill,
-                [PROTO_OP_SIGNAL] = op_signal,     [PROTO_OP_STDIN] = op_stdin,
-                [PROTO_OP_OUTPUT] = op_output,     [PROTO_OP_ACTION] = op_action,
-                [PROTO_OP_BATCH] = op_batch,       [PROTO_OP_EVENTS] = op_events,
-                [PROTO_OP_REMOVE] = op_remove,     [PROTO_OP_STATS] = op_stats,
-                [PROTO_OP_SHUTDOWN] = op_shutdown,
-        };
-
-        if (c->request.op < 0 || c->request.op >= _PROTO_OP_MAX || !handlers[c->request.op])
-                return call_reply_error(c, PROTO_ERROR_UNKNOWN_OP, "unknown op");
-        return handlers[c->request.op](c);
-        return 0;
-}
-
-int op_health(Call *c)
+static int op_health(Call *c)
 {
         Manager *m = c->manager;
         ProtoReply reply = {};
@@ -56,8 +36,9 @@ int op_health(Call *c)
         h->protocol = PROTO_VERSION;
         h->uptime_s = (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC;
         for (Agent *a = m->agents; a; a = a->next)
-                if ((c->admin || a->owner_uid == c->uid) && a->state >= 0 && a->state < _PROTO_STATE_MAX)
-                        h->agents[a->state]++;
+                if ((c->admin || a->info.owner_uid == c->uid) && a->info.state >= 0 &&
+                    a->info.state < _PROTO_STATE_MAX)
+                        h->agents[a->info.state]++;
         (void)host_info_read(&h->host);
         call_reply(c, &reply);
         return 0;
@@ -78,7 +59,7 @@ static int stat_add(ProtoStatsResult *s, size_t cap, const char *name, uint64_t 
         return 0;
 }
 
-int op_stats(Call *c)
+static int op_stats(Call *c)
 {
         Manager *m = c->manager;
         const ManagerStats *st = &m->stats;
@@ -99,8 +80,9 @@ int op_stats(Call *c)
         }
         size_t mine = 0;
         for (Agent *a = m->agents; a; a = a->next)
-                if ((c->admin || a->owner_uid == c->uid) && a->state >= 0 && a->state < _PROTO_STATE_MAX) {
-                        by_state[a->state]++;
+                if ((c->admin || a->info.owner_uid == c->uid) && a->info.state >= 0 &&
+                    a->info.state < _PROTO_STATE_MAX) {
+                        by_state[a->info.state]++;
                         mine++;
                 }
         /* a tenant learns nothing of others: its own agents, and facts about the daemon itself */
@@ -169,7 +151,7 @@ int op_stats(Call *c)
         return 0;
 }
 
-int op_events(Call *c)
+static int op_events(Call *c)
 {
         ProtoEventsArgs *args = &c->request.args.events;
         ProtoReply reply = {};
@@ -202,3 +184,10 @@ int op_events(Call *c)
         call_reply(c, &reply);
         return 0;
 }
+
+const OpHandler ops_host_handlers[] = {
+        {PROTO_OP_HEALTH, .call = op_health},
+        {PROTO_OP_STATS, .call = op_stats},
+        {PROTO_OP_EVENTS, .call = op_events},
+        {_PROTO_OP_INVALID},
+};

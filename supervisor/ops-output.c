@@ -7,36 +7,35 @@
 #include "ops.h"
 #include "output-query.h"
 
-int op_output(Call *c)
+static int step_output(OpStep *s, Agent *a, const void *v)
 {
-        ProtoOutputArgs *args = &c->request.args.output;
+        const ProtoOutputArgs *args = v;
+        Manager *m = s->call->manager;
         const OutputQueryBudget budget = {
-                .scan_bytes = c->manager->config.output_scan_budget,
-                .usec = c->manager->config.output_time_budget_usec,
+                .scan_bytes = m->config.output_scan_budget,
+                .usec = m->config.output_time_budget_usec,
         };
-        Agent *a = agent_find(c->manager, args->agent ?: "", c->uid, c->admin);
         _cleanup_free_ char *error = NULL;
         _cleanup_close_ int tmp = -EBADF;
-        ProtoReply reply = {};
         int dfd, r;
 
-        if (!a)
-                return call_reply_error(c, PROTO_ERROR_NOT_FOUND, "no agent %s",
-                                        args->agent ?: "(none given)");
         dfd = agent_state_dir(a, &tmp);
         if (dfd < 0)
-                return call_reply_error(c, PROTO_ERROR_CONFLICT, "agent %s has no output store", a->id);
-        r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
+                return op_step_fail(s, dfd, PROTO_ERROR_CONFLICT, "agent %s has no output store",
+                                    a->info.id);
+        r = op_step_reply_empty(s);
         if (r < 0)
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-        r = output_query(dfd, args, a->output_dropped_bytes, &budget, &reply.result.output, &error);
-        if (r < 0) {
-                proto_reply_done(&reply);
-                if (r == -EINVAL)
-                        return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "%s", error ?: "bad arguments");
-                return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot read the output of agent %s: %s",
-                                        a->id, strerror(-r));
-        }
-        call_reply(c, &reply);
+                return r;
+        r = output_query(dfd, args, a->output_dropped_bytes, &budget, &s->reply.result.output, &error);
+        if (r == -EINVAL)
+                return op_step_fail(s, r, PROTO_ERROR_BAD_REQUEST, "%s", error ?: "bad arguments");
+        if (r < 0)
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot read the output of agent %s: %m",
+                                    a->info.id);
         return 0;
 }
+
+const OpHandler ops_output_handlers[] = {
+        {PROTO_OP_OUTPUT, .step = step_output},
+        {_PROTO_OP_INVALID},
+};

@@ -35,7 +35,7 @@ static void publish_output(Agent *a)
         if (a->output_first_seq == 0)
                 return;
         if (proto_event_data_encode(PROTO_EVENT_OUTPUT, &d, &data) >= 0)
-                events_publish(a->manager, PROTO_EVENT_OUTPUT, a->id, NULL, NULL, &data);
+                events_publish(a->manager, PROTO_EVENT_OUTPUT, a->info.id, NULL, NULL, &data);
         proto_value_done(&data);
         a->output_announced_seq = a->output_last_seq;
         a->output_first_seq = a->output_last_seq = a->output_bytes_pending = 0;
@@ -46,7 +46,7 @@ static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Agent *a = userdata;
 
-        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
         publish_output(a);
         return 0;
 }
@@ -76,61 +76,33 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
                 publish_output(a);
                 return;
         }
-        if (!a->output_timer && sd_event_add_time(a->manager->event, &a->output_timer, CLOCK_MONOTONIC,
-                                                  a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC,
-                                                  10 * USEC_PER_MSEC, on_output_timer, a) >= 0)
-                (void)sd_event_source_set_description(a->output_timer, "agent-output-event");
+        if (!a->timers.output_timer &&
+            sd_event_add_time(a->manager->event, &a->timers.output_timer, CLOCK_MONOTONIC,
+                              a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC, 10 * USEC_PER_MSEC,
+                              on_output_timer, a) >= 0)
+                (void)sd_event_source_set_description(a->timers.output_timer, "agent-output-event");
 }
 
-/* Every chunk of a stdin request is acked; the reply waits for the last one and says how many bytes the
- * agent's queue took (a prefix of the data: the shim refuses the rest of a request once a chunk was cut). */
 static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
 {
-        for (Call *c = a->calls, *n; c; c = n) {
-                n = c->agent_next;
-                if (c->wait != CALL_WAIT_STDIN || ack->cookie < c->cookie_first || ack->cookie > c->cookie)
-                        continue;
-                if (ack->result >= 0)
-                        c->written += (uint64_t)ack->result;
-                else if (ack->result == -EPIPE) {
-                        a->stdin_open = false;
-                        c->stdin_error = c->stdin_error ?: EPIPE;
-                } else if (ack->result != -EAGAIN) /* -EAGAIN: the queue is full, fewer bytes written */
-                        c->stdin_error = c->stdin_error ?: (int)-ack->result;
-                if (ack->cookie != c->cookie)
-                        continue;
-
-                if (c->written == 0 && c->stdin_error == EPIPE) {
-                        call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin of agent %s is closed", a->id);
-                        continue;
-                }
-                if (c->written == 0 && c->stdin_error) {
-                        call_reply_error(c, PROTO_ERROR_INTERNAL, "writing stdin of agent %s failed: %s",
-                                         a->id, strerror(c->stdin_error));
-                        continue;
-                }
-                ProtoReply reply = {};
-                if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0) {
-                        call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
-                        continue;
-                }
-                reply.result.input.written = c->written;
-                if (c->request.args.input.close && c->written == c->request.args.input.data.size)
-                        a->stdin_open = false;
-                call_reply(c, &reply);
-        }
+        if (ack->result == -EPIPE)
+                a->stdin_open = false;
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STDIN_ACK,
+                                       .cookie = ack->cookie,
+                                       .result = ack->result});
 }
 
 static void handle_started(Agent *a, const ShimMsgStarted *s)
 {
         a->ns_pid = s->agent_pid;
-        a->started_ns = s->started_ns ?: now_ns(CLOCK_REALTIME);
-        a->has_spawn_us = true;
-        a->spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
+        a->info.started_ns = s->started_ns ?: now_ns(CLOCK_REALTIME);
+        a->info.has_started_ns = true;
+        a->info.has_spawn_us = true;
+        a->info.spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
         (void)agent_transition(a, AGENT_EVENT_STARTED);
-        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->id, a->ns_pid,
-                 (unsigned long long)a->spawn_us);
-        agent_complete_calls(a, CALL_WAIT_STARTED, 0, true, 0, NULL);
+        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->info.id,
+                 a->ns_pid, (unsigned long long)a->info.spawn_us);
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STARTED});
 }
 
 static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
@@ -138,14 +110,14 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         ProtoValue data = {};
         char msg[256];
 
-        a->spawn_failed = true;
-        a->failed_stage = f->stage;
-        a->failed_error = f->error;
+        a->end.spawn_failed = true;
+        a->end.failed_stage = f->stage;
+        a->end.failed_error = f->error;
         (void)snprintf(msg, sizeof msg, "stage %s: %s", shim_stage_to_string(f->stage), strerror(f->error));
-        free(a->failed_msg);
-        a->failed_msg = strdup(msg);
+        free(a->end.failed_msg);
+        a->end.failed_msg = strdup(msg);
         if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >= 0)
-                events_publish(a->manager, PROTO_EVENT_ERROR, a->id, NULL, NULL, &data);
+                events_publish(a->manager, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
         proto_value_done(&data);
         /* the agent has ended here: the state turns `failed` before the spawn is answered, not once the shim
          * has gone too (a client's `get` right after the reply sees what the reply said) */
@@ -174,11 +146,14 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
                           ", this descartesd %u..%u: no common version. The agent is left running and "
                           "watched, but it cannot be signalled or fed stdin through its shim; stop and kill "
                           "end it through its cgroup.",
-                          a->id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                          a->info.id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
                 a->manager->stats.shim_protocol_errors++;
                 a->shim_version = 0;
-                agent_complete_calls(a, CALL_WAIT_STARTED, 0, false, PROTO_ERROR_INTERNAL,
-                                     "the agent's shim speaks no protocol version of this descartesd");
+                agent_notify(
+                        a, &(AgentNotice){
+                                   .type = AGENT_NOTICE_SPAWN_FAILED,
+                                   .code = PROTO_ERROR_INTERNAL,
+                                   .msg = "the agent's shim speaks no protocol version of this descartesd"});
                 shim_link_detach(a);
                 return;
         }
@@ -186,10 +161,10 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
         if (a->adopted)
                 log_info("Agent %s: speaking shim protocol version %" PRIu32
                          " with its shim (it speaks %" PRIu32 "..%" PRIu32 ", descartesd %u..%u).",
-                         a->id, v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                         a->info.id, v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
         /* a version 1 shim has no WELCOME */
         if (v >= 2 && send_welcome(a, v) < 0)
-                log_debug("Agent %s: cannot send WELCOME to its shim.", a->id);
+                log_debug("Agent %s: cannot send WELCOME to its shim.", a->info.id);
         /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a reconnection)
          * tells its state */
         if (msg->state != SHIM_STATE_STARTING)
@@ -228,8 +203,8 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                 return 0;
         case SHIM_MSG_EXITED:
                 if (m.exited.rec.magic == SHIM_EXIT_MAGIC) {
-                        a->exit_record = m.exited.rec;
-                        a->have_exit_record = true;
+                        a->end.exit_record = m.exited.rec;
+                        a->end.have_exit_record = true;
                 }
                 publish_output(a);
                 agent_finalize(a);
@@ -259,7 +234,7 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                                 reset = true;
                                 continue;
                         }
-                        log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->id);
+                        log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->info.id);
                         shim_link_detach(a);
                         return 0;
                 }
@@ -275,7 +250,7 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                 r = handle_packet(a, buf, (size_t)n);
                 if (r < 0) {
                         a->manager->stats.shim_protocol_errors++;
-                        log_debug_errno(r, "Agent %s: bad message from the shim, ignoring: %m", a->id);
+                        log_debug_errno(r, "Agent %s: bad message from the shim, ignoring: %m", a->info.id);
                 }
                 if (a->control_fd < 0)
                         return 0;
@@ -292,14 +267,14 @@ static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userda
 void shim_link_drain(Agent *a)
 {
         /* bounded: a shim sends at most a few packets after its agent ended */
-        for (unsigned i = 0; i < 64 && a->control_fd >= 0 && !agent_state_is_ended(a->state); i++)
+        for (unsigned i = 0; i < 64 && a->control_fd >= 0 && !agent_state_is_ended(a->info.state); i++)
                 if (read_packets(a, a->control_fd, SHIM_LINK_BATCH) == 0)
                         break;
 }
 
 void shim_link_flush_output(Agent *a)
 {
-        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
         publish_output(a);
 }
 
@@ -327,7 +302,7 @@ void shim_link_detach(Agent *a)
         a->control_source = sd_event_source_disable_unref(a->control_source);
         a->control_fd = safe_close(a->control_fd);
         a->shim_version = 0;
-        a->output_timer = sd_event_source_disable_unref(a->output_timer);
+        a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
 }
 
 static int send_packet(Agent *a, const void *buf, size_t n)

@@ -355,12 +355,27 @@ static ProtoState state_of(ITest *t, const char *id)
         return s;
 }
 
+/* The shell has set its trap once it says so: a TERM before that would end it. */
+static void wait_ready(ITest *t, const char *id)
+{
+        for (int i = 0; i < 200; i++) {
+                size_t n = 0;
+                char **lines = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n);
+
+                strv_free(lines);
+                if (n > 0)
+                        return;
+                itest_sleep_ms(50);
+        }
+        fail_msg("agent %s never said it was ready", id);
+}
+
 /* Every op against an agent in each state it can be held in (running, paused, stopping, exited): some
  * answer ok and some conflict, all answer. */
 static void test_every_state(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = {"sh", "-c", "trap '' TERM; while :; do sleep 1; done", NULL};
+        const char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done", NULL};
         _cleanup_free_ char *id = NULL;
         ProtoAgentInfo info = {};
         DescartesError err = {};
@@ -383,8 +398,9 @@ static void test_every_state(void **state)
                 fail_msg("paused: %s", msg);
         free(id);
 
-        /* stopping: a long grace on an agent that ignores TERM */
+        /* stopping: a long grace on an agent that ignores TERM (once its shell has set the trap) */
         id = itest_spawn(t, true, argv);
+        wait_ready(t, id);
         {
                 ProtoRequest req = {.op = PROTO_OP_STOP};
                 req.args.stop.agent = id;
@@ -433,7 +449,7 @@ static int tenant_health(Raw *raw, void *arg)
 static void test_waiting_flood_is_per_caller(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = {"sh", "-c", "trap '' TERM; while :; do sleep 1; done", NULL};
+        const char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done", NULL};
         _cleanup_free_ char *id = itest_spawn(t, true, argv);
         Raw raw = {};
         char msg[512] = "";

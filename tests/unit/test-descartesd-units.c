@@ -123,6 +123,18 @@ static void test_state_table(void **state)
         assert_int_equal(agent_state_next(PROTO_STATE_STOPPING, AGENT_EVENT_EXITED), PROTO_STATE_EXITED);
         assert_int_equal(agent_state_next(PROTO_STATE_STOPPING, AGENT_EVENT_PAUSE), _PROTO_STATE_INVALID);
         assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, AGENT_EVENT_EXITED), PROTO_STATE_EXITED);
+        /* every live state ends; adoption follows the cgroup's freezer */
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSED, AGENT_EVENT_EXITED), PROTO_STATE_EXITED);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, AGENT_EVENT_SPAWN_FAILED),
+                         PROTO_STATE_FAILED);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, AGENT_EVENT_SEEN_FROZEN), PROTO_STATE_PAUSED);
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSED, AGENT_EVENT_SEEN_THAWED), PROTO_STATE_RUNNING);
+        assert_int_equal(agent_state_next(PROTO_STATE_PAUSED, AGENT_EVENT_SEEN_FREEZING),
+                         PROTO_STATE_PAUSING);
+        assert_int_equal(agent_state_next(PROTO_STATE_RUNNING, AGENT_EVENT_SEEN_THAWING),
+                         PROTO_STATE_RESUMING);
+        assert_int_equal(agent_state_next(PROTO_STATE_STOPPING, AGENT_EVENT_SEEN_FROZEN),
+                         _PROTO_STATE_INVALID);
         /* ended agents accept nothing */
         for (int e = 0; e < _AGENT_EVENT_MAX; e++) {
                 assert_int_equal(agent_state_next(PROTO_STATE_EXITED, e), _PROTO_STATE_INVALID);
