@@ -28,7 +28,7 @@
 
 #include "bench-util.h"
 #include "cleanup.h"
-#include "descartes/descartes.h"
+#include "descartes-wire.h"
 
 #define WARMUP_ROUNDS    1000
 #define N_MAX            10000000L
@@ -46,7 +46,7 @@ static int fail(Ctx *x, const char *what, int r)
         return r;
 }
 
-static int encoded_sizes(const DescartesAgentInfo *info, size_t *ret_req, size_t *ret_rep)
+static int encoded_sizes(const ProtoAgentInfo *info, size_t *ret_req, size_t *ret_rep)
 {
         char id[64];
         ProtoRequest req = {.op = PROTO_OP_GET};
@@ -75,26 +75,26 @@ static int encoded_sizes(const DescartesAgentInfo *info, size_t *ret_req, size_t
 static int cmd_get(Ctx *x, long n, const char *agent)
 {
         _cleanup_free_ double *t = calloc((size_t)n, sizeof(double));
-        DescartesAgentInfo info = {};
+        ProtoAgentInfo info = {};
         size_t req_bytes = 0, rep_bytes = 0;
         int r;
 
         if (!t)
                 return -ENOMEM;
         for (long i = 0; i < WARMUP_ROUNDS; i++) {
-                r = descartes_get(x->client, agent, NULL, &x->err);
+                r = wire_get(x->client, agent, NULL, &x->err);
                 if (r < 0)
                         return fail(x, "get", r);
         }
         for (long i = 0; i < n; i++) {
                 double t0 = bench_now_us();
 
-                r = descartes_get(x->client, agent, NULL, &x->err);
+                r = wire_get(x->client, agent, NULL, &x->err);
                 if (r < 0)
                         return fail(x, "get", r);
                 t[i] = bench_now_us() - t0;
         }
-        r = descartes_get(x->client, agent, &info, &x->err);
+        r = wire_get(x->client, agent, &info, &x->err);
         if (r < 0)
                 return fail(x, "get", r);
         r = encoded_sizes(&info, &req_bytes, &rep_bytes);
@@ -112,14 +112,15 @@ typedef struct Flight {
         double t0;
 } Flight;
 
-static bool event_is_end(const DescartesEvent *ev)
+static bool event_is_end(const ProtoEvent *ev)
 {
-        return ev->kind == PROTO_EVENT_EXITED || (ev->has_state && descartes_state_is_final(ev->state));
+        return ev->kind == PROTO_EVENT_EXITED ||
+               (ev->has_state && descartes_state_is_final((DescartesState)ev->state));
 }
 
 static int cmd_spawn(Ctx *x, long n, long jobs, long secs, char **argv, size_t n_argv)
 {
-        DescartesSpawnArgs args = {.argv = argv, .n_argv = n_argv};
+        ProtoSpawnArgs args = {.argv = argv, .n_argv = n_argv};
         DescartesSubscription *sub = NULL;
         Flight flight[JOBS_MAX] = {};
         size_t cap = (size_t)(n > 0 ? n : 1 << 16), n_done = 0, n_started = 0;
@@ -144,11 +145,11 @@ static int cmd_spawn(Ctx *x, long n, long jobs, long secs, char **argv, size_t n
                 bool more = secs > 0 ? bench_now_us() < deadline : (long)n_started < n;
 
                 while (more && inflight < jobs && n_started < cap) {
-                        DescartesAgentInfo info = {};
+                        ProtoAgentInfo info = {};
                         double t0 = bench_now_us();
                         size_t slot;
 
-                        r = descartes_spawn(x->client, &args, &info, &x->err);
+                        r = wire_spawn(x->client, &args, &info, &x->err);
                         if (r == -ENOEXEC && spawn_errors < SPAWN_ERRORS_MAX) {
                                 /* the daemon's spawn_failed: counted and reported, the run goes on */
                                 if (spawn_errors++ == 0)
@@ -176,8 +177,8 @@ static int cmd_spawn(Ctx *x, long n, long jobs, long secs, char **argv, size_t n
                 if (inflight == 0)
                         break;
 
-                DescartesEvent ev = {};
-                r = descartes_subscription_next(sub, 30 * UINT64_C(1000000), &ev, &x->err);
+                ProtoEvent ev = {};
+                r = wire_subscription_next(sub, 30 * UINT64_C(1000000), &ev, &x->err);
                 if (r <= 0) {
                         descartes_subscription_free(sub);
                         return r < 0 ? fail(x, "events", r)
@@ -213,13 +214,13 @@ static int cmd_pause(Ctx *x, long n, long gap_ms, long procs, const char *agent)
 {
         _cleanup_free_ double *tp = calloc((size_t)n, sizeof(double)),
                               *tr = calloc((size_t)n, sizeof(double));
-        DescartesAgentInfo info = {};
+        ProtoAgentInfo info = {};
         long have = 0;
         int r;
 
         if (!tp || !tr)
                 return -ENOMEM;
-        r = descartes_get(x->client, agent, &info, &x->err);
+        r = wire_get(x->client, agent, &info, &x->err);
         if (r < 0)
                 return fail(x, "get", r);
         for (int i = 0; info.cgroup && i < 6000; i++) {
@@ -237,13 +238,13 @@ static int cmd_pause(Ctx *x, long n, long gap_ms, long procs, const char *agent)
         for (long i = 0; i < n; i++) {
                 double t0 = bench_now_us();
 
-                r = descartes_pause(x->client, agent, NULL, &x->err);
+                r = wire_pause(x->client, agent, NULL, &x->err);
                 if (r < 0)
                         return fail(x, "pause", r);
                 tp[i] = bench_now_us() - t0;
                 bench_sleep_ms(gap_ms);
                 t0 = bench_now_us();
-                r = descartes_resume(x->client, agent, NULL, &x->err);
+                r = wire_resume(x->client, agent, NULL, &x->err);
                 if (r < 0)
                         return fail(x, "resume", r);
                 tr[i] = bench_now_us() - t0;
@@ -258,7 +259,7 @@ static int cmd_pause(Ctx *x, long n, long gap_ms, long procs, const char *agent)
 
 static int cmd_hold(Ctx *x, long n, char **argv, size_t n_argv)
 {
-        DescartesSpawnArgs args = {.argv = argv, .n_argv = n_argv};
+        ProtoSpawnArgs args = {.argv = argv, .n_argv = n_argv};
         _cleanup_free_ double *call = calloc((size_t)n, sizeof(double));
         double start = bench_now_us();
         int r;
@@ -268,7 +269,7 @@ static int cmd_hold(Ctx *x, long n, char **argv, size_t n_argv)
         for (long i = 0; i < n; i++) {
                 double t0 = bench_now_us();
 
-                r = descartes_spawn(x->client, &args, NULL, &x->err);
+                r = wire_spawn(x->client, &args, NULL, &x->err);
                 if (r < 0)
                         return fail(x, "spawn", r);
                 call[i] = bench_now_us() - t0;
@@ -281,8 +282,8 @@ static int cmd_hold(Ctx *x, long n, char **argv, size_t n_argv)
 
 static int cmd_purge(Ctx *x)
 {
-        DescartesListArgs args = {.all = true};
-        DescartesList l = {};
+        ProtoListArgs args = {.all = true};
+        ProtoListResult l = {};
         long removed = 0;
         int r;
 
@@ -290,13 +291,13 @@ static int cmd_purge(Ctx *x)
         for (;;) {
                 long round = 0;
 
-                r = descartes_list(x->client, &args, &l, &x->err);
+                r = wire_list(x->client, &args, &l, &x->err);
                 if (r < 0)
                         return fail(x, "list", r);
                 for (size_t i = 0; i < l.n_agents; i++) {
-                        if (!descartes_state_is_final(l.agents[i].state))
+                        if (!descartes_state_is_final((DescartesState)l.agents[i].state))
                                 continue;
-                        r = descartes_remove(x->client, l.agents[i].id, NULL, &x->err);
+                        r = wire_remove(x->client, l.agents[i].id, NULL, &x->err);
                         if (r < 0 && r != -ESRCH) {
                                 proto_list_result_done(&l);
                                 return fail(x, "remove", r);

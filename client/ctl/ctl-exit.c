@@ -3,33 +3,33 @@
 
 #include "ctl-exit.h"
 
-CtlExit ctl_exit_from_code(ProtoErrorCode code)
+CtlExit ctl_exit_from_code(DescartesErrorCode code)
 {
         switch (code) {
-        case PROTO_ERROR_BAD_REQUEST:
-        case PROTO_ERROR_UNSUPPORTED_VERSION:
-        case PROTO_ERROR_UNKNOWN_OP:
+        case DESCARTES_ERROR_CODE_BAD_REQUEST:
+        case DESCARTES_ERROR_CODE_UNSUPPORTED_VERSION:
+        case DESCARTES_ERROR_CODE_UNKNOWN_OP:
                 return CTL_EXIT_BAD_REQUEST;
-        case PROTO_ERROR_NOT_FOUND:
+        case DESCARTES_ERROR_CODE_NOT_FOUND:
                 return CTL_EXIT_NOT_FOUND;
-        case PROTO_ERROR_CONFLICT:
+        case DESCARTES_ERROR_CODE_CONFLICT:
                 return CTL_EXIT_CONFLICT;
-        case PROTO_ERROR_LIMIT_EXCEEDED:
+        case DESCARTES_ERROR_CODE_LIMIT_EXCEEDED:
                 return CTL_EXIT_LIMIT_EXCEEDED;
-        case PROTO_ERROR_UNENFORCEABLE:
+        case DESCARTES_ERROR_CODE_UNENFORCEABLE:
                 return CTL_EXIT_UNENFORCEABLE;
-        case PROTO_ERROR_PERMISSION_DENIED:
+        case DESCARTES_ERROR_CODE_PERMISSION_DENIED:
                 return CTL_EXIT_PERMISSION_DENIED;
-        case PROTO_ERROR_SPAWN_FAILED:
+        case DESCARTES_ERROR_CODE_SPAWN_FAILED:
                 return CTL_EXIT_SPAWN_FAILED;
-        case PROTO_ERROR_TIMEOUT:
+        case DESCARTES_ERROR_CODE_TIMEOUT:
                 return CTL_EXIT_TIMEOUT;
-        case PROTO_ERROR_BUSY:
+        case DESCARTES_ERROR_CODE_BUSY:
                 return CTL_EXIT_BUSY;
-        case PROTO_ERROR_INTERNAL:
+        case DESCARTES_ERROR_CODE_INTERNAL:
                 return CTL_EXIT_INTERNAL;
-        case _PROTO_ERROR_MAX:
-        case _PROTO_ERROR_INVALID:
+        case _DESCARTES_ERROR_CODE_MAX:
+        case _DESCARTES_ERROR_CODE_INVALID:
         default:
                 return CTL_EXIT_FAILURE;
         }
@@ -59,15 +59,18 @@ CtlExit ctl_exit_from_error(const DescartesError *e)
         }
 }
 
-int ctl_exit_from_agent(const ProtoAgentInfo *info)
+int ctl_exit_from_agent(const DescartesAgent *a)
 {
-        if (info->has_signal && info->signal > 0 && info->signal < _NSIG)
-                return 128 + info->signal;
-        if (info->has_reason &&
-            (info->reason == PROTO_REASON_OOM_KILLED || info->reason == PROTO_REASON_PIDS_LIMIT ||
-             info->reason == PROTO_REASON_KILLED))
+        DescartesReason reason;
+        int sig, code;
+
+        if (descartes_agent_get_signal(a, &sig) && sig > 0 && sig < _NSIG)
+                return 128 + sig;
+        if (descartes_agent_get_reason(a, &reason) &&
+            (reason == DESCARTES_REASON_OOM_KILLED || reason == DESCARTES_REASON_PIDS_LIMIT ||
+             reason == DESCARTES_REASON_KILLED))
                 return 128 + SIGKILL;
-        if (info->has_exit_code)
-                return info->exit_code & 0xff;
+        if (descartes_agent_get_exit_code(a, &code))
+                return code & 0xff;
         return CTL_EXIT_FAILURE;
 }

@@ -24,7 +24,7 @@ typedef enum CtlExit {
 
 /* The exit code for a failed library call. */
 CtlExit ctl_exit_from_error(const DescartesError *e);
-CtlExit ctl_exit_from_code(ProtoErrorCode code);
+CtlExit ctl_exit_from_code(DescartesErrorCode code);
 /* The exit code that mirrors an ended agent: its code when it completed, 128+signal when a signal ended
  * it (OOM and pids kills included, as SIGKILL), 1 when it failed to start or was lost. */
-int ctl_exit_from_agent(const ProtoAgentInfo *info);
+int ctl_exit_from_agent(const DescartesAgent *a);

@@ -7,8 +7,8 @@
 
 #include "cleanup.h"
 #include "ctl-output.h"
+#include "json-writer.h"
 #include "parse-util.h"
-#include "proto-json.h"
 #include "time-util.h"
 
 void ctl_format_relative(uint64_t then_ns, uint64_t now_ns, char *buf, size_t n)
@@ -41,21 +41,23 @@ void ctl_format_relative(uint64_t then_ns, uint64_t now_ns, char *buf, size_t n)
                 }
 }
 
-void ctl_format_reason(const ProtoAgentInfo *i, char *buf, size_t n)
+void ctl_format_reason(const DescartesAgent *a, char *buf, size_t n)
 {
+        DescartesReason r;
         const char *reason;
+        int sig, code;
 
-        if (!i->has_reason) {
+        if (!descartes_agent_get_reason(a, &r)) {
                 (void)snprintf(buf, n, "%s", "");
                 return;
         }
-        reason = proto_reason_to_string(i->reason) ?: "unknown";
-        if (i->has_signal && i->signal > 0 && i->signal < _NSIG && sigabbrev_np(i->signal))
-                (void)snprintf(buf, n, "%s (%s)", reason, sigabbrev_np(i->signal));
-        else if (i->has_signal)
-                (void)snprintf(buf, n, "%s (signal %d)", reason, i->signal);
-        else if (i->has_exit_code)
-                (void)snprintf(buf, n, "%s (%d)", reason, i->exit_code);
+        reason = descartes_reason_to_string(r) ?: "unknown";
+        if (descartes_agent_get_signal(a, &sig) && sig > 0 && sig < _NSIG && sigabbrev_np(sig))
+                (void)snprintf(buf, n, "%s (%s)", reason, sigabbrev_np(sig));
+        else if (descartes_agent_get_signal(a, &sig))
+                (void)snprintf(buf, n, "%s (signal %d)", reason, sig);
+        else if (descartes_agent_get_exit_code(a, &code))
+                (void)snprintf(buf, n, "%s (%d)", reason, code);
         else
                 (void)snprintf(buf, n, "%s", reason);
 }
@@ -132,36 +134,42 @@ void ctl_format_timestamp(uint64_t ns, char *buf, size_t n)
                        (unsigned)((ns % NSEC_PER_SEC) / NSEC_PER_MSEC));
 }
 
-static const char *state_string(ProtoState s)
+static const char *state_string(DescartesState s)
 {
-        return proto_state_to_string(s) ?: "unknown";
+        return descartes_state_to_string(s) ?: "unknown";
 }
 
-void ctl_print_ps_table(FILE *f, const ProtoAgentInfo *agents, size_t n, uint64_t now_ns)
+void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns)
 {
+        size_t n = descartes_agent_list_get_size(l);
         int w_name = 4, w_state = 5, w_reason = 11, w_created = 7;
         char buf[256];
 
         for (size_t i = 0; i < n; i++) {
-                w_name = MAX(w_name, (int)MIN(strlen(agents[i].name ?: "-"), (size_t)PROTO_NAME_MAX));
-                w_state = MAX(w_state, (int)strlen(state_string(agents[i].state)));
-                ctl_format_reason(&agents[i], buf, sizeof buf);
+                const DescartesAgent *a = descartes_agent_list_get(l, i);
+                const char *name = descartes_agent_get_name(a) ?: "-";
+
+                w_name = MAX(w_name, (int)MIN(strlen(name), (size_t)DESCARTES_NAME_MAX));
+                w_state = MAX(w_state, (int)strlen(state_string(descartes_agent_get_state(a))));
+                ctl_format_reason(a, buf, sizeof buf);
                 w_reason = MAX(w_reason, (int)strlen(buf));
-                ctl_format_relative(agents[i].created_ns, now_ns, buf, sizeof buf);
+                ctl_format_relative(descartes_agent_get_created_ns(a), now_ns, buf, sizeof buf);
                 w_created = MAX(w_created, (int)strlen(buf));
         }
         fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, "ID", w_name, "NAME", w_state,
                 "STATE", w_reason, "REASON/EXIT", w_created, "CREATED", "COMMAND");
         for (size_t i = 0; i < n; i++) {
+                const DescartesAgent *a = descartes_agent_list_get(l, i);
                 char reason[128], created[64], command[CTL_COMMAND_WIDTH + 8];
 
-                ctl_format_reason(&agents[i], reason, sizeof reason);
+                ctl_format_reason(a, reason, sizeof reason);
                 ctl_sanitize(reason);
-                ctl_format_relative(agents[i].created_ns, now_ns, created, sizeof created);
-                ctl_format_command(agents[i].argv, CTL_COMMAND_WIDTH, command, sizeof command);
+                ctl_format_relative(descartes_agent_get_created_ns(a), now_ns, created, sizeof created);
+                ctl_format_command(descartes_agent_get_argv(a), CTL_COMMAND_WIDTH, command, sizeof command);
                 fprintf(f, "%-*.*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, CTL_SHORT_ID_LEN,
-                        agents[i].id ?: "-", w_name, agents[i].name ?: "-", w_state,
-                        state_string(agents[i].state), w_reason, reason, w_created, created, command);
+                        descartes_agent_get_id(a) ?: "-", w_name, descartes_agent_get_name(a) ?: "-",
+                        w_state, state_string(descartes_agent_get_state(a)), w_reason, reason, w_created,
+                        created, command);
         }
 }
 
@@ -171,122 +179,124 @@ static void print_optional_u64(FILE *f, const char *label, bool has, uint64_t v)
                 fprintf(f, "%-16s%" PRIu64 "\n", label, v);
 }
 
-void ctl_print_inspect(FILE *f, const ProtoAgentInfo *i)
+void ctl_print_inspect(FILE *f, const DescartesAgent *a)
 {
         char buf[FORMAT_SIZE_MAX + FORMAT_DURATION_MAX + 64], ts[64];
+        char *const *argv = descartes_agent_get_argv(a);
+        uint64_t v, usage[4];
+        const char *s;
+        int i;
 
-        fprintf(f, "%-16s%s\n", "id:", i->id ?: "-");
-        fprintf(f, "%-16s%s\n", "name:", i->name ?: "-");
-        fprintf(f, "%-16s%s\n", "state:", state_string(i->state));
-        if (i->has_reason) {
-                ctl_format_reason(i, buf, sizeof buf);
+        fprintf(f, "%-16s%s\n", "id:", descartes_agent_get_id(a) ?: "-");
+        fprintf(f, "%-16s%s\n", "name:", descartes_agent_get_name(a) ?: "-");
+        fprintf(f, "%-16s%s\n", "state:", state_string(descartes_agent_get_state(a)));
+        if (descartes_agent_get_reason(a, NULL)) {
+                ctl_format_reason(a, buf, sizeof buf);
                 ctl_sanitize(buf);
                 fprintf(f, "%-16s%s\n", "reason:", buf);
         }
-        if (i->has_exit_code)
-                fprintf(f, "%-16s%d\n", "exit_code:", i->exit_code);
-        if (i->has_signal)
-                fprintf(f, "%-16s%d (%s)\n", "signal:", i->signal,
-                        i->signal > 0 && i->signal < _NSIG && sigabbrev_np(i->signal)
-                                ? sigabbrev_np(i->signal)
-                                : "?");
-        fprintf(f, "%-16s%" PRIu32 "\n", "owner_uid:", i->owner_uid);
-        if (i->has_pid)
-                fprintf(f, "%-16s%d\n", "pid:", i->pid);
+        if (descartes_agent_get_exit_code(a, &i))
+                fprintf(f, "%-16s%d\n", "exit_code:", i);
+        if (descartes_agent_get_signal(a, &i))
+                fprintf(f, "%-16s%d (%s)\n", "signal:", i,
+                        i > 0 && i < _NSIG && sigabbrev_np(i) ? sigabbrev_np(i) : "?");
+        fprintf(f, "%-16s%" PRIu32 "\n", "owner_uid:", descartes_agent_get_owner_uid(a));
+        if (descartes_agent_get_pid(a, &i))
+                fprintf(f, "%-16s%d\n", "pid:", i);
         fprintf(f, "%-16s", "argv:");
-        for (size_t k = 0; k < i->n_argv && i->argv; k++) {
+        for (size_t k = 0; argv[k]; k++) {
                 fputc(k ? ' ' : '[', f);
-                json_write_escaped(f, i->argv[k], strlen(i->argv[k]));
+                json_write_escaped(f, argv[k], strlen(argv[k]));
         }
-        fprintf(f, "%s\n", i->n_argv ? "]" : "[]");
+        fprintf(f, "%s\n", argv[0] ? "]" : "[]");
         fprintf(f, "%-16s", "labels:");
-        for (size_t k = 0; k < i->labels.n_pairs; k++) {
+        for (size_t k = 0; (s = descartes_agent_get_label(a, k, NULL)); k++) {
+                const char *value = NULL;
+
+                (void)descartes_agent_get_label(a, k, &value);
                 if (k)
                         fputc(' ', f);
-                ctl_write_safe(f, i->labels.pairs[k].key);
+                ctl_write_safe(f, s);
                 fputc('=', f);
-                ctl_write_safe(f, i->labels.pairs[k].value);
+                ctl_write_safe(f, value);
         }
         fputc('\n', f);
-        ctl_format_timestamp(i->created_ns, ts, sizeof ts);
+        ctl_format_timestamp(descartes_agent_get_created_ns(a), ts, sizeof ts);
         fprintf(f, "%-16s%s\n", "created:", ts);
-        if (i->has_started_ns) {
-                ctl_format_timestamp(i->started_ns, ts, sizeof ts);
+        if (descartes_agent_get_started_ns(a, &v)) {
+                ctl_format_timestamp(v, ts, sizeof ts);
                 fprintf(f, "%-16s%s\n", "started:", ts);
         }
-        if (i->has_ended_ns) {
-                ctl_format_timestamp(i->ended_ns, ts, sizeof ts);
+        if (descartes_agent_get_ended_ns(a, &v)) {
+                ctl_format_timestamp(v, ts, sizeof ts);
                 fprintf(f, "%-16s%s\n", "ended:", ts);
         }
-        print_optional_u64(f, "spawn_us:", i->has_spawn_us, i->spawn_us);
-        if (i->cgroup)
-                fprintf(f, "%-16s%s\n", "cgroup:", i->cgroup);
-        if (i->limits.has_cpu && format_cpu(i->limits.cpu_millicores, buf, sizeof buf) >= 0)
+        if (descartes_agent_get_spawn_us(a, &v))
+                print_optional_u64(f, "spawn_us:", true, v);
+        if ((s = descartes_agent_get_cgroup(a)))
+                fprintf(f, "%-16s%s\n", "cgroup:", s);
+        if (descartes_agent_get_limit_cpu(a, &v) && format_cpu(v, buf, sizeof buf) >= 0)
                 fprintf(f, "%-16s%s\n", "limit.cpu:", buf);
-        if (i->limits.has_memory && format_size(i->limits.memory, buf, sizeof buf) >= 0)
+        if (descartes_agent_get_limit_memory(a, &v) && format_size(v, buf, sizeof buf) >= 0)
                 fprintf(f, "%-16s%s\n", "limit.memory:", buf);
-        if (i->limits.has_swap && format_size(i->limits.swap, buf, sizeof buf) >= 0)
+        if (descartes_agent_get_limit_swap(a, &v) && format_size(v, buf, sizeof buf) >= 0)
                 fprintf(f, "%-16s%s\n", "limit.swap:", buf);
-        print_optional_u64(f, "limit.pids:", i->limits.has_pids, i->limits.pids);
-        if (i->has_usage) {
-                print_optional_u64(f, "usage.cpu_usec:", true, i->usage.cpu_usec);
-                print_optional_u64(f, "usage.memory:", true, i->usage.memory_current);
-                print_optional_u64(f, "usage.mem_peak:", true, i->usage.memory_peak);
-                print_optional_u64(f, "usage.pids:", true, i->usage.pids_current);
+        if (descartes_agent_get_limit_pids(a, &v))
+                print_optional_u64(f, "limit.pids:", true, v);
+        if (descartes_agent_get_usage(a, &usage[0], &usage[1], &usage[2], &usage[3])) {
+                print_optional_u64(f, "usage.cpu_usec:", true, usage[0]);
+                print_optional_u64(f, "usage.memory:", true, usage[1]);
+                print_optional_u64(f, "usage.mem_peak:", true, usage[2]);
+                print_optional_u64(f, "usage.pids:", true, usage[3]);
         }
 }
 
-void ctl_print_health(FILE *f, const ProtoHealthResult *h)
+void ctl_print_health(FILE *f, const DescartesHealth *h)
 {
-        fprintf(f, "version:     %s\n", h->version ?: "-");
-        fprintf(f, "protocol:    %" PRIu32 "\n", h->protocol);
-        fprintf(f, "uptime:      %" PRIu64 "s\n", h->uptime_s);
+        char *const *controllers = descartes_health_get_cgroup_controllers(h);
+        double load[3];
+
+        fprintf(f, "version:     %s\n", descartes_health_get_version(h) ?: "-");
+        fprintf(f, "protocol:    %" PRIu32 "\n", descartes_health_get_protocol(h));
+        fprintf(f, "uptime:      %" PRIu64 "s\n", descartes_health_get_uptime_s(h));
         fprintf(f, "agents:     ");
-        for (int s = 0; s < _PROTO_STATE_MAX; s++)
-                fprintf(f, " %s=%" PRIu64, state_string((ProtoState)s), h->agents[s]);
+        for (int s = 0; s < _DESCARTES_STATE_MAX; s++)
+                fprintf(f, " %s=%" PRIu64, state_string((DescartesState)s),
+                        descartes_health_get_agents(h, (DescartesState)s));
         fputc('\n', f);
+        descartes_health_get_host_load(h, &load[0], &load[1], &load[2]);
         fprintf(f,
                 "host:        %" PRIu32 " cpus, %" PRIu64 " of %" PRIu64
                 " bytes available, load %.2f %.2f %.2f\n",
-                h->host.cpus, h->host.mem_available, h->host.mem_total, h->host.load1, h->host.load5,
-                h->host.load15);
-        fprintf(f, "cgroup:      %s", h->cgroup_root ?: "-");
-        for (size_t k = 0; k < h->n_cgroup_controllers && h->cgroup_controllers; k++)
-                fprintf(f, "%s%s", k ? "," : " (", h->cgroup_controllers[k]);
-        fprintf(f, "%s\n", h->n_cgroup_controllers ? ")" : " (no controllers)");
+                descartes_health_get_host_cpus(h), descartes_health_get_host_mem_available(h),
+                descartes_health_get_host_mem_total(h), load[0], load[1], load[2]);
+        fprintf(f, "cgroup:      %s", descartes_health_get_cgroup_root(h) ?: "-");
+        for (size_t k = 0; controllers[k]; k++)
+                fprintf(f, "%s%s", k ? "," : " (", controllers[k]);
+        fprintf(f, "%s\n", controllers[0] ? ")" : " (no controllers)");
 }
 
-void ctl_print_event(FILE *f, const ProtoEvent *e)
+void ctl_print_event(FILE *f, const DescartesEvent *e)
 {
+        DescartesState state;
+        DescartesReason reason;
+        const void *data;
+        size_t size;
         char ts[64];
 
-        ctl_format_timestamp(e->ts_ns, ts, sizeof ts);
-        fprintf(f, "%s %" PRIu64 " %s %s", ts, e->seq, e->agent ?: "host",
-                proto_event_kind_to_string(e->kind) ?: "unknown");
-        if (e->has_state)
-                fprintf(f, " state=%s", state_string(e->state));
-        if (e->has_reason)
-                fprintf(f, " reason=%s", proto_reason_to_string(e->reason) ?: "unknown");
-        if (e->data.data) {
+        ctl_format_timestamp(descartes_event_get_ts_ns(e), ts, sizeof ts);
+        fprintf(f, "%s %" PRIu64 " %s %s", ts, descartes_event_get_seq(e),
+                descartes_event_get_agent(e) ?: "host",
+                descartes_event_kind_to_string(descartes_event_get_kind(e)) ?: "unknown");
+        if (descartes_event_get_state(e, &state))
+                fprintf(f, " state=%s", state_string(state));
+        if (descartes_event_get_reason(e, &reason))
+                fprintf(f, " reason=%s", descartes_reason_to_string(reason) ?: "unknown");
+        data = descartes_event_get_data(e, &size);
+        if (data) {
                 _cleanup_free_ char *json = NULL;
-                if (descartes_value_to_json(&e->data, &json) >= 0)
+                if (descartes_msgpack_to_json(data, size, &json) >= 0)
                         fprintf(f, " %s", json);
         }
         fputc('\n', f);
-}
-
-/* -o json: the field tables render what the wire carries (proto-json.c); the CLI restates no schema. */
-void ctl_json_agent(JsonWriter *w, const ProtoAgentInfo *i)
-{
-        (void)proto_json_write(w, &proto_agent_info_type, i);
-}
-
-void ctl_json_health(JsonWriter *w, const ProtoHealthResult *h)
-{
-        (void)proto_json_write(w, proto_op_info(PROTO_OP_HEALTH)->result, h);
-}
-
-void ctl_json_event(JsonWriter *w, const ProtoEvent *e)
-{
-        (void)proto_json_write(w, &proto_event_type, e);
 }

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* How descartesctl shows things: tables and text for people, JSON for scripts. */
+/* How descartesctl shows things to people: tables and text. JSON comes from the library's _to_json(). */
 
 #include <stdint.h>
 #include <stdio.h>
 
 #include "descartes/descartes.h"
-#include "json-writer.h"
 
 #define CTL_SHORT_ID_LEN  12
 #define CTL_COMMAND_WIDTH 40
@@ -15,7 +14,7 @@
 /* "just now", "5 seconds ago", "3 minutes ago", "2 hours ago", "4 days ago"; "-" when then_ns is 0. */
 void ctl_format_relative(uint64_t then_ns, uint64_t now_ns, char *buf, size_t n);
 /* "completed (0)", "signaled (KILL)", "oom_killed", ...; "" while the agent runs. */
-void ctl_format_reason(const ProtoAgentInfo *i, char *buf, size_t n);
+void ctl_format_reason(const DescartesAgent *a, char *buf, size_t n);
 /* argv joined by spaces, cut to width characters with "..." at the end. */
 void ctl_format_command(char *const *argv, size_t width, char *buf, size_t n);
 /* Tenant-chosen text for a terminal: control bytes written as \xNN (and \ as \\), or blanked. */
@@ -24,11 +23,7 @@ void ctl_sanitize(char *s);
 /* A CLOCK_REALTIME ns timestamp as RFC 3339 UTC with milliseconds; "-" for 0. */
 void ctl_format_timestamp(uint64_t ns, char *buf, size_t n);
 
-void ctl_print_ps_table(FILE *f, const ProtoAgentInfo *agents, size_t n, uint64_t now_ns);
-void ctl_print_inspect(FILE *f, const ProtoAgentInfo *i);
-void ctl_print_health(FILE *f, const ProtoHealthResult *h);
-void ctl_print_event(FILE *f, const ProtoEvent *e);
-
-void ctl_json_agent(JsonWriter *w, const ProtoAgentInfo *i);
-void ctl_json_health(JsonWriter *w, const ProtoHealthResult *h);
-void ctl_json_event(JsonWriter *w, const ProtoEvent *e);
+void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns);
+void ctl_print_inspect(FILE *f, const DescartesAgent *a);
+void ctl_print_health(FILE *f, const DescartesHealth *h);
+void ctl_print_event(FILE *f, const DescartesEvent *e);

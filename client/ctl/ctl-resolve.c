@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl-resolve.h"
+#include "string-util.h"
 
 bool ctl_ref_is_uuid(const char *ref)
 {
@@ -24,9 +25,14 @@ bool ctl_ref_is_uuid(const char *ref)
         return true;
 }
 
-int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, char *errbuf,
-                    size_t errbuf_size)
+static const char *id_of(const DescartesAgentList *l, size_t i)
 {
+        return descartes_agent_get_id(descartes_agent_list_get(l, i));
+}
+
+int ctl_resolve_ref(const DescartesAgentList *l, const char *ref, char *errbuf, size_t errbuf_size)
+{
+        size_t n = descartes_agent_list_get_size(l);
         size_t len = ref ? strlen(ref) : 0;
         size_t matches = 0, shown = 0, used;
         int found = -1;
@@ -36,13 +42,13 @@ int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, cha
         if (len == 0)
                 return -EINVAL;
         for (size_t i = 0; i < n; i++)
-                if (agents[i].id && strcmp(agents[i].id, ref) == 0)
+                if (id_of(l, i) && strcmp(id_of(l, i), ref) == 0)
                         return (int)i;
         for (size_t i = 0; i < n; i++)
-                if (agents[i].name && strcmp(agents[i].name, ref) == 0)
+                if (streq_ptr(descartes_agent_get_name(descartes_agent_list_get(l, i)), ref))
                         return (int)i;
         for (size_t i = 0; i < n; i++)
-                if (agents[i].id && strncmp(agents[i].id, ref, len) == 0) {
+                if (id_of(l, i) && strncmp(id_of(l, i), ref, len) == 0) {
                         matches++;
                         found = (int)i;
                 }
@@ -58,10 +64,10 @@ int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, cha
                 return -ENOTUNIQ;
         (void)snprintf(errbuf, errbuf_size, "\"%s\" is the prefix of %zu agent ids (", ref, matches);
         for (size_t i = 0; i < n && shown < 3; i++)
-                if (agents[i].id && strncmp(agents[i].id, ref, len) == 0) {
+                if (id_of(l, i) && strncmp(id_of(l, i), ref, len) == 0) {
                         used = strlen(errbuf);
                         (void)snprintf(errbuf + used, errbuf_size - used, "%s%s", shown ? ", " : "",
-                                       agents[i].id);
+                                       id_of(l, i));
                         shown++;
                 }
         used = strlen(errbuf);

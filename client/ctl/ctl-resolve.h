@@ -11,8 +11,7 @@
 /* True if ref has the form of a UUID (8-4-4-4-12 hex digits). */
 bool ctl_ref_is_uuid(const char *ref);
 
-/* Picks the agent ref names among agents[0..n): an exact id, else an exact name, else the one id starting
- * with ref. Returns the index, -ESRCH if none matches (errbuf says so), -ENOTUNIQ if several ids start
- * with ref (errbuf then lists some of them). */
-int ctl_resolve_ref(const ProtoAgentInfo *agents, size_t n, const char *ref, char *errbuf,
-                    size_t errbuf_size);
+/* Picks the agent ref names in l: an exact id, else an exact name, else the one id starting with ref.
+ * Returns its index, -ESRCH if none matches (errbuf says so), -ENOTUNIQ if several ids start with ref
+ * (errbuf then lists some of them). */
+int ctl_resolve_ref(const DescartesAgentList *l, const char *ref, char *errbuf, size_t errbuf_size);

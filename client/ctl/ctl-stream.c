@@ -4,9 +4,8 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "ctl-commands.h"
 #include "ctl-exit.h"
-#include "ctl-output.h"
+#include "ctl.h"
 #include "json-writer.h"
 #include "log.h"
 #include "time-util.h"
@@ -22,30 +21,30 @@ typedef struct Watch {
         DescartesSubscription *sub; /* NULL when the events endpoint is unusable: then we only re-check */
         bool ended;
         uint64_t recheck_usec;
-        ProtoAgentInfo final;
+        DescartesAgent *final;
 } Watch;
 
 static void watch_done(Watch *w)
 {
         w->sub = descartes_subscription_free(w->sub);
-        proto_agent_info_done(&w->final);
+        w->final = descartes_agent_unref(w->final);
 }
 
 static int watch_check(Ctl *c, const char *id, Watch *w)
 {
+        DescartesAgent *a = NULL;
         DescartesError e;
-        ProtoAgentInfo info = {};
         int r;
 
-        r = descartes_get(c->client, id, &info, &e);
+        r = descartes_get(c->client, id, &a, &e);
         if (r < 0)
                 return ctl_report(&e, "cannot follow agent %s", id);
-        if (descartes_state_is_final(info.state)) {
-                proto_agent_info_done(&w->final);
-                w->final = info;
+        if (descartes_state_is_final(descartes_agent_get_state(a))) {
+                descartes_agent_unref(w->final);
+                w->final = a;
                 w->ended = true;
         } else
-                proto_agent_info_done(&info);
+                descartes_agent_unref(a);
         return 0;
 }
 
@@ -63,18 +62,22 @@ static int watch_start(Ctl *c, const char *id, Watch *w)
 }
 
 /* Whether an event may mean that agent `id` ended (other agents' events reach a subscription to all). */
-static bool event_ends(const ProtoEvent *ev, const char *id)
+static bool event_ends(const DescartesEvent *ev, const char *id)
 {
-        if (ev->agent && strcmp(ev->agent, id) != 0)
+        const char *agent = descartes_event_get_agent(ev);
+        DescartesState state;
+
+        if (agent && strcmp(agent, id) != 0)
                 return false;
-        return ev->kind == PROTO_EVENT_EXITED || (ev->has_state && descartes_state_is_final(ev->state));
+        return descartes_event_get_kind(ev) == DESCARTES_EVENT_EXITED ||
+               (descartes_event_get_state(ev, &state) && descartes_state_is_final(state));
 }
 
 /* Waits for anything about the agent (or the re-check period); then re-reads its state if it may have
  * ended. */
 static int watch_wait(Ctl *c, const char *id, Watch *w)
 {
-        ProtoEvent ev = {};
+        DescartesEvent *ev = NULL;
         DescartesError e;
         bool recheck = true;
         int r;
@@ -83,12 +86,12 @@ static int watch_wait(Ctl *c, const char *id, Watch *w)
                 r = descartes_subscription_next(w->sub, w->recheck_usec, &ev, &e);
                 w->recheck_usec = MIN(w->recheck_usec * 2, WATCH_RECHECK_MAX_USEC);
                 if (r > 0) {
-                        recheck = event_ends(&ev, id);
-                        proto_event_done(&ev);
+                        recheck = event_ends(ev, id);
+                        ev = descartes_event_unref(ev);
                         /* Take every queued event now, so that a burst costs one round of output calls. */
                         while (descartes_subscription_next(w->sub, 0, &ev, NULL) > 0) {
-                                recheck = recheck || event_ends(&ev, id);
-                                proto_event_done(&ev);
+                                recheck = recheck || event_ends(ev, id);
+                                ev = descartes_event_unref(ev);
                         }
                 } else if (r < 0 && r != -EINTR)
                         w->sub = descartes_subscription_free(w->sub);
@@ -99,7 +102,7 @@ static int watch_wait(Ctl *c, const char *id, Watch *w)
         return recheck ? watch_check(c, id, w) : 0;
 }
 
-int ctl_wait_agent(Ctl *c, const char *id, ProtoAgentInfo *ret)
+int ctl_wait_agent(Ctl *c, const char *id, DescartesAgent **ret)
 {
         _cleanup_(watch_done) Watch w = {};
         int r;
@@ -109,102 +112,109 @@ int ctl_wait_agent(Ctl *c, const char *id, ProtoAgentInfo *ret)
                 r = watch_wait(c, id, &w);
         if (r != 0)
                 return r;
-        *ret = w.final;
-        w.final = (ProtoAgentInfo){};
+        *ret = TAKE_PTR(w.final);
         return 0;
 }
 
 typedef struct Cursor {
-        ProtoStream stream;
+        DescartesStream stream;
         char *cursor;
         uint64_t offset; /* used when the daemon gives no cursor */
         bool first;
 } Cursor;
 
-static void emit_bytes(ProtoStream s, const void *data, size_t n)
+static void emit_bytes(DescartesStream s, const void *data, size_t n)
 {
         if (n > 0)
-                (void)fwrite(data, 1, n, s == PROTO_STREAM_STDERR ? stderr : stdout);
+                (void)fwrite(data, 1, n, s == DESCARTES_STREAM_STDERR ? stderr : stdout);
 }
 
-static void emit_json_line(const ProtoOutputLine *l)
+static void emit_json_raw(DescartesStream s, const void *data, size_t size)
 {
         JsonWriter w;
 
-        json_writer_init(&w, stdout);
-        json_writer_object_begin(&w);
-        json_writer_kv_uint(&w, "seq", l->seq);
-        json_writer_kv_uint(&w, "ts_ns", l->ts_ns);
-        json_writer_kv_string(&w, "stream", proto_stream_to_string(l->stream));
-        json_writer_key(&w, "text");
-        json_writer_string_n(&w, l->text ?: "", l->text ? l->text_size : 0);
-        if (l->truncated)
-                json_writer_kv_bool(&w, "truncated", true);
-        json_writer_object_end(&w);
-        fputc('\n', stdout);
-}
-
-static void emit_json_raw(ProtoStream s, const ProtoBytes *b)
-{
-        JsonWriter w;
-
-        if (b->size == 0)
+        if (size == 0)
                 return;
         json_writer_init(&w, stdout);
         json_writer_object_begin(&w);
-        json_writer_kv_string(&w, "stream", proto_stream_to_string(s));
+        json_writer_kv_string(&w, "stream", descartes_stream_to_string(s));
         json_writer_key(&w, "data");
-        json_writer_string_n(&w, (const char *)b->data, b->size);
+        json_writer_string_n(&w, data, size);
         json_writer_object_end(&w);
         fputc('\n', stdout);
 }
 
-static void emit_lines(const CtlStreamOptions *o, const ProtoOutputLine *lines, size_t n)
+/* A line to print: the reply it came in (referenced) and its index there. */
+typedef struct LineRef {
+        DescartesOutput *output;
+        size_t i;
+} LineRef;
+
+static int emit_line(const CtlStreamOptions *o, const DescartesOutputLine *l)
 {
-        for (size_t i = 0; i < n; i++) {
-                const ProtoOutputLine *l = &lines[i];
-                if (o->json)
-                        emit_json_line(l);
-                else {
-                        emit_bytes(l->stream, l->text, l->text_size);
-                        emit_bytes(l->stream, "\n", 1);
-                }
+        DescartesStream s = descartes_output_line_get_stream(l);
+        const char *text;
+        size_t size;
+
+        if (o->json)
+                return CTL_PRINT_JSON(descartes_output_line_to_json, l);
+        text = descartes_output_line_get_text(l, &size);
+        emit_bytes(s, text, size);
+        emit_bytes(s, "\n", 1);
+        return 0;
+}
+
+static int emit_lines(const CtlStreamOptions *o, const DescartesOutput *out)
+{
+        for (size_t i = 0; i < descartes_output_get_n_lines(out); i++) {
+                int r = emit_line(o, descartes_output_get_line(out, i));
+                if (r != 0)
+                        return r;
         }
+        return 0;
 }
 
 /* A tail the daemon cut short (`partial`) comes in parts, each with the last lines of its stretch of the
  * log: the last `tail` lines over all parts are the answer. */
 typedef struct TailLines {
-        ProtoOutputLine *lines;
+        LineRef *lines;
         size_t n;
 } TailLines;
 
 static void tail_lines_done(TailLines *t)
 {
         for (size_t i = 0; i < t->n; i++)
-                proto_output_line_done(&t->lines[i]);
+                descartes_output_unref(t->lines[i].output);
         free(t->lines);
         *t = (TailLines){};
 }
 
-/* Takes the reply's lines and keeps the last `tail`. */
-static int tail_lines_add(TailLines *t, ProtoOutputResult *res, uint64_t tail)
+static int tail_lines_emit(const CtlStreamOptions *o, const TailLines *t)
 {
-        size_t n = t->n + res->n_lines, drop;
-        ProtoOutputLine *v;
+        for (size_t i = 0; i < t->n; i++) {
+                int r = emit_line(o, descartes_output_get_line(t->lines[i].output, t->lines[i].i));
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
 
-        if (res->n_lines == 0)
+/* Adds the reply's lines and keeps the last `tail`. */
+static int tail_lines_add(TailLines *t, DescartesOutput *out, uint64_t tail)
+{
+        size_t n_new = descartes_output_get_n_lines(out), n = t->n + n_new, drop;
+        LineRef *v;
+
+        if (n_new == 0)
                 return 0;
         v = realloc(t->lines, n * sizeof *v);
         if (!v)
                 return -ENOMEM;
-        memcpy(v + t->n, res->lines, res->n_lines * sizeof *v);
-        free(res->lines);
-        res->lines = NULL;
-        res->n_lines = 0;
+        for (size_t i = 0; i < n_new; i++)
+                v[t->n + i] = (LineRef){descartes_output_ref(out), i};
         drop = n > tail ? (size_t)(n - tail) : 0;
         for (size_t i = 0; i < drop; i++)
-                proto_output_line_done(&v[i]);
+                descartes_output_unref(v[i].output);
         memmove(v, v + drop, (n - drop) * sizeof *v);
         t->lines = v;
         t->n = n - drop;
@@ -219,19 +229,19 @@ static int drain(Ctl *c, const char *id, const CtlStreamOptions *o, Cursor *cur)
         bool tailing = false; /* completing a tail the daemon cut short */
 
         for (;;) {
-                ProtoOutputArgs args = {
-                        .agent = (char *)id,
-                        .has_stream = true,
-                        .stream = cur->stream,
-                        .has_mode = true,
-                        .mode = o->raw ? PROTO_OUTPUT_RAW : PROTO_OUTPUT_LINES,
-                        .grep = (char *)o->grep,
-                };
-                _cleanup_(proto_output_result_done) ProtoOutputResult res = {};
+                DescartesOutputArgs args = DESCARTES_OUTPUT_ARGS_INIT;
+                _cleanup_(descartes_output_unrefp) DescartesOutput *res = NULL;
                 DescartesError e;
+                const char *next;
                 size_t got;
                 int r;
 
+                args.agent = id;
+                args.has_stream = true;
+                args.stream = cur->stream;
+                args.has_mode = true;
+                args.mode = o->raw ? DESCARTES_OUTPUT_RAW : DESCARTES_OUTPUT_LINES;
+                args.grep = o->grep;
                 if (cur->cursor) {
                         args.cursor = cur->cursor;
                         if (tailing) {
@@ -251,46 +261,56 @@ static int drain(Ctl *c, const char *id, const CtlStreamOptions *o, Cursor *cur)
                         return ctl_report(&e, "cannot read the output of agent %s", id);
 
                 if (o->raw) {
-                        got = res.data.size;
+                        const void *data = descartes_output_get_data(res, &got);
+
                         if (o->json)
-                                emit_json_raw(cur->stream, &res.data);
+                                emit_json_raw(cur->stream, data, got);
                         else
-                                emit_bytes(cur->stream, res.data.data, res.data.size);
-                } else if (args.has_tail && (tailing || res.partial)) {
-                        got = res.n_lines;
-                        if (tail_lines_add(&tail, &res, args.tail) < 0)
+                                emit_bytes(cur->stream, data, got);
+                } else if (args.has_tail && (tailing || descartes_output_get_partial(res))) {
+                        got = descartes_output_get_n_lines(res);
+                        if (tail_lines_add(&tail, res, args.tail) < 0)
                                 return log_oom(), CTL_EXIT_FAILURE;
-                        tailing = res.partial;
+                        tailing = descartes_output_get_partial(res);
                         if (!tailing) {
-                                emit_lines(o, tail.lines, tail.n);
+                                r = tail_lines_emit(o, &tail);
                                 tail_lines_done(&tail);
+                                if (r != 0)
+                                        return r;
                         }
                 } else {
-                        got = res.n_lines;
-                        emit_lines(o, res.lines, res.n_lines);
+                        got = descartes_output_get_n_lines(res);
+                        r = emit_lines(o, res);
+                        if (r != 0)
+                                return r;
                 }
 
                 /* Without a cursor, a tail page leaves us at the end of what matched. */
                 if (cur->first && args.has_tail)
-                        cur->offset = res.total;
+                        cur->offset = descartes_output_get_total(res);
                 else
                         cur->offset += got;
                 cur->first = false;
                 /* a cut-short page must move the cursor on; if it did not, stop rather than spin */
-                bool moved = res.cursor && (!cur->cursor || strcmp(res.cursor, cur->cursor) != 0);
-                if (res.cursor) {
+                next = descartes_output_get_cursor(res);
+                bool moved = next && (!cur->cursor || strcmp(next, cur->cursor) != 0);
+                if (next) {
+                        char *copy = strdup(next);
+                        if (!copy)
+                                return log_oom(), CTL_EXIT_FAILURE;
                         free(cur->cursor);
-                        cur->cursor = TAKE_PTR(res.cursor);
+                        cur->cursor = copy;
                 }
-                if (!res.has_more || (res.partial ? !moved : got == 0)) {
+                if (!descartes_output_get_has_more(res) ||
+                    (descartes_output_get_partial(res) ? !moved : got == 0)) {
                         if (tailing) /* only if the daemon broke off: print what we have */
-                                emit_lines(o, tail.lines, tail.n);
+                                return tail_lines_emit(o, &tail);
                         return 0;
                 }
         }
 }
 
-int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, ProtoAgentInfo *ret_final)
+int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, DescartesAgent **ret_final)
 {
         _cleanup_(watch_done) Watch w = {};
         Cursor cursors[2] = {};
@@ -298,9 +318,9 @@ int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, ProtoAg
         int r = 0;
 
         /* Raw bytes carry no stream tag: read each stream on its own. Lines keep their order across both. */
-        if (o->raw && o->stream == PROTO_STREAM_BOTH) {
-                cursors[n_cursors++] = (Cursor){.stream = PROTO_STREAM_STDOUT, .first = true};
-                cursors[n_cursors++] = (Cursor){.stream = PROTO_STREAM_STDERR, .first = true};
+        if (o->raw && o->stream == DESCARTES_STREAM_BOTH) {
+                cursors[n_cursors++] = (Cursor){.stream = DESCARTES_STREAM_STDOUT, .first = true};
+                cursors[n_cursors++] = (Cursor){.stream = DESCARTES_STREAM_STDERR, .first = true};
         } else
                 cursors[n_cursors++] = (Cursor){.stream = o->stream, .first = true};
 
@@ -322,10 +342,8 @@ int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, ProtoAg
                 if (r != 0)
                         break;
         }
-        if (r == 0 && ret_final && o->follow) {
-                *ret_final = w.final;
-                w.final = (ProtoAgentInfo){};
-        }
+        if (r == 0 && ret_final && o->follow)
+                *ret_final = TAKE_PTR(w.final);
 finish:
         for (size_t i = 0; i < n_cursors; i++)
                 free(cursors[i].cursor);

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 
 #include "cleanup.h"
-#include "ctl-commands.h"
+#include "ctl-exit.h"
+#include "ctl.h"
 #include "log.h"
 
 extern char **environ;
@@ -26,14 +27,11 @@ int main(int argc, char **argv)
                 return CTL_EXIT_USAGE;
         }
         if (args.help) {
-                if (args.has_command)
-                        ctl_help_command(args.command, stdout);
-                else
-                        ctl_help_main(stdout);
+                ctl_help_verb(args.verb, stdout);
                 return CTL_EXIT_OK;
         }
         if (args.version) {
-                printf("descartesctl %s (protocol %d)\n", DESCARTES_VERSION, PROTO_VERSION);
+                printf("descartesctl %s (protocol %d)\n", DESCARTES_VERSION, DESCARTES_PROTOCOL_VERSION);
                 return CTL_EXIT_OK;
         }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "descartes/descartes.h"
+#include "proto.h"
 
 struct DescartesClient {
         char *endpoint;

@@ -40,13 +40,13 @@ void descartes_error_clear(DescartesError *e)
                 return;
         e->kind = DESCARTES_ERROR_NONE;
         e->error = 0;
-        e->code = _PROTO_ERROR_INVALID;
+        e->code = _DESCARTES_ERROR_CODE_INVALID;
         e->message[0] = 0;
 }
 
-int descartes_error_code_to_errno(ProtoErrorCode code)
+int descartes_error_code_to_errno(DescartesErrorCode code)
 {
-        switch (code) {
+        switch ((ProtoErrorCode)code) {
         case PROTO_ERROR_BAD_REQUEST:
                 return -EINVAL;
         case PROTO_ERROR_UNSUPPORTED_VERSION:
@@ -86,7 +86,7 @@ int client_error_set(DescartesError *e, DescartesErrorKind kind, int error, cons
                 return error;
         e->kind = kind;
         e->error = error;
-        e->code = _PROTO_ERROR_INVALID;
+        e->code = _DESCARTES_ERROR_CODE_INVALID;
         va_start(ap, fmt);
         (void)vsnprintf(e->message, sizeof e->message, fmt, ap);
         va_end(ap);
@@ -96,13 +96,13 @@ int client_error_set(DescartesError *e, DescartesErrorKind kind, int error, cons
 int client_error_from_reply(DescartesError *e, const ProtoReply *reply)
 {
         const char *code = proto_error_code_to_string(reply->error_code);
-        int r = descartes_error_code_to_errno(reply->error_code);
+        int r = descartes_error_code_to_errno((DescartesErrorCode)reply->error_code);
 
         if (!e)
                 return r;
         e->kind = DESCARTES_ERROR_DAEMON;
         e->error = r;
-        e->code = reply->error_code;
+        e->code = (DescartesErrorCode)reply->error_code;
         if (reply->error_msg && reply->error_msg[0])
                 (void)snprintf(e->message, sizeof e->message, "%s", reply->error_msg);
         else
@@ -182,6 +182,12 @@ int descartes_client_new(const char *endpoint, DescartesClient **ret)
         return 0;
 }
 
+void descartes_client_freep(DescartesClient **c)
+{
+        if (c)
+                *c = descartes_client_free(*c);
+}
+
 DescartesClient *descartes_client_free(DescartesClient *c)
 {
         if (!c)
@@ -232,24 +238,24 @@ void descartes_client_set_timeout(DescartesClient *c, uint64_t usec)
                 c->timeout_usec = usec;
 }
 
-int descartes_client_set_op_timeout(DescartesClient *c, ProtoOp op, uint64_t usec)
+int descartes_client_set_op_timeout(DescartesClient *c, DescartesOp op, uint64_t usec)
 {
-        if (!c || op < 0 || op >= _PROTO_OP_MAX)
+        if (!c || op < 0 || op >= _DESCARTES_OP_MAX)
                 return -EINVAL;
         c->op_timeout_usec[op] = usec;
         return 0;
 }
 
-uint64_t descartes_client_get_op_timeout(const DescartesClient *c, ProtoOp op)
+uint64_t descartes_client_get_op_timeout(const DescartesClient *c, DescartesOp op)
 {
-        if (op < 0 || op >= _PROTO_OP_MAX)
+        if (op < 0 || op >= _DESCARTES_OP_MAX)
                 return DESCARTES_TIMEOUT_SHORT_USEC;
         if (c && c->op_timeout_usec[op] > 0)
                 return c->op_timeout_usec[op];
         if (c && c->timeout_usec > 0)
                 return c->timeout_usec;
-        return proto_op_info(op)->timeout == PROTO_TIMEOUT_LONG ? DESCARTES_TIMEOUT_LONG_USEC
-                                                                : DESCARTES_TIMEOUT_SHORT_USEC;
+        return proto_op_info((ProtoOp)op)->timeout == PROTO_TIMEOUT_LONG ? DESCARTES_TIMEOUT_LONG_USEC
+                                                                         : DESCARTES_TIMEOUT_SHORT_USEC;
 }
 
 void descartes_client_set_retry(DescartesClient *c, bool retry)
@@ -476,7 +482,7 @@ int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec
                                         "invalid %s request: its arguments are out of the protocol's bounds",
                                         proto_op_to_string(req->op) ?: "unknown");
 
-        timeout = descartes_client_get_op_timeout(c, req->op);
+        timeout = descartes_client_get_op_timeout(c, (DescartesOp)req->op);
         timeout = extra_usec > UINT64_MAX / 2 - timeout ? UINT64_MAX / 2 : timeout + extra_usec;
 
         for (int attempt = 0; attempt < (c->retry ? 2 : 1); attempt++) {

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One call per protocol op: read the caller's arguments into a request, send it (client_call), and hand
+ * the reply's result out as an object. A new op's client wrapper is one function here and its declaration
+ * in descartes.h. */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "client-internal.h"
+#include "client-objects.h"
+#include "string-util.h"
 #include "time-util.h"
 
 static void reply_donep(ProtoReply *r)
@@ -32,7 +38,71 @@ static int check_agent_ref(const char *agent, DescartesError *e)
         return 0;
 }
 
-int descartes_health(DescartesClient *c, DescartesHealth *ret, DescartesError *e)
+/* Copies the caller's arguments over the zeroed *dst (dst_size bytes, this library's struct). The caller's
+ * size says how much it holds: less is an older caller (the rest keeps its defaults), more a newer one whose
+ * extra fields must then be unset. */
+static int args_read(const void *src, void *dst, size_t dst_size, DescartesError *e)
+{
+        size_t size;
+
+        memset(dst, 0, dst_size);
+        if (!src)
+                return 0;
+        memcpy(&size, src, sizeof size);
+        if (size < sizeof size)
+                return client_error_set(
+                        e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                        "invalid argument: its size is not set (start from the _ARGS_INIT macro)");
+        for (size_t i = dst_size; i < size; i++)
+                if (((const uint8_t *)src)[i] != 0)
+                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -EOPNOTSUPP,
+                                                "an argument is set that this libdescartes does not know");
+        memcpy(dst, src, MIN(size, dst_size));
+        return 0;
+}
+
+/* "KEY=VALUE" entries into a map; a later KEY replaces an earlier one. */
+static int str_map_from_strv(const char *const *l, const char *what, ProtoStrMap *m, DescartesError *e)
+{
+        for (; l && *l; l++) {
+                _cleanup_free_ char *key = NULL;
+                const char *eq = strchr(*l, '=');
+                bool replaced = false;
+
+                if (!eq || eq == *l)
+                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                                "%s \"%s\" is not of the form KEY=VALUE", what, *l);
+                key = strndup(*l, (size_t)(eq - *l));
+                if (!key)
+                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -ENOMEM, "out of memory");
+                for (size_t i = 0; i < m->n_pairs && !replaced; i++)
+                        if (streq(m->pairs[i].key, key)) {
+                                char *v = strdup(eq + 1);
+                                if (!v)
+                                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -ENOMEM,
+                                                                "out of memory");
+                                free(m->pairs[i].value);
+                                m->pairs[i].value = v;
+                                replaced = true;
+                        }
+                if (!replaced && proto_str_map_add(m, key, eq + 1) < 0)
+                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+/* The result of a wire_*_new() constructor: its failure is ours to report. */
+static int made(int r, DescartesError *e)
+{
+        return r < 0 ? client_error_set(e, DESCARTES_ERROR_LOCAL, r, "out of memory") : 0;
+}
+
+static uint64_t ms_to_usec(uint64_t ms)
+{
+        return MIN(ms, UINT64_MAX / 2 / USEC_PER_MSEC) * USEC_PER_MSEC;
+}
+
+int descartes_health(DescartesClient *c, DescartesHealth **ret, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
         ProtoRequest req = {.op = PROTO_OP_HEALTH};
@@ -44,33 +114,42 @@ int descartes_health(DescartesClient *c, DescartesHealth *ret, DescartesError *e
         r = client_call(c, &req, 0, &reply, e);
         if (r < 0)
                 return r;
-        *ret = reply.result.health;
-        memset(&reply.result.health, 0, sizeof reply.result.health);
-        return 0;
+        return made(wire_health_new(&reply.result.health, ret), e);
 }
 
-int descartes_list(DescartesClient *c, const DescartesListArgs *args, DescartesList *ret, DescartesError *e)
+int descartes_list(DescartesClient *c, const DescartesListArgs *args, DescartesAgentList **ret,
+                   DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
+        _cleanup_(proto_str_map_done) ProtoStrMap labels = {};
         ProtoRequest req = {.op = PROTO_OP_LIST};
+        DescartesListArgs a;
         int r;
 
         r = check_client(c, ret, e);
         if (r < 0)
                 return r;
-        if (args)
-                req.args.list = *args;
+        r = args_read(args, &a, sizeof a, e);
+        if (r < 0)
+                return r;
+        r = str_map_from_strv(a.labels, "label", &labels, e);
+        if (r < 0)
+                return r;
+        req.args.list = (ProtoListArgs){.has_state = a.has_state,
+                                        .state = (ProtoState)a.state,
+                                        .labels = labels,
+                                        .has_limit = a.has_limit,
+                                        .limit = a.limit,
+                                        .all = a.all};
         r = client_call(c, &req, 0, &reply, e);
         if (r < 0)
                 return r;
-        *ret = reply.result.list;
-        memset(&reply.result.list, 0, sizeof reply.result.list);
-        return 0;
+        return made(wire_agent_list_new(&reply.result.list, ret), e);
 }
 
-/* The calls whose reply is {agent: INFO}. */
-static int call_agent(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec,
-                      DescartesAgentInfo *ret, DescartesError *e)
+/* The calls whose reply is {agent: INFO}: *ret (ret may be NULL) is that record. */
+static int call_agent(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, DescartesAgent **ret,
+                      DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
         int r;
@@ -78,14 +157,10 @@ static int call_agent(DescartesClient *c, const ProtoRequest *req, uint64_t extr
         r = client_call(c, req, extra_usec, &reply, e);
         if (r < 0)
                 return r;
-        if (ret) {
-                *ret = reply.result.agent.agent;
-                memset(&reply.result.agent.agent, 0, sizeof reply.result.agent.agent);
-        }
-        return 0;
+        return ret ? made(wire_agent_new(&reply.result.agent.agent, ret), e) : 0;
 }
 
-static int agent_op(DescartesClient *c, ProtoOp op, const char *agent, DescartesAgentInfo *ret,
+static int agent_op(DescartesClient *c, ProtoOp op, const char *agent, DescartesAgent **ret,
                     DescartesError *e)
 {
         ProtoRequest req = {.op = op, .args.agent.agent = (char *)agent};
@@ -100,32 +175,32 @@ static int agent_op(DescartesClient *c, ProtoOp op, const char *agent, Descartes
         return call_agent(c, &req, 0, ret, e);
 }
 
-int descartes_get(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *e)
+int descartes_get(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
 {
         return agent_op(c, PROTO_OP_GET, agent, ret, e);
 }
 
-int descartes_pause(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *e)
+int descartes_pause(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
 {
         return agent_op(c, PROTO_OP_PAUSE, agent, ret, e);
 }
 
-int descartes_resume(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *e)
+int descartes_resume(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
 {
         return agent_op(c, PROTO_OP_RESUME, agent, ret, e);
 }
 
-int descartes_kill(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *e)
+int descartes_kill(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
 {
         return agent_op(c, PROTO_OP_KILL, agent, ret, e);
 }
 
-int descartes_remove(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *e)
+int descartes_remove(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
 {
         return agent_op(c, PROTO_OP_REMOVE, agent, ret, e);
 }
 
-int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, DescartesAgentInfo *ret,
+int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, DescartesAgent **ret,
                    DescartesError *e)
 {
         ProtoRequest req = {.op = PROTO_OP_STOP, .args.stop.agent = (char *)agent};
@@ -141,15 +216,12 @@ int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, Desc
         if (grace_ms >= 0) {
                 req.args.stop.has_grace_ms = true;
                 req.args.stop.grace_ms = (uint64_t)grace_ms;
-                extra = (uint64_t)grace_ms > UINT64_MAX / 2 / USEC_PER_MSEC
-                                ? UINT64_MAX / 2
-                                : (uint64_t)grace_ms * USEC_PER_MSEC;
+                extra = ms_to_usec((uint64_t)grace_ms);
         }
         return call_agent(c, &req, extra, ret, e);
 }
 
-int descartes_signal(DescartesClient *c, const char *agent, int sig, DescartesAgentInfo *ret,
-                     DescartesError *e)
+int descartes_signal(DescartesClient *c, const char *agent, int sig, DescartesAgent **ret, DescartesError *e)
 {
         ProtoRequest req = {.op = PROTO_OP_SIGNAL, .args.signal = {.agent = (char *)agent, .signal = sig}};
         int r;
@@ -165,21 +237,52 @@ int descartes_signal(DescartesClient *c, const char *agent, int sig, DescartesAg
         return call_agent(c, &req, 0, ret, e);
 }
 
-int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, DescartesAgentInfo *ret,
+int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, DescartesAgent **ret,
                     DescartesError *e)
 {
+        _cleanup_(proto_str_map_done) ProtoStrMap env = {}, labels = {};
+        DescartesSpawnArgs a;
         ProtoRequest req = {.op = PROTO_OP_SPAWN};
         int r;
 
         r = check_client(c, args, e);
         if (r < 0)
                 return r;
-        if (!args->argv || !args->argv[0] || !args->argv[0][0])
+        r = args_read(args, &a, sizeof a, e);
+        if (r < 0)
+                return r;
+        if (!a.argv || !a.argv[0] || !a.argv[0][0])
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "spawn needs a command to run");
-        req.args.spawn = *args;
-        if (req.args.spawn.n_argv == 0)
-                while (req.args.spawn.argv[req.args.spawn.n_argv])
-                        req.args.spawn.n_argv++;
+        r = str_map_from_strv(a.env, "environment variable", &env, e);
+        if (r < 0)
+                return r;
+        r = str_map_from_strv(a.labels, "label", &labels, e);
+        if (r < 0)
+                return r;
+        req.args.spawn = (ProtoSpawnArgs){
+                .argv = (char **)a.argv,
+                .n_argv = strv_length((char *const *)a.argv),
+                .env = env,
+                .cwd = (char *)a.cwd,
+                .workspace = (char *)a.workspace,
+                .name = (char *)a.name,
+                .labels = labels,
+                .limits = {.has_cpu = a.has_cpu,
+                           .cpu_millicores = a.cpu_millicores,
+                           .has_memory = a.has_memory,
+                           .memory = a.memory,
+                           .has_swap = a.has_swap,
+                           .swap = a.swap,
+                           .has_pids = a.has_pids,
+                           .pids = a.pids},
+                .has_timeout_ms = a.has_timeout_ms,
+                .timeout_ms = a.timeout_ms,
+                .has_net = a.has_net,
+                .net = (ProtoNet)a.net,
+                .policy = (char *)a.policy,
+                .user = (char *)a.user,
+                .open_stdin = a.open_stdin,
+        };
         return call_agent(c, &req, 0, ret, e);
 }
 
@@ -215,11 +318,12 @@ int descartes_stdin(DescartesClient *c, const char *agent, const void *data, siz
         return 0;
 }
 
-int descartes_output(DescartesClient *c, const DescartesOutputArgs *args, DescartesOutput *ret,
+int descartes_output(DescartesClient *c, const DescartesOutputArgs *args, DescartesOutput **ret,
                      DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
         ProtoRequest req = {.op = PROTO_OP_OUTPUT};
+        DescartesOutputArgs a;
         int r;
 
         r = check_client(c, args, e);
@@ -227,52 +331,90 @@ int descartes_output(DescartesClient *c, const DescartesOutputArgs *args, Descar
                 return r;
         if (!ret)
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "invalid argument");
-        r = check_agent_ref(args->agent, e);
+        r = args_read(args, &a, sizeof a, e);
         if (r < 0)
                 return r;
-        req.args.output = *args;
+        r = check_agent_ref(a.agent, e);
+        if (r < 0)
+                return r;
+        req.args.output = (ProtoOutputArgs){
+                .agent = (char *)a.agent,
+                .has_stream = a.has_stream,
+                .stream = (ProtoStream)a.stream,
+                .has_mode = a.has_mode,
+                .mode = (ProtoOutputMode)a.mode,
+                .has_offset = a.has_offset,
+                .offset = a.offset,
+                .has_limit = a.has_limit,
+                .limit = a.limit,
+                .has_tail = a.has_tail,
+                .tail = a.tail,
+                .grep = (char *)a.grep,
+                .has_since_ns = a.has_since_ns,
+                .since_ns = a.since_ns,
+                .cursor = (char *)a.cursor,
+        };
         r = client_call(c, &req, 0, &reply, e);
         if (r < 0)
                 return r;
-        *ret = reply.result.output;
-        memset(&reply.result.output, 0, sizeof reply.result.output);
+        return made(wire_output_new(&reply.result.output, ret), e);
+}
+
+static int action_args_read(const DescartesActionArgs *args, ProtoActionArgs *ret, DescartesError *e)
+{
+        DescartesActionArgs a;
+        int r;
+
+        r = args_read(args, &a, sizeof a, e);
+        if (r < 0)
+                return r;
+        *ret = (ProtoActionArgs){
+                .agent = (char *)a.agent,
+                .name = (char *)a.name,
+                .params = {.data = (uint8_t *)a.params, .size = a.params ? a.params_size : 0},
+                .has_timeout_ms = a.has_timeout_ms,
+                .timeout_ms = a.timeout_ms,
+        };
         return 0;
 }
 
-int descartes_action(DescartesClient *c, const DescartesActionArgs *args, DescartesValue *ret_result,
-                     DescartesError *e)
+int descartes_action(DescartesClient *c, const DescartesActionArgs *args, void **ret_result,
+                     size_t *ret_size, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
         ProtoRequest req = {.op = PROTO_OP_ACTION};
-        uint64_t extra = 0;
         int r;
 
         r = check_client(c, args, e);
         if (r < 0)
                 return r;
-        r = check_agent_ref(args->agent, e);
+        r = action_args_read(args, &req.args.action, e);
         if (r < 0)
                 return r;
-        if (!args->name || !args->name[0])
+        r = check_agent_ref(req.args.action.agent, e);
+        if (r < 0)
+                return r;
+        if (!req.args.action.name || !req.args.action.name[0])
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "an action needs a name");
-        req.args.action = *args;
-        if (args->has_timeout_ms)
-                extra = MIN(args->timeout_ms, UINT64_MAX / 2 / USEC_PER_MSEC) * USEC_PER_MSEC;
-        r = client_call(c, &req, extra, &reply, e);
+        r = client_call(c, &req, req.args.action.has_timeout_ms ? ms_to_usec(req.args.action.timeout_ms) : 0,
+                        &reply, e);
         if (r < 0)
                 return r;
-        if (ret_result) {
-                *ret_result = reply.result.action.result;
-                memset(&reply.result.action.result, 0, sizeof reply.result.action.result);
-        }
+        if (ret_size)
+                *ret_size = reply.result.action.result.size;
+        if (ret_result)
+                *ret_result = TAKE_PTR(reply.result.action.result.data);
         return 0;
 }
 
-int descartes_batch(DescartesClient *c, const DescartesBatchArgs *args, DescartesBatchResult *ret,
+int descartes_batch(DescartesClient *c, const DescartesBatchArgs *args, DescartesBatchResult **ret,
                     DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
+        _cleanup_(proto_str_map_done) ProtoStrMap labels = {};
         ProtoRequest req = {.op = PROTO_OP_BATCH};
+        ProtoBatchArgs *b = &req.args.batch;
+        DescartesBatchArgs a;
         uint64_t extra = 0;
         int r;
 
@@ -281,24 +423,45 @@ int descartes_batch(DescartesClient *c, const DescartesBatchArgs *args, Descarte
                 return r;
         if (!ret)
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "invalid argument");
-        if (!proto_op_batchable(args->op))
+        r = args_read(args, &a, sizeof a, e);
+        if (r < 0)
+                return r;
+        if (!proto_op_batchable((ProtoOp)a.op))
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "%s cannot be batched",
-                                        proto_op_to_string(args->op) ?: "this op");
-        req.args.batch = *args;
-        if (req.args.batch.agents && req.args.batch.n_agents == 0)
-                while (req.args.batch.agents[req.args.batch.n_agents])
-                        req.args.batch.n_agents++;
-        if (args->op == PROTO_OP_STOP && args->args.stop.has_grace_ms)
-                extra = MIN(args->args.stop.grace_ms, UINT64_MAX / 2 / USEC_PER_MSEC) * USEC_PER_MSEC;
+                                        proto_op_to_string((ProtoOp)a.op) ?: "this op");
+        r = str_map_from_strv(a.selector_labels, "label", &labels, e);
+        if (r < 0)
+                return r;
+        *b = (ProtoBatchArgs){
+                .op = (ProtoOp)a.op,
+                .agents = (char **)a.agents,
+                .n_agents = a.agents ? strv_length((char *const *)a.agents) : 0,
+                .has_selector = a.has_selector,
+                .selector = {.has_state = a.selector_has_state,
+                             .state = (ProtoState)a.selector_state,
+                             .labels = labels,
+                             .name_glob = (char *)a.selector_name_glob},
+                .fail_fast = a.fail_fast,
+        };
+        if (b->op == PROTO_OP_STOP) {
+                b->args.stop = (ProtoStopArgs){.has_grace_ms = a.has_grace_ms, .grace_ms = a.grace_ms};
+                if (a.has_grace_ms)
+                        extra = ms_to_usec(a.grace_ms);
+        } else if (b->op == PROTO_OP_SIGNAL)
+                b->args.signal = (ProtoSignalArgs){.signal = a.signal};
+        else if (b->op == PROTO_OP_ACTION) {
+                r = action_args_read(a.action, &b->args.action, e);
+                if (r < 0)
+                        return r;
+                b->args.action.agent = NULL;
+        }
         r = client_call(c, &req, extra, &reply, e);
         if (r < 0)
                 return r;
-        *ret = reply.result.batch;
-        memset(&reply.result.batch, 0, sizeof reply.result.batch);
-        return 0;
+        return made(wire_batch_result_new(&reply.result.batch, ret), e);
 }
 
-int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, DescartesEvents *ret,
+int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, DescartesEvents **ret,
                      DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
@@ -315,12 +478,10 @@ int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, Des
         r = client_call(c, &req, 0, &reply, e);
         if (r < 0)
                 return r;
-        *ret = reply.result.events;
-        memset(&reply.result.events, 0, sizeof reply.result.events);
-        return 0;
+        return made(wire_events_new(&reply.result.events, ret), e);
 }
 
-int descartes_stats(DescartesClient *c, DescartesStats *ret, DescartesError *e)
+int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
         ProtoRequest req = {.op = PROTO_OP_STATS};
@@ -332,9 +493,7 @@ int descartes_stats(DescartesClient *c, DescartesStats *ret, DescartesError *e)
         r = client_call(c, &req, 0, &reply, e);
         if (r < 0)
                 return r;
-        *ret = reply.result.stats;
-        memset(&reply.result.stats, 0, sizeof reply.result.stats);
-        return 0;
+        return made(wire_stats_new(&reply.result.stats, ret), e);
 }
 
 int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *e)
@@ -347,9 +506,4 @@ int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *e)
         if (r < 0)
                 return r;
         return client_call(c, &req, 0, &reply, e);
-}
-
-bool descartes_state_is_final(ProtoState s)
-{
-        return s == PROTO_STATE_EXITED || s == PROTO_STATE_FAILED;
 }

@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "client-internal.h"
+#include "client-objects.h"
 #include "time-util.h"
 
 struct DescartesSubscription {
@@ -73,6 +74,12 @@ int descartes_subscribe(DescartesClient *c, const char *agent_id, DescartesSubsc
         }
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+void descartes_subscription_freep(DescartesSubscription **s)
+{
+        if (s)
+                *s = descartes_subscription_free(*s);
 }
 
 DescartesSubscription *descartes_subscription_free(DescartesSubscription *s)
@@ -161,14 +168,11 @@ static int subscription_read(DescartesSubscription *s, ProtoEvent *ret)
         }
 }
 
-int descartes_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, DescartesEvent *ret,
-                                DescartesError *e)
+/* Waits for the next event that decodes: 1 and *ret, 0 on timeout, or -errno with *e filled. */
+static int next_event(DescartesSubscription *s, uint64_t timeout_usec, ProtoEvent *ret, DescartesError *e)
 {
         uint64_t deadline;
 
-        descartes_error_clear(e);
-        if (!s || !ret)
-                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "invalid argument");
         deadline = timeout_usec == UINT64_MAX ? UINT64_MAX : now_usec(CLOCK_MONOTONIC) + timeout_usec;
 
         for (;;) {
@@ -199,4 +203,22 @@ int descartes_subscription_next(DescartesSubscription *s, uint64_t timeout_usec,
                         return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
                                                 "waiting for events failed: %s", zmq_strerror(errno));
         }
+}
+
+int descartes_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, DescartesEvent **ret,
+                                DescartesError *e)
+{
+        _cleanup_(proto_event_done) ProtoEvent ev = {};
+        int r;
+
+        descartes_error_clear(e);
+        if (!s || !ret)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "invalid argument");
+        r = next_event(s, timeout_usec, &ev, e);
+        if (r <= 0)
+                return r;
+        r = wire_event_new(&ev, ret);
+        if (r < 0)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, r, "out of memory");
+        return 1;
 }

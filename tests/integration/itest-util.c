@@ -74,7 +74,7 @@ char *itest_spawn(ITest *t, bool open_stdin, const char *const *argv)
         a.env.pairs = env;
         a.env.n_pairs = ELEMENTSOF(env);
         a.open_stdin = open_stdin;
-        r = descartes_spawn(t->c, &a, &info, &err);
+        r = wire_spawn(t->c, &a, &info, &err);
         if (r < 0)
                 fprintf(stderr, "spawn %s failed: %s\n", argv[0], err.message);
         assert_int_equal(r, 0);
@@ -90,8 +90,8 @@ void itest_wait_final(ITest *t, const char *id, unsigned timeout_ms, ProtoAgentI
                 ProtoAgentInfo info = {};
                 DescartesError err = {};
 
-                assert_int_equal(descartes_get(t->c, id, &info, &err), 0);
-                if (descartes_state_is_final(info.state)) {
+                assert_int_equal(wire_get(t->c, id, &info, &err), 0);
+                if (descartes_state_is_final((DescartesState)info.state)) {
                         *ret = info;
                         return;
                 }
@@ -122,7 +122,7 @@ char **itest_output_lines(ITest *t, const char *id, ProtoStream stream, size_t *
                 };
                 ProtoOutputResult o = {};
                 DescartesError err = {};
-                int r = descartes_output(t->c, &a, &o, &err);
+                int r = wire_output(t->c, &a, &o, &err);
 
                 if (r < 0)
                         fail_msg("output of %s: %s", id, err.message);
@@ -159,7 +159,7 @@ char *itest_agent_cgroup(ITest *t, const char *id)
         DescartesError err = {};
         char *path = NULL;
 
-        assert_int_equal(descartes_get(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_get(t->c, id, &info, &err), 0);
         assert_non_null(info.cgroup);
         /* INFO.cgroup is the path inside the cgroup2 mount; the harness root sits in that mount */
         if (info.cgroup[0] == '/' && strncmp(info.cgroup, "/sys/fs/cgroup", 14) == 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared helpers of the integration tests: a harness per test group plus a libdescartes client on it. */
+/* Shared helpers of the integration tests: a harness per test group plus a libdescartes client on it (the
+ * wire-level calls of descartes-wire.h, so that the tests read the protocol model). */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "descartes/descartes.h"
+#include "descartes-wire.h"
 #include "harness.h"
 
 typedef struct ITest {

@@ -176,11 +176,11 @@ static uint64_t proc_status_kib(pid_t pid, const char *key)
 
 static int64_t stat_value(DescartesClient *c, const char *name)
 {
-        DescartesStats s = {};
+        ProtoStatsResult s = {};
         DescartesError err = {};
         int64_t v = -1;
 
-        assert_int_equal(descartes_stats(c, &s, &err), 0);
+        assert_int_equal(wire_stats(c, &s, &err), 0);
         for (size_t i = 0; i < s.n_stats; i++)
                 if (streq(s.stats[i].name, name))
                         v = s.stats[i].value;
@@ -227,7 +227,7 @@ static void test_unread_replies(void **state)
                 ProtoOutputResult o = {};
                 DescartesError err = {};
 
-                assert_int_equal(descartes_output(t.c, &a, &o, &err), 0);
+                assert_int_equal(wire_output(t.c, &a, &o, &err), 0);
                 if (o.data.size < BIG_OUTPUT / 2)
                         fail_msg("the agent wrote %zu bytes: %.*s", o.data.size, (int)o.data.size,
                                  (const char *)o.data.data);
@@ -270,7 +270,7 @@ static void test_unread_replies(void **state)
         {
                 ProtoHealthResult hr = {};
                 DescartesError err = {};
-                assert_int_equal(descartes_health(t.c, &hr, &err), 0);
+                assert_int_equal(wire_health(t.c, &hr, &err), 0);
                 proto_health_result_done(&hr);
         }
         rss = proc_status_kib(t.h->daemon_pid, "VmRSS:") * 1024;

@@ -48,7 +48,7 @@ static void test_spawn_failed(void **state)
         _cleanup_free_ char *out = NULL;
         int r;
 
-        r = descartes_spawn(t->c, &a, &info, &err);
+        r = wire_spawn(t->c, &a, &info, &err);
         assert_true(r < 0);
         assert_int_equal(err.kind, DESCARTES_ERROR_DAEMON);
         assert_int_equal(err.code, PROTO_ERROR_SPAWN_FAILED);
@@ -134,7 +134,7 @@ static void test_stdin_roundtrip(void **state)
         uint64_t written = 0;
         size_t n;
 
-        assert_int_equal(descartes_stdin(t->c, id, "hello\n", 6, false, &written, &err), 0);
+        assert_int_equal(wire_stdin(t->c, id, "hello\n", 6, false, &written, &err), 0);
         assert_int_equal(written, 6);
         /* through the CLI, then close: cat sees EOF and exits 0 */
         assert_int_equal(harness_ctl(t->h, "world\n", 6, &cli, "stdin", "--close", id, NULL), 0);
@@ -148,7 +148,7 @@ static void test_stdin_roundtrip(void **state)
         assert_string_equal(lines[1], "world");
 
         /* stdin of an ended agent is a conflict */
-        assert_true(descartes_stdin(t->c, id, "x", 1, false, &written, &err) < 0);
+        assert_true(wire_stdin(t->c, id, "x", 1, false, &written, &err) < 0);
         assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
 }
 
@@ -158,7 +158,7 @@ static uint64_t cpu_usec(ITest *t, const char *id)
         DescartesError err = {};
         uint64_t u;
 
-        assert_int_equal(descartes_get(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_get(t->c, id, &info, &err), 0);
         assert_true(info.has_usage);
         u = info.usage.cpu_usec;
         proto_agent_info_done(&info);
@@ -175,12 +175,12 @@ static void test_pause_resume(void **state)
         uint64_t a, b;
 
         itest_sleep_ms(200);
-        assert_int_equal(descartes_pause(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_pause(t->c, id, &info, &err), 0);
         assert_int_equal(info.state, PROTO_STATE_PAUSED);
         proto_agent_info_done(&info);
 
         /* pausing a paused agent is a conflict */
-        assert_true(descartes_pause(t->c, id, &info, &err) < 0);
+        assert_true(wire_pause(t->c, id, &info, &err) < 0);
         assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
 
         a = cpu_usec(t, id);
@@ -193,14 +193,14 @@ static void test_pause_resume(void **state)
         assert_true(cpu_usec(t, id) >
                     b + 100000); /* a busy loop on a 2-core host: well over 0.1 s in 0.5 s */
 
-        assert_int_equal(descartes_kill(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_kill(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
         itest_wait_final(t, id, 10000, &info);
         assert_int_equal(info.reason, PROTO_REASON_KILLED);
         proto_agent_info_done(&info);
 
         /* pausing an ended agent is a conflict */
-        assert_true(descartes_pause(t->c, id, &info, &err) < 0);
+        assert_true(wire_pause(t->c, id, &info, &err) < 0);
         assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
 }
 
@@ -215,7 +215,7 @@ static void test_stop_escalates(void **state)
 
         itest_sleep_ms(200); /* let sh install its trap */
         t0 = now_ns(CLOCK_MONOTONIC);
-        assert_int_equal(descartes_stop(t->c, id, 700, &info, &err), 0);
+        assert_int_equal(wire_stop(t->c, id, 700, &info, &err), 0);
         elapsed_ms = (now_ns(CLOCK_MONOTONIC) - t0) / NSEC_PER_MSEC;
         proto_agent_info_done(&info);
         itest_wait_final(t, id, 10000, &info);
@@ -260,7 +260,7 @@ static void test_remove_leaves_nothing(void **state)
         struct stat st;
 
         /* remove of a live agent is refused, unknown ids are not_found */
-        assert_true(descartes_remove(t->c, "no-such-agent", &info, &err) < 0);
+        assert_true(wire_remove(t->c, "no-such-agent", &info, &err) < 0);
         assert_int_equal(err.code, PROTO_ERROR_NOT_FOUND);
         itest_wait_final(t, id, 10000, &info);
         proto_agent_info_done(&info);
@@ -270,7 +270,7 @@ static void test_remove_leaves_nothing(void **state)
         assert_int_equal(harness_ctl(t->h, NULL, 0, &out, "rm", id, NULL), 0);
         assert_true(stat(statedir, &st) < 0 && errno == ENOENT);
         assert_true(stat(cg, &st) < 0 && errno == ENOENT);
-        assert_true(descartes_get(t->c, id, &info, &err) < 0);
+        assert_true(wire_get(t->c, id, &info, &err) < 0);
         assert_int_equal(err.code, PROTO_ERROR_NOT_FOUND);
 }
 
@@ -282,18 +282,18 @@ static void test_remove_live_conflict(void **state)
         ProtoAgentInfo info = {};
         DescartesError err = {};
 
-        assert_true(descartes_remove(t->c, id, &info, &err) < 0);
+        assert_true(wire_remove(t->c, id, &info, &err) < 0);
         assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
-        assert_int_equal(descartes_resume(t->c, id, &info, &err) < 0, 1);
+        assert_int_equal(wire_resume(t->c, id, &info, &err) < 0, 1);
         assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
-        assert_int_equal(descartes_stop(t->c, id, 2000, &info, &err), 0);
+        assert_int_equal(wire_stop(t->c, id, 2000, &info, &err), 0);
         proto_agent_info_done(&info);
         itest_wait_final(t, id, 10000, &info);
         assert_int_equal(info.reason, PROTO_REASON_STOPPED);
         assert_true(info.has_signal);
         assert_int_equal(info.signal, SIGTERM);
         proto_agent_info_done(&info);
-        assert_int_equal(descartes_remove(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_remove(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
 }
 

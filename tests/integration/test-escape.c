@@ -86,7 +86,7 @@ static void run_agent(ITest *t, const char *workspace, const char *const *argv, 
         a.env.pairs = env;
         a.env.n_pairs = ELEMENTSOF(env);
         a.workspace = (char *)workspace;
-        if (descartes_spawn(t->c, &a, &info, &err) < 0)
+        if (wire_spawn(t->c, &a, &info, &err) < 0)
                 fail_msg("spawn %s %s failed: %s", argv[0], argv[1] ?: "", err.message);
         ret->id = strdup(info.id);
         assert_non_null(ret->id);

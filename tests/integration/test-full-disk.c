@@ -71,7 +71,7 @@ static void test_full_state_dir(void **state)
                 ta.n_argv = 3;
                 ta.env.pairs = env;
                 ta.env.n_pairs = 1;
-                if (descartes_spawn(t->c, &ta, &info, &err) < 0) {
+                if (wire_spawn(t->c, &ta, &info, &err) < 0) {
                         char cmd[1024];
                         /* what the file system held when the first spawn was refused */
                         snprintf(
@@ -93,7 +93,7 @@ static void test_full_state_dir(void **state)
         oa.agent = talker;
         oa.has_limit = true;
         oa.limit = 1;
-        assert_int_equal(descartes_output(t->c, &oa, &out, &err), 0);
+        assert_int_equal(wire_output(t->c, &oa, &out, &err), 0);
         if (out.dropped == 0)
                 fail_msg("the talker's output is being lost but dropped says 0");
         proto_output_result_done(&out);
@@ -103,7 +103,7 @@ static void test_full_state_dir(void **state)
         sa.n_argv = 2;
         sa.env.pairs = env;
         sa.env.n_pairs = 1;
-        r = descartes_spawn(t->c, &sa, &info, &err);
+        r = wire_spawn(t->c, &sa, &info, &err);
         assert_true(r < 0);
         if (!strstr(err.message, "record") && !strstr(err.message, "No space"))
                 fail_msg("a spawn on a full state dir failed, but not saying why: %s", err.message);
@@ -111,7 +111,7 @@ static void test_full_state_dir(void **state)
         {
                 ProtoListArgs la = {.all = true};
                 ProtoListResult lr = {};
-                assert_int_equal(descartes_list(t->c, &la, &lr, &err), 0);
+                assert_int_equal(wire_list(t->c, &la, &lr, &err), 0);
                 for (size_t i = 0; i < lr.n_agents; i++)
                         if (lr.agents[i].argv && lr.agents[i].n_argv == 2 &&
                             strcmp(lr.agents[i].argv[0], "sleep") == 0)
@@ -121,16 +121,16 @@ static void test_full_state_dir(void **state)
         }
 
         /* the daemon still serves: the talker can be killed, the filler too */
-        assert_int_equal(descartes_kill(t->c, talker, &info, &err), 0);
+        assert_int_equal(wire_kill(t->c, talker, &info, &err), 0);
         proto_agent_info_done(&info);
-        assert_int_equal(descartes_kill(t->c, filler, &info, &err), 0);
+        assert_int_equal(wire_kill(t->c, filler, &info, &err), 0);
         proto_agent_info_done(&info);
 
         /* their records could not follow: counted (and published as error events), not lost silently */
         {
                 ProtoStatsResult st = {};
                 int64_t failures = -1;
-                assert_int_equal(descartes_stats(t->c, &st, &err), 0);
+                assert_int_equal(wire_stats(t->c, &st, &err), 0);
                 for (size_t i = 0; i < st.n_stats; i++)
                         if (strcmp(st.stats[i].name, "record_write_failures") == 0)
                                 failures = st.stats[i].value;
@@ -165,7 +165,7 @@ static void test_default_workspace_bounded(void **state)
         sa.n_argv = 3;
         sa.env.pairs = env;
         sa.env.n_pairs = 1;
-        assert_int_equal(descartes_spawn(c, &sa, &info, &err), 0);
+        assert_int_equal(wire_spawn(c, &sa, &info, &err), 0);
         {
                 ITest t = {.h = h, .c = c};
                 char *id = strdup(info.id);

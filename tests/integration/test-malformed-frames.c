@@ -120,7 +120,7 @@ static void test_malformed_frames(void **state)
         {
                 ProtoHealthResult h = {};
                 DescartesError err = {};
-                assert_int_equal(descartes_health(t->c, &h, &err), 0);
+                assert_int_equal(wire_health(t->c, &h, &err), 0);
                 assert_int_equal(h.protocol, 1);
                 proto_health_result_done(&h);
         }

@@ -78,7 +78,7 @@ static void run_sh_opts(ITest *t, const char *script, const char *user, bool net
         a.user = (char *)user;
         a.has_net = net_host;
         a.net = PROTO_NET_HOST;
-        if (descartes_spawn(t->c, &a, &info, &err) < 0)
+        if (wire_spawn(t->c, &a, &info, &err) < 0)
                 fail_msg("spawn failed: %s", err.message);
         ret->id = strdup(info.id);
         assert_non_null(ret->id);
@@ -175,7 +175,7 @@ static void test_environment_not_in_shim(void **state)
         a.n_argv = 3;
         a.env.pairs = env;
         a.env.n_pairs = ELEMENTSOF(env);
-        if (descartes_spawn(t->c, &a, &info, &err) < 0)
+        if (wire_spawn(t->c, &a, &info, &err) < 0)
                 fail_msg("spawn failed: %s", err.message);
         assert_int_equal(info.state, PROTO_STATE_RUNNING);
         id = strdup(info.id);
@@ -202,7 +202,7 @@ static void test_environment_not_in_shim(void **state)
         assert_int_equal(size, sizeof expect_shim_env);
         assert_memory_equal(shim_env, expect_shim_env, sizeof expect_shim_env);
 
-        assert_int_equal(descartes_kill(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_kill(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
         itest_wait_final(t, id, 30000, &info);
         assert_int_equal(info.state, PROTO_STATE_EXITED);

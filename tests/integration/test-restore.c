@@ -76,7 +76,7 @@ static bool replay(Subscriber *s, DescartesClient *c, uint64_t from, uint64_t to
                 ProtoEventsResult res = {};
                 DescartesError err;
 
-                if (descartes_events(c, from, 1000, &res, &err) < 0)
+                if (wire_events(c, from, 1000, &res, &err) < 0)
                         return false;
                 for (size_t i = 0; i < res.n_events; i++)
                         if (to == 0 || res.events[i].seq <= to)
@@ -120,7 +120,7 @@ static void *subscriber_main(void *arg)
         while (!atomic_load(&s->stop)) {
                 ProtoEvent e = {};
                 uint64_t from, to;
-                int r = descartes_subscription_next(sub, 100 * 1000, &e, &err);
+                int r = wire_subscription_next(sub, 100 * 1000, &e, &err);
 
                 if (r < 0 && r != -EINTR) {
                         (void)snprintf(s->error, sizeof s->error, "next: %s", err.message);
@@ -262,7 +262,7 @@ static char **spawn_counters(ITest *t, size_t n, unsigned n_lines)
         }
         for (size_t i = 0; i < n; i++) {
                 DescartesError err;
-                if (descartes_stdin(t->c, ids[i], "go\n", 3, true, NULL, &err) < 0)
+                if (wire_stdin(t->c, ids[i], "go\n", 3, true, NULL, &err) < 0)
                         fail_msg("stdin of %s: %s", ids[i], err.message);
         }
         return ids;
@@ -307,7 +307,7 @@ static void restart_round(ITest *t, int sig, size_t n_agents, unsigned n_lines)
         itest_sleep_ms(2000);
         assert_int_equal(harness_restart_daemon(t->h), 0);
 
-        assert_int_equal(descartes_list(t->c, &all, &list, &err), 0);
+        assert_int_equal(wire_list(t->c, &all, &list, &err), 0);
         for (size_t i = 0; i < n_agents; i++) {
                 ProtoAgentInfo *a = find_in_list(&list, ids[i]);
                 if (!a)
@@ -392,7 +392,7 @@ static void test_shutdown_stop_agents(void **state)
 
         /* what they ended as: the records say it */
         assert_int_equal(harness_restart_daemon(t->h), 0);
-        assert_int_equal(descartes_list(t->c, &all, &list, &err), 0);
+        assert_int_equal(wire_list(t->c, &all, &list, &err), 0);
         for (size_t i = 0; i < 5; i++) {
                 ProtoAgentInfo *a = find_in_list(&list, ids[i]);
                 assert_non_null(a);
@@ -441,12 +441,12 @@ static void test_corrupt_record(void **state)
                                   dir) >= 0);
         if (!daemon_log_has(t->h, needle))
                 fail_msg("the daemon log does not say: %s", needle);
-        assert_int_equal(descartes_get(t->c, ids[0], &info, &err), -ESRCH);
+        assert_int_equal(wire_get(t->c, ids[0], &info, &err), -ESRCH);
         for (size_t i = 1; i < 3; i++) {
-                assert_int_equal(descartes_get(t->c, ids[i], &info, &err), 0);
+                assert_int_equal(wire_get(t->c, ids[i], &info, &err), 0);
                 assert_int_equal(info.state, PROTO_STATE_RUNNING);
                 proto_agent_info_done(&info);
-                assert_int_equal(descartes_kill(t->c, ids[i], NULL, &err), 0);
+                assert_int_equal(wire_kill(t->c, ids[i], NULL, &err), 0);
         }
         for (size_t i = 0; i < 3; i++)
                 free(ids[i]);
@@ -497,10 +497,10 @@ static void test_lost_paused_deadline(void **state)
 
         lost = itest_spawn(t, false, argv);
         paused = itest_spawn(t, false, argv);
-        assert_int_equal(descartes_spawn(t->c, &timed, &info, &err), 0);
+        assert_int_equal(wire_spawn(t->c, &timed, &info, &err), 0);
         deadline = strdup(info.id);
         proto_agent_info_done(&info);
-        assert_int_equal(descartes_pause(t->c, paused, &info, &err), 0);
+        assert_int_equal(wire_pause(t->c, paused, &info, &err), 0);
         assert_int_equal(info.state, PROTO_STATE_PAUSED);
         proto_agent_info_done(&info);
         cg = itest_agent_cgroup(t, lost);
@@ -515,20 +515,20 @@ static void test_lost_paused_deadline(void **state)
         assert_int_equal(harness_restart_daemon(t->h), 0);
 
         /* the shim died while the daemon was away, without an exit record */
-        assert_int_equal(descartes_get(t->c, lost, &info, &err), 0);
+        assert_int_equal(wire_get(t->c, lost, &info, &err), 0);
         assert_int_equal(info.state, PROTO_STATE_EXITED);
         assert_true(info.has_reason);
         assert_int_equal(info.reason, PROTO_REASON_LOST);
         assert_true(info.has_ended_ns);
         proto_agent_info_done(&info);
         assert_true(daemon_log_has(t->h, "it left no exit record, so it is marked lost"));
-        assert_int_equal(descartes_remove(t->c, lost, NULL, &err), 0);
+        assert_int_equal(wire_remove(t->c, lost, NULL, &err), 0);
 
         /* a paused agent stays paused, and resumes */
-        assert_int_equal(descartes_get(t->c, paused, &info, &err), 0);
+        assert_int_equal(wire_get(t->c, paused, &info, &err), 0);
         assert_int_equal(info.state, PROTO_STATE_PAUSED);
         proto_agent_info_done(&info);
-        assert_int_equal(descartes_resume(t->c, paused, &info, &err), 0);
+        assert_int_equal(wire_resume(t->c, paused, &info, &err), 0);
         assert_int_equal(info.state, PROTO_STATE_RUNNING);
         proto_agent_info_done(&info);
 
@@ -539,7 +539,7 @@ static void test_lost_paused_deadline(void **state)
         proto_agent_info_done(&info);
 
         /* and the re-adopted agent is controlled like any other */
-        assert_int_equal(descartes_stop(t->c, paused, 2000, &info, &err), 0);
+        assert_int_equal(wire_stop(t->c, paused, 2000, &info, &err), 0);
         proto_agent_info_done(&info);
         itest_wait_final(t, paused, 10000, &info);
         assert_int_equal(info.reason, PROTO_REASON_STOPPED);

@@ -42,7 +42,7 @@ static void *spawn_worker(void *arg)
                 a.env.n_pairs = 1;
                 a.labels.pairs = &label;
                 a.labels.n_pairs = 1;
-                if (descartes_spawn(c, &a, &info, &err) < 0 || info.state != PROTO_STATE_RUNNING) {
+                if (wire_spawn(c, &a, &info, &err) < 0 || info.state != PROTO_STATE_RUNNING) {
                         if (!w->failures)
                                 (void)snprintf(w->first_error, sizeof w->first_error, "%s", err.message);
                         w->failures++;
@@ -77,7 +77,7 @@ static void test_200_agents(void **state)
                                  w[i].first_error);
         }
 
-        assert_int_equal(descartes_list(t->c, &la, &list, &err), 0);
+        assert_int_equal(wire_list(t->c, &la, &list, &err), 0);
         assert_int_equal(list.n_agents, N_CLIENTS * PER_CLIENT);
         for (size_t i = 0; i < list.n_agents; i++)
                 assert_int_equal(list.agents[i].state, PROTO_STATE_RUNNING);
@@ -89,7 +89,7 @@ static void test_200_agents(void **state)
         ProtoBatchResult br = {};
         b.args.stop.has_grace_ms = true;
         b.args.stop.grace_ms = 5000;
-        assert_int_equal(descartes_batch(t->c, &b, &br, &err), 0);
+        assert_int_equal(wire_batch(t->c, &b, &br, &err), 0);
         assert_int_equal(br.ok_count, N_CLIENTS * PER_CLIENT);
         assert_int_equal(br.failed_count, 0);
         proto_batch_result_done(&br);
@@ -100,13 +100,13 @@ static void test_200_agents(void **state)
                         itest_wait_final(t, w[i].ids[j], 30000, &info);
                         assert_int_equal(info.reason, PROTO_REASON_STOPPED);
                         proto_agent_info_done(&info);
-                        assert_int_equal(descartes_remove(t->c, w[i].ids[j], &info, &err), 0);
+                        assert_int_equal(wire_remove(t->c, w[i].ids[j], &info, &err), 0);
                         proto_agent_info_done(&info);
                         free(w[i].ids[j]);
                 }
 
         la = (ProtoListArgs){.all = true};
-        assert_int_equal(descartes_list(t->c, &la, &list, &err), 0);
+        assert_int_equal(wire_list(t->c, &la, &list, &err), 0);
         assert_int_equal(list.n_agents, 0);
         proto_list_result_done(&list);
 

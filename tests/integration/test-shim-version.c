@@ -85,7 +85,7 @@ static void feed(ITest *t, const char *id, const char *data, bool close_after)
         DescartesError err;
         uint64_t written = 0;
 
-        if (descartes_stdin(t->c, id, data, strlen(data), close_after, &written, &err) < 0)
+        if (wire_stdin(t->c, id, data, strlen(data), close_after, &written, &err) < 0)
                 fail_msg("stdin of %s: %s", id, err.message);
         assert_int_equal(written, strlen(data));
 }
@@ -95,7 +95,7 @@ static void expect_running(ITest *t, const char *id)
         ProtoAgentInfo info = {};
         DescartesError err;
 
-        if (descartes_get(t->c, id, &info, &err) < 0)
+        if (wire_get(t->c, id, &info, &err) < 0)
                 fail_msg("get %s: %s", id, err.message);
         if (info.state != PROTO_STATE_RUNNING)
                 fail_msg("agent %s is %s, expected running", id, proto_state_to_string(info.state));
@@ -104,10 +104,10 @@ static void expect_running(ITest *t, const char *id)
 
 static void expect_no_protocol_errors(ITest *t)
 {
-        _cleanup_(proto_stats_result_done) DescartesStats st = {};
+        _cleanup_(proto_stats_result_done) ProtoStatsResult st = {};
         DescartesError err;
 
-        assert_int_equal(descartes_stats(t->c, &st, &err), 0);
+        assert_int_equal(wire_stats(t->c, &st, &err), 0);
         for (size_t i = 0; i < st.n_stats; i++)
                 if (streq(st.stats[i].name, "shim_protocol_errors")) {
                         assert_int_equal(st.stats[i].value, 0);
@@ -160,7 +160,7 @@ static void test_upgrade_readopts_release_shims(void **state)
         feed(t, echo, "two\n", false);
         wait_line(t, echo, "got two");
         /* a SIGNAL longer than the shim knows */
-        assert_int_equal(descartes_signal(t->c, usr1, SIGUSR1, NULL, &err), 0);
+        assert_int_equal(wire_signal(t->c, usr1, SIGUSR1, NULL, &err), 0);
         itest_wait_final(t, usr1, 10000, &info);
         assert_int_equal(info.state, PROTO_STATE_EXITED);
         assert_true(info.has_exit_code);
@@ -168,7 +168,7 @@ static void test_upgrade_readopts_release_shims(void **state)
         proto_agent_info_done(&info);
         assert_true(has_line(t, usr1, "got-usr1"));
         /* stop: SIGTERM through the shim, not the cgroup's SIGKILL */
-        assert_int_equal(descartes_stop(t->c, sleeper, 5000, NULL, &err), 0);
+        assert_int_equal(wire_stop(t->c, sleeper, 5000, NULL, &err), 0);
         itest_wait_final(t, sleeper, 10000, &info);
         assert_int_equal(info.reason, PROTO_REASON_STOPPED);
         assert_true(info.has_signal);

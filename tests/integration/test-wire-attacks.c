@@ -300,10 +300,10 @@ static void test_other_tenant_and_unknown_ids(void **state)
                 skip();
         assert_int_equal(r, 0);
         /* root's agent is untouched */
-        assert_int_equal(descartes_get(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_get(t->c, id, &info, &err), 0);
         assert_int_equal(info.state, PROTO_STATE_RUNNING);
         proto_agent_info_done(&info);
-        assert_int_equal(descartes_kill(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_kill(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
 }
 
@@ -348,7 +348,7 @@ static ProtoState state_of(ITest *t, const char *id)
         DescartesError err = {};
         ProtoState s;
 
-        if (descartes_get(t->c, id, &info, &err) < 0)
+        if (wire_get(t->c, id, &info, &err) < 0)
                 return _PROTO_STATE_INVALID;
         s = info.state;
         proto_agent_info_done(&info);
@@ -392,7 +392,7 @@ static void test_every_state(void **state)
         free(id);
 
         id = itest_spawn(t, true, argv);
-        assert_int_equal(descartes_pause(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_pause(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
         if (every_op_on(&raw, id, -1, msg, sizeof msg) < 0)
                 fail_msg("paused: %s", msg);
@@ -760,7 +760,7 @@ static void test_remove_deep_workspace(void **state)
                 close(fd);
         }
 
-        assert_int_equal(descartes_remove(t->c, id, &info, &err), 0);
+        assert_int_equal(wire_remove(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
         assert_true(stat(dir, &st) < 0 && errno == ENOENT);
         assert_int_equal(harness_wait_until(trash_empty, trash, 60000), 0);

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ctl-args.h"
+#include "string-util.h"
+
+#include "ctl.h"
 
 /* Parses a NULL-terminated literal argv (copied: getopt may permute it). */
 static int parse_env(const char *const *argv, char **env, CtlArgs *a, char *err, size_t n)
@@ -65,8 +67,8 @@ static void test_global_options(void **state)
 
         PARSE_OK(&a, "-H", "ipc:///tmp/x/control", "--events", "ipc:///tmp/x/events", "-o", "json",
                  "--timeout", "1500ms", "ps");
-        assert_true(a.has_command);
-        assert_int_equal(a.command, CTL_COMMAND_PS);
+        assert_non_null(a.verb);
+        assert_string_equal(a.verb->name, "ps");
         assert_string_equal(a.host, "ipc:///tmp/x/control");
         assert_string_equal(a.events, "ipc:///tmp/x/events");
         assert_int_equal(a.format, CTL_FORMAT_JSON);
@@ -75,7 +77,7 @@ static void test_global_options(void **state)
 
         /* global options after the command too */
         PARSE_OK(&a, "health", "--host=tcp://127.0.0.1:5555", "-o", "table", "--timeout", "2s");
-        assert_int_equal(a.command, CTL_COMMAND_HEALTH);
+        assert_string_equal(a.verb->name, "health");
         assert_string_equal(a.host, "tcp://127.0.0.1:5555");
         assert_int_equal(a.format, CTL_FORMAT_TABLE);
         assert_int_equal(a.timeout_usec, 2000000);
@@ -83,12 +85,12 @@ static void test_global_options(void **state)
 
         PARSE_OK(&a, "--help");
         assert_true(a.help);
-        assert_false(a.has_command);
+        assert_null(a.verb);
         ctl_args_done(&a);
 
         PARSE_OK(&a, "logs", "--help");
         assert_true(a.help);
-        assert_int_equal(a.command, CTL_COMMAND_LOGS);
+        assert_string_equal(a.verb->name, "logs");
         ctl_args_done(&a);
 
         EXPECT_ERROR("no command", "-o", "json");
@@ -108,17 +110,17 @@ static void test_ps(void **state)
         PARSE_OK(&a, "ps");
         assert_false(a.all);
         assert_false(a.has_state);
-        assert_int_equal(a.labels.n_pairs, 0);
+        assert_int_equal(strv_length(a.labels), 0);
         ctl_args_done(&a);
 
         PARSE_OK(&a, "ps", "-a", "--label", "team=ml", "--label", "env=prod", "--label", "team=infra",
                  "--state", "paused");
         assert_true(a.all);
         assert_true(a.has_state);
-        assert_int_equal(a.state, PROTO_STATE_PAUSED);
-        assert_int_equal(a.labels.n_pairs, 2);
-        assert_string_equal(proto_str_map_get(&a.labels, "team"), "infra");
-        assert_string_equal(proto_str_map_get(&a.labels, "env"), "prod");
+        assert_int_equal(a.state, DESCARTES_STATE_PAUSED);
+        assert_int_equal(strv_length(a.labels), 2);
+        assert_string_equal(ctl_pairs_get(a.labels, "team"), "infra");
+        assert_string_equal(ctl_pairs_get(a.labels, "env"), "prod");
         ctl_args_done(&a);
 
         EXPECT_ERROR("not a state", "ps", "--state", "sleeping");
@@ -135,22 +137,22 @@ static void test_spawn(void **state)
                  "/srv", "--workspace", "/data/ws", "--cpu", "150%", "--memory", "512M", "--swap", "1G",
                  "--pids", "64", "--timeout", "1h30m", "--net", "host", "--policy", "strict", "--user",
                  "1000", "-i", "--wait", "--", "sh", "-c", "echo --name");
-        assert_int_equal(a.command, CTL_COMMAND_SPAWN);
+        assert_string_equal(a.verb->name, "spawn");
         assert_string_equal(a.spawn.name, "worker-1");
-        assert_string_equal(proto_str_map_get(&a.spawn.labels, "a"), "b");
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "FOO"), "bar=baz");
+        assert_string_equal(ctl_pairs_get(a.spawn.labels, "a"), "b");
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "FOO"), "bar=baz");
         assert_string_equal(a.spawn.cwd, "/srv");
         assert_string_equal(a.spawn.workspace, "/data/ws");
-        assert_true(a.spawn.limits.has_cpu);
-        assert_int_equal(a.spawn.limits.cpu_millicores, 1500);
-        assert_int_equal(a.spawn.limits.memory, 512 * 1024 * 1024);
-        assert_int_equal(a.spawn.limits.swap, UINT64_C(1) << 30);
-        assert_int_equal(a.spawn.limits.pids, 64);
+        assert_true(a.spawn.has_cpu);
+        assert_int_equal(a.spawn.cpu_millicores, 1500);
+        assert_int_equal(a.spawn.memory, 512 * 1024 * 1024);
+        assert_int_equal(a.spawn.swap, UINT64_C(1) << 30);
+        assert_int_equal(a.spawn.pids, 64);
         assert_true(a.spawn.has_timeout_ms);
         assert_int_equal(a.spawn.timeout_ms, 90 * 60 * 1000);
         assert_int_equal(a.timeout_usec, 0); /* --timeout after spawn is the agent's */
         assert_true(a.spawn.has_net);
-        assert_int_equal(a.spawn.net, PROTO_NET_HOST);
+        assert_int_equal(a.spawn.net, DESCARTES_NET_HOST);
         assert_string_equal(a.spawn.policy, "strict");
         assert_string_equal(a.spawn.user, "1000");
         assert_true(a.spawn.open_stdin);
@@ -161,10 +163,10 @@ static void test_spawn(void **state)
         assert_string_equal(a.spawn.argv[2], "echo --name");
         assert_null(a.spawn.argv[3]);
         /* defaults filled in; no HOME: the daemon puts it in the workspace */
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), CTL_DEFAULT_PATH);
-        assert_null(proto_str_map_get(&a.spawn.env, "HOME"));
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "TERM"), CTL_DEFAULT_TERM);
-        assert_int_equal(a.spawn.env.n_pairs, 3);
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "PATH"), CTL_DEFAULT_PATH);
+        assert_null(ctl_pairs_get(a.spawn.env, "HOME"));
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "TERM"), CTL_DEFAULT_TERM);
+        assert_int_equal(strv_length(a.spawn.env), 3);
         ctl_args_done(&a);
 
         /* the command's own options are not ours, even without "--" */
@@ -174,13 +176,13 @@ static void test_spawn(void **state)
         assert_string_equal(a.spawn.argv[1], "-l");
         assert_string_equal(a.spawn.argv[2], "--all");
         assert_false(a.spawn.has_timeout_ms);
-        assert_null(proto_str_map_get(&a.spawn.env, "HOME"));
+        assert_null(ctl_pairs_get(a.spawn.env, "HOME"));
         ctl_args_done(&a);
 
         /* --env overrides a default */
         PARSE_OK(&a, "spawn", "--env", "PATH=/opt/bin", "--attach", "--", "true");
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), "/opt/bin");
-        assert_int_equal(a.spawn.env.n_pairs, 2); /* PATH and TERM */
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "PATH"), "/opt/bin");
+        assert_int_equal(strv_length(a.spawn.env), 2); /* PATH and TERM */
         assert_true(a.attach);
         ctl_args_done(&a);
 
@@ -210,21 +212,21 @@ static void test_spawn_env(void **state)
 
         /* without --env-inherit nothing of the CLI's environment leaks */
         PARSE_OK(&a, "spawn", "--", "true");
-        assert_null(proto_str_map_get(&a.spawn.env, "SECRET"));
+        assert_null(ctl_pairs_get(a.spawn.env, "SECRET"));
         ctl_args_done(&a);
 
         assert_int_equal(parse_env(inherit, env, &a, err, sizeof err), 0);
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "SECRET"), "hunter2");
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "PATH"), "/usr/bin");
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "HOME"), "/w"); /* --env wins over inherited */
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "X"), "1");
-        assert_null(proto_str_map_get(&a.spawn.env, "TERM")); /* no defaults added to an inherited env */
-        assert_int_equal(a.spawn.env.n_pairs, 4);
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "SECRET"), "hunter2");
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "PATH"), "/usr/bin");
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "HOME"), "/w"); /* --env wins over inherited */
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "X"), "1");
+        assert_null(ctl_pairs_get(a.spawn.env, "TERM")); /* no defaults added to an inherited env */
+        assert_int_equal(strv_length(a.spawn.env), 4);
         ctl_args_done(&a);
 
         /* --env NAME takes this program's value, explicitly */
         assert_int_equal(parse_env(plain, env, &a, err, sizeof err), 0);
-        assert_string_equal(proto_str_map_get(&a.spawn.env, "SECRET"), "hunter2");
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "SECRET"), "hunter2");
         ctl_args_done(&a);
 
         assert_int_equal(parse_env(missing, env, &a, err, sizeof err), -EINVAL);
@@ -236,12 +238,8 @@ static void test_agent_commands(void **state)
 {
         static const struct {
                 const char *name;
-                CtlCommand command;
         } one[] = {
-                {"inspect", CTL_COMMAND_INSPECT}, {"pause", CTL_COMMAND_PAUSE},
-                {"resume", CTL_COMMAND_RESUME},   {"stop", CTL_COMMAND_STOP},
-                {"kill", CTL_COMMAND_KILL},       {"stdin", CTL_COMMAND_STDIN},
-                {"logs", CTL_COMMAND_LOGS},
+                {"inspect"}, {"pause"}, {"resume"}, {"stop"}, {"kill"}, {"stdin"}, {"logs"},
         };
         CtlArgs a;
 
@@ -252,7 +250,8 @@ static void test_agent_commands(void **state)
                 char err[512];
 
                 assert_int_equal(parse(ok, &a, err, sizeof err), 0);
-                assert_int_equal(a.command, one[i].command);
+                assert_ptr_equal(a.verb, ctl_verb_from_string(one[i].name));
+                assert_string_equal(a.verb->name, one[i].name);
                 assert_int_equal(a.n_agents, 1);
                 assert_string_equal(a.agents[0], "abc123");
                 ctl_args_done(&a);
@@ -270,7 +269,7 @@ static void test_agent_commands(void **state)
         ctl_args_done(&a);
 
         PARSE_OK(&a, "rm", "a", "b", "c");
-        assert_int_equal(a.command, CTL_COMMAND_RM);
+        assert_string_equal(a.verb->name, "rm");
         assert_int_equal(a.n_agents, 3);
         assert_string_equal(a.agents[2], "c");
         ctl_args_done(&a);
@@ -318,7 +317,7 @@ static void test_logs(void **state)
         CtlArgs a;
 
         PARSE_OK(&a, "logs", "web");
-        assert_int_equal(a.stream, PROTO_STREAM_BOTH);
+        assert_int_equal(a.stream, DESCARTES_STREAM_BOTH);
         assert_false(a.follow);
         assert_false(a.raw);
         assert_false(a.has_tail);
@@ -327,7 +326,7 @@ static void test_logs(void **state)
 
         PARSE_OK(&a, "logs", "-f", "--stream", "stderr", "--tail", "100", "--grep", "err(or)?", "web");
         assert_true(a.follow);
-        assert_int_equal(a.stream, PROTO_STREAM_STDERR);
+        assert_int_equal(a.stream, DESCARTES_STREAM_STDERR);
         assert_true(a.has_tail);
         assert_int_equal(a.tail, 100);
         assert_string_equal(a.grep, "err(or)?");

@@ -7,17 +7,59 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ctl-exit.h"
+#include "ctl.h"
 #include "ctl-output.h"
 #include "ctl-resolve.h"
+#include "descartes-wire.h"
 
 #define NS_SEC UINT64_C(1000000000)
 
 static ProtoAgentInfo agent(const char *id, const char *name)
 {
-        return (ProtoAgentInfo){.id = (char *)id, .name = (char *)name};
+        return (ProtoAgentInfo){.id = id ? strdup(id) : NULL, .name = name ? strdup(name) : NULL};
+}
+
+/* A public list made of agents[0..n) (taken). */
+static DescartesAgentList *list_of(ProtoAgentInfo *agents, size_t n)
+{
+        ProtoListResult res = {.agents = calloc(n ?: 1, sizeof(ProtoAgentInfo)), .n_agents = n};
+        DescartesAgentList *l = NULL;
+
+        assert_non_null(res.agents);
+        memcpy(res.agents, agents, n * sizeof *agents);
+        assert_int_equal(wire_agent_list_new(&res, &l), 0);
+        return l;
+}
+
+/* A public agent made of *i (taken). */
+static DescartesAgent *agent_of(ProtoAgentInfo i)
+{
+        DescartesAgent *a = NULL;
+
+        assert_int_equal(wire_agent_new(&i, &a), 0);
+        return a;
+}
+
+/* ctl_exit_from_agent() and ctl_format_reason() on a record that holds no allocations. */
+static int exit_of(ProtoAgentInfo i)
+{
+        DescartesAgent *a = agent_of(i);
+        int r = ctl_exit_from_agent(a);
+
+        descartes_agent_unref(a);
+        return r;
+}
+
+static void reason_of(ProtoAgentInfo i, char *buf, size_t n)
+{
+        DescartesAgent *a = agent_of(i);
+
+        ctl_format_reason(a, buf, n);
+        descartes_agent_unref(a);
 }
 
 static void test_uuid_form(void **state)
@@ -34,76 +76,81 @@ static void test_uuid_form(void **state)
 
 static void test_resolve(void **state)
 {
-        const ProtoAgentInfo agents[] = {
+        ProtoAgentInfo agents[] = {
                 agent("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", "web"),
                 agent("0b6f9999-0000-4b7a-9c3e-2d4f5a6b7c8d", NULL),
                 agent("7a000000-0000-4000-8000-000000000000", "0b6f"), /* a name that is also a prefix */
                 agent("c0ffee00-0000-4000-8000-000000000000", "db"),
         };
-        size_t n = sizeof agents / sizeof agents[0];
+        DescartesAgentList *l = list_of(agents, sizeof agents / sizeof agents[0]);
+        DescartesAgentList *empty = list_of(NULL, 0);
         char err[512];
 
-        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", err, sizeof err),
-                         0);
-        assert_int_equal(ctl_resolve_ref(agents, n, "web", err, sizeof err), 0);
-        assert_int_equal(ctl_resolve_ref(agents, n, "db", err, sizeof err), 3);
-        assert_int_equal(ctl_resolve_ref(agents, n, "c0f", err, sizeof err), 3);
-        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f9", err, sizeof err), 1);
-        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f3", err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(l, "web", err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(l, "db", err, sizeof err), 3);
+        assert_int_equal(ctl_resolve_ref(l, "c0f", err, sizeof err), 3);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f9", err, sizeof err), 1);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f3", err, sizeof err), 0);
         /* an exact name beats an id prefix */
-        assert_int_equal(ctl_resolve_ref(agents, n, "0b6f", err, sizeof err), 2);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f", err, sizeof err), 2);
 
-        assert_int_equal(ctl_resolve_ref(agents, n, "0b", err, sizeof err), -ENOTUNIQ);
+        assert_int_equal(ctl_resolve_ref(l, "0b", err, sizeof err), -ENOTUNIQ);
         assert_non_null(strstr(err, "prefix of 2 agent ids"));
         assert_non_null(strstr(err, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d"));
         assert_non_null(strstr(err, "0b6f9999-0000-4b7a-9c3e-2d4f5a6b7c8d"));
 
-        assert_int_equal(ctl_resolve_ref(agents, n, "zzz", err, sizeof err), -ESRCH);
+        assert_int_equal(ctl_resolve_ref(l, "zzz", err, sizeof err), -ESRCH);
         assert_non_null(strstr(err, "\"zzz\""));
-        assert_int_equal(ctl_resolve_ref(agents, 0, "web", err, sizeof err), -ESRCH);
-        assert_int_equal(ctl_resolve_ref(agents, n, "", err, sizeof err), -EINVAL);
+        assert_int_equal(ctl_resolve_ref(empty, "web", err, sizeof err), -ESRCH);
+        assert_int_equal(ctl_resolve_ref(l, "", err, sizeof err), -EINVAL);
+        descartes_agent_list_unref(l);
+        descartes_agent_list_unref(empty);
 }
 
 static void test_resolve_many_ambiguous(void **state)
 {
         static char ids[10][40];
         ProtoAgentInfo agents[10];
+        DescartesAgentList *l;
         char err[512];
 
         for (int i = 0; i < 10; i++) {
                 (void)snprintf(ids[i], sizeof ids[i], "aa%06d-0000-4000-8000-000000000000", i);
                 agents[i] = agent(ids[i], NULL);
         }
-        assert_int_equal(ctl_resolve_ref(agents, 10, "aa", err, sizeof err), -ENOTUNIQ);
+        l = list_of(agents, 10);
+        assert_int_equal(ctl_resolve_ref(l, "aa", err, sizeof err), -ENOTUNIQ);
         assert_non_null(strstr(err, "prefix of 10 agent ids"));
         assert_non_null(strstr(err, ", ...)"));
         /* a tiny buffer truncates, never overflows */
-        assert_int_equal(ctl_resolve_ref(agents, 10, "aa", err, 8), -ENOTUNIQ);
+        assert_int_equal(ctl_resolve_ref(l, "aa", err, 8), -ENOTUNIQ);
         assert_int_equal(strlen(err), 7);
+        descartes_agent_list_unref(l);
 }
 
 static void test_exit_codes(void **state)
 {
         static const struct {
-                ProtoErrorCode code;
+                DescartesErrorCode code;
                 CtlExit exit;
         } table[] = {
-                {PROTO_ERROR_BAD_REQUEST, CTL_EXIT_BAD_REQUEST},
-                {PROTO_ERROR_UNSUPPORTED_VERSION, CTL_EXIT_BAD_REQUEST},
-                {PROTO_ERROR_UNKNOWN_OP, CTL_EXIT_BAD_REQUEST},
-                {PROTO_ERROR_NOT_FOUND, CTL_EXIT_NOT_FOUND},
-                {PROTO_ERROR_CONFLICT, CTL_EXIT_CONFLICT},
-                {PROTO_ERROR_LIMIT_EXCEEDED, CTL_EXIT_LIMIT_EXCEEDED},
-                {PROTO_ERROR_UNENFORCEABLE, CTL_EXIT_UNENFORCEABLE},
-                {PROTO_ERROR_PERMISSION_DENIED, CTL_EXIT_PERMISSION_DENIED},
-                {PROTO_ERROR_SPAWN_FAILED, CTL_EXIT_SPAWN_FAILED},
-                {PROTO_ERROR_TIMEOUT, CTL_EXIT_TIMEOUT},
-                {PROTO_ERROR_BUSY, CTL_EXIT_BUSY},
-                {PROTO_ERROR_INTERNAL, CTL_EXIT_INTERNAL},
+                {DESCARTES_ERROR_CODE_BAD_REQUEST, CTL_EXIT_BAD_REQUEST},
+                {DESCARTES_ERROR_CODE_UNSUPPORTED_VERSION, CTL_EXIT_BAD_REQUEST},
+                {DESCARTES_ERROR_CODE_UNKNOWN_OP, CTL_EXIT_BAD_REQUEST},
+                {DESCARTES_ERROR_CODE_NOT_FOUND, CTL_EXIT_NOT_FOUND},
+                {DESCARTES_ERROR_CODE_CONFLICT, CTL_EXIT_CONFLICT},
+                {DESCARTES_ERROR_CODE_LIMIT_EXCEEDED, CTL_EXIT_LIMIT_EXCEEDED},
+                {DESCARTES_ERROR_CODE_UNENFORCEABLE, CTL_EXIT_UNENFORCEABLE},
+                {DESCARTES_ERROR_CODE_PERMISSION_DENIED, CTL_EXIT_PERMISSION_DENIED},
+                {DESCARTES_ERROR_CODE_SPAWN_FAILED, CTL_EXIT_SPAWN_FAILED},
+                {DESCARTES_ERROR_CODE_TIMEOUT, CTL_EXIT_TIMEOUT},
+                {DESCARTES_ERROR_CODE_BUSY, CTL_EXIT_BUSY},
+                {DESCARTES_ERROR_CODE_INTERNAL, CTL_EXIT_INTERNAL},
         };
         DescartesError e;
 
-        assert_int_equal(sizeof table / sizeof table[0], _PROTO_ERROR_MAX);
+        assert_int_equal(sizeof table / sizeof table[0], _DESCARTES_ERROR_CODE_MAX);
         for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
                 assert_int_equal(ctl_exit_from_code(table[i].code), table[i].exit);
                 e = (DescartesError){.kind = DESCARTES_ERROR_DAEMON, .code = table[i].code};
@@ -113,7 +160,7 @@ static void test_exit_codes(void **state)
                         assert_int_not_equal(descartes_error_code_to_errno(table[i].code),
                                              descartes_error_code_to_errno(table[j].code));
         }
-        assert_int_equal(ctl_exit_from_code(_PROTO_ERROR_INVALID), CTL_EXIT_FAILURE);
+        assert_int_equal(ctl_exit_from_code(_DESCARTES_ERROR_CODE_INVALID), CTL_EXIT_FAILURE);
 
         e = (DescartesError){.kind = DESCARTES_ERROR_UNREACHABLE};
         assert_int_equal(ctl_exit_from_error(&e), CTL_EXIT_UNREACHABLE);
@@ -136,23 +183,23 @@ static void test_agent_exit(void **state)
                             .has_exit_code = true,
                             .exit_code = 3};
 
-        assert_int_equal(ctl_exit_from_agent(&i), 3);
+        assert_int_equal(exit_of(i), 3);
         i.exit_code = 0;
-        assert_int_equal(ctl_exit_from_agent(&i), 0);
+        assert_int_equal(exit_of(i), 0);
         i.exit_code = 300;
-        assert_int_equal(ctl_exit_from_agent(&i), 300 & 0xff);
+        assert_int_equal(exit_of(i), 300 & 0xff);
 
         i = (ProtoAgentInfo){.state = PROTO_STATE_EXITED,
                              .has_reason = true,
                              .reason = PROTO_REASON_SIGNALED,
                              .has_signal = true,
                              .signal = SIGSEGV};
-        assert_int_equal(ctl_exit_from_agent(&i), 128 + SIGSEGV);
+        assert_int_equal(exit_of(i), 128 + SIGSEGV);
         i = (ProtoAgentInfo){.has_reason = true, .reason = PROTO_REASON_OOM_KILLED};
-        assert_int_equal(ctl_exit_from_agent(&i), 128 + SIGKILL);
+        assert_int_equal(exit_of(i), 128 + SIGKILL);
         i = (ProtoAgentInfo){
                 .state = PROTO_STATE_FAILED, .has_reason = true, .reason = PROTO_REASON_SPAWN_FAILED};
-        assert_int_equal(ctl_exit_from_agent(&i), 1);
+        assert_int_equal(exit_of(i), 1);
 }
 
 static void test_formats(void **state)
@@ -197,6 +244,7 @@ static void test_formats(void **state)
                                             "2J\x7f",
                                     NULL};
                 ProtoAgentInfo li = {};
+                DescartesAgent *la;
                 char *out = NULL;
                 size_t out_len = 0;
                 FILE *f;
@@ -206,31 +254,67 @@ static void test_formats(void **state)
                 assert_int_equal(proto_str_map_add(&li.labels, "k\x1b[31m", "v\r\n\\"), 0);
                 f = open_memstream(&out, &out_len);
                 assert_non_null(f);
-                ctl_print_inspect(f, &li);
+                la = agent_of(li); /* takes the labels */
+                ctl_print_inspect(f, la);
+                descartes_agent_unref(la);
                 fclose(f);
                 assert_non_null(strstr(out, "labels:         k\\x1b[31m=v\\x0d\\x0a\\\\\n"));
                 assert_null(strchr(out, '\x1b'));
-                proto_str_map_done(&li.labels);
                 free(out);
         }
 
-        ctl_format_reason(&i, buf, sizeof buf);
+        reason_of(i, buf, sizeof buf);
         assert_string_equal(buf, "");
         i = (ProtoAgentInfo){.has_reason = true, .reason = PROTO_REASON_COMPLETED, .has_exit_code = true};
-        ctl_format_reason(&i, buf, sizeof buf);
+        reason_of(i, buf, sizeof buf);
         assert_string_equal(buf, "completed (0)");
         i = (ProtoAgentInfo){
                 .has_reason = true, .reason = PROTO_REASON_SIGNALED, .has_signal = true, .signal = SIGKILL};
-        ctl_format_reason(&i, buf, sizeof buf);
+        reason_of(i, buf, sizeof buf);
         assert_string_equal(buf, "signaled (KILL)");
         i = (ProtoAgentInfo){.has_reason = true, .reason = PROTO_REASON_OOM_KILLED};
-        ctl_format_reason(&i, buf, sizeof buf);
+        reason_of(i, buf, sizeof buf);
         assert_string_equal(buf, "oom_killed");
 
         ctl_format_timestamp(UINT64_C(1700000000123456789), buf, sizeof buf);
         assert_string_equal(buf, "2023-11-14T22:13:20.123Z");
         ctl_format_timestamp(0, buf, sizeof buf);
         assert_string_equal(buf, "-");
+}
+
+/* The result of an op as descartesctl prints it: the id, or with -o json the record on one line. */
+static void test_print_agent_result(void **state)
+{
+        CtlArgs args = {.format = CTL_FORMAT_JSON};
+        Ctl c = {.args = &args};
+        DescartesAgent *a = agent_of(agent("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", "web"));
+        char out[2048] = {};
+        int fds[2], saved;
+        ssize_t n;
+
+        assert_int_equal(pipe(fds), 0);
+        saved = dup(STDOUT_FILENO);
+        assert_true(saved >= 0);
+        fflush(stdout);
+        assert_true(dup2(fds[1], STDOUT_FILENO) >= 0);
+        assert_int_equal(ctl_print_agent_result(&c, a), 0);
+        args.format = CTL_FORMAT_TABLE;
+        assert_int_equal(ctl_print_agent_result(&c, a), 0);
+        fflush(stdout);
+        assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+        close(saved);
+        close(fds[1]);
+        n = read(fds[0], out, sizeof out - 1);
+        close(fds[0]);
+        assert_true(n > 0);
+        assert_string_equal(
+                out,
+                "{\"id\":\"0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d\",\"name\":\"web\",\"state\":\"starting\","
+                "\"reason\":null,\"exit_code\":null,\"signal\":null,\"owner_uid\":0,\"labels\":{},"
+                "\"argv\":[],\"created_ns\":0,\"started_ns\":null,\"ended_ns\":null,\"spawn_us\":null,"
+                "\"pid\":null,\"cgroup\":null,\"limits\":{},\"usage\":null}\n"
+                "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d\n");
+        descartes_agent_unref(a);
 }
 
 int main(void)
@@ -242,6 +326,7 @@ int main(void)
                 cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_agent_exit),
                 cmocka_unit_test(test_formats),
+                cmocka_unit_test(test_print_agent_result),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "descartes/descartes.h"
+#include "descartes-wire.h"
 #include "json-writer.h"
 
 /* Escapes n bytes and returns the text (freed by the caller). */
@@ -137,7 +138,6 @@ static void test_value_to_json(void **state)
 {
         msgpack_sbuffer sb;
         msgpack_packer pk;
-        DescartesValue v;
         char *json = NULL;
 
         msgpack_sbuffer_init(&sb);
@@ -158,30 +158,84 @@ static void test_value_to_json(void **state)
         msgpack_pack_str_with_body(&pk, "m", 1);
         msgpack_pack_map(&pk, 0);
 
-        v = (DescartesValue){.data = (uint8_t *)sb.data, .size = sb.size};
-        assert_int_equal(descartes_value_to_json(&v, &json), 0);
+        assert_int_equal(descartes_msgpack_to_json(sb.data, sb.size, &json), 0);
         assert_string_equal(json, "{\"bytes\":512,\"msg\":\"a\\\"b\\n\\ufffd\",\"list\":[-3,true,null,2.5],"
                                   "\"7\":\"bin\",\"m\":{}}");
         free(json);
 
         /* trailing bytes and truncation are refused */
-        v.size = sb.size - 1;
-        assert_int_equal(descartes_value_to_json(&v, &json), -EINVAL);
+        assert_int_equal(descartes_msgpack_to_json(sb.data, sb.size - 1, &json), -EINVAL);
         msgpack_pack_nil(&pk);
-        v = (DescartesValue){.data = (uint8_t *)sb.data, .size = sb.size};
-        assert_int_equal(descartes_value_to_json(&v, &json), -EINVAL);
-        v.data = NULL;
-        assert_int_equal(descartes_value_to_json(&v, &json), -EINVAL);
+        assert_int_equal(descartes_msgpack_to_json(sb.data, sb.size, &json), -EINVAL);
+        assert_int_equal(descartes_msgpack_to_json(NULL, sb.size, &json), -EINVAL);
         msgpack_sbuffer_destroy(&sb);
+}
+
+/* The records' JSON is descartesctl's -o json: every key, in this order, null when absent. */
+static void test_result_json(void **state)
+{
+        ProtoAgentInfo info = {.state = PROTO_STATE_EXITED,
+                               .has_reason = true,
+                               .reason = PROTO_REASON_SIGNALED,
+                               .has_signal = true,
+                               .signal = 9,
+                               .owner_uid = 1000,
+                               .created_ns = 5,
+                               .has_ended_ns = true,
+                               .ended_ns = 7,
+                               .limits = {.has_memory = true, .memory = 1024}};
+        ProtoEvent ev = {.seq = 3,
+                         .ts_ns = 4,
+                         .kind = PROTO_EVENT_EXITED,
+                         .has_state = true,
+                         .state = PROTO_STATE_EXITED};
+        ProtoStatsResult stats = {.stats = calloc(1, sizeof(ProtoStat)), .n_stats = 1};
+        DescartesAgent *a = NULL;
+        DescartesEvent *e = NULL;
+        DescartesStats *s = NULL;
+        char *json = NULL;
+
+        info.id = strdup("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d");
+        info.argv = calloc(2, sizeof(char *));
+        assert_non_null(info.argv);
+        info.argv[0] = strdup("sleep");
+        info.n_argv = 1;
+        assert_int_equal(proto_str_map_add(&info.labels, "team", "ml"), 0);
+        assert_int_equal(wire_agent_new(&info, &a), 0);
+        assert_int_equal(descartes_agent_to_json(a, &json), 0);
+        assert_string_equal(
+                json,
+                "{\"id\":\"0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d\",\"name\":null,\"state\":\"exited\","
+                "\"reason\":\"signaled\",\"exit_code\":null,\"signal\":9,\"owner_uid\":1000,"
+                "\"labels\":{\"team\":\"ml\"},\"argv\":[\"sleep\"],\"created_ns\":5,\"started_ns\":null,"
+                "\"ended_ns\":7,\"spawn_us\":null,\"pid\":null,\"cgroup\":null,"
+                "\"limits\":{\"memory\":1024},\"usage\":null}");
+        free(json);
+        descartes_agent_unref(a);
+
+        assert_int_equal(wire_event_new(&ev, &e), 0);
+        assert_int_equal(descartes_event_to_json(e, &json), 0);
+        assert_string_equal(json,
+                            "{\"seq\":3,\"ts_ns\":4,\"kind\":\"exited\",\"agent\":null,\"state\":\"exited\","
+                            "\"reason\":null,\"data\":null}");
+        free(json);
+        descartes_event_unref(e);
+
+        assert_non_null(stats.stats);
+        stats.stats[0] = (ProtoStat){.name = strdup("agents_total"), .value = -1};
+        assert_int_equal(wire_stats_new(&stats, &s), 0);
+        assert_int_equal(descartes_stats_to_json(s, &json), 0);
+        assert_string_equal(json, "{\"agents_total\":-1}");
+        free(json);
+        descartes_stats_unref(s);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_escape),
-                cmocka_unit_test(test_escape_round_trip),
-                cmocka_unit_test(test_writer_structure),
-                cmocka_unit_test(test_value_to_json),
+                cmocka_unit_test(test_escape),           cmocka_unit_test(test_escape_round_trip),
+                cmocka_unit_test(test_writer_structure), cmocka_unit_test(test_value_to_json),
+                cmocka_unit_test(test_result_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "descartes/descartes.h"
+#include "proto.h"
 
 #define AGENT_ID "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d"
 #define SEEN_MAX 16
@@ -286,21 +287,22 @@ static void test_health_ok(void **state)
 {
         Fake *f = *state;
         DescartesClient *c = client_for(f);
-        DescartesHealth h = {};
+        DescartesHealth *h = NULL;
         DescartesError e;
 
         assert_string_equal(descartes_client_get_endpoint(c), f->control);
         assert_string_equal(descartes_client_get_events_endpoint(c), f->events);
         assert_int_equal(descartes_health(c, &h, &e), 0);
         assert_int_equal(e.kind, DESCARTES_ERROR_NONE);
-        assert_string_equal(h.version, "9.9.9");
-        assert_int_equal(h.uptime_s, 42);
-        assert_int_equal(h.agents[PROTO_STATE_RUNNING], 3);
-        proto_health_result_done(&h);
+        assert_string_equal(descartes_health_get_version(h), "9.9.9");
+        assert_int_equal(descartes_health_get_uptime_s(h), 42);
+        assert_int_equal(descartes_health_get_agents(h, DESCARTES_STATE_RUNNING), 3);
+        assert_string_equal(descartes_health_get_cgroup_root(h), "/sys/fs/cgroup/descartes");
+        h = descartes_health_unref(h);
 
         /* a second request: a fresh id, the same socket */
         assert_int_equal(descartes_health(c, &h, NULL), 0);
-        proto_health_result_done(&h);
+        h = descartes_health_unref(h);
         assert_int_equal(fake_requests(f), 2);
         assert_string_not_equal(f->seen_ids[0], f->seen_ids[1]);
         assert_int_equal(f->seen_ops[0], PROTO_OP_HEALTH);
@@ -311,28 +313,33 @@ static void test_ops_round_trip(void **state)
 {
         Fake *f = *state;
         DescartesClient *c = client_for(f);
-        DescartesAgentInfo info = {};
-        DescartesList list = {};
-        char *argv[] = {(char *)"sleep", (char *)"10", NULL};
-        DescartesSpawnArgs spawn = {.argv = argv};
+        DescartesAgent *info = NULL;
+        DescartesAgentList *list = NULL;
+        const char *argv[] = {"sleep", "10", NULL};
+        DescartesSpawnArgs spawn = DESCARTES_SPAWN_ARGS_INIT;
         uint64_t written = 0;
         DescartesError e;
 
+        spawn.argv = argv;
         assert_int_equal(descartes_list(c, NULL, &list, &e), 0);
-        assert_int_equal(list.n_agents, 1);
-        assert_string_equal(list.agents[0].id, AGENT_ID);
-        proto_list_result_done(&list);
+        assert_int_equal(descartes_agent_list_get_size(list), 1);
+        assert_string_equal(descartes_agent_get_id(descartes_agent_list_get(list, 0)), AGENT_ID);
+        list = descartes_agent_list_unref(list);
 
         assert_int_equal(descartes_spawn(c, &spawn, &info, &e), 0);
-        assert_string_equal(info.id, AGENT_ID);
-        proto_agent_info_done(&info);
+        assert_string_equal(descartes_agent_get_id(info), AGENT_ID);
+        info = descartes_agent_unref(info);
         assert_int_equal(descartes_stop(c, "web", 1500, &info, &e), 0);
-        assert_string_equal(info.name, "web");
-        proto_agent_info_done(&info);
+        assert_string_equal(descartes_agent_get_name(info), "web");
+        info = descartes_agent_unref(info);
         assert_int_equal(descartes_pause(c, "web", NULL, &e), 0);
         assert_int_equal(descartes_signal(c, "web", 15, NULL, &e), 0);
         assert_int_equal(descartes_stdin(c, "web", "hello", 5, false, &written, &e), 0);
         assert_int_equal(written, 5);
+        /* an older caller's struct ends earlier: the fields past its size are not read */
+        spawn.size = offsetof(DescartesSpawnArgs, env);
+        spawn.env = (const char *const[]){"not read", NULL};
+        assert_int_equal(descartes_spawn(c, &spawn, NULL, &e), 0);
 
         pthread_mutex_lock(&f->lock);
         assert_int_equal(f->seen_ops[1], PROTO_OP_SPAWN);
@@ -340,6 +347,7 @@ static void test_ops_round_trip(void **state)
         assert_int_equal(f->seen_ops[3], PROTO_OP_PAUSE);
         assert_int_equal(f->seen_ops[4], PROTO_OP_SIGNAL);
         assert_int_equal(f->seen_ops[5], PROTO_OP_STDIN);
+        assert_int_equal(f->seen_ops[6], PROTO_OP_SPAWN);
         pthread_mutex_unlock(&f->lock);
         descartes_client_free(c);
 }
@@ -348,17 +356,17 @@ static void test_stale_replies_discarded(void **state)
 {
         Fake *f = *state;
         DescartesClient *c = client_for(f);
-        DescartesAgentInfo info = {};
-        DescartesList list = {};
+        DescartesAgent *info = NULL;
+        DescartesAgentList *list = NULL;
         DescartesError e;
 
         atomic_store(&f->mode, FAKE_STALE_FIRST);
         assert_int_equal(descartes_get(c, "web", &info, &e), 0);
-        assert_string_equal(info.id, AGENT_ID);
-        proto_agent_info_done(&info);
+        assert_string_equal(descartes_agent_get_id(info), AGENT_ID);
+        info = descartes_agent_unref(info);
         assert_int_equal(descartes_list(c, NULL, &list, &e), 0);
-        assert_int_equal(list.n_agents, 1);
-        proto_list_result_done(&list);
+        assert_int_equal(descartes_agent_list_get_size(list), 1);
+        list = descartes_agent_list_unref(list);
         assert_int_equal(fake_requests(f), 2);
         descartes_client_free(c);
 }
@@ -367,14 +375,14 @@ static void test_retry_same_id(void **state)
 {
         Fake *f = *state;
         DescartesClient *c = client_for(f);
-        DescartesHealth h = {};
+        DescartesHealth *h = NULL;
         DescartesError e;
 
         atomic_store(&f->mode, FAKE_SILENT_ONCE);
         descartes_client_set_timeout(c, 300 * 1000);
         assert_int_equal(descartes_health(c, &h, &e), 0);
-        assert_string_equal(h.version, "9.9.9");
-        proto_health_result_done(&h);
+        assert_string_equal(descartes_health_get_version(h), "9.9.9");
+        h = descartes_health_unref(h);
         assert_int_equal(fake_requests(f), 2);
         assert_string_equal(f->seen_ids[0], f->seen_ids[1]);
         descartes_client_free(c);
@@ -384,7 +392,7 @@ static void test_timeout(void **state)
 {
         Fake *f = *state;
         DescartesClient *c = client_for(f);
-        DescartesHealth h = {};
+        DescartesHealth *h = NULL;
         DescartesError e;
 
         atomic_store(&f->mode, FAKE_SILENT);
@@ -393,22 +401,22 @@ static void test_timeout(void **state)
         assert_int_equal(e.kind, DESCARTES_ERROR_TIMEOUT);
         assert_int_equal(e.error, -ETIMEDOUT);
         assert_string_equal(e.message, "descartesd did not answer within 200ms");
-        assert_null(h.version);
+        assert_null(h);
         assert_int_equal(fake_requests(f), 2);
         assert_string_equal(f->seen_ids[0], f->seen_ids[1]);
 
         /* without retries: one send */
         descartes_client_set_retry(c, false);
-        assert_int_equal(descartes_client_set_op_timeout(c, PROTO_OP_HEALTH, 2 * 1000 * 1000), 0);
-        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_HEALTH), 2 * 1000 * 1000);
-        assert_int_equal(descartes_client_set_op_timeout(c, PROTO_OP_HEALTH, 0), 0);
+        assert_int_equal(descartes_client_set_op_timeout(c, DESCARTES_OP_HEALTH, 2 * 1000 * 1000), 0);
+        assert_int_equal(descartes_client_get_op_timeout(c, DESCARTES_OP_HEALTH), 2 * 1000 * 1000);
+        assert_int_equal(descartes_client_set_op_timeout(c, DESCARTES_OP_HEALTH, 0), 0);
         assert_int_equal(descartes_get(c, "web", NULL, &e), -ETIMEDOUT);
         assert_int_equal(fake_requests(f), 3);
 
         /* the daemon is back: the next request works on a fresh socket */
         atomic_store(&f->mode, FAKE_NORMAL);
         assert_int_equal(descartes_health(c, &h, &e), 0);
-        proto_health_result_done(&h);
+        h = descartes_health_unref(h);
         descartes_client_free(c);
 }
 
@@ -416,16 +424,16 @@ static void test_daemon_error(void **state)
 {
         Fake *f = *state;
         DescartesClient *c = client_for(f);
-        DescartesAgentInfo info = {};
+        DescartesAgent *info = NULL;
         DescartesError e;
 
         atomic_store(&f->mode, FAKE_ERROR);
         assert_int_equal(descartes_get(c, "ghost", &info, &e), -ESRCH);
         assert_int_equal(e.kind, DESCARTES_ERROR_DAEMON);
-        assert_int_equal(e.code, PROTO_ERROR_NOT_FOUND);
+        assert_int_equal(e.code, DESCARTES_ERROR_CODE_NOT_FOUND);
         assert_int_equal(e.error, -ESRCH);
         assert_string_equal(e.message, "no agent named ghost");
-        assert_null(info.id);
+        assert_null(info);
         descartes_client_free(c);
 }
 
@@ -467,14 +475,14 @@ static void test_unreachable(void **state)
         close(fd);
         (void)snprintf(endpoint, sizeof endpoint, "ipc://%s/stale", f->dir);
         assert_int_equal(descartes_client_new(endpoint, &c), 0);
-        assert_int_equal(descartes_health(c, &(DescartesHealth){}, &e), -ECONNREFUSED);
+        assert_int_equal(descartes_health(c, &(DescartesHealth *){NULL}, &e), -ECONNREFUSED);
         assert_int_equal(e.kind, DESCARTES_ERROR_UNREACHABLE);
         c = descartes_client_free(c);
 
         /* not a socket */
         (void)snprintf(endpoint, sizeof endpoint, "ipc://%s", f->dir);
         assert_int_equal(descartes_client_new(endpoint, &c), 0);
-        assert_int_equal(descartes_health(c, &(DescartesHealth){}, &e), -ECONNREFUSED);
+        assert_int_equal(descartes_health(c, &(DescartesHealth *){NULL}, &e), -ECONNREFUSED);
         assert_non_null(strstr(e.message, "is not a socket"));
         c = descartes_client_free(c);
         assert_int_equal(fake_requests(f), 0);
@@ -491,7 +499,7 @@ static int check_access_denied_as(uid_t uid, const char *endpoint)
                 return 10;
         if (descartes_client_new(endpoint, &c) < 0)
                 return 11;
-        r = descartes_health(c, &(DescartesHealth){}, &e);
+        r = descartes_health(c, &(DescartesHealth *){NULL}, &e);
         descartes_client_free(c);
         if (r != -EACCES || e.kind != DESCARTES_ERROR_ACCESS)
                 return 12;
@@ -536,9 +544,9 @@ static void test_local_validation(void **state)
 {
         Fake *f = *state;
         DescartesClient *c = client_for(f);
-        DescartesSpawnArgs spawn = {};
+        DescartesSpawnArgs spawn = DESCARTES_SPAWN_ARGS_INIT;
         DescartesError e;
-        char long_ref[PROTO_AGENT_REF_MAX + 2];
+        char long_ref[DESCARTES_AGENT_REF_MAX + 2];
 
         memset(long_ref, 'a', sizeof long_ref - 1);
         long_ref[sizeof long_ref - 1] = 0;
@@ -549,8 +557,27 @@ static void test_local_validation(void **state)
         assert_int_equal(descartes_signal(c, "web", 0, NULL, &e), -EINVAL);
         assert_int_equal(descartes_signal(c, "web", 65, NULL, &e), -EINVAL);
         assert_int_equal(descartes_spawn(c, &spawn, NULL, &e), -EINVAL);
-        assert_int_equal(descartes_stdin(c, "web", "x", PROTO_STDIN_DATA_MAX + 1, false, NULL, &e), -EINVAL);
+        assert_int_equal(descartes_stdin(c, "web", "x", DESCARTES_STDIN_DATA_MAX + 1, false, NULL, &e),
+                         -EINVAL);
         assert_int_equal(descartes_subscribe(c, "has.dot", &(DescartesSubscription *){NULL}, &e), -EINVAL);
+
+        /* argument structs: a size must be set, and a newer caller's fields this library does not know must
+         * be unset */
+        {
+                const char *argv[] = {"true", NULL};
+                struct {
+                        DescartesSpawnArgs a;
+                        uint64_t newer;
+                } big = {.a = DESCARTES_SPAWN_ARGS_INIT};
+                DescartesSpawnArgs unsized = {.argv = argv};
+
+                big.a.size = sizeof big;
+                big.a.argv = argv;
+                big.newer = 1;
+                assert_int_equal(descartes_spawn(c, &big.a, NULL, &e), -EOPNOTSUPP);
+                assert_int_equal(e.kind, DESCARTES_ERROR_LOCAL);
+                assert_int_equal(descartes_spawn(c, &unsized, NULL, &e), -EINVAL);
+        }
         assert_int_equal(fake_requests(f), 0);
         descartes_client_free(c);
 }
@@ -562,12 +589,13 @@ static void test_endpoints(void **state)
         assert_int_equal(descartes_client_new(NULL, &c), 0);
         assert_string_equal(descartes_client_get_endpoint(c), DESCARTES_DEFAULT_CONTROL_ENDPOINT);
         assert_string_equal(descartes_client_get_events_endpoint(c), DESCARTES_DEFAULT_EVENTS_ENDPOINT);
-        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_GET), DESCARTES_TIMEOUT_SHORT_USEC);
-        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_STOP), DESCARTES_TIMEOUT_LONG_USEC);
-        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_SPAWN), DESCARTES_TIMEOUT_LONG_USEC);
+        assert_int_equal(descartes_client_get_op_timeout(c, DESCARTES_OP_GET), DESCARTES_TIMEOUT_SHORT_USEC);
+        assert_int_equal(descartes_client_get_op_timeout(c, DESCARTES_OP_STOP), DESCARTES_TIMEOUT_LONG_USEC);
+        assert_int_equal(descartes_client_get_op_timeout(c, DESCARTES_OP_SPAWN),
+                         DESCARTES_TIMEOUT_LONG_USEC);
         descartes_client_set_timeout(c, 7);
-        assert_int_equal(descartes_client_get_op_timeout(c, PROTO_OP_STOP), 7);
-        assert_int_equal(descartes_client_set_op_timeout(c, _PROTO_OP_MAX, 1), -EINVAL);
+        assert_int_equal(descartes_client_get_op_timeout(c, DESCARTES_OP_STOP), 7);
+        assert_int_equal(descartes_client_set_op_timeout(c, _DESCARTES_OP_MAX, 1), -EINVAL);
         assert_int_equal(descartes_client_set_events_endpoint(c, "tcp://127.0.0.1:7001"), 0);
         assert_string_equal(descartes_client_get_events_endpoint(c), "tcp://127.0.0.1:7001");
         assert_int_equal(descartes_client_set_events_endpoint(c, "nonsense"), -EINVAL);
@@ -617,14 +645,14 @@ static void publish(Fake *f, const char *agent, uint64_t seq, ProtoEventKind kin
 static void publish_until_joined(Fake *f, DescartesSubscription *s, const char *agent, uint64_t seq)
 {
         for (int i = 0; i < 200; i++) {
-                DescartesEvent ev = {};
+                DescartesEvent *ev = NULL;
                 publish(f, agent, seq, PROTO_EVENT_HEARTBEAT);
                 if (descartes_subscription_next(s, 50 * 1000, &ev, NULL) > 0) {
-                        assert_int_equal(ev.seq, seq);
-                        proto_event_done(&ev);
+                        assert_int_equal(descartes_event_get_seq(ev), seq);
+                        ev = descartes_event_unref(ev);
                         /* drain duplicates of the join event */
                         while (descartes_subscription_next(s, 20 * 1000, &ev, NULL) > 0)
-                                proto_event_done(&ev);
+                                ev = descartes_event_unref(ev);
                         return;
                 }
         }
@@ -636,7 +664,7 @@ static void test_subscription(void **state)
         Fake *f = *state;
         DescartesClient *c = client_for(f);
         DescartesSubscription *all = NULL, *one = NULL;
-        DescartesEvent ev = {};
+        DescartesEvent *ev = NULL;
         uint64_t from = 0, to = 0;
         DescartesError e;
 
@@ -646,36 +674,36 @@ static void test_subscription(void **state)
         publish_until_joined(f, all, AGENT_ID, 1);
         publish_until_joined(f, one, AGENT_ID, 1);
         while (descartes_subscription_next(all, 50 * 1000, &ev, NULL) > 0) /* the joins' repeats */
-                proto_event_done(&ev);
+                ev = descartes_event_unref(ev);
 
         publish(f, NULL, 2, PROTO_EVENT_HEARTBEAT);
         publish(f, "other", 3, PROTO_EVENT_OUTPUT);
         publish(f, AGENT_ID, 6, PROTO_EVENT_EXITED);
 
         assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(ev.seq, 2);
-        assert_null(ev.agent);
+        assert_int_equal(descartes_event_get_seq(ev), 2);
+        assert_null(descartes_event_get_agent(ev));
         assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 0);
-        proto_event_done(&ev);
+        ev = descartes_event_unref(ev);
         assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(ev.seq, 3);
-        proto_event_done(&ev);
+        assert_int_equal(descartes_event_get_seq(ev), 3);
+        ev = descartes_event_unref(ev);
         assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(ev.seq, 6);
-        assert_int_equal(ev.kind, PROTO_EVENT_EXITED);
+        assert_int_equal(descartes_event_get_seq(ev), 6);
+        assert_int_equal(descartes_event_get_kind(ev), DESCARTES_EVENT_EXITED);
         assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 1);
         assert_int_equal(from, 4);
         assert_int_equal(to, 5);
         assert_int_equal(descartes_subscription_get_last_seq(all), 6);
-        proto_event_done(&ev);
+        ev = descartes_event_unref(ev);
         assert_int_equal(descartes_subscription_next(all, 0, &ev, &e), 0);
 
         /* the filtered one sees only its agent, and reports no gaps */
         assert_int_equal(descartes_subscription_next(one, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(ev.seq, 6);
-        assert_string_equal(ev.agent, AGENT_ID);
+        assert_int_equal(descartes_event_get_seq(ev), 6);
+        assert_string_equal(descartes_event_get_agent(ev), AGENT_ID);
         assert_int_equal(descartes_subscription_get_gap(one, NULL, NULL), 0);
-        proto_event_done(&ev);
+        ev = descartes_event_unref(ev);
         assert_int_equal(descartes_subscription_next(one, 100 * 1000, &ev, &e), 0);
 
         /* something that is not an event is skipped and counted */
@@ -683,9 +711,9 @@ static void test_subscription(void **state)
         assert_true(zmq_send(f->pub, "\xc1", 1, 0) >= 0);
         publish(f, NULL, 7, PROTO_EVENT_HEARTBEAT);
         assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(ev.seq, 7);
+        assert_int_equal(descartes_event_get_seq(ev), 7);
         assert_int_equal(descartes_subscription_get_dropped(all), 1);
-        proto_event_done(&ev);
+        ev = descartes_event_unref(ev);
 
         descartes_subscription_free(all);
         descartes_subscription_free(one);
@@ -713,15 +741,15 @@ static void test_error_helpers(void **state)
 
         descartes_error_clear(&e);
         assert_int_equal(e.kind, DESCARTES_ERROR_NONE);
-        assert_int_equal(e.code, _PROTO_ERROR_INVALID);
+        assert_int_equal(e.code, _DESCARTES_ERROR_CODE_INVALID);
         assert_string_equal(e.message, "");
         assert_string_equal(descartes_error_kind_to_string(DESCARTES_ERROR_TIMEOUT), "timeout");
         assert_null(descartes_error_kind_to_string(_DESCARTES_ERROR_KIND_MAX));
-        assert_int_equal(descartes_error_code_to_errno(PROTO_ERROR_BUSY), -EAGAIN);
-        assert_int_equal(descartes_error_code_to_errno(_PROTO_ERROR_INVALID), -EIO);
-        assert_true(descartes_state_is_final(PROTO_STATE_EXITED));
-        assert_true(descartes_state_is_final(PROTO_STATE_FAILED));
-        assert_false(descartes_state_is_final(PROTO_STATE_STOPPING));
+        assert_int_equal(descartes_error_code_to_errno(DESCARTES_ERROR_CODE_BUSY), -EAGAIN);
+        assert_int_equal(descartes_error_code_to_errno(_DESCARTES_ERROR_CODE_INVALID), -EIO);
+        assert_true(descartes_state_is_final(DESCARTES_STATE_EXITED));
+        assert_true(descartes_state_is_final(DESCARTES_STATE_FAILED));
+        assert_false(descartes_state_is_final(DESCARTES_STATE_STOPPING));
 }
 
 int main(void)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ctl-args.h"
+#include "ctl.h"
 
 static int parse(const char *const *argv, CtlArgs *a, char *err, size_t n)
 {
@@ -29,8 +29,8 @@ static void test_shutdown_plain(void **state)
         char err[256];
 
         assert_int_equal(parse(argv, &a, err, sizeof err), 0);
-        assert_true(a.has_command);
-        assert_int_equal(a.command, CTL_COMMAND_SHUTDOWN);
+        assert_non_null(a.verb);
+        assert_string_equal(a.verb->name, "shutdown");
         assert_false(a.stop_agents);
         ctl_args_done(&a);
 }
@@ -43,7 +43,7 @@ static void test_shutdown_stop_agents(void **state)
         char err[256];
 
         assert_int_equal(parse(argv, &a, err, sizeof err), 0);
-        assert_int_equal(a.command, CTL_COMMAND_SHUTDOWN);
+        assert_string_equal(a.verb->name, "shutdown");
         assert_true(a.stop_agents);
         assert_string_equal(a.host, "ipc:///x/control");
         ctl_args_done(&a);
@@ -64,8 +64,8 @@ static void test_shutdown_errors(void **state)
         ctl_args_done(&a);
         assert_int_equal(parse(misplaced, &a, err, sizeof err), -EINVAL);
         ctl_args_done(&a);
-        assert_string_equal(ctl_command_to_string(CTL_COMMAND_SHUTDOWN), "shutdown");
-        assert_int_equal(ctl_command_from_string("shutdown"), CTL_COMMAND_SHUTDOWN);
+        assert_non_null(ctl_verb_from_string("shutdown"));
+        assert_string_equal(ctl_verb_from_string("shutdown")->name, "shutdown");
 }
 
 int main(void)

@@ -3,10 +3,22 @@
 
 /* libdescartes: the C client of descartesd (wire protocol v1, see docs/protocol.md).
  *
- * Model: results are the protocol's own types from proto.h (installed alongside), under Descartes* aliases.
- * Every result struct a call fills is owned by the caller and freed with the matching proto_*_done()
- * (listed next to each call); `DescartesAgentInfo info = {};` ... `proto_agent_info_done(&info);`.
- * Argument structs are read only: fill them with borrowed pointers and never pass them to a _done().
+ * ABI rule. This header is the library's whole interface; the wire model stays inside the library. It
+ * grows only in ways that keep binaries built against an older header working:
+ *   - Results are opaque, reference-counted objects read through getters (DescartesAgent, DescartesHealth,
+ *     ...). A new field is a new getter; nothing a caller compiled against ever changes size. Every object
+ *     has a _ref() and an _unref() that returns NULL; _unrefp() is for cleanup attributes:
+ *         __attribute__((cleanup(descartes_agent_unrefp))) DescartesAgent *a = NULL;
+ *     An object handed out by another (descartes_agent_list_get(), descartes_events_get()) is borrowed:
+ *     valid while its owner lives, or take your own reference with _ref().
+ *   - Arguments are plain structs that begin with their size and only ever grow at their end. Start from
+ *     the DESCARTES_*_ARGS_INIT macro (it sets .size) and set the fields you need; the library reads only
+ *     the fields `size` covers, so an older caller gets the defaults for fields added later, and a newer
+ *     caller that sets a field this library does not know gets -EOPNOTSUPP rather than having it ignored.
+ *     Structs rather than builder objects: they cost no allocation, no error path per setter, and read as
+ *     one designated initializer at the call site.
+ *   - Enums only gain values, before their _MAX; their numbers never change.
+ *   - Only descartes_* symbols are exported (soname libdescartes.so.1).
  *
  * Errors: every fallible call returns >= 0 on success or a negative errno, and fills *ret_err (which may be
  * NULL) with the kind of failure, the protocol error code when the daemon answered with an error, and a
@@ -27,14 +39,13 @@
  * grace period on top. Events come from the daemon's PUB (events endpoint).
  *
  * Threads: a DescartesClient and its subscriptions belong to one thread at a time; use one client per
- * thread. Nothing here logs; nothing here changes signal dispositions. */
+ * thread. Result objects may be passed between threads but their reference counts are not atomic. Nothing
+ * here logs; nothing here changes signal dispositions. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Installed next to this header; in the source tree found on the include path. */
-#include "proto.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,29 +59,129 @@ extern "C" {
 #define DESCARTES_TIMEOUT_SHORT_USEC (5 * UINT64_C(1000000))
 #define DESCARTES_TIMEOUT_LONG_USEC  (30 * UINT64_C(1000000))
 
-/* Public names of the protocol model. */
-typedef ProtoOp DescartesOp;
-typedef ProtoState DescartesState;
-typedef ProtoReason DescartesReason;
-typedef ProtoEventKind DescartesEventKind;
-typedef ProtoStream DescartesStream;
-typedef ProtoErrorCode DescartesErrorCode;
-typedef ProtoStrMap DescartesStrMap;
-typedef ProtoLimits DescartesLimits;
-typedef ProtoValue DescartesValue;
-typedef ProtoAgentInfo DescartesAgentInfo;
-typedef ProtoEvent DescartesEvent;
-typedef ProtoListArgs DescartesListArgs;
-typedef ProtoSpawnArgs DescartesSpawnArgs;
-typedef ProtoOutputArgs DescartesOutputArgs;
-typedef ProtoActionArgs DescartesActionArgs;
-typedef ProtoBatchArgs DescartesBatchArgs;
-typedef ProtoHealthResult DescartesHealth;
-typedef ProtoListResult DescartesList;
-typedef ProtoOutputResult DescartesOutput;
-typedef ProtoBatchResult DescartesBatchResult;
-typedef ProtoEventsResult DescartesEvents;
-typedef ProtoStatsResult DescartesStats;
+/* The protocol version this library speaks, and the bounds of protocol v1 a caller may check before
+ * sending (docs/protocol.md, section 8). */
+#define DESCARTES_PROTOCOL_VERSION 1
+#define DESCARTES_AGENT_REF_MAX    64            /* an agent id or name */
+#define DESCARTES_NAME_MAX         64            /* agent names */
+#define DESCARTES_PATH_MAX         4096          /* cwd, workspace */
+#define DESCARTES_SHORT_STRING_MAX 256           /* policy, user */
+#define DESCARTES_ERROR_MSG_MAX    1024          /* the daemon's error message */
+#define DESCARTES_ARGV_MAX         4096          /* argv entries */
+#define DESCARTES_ENV_MAX          4096          /* env pairs */
+#define DESCARTES_ENV_KEY_MAX      1024          /* bytes of an env key */
+#define DESCARTES_ENV_BYTES_MAX    (1024 * 1024) /* sum of env key and value lengths */
+#define DESCARTES_LABELS_MAX       64            /* label pairs */
+#define DESCARTES_LABEL_KEY_MAX    128
+#define DESCARTES_LABEL_VALUE_MAX  1024
+#define DESCARTES_STDIN_DATA_MAX   (1024 * 1024) /* bytes per stdin call */
+#define DESCARTES_GREP_MAX         4096          /* output grep pattern */
+#define DESCARTES_OUTPUT_LINES_MAX 65536         /* lines per output reply; bound of limit and tail */
+#define DESCARTES_EVENTS_MAX       10000         /* events per events reply; bound of its limit */
+#define DESCARTES_DURATION_MS_MAX  (UINT64_C(30) * 24 * 3600 * 1000)
+
+/* ---- enums (numbers fixed; each has _to_string() giving its wire name and _from_string()) ---- */
+
+typedef enum DescartesOp {
+        DESCARTES_OP_HEALTH,
+        DESCARTES_OP_LIST,
+        DESCARTES_OP_GET,
+        DESCARTES_OP_SPAWN,
+        DESCARTES_OP_PAUSE,
+        DESCARTES_OP_RESUME,
+        DESCARTES_OP_STOP,
+        DESCARTES_OP_KILL,
+        DESCARTES_OP_SIGNAL,
+        DESCARTES_OP_STDIN,
+        DESCARTES_OP_OUTPUT,
+        DESCARTES_OP_ACTION,
+        DESCARTES_OP_BATCH,
+        DESCARTES_OP_EVENTS,
+        DESCARTES_OP_REMOVE,
+        DESCARTES_OP_STATS,
+        DESCARTES_OP_SHUTDOWN,
+        _DESCARTES_OP_MAX,
+        _DESCARTES_OP_INVALID = -EINVAL,
+} DescartesOp;
+
+typedef enum DescartesState {
+        DESCARTES_STATE_STARTING,
+        DESCARTES_STATE_RUNNING,
+        DESCARTES_STATE_PAUSING,
+        DESCARTES_STATE_PAUSED,
+        DESCARTES_STATE_RESUMING,
+        DESCARTES_STATE_STOPPING,
+        DESCARTES_STATE_EXITED,
+        DESCARTES_STATE_FAILED,
+        _DESCARTES_STATE_MAX,
+        _DESCARTES_STATE_INVALID = -EINVAL,
+} DescartesState;
+
+/* Why an agent ended (set in states exited and failed). */
+typedef enum DescartesReason {
+        DESCARTES_REASON_COMPLETED,    /* exited by itself; the exit code is set */
+        DESCARTES_REASON_SIGNALED,     /* killed by a signal not sent by the daemon; the signal is set */
+        DESCARTES_REASON_OOM_KILLED,   /* memory.events oom_kill */
+        DESCARTES_REASON_PIDS_LIMIT,   /* pids.max hit and the agent died of it */
+        DESCARTES_REASON_TIMED_OUT,    /* its maximum runtime passed */
+        DESCARTES_REASON_STOPPED,      /* by a stop request */
+        DESCARTES_REASON_KILLED,       /* by a kill request */
+        DESCARTES_REASON_LOST,         /* vanished while the daemon was away */
+        DESCARTES_REASON_SPAWN_FAILED, /* never started (state failed) */
+        _DESCARTES_REASON_MAX,
+        _DESCARTES_REASON_INVALID = -EINVAL,
+} DescartesReason;
+
+typedef enum DescartesEventKind {
+        DESCARTES_EVENT_STATUS_CHANGED,
+        DESCARTES_EVENT_OUTPUT,
+        DESCARTES_EVENT_ERROR,
+        DESCARTES_EVENT_EXITED,
+        DESCARTES_EVENT_HEARTBEAT,
+        DESCARTES_EVENT_LIMIT_HIT,
+        _DESCARTES_EVENT_KIND_MAX,
+        _DESCARTES_EVENT_KIND_INVALID = -EINVAL,
+} DescartesEventKind;
+
+typedef enum DescartesStream {
+        DESCARTES_STREAM_STDOUT,
+        DESCARTES_STREAM_STDERR,
+        DESCARTES_STREAM_BOTH, /* only in output requests */
+        _DESCARTES_STREAM_MAX,
+        _DESCARTES_STREAM_INVALID = -EINVAL,
+} DescartesStream;
+
+typedef enum DescartesOutputMode {
+        DESCARTES_OUTPUT_LINES,
+        DESCARTES_OUTPUT_RAW,
+        _DESCARTES_OUTPUT_MODE_MAX,
+        _DESCARTES_OUTPUT_MODE_INVALID = -EINVAL,
+} DescartesOutputMode;
+
+typedef enum DescartesNet {
+        DESCARTES_NET_NONE,
+        DESCARTES_NET_HOST,
+        _DESCARTES_NET_MAX,
+        _DESCARTES_NET_INVALID = -EINVAL,
+} DescartesNet;
+
+/* The daemon's error codes (protocol v1, stable). */
+typedef enum DescartesErrorCode {
+        DESCARTES_ERROR_CODE_BAD_REQUEST,
+        DESCARTES_ERROR_CODE_UNSUPPORTED_VERSION,
+        DESCARTES_ERROR_CODE_UNKNOWN_OP,
+        DESCARTES_ERROR_CODE_NOT_FOUND,
+        DESCARTES_ERROR_CODE_CONFLICT,
+        DESCARTES_ERROR_CODE_LIMIT_EXCEEDED,
+        DESCARTES_ERROR_CODE_UNENFORCEABLE,
+        DESCARTES_ERROR_CODE_PERMISSION_DENIED,
+        DESCARTES_ERROR_CODE_SPAWN_FAILED,
+        DESCARTES_ERROR_CODE_TIMEOUT,
+        DESCARTES_ERROR_CODE_BUSY,
+        DESCARTES_ERROR_CODE_INTERNAL,
+        _DESCARTES_ERROR_CODE_MAX,
+        _DESCARTES_ERROR_CODE_INVALID = -EINVAL,
+} DescartesErrorCode;
 
 typedef enum DescartesErrorKind {
         DESCARTES_ERROR_NONE,
@@ -84,25 +195,191 @@ typedef enum DescartesErrorKind {
         _DESCARTES_ERROR_KIND_INVALID = -EINVAL,
 } DescartesErrorKind;
 
-#define DESCARTES_ERROR_MESSAGE_MAX (PROTO_ERROR_MSG_MAX + 512)
-
-typedef struct DescartesError {
-        DescartesErrorKind kind;
-        int error;           /* the negative errno the call returned */
-        ProtoErrorCode code; /* the protocol code when kind is DAEMON, else _PROTO_ERROR_INVALID */
-        char message[DESCARTES_ERROR_MESSAGE_MAX]; /* one sentence, no trailing newline */
-} DescartesError;
-
-typedef struct DescartesClient DescartesClient;
-typedef struct DescartesSubscription DescartesSubscription;
+const char *descartes_op_to_string(DescartesOp op);
+DescartesOp descartes_op_from_string(const char *s);
+const char *descartes_state_to_string(DescartesState s);
+DescartesState descartes_state_from_string(const char *s);
+const char *descartes_reason_to_string(DescartesReason r);
+DescartesReason descartes_reason_from_string(const char *s);
+const char *descartes_event_kind_to_string(DescartesEventKind k);
+DescartesEventKind descartes_event_kind_from_string(const char *s);
+const char *descartes_stream_to_string(DescartesStream s);
+DescartesStream descartes_stream_from_string(const char *s);
+const char *descartes_output_mode_to_string(DescartesOutputMode m);
+DescartesOutputMode descartes_output_mode_from_string(const char *s);
+const char *descartes_net_to_string(DescartesNet n);
+DescartesNet descartes_net_from_string(const char *s);
+const char *descartes_error_code_to_string(DescartesErrorCode c);
+DescartesErrorCode descartes_error_code_from_string(const char *s);
+const char *descartes_error_kind_to_string(DescartesErrorKind k);
+/* A signal by name ("TERM", "SIGTERM", case-insensitive) as the protocol accepts it: 1.._NSIG-1 or -EINVAL.
+ */
+int descartes_signal_from_string(const char *s);
+/* True for the states an agent never leaves (exited, failed). */
+bool descartes_state_is_final(DescartesState s);
+/* True if `op` may be the op of a batch. */
+bool descartes_op_batchable(DescartesOp op);
 
 /* ---- errors ---- */
 
+#define DESCARTES_ERROR_MESSAGE_MAX (DESCARTES_ERROR_MSG_MAX + 512)
+
+/* Filled by the library, read by the caller: its layout is part of the ABI and never changes. */
+typedef struct DescartesError {
+        DescartesErrorKind kind;
+        int error; /* the negative errno the call returned */
+        DescartesErrorCode
+                code; /* the protocol code when kind is DAEMON, else _DESCARTES_ERROR_CODE_INVALID */
+        char message[DESCARTES_ERROR_MESSAGE_MAX]; /* one sentence, no trailing newline */
+} DescartesError;
+
 /* Sets *e to "no error". */
 void descartes_error_clear(DescartesError *e);
-const char *descartes_error_kind_to_string(DescartesErrorKind k);
 /* The negative errno each protocol code maps to (table above); -EIO for an unknown code. */
-int descartes_error_code_to_errno(ProtoErrorCode code);
+int descartes_error_code_to_errno(DescartesErrorCode code);
+
+/* ---- result objects ---- */
+
+typedef struct DescartesClient DescartesClient;
+typedef struct DescartesSubscription DescartesSubscription;
+typedef struct DescartesAgent DescartesAgent;
+typedef struct DescartesAgentList DescartesAgentList;
+typedef struct DescartesEvent DescartesEvent;
+typedef struct DescartesEvents DescartesEvents;
+typedef struct DescartesOutput DescartesOutput;
+typedef struct DescartesOutputLine DescartesOutputLine;
+typedef struct DescartesBatchResult DescartesBatchResult;
+typedef struct DescartesBatchItem DescartesBatchItem;
+typedef struct DescartesHealth DescartesHealth;
+typedef struct DescartesStats DescartesStats;
+
+#define DESCARTES_DECLARE_REFCOUNT(type, name)                                                              \
+        type *descartes_##name##_ref(type *p);                                                              \
+        type *descartes_##name##_unref(type *p);                                                            \
+        void descartes_##name##_unrefp(type **p)
+
+DESCARTES_DECLARE_REFCOUNT(DescartesAgent, agent);
+DESCARTES_DECLARE_REFCOUNT(DescartesAgentList, agent_list);
+DESCARTES_DECLARE_REFCOUNT(DescartesEvent, event);
+DESCARTES_DECLARE_REFCOUNT(DescartesEvents, events);
+DESCARTES_DECLARE_REFCOUNT(DescartesOutput, output);
+DESCARTES_DECLARE_REFCOUNT(DescartesBatchResult, batch_result);
+DESCARTES_DECLARE_REFCOUNT(DescartesHealth, health);
+DESCARTES_DECLARE_REFCOUNT(DescartesStats, stats);
+
+/* An agent's record. Optional values come through a bool getter and an out-pointer that is set only when
+ * the value is present (the pointer may be NULL to just ask). Strings belong to the object. */
+const char *descartes_agent_get_id(const DescartesAgent *a);
+const char *descartes_agent_get_name(const DescartesAgent *a); /* NULL: no name */
+DescartesState descartes_agent_get_state(const DescartesAgent *a);
+bool descartes_agent_get_reason(const DescartesAgent *a, DescartesReason *ret);
+bool descartes_agent_get_exit_code(const DescartesAgent *a, int *ret);
+bool descartes_agent_get_signal(const DescartesAgent *a, int *ret);
+bool descartes_agent_get_pid(const DescartesAgent *a, int *ret);
+uint32_t descartes_agent_get_owner_uid(const DescartesAgent *a);
+/* NULL-terminated. */
+char *const *descartes_agent_get_argv(const DescartesAgent *a);
+size_t descartes_agent_get_n_labels(const DescartesAgent *a);
+/* The i-th label (0 <= i < n_labels): its key, and its value in *ret_value. NULL past the end. */
+const char *descartes_agent_get_label(const DescartesAgent *a, size_t i, const char **ret_value);
+/* The value of label `key`, or NULL. */
+const char *descartes_agent_get_label_value(const DescartesAgent *a, const char *key);
+uint64_t descartes_agent_get_created_ns(const DescartesAgent *a); /* CLOCK_REALTIME */
+bool descartes_agent_get_started_ns(const DescartesAgent *a, uint64_t *ret);
+bool descartes_agent_get_ended_ns(const DescartesAgent *a, uint64_t *ret);
+/* Microseconds from the spawn request to the agent's execve. */
+bool descartes_agent_get_spawn_us(const DescartesAgent *a, uint64_t *ret);
+const char *descartes_agent_get_cgroup(const DescartesAgent *a); /* NULL: not told */
+bool descartes_agent_get_limit_cpu(const DescartesAgent *a, uint64_t *ret_millicores);
+bool descartes_agent_get_limit_memory(const DescartesAgent *a, uint64_t *ret_bytes);
+bool descartes_agent_get_limit_swap(const DescartesAgent *a, uint64_t *ret_bytes);
+bool descartes_agent_get_limit_pids(const DescartesAgent *a, uint64_t *ret);
+/* Usage is present on records read from a live cgroup; the out-pointers may be NULL. */
+bool descartes_agent_get_usage(const DescartesAgent *a, uint64_t *ret_cpu_usec, uint64_t *ret_memory_current,
+                               uint64_t *ret_memory_peak, uint64_t *ret_pids_current);
+
+size_t descartes_agent_list_get_size(const DescartesAgentList *l);
+/* Borrowed from the list; NULL past the end. */
+DescartesAgent *descartes_agent_list_get(const DescartesAgentList *l, size_t i);
+
+uint64_t descartes_event_get_seq(const DescartesEvent *e);
+uint64_t descartes_event_get_ts_ns(const DescartesEvent *e);
+DescartesEventKind descartes_event_get_kind(const DescartesEvent *e);
+const char *descartes_event_get_agent(const DescartesEvent *e); /* NULL: a host event */
+bool descartes_event_get_state(const DescartesEvent *e, DescartesState *ret);
+bool descartes_event_get_reason(const DescartesEvent *e, DescartesReason *ret);
+/* The event's data as msgpack bytes (NULL: none); see descartes_msgpack_to_json(). */
+const void *descartes_event_get_data(const DescartesEvent *e, size_t *ret_size);
+/* An unsigned integer in the data map ({bytes: 512, ...}): -ENOENT when absent, -EBADMSG if not one. */
+int descartes_event_get_data_u64(const DescartesEvent *e, const char *key, uint64_t *ret);
+
+size_t descartes_events_get_size(const DescartesEvents *r);
+DescartesEvent *descartes_events_get(const DescartesEvents *r, size_t i); /* borrowed */
+uint64_t descartes_events_get_next_seq(const DescartesEvents *r);         /* pass as since_seq next time */
+uint64_t descartes_events_get_oldest_seq(const DescartesEvents *r);       /* 0: none held */
+bool descartes_events_get_last_seq(const DescartesEvents *r, uint64_t *ret);
+
+DescartesOutputMode descartes_output_get_mode(const DescartesOutput *o);
+size_t descartes_output_get_n_lines(const DescartesOutput *o);
+const DescartesOutputLine *descartes_output_get_line(const DescartesOutput *o, size_t i); /* borrowed */
+/* Raw mode: the bytes (size in *ret_size; NULL and 0 when none). */
+const void *descartes_output_get_data(const DescartesOutput *o, size_t *ret_size);
+uint64_t descartes_output_get_total(const DescartesOutput *o);
+bool descartes_output_get_has_more(const DescartesOutput *o);
+bool descartes_output_get_partial(const DescartesOutput *o);
+const char *descartes_output_get_cursor(const DescartesOutput *o); /* NULL: none */
+uint64_t descartes_output_get_dropped(const DescartesOutput *o);
+
+uint64_t descartes_output_line_get_seq(const DescartesOutputLine *l);
+uint64_t descartes_output_line_get_ts_ns(const DescartesOutputLine *l);
+DescartesStream descartes_output_line_get_stream(const DescartesOutputLine *l);
+/* The text, NUL-terminated but possibly holding NUL bytes: *ret_size (may be NULL) is its length. */
+const char *descartes_output_line_get_text(const DescartesOutputLine *l, size_t *ret_size);
+bool descartes_output_line_get_truncated(const DescartesOutputLine *l);
+
+size_t descartes_batch_result_get_size(const DescartesBatchResult *b);
+const DescartesBatchItem *descartes_batch_result_get(const DescartesBatchResult *b, size_t i); /* borrowed */
+uint64_t descartes_batch_result_get_ok_count(const DescartesBatchResult *b);
+uint64_t descartes_batch_result_get_failed_count(const DescartesBatchResult *b);
+const char *descartes_batch_item_get_agent(const DescartesBatchItem *i);
+bool descartes_batch_item_get_ok(const DescartesBatchItem *i);
+DescartesErrorCode descartes_batch_item_get_error_code(const DescartesBatchItem *i);
+const char *descartes_batch_item_get_error_message(const DescartesBatchItem *i);
+
+const char *descartes_health_get_version(const DescartesHealth *h);
+uint32_t descartes_health_get_protocol(const DescartesHealth *h);
+uint64_t descartes_health_get_uptime_s(const DescartesHealth *h);
+uint64_t descartes_health_get_agents(const DescartesHealth *h, DescartesState state);
+uint32_t descartes_health_get_host_cpus(const DescartesHealth *h);
+uint64_t descartes_health_get_host_mem_total(const DescartesHealth *h);
+uint64_t descartes_health_get_host_mem_available(const DescartesHealth *h);
+/* The 1, 5 and 15 minute load averages; the out-pointers may be NULL. */
+void descartes_health_get_host_load(const DescartesHealth *h, double *ret_load1, double *ret_load5,
+                                    double *ret_load15);
+const char *descartes_health_get_cgroup_root(const DescartesHealth *h);
+char *const *descartes_health_get_cgroup_controllers(const DescartesHealth *h); /* NULL-terminated */
+
+size_t descartes_stats_get_size(const DescartesStats *s);
+/* The i-th counter's name and value in *ret_value; NULL past the end. */
+const char *descartes_stats_get_entry(const DescartesStats *s, size_t i, int64_t *ret_value);
+/* The value of the counter `name`: 0, or -ENOENT. */
+int descartes_stats_get(const DescartesStats *s, const char *name, int64_t *ret);
+
+/* ---- JSON: the protocol's own shapes (docs/protocol.md), compact, one value, no trailing newline ---- */
+
+/* Each returns 0 and *ret (free() it), or -ENOMEM / -EINVAL. */
+int descartes_agent_to_json(const DescartesAgent *a, char **ret);
+int descartes_agent_list_to_json(const DescartesAgentList *l, char **ret); /* an array of agents */
+int descartes_event_to_json(const DescartesEvent *e, char **ret);
+int descartes_events_to_json(const DescartesEvents *r, char **ret);
+int descartes_output_line_to_json(const DescartesOutputLine *l, char **ret);
+int descartes_batch_result_to_json(const DescartesBatchResult *b, char **ret);
+int descartes_health_to_json(const DescartesHealth *h, char **ret);
+int descartes_stats_to_json(const DescartesStats *s, char **ret);
+/* Renders one msgpack value (an action result, event data) as JSON text. Strings and bin both become JSON
+ * strings, invalid UTF-8 replaced by U+FFFD; non-string map keys are rendered as their JSON text. -EINVAL
+ * when data is NULL or not exactly one valid msgpack object. */
+int descartes_msgpack_to_json(const void *data, size_t size, char **ret);
 
 /* ---- client ---- */
 
@@ -113,6 +390,7 @@ int descartes_error_code_to_errno(ProtoErrorCode code);
 int descartes_client_new(const char *endpoint, DescartesClient **ret);
 /* Frees the client, closing its sockets at once (unsent requests are dropped). Returns NULL. */
 DescartesClient *descartes_client_free(DescartesClient *c);
+void descartes_client_freep(DescartesClient **c);
 
 const char *descartes_client_get_endpoint(const DescartesClient *c);
 const char *descartes_client_get_events_endpoint(const DescartesClient *c);
@@ -122,70 +400,171 @@ int descartes_client_set_events_endpoint(DescartesClient *c, const char *endpoin
 /* One timeout for every op (usec > 0), or 0 to go back to the per-op defaults. */
 void descartes_client_set_timeout(DescartesClient *c, uint64_t usec);
 /* The timeout of one op (usec > 0), or 0 for its default. -EINVAL for an invalid op. */
-int descartes_client_set_op_timeout(DescartesClient *c, ProtoOp op, uint64_t usec);
+int descartes_client_set_op_timeout(DescartesClient *c, DescartesOp op, uint64_t usec);
 /* The timeout a request of `op` gets now. */
-uint64_t descartes_client_get_op_timeout(const DescartesClient *c, ProtoOp op);
+uint64_t descartes_client_get_op_timeout(const DescartesClient *c, DescartesOp op);
 /* Whether a silent request is sent once more with the same id (default true). */
 void descartes_client_set_retry(DescartesClient *c, bool retry);
 
+/* ---- arguments (size-prefixed, append-only: see the ABI rule at the top) ---- */
+
+/* String maps (labels, env) are NULL-terminated arrays of "KEY=VALUE"; a later KEY replaces an earlier. */
+
+typedef struct DescartesListArgs {
+        size_t size;
+        bool all; /* include ended agents (exited, failed) */
+        bool has_state;
+        DescartesState state;
+        const char *const *labels; /* every one must match */
+        bool has_limit;
+        uint64_t limit; /* 1..16384 */
+} DescartesListArgs;
+#define DESCARTES_LIST_ARGS_INIT                                                                            \
+        {                                                                                                   \
+                .size = sizeof(DescartesListArgs)                                                           \
+        }
+
+typedef struct DescartesSpawnArgs {
+        size_t size;
+        const char *const *argv; /* required; argv[0] non-empty */
+        const char *const *env;  /* the agent's whole environment; nothing is inherited */
+        const char *cwd;         /* optional, absolute */
+        const char *workspace;   /* optional, absolute host directory mounted read-write */
+        const char *name;        /* optional, unique among the daemon's agents */
+        const char *const *labels;
+        bool has_cpu;
+        uint64_t cpu_millicores; /* 1000 = one CPU */
+        bool has_memory;
+        uint64_t memory; /* bytes */
+        bool has_swap;
+        uint64_t swap; /* bytes */
+        bool has_pids;
+        uint64_t pids;
+        bool has_timeout_ms; /* maximum runtime, then stopped with reason timed_out */
+        uint64_t timeout_ms;
+        bool has_net;
+        DescartesNet net;   /* default none */
+        const char *policy; /* optional sandbox policy name */
+        const char *user;   /* optional user name or uid */
+        bool open_stdin;    /* keep a stdin pipe open for descartes_stdin() */
+} DescartesSpawnArgs;
+#define DESCARTES_SPAWN_ARGS_INIT                                                                           \
+        {                                                                                                   \
+                .size = sizeof(DescartesSpawnArgs)                                                          \
+        }
+
+typedef struct DescartesOutputArgs {
+        size_t size;
+        const char *agent; /* required */
+        bool has_stream;
+        DescartesStream stream; /* default both */
+        bool has_mode;
+        DescartesOutputMode mode; /* default lines */
+        bool has_offset;
+        uint64_t offset; /* lines: matching lines to skip; raw: byte offset */
+        bool has_limit;
+        uint64_t limit; /* lines: max lines; raw: max bytes */
+        bool has_tail;
+        uint64_t tail;    /* the last N matching lines (or bytes) */
+        const char *grep; /* optional PCRE2 pattern (lines mode) */
+        bool has_since_ns;
+        uint64_t since_ns;  /* only records with ts_ns >= since_ns */
+        const char *cursor; /* optional: continue after a previous reply's cursor */
+} DescartesOutputArgs;
+#define DESCARTES_OUTPUT_ARGS_INIT                                                                          \
+        {                                                                                                   \
+                .size = sizeof(DescartesOutputArgs)                                                         \
+        }
+
+typedef struct DescartesActionArgs {
+        size_t size;
+        const char *agent;  /* required (ignored inside a batch) */
+        const char *name;   /* required */
+        const void *params; /* optional: one msgpack map */
+        size_t params_size;
+        bool has_timeout_ms;
+        uint64_t timeout_ms;
+} DescartesActionArgs;
+#define DESCARTES_ACTION_ARGS_INIT                                                                          \
+        {                                                                                                   \
+                .size = sizeof(DescartesActionArgs)                                                         \
+        }
+
+typedef struct DescartesBatchArgs {
+        size_t size;
+        DescartesOp op;            /* required, descartes_op_batchable() */
+        const char *const *agents; /* exactly one of agents (non-empty) and has_selector */
+        bool has_selector;
+        bool selector_has_state;
+        DescartesState selector_state;
+        const char *const *selector_labels;
+        const char *selector_name_glob; /* optional fnmatch(3) pattern on names */
+        bool fail_fast;
+        bool has_grace_ms; /* op stop */
+        uint64_t grace_ms;
+        int signal;                        /* op signal */
+        const DescartesActionArgs *action; /* op action (its agent is ignored) */
+} DescartesBatchArgs;
+#define DESCARTES_BATCH_ARGS_INIT                                                                           \
+        {                                                                                                   \
+                .size = sizeof(DescartesBatchArgs)                                                          \
+        }
+
 /* ---- ops: one call per protocol op ---- */
 
-/* health {} -> *ret, free with proto_health_result_done(). */
-int descartes_health(DescartesClient *c, DescartesHealth *ret, DescartesError *ret_err);
+/* health {} -> *ret. */
+int descartes_health(DescartesClient *c, DescartesHealth **ret, DescartesError *ret_err);
 
-/* list: args may be NULL (running agents, no filter). *ret freed with proto_list_result_done(). */
-int descartes_list(DescartesClient *c, const DescartesListArgs *args, DescartesList *ret,
+/* list: args may be NULL (running agents, no filter). */
+int descartes_list(DescartesClient *c, const DescartesListArgs *args, DescartesAgentList **ret,
                    DescartesError *ret_err);
 
 /* get/pause/resume/kill/remove AGENT (an id or a unique name). ret may be NULL; else *ret is the agent's
- * record after the op, freed with proto_agent_info_done(). */
-int descartes_get(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
-int descartes_pause(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
-int descartes_resume(DescartesClient *c, const char *agent, DescartesAgentInfo *ret,
-                     DescartesError *ret_err);
-int descartes_kill(DescartesClient *c, const char *agent, DescartesAgentInfo *ret, DescartesError *ret_err);
-int descartes_remove(DescartesClient *c, const char *agent, DescartesAgentInfo *ret,
-                     DescartesError *ret_err);
+ * record after the op. */
+int descartes_get(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
+int descartes_pause(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
+int descartes_resume(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
+int descartes_kill(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
+int descartes_remove(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
 
 /* stop: SIGTERM, then cgroup.kill after grace_ms; grace_ms < 0 takes the daemon's default. The request
  * timeout is the op's timeout plus the grace period. */
-int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, DescartesAgentInfo *ret,
+int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, DescartesAgent **ret,
                    DescartesError *ret_err);
 
 /* signal: sends sig (1.._NSIG-1) to the agent. */
-int descartes_signal(DescartesClient *c, const char *agent, int sig, DescartesAgentInfo *ret,
+int descartes_signal(DescartesClient *c, const char *agent, int sig, DescartesAgent **ret,
                      DescartesError *ret_err);
 
-/* spawn: args->argv is required; the agent's environment is args->env only. *ret is the new agent's
- * record (ret may be NULL), freed with proto_agent_info_done(). */
-int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, DescartesAgentInfo *ret,
+/* spawn: args->argv is required; the agent's environment is args->env only. *ret (ret may be NULL) is the
+ * new agent's record. */
+int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, DescartesAgent **ret,
                     DescartesError *ret_err);
 
-/* stdin: writes size bytes (at most PROTO_STDIN_DATA_MAX; data may be NULL when size is 0) to the agent's
- * stdin, then closes it if close_after. *ret_written (may be NULL) gets the bytes accepted. */
+/* stdin: writes size bytes (at most DESCARTES_STDIN_DATA_MAX; data may be NULL when size is 0) to the
+ * agent's stdin, then closes it if close_after. *ret_written (may be NULL) gets the bytes accepted. */
 int descartes_stdin(DescartesClient *c, const char *agent, const void *data, size_t size, bool close_after,
                     uint64_t *ret_written, DescartesError *ret_err);
 
-/* output: reads stored output; *ret freed with proto_output_result_done(). */
-int descartes_output(DescartesClient *c, const DescartesOutputArgs *args, DescartesOutput *ret,
+/* output: reads stored output. */
+int descartes_output(DescartesClient *c, const DescartesOutputArgs *args, DescartesOutput **ret,
                      DescartesError *ret_err);
 
-/* action: runs a custom action in the agent; *ret_result (may be NULL) is its msgpack result, freed with
- * proto_value_done(). */
-int descartes_action(DescartesClient *c, const DescartesActionArgs *args, DescartesValue *ret_result,
-                     DescartesError *ret_err);
+/* action: runs a custom action in the agent; *ret_result (may be NULL) is its msgpack result (free() it),
+ * its size in *ret_size. */
+int descartes_action(DescartesClient *c, const DescartesActionArgs *args, void **ret_result,
+                     size_t *ret_size, DescartesError *ret_err);
 
-/* batch: one op over agents or a selector; *ret freed with proto_batch_result_done(). */
-int descartes_batch(DescartesClient *c, const DescartesBatchArgs *args, DescartesBatchResult *ret,
+/* batch: one op over agents or a selector. */
+int descartes_batch(DescartesClient *c, const DescartesBatchArgs *args, DescartesBatchResult **ret,
                     DescartesError *ret_err);
 
-/* events: replays held events with seq >= since_seq (0: all held); limit 0 takes the daemon's default.
- * *ret freed with proto_events_result_done(). */
-int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, DescartesEvents *ret,
+/* events: replays held events with seq >= since_seq (0: all held); limit 0 takes the daemon's default. */
+int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, DescartesEvents **ret,
                      DescartesError *ret_err);
 
-/* stats: the daemon's counters and gauges; *ret freed with proto_stats_result_done(). */
-int descartes_stats(DescartesClient *c, DescartesStats *ret, DescartesError *ret_err);
+/* stats: the daemon's counters and gauges. */
+int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *ret_err);
 
 /* shutdown (root and members of the daemon's admin group): the daemon exits; its agents keep running under
  * their shims (a restarted daemon re-adopts them) unless stop_agents, which stops them first (TERM, the
@@ -200,11 +579,12 @@ int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *ret
 int descartes_subscribe(DescartesClient *c, const char *agent_id, DescartesSubscription **ret,
                         DescartesError *ret_err);
 DescartesSubscription *descartes_subscription_free(DescartesSubscription *s);
+void descartes_subscription_freep(DescartesSubscription **s);
 
-/* Waits up to timeout_usec (0: do not wait, UINT64_MAX: forever) for the next event. Returns 1 and fills
- * *ret (free with proto_event_done()), or 0 on timeout. Events that do not decode are skipped and counted
- * (descartes_subscription_get_dropped()). -EINTR when a signal interrupted the wait. */
-int descartes_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, DescartesEvent *ret,
+/* Waits up to timeout_usec (0: do not wait, UINT64_MAX: forever) for the next event. Returns 1 and *ret,
+ * or 0 on timeout. Events that do not decode are skipped and counted (descartes_subscription_get_dropped()).
+ * -EINTR when a signal interrupted the wait. */
+int descartes_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, DescartesEvent **ret,
                                 DescartesError *ret_err);
 
 /* A pollable fd (ZMQ_FD, edge-triggered: after it polls readable, call next() with timeout 0 until it
@@ -221,15 +601,6 @@ uint64_t descartes_subscription_get_dropped(const DescartesSubscription *s);
 int descartes_subscription_get_gap(const DescartesSubscription *s, uint64_t *ret_from, uint64_t *ret_to);
 /* The same test on two seqs: 1 and the missing range when seq is not last_seq + 1 (and last_seq != 0). */
 int descartes_seq_gap(uint64_t last_seq, uint64_t seq, uint64_t *ret_from, uint64_t *ret_to);
-
-/* ---- helpers ---- */
-
-/* True for the states an agent never leaves (exited, failed). */
-bool descartes_state_is_final(ProtoState s);
-/* Renders one msgpack value (an action result, event data) as JSON text. Strings and bin both become JSON
- * strings, invalid UTF-8 replaced by U+FFFD; non-string map keys are rendered as their JSON text. *ret is
- * freed with free(). -EINVAL when v is absent or not one valid msgpack object. */
-int descartes_value_to_json(const DescartesValue *v, char **ret);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* descartesctl: a generic command line parser (ctl-args.c) over a table of verbs (ctl-verbs.c). A verb is
+ * one row, a CtlVerb, in one file of its own (verb-NAME.c): its name, its line in the main help and its own
+ * help text, its options (a table the parser reads), how it takes its positional arguments, and its run
+ * function. Parsing has no side effects, so that it can be tested on literal argv; the CLI uses only the
+ * public libdescartes API (descartes.h). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "descartes/descartes.h"
+
+typedef enum CtlFormat {
+        CTL_FORMAT_TABLE,
+        CTL_FORMAT_JSON,
+        _CTL_FORMAT_MAX,
+        _CTL_FORMAT_INVALID = -EINVAL,
+} CtlFormat;
+
+/* The environment an agent gets when --env-inherit is not given, before the --env options. */
+#define CTL_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CTL_DEFAULT_TERM "dumb"
+
+typedef struct CtlVerb CtlVerb;
+
+/* What a spawn sends: the strings are owned here; env and labels are "KEY=VALUE" lists with one entry per
+ * key (a later option replaces an earlier value in place). */
+typedef struct CtlSpawn {
+        char **argv;
+        size_t n_argv;
+        char **env;
+        char **labels;
+        char *name;
+        char *cwd;
+        char *workspace;
+        char *policy;
+        char *user;
+        bool has_cpu;
+        uint64_t cpu_millicores;
+        bool has_memory;
+        uint64_t memory;
+        bool has_swap;
+        uint64_t swap;
+        bool has_pids;
+        uint64_t pids;
+        bool has_timeout_ms;
+        uint64_t timeout_ms;
+        bool has_net;
+        DescartesNet net;
+        bool open_stdin;
+} CtlSpawn;
+
+/* The parsed command line: global options, then the values verbs' options set (named by option, so that
+ * verbs taking the same option share its field). */
+typedef struct CtlArgs {
+        bool help;    /* -h: print help (of `verb` when set) and exit 0 */
+        bool version; /* --version */
+        const CtlVerb *verb;
+
+        char *host;   /* -H/--host */
+        char *events; /* --events */
+        CtlFormat format;
+        uint64_t timeout_usec; /* --timeout; 0: the library's per-op defaults */
+
+        /* the AGENT arguments: one for most verbs, one or more for rm, zero or one for events */
+        char **agents;
+        size_t n_agents;
+
+        bool all;      /* -a */
+        char **labels; /* --label of ps: "KEY=VALUE", one per key */
+        bool has_state;
+        DescartesState state;
+
+        CtlSpawn spawn;
+        bool env_inherit;
+        bool wait;
+        bool attach;
+
+        bool has_grace;
+        uint64_t grace_ms;
+
+        int signal;
+
+        bool close_stdin;
+
+        DescartesStream stream;
+        bool has_tail;
+        uint64_t tail;
+        bool follow;
+        bool raw;
+        char *grep;
+
+        bool stop_agents;
+} CtlArgs;
+
+/* The parser's state, handed to option and argument callbacks: the CLI's environment and the buffer for a
+ * usage error. */
+typedef struct CtlParse {
+        char **environ_;
+        char *errbuf;
+        size_t errbuf_size;
+} CtlParse;
+
+/* Writes one sentence into p->errbuf and returns r. */
+int ctl_fail(CtlParse *p, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+typedef struct CtlOption {
+        const char *name; /* the long option */
+        int short_name;   /* 0: none */
+        bool has_arg;
+        /* Stores arg (NULL without has_arg) in a: 0, or a negative errno with p->errbuf filled. */
+        int (*apply)(CtlArgs *a, const char *arg, CtlParse *p);
+} CtlOption;
+
+typedef struct Ctl Ctl;
+
+struct CtlVerb {
+        const char *name;
+        const char *summary;      /* its line(s) under "Commands:" in descartesctl --help */
+        const char *help;         /* descartesctl VERB --help, before the global options line */
+        const CtlOption *options; /* its own options, ending with a row without a name; NULL: none */
+        bool own_timeout;         /* --timeout after the verb is one of its options, not the request's */
+        bool stop_at_args;        /* the first positional argument ends the options (spawn's command) */
+        /* Takes the positional arguments (and checks the options together): 0 or -errno and p->errbuf. */
+        int (*arguments)(CtlArgs *a, char **args, size_t n_args, CtlParse *p);
+        /* Runs the verb; returns the process exit code (errors are reported on stderr). */
+        int (*run)(Ctl *c);
+};
+
+/* The verbs in the order of the main help. */
+extern const CtlVerb *const ctl_verbs[];
+const CtlVerb *ctl_verb_from_string(const char *s);
+
+/* Parses argv (argv[0] is the program). environ_ is the CLI's own environment, used only by --env-inherit
+ * and --env NAME (without '='). On a usage error returns -EINVAL and writes one sentence to errbuf; on
+ * -ENOMEM likewise. *ret is filled even on failure (free with ctl_args_done()). */
+int ctl_args_parse(int argc, char **argv, char **environ_, CtlArgs *ret, char *errbuf, size_t errbuf_size);
+void ctl_args_done(CtlArgs *a);
+
+/* Help texts. */
+void ctl_help_main(FILE *f);
+void ctl_help_verb(const CtlVerb *v, FILE *f);
+
+/* ---- helpers for argument callbacks (ctl-args.c) ---- */
+
+/* Exactly one AGENT, at least one, at most one. */
+int ctl_arguments_one_agent(CtlArgs *a, char **args, size_t n_args, CtlParse *p);
+int ctl_arguments_agents(CtlArgs *a, char **args, size_t n_args, CtlParse *p);
+int ctl_arguments_none(CtlArgs *a, char **args, size_t n_args, CtlParse *p);
+/* Appends AGENT arguments, checking their length. */
+int ctl_set_agents(CtlArgs *a, char **args, size_t n_args, CtlParse *p);
+/* "KEY=VALUE" into a list where KEY is unique: a later value replaces the earlier one in place. */
+int ctl_parse_pair(const char *what, const char *s, size_t key_max, size_t value_max, char ***l,
+                   CtlParse *p);
+/* The value of KEY in such a list, or NULL. */
+const char *ctl_pairs_get(char *const *l, const char *key);
+int ctl_parse_u64(const char *s, uint64_t *ret);
+int ctl_parse_duration_ms(const char *opt, const char *s, uint64_t *ret, CtlParse *p);
+/* strdup()s arg into *field, replacing its value. */
+int ctl_set_string(char **field, const char *arg, CtlParse *p);
+/* --label K=V into a->labels. */
+int ctl_option_label(CtlArgs *a, const char *arg, CtlParse *p);
+
+/* ---- running ---- */
+
+struct Ctl {
+        const CtlArgs *args;
+        DescartesClient *client;
+        /* A subscription to every event opened before a spawn --wait/--attach, so that an agent that ends at
+         * once cannot publish its end before we listen (a SUB socket joins some time after it connects).
+         * The next wait or stream takes it over. */
+        DescartesSubscription *presubscribed;
+};
+
+/* Runs the parsed verb; returns the process exit code. */
+int ctl_run(Ctl *c);
+/* For each AGENT argument: resolves it, then calls fn with its id. Goes on after a failure and returns the
+ * first failure's code. */
+int ctl_for_each_agent(Ctl *c, int (*fn)(Ctl *c, const char *id));
+
+static inline bool ctl_json_mode(const Ctl *c)
+{
+        return c->args->format == CTL_FORMAT_JSON;
+}
+
+/* Prints "descartesctl: CONTEXT: MESSAGE" (just the message for transport errors) and returns the exit code
+ * for e. */
+int ctl_report(const DescartesError *e, const char *context_fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Turns an AGENT argument into an agent id (a full id is taken as it is; names and prefixes through a list
+ * of every agent). Returns 0 or an exit code, reported. */
+int ctl_resolve(Ctl *c, const char *ref, char **ret_id);
+
+/* Prints a JSON text from one of the library's _to_json() functions as one line: 0, or an exit code. */
+int ctl_print_json(int r, char *json);
+#define CTL_PRINT_JSON(to_json, obj)                                                                        \
+        ({                                                                                                  \
+                char *_json = NULL;                                                                         \
+                int _r = to_json((obj), &_json); /* before _json is read */                                 \
+                ctl_print_json(_r, _json);                                                                  \
+        })
+
+/* The result of an op on one agent: its id for people and shell scripts, its record with -o json. */
+int ctl_print_agent_result(const Ctl *c, const DescartesAgent *a);
+
+/* Runs one op on agent `id` and prints its result; `what` names it in a failure ("cannot WHAT agent ID"). */
+typedef int (*CtlAgentCall)(Ctl *c, const char *id, DescartesAgent **ret, DescartesError *e);
+int ctl_agent_op(Ctl *c, const char *id, const char *what, CtlAgentCall call);
+
+/* Streams output of agent `id`: lines or raw, once or following until the agent has ended. On success
+ * returns 0 and, when ret_final is not NULL, the agent's final record (follow mode only). */
+typedef struct CtlStreamOptions {
+        DescartesStream stream;
+        bool raw;
+        bool follow;
+        bool has_tail;
+        uint64_t tail;
+        const char *grep;
+        bool json;
+} CtlStreamOptions;
+
+int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, DescartesAgent **ret_final);
+
+/* Waits until agent `id` has ended; *ret is its final record. Returns 0 or an exit code, reported. */
+int ctl_wait_agent(Ctl *c, const char *id, DescartesAgent **ret);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "ctl-output.h"
+#include "ctl.h"
+#include "log.h"
+
+static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
+{
+        if (n_args > 1)
+                return ctl_fail(p, -EINVAL, "events takes at most one agent");
+        return ctl_set_agents(a, args, n_args, p);
+}
+
+static int print_event(const Ctl *c, const DescartesEvent *ev)
+{
+        if (ctl_json_mode(c))
+                return CTL_PRINT_JSON(descartes_event_to_json, ev);
+        ctl_print_event(stdout, ev);
+        return 0;
+}
+
+/* Replays [from, to] with the events op after a gap in the live stream. */
+static int replay_gap(Ctl *c, uint64_t from, uint64_t to)
+{
+        while (from <= to) {
+                _cleanup_(descartes_events_unrefp) DescartesEvents *res = NULL;
+                DescartesError e;
+                uint64_t oldest, next;
+                size_t n;
+                int r;
+
+                if (descartes_events(c->client, from, MIN(to - from + 1, (uint64_t)DESCARTES_EVENTS_MAX),
+                                     &res, &e) < 0)
+                        return ctl_report(&e, "cannot replay missed events %llu..%llu",
+                                          (unsigned long long)from, (unsigned long long)to);
+                oldest = descartes_events_get_oldest_seq(res);
+                if (oldest > from)
+                        log_warning("Events %llu..%llu are no longer held by descartesd and were lost.",
+                                    (unsigned long long)from, (unsigned long long)MIN(oldest - 1, to));
+                n = descartes_events_get_size(res);
+                for (size_t i = 0; i < n; i++) {
+                        const DescartesEvent *ev = descartes_events_get(res, i);
+                        uint64_t seq = descartes_event_get_seq(ev);
+
+                        if (seq >= from && seq <= to) {
+                                r = print_event(c, ev);
+                                if (r != 0)
+                                        return r;
+                        }
+                }
+                next = descartes_events_get_next_seq(res);
+                if (n == 0 || next <= from)
+                        break;
+                from = next;
+        }
+        return 0;
+}
+
+static int follow(Ctl *c, const char *id)
+{
+        _cleanup_(descartes_subscription_freep) DescartesSubscription *sub = NULL;
+        DescartesError e;
+        int r = 0;
+
+        if (descartes_subscribe(c->client, id, &sub, &e) < 0)
+                return ctl_report(&e, "cannot subscribe to events");
+        for (;;) {
+                _cleanup_(descartes_event_unrefp) DescartesEvent *ev = NULL;
+                uint64_t from, to;
+                int p;
+
+                r = descartes_subscription_next(sub, UINT64_MAX, &ev, &e);
+                if (r < 0)
+                        return ctl_report(&e, "cannot receive events");
+                if (r == 0)
+                        continue;
+                r = 0;
+                if (descartes_subscription_get_gap(sub, &from, &to) > 0)
+                        r = replay_gap(c, from, to);
+                p = print_event(c, ev);
+                if (r == 0)
+                        r = p;
+                (void)fflush(stdout);
+                if (r != 0 || ferror(stdout))
+                        return r;
+        }
+}
+
+static int run(Ctl *c)
+{
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        if (c->args->n_agents == 0)
+                return follow(c, NULL);
+        r = ctl_resolve(c, c->args->agents[0], &id);
+        return r != 0 ? r : follow(c, id);
+}
+
+const CtlVerb ctl_verb_events = {
+        .name = "events",
+        .summary = "  events [AGENT]              print events as they happen\n",
+        .help = "Usage: descartesctl events [AGENT]\n"
+                "\n"
+                "Print events as they happen, one line each (with -o json one object per line),\n"
+                "for every agent or only AGENT's. Missed events are replayed from the daemon.\n",
+        .arguments = arguments,
+        .run = run,
+};
