@@ -231,6 +231,8 @@ static bool json_absent(const ProtoField *f, const void *obj)
                 return !CAT(obj, f->offset, ProtoValue)->data;
         if (f->kind == PROTO_KIND_BIN)
                 return !CAT(obj, f->offset, ProtoBytes)->data;
+        if (f->kind == PROTO_KIND_BOOL && (f->flags & PROTO_F_JSON_OMIT)) /* a flag shown only when set */
+                return !*CAT(obj, f->offset, bool);
         return false; /* a NULL string is written as null by the string writer */
 }
 

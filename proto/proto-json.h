@@ -17,5 +17,6 @@ int proto_reply_result_to_json(const ProtoReply *r, char **ret);
 /* Any msgpack value (action params and results, event data); -EINVAL if it is not exactly one object. */
 int proto_value_to_json(const ProtoValue *v, char **ret);
 
-/* The field tables of the shared types, for proto_json_write(). */
-extern const ProtoType proto_agent_info_type, proto_event_type;
+/* The field tables of the shared types, for proto_json_write(); an output line is also printed on its own
+ * (descartesctl logs -o json). */
+extern const ProtoType proto_agent_info_type, proto_event_type, proto_output_line_type;

@@ -279,15 +279,16 @@ static const ProtoField output_line_fields[] = {
                   .max = PROTO_STREAM_BOTH, .check = check_line_stream),
         PROTO_ROW(ProtoOutputLine, text, "text", TEXT, .flags = REQ,
                   .aux = offsetof(ProtoOutputLine, text_size), .max = PROTO_OUTPUT_LINE_MAX),
-        PROTO_ROW(ProtoOutputLine, truncated, "truncated", BOOL, .flags = OMIT),
+        /* JSON: `descartesctl logs -o json` shows truncated only on a truncated line */
+        PROTO_ROW(ProtoOutputLine, truncated, "truncated", BOOL, .flags = OMIT | PROTO_F_JSON_OMIT),
 };
-static const ProtoType output_line_type = PROTO_TYPE("output_line", ProtoOutputLine, output_line_fields);
+const ProtoType proto_output_line_type = PROTO_TYPE("output_line", ProtoOutputLine, output_line_fields);
 
 /* Exactly one of lines (lines mode) and data (raw mode), which also says the mode. */
 static const ProtoField output_body_fields[] = {
         PROTO_ROW(ProtoOutputResult, lines, "lines", ARRAY, .flags = REQ,
                   .aux = offsetof(ProtoOutputResult, n_lines), .max = PROTO_OUTPUT_LINES_MAX,
-                  .type = &output_line_type),
+                  .type = &proto_output_line_type),
         PROTO_ROW(ProtoOutputResult, data, "data", BIN, .flags = REQ, .max = PROTO_OUTPUT_DATA_MAX),
 };
 static const ProtoType output_lines_type = {.fields = output_body_fields, .n_fields = 1};
@@ -892,7 +893,7 @@ DEFINE_DONE(proto_events_args_done, ProtoEventsArgs, events_args_type)
 DEFINE_DONE(proto_health_result_done, ProtoHealthResult, health_result_type)
 DEFINE_DONE(proto_list_result_done, ProtoListResult, list_result_type)
 DEFINE_DONE(proto_agent_result_done, ProtoAgentResult, agent_result_type)
-DEFINE_DONE(proto_output_line_done, ProtoOutputLine, output_line_type)
+DEFINE_DONE(proto_output_line_done, ProtoOutputLine, proto_output_line_type)
 DEFINE_DONE(proto_output_result_done, ProtoOutputResult, output_result_type)
 DEFINE_DONE(proto_action_result_done, ProtoActionResult, action_result_type)
 DEFINE_DONE(proto_batch_item_done, ProtoBatchItem, batch_item_type)

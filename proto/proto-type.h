@@ -40,7 +40,7 @@ enum {
         PROTO_F_NONEMPTY = 1 << 2,   /* a list with at least one entry ("%s: empty") */
         PROTO_F_MAP = 1 << 3,        /* VALUE: must be a map */
         PROTO_F_NIL = 1 << 4,        /* VALUE: a NULL one is encoded as nil */
-        PROTO_F_JSON_OMIT = 1 << 5,  /* JSON: an absent field is left out instead of null */
+        PROTO_F_JSON_OMIT = 1 << 5,  /* JSON: an absent field (a false BOOL) is left out instead of null */
 };
 
 typedef struct ProtoField ProtoField;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cleanup.h"
 #include "client-objects.h"
@@ -43,15 +42,6 @@ static const ProtoType *result_type(ProtoOp op)
         return proto_op_info(op)->result;
 }
 
-/* The type of the rows under `key` in t (an array of nested objects). */
-static const ProtoType *nested_type(const ProtoType *t, const char *key)
-{
-        for (size_t i = 0; i < t->n_fields; i++)
-                if (t->fields[i].key && strcmp(t->fields[i].key, key) == 0)
-                        return t->fields[i].type;
-        return NULL;
-}
-
 int descartes_msgpack_to_json(const void *data, size_t size, char **ret)
 {
         if (!data)
@@ -87,11 +77,7 @@ int descartes_event_to_json(const DescartesEvent *e, char **ret)
 
 int descartes_output_line_to_json(const DescartesOutputLine *l, char **ret)
 {
-        const ProtoType *t = nested_type(result_type(PROTO_OP_OUTPUT), "lines");
-
-        if (!t)
-                return -EINVAL;
-        return json_render(proto_json_write, t, l ? &l->line : NULL, ret);
+        return json_render(proto_json_write, &proto_output_line_type, l ? &l->line : NULL, ret);
 }
 
 int descartes_health_to_json(const DescartesHealth *h, char **ret)

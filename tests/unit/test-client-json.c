@@ -228,6 +228,36 @@ static void test_result_json(void **state)
         assert_string_equal(json, "{\"agents_total\":-1}");
         free(json);
         descartes_stats_unref(s);
+
+        /* an output line as `logs -o json` prints it: truncated only when it is */
+        {
+                ProtoOutputResult res = {.mode = PROTO_OUTPUT_LINES,
+                                         .lines = calloc(2, sizeof(ProtoOutputLine)),
+                                         .n_lines = 2};
+                DescartesOutput *o = NULL;
+
+                assert_non_null(res.lines);
+                res.lines[0] = (ProtoOutputLine){.seq = 1,
+                                                 .ts_ns = 2,
+                                                 .stream = PROTO_STREAM_STDERR,
+                                                 .text = strdup("err1"),
+                                                 .text_size = 4};
+                res.lines[1] = (ProtoOutputLine){.seq = 2,
+                                                 .ts_ns = 3,
+                                                 .stream = PROTO_STREAM_STDOUT,
+                                                 .text = strdup("long"),
+                                                 .text_size = 4,
+                                                 .truncated = true};
+                assert_int_equal(wire_output_new(&res, &o), 0);
+                assert_int_equal(descartes_output_line_to_json(descartes_output_get_line(o, 0), &json), 0);
+                assert_string_equal(json, "{\"seq\":1,\"ts_ns\":2,\"stream\":\"stderr\",\"text\":\"err1\"}");
+                free(json);
+                assert_int_equal(descartes_output_line_to_json(descartes_output_get_line(o, 1), &json), 0);
+                assert_string_equal(json, "{\"seq\":2,\"ts_ns\":3,\"stream\":\"stdout\",\"text\":\"long\","
+                                          "\"truncated\":true}");
+                free(json);
+                descartes_output_unref(o);
+        }
 }
 
 int main(void)
