@@ -30,7 +30,8 @@ static DescartesAgentList *list_of(ProtoAgentInfo *agents, size_t n)
         DescartesAgentList *l = NULL;
 
         assert_non_null(res.agents);
-        memcpy(res.agents, agents, n * sizeof *agents);
+        if (n > 0)
+                memcpy(res.agents, agents, n * sizeof *agents);
         assert_int_equal(wire_agent_list_new(&res, &l), 0);
         return l;
 }
