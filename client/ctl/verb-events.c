@@ -61,16 +61,17 @@ static int replay_gap(Ctl *c, uint64_t from, uint64_t to)
 static int follow(Ctl *c, const char *id)
 {
         _cleanup_(descartes_subscription_freep) DescartesSubscription *sub = NULL;
+        _cleanup_(descartes_event_unrefp) DescartesEvent *ev = NULL;
         DescartesError e;
         int r = 0;
 
         if (descartes_subscribe(c->client, id, &sub, &e) < 0)
                 return ctl_report(&e, "cannot subscribe to events");
         for (;;) {
-                _cleanup_(descartes_event_unrefp) DescartesEvent *ev = NULL;
                 uint64_t from, to;
                 int p;
 
+                ev = descartes_event_unref(ev);
                 r = descartes_subscription_next(sub, UINT64_MAX, &ev, &e);
                 if (r < 0)
                         return ctl_report(&e, "cannot receive events");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer.h"
 #include "cleanup.h"
 #include "client-internal.h"
 #include "client-objects.h"
@@ -61,31 +62,39 @@ static int args_read(const void *src, void *dst, size_t dst_size, DescartesError
         return 0;
 }
 
+/* Sets key to value in m, replacing an earlier value of the key in place: 0 or -ENOMEM. */
+static int str_map_set(ProtoStrMap *m, const char *key, const char *value)
+{
+        for (size_t i = 0; i < m->n_pairs; i++) {
+                char *v;
+
+                if (!streq(m->pairs[i].key, key))
+                        continue;
+                v = strdup(value);
+                if (!v)
+                        return -ENOMEM;
+                free(m->pairs[i].value);
+                /* v is kept in the caller's map: gcc 12 forgets a store through a parameter */
+                ANALYZER_IGNORE_LEAK_BEGIN
+                m->pairs[i].value = v;
+                return 0;
+                ANALYZER_IGNORE_END
+        }
+        return proto_str_map_add(m, key, value);
+}
+
 /* "KEY=VALUE" entries into a map; a later KEY replaces an earlier one. */
 static int str_map_from_strv(const char *const *l, const char *what, ProtoStrMap *m, DescartesError *e)
 {
         for (; l && *l; l++) {
                 _cleanup_free_ char *key = NULL;
                 const char *eq = strchr(*l, '=');
-                bool replaced = false;
 
                 if (!eq || eq == *l)
                         return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
                                                 "%s \"%s\" is not of the form KEY=VALUE", what, *l);
                 key = strndup(*l, (size_t)(eq - *l));
-                if (!key)
-                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -ENOMEM, "out of memory");
-                for (size_t i = 0; i < m->n_pairs && !replaced; i++)
-                        if (streq(m->pairs[i].key, key)) {
-                                char *v = strdup(eq + 1);
-                                if (!v)
-                                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -ENOMEM,
-                                                                "out of memory");
-                                free(m->pairs[i].value);
-                                m->pairs[i].value = v;
-                                replaced = true;
-                        }
-                if (!replaced && proto_str_map_add(m, key, eq + 1) < 0)
+                if (!key || str_map_set(m, key, eq + 1) < 0)
                         return client_error_set(e, DESCARTES_ERROR_LOCAL, -ENOMEM, "out of memory");
         }
         return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The wire level for tests and bench: each call is the public one, its arguments given and its result
  * taken back in the protocol model. Built into libdescartes_internal only. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,9 +131,12 @@ int wire_health(DescartesClient *c, ProtoHealthResult *ret, DescartesError *e)
         _cleanup_(descartes_health_unrefp) DescartesHealth *h = NULL;
         int r;
 
-        r = descartes_health(c, ret ? &h : NULL, e);
+        if (!ret)
+                return descartes_health(c, NULL, e);
+        r = descartes_health(c, &h, e);
         if (r < 0)
                 return r;
+        assert(h); /* a call that succeeds hands out its object */
         *ret = h->result;
         h->result = (ProtoHealthResult){};
         return 0;
@@ -155,9 +159,12 @@ int wire_list(DescartesClient *c, const ProtoListArgs *args, ProtoListResult *re
                 a.has_limit = args->has_limit;
                 a.limit = args->limit;
         }
-        r = descartes_list(c, &a, ret ? &l : NULL, e);
+        if (!ret)
+                return descartes_list(c, &a, NULL, e);
+        r = descartes_list(c, &a, &l, e);
         if (r < 0)
                 return r;
+        assert(l);
         *ret = (ProtoListResult){.agents = calloc(l->n_agents ?: 1, sizeof(ProtoAgentInfo)),
                                  .n_agents = l->n_agents};
         if (!ret->agents)
@@ -192,9 +199,12 @@ int wire_output(DescartesClient *c, const ProtoOutputArgs *args, ProtoOutputResu
         a.has_since_ns = args->has_since_ns;
         a.since_ns = args->since_ns;
         a.cursor = args->cursor;
-        r = descartes_output(c, &a, ret ? &o : NULL, e);
+        if (!ret)
+                return descartes_output(c, &a, NULL, e);
+        r = descartes_output(c, &a, &o, e);
         if (r < 0)
                 return r;
+        assert(o);
         *ret = o->result;
         o->result = (ProtoOutputResult){};
         ret->lines = calloc(o->n_lines ?: 1, sizeof(ProtoOutputLine));
@@ -268,9 +278,12 @@ int wire_batch(DescartesClient *c, const ProtoBatchArgs *args, ProtoBatchResult 
                 action = action_args(&args->args.action);
                 a.action = &action;
         }
-        r = descartes_batch(c, &a, ret ? &b : NULL, e);
+        if (!ret)
+                return descartes_batch(c, &a, NULL, e);
+        r = descartes_batch(c, &a, &b, e);
         if (r < 0)
                 return r;
+        assert(b);
         *ret = b->result;
         b->result = (ProtoBatchResult){};
         ret->results = calloc(b->n_items ?: 1, sizeof(ProtoBatchItem));
@@ -290,9 +303,12 @@ int wire_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, ProtoEve
         _cleanup_(descartes_events_unrefp) DescartesEvents *ev = NULL;
         int r;
 
-        r = descartes_events(c, since_seq, limit, ret ? &ev : NULL, e);
+        if (!ret)
+                return descartes_events(c, since_seq, limit, NULL, e);
+        r = descartes_events(c, since_seq, limit, &ev, e);
         if (r < 0)
                 return r;
+        assert(ev);
         *ret = ev->result;
         ev->result = (ProtoEventsResult){};
         ret->events = calloc(ev->n_events ?: 1, sizeof(ProtoEvent));
@@ -311,9 +327,12 @@ int wire_stats(DescartesClient *c, ProtoStatsResult *ret, DescartesError *e)
         _cleanup_(descartes_stats_unrefp) DescartesStats *s = NULL;
         int r;
 
-        r = descartes_stats(c, ret ? &s : NULL, e);
+        if (!ret)
+                return descartes_stats(c, NULL, e);
+        r = descartes_stats(c, &s, e);
         if (r < 0)
                 return r;
+        assert(s);
         *ret = s->result;
         s->result = (ProtoStatsResult){};
         return 0;
@@ -330,9 +349,12 @@ int wire_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, Prot
         _cleanup_(descartes_event_unrefp) DescartesEvent *ev = NULL;
         int r;
 
-        r = descartes_subscription_next(s, timeout_usec, ret ? &ev : NULL, e);
+        if (!ret)
+                return descartes_subscription_next(s, timeout_usec, NULL, e);
+        r = descartes_subscription_next(s, timeout_usec, &ev, e);
         if (r <= 0)
                 return r;
+        assert(ev);
         *ret = ev->event;
         ev->event = (ProtoEvent){};
         return 1;
