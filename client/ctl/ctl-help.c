@@ -9,8 +9,8 @@ void ctl_help_main(FILE *f)
               "\n"
               "Commands:\n",
               f);
-        for (size_t i = 0; ctl_verbs[i]; i++)
-                fputs(ctl_verbs[i]->summary, f);
+        for (const CtlVerb *const *v = ctl_verb_list(); *v; v++)
+                fputs((*v)->summary, f);
         fputs("\n"
               "AGENT is an agent id, a unique name, or a unique prefix of an id.\n"
               "\n"

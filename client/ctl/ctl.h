@@ -2,10 +2,10 @@
 #pragma once
 
 /* descartesctl: a generic command line parser (ctl-args.c) over a table of verbs (ctl-verbs.c). A verb is
- * one row, a CtlVerb, in one file of its own (verb-NAME.c): its name, its line in the main help and its own
- * help text, its options (a table the parser reads), how it takes its positional arguments, and its run
- * function. Parsing has no side effects, so that it can be tested on literal argv; the CLI uses only the
- * public libdescartes API (descartes.h). */
+ * one row, a CtlVerb, in a verb file (verb-NAME.c, or a row of verb-agent-ops.c for a plain per-agent op):
+ * its name, its line in the main help and its own help text, its options (a table the parser reads), how it
+ * takes its positional arguments, and its run function. Parsing has no side effects, so that it can be
+ * tested on literal argv; the CLI uses only the public libdescartes API (descartes.h). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -118,8 +118,11 @@ typedef struct CtlOption {
 
 typedef struct Ctl Ctl;
 
+typedef int (*CtlAgentOp)(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e);
+
 struct CtlVerb {
         const char *name;
+        int rank;                 /* its place in the main help (verbs are listed by rank) */
         const char *summary;      /* its line(s) under "Commands:" in descartesctl --help */
         const char *help;         /* descartesctl VERB --help, before the global options line */
         const CtlOption *options; /* its own options, ending with a row without a name; NULL: none */
@@ -129,10 +132,13 @@ struct CtlVerb {
         int (*arguments)(CtlArgs *a, char **args, size_t n_args, CtlParse *p);
         /* Runs the verb; returns the process exit code (errors are reported on stderr). */
         int (*run)(Ctl *c);
+        /* verb-agent-ops.c: the library call run on each AGENT, and its name in a failure */
+        CtlAgentOp agent_op;
+        const char *agent_op_what;
 };
 
-/* The verbs in the order of the main help. */
-extern const CtlVerb *const ctl_verbs[];
+/* Every verb in the order of the main help, NULL-terminated. */
+const CtlVerb *const *ctl_verb_list(void);
 const CtlVerb *ctl_verb_from_string(const char *s);
 
 /* Parses argv (argv[0] is the program). environ_ is the CLI's own environment, used only by --env-inherit

@@ -100,13 +100,17 @@ static int run(Ctl *c)
         return r != 0 ? r : follow(c, id);
 }
 
-const CtlVerb ctl_verb_events = {
-        .name = "events",
-        .summary = "  events [AGENT]              print events as they happen\n",
-        .help = "Usage: descartesctl events [AGENT]\n"
-                "\n"
-                "Print events as they happen, one line each (with -o json one object per line),\n"
-                "for every agent or only AGENT's. Missed events are replayed from the daemon.\n",
-        .arguments = arguments,
-        .run = run,
+const CtlVerb ctl_verbs_events[] = {
+        {
+                .name = "events",
+                .rank = 120,
+                .summary = "  events [AGENT]              print events as they happen\n",
+                .help = "Usage: descartesctl events [AGENT]\n"
+                        "\n"
+                        "Print events as they happen, one line each (with -o json one object per line),\n"
+                        "for every agent or only AGENT's. Missed events are replayed from the daemon.\n",
+                .arguments = arguments,
+                .run = run,
+        },
+        {},
 };

@@ -16,13 +16,18 @@ static int run(Ctl *c)
         return 0;
 }
 
-const CtlVerb ctl_verb_health = {
-        .name = "health",
-        .summary = "  health                      the daemon's version, uptime, agents per state, host\n",
-        .help = "Usage: descartesctl health\n"
-                "\n"
-                "Print the daemon's version, protocol, uptime, agents per state, host and cgroup\n"
-                "information.\n",
-        .arguments = ctl_arguments_none,
-        .run = run,
+const CtlVerb ctl_verbs_health[] = {
+        {
+                .name = "health",
+                .rank = 10,
+                .summary = "  health                      the daemon's version, uptime, agents per state, "
+                           "host\n",
+                .help = "Usage: descartesctl health\n"
+                        "\n"
+                        "Print the daemon's version, protocol, uptime, agents per state, host and cgroup\n"
+                        "information.\n",
+                .arguments = ctl_arguments_none,
+                .run = run,
+        },
+        {},
 };

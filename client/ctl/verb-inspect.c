@@ -21,10 +21,14 @@ static int run(Ctl *c)
         return ctl_for_each_agent(c, inspect);
 }
 
-const CtlVerb ctl_verb_inspect = {
-        .name = "inspect",
-        .summary = "  inspect AGENT               every field of an agent\n",
-        .help = "Usage: descartesctl inspect AGENT\n\nPrint every field of an agent.\n",
-        .arguments = ctl_arguments_one_agent,
-        .run = run,
+const CtlVerb ctl_verbs_inspect[] = {
+        {
+                .name = "inspect",
+                .rank = 40,
+                .summary = "  inspect AGENT               every field of an agent\n",
+                .help = "Usage: descartesctl inspect AGENT\n\nPrint every field of an agent.\n",
+                .arguments = ctl_arguments_one_agent,
+                .run = run,
+        },
+        {},
 };

@@ -78,23 +78,27 @@ static int run(Ctl *c)
         return ctl_for_each_agent(c, logs);
 }
 
-const CtlVerb ctl_verb_logs = {
-        .name = "logs",
-        .summary = "  logs [OPTIONS] AGENT        print an agent's stored output\n",
-        .help = "Usage: descartesctl logs [OPTIONS] AGENT\n"
-                "\n"
-                "Print an agent's stored output: stdout lines to stdout, stderr lines to stderr.\n"
-                "\n"
-                "  --stream stdout|stderr|both   which stream (default both)\n"
-                "  --tail N                      only the last N lines\n"
-                "  -f, --follow                  keep printing new output until the agent has\n"
-                "                                ended and everything is printed\n"
-                "  --raw                         the bytes as written, without line handling\n"
-                "  --grep REGEX                  only lines matching a PCRE2 pattern\n"
-                "\n"
-                "With -o json, one object per line: {seq, ts_ns, stream, text} (or {stream, data}\n"
-                "with --raw).\n",
-        .options = options,
-        .arguments = arguments,
-        .run = run,
+const CtlVerb ctl_verbs_logs[] = {
+        {
+                .name = "logs",
+                .rank = 110,
+                .summary = "  logs [OPTIONS] AGENT        print an agent's stored output\n",
+                .help = "Usage: descartesctl logs [OPTIONS] AGENT\n"
+                        "\n"
+                        "Print an agent's stored output: stdout lines to stdout, stderr lines to stderr.\n"
+                        "\n"
+                        "  --stream stdout|stderr|both   which stream (default both)\n"
+                        "  --tail N                      only the last N lines\n"
+                        "  -f, --follow                  keep printing new output until the agent has\n"
+                        "                                ended and everything is printed\n"
+                        "  --raw                         the bytes as written, without line handling\n"
+                        "  --grep REGEX                  only lines matching a PCRE2 pattern\n"
+                        "\n"
+                        "With -o json, one object per line: {seq, ts_ns, stream, text} (or {stream, data}\n"
+                        "with --raw).\n",
+                .options = options,
+                .arguments = arguments,
+                .run = run,
+        },
+        {},
 };

@@ -49,18 +49,23 @@ static int run(Ctl *c)
         return 0;
 }
 
-const CtlVerb ctl_verb_ps = {
-        .name = "ps",
-        .summary = "  ps [-a] [--label K=V] [--state S]   list agents\n",
-        .help = "Usage: descartesctl ps [-a] [--label K=V]... [--state STATE]\n"
-                "\n"
-                "List agents: ID (first 12 characters), NAME, STATE, REASON/EXIT, CREATED, COMMAND.\n"
-                "\n"
-                "  -a, --all            include ended agents (exited, failed)\n"
-                "      --label K=V      only agents with this label (repeatable: all must match)\n"
-                "      --state STATE    only agents in STATE (starting, running, pausing, paused,\n"
-                "                       resuming, stopping, exited, failed)\n",
-        .options = options,
-        .arguments = ctl_arguments_none,
-        .run = run,
+const CtlVerb ctl_verbs_ps[] = {
+        {
+                .name = "ps",
+                .rank = 20,
+                .summary = "  ps [-a] [--label K=V] [--state S]   list agents\n",
+                .help = "Usage: descartesctl ps [-a] [--label K=V]... [--state STATE]\n"
+                        "\n"
+                        "List agents: ID (first 12 characters), NAME, STATE, REASON/EXIT, CREATED, "
+                        "COMMAND.\n"
+                        "\n"
+                        "  -a, --all            include ended agents (exited, failed)\n"
+                        "      --label K=V      only agents with this label (repeatable: all must match)\n"
+                        "      --state STATE    only agents in STATE (starting, running, pausing, paused,\n"
+                        "                       resuming, stopping, exited, failed)\n",
+                .options = options,
+                .arguments = ctl_arguments_none,
+                .run = run,
+        },
+        {},
 };

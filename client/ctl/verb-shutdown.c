@@ -24,16 +24,20 @@ static int run(Ctl *c)
         return 0;
 }
 
-const CtlVerb ctl_verb_shutdown = {
-        .name = "shutdown",
-        .summary = "  shutdown [--stop-agents]    make descartesd exit (agents keep running unless\n"
-                   "                              --stop-agents); root and the admin group only\n",
-        .help = "Usage: descartesctl shutdown [--stop-agents]\n"
-                "\n"
-                "Make descartesd exit. Its agents keep running under their shims, and a restarted\n"
-                "daemon re-adopts them; with --stop-agents it stops them first (SIGTERM, the grace\n"
-                "period, then kill). For root and members of the daemon's admin group.\n",
-        .options = options,
-        .arguments = ctl_arguments_none,
-        .run = run,
+const CtlVerb ctl_verbs_shutdown[] = {
+        {
+                .name = "shutdown",
+                .rank = 140,
+                .summary = "  shutdown [--stop-agents]    make descartesd exit (agents keep running unless\n"
+                           "                              --stop-agents); root and the admin group only\n",
+                .help = "Usage: descartesctl shutdown [--stop-agents]\n"
+                        "\n"
+                        "Make descartesd exit. Its agents keep running under their shims, and a restarted\n"
+                        "daemon re-adopts them; with --stop-agents it stops them first (SIGTERM, the grace\n"
+                        "period, then kill). For root and members of the daemon's admin group.\n",
+                .options = options,
+                .arguments = ctl_arguments_none,
+                .run = run,
+        },
+        {},
 };

@@ -37,12 +37,16 @@ static int run(Ctl *c)
         return ctl_for_each_agent(c, signal_one);
 }
 
-const CtlVerb ctl_verb_signal = {
-        .name = "signal",
-        .summary = "  signal AGENT SIG            send a signal (TERM, SIGUSR1, 15, ...)\n",
-        .help = "Usage: descartesctl signal AGENT SIG\n"
-                "\n"
-                "Send a signal, by name (TERM, SIGUSR1) or number, to the agent.\n",
-        .arguments = arguments,
-        .run = run,
+const CtlVerb ctl_verbs_signal[] = {
+        {
+                .name = "signal",
+                .rank = 90,
+                .summary = "  signal AGENT SIG            send a signal (TERM, SIGUSR1, 15, ...)\n",
+                .help = "Usage: descartesctl signal AGENT SIG\n"
+                        "\n"
+                        "Send a signal, by name (TERM, SIGUSR1) or number, to the agent.\n",
+                .arguments = arguments,
+                .run = run,
+        },
+        {},
 };

@@ -290,38 +290,44 @@ static int run(Ctl *c)
         return ctl_exit_from_agent(final);
 }
 
-const CtlVerb ctl_verb_spawn = {
-        .name = "spawn",
-        .summary = "  spawn [OPTIONS] -- CMD [ARGS...]    start an agent, print its id\n",
-        .help = "Usage: descartesctl spawn [OPTIONS] -- CMD [ARGS...]\n"
-                "\n"
-                "Start an agent and print its id alone on stdout.\n"
-                "\n"
-                "  --name NAME          a unique name\n"
-                "  --label K=V          a label (repeatable)\n"
-                "  --env K=V            an environment variable (repeatable); --env K passes this\n"
-                "                       program's value of K\n"
-                "  --env-inherit        start from this program's whole environment\n"
-                "                       Without it the agent's environment is only the --env\n"
-                "                       variables plus, unless given, PATH=" CTL_DEFAULT_PATH "\n"
-                "                       TERM=" CTL_DEFAULT_TERM "; descartesd sets HOME in the workspace\n"
-                "  --cwd DIR            working directory (absolute)\n"
-                "  --workspace DIR      host directory mounted read-write for the agent (absolute)\n"
-                "  --cpu AMOUNT         CPU limit: 0.5, 2, 150%\n"
-                "  --memory SIZE        memory limit: 512M, 2G\n"
-                "  --swap SIZE          swap limit\n"
-                "  --pids N             maximum number of processes\n"
-                "  --timeout DURATION   maximum runtime of the agent, then it is stopped\n"
-                "  --net none|host      network: none (default) or the host's\n"
-                "  --policy NAME        sandbox policy\n"
-                "  --user USER          user name or uid to run as\n"
-                "  -i, --stdin          keep the agent's stdin open for `descartesctl stdin`\n"
-                "  --wait               wait until the agent ends; exit with its code (128+N for\n"
-                "                       signal N)\n"
-                "  --attach             stream the agent's output until it ends, then exit like --wait\n",
-        .options = options,
-        .own_timeout = true,
-        .stop_at_args = true,
-        .arguments = arguments,
-        .run = run,
+const CtlVerb ctl_verbs_spawn[] = {
+        {
+                .name = "spawn",
+                .rank = 30,
+                .summary = "  spawn [OPTIONS] -- CMD [ARGS...]    start an agent, print its id\n",
+                .help = "Usage: descartesctl spawn [OPTIONS] -- CMD [ARGS...]\n"
+                        "\n"
+                        "Start an agent and print its id alone on stdout.\n"
+                        "\n"
+                        "  --name NAME          a unique name\n"
+                        "  --label K=V          a label (repeatable)\n"
+                        "  --env K=V            an environment variable (repeatable); --env K passes this\n"
+                        "                       program's value of K\n"
+                        "  --env-inherit        start from this program's whole environment\n"
+                        "                       Without it the agent's environment is only the --env\n"
+                        "                       variables plus, unless given, PATH=" CTL_DEFAULT_PATH "\n"
+                        "                       TERM=" CTL_DEFAULT_TERM
+                        "; descartesd sets HOME in the workspace\n"
+                        "  --cwd DIR            working directory (absolute)\n"
+                        "  --workspace DIR      host directory mounted read-write for the agent (absolute)\n"
+                        "  --cpu AMOUNT         CPU limit: 0.5, 2, 150%\n"
+                        "  --memory SIZE        memory limit: 512M, 2G\n"
+                        "  --swap SIZE          swap limit\n"
+                        "  --pids N             maximum number of processes\n"
+                        "  --timeout DURATION   maximum runtime of the agent, then it is stopped\n"
+                        "  --net none|host      network: none (default) or the host's\n"
+                        "  --policy NAME        sandbox policy\n"
+                        "  --user USER          user name or uid to run as\n"
+                        "  -i, --stdin          keep the agent's stdin open for `descartesctl stdin`\n"
+                        "  --wait               wait until the agent ends; exit with its code (128+N for\n"
+                        "                       signal N)\n"
+                        "  --attach             stream the agent's output until it ends, then exit like "
+                        "--wait\n",
+                .options = options,
+                .own_timeout = true,
+                .stop_at_args = true,
+                .arguments = arguments,
+                .run = run,
+        },
+        {},
 };

@@ -85,16 +85,20 @@ static int run(Ctl *c)
         return ctl_for_each_agent(c, send_stdin);
 }
 
-const CtlVerb ctl_verb_stdin = {
-        .name = "stdin",
-        .summary = "  stdin [--close] AGENT       send this program's stdin to the agent's\n",
-        .help = "Usage: descartesctl stdin [--close] AGENT\n"
-                "\n"
-                "Send this program's stdin to the agent's stdin (the agent must have been spawned\n"
-                "with -i), in chunks of at most 1 MiB.\n"
-                "\n"
-                "  --close    close the agent's stdin after everything was sent\n",
-        .options = options,
-        .arguments = ctl_arguments_one_agent,
-        .run = run,
+const CtlVerb ctl_verbs_stdin[] = {
+        {
+                .name = "stdin",
+                .rank = 100,
+                .summary = "  stdin [--close] AGENT       send this program's stdin to the agent's\n",
+                .help = "Usage: descartesctl stdin [--close] AGENT\n"
+                        "\n"
+                        "Send this program's stdin to the agent's stdin (the agent must have been spawned\n"
+                        "with -i), in chunks of at most 1 MiB.\n"
+                        "\n"
+                        "  --close    close the agent's stdin after everything was sent\n",
+                .options = options,
+                .arguments = ctl_arguments_one_agent,
+                .run = run,
+        },
+        {},
 };

@@ -38,13 +38,18 @@ static int run(Ctl *c)
         return ctl_for_each_agent(c, stop);
 }
 
-const CtlVerb ctl_verb_stop = {
-        .name = "stop",
-        .summary = "  stop [--grace DURATION] AGENT   SIGTERM, then kill after the grace period\n",
-        .help = "Usage: descartesctl stop [--grace DURATION] AGENT\n"
-                "\n"
-                "Send SIGTERM, wait the grace period (default: the daemon's), then kill the agent.\n",
-        .options = options,
-        .arguments = ctl_arguments_one_agent,
-        .run = run,
+const CtlVerb ctl_verbs_stop[] = {
+        {
+                .name = "stop",
+                .rank = 70,
+                .summary = "  stop [--grace DURATION] AGENT   SIGTERM, then kill after the grace period\n",
+                .help = "Usage: descartesctl stop [--grace DURATION] AGENT\n"
+                        "\n"
+                        "Send SIGTERM, wait the grace period (default: the daemon's), then kill the "
+                        "agent.\n",
+                .options = options,
+                .arguments = ctl_arguments_one_agent,
+                .run = run,
+        },
+        {},
 };
