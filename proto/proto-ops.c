@@ -144,6 +144,15 @@ static const ProtoField stop_args_fields[] = {
 static const ProtoType stop_args_type = PROTO_TYPE("stop_args", ProtoStopArgs, stop_args_fields);
 static const ProtoType stop_batch_args_type = BATCH_TYPE("stop_args", ProtoStopArgs, stop_args_fields);
 
+/* ---- wait ---- */
+
+static const ProtoField wait_args_fields[] = {
+        AGENT_ROW(ProtoWaitArgs),
+        PROTO_OPT(ProtoWaitArgs, timeout_ms, has_timeout_ms, "timeout_ms", U64, .min = 1,
+                  .max = PROTO_DURATION_MS_MAX),
+};
+static const ProtoType wait_args_type = PROTO_TYPE("wait_args", ProtoWaitArgs, wait_args_fields);
+
 /* ---- signal: an int or a name on the wire ---- */
 
 static size_t one_key(const void *obj)
@@ -841,6 +850,12 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                                .admin_only = true,
                                .args = &shutdown_args_type,
                                .result = &proto_empty_type},
+        [PROTO_OP_WAIT] = {.name = "wait",
+                           .per_agent = true,
+                           INFO_OP,
+                           .parks = true,
+                           .timeout = PROTO_TIMEOUT_LONG,
+                           .args = &wait_args_type},
 };
 
 const ProtoOpInfo *proto_op_info(ProtoOp op)

@@ -42,6 +42,7 @@ typedef enum ProtoOp {
         PROTO_OP_REMOVE,
         PROTO_OP_STATS,
         PROTO_OP_SHUTDOWN,
+        PROTO_OP_WAIT,
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -EINVAL,
 } ProtoOp;
@@ -334,6 +335,15 @@ typedef struct ProtoStopArgs {
         uint64_t grace_ms;
 } ProtoStopArgs;
 
+/* wait: the reply comes once the agent has ended (at once if it has), or `timeout` after timeout_ms. The
+ * default stays under a client's default timeout of a long op (30 s). */
+#define PROTO_WAIT_DEFAULT_MS 25000
+typedef struct ProtoWaitArgs {
+        char *agent; /* required */
+        bool has_timeout_ms;
+        uint64_t timeout_ms; /* default PROTO_WAIT_DEFAULT_MS */
+} ProtoWaitArgs;
+
 typedef struct ProtoSignalArgs {
         char *agent; /* required (NULL inside batch) */
         int signal;  /* required: 1.._NSIG-1; the wire carries an int or a name */
@@ -419,6 +429,7 @@ typedef struct ProtoRequest {
                 ProtoBatchArgs batch;
                 ProtoEventsArgs events;
                 ProtoShutdownArgs shutdown;
+                ProtoWaitArgs wait;
         } args;
 } ProtoRequest;
 

@@ -363,11 +363,29 @@ static int step_action(OpStep *s, Agent *a, const void *v)
                             args->name ?: "");
 }
 
+static int step_wait(OpStep *s, Agent *a, const void *v)
+{
+        const ProtoWaitArgs *args = v;
+
+        if (agent_state_is_ended(a->info.state))
+                return 0;
+        return op_step_park(s, a, CALL_WAIT_ENDED,
+                            (args->has_timeout_ms ? args->timeout_ms : PROTO_WAIT_DEFAULT_MS) *
+                                    USEC_PER_MSEC);
+}
+
 const OpHandler ops_agent_handlers[] = {
-        {PROTO_OP_SPAWN, .call = op_spawn},     {PROTO_OP_LIST, .call = op_list},
-        {PROTO_OP_GET, .step = step_get},       {PROTO_OP_PAUSE, .step = step_pause},
-        {PROTO_OP_RESUME, .step = step_resume}, {PROTO_OP_STOP, .step = step_stop},
-        {PROTO_OP_KILL, .step = step_kill},     {PROTO_OP_SIGNAL, .step = step_signal},
-        {PROTO_OP_STDIN, .step = step_stdin},   {PROTO_OP_REMOVE, .step = step_remove},
-        {PROTO_OP_ACTION, .step = step_action}, {_PROTO_OP_INVALID},
+        {PROTO_OP_SPAWN, .call = op_spawn},
+        {PROTO_OP_LIST, .call = op_list},
+        {PROTO_OP_GET, .step = step_get},
+        {PROTO_OP_PAUSE, .step = step_pause},
+        {PROTO_OP_RESUME, .step = step_resume},
+        {PROTO_OP_STOP, .step = step_stop},
+        {PROTO_OP_KILL, .step = step_kill},
+        {PROTO_OP_SIGNAL, .step = step_signal},
+        {PROTO_OP_STDIN, .step = step_stdin},
+        {PROTO_OP_REMOVE, .step = step_remove},
+        {PROTO_OP_ACTION, .step = step_action},
+        {PROTO_OP_WAIT, .step = step_wait},
+        {_PROTO_OP_INVALID},
 };

@@ -50,6 +50,18 @@ const CtlVerb ctl_verbs_agent_ops[] = {
                 .agent_op_what = "kill",
         },
         {
+                .name = "wait",
+                .rank = 125,
+                .summary = "  wait AGENT...               wait until agents have ended\n",
+                .help = "Usage: descartesctl wait AGENT...\n\nWait until each agent has ended (up to "
+                        "--timeout, "
+                        "default 30s).\n",
+                .arguments = ctl_arguments_agents,
+                .run = run,
+                .agent_op = descartes_wait,
+                .agent_op_what = "wait for",
+        },
+        {
                 .name = "rm",
                 .rank = 130,
                 .summary = "  rm AGENT...                 remove ended agents and their output\n",

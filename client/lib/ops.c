@@ -209,6 +209,24 @@ int descartes_remove(DescartesClient *c, const char *agent, DescartesAgent **ret
         return agent_op(c, PROTO_OP_REMOVE, agent, ret, e);
 }
 
+int descartes_wait(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
+{
+        ProtoRequest req = {
+                .op = PROTO_OP_WAIT, .args.wait.agent = (char *)agent, .args.wait.has_timeout_ms = true};
+        uint64_t usec = descartes_client_get_op_timeout(c, DESCARTES_OP_WAIT);
+        int r;
+
+        r = check_client(c, c, e);
+        if (r < 0)
+                return r;
+        r = check_agent_ref(agent, e);
+        if (r < 0)
+                return r;
+        /* the daemon answers `timeout` a little before the request would time out here */
+        req.args.wait.timeout_ms = usec > 2 * USEC_PER_SEC ? (usec - USEC_PER_SEC) / USEC_PER_MSEC : 1000;
+        return call_agent(c, &req, 0, ret, e);
+}
+
 int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, DescartesAgent **ret,
                    DescartesError *e)
 {

@@ -55,6 +55,8 @@ def args_for(op, ref):
         a.update(name="x", timeout_ms=200)
     elif op == "stop":
         a["grace_ms"] = 100
+    elif op == "wait":
+        a["timeout_ms"] = 100
     return a
 
 
@@ -252,6 +254,7 @@ FIELDS = {
     "events": ["since_seq", "limit"], "batch": ["op", "agents", "selector", "fail_fast", "args"],
     "spawn": ["argv", "env", "cwd", "workspace", "name", "labels", "limits", "timeout_ms", "net", "policy", "user",
               "stdin"], "health": [], "stats": [], "shutdown": ["stop_agents"],
+    "wait": ["agent", "timeout_ms"],
 }
 
 

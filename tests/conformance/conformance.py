@@ -775,6 +775,34 @@ def sec5_stop():
     guard(S, "stop of an unknown UUID")
 
 
+def sec5_wait():
+    S = S5("wait")
+    a = spawn_ok([SH, "-c", "sleep 0.5; exit 3"])
+    r = C.req("wait", {"agent": a["id"]}, timeout=30)
+    ag = r.data.get("agent", {}) if r and r.ok else {}
+    ck(S, "wait: the reply comes when the agent has ended, with its final INFO (exited, completed, exit_code)",
+       ag.get("state") == "exited" and ag.get("reason") == "completed" and ag.get("exit_code") == 3, desc(r))
+    r = C.req("wait", {"agent": a["id"], "timeout_ms": 1})
+    ck(S, "wait on an agent that has ended: its INFO at once", r is not None and r.ok
+       and r.data.get("agent", {}).get("state") == "exited", desc(r))
+    b = spawn_ok(SLEEP)
+    t0 = time.monotonic()
+    r = C.req("wait", {"agent": b["id"], "timeout_ms": 300}, timeout=10)
+    dt = time.monotonic() - t0
+    ck(S, "wait past timeout_ms: timeout, after timeout_ms", err_is(r, "timeout") and 0.25 <= dt < 5,
+       f"{dt:.2f}s {desc(r)}")
+    ck(S, "wait past timeout_ms leaves the agent running", (get(b["id"]) or {}).get("state") == "running")
+    for v in (0, -1, "1", 1.5):
+        r = C.req("wait", {"agent": b["id"], "timeout_ms": v})
+        ck(S, f"wait timeout_ms {v!r}: bad_request", err_is(r, "bad_request"), desc(r))
+    r = C.req("batch", {"op": "wait", "agents": [b["id"]]})
+    ck(S, "wait is not batchable: bad_request", err_is(r, "bad_request"), desc(r))
+    C.req("kill", {"agent": b["id"]}, timeout=30)
+    r = C.req("wait", {"agent": str(uuid.uuid4())}, timeout=10)
+    ck(S, "wait on an unknown UUID: not_found", err_is(r, "not_found"), desc(r))
+    guard(S, "wait on an unknown UUID")
+
+
 def sec5_signal():
     S = S5("signal")
     a = spawn_ok([SH, "-c", "trap 'echo got-hup' HUP; trap 'echo got-usr1' USR1; trap 'echo got-rt' 40; "
@@ -1391,7 +1419,7 @@ def main():
         controllers = sec5_health()
         sec5_list()
         guard(S5("list"), "list")
-        for fn in (sec5_agent_ops, lambda: sec5_spawn(controllers), sec5_stop, sec5_signal, sec5_stdin,
+        for fn in (sec5_agent_ops, lambda: sec5_spawn(controllers), sec5_stop, sec5_wait, sec5_signal, sec5_stdin,
                    sec5_output, sec5_action, sec5_batch, sec5_events_op, sec5_stats, sec8_limits,
                    lambda: sec6_events(controllers), lambda: sec_tenants(users)):
             try:

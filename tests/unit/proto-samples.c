@@ -289,6 +289,13 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
         case PROTO_OP_SHUTDOWN:
                 r.args.shutdown.stop_agents = full;
                 break;
+        case PROTO_OP_WAIT:
+                r.args.wait.agent = xstrdup(full ? "6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11" : "a");
+                if (full) {
+                        r.args.wait.has_timeout_ms = true;
+                        r.args.wait.timeout_ms = PROTO_DURATION_MS_MAX;
+                }
+                break;
         default:
                 abort();
         }
@@ -361,6 +368,7 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
         case PROTO_OP_KILL:
         case PROTO_OP_SIGNAL:
         case PROTO_OP_REMOVE:
+        case PROTO_OP_WAIT:
                 (void)sample_agent_info(full, &r.result.agent.agent);
                 break;
         case PROTO_OP_STDIN:

@@ -211,6 +211,10 @@ static void eq_request(const ProtoRequest *a, const ProtoRequest *b)
         case PROTO_OP_SHUTDOWN:
                 assert_int_equal(a->args.shutdown.stop_agents, b->args.shutdown.stop_agents);
                 break;
+        case PROTO_OP_WAIT:
+                eq_str(a->args.wait.agent, b->args.wait.agent);
+                EQ_OPT(&a->args.wait, &b->args.wait, timeout_ms);
+                break;
         default:
                 fail();
         }
@@ -257,6 +261,7 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
         case PROTO_OP_KILL:
         case PROTO_OP_SIGNAL:
         case PROTO_OP_REMOVE:
+        case PROTO_OP_WAIT:
                 eq_info(&a->result.agent.agent, &b->result.agent.agent);
                 break;
         case PROTO_OP_STDIN:
@@ -410,7 +415,7 @@ static void test_unset_is_unset(void **state)
 
 static void test_tables(void **state)
 {
-        assert_int_equal(_PROTO_OP_MAX, 17);
+        assert_int_equal(_PROTO_OP_MAX, 18);
         for (ProtoOp op = 0; op < _PROTO_OP_MAX; op++)
                 assert_int_equal(proto_op_from_string(proto_op_to_string(op)), op);
         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)

@@ -100,6 +100,7 @@ typedef enum DescartesOp {
         DESCARTES_OP_REMOVE,
         DESCARTES_OP_STATS,
         DESCARTES_OP_SHUTDOWN,
+        DESCARTES_OP_WAIT,
         _DESCARTES_OP_MAX,
         _DESCARTES_OP_INVALID = -EINVAL,
 } DescartesOp;
@@ -526,6 +527,11 @@ int descartes_pause(DescartesClient *c, const char *agent, DescartesAgent **ret,
 int descartes_resume(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
 int descartes_kill(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
 int descartes_remove(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
+
+/* wait: until the agent has ended (at once if it has), then its final record. Waits up to the op's timeout
+ * (descartes_client_set_op_timeout(), default 30 s): the daemon then answers `timeout` (-ETIME) and the
+ * agent goes on; call again to wait longer. */
+int descartes_wait(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *ret_err);
 
 /* stop: SIGTERM, then cgroup.kill after grace_ms; grace_ms < 0 takes the daemon's default. The request
  * timeout is the op's timeout plus the grace period. */
