@@ -118,8 +118,9 @@ static void test_exports(void **state)
 
 static void test_client_against_installed(void **state)
 {
-        _cleanup_free_ char *libdir = NULL, *includedir = NULL, *bin = NULL, *out = NULL;
+        _cleanup_free_ char *libdir = NULL, *includedir = NULL, *bin = NULL, *out = NULL, *flags = NULL;
         const char *source = getenv("INSTALLED_API_CLIENT");
+        const char *sanitize = getenv("DESCARTES_SANITIZE");
         const char *reason = harness_skip_reason();
         Harness *h = NULL;
         int r;
@@ -131,16 +132,28 @@ static void test_client_against_installed(void **state)
         assert_non_null(source);
         installed_dirs(&libdir, &includedir);
         assert_true(asprintf_safe(&bin, "%s/installed-api-client", destdir) >= 0);
-        /* only the installed tree on the paths; -nostdinc would also drop libc's headers */
-        assert_int_equal(sh(NULL, "cc -std=c11 -Wall -Werror -I'%s' '%s' -L'%s' -ldescartes -o '%s' >&2",
-                            includedir, source, libdir, bin),
+        /* only the installed tree on the paths; -nostdinc would also drop libc's headers. A sanitizer
+         * build's library needs its runtime loaded first: the client is built with the same sanitizers then.
+         */
+        if (sanitize && *sanitize && strcmp(sanitize, "none") != 0)
+                assert_true(asprintf_safe(&flags, "-fsanitize=%s", sanitize) >= 0);
+        assert_int_equal(sh(NULL, "cc -std=c11 -Wall -Werror %s -I'%s' '%s' -L'%s' -ldescartes -o '%s' >&2",
+                            flags ?: "", includedir, source, libdir, bin),
                          0);
 
         assert_int_equal(harness_start(NULL, &h), 0);
         r = sh(&out, "LD_LIBRARY_PATH='%s' '%s' '%s' 2>&1", libdir, bin, h->control);
         harness_stop(h);
-        if (r != 0)
-                fail_msg("the installed client failed (%d): %s", r, out);
+        if (r != 0) {
+                /* fail() jumps out of this function: nothing may be left to free */
+                print_error("the installed client failed (%d): %s\n", r, out ?: "");
+                free(libdir);
+                free(includedir);
+                free(bin);
+                free(out);
+                free(flags);
+                fail();
+        }
 }
 
 int main(void)
