@@ -35,21 +35,21 @@ static int open_cgroup(Agent *a)
 {
         int r;
 
-        r = agent_cgroup_open(a->manager->cgroup, a->info.owner_uid, a->info.id, &a->cg);
+        r = agent_cgroup_open(a->manager->cgroup, a->info.owner_uid, a->info.id, &a->kernel.cg);
         if (r < 0)
                 return r;
-        if (!a->info.cgroup && !(a->info.cgroup = strdup(cgroup_handle_path(a->cg))))
+        if (!a->info.cgroup && !(a->info.cgroup = strdup(cgroup_handle_path(a->kernel.cg))))
                 return -ENOMEM;
         r = agent_watch_cgroups(a);
         if (r < 0)
                 log_agent_warning_errno(a, r, "Failed to watch its cgroup again: %m");
-        r = limit_watch_start(a, &a->limit_watch);
+        r = limit_watch_start(a, &a->kernel.limit_watch);
         if (r < 0)
                 log_agent_warning_errno(a, r, "Failed to watch its limits again: %m");
         return 0;
 }
 
-/* Is the process recorded as the shim still that shim? On success a->shim holds its pidfd. */
+/* Is the process recorded as the shim still that shim? On success a->shim.pid holds its pidfd. */
 static int check_shim(Agent *a, const AgentRecordPrivate *p, char *why, size_t n)
 {
         _cleanup_(pidref_done) PidRef ref = PIDREF_NULL;
@@ -85,15 +85,15 @@ static int check_shim(Agent *a, const AgentRecordPrivate *p, char *why, size_t n
                         (unsigned long long)p->shim_start_ticks);
                 return -ESRCH;
         }
-        if (!a->cg || cgroup_handle_has_pid(a->cg, CGROUP_PART_SHIM, ref.pid) <= 0) {
+        if (!a->kernel.cg || cgroup_handle_has_pid(a->kernel.cg, CGROUP_PART_SHIM, ref.pid) <= 0) {
                 (void)snprintf(why, n,
                                "its shim (pid %d) is gone: that pid is not in the agent's shim cgroup",
                                (int)p->shim_pid);
                 return -ESRCH;
         }
-        a->shim = ref;
+        a->shim.pid = ref;
         ref = PIDREF_NULL;
-        a->shim_start_ticks = ticks;
+        a->shim.start_ticks = ticks;
         return 0;
 }
 
@@ -125,10 +125,10 @@ static void adopt_freezer(Agent *a)
         AgentEvent e;
         ProtoState s;
 
-        if (!a->cg || (a->info.state != PROTO_STATE_RUNNING && a->info.state != PROTO_STATE_PAUSING &&
-                       a->info.state != PROTO_STATE_PAUSED && a->info.state != PROTO_STATE_RESUMING))
+        if (!a->kernel.cg || (a->info.state != PROTO_STATE_RUNNING && a->info.state != PROTO_STATE_PAUSING &&
+                              a->info.state != PROTO_STATE_PAUSED && a->info.state != PROTO_STATE_RESUMING))
                 return;
-        if (cgroup_handle_read_state(a->cg, &st) < 0)
+        if (cgroup_handle_read_state(a->kernel.cg, &st) < 0)
                 return;
         e = st.freeze_requested ? (st.frozen ? AGENT_EVENT_SEEN_FROZEN : AGENT_EVENT_SEEN_FREEZING)
                                 : (st.frozen ? AGENT_EVENT_SEEN_THAWING : AGENT_EVENT_SEEN_THAWED);
@@ -171,18 +171,18 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         a->end.timed_out = p->flags & AGENT_RECORD_TIMED_OUT;
         a->end.spawn_failed = p->flags & AGENT_RECORD_SPAWN_FAILED;
         a->stdin_open = p->flags & AGENT_RECORD_STDIN_OPEN;
-        a->cgroups_removed = p->flags & AGENT_RECORD_CGROUPS_REMOVED;
+        a->kernel.cgroups_removed = p->flags & AGENT_RECORD_CGROUPS_REMOVED;
         a->ns_pid = p->ns_pid;
         a->end.failed_stage = p->failed_stage;
         a->end.failed_error = p->failed_error;
         a->end.oom_kills_at_start = p->oom_kills_at_start;
         a->runtime_deadline_usec = p->runtime_deadline_usec;
         a->stop_deadline_usec = p->stop_deadline_usec;
-        a->output_announced_seq = p->output_announced_seq;
-        a->output_stdout_bytes = p->output_stdout_bytes;
-        a->output_stderr_bytes = p->output_stderr_bytes;
-        a->output_dropped_bytes = p->output_dropped_bytes;
-        a->shim_start_ticks = p->shim_start_ticks;
+        a->output.announced_seq = p->output_announced_seq;
+        a->output.stdout_bytes = p->output_stdout_bytes;
+        a->output.stderr_bytes = p->output_stderr_bytes;
+        a->output.dropped_bytes = p->output_dropped_bytes;
+        a->shim.start_ticks = p->shim_start_ticks;
         /* analyzer false positive: a owns the copy and agent_free() frees it */
         ANALYZER_IGNORE_LEAK_BEGIN
         if (p->failed_msg[0] && !(a->end.failed_msg = strdup(p->failed_msg))) {
@@ -195,7 +195,7 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
                 agent_free(a);
                 return -ENOMEM;
         }
-        a->state_fd = state_fd;
+        a->kernel.state_fd = state_fd;
         *ret = a;
         return 0;
 }
@@ -210,7 +210,7 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
                 log_agent_debug_errno(a, r, "Failed to open its cgroup: %m");
         r = check_shim(a, p, why, sizeof why);
         if (r < 0) {
-                bool have_exit = faccessat(a->state_fd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
+                bool have_exit = faccessat(a->kernel.state_fd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
 
                 log_agent_warning(
                         a, "%s while descartesd was away; %s.", why,
@@ -224,7 +224,7 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
         }
         r = agent_watch_shim(a);
         if (r < 0)
-                log_agent_warning_errno(a, r, "Failed to watch its shim (pid %d): %m", (int)a->shim.pid);
+                log_agent_warning_errno(a, r, "Failed to watch its shim (pid %d): %m", (int)a->shim.pid.pid);
         r = connect_shim(a);
         if (r < 0)
                 log_agent_warning_errno(
@@ -240,7 +240,7 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
                 (void)agent_arm_runtime_deadline(a, a->runtime_deadline_usec);
         agent_save_record(a);
         log_agent_info(a, "Re-adopted: %s, shim pid %d.", proto_state_to_string(a->info.state),
-                       (int)a->shim.pid);
+                       (int)a->shim.pid.pid);
         st->live++;
 }
 
@@ -295,8 +295,8 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
         TAKE_FD(fd);
 
         if (agent_state_is_ended(a->info.state)) {
-                if (!a->cgroups_removed && open_cgroup(a) < 0)
-                        a->cgroups_removed = true;
+                if (!a->kernel.cgroups_removed && open_cgroup(a) < 0)
+                        a->kernel.cgroups_removed = true;
                 agent_arm_retention(a);
                 agent_release_handles(a);
                 st->ended++;
@@ -323,12 +323,12 @@ static void restore_output_counters(Manager *m)
                 for (Agent *a = m->agents; a; a = a->next) {
                         if (!streq(a->info.id, e->agent))
                                 continue;
-                        if (last > a->output_announced_seq) {
-                                a->output_announced_seq = last;
-                                (void)proto_value_get_u64(&e->data, "stdout_bytes", &a->output_stdout_bytes);
-                                (void)proto_value_get_u64(&e->data, "stderr_bytes", &a->output_stderr_bytes);
+                        if (last > a->output.announced_seq) {
+                                a->output.announced_seq = last;
+                                (void)proto_value_get_u64(&e->data, "stdout_bytes", &a->output.stdout_bytes);
+                                (void)proto_value_get_u64(&e->data, "stderr_bytes", &a->output.stderr_bytes);
                                 (void)proto_value_get_u64(&e->data, "dropped_bytes",
-                                                          &a->output_dropped_bytes);
+                                                          &a->output.dropped_bytes);
                         }
                         break;
                 }
@@ -433,17 +433,17 @@ void adopt_hello(Agent *a, const ShimMsgHello *h)
 
         /* what the shim logged while nobody listened: one output event for it, so that the seq ranges of
          * the agent's output events stay contiguous and the totals right */
-        first = a->output_announced_seq + 1;
+        first = a->output.announced_seq + 1;
         if (h->next_seq <= first)
                 return;
         last = h->next_seq - 1;
         output_gap_bytes(a, first, last, &out, &err);
-        if (a->output_first_seq == 0)
-                a->output_first_seq = first;
-        a->output_last_seq = last;
-        a->output_bytes_pending += out + err;
-        a->output_stdout_bytes += out;
-        a->output_stderr_bytes += err;
+        if (a->output.first_seq == 0)
+                a->output.first_seq = first;
+        a->output.last_seq = last;
+        a->output.bytes_pending += out + err;
+        a->output.stdout_bytes += out;
+        a->output.stderr_bytes += err;
         log_agent_debug(a, "Output records %llu..%llu (%llu bytes) were logged while descartesd was away.",
                         (unsigned long long)first, (unsigned long long)last,
                         (unsigned long long)(out + err));

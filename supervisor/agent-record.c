@@ -114,18 +114,18 @@ int boot_id_read(uint8_t ret[16])
 static void fill_private(Agent *a, AgentRecordPrivate *p)
 {
         *p = (AgentRecordPrivate){
-                .shim_pid = pidref_is_set(&a->shim) ? a->shim.pid : 0,
-                .shim_start_ticks = a->shim_start_ticks,
+                .shim_pid = pidref_is_set(&a->shim.pid) ? a->shim.pid.pid : 0,
+                .shim_start_ticks = a->shim.start_ticks,
                 .ns_pid = a->ns_pid,
                 .failed_stage = a->end.failed_stage,
                 .failed_error = a->end.failed_error,
                 .oom_kills_at_start = a->end.oom_kills_at_start,
                 .runtime_deadline_usec = a->runtime_deadline_usec,
                 .stop_deadline_usec = a->stop_deadline_usec,
-                .output_announced_seq = a->output_announced_seq,
-                .output_stdout_bytes = a->output_stdout_bytes,
-                .output_stderr_bytes = a->output_stderr_bytes,
-                .output_dropped_bytes = a->output_dropped_bytes,
+                .output_announced_seq = a->output.announced_seq,
+                .output_stdout_bytes = a->output.stdout_bytes,
+                .output_stderr_bytes = a->output.stderr_bytes,
+                .output_dropped_bytes = a->output.dropped_bytes,
         };
         (void)boot_id_read(p->boot_id);
         p->flags = (a->end.stop_requested ? AGENT_RECORD_STOP_REQUESTED : 0) |
@@ -134,15 +134,15 @@ static void fill_private(Agent *a, AgentRecordPrivate *p)
                    (a->end.timed_out ? AGENT_RECORD_TIMED_OUT : 0) |
                    (a->end.spawn_failed ? AGENT_RECORD_SPAWN_FAILED : 0) |
                    (a->stdin_open ? AGENT_RECORD_STDIN_OPEN : 0) |
-                   (a->cgroups_removed ? AGENT_RECORD_CGROUPS_REMOVED : 0);
+                   (a->kernel.cgroups_removed ? AGENT_RECORD_CGROUPS_REMOVED : 0);
         if (a->end.failed_msg)
                 (void)snprintf(p->failed_msg, sizeof p->failed_msg, "%s", a->end.failed_msg);
 }
 
 int agent_state_dir(Agent *a, int *tmp)
 {
-        if (a->state_fd >= 0)
-                return a->state_fd;
+        if (a->kernel.state_fd >= 0)
+                return a->kernel.state_fd;
         if (!a->state_path)
                 return -ENOENT;
         *tmp = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -162,8 +162,8 @@ int agent_record_save(Agent *a)
         dfd = agent_state_dir(a, &tmp);
         if (dfd < 0)
                 return 0;
-        if (pidref_is_set(&a->shim) && a->shim_start_ticks == 0)
-                (void)proc_pid_start_ticks(a->shim.pid, &a->shim_start_ticks);
+        if (pidref_is_set(&a->shim.pid) && a->shim.start_ticks == 0)
+                (void)proc_pid_start_ticks(a->shim.pid.pid, &a->shim.start_ticks);
 
         fill_private(a, &priv);
         /* the public record as it is: a live agent's usage is read from its cgroup when asked, never kept */

@@ -53,9 +53,9 @@ static int make_workspace(Agent *a, const AgentSandbox *sb, char **ret)
 
         if (asprintf_safe(&path, "%s/work", a->state_path) < 0)
                 return -ENOMEM;
-        if (mkdirat(a->state_fd, "work", 0700) < 0)
+        if (mkdirat(a->kernel.state_fd, "work", 0700) < 0)
                 return -errno;
-        if (fchownat(a->state_fd, "work", sb->uid, sb->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fchownat(a->kernel.state_fd, "work", sb->uid, sb->gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         *ret = TAKE_PTR(path);
         return 0;
@@ -100,8 +100,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         r = make_dir_at(m->config.state_dir, "agents", a->info.id, &a->state_path);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's state directory: %s", strerror(-r));
-        a->state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (a->state_fd < 0)
+        a->kernel.state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (a->kernel.state_fd < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot open %s: %s", a->state_path, strerror(errno));
         /* no agent may run without a record: a restarted daemon knows its agents only from them, so a
          * record that cannot be written (a full disk) refuses the spawn before anything runs */
@@ -117,27 +117,28 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         if (asprintf_safe(&listen, "%s/shim.sock", a->runtime_path) < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
 
-        r = agent_cgroup_create(m->cgroup, a->info.owner_uid, a->info.id, &a->info.limits, &a->cg, &missing);
+        r = agent_cgroup_create(m->cgroup, a->info.owner_uid, a->info.id, &a->info.limits, &a->kernel.cg,
+                                &missing);
         if (r == -EOPNOTSUPP)
                 FAIL(PROTO_ERROR_UNENFORCEABLE, "the limits cannot be enforced here: %s is missing",
                      missing ?: "a controller");
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's cgroup: %s", strerror(-r));
-        a->info.cgroup = strdup(cgroup_handle_path(a->cg));
+        a->info.cgroup = strdup(cgroup_handle_path(a->kernel.cg));
         if (!a->info.cgroup)
                 FAIL(PROTO_ERROR_INTERNAL, "out of memory");
-        a->end.oom_kills_at_start = agent_cgroup_oom_kills(a->cg, 0);
+        a->end.oom_kills_at_start = agent_cgroup_oom_kills(a->kernel.cg, 0);
         r = agent_watch_cgroups(a);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
-        r = limit_watch_start(a, &a->limit_watch);
+        r = limit_watch_start(a, &a->kernel.limit_watch);
         if (r < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's limits: %s", strerror(-r));
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));
-        log_fd = openat(a->state_fd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                        0600);
+        log_fd = openat(a->kernel.state_fd, "shim.log",
+                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (log_fd < 0)
                 FAIL(PROTO_ERROR_INTERNAL, "cannot open shim.log: %s", strerror(errno));
         if (sb->workspace)
@@ -194,9 +195,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 .seccomp_fd = sb->seccomp->fd,
                 .log_fd = log_fd,
                 .control_fd = pair[1],
-                .state_dir_fd = a->state_fd,
-                .payload_cgroup_fd = cgroup_handle_spawn_fd(a->cg, CGROUP_PART_PAYLOAD),
-                .shim_cgroup_fd = cgroup_handle_spawn_fd(a->cg, CGROUP_PART_SHIM),
+                .state_dir_fd = a->kernel.state_fd,
+                .payload_cgroup_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_PAYLOAD),
+                .shim_cgroup_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_SHIM),
         };
         r = shim_launch(&l, &shim, &stage);
         if (r < 0) {
@@ -204,13 +205,13 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                 FAIL(PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
                      strerror(-r));
         }
-        a->shim = shim;
+        a->shim.pid = shim;
         pair[1] = safe_close(pair[1]);
         a->stdin_open = args->open_stdin;
 
         /* the OOM killer must take the agent, not the shim that reports it (the shim resets it to 0 in the
          * agent's child before exec) */
-        (void)snprintf(buf, sizeof buf, "/proc/%d/oom_score_adj", (int)a->shim.pid);
+        (void)snprintf(buf, sizeof buf, "/proc/%d/oom_score_adj", (int)a->shim.pid.pid);
         r = write_string_file_at(AT_FDCWD, buf, "-1000");
         if (r < 0) {
                 /* e.g. in a container without CAP_SYS_RESOURCE: say it once */
@@ -224,12 +225,12 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         /* the same exit path as for shims re-adopted after a restart (agent-watch.c) */
         r = agent_watch_shim(a);
         if (r < 0) {
-                (void)pidref_kill(&a->shim, SIGKILL);
+                (void)pidref_kill(&a->shim.pid, SIGKILL);
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the shim: %s", strerror(-r));
         }
         r = shim_link_attach(a, pair[0]);
         if (r < 0) {
-                (void)pidref_kill(&a->shim, SIGKILL);
+                (void)pidref_kill(&a->shim.pid, SIGKILL);
                 FAIL(PROTO_ERROR_INTERNAL, "cannot watch the shim's socket: %s", strerror(-r));
         }
         pair[0] = -EBADF;
@@ -245,7 +246,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                      "full?)",
                      a->state_path, strerror(-r));
         log_info("Agent %s: shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
-                 a->info.id, (int)a->shim.pid, a->info.cgroup, sb->user ?: "?", (unsigned)sb->uid,
+                 a->info.id, (int)a->shim.pid.pid, a->info.cgroup, sb->user ?: "?", (unsigned)sb->uid,
                  (unsigned)sb->gid, workspace);
         return 0;
 }

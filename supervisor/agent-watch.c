@@ -20,8 +20,8 @@ static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *
                 log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->info.id, (int)si.si_pid,
                           si.si_code, si.si_status);
         else
-                log_debug("Agent %s: shim pid %d ended.", a->info.id, (int)a->shim.pid);
-        a->child_source = sd_event_source_disable_unref(a->child_source);
+                log_debug("Agent %s: shim pid %d ended.", a->info.id, (int)a->shim.pid.pid);
+        a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
         /* the last OUTPUT and EXITED may still wait in the socket: they come first */
         shim_link_drain(a);
         /* killed before it could report (its cgroup killed, a crash): its exit record, if any, says the rest
@@ -35,13 +35,14 @@ int agent_watch_shim(Agent *a)
 {
         int r;
 
-        if (!pidref_is_set(&a->shim) || a->shim.fd < 0)
+        if (!pidref_is_set(&a->shim.pid) || a->shim.pid.fd < 0)
                 return -ESRCH;
-        a->child_source = sd_event_source_disable_unref(a->child_source);
-        r = sd_event_add_io(a->manager->event, &a->child_source, a->shim.fd, EPOLLIN, on_shim_readable, a);
+        a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
+        r = sd_event_add_io(a->manager->event, &a->shim.child_source, a->shim.pid.fd, EPOLLIN,
+                            on_shim_readable, a);
         if (r < 0)
                 return r;
-        (void)sd_event_source_set_description(a->child_source, "agent-shim-exit");
+        (void)sd_event_source_set_description(a->shim.child_source, "agent-shim-exit");
         return 0;
 }
 
@@ -79,9 +80,9 @@ static void kill_now(Agent *a)
 {
         int r;
 
-        if (!a->cg)
+        if (!a->kernel.cg)
                 return;
-        r = cgroup_handle_kill(a->cg);
+        r = cgroup_handle_kill(a->kernel.cg);
         if (r < 0) {
                 log_agent_warning_errno(a, r, "Failed to kill its cgroup: %m");
                 return;

@@ -10,8 +10,8 @@
 
 #include "agent.h"
 
-/* Watches a->shim's pidfd (a->child_source): when it fires, our own child is reaped (waitid P_PIDFD), what
- * the shim still said is read, and the agent finalized. */
+/* Watches a->shim.pid's pidfd (a->shim.child_source): when it fires, our own child is reaped (waitid
+ * P_PIDFD), what the shim still said is read, and the agent finalized. */
 int agent_watch_shim(Agent *a);
 /* timeout_ms: at deadline_usec (CLOCK_MONOTONIC; in the past: at once) the agent is stopped as timed_out. */
 int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec);

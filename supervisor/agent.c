@@ -10,7 +10,6 @@
 #include <uuid/uuid.h>
 
 #include "agent-log.h"
-#include "analyzer.h"
 #include "agent-cgroup.h"
 #include "agent-record.h"
 #include "agent.h"
@@ -38,8 +37,8 @@ int agent_new(Manager *m, uid_t owner, Agent **ret)
         a->manager = m;
         a->info.owner_uid = owner;
         a->info.state = PROTO_STATE_STARTING;
-        a->state_fd = a->control_fd = -EBADF;
-        a->shim = PIDREF_NULL;
+        a->kernel.state_fd = a->shim.control_fd = -EBADF;
+        a->shim.pid = PIDREF_NULL;
         a->info.created_ns = now_ns(CLOCK_REALTIME);
         a->next_cookie = 1;
         uuid_generate_random(u);
@@ -68,20 +67,20 @@ Agent *agent_free(Agent *a)
         m = a->manager;
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FREED});
         shim_link_detach(a);
-        if (a->child_source && agent_state_is_ended(a->info.state) && pidref_is_set(&a->shim)) {
+        if (a->shim.child_source && agent_state_is_ended(a->info.state) && pidref_is_set(&a->shim.pid)) {
                 /* an ended agent's shim has exited or is about to: reap it rather than leave a zombie */
                 siginfo_t si = {};
-                (void)waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED | WNOHANG);
+                (void)waitid(P_PIDFD, (id_t)a->shim.pid.fd, &si, WEXITED | WNOHANG);
         }
-        sd_event_source_disable_unref(a->child_source);
+        sd_event_source_disable_unref(a->shim.child_source);
         sd_event_source_disable_unref(a->timers.stop_timer);
         sd_event_source_disable_unref(a->timers.runtime_timer);
         sd_event_source_disable_unref(a->timers.output_timer);
         sd_event_source_disable_unref(a->timers.retention_timer);
-        limit_watch_free(a->limit_watch);
-        pidref_done(&a->shim);
-        cgroup_handle_free(a->cg);
-        safe_close(a->state_fd);
+        limit_watch_free(a->kernel.limit_watch);
+        pidref_done(&a->shim.pid);
+        cgroup_handle_free(a->kernel.cg);
+        safe_close(a->kernel.state_fd);
         if (a->prev)
                 a->prev->next = a->next;
         else if (m->agents == a)
@@ -173,9 +172,9 @@ static int agent_host_pid(Agent *a, pid_t *ret)
         size_t n = 0;
         int r;
 
-        if (!a->cg)
+        if (!a->kernel.cg)
                 return -ESRCH;
-        r = cgroup_handle_list_pids(a->cg, CGROUP_PART_PAYLOAD, &pids, &n);
+        r = cgroup_handle_list_pids(a->kernel.cg, CGROUP_PART_PAYLOAD, &pids, &n);
         if (r < 0)
                 return r;
         for (size_t k = 0; k < n && k < 64; k++) {
@@ -207,9 +206,9 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
                         i.pid = pid;
                 }
         }
-        if (a->cg) {
+        if (a->kernel.cg) {
                 i.has_usage = true;
-                agent_cgroup_usage(a->cg, &i.usage);
+                agent_cgroup_usage(a->kernel.cg, &i.usage);
         }
         *ret = i;
         i = (ProtoAgentInfo){};
@@ -220,7 +219,7 @@ void agent_check_frozen(Agent *a)
 {
         CgroupState st;
 
-        if (!a->cg || cgroup_handle_read_state(a->cg, &st) < 0)
+        if (!a->kernel.cg || cgroup_handle_read_state(a->kernel.cg, &st) < 0)
                 return;
         if (a->info.state == PROTO_STATE_PAUSING && st.frozen) {
                 (void)agent_transition(a, AGENT_EVENT_FROZEN);
@@ -258,38 +257,39 @@ void agent_release_handles(Agent *a)
 {
         if (!agent_state_is_ended(a->info.state))
                 return;
-        a->child_source = sd_event_source_disable_unref(a->child_source);
+        a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
         shim_link_detach(a);
-        pidref_done(&a->shim);
-        a->state_fd = safe_close(a->state_fd);
+        pidref_done(&a->shim.pid);
+        a->kernel.state_fd = safe_close(a->kernel.state_fd);
 }
 
 static void finish_remove(Agent *a);
 
-static void try_remove_cgroups(Agent *a)
+/* Removes its cgroups once empty: true when this call removed them. Never frees a: the caller finishes a
+ * removal that waited for it. */
+static bool try_remove_cgroups(Agent *a)
 {
         CgroupState st;
         int r;
 
-        if (a->cgroups_removed || !a->cg)
-                return;
-        r = cgroup_handle_read_state(a->cg, &st);
+        if (a->kernel.cgroups_removed || !a->kernel.cg)
+                return false;
+        r = cgroup_handle_read_state(a->kernel.cg, &st);
         if (r < 0 && r != -ENOENT) {
                 log_agent_debug_errno(a, r, "Failed to read its cgroup's state: %m");
-                return;
+                return false;
         }
         if (r >= 0 && st.populated)
-                return;
-        r = cgroup_handle_remove(a->cg);
+                return false;
+        r = cgroup_handle_remove(a->kernel.cg);
         if (r < 0) {
                 log_agent_debug_errno(a, r, "Failed to remove its cgroups yet: %m");
-                return;
+                return false;
         }
-        a->limit_watch = limit_watch_free(a->limit_watch);
-        a->cg = cgroup_handle_free(a->cg);
-        a->cgroups_removed = true;
-        if (a->remove_requested)
-                finish_remove(a); /* frees a */
+        a->kernel.limit_watch = limit_watch_free(a->kernel.limit_watch);
+        a->kernel.cg = cgroup_handle_free(a->kernel.cg);
+        a->kernel.cgroups_removed = true;
+        return true;
 }
 
 static void on_cgroup_change(CgroupHandle *h, unsigned changes, void *userdata)
@@ -297,16 +297,18 @@ static void on_cgroup_change(CgroupHandle *h, unsigned changes, void *userdata)
         Agent *a = userdata;
 
         if (changes & CGROUP_CHANGE_COUNTERS)
-                limit_watch_check(a->limit_watch);
+                limit_watch_check(a->kernel.limit_watch);
         if (changes & CGROUP_CHANGE_FROZEN)
                 agent_check_frozen(a);
-        if ((changes & CGROUP_CHANGE_POPULATED) && agent_state_is_ended(a->info.state))
-                try_remove_cgroups(a); /* last: may free a */
+        if ((changes & CGROUP_CHANGE_POPULATED) && agent_state_is_ended(a->info.state)) {
+                if (try_remove_cgroups(a) && a->remove_requested)
+                        finish_remove(a); /* last: frees a */
+        }
 }
 
 int agent_watch_cgroups(Agent *a)
 {
-        return cgroup_handle_watch(a->cg, on_cgroup_change, a);
+        return cgroup_handle_watch(a->kernel.cg, on_cgroup_change, a);
 }
 
 int agent_pause(Agent *a)
@@ -315,7 +317,7 @@ int agent_pause(Agent *a)
 
         if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
-        r = cgroup_handle_freeze(a->cg);
+        r = cgroup_handle_freeze(a->kernel.cg);
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_PAUSE);
@@ -330,7 +332,7 @@ int agent_resume(Agent *a)
 
         if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
-        r = cgroup_handle_thaw(a->cg);
+        r = cgroup_handle_thaw(a->kernel.cg);
         if (r < 0)
                 return r;
         (void)agent_transition(a, AGENT_EVENT_RESUME);
@@ -343,9 +345,9 @@ static int kill_cgroup(Agent *a)
 {
         int r;
 
-        if (!a->cg)
+        if (!a->kernel.cg)
                 return 0;
-        r = cgroup_handle_kill(a->cg);
+        r = cgroup_handle_kill(a->kernel.cg);
         if (r >= 0)
                 a->end.cgroup_killed = true;
         return r;
@@ -355,7 +357,7 @@ static void leave_frozen(Agent *a)
 {
         if (a->info.state == PROTO_STATE_PAUSED || a->info.state == PROTO_STATE_PAUSING ||
             a->info.state == PROTO_STATE_RESUMING)
-                (void)cgroup_handle_thaw(a->cg);
+                (void)cgroup_handle_thaw(a->kernel.cg);
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STOPPING});
 }
 
@@ -372,7 +374,7 @@ int agent_stop(Agent *a, uint64_t grace_usec)
         leave_frozen(a);
         a->stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
         (void)agent_transition(a, AGENT_EVENT_STOP);
-        if (a->info.state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->control_fd >= 0)
+        if (a->info.state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->shim.control_fd >= 0)
                 r = shim_link_send_signal(a, SIGTERM);
         else
                 r = -ENOTCONN;
@@ -405,9 +407,9 @@ static void read_exit_record(Agent *a)
         size_t size = 0;
         ShimExitRecord rec;
 
-        if (a->end.have_exit_record || a->state_fd < 0)
+        if (a->end.have_exit_record || a->kernel.state_fd < 0)
                 return;
-        if (read_file_at(a->state_fd, SHIM_EXIT_FILE, 4096, &buf, &size) < 0 || size != sizeof rec)
+        if (read_file_at(a->kernel.state_fd, SHIM_EXIT_FILE, 4096, &buf, &size) < 0 || size != sizeof rec)
                 return;
         memcpy(&rec, buf, sizeof rec);
         if (rec.magic != SHIM_EXIT_MAGIC)
@@ -447,7 +449,7 @@ static void agent_read_final_usage(Agent *a)
 {
         CgroupUsage u;
 
-        if (!a->cg || cgroup_handle_read_usage(a->cg, &u) < 0 || !u.has_cpu)
+        if (!a->kernel.cg || cgroup_handle_read_usage(a->kernel.cg, &u) < 0 || !u.has_cpu)
                 return;
         a->info.has_usage = true;
         a->info.usage.cpu_usec = u.cpu_usec;
@@ -503,9 +505,9 @@ void agent_finalize(Agent *a)
                 }
         } else {
                 end = AGENT_EVENT_EXITED;
-                if (a->cg)
-                        oom = agent_cgroup_oom_kills(a->cg, a->end.oom_kills_at_start);
-                limit_watch_check(a->limit_watch);
+                if (a->kernel.cg)
+                        oom = agent_cgroup_oom_kills(a->kernel.cg, a->end.oom_kills_at_start);
+                limit_watch_check(a->kernel.limit_watch);
                 if (a->end.kill_requested)
                         a->info.reason = PROTO_REASON_KILLED;
                 else if (a->end.timed_out)
@@ -514,7 +516,7 @@ void agent_finalize(Agent *a)
                         a->info.reason = PROTO_REASON_STOPPED;
                 else if (oom > a->end.oom_kills_at_start)
                         a->info.reason = PROTO_REASON_OOM_KILLED;
-                else if (limit_watch_pids_hit(a->limit_watch) &&
+                else if (limit_watch_pids_hit(a->kernel.limit_watch) &&
                          (a->info.has_signal || (a->info.has_exit_code && a->info.exit_code != 0)))
                         /* a refused fork, then a failure: the limit is the likely cause (docs/protocol.md)
                          */
@@ -565,7 +567,7 @@ void agent_finalize(Agent *a)
 
         /* nothing the agent left behind may survive it */
         (void)kill_cgroup(a);
-        try_remove_cgroups(a); /* may not free a: remove_requested is only set later */
+        (void)try_remove_cgroups(a);
         manager_check_shutdown(m);
 }
 
@@ -573,7 +575,7 @@ static void finish_remove(Agent *a)
 {
         int r;
 
-        a->state_fd = safe_close(a->state_fd);
+        a->kernel.state_fd = safe_close(a->kernel.state_fd);
         if (a->state_path) {
                 /* a tenant's tree of any depth: gone from here at once, deleted off the loop */
                 r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->info.id)
@@ -601,16 +603,12 @@ int agent_remove(Agent *a)
                 return -EBUSY;
         if (a->remove_requested)
                 return 1;
-        try_remove_cgroups(a);
-        /* analyzer false positive: a is alive: try_remove_cgroups() frees it only when remove_requested,
-         * false here (tested above) */
-        ANALYZER_IGNORE_USE_AFTER_FREE_BEGIN
-        if (a->cg && !a->cgroups_removed) {
+        (void)try_remove_cgroups(a);
+        if (a->kernel.cg && !a->kernel.cgroups_removed) {
                 /* what cgroup.kill hit may take a moment to go: finish on cgroup.events populated 0 */
                 a->remove_requested = true;
                 return 1;
         }
-        ANALYZER_IGNORE_END
         finish_remove(a);
         return 0;
 }

@@ -47,39 +47,51 @@ struct Agent {
                 ShimExitRecord exit_record;
                 uint64_t oom_kills_at_start;
         } end;
-        struct LimitWatch *limit_watch; /* the cgroup's counters: limit_hit, pids_limit */
 
-        CgroupHandle *cg; /* NULL once removed */
-        char *state_path; /* STATE/agents/ID */
-        int state_fd;
-        char *runtime_path; /* RUNTIME/agents/ID */
-
-        PidRef shim;
-        sd_event_source *child_source;
-        int control_fd;
-        sd_event_source *control_source;
-        uint32_t shim_version; /* shim protocol version agreed in its last HELLO; 0: none (yet) */
+        /* Its timers (agent-watch.c, shim-link.c, agent.c). */
         struct {
                 sd_event_source *stop_timer;      /* grace of a stop, then cgroup.kill (agent-watch.c) */
                 sd_event_source *runtime_timer;   /* spawn timeout_ms */
                 sd_event_source *output_timer;    /* rate limit of output events */
                 sd_event_source *retention_timer; /* config.retention after the end: remove */
         } timers;
-        bool cgroups_removed;
+
+        /* The kernel's side of it: its cgroup and the state directory the shim writes (agent-cgroup.c,
+         * agent-spawn.c, adopt.c). */
+        struct {
+                CgroupHandle *cg;               /* NULL once removed */
+                struct LimitWatch *limit_watch; /* the cgroup's counters: limit_hit, pids_limit */
+                bool cgroups_removed;
+                int state_fd; /* state_path, opened */
+        } kernel;
+
+        /* The shim: its process and its control link (shim-link.c, agent-watch.c). */
+        struct {
+                PidRef pid;
+                uint64_t start_ticks; /* field 22 of /proc/PID/stat of the shim: pids are recycled */
+                sd_event_source *child_source;
+                int control_fd;
+                sd_event_source *control_source;
+                uint32_t version; /* shim protocol version agreed in its last HELLO; 0: none (yet) */
+        } shim;
+
+        /* Output events: what the shim reported and what an event announced (shim-link.c). */
+        struct {
+                uint64_t first_seq, last_seq, bytes_pending;
+                uint64_t stdout_bytes, stderr_bytes, dropped_bytes;
+                uint64_t last_publish_usec;
+                uint64_t announced_seq; /* the last output record an output event covered */
+        } output;
+
+        /* Private bookkeeping. */
+        char *state_path;      /* STATE/agents/ID */
+        char *runtime_path;    /* RUNTIME/agents/ID */
         bool remove_requested; /* removed as soon as its cgroups are empty */
-
-        /* output events */
-        uint64_t output_first_seq, output_last_seq, output_bytes_pending;
-        uint64_t output_stdout_bytes, output_stderr_bytes, output_dropped_bytes;
-        uint64_t output_last_publish_usec;
-
-        uint64_t next_cookie;
+        uint64_t next_cookie;  /* of the next stdin write */
 
         /* persistence and re-adoption (agent-record.c, adopt.c, agent-watch.c) */
-        uint64_t shim_start_ticks;      /* field 22 of /proc/PID/stat of the shim: pids are recycled */
         uint64_t runtime_deadline_usec; /* CLOCK_MONOTONIC end of timeout_ms, 0: none */
         uint64_t stop_deadline_usec;    /* CLOCK_MONOTONIC end of a stop's grace, 0: none */
-        uint64_t output_announced_seq;  /* the last output record an output event covered */
         bool adopted;                   /* re-adopted by this daemon: its HELLO resumes it */
         bool record_failed;             /* a record write failed (logged once) */
 };

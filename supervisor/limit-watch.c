@@ -38,7 +38,7 @@ static void publish(LimitWatch *w, CgroupCounter k, uint64_t count)
 
 static int read_counters(LimitWatch *w, CgroupCounters *ret)
 {
-        return w->agent->cg ? cgroup_handle_read_counters(w->agent->cg, ret) : -ENOENT;
+        return w->agent->kernel.cg ? cgroup_handle_read_counters(w->agent->kernel.cg, ret) : -ENOENT;
 }
 
 void limit_watch_check(LimitWatch *w)

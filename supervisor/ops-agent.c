@@ -335,7 +335,7 @@ static int step_remove(OpStep *s, Agent *a, const void *args)
                 return op_step_fail(s, -EBUSY, PROTO_ERROR_CONFLICT,
                                     "agent %s is %s: stop it before removing it", a->info.id,
                                     proto_state_to_string(a->info.state));
-        if (a->remove_requested || (a->cg && !a->cgroups_removed)) {
+        if (a->remove_requested || (a->kernel.cg && !a->kernel.cgroups_removed)) {
                 r = op_step_park(s, a, CALL_WAIT_REMOVED, KILL_REPLY_TIMEOUT_USEC);
                 if (r < 0)
                         return r;

@@ -26,7 +26,7 @@ static int step_output(OpStep *s, Agent *a, const void *v)
         r = op_step_reply_empty(s);
         if (r < 0)
                 return r;
-        r = output_query(dfd, args, a->output_dropped_bytes, &budget, &s->reply.result.output, &error);
+        r = output_query(dfd, args, a->output.dropped_bytes, &budget, &s->reply.result.output, &error);
         if (r == -EINVAL)
                 return op_step_fail(s, r, PROTO_ERROR_BAD_REQUEST, "%s", error ?: "bad arguments");
         if (r < 0)

@@ -23,23 +23,23 @@ static int send_packet(Agent *a, const void *buf, size_t n);
 static void publish_output(Agent *a)
 {
         ProtoEventData d = {.output = {
-                                    .seq_first = a->output_first_seq,
-                                    .seq_last = a->output_last_seq,
-                                    .bytes = a->output_bytes_pending,
-                                    .stdout_bytes = a->output_stdout_bytes,
-                                    .stderr_bytes = a->output_stderr_bytes,
-                                    .dropped_bytes = a->output_dropped_bytes,
+                                    .seq_first = a->output.first_seq,
+                                    .seq_last = a->output.last_seq,
+                                    .bytes = a->output.bytes_pending,
+                                    .stdout_bytes = a->output.stdout_bytes,
+                                    .stderr_bytes = a->output.stderr_bytes,
+                                    .dropped_bytes = a->output.dropped_bytes,
                             }};
         ProtoValue data = {};
 
-        if (a->output_first_seq == 0)
+        if (a->output.first_seq == 0)
                 return;
         if (proto_event_data_encode(PROTO_EVENT_OUTPUT, &d, &data) >= 0)
                 events_publish(a->manager, PROTO_EVENT_OUTPUT, a->info.id, NULL, NULL, &data);
         proto_value_done(&data);
-        a->output_announced_seq = a->output_last_seq;
-        a->output_first_seq = a->output_last_seq = a->output_bytes_pending = 0;
-        a->output_last_publish_usec = now_usec(CLOCK_MONOTONIC);
+        a->output.announced_seq = a->output.last_seq;
+        a->output.first_seq = a->output.last_seq = a->output.bytes_pending = 0;
+        a->output.last_publish_usec = now_usec(CLOCK_MONOTONIC);
 }
 
 static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -53,32 +53,32 @@ static int on_output_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void handle_output(Agent *a, const ShimMsgOutput *o)
 {
-        uint64_t total_before = a->output_stdout_bytes + a->output_stderr_bytes;
+        uint64_t total_before = a->output.stdout_bytes + a->output.stderr_bytes;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (o->last_seq < o->first_seq) {
                 /* nothing new was logged, only counted (output dropped: a full disk) */
-                a->output_stdout_bytes = MAX(a->output_stdout_bytes, o->stdout_bytes);
-                a->output_stderr_bytes = MAX(a->output_stderr_bytes, o->stderr_bytes);
-                a->output_dropped_bytes = o->dropped_bytes;
+                a->output.stdout_bytes = MAX(a->output.stdout_bytes, o->stdout_bytes);
+                a->output.stderr_bytes = MAX(a->output.stderr_bytes, o->stderr_bytes);
+                a->output.dropped_bytes = o->dropped_bytes;
                 return;
         }
-        if (a->output_first_seq == 0)
-                a->output_first_seq = o->first_seq;
-        a->output_last_seq = o->last_seq;
+        if (a->output.first_seq == 0)
+                a->output.first_seq = o->first_seq;
+        a->output.last_seq = o->last_seq;
         if (o->stdout_bytes + o->stderr_bytes > total_before)
-                a->output_bytes_pending += o->stdout_bytes + o->stderr_bytes - total_before;
-        a->output_stdout_bytes = o->stdout_bytes;
-        a->output_stderr_bytes = o->stderr_bytes;
-        a->output_dropped_bytes = o->dropped_bytes;
+                a->output.bytes_pending += o->stdout_bytes + o->stderr_bytes - total_before;
+        a->output.stdout_bytes = o->stdout_bytes;
+        a->output.stderr_bytes = o->stderr_bytes;
+        a->output.dropped_bytes = o->dropped_bytes;
 
-        if (now >= a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC) {
+        if (now >= a->output.last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC) {
                 publish_output(a);
                 return;
         }
         if (!a->timers.output_timer &&
             sd_event_add_time(a->manager->event, &a->timers.output_timer, CLOCK_MONOTONIC,
-                              a->output_last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC, 10 * USEC_PER_MSEC,
+                              a->output.last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC, 10 * USEC_PER_MSEC,
                               on_output_timer, a) >= 0)
                 (void)sd_event_source_set_description(a->timers.output_timer, "agent-output-event");
 }
@@ -148,7 +148,7 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
                           "end it through its cgroup.",
                           a->info.id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
                 a->manager->stats.shim_protocol_errors++;
-                a->shim_version = 0;
+                a->shim.version = 0;
                 agent_notify(
                         a, &(AgentNotice){
                                    .type = AGENT_NOTICE_SPAWN_FAILED,
@@ -157,7 +157,7 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
                 shim_link_detach(a);
                 return;
         }
-        a->shim_version = v;
+        a->shim.version = v;
         if (a->adopted)
                 log_info("Agent %s: speaking shim protocol version %" PRIu32
                          " with its shim (it speaks %" PRIu32 "..%" PRIu32 ", descartesd %u..%u).",
@@ -252,7 +252,7 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                         a->manager->stats.shim_protocol_errors++;
                         log_debug_errno(r, "Agent %s: bad message from the shim, ignoring: %m", a->info.id);
                 }
-                if (a->control_fd < 0)
+                if (a->shim.control_fd < 0)
                         return 0;
         }
         return 1;
@@ -267,8 +267,8 @@ static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userda
 void shim_link_drain(Agent *a)
 {
         /* bounded: a shim sends at most a few packets after its agent ended */
-        for (unsigned i = 0; i < 64 && a->control_fd >= 0 && !agent_state_is_ended(a->info.state); i++)
-                if (read_packets(a, a->control_fd, SHIM_LINK_BATCH) == 0)
+        for (unsigned i = 0; i < 64 && a->shim.control_fd >= 0 && !agent_state_is_ended(a->info.state); i++)
+                if (read_packets(a, a->shim.control_fd, SHIM_LINK_BATCH) == 0)
                         break;
 }
 
@@ -289,19 +289,19 @@ int shim_link_attach(Agent *a, int fd)
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
                 (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 
-        r = sd_event_add_io(a->manager->event, &a->control_source, fd, EPOLLIN, on_control, a);
+        r = sd_event_add_io(a->manager->event, &a->shim.control_source, fd, EPOLLIN, on_control, a);
         if (r < 0)
                 return r;
-        (void)sd_event_source_set_description(a->control_source, "agent-shim-control");
-        a->control_fd = fd;
+        (void)sd_event_source_set_description(a->shim.control_source, "agent-shim-control");
+        a->shim.control_fd = fd;
         return 0;
 }
 
 void shim_link_detach(Agent *a)
 {
-        a->control_source = sd_event_source_disable_unref(a->control_source);
-        a->control_fd = safe_close(a->control_fd);
-        a->shim_version = 0;
+        a->shim.control_source = sd_event_source_disable_unref(a->shim.control_source);
+        a->shim.control_fd = safe_close(a->shim.control_fd);
+        a->shim.version = 0;
         a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
 }
 
@@ -317,9 +317,9 @@ static int send_packet(Agent *a, const void *buf, size_t n)
                 buf = grown;
         }
 #endif
-        if (a->control_fd < 0)
+        if (a->shim.control_fd < 0)
                 return -ENOTCONN;
-        if (send(a->control_fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        if (send(a->shim.control_fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
                 return -errno;
         return 0;
 }
