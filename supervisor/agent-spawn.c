@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "agent-cgroup.h"
+#include "agent-log.h"
 #include "agent-record.h"
 #include "agent-watch.h"
 #include "agent.h"
@@ -216,9 +217,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         if (r < 0) {
                 /* e.g. in a container without CAP_SYS_RESOURCE: say it once */
                 static bool warned = false;
-                log_full_errno(warned ? LOG_DEBUG : LOG_WARNING, r,
-                               "Agent %s: cannot set the shim's oom_score_adj to -1000, ignoring: %m",
-                               a->info.id);
+                log_agent_full_errno(a, warned ? LOG_DEBUG : LOG_WARNING, r,
+                                     "Failed to set the shim's oom_score_adj to -1000, ignoring: %m");
                 warned = true;
         }
 
@@ -245,8 +245,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
                      "cannot write the agent's record in %s: %s (is the file system of the state directory "
                      "full?)",
                      a->state_path, strerror(-r));
-        log_info("Agent %s: shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
-                 a->info.id, (int)a->shim.pid.pid, a->info.cgroup, sb->user ?: "?", (unsigned)sb->uid,
-                 (unsigned)sb->gid, workspace);
+        log_agent_info(a, "Shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
+                       (int)a->shim.pid.pid, a->info.cgroup, sb->user ?: "?", (unsigned)sb->uid,
+                       (unsigned)sb->gid, workspace);
         return 0;
 }

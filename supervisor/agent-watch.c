@@ -17,10 +17,10 @@ static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *
 
         /* our own child (not after a restart): reap it here, nothing else will */
         if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid > 0)
-                log_debug("Agent %s: shim pid %d ended (code %d, status %d).", a->info.id, (int)si.si_pid,
-                          si.si_code, si.si_status);
+                log_agent_debug(a, "Shim pid %d ended (code %d, status %d).", (int)si.si_pid, si.si_code,
+                                si.si_status);
         else
-                log_debug("Agent %s: shim pid %d ended.", a->info.id, (int)a->shim.pid.pid);
+                log_agent_debug(a, "Shim pid %d ended.", (int)a->shim.pid.pid);
         a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
         /* the last OUTPUT and EXITED may still wait in the socket: they come first */
         shim_link_drain(a);
@@ -53,7 +53,7 @@ static int on_runtime_deadline(sd_event_source *s, uint64_t usec, void *userdata
         a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
         if (agent_state_is_ended(a->info.state) || a->info.state == PROTO_STATE_STOPPING)
                 return 0;
-        log_info("Agent %s reached its maximum run time, stopping it.", a->info.id);
+        log_agent_info(a, "Reached its maximum run time, stopping it.");
         a->end.timed_out = true;
         (void)agent_stop(a, a->manager->config.stop_grace_usec);
         return 0;
@@ -70,8 +70,7 @@ int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec)
         r = sd_event_add_time(a->manager->event, &a->timers.runtime_timer, CLOCK_MONOTONIC, deadline_usec,
                               1000, on_runtime_deadline, a);
         if (r < 0)
-                return log_warning_errno(r, "Agent %s: cannot arm its run time limit, ignoring: %m",
-                                         a->info.id);
+                return log_agent_warning_errno(a, r, "Failed to arm its run time limit, ignoring: %m");
         (void)sd_event_source_set_description(a->timers.runtime_timer, "agent-runtime-limit");
         return 0;
 }
@@ -96,7 +95,7 @@ static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata)
         Agent *a = userdata;
 
         a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
-        log_info("Agent %s did not end within its grace period, killing it.", a->info.id);
+        log_agent_info(a, "Did not end within its grace period, killing it.");
         kill_now(a);
         return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent-log.h"
 #include "agent.h"
 #include "cgroup-backend.h"
 #include "events.h"
@@ -29,7 +30,7 @@ static void publish(LimitWatch *w, CgroupCounter k, uint64_t count)
         ProtoEventData d = {.limit_hit = {.limit = (char *)name, .count = count}};
 
         if (proto_event_data_encode(PROTO_EVENT_LIMIT_HIT, &d, &data) >= 0) {
-                log_debug("Agent %s reached %s (%" PRIu64 " times).", w->agent->info.id, name, count);
+                log_agent_debug(w->agent, "Reached %s (%" PRIu64 " times).", name, count);
                 events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent->info.id, NULL, NULL,
                                &data);
         }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "adopt.h"
+#include "agent-log.h"
 #include "agent.h"
 #include "events.h"
 #include "log.h"
@@ -100,8 +101,8 @@ static void handle_started(Agent *a, const ShimMsgStarted *s)
         a->info.has_spawn_us = true;
         a->info.spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
         (void)agent_transition(a, AGENT_EVENT_STARTED);
-        log_info("Agent %s running (pid %d in its namespace, %llu us after the request).", a->info.id,
-                 a->ns_pid, (unsigned long long)a->info.spawn_us);
+        log_agent_info(a, "Running (pid %d in its namespace, %llu us after the request).", a->ns_pid,
+                       (unsigned long long)a->info.spawn_us);
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STARTED});
 }
 
@@ -142,11 +143,13 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
         shim_version_range(msg, n, &min, &max);
         r = shim_version_negotiate(min, max, &v);
         if (r < 0) {
-                log_error("Agent %s: its shim speaks shim protocol versions %" PRIu32 "..%" PRIu32
-                          ", this descartesd %u..%u: no common version. The agent is left running and "
-                          "watched, but it cannot be signalled or fed stdin through its shim; stop and kill "
-                          "end it through its cgroup.",
-                          a->info.id, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                log_agent_error(
+                        a,
+                        "Its shim speaks shim protocol versions %" PRIu32 "..%" PRIu32
+                        ", this descartesd %u..%u: no common version. The agent is left running and "
+                        "watched, but it cannot be signalled or fed stdin through its shim; stop and "
+                        "kill end it through its cgroup.",
+                        min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
                 a->manager->stats.shim_protocol_errors++;
                 a->shim.version = 0;
                 agent_notify(
@@ -159,12 +162,14 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
         }
         a->shim.version = v;
         if (a->adopted)
-                log_info("Agent %s: speaking shim protocol version %" PRIu32
-                         " with its shim (it speaks %" PRIu32 "..%" PRIu32 ", descartesd %u..%u).",
-                         a->info.id, v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
+                /* test-shim-version greps this line */
+                log_agent_info(a,
+                               "speaking shim protocol version %" PRIu32 " with its shim (it speaks %" PRIu32
+                               "..%" PRIu32 ", descartesd %u..%u).",
+                               v, min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
         /* a version 1 shim has no WELCOME */
         if (v >= 2 && send_welcome(a, v) < 0)
-                log_debug("Agent %s: cannot send WELCOME to its shim.", a->info.id);
+                log_agent_debug(a, "Failed to send WELCOME to its shim.");
         /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a reconnection)
          * tells its state */
         if (msg->state != SHIM_STATE_STARTING)
@@ -234,7 +239,7 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                                 reset = true;
                                 continue;
                         }
-                        log_debug_errno(-errno, "Agent %s: shim socket error: %m", a->info.id);
+                        log_agent_debug_errno(a, -errno, "Failed to read from its shim's socket: %m");
                         shim_link_detach(a);
                         return 0;
                 }
@@ -250,7 +255,8 @@ static int read_packets(Agent *a, int fd, unsigned budget)
                 r = handle_packet(a, buf, (size_t)n);
                 if (r < 0) {
                         a->manager->stats.shim_protocol_errors++;
-                        log_debug_errno(r, "Agent %s: bad message from the shim, ignoring: %m", a->info.id);
+                        log_agent_debug_errno(a, r,
+                                              "Failed to decode a message from its shim, ignoring: %m");
                 }
                 if (a->shim.control_fd < 0)
                         return 0;
