@@ -249,7 +249,7 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
         _cleanup_(agent_record_done) AgentRecord rec = {};
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        char err[512];
+        Failure fail = {};
         size_t size = 0;
         Agent *a;
         int r;
@@ -271,14 +271,12 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
                 st->skipped++;
                 return;
         }
-        r = agent_record_decode(buf, size, &rec, err, sizeof err);
-        if (r >= 0 && !streq(rec.info.id, id)) {
-                (void)snprintf(err, sizeof err, "it names agent %.64s", rec.info.id);
-                r = -EBADMSG;
-        }
+        r = agent_record_decode(buf, size, &rec, &fail);
+        if (r >= 0 && !streq(rec.info.id, id))
+                r = failure_set(&fail, -EBADMSG, PROTO_ERROR_INTERNAL, "it names agent %.64s", rec.info.id);
         if (r < 0) {
                 log_error("Agent record %s/agents/%s/%s is unusable: %s; skipping this agent.",
-                          m->config.state_dir, id, AGENT_RECORD_FILE, err);
+                          m->config.state_dir, id, AGENT_RECORD_FILE, fail.msg);
                 st->skipped++;
                 return;
         }

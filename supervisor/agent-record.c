@@ -44,13 +44,10 @@ int agent_record_encode(const ProtoAgentInfo *info, const AgentRecordPrivate *pr
         return 0;
 }
 
-#define BAD(r_, ...)                                                                                        \
-        do {                                                                                                \
-                (void)snprintf(errbuf, errbuf_size, __VA_ARGS__);                                           \
-                return (r_);                                                                                \
-        } while (0)
+/* a record is read by the daemon alone: no caller is answered, the code is internal */
+#define BAD(r_, ...) return failure_set(ret_failure, (r_), PROTO_ERROR_INTERNAL, __VA_ARGS__)
 
-int agent_record_decode(const void *buf, size_t len, AgentRecord *ret, char *errbuf, size_t errbuf_size)
+int agent_record_decode(const void *buf, size_t len, AgentRecord *ret, Failure *ret_failure)
 {
         _cleanup_(proto_agent_info_done) ProtoAgentInfo info = {};
         const uint8_t *p = buf;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "failure.h"
 #include "proto.h"
 
 typedef struct Agent Agent;
@@ -72,8 +73,8 @@ typedef struct AgentRecord {
 
 int agent_record_encode(const ProtoAgentInfo *info, const AgentRecordPrivate *priv, void **ret_buf,
                         size_t *ret_len);
-/* -EBADMSG (or -EPROTONOSUPPORT for an unknown version) with what is wrong in errbuf. */
-int agent_record_decode(const void *buf, size_t len, AgentRecord *ret, char *errbuf, size_t errbuf_size);
+/* -EBADMSG (or -EPROTONOSUPPORT for an unknown version), with what is wrong in ret_failure->msg. */
+int agent_record_decode(const void *buf, size_t len, AgentRecord *ret, Failure *ret_failure);
 void agent_record_done(AgentRecord *r);
 
 int boot_id_read(uint8_t ret[16]);

@@ -76,15 +76,10 @@ static int make_dir_at(const char *parent, const char *sub, const char *id, char
         return 0;
 }
 
-#define FAIL(code_, ...)                                                                                    \
-        do {                                                                                                \
-                *ret_code = (code_);                                                                        \
-                (void)asprintf_safe(ret_msg, __VA_ARGS__);                                                  \
-                return -EIO;                                                                                \
-        } while (0)
+/* error may be 0: the refusal is ours, no system call reported it */
+#define FAIL(error, code, ...) return failure_set(ret_failure, (error), (code), __VA_ARGS__)
 
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, char **ret_msg,
-                ProtoErrorCode *ret_code)
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Failure *ret_failure)
 {
         Manager *m = a->manager;
         _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
@@ -100,66 +95,68 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
 
         r = make_dir_at(m->config.state_dir, "agents", a->info.id, &a->state_path);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's state directory: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's state directory: %s", strerror(-r));
         a->kernel.state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (a->kernel.state_fd < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot open %s: %s", a->state_path, strerror(errno));
+                FAIL(-errno, PROTO_ERROR_INTERNAL, "cannot open %s: %s", a->state_path, strerror(errno));
         /* no agent may run without a record: a restarted daemon knows its agents only from them, so a
          * record that cannot be written (a full disk) refuses the spawn before anything runs */
         r = agent_record_save(a);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL,
+                FAIL(r, PROTO_ERROR_INTERNAL,
                      "cannot write the agent's record in %s: %s (is the file system of the state directory "
                      "full?)",
                      a->state_path, strerror(-r));
         r = make_dir_at(m->config.runtime_dir, "agents", a->info.id, &a->runtime_path);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's runtime directory: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's runtime directory: %s",
+                     strerror(-r));
         if (asprintf_safe(&listen, "%s/shim.sock", a->runtime_path) < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+                FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
 
         r = agent_cgroup_create(m->cgroup, a->info.owner_uid, a->info.id, &a->info.limits, &a->kernel.cg,
                                 &missing);
         if (r == -EOPNOTSUPP)
-                FAIL(PROTO_ERROR_UNENFORCEABLE, "the limits cannot be enforced here: %s is missing",
+                FAIL(r, PROTO_ERROR_UNENFORCEABLE, "the limits cannot be enforced here: %s is missing",
                      missing ?: "a controller");
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's cgroup: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's cgroup: %s", strerror(-r));
         a->info.cgroup = strdup(cgroup_handle_path(a->kernel.cg));
         if (!a->info.cgroup)
-                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+                FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
         a->end.oom_kills_at_start = agent_cgroup_oom_kills(a->kernel.cg, 0);
         r = agent_watch_cgroups(a);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot watch the agent's cgroup: %s", strerror(-r));
         r = limit_watch_start(a, &a->kernel.limit_watch);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the agent's limits: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot watch the agent's limits: %s", strerror(-r));
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));
+                FAIL(-errno, PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));
         log_fd = openat(a->kernel.state_fd, "shim.log",
                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (log_fd < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot open shim.log: %s", strerror(errno));
+                FAIL(-errno, PROTO_ERROR_INTERNAL, "cannot open shim.log: %s", strerror(errno));
         if (sb->workspace)
                 workspace = strdup(sb->workspace);
         else {
                 r = make_workspace(a, sb, &workspace);
                 if (r < 0)
-                        FAIL(PROTO_ERROR_INTERNAL, "cannot create the agent's workspace: %s", strerror(-r));
+                        FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's workspace: %s",
+                             strerror(-r));
         }
         if (!workspace)
-                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+                FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
         r = mount_view_home(workspace, &home);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "cannot name the agent's HOME: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot name the agent's HOME: %s", strerror(-r));
         r = config_split_paths(m->config.mask_paths, &masks);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "mask_paths: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "mask_paths: %s", strerror(-r));
         r = build_env(&args->env, home, &env);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+                FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
 
         r = strv_extend(&all_masks, m->config.runtime_dir);
         if (r >= 0)
@@ -167,7 +164,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         for (char **mp = masks; r >= 0 && mp && *mp; mp++)
                 r = strv_extend(&all_masks, *mp);
         if (r < 0)
-                FAIL(PROTO_ERROR_INTERNAL, "out of memory");
+                FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
 
         ShimOptions o = {
                 .id = a->info.id,
@@ -203,7 +200,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         r = shim_launch(&l, &shim, &stage);
         if (r < 0) {
                 a->end.spawn_failed = true;
-                FAIL(PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
+                FAIL(r, PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
                      strerror(-r));
         }
         a->shim.pid = shim;
@@ -226,12 +223,12 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         r = agent_watch_shim(a);
         if (r < 0) {
                 (void)pidref_kill(&a->shim.pid, SIGKILL);
-                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the shim: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot watch the shim: %s", strerror(-r));
         }
         r = shim_link_attach(a, pair[0]);
         if (r < 0) {
                 (void)pidref_kill(&a->shim.pid, SIGKILL);
-                FAIL(PROTO_ERROR_INTERNAL, "cannot watch the shim's socket: %s", strerror(-r));
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot watch the shim's socket: %s", strerror(-r));
         }
         pair[0] = -EBADF;
 
@@ -241,7 +238,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, ch
         r = agent_record_save(a);
         if (r < 0)
                 /* the caller ends the agent (its cgroup is killed): it never runs unrecorded */
-                FAIL(PROTO_ERROR_INTERNAL,
+                FAIL(r, PROTO_ERROR_INTERNAL,
                      "cannot write the agent's record in %s: %s (is the file system of the state directory "
                      "full?)",
                      a->state_path, strerror(-r));

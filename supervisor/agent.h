@@ -15,6 +15,7 @@
 #include "agent-state.h"
 #include "cgroup-backend.h"
 #include "control.h"
+#include "failure.h"
 #include "manager.h"
 #include "pidref.h"
 #include "proto.h"
@@ -140,11 +141,10 @@ void agent_check_frozen(Agent *a);
  * the agent freed). */
 int agent_remove(Agent *a);
 
-/* In agent-spawn.c: everything from the request to a running shim; on failure the agent is failed and the
- * error text is in *ret_msg. */
+/* In agent-spawn.c: everything from the request to a running shim; on failure *ret_failure says why (the
+ * caller fails the agent) and its error is returned. */
 typedef struct AgentSandbox AgentSandbox;
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, char **ret_msg,
-                ProtoErrorCode *ret_code);
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Failure *ret_failure);
 
 /* In shim-link.c */
 int shim_link_attach(Agent *a, int fd);

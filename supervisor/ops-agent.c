@@ -38,8 +38,7 @@ static int op_spawn(Call *c)
 {
         Manager *m = c->manager;
         ProtoSpawnArgs *args = &c->request.args.spawn;
-        _cleanup_free_ char *msg = NULL;
-        ProtoErrorCode code = PROTO_ERROR_INTERNAL;
+        Failure fail = {};
         ProtoLimits limits = args->limits;
         _cleanup_(agent_sandbox_done) AgentSandbox sandbox = {};
         const char *missing;
@@ -86,9 +85,9 @@ static int op_spawn(Call *c)
                 return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED, "uid %u holds %llu agents already",
                                         (unsigned)c->uid, (unsigned long long)m->config.max_agents_per_user);
 
-        r = sandbox_resolve(m, c->uid, args, &sandbox, &code, &msg);
+        r = sandbox_resolve(m, c->uid, args, &sandbox, &fail);
         if (r < 0)
-                return call_reply_error(c, code, "%s", msg ?: "invalid sandbox settings");
+                return call_reply_error(c, fail.code, "%s", fail.msg);
 
         r = agent_new(m, c->uid, &a);
         if (r < 0)
@@ -110,21 +109,23 @@ static int op_spawn(Call *c)
                 }
         events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state, NULL, NULL);
 
-        r = agent_spawn(a, args, &sandbox, &msg, &code);
+        r = agent_spawn(a, args, &sandbox, &fail);
         if (r < 0) {
                 m->stats.agents_spawn_failed++;
-                a->end.spawn_failed = true;
-                free(a->end.failed_msg);
-                a->end.failed_msg = TAKE_PTR(msg);
-                log_agent_warning(a, "Failed to spawn: %s", a->end.failed_msg ?: "?");
+                log_agent_warning(a, "Failed to spawn: %s", fail.msg);
                 {
                         ProtoValue data = {};
-                        ProtoEventData d = {.error.msg = a->end.failed_msg ?: (char *)"spawn failed"};
+                        ProtoEventData d = {.error.msg = fail.msg};
                         if (proto_event_data_encode(PROTO_EVENT_ERROR, &d, &data) >= 0)
                                 events_publish(m, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
                         proto_value_done(&data);
                 }
-                call_reply_error(c, code, "%s", a->end.failed_msg ?: "spawn failed");
+                call_reply_error(c, fail.code, "%s", fail.msg);
+                a->end.spawn_failed = true;
+                /* moved with TAKE_PTR: gcc 12's analyzer reports a plain strdup() into a->end as a leak */
+                _cleanup_free_ char *msg = strdup(fail.msg);
+                free(a->end.failed_msg);
+                a->end.failed_msg = TAKE_PTR(msg);
                 agent_finalize(a);
                 return 0;
         }

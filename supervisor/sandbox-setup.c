@@ -100,34 +100,31 @@ int sandbox_setup_check(Manager *m)
         return 0;
 }
 
-#define REFUSE(code_, ...)                                                                                  \
-        do {                                                                                                \
-                *ret_code = (code_);                                                                        \
-                (void)asprintf_safe(ret_msg, __VA_ARGS__);                                                  \
-                return -EINVAL;                                                                             \
-        } while (0)
+/* error may be 0: the refusal is ours, no system call reported it */
+#define REFUSE(error, code, ...) return failure_set(ret_failure, (error), (code), __VA_ARGS__)
 
-static int check_workspace(const char *path, uid_t caller_uid, ProtoErrorCode *ret_code, char **ret_msg)
+static int check_workspace(const char *path, uid_t caller_uid, Failure *ret_failure)
 {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
         if (!path_is_normalized_absolute(path) || streq(path, "/"))
-                REFUSE(PROTO_ERROR_BAD_REQUEST, "workspace must be a normalized absolute path other than /");
+                REFUSE(0, PROTO_ERROR_BAD_REQUEST,
+                       "workspace must be a normalized absolute path other than /");
         /* a first, friendly check; the shim checks again on the directory it binds, without symlinks */
         fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                REFUSE(PROTO_ERROR_BAD_REQUEST, "workspace %s: %s", path, strerror(errno));
+                REFUSE(-errno, PROTO_ERROR_BAD_REQUEST, "workspace %s: %s", path, strerror(errno));
         if (fstat(fd, &st) < 0)
-                REFUSE(PROTO_ERROR_BAD_REQUEST, "workspace %s: %s", path, strerror(errno));
+                REFUSE(-errno, PROTO_ERROR_BAD_REQUEST, "workspace %s: %s", path, strerror(errno));
         if (caller_uid != 0 && st.st_uid != caller_uid)
-                REFUSE(PROTO_ERROR_PERMISSION_DENIED, "workspace %s does not belong to uid %u", path,
+                REFUSE(0, PROTO_ERROR_PERMISSION_DENIED, "workspace %s does not belong to uid %u", path,
                        (unsigned)caller_uid);
         return 0;
 }
 
 int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, AgentSandbox *ret,
-                    ProtoErrorCode *ret_code, char **ret_msg)
+                    Failure *ret_failure)
 {
         _cleanup_(agent_sandbox_done) AgentSandbox sb = {.workspace_owner = (uid_t)-1};
         _cleanup_(identity_done) Identity id = {};
@@ -140,43 +137,43 @@ int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, Ag
         r = identity_resolve(caller_uid, user, m->config.allow_root, NULL, &id);
         if (r == -EPERM) {
                 if (caller_uid != 0)
-                        REFUSE(PROTO_ERROR_PERMISSION_DENIED, "uid %u may only run agents as itself",
+                        REFUSE(r, PROTO_ERROR_PERMISSION_DENIED, "uid %u may only run agents as itself",
                                (unsigned)caller_uid);
-                REFUSE(PROTO_ERROR_PERMISSION_DENIED, "agents may not run as root (allow_root is off)");
+                REFUSE(r, PROTO_ERROR_PERMISSION_DENIED, "agents may not run as root (allow_root is off)");
         }
         if (r == -ESRCH) {
                 if (!args->user)
-                        REFUSE(PROTO_ERROR_UNENFORCEABLE,
+                        REFUSE(r, PROTO_ERROR_UNENFORCEABLE,
                                "the agent user %s does not exist on this host (scripts/setup creates it)",
                                user ?: IDENTITY_DEFAULT_USER);
-                REFUSE(PROTO_ERROR_BAD_REQUEST, "no such user: %s", args->user);
+                REFUSE(r, PROTO_ERROR_BAD_REQUEST, "no such user: %s", args->user);
         }
         if (r == -EINVAL || r == -ERANGE)
-                REFUSE(PROTO_ERROR_BAD_REQUEST, "invalid user \"%s\"", user ?: "");
+                REFUSE(r, PROTO_ERROR_BAD_REQUEST, "invalid user \"%s\"", user ?: "");
         if (r < 0)
-                REFUSE(PROTO_ERROR_INTERNAL, "cannot resolve the agent's user: %s", strerror(-r));
+                REFUSE(r, PROTO_ERROR_INTERNAL, "cannot resolve the agent's user: %s", strerror(-r));
         sb.uid = id.uid;
         sb.gid = id.gid;
         sb.user = TAKE_PTR(id.name);
 
         if (args->workspace) {
-                r = check_workspace(args->workspace, caller_uid, ret_code, ret_msg);
+                r = check_workspace(args->workspace, caller_uid, ret_failure);
                 if (r < 0)
                         return r;
                 sb.workspace = strdup(args->workspace);
                 if (!sb.workspace)
-                        REFUSE(PROTO_ERROR_INTERNAL, "out of memory");
+                        REFUSE(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
                 sb.workspace_owner = caller_uid == 0 ? (uid_t)-1 : caller_uid;
         }
 
         /* a path is read by root: only root may name one */
         if (args->policy && caller_uid != 0 && strchr(args->policy, '/'))
-                REFUSE(PROTO_ERROR_PERMISSION_DENIED, "only root may name a policy by path");
+                REFUSE(0, PROTO_ERROR_PERMISSION_DENIED, "only root may name a policy by path");
         r = sandbox_policy(m, args->policy ?: DEFAULT_POLICY, &sb.seccomp, &error);
         if (r == -ENOMEM)
-                REFUSE(PROTO_ERROR_INTERNAL, "out of memory");
+                REFUSE(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
         if (r < 0)
-                REFUSE(PROTO_ERROR_BAD_REQUEST, "policy %s: %s", args->policy ?: DEFAULT_POLICY,
+                REFUSE(r, PROTO_ERROR_BAD_REQUEST, "policy %s: %s", args->policy ?: DEFAULT_POLICY,
                        error ?: strerror(-r));
 
         *ret = sb;

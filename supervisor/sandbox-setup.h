@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "failure.h"
 #include "manager.h"
 #include "proto.h"
 #include "seccomp-bpf.h"
@@ -27,7 +28,7 @@ void agent_sandbox_done(AgentSandbox *sb);
  * limits of the configuration checked against the controllers the cgroup root has. Logs what fails. */
 int sandbox_setup_check(Manager *m);
 
-/* Validates the sandbox part of a spawn request by caller_uid. On failure returns -errno with the error code
- * and message for the reply (the message to be freed). */
+/* Validates the sandbox part of a spawn request by caller_uid. On failure fills *ret_failure (the reply's
+ * code and message) and returns its error. */
 int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, AgentSandbox *ret,
-                    ProtoErrorCode *ret_code, char **ret_msg);
+                    Failure *ret_failure);

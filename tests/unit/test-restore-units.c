@@ -54,11 +54,11 @@ static void test_record_round_trip(void **state)
         AgentRecord rec = {};
         void *buf = NULL;
         size_t len;
-        char err[256];
+        Failure err = {};
 
         sample(&info, &priv);
         assert_int_equal(agent_record_encode(&info, &priv, &buf, &len), 0);
-        assert_int_equal(agent_record_decode(buf, len, &rec, err, sizeof err), 0);
+        assert_int_equal(agent_record_decode(buf, len, &rec, &err), 0);
         assert_string_equal(rec.info.id, info.id);
         assert_string_equal(rec.info.name, "worker-1");
         assert_int_equal(rec.info.state, PROTO_STATE_PAUSED);
@@ -80,33 +80,32 @@ static void test_record_refusals(void **state)
         AgentRecord rec = {};
         uint8_t *buf = NULL;
         size_t len;
-        char err[256];
+        Failure err = {};
 
         sample(&info, &priv);
         assert_int_equal(agent_record_encode(&info, &priv, (void **)&buf, &len), 0);
 
-        assert_int_equal(agent_record_decode(buf, 10, &rec, err, sizeof err), -EBADMSG);
-        assert_non_null(strstr(err, "shorter than"));
-        assert_int_equal(agent_record_decode(buf, len - 1, &rec, err, sizeof err), -EBADMSG);
-        assert_non_null(strstr(err, "sizes do not add up"));
-        assert_int_equal(
-                agent_record_decode("garbage garbage garbage garbage garbage", 39, &rec, err, sizeof err),
-                -EBADMSG);
-        assert_non_null(strstr(err, "bad magic"));
+        assert_int_equal(agent_record_decode(buf, 10, &rec, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "shorter than"));
+        assert_int_equal(agent_record_decode(buf, len - 1, &rec, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "sizes do not add up"));
+        assert_int_equal(agent_record_decode("garbage garbage garbage garbage garbage", 39, &rec, &err),
+                         -EBADMSG);
+        assert_non_null(strstr(err.msg, "bad magic"));
 
         buf[len - 5] ^= 0x40; /* inside failed_msg */
-        assert_int_equal(agent_record_decode(buf, len, &rec, err, sizeof err), -EBADMSG);
-        assert_non_null(strstr(err, "checksum"));
+        assert_int_equal(agent_record_decode(buf, len, &rec, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "checksum"));
         buf[len - 5] ^= 0x40;
 
         memcpy(&h, buf, sizeof h);
         h.version = 2;
         memcpy(buf, &h, sizeof h);
-        assert_int_equal(agent_record_decode(buf, len, &rec, err, sizeof err), -EPROTONOSUPPORT);
-        assert_non_null(strstr(err, "version 2"));
+        assert_int_equal(agent_record_decode(buf, len, &rec, &err), -EPROTONOSUPPORT);
+        assert_non_null(strstr(err.msg, "version 2"));
         h.version = AGENT_RECORD_VERSION;
         memcpy(buf, &h, sizeof h);
-        assert_int_equal(agent_record_decode(buf, len, &rec, err, sizeof err), 0);
+        assert_int_equal(agent_record_decode(buf, len, &rec, &err), 0);
         agent_record_done(&rec);
         free(buf);
 }
