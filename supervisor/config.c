@@ -242,7 +242,10 @@ static char *strip(char *s)
         return s;
 }
 
-int config_parse(Config *c, const char *text, char **ret_error)
+/* The configuration is no request: its failures carry no code a caller would read. */
+#define CONFIG_FAIL(error, ...) failure_set(ret_failure, (error), PROTO_ERROR_INTERNAL, __VA_ARGS__)
+
+int config_parse(Config *c, const char *text, Failure *ret_failure)
 {
         _cleanup_free_ char *copy = strdup(text);
         unsigned line = 0;
@@ -263,31 +266,24 @@ int config_parse(Config *c, const char *text, char **ret_error)
                 if (*l == 0 || *l == '#' || *l == ';')
                         continue;
                 eq = strchr(l, '=');
-                if (!eq) {
-                        (void)asprintf_safe(ret_error, "line %u: expected \"key = value\", got \"%s\"", line,
-                                            l);
-                        return -EINVAL;
-                }
+                if (!eq)
+                        return CONFIG_FAIL(-EINVAL, "line %u: expected \"key = value\", got \"%s\"", line,
+                                           l);
                 *eq = 0;
                 key = strip(l);
                 val = strip(eq + 1);
                 r = config_set(c, key, val, &expect);
                 if (r == -ENOMEM)
                         return r;
-                if (r == -ENOENT) {
-                        (void)asprintf_safe(ret_error, "line %u: unknown key \"%s\"", line, key);
-                        return -EINVAL;
-                }
-                if (r < 0) {
-                        (void)asprintf_safe(ret_error, "line %u: %s: \"%s\" is not %s", line, key, val,
-                                            expect);
-                        return -EINVAL;
-                }
+                if (r == -ENOENT)
+                        return CONFIG_FAIL(-EINVAL, "line %u: unknown key \"%s\"", line, key);
+                if (r < 0)
+                        return CONFIG_FAIL(-EINVAL, "line %u: %s: \"%s\" is not %s", line, key, val, expect);
         }
         return 0;
 }
 
-int config_load_file(Config *c, const char *path, bool optional, char **ret_error)
+int config_load_file(Config *c, const char *path, bool optional, Failure *ret_failure)
 {
         _cleanup_free_ char *text = NULL;
         int r;
@@ -295,17 +291,14 @@ int config_load_file(Config *c, const char *path, bool optional, char **ret_erro
         r = read_file_at(AT_FDCWD, path, CONFIG_FILE_MAX, &text, NULL);
         if (r == -ENOENT && optional)
                 return 0;
-        if (r < 0) {
-                (void)asprintf_safe(ret_error, "cannot read %s: %s", path, strerror(-r));
-                return r;
-        }
-        r = config_parse(c, text, ret_error);
-        if (r < 0 && *ret_error) {
-                char *m = NULL;
-                if (asprintf_safe(&m, "%s: %s", path, *ret_error) >= 0) {
-                        free(*ret_error);
-                        *ret_error = m;
-                }
+        if (r < 0)
+                return CONFIG_FAIL(r, "cannot read %s: %s", path, strerror(-r));
+        r = config_parse(c, text, ret_failure);
+        if (r < 0 && failure_is_set(ret_failure)) {
+                char what[sizeof ret_failure->msg];
+
+                memcpy(what, ret_failure->msg, sizeof what);
+                return CONFIG_FAIL(r, "%s: %s", path, what);
         }
         return r;
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "failure.h"
+
 typedef struct Config {
         char *control;     /* control endpoint */
         char *events;      /* events endpoint */
@@ -51,9 +53,9 @@ typedef struct Config {
 void config_init_defaults(Config *c);
 void config_done(Config *c);
 
-/* Parses text; on error returns -EINVAL and a message "line N: ..." in *ret_error (to be freed). */
-int config_parse(Config *c, const char *text, char **ret_error);
+/* Parses text; on error returns -EINVAL with the message "line N: ..." in *ret_failure. */
+int config_parse(Config *c, const char *text, Failure *ret_failure);
 /* Reads and parses a file; a missing file is not an error when `optional`. */
 /* mask_paths as a NULL-terminated list (empty when v is NULL); -EINVAL if it does not check. */
 int config_split_paths(const char *v, char ***ret);
-int config_load_file(Config *c, const char *path, bool optional, char **ret_error);
+int config_load_file(Config *c, const char *path, bool optional, Failure *ret_failure);

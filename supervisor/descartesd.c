@@ -152,13 +152,13 @@ static int apply_overrides(Config *c)
 }
 
 /* Builds the configuration: defaults, then the file, then the command line. Used at start and on SIGHUP. */
-int descartesd_load_config(Config *ret, char **ret_error)
+int descartesd_load_config(Config *ret, Failure *ret_failure)
 {
         _cleanup_(config_done) Config c = {};
         int r;
 
         config_init_defaults(&c);
-        r = config_load_file(&c, arg_config_path, !arg_config_given, ret_error);
+        r = config_load_file(&c, arg_config_path, !arg_config_given, ret_failure);
         if (r < 0)
                 return r;
         r = apply_overrides(&c);
@@ -185,7 +185,8 @@ int main(int argc, char *argv[])
 {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(config_done) Config config = {};
-        _cleanup_free_ char *shim = NULL, *error = NULL;
+        _cleanup_free_ char *shim = NULL;
+        Failure fail = {};
         sigset_t mask;
         int r;
 
@@ -213,9 +214,10 @@ int main(int argc, char *argv[])
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(-errno, "Failed to block signals: %m"), 1;
 
-        r = descartesd_load_config(&config, &error);
+        r = descartesd_load_config(&config, &fail);
         if (r < 0) {
-                log_error_errno(r, "Invalid configuration: %s", error ?: strerror(-r));
+                log_error_errno(r, "Invalid configuration: %s",
+                                failure_is_set(&fail) ? fail.msg : strerror(-r));
                 return 1;
         }
 

@@ -380,15 +380,15 @@ static void manager_apply_request_limits(Manager *m)
 static void reload_config(Manager *m)
 {
         _cleanup_(config_done) Config n = {};
-        _cleanup_free_ char *error = NULL;
+        Failure fail = {};
         Config *o = &m->config;
         int r;
 
         (void)sd_notify(0, "RELOADING=1");
-        r = descartesd_load_config(&n, &error);
+        r = descartesd_load_config(&n, &fail);
         if (r < 0) {
                 log_error_errno(r, "Reloading the configuration failed, keeping the current one: %s",
-                                error ?: strerror(-r));
+                                failure_is_set(&fail) ? fail.msg : strerror(-r));
                 (void)sd_notify(0, "READY=1");
                 return;
         }

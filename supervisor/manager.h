@@ -101,4 +101,4 @@ void manager_begin_shutdown(Manager *m, bool stop_agents);
 void manager_check_shutdown(Manager *m);
 
 /* In descartesd.c: defaults, the config file, then the command line. */
-int descartesd_load_config(Config *ret, char **ret_error);
+int descartesd_load_config(Config *ret, Failure *ret_failure);

@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        char *text = malloc(size + 1), *error = NULL;
+        char *text = malloc(size + 1);
+        Failure fail = {};
         Config c;
         int r;
 
@@ -20,12 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(text, data, size);
         text[size] = 0;
         config_init_defaults(&c);
-        r = config_parse(&c, text, &error);
-        if (r >= 0 && error)
+        r = config_parse(&c, text, &fail);
+        if (r >= 0 && failure_is_set(&fail))
                 abort(); /* an error message only with an error */
         if (r >= 0 && (!c.agent_user || !c.admin_group))
                 abort();
-        free(error);
         config_done(&c);
         free(text);
         return 0;

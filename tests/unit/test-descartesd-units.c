@@ -19,7 +19,7 @@
 static void test_config_parse(void **state)
 {
         Config c;
-        char *err = NULL;
+        Failure err = {};
 
         config_init_defaults(&c);
         assert_int_equal(c.output_scan_budget, 8ULL * 1024 * 1024);
@@ -39,7 +39,7 @@ static void test_config_parse(void **state)
                                       "; other comment\n",
                                       &err),
                          0);
-        assert_null(err);
+        assert_false(failure_is_set(&err));
         assert_int_equal(c.stop_grace_usec, 2000000);
         assert_int_equal(c.heartbeat_usec, 500000);
         assert_int_equal(c.max_agents, 12);
@@ -70,13 +70,13 @@ static void test_config_errors(void **state)
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 Config c;
-                char *err = NULL;
+                Failure err = {};
                 config_init_defaults(&c);
                 assert_int_equal(config_parse(&c, cases[i].text, &err), -EINVAL);
-                assert_non_null(err);
-                if (!strstr(err, cases[i].expect))
-                        fail_msg("\"%s\": message \"%s\" lacks \"%s\"", cases[i].text, err, cases[i].expect);
-                free(err);
+                assert_true(failure_is_set(&err));
+                if (!strstr(err.msg, cases[i].expect))
+                        fail_msg("\"%s\": message \"%s\" lacks \"%s\"", cases[i].text, err.msg,
+                                 cases[i].expect);
                 config_done(&c);
         }
 }
