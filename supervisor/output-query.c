@@ -104,7 +104,7 @@ typedef struct LineScan {
         unsigned clock_lines; /* lines since the last clock read */
         bool cut;             /* the budget ran out */
         Cursor cut_at;        /* where a continuation resumes then */
-        char **ret_error;
+        Failure *ret_failure;
         bool have_mark;
         Pos mark;
         Partial partial[3]; /* by OutputStream */
@@ -164,7 +164,10 @@ static const char *limit_name(int rc)
         }
 }
 
-/* 1 if the line is selected, 0 if not, -EINVAL (with *s->ret_error) if the pattern hit a limit on it. */
+/* A bad request: the caller's arguments (the pattern, the cursor, the mode) do not work. */
+#define BAD_ARGS(f, ...) failure_set((f), -EINVAL, PROTO_ERROR_BAD_REQUEST, __VA_ARGS__)
+
+/* 1 if the line is selected, 0 if not, -EINVAL (with *s->ret_failure) if the pattern hit a limit on it. */
 static int line_matches(LineScan *s, const Partial *p)
 {
         const char *limit;
@@ -183,16 +186,14 @@ static int line_matches(LineScan *s, const Partial *p)
                 return -ENOMEM;
         limit = limit_name(rc);
         if (limit)
-                (void)asprintf_safe(s->ret_error,
-                                    "grep: the pattern needs too much backtracking (%s hit on the line in "
-                                    "record %" PRIu64 "): simplify it",
-                                    limit, p->seq);
-        else {
-                PCRE2_UCHAR msg[256];
-                (void)pcre2_get_error_message(rc, msg, sizeof msg);
-                (void)asprintf_safe(s->ret_error, "grep: %s", (const char *)msg);
-        }
-        return -EINVAL;
+                return BAD_ARGS(
+                        s->ret_failure,
+                        "grep: the pattern needs too much backtracking (%s hit on the line in record "
+                        "%" PRIu64 "): simplify it",
+                        limit, p->seq);
+        PCRE2_UCHAR msg[256];
+        (void)pcre2_get_error_message(rc, msg, sizeof msg);
+        return BAD_ARGS(s->ret_failure, "grep: %s", (const char *)msg);
 }
 
 /* Called after each line past the mark: whether this request has done its share of work. */
@@ -334,7 +335,7 @@ static int scan_record(LineScan *s, const OutputRecordHeader *h, const uint8_t *
         return 0;
 }
 
-static int compile_grep(LineScan *s, const char *pattern, char **ret_error)
+static int compile_grep(LineScan *s, const char *pattern, Failure *ret_failure)
 {
         int errcode;
         PCRE2_SIZE erroff;
@@ -343,8 +344,7 @@ static int compile_grep(LineScan *s, const char *pattern, char **ret_error)
         if (!s->re) {
                 PCRE2_UCHAR msg[256];
                 (void)pcre2_get_error_message(errcode, msg, sizeof msg);
-                (void)asprintf_safe(ret_error, "grep: %s at offset %zu", (const char *)msg, (size_t)erroff);
-                return -EINVAL;
+                return BAD_ARGS(ret_failure, "grep: %s at offset %zu", (const char *)msg, (size_t)erroff);
         }
         s->md = pcre2_match_data_create_from_pattern(s->re, NULL);
         s->mc = pcre2_match_context_create(NULL);
@@ -380,9 +380,9 @@ static void line_scan_done(LineScan *s)
 }
 
 static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const Cursor *cur,
-                       const OutputQueryBudget *budget, ProtoOutputResult *res, char **ret_error)
+                       const OutputQueryBudget *budget, ProtoOutputResult *res, Failure *ret_failure)
 {
-        _cleanup_(line_scan_done) LineScan s = {.args = args, .budget = budget, .ret_error = ret_error};
+        _cleanup_(line_scan_done) LineScan s = {.args = args, .budget = budget, .ret_failure = ret_failure};
         unsigned mask = stream_mask(args);
         OutputRecordHeader h;
         const void *data;
@@ -391,7 +391,7 @@ static int query_lines(OutputLogReader *rd, const ProtoOutputArgs *args, const C
         int r;
 
         if (args->grep) {
-                r = compile_grep(&s, args->grep, ret_error);
+                r = compile_grep(&s, args->grep, ret_failure);
                 if (r < 0)
                         return r;
         }
@@ -553,7 +553,7 @@ static int query_raw(OutputLogReader *rd, const ProtoOutputArgs *args, const Cur
 }
 
 int output_query(int dirfd, const ProtoOutputArgs *args, uint64_t dropped_bytes,
-                 const OutputQueryBudget *budget, ProtoOutputResult *ret, char **ret_error)
+                 const OutputQueryBudget *budget, ProtoOutputResult *ret, Failure *ret_failure)
 {
         static const OutputQueryBudget default_budget = {
                 .scan_bytes = OUTPUT_QUERY_SCAN_BYTES,
@@ -566,15 +566,11 @@ int output_query(int dirfd, const ProtoOutputArgs *args, uint64_t dropped_bytes,
 
         if (args->cursor) {
                 r = cursor_parse(args->cursor, &cur);
-                if (r < 0) {
-                        (void)asprintf_safe(ret_error, "invalid cursor \"%s\"", args->cursor);
-                        return -EINVAL;
-                }
+                if (r < 0)
+                        return BAD_ARGS(ret_failure, "invalid cursor \"%s\"", args->cursor);
         }
-        if (args->grep && args->has_mode && args->mode == PROTO_OUTPUT_RAW) {
-                (void)asprintf_safe(ret_error, "grep works on lines, not in raw mode");
-                return -EINVAL;
-        }
+        if (args->grep && args->has_mode && args->mode == PROTO_OUTPUT_RAW)
+                return BAD_ARGS(ret_failure, "grep works on lines, not in raw mode");
         r = output_log_reader_open(dirfd, &rd);
         if (r < 0)
                 return r;
@@ -582,7 +578,7 @@ int output_query(int dirfd, const ProtoOutputArgs *args, uint64_t dropped_bytes,
                 r = query_raw(rd, args, args->cursor ? &cur : NULL, &res);
         else
                 r = query_lines(rd, args, args->cursor ? &cur : NULL, budget ?: &default_budget, &res,
-                                ret_error);
+                                ret_failure);
         if (r < 0) {
                 proto_output_result_done(&res);
                 return r;

@@ -15,6 +15,7 @@
  * `tail` with a cursor gives the last N matching lines after the cursor: a tail query cut short by the
  * budget is completed by a client that keeps the last N lines over the continuations. */
 
+#include "failure.h"
 #include "proto.h"
 
 /* The daemon answers on its only thread, so one lines-mode query does bounded work: after `scan_bytes` of
@@ -36,8 +37,8 @@ typedef struct OutputQueryBudget {
 #define OUTPUT_QUERY_HEAP_LIMIT_KIB (16u * 1024)
 #define OUTPUT_QUERY_JIT_STACK_MAX  (512u * 1024)
 
-/* Fills *ret; -EINVAL with a message in *ret_error (to be freed) for bad arguments (a bad regex, a regex
- * that hits its match limits, a bad cursor), other -errno for failures reading the log. dropped_bytes is
- * copied into the result. budget NULL: the defaults above. */
+/* Fills *ret; -EINVAL with *ret_failure set (PROTO_ERROR_BAD_REQUEST and a message) for bad arguments (a bad
+ * regex, a regex that hits its match limits, a bad cursor), other -errno for failures reading the log.
+ * dropped_bytes is copied into the result. budget NULL: the defaults above. */
 int output_query(int dirfd, const ProtoOutputArgs *args, uint64_t dropped_bytes,
-                 const OutputQueryBudget *budget, ProtoOutputResult *ret, char **ret_error);
+                 const OutputQueryBudget *budget, ProtoOutputResult *ret, Failure *ret_failure);

@@ -64,22 +64,20 @@ static const OutputQueryBudget unbounded = {.scan_bytes = UINT64_MAX, .usec = 0}
 static void query_budget(Fixture *f, const ProtoOutputArgs *a, const OutputQueryBudget *b,
                          ProtoOutputResult *res)
 {
-        char *err = NULL;
+        Failure err = {};
         int r = output_query(f->dirfd, a, 0, b, res, &err);
 
         if (r < 0)
-                fail_msg("output_query: %d %s", r, err ?: "");
-        free(err);
+                fail_msg("output_query: %d %s", r, err.msg);
 }
 
 static void query(Fixture *f, const ProtoOutputArgs *a, ProtoOutputResult *res)
 {
-        char *err = NULL;
+        Failure err = {};
         int r = output_query(f->dirfd, a, 0, &unbounded, res, &err);
 
         if (r < 0)
-                fail_msg("output_query: %d %s", r, err ?: "");
-        free(err);
+                fail_msg("output_query: %d %s", r, err.msg);
 }
 
 static void expect_lines(const ProtoOutputResult *res, const char *const *texts, size_t n)
@@ -134,7 +132,7 @@ static void test_grep(void **state)
         ProtoOutputArgs a = {.agent = (char *)"x", .grep = (char *)"^w|2$"};
         ProtoOutputResult res = {};
         static const char *const want[] = {"e2", "world"};
-        char *err = NULL;
+        Failure err = {};
 
         fill_basic(f);
         query(f, &a, &res);
@@ -144,8 +142,7 @@ static void test_grep(void **state)
 
         a.grep = (char *)"(unclosed";
         assert_int_equal(output_query(f->dirfd, &a, 0, &unbounded, &res, &err), -EINVAL);
-        assert_non_null(strstr(err, "grep"));
-        free(err);
+        assert_non_null(strstr(err.msg, "grep"));
 }
 
 static void test_offset_limit_cursor(void **state)
@@ -177,9 +174,8 @@ static void test_offset_limit_cursor(void **state)
         proto_output_result_done(&res);
 
         ProtoOutputArgs bad = {.agent = (char *)"x", .cursor = (char *)"v1:1:2"};
-        char *err = NULL;
+        Failure err = {};
         assert_int_equal(output_query(f->dirfd, &bad, 0, &unbounded, &res, &err), -EINVAL);
-        free(err);
 }
 
 static void test_follow(void **state)
@@ -594,14 +590,13 @@ static void test_grep_backtracking(void **state)
         for (size_t i = 0; i < ELEMENTSOF(budgets); i++) {
                 ProtoOutputArgs a = {.agent = (char *)"x", .grep = (char *)"^(a+)+$"};
                 ProtoOutputResult res = {};
-                char *err = NULL;
+                Failure err = {};
 
                 assert_int_equal(output_query(f->dirfd, &a, 0, budgets[i], &res, &err), -EINVAL);
-                assert_non_null(err);
-                assert_non_null(strstr(err, "too much backtracking"));
-                assert_non_null(strstr(err, "limit"));
+                assert_true(failure_is_set(&err));
+                assert_non_null(strstr(err.msg, "too much backtracking"));
+                assert_non_null(strstr(err.msg, "limit"));
                 assert_null(res.lines);
-                free(err);
         }
 
         /* a sane pattern over the same lines is fine */
