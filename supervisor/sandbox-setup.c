@@ -47,11 +47,17 @@ static void log_skipped(const char *policy, const SeccompBpf *bpf)
                 log_names(policy, "architectures", bpf->skipped_arches);
 }
 
-/* The filter of a policy: compiled once per policy text, logged the first time. */
-static int sandbox_policy(Manager *m, const char *policy, SeccompBpf **ret, char **ret_error)
+/* The filter of a policy: compiled once per policy text, logged the first time. On failure *ret_failure
+ * says why, without the policy's name (the callers name it their way). */
+static int sandbox_policy(Manager *m, const char *policy, SeccompBpf **ret, Failure *ret_failure)
 {
-        int r = seccomp_cache_get_policy(m->seccomp_cache, m->config.policy_dir, policy, ret, ret_error);
+        _cleanup_free_ char *error = NULL;
+        int r = seccomp_cache_get_policy(m->seccomp_cache, m->config.policy_dir, policy, ret, &error);
 
+        if (r < 0)
+                return failure_set(ret_failure, r,
+                                   r == -ENOMEM ? PROTO_ERROR_INTERNAL : PROTO_ERROR_BAD_REQUEST, "%s",
+                                   error ?: strerror(-r));
         if (r == 1) {
                 log_info("Seccomp policy %s compiled (%zu instructions).", policy, (*ret)->n_insns);
                 log_skipped(policy, *ret);
@@ -76,7 +82,7 @@ static ProtoLimits default_limits(const Config *c)
 int sandbox_setup_check(Manager *m)
 {
         _cleanup_(seccomp_bpf_unrefp) SeccompBpf *bpf = NULL;
-        _cleanup_free_ char *error = NULL;
+        Failure fail = {};
         ProtoLimits l = default_limits(&m->config);
         const char *missing;
         int r;
@@ -84,10 +90,10 @@ int sandbox_setup_check(Manager *m)
         r = seccomp_cache_new(SECCOMP_CACHE_ENTRIES_DEFAULT, &m->seccomp_cache);
         if (r < 0)
                 return log_oom();
-        r = sandbox_policy(m, DEFAULT_POLICY, &bpf, &error);
+        r = sandbox_policy(m, DEFAULT_POLICY, &bpf, &fail);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the default seccomp policy from %s: %s",
-                                       m->config.policy_dir ?: DESCARTES_POLICY_DIR, error ?: strerror(-r));
+                                       m->config.policy_dir ?: DESCARTES_POLICY_DIR, fail.msg);
         /* A default limit the host cannot enforce must not vanish silently: refuse to start. */
         missing = agent_cgroup_missing_controller(m->cgroup, &l);
         if (missing) {
@@ -128,7 +134,7 @@ int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, Ag
 {
         _cleanup_(agent_sandbox_done) AgentSandbox sb = {.workspace_owner = (uid_t)-1};
         _cleanup_(identity_done) Identity id = {};
-        _cleanup_free_ char *error = NULL;
+        Failure policy_fail = {};
         const char *user = args->user;
         int r;
 
@@ -169,12 +175,12 @@ int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, Ag
         /* a path is read by root: only root may name one */
         if (args->policy && caller_uid != 0 && strchr(args->policy, '/'))
                 REFUSE(0, PROTO_ERROR_PERMISSION_DENIED, "only root may name a policy by path");
-        r = sandbox_policy(m, args->policy ?: DEFAULT_POLICY, &sb.seccomp, &error);
+        r = sandbox_policy(m, args->policy ?: DEFAULT_POLICY, &sb.seccomp, &policy_fail);
         if (r == -ENOMEM)
                 REFUSE(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
         if (r < 0)
-                REFUSE(r, PROTO_ERROR_BAD_REQUEST, "policy %s: %s", args->policy ?: DEFAULT_POLICY,
-                       error ?: strerror(-r));
+                REFUSE(r, policy_fail.code, "policy %s: %s", args->policy ?: DEFAULT_POLICY,
+                       policy_fail.msg);
 
         *ret = sb;
         sb = (AgentSandbox){};
