@@ -218,6 +218,11 @@ int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
         return 0;
 }
 
+int call_reply_failure(Call *c, const Failure *f)
+{
+        return call_reply_error(c, f->code, "%s", f->msg);
+}
+
 int call_reply_agent(Call *c, Agent *a)
 {
         ProtoReply reply = {};

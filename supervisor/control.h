@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 #include <zmq.h>
 
+#include "failure.h"
 #include "manager.h"
 #include "proto.h"
 #include "request-cache.h"
@@ -68,6 +69,8 @@ void call_dispatch(Call *c);
 int call_reply(Call *c, ProtoReply *reply);
 int call_reply_error(Call *c, ProtoErrorCode code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/* Answers with the error f carries: where a daemon failure becomes the wire's err. */
+int call_reply_failure(Call *c, const Failure *f);
 /* Answers with {agent: INFO} of a. */
 int call_reply_agent(Call *c, Agent *a);
 /* Drops a call without answering (shutdown): its cache entry and waiting envelopes go too. */

@@ -87,7 +87,7 @@ static int op_spawn(Call *c)
 
         r = sandbox_resolve(m, c->uid, args, &sandbox, &fail);
         if (r < 0)
-                return call_reply_error(c, fail.code, "%s", fail.msg);
+                return call_reply_failure(c, &fail);
 
         r = agent_new(m, c->uid, &a);
         if (r < 0)
@@ -120,7 +120,7 @@ static int op_spawn(Call *c)
                                 events_publish(m, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
                         proto_value_done(&data);
                 }
-                call_reply_error(c, fail.code, "%s", fail.msg);
+                call_reply_failure(c, &fail);
                 a->end.spawn_failed = true;
                 /* moved with TAKE_PTR: gcc 12's analyzer reports a plain strdup() into a->end as a leak */
                 _cleanup_free_ char *msg = strdup(fail.msg);

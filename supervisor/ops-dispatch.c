@@ -122,7 +122,7 @@ static void run_single_step(Call *c, const OpHandler *h, const ProtoOpInfo *info
         if (r < 0) {
                 proto_reply_done(&s.reply);
                 if (!c->answered)
-                        call_reply_error(c, s.fail.code, "%s", s.fail.msg);
+                        call_reply_failure(c, &s.fail);
                 return;
         }
         if (s.parked || c->answered) {
@@ -137,7 +137,7 @@ static void run_single_step(Call *c, const OpHandler *h, const ProtoOpInfo *info
         else if (op_step_reply_empty(&s) >= 0)
                 call_reply(c, &s.reply);
         else
-                call_reply_error(c, s.fail.code, "%s", s.fail.msg);
+                call_reply_failure(c, &s.fail);
 }
 
 int ops_dispatch(Call *c)
