@@ -112,11 +112,21 @@ const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const Prot
 }
 
 int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const ProtoLimits *l,
-                        CgroupHandle **ret, const char **ret_missing)
+                        CgroupHandle **ret, Failure *ret_failure)
 {
         CgroupLimits c = agent_cgroup_limits(l);
+        const char *missing = NULL;
+        int k;
 
-        return cgroup_backend_create(r->backend, owner, id, &c, ret_missing, ret);
+        k = cgroup_backend_create(r->backend, owner, id, &c, &missing, ret);
+        if (k == -EOPNOTSUPP)
+                return failure_set(ret_failure, k, PROTO_ERROR_UNENFORCEABLE,
+                                   "the limits cannot be enforced here: %s is missing",
+                                   missing ?: "a controller");
+        if (k < 0)
+                return failure_set(ret_failure, k, PROTO_ERROR_INTERNAL,
+                                   "cannot create the agent's cgroup: %s", strerror(-k));
+        return 0;
 }
 
 int agent_cgroup_open(AgentCgroupRoot *r, uid_t owner, const char *id, CgroupHandle **ret)

@@ -88,7 +88,6 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
         _cleanup_free_ char *listen = NULL, *workspace = NULL, *home = NULL;
         _cleanup_strv_free_ char **masks = NULL, **all_masks = NULL;
         SpawnStage stage = SPAWN_STAGE_PREPARE;
-        const char *missing = NULL;
         PidRef shim = PIDREF_NULL;
         char buf[32];
         int r;
@@ -115,12 +114,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
                 FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
 
         r = agent_cgroup_create(m->cgroup, a->info.owner_uid, a->info.id, &a->info.limits, &a->kernel.cg,
-                                &missing);
-        if (r == -EOPNOTSUPP)
-                FAIL(r, PROTO_ERROR_UNENFORCEABLE, "the limits cannot be enforced here: %s is missing",
-                     missing ?: "a controller");
+                                ret_failure);
         if (r < 0)
-                FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's cgroup: %s", strerror(-r));
+                return r;
         a->info.cgroup = strdup(cgroup_handle_path(a->kernel.cg));
         if (!a->info.cgroup)
                 FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
