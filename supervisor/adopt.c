@@ -176,8 +176,8 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
         a->end.failed_stage = p->failed_stage;
         a->end.failed_error = p->failed_error;
         a->end.oom_kills_at_start = p->oom_kills_at_start;
-        a->runtime_deadline_usec = p->runtime_deadline_usec;
-        a->stop_deadline_usec = p->stop_deadline_usec;
+        a->timers.runtime_deadline_usec = p->runtime_deadline_usec;
+        a->timers.stop_deadline_usec = p->stop_deadline_usec;
         a->output.announced_seq = p->output_announced_seq;
         a->output.stdout_bytes = p->output_stdout_bytes;
         a->output.stderr_bytes = p->output_stderr_bytes;
@@ -236,8 +236,8 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
         adopt_freezer(a);
         if (a->info.state == PROTO_STATE_STOPPING)
                 (void)agent_arm_stop_deadline(a);
-        else if (a->runtime_deadline_usec > 0)
-                (void)agent_arm_runtime_deadline(a, a->runtime_deadline_usec);
+        else if (a->timers.runtime_deadline_usec > 0)
+                (void)agent_arm_runtime_deadline(a, a->timers.runtime_deadline_usec);
         agent_save_record(a);
         log_agent_info(a, "Re-adopted: %s, shim pid %d.", proto_state_to_string(a->info.state),
                        (int)a->shim.pid.pid);

@@ -63,7 +63,7 @@ int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec)
 {
         int r;
 
-        a->runtime_deadline_usec = deadline_usec;
+        a->timers.runtime_deadline_usec = deadline_usec;
         a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
         if (deadline_usec == 0)
                 return 0;
@@ -105,13 +105,13 @@ int agent_arm_stop_deadline(Agent *a)
         int r;
 
         a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
-        if (a->end.kill_requested || a->stop_deadline_usec == 0 ||
-            a->stop_deadline_usec <= now_usec(CLOCK_MONOTONIC)) {
+        if (a->end.kill_requested || a->timers.stop_deadline_usec == 0 ||
+            a->timers.stop_deadline_usec <= now_usec(CLOCK_MONOTONIC)) {
                 kill_now(a);
                 return 0;
         }
         r = sd_event_add_time(a->manager->event, &a->timers.stop_timer, CLOCK_MONOTONIC,
-                              a->stop_deadline_usec, 1000, on_stop_deadline, a);
+                              a->timers.stop_deadline_usec, 1000, on_stop_deadline, a);
         if (r < 0) {
                 kill_now(a);
                 return r;

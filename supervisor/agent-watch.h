@@ -15,7 +15,7 @@
 int agent_watch_shim(Agent *a);
 /* timeout_ms: at deadline_usec (CLOCK_MONOTONIC; in the past: at once) the agent is stopped as timed_out. */
 int agent_arm_runtime_deadline(Agent *a, uint64_t deadline_usec);
-/* A stop in progress found at re-adoption: the cgroup killed at a->stop_deadline_usec (at once when passed
- * or 0).
+/* A stop in progress found at re-adoption: the cgroup killed at a->timers.stop_deadline_usec (at once when
+ * passed or 0).
  */
 int agent_arm_stop_deadline(Agent *a);

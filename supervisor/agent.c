@@ -372,7 +372,7 @@ int agent_stop(Agent *a, uint64_t grace_usec)
         a->end.stop_requested = true;
         /* a frozen agent cannot handle SIGTERM: thaw it first */
         leave_frozen(a);
-        a->stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
+        a->timers.stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
         (void)agent_transition(a, AGENT_EVENT_STOP);
         if (a->info.state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->shim.control_fd >= 0)
                 r = shim_link_send_signal(a, SIGTERM);

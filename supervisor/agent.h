@@ -30,9 +30,6 @@ struct Agent {
         /* The public record: what `get` answers (with live pid and usage added), what the record file
          * stores and what adoption restores. `usage` is the last read at the end (has_usage once ended). */
         ProtoAgentInfo info;
-        bool stdin_open;
-        int ns_pid;                  /* the agent's pid in its own namespace */
-        uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
 
         /* Why and how it ends: decided by requests and the kernel, read by agent_finalize(). */
         struct {
@@ -55,6 +52,8 @@ struct Agent {
                 sd_event_source *runtime_timer;   /* spawn timeout_ms */
                 sd_event_source *output_timer;    /* rate limit of output events */
                 sd_event_source *retention_timer; /* config.retention after the end: remove */
+                uint64_t runtime_deadline_usec;   /* CLOCK_MONOTONIC end of timeout_ms, 0: none */
+                uint64_t stop_deadline_usec;      /* CLOCK_MONOTONIC end of a stop's grace, 0: none */
         } timers;
 
         /* The kernel's side of it: its cgroup and the state directory the shim writes (agent-cgroup.c,
@@ -85,16 +84,15 @@ struct Agent {
         } output;
 
         /* Private bookkeeping. */
-        char *state_path;      /* STATE/agents/ID */
-        char *runtime_path;    /* RUNTIME/agents/ID */
-        bool remove_requested; /* removed as soon as its cgroups are empty */
-        uint64_t next_cookie;  /* of the next stdin write */
-
-        /* persistence and re-adoption (agent-record.c, adopt.c, agent-watch.c) */
-        uint64_t runtime_deadline_usec; /* CLOCK_MONOTONIC end of timeout_ms, 0: none */
-        uint64_t stop_deadline_usec;    /* CLOCK_MONOTONIC end of a stop's grace, 0: none */
-        bool adopted;                   /* re-adopted by this daemon: its HELLO resumes it */
-        bool record_failed;             /* a record write failed (logged once) */
+        bool stdin_open;             /* its stdin pipe is open (the shim's HELLO, a `stdin` close) */
+        int ns_pid;                  /* the agent's pid in its own namespace */
+        uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
+        char *state_path;            /* STATE/agents/ID */
+        char *runtime_path;          /* RUNTIME/agents/ID */
+        bool remove_requested;       /* removed as soon as its cgroups are empty */
+        uint64_t next_cookie;        /* of the next stdin write */
+        bool adopted;                /* re-adopted by this daemon: its HELLO resumes it */
+        bool record_failed;          /* a record write failed (logged once) */
 };
 
 int agent_new(Manager *m, uid_t owner, Agent **ret);
