@@ -6,13 +6,14 @@
 
 #include <stdint.h>
 
+#include "failure.h"
 #include "proto.h"
 
 typedef struct Agent Agent;
 
 typedef enum AgentNoticeType {
         AGENT_NOTICE_STARTED,      /* the agent exec'd */
-        AGENT_NOTICE_SPAWN_FAILED, /* it cannot start (code, msg); it has not ended (yet) */
+        AGENT_NOTICE_SPAWN_FAILED, /* it cannot start (failure); it has not ended (yet) */
         AGENT_NOTICE_FROZEN,       /* a pause is done */
         AGENT_NOTICE_THAWED,       /* a resume is done */
         AGENT_NOTICE_RESUMED,      /* a pause in progress was overtaken by a resume */
@@ -27,10 +28,10 @@ typedef enum AgentNoticeType {
 
 typedef struct AgentNotice {
         AgentNoticeType type;
-        ProtoErrorCode code; /* SPAWN_FAILED */
-        const char *msg;     /* SPAWN_FAILED, ENDED */
-        uint64_t cookie;     /* STDIN_ACK */
-        int64_t result;      /* STDIN_ACK */
+        const Failure *failure; /* SPAWN_FAILED */
+        const char *msg;        /* ENDED: why it failed, if it did */
+        uint64_t cookie;        /* STDIN_ACK */
+        int64_t result;         /* STDIN_ACK */
 } AgentNotice;
 
 /* Hands n to the agent's observer. */

@@ -76,7 +76,7 @@ static void answer(Call *c, Agent *a, const AgentNotice *n)
                 break;
         case AGENT_NOTICE_SPAWN_FAILED:
                 if (c->wait == CALL_WAIT_STARTED)
-                        call_reply_error(c, n->code, "%s", n->msg);
+                        call_reply_failure(c, n->failure);
                 break;
         case AGENT_NOTICE_FROZEN:
                 if (c->wait == CALL_WAIT_FROZEN)

@@ -137,6 +137,7 @@ static int send_welcome(Agent *a, uint32_t version)
 
 static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
 {
+        Failure fail = {};
         uint32_t min, max, v;
         int r;
 
@@ -152,11 +153,9 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
                         min, max, SHIM_PROTOCOL_VERSION_MIN, SHIM_PROTOCOL_VERSION);
                 a->manager->stats.shim_protocol_errors++;
                 a->shim.version = 0;
-                agent_notify(
-                        a, &(AgentNotice){
-                                   .type = AGENT_NOTICE_SPAWN_FAILED,
-                                   .code = PROTO_ERROR_INTERNAL,
-                                   .msg = "the agent's shim speaks no protocol version of this descartesd"});
+                (void)failure_set(&fail, r, PROTO_ERROR_INTERNAL,
+                                  "the agent's shim speaks no protocol version of this descartesd");
+                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_SPAWN_FAILED, .failure = &fail});
                 shim_link_detach(a);
                 return;
         }
