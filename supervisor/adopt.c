@@ -286,7 +286,7 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
                         id, (unsigned long long)m->config.max_agents);
         r = agent_from_record(m, id, &rec, fd, &a);
         if (r < 0) {
-                log_error_errno(r, "Agent %s cannot be restored, skipping it: %m", id);
+                log_error_errno(r, "Failed to restore agent %s, skipping it: %m", id);
                 st->skipped++;
                 return;
         }

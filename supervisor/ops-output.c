@@ -15,7 +15,6 @@ static int step_output(OpStep *s, Agent *a, const void *v)
                 .scan_bytes = m->config.output_scan_budget,
                 .usec = m->config.output_time_budget_usec,
         };
-        Failure fail = {};
         _cleanup_close_ int tmp = -EBADF;
         int dfd, r;
 
@@ -26,10 +25,11 @@ static int step_output(OpStep *s, Agent *a, const void *v)
         r = op_step_reply_empty(s);
         if (r < 0)
                 return r;
-        r = output_query(dfd, args, a->output.dropped_bytes, &budget, &s->reply.result.output, &fail);
+        r = output_query(dfd, args, a->output.dropped_bytes, &budget, &s->reply.result.output, &s->fail);
+        if (failure_is_set(&s->fail)) /* bad arguments: output_query() says which */
+                return r;
         if (r == -EINVAL)
-                return op_step_fail(s, r, PROTO_ERROR_BAD_REQUEST, "%s",
-                                    failure_is_set(&fail) ? fail.msg : "bad arguments");
+                return op_step_fail(s, r, PROTO_ERROR_BAD_REQUEST, "bad arguments");
         if (r < 0)
                 return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot read the output of agent %s: %m",
                                     a->info.id);
