@@ -169,10 +169,10 @@ static int call_agent(DescartesClient *c, const ProtoRequest *req, uint64_t extr
         return ret ? made(wire_agent_new(&reply.result.agent.agent, ret), e) : 0;
 }
 
-static int agent_op(DescartesClient *c, ProtoOp op, const char *agent, DescartesAgent **ret,
-                    DescartesError *e)
+/* A request whose args begin with the agent (every per-agent args struct does): checks, then sends it. */
+static int agent_request(DescartesClient *c, ProtoRequest *req, const char *agent, DescartesAgent **ret,
+                         DescartesError *e)
 {
-        ProtoRequest req = {.op = op, .args.agent.agent = (char *)agent};
         int r;
 
         r = check_client(c, c, e);
@@ -181,7 +181,15 @@ static int agent_op(DescartesClient *c, ProtoOp op, const char *agent, Descartes
         r = check_agent_ref(agent, e);
         if (r < 0)
                 return r;
-        return call_agent(c, &req, 0, ret, e);
+        req->args.agent.agent = (char *)agent;
+        return call_agent(c, req, 0, ret, e);
+}
+
+static int agent_op(DescartesClient *c, ProtoOp op, const char *agent, DescartesAgent **ret,
+                    DescartesError *e)
+{
+        ProtoRequest req = {.op = op};
+        return agent_request(c, &req, agent, ret, e);
 }
 
 int descartes_get(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
@@ -211,20 +219,12 @@ int descartes_remove(DescartesClient *c, const char *agent, DescartesAgent **ret
 
 int descartes_wait(DescartesClient *c, const char *agent, DescartesAgent **ret, DescartesError *e)
 {
-        ProtoRequest req = {
-                .op = PROTO_OP_WAIT, .args.wait.agent = (char *)agent, .args.wait.has_timeout_ms = true};
+        ProtoRequest req = {.op = PROTO_OP_WAIT, .args.wait.has_timeout_ms = true};
         uint64_t usec = descartes_client_get_op_timeout(c, DESCARTES_OP_WAIT);
-        int r;
 
-        r = check_client(c, c, e);
-        if (r < 0)
-                return r;
-        r = check_agent_ref(agent, e);
-        if (r < 0)
-                return r;
         /* the daemon answers `timeout` a little before the request would time out here */
         req.args.wait.timeout_ms = usec > 2 * USEC_PER_SEC ? (usec - USEC_PER_SEC) / USEC_PER_MSEC : 1000;
-        return call_agent(c, &req, 0, ret, e);
+        return agent_request(c, &req, agent, ret, e);
 }
 
 int descartes_stop(DescartesClient *c, const char *agent, int64_t grace_ms, DescartesAgent **ret,
