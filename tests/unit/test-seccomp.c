@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -773,6 +774,13 @@ enum {
         CHECK_GETPID,
         CHECK_FORK,
         CHECK_PERSONALITY_QUERY,
+        CHECK_PERSONALITY_BSD,
+        CHECK_PERSONALITY_NORANDOM,
+        CHECK_PERSONALITY_HIGH,
+        CHECK_PERSONALITY_UNAME26_LINUX32,
+        CHECK_PERSONALITY_LINUX,
+        CHECK_SOCKET_VSOCK,
+        CHECK_SOCKET_UNIX,
         CHECK_UNSHARE_NOTHING,
         _CHECK_MAX,
 };
@@ -807,6 +815,13 @@ static const struct {
         [CHECK_GETPID] = {"getpid", 0},
         [CHECK_FORK] = {"fork", 0},
         [CHECK_PERSONALITY_QUERY] = {"personality(0xffffffff)", 0},
+        [CHECK_PERSONALITY_BSD] = {"personality(PER_BSD)", EPERM},
+        [CHECK_PERSONALITY_NORANDOM] = {"personality(ADDR_NO_RANDOMIZE)", EPERM},
+        [CHECK_PERSONALITY_HIGH] = {"personality(0x100000000)", EPERM},
+        [CHECK_PERSONALITY_UNAME26_LINUX32] = {"personality(UNAME26 | PER_LINUX32)", 0},
+        [CHECK_PERSONALITY_LINUX] = {"personality(PER_LINUX)", 0},
+        [CHECK_SOCKET_VSOCK] = {"socket(AF_VSOCK)", EAFNOSUPPORT},
+        [CHECK_SOCKET_UNIX] = {"socket(AF_UNIX)", 0},
         [CHECK_UNSHARE_NOTHING] = {"unshare(0)", 0},
 };
 
@@ -857,6 +872,18 @@ static void child_default_checks(const void *userdata)
                                    ? 0
                                    : EIO);
         got[CHECK_PERSONALITY_QUERY] = result_of(syscall(SYS_personality, 0xffffffffUL));
+        /* Refused ones would change this child's personality without the filter; the allowed pair is
+         * undone at once. */
+        got[CHECK_PERSONALITY_BSD] = result_of(syscall(SYS_personality, (unsigned long)PER_BSD));
+        got[CHECK_PERSONALITY_NORANDOM] =
+                result_of(syscall(SYS_personality, (unsigned long)ADDR_NO_RANDOMIZE));
+        got[CHECK_PERSONALITY_HIGH] = result_of(syscall(SYS_personality, 0x100000000UL));
+        got[CHECK_PERSONALITY_UNAME26_LINUX32] =
+                result_of(syscall(SYS_personality, (unsigned long)(UNAME26 | PER_LINUX32)));
+        got[CHECK_PERSONALITY_LINUX] = result_of(syscall(SYS_personality, (unsigned long)PER_LINUX));
+        /* AF_VSOCK is 40; a kernel without vsock would say EAFNOSUPPORT too, the filter says it anyway */
+        got[CHECK_SOCKET_VSOCK] = result_of(syscall(SYS_socket, 40, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        got[CHECK_SOCKET_UNIX] = result_of(syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         got[CHECK_UNSHARE_NOTHING] = result_of(unshare(0));
         /* Last: without the filter these would succeed and change what the calls above see. */
         got[CHECK_UNSHARE_NEWNS] = result_of(unshare(CLONE_NEWNS));
@@ -902,6 +929,8 @@ enum {
         STRICT_CLONE3,
         STRICT_PERSONALITY_NORANDOM,
         STRICT_PERSONALITY_QUERY,
+        STRICT_SOCKET_VSOCK,
+        STRICT_SOCKET_UNIX,
         STRICT_PTRACE,
         STRICT_FORK,
         STRICT_UNSHARE,
@@ -917,6 +946,8 @@ static const struct {
         [STRICT_CLONE3] = {"clone3", ENOSYS},
         [STRICT_PERSONALITY_NORANDOM] = {"personality(ADDR_NO_RANDOMIZE)", ENOSYS},
         [STRICT_PERSONALITY_QUERY] = {"personality(0xffffffff)", 0},
+        [STRICT_SOCKET_VSOCK] = {"socket(AF_VSOCK)", EAFNOSUPPORT},
+        [STRICT_SOCKET_UNIX] = {"socket(AF_UNIX)", 0},
         [STRICT_PTRACE] = {"ptrace", ENOSYS},
         [STRICT_FORK] = {"fork", 0},
         [STRICT_UNSHARE] = {"unshare(CLONE_NEWNS)", ENOSYS},
@@ -936,6 +967,8 @@ static void child_strict_checks(const void *userdata)
         /* Without the filter this would change the child's personality; it execs /bin/true either way. */
         got[STRICT_PERSONALITY_NORANDOM] = result_of(syscall(SYS_personality, 0x0040000UL));
         got[STRICT_PERSONALITY_QUERY] = result_of(syscall(SYS_personality, 0xffffffffUL));
+        got[STRICT_SOCKET_VSOCK] = result_of(syscall(SYS_socket, 40, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        got[STRICT_SOCKET_UNIX] = result_of(syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         got[STRICT_PTRACE] = result_of(syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, 0, 0, 0));
         pid = fork();
         if (pid == 0)
