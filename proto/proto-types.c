@@ -118,6 +118,8 @@ static const ProtoField agent_info_fields[] = {
         PROTO_ROW(ProtoAgentInfo, limits, "limits", OBJECT, .flags = PROTO_F_REQUIRED,
                   .type = &proto_limits_type),
         PROTO_OPT(ProtoAgentInfo, usage, has_usage, "usage", OBJECT, .type = &proto_usage_type),
+        PROTO_OPT(ProtoAgentInfo, uid, has_uid, "uid", U32, .max = UINT32_MAX),
+        PROTO_OPT(ProtoAgentInfo, gid, has_gid, "gid", U32, .max = UINT32_MAX),
 };
 const ProtoType proto_agent_info_type = PROTO_TYPE("agent_info", ProtoAgentInfo, agent_info_fields);
 

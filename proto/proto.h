@@ -227,6 +227,10 @@ typedef struct ProtoAgentInfo {
         ProtoLimits limits;
         bool has_usage;
         ProtoUsage usage;
+        bool has_uid; /* the uid and gid the agent runs as (absent in records of older daemons) */
+        uint32_t uid;
+        bool has_gid;
+        uint32_t gid;
 } ProtoAgentInfo;
 
 typedef struct ProtoEvent {

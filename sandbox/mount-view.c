@@ -16,11 +16,14 @@
 #include "mount-view.h"
 #include "mountinfo.h"
 #include "string-util.h"
+#include "userns.h"
 
 #define STAGING_ROOT "root"
 #define MASK_ATTR    (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
-static const char *const default_masks[] = {"/home", "/root", "/run/user"};
+/* /run and /var/run (a link to /run on most hosts, masked once then) hold the host's service sockets:
+ * a unix socket on a read-only mount still accepts connections, so only a mask keeps them out of reach. */
+static const char *const default_masks[] = {"/home", "/root", "/run", "/var/run"};
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 static const char *const proc_readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
 static const struct {
@@ -37,6 +40,12 @@ typedef struct Mask {
         bool mounted; /* a tmpfs of ours is at its view path, to be made read-only */
 } Mask;
 
+typedef struct Keep {
+        char *path; /* canonical host path, under a mask */
+        bool is_dir;
+        int tree; /* detached clone of it */
+} Keep;
+
 typedef struct ViewState {
         const MountViewSpec *spec;
         const char *target;  /* the workspace in the view */
@@ -49,6 +58,8 @@ typedef struct ViewState {
         int dev_trees[ELEMENTSOF(dev_nodes)];
         Mask masks[MOUNT_VIEW_MASKS_MAX];
         size_t n_masks;
+        Keep keeps[MOUNT_VIEW_KEEPS_MAX];
+        size_t n_keeps;
         const char *step;
 } ViewState;
 
@@ -63,6 +74,10 @@ static void view_state_done(ViewState *s)
                 (void)safe_close(s->dev_trees[i]);
         for (size_t i = 0; i < s->n_masks; i++)
                 free(s->masks[i].path);
+        for (size_t i = 0; i < s->n_keeps; i++) {
+                free(s->keeps[i].path);
+                (void)safe_close(s->keeps[i].tree);
+        }
 }
 
 static int join3(char *buf, size_t n, const char *a, const char *b, const char *c)
@@ -103,6 +118,9 @@ static int spec_check(const MountViewSpec *spec)
         for (const char *const *m = (const char *const *)spec->mask_paths; m && *m; m++)
                 if ((*m)[0] != '/')
                         return -EINVAL;
+        for (const char *const *k = (const char *const *)spec->keep_paths; k && *k; k++)
+                if ((*k)[0] != '/')
+                        return -EINVAL;
         return 0;
 }
 
@@ -141,6 +159,19 @@ static int workspace_open(ViewState *s)
         s->workspace_tree = mount_clone_tree(fd, NULL, true);
         if (s->workspace_tree < 0)
                 return s->workspace_tree;
+        if (spec->workspace_idmap) {
+                _cleanup_close_ int userns = -EBADF;
+                int r;
+
+                s->step = "workspace-idmap";
+                r = userns_new_idmap(st.st_uid, spec->workspace_uid, st.st_gid, spec->workspace_gid,
+                                     &userns);
+                if (r < 0)
+                        return r;
+                r = userns_idmap_tree(s->workspace_tree, userns);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -198,6 +229,49 @@ static int masks_resolve(ViewState *s)
         return 0;
 }
 
+/* The mask a canonical path lies strictly under, or NULL. */
+static const Mask *mask_covering(const ViewState *s, const char *path)
+{
+        for (size_t i = 0; i < s->n_masks; i++) {
+                const char *rest = startswith(path, s->masks[i].path);
+
+                if (s->masks[i].is_dir && rest && rest[0] == '/')
+                        return &s->masks[i];
+        }
+        return NULL;
+}
+
+/* A kept path shows read-only through the mask that covers it (resolv.conf in /run/systemd/resolve).
+ * Symlinks are followed in the host, so a link names what it points to. Only files and directories are
+ * kept: a socket is what the masks are for. Paths that do not exist or lie under no mask are skipped. */
+static int keeps_resolve(ViewState *s)
+{
+        for (char *const *k = s->spec->keep_paths; k && *k; k++) {
+                _cleanup_free_ char *canon = realpath(*k, NULL);
+                struct stat st;
+                bool dup = false;
+
+                if (!canon) {
+                        if (errno == ENOENT || errno == ENOTDIR)
+                                continue;
+                        return -errno;
+                }
+                if (stat(canon, &st) < 0)
+                        return -errno;
+                if ((!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || !mask_covering(s, canon))
+                        continue;
+                for (size_t i = 0; i < s->n_keeps; i++)
+                        dup = dup || streq(s->keeps[i].path, canon);
+                if (dup)
+                        continue;
+                if (s->n_keeps >= MOUNT_VIEW_KEEPS_MAX)
+                        return -E2BIG;
+                s->keeps[s->n_keeps++] =
+                        (Keep){.path = TAKE_PTR(canon), .is_dir = S_ISDIR(st.st_mode), .tree = -EBADF};
+        }
+        return 0;
+}
+
 /* Clones what the view takes from the host before anything is mounted over the host's paths. */
 static int clone_sources(ViewState *s)
 {
@@ -219,6 +293,11 @@ static int clone_sources(ViewState *s)
                         continue;
                 if (s->dev_trees[i] < 0)
                         return s->dev_trees[i];
+        }
+        for (size_t i = 0; i < s->n_keeps; i++) {
+                s->keeps[i].tree = mount_clone_tree(AT_FDCWD, s->keeps[i].path, s->keeps[i].is_dir);
+                if (s->keeps[i].tree < 0)
+                        return s->keeps[i].tree;
         }
         return 0;
 }
@@ -458,6 +537,40 @@ static int masks_apply(ViewState *s)
         return 0;
 }
 
+/* Binds each kept path read-only at its place inside its mask, while the masks are still writable for the
+ * mount points. */
+static int keeps_apply(ViewState *s)
+{
+        char path[PATH_MAX];
+        int r;
+
+        for (size_t i = 0; i < s->n_keeps; i++) {
+                Keep *k = &s->keeps[i];
+
+                r = view_path(s, k->path, path, sizeof path);
+                if (r < 0)
+                        return r;
+                if (k->is_dir)
+                        r = mount_mkdir_p(path, 0755);
+                else {
+                        char *slash = strrchr(path, '/');
+
+                        *slash = 0;
+                        r = mount_mkdir_p(path, 0755);
+                        *slash = '/';
+                        if (r >= 0)
+                                r = mount_touch(path, 0644);
+                }
+                if (r < 0)
+                        return r;
+                r = tree_attach_with_attr(k->tree, path, MASK_ATTR, k->is_dir);
+                if (r < 0)
+                        return r;
+                k->tree = safe_close(k->tree);
+        }
+        return 0;
+}
+
 /* Runs before the workspace is bound, so that each path still leads to our own tmpfs and never to a mount
  * of the host's inside the workspace. Per-mount read-only: no superblock is touched. */
 static int masks_seal(ViewState *s)
@@ -587,6 +700,7 @@ int mount_view_setup(const MountViewSpec *spec, const char **ret_failed_step)
         STEP("make-private", RET_NERRNO(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)));
         STEP("workspace", workspace_open(&s));
         STEP("masks", masks_resolve(&s));
+        STEP("keep", keeps_resolve(&s));
         STEP("clone", clone_sources(&s));
         STEP("root", staging_setup(&s));
         STEP("proc", setup_proc(&s));
@@ -594,6 +708,7 @@ int mount_view_setup(const MountViewSpec *spec, const char **ret_failed_step)
         STEP("dev", setup_dev(&s));
         STEP("tmp", setup_tmp(&s));
         STEP("mask", masks_apply(&s));
+        STEP("keep", keeps_apply(&s));
         STEP("workspace-bind", workspace_mountpoint(&s));
         STEP("mask", masks_seal(&s));
         STEP("workspace-bind", workspace_attach(&s));

@@ -25,6 +25,7 @@
 #include "shim-launch.h"
 #include "string-util.h"
 #include "time-util.h"
+#include "uid-pool.h"
 
 /* The agent's environment: the request's, plus HOME in the workspace unless it set one. shim_launch() hands
  * it to the shim as data for the agent's execve; the root shim itself never runs with it. */
@@ -48,7 +49,7 @@ static int build_env(const ProtoStrMap *env, const char *home, char ***ret)
  * dir is masked) and remove takes it with the rest. With workspace_size (the default) the view mounts a
  * tmpfs of that size there, so the directory on disk stays empty: the agent's scratch space is bounded and
  * goes with the agent. */
-static int make_workspace(Agent *a, const AgentSandbox *sb, char **ret)
+static int make_workspace(Agent *a, uid_t uid, gid_t gid, char **ret)
 {
         _cleanup_free_ char *path = NULL;
 
@@ -56,7 +57,7 @@ static int make_workspace(Agent *a, const AgentSandbox *sb, char **ret)
                 return -ENOMEM;
         if (mkdirat(a->kernel.state_fd, "work", 0700) < 0)
                 return -errno;
-        if (fchownat(a->kernel.state_fd, "work", sb->uid, sb->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fchownat(a->kernel.state_fd, "work", uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         *ret = TAKE_PTR(path);
         return 0;
@@ -86,9 +87,11 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
         _cleanup_close_ int log_fd = -EBADF;
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *listen = NULL, *workspace = NULL, *home = NULL;
-        _cleanup_strv_free_ char **masks = NULL, **all_masks = NULL;
+        _cleanup_strv_free_ char **masks = NULL, **all_masks = NULL, **keeps = NULL;
         SpawnStage stage = SPAWN_STAGE_PREPARE;
         PidRef shim = PIDREF_NULL;
+        uid_t uid = sb->uid;
+        gid_t gid = sb->gid;
         char buf[32];
         int r;
 
@@ -98,6 +101,21 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
         a->kernel.state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (a->kernel.state_fd < 0)
                 FAIL(-errno, PROTO_ERROR_INTERNAL, "cannot open %s: %s", a->state_path, strerror(errno));
+        if (sb->dynamic_uid) {
+                /* claimed once STATE/agents/ID exists: the claim holds as long as that directory does */
+                r = uid_pool_claim(m->uid_pool, a->info.id, &uid);
+                if (r == -EUSERS)
+                        FAIL(r, PROTO_ERROR_LIMIT_EXCEEDED,
+                             "every uid of agent_uids (%u-%u) is taken by an agent or by files a removed "
+                             "agent left; remove ended agents or widen the range",
+                             (unsigned)m->config.agent_uid_min, (unsigned)m->config.agent_uid_max);
+                if (r < 0)
+                        FAIL(r, PROTO_ERROR_INTERNAL, "cannot claim a uid for the agent: %s", strerror(-r));
+                gid = (gid_t)uid;
+        }
+        a->info.has_uid = a->info.has_gid = true;
+        a->info.uid = uid;
+        a->info.gid = gid;
         /* no agent may run without a record: a restarted daemon knows its agents only from them, so a
          * record that cannot be written (a full disk) refuses the spawn before anything runs */
         r = agent_record_save(a);
@@ -137,7 +155,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
         if (sb->workspace)
                 workspace = strdup(sb->workspace);
         else {
-                r = make_workspace(a, sb, &workspace);
+                r = make_workspace(a, uid, gid, &workspace);
                 if (r < 0)
                         FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's workspace: %s",
                              strerror(-r));
@@ -150,6 +168,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
         r = config_split_paths(m->config.mask_paths, &masks);
         if (r < 0)
                 FAIL(r, PROTO_ERROR_INTERNAL, "mask_paths: %s", strerror(-r));
+        r = config_split_paths(m->config.mask_keep, &keeps);
+        if (r < 0)
+                FAIL(r, PROTO_ERROR_INTERNAL, "mask_keep: %s", strerror(-r));
         r = build_env(&args->env, home, &env);
         if (r < 0)
                 FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
@@ -171,8 +192,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
                 .loopback = !args->has_net || args->net == PROTO_NET_NONE,
                 .argv = a->info.argv,
                 .sandbox = true,
-                .uid = sb->uid,
-                .gid = sb->gid,
+                .uid = uid,
+                .gid = gid,
                 .workspace = workspace,
                 .workspace_owner = sb->workspace_owner,
                 .tmp_size = m->config.tmp_size,
@@ -181,6 +202,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
                 .mask_paths = all_masks,
                 .home = home,
                 .seccomp = true,
+                .keep_paths = keeps,
+                .workspace_idmap = sb->workspace_idmap,
         };
         ShimLaunch l = {
                 .shim_path = m->shim_path,
@@ -239,7 +262,10 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
                      "full?)",
                      a->state_path, strerror(-r));
         log_agent_info(a, "Shim started as pid %d in %s; the agent runs as %s (uid %u, gid %u) in %s.",
-                       (int)a->shim.pid.pid, a->info.cgroup, sb->user ?: "?", (unsigned)sb->uid,
-                       (unsigned)sb->gid, workspace);
+                       (int)a->shim.pid.pid, a->info.cgroup,
+                       sb->user
+                               ?: sb->dynamic_uid ? "its own uid"
+                                                  : "?",
+                       (unsigned)uid, (unsigned)gid, workspace);
         return 0;
 }

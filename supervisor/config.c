@@ -34,6 +34,9 @@ void config_init_defaults(Config *c)
                 .admin_group = strdup("descartes-admin"),
                 .tmp_size = 256ULL * 1024 * 1024,
                 .workspace_size = 1024ULL * 1024 * 1024,
+                .agent_uid_min = CONFIG_AGENT_UID_MIN_DEFAULT,
+                .agent_uid_max = CONFIG_AGENT_UID_MAX_DEFAULT,
+                .mask_keep = strdup(CONFIG_MASK_KEEP_DEFAULT),
         };
 }
 
@@ -48,6 +51,7 @@ void config_done(Config *c)
         free(c->admin_group);
         free(c->mask_paths);
         free(c->policy_dir);
+        free(c->mask_keep);
         *c = (Config){};
 }
 
@@ -142,6 +146,69 @@ int config_split_paths(const char *v, char ***ret)
         return 0;
 }
 
+/* Ids a range of agents' uids must not hold: root, the kernel's overflow id (nobody) and its 16-bit -1,
+ * systemd's DynamicUser= range, and (uid_t)-1. */
+static bool uid_range_is_allowed(uint32_t lo, uint32_t hi)
+{
+        static const struct {
+                uint32_t lo, hi;
+        } reserved[] = {
+                {0, 0},
+                {61184, 65519}, /* systemd DynamicUser= */
+                {65534, 65535}, /* nobody, 16-bit -1 */
+                {UINT32_MAX, UINT32_MAX},
+        };
+
+        if (lo > hi)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+                if (lo <= reserved[i].hi && reserved[i].lo <= hi)
+                        return false;
+        return true;
+}
+
+int config_parse_uid_range(const char *v, uint32_t *ret_min, uint32_t *ret_max)
+{
+        unsigned long long lo, hi;
+        char *end;
+
+        if (streq(v, "none") || streq(v, "")) {
+                *ret_min = *ret_max = 0;
+                return 0;
+        }
+        if (!isdigit((unsigned char)v[0]))
+                return -EINVAL;
+        errno = 0;
+        lo = strtoull(v, &end, 10);
+        if (errno || *end != '-' || !isdigit((unsigned char)end[1]))
+                return -EINVAL;
+        hi = strtoull(end + 1, &end, 10);
+        if (errno || *end || lo > UINT32_MAX || hi > UINT32_MAX ||
+            !uid_range_is_allowed((uint32_t)lo, (uint32_t)hi))
+                return -EINVAL;
+        *ret_min = (uint32_t)lo;
+        *ret_max = (uint32_t)hi;
+        return 0;
+}
+
+/* The sandbox's keys, apart from the table: 1 when key is not one of them. */
+static int config_set_sandbox(Config *c, const char *key, const char *v, const char **ret_expect)
+{
+        int r;
+
+        if (streq(key, "agent_uids")) {
+                *ret_expect = "a range of uids like 65536-99999 (not 0, 61184-65519, 65534, 65535 or "
+                              "4294967295), or none";
+                return config_parse_uid_range(v, &c->agent_uid_min, &c->agent_uid_max);
+        }
+        if (streq(key, "mask_keep")) {
+                *ret_expect = "a space-separated list of absolute paths";
+                r = config_check_paths(v);
+                return r < 0 ? r : set_string(&c->mask_keep, v);
+        }
+        return 1;
+}
+
 static int config_set(Config *c, const char *key, const char *v, const char **ret_expect)
 {
         struct {
@@ -195,6 +262,10 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 "an absolute path",
         };
 
+        int k = config_set_sandbox(c, key, v, ret_expect);
+
+        if (k <= 0)
+                return k;
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 int r;
 

@@ -46,7 +46,19 @@ typedef struct Config {
                                     disk */
         char *mask_paths; /* (live) more host paths hidden from agents, space-separated absolute paths */
         char *policy_dir; /* (live) seccomp policies: POLICY_DIR/seccomp/NAME.json; NULL: the build's */
+
+        /* The sandbox's own keys (parsed by config_set_sandbox). */
+        uint32_t agent_uid_min; /* agent_uids: a root caller's agents each get a uid (and gid) of this */
+        uint32_t agent_uid_max; /* range; both 0 ("none"): they run as agent_user */
+        char *mask_keep; /* (live) host paths kept readable inside the masks, space-separated absolute paths
+                          */
 } Config;
+
+/* The default agent_uids: above systemd's DynamicUser range (61184-65519), nobody (65534) and 65535,
+ * below the subordinate ids useradd hands out (/etc/subuid, from 100000). */
+#define CONFIG_AGENT_UID_MIN_DEFAULT 65536u
+#define CONFIG_AGENT_UID_MAX_DEFAULT 99999u
+#define CONFIG_MASK_KEEP_DEFAULT     "/etc/resolv.conf"
 
 #define CONFIG_MASK_PATHS_MAX 64
 
@@ -59,3 +71,5 @@ int config_parse(Config *c, const char *text, Failure *ret_failure);
 /* mask_paths as a NULL-terminated list (empty when v is NULL); -EINVAL if it does not check. */
 int config_split_paths(const char *v, char ***ret);
 int config_load_file(Config *c, const char *path, bool optional, Failure *ret_failure);
+/* agent_uids: "MIN-MAX" (inclusive, clear of the reserved ids) or "none"/"" (both 0); -EINVAL otherwise. */
+int config_parse_uid_range(const char *v, uint32_t *ret_min, uint32_t *ret_max);

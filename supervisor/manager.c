@@ -33,6 +33,7 @@
 #include "string-util.h"
 #include "time-util.h"
 #include "trash.h"
+#include "uid-pool.h"
 #include "zap.h"
 
 #define REQUEST_CACHE_MAX       8192
@@ -452,6 +453,9 @@ static void reload_config(Manager *m)
         LIVE_U64(workspace_size, "workspace_size");
         LIVE_STR(mask_paths, "mask_paths");
         LIVE_STR(policy_dir, "policy_dir");
+        LIVE_STR(mask_keep, "mask_keep");
+        if (o->agent_uid_min != n.agent_uid_min || o->agent_uid_max != n.agent_uid_max)
+                log_warning("Configuration: agent_uids changed; it takes effect after a restart.");
 #undef LIVE_U64
 #undef LIVE_BOOL
 #undef LIVE_STR
@@ -589,6 +593,7 @@ Manager *manager_free(Manager *m)
         seccomp_cache_free(m->seccomp_cache);
         event_log_free(m->event_log);
         trash_free(m->trash);
+        uid_pool_free(m->uid_pool);
         agent_cgroup_root_free(m->cgroup);
         safe_close(m->lock_fd);
         safe_close(m->runtime_fd);

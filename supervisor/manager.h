@@ -82,6 +82,7 @@ typedef struct Manager {
         /* what agents notify (started, frozen, ended, stdin acks...): the control layer (call-wait.c) */
         void (*agent_observer)(Agent *a, const AgentNotice *n);
         SeccompCache *seccomp_cache; /* compiled policies, by their bytes */
+        struct UidPool *uid_pool;    /* agent_uids: a root caller's agents' own uids; NULL: none */
         ManagerStats stats;
 } Manager;
 

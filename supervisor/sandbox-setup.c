@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent-cgroup.h"
+#include "fd-util.h"
 #include "identity-resolve.h"
 #include "log.h"
 #include "mount-util.h"
 #include "sandbox-setup.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
+#include "uid-pool.h"
+#include "userns.h"
 
 #define DEFAULT_POLICY "default"
 
@@ -79,6 +83,66 @@ static ProtoLimits default_limits(const Config *c)
         return l;
 }
 
+/* A subordinate id file (/etc/subuid, /etc/subgid: NAME:START:COUNT lines) whose ranges meet [lo, hi]: the
+ * first such line in *ret_line. 0 when none (or no file), 1 when one does. */
+static int subid_overlap(const char *path, uint32_t lo, uint32_t hi, char *ret_line, size_t n)
+{
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_file_at(AT_FDCWD, path, 1024 * 1024, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (char *line = text, *next; line && *line; line = next) {
+                unsigned long long start, count;
+                char *colon;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                colon = strchr(line, ':');
+                if (!colon || sscanf(colon + 1, "%llu:%llu", &start, &count) != 2 || count == 0)
+                        continue;
+                if (start <= hi && lo <= start + count - 1) {
+                        (void)snprintf(ret_line, n, "%s", line);
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+/* agent_uids: clear of every subordinate id range, then the pool of claims in the state dir. */
+static int setup_uid_pool(Manager *m)
+{
+        const Config *c = &m->config;
+        static const char *const files[] = {"/etc/subuid", "/etc/subgid"};
+        char line[256];
+        int r;
+
+        if (c->agent_uid_min == 0)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                r = subid_overlap(files[i], c->agent_uid_min, c->agent_uid_max, line, sizeof line);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read %s: %m", files[i]);
+                if (r > 0) {
+                        log_error("The configuration's agent_uids %u-%u overlaps the subordinate ids of %s "
+                                  "(\"%s\"): agents would share ids with another user's containers. Choose "
+                                  "another range, or agent_uids = none.",
+                                  (unsigned)c->agent_uid_min, (unsigned)c->agent_uid_max, files[i], line);
+                        return -EINVAL;
+                }
+        }
+        r = uid_pool_new(m->state_fd, c->agent_uid_min, c->agent_uid_max, &m->uid_pool);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open %s/%s: %m", c->state_dir, UID_POOL_DIR);
+        log_info("A root caller's agents run as uids of their own, from %u to %u.",
+                 (unsigned)c->agent_uid_min, (unsigned)c->agent_uid_max);
+        return 0;
+}
+
 int sandbox_setup_check(Manager *m)
 {
         _cleanup_(seccomp_bpf_unrefp) SeccompBpf *bpf = NULL;
@@ -103,7 +167,7 @@ int sandbox_setup_check(Manager *m)
                           missing, m->cgroup->path);
                 return -EOPNOTSUPP;
         }
-        return 0;
+        return setup_uid_pool(m);
 }
 
 /* error may be 0: the refusal is ours, no system call reported it */
@@ -129,6 +193,39 @@ static int check_workspace(const char *path, uid_t caller_uid, Failure *ret_fail
         return 0;
 }
 
+/* Whether the workspace's file system lets us idmap it, before any agent is started: a detached clone,
+ * idmapped and dropped. */
+static int check_idmap(const char *path, uid_t uid, Failure *ret_failure)
+{
+        _cleanup_close_ int fd = -EBADF, tree = -EBADF, userns = -EBADF;
+        struct stat st;
+        int r;
+
+        fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                REFUSE(-errno, PROTO_ERROR_BAD_REQUEST, "workspace %s: %s", path, strerror(errno));
+        tree = mount_clone_tree(fd, NULL, true);
+        if (tree < 0)
+                REFUSE(tree, PROTO_ERROR_UNENFORCEABLE, "workspace %s: cannot clone its mount: %s", path,
+                       strerror(-tree));
+        r = userns_new_idmap(st.st_uid, uid, st.st_gid, uid, &userns);
+        if (r < 0)
+                REFUSE(r, PROTO_ERROR_UNENFORCEABLE,
+                       "workspace %s: cannot make the user namespace of an idmapped mount: %s", path,
+                       strerror(-r));
+        r = userns_idmap_tree(tree, userns);
+        if (r < 0)
+                REFUSE(r, PROTO_ERROR_UNENFORCEABLE,
+                       "workspace %s: its file system cannot be idmapped (%s). A root caller's agents run "
+                       "as "
+                       "uids of their own (agent_uids) and write a workspace they do not own only through "
+                       "an "
+                       "idmapped mount: use a file system that supports them (ext4, xfs, btrfs, tmpfs since "
+                       "Linux 6.3), name a `user` to run as, or set agent_uids = none.",
+                       path, strerror(-r));
+        return 0;
+}
+
 int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, AgentSandbox *ret,
                     Failure *ret_failure)
 {
@@ -138,6 +235,13 @@ int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, Ag
         const char *user = args->user;
         int r;
 
+        if (!user && caller_uid == 0 && m->uid_pool) {
+                /* a uid of its own, claimed at spawn: no passwd entry, gid = uid */
+                sb.dynamic_uid = true;
+                sb.uid = (uid_t)-1;
+                sb.gid = (gid_t)-1;
+                goto workspace;
+        }
         if (!user && caller_uid == 0)
                 user = m->config.agent_user;
         r = identity_resolve(caller_uid, user, m->config.allow_root, NULL, &id);
@@ -162,10 +266,17 @@ int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, Ag
         sb.gid = id.gid;
         sb.user = TAKE_PTR(id.name);
 
+workspace:
         if (args->workspace) {
                 r = check_workspace(args->workspace, caller_uid, ret_failure);
                 if (r < 0)
                         return r;
+                if (sb.dynamic_uid) {
+                        r = check_idmap(args->workspace, m->config.agent_uid_min, ret_failure);
+                        if (r < 0)
+                                return r;
+                        sb.workspace_idmap = true;
+                }
                 sb.workspace = strdup(args->workspace);
                 if (!sb.workspace)
                         REFUSE(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");

@@ -20,6 +20,10 @@ typedef struct AgentSandbox {
         char *workspace;       /* a directory the caller named; NULL: STATE/agents/ID/work */
         uid_t workspace_owner; /* what the shim checks on the named workspace; (uid_t)-1: no check */
         SeccompBpf *seccomp;   /* the compiled policy */
+        /* a root caller's agent without `user`, with agent_uids set: uid and gid are claimed from the pool
+         * at spawn (uid_pool_claim), and a named workspace is idmapped to them */
+        bool dynamic_uid;
+        bool workspace_idmap;
 } AgentSandbox;
 
 void agent_sandbox_done(AgentSandbox *sb);

@@ -185,6 +185,7 @@ void ctl_print_inspect(FILE *f, const DescartesAgent *a)
         char *const *argv = descartes_agent_get_argv(a);
         uint64_t v, usage[4];
         const char *s;
+        uint32_t u;
         int i;
 
         fprintf(f, "%-16s%s\n", "id:", descartes_agent_get_id(a) ?: "-");
@@ -201,6 +202,10 @@ void ctl_print_inspect(FILE *f, const DescartesAgent *a)
                 fprintf(f, "%-16s%d (%s)\n", "signal:", i,
                         i > 0 && i < _NSIG && sigabbrev_np(i) ? sigabbrev_np(i) : "?");
         fprintf(f, "%-16s%" PRIu32 "\n", "owner_uid:", descartes_agent_get_owner_uid(a));
+        if (descartes_agent_get_uid(a, &u))
+                fprintf(f, "%-16s%" PRIu32 "\n", "uid:", u);
+        if (descartes_agent_get_gid(a, &u))
+                fprintf(f, "%-16s%" PRIu32 "\n", "gid:", u);
         if (descartes_agent_get_pid(a, &i))
                 fprintf(f, "%-16s%d\n", "pid:", i);
         fprintf(f, "%-16s", "argv:");

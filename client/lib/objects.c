@@ -365,6 +365,16 @@ bool descartes_agent_get_spawn_us(const DescartesAgent *a, uint64_t *ret)
         return a && OPTIONAL(a->info.has_spawn_us, a->info.spawn_us, ret);
 }
 
+bool descartes_agent_get_uid(const DescartesAgent *a, uint32_t *ret)
+{
+        return a && OPTIONAL(a->info.has_uid, a->info.uid, ret);
+}
+
+bool descartes_agent_get_gid(const DescartesAgent *a, uint32_t *ret)
+{
+        return a && OPTIONAL(a->info.has_gid, a->info.gid, ret);
+}
+
 const char *descartes_agent_get_cgroup(const DescartesAgent *a)
 {
         return a ? a->info.cgroup : NULL;

@@ -33,7 +33,8 @@
  * common version the daemon logs both ranges and leaves the agent uncontrolled: watched, listed, ended by
  * its cgroup, but not signalled or fed stdin through its shim.
  *
- * Version 1: the first release. Version 2: HELLO.min_version, WELCOME.
+ * Version 1: the first release. Version 2: HELLO.min_version, WELCOME. Version 3: the options' keep_paths
+ * and workspace_idmap (read from a blob of version 3 or later).
  *
  * Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one version
  * more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN, and to
@@ -46,7 +47,7 @@
 
 /* The oldest version both sides still speak; raising it drops the upgrade path from older releases. */
 #define SHIM_PROTOCOL_VERSION_MIN     1
-#define SHIM_PROTOCOL_VERSION_RELEASE 2
+#define SHIM_PROTOCOL_VERSION_RELEASE 3
 #ifdef SHIM_PROTOCOL_VNEXT
 #include <string.h>
 #define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VERSION_RELEASE + 1)
@@ -267,12 +268,17 @@ typedef struct ShimOptions {
         char **mask_paths;             /* paths to mask, NULL: none */
         char *home;                    /* created by the agent after the drop (mkdir 0700), NULL: none */
         bool seccomp;                  /* SHIM_FD_SECCOMP holds the filter to load */
+        /* version 3: an older daemon's options end before them */
+        char **keep_paths;    /* host paths shown read-only inside the masks (MountViewSpec), NULL: none */
+        bool workspace_idmap; /* the workspace is mounted idmapped: its owner's uid and gid on disk are
+                                 uid and gid in the view (MountViewSpec.workspace_idmap) */
 } ShimOptions;
 
 #define SHIM_OPTIONS_INIT ((ShimOptions){.uid = (uid_t)-1, .gid = (gid_t)-1, .workspace_owner = (uid_t)-1})
 
 #define SHIM_ID_MAX           128
 #define SHIM_MASK_PATHS_MAX   256                 /* MOUNT_VIEW_MASKS_MAX */
+#define SHIM_KEEP_PATHS_MAX   64                  /* MOUNT_VIEW_KEEPS_MAX */
 #define SHIM_ARGV_MAX         8192                /* above PROTO_ARGV_MAX */
 #define SHIM_OPTIONS_SIZE_MAX (4 * 1024 * 1024)   /* above PROTO_ARGV_BYTES_MAX and the paths */
 #define SHIM_OUTPUT_CAP_MIN   1024ULL             /* OUTPUT_LOG_CAP_MIN */

@@ -36,6 +36,7 @@ void shim_options_done(ShimOptions *o)
         strv_free(o->argv);
         free(o->workspace);
         strv_free(o->mask_paths);
+        strv_free(o->keep_paths);
         free(o->home);
         *o = SHIM_OPTIONS_INIT;
 }
@@ -72,7 +73,7 @@ static bool path_ok(const char *s, size_t max)
 int shim_options_validate(const ShimOptions *o)
 {
         struct sockaddr_un sa;
-        size_t n_masks = 0;
+        size_t n_masks = 0, n_keeps = 0;
 
         if (!o || !id_valid(o->id) || !o->argv || !o->argv[0])
                 return -EINVAL;
@@ -87,11 +88,15 @@ int shim_options_validate(const ShimOptions *o)
         for (char *const *m = o->mask_paths; m && *m; m++)
                 if (!path_ok(*m, PATH_MAX) || ++n_masks > SHIM_MASK_PATHS_MAX)
                         return -EINVAL;
+        for (char *const *k = o->keep_paths; k && *k; k++)
+                if (!path_ok(*k, PATH_MAX) || ++n_keeps > SHIM_KEEP_PATHS_MAX)
+                        return -EINVAL;
 
         if (!o->sandbox)
                 /* everything or nothing: a half-given sandbox is refused rather than run with defaults */
                 return o->workspace || o->uid != (uid_t)-1 || o->gid != (gid_t)-1 || o->tmp_size > 0 ||
-                                       o->workspace_tmpfs_size > 0 || n_masks > 0 || o->home || o->seccomp ||
+                                       o->workspace_tmpfs_size > 0 || n_masks > 0 || n_keeps > 0 ||
+                                       o->home || o->seccomp || o->workspace_idmap ||
                                        o->workspace_owner != (uid_t)-1
                                ? -EINVAL
                                : 0;
@@ -188,6 +193,8 @@ int shim_options_encode(const ShimOptions *o, uint8_t **ret, size_t *ret_size)
         put_u64(&w, o->workspace_tmpfs_size);
         put_strv(&w, o->mask_paths);
         put_str(&w, o->home);
+        put_strv(&w, o->keep_paths);
+        put_u32(&w, o->workspace_idmap);
 #if SHIM_MSG_TEST_TAIL > 0
         /* a field from the future, which a release shim must skip */
         for (unsigned i = 0; i < SHIM_MSG_TEST_TAIL; i++)
@@ -319,6 +326,10 @@ int shim_options_decode(const void *buf, size_t n, ShimOptions *ret)
         o.workspace_tmpfs_size = get_u64(&r);
         o.mask_paths = get_strv(&r, SHIM_MASK_PATHS_MAX);
         o.home = get_str(&r);
+        if (o.version >= 3) {
+                o.keep_paths = get_strv(&r, SHIM_KEEP_PATHS_MAX);
+                o.workspace_idmap = get_u32(&r) != 0;
+        }
         /* fields appended by a later version would be read here; r.left bytes of them are ignored */
         if (r.error)
                 return r.error;

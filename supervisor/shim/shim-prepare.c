@@ -43,6 +43,8 @@ int shim_prepare_namespace(const ShimOptions *o, const char *hostname, SeccompBp
                 view.tmp_size = o->tmp_size;
                 view.workspace_tmpfs_size = o->workspace_tmpfs_size;
                 view.mask_paths = o->mask_paths;
+                view.keep_paths = o->keep_paths;
+                view.workspace_idmap = o->workspace_idmap;
                 view.workspace_owner = o->workspace_owner;
                 view.workspace_uid = o->uid;
                 view.workspace_gid = o->gid;

@@ -91,6 +91,9 @@ def info_problems(a):
         p.append("signal range")
     if not (is_int(a.get("owner_uid")) and 0 <= a["owner_uid"] < 2**32):
         p.append("owner_uid")
+    for k in ("uid", "gid"):
+        if k in a and not (is_int(a[k]) and 0 <= a[k] < 2**32):
+            p.append(k)
     lb = a.get("labels")
     if not isinstance(lb, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in lb.items()):
         p.append("labels missing or not {str: str}")
@@ -657,7 +660,11 @@ def sec5_spawn(controllers):
             au = pwd.getpwnam("descartes-agent").pw_uid
         except KeyError:
             au = None
-        ck(S, "identity: a root caller's agent runs as descartes-agent", lines and lines[0] == str(au), t)
+        uid = a.get("uid")
+        ck(S, "identity: a root caller's agent runs as a uid of its own from agent_uids (65536-99999 by "
+           "default), the INFO's uid and gid, not descartes-agent's",
+           is_int(uid) and 65536 <= uid <= 99999 and uid != au and a.get("gid") == uid
+           and lines and lines[0] == str(uid), (uid, t))
         ck(S, "identity: no supplementary groups", len(lines) > 1 and len(lines[1].split()) == 1, t)
         ck(S, "cwd defaults to the workspace", len(lines) > 2 and lines[2] == ws, t)
         ck(S, "HOME is WORKSPACE/.home", f"HOME={ws}/.home" in lines, t)

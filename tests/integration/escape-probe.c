@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -371,6 +372,33 @@ static int probe_kill(const char *daemon_pid)
         return 0;
 }
 
+/* A signal to another agent's process, by its pid in the host. */
+static int probe_signal(const char *pid)
+{
+        report("signal-other", neg(kill((pid_t)atoi(pid), SIGKILL)));
+        return 0;
+}
+
+/* AF_VSOCK (40) reaches the hypervisor and the host's guests whatever the network namespace. */
+static int probe_vsock(void)
+{
+        int fd = socket(40, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        report("vsock", fd < 0 ? -errno : 0);
+        if (fd >= 0)
+                close(fd);
+        return 0;
+}
+
+/* What Docker's profile refuses (PER_BSD, ADDR_NO_RANDOMIZE) and what it allows (the query). */
+static int probe_personality(void)
+{
+        report("personality-bsd", neg(syscall(SYS_personality, (unsigned long)PER_BSD)));
+        report("personality-norandom", neg(syscall(SYS_personality, (unsigned long)ADDR_NO_RANDOMIZE)));
+        report("personality-query", neg(syscall(SYS_personality, 0xffffffffUL)));
+        return 0;
+}
+
 static int probe_write_file(const char *path)
 {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -424,6 +452,12 @@ int main(int argc, char *argv[])
                 return probe_setuid(arg);
         if (arg && strcmp(cmd, "kill") == 0)
                 return probe_kill(arg);
+        if (strcmp(cmd, "vsock") == 0)
+                return probe_vsock();
+        if (strcmp(cmd, "personality") == 0)
+                return probe_personality();
+        if (arg && strcmp(cmd, "signal") == 0)
+                return probe_signal(arg);
         if (arg && strcmp(cmd, "write-file") == 0)
                 return probe_write_file(arg);
         fprintf(stderr, "escape-probe: unknown probe \"%s\"\n", cmd);

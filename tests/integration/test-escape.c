@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The escape suite: inside a default sandbox (no sandbox option in the request), escape-probe tries each way
- * out and prints what happened; each line is asserted. The agents run as descartes-agent (root caller). */
+ * out and prints what happened; each line is asserted. The agents of this root caller each run as a uid of
+ * their own (agent_uids). The test leaves a world-writable unix socket in a directory of the host's /run
+ * (and one in its /tmp) for agents not to reach, and a file there that mask_keep shows them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +22,8 @@
 #include "string-util.h"
 
 static char staged_probe[PATH_MAX];
+static char run_dir[PATH_MAX];  /* under the host's /run: svc.sock, kept.txt */
+static char tmp_sock[PATH_MAX]; /* in the host's /tmp */
 
 static const char *probe_path(void)
 {
@@ -122,12 +128,23 @@ static void probe_expect(ITest *t, const char *workspace, const char *cmd, const
         run_done(&r);
 }
 
-static uid_t agent_uid(void)
+/* The uid a root caller's agent ran as: its own, from agent_uids (default 65536-99999), never the
+ * agent_user's. */
+static uid_t run_uid(const Run *r)
 {
         struct passwd *pw = getpwnam("descartes-agent");
 
-        assert_non_null(pw);
-        return pw->pw_uid;
+        assert_true(r->info.has_uid && r->info.has_gid);
+        assert_in_range(r->info.uid, 65536, 99999);
+        assert_int_equal(r->info.gid, r->info.uid);
+        assert_true(!pw || pw->pw_uid != r->info.uid);
+        return r->info.uid;
+}
+
+static void expect_line(const Run *r, const char *line)
+{
+        if (!strstr(r->out, line))
+                fail_msg("expected \"%s\" in:\n%s", line, r->out);
 }
 
 static void test_syscalls(void **state)
@@ -175,7 +192,7 @@ static void test_other_workspace(void **state)
                 int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
                 assert_true(fd >= 0);
                 assert_int_equal(write(fd, "secret\n", 7), 7);
-                assert_int_equal(fchown(fd, agent_uid(), (gid_t)-1), 0);
+                assert_int_equal(fchown(fd, run_uid(&a), (gid_t)-1), 0);
                 close(fd);
         }
         probe_expect(t, NULL, "read", path, (const char *[]){"read-other: ENOENT\n", NULL});
@@ -235,10 +252,20 @@ static void test_setuid(void **state)
         assert_true(st.st_mode & S_ISUID);
         assert_int_equal(st.st_uid, 0);
 
-        /* the directory is the workspace (a root caller may name any): nosuid and no_new_privs keep euid */
-        assert_true(asprintf_safe(&expect, "euid: %u uid: %u\n", (unsigned)agent_uid(),
-                                  (unsigned)agent_uid()) >= 0);
-        probe_expect(t, dir, "setuid", suid, (const char *[]){expect, NULL});
+        /* the directory is the workspace (a root caller may name any, idmapped to the agent): nosuid and
+         * no_new_privs keep euid */
+        {
+                const char *argv[] = {probe_path(), "setuid", suid, NULL};
+                Run r = {};
+
+                run_agent(t, dir, argv, &r);
+                fprintf(stderr, "probe setuid:\n%s", r.out);
+                assert_int_equal(r.info.exit_code, 0);
+                assert_true(asprintf_safe(&expect, "euid: %u uid: %u\n", (unsigned)run_uid(&r),
+                                          (unsigned)run_uid(&r)) >= 0);
+                expect_line(&r, expect);
+                run_done(&r);
+        }
         (void)rm_rf_at(AT_FDCWD, dir);
 }
 
@@ -287,21 +314,167 @@ static void test_kill(void **state)
 
 static void test_identity(void **state)
 {
+        const char *argv[] = {probe_path(), "euid", NULL};
         _cleanup_free_ char *expect = NULL;
+        Run r = {};
 
-        assert_true(asprintf_safe(&expect, "euid: %u uid: %u\n", (unsigned)agent_uid(),
-                                  (unsigned)agent_uid()) >= 0);
-        probe_expect(*state, NULL, "euid", NULL, (const char *[]){expect, NULL});
+        run_agent(*state, NULL, argv, &r);
+        assert_true(asprintf_safe(&expect, "euid: %u uid: %u\n", (unsigned)run_uid(&r),
+                                  (unsigned)run_uid(&r)) >= 0);
+        expect_line(&r, expect);
+        run_done(&r);
+}
+
+static bool file_exists(void *path)
+{
+        return access(path, F_OK) == 0;
+}
+
+/* Two agents of a root caller with workspaces under one parent, as an orchestrator makes them (root's,
+ * 0700): each writes its own through the idmapped mount, neither reads the other's nor signals it, and
+ * they run as two uids. */
+static void test_agents_apart(void **state)
+{
+        ITest *t = *state;
+        char parent[] = "/var/tmp/descartes-shared-XXXXXX";
+        const char *sleeper[] = {"/bin/sh", "-c", "echo secret > secret && exec sleep 1000", NULL};
+        _cleanup_free_ char *ws_a = NULL, *ws_b = NULL, *secret = NULL, *text = NULL, *pid = NULL;
+        ProtoSpawnArgs a = {};
+        ProtoAgentInfo info = {}, done = {};
+        DescartesError err = {};
+        struct stat st;
+        Run b = {};
+
+        assert_non_null(mkdtemp(parent));
+        assert_int_equal(chmod(parent, 0755), 0);
+        assert_true(asprintf_safe(&ws_a, "%s/ws-a", parent) >= 0);
+        assert_true(asprintf_safe(&ws_b, "%s/ws-b", parent) >= 0);
+        assert_true(asprintf_safe(&secret, "%s/secret", ws_a) >= 0);
+        assert_int_equal(mkdir(ws_a, 0700), 0);
+        assert_int_equal(mkdir(ws_b, 0700), 0);
+
+        /* A writes its secret in its workspace and stays */
+        a.argv = (char **)sleeper;
+        a.n_argv = 3;
+        a.workspace = ws_a;
+        if (wire_spawn(t->c, &a, &info, &err) < 0)
+                fail_msg("spawn in %s failed: %s", ws_a, err.message);
+        assert_true(info.has_pid && info.has_uid);
+        assert_int_equal(harness_wait_until(file_exists, secret, 20000), 0);
+        /* written through the idmapped mount: on disk it is the workspace owner's, root's */
+        assert_int_equal(stat(secret, &st), 0);
+        assert_int_equal(st.st_uid, 0);
+        assert_int_equal(st.st_gid, 0);
+
+        /* B, in the other workspace: A's is root's 0700 to it, and A is out of its reach */
+        {
+                const char *argv[] = {probe_path(), "read", secret, NULL};
+
+                run_agent(t, ws_b, argv, &b);
+                fprintf(stderr, "probe read (B):\n%s", b.out);
+                expect_line(&b, "read-other: EACCES\n");
+                assert_int_not_equal(run_uid(&b), info.uid);
+                run_done(&b);
+        }
+        assert_true(asprintf_safe(&pid, "%d", info.pid) >= 0);
+        {
+                const char *argv[] = {probe_path(), "signal", pid, NULL};
+
+                run_agent(t, ws_b, argv, &b);
+                fprintf(stderr, "probe signal (B):\n%s", b.out);
+                expect_line(&b, "signal-other: ESRCH\n");
+                run_done(&b);
+        }
+        /* A is untouched and its secret too */
+        assert_int_equal(read_file_at(AT_FDCWD, secret, 64, &text, NULL), 0);
+        assert_string_equal(text, "secret\n");
+        assert_int_equal(kill(info.pid, 0), 0);
+
+        assert_int_equal(wire_kill(t->c, info.id, NULL, &err), 0);
+        itest_wait_final(t, info.id, 20000, &done);
+        assert_int_equal(wire_remove(t->c, info.id, NULL, &err), 0);
+        proto_agent_info_done(&done);
+        proto_agent_info_done(&info);
+        (void)rm_rf_at(AT_FDCWD, parent);
+}
+
+/* net none means no host service: the unix sockets of the host's /run (and /var/run) and /tmp are out of
+ * reach, world-writable as they are; the file mask_keep names in /run is readable. */
+static void test_host_sockets(void **state)
+{
+        ITest *t = *state;
+        _cleanup_free_ char *sock = NULL, *var_sock = NULL, *kept = NULL;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int fd = -EBADF;
+
+        assert_true(asprintf_safe(&sock, "%s/svc.sock", run_dir) >= 0);
+        assert_true(asprintf_safe(&var_sock, "/var%s/svc.sock", run_dir) >= 0);
+        assert_true(asprintf_safe(&kept, "%s/kept.txt", run_dir) >= 0);
+        /* the sockets do answer on the host */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        (void)snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+
+        probe_expect(t, NULL, "connect-unix", sock, (const char *[]){"connect-control: ENOENT\n", NULL});
+        if (access(var_sock, F_OK) == 0)
+                probe_expect(t, NULL, "connect-unix", var_sock,
+                             (const char *[]){"connect-control: ENOENT\n", NULL});
+        probe_expect(t, NULL, "connect-unix", tmp_sock, (const char *[]){"connect-control: ENOENT\n", NULL});
+        probe_expect(t, NULL, "read", kept, (const char *[]){"read-other: ok\n", NULL});
+}
+
+static void test_vsock_personality(void **state)
+{
+        probe_expect(*state, NULL, "vsock", NULL, (const char *[]){"vsock: EAFNOSUPPORT\n", NULL});
+        probe_expect(*state, NULL, "personality", NULL,
+                     (const char *[]){"personality-bsd: EPERM\n", "personality-norandom: EPERM\n",
+                                      "personality-query: ok\n", NULL});
+}
+
+/* A listening, world-writable unix socket at path; its fd (kept open by the test). */
+static int listen_unix(const char *path)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return -errno;
+        (void)snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 8) < 0 || chmod(path, 0777) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static int setup(void **state)
+{
+        _cleanup_free_ char *conf = NULL;
+
+        if (asprintf_safe(&conf, "output_scan_budget = 64K\nmask_keep = /etc/resolv.conf %s/kept.txt\n",
+                          run_dir) < 0)
+                return -1;
+        return itest_setup_with(&(HarnessOptions){.extra_config = conf}, state);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_identity),     cmocka_unit_test(test_syscalls),
-                cmocka_unit_test(test_system_files), cmocka_unit_test(test_other_workspace),
-                cmocka_unit_test(test_proc),         cmocka_unit_test(test_control_socket),
-                cmocka_unit_test(test_net_none),     cmocka_unit_test(test_setuid),
-                cmocka_unit_test(test_cgroup),       cmocka_unit_test(test_kill),
+                cmocka_unit_test(test_identity),
+                cmocka_unit_test(test_syscalls),
+                cmocka_unit_test(test_system_files),
+                cmocka_unit_test(test_other_workspace),
+                cmocka_unit_test(test_proc),
+                cmocka_unit_test(test_control_socket),
+                cmocka_unit_test(test_net_none),
+                cmocka_unit_test(test_setuid),
+                cmocka_unit_test(test_cgroup),
+                cmocka_unit_test(test_kill),
+                cmocka_unit_test(test_agents_apart),
+                cmocka_unit_test(test_host_sockets),
+                cmocka_unit_test(test_vsock_personality),
         };
 
         char dir[PATH_MAX];
@@ -323,7 +496,30 @@ int main(void)
                 (void)rm_rf_at(AT_FDCWD, dir);
                 return 1;
         }
-        r = cmocka_run_group_tests(tests, itest_setup, itest_teardown);
+        {
+                _cleanup_close_ int run_fd = -EBADF, tmp_fd = -EBADF;
+                _cleanup_free_ char *path = NULL;
+
+                (void)snprintf(run_dir, sizeof run_dir, "/run/descartes-escape-XXXXXX");
+                (void)snprintf(tmp_sock, sizeof tmp_sock, "/tmp/descartes-escape-%d.sock", (int)getpid());
+                if (!mkdtemp(run_dir) || chmod(run_dir, 0755) < 0 ||
+                    asprintf_safe(&path, "%s/svc.sock", run_dir) < 0 || (run_fd = listen_unix(path)) < 0 ||
+                    (tmp_fd = listen_unix(tmp_sock)) < 0) {
+                        fprintf(stderr, "cannot make the host's sockets in /run and /tmp: %m\n");
+                        r = 1;
+                } else {
+                        free(path);
+                        path = NULL;
+                        if (asprintf_safe(&path, "%s/kept.txt", run_dir) < 0 ||
+                            write_file_replace_at(AT_FDCWD, path, "kept\n", 5, 0644, false) < 0)
+                                r = 1;
+                        else
+                                r = cmocka_run_group_tests(tests, setup, itest_teardown);
+                }
+                (void)unlink(tmp_sock);
+                if (run_dir[0] && !strstr(run_dir, "XXXXXX"))
+                        (void)rm_rf_at(AT_FDCWD, run_dir);
+        }
         (void)rm_rf_at(AT_FDCWD, dir);
         return r;
 }

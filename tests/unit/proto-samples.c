@@ -95,6 +95,10 @@ int sample_agent_info(bool full, ProtoAgentInfo *ret)
                                        .memory_current = 1 << 20,
                                        .memory_peak = 3 << 20,
                                        .pids_current = 7};
+                i.has_uid = true;
+                i.uid = 65537;
+                i.has_gid = true;
+                i.gid = 65537;
         }
         *ret = i;
         return 0;

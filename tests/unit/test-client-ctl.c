@@ -313,7 +313,7 @@ static void test_print_agent_result(void **state)
                 "{\"id\":\"0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d\",\"name\":\"web\",\"state\":\"starting\","
                 "\"reason\":null,\"exit_code\":null,\"signal\":null,\"owner_uid\":0,\"labels\":{},"
                 "\"argv\":[],\"created_ns\":0,\"started_ns\":null,\"ended_ns\":null,\"spawn_us\":null,"
-                "\"pid\":null,\"cgroup\":null,\"limits\":{},\"usage\":null}\n"
+                "\"pid\":null,\"cgroup\":null,\"limits\":{},\"usage\":null,\"uid\":null,\"gid\":null}\n"
                 "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d\n");
         descartes_agent_unref(a);
 }

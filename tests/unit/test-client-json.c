@@ -183,7 +183,11 @@ static void test_result_json(void **state)
                                .created_ns = 5,
                                .has_ended_ns = true,
                                .ended_ns = 7,
-                               .limits = {.has_memory = true, .memory = 1024}};
+                               .limits = {.has_memory = true, .memory = 1024},
+                               .has_uid = true,
+                               .uid = 65536,
+                               .has_gid = true,
+                               .gid = 65536};
         ProtoEvent ev = {.seq = 3,
                          .ts_ns = 4,
                          .kind = PROTO_EVENT_EXITED,
@@ -209,7 +213,7 @@ static void test_result_json(void **state)
                 "\"reason\":\"signaled\",\"exit_code\":null,\"signal\":9,\"owner_uid\":1000,"
                 "\"labels\":{\"team\":\"ml\"},\"argv\":[\"sleep\"],\"created_ns\":5,\"started_ns\":null,"
                 "\"ended_ns\":7,\"spawn_us\":null,\"pid\":null,\"cgroup\":null,"
-                "\"limits\":{\"memory\":1024},\"usage\":null}");
+                "\"limits\":{\"memory\":1024},\"usage\":null,\"uid\":65536,\"gid\":65536}");
         free(json);
         descartes_agent_unref(a);
 

@@ -50,6 +50,24 @@ static void test_config_parse(void **state)
         assert_string_equal(c.admin_group, "wheel");
         assert_int_equal(c.output_scan_budget, 64 * 1024);
         assert_int_equal(c.output_time_budget_usec, 0);
+        /* the sandbox's block */
+        assert_int_equal(c.agent_uid_min, CONFIG_AGENT_UID_MIN_DEFAULT);
+        assert_int_equal(c.agent_uid_max, CONFIG_AGENT_UID_MAX_DEFAULT);
+        assert_string_equal(c.mask_keep, "/etc/resolv.conf");
+        assert_int_equal(config_parse(&c, "agent_uids = 200000000-200000099\nmask_keep = /a /b/c\n", &err),
+                         0);
+        assert_int_equal(c.agent_uid_min, 200000000);
+        assert_int_equal(c.agent_uid_max, 200000099);
+        assert_string_equal(c.mask_keep, "/a /b/c");
+        assert_int_equal(config_parse(&c, "agent_uids = 1000-1000\n", &err), 0);
+        assert_int_equal(c.agent_uid_min, 1000);
+        assert_int_equal(c.agent_uid_max, 1000);
+        assert_int_equal(config_parse(&c, "agent_uids = none\nmask_keep =\n", &err), 0);
+        assert_int_equal(c.agent_uid_min, 0);
+        assert_int_equal(c.agent_uid_max, 0);
+        assert_string_equal(c.mask_keep, "");
+        assert_int_equal(config_parse(&c, "agent_uids =\n", &err), 0);
+        assert_int_equal(c.agent_uid_min, 0);
         config_done(&c);
 }
 
@@ -66,6 +84,19 @@ static void test_config_errors(void **state)
                 {"allow_root = maybe\n", "yes or no"},
                 {"output_cap = 0\n", "output_cap"},
                 {"output_scan_budget = 0\n", "output_scan_budget"},
+                {"agent_uids = 0-100\n", "agent_uids"},
+                {"agent_uids = 60000-61184\n", "not 0, 61184-65519"},
+                {"agent_uids = 65519-65600\n", "agent_uids"},
+                {"agent_uids = 65534-65534\n", "agent_uids"},
+                {"agent_uids = 65535-70000\n", "agent_uids"},
+                {"agent_uids = 90000-70000\n", "agent_uids"},
+                {"agent_uids = 70000\n", "agent_uids"},
+                {"agent_uids = 70000-\n", "agent_uids"},
+                {"agent_uids = -5-70000\n", "agent_uids"},
+                {"agent_uids = 70000-4294967295\n", "agent_uids"},
+                {"agent_uids = 70000-4294967296\n", "agent_uids"},
+                {"agent_uids = 70000-80000x\n", "agent_uids"},
+                {"mask_keep = etc/resolv.conf\n", "mask_keep"},
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

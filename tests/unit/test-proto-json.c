@@ -16,7 +16,7 @@ static const char agent_min[] =
         "{\"id\":\"6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11\",\"name\":null,\"state\":\"starting\",\"rea"
         "son\":null,\"exit_code\":null,\"signal\":null,\"owner_uid\":0,\"labels\":{},\"argv\":[\"clau"
         "de\"],\"created_ns\":1763900000123456789,\"started_ns\":null,\"ended_ns\":null,\"spawn_u"
-        "s\":null,\"pid\":null,\"cgroup\":null,\"limits\":{},\"usage\":null}";
+        "s\":null,\"pid\":null,\"cgroup\":null,\"limits\":{},\"usage\":null,\"uid\":null,\"gid\":null}";
 static const char agent_full[] =
         "{\"id\":\"6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11\",\"name\":\"fixer-1\",\"state\":\"exited\",\""
         "reason\":\"signaled\",\"exit_code\":-1,\"signal\":9,\"owner_uid\":4294967294,\"labels\":{\"t"
@@ -25,7 +25,7 @@ static const char agent_full[] =
         "51615,\"spawn_us\":4321,\"pid\":424242,\"cgroup\":\"/sys/fs/cgroup/descartes.slice/agen"
         "t-6f1c.scope\",\"limits\":{\"cpu_millicores\":1500,\"memory\":2147483648,\"swap\":0,\"pids"
         "\":256},\"usage\":{\"cpu_usec\":12,\"memory_current\":1048576,\"memory_peak\":3145728,\"pi"
-        "ds_current\":7}}";
+        "ds_current\":7},\"uid\":65537,\"gid\":65537}";
 static const char health_full[] =
         "{\"version\":\"0.1.0\",\"protocol\":1,\"uptime_s\":86400,\"agents\":{\"starting\":0,\"running"
         "\":3,\"pausing\":6,\"paused\":9,\"resuming\":12,\"stopping\":15,\"exited\":18,\"failed\":21},"

@@ -93,6 +93,10 @@ static void eq_info(const ProtoAgentInfo *a, const ProtoAgentInfo *b)
         assert_int_equal(a->has_usage, b->has_usage);
         if (a->has_usage)
                 assert_memory_equal(&a->usage, &b->usage, sizeof(a->usage));
+        assert_int_equal(a->has_uid, b->has_uid);
+        assert_int_equal(a->uid, b->uid);
+        assert_int_equal(a->has_gid, b->has_gid);
+        assert_int_equal(a->gid, b->gid);
 }
 
 static void eq_event(const ProtoEvent *a, const ProtoEvent *b)

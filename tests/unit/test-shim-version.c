@@ -137,6 +137,7 @@ static ShimOptions sample_options(void)
 {
         static char *argv[] = {(char *)"sh", (char *)"-c", (char *)"echo hi", NULL};
         static char *masks[] = {(char *)"/run/descartes", (char *)"/var/lib/descartes", NULL};
+        static char *keeps[] = {(char *)"/etc/resolv.conf", NULL};
         ShimOptions o = SHIM_OPTIONS_INIT;
 
         o.id = (char *)"agent-1";
@@ -154,6 +155,8 @@ static ShimOptions sample_options(void)
         o.mask_paths = masks;
         o.home = (char *)"/var/lib/descartes/agents/agent-1/work/.home";
         o.seccomp = true;
+        o.keep_paths = keeps;
+        o.workspace_idmap = true;
         return o;
 }
 
@@ -181,6 +184,10 @@ static void assert_options_equal(const ShimOptions *a, const ShimOptions *b)
                 assert_string_equal(a->mask_paths[i], b->mask_paths[i]);
         assert_string_equal(a->home, b->home);
         assert_int_equal(a->seccomp, b->seccomp);
+        assert_int_equal(strv_length(a->keep_paths), strv_length(b->keep_paths));
+        for (size_t i = 0; a->keep_paths && a->keep_paths[i]; i++)
+                assert_string_equal(a->keep_paths[i], b->keep_paths[i]);
+        assert_int_equal(a->workspace_idmap, b->workspace_idmap);
 }
 
 /* A blob from a later daemon (fields appended) is read for the fields this side knows; a blob cut anywhere
@@ -207,6 +214,27 @@ static void test_options_round_trip_and_longer(void **state)
 
         for (size_t k = 0; k < n; k++)
                 assert_int_equal(shim_options_decode(buf, k, &d), -EBADMSG);
+}
+
+/* A version 2 daemon's blob ends before keep_paths and workspace_idmap: read as none. */
+static void test_options_version_2(void **state)
+{
+        ShimOptions o = sample_options(), d = SHIM_OPTIONS_INIT;
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint32_t v2 = 2;
+        size_t n;
+
+        o.keep_paths = NULL;
+        o.workspace_idmap = false;
+        assert_int_equal(shim_options_encode(&o, &buf, &n), 0);
+        memcpy(buf + sizeof(uint32_t), &v2, sizeof v2); /* after the magic */
+        /* version 3 appended an empty list (its count) and a u32 */
+        assert_int_equal(shim_options_decode(buf, n - 2 * sizeof(uint32_t) - SHIM_MSG_TEST_TAIL, &d), 0);
+        assert_int_equal(d.version, 2);
+        assert_null(d.keep_paths);
+        assert_false(d.workspace_idmap);
+        assert_options_equal(&o, &d);
+        shim_options_done(&d);
 }
 
 /* What the shim would refuse the daemon cannot encode: a half sandbox, bad names and paths, no command. */
@@ -263,6 +291,7 @@ int main(void)
                 cmocka_unit_test(test_negotiate),
                 cmocka_unit_test(test_msg_decode),
                 cmocka_unit_test(test_options_round_trip_and_longer),
+                cmocka_unit_test(test_options_version_2),
                 cmocka_unit_test(test_options_refused),
         };
 

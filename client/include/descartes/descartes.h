@@ -290,6 +290,9 @@ bool descartes_agent_get_started_ns(const DescartesAgent *a, uint64_t *ret);
 bool descartes_agent_get_ended_ns(const DescartesAgent *a, uint64_t *ret);
 /* Microseconds from the spawn request to the agent's execve. */
 bool descartes_agent_get_spawn_us(const DescartesAgent *a, uint64_t *ret);
+/* The uid and gid the agent runs as (false from a daemon that does not say). */
+bool descartes_agent_get_uid(const DescartesAgent *a, uint32_t *ret);
+bool descartes_agent_get_gid(const DescartesAgent *a, uint32_t *ret);
 const char *descartes_agent_get_cgroup(const DescartesAgent *a); /* NULL: not told */
 bool descartes_agent_get_limit_cpu(const DescartesAgent *a, uint64_t *ret_millicores);
 bool descartes_agent_get_limit_memory(const DescartesAgent *a, uint64_t *ret_bytes);
