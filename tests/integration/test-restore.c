@@ -549,6 +549,74 @@ static void test_lost_paused_deadline(void **state)
         free(deadline);
 }
 
+/* The uid in the Uid: line of /proc/PID/status (real, effective, saved, fs: all the same for an agent). */
+static uid_t proc_uid(int pid)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        unsigned r, e, s, f;
+        const char *line;
+
+        assert_true(asprintf_safe(&path, "/proc/%d/status", pid) >= 0);
+        assert_int_equal(read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL), 0);
+        line = strstr(text, "\nUid:");
+        assert_non_null(line);
+        assert_int_equal(sscanf(line, "\nUid: %u %u %u %u", &r, &e, &s, &f), 4);
+        assert_true(r == e && e == s && s == f);
+        return r;
+}
+
+/* A root caller's agents keep their uids across a restart (adopted, running or ended), and those stay taken:
+ * an agent spawned after the restart gets another. */
+static void test_uids_kept(void **state)
+{
+        ITest *t = *state;
+        const char *const sleeper[] = {"sleep", "1000", NULL};
+        const char *const done[] = {"true", NULL};
+        _cleanup_free_ char *running = NULL, *ended = NULL, *fresh = NULL;
+        ProtoAgentInfo a = {}, b = {}, c = {}, info = {};
+        DescartesError err;
+
+        running = itest_spawn(t, false, sleeper);
+        ended = itest_spawn(t, false, done);
+        itest_wait_final(t, ended, 20000, &b);
+        assert_int_equal(wire_get(t->c, running, &a, &err), 0);
+        assert_true(a.has_uid && b.has_uid && a.has_pid);
+        assert_int_not_equal(a.uid, b.uid);
+        assert_int_equal(proc_uid(a.pid), a.uid);
+
+        assert_int_equal(harness_kill_daemon(t->h, SIGKILL), 0);
+        assert_int_equal(harness_restart_daemon(t->h), 0);
+
+        assert_int_equal(wire_get(t->c, running, &info, &err), 0);
+        assert_int_equal(info.state, PROTO_STATE_RUNNING);
+        assert_true(info.has_uid && info.has_gid);
+        assert_int_equal(info.uid, a.uid);
+        assert_int_equal(info.gid, a.gid);
+        assert_int_equal(proc_uid(a.pid), a.uid);
+        proto_agent_info_done(&info);
+        assert_int_equal(wire_get(t->c, ended, &info, &err), 0);
+        assert_true(info.has_uid);
+        assert_int_equal(info.uid, b.uid);
+        proto_agent_info_done(&info);
+
+        /* the new daemon hands out neither of them */
+        fresh = itest_spawn(t, false, sleeper);
+        assert_int_equal(wire_get(t->c, fresh, &c, &err), 0);
+        assert_true(c.has_uid);
+        assert_int_not_equal(c.uid, a.uid);
+        assert_int_not_equal(c.uid, b.uid);
+
+        assert_int_equal(wire_kill(t->c, running, NULL, &err), 0);
+        assert_int_equal(wire_kill(t->c, fresh, NULL, &err), 0);
+        itest_wait_final(t, running, 20000, &info);
+        proto_agent_info_done(&info);
+        itest_wait_final(t, fresh, 20000, &info);
+        proto_agent_info_done(&info);
+        proto_agent_info_done(&a);
+        proto_agent_info_done(&b);
+        proto_agent_info_done(&c);
+}
+
 static int setup_short_grace(void **state)
 {
         return itest_setup_with(&(HarnessOptions){.extra_config = "stop_grace = 2s"}, state);
@@ -564,6 +632,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_corrupt_record, itest_setup, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_lost_paused_deadline, setup_short_grace,
                                                 itest_teardown),
+                cmocka_unit_test_setup_teardown(test_uids_kept, itest_setup, itest_teardown),
         };
 
         if (harness_skip_reason()) {
