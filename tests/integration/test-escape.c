@@ -424,6 +424,24 @@ static void test_host_sockets(void **state)
         probe_expect(t, NULL, "read", kept, (const char *[]){"read-other: ok\n", NULL});
 }
 
+/* A named workspace on a file system that cannot be idmapped (procfs): refused, never shared. */
+static void test_idmap_refused(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = {"/bin/true", NULL};
+        ProtoSpawnArgs a = {};
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+
+        a.argv = (char **)argv;
+        a.n_argv = 1;
+        a.workspace = (char *)"/proc/sys";
+        assert_true(wire_spawn(t->c, &a, &info, &err) < 0);
+        assert_int_equal(err.code, DESCARTES_ERROR_CODE_UNENFORCEABLE);
+        if (!strstr(err.message, "cannot be idmapped"))
+                fail_msg("unexpected message: %s", err.message);
+}
+
 static void test_vsock_personality(void **state)
 {
         probe_expect(*state, NULL, "vsock", NULL, (const char *[]){"vsock: EAFNOSUPPORT\n", NULL});
@@ -475,6 +493,7 @@ int main(void)
                 cmocka_unit_test(test_agents_apart),
                 cmocka_unit_test(test_host_sockets),
                 cmocka_unit_test(test_vsock_personality),
+                cmocka_unit_test(test_idmap_refused),
         };
 
         char dir[PATH_MAX];
