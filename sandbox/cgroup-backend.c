@@ -83,6 +83,29 @@ int cgroup_backend_open(CgroupBackend *b, uid_t owner, const char *id, CgroupHan
         return b->ops->open(b, owner, id, ret);
 }
 
+int cgroup_backend_tenant_prepare(CgroupBackend *b, uid_t owner, const CgroupLimits *l,
+                                  const char **ret_missing)
+{
+        if (!b || !l)
+                return -EINVAL;
+        return b->ops->tenant_limits(b, owner, true, l, ret_missing);
+}
+
+int cgroup_backend_tenant_set_limits(CgroupBackend *b, uid_t owner, const CgroupLimits *l,
+                                     const char **ret_missing)
+{
+        if (!b || !l)
+                return -EINVAL;
+        return b->ops->tenant_limits(b, owner, false, l, ret_missing);
+}
+
+int cgroup_backend_tenant_read_usage(CgroupBackend *b, uid_t owner, CgroupUsage *ret)
+{
+        if (!b || !ret)
+                return -EINVAL;
+        return b->ops->tenant_read_usage(b, owner, ret);
+}
+
 CgroupHandle *cgroup_handle_free(CgroupHandle *h)
 {
         if (h)

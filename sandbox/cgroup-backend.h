@@ -9,7 +9,7 @@
  * An agent is three cgroups: AGENT (limits, kill, usage), SHIM and PAYLOAD below it (the shim is cloned into
  * SHIM, the agent's processes into PAYLOAD). Freezing pauses PAYLOAD only, so the shim stays responsive. The
  * agents of one owner share a tenant subtree, which the backend creates with the first and removes with the
- * last. */
+ * last; its limits (the tenant's quota) bound all of the tenant's agents together. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -98,6 +98,21 @@ int cgroup_backend_check_limits(const CgroupBackend *b, const CgroupLimits *l, c
  * the handles' watch callbacks. A callback may free its own handle, not another one. */
 int cgroup_backend_watch_fd(CgroupBackend *b);
 int cgroup_backend_dispatch(CgroupBackend *b);
+
+/* ---- one tenant: the subtree all agents of one owner share ---- */
+
+/* Sets the limits of owner's tenant subtree (CGROUP_LIMIT_INFINITY lifts one; "max" for a file the kernel
+ * lacks, memory.swap.max without swap accounting, is no error: nothing is limited there). tenant_prepare
+ * creates the subtree first when owner has none yet (before its first agent: the agent then starts under the
+ * quota); tenant_set_limits only changes an existing one (-ENOENT: owner has no agent). On -EOPNOTSUPP
+ * *ret_missing names the controller or file a limit needs; prepare then leaves nothing new behind. */
+int cgroup_backend_tenant_prepare(CgroupBackend *b, uid_t owner, const CgroupLimits *l,
+                                  const char **ret_missing);
+int cgroup_backend_tenant_set_limits(CgroupBackend *b, uid_t owner, const CgroupLimits *l,
+                                     const char **ret_missing);
+/* What all of owner's agents use together now (the fields a missing controller lacks are not "has");
+ * -ENOENT: owner has no tenant subtree. */
+int cgroup_backend_tenant_read_usage(CgroupBackend *b, uid_t owner, CgroupUsage *ret);
 
 /* ---- one agent ---- */
 

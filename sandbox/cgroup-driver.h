@@ -16,6 +16,10 @@ typedef struct CgroupBackendOps {
         int (*create)(CgroupBackend *b, uid_t owner, const char *id, const CgroupLimits *l,
                       const char **ret_missing, CgroupHandle **ret);
         int (*open)(CgroupBackend *b, uid_t owner, const char *id, CgroupHandle **ret);
+        /* create: make the tenant's subtree when it is missing (else -ENOENT) */
+        int (*tenant_limits)(CgroupBackend *b, uid_t owner, bool create, const CgroupLimits *l,
+                             const char **ret_missing);
+        int (*tenant_read_usage)(CgroupBackend *b, uid_t owner, CgroupUsage *ret);
 
         void (*handle_free)(CgroupHandle *h);
         int (*remove)(CgroupHandle *h);

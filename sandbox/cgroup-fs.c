@@ -634,15 +634,29 @@ static int fs_spawn_fd(const CgroupHandle *h, CgroupPart part)
         return fs_handle_const(h)->fds[part];
 }
 
+static int read_usage_at(int fd, CgroupUsage *ret)
+{
+        CgroupUsage u = {};
+
+        /* cpu.stat exists without the cpu controller; the others need theirs */
+        u.has_cpu = read_number(fd, "cpu.stat", "usage_usec", &u.cpu_usec) >= 0;
+        u.has_memory_current = read_number(fd, "memory.current", NULL, &u.memory_current) >= 0;
+        u.has_memory_peak = read_number(fd, "memory.peak", NULL, &u.memory_peak) >= 0;
+        u.has_pids = read_number(fd, "pids.current", NULL, &u.pids_current) >= 0;
+        *ret = u;
+        return 0;
+}
+
 typedef struct LimitFile {
         const char *attr;
         uint64_t value;
         bool cpu;
 } LimitFile;
 
-static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **ret_missing)
+/* Writes the set limits of l into the cgroup fd, whose controllers are given; formats all first, so that a
+ * bad value writes nothing. */
+static int write_limits(int fd, CgroupMask controllers, const CgroupLimits *l, const char **ret_missing)
 {
-        FsHandle *h = fs_handle(hh);
         const LimitFile files[] = {
                 {"cpu.max", l->cpu_millicpus, true},    {"memory.swap.max", l->memory_swap_max, false},
                 {"memory.high", l->memory_high, false}, {"memory.max", l->memory_max, false},
@@ -651,10 +665,9 @@ static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **r
         char values[ELEMENTSOF(files)][CGROUP_FORMAT_MAX];
         int r;
 
-        r = cgroup_limits_check(l, h->controllers, ret_missing);
+        r = cgroup_limits_check(l, controllers, ret_missing);
         if (r < 0)
                 return r;
-        /* Format all first: a bad value writes nothing. */
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 if (files[i].value == CGROUP_LIMIT_UNSET)
                         continue;
@@ -666,9 +679,11 @@ static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **r
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 if (files[i].value == CGROUP_LIMIT_UNSET)
                         continue;
-                r = write_attr(h->fds[CGROUP_PART_AGENT], files[i].attr, values[i]);
+                r = write_attr(fd, files[i].attr, values[i]);
                 /* The controller is there but not this file (memory.swap.max without swap accounting):
-                 * the limit cannot be enforced either. */
+                 * a limit cannot be enforced either, while "max" holds already. */
+                if (r == -ENOENT && files[i].value == CGROUP_LIMIT_INFINITY)
+                        continue;
                 if (r == -ENOENT) {
                         if (ret_missing)
                                 *ret_missing = files[i].attr;
@@ -678,6 +693,71 @@ static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **r
                         return r;
         }
         return 0;
+}
+
+static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **ret_missing)
+{
+        FsHandle *h = fs_handle(hh);
+
+        return write_limits(h->fds[CGROUP_PART_AGENT], h->controllers, l, ret_missing);
+}
+
+/* ---- tenants ---- */
+
+static int tenant_rel_path(uid_t owner, char **ret)
+{
+        return asprintf_safe(ret, "agents/u%u", (unsigned)owner);
+}
+
+static int fs_tenant_limits(CgroupBackend *bb, uid_t owner, bool create, const CgroupLimits *l,
+                            const char **ret_missing)
+{
+        FsBackend *b = fs_backend(bb);
+        _cleanup_free_ char *rel = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        bool created = false;
+        CgroupMask controllers;
+        int r;
+
+        if (tenant_rel_path(owner, &rel) < 0)
+                return -ENOMEM;
+        if (create) {
+                if (mkdirat(b->fd, rel, 0755) >= 0)
+                        created = true;
+                else if (errno != EEXIST)
+                        return -errno;
+                r = enable_controllers_at(b->fd, rel, b->base.controllers);
+                if (r < 0)
+                        goto fail;
+        }
+        fd = openat(b->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = read_controllers(fd, &controllers);
+        if (r >= 0)
+                r = write_limits(fd, controllers, l, ret_missing);
+        if (r >= 0)
+                return 0;
+fail:
+        if (created)
+                (void)rmdir_ignore_gone(b->fd, rel);
+        return r;
+}
+
+static int fs_tenant_read_usage(CgroupBackend *bb, uid_t owner, CgroupUsage *ret)
+{
+        FsBackend *b = fs_backend(bb);
+        _cleanup_free_ char *rel = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (tenant_rel_path(owner, &rel) < 0)
+                return -ENOMEM;
+        fd = openat(b->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return read_usage_at(fd, ret);
 }
 
 static int fs_freeze(CgroupHandle *hh, bool freeze)
@@ -693,16 +773,7 @@ static int fs_kill(CgroupHandle *hh)
 
 static int fs_read_usage(CgroupHandle *hh, CgroupUsage *ret)
 {
-        int fd = fs_handle(hh)->fds[CGROUP_PART_AGENT];
-        CgroupUsage u = {};
-
-        /* cpu.stat exists without the cpu controller; the others need theirs */
-        u.has_cpu = read_number(fd, "cpu.stat", "usage_usec", &u.cpu_usec) >= 0;
-        u.has_memory_current = read_number(fd, "memory.current", NULL, &u.memory_current) >= 0;
-        u.has_memory_peak = read_number(fd, "memory.peak", NULL, &u.memory_peak) >= 0;
-        u.has_pids = read_number(fd, "pids.current", NULL, &u.pids_current) >= 0;
-        *ret = u;
-        return 0;
+        return read_usage_at(fs_handle(hh)->fds[CGROUP_PART_AGENT], ret);
 }
 
 static int fs_read_state(CgroupHandle *hh, CgroupState *ret)
@@ -792,6 +863,8 @@ static const CgroupBackendOps fs_ops = {
         .dispatch = fs_dispatch,
         .create = fs_create,
         .open = fs_open_agent,
+        .tenant_limits = fs_tenant_limits,
+        .tenant_read_usage = fs_tenant_read_usage,
         .handle_free = fs_handle_free,
         .remove = fs_remove,
         .spawn_fd = fs_spawn_fd,

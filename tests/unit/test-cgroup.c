@@ -963,6 +963,55 @@ static void test_host_limits(void **state)
         assert_int_equal(cgroup_handle_remove(a), 0);
 }
 
+static void test_host_tenant_limits(void **state)
+{
+        HostState *h = *state;
+        _cleanup_(cgroup_backend_freep) CgroupBackend *b = NULL;
+        _cleanup_(cgroup_handle_freep) CgroupHandle *a = NULL;
+        CgroupLimits l = CGROUP_LIMITS_UNSET;
+        CgroupUsage u;
+        const char *missing = NULL;
+        bool memory;
+
+        HOST_OR_SKIP(h);
+        assert_int_equal(cgroup_fs_open(h->tmp, &b), 0);
+        host_run_setup(h, b);
+        memory = cgroup_backend_controllers(b) & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY);
+
+        /* no tenant subtree before its first agent: only prepare makes one */
+        assert_int_equal(cgroup_backend_tenant_set_limits(b, 51, &l, &missing), -ENOENT);
+        assert_int_equal(cgroup_backend_tenant_read_usage(b, 51, &u), -ENOENT);
+        assert_false(exists_at_root(b, "agents/u51"));
+
+        l.memory_max = 256ULL << 20;
+        if (!memory) {
+                /* refused: nothing is left behind */
+                assert_int_equal(cgroup_backend_tenant_prepare(b, 51, &l, &missing), -EOPNOTSUPP);
+                assert_string_equal(missing, "memory");
+                assert_false(exists_at_root(b, "agents/u51"));
+                l = CGROUP_LIMITS_UNSET;
+        }
+        assert_int_equal(cgroup_backend_tenant_prepare(b, 51, &l, &missing), 0);
+        assert_true(exists_at_root(b, "agents/u51"));
+        assert_int_equal(cgroup_backend_create(b, 51, "quota", NULL, NULL, &a), 0);
+        assert_int_equal(cgroup_backend_tenant_read_usage(b, 51, &u), 0);
+        assert_int_equal(u.has_memory_current, memory);
+        if (memory) {
+                _cleanup_free_ char *text = read_at_root(b, "agents/u51/memory.max");
+                assert_string_equal(text, "268435456\n");
+                /* lifted live; "max" where swap accounting is off is no error */
+                l.memory_max = CGROUP_LIMIT_INFINITY;
+                l.memory_swap_max = CGROUP_LIMIT_INFINITY;
+                assert_int_equal(cgroup_backend_tenant_set_limits(b, 51, &l, &missing), 0);
+                text = mfree(text);
+                text = read_at_root(b, "agents/u51/memory.max");
+                assert_string_equal(text, "max\n");
+        }
+        /* the tenant goes with its last agent, as before */
+        assert_int_equal(cgroup_handle_remove(a), 0);
+        assert_false(exists_at_root(b, "agents/u51"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -979,6 +1028,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_host_watch_two, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_host_tenant_shared, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_host_limits, host_setup, host_teardown),
+                cmocka_unit_test_setup_teardown(test_host_tenant_limits, host_setup, host_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
