@@ -53,6 +53,7 @@
 #define PROTO_AGENTS_MAX       16384 /* agents in a list reply, and the bound on list.limit */
 #define PROTO_EVENTS_MAX       10000 /* events in an events reply, and the bound on events.limit */
 #define PROTO_STATS_MAX        1024  /* entries in a stats reply */
+#define PROTO_TENANTS_MAX      16384 /* tenants in a tenants reply (at most one per agent) */
 #define PROTO_CONTROLLERS_MAX  64    /* health.cgroup.controllers entries */
 
 /* "agent." + id + "." + kind, or "host." + kind */

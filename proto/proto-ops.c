@@ -762,6 +762,35 @@ static const ProtoCodec stats_codec = {
 static const ProtoType stats_result_type = {
         .name = "stats_result", .size = sizeof(ProtoStatsResult), .codec = &stats_codec};
 
+/* ---- tenants ---- */
+
+static const ProtoField tenant_quota_fields[] = {
+        PROTO_OPT(ProtoTenantQuota, cpu_millicores, has_cpu, "cpu_millicores", U64, .min = 10,
+                  .max = UINT32_MAX),
+        PROTO_OPT(ProtoTenantQuota, memory, has_memory, "memory", U64, .min = 1, .max = UINT64_MAX),
+        PROTO_OPT(ProtoTenantQuota, swap, has_swap, "swap", U64, .max = UINT64_MAX),
+        PROTO_OPT(ProtoTenantQuota, pids, has_pids, "pids", U64, .min = 1, .max = UINT64_MAX),
+        PROTO_OPT(ProtoTenantQuota, agents, has_agents, "agents", U64, .max = UINT64_MAX),
+};
+static const ProtoType tenant_quota_type = PROTO_TYPE("tenant_quota", ProtoTenantQuota, tenant_quota_fields);
+
+static const ProtoField tenant_fields[] = {
+        PROTO_ROW(ProtoTenant, uid, "uid", U32, .flags = REQ, .max = UINT32_MAX),
+        PROTO_ROW(ProtoTenant, user, "user", STR, .min = 1, .max = PROTO_SHORT_STRING_MAX),
+        PROTO_ROW(ProtoTenant, agents, "agents", U64, .flags = REQ, .max = UINT64_MAX),
+        PROTO_OPT(ProtoTenant, usage, has_usage, "usage", OBJECT, .type = &proto_usage_type),
+        PROTO_ROW(ProtoTenant, quota, "quota", OBJECT, .flags = REQ, .type = &tenant_quota_type),
+};
+static const ProtoType tenant_type = PROTO_TYPE("tenant", ProtoTenant, tenant_fields);
+
+static const ProtoField tenants_result_fields[] = {
+        PROTO_ROW(ProtoTenantsResult, tenants, "tenants", ARRAY, .flags = REQ,
+                  .aux = offsetof(ProtoTenantsResult, n_tenants), .max = PROTO_TENANTS_MAX,
+                  .type = &tenant_type),
+};
+static const ProtoType tenants_result_type =
+        PROTO_TYPE("tenants_result", ProtoTenantsResult, tenants_result_fields);
+
 /* ---- shutdown ---- */
 
 static const ProtoField shutdown_args_fields[] = {
@@ -856,6 +885,7 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                            .parks = true,
                            .timeout = PROTO_TIMEOUT_LONG,
                            .args = &wait_args_type},
+        [PROTO_OP_TENANTS] = {.name = "tenants", .args = &proto_empty_type, .result = &tenants_result_type},
 };
 
 const ProtoOpInfo *proto_op_info(ProtoOp op)
@@ -915,3 +945,4 @@ DEFINE_DONE(proto_batch_item_done, ProtoBatchItem, batch_item_type)
 DEFINE_DONE(proto_batch_result_done, ProtoBatchResult, batch_result_type)
 DEFINE_DONE(proto_events_result_done, ProtoEventsResult, events_result_type)
 DEFINE_DONE(proto_stats_result_done, ProtoStatsResult, stats_result_type)
+DEFINE_DONE(proto_tenants_result_done, ProtoTenantsResult, tenants_result_type)

@@ -43,6 +43,7 @@ typedef enum ProtoOp {
         PROTO_OP_STATS,
         PROTO_OP_SHUTDOWN,
         PROTO_OP_WAIT,
+        PROTO_OP_TENANTS,
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -EINVAL,
 } ProtoOp;
@@ -521,6 +522,34 @@ typedef struct ProtoEventsResult {
         uint64_t last_seq; /* the newest seq published so far (0: none), for a subscriber joining late */
 } ProtoEventsResult;
 
+/* tenants: each tenant (an owner uid) with its agents' use together against its quota */
+typedef struct ProtoTenantQuota { /* an absent field: no quota */
+        bool has_cpu;
+        uint64_t cpu_millicores; /* cpu.max of the tenant's cgroup */
+        bool has_memory;
+        uint64_t memory; /* bytes, memory.max */
+        bool has_swap;
+        uint64_t swap; /* bytes, memory.swap.max */
+        bool has_pids;
+        uint64_t pids; /* pids.max */
+        bool has_agents;
+        uint64_t agents; /* agents alive at once */
+} ProtoTenantQuota;
+
+typedef struct ProtoTenant {
+        uint32_t uid;
+        char *user;       /* optional: the user name */
+        uint64_t agents;  /* agents alive (not ended) */
+        bool has_usage;   /* absent while the tenant has no cgroup (no agent alive) */
+        ProtoUsage usage; /* of the tenant's cgroup; 0 where a controller is missing */
+        ProtoTenantQuota quota;
+} ProtoTenant;
+
+typedef struct ProtoTenantsResult {
+        ProtoTenant *tenants;
+        size_t n_tenants;
+} ProtoTenantsResult;
+
 typedef struct ProtoStat {
         char *name;
         int64_t value;
@@ -548,6 +577,7 @@ typedef struct ProtoReply {
                 ProtoBatchResult batch;
                 ProtoEventsResult events;
                 ProtoStatsResult stats;
+                ProtoTenantsResult tenants;
         } result;
 } ProtoReply;
 
@@ -635,5 +665,6 @@ void proto_batch_item_done(ProtoBatchItem *b);
 void proto_batch_result_done(ProtoBatchResult *b);
 void proto_events_result_done(ProtoEventsResult *e);
 void proto_stats_result_done(ProtoStatsResult *s);
+void proto_tenants_result_done(ProtoTenantsResult *t);
 /* Frees r->id, the error and the result member selected by r->op. */
 void proto_reply_done(ProtoReply *r);

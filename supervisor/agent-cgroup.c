@@ -111,12 +111,25 @@ const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const Prot
         return NULL;
 }
 
-int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const ProtoLimits *l,
-                        CgroupHandle **ret, Failure *ret_failure)
+int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const CgroupLimits *tenant,
+                        const ProtoLimits *l, CgroupHandle **ret, Failure *ret_failure)
 {
         CgroupLimits c = agent_cgroup_limits(l);
         const char *missing = NULL;
         int k;
+
+        if (tenant) {
+                k = cgroup_backend_tenant_prepare(r->backend, owner, tenant, &missing);
+                if (k == -EOPNOTSUPP)
+                        return failure_set(
+                                ret_failure, k, PROTO_ERROR_UNENFORCEABLE,
+                                "the tenant quota of uid %u cannot be enforced here: %s is missing",
+                                (unsigned)owner, missing ?: "a controller");
+                if (k < 0)
+                        return failure_set(ret_failure, k, PROTO_ERROR_INTERNAL,
+                                           "cannot set up the tenant cgroup of uid %u: %s", (unsigned)owner,
+                                           strerror(-k));
+        }
 
         k = cgroup_backend_create(r->backend, owner, id, &c, &missing, ret);
         if (k == -EOPNOTSUPP)

@@ -35,10 +35,11 @@ CgroupLimits agent_cgroup_limits(const ProtoLimits *l);
 /* The controller the limits need that ROOT lacks (a static string), or NULL when all are there. */
 const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const ProtoLimits *l);
 
-/* The agent's cgroups in owner's tenant subtree, with the limits. On failure *ret_failure says why: on
+/* The agent's cgroups in owner's tenant subtree, with the limits; the tenant subtree gets the limits tenant
+ * (its quota) first, when tenant is not NULL. On failure *ret_failure says why: on
  * -EOPNOTSUPP (unenforceable) it names the controller or kernel feature the limits need. */
-int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const ProtoLimits *l,
-                        CgroupHandle **ret, Failure *ret_failure);
+int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const CgroupLimits *tenant,
+                        const ProtoLimits *l, CgroupHandle **ret, Failure *ret_failure);
 /* An existing agent's cgroups, at re-adoption. */
 int agent_cgroup_open(AgentCgroupRoot *r, uid_t owner, const char *id, CgroupHandle **ret);
 

@@ -80,7 +80,8 @@ static int make_dir_at(const char *parent, const char *sub, const char *id, char
 /* error may be 0: the refusal is ours, no system call reported it */
 #define FAIL(error, code, ...) return failure_set(ret_failure, (error), (code), __VA_ARGS__)
 
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Failure *ret_failure)
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, const CgroupLimits *tenant,
+                Failure *ret_failure)
 {
         Manager *m = a->manager;
         _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
@@ -131,8 +132,8 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Fa
         if (asprintf_safe(&listen, "%s/shim.sock", a->runtime_path) < 0)
                 FAIL(-ENOMEM, PROTO_ERROR_INTERNAL, "out of memory");
 
-        r = agent_cgroup_create(m->cgroup, a->info.owner_uid, a->info.id, &a->info.limits, &a->kernel.cg,
-                                ret_failure);
+        r = agent_cgroup_create(m->cgroup, a->info.owner_uid, a->info.id, tenant, &a->info.limits,
+                                &a->kernel.cg, ret_failure);
         if (r < 0)
                 return r;
         a->info.cgroup = strdup(cgroup_handle_path(a->kernel.cg));

@@ -142,7 +142,10 @@ int agent_remove(Agent *a);
 /* In agent-spawn.c: everything from the request to a running shim; on failure *ret_failure says why (the
  * caller fails the agent) and its error is returned. */
 typedef struct AgentSandbox AgentSandbox;
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, Failure *ret_failure);
+/* tenant: the limits of the owner's tenant cgroup (its quota), set before the agent's cgroup is made in it.
+ */
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, const CgroupLimits *tenant,
+                Failure *ret_failure);
 
 /* In shim-link.c */
 int shim_link_attach(Agent *a, int fd);

@@ -52,6 +52,7 @@ void config_done(Config *c)
         free(c->mask_paths);
         free(c->policy_dir);
         free(c->mask_keep);
+        tenant_quota_rules_done(&c->quotas);
         *c = (Config){};
 }
 
@@ -261,6 +262,10 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 "a space-separated list of absolute paths",
                 "an absolute path",
         };
+
+        /* tenant quotas: keys with a name in them */
+        if (tenant_quota_key(key))
+                return tenant_quota_rules_set(&c->quotas, key, v, ret_expect);
 
         int k = config_set_sandbox(c, key, v, ret_expect);
 

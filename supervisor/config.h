@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "failure.h"
+#include "tenant-quota.h"
 
 typedef struct Config {
         char *control;     /* control endpoint */
@@ -52,6 +53,9 @@ typedef struct Config {
         uint32_t agent_uid_max; /* range; both 0 ("none"): they run as agent_user */
         char *mask_keep; /* (live) host paths kept readable inside the masks, space-separated absolute paths
                           */
+
+        /* tenant quotas */
+        TenantQuotaRules quotas; /* (live) quota.default, quota.group.NAME, quota.user.NAME */
 } Config;
 
 /* The default agent_uids: above systemd's DynamicUser range (61184-65519), nobody (65534) and 65535,

@@ -31,6 +31,7 @@
 #include "socket-acl.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
+#include "tenants.h"
 #include "time-util.h"
 #include "trash.h"
 #include "uid-pool.h"
@@ -456,6 +457,16 @@ static void reload_config(Manager *m)
         LIVE_STR(mask_keep, "mask_keep");
         if (o->agent_uid_min != n.agent_uid_min || o->agent_uid_max != n.agent_uid_max)
                 log_warning("Configuration: agent_uids changed; it takes effect after a restart.");
+        /* tenant quotas: applied to the tenants' cgroups at once */
+        if (!tenant_quota_rules_equal(&o->quotas, &n.quotas)) {
+                tenant_quota_rules_done(&o->quotas);
+                o->quotas = n.quotas;
+                n.quotas = (TenantQuotaRules){};
+                log_info("Configuration: the tenant quotas changed (%zu rules); applying them.",
+                         o->quotas.n_rules);
+                tenants_log_unenforceable(m);
+                tenants_apply_quotas(m);
+        }
 #undef LIVE_U64
 #undef LIVE_BOOL
 #undef LIVE_STR
@@ -537,6 +548,9 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         r = adopt_all(m);
         if (r < 0)
                 return r;
+        /* the quotas of this start, for the tenants whose agents outlived the last one */
+        tenants_log_unenforceable(m);
+        tenants_apply_quotas(m);
 
         r = setup_zmq(m);
         if (r < 0)

@@ -14,6 +14,7 @@
 #include "ops.h"
 #include "sandbox-setup.h"
 #include "string-util.h"
+#include "tenants.h"
 #include "time-util.h"
 
 #define SPAWN_REPLY_TIMEOUT_USEC  (30 * USEC_PER_SEC)
@@ -40,6 +41,7 @@ static int op_spawn(Call *c)
         ProtoSpawnArgs *args = &c->request.args.spawn;
         Failure fail = {};
         ProtoLimits limits = args->limits;
+        CgroupLimits tenant;
         _cleanup_(agent_sandbox_done) AgentSandbox sandbox = {};
         const char *missing;
         Agent *a;
@@ -85,6 +87,10 @@ static int op_spawn(Call *c)
                 return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED, "uid %u holds %llu agents already",
                                         (unsigned)c->uid, (unsigned long long)m->config.max_agents_per_user);
 
+        r = tenant_spawn_check(m, c->uid, &args->limits, &limits, &tenant, &fail);
+        if (r < 0)
+                return call_reply_failure(c, &fail);
+
         r = sandbox_resolve(m, c->uid, args, &sandbox, &fail);
         if (r < 0)
                 return call_reply_failure(c, &fail);
@@ -109,7 +115,7 @@ static int op_spawn(Call *c)
                 }
         events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state, NULL, NULL);
 
-        r = agent_spawn(a, args, &sandbox, &fail);
+        r = agent_spawn(a, args, &sandbox, &tenant, &fail);
         if (r < 0) {
                 m->stats.agents_spawn_failed++;
                 log_agent_warning(a, "Failed to spawn: %s", fail.msg);

@@ -18,7 +18,8 @@
         X(stdin)                                                                                            \
         X(logs)                                                                                             \
         X(events)                                                                                           \
-        X(shutdown)
+        X(shutdown)                                                                                         \
+        X(tenants)
 
 #define DECLARE_FILE(name) extern const CtlVerb ctl_verbs_##name[];
 CTL_VERB_FILES(DECLARE_FILE)

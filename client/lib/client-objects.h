@@ -61,3 +61,8 @@ struct DescartesStats {
         unsigned n_ref;
         ProtoStatsResult result;
 };
+
+struct DescartesTenants {
+        unsigned n_ref;
+        ProtoTenantsResult result;
+};

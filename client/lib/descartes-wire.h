@@ -35,6 +35,7 @@ int wire_batch(DescartesClient *c, const ProtoBatchArgs *args, ProtoBatchResult 
 int wire_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, ProtoEventsResult *ret,
                 DescartesError *ret_err);
 int wire_stats(DescartesClient *c, ProtoStatsResult *ret, DescartesError *ret_err);
+int wire_tenants(DescartesClient *c, ProtoTenantsResult *ret, DescartesError *ret_err);
 int wire_shutdown(DescartesClient *c, bool stop_agents, DescartesError *ret_err);
 /* Returns 1 and fills *ret (free with proto_event_done()), or 0 on timeout. */
 int wire_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, ProtoEvent *ret,
@@ -49,3 +50,4 @@ int wire_output_new(ProtoOutputResult *src, DescartesOutput **ret);
 int wire_batch_result_new(ProtoBatchResult *src, DescartesBatchResult **ret);
 int wire_health_new(ProtoHealthResult *src, DescartesHealth **ret);
 int wire_stats_new(ProtoStatsResult *src, DescartesStats **ret);
+int wire_tenants_new(ProtoTenantsResult *src, DescartesTenants **ret);

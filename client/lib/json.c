@@ -85,6 +85,11 @@ int descartes_health_to_json(const DescartesHealth *h, char **ret)
         return json_render(proto_json_write, result_type(PROTO_OP_HEALTH), h ? &h->result : NULL, ret);
 }
 
+int descartes_tenants_to_json(const DescartesTenants *t, char **ret)
+{
+        return json_render(proto_json_write, result_type(PROTO_OP_TENANTS), t ? &t->result : NULL, ret);
+}
+
 int descartes_stats_to_json(const DescartesStats *s, char **ret)
 {
         return json_render(proto_json_write, result_type(PROTO_OP_STATS), s ? &s->result : NULL, ret);

@@ -95,6 +95,13 @@ static void stats_free(DescartesStats *s)
 }
 DEFINE_REFCOUNT(DescartesStats, stats, stats_free);
 
+static void tenants_free(DescartesTenants *t)
+{
+        proto_tenants_result_done(&t->result);
+        free(t);
+}
+DEFINE_REFCOUNT(DescartesTenants, tenants, tenants_free);
+
 /* ---- made from wire results ---- */
 
 int wire_agent_new(ProtoAgentInfo *src, DescartesAgent **ret)
@@ -252,6 +259,19 @@ int wire_health_new(ProtoHealthResult *src, DescartesHealth **ret)
         h->result = *src;
         *src = (ProtoHealthResult){};
         *ret = h;
+        return 0;
+}
+
+int wire_tenants_new(ProtoTenantsResult *src, DescartesTenants **ret)
+{
+        DescartesTenants *t = calloc(1, sizeof *t);
+
+        if (!t)
+                return -ENOMEM;
+        t->n_ref = 1;
+        t->result = *src;
+        *src = (ProtoTenantsResult){};
+        *ret = t;
         return 0;
 }
 
@@ -700,4 +720,83 @@ int descartes_stats_get(const DescartesStats *s, const char *name, int64_t *ret)
                         return 0;
                 }
         return -ENOENT;
+}
+
+static const ProtoTenant *tenant_at(const DescartesTenants *t, size_t i)
+{
+        return t && i < t->result.n_tenants ? &t->result.tenants[i] : NULL;
+}
+
+size_t descartes_tenants_get_size(const DescartesTenants *t)
+{
+        return t ? t->result.n_tenants : 0;
+}
+
+uint32_t descartes_tenants_get_uid(const DescartesTenants *t, size_t i)
+{
+        const ProtoTenant *x = tenant_at(t, i);
+        return x ? x->uid : 0;
+}
+
+const char *descartes_tenants_get_user(const DescartesTenants *t, size_t i)
+{
+        const ProtoTenant *x = tenant_at(t, i);
+        return x ? x->user : NULL;
+}
+
+uint64_t descartes_tenants_get_agents(const DescartesTenants *t, size_t i)
+{
+        const ProtoTenant *x = tenant_at(t, i);
+        return x ? x->agents : 0;
+}
+
+bool descartes_tenants_get_usage(const DescartesTenants *t, size_t i, uint64_t *ret_cpu_usec,
+                                 uint64_t *ret_memory_current, uint64_t *ret_memory_peak,
+                                 uint64_t *ret_pids_current)
+{
+        const ProtoTenant *x = tenant_at(t, i);
+
+        if (!x || !x->has_usage)
+                return false;
+        if (ret_cpu_usec)
+                *ret_cpu_usec = x->usage.cpu_usec;
+        if (ret_memory_current)
+                *ret_memory_current = x->usage.memory_current;
+        if (ret_memory_peak)
+                *ret_memory_peak = x->usage.memory_peak;
+        if (ret_pids_current)
+                *ret_pids_current = x->usage.pids_current;
+        return true;
+}
+
+bool descartes_tenants_get_quota(const DescartesTenants *t, size_t i, DescartesQuota q, uint64_t *ret)
+{
+        const ProtoTenant *x = tenant_at(t, i);
+        bool has;
+        uint64_t v;
+
+        if (!x)
+                return false;
+        switch (q) {
+        case DESCARTES_QUOTA_CPU_MILLICORES:
+                has = x->quota.has_cpu, v = x->quota.cpu_millicores;
+                break;
+        case DESCARTES_QUOTA_MEMORY:
+                has = x->quota.has_memory, v = x->quota.memory;
+                break;
+        case DESCARTES_QUOTA_SWAP:
+                has = x->quota.has_swap, v = x->quota.swap;
+                break;
+        case DESCARTES_QUOTA_PIDS:
+                has = x->quota.has_pids, v = x->quota.pids;
+                break;
+        case DESCARTES_QUOTA_AGENTS:
+                has = x->quota.has_agents, v = x->quota.agents;
+                break;
+        default:
+                return false;
+        }
+        if (has && ret)
+                *ret = v;
+        return has;
 }

@@ -523,6 +523,21 @@ int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *e)
         return made(wire_stats_new(&reply.result.stats, ret), e);
 }
 
+int descartes_tenants(DescartesClient *c, DescartesTenants **ret, DescartesError *e)
+{
+        _cleanup_reply_ ProtoReply reply = {};
+        ProtoRequest req = {.op = PROTO_OP_TENANTS};
+        int r;
+
+        r = check_client(c, ret, e);
+        if (r < 0)
+                return r;
+        r = client_call(c, &req, 0, &reply, e);
+        if (r < 0)
+                return r;
+        return made(wire_tenants_new(&reply.result.tenants, ret), e);
+}
+
 int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};

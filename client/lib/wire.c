@@ -338,6 +338,22 @@ int wire_stats(DescartesClient *c, ProtoStatsResult *ret, DescartesError *e)
         return 0;
 }
 
+int wire_tenants(DescartesClient *c, ProtoTenantsResult *ret, DescartesError *e)
+{
+        _cleanup_(descartes_tenants_unrefp) DescartesTenants *t = NULL;
+        int r;
+
+        if (!ret)
+                return descartes_tenants(c, NULL, e);
+        r = descartes_tenants(c, &t, e);
+        if (r < 0)
+                return r;
+        assert(t);
+        *ret = t->result;
+        t->result = (ProtoTenantsResult){};
+        return 0;
+}
+
 int wire_shutdown(DescartesClient *c, bool stop_agents, DescartesError *e)
 {
         return descartes_shutdown(c, stop_agents, e);

@@ -101,6 +101,7 @@ typedef enum DescartesOp {
         DESCARTES_OP_STATS,
         DESCARTES_OP_SHUTDOWN,
         DESCARTES_OP_WAIT,
+        DESCARTES_OP_TENANTS,
         _DESCARTES_OP_MAX,
         _DESCARTES_OP_INVALID = -EINVAL,
 } DescartesOp;
@@ -253,6 +254,7 @@ typedef struct DescartesBatchResult DescartesBatchResult;
 typedef struct DescartesBatchItem DescartesBatchItem;
 typedef struct DescartesHealth DescartesHealth;
 typedef struct DescartesStats DescartesStats;
+typedef struct DescartesTenants DescartesTenants;
 
 #define DESCARTES_DECLARE_REFCOUNT(type, name)                                                              \
         type *descartes_##name##_ref(type *p);                                                              \
@@ -267,6 +269,7 @@ DESCARTES_DECLARE_REFCOUNT(DescartesOutput, output);
 DESCARTES_DECLARE_REFCOUNT(DescartesBatchResult, batch_result);
 DESCARTES_DECLARE_REFCOUNT(DescartesHealth, health);
 DESCARTES_DECLARE_REFCOUNT(DescartesStats, stats);
+DESCARTES_DECLARE_REFCOUNT(DescartesTenants, tenants);
 
 /* An agent's record. Optional values come through a bool getter and an out-pointer that is set only when
  * the value is present (the pointer may be NULL to just ask). Strings belong to the object. */
@@ -369,6 +372,27 @@ const char *descartes_stats_get_entry(const DescartesStats *s, size_t i, int64_t
 /* The value of the counter `name`: 0, or -ENOENT. */
 int descartes_stats_get(const DescartesStats *s, const char *name, int64_t *ret);
 
+/* The tenants a `tenants` reply lists (each an owner uid), by index 0 <= i < size. */
+typedef enum DescartesQuota {
+        DESCARTES_QUOTA_CPU_MILLICORES,
+        DESCARTES_QUOTA_MEMORY, /* bytes */
+        DESCARTES_QUOTA_SWAP,   /* bytes */
+        DESCARTES_QUOTA_PIDS,
+        DESCARTES_QUOTA_AGENTS, /* agents alive at once */
+        _DESCARTES_QUOTA_MAX,
+} DescartesQuota;
+
+size_t descartes_tenants_get_size(const DescartesTenants *t);
+uint32_t descartes_tenants_get_uid(const DescartesTenants *t, size_t i);
+const char *descartes_tenants_get_user(const DescartesTenants *t, size_t i); /* NULL: no user name */
+uint64_t descartes_tenants_get_agents(const DescartesTenants *t, size_t i);  /* alive */
+/* What the tenant's agents use together; false while it has no cgroup. The out-pointers may be NULL. */
+bool descartes_tenants_get_usage(const DescartesTenants *t, size_t i, uint64_t *ret_cpu_usec,
+                                 uint64_t *ret_memory_current, uint64_t *ret_memory_peak,
+                                 uint64_t *ret_pids_current);
+/* One field of the tenant's quota; false: no quota there. */
+bool descartes_tenants_get_quota(const DescartesTenants *t, size_t i, DescartesQuota q, uint64_t *ret);
+
 /* ---- JSON: the protocol's own shapes (docs/protocol.md), compact, one value, no trailing newline ---- */
 
 /* Each returns 0 and *ret (free() it), or -ENOMEM / -EINVAL. */
@@ -380,6 +404,7 @@ int descartes_output_line_to_json(const DescartesOutputLine *l, char **ret);
 int descartes_batch_result_to_json(const DescartesBatchResult *b, char **ret);
 int descartes_health_to_json(const DescartesHealth *h, char **ret);
 int descartes_stats_to_json(const DescartesStats *s, char **ret);
+int descartes_tenants_to_json(const DescartesTenants *t, char **ret); /* {"tenants": [...]} */
 /* Renders one msgpack value (an action result, event data) as JSON text. Strings and bin both become JSON
  * strings, invalid UTF-8 replaced by U+FFFD; non-string map keys are rendered as their JSON text. -EINVAL
  * when data is NULL or not exactly one valid msgpack object. */
@@ -574,6 +599,9 @@ int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, Des
 
 /* stats: the daemon's counters and gauges. */
 int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *ret_err);
+
+/* tenants: each tenant's agents and their use together against its quota (a tenant sees itself only). */
+int descartes_tenants(DescartesClient *c, DescartesTenants **ret, DescartesError *ret_err);
 
 /* shutdown (root and members of the daemon's admin group): the daemon exits; its agents keep running under
  * their shims (a restarted daemon re-adopts them) unless stop_agents, which stops them first (TERM, the
