@@ -1084,6 +1084,44 @@ def sec5_stats():
     ck(S8, "stats: at most 1024 entries", isinstance(d, dict) and len(d) <= 1024, len(d or {}))
 
 
+QUOTA_KEYS = {"cpu_millicores", "memory", "swap", "pids", "agents"}
+USAGE_KEYS = {"cpu_usec", "memory_current", "memory_peak", "pids_current"}
+
+
+def tenant_ok(x):
+    """One TENANT of a tenants reply, as section 5 describes it."""
+    if not isinstance(x, dict) or not is_int(x.get("uid")) or not 0 <= x["uid"] < 2**32:
+        return False
+    if not is_int(x.get("agents")) or x["agents"] < 0:
+        return False
+    if "user" in x and not (isinstance(x["user"], str) and 1 <= len(x["user"]) <= 256):
+        return False
+    if "usage" in x and not (isinstance(x["usage"], dict) and set(x["usage"]) == USAGE_KEYS
+                             and all(is_int(v) and v >= 0 for v in x["usage"].values())):
+        return False
+    q = x.get("quota")
+    return isinstance(q, dict) and set(q) <= QUOTA_KEYS and all(is_int(v) and v >= 0 for v in q.values())
+
+
+def sec5_tenants():
+    S = S5("tenants")
+    a = spawn_ok(SLEEP)
+    r = C.req("tenants")
+    ts = r.data.get("tenants") if r and r.ok and isinstance(r.data, dict) else None
+    ck(S, "tenants: data is {tenants: [TENANT]}, each as documented", isinstance(ts, list) and ts
+       and all(tenant_ok(x) for x in ts), desc(r))
+    ts = ts if isinstance(ts, list) else []
+    uids = [x.get("uid") for x in ts if isinstance(x, dict)]
+    ck(S, "tenants: sorted by uid, one entry per uid", uids == sorted(set(uids)), uids)
+    mine = [x for x in ts if isinstance(x, dict) and x.get("uid") == 0]
+    ck(S, "tenants: root's own entry counts its agent alive and has its cgroup's usage",
+       len(mine) == 1 and mine[0].get("agents", 0) >= 1 and "usage" in mine[0], desc(r))
+    ck(S8, "tenants: at most 16,384 entries", len(ts) <= 16384, len(ts))
+    r = C.req("tenants", {"extra": 1})
+    ck(S2D, "tenants: an unknown args key is ignored", r is not None and r.ok, desc(r))
+    C.req("kill", {"agent": a["id"]})
+
+
 def sec8_limits():
     big = {"argv": ["/bin/true"]}
     for label, args in (("labels 65 pairs", dict(big, labels={f"k{i}": "v" for i in range(65)})),
@@ -1326,6 +1364,10 @@ def tenant_main(role, control, t):
         ck(S5("stats"), "tenant: stats holds only its own agents' counts, event_seq and uptime_s",
            keys is not None and all(k.startswith("agents.") or k in ("agents_total", "event_seq", "uptime_s")
                                     for k in keys), desc(r))
+        r = C.req("tenants")
+        ts = r.data.get("tenants") if r is not None and r.ok and isinstance(r.data, dict) else None
+        ck(S5("tenants"), "tenant: tenants holds exactly its own entry", isinstance(ts, list) and len(ts) == 1
+           and tenant_ok(ts[0]) and ts[0].get("uid") == me, desc(r))
         r = C.req("spawn", {"argv": ["/bin/true"], "user": "root"})
         ck(S5("spawn"), "tenant naming another user (root): permission_denied", err_is(r, "permission_denied"),
            desc(r))
@@ -1369,6 +1411,12 @@ def tenant_main(role, control, t):
         ck(T, "admin group member: list shows every agent", t["root_id"] in ids, desc(r))
         r = C.req("signal", {"agent": t["root_id"], "signal": "CONT"})
         ck(T, "admin group member: controls root's agent (signal)", r is not None and r.ok, desc(r))
+        g = C.req("get", {"agent": t["tenant_name"]})
+        owner = g.data.get("agent", {}).get("owner_uid") if g is not None and g.ok else None
+        r = C.req("tenants")
+        uids = {x.get("uid") for x in r.data.get("tenants", []) if isinstance(x, dict)} if r and r.ok else set()
+        ck(S5("tenants"), "admin group member: tenants lists root's and the tenant's entries (and its own)",
+           {0, owner, me} <= uids, desc(r))
         r = C.req("kill", {"agent": t["tenant_name"]})
         ck(T, "admin group member: controls the tenant's agent (kill)", r is not None and r.ok, desc(r))
     C.close()
@@ -1427,7 +1475,7 @@ def main():
         sec5_list()
         guard(S5("list"), "list")
         for fn in (sec5_agent_ops, lambda: sec5_spawn(controllers), sec5_stop, sec5_wait, sec5_signal, sec5_stdin,
-                   sec5_output, sec5_action, sec5_batch, sec5_events_op, sec5_stats, sec8_limits,
+                   sec5_output, sec5_action, sec5_batch, sec5_events_op, sec5_stats, sec5_tenants, sec8_limits,
                    lambda: sec6_events(controllers), lambda: sec_tenants(users)):
             try:
                 fn()

@@ -55,7 +55,7 @@ KINDS = ["status_changed", "output", "error", "exited", "heartbeat", "limit_hit"
 CODES = ["bad_request", "unsupported_version", "unknown_op", "not_found", "conflict", "limit_exceeded",
          "unenforceable", "permission_denied", "spawn_failed", "timeout", "busy", "internal"]
 OPS = ["health", "list", "get", "pause", "resume", "kill", "remove", "spawn", "stop", "signal", "stdin",
-       "output", "action", "batch", "events", "stats", "shutdown", "wait"]
+       "output", "action", "batch", "events", "stats", "shutdown", "wait", "tenants"]
 AGENT_OPS = ["get", "pause", "resume", "kill", "remove", "stop", "signal", "stdin", "output", "action", "wait"]
 
 

@@ -147,6 +147,7 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
         switch (op) {
         case PROTO_OP_HEALTH:
         case PROTO_OP_STATS:
+        case PROTO_OP_TENANTS:
                 break;
         case PROTO_OP_LIST:
                 if (full) {
@@ -467,6 +468,38 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         s->n_stats = 3;
                 }
                 break;
+        case PROTO_OP_TENANTS: {
+                ProtoTenantsResult *t = &r.result.tenants;
+
+                /* a tenant always sees itself: one row at least */
+                t->tenants = calloc(2, sizeof(ProtoTenant));
+                if (!t->tenants)
+                        abort();
+                t->tenants[0] = (ProtoTenant){.uid = 1000, .agents = 0};
+                t->n_tenants = 1;
+                if (full) {
+                        t->tenants[0].user = xstrdup("alice");
+                        t->tenants[0].agents = 2;
+                        t->tenants[0].has_usage = true;
+                        t->tenants[0].usage = (ProtoUsage){.cpu_usec = 1500000,
+                                                           .memory_current = 64ULL << 20,
+                                                           .memory_peak = 90ULL << 20,
+                                                           .pids_current = 7};
+                        t->tenants[0].quota = (ProtoTenantQuota){.has_cpu = true,
+                                                                 .cpu_millicores = 1500,
+                                                                 .has_memory = true,
+                                                                 .memory = 4ULL << 30,
+                                                                 .has_swap = true,
+                                                                 .swap = 0,
+                                                                 .has_pids = true,
+                                                                 .pids = 512,
+                                                                 .has_agents = true,
+                                                                 .agents = 8};
+                        t->tenants[1] = (ProtoTenant){.uid = UINT32_MAX - 1, .agents = UINT64_MAX};
+                        t->n_tenants = 2;
+                }
+                break;
+        }
         case PROTO_OP_SHUTDOWN:
                 break;
         default:

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "event-ring.h"
 #include "request-cache.h"
+#include "string-util.h"
 #include "zap.h"
 
 static void test_config_parse(void **state)
@@ -108,6 +109,100 @@ static void test_config_errors(void **state)
                 if (!strstr(err.msg, cases[i].expect))
                         fail_msg("\"%s\": message \"%s\" lacks \"%s\"", cases[i].text, err.msg,
                                  cases[i].expect);
+                config_done(&c);
+        }
+}
+
+/* Group membership of the tenant in test_tenant_quota: "descartes" and gid 50. */
+static bool fake_in_group(const char *group, void *userdata)
+{
+        return streq(group, "descartes") || streq(group, "50");
+}
+
+static void test_tenant_quota(void **state)
+{
+        Config c;
+        Failure err = {};
+        TenantQuota q;
+        CgroupLimits l;
+        char buf[TENANT_QUOTA_FORMAT_MAX];
+
+        config_init_defaults(&c);
+        assert_int_equal(config_parse(&c,
+                                      "quota.default = cpu=4 memory=8G pids=2048 agents=64\n"
+                                      "quota.group.other = memory=1G\n"
+                                      "quota.group.descartes = memory=4G swap=1G agents=8\n"
+                                      "quota.group.50 = cpu=0.1\n"
+                                      "quota.user.alice = cpu=1.5 agents=max\n"
+                                      "quota.user.1002 = agents=0\n"
+                                      "quota.user.alice = cpu=1 agents=max\n",
+                                      &err),
+                         0);
+        /* a key given twice replaces its rule */
+        assert_int_equal(c.quotas.n_rules, 6);
+
+        /* field by field: user, then the first group rule it is in, then the default */
+        tenant_quota_pick(&c.quotas, 1001, "alice", fake_in_group, NULL, &q);
+        assert_int_equal(q.value[TENANT_QUOTA_CPU], 1000);
+        assert_string_equal(q.from[TENANT_QUOTA_CPU], "quota.user.alice");
+        assert_int_equal(q.value[TENANT_QUOTA_AGENTS], TENANT_QUOTA_UNLIMITED);
+        assert_int_equal(q.value[TENANT_QUOTA_MEMORY], 4ULL << 30);
+        assert_string_equal(q.from[TENANT_QUOTA_MEMORY], "quota.group.descartes");
+        assert_int_equal(q.value[TENANT_QUOTA_SWAP], 1ULL << 30);
+        assert_int_equal(q.value[TENANT_QUOTA_PIDS], 2048);
+        assert_string_equal(q.from[TENANT_QUOTA_PIDS], "quota.default");
+
+        /* a user rule by uid; agents=0 is a quota (no agent at all) */
+        tenant_quota_pick(&c.quotas, 1002, "bob", NULL, NULL, &q);
+        assert_true(q.has[TENANT_QUOTA_AGENTS]);
+        assert_int_equal(q.value[TENANT_QUOTA_AGENTS], 0);
+        /* no group: the default's memory, and swap 0 with it */
+        assert_int_equal(q.value[TENANT_QUOTA_MEMORY], 8ULL << 30);
+        assert_true(q.has[TENANT_QUOTA_SWAP]);
+        assert_int_equal(q.value[TENANT_QUOTA_SWAP], 0);
+
+        /* root: user rules only */
+        tenant_quota_pick(&c.quotas, 0, "root", fake_in_group, NULL, &q);
+        for (TenantQuotaField f = 0; f < _TENANT_QUOTA_MAX; f++)
+                assert_false(q.has[f]);
+
+        /* kernel limits: "max" and missing fields lift where the controller is, else are left alone */
+        tenant_quota_pick(&c.quotas, 1001, "alice", fake_in_group, NULL, &q);
+        l = tenant_quota_cgroup_limits(&q, CGROUP_MASK(CGROUP_CONTROLLER_CPU));
+        assert_int_equal(l.cpu_millicpus, 1000);
+        assert_int_equal(l.memory_max, 4ULL << 30);
+        assert_int_equal(l.memory_high, CGROUP_LIMIT_UNSET);
+        assert_int_equal(tenant_quota_unenforceable(&q, CGROUP_MASK(CGROUP_CONTROLLER_CPU)),
+                         TENANT_QUOTA_MEMORY);
+        assert_int_equal(tenant_quota_unenforceable(&q, CGROUP_MASK_ALL), _TENANT_QUOTA_INVALID);
+        q.value[TENANT_QUOTA_CPU] = TENANT_QUOTA_UNLIMITED;
+        l = tenant_quota_cgroup_limits(&q, CGROUP_MASK_ALL);
+        assert_int_equal(l.cpu_millicpus, CGROUP_LIMIT_INFINITY);
+        assert_int_equal(tenant_quota_format(TENANT_QUOTA_MEMORY, 512ULL << 20, buf, sizeof buf), 0);
+        assert_string_equal(buf, "512M");
+        assert_int_equal(tenant_quota_format(TENANT_QUOTA_AGENTS, TENANT_QUOTA_UNLIMITED, buf, sizeof buf),
+                         0);
+        assert_string_equal(buf, "max");
+        config_done(&c);
+}
+
+static void test_tenant_quota_errors(void **state)
+{
+        static const char *const bad[] = {
+                "quota.users.alice = cpu=1\n",   "quota.user. = cpu=1\n",     "quota.user.a/b = cpu=1\n",
+                "quota.default = cpu\n",         "quota.default = cpu=0\n",   "quota.default = cpu=0.001\n",
+                "quota.default = memory=0\n",    "quota.default = pids=-1\n", "quota.default = gpus=1\n",
+                "quota.default = cpu=1 cpu=2\n",
+        };
+
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                Config c;
+                Failure err = {};
+
+                config_init_defaults(&c);
+                assert_int_equal(config_parse(&c, bad[i], &err), -EINVAL);
+                if (!strstr(err.msg, "quota"))
+                        fail_msg("\"%s\": message \"%s\" lacks \"quota\"", bad[i], err.msg);
                 config_done(&c);
         }
 }
@@ -377,6 +472,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
+                cmocka_unit_test(test_tenant_quota),       cmocka_unit_test(test_tenant_quota_errors),
                 cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
                 cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_request_cache_shares),
                 cmocka_unit_test(test_event_ring),

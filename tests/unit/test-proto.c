@@ -132,6 +132,7 @@ static void eq_request(const ProtoRequest *a, const ProtoRequest *b)
         switch (a->op) {
         case PROTO_OP_HEALTH:
         case PROTO_OP_STATS:
+        case PROTO_OP_TENANTS:
                 break;
         case PROTO_OP_LIST:
                 EQ_OPT(&a->args.list, &b->args.list, state);
@@ -327,6 +328,25 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                         assert_int_equal(a->result.stats.stats[i].value, b->result.stats.stats[i].value);
                 }
                 break;
+        case PROTO_OP_TENANTS:
+                assert_int_equal(a->result.tenants.n_tenants, b->result.tenants.n_tenants);
+                for (size_t i = 0; i < a->result.tenants.n_tenants; i++) {
+                        const ProtoTenant *x = &a->result.tenants.tenants[i],
+                                          *y = &b->result.tenants.tenants[i];
+
+                        assert_int_equal(x->uid, y->uid);
+                        eq_str(x->user, y->user);
+                        assert_int_equal(x->agents, y->agents);
+                        assert_int_equal(x->has_usage, y->has_usage);
+                        assert_memory_equal(&x->usage, &y->usage, sizeof x->usage);
+                        assert_int_equal(x->quota.has_cpu, y->quota.has_cpu);
+                        assert_true(x->quota.cpu_millicores == y->quota.cpu_millicores);
+                        EQ_OPT(&x->quota, &y->quota, memory);
+                        EQ_OPT(&x->quota, &y->quota, swap);
+                        EQ_OPT(&x->quota, &y->quota, pids);
+                        EQ_OPT(&x->quota, &y->quota, agents);
+                }
+                break;
         case PROTO_OP_SHUTDOWN:
                 break;
         default:
@@ -419,7 +439,7 @@ static void test_unset_is_unset(void **state)
 
 static void test_tables(void **state)
 {
-        assert_int_equal(_PROTO_OP_MAX, 18);
+        assert_int_equal(_PROTO_OP_MAX, 19);
         for (ProtoOp op = 0; op < _PROTO_OP_MAX; op++)
                 assert_int_equal(proto_op_from_string(proto_op_to_string(op)), op);
         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)

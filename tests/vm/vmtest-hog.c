@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vmtest-hog: loads for the in-guest cgroup checks of tests/vm.
  *   vmtest-hog [--cgroup DIR] alloc MB        allocate and touch MB MiB; exit 0 only if never killed
+ *   vmtest-hog [--cgroup DIR] hold MB SECONDS   allocate and touch MB MiB, then hold it until SECONDS passed
  *   vmtest-hog [--cgroup DIR] spin SECONDS    busy-loop for SECONDS of wall-clock time
  *   vmtest-hog [--cgroup DIR] forkbomb SECONDS  every process forks as fast as it can until SECONDS pass;
  *                                               exit 1 if a fork was refused (as a program that gives up)
@@ -63,8 +64,9 @@ static int join_cgroup(const char *dir)
         return 0;
 }
 
-static int do_alloc(const char *arg)
+static int do_alloc(const char *arg, double hold)
 {
+        double start = now();
         char *end = NULL;
         unsigned long mb, i;
 
@@ -89,6 +91,8 @@ static int do_alloc(const char *arg)
                 }
         }
         printf("vmtest-hog: allocated %lu MiB and was not killed\n", mb);
+        while (now() < start + hold)
+                (void)usleep(100000);
         return 0;
 }
 
@@ -155,7 +159,8 @@ static int do_forkbomb(double seconds)
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: vmtest-hog [--cgroup DIR] alloc MB | spin SECONDS | forkbomb SECONDS\n");
+        fprintf(stderr, "usage: vmtest-hog [--cgroup DIR] alloc MB | hold MB SECONDS | spin SECONDS | "
+                        "forkbomb SECONDS\n");
         return 2;
 }
 
@@ -172,12 +177,16 @@ int main(int argc, char *argv[])
                 }
                 i = 3;
         }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (argc == i + 3 && strcmp(argv[i], "hold") == 0) {
+                if (parse_seconds(argv[i + 2], &seconds) < 0)
+                        return usage();
+                return do_alloc(argv[i + 1], seconds);
+        }
         if (argc != i + 2)
                 return usage();
-
-        setvbuf(stdout, NULL, _IOLBF, 0);
         if (strcmp(argv[i], "alloc") == 0)
-                return do_alloc(argv[i + 1]);
+                return do_alloc(argv[i + 1], 0);
         if (strcmp(argv[i], "spin") == 0 || strcmp(argv[i], "forkbomb") == 0) {
                 if (parse_seconds(argv[i + 1], &seconds) < 0) {
                         fprintf(stderr, "vmtest-hog: bad duration '%s' (0..%.0f s)\n", argv[i + 1],
