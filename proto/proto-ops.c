@@ -765,12 +765,17 @@ static const ProtoType stats_result_type = {
 /* ---- tenants ---- */
 
 static const ProtoField tenant_quota_fields[] = {
+        /* an absent quota is left out of the JSON too, like an agent's limits */
         PROTO_OPT(ProtoTenantQuota, cpu_millicores, has_cpu, "cpu_millicores", U64, .min = 10,
-                  .max = UINT32_MAX),
-        PROTO_OPT(ProtoTenantQuota, memory, has_memory, "memory", U64, .min = 1, .max = UINT64_MAX),
-        PROTO_OPT(ProtoTenantQuota, swap, has_swap, "swap", U64, .max = UINT64_MAX),
-        PROTO_OPT(ProtoTenantQuota, pids, has_pids, "pids", U64, .min = 1, .max = UINT64_MAX),
-        PROTO_OPT(ProtoTenantQuota, agents, has_agents, "agents", U64, .max = UINT64_MAX),
+                  .max = UINT32_MAX, .flags = PROTO_F_JSON_OMIT),
+        PROTO_OPT(ProtoTenantQuota, memory, has_memory, "memory", U64, .min = 1, .max = UINT64_MAX,
+                  .flags = PROTO_F_JSON_OMIT),
+        PROTO_OPT(ProtoTenantQuota, swap, has_swap, "swap", U64, .max = UINT64_MAX,
+                  .flags = PROTO_F_JSON_OMIT),
+        PROTO_OPT(ProtoTenantQuota, pids, has_pids, "pids", U64, .min = 1, .max = UINT64_MAX,
+                  .flags = PROTO_F_JSON_OMIT),
+        PROTO_OPT(ProtoTenantQuota, agents, has_agents, "agents", U64, .max = UINT64_MAX,
+                  .flags = PROTO_F_JSON_OMIT),
 };
 static const ProtoType tenant_quota_type = PROTO_TYPE("tenant_quota", ProtoTenantQuota, tenant_quota_fields);
 

@@ -7,7 +7,8 @@
  *   quota.group.NAME = memory=4G          (NAME: a group name or a decimal gid)
  *   quota.user.NAME = cpu=1 agents=4      (NAME: a user name or a decimal uid)
  *
- * Each value is space-separated FIELD=VALUE words (cpu, memory, swap, pids, agents; "max": no limit). Field
+ * A group rule gives each member the quota on its own (members share nothing). Each value is space-separated
+ * FIELD=VALUE words (cpu, memory, swap, pids, agents; "max": no limit). Field
  * by field, a tenant's user rule wins over its group rule (the first group rule, in file order, of a group
  * it is a member of), which wins over the default. The default and group rules never apply to root (uid 0),
  * the host's own orchestrator: only a user rule names a quota for it. A memory quota with no swap quota at

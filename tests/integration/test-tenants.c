@@ -153,6 +153,19 @@ static void test_agent_count_and_reload(void **state)
         /* the tenant's cgroup exists while it has agents: its usage is read from it */
         assert_true(x->has_usage);
 
+        /* descartesctl: a table row per tenant, and the protocol's shape with -o json */
+        {
+                _cleanup_free_ char *table = NULL, *json = NULL;
+
+                assert_int_equal(harness_ctl(t->h, NULL, 0, &table, "tenants", NULL), 0);
+                assert_non_null(strstr(table, "TENANT"));
+                assert_non_null(strstr(table, "\nroot "));
+                assert_non_null(strstr(table, " 2/2 "));
+                assert_int_equal(harness_ctl(t->h, NULL, 0, &json, "-o", "json", "tenants", NULL), 0);
+                assert_true(strncmp(json, "{\"tenants\":[", 12) == 0);
+                assert_non_null(strstr(json, "\"quota\":{\"agents\":2}"));
+        }
+
         k = tenant_sees_itself(t);
         if (k == 77)
                 print_message("no group descartes here: the tenant's own view is not checked\n");

@@ -103,7 +103,9 @@ check_quota_cpu() {
         *"agents=2 (quota.group.descartes)"*limit_exceeded*) ;;
         *) return 1 ;;
         esac
-        awk -v a="$_ra" -v b="$_rb" 'BEGIN { exit !(a > 0.05 && a <= 0.36 && b >= 0.45 && b > a) }' && [ "$_thr" -gt 0 ]
+        # A's share is a ceiling whatever the host's load; B's agent alone gets more than A's two together (its
+        # own share depends on how much CPU the guest gets from a loaded host: not asserted)
+        awk -v a="$_ra" -v b="$_rb" 'BEGIN { exit !(a > 0.05 && a <= 0.36 && b > a) }' && [ "$_thr" -gt 0 ]
 }
 
 # agent_end_all AGENT...: kills and removes the agents (as root, an admin).
