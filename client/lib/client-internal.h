@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "client-queue.h"
 #include "descartes/descartes.h"
 #include "proto.h"
 
@@ -17,6 +18,7 @@ struct DescartesClient {
         bool retry;
         uint32_t nonce;
         uint64_t counter;
+        ClientQueue queue; /* requests wait their turn on the connection here */
 };
 
 /* Fills *e (may be NULL) and returns error (< 0). */
@@ -25,10 +27,14 @@ int client_error_set(DescartesError *e, DescartesErrorKind kind, int error, cons
 int client_error_from_reply(DescartesError *e, const ProtoReply *reply);
 
 /* Checks that an ipc endpoint's socket file exists, is a socket we may write, and has a listener. Other
- * transports pass unchecked. */
+ * transports pass unchecked. -EACCES (kind access: not ours to use), or -ECONNREFUSED (kind unreachable;
+ * *ret_lasting set when waiting will not help: the path is not a socket), or 0. */
 int client_endpoint_check(const char *endpoint, DescartesError *e);
+int client_endpoint_check_full(const char *endpoint, bool *ret_lasting, DescartesError *e);
 
-/* Sends req (its id is replaced by a fresh one) and waits for its reply. extra_usec is added to the op's
+/* Sends req (its id is replaced by a fresh one) and waits for its reply, after the requests made before it
+ * (ClientQueue); while descartesd is away the request waits for it to come back, and a request unanswered
+ * within its timeout is sent again with the same id (client-retry.h). extra_usec is added to the op's
  * timeout. On success *ret is an ok reply of req->op; a daemon error reply is returned as its errno with
  * *e filled. */
 int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, ProtoReply *ret,

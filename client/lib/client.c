@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "client-internal.h"
+#include "client-retry.h"
 #include "string-table.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -176,6 +177,7 @@ int descartes_client_new(const char *endpoint, DescartesClient **ret)
         if (getrandom(&c->nonce, sizeof c->nonce, GRND_NONBLOCK) != sizeof c->nonce)
                 c->nonce = (uint32_t)now_ns(CLOCK_MONOTONIC) ^ (uint32_t)getpid();
         c->retry = true;
+        client_queue_init(&c->queue);
         c->endpoint = TAKE_PTR(ep);
         c->events_endpoint = TAKE_PTR(events);
         *ret = TAKE_PTR(c);
@@ -198,6 +200,7 @@ DescartesClient *descartes_client_free(DescartesClient *c)
         free(c->endpoint);
         free(c->events_endpoint);
         free(c->events_override);
+        client_queue_destroy(&c->queue);
         free(c);
         return NULL;
 }
@@ -264,6 +267,18 @@ void descartes_client_set_retry(DescartesClient *c, bool retry)
                 c->retry = retry;
 }
 
+int descartes_client_set_queue_max(DescartesClient *c, size_t max)
+{
+        if (!c)
+                return -EINVAL;
+        return client_queue_set_max(&c->queue, max);
+}
+
+size_t descartes_client_get_queue_max(DescartesClient *c)
+{
+        return c ? client_queue_get_max(&c->queue) : 0;
+}
+
 void client_next_id(DescartesClient *c, char *buf, size_t n)
 {
         (void)snprintf(buf, n, "%d-%08x-%llu", (int)getpid(), c->nonce, (unsigned long long)++c->counter);
@@ -278,6 +293,11 @@ static void format_timeout(uint64_t usec, char *buf, size_t n)
 }
 
 int client_endpoint_check(const char *endpoint, DescartesError *e)
+{
+        return client_endpoint_check_full(endpoint, NULL, e);
+}
+
+int client_endpoint_check_full(const char *endpoint, bool *ret_lasting, DescartesError *e)
 {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -302,9 +322,12 @@ int client_endpoint_check(const char *endpoint, DescartesError *e)
                                         "cannot reach descartesd at %s (%s: %s)", endpoint, path,
                                         strerror(errno));
         }
-        if (!S_ISSOCK(st.st_mode))
+        if (!S_ISSOCK(st.st_mode)) {
+                if (ret_lasting)
+                        *ret_lasting = true;
                 return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,
                                         "cannot reach descartesd at %s: %s is not a socket", endpoint, path);
+        }
         if (access(path, W_OK) < 0)
                 return client_error_set(e, DESCARTES_ERROR_ACCESS, -EACCES,
                                         "permission denied on %s: add your user to group descartes", path);
@@ -338,24 +361,31 @@ static void client_disconnect(DescartesClient *c)
         }
 }
 
+/* A socket connected to the endpoint. A daemon that is away is no error here: libzmq connects when it
+ * comes (client-retry.h) and the request waits in the socket's queue meanwhile. A socket we may not use, or
+ * a path that is not a socket, fails at once: waiting would not change them. */
 static int client_connect(DescartesClient *c, DescartesError *e)
 {
         int64_t maxmsg = PROTO_MESSAGE_MAX;
-        int linger = 0;
+        int linger = 0, ivl = CLIENT_RECONNECT_IVL_MS, ivl_max = CLIENT_RECONNECT_IVL_MAX_MS;
+        bool lasting = false;
         void *s;
         int r;
 
         if (c->socket)
                 return 0;
-        r = client_endpoint_check(c->endpoint, e);
-        if (r < 0)
+        r = client_endpoint_check_full(c->endpoint, &lasting, e);
+        if (r == -EACCES || (r < 0 && lasting))
                 return r;
+        descartes_error_clear(e);
         s = zmq_socket(c->zmq_ctx, ZMQ_DEALER);
         if (!s)
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
                                         "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
         (void)zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
         (void)zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+        (void)zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+        (void)zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
         if (zmq_connect(s, c->endpoint) < 0) {
                 r = negative_errno();
                 (void)zmq_close(s);
@@ -459,18 +489,19 @@ static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uin
         }
 }
 
-int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, ProtoReply *ret,
-                DescartesError *e)
+/* The request's whole life on the connection, in its turn (client_call). */
+static int client_call_locked(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec,
+                              ProtoReply *ret, DescartesError *e)
 {
         _cleanup_free_ void *buf = NULL;
         char id[PROTO_ID_MAX + 1];
         ProtoRequest r_copy = *req;
         ProtoReply reply = {};
-        uint64_t timeout;
+        uint64_t timeout, first = 0;
+        unsigned attempts = 0;
         size_t len;
         int r;
 
-        descartes_error_clear(e);
         client_next_id(c, id, sizeof id);
         r_copy.id = id;
         r_copy.v = PROTO_VERSION;
@@ -485,8 +516,12 @@ int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec
         timeout = descartes_client_get_op_timeout(c, (DescartesOp)req->op);
         timeout = extra_usec > UINT64_MAX / 2 - timeout ? UINT64_MAX / 2 : timeout + extra_usec;
 
-        for (int attempt = 0; attempt < (c->retry ? 2 : 1); attempt++) {
-                if (attempt > 0)
+        for (;;) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+                if (attempts == 0)
+                        first = now;
+                else
                         client_disconnect(c); /* Lazy Pirate: a fresh socket, the same id */
                 r = client_connect(c, e);
                 if (r < 0)
@@ -496,8 +531,10 @@ int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec
                         client_disconnect(c);
                         return r;
                 }
-                r = client_wait_reply(c, id, req->op, now_usec(CLOCK_MONOTONIC) + timeout, &reply, e);
-                if (r != -ETIMEDOUT)
+                attempts++;
+                r = client_wait_reply(c, id, req->op, now + timeout, &reply, e);
+                if (r != -ETIMEDOUT ||
+                    !client_retry_may_resend(c->retry, attempts, first, now_usec(CLOCK_MONOTONIC)))
                         break;
         }
         if (r == -ETIMEDOUT) {
@@ -505,7 +542,15 @@ int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec
 
                 /* A late answer must not meet the next request: drop the socket with it. */
                 client_disconnect(c);
+                /* nobody there all along: say so rather than "no answer" */
+                r = client_endpoint_check(c->endpoint, e);
+                if (r < 0)
+                        return r;
                 format_timeout(timeout, t, sizeof t);
+                if (attempts > 1)
+                        return client_error_set(e, DESCARTES_ERROR_TIMEOUT, -ETIMEDOUT,
+                                                "descartesd did not answer within %s (sent %u times)", t,
+                                                attempts);
                 return client_error_set(e, DESCARTES_ERROR_TIMEOUT, -ETIMEDOUT,
                                         "descartesd did not answer within %s", t);
         }
@@ -520,4 +565,23 @@ int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec
         }
         *ret = reply;
         return 0;
+}
+
+int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, ProtoReply *ret,
+                DescartesError *e)
+{
+        size_t queued = 0;
+        int r;
+
+        descartes_error_clear(e);
+        r = client_queue_enter(&c->queue, &queued);
+        if (r == -ENOBUFS)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -ENOBUFS,
+                                        "%zu requests to descartesd at %s wait already (the client's queue "
+                                        "is full): it is slow or away; try again later, or raise the bound "
+                                        "(descartes_client_set_queue_max())",
+                                        queued, c->endpoint);
+        r = client_call_locked(c, req, extra_usec, ret, e);
+        client_queue_leave(&c->queue);
+        return r;
 }

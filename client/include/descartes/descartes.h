@@ -32,15 +32,23 @@
  *                -ENOEXEC, timeout -ETIME, busy -EAGAIN, internal -EREMOTEIO.
  *
  * Transport: a ZeroMQ DEALER to the daemon's ROUTER (control endpoint) sending [empty][request]; replies are
- * matched by request id and stale ones dropped. When no answer comes within the timeout the request is sent
- * once more with the same id on a fresh socket (the daemon answers a repeated id with its first reply and
- * does nothing twice); a second silence is -ETIMEDOUT. Default timeouts: 30 s for spawn, stop, kill,
- * remove, action and batch (they wait for the kernel or the agent), 5 s for every other op; stop adds its
- * grace period on top. Events come from the daemon's PUB (events endpoint).
+ * matched by request id and stale ones dropped. The client survives outages of the daemon (a restart, a
+ * crash): while it is away, libzmq reconnects after 100 ms, doubling up to 2 s between tries, and a request
+ * waits for it. When no answer comes within the timeout the request is sent again with the same id on a
+ * fresh socket (the daemon answers a repeated id with its first reply and does nothing twice, also across
+ * its restart), up to DESCARTES_SEND_ATTEMPTS sends in all and none later than DESCARTES_RESEND_WINDOW_USEC
+ * after the first; the caller sees one reply. When the last send goes unanswered the call fails with
+ * -ECONNREFUSED (kind unreachable) if the daemon is not there, else -ETIMEDOUT. So with the default
+ * timeouts a get waits up to 15 s for a daemon that is away, a spawn up to 90 s. Default timeouts: 30 s for
+ * spawn, stop, kill, remove, action and batch (they wait for the kernel or the agent), 5 s for every other
+ * op; stop adds its grace period on top. Events come from the daemon's PUB (events endpoint).
  *
- * Threads: a DescartesClient and its subscriptions belong to one thread at a time; use one client per
- * thread. Result objects may be passed between threads but their reference counts are not atomic. Nothing
- * here logs; nothing here changes signal dispositions. */
+ * Threads: the request calls (one per op) of one DescartesClient may be made from several threads at once:
+ * they queue (bounded, descartes_client_set_queue_max(); a request past the bound fails at once with
+ * -ENOBUFS) and go out one after the other in the order they were made. The client's setters, its
+ * subscriptions and descartes_client_free() belong to one thread at a time. Result objects may be passed
+ * between threads but their reference counts are not atomic. Nothing here logs; nothing here changes signal
+ * dispositions. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -58,6 +66,12 @@ extern "C" {
 
 #define DESCARTES_TIMEOUT_SHORT_USEC (5 * UINT64_C(1000000))
 #define DESCARTES_TIMEOUT_LONG_USEC  (30 * UINT64_C(1000000))
+/* A request is sent at most DESCARTES_SEND_ATTEMPTS times (each waiting its timeout), and never resent later
+ * than DESCARTES_RESEND_WINDOW_USEC after its first send: descartesd's request_ttl (default 10 min) is
+ * longer, so a resend always finds the first reply. */
+#define DESCARTES_SEND_ATTEMPTS      3
+#define DESCARTES_RESEND_WINDOW_USEC (300 * UINT64_C(1000000))
+#define DESCARTES_QUEUE_MAX_DEFAULT  1000
 
 /* The protocol version this library speaks, and the bounds of protocol v1 a caller may check before
  * sending (docs/protocol.md, section 8). */
@@ -432,8 +446,13 @@ void descartes_client_set_timeout(DescartesClient *c, uint64_t usec);
 int descartes_client_set_op_timeout(DescartesClient *c, DescartesOp op, uint64_t usec);
 /* The timeout a request of `op` gets now. */
 uint64_t descartes_client_get_op_timeout(const DescartesClient *c, DescartesOp op);
-/* Whether a silent request is sent once more with the same id (default true). */
+/* Whether a silent request is sent again with the same id (default true; see Transport above). */
 void descartes_client_set_retry(DescartesClient *c, bool retry);
+/* The bound of the client's request queue (requests made and not yet answered, from every thread; default
+ * DESCARTES_QUEUE_MAX_DEFAULT). max > 0, else -EINVAL. A request past it fails at once with -ENOBUFS
+ * (kind local: nothing was sent). */
+int descartes_client_set_queue_max(DescartesClient *c, size_t max);
+size_t descartes_client_get_queue_max(DescartesClient *c);
 
 /* ---- arguments (size-prefixed, append-only: see the ABI rule at the top) ---- */
 
