@@ -11,6 +11,7 @@
 #include "control.h"
 #include "log.h"
 #include "ops.h"
+#include "request-journal.h"
 #include "string-util.h"
 #include "time-util.h"
 #include "zap.h"
@@ -109,6 +110,8 @@ void call_dispatch(Call *c)
                                  (unsigned long long)m->config.max_requests_per_user);
                 return;
         }
+        if (c->entry && request_journal_op_changes_state(c->request.op))
+                request_cache_journal_begin(m->request_cache, c->entry, m->config.request_ttl_usec);
         c->dispatching = true;
         (void)ops_dispatch(c);
         c->dispatching = false;
@@ -172,13 +175,17 @@ int call_reply(Call *c, ProtoReply *reply)
 
         if (c->entry) {
                 Envelope *env;
+                uint64_t expires = now_usec(CLOCK_MONOTONIC) + m->config.request_ttl_usec;
+
+                /* on disk before anyone sees it: a resend after a crash gets this reply */
+                if (keep)
+                        request_cache_journal_done(m->request_cache, c->entry, buf, len, expires);
                 while ((env = cache_entry_pop_waiter(c->entry))) {
                         send_to(m, env, buf, len);
                         envelope_free(env);
                 }
                 if (keep)
-                        request_cache_complete(m->request_cache, c->entry, buf, len,
-                                               now_usec(CLOCK_MONOTONIC) + m->config.request_ttl_usec);
+                        request_cache_complete(m->request_cache, c->entry, buf, len, expires);
                 else {
                         request_cache_remove(m->request_cache, c->entry);
                         free(buf);
@@ -241,6 +248,29 @@ int call_reply_agent(Call *c, Agent *a)
         return 0;
 }
 
+/* The resend of a request that was being performed when the last daemon stopped (request-cache.h). */
+static void call_answer_interrupted(Call *c)
+{
+        const char *agent_id = cache_entry_agent(c->entry);
+        Agent *a;
+
+        if (c->request.op == PROTO_OP_SPAWN) {
+                a = agent_id ? agent_find(c->manager, agent_id, c->uid, false) : NULL;
+                if (a) {
+                        call_reply_agent(c, a);
+                        return;
+                }
+                /* it created no agent: its record comes before anything runs, so nothing of it ran */
+                call_dispatch(c);
+                return;
+        }
+        call_reply_error(
+                c, PROTO_ERROR_INTERNAL,
+                "descartesd restarted while it performed this request, so whether it took effect is "
+                "unknown; it is not performed again: look at the agent (get) and send a new request "
+                "if needed");
+}
+
 static void reply_uncached_error(Manager *m, const Envelope *env, const char *id, ProtoOp op,
                                  ProtoErrorCode code, const char *msg)
 {
@@ -266,6 +296,7 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         zmq_msg_t *body;
         ProtoError err;
         CacheEntry *entry = NULL;
+        bool interrupted = false;
         Call *c;
         uid_t uid;
         int r;
@@ -315,7 +346,12 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         }
 
         r = request_cache_lookup(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
-        if (r > 0) {
+        if (r > 0 && cache_entry_is_interrupted(entry)) {
+                /* in progress when the last daemon stopped: answered below, never performed twice */
+                request_cache_reopen(m->request_cache, entry);
+                interrupted = true;
+                r = 0;
+        } else if (r > 0) {
                 m->stats.replies_cached++;
                 if (cache_entry_is_done(entry)) {
                         size_t len;
@@ -327,8 +363,8 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                 else
                         cache_entry_add_waiter(entry, TAKE_PTR(env));
                 return 0;
-        }
-        r = request_cache_add(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
+        } else
+                r = request_cache_add(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
         if (r == -EBUSY) {
                 reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_BUSY,
                                      "too many requests are in progress, try again later");
@@ -358,6 +394,9 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                 m->calls->prev = c;
         m->calls = c;
 
-        call_dispatch(c);
+        if (interrupted)
+                call_answer_interrupted(c);
+        else
+                call_dispatch(c);
         return 0;
 }

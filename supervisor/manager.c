@@ -528,6 +528,15 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         r = request_cache_new(REQUEST_CACHE_MAX, REQUEST_CACHE_BYTES_MAX, &m->request_cache);
         if (r >= 0)
                 manager_apply_request_limits(m);
+        if (r >= 0) {
+                struct timespec ts;
+
+                /* the replies of state-changing requests from before a restart (logged, never fatal) */
+                (void)clock_gettime(CLOCK_REALTIME, &ts);
+                r = request_cache_open_journal(
+                        m->request_cache, m->state_fd, m->config.state_dir, now_usec(CLOCK_MONOTONIC),
+                        (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000);
+        }
         if (r >= 0)
                 r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, EVENT_RING_DEFAULT_DATA_BYTES,
                                    &m->event_ring);
@@ -575,6 +584,10 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        /* requests still in progress stay BEGIN in the journal: interrupted for the next daemon, whose
+         * answer to their resend is never to perform them again */
+        if (m->request_cache)
+                request_cache_close_journal(m->request_cache);
         while (m->calls)
                 call_free(m->calls);
         while (m->agents)

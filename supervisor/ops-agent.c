@@ -100,6 +100,9 @@ static int op_spawn(Call *c)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         a->spawn_arrived_usec = c->arrived_usec;
         (void)snprintf(c->created_agent, sizeof c->created_agent, "%s", a->info.id);
+        /* before its record: a resend after a restart finds this agent instead of spawning another */
+        if (c->entry)
+                request_cache_journal_agent(m->request_cache, c->entry, a->info.id);
         a->info.limits = limits;
         if (strv_copy(args->argv, &a->info.argv) < 0 ||
             (args->name && !(a->info.name = strdup(args->name)))) {

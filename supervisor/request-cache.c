@@ -2,9 +2,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "request-cache.h"
+#include "request-journal.h"
+#include "time-util.h"
 
 #define CACHE_BUCKETS 1024
 #define UID_BUCKETS   64
@@ -23,6 +27,9 @@ struct CacheEntry {
         uid_t uid;
         char *id;
         bool done;
+        bool journaled;   /* BEGIN is on disk */
+        bool interrupted; /* read back from the journal without its reply: done, with no reply */
+        char *agent_id;   /* a journaled spawn's agent */
         void *reply;
         size_t reply_size;
         uint64_t expires_usec;
@@ -43,6 +50,9 @@ struct RequestCache {
         CacheEntry *buckets[CACHE_BUCKETS];
         UidShare *shares[UID_BUCKETS];
         CacheEntry *oldest, *newest;
+        RequestJournal *journal;
+        /* while reading the journal back */
+        uint64_t load_now_usec, load_realtime_usec;
 };
 
 int envelope_new(const void *const *frames, const size_t *sizes, size_t n, Envelope **ret)
@@ -157,13 +167,35 @@ static void entry_free(CacheEntry *e)
                 e->waiters = n;
         }
         free(e->reply);
+        free(e->agent_id);
         free(e->id);
         free(e);
+}
+
+static void journal_compact(RequestCache *c);
+
+static void journal_append(RequestCache *c, RequestJournalType type, const CacheEntry *e, uint64_t expires,
+                           const void *data, size_t size)
+{
+        RequestJournalRecord rec = {
+                .type = type,
+                .uid = e->uid,
+                .id = e->id,
+                .expires_realtime_usec = expires,
+                .data = data,
+                .size = size,
+        };
+        if (request_journal_append(c->journal, &rec) > 0)
+                journal_compact(c);
 }
 
 void request_cache_remove(RequestCache *c, CacheEntry *e)
 {
         CacheEntry **p = &c->buckets[hash_key(e->uid, e->id)];
+
+        /* ended with nothing to keep (busy): a resend after a restart is performed */
+        if (c->journal && e->journaled && !e->done)
+                journal_append(c, REQUEST_JOURNAL_DROP, e, 0, NULL, 0);
 
         while (*p && *p != e)
                 p = &(*p)->bucket_next;
@@ -196,6 +228,7 @@ RequestCache *request_cache_free(RequestCache *c)
 {
         if (!c)
                 return NULL;
+        request_cache_close_journal(c);
         while (c->oldest)
                 request_cache_remove(c, c->oldest);
         free(c);
@@ -381,4 +414,224 @@ const void *cache_entry_reply(const CacheEntry *e, size_t *ret_size)
 {
         *ret_size = e->reply_size;
         return e->reply;
+}
+
+/* CLOCK_MONOTONIC of the cache <-> CLOCK_REALTIME of the file */
+static uint64_t realtime_now(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t to_realtime(uint64_t mono, uint64_t now, uint64_t realtime)
+{
+        return mono > now ? realtime + (mono - now) : realtime;
+}
+
+static void journal_fill(RequestJournalBuffer *b, void *userdata)
+{
+        RequestCache *c = userdata;
+        uint64_t now = c->load_now_usec, realtime = c->load_realtime_usec;
+
+        /* newest first: past the buffer's bound the oldest are the ones not kept */
+        for (CacheEntry *e = c->newest; e; e = e->older) {
+                RequestJournalRecord rec = {.uid = e->uid, .id = e->id};
+                int r;
+
+                if (!e->journaled)
+                        continue;
+                rec.expires_realtime_usec = to_realtime(e->expires_usec, now, realtime);
+                if (e->done && !e->interrupted) {
+                        rec.type = REQUEST_JOURNAL_DONE;
+                        rec.data = e->reply;
+                        rec.size = e->reply_size;
+                        if (e->reply_size > REQUEST_JOURNAL_REPLY_MAX) {
+                                /* kept as interrupted: a resend finds a spawn's agent, and nothing runs
+                                 * twice */
+                                rec.type = REQUEST_JOURNAL_BEGIN;
+                                rec.data = NULL;
+                                rec.size = 0;
+                        }
+                } else
+                        rec.type = REQUEST_JOURNAL_BEGIN;
+                r = request_journal_buffer_add(b, &rec);
+                if (r >= 0 && rec.type == REQUEST_JOURNAL_BEGIN && e->agent_id)
+                        r = request_journal_buffer_add(b,
+                                                       &(RequestJournalRecord){.type = REQUEST_JOURNAL_AGENT,
+                                                                               .uid = e->uid,
+                                                                               .id = e->id,
+                                                                               .data = e->agent_id,
+                                                                               .size = strlen(e->agent_id)});
+                if (r == -E2BIG) {
+                        log_warning("The request journal holds the newest entries only (%u bytes): older "
+                                    "requests resent after a restart may be performed again.",
+                                    REQUEST_JOURNAL_BYTES_MAX / 2);
+                        return;
+                }
+                if (r < 0) {
+                        log_oom();
+                        return;
+                }
+        }
+}
+
+static void journal_compact(RequestCache *c)
+{
+        c->load_now_usec = now_usec(CLOCK_MONOTONIC);
+        c->load_realtime_usec = realtime_now();
+        (void)request_journal_rewrite(c->journal, journal_fill, c);
+}
+
+static CacheEntry *load_find(RequestCache *c, uid_t uid, const char *id)
+{
+        for (CacheEntry *e = c->buckets[hash_key(uid, id)]; e; e = e->bucket_next)
+                if (e->uid == uid && strcmp(e->id, id) == 0)
+                        return e;
+        return NULL;
+}
+
+static void load_record(const RequestJournalRecord *rec, void *userdata)
+{
+        RequestCache *c = userdata;
+        uint64_t now = c->load_now_usec, realtime = c->load_realtime_usec, expires;
+        CacheEntry *e = load_find(c, rec->uid, rec->id);
+        void *reply;
+
+        expires = rec->expires_realtime_usec > realtime ? now + (rec->expires_realtime_usec - realtime) : 0;
+        switch (rec->type) {
+        case REQUEST_JOURNAL_BEGIN:
+                if (e)
+                        request_cache_remove(c, e);
+                if (expires == 0 || request_cache_add(c, rec->uid, rec->id, now, &e) < 0)
+                        return;
+                e->journaled = true;
+                e->expires_usec = expires; /* the interrupted entry's, set when loading ends */
+                return;
+        case REQUEST_JOURNAL_AGENT:
+                if (e && !e->done && !e->agent_id)
+                        e->agent_id = strdup(rec->data);
+                return;
+        case REQUEST_JOURNAL_DONE:
+                if (expires <= now) {
+                        if (e)
+                                request_cache_remove(c, e);
+                        return;
+                }
+                if (!e) {
+                        if (request_cache_add(c, rec->uid, rec->id, now, &e) < 0)
+                                return;
+                        e->journaled = true;
+                }
+                reply = malloc(rec->size ?: 1);
+                if (!reply) {
+                        request_cache_remove(c, e);
+                        return;
+                }
+                if (rec->size > 0)
+                        memcpy(reply, rec->data, rec->size);
+                free(e->agent_id);
+                e->agent_id = NULL;
+                request_cache_complete(c, e, reply, rec->size, expires);
+                return;
+        case REQUEST_JOURNAL_DROP:
+                if (e && !e->done)
+                        request_cache_remove(c, e);
+                return;
+        default:
+                return;
+        }
+}
+
+int request_cache_open_journal(RequestCache *c, int state_fd, const char *state_dir, uint64_t now_usec,
+                               uint64_t realtime_usec)
+{
+        size_t n_done = 0, n_interrupted = 0;
+        int r;
+
+        request_cache_close_journal(c);
+        c->load_now_usec = now_usec;
+        c->load_realtime_usec = realtime_usec;
+        r = request_journal_open(state_fd, state_dir, load_record, c, &c->journal);
+        if (r < 0)
+                return r;
+        /* what was still being performed when the last daemon stopped */
+        for (CacheEntry *e = c->oldest; e; e = e->newer) {
+                UidShare *s;
+
+                if (e->done) {
+                        n_done++;
+                        continue;
+                }
+                /* done without a reply (no bytes: nothing to trim); its expiry is BEGIN's */
+                s = share_get(c, e->uid, false);
+                if (s)
+                        s->n_pending--;
+                e->done = true;
+                e->interrupted = true;
+                n_interrupted++;
+        }
+        if (n_done + n_interrupted > 0)
+                log_info("Read back %zu answered and %zu interrupted requests from %s/%s.", n_done,
+                         n_interrupted, state_dir, REQUEST_JOURNAL_FILE);
+        journal_compact(c);
+        return 0;
+}
+
+void request_cache_close_journal(RequestCache *c)
+{
+        c->journal = request_journal_free(c->journal);
+}
+
+void request_cache_journal_begin(RequestCache *c, CacheEntry *e, uint64_t ttl_usec)
+{
+        uint64_t realtime = realtime_now();
+
+        if (!c->journal || e->done)
+                return;
+        e->journaled = true;
+        e->expires_usec = now_usec(CLOCK_MONOTONIC) + ttl_usec;
+        journal_append(c, REQUEST_JOURNAL_BEGIN, e, realtime + ttl_usec, NULL, 0);
+}
+
+void request_cache_journal_agent(RequestCache *c, CacheEntry *e, const char *agent_id)
+{
+        if (!c->journal || !e->journaled || e->done)
+                return;
+        free(e->agent_id);
+        e->agent_id = strdup(agent_id); /* kept for a rewrite of the file */
+        journal_append(c, REQUEST_JOURNAL_AGENT, e, 0, agent_id, strlen(agent_id));
+}
+
+void request_cache_journal_done(RequestCache *c, CacheEntry *e, const void *reply, size_t size,
+                                uint64_t expires_usec)
+{
+        uint64_t now = now_usec(CLOCK_MONOTONIC), realtime = realtime_now();
+
+        if (!c->journal || !e->journaled || size > REQUEST_JOURNAL_REPLY_MAX)
+                return;
+        journal_append(c, REQUEST_JOURNAL_DONE, e, to_realtime(expires_usec, now, realtime), reply, size);
+}
+
+bool cache_entry_is_interrupted(const CacheEntry *e)
+{
+        return e->interrupted;
+}
+
+const char *cache_entry_agent(const CacheEntry *e)
+{
+        return e->agent_id;
+}
+
+void request_cache_reopen(RequestCache *c, CacheEntry *e)
+{
+        UidShare *s = share_get(c, e->uid, false);
+
+        if (!e->interrupted)
+                return;
+        e->interrupted = false;
+        e->done = false;
+        if (s)
+                s->n_pending++;
 }

@@ -75,3 +75,29 @@ Envelope *cache_entry_pop_waiter(CacheEntry *e);
  * itself: pop its waiters first. */
 void request_cache_complete(RequestCache *c, CacheEntry *e, void *reply, size_t size, uint64_t expires_usec);
 const void *cache_entry_reply(const CacheEntry *e, size_t *ret_size);
+
+/* ---- across restarts (request-journal.h) ----
+ * State-changing requests are journaled: a BEGIN before they are performed, the agent a spawn creates, the
+ * reply before it is sent. A daemon that starts reads the journal back: answered requests are answered
+ * again from it, and a request that was being performed when the daemon stopped is "interrupted": its
+ * entry keeps the agent its spawn created, if any, and is never performed again (control.c). */
+
+/* Reads STATE/requests.journal into the cache and journals from now on. Problems are logged, never fatal.
+ * now_usec is CLOCK_MONOTONIC (the cache's clock), realtime_usec CLOCK_REALTIME (the file's). */
+int request_cache_open_journal(RequestCache *c, int state_fd, const char *state_dir, uint64_t now_usec,
+                               uint64_t realtime_usec);
+/* Stops journaling (first thing at shutdown: requests in progress stay BEGIN on disk, interrupted for the
+ * next daemon, rather than dropped). */
+void request_cache_close_journal(RequestCache *c);
+/* Journals a pending entry's BEGIN; its interrupted form expires after ttl_usec. */
+void request_cache_journal_begin(RequestCache *c, CacheEntry *e, uint64_t ttl_usec);
+/* Journals the agent a journaled spawn created. */
+void request_cache_journal_agent(RequestCache *c, CacheEntry *e, const char *agent_id);
+/* Journals the reply of a journaled entry, before it is sent (request_cache_complete() follows). */
+void request_cache_journal_done(RequestCache *c, CacheEntry *e, const void *reply, size_t size,
+                                uint64_t expires_usec);
+bool cache_entry_is_interrupted(const CacheEntry *e);
+/* The agent an interrupted spawn created, or NULL. */
+const char *cache_entry_agent(const CacheEntry *e);
+/* Makes an interrupted entry pending again, to answer its resend. */
+void request_cache_reopen(RequestCache *c, CacheEntry *e);
