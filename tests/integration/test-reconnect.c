@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A client that survives outages, a daemon that never performs a request twice: a client started before the
+ * daemon gets every reply once it comes up; 4 clients sending 10,000 requests (spawns, stdin, signals, gets)
+ * through a stop + start and a kill -9 of the daemon get exactly one reply each, none lost, none performed
+ * twice (agents spawned against spawn requests, stdin bytes delivered against bytes sent); a full request
+ * queue is an error at once. Root only (exits 77 otherwise). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "client-internal.h"
+#include "itest-util.h"
+#include "string-util.h"
+
+#define N_CLIENTS      4
+#define N_REQUESTS     10000
+#define SPAWN_EVERY    40 /* one request in 40 is a spawn: 250 agents */
+#define CLIENT_TIMEOUT (4 * 1000 * 1000)
+#define INTERRUPTED    "restarted while it performed this request"
+
+/* ---- a client started before the daemon ---- */
+
+typedef struct Waiter {
+        DescartesClient *c;
+        pthread_t thread;
+        unsigned n;
+        unsigned ok;
+        char error[DESCARTES_ERROR_MESSAGE_MAX];
+} Waiter;
+
+static void *waiter_main(void *arg)
+{
+        Waiter *w = arg;
+
+        for (unsigned i = 0; i < w->n; i++) {
+                DescartesError err;
+                if (descartes_health(w->c, &(DescartesHealth *){NULL}, &err) < 0) {
+                        (void)snprintf(w->error, sizeof w->error, "%s", err.message);
+                        return NULL;
+                }
+                w->ok++;
+        }
+        return NULL;
+}
+
+static bool queue_holds(void *arg)
+{
+        Waiter *w = arg;
+        return client_queue_length(&w->c->queue) >= w->n;
+}
+
+static void test_client_before_daemon(void **state)
+{
+        ITest *t = *state;
+        DescartesClient *c = NULL;
+        Waiter w[3] = {};
+        Waiter probe;
+
+        /* the daemon is away (its socket file stays behind, as after a crash) */
+        assert_int_equal(harness_kill_daemon(t->h, SIGKILL), 0);
+        assert_int_equal(descartes_client_new(t->h->control, &c), 0);
+        descartes_client_set_timeout(c, CLIENT_TIMEOUT);
+        /* three threads on the one client: their requests queue and wait for the daemon */
+        for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+                w[i] = (Waiter){.c = c, .n = 5};
+                assert_int_equal(pthread_create(&w[i].thread, NULL, waiter_main, &w[i]), 0);
+        }
+        probe = (Waiter){.c = c, .n = ELEMENTSOF(w)};
+        assert_int_equal(harness_wait_until(queue_holds, &probe, 5000), 0);
+        itest_sleep_ms(500);
+        assert_int_equal(harness_restart_daemon(t->h), 0);
+        for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+                assert_int_equal(pthread_join(w[i].thread, NULL), 0);
+                if (w[i].error[0])
+                        fail_msg("a request made before the daemon came up failed: %s", w[i].error);
+                assert_int_equal(w[i].ok, 5);
+        }
+        descartes_client_free(c);
+}
+
+/* ---- a full queue ---- */
+
+static void test_queue_overflow(void **state)
+{
+        ITest *t = *state;
+        DescartesClient *c = NULL;
+        DescartesError err;
+        Waiter w[3] = {};
+        Waiter probe;
+
+        assert_int_equal(harness_kill_daemon(t->h, SIGTERM), 0);
+        assert_int_equal(descartes_client_new(t->h->control, &c), 0);
+        descartes_client_set_timeout(c, CLIENT_TIMEOUT);
+        assert_int_equal(descartes_client_set_queue_max(c, 0), -EINVAL);
+        assert_int_equal(descartes_client_get_queue_max(c), DESCARTES_QUEUE_MAX_DEFAULT);
+        assert_int_equal(descartes_client_set_queue_max(c, ELEMENTSOF(w)), 0);
+        for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+                w[i] = (Waiter){.c = c, .n = 1};
+                assert_int_equal(pthread_create(&w[i].thread, NULL, waiter_main, &w[i]), 0);
+        }
+        probe = (Waiter){.c = c, .n = ELEMENTSOF(w)};
+        assert_int_equal(harness_wait_until(queue_holds, &probe, 5000), 0);
+
+        /* one more: refused at once, nothing sent */
+        assert_int_equal(descartes_health(c, &(DescartesHealth *){NULL}, &err), -ENOBUFS);
+        assert_int_equal(err.kind, DESCARTES_ERROR_LOCAL);
+        assert_non_null(strstr(err.message, "3 requests to descartesd at "));
+        assert_non_null(strstr(err.message, "the client's queue is full"));
+        assert_non_null(strstr(err.message, "descartes_client_set_queue_max()"));
+
+        /* the queued ones are answered once the daemon is back, and the queue takes requests again */
+        assert_int_equal(harness_restart_daemon(t->h), 0);
+        for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+                assert_int_equal(pthread_join(w[i].thread, NULL), 0);
+                if (w[i].error[0])
+                        fail_msg("a queued request failed: %s", w[i].error);
+                assert_int_equal(w[i].ok, 1);
+        }
+        assert_int_equal(descartes_health(c, &(DescartesHealth *){NULL}, &err), 0);
+        descartes_client_free(c);
+}
+
+/* ---- restarts under load ---- */
+
+typedef struct Load {
+        Harness *h;
+        const char *sink;    /* wc -c: counts the stdin bytes it is given */
+        const char *sleeper; /* a target for signal and get */
+        atomic_uint done;    /* requests answered, all clients */
+        atomic_bool failed;
+} Load;
+
+typedef struct Sender {
+        Load *load;
+        unsigned index;
+        pthread_t thread;
+        unsigned n_spawn_ok, n_stdin, n_signal, n_get;
+        uint64_t stdin_ok_bytes, stdin_unknown_bytes;
+        unsigned n_interrupted;
+        char error[DESCARTES_ERROR_MESSAGE_MAX + 128];
+} Sender;
+
+static int send_spawn(Sender *s, DescartesClient *c, unsigned i, DescartesError *err)
+{
+        char name[64];
+        ProtoSpawnArgs a = {.argv = (char *[]){(char *)"/bin/true", NULL}, .n_argv = 1, .name = name};
+        ProtoAgentInfo info = {};
+        int r;
+
+        (void)snprintf(name, sizeof name, "rc-%u-%u", s->index, i);
+        r = wire_spawn(c, &a, &info, err);
+        if (r >= 0) {
+                if (!info.name || !streq(info.name, name))
+                        r = client_error_set(err, DESCARTES_ERROR_PROTOCOL, -EPROTO,
+                                             "spawn %s answered with agent %s", name, info.name ?: "(unnamed)");
+                else
+                        s->n_spawn_ok++;
+        }
+        proto_agent_info_done(&info);
+        return r;
+}
+
+static void *sender_main(void *arg)
+{
+        Sender *s = arg;
+        Load *load = s->load;
+        DescartesClient *c = NULL;
+        unsigned n = N_REQUESTS / N_CLIENTS;
+
+        if (descartes_client_new(load->h->control, &c) < 0) {
+                (void)snprintf(s->error, sizeof s->error, "cannot create a client");
+                atomic_store(&load->failed, true);
+                return NULL;
+        }
+        descartes_client_set_timeout(c, CLIENT_TIMEOUT);
+        for (unsigned i = 0; i < n && !atomic_load(&load->failed); i++) {
+                DescartesError err = {};
+                char data[64];
+                uint64_t written = 0;
+                const char *what;
+                int r;
+
+                (void)snprintf(data, sizeof data, "%u:%u\n", s->index, i);
+                if (i % SPAWN_EVERY == 0) {
+                        what = "spawn";
+                        r = send_spawn(s, c, i, &err);
+                } else if (i % 4 == 1) {
+                        what = "stdin";
+                        r = wire_stdin(c, load->sink, data, strlen(data), false, &written, &err);
+                        if (r >= 0) {
+                                s->n_stdin++;
+                                s->stdin_ok_bytes += written;
+                        } else if (err.kind == DESCARTES_ERROR_DAEMON && strstr(err.message, INTERRUPTED))
+                                s->stdin_unknown_bytes += strlen(data);
+                } else if (i % 4 == 2) {
+                        what = "signal";
+                        r = wire_signal(c, load->sleeper, SIGCONT, NULL, &err);
+                        if (r >= 0)
+                                s->n_signal++;
+                } else {
+                        what = "get";
+                        r = wire_get(c, load->sleeper, NULL, &err);
+                        if (r >= 0)
+                                s->n_get++;
+                }
+                if (r < 0 && err.kind == DESCARTES_ERROR_DAEMON && strstr(err.message, INTERRUPTED) &&
+                    !streq(what, "spawn") && !streq(what, "get"))
+                        /* in progress when the daemon died: one reply saying so, never performed twice */
+                        s->n_interrupted++;
+                else if (r < 0) {
+                        (void)snprintf(s->error, sizeof s->error, "client %u request %u (%s): %s", s->index,
+                                       i, what, err.message);
+                        atomic_store(&load->failed, true);
+                        break;
+                }
+                atomic_fetch_add(&load->done, 1);
+        }
+        descartes_client_free(c);
+        return NULL;
+}
+
+static bool load_reached(void *arg)
+{
+        Load *load = ((Load **)arg)[0];
+        unsigned target = (unsigned)(uintptr_t)((void **)arg)[1];
+        return atomic_load(&load->done) >= target || atomic_load(&load->failed);
+}
+
+static void wait_for(Load *load, unsigned target)
+{
+        void *arg[2] = {load, (void *)(uintptr_t)target};
+        assert_int_equal(harness_wait_until(load_reached, arg, 600000), 0);
+}
+
+static void test_restart_under_load(void **state)
+{
+        ITest *t = *state;
+        const char *sink_argv[] = {"wc", "-c", NULL};
+        const char *sleep_argv[] = {"sleep", "3600", NULL};
+        _cleanup_free_ char *sink = itest_spawn(t, true, sink_argv);
+        _cleanup_free_ char *sleeper = itest_spawn(t, false, sleep_argv);
+        Load load = {.h = t->h, .sink = sink, .sleeper = sleeper};
+        Sender s[N_CLIENTS] = {};
+        unsigned spawns = 0, spawn_requests = 0, interrupted = 0, answered = 0;
+        uint64_t ok_bytes = 0, unknown_bytes = 0, delivered;
+        ProtoListArgs la = {.all = true};
+        ProtoListResult list = {};
+        ProtoAgentInfo info = {};
+        DescartesError err;
+        size_t n_lines = 0;
+        char **lines;
+
+        for (unsigned i = 0; i < N_CLIENTS; i++) {
+                s[i] = (Sender){.load = &load, .index = i};
+                assert_int_equal(pthread_create(&s[i].thread, NULL, sender_main, &s[i]), 0);
+        }
+        /* a stop and start, then a crash, each in the middle of the flow */
+        wait_for(&load, N_REQUESTS / 4);
+        assert_int_equal(harness_kill_daemon(t->h, SIGTERM), 0);
+        assert_int_equal(harness_restart_daemon(t->h), 0);
+        wait_for(&load, N_REQUESTS * 3 / 5);
+        assert_int_equal(harness_kill_daemon(t->h, SIGKILL), 0);
+        assert_int_equal(harness_restart_daemon(t->h), 0);
+
+        for (unsigned i = 0; i < N_CLIENTS; i++) {
+                assert_int_equal(pthread_join(s[i].thread, NULL), 0);
+                if (s[i].error[0])
+                        fail_msg("%s", s[i].error);
+                spawns += s[i].n_spawn_ok;
+                interrupted += s[i].n_interrupted;
+                ok_bytes += s[i].stdin_ok_bytes;
+                unknown_bytes += s[i].stdin_unknown_bytes;
+                answered += s[i].n_spawn_ok + s[i].n_stdin + s[i].n_signal + s[i].n_get + s[i].n_interrupted;
+        }
+        /* every request got exactly one reply */
+        assert_int_equal(answered, N_REQUESTS);
+        assert_int_equal(atomic_load(&load.done), N_REQUESTS);
+        print_message("%u requests, %u interrupted by a restart (answered so, not performed again)\n",
+                      answered, interrupted);
+
+        /* every spawn request made exactly one agent: none lost, none twice */
+        for (unsigned i = 0; i < N_REQUESTS / N_CLIENTS; i += SPAWN_EVERY)
+                spawn_requests += N_CLIENTS;
+        assert_int_equal(spawns, spawn_requests);
+        assert_int_equal(wire_list(t->c, &la, &list, &err), 0);
+        {
+                unsigned n = 0;
+                for (size_t i = 0; i < list.n_agents; i++)
+                        if (list.agents[i].name && startswith(list.agents[i].name, "rc-"))
+                                n++;
+                assert_int_equal(n, spawn_requests);
+        }
+        proto_list_result_done(&list);
+
+        /* every stdin byte answered ok arrived once; bytes of an interrupted stdin arrived at most once */
+        assert_int_equal(wire_stdin(t->c, sink, NULL, 0, true, NULL, &err), 0);
+        itest_wait_final(t, sink, 30000, &info);
+        proto_agent_info_done(&info);
+        lines = itest_output_lines(t, sink, PROTO_STREAM_STDOUT, &n_lines);
+        assert_int_equal(n_lines, 1);
+        delivered = strtoull(lines[0], NULL, 10);
+        strv_free(lines);
+        print_message("stdin: %llu bytes answered ok, %llu interrupted, %llu delivered\n",
+                      (unsigned long long)ok_bytes, (unsigned long long)unknown_bytes,
+                      (unsigned long long)delivered);
+        assert_true(delivered >= ok_bytes);
+        assert_true(delivered <= ok_bytes + unknown_bytes);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_client_before_daemon, itest_setup, itest_teardown),
+                cmocka_unit_test_setup_teardown(test_queue_overflow, itest_setup, itest_teardown),
+                cmocka_unit_test_setup_teardown(test_restart_under_load, itest_setup, itest_teardown),
+        };
+
+        if (harness_skip_reason()) {
+                fprintf(stderr, "SKIP: %s\n", harness_skip_reason());
+                return 77;
+        }
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
