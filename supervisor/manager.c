@@ -37,10 +37,13 @@
 #include "uid-pool.h"
 #include "zap.h"
 
-#define REQUEST_CACHE_MAX       8192
-#define REQUEST_CACHE_BYTES_MAX (64 * 1024 * 1024)
+/* libdescartes resends a request for at most this long after its first send (DESCARTES_RESEND_WINDOW_USEC)
+ */
+#define CLIENT_RESEND_WINDOW_USEC (300 * USEC_PER_SEC)
+#define REQUEST_CACHE_MAX         65536
+#define REQUEST_CACHE_BYTES_MAX   (64 * 1024 * 1024)
 /* a caller's share of the cache: its own old answers make room for its new requests */
-#define REQUEST_CACHE_UID_MAX       2048
+#define REQUEST_CACHE_UID_MAX       16384
 #define REQUEST_CACHE_UID_BYTES_MAX (16 * 1024 * 1024)
 #define SHUTDOWN_EXTRA_USEC         (5 * USEC_PER_SEC)
 /* Messages libzmq queues per peer. The replies' bytes are bounded by the reply budget (send-budget.h); this
@@ -372,6 +375,11 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 
 static void manager_apply_request_limits(Manager *m)
 {
+        if (m->config.request_ttl_usec < CLIENT_RESEND_WINDOW_USEC)
+                log_warning("request_ttl is %llus, shorter than the 300 s in which libdescartes may resend "
+                            "a request: "
+                            "a resend may then be performed twice. Set request_ttl to 5min or more.",
+                            (unsigned long long)(m->config.request_ttl_usec / USEC_PER_SEC));
         if (m->request_cache)
                 /* pending requests are bounded where they would wait (call_dispatch), so that a caller
                  * at its bound can still ask what is going on, or kill */

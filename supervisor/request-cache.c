@@ -264,13 +264,21 @@ int request_cache_lookup(RequestCache *c, uid_t uid, const char *id, uint64_t no
         return 0;
 }
 
-/* The oldest answered entry, of one caller or (uid_filter false) of anyone. */
+/* The oldest answered entry, of one caller or (uid_filter false) of anyone: a read's before a journaled
+ * (state-changing) one's, whose resend must never find it gone while a client may still send it. */
 static CacheEntry *oldest_done(RequestCache *c, bool uid_filter, uid_t uid)
 {
-        for (CacheEntry *e = c->oldest; e; e = e->newer)
-                if (e->done && (!uid_filter || e->uid == uid))
+        CacheEntry *journaled = NULL;
+
+        for (CacheEntry *e = c->oldest; e; e = e->newer) {
+                if (!e->done || (uid_filter && e->uid != uid))
+                        continue;
+                if (!e->journaled)
                         return e;
-        return NULL;
+                if (!journaled)
+                        journaled = e;
+        }
+        return journaled;
 }
 
 int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_usec, CacheEntry **ret)

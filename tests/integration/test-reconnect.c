@@ -5,6 +5,7 @@
  * twice (agents spawned against spawn requests, stdin bytes delivered against bytes sent); a full request
  * queue is an error at once. Root only (exits 77 otherwise). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -13,10 +14,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zmq.h>
+
 #include "cleanup.h"
 #include "client-internal.h"
+#include "fd-util.h"
 #include "itest-util.h"
+#include "request-journal.h"
 #include "string-util.h"
+#include "time-util.h"
 
 #define N_CLIENTS      4
 #define N_REQUESTS     10000
@@ -158,7 +164,8 @@ static int send_spawn(Sender *s, DescartesClient *c, unsigned i, DescartesError 
         if (r >= 0) {
                 if (!info.name || !streq(info.name, name))
                         r = client_error_set(err, DESCARTES_ERROR_PROTOCOL, -EPROTO,
-                                             "spawn %s answered with agent %s", name, info.name ?: "(unnamed)");
+                                             "spawn %s answered with agent %s", name,
+                                             info.name ?: "(unnamed)");
                 else
                         s->n_spawn_ok++;
         }
@@ -313,12 +320,198 @@ static void test_restart_under_load(void **state)
         assert_true(delivered <= ok_bytes + unknown_bytes);
 }
 
+/* ---- a request in progress when the daemon dies ---- */
+
+typedef struct Stopper {
+        Harness *h;
+        const char *agent;
+        pthread_t thread;
+        int r;
+        DescartesError err;
+} Stopper;
+
+static void *stopper_main(void *arg)
+{
+        Stopper *s = arg;
+        DescartesClient *c = NULL;
+
+        s->r = descartes_client_new(s->h->control, &c);
+        if (s->r < 0)
+                return NULL;
+        descartes_client_set_timeout(c, 2 * 1000 * 1000);
+        /* each send waits the timeout plus the grace: the resend goes after the grace ran out */
+        s->r = wire_stop(c, s->agent, 4000, NULL, &s->err);
+        descartes_client_free(c);
+        return NULL;
+}
+
+static bool agent_stopping(void *arg)
+{
+        Stopper *s = arg;
+        ProtoAgentInfo info = {};
+        DescartesClient *c = NULL;
+        bool yes;
+
+        if (descartes_client_new(s->h->control, &c) < 0)
+                return false;
+        yes = wire_get(c, s->agent, &info, NULL) >= 0 && info.state == PROTO_STATE_STOPPING;
+        proto_agent_info_done(&info);
+        descartes_client_free(c);
+        return yes;
+}
+
+/* A stop parked for its grace period when the daemon is killed: its resend to the next daemon is answered
+ * "interrupted", not performed again; the agent ends once, by the one stop's deadline. */
+static void test_interrupted_stop(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = {"sh", "-c", "trap '' TERM; sleep 3600", NULL};
+        _cleanup_free_ char *id = itest_spawn(t, false, argv);
+        Stopper s = {.h = t->h, .agent = id};
+        ProtoAgentInfo info = {};
+        DescartesError err;
+
+        assert_int_equal(pthread_create(&s.thread, NULL, stopper_main, &s), 0);
+        assert_int_equal(harness_wait_until(agent_stopping, &s, 10000), 0);
+        assert_int_equal(harness_kill_daemon(t->h, SIGKILL), 0);
+        assert_int_equal(harness_restart_daemon(t->h), 0);
+        assert_int_equal(pthread_join(s.thread, NULL), 0);
+        assert_int_equal(s.r, -EREMOTEIO);
+        assert_int_equal(s.err.kind, DESCARTES_ERROR_DAEMON);
+        assert_int_equal(s.err.code, DESCARTES_ERROR_CODE_INTERNAL);
+        assert_non_null(strstr(s.err.message, INTERRUPTED));
+        assert_non_null(strstr(s.err.message, "it is not performed again"));
+        assert_int_equal(wire_get(t->c, id, &info, &err), 0);
+        assert_int_equal(info.state, PROTO_STATE_EXITED);
+        assert_int_equal(info.reason, PROTO_REASON_STOPPED);
+        proto_agent_info_done(&info);
+}
+
+/* One request with a chosen id over a fresh DEALER, as a client resending it would. */
+static int raw_call(Harness *h, ProtoRequest *req, ProtoReply *ret)
+{
+        _cleanup_free_ void *buf = NULL;
+        int linger = 0, timeout = 20000, r;
+        void *ctx = zmq_ctx_new(), *sock;
+        zmq_msg_t m;
+        size_t len;
+
+        r = proto_request_encode(req, &buf, &len);
+        if (r < 0)
+                return r;
+        sock = zmq_socket(ctx, ZMQ_DEALER);
+        assert_non_null(sock);
+        (void)zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+        (void)zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+        assert_int_equal(zmq_connect(sock, h->control), 0);
+        assert_true(zmq_send(sock, "", 0, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(sock, buf, len, 0) >= 0);
+        zmq_msg_init(&m);
+        r = zmq_msg_recv(&m, sock, 0) < 0 || zmq_msg_recv(&m, sock, 0) < 0 ? -ETIMEDOUT : 0;
+        if (r >= 0)
+                r = proto_reply_decode(zmq_msg_data(&m), zmq_msg_size(&m), req->op, ret, NULL);
+        zmq_msg_close(&m);
+        zmq_close(sock);
+        zmq_ctx_term(ctx);
+        return r;
+}
+
+static void journal_append(Harness *h, RequestJournalType type, const char *id, const char *agent)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ void *buf = NULL;
+        RequestJournalRecord rec = {
+                .type = type,
+                .uid = 0,
+                .id = id,
+                .expires_realtime_usec = now_usec(CLOCK_REALTIME) + 600 * USEC_PER_SEC,
+                .data = agent,
+                .size = agent ? strlen(agent) : 0,
+        };
+        size_t n;
+        int fd;
+
+        assert_int_equal(request_journal_record_encode(&rec, &buf, &n), 0);
+        assert_true(asprintf(&path, "%s/%s", h->state_dir, REQUEST_JOURNAL_FILE) > 0);
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(loop_write(fd, buf, n), 0);
+        close(fd);
+}
+
+static size_t agents_named(ITest *t, const char *name)
+{
+        ProtoListArgs la = {.all = true};
+        ProtoListResult list = {};
+        DescartesError err;
+        size_t n = 0;
+
+        assert_int_equal(wire_list(t->c, &la, &list, &err), 0);
+        for (size_t i = 0; i < list.n_agents; i++)
+                if (list.agents[i].name && streq(list.agents[i].name, name))
+                        n++;
+        proto_list_result_done(&list);
+        return n;
+}
+
+/* What the journal says of requests a killed daemon was performing: a spawn that created its agent finds
+ * it, one that had created none is performed, anything else is answered "interrupted". */
+static void test_interrupted_spawn(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = {"sleep", "3600", NULL};
+        _cleanup_free_ char *first = itest_spawn(t, false, argv);
+        char *true_argv[] = {(char *)"/bin/true", NULL};
+        ProtoRequest spawn = {.v = PROTO_VERSION, .op = PROTO_OP_SPAWN};
+        ProtoRequest sig = {.v = PROTO_VERSION, .op = PROTO_OP_SIGNAL, .id = (char *)"rc-signal-1"};
+        ProtoReply reply = {};
+
+        assert_int_equal(harness_kill_daemon(t->h, SIGKILL), 0);
+        journal_append(t->h, REQUEST_JOURNAL_BEGIN, "rc-spawn-1", NULL);
+        journal_append(t->h, REQUEST_JOURNAL_AGENT, "rc-spawn-1", first);
+        journal_append(t->h, REQUEST_JOURNAL_BEGIN, "rc-spawn-2", NULL);
+        journal_append(t->h, REQUEST_JOURNAL_BEGIN, "rc-signal-1", NULL);
+        assert_int_equal(harness_restart_daemon(t->h), 0);
+
+        spawn.args.spawn.argv = true_argv;
+        spawn.args.spawn.n_argv = 1;
+        spawn.id = (char *)"rc-spawn-1";
+        spawn.args.spawn.name = (char *)"twin";
+        assert_int_equal(raw_call(t->h, &spawn, &reply), 0);
+        assert_true(reply.ok);
+        assert_string_equal(reply.result.agent.agent.id, first);
+        proto_reply_done(&reply);
+        assert_int_equal(agents_named(t, "twin"), 0);
+
+        spawn.id = (char *)"rc-spawn-2";
+        spawn.args.spawn.name = (char *)"fresh";
+        assert_int_equal(raw_call(t->h, &spawn, &reply), 0);
+        assert_true(reply.ok);
+        assert_string_equal(reply.result.agent.agent.name, "fresh");
+        proto_reply_done(&reply);
+        /* and its resend is answered from the cache: still one agent */
+        assert_int_equal(raw_call(t->h, &spawn, &reply), 0);
+        assert_true(reply.ok);
+        proto_reply_done(&reply);
+        assert_int_equal(agents_named(t, "fresh"), 1);
+
+        sig.args.signal.agent = first;
+        sig.args.signal.signal = SIGCONT;
+        assert_int_equal(raw_call(t->h, &sig, &reply), 0);
+        assert_false(reply.ok);
+        assert_int_equal(reply.error_code, PROTO_ERROR_INTERNAL);
+        assert_non_null(strstr(reply.error_msg, INTERRUPTED));
+        proto_reply_done(&reply);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_client_before_daemon, itest_setup, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_queue_overflow, itest_setup, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_restart_under_load, itest_setup, itest_teardown),
+                cmocka_unit_test_setup_teardown(test_interrupted_stop, itest_setup, itest_teardown),
+                cmocka_unit_test_setup_teardown(test_interrupted_spawn, itest_setup, itest_teardown),
         };
 
         if (harness_skip_reason()) {
