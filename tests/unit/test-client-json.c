@@ -233,6 +233,40 @@ static void test_result_json(void **state)
         free(json);
         descartes_stats_unref(s);
 
+        /* a tenants reply: its getters, and the protocol's JSON (an absent quota left out) */
+        {
+                ProtoTenantsResult res = {.tenants = calloc(1, sizeof(ProtoTenant)), .n_tenants = 1};
+                DescartesTenants *t = NULL;
+                uint64_t v = 0, mem = 0;
+
+                assert_non_null(res.tenants);
+                res.tenants[0] = (ProtoTenant){
+                        .uid = 1001,
+                        .user = strdup("alice"),
+                        .agents = 2,
+                        .has_usage = true,
+                        .usage = {.cpu_usec = 5, .memory_current = 6, .memory_peak = 7, .pids_current = 8},
+                        .quota = {.has_memory = true, .memory = 4096, .has_agents = true, .agents = 4},
+                };
+                assert_int_equal(wire_tenants_new(&res, &t), 0);
+                assert_int_equal(descartes_tenants_get_size(t), 1);
+                assert_int_equal(descartes_tenants_get_uid(t, 0), 1001);
+                assert_string_equal(descartes_tenants_get_user(t, 0), "alice");
+                assert_int_equal(descartes_tenants_get_agents(t, 0), 2);
+                assert_true(descartes_tenants_get_usage(t, 0, NULL, &mem, NULL, NULL));
+                assert_int_equal(mem, 6);
+                assert_true(descartes_tenants_get_quota(t, 0, DESCARTES_QUOTA_AGENTS, &v));
+                assert_int_equal(v, 4);
+                assert_false(descartes_tenants_get_quota(t, 0, DESCARTES_QUOTA_CPU_MILLICORES, &v));
+                assert_false(descartes_tenants_get_quota(t, 1, DESCARTES_QUOTA_AGENTS, &v));
+                assert_int_equal(descartes_tenants_to_json(t, &json), 0);
+                assert_string_equal(json, "{\"tenants\":[{\"uid\":1001,\"user\":\"alice\",\"agents\":2,"
+                                          "\"usage\":{\"cpu_usec\":5,\"memory_current\":6,\"memory_peak\":7,"
+                                          "\"pids_current\":8},\"quota\":{\"memory\":4096,\"agents\":4}}]}");
+                free(json);
+                descartes_tenants_unref(t);
+        }
+
         /* an output line as `logs -o json` prints it: truncated only when it is */
         {
                 ProtoOutputResult res = {.mode = PROTO_OUTPUT_LINES,
