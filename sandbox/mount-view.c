@@ -43,7 +43,8 @@ typedef struct Mask {
 typedef struct Keep {
         char *path; /* canonical host path, under a mask */
         bool is_dir;
-        int tree; /* detached clone of it */
+        char *link; /* a symbolic link at path, made again in the mask with this target; NULL: a bind */
+        int tree;   /* detached clone of path (a bind) */
 } Keep;
 
 typedef struct ViewState {
@@ -76,6 +77,7 @@ static void view_state_done(ViewState *s)
                 free(s->masks[i].path);
         for (size_t i = 0; i < s->n_keeps; i++) {
                 free(s->keeps[i].path);
+                free(s->keeps[i].link);
                 (void)safe_close(s->keeps[i].tree);
         }
 }
@@ -241,16 +243,70 @@ static const Mask *mask_covering(const ViewState *s, const char *path)
         return NULL;
 }
 
+static int keep_add(ViewState *s, char *path, bool is_dir, char *link)
+{
+        for (size_t i = 0; i < s->n_keeps; i++)
+                if (streq(s->keeps[i].path, path)) {
+                        free(path);
+                        free(link);
+                        return 0;
+                }
+        if (s->n_keeps >= MOUNT_VIEW_KEEPS_MAX) {
+                free(path);
+                free(link);
+                return -E2BIG;
+        }
+        s->keeps[s->n_keeps++] = (Keep){.path = path, .is_dir = is_dir, .link = link, .tree = -EBADF};
+        return 0;
+}
+
+/* A kept path that is itself a symbolic link under a mask (NixOS's /run/current-system): the link is made
+ * again in the mask. *path is the link's canonical place. */
+static int keep_link(ViewState *s, const char *path)
+{
+        _cleanup_free_ char *copy = strdup(path), *dir = NULL, *place = NULL, *target = NULL;
+        char *slash = copy ? strrchr(copy, '/') : NULL;
+        struct stat st;
+        ssize_t n;
+
+        if (!copy)
+                return -ENOMEM;
+        if (!slash || !slash[1])
+                return 0;
+        *slash = 0;
+        dir = realpath(copy[0] ? copy : "/", NULL);
+        if (!dir)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        if (asprintf_safe(&place, "%s/%s", streq(dir, "/") ? "" : dir, slash + 1) < 0)
+                return -ENOMEM;
+        if (lstat(place, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISLNK(st.st_mode) || !mask_covering(s, place))
+                return 0;
+        target = calloc(1, PATH_MAX);
+        if (!target)
+                return -ENOMEM;
+        n = readlink(place, target, PATH_MAX - 1);
+        if (n < 0)
+                return -errno;
+        return keep_add(s, TAKE_PTR(place), false, TAKE_PTR(target));
+}
+
 /* A kept path shows read-only through the mask that covers it (resolv.conf in /run/systemd/resolve).
- * Symlinks are followed in the host, so a link names what it points to. Only files and directories are
- * kept: a socket is what the masks are for. Paths that do not exist or lie under no mask are skipped. */
+ * Symlinks are followed in the host, so a link names what it points to; a link that is itself under a mask
+ * is made again there too. Only files and directories are bound: a socket is what the masks are for. Paths
+ * that do not exist or lie under no mask are skipped. */
 static int keeps_resolve(ViewState *s)
 {
         for (char *const *k = s->spec->keep_paths; k && *k; k++) {
-                _cleanup_free_ char *canon = realpath(*k, NULL);
+                _cleanup_free_ char *canon = NULL;
                 struct stat st;
-                bool dup = false;
+                int r;
 
+                r = keep_link(s, *k);
+                if (r < 0)
+                        return r;
+                canon = realpath(*k, NULL);
                 if (!canon) {
                         if (errno == ENOENT || errno == ENOTDIR)
                                 continue;
@@ -260,14 +316,9 @@ static int keeps_resolve(ViewState *s)
                         return -errno;
                 if ((!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || !mask_covering(s, canon))
                         continue;
-                for (size_t i = 0; i < s->n_keeps; i++)
-                        dup = dup || streq(s->keeps[i].path, canon);
-                if (dup)
-                        continue;
-                if (s->n_keeps >= MOUNT_VIEW_KEEPS_MAX)
-                        return -E2BIG;
-                s->keeps[s->n_keeps++] =
-                        (Keep){.path = TAKE_PTR(canon), .is_dir = S_ISDIR(st.st_mode), .tree = -EBADF};
+                r = keep_add(s, TAKE_PTR(canon), S_ISDIR(st.st_mode), NULL);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -295,6 +346,8 @@ static int clone_sources(ViewState *s)
                         return s->dev_trees[i];
         }
         for (size_t i = 0; i < s->n_keeps; i++) {
+                if (s->keeps[i].link)
+                        continue;
                 s->keeps[i].tree = mount_clone_tree(AT_FDCWD, s->keeps[i].path, s->keeps[i].is_dir);
                 if (s->keeps[i].tree < 0)
                         return s->keeps[i].tree;
@@ -550,6 +603,18 @@ static int keeps_apply(ViewState *s)
                 r = view_path(s, k->path, path, sizeof path);
                 if (r < 0)
                         return r;
+                if (k->link) {
+                        char *slash = strrchr(path, '/');
+
+                        *slash = 0;
+                        r = mount_mkdir_p(path, 0755);
+                        *slash = '/';
+                        if (r < 0)
+                                return r;
+                        if (symlink(k->link, path) < 0 && errno != EEXIST)
+                                return -errno;
+                        continue;
+                }
                 if (k->is_dir)
                         r = mount_mkdir_p(path, 0755);
                 else {

@@ -403,13 +403,14 @@ static void test_agents_apart(void **state)
 static void test_host_sockets(void **state)
 {
         ITest *t = *state;
-        _cleanup_free_ char *sock = NULL, *var_sock = NULL, *kept = NULL;
+        _cleanup_free_ char *sock = NULL, *var_sock = NULL, *kept = NULL, *tools = NULL;
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
 
         assert_true(asprintf_safe(&sock, "%s/svc.sock", run_dir) >= 0);
         assert_true(asprintf_safe(&var_sock, "/var%s/svc.sock", run_dir) >= 0);
         assert_true(asprintf_safe(&kept, "%s/kept.txt", run_dir) >= 0);
+        assert_true(asprintf_safe(&tools, "%s/tools/escape-probe", run_dir) >= 0);
         /* the sockets do answer on the host */
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         assert_true(fd >= 0);
@@ -422,6 +423,8 @@ static void test_host_sockets(void **state)
                              (const char *[]){"connect-control: ENOENT\n", NULL});
         probe_expect(t, NULL, "connect-unix", tmp_sock, (const char *[]){"connect-control: ENOENT\n", NULL});
         probe_expect(t, NULL, "read", kept, (const char *[]){"read-other: ok\n", NULL});
+        /* a kept symbolic link (as NixOS's /run/current-system) is there, and leads where it did */
+        probe_expect(t, NULL, "read", tools, (const char *[]){"read-other: ok\n", NULL});
 }
 
 /* A named workspace on a file system that cannot be idmapped (procfs): refused, never shared. */
@@ -471,8 +474,9 @@ static int setup(void **state)
 {
         _cleanup_free_ char *conf = NULL;
 
-        if (asprintf_safe(&conf, "output_scan_budget = 64K\nmask_keep = /etc/resolv.conf %s/kept.txt\n",
-                          run_dir) < 0)
+        if (asprintf_safe(&conf,
+                          "output_scan_budget = 64K\nmask_keep = /etc/resolv.conf %s/kept.txt %s/tools\n",
+                          run_dir, run_dir) < 0)
                 return -1;
         return itest_setup_with(&(HarnessOptions){.extra_config = conf}, state);
 }
@@ -531,6 +535,11 @@ int main(void)
                         path = NULL;
                         if (asprintf_safe(&path, "%s/kept.txt", run_dir) < 0 ||
                             write_file_replace_at(AT_FDCWD, path, "kept\n", 5, 0644, false) < 0)
+                                r = 1;
+                        free(path);
+                        path = NULL;
+                        if (r == 1 || asprintf_safe(&path, "%s/tools", run_dir) < 0 ||
+                            symlink(dir, path) < 0)
                                 r = 1;
                         else
                                 r = cmocka_run_group_tests(tests, setup, itest_teardown);
