@@ -674,6 +674,15 @@ def sec5_spawn(controllers):
            f"extra variables: {sorted(extra)}")
         r = spawn({"argv": SLEEP, "name": name})
         ck(S, "a name already taken: conflict", err_is(r, "conflict"), desc(r))
+        r = spawn({"argv": SLEEP, "workspace": ws})
+        b = r.data.get("agent", {}) if r and r.ok else {}
+        ck(S, "identity: a second agent of root in the same workspace runs as another uid",
+           is_int(b.get("uid")) and b.get("uid") != uid, (uid, desc(r)))
+        if b:
+            C.req("kill", {"agent": b["id"]})
+        r = spawn({"argv": ["/bin/true"], "workspace": "/proc/sys"})
+        ck(S, "a workspace whose file system cannot be idmapped: unenforceable, saying so",
+           err_is(r, "unenforceable") and "idmapped" in (r.msg or ""), desc(r))
         C.req("kill", {"agent": a["id"]})
     for label, bad in (("empty argv", {"argv": []}), ("argv[0] empty", {"argv": [""]}),
                        ("argv entry an int", {"argv": ["/bin/true", 1]}),

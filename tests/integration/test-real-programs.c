@@ -338,6 +338,29 @@ static void test_user_and_net(void **state)
         run_done(&r2);
 }
 
+static int setup_no_agent_uids(void **state)
+{
+        return itest_setup_with(&(HarnessOptions){.extra_config = "agent_uids = none"}, state);
+}
+
+/* agent_uids = none: a root caller's agents run as agent_user again, the one descartes-agent. */
+static void test_agent_user_fallback(void **state)
+{
+        ITest *t = *state;
+        struct passwd *pw = getpwnam("descartes-agent");
+        _cleanup_free_ char *who = NULL;
+        Run r = {};
+
+        assert_non_null(pw);
+        run_sh(t, "id -u", &r);
+        assert_true(asprintf_safe(&who, "%u\n", (unsigned)pw->pw_uid) >= 0);
+        expect_out(&r, who);
+        assert_true(r.info.has_uid);
+        assert_int_equal(r.info.uid, pw->pw_uid);
+        assert_int_equal(r.info.gid, pw->pw_gid);
+        run_done(&r);
+}
+
 static void test_refusals(void **state)
 {
         ITest *t = *state;
@@ -409,6 +432,8 @@ int main(void)
                 cmocka_unit_test(test_memory_unenforceable),
                 cmocka_unit_test(test_user_and_net),
                 cmocka_unit_test(test_refusals),
+                cmocka_unit_test_setup_teardown(test_agent_user_fallback, setup_no_agent_uids,
+                                                itest_teardown),
         };
 
         if (!getpwnam("descartes-agent")) {
