@@ -51,6 +51,7 @@ struct RequestCache {
         UidShare *shares[UID_BUCKETS];
         CacheEntry *oldest, *newest;
         RequestJournal *journal;
+        bool compact_pending; /* the file passed its bound: rewritten before the next record */
         /* while reading the journal back */
         uint64_t load_now_usec, load_realtime_usec;
 };
@@ -185,17 +186,21 @@ static void journal_append(RequestCache *c, RequestJournalType type, const Cache
                 .data = data,
                 .size = size,
         };
-        if (request_journal_append(c->journal, &rec) > 0)
+        /* rewritten before this record rather than right after the last one: the entry that record was
+         * about has settled by now (a DONE's entry is done, a DROP's gone), so the rewrite says it right */
+        if (c->compact_pending) {
+                c->compact_pending = false;
                 journal_compact(c);
+        }
+        if (request_journal_append(c->journal, &rec) > 0)
+                c->compact_pending = true;
 }
 
 void request_cache_remove(RequestCache *c, CacheEntry *e)
 {
         CacheEntry **p = &c->buckets[hash_key(e->uid, e->id)];
-
         /* ended with nothing to keep (busy): a resend after a restart is performed */
-        if (c->journal && e->journaled && !e->done)
-                journal_append(c, REQUEST_JOURNAL_DROP, e, 0, NULL, 0);
+        bool drop = c->journal && e->journaled && !e->done;
 
         while (*p && *p != e)
                 p = &(*p)->bucket_next;
@@ -221,6 +226,8 @@ void request_cache_remove(RequestCache *c, CacheEntry *e)
                         share_put(c, s);
                 }
         }
+        if (drop) /* unlinked first: a rewrite of the file on the way leaves it out */
+                journal_append(c, REQUEST_JOURNAL_DROP, e, 0, NULL, 0);
         entry_free(e);
 }
 
@@ -590,6 +597,7 @@ int request_cache_open_journal(RequestCache *c, int state_fd, const char *state_
 void request_cache_close_journal(RequestCache *c)
 {
         c->journal = request_journal_free(c->journal);
+        c->compact_pending = false;
 }
 
 void request_cache_journal_begin(RequestCache *c, CacheEntry *e, uint64_t ttl_usec)

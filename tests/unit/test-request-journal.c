@@ -66,13 +66,18 @@ static uint64_t mono(void)
         return now_usec(CLOCK_MONOTONIC);
 }
 
-static RequestCache *cache_open(Dir *d, uint64_t now)
+static RequestCache *cache_open_sized(Dir *d, uint64_t now, size_t entries, size_t bytes)
 {
         RequestCache *c = NULL;
 
-        assert_int_equal(request_cache_new(64, 1 << 20, &c), 0);
+        assert_int_equal(request_cache_new(entries, bytes, &c), 0);
         assert_int_equal(request_cache_open_journal(c, d->fd, d->path, now, realtime()), 0);
         return c;
+}
+
+static RequestCache *cache_open(Dir *d, uint64_t now)
+{
+        return cache_open_sized(d, now, 64, 1 << 20);
 }
 
 static CacheEntry *begin(RequestCache *c, uid_t uid, const char *id, uint64_t now)
@@ -252,7 +257,9 @@ static void test_bounded(void **state)
 {
         Dir *d = *state;
         uint64_t now = mono();
-        RequestCache *c = cache_open(d, now);
+        /* room for every answer: each rewrite keeps the newest half of the journal's bound */
+        RequestCache *c = cache_open_sized(d, now, 4096, 64 << 20);
+        unsigned n = 2 * REQUEST_JOURNAL_BYTES_MAX / (REQUEST_JOURNAL_REPLY_MAX / 2), found = 0;
         char *big = malloc(REQUEST_JOURNAL_REPLY_MAX);
         struct stat st;
         char id[32];
@@ -261,14 +268,34 @@ static void test_bounded(void **state)
         memset(big, 'r', REQUEST_JOURNAL_REPLY_MAX);
         big[REQUEST_JOURNAL_REPLY_MAX - 1] = 0;
         /* far more than the journal's bound goes through it: rewrites keep the file bounded */
-        for (unsigned i = 0; i < 2 * REQUEST_JOURNAL_BYTES_MAX / (REQUEST_JOURNAL_REPLY_MAX / 2); i++) {
+        for (unsigned i = 0; i < n; i++) {
                 (void)snprintf(id, sizeof id, "r-%u", i);
                 answer(c, begin(c, 1000, id, now), big + REQUEST_JOURNAL_REPLY_MAX / 2, now);
                 assert_int_equal(fstatat(d->fd, REQUEST_JOURNAL_FILE, &st, 0), 0);
                 assert_true((uint64_t)st.st_size <= REQUEST_JOURNAL_BYTES_MAX + REQUEST_JOURNAL_REPLY_MAX);
         }
+        request_cache_close_journal(c);
         request_cache_free(c);
         free(big);
+
+        /* every rewrite kept the answers as answers, the one whose reply passed the bound too (none comes
+         * back interrupted), and the newest are all there */
+        now = mono();
+        c = cache_open_sized(d, now, 4096, 64 << 20);
+        for (unsigned i = 0; i < n; i++) {
+                CacheEntry *e = NULL;
+
+                (void)snprintf(id, sizeof id, "r-%u", i);
+                if (request_cache_lookup(c, 1000, id, now, &e) == 0) {
+                        assert_true(i + 200 < n);
+                        continue;
+                }
+                found++;
+                assert_true(cache_entry_is_done(e));
+                assert_false(cache_entry_is_interrupted(e));
+        }
+        assert_true(found >= 200);
+        request_cache_free(c);
 }
 
 int main(void)
