@@ -47,6 +47,7 @@ typedef struct Fixture {
         char ssh[PATH_MAX];
         char other[PATH_MAX];
         char suid[PATH_MAX];
+        char resolv[PATH_MAX]; /* where /etc/resolv.conf leads on the host, "" without one */
         bool net_none;
         bool tmp_target; /* the workspace at /tmp/ws instead of its host path */
         bool no_setattr; /* as on a kernel without mount_setattr: the remount fallback */
@@ -119,6 +120,8 @@ static int setup(void **state)
         pathf(f->ssh, sizeof f->ssh, "%s/.ssh", f->workspace);
         pathf(f->other, sizeof f->other, "%s/agents/other/work", f->state);
         pathf(f->suid, sizeof f->suid, "%s/id-suid", f->workspace);
+        if (!realpath("/etc/resolv.conf", f->resolv))
+                f->resolv[0] = 0;
 
         assert_int_equal(mkdir_p(f->workspace, 0755), 0);
         assert_int_equal(mkdir_p(f->ssh, 0700), 0);
@@ -240,6 +243,7 @@ static const char *check_view(void *userdata)
 {
         const Fixture *f = userdata;
         char *const masks[] = {(char *)f->extra_file, (char *)f->ssh, NULL};
+        char *const keeps[] = {(char *)"/etc/resolv.conf", NULL};
         MountViewSpec spec = MOUNT_VIEW_SPEC_INIT;
         const char *step = NULL, *ws = f->tmp_target ? "/tmp/ws" : f->workspace;
         char buf[4096], p[PATH_MAX], cwd[PATH_MAX];
@@ -253,6 +257,7 @@ static const char *check_view(void *userdata)
         spec.runtime_dir = f->runtime;
         spec.state_dir = f->state;
         spec.mask_paths = masks;
+        spec.keep_paths = keeps;
         spec.workspace_owner = 0;
 
         CHECK(getpid() == 1);
@@ -297,6 +302,18 @@ static const char *check_view(void *userdata)
         CHECK(access("/root", F_OK) < 0 || (dir_entries("/root", buf, sizeof buf) && streq(buf, "")));
         CHECK(access("/home", F_OK) < 0 || (dir_entries("/home", buf, sizeof buf) && streq(buf, "")));
         CHECK_ERRNO(mkdir("/root/x", 0700), EROFS);
+        /* /run (the host's service sockets) is an empty mask but for what resolv.conf leads to, kept
+         * read-only */
+        if (startswith(f->resolv, "/run/")) {
+                const char *first = f->resolv + strlen("/run/");
+                CHECK(dir_entries("/run", buf, sizeof buf) &&
+                      strncmp(buf, first, strcspn(first, "/")) == 0 && strlen(buf) == strcspn(first, "/"));
+                CHECK((fd = open(f->resolv, O_RDONLY | O_CLOEXEC)) >= 0);
+                close(fd);
+                CHECK_ERRNO(open(f->resolv, O_WRONLY | O_CLOEXEC), EROFS);
+        } else
+                CHECK(access("/run", F_OK) < 0 || (dir_entries("/run", buf, sizeof buf) && streq(buf, "")));
+        CHECK_ERRNO(mkdir("/run/x", 0700), EROFS);
         pathf(p, sizeof p, "%s/secret", f->state);
         CHECK_ERRNO(access(p, F_OK), ENOENT);
         CHECK(dir_entries(f->state, buf, sizeof buf) && streq(buf, f->tmp_target ? "" : "agents"));
