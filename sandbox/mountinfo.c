@@ -156,9 +156,7 @@ int mountinfo_parse_line(const char *line, size_t n, MountInfo *ret)
                 return r == -ENOMEM ? r : -EBADMSG;
         if (p != end)
                 return -EBADMSG;
-        /* The root need not be a path: a namespace file bound by `ip netns add` has root "net:[4026532245]"
-         * (nsfs). Only the mount point is always absolute. */
-        if (m.mount_point[0] != '/')
+        if (m.mount_point[0] != '/' || m.root[0] != '/')
                 return -EBADMSG;
 
         *ret = m;
