@@ -189,9 +189,11 @@ static void test_pause_resume(void **state)
         assert_int_equal(a, b); /* frozen: not one more microsecond */
 
         assert_int_equal(harness_ctl(t->h, NULL, 0, NULL, "resume", id, NULL), 0);
-        itest_sleep_ms(500);
-        assert_true(cpu_usec(t, id) >
-                    b + 100000); /* a busy loop on a 2-core host: well over 0.1 s in 0.5 s */
+        /* thawed: it runs again. How fast depends on the host's load, which is bench/pause.sh's business;
+         * here it only has to move within a generous bound. */
+        for (int i = 0; i < 200 && cpu_usec(t, id) <= b; i++)
+                itest_sleep_ms(50);
+        assert_true(cpu_usec(t, id) > b);
 
         assert_int_equal(wire_kill(t->c, id, &info, &err), 0);
         proto_agent_info_done(&info);
