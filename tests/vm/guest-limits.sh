@@ -311,23 +311,25 @@ pids_hit() {
 check_agent_pids() {
         daemon_alive || return 1
         _t0=$(uptime_s)
-        ctl spawn --name forkbomb --pids 32 -- "$AGENT_HOG" forkbomb 6 >/dev/null || return 1
+        # 15 s of bombing: the agent's cgroup is gone once it ends, so everything read from it below is read
+        # first, and a loaded host (TCG beside other work) still leaves it alive that long.
+        ctl spawn --name forkbomb --pids 32 -- "$AGENT_HOG" forkbomb 15 >/dev/null || return 1
         _cg=$(cg_abs "$(agent_field forkbomb cgroup)")
         _pmax=$(cat "$_cg/pids.max")
         _t=$(uptime_s)
         wait_for 5 pids_hit "$_cg" || note "pids.events max still 0 after 5 s"
         _th=$(elapsed "$_t")
         _cur=$(cat "$_cg/pids.current")
+        _max=$(agent_pids_events "$_cg")
+        _own=$(cg_key "$_cg/pids.events" max)
+        _leaf=$(cg_key "$_cg/payload/pids.events" max)
+        _peak=$(cat "$_cg/pids.peak" 2>/dev/null || echo -)
         _t=$(uptime_s)
         _alive=$(timeout 30 sh -c 'echo alive')
         _lat=$(elapsed "$_t")
         _t=$(uptime_s)
         _health=failed
         ctl health >/dev/null && _health="answered in $(elapsed "$_t") s"
-        _max=$(agent_pids_events "$_cg")
-        _own=$(cg_key "$_cg/pids.events" max)
-        _leaf=$(cg_key "$_cg/payload/pids.events" max)
-        _peak=$(cat "$_cg/pids.peak" 2>/dev/null || echo -)
         wait_state forkbomb exited 60 || note "not exited 60 s later"
         _tx=$(elapsed "$_t0")
         _j=$(agent_json forkbomb)
