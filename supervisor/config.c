@@ -53,6 +53,9 @@ void config_done(Config *c)
         free(c->policy_dir);
         free(c->mask_keep);
         tenant_quota_rules_done(&c->quotas);
+        free(c->listen);
+        free(c->curve_secret_key);
+        free(c->curve_clients_dir);
         *c = (Config){};
 }
 
@@ -122,13 +125,33 @@ static int config_check_paths(const char *v)
         return 0;
 }
 
-int config_split_paths(const char *v, char ***ret)
+/* listen: tcp://HOST:PORT words (ipc belongs to `control`; tcp always comes with CURVE) */
+static int config_check_listen(const char *v)
+{
+        size_t n = 0;
+
+        for (const char *p = v; *p;) {
+                size_t len;
+
+                p += strspn(p, " \t");
+                if (!*p)
+                        break;
+                len = strcspn(p, " \t");
+                if (len <= strlen("tcp://") || strncmp(p, "tcp://", strlen("tcp://")) != 0 || len >= 256 ||
+                    ++n > CONFIG_LISTEN_MAX)
+                        return -EINVAL;
+                p += len;
+        }
+        return 0;
+}
+
+static int config_split_words(const char *v, int (*check)(const char *), char ***ret)
 {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
 
         if (!l)
                 return -ENOMEM;
-        if (v && config_check_paths(v) < 0)
+        if (v && check(v) < 0)
                 return -EINVAL;
         for (const char *p = v; p && *p;) {
                 _cleanup_free_ char *w = NULL;
@@ -210,12 +233,22 @@ static int config_set_sandbox(Config *c, const char *key, const char *v, const c
         return 1;
 }
 
+int config_split_paths(const char *v, char ***ret)
+{
+        return config_split_words(v, config_check_paths, ret);
+}
+
+int config_split_listen(const char *v, char ***ret)
+{
+        return config_split_words(v, config_check_listen, ret);
+}
+
 static int config_set(Config *c, const char *key, const char *v, const char **ret_expect)
 {
         struct {
                 const char *key;
                 int kind; /* 0 string, 1 bool, 2 duration, 3 size limit, 4 count, 5 cpu limit, 6 count limit,
-                             7 size, 8 path list, 9 absolute path */
+                             7 size, 8 path list, 9 absolute path, 10 tcp endpoint list */
                 void *field;
         } table[] = {
                 {"control", 0, &c->control},
@@ -249,6 +282,9 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"workspace_size", 3, &c->workspace_size},
                 {"mask_paths", 8, &c->mask_paths},
                 {"policy_dir", 9, &c->policy_dir},
+                {"listen", 10, &c->listen},
+                {"curve_secret_key", 9, &c->curve_secret_key},
+                {"curve_clients_dir", 9, &c->curve_clients_dir},
         };
         static const char *const expect[] = {
                 "a string",
@@ -261,6 +297,7 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 "a size like 64M",
                 "a space-separated list of absolute paths",
                 "an absolute path",
+                "a space-separated list of tcp://HOST:PORT endpoints",
         };
 
         /* tenant quotas: keys with a name in them */
@@ -300,6 +337,9 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                         return r < 0 ? r : set_string(table[i].field, v);
                 case 9:
                         return v[0] == '/' ? set_string(table[i].field, v) : -EINVAL;
+                case 10:
+                        r = config_check_listen(v);
+                        return r < 0 ? r : set_string(table[i].field, v);
                 default:
                         return -EINVAL;
                 }

@@ -56,6 +56,11 @@ typedef struct Config {
 
         /* tenant quotas */
         TenantQuotaRules quotas; /* (live) quota.default, quota.group.NAME, quota.user.NAME */
+
+        /* remote clients over tcp with CURVE (supervisor/curve-keys.c) */
+        char *listen;            /* tcp:// endpoints, space-separated; NULL: none */
+        char *curve_secret_key;  /* (live) the daemon's secret key file, root-only */
+        char *curve_clients_dir; /* (live) the allow list: one NAME.client file per client key */
 } Config;
 
 /* The default agent_uids: above systemd's DynamicUser range (61184-65519), nobody (65534) and 65535,
@@ -63,6 +68,7 @@ typedef struct Config {
 #define CONFIG_AGENT_UID_MIN_DEFAULT 65536u
 #define CONFIG_AGENT_UID_MAX_DEFAULT 99999u
 #define CONFIG_MASK_KEEP_DEFAULT     "/etc/resolv.conf"
+#define CONFIG_LISTEN_MAX            16
 
 #define CONFIG_MASK_PATHS_MAX 64
 
@@ -74,6 +80,8 @@ int config_parse(Config *c, const char *text, Failure *ret_failure);
 /* Reads and parses a file; a missing file is not an error when `optional`. */
 /* mask_paths as a NULL-terminated list (empty when v is NULL); -EINVAL if it does not check. */
 int config_split_paths(const char *v, char ***ret);
+/* listen as a NULL-terminated list of tcp:// endpoints; -EINVAL if it does not check. */
+int config_split_listen(const char *v, char ***ret);
 int config_load_file(Config *c, const char *path, bool optional, Failure *ret_failure);
 /* agent_uids: "MIN-MAX" (inclusive, clear of the reserved ids) or "none"/"" (both 0); -EINVAL otherwise. */
 int config_parse_uid_range(const char *v, uint32_t *ret_min, uint32_t *ret_max);

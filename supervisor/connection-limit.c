@@ -40,9 +40,14 @@
 #define MONITOR_EVENTS      (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED)
 #define SWEEP_INTERVAL_USEC USEC_PER_SEC
 
+/* A tcp connection's owner is known only from its first request (the ZAP handler maps its key to a uid, and
+ * no descriptor comes with a ZAP request): until then it counts as this anonymous uid, capped as one user. */
+#define UID_ANONYMOUS ((uid_t)-1)
+
 typedef struct Slot {
         bool used;
-        bool cut; /* shut down by us, waiting for libzmq to close it */
+        bool cut;       /* shut down by us, waiting for libzmq to close it */
+        bool anonymous; /* tcp, no request seen yet */
         uid_t uid;
         dev_t dev;
         ino_t ino; /* tells our connection from a later owner of the same fd number */
@@ -199,7 +204,8 @@ static void cut(ConnectionLimit *l, Watched *w, Slot *s, UidCount *u, int fd)
 static void on_accepted(ConnectionLimit *l, Watched *w, int fd)
 {
         struct ucred cred = {};
-        socklen_t len = sizeof cred;
+        socklen_t len = sizeof cred, dlen = sizeof(int);
+        int domain = AF_UNSPEC;
         struct stat st;
         UidCount *u;
         Slot *s;
@@ -222,15 +228,24 @@ static void on_accepted(ConnectionLimit *l, Watched *w, int fd)
 
         /* the connection may already be gone (and its number taken by another file): then there is
          * nothing to count, and a DISCONNECTED for it will find no slot */
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || fstat(fd, &st) < 0 ||
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) < 0 || fstat(fd, &st) < 0 ||
             !S_ISSOCK(st.st_mode))
                 return;
+        if (domain == AF_UNIX) {
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                        return;
+        } else
+                cred.uid = UID_ANONYMOUS;
         u = uid_count(l, cred.uid, true);
         if (!u) {
                 log_oom();
                 return;
         }
-        *s = (Slot){.used = true, .uid = cred.uid, .dev = st.st_dev, .ino = st.st_ino};
+        *s = (Slot){.used = true,
+                    .anonymous = domain != AF_UNIX,
+                    .uid = cred.uid,
+                    .dev = st.st_dev,
+                    .ino = st.st_ino};
         u->n++;
         l->total++;
 
@@ -242,6 +257,40 @@ static void on_accepted(ConnectionLimit *l, Watched *w, int fd)
         sweep(l);
         u = uid_count(l, cred.uid, false);
         if (u && s->used && over_cap(l, u))
+                cut(l, w, s, u, fd);
+}
+
+void connection_limit_note_caller(ConnectionLimit *l, zmq_msg_t *msg, uid_t uid)
+{
+        Watched *w = NULL;
+        UidCount *old, *u;
+        Slot *s;
+        /* the descriptor the message came in on: libzmq's deprecated SRCFD, read when the message arrived;
+         * a connection that closed since and whose number was taken by a new one would be counted for our
+         * uid, which only moves a count between users */
+        int fd = zmq_msg_get(msg, ZMQ_SRCFD);
+
+        for (size_t i = 0; i < l->n_watched; i++)
+                if (l->watched[i]->monitored == l->manager->control)
+                        w = l->watched[i];
+        if (!w || fd < 0 || (size_t)fd >= w->n_slots)
+                return;
+        s = &w->slots[fd];
+        if (!s->used || !s->anonymous || s->cut)
+                return;
+        u = uid_count(l, uid, true);
+        if (!u) {
+                log_oom();
+                return;
+        }
+        old = uid_count(l, s->uid, false);
+        s->uid = uid;
+        s->anonymous = false;
+        u->n++;
+        if (old && --old->n == 0)
+                *old = l->uids[--l->n_uids]; /* may move u: find it again */
+        u = uid_count(l, uid, false);
+        if (u && over_cap(l, u))
                 cut(l, w, s, u, fd);
 }
 

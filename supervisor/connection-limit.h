@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Caps the connections accepted on the daemon's ipc endpoints, per peer uid and in total.
+/* Caps the connections accepted on the daemon's endpoints, per peer uid and in total.
  *
  * libzmq 4.3.4 aborts the whole process when accept() on an ipc listener fails with EMFILE
  * (ipc_listener.cpp: errno_assert), so a user who opens idle connections until the descriptor table is
@@ -11,11 +11,15 @@
  * shutdown(2) a connection that takes its uid past max_connections_per_user (root is exempt) or everyone
  * past max_connections. libzmq then reads EOF, drops the pipe and closes the fd.
  *
+ * A tcp connection (the `listen` endpoints) has no peer credentials: it counts as one anonymous user until
+ * its first request names its tenant (connection_limit_note_caller()).
+ *
  * The caps are checked after libzmq accepted, so the descriptor table needs room for what it accepts
  * before we look: see connection-limit.c, "Headroom". */
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <zmq.h>
 
 typedef struct Manager Manager;
 typedef struct ConnectionLimit ConnectionLimit;
@@ -41,6 +45,10 @@ static inline void connection_limit_freep(ConnectionLimit **l)
 
 /* Counts the connections zsock accepts. Call before zmq_bind(), so that none is missed. */
 int connection_limit_watch(ConnectionLimit *l, void *zmq_ctx, void *zsock, const char *name);
+
+/* A request arrived on msg from uid: a tcp connection (whose owner the monitor cannot know) counts as uid's
+ * from its first request on, and is shut down if that takes uid past its cap. */
+void connection_limit_note_caller(ConnectionLimit *l, zmq_msg_t *msg, uid_t uid);
 
 /* The total cap in effect: max_connections, or the one derived from the descriptor limit. */
 uint64_t connection_limit_total_max(ConnectionLimit *l);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "connection-limit.h"
 #include "control.h"
 #include "log.h"
 #include "ops.h"
@@ -338,12 +339,15 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         if (req.op >= 0 && req.op < _PROTO_OP_MAX)
                 m->stats.requests[req.op]++;
 
-        r = zap_message_uid(body, &uid);
+        r = zap_message_uid(m, body, &uid);
         if (r < 0) {
                 reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_PERMISSION_DENIED,
-                                     "the caller could not be identified");
+                                     r == -EKEYREVOKED ? "this client's key was removed from the daemon's allow "
+                                                         "list (curve_clients_dir)"
+                                                       : "the caller could not be identified");
                 return 0;
         }
+        connection_limit_note_caller(m->connection_limit, body, uid);
 
         r = request_cache_lookup(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
         if (r > 0 && cache_entry_is_interrupted(entry)) {

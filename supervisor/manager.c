@@ -17,6 +17,7 @@
 #include "call-wait.h"
 #include "connection-limit.h"
 #include "control.h"
+#include "curve-keys.h"
 #include "event-log.h"
 #include "event-ring.h"
 #include "events.h"
@@ -98,8 +99,8 @@ static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const cha
         r = ipc_path(endpoint, &path);
         if (r < 0)
                 return log_error_errno(r,
-                                       "The %s endpoint must be ipc:///absolute/path (tcp with CURVE is not "
-                                       "offered yet): %s",
+                                       "The %s endpoint must be ipc:///absolute/path (remote clients connect "
+                                       "to the tcp endpoints of `listen`, with CURVE): %s",
                                        what, endpoint);
         if (zmq_bind(sock, endpoint) < 0)
                 return log_error_errno(-errno, "Cannot bind the %s endpoint %s: %m", what, endpoint);
@@ -226,6 +227,9 @@ static int setup_zmq(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot monitor the control socket's connections: %m");
         r = bind_endpoint(m, m->control, m->config.control, "control");
+        if (r < 0)
+                return r;
+        r = curve_listen_start(m);
         if (r < 0)
                 return r;
         r = zmq_source_new(m->event, m->control, "control", control_handle_message, m, &m->control_source);
@@ -411,6 +415,7 @@ static void reload_config(Manager *m)
                 {"state_dir", o->state_dir, n.state_dir},
                 {"runtime_dir", o->runtime_dir, n.runtime_dir},
                 {"cgroup_root", o->cgroup_root, n.cgroup_root},
+                {"listen", o->listen, n.listen},
         };
         for (size_t i = 0; i < ELEMENTSOF(restart); i++)
                 if (!streq_ptr(restart[i].a, restart[i].b))
@@ -475,9 +480,12 @@ static void reload_config(Manager *m)
                 tenants_log_unenforceable(m);
                 tenants_apply_quotas(m);
         }
+        LIVE_STR(curve_secret_key, "curve_secret_key");
+        LIVE_STR(curve_clients_dir, "curve_clients_dir");
 #undef LIVE_U64
 #undef LIVE_BOOL
 #undef LIVE_STR
+        curve_keys_reload(m);
         if (heartbeat_changed && arm_heartbeat(m) < 0)
                 log_warning("Cannot re-arm the heartbeat after the reload.");
         log_info("Configuration reloaded.");
@@ -614,6 +622,8 @@ Manager *manager_free(Manager *m)
                 zmq_close(m->zap);
         if (m->zmq_ctx)
                 zmq_ctx_term(m->zmq_ctx);
+        m->curve_keys = curve_keys_free(m->curve_keys);
+        strv_free(m->listen_bound);
         /* libzmq returns the charges of the replies it still held while the context ends */
         zmq_send_set_budget(NULL, NULL);
         m->reply_budget = send_budget_free(m->reply_budget);

@@ -24,6 +24,7 @@ typedef struct AgentNotice AgentNotice;
 typedef struct SeccompCache SeccompCache;
 typedef struct ConnectionLimit ConnectionLimit;
 typedef struct SendBudget SendBudget;
+typedef struct CurveKeys CurveKeys;
 
 typedef struct ManagerStats {
         uint64_t requests[_PROTO_OP_MAX];
@@ -63,6 +64,8 @@ typedef struct Manager {
         ConnectionLimit *connection_limit; /* caps the connections of both endpoints */
         SendBudget *reply_budget;          /* bytes of replies queued in libzmq, per peer and in total */
         uint64_t nofile;                   /* our RLIMIT_NOFILE, raised to the hard limit at start */
+        CurveKeys *curve_keys;             /* remote clients (curve-keys.h); NULL without `listen` */
+        char **listen_bound;               /* the tcp endpoints bound on control */
 
         sd_event_source *sigterm;
         sd_event_source *sigint;

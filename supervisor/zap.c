@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "curve-keys.h"
 #include "log.h"
+#include "manager.h"
 #include "string-util.h"
 #include "zap.h"
 
@@ -54,6 +56,30 @@ static int zap_reply(void *zsock, zmq_msg_t *request_id, const char *status, con
         return zmq_send_parts(zsock, data, sizes, 6);
 }
 
+/* tcp: CURVE with a listed key; credentials = the client's 32-byte public key */
+static int zap_handle_curve(Manager *m, void *zsock, zmq_msg_t *parts, size_t n)
+{
+        char key[CURVE_KEY_Z85_SIZE], user_id[16 + CURVE_KEY_Z85_SIZE];
+        const CurveClient *c;
+
+        if (zmq_msg_size(&parts[5]) != 5 || memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) != 0)
+                return zap_reply(zsock, &parts[1], "400", "tcp clients must use CURVE", "");
+        if (n < 7 || zmq_msg_size(&parts[6]) != 32 || !zmq_z85_encode(key, zmq_msg_data(&parts[6]), 32))
+                return zap_reply(zsock, &parts[1], "400", "malformed CURVE credentials", "");
+        c = curve_keys_find(m->curve_keys, key);
+        if (!c) {
+                log_info("Refused a remote client from %.*s: its key %s is not in the allow list.",
+                         (int)MIN(zmq_msg_size(&parts[3]), (size_t)64), (const char *)zmq_msg_data(&parts[3]),
+                         key);
+                return zap_reply(zsock, &parts[1], "400", "unknown client key", "");
+        }
+        log_debug("Remote client %s (%s) from %.*s is uid %u.", c->name, key,
+                  (int)MIN(zmq_msg_size(&parts[3]), (size_t)64), (const char *)zmq_msg_data(&parts[3]),
+                  (unsigned)c->uid);
+        (void)snprintf(user_id, sizeof user_id, "%u/%s", (unsigned)c->uid, key);
+        return zap_reply(zsock, &parts[1], "200", "OK", user_id);
+}
+
 int zap_handle_request(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
 {
         void *zsock = zmq_source_get_socket(s);
@@ -70,6 +96,10 @@ int zap_handle_request(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
                 zmq_msg_close(&empty);
                 return r < 0 ? r : -EBADMSG;
         }
+        /* the domain is ours: set on each endpoint before it was bound */
+        if (zmq_msg_size(&parts[2]) == strlen(ZAP_DOMAIN_CURVE) &&
+            memcmp(zmq_msg_data(&parts[2]), ZAP_DOMAIN_CURVE, strlen(ZAP_DOMAIN_CURVE)) == 0)
+                return zap_handle_curve(userdata, zsock, parts, n);
         if (zmq_msg_size(&parts[5]) != 4 || memcmp(zmq_msg_data(&parts[5]), "NULL", 4) != 0)
                 return zap_reply(zsock, &parts[1], "400", "only local (ipc) clients are accepted", "");
         r = zap_parse_peer_uid(zmq_msg_data(&parts[3]), zmq_msg_size(&parts[3]), &uid);
@@ -90,9 +120,20 @@ int zap_protect_socket(void *zsock)
         return 0;
 }
 
-int zap_message_uid(zmq_msg_t *msg, uid_t *ret)
+int zap_message_uid(Manager *m, zmq_msg_t *msg, uid_t *ret)
 {
         const char *u = zmq_msg_gets(msg, "User-Id");
+        const char *key = u ? strchr(u, '/') : NULL;
+
+        if (key) {
+                /* "UID/KEY", a CURVE connection: the allow list as it is now, as SIGHUP may have removed
+                 * the key or changed its tenant */
+                const CurveClient *c = curve_keys_find(m->curve_keys, key + 1);
+                if (!c)
+                        return -EKEYREVOKED;
+                *ret = c->uid;
+                return 0;
+        }
 
         if (!u)
                 return -EPERM;
