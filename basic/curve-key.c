@@ -30,7 +30,8 @@ int curve_file_field(const char *text, const char *name, char **ret)
                         end = line + strlen(line);
                 while (p < end && isspace((unsigned char)*p))
                         p++;
-                if (p < end && *p != '#' && (size_t)(end - p) > name_len && strncmp(p, name, name_len) == 0) {
+                if (p < end && *p != '#' && (size_t)(end - p) > name_len &&
+                    strncmp(p, name, name_len) == 0) {
                         v = p + name_len;
                         while (v < end && (*v == ' ' || *v == '\t'))
                                 v++;

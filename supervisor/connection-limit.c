@@ -41,7 +41,8 @@
 #define SWEEP_INTERVAL_USEC USEC_PER_SEC
 
 /* A tcp connection's owner is known only from its first request (the ZAP handler maps its key to a uid, and
- * no descriptor comes with a ZAP request): until then it counts as this anonymous uid, capped as one user. */
+ * no descriptor comes with a ZAP request): until then it counts as this anonymous uid, capped as one user.
+ */
 #define UID_ANONYMOUS ((uid_t)-1)
 
 typedef struct Slot {

@@ -342,9 +342,10 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         r = zap_message_uid(m, body, &uid);
         if (r < 0) {
                 reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_PERMISSION_DENIED,
-                                     r == -EKEYREVOKED ? "this client's key was removed from the daemon's allow "
-                                                         "list (curve_clients_dir)"
-                                                       : "the caller could not be identified");
+                                     r == -EKEYREVOKED
+                                             ? "this client's key was removed from the daemon's allow "
+                                               "list (curve_clients_dir)"
+                                             : "the caller could not be identified");
                 return 0;
         }
         connection_limit_note_caller(m->connection_limit, body, uid);

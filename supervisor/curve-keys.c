@@ -71,10 +71,11 @@ static int load_secret(const char *path, CurveKeys *k)
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
         if (fd < 0)
-                return log_error_errno(-errno,
-                                       "Cannot open curve_secret_key %s: %m. Make a key pair with descartesctl "
-                                       "keygen --out PREFIX and set curve_secret_key = PREFIX.key.",
-                                       path);
+                return log_error_errno(
+                        -errno,
+                        "Cannot open curve_secret_key %s: %m. Make a key pair with descartesctl "
+                        "keygen --out PREFIX and set curve_secret_key = PREFIX.key.",
+                        path);
         if (fstat(fd, &st) < 0)
                 return log_error_errno(-errno, "Cannot stat curve_secret_key %s: %m", path);
         if (!S_ISREG(st.st_mode)) {
@@ -143,9 +144,10 @@ static int load_client(int dirfd, const char *dir, const char *file, CurveClient
         if (!S_ISREG(st.st_mode))
                 return 0; /* not a key: nothing to say */
         if (st.st_uid != 0 || (st.st_mode & 022)) {
-                log_warning("Skipping client key %s/%s: it must be root's and not writable by group or others "
-                            "(owner uid %u, mode %04o).",
-                            dir, file, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+                log_warning(
+                        "Skipping client key %s/%s: it must be root's and not writable by group or others "
+                        "(owner uid %u, mode %04o).",
+                        dir, file, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
                 return -EPERM;
         }
         r = read_file_at(dirfd, file, CURVE_KEY_FILE_MAX, &text, NULL);
@@ -153,7 +155,8 @@ static int load_client(int dirfd, const char *dir, const char *file, CurveClient
                 return log_warning_errno(r, "Skipping client key %s/%s: cannot read it: %m", dir, file);
         r = curve_file_key(text, "public-key", ret->public_key);
         if (r < 0) {
-                log_warning("Skipping client key %s/%s: it has no \"public-key = KEY\" line with a key of 40 Z85 "
+                log_warning("Skipping client key %s/%s: it has no \"public-key = KEY\" line with a key of "
+                            "40 Z85 "
                             "characters.",
                             dir, file);
                 return -EINVAL;
@@ -165,8 +168,8 @@ static int load_client(int dirfd, const char *dir, const char *file, CurveClient
         }
         r = resolve_tenant(tenant, &ret->uid);
         if (r < 0) {
-                log_warning("Skipping client key %s/%s: tenant \"%s\" is neither a user nor a uid.", dir, file,
-                            tenant);
+                log_warning("Skipping client key %s/%s: tenant \"%s\" is neither a user nor a uid.", dir,
+                            file, tenant);
                 return r;
         }
         ret->name = strndup(file, strlen(file) - strlen(".client"));
@@ -201,7 +204,8 @@ static int load_clients(const char *dir, CurveKeys *k)
                 if (load_client(dirfd(d), dir, de->d_name, &c) < 0 || !c.name)
                         continue;
                 if (curve_keys_find(k, c.public_key)) {
-                        log_warning("Skipping client key %s/%s: its key is listed already.", dir, de->d_name);
+                        log_warning("Skipping client key %s/%s: its key is listed already.", dir,
+                                    de->d_name);
                         free(c.name);
                         continue;
                 }
@@ -297,10 +301,11 @@ int curve_listen_start(Manager *m)
         if (!endpoints[0])
                 return 0;
         if (!m->config.curve_secret_key || !m->config.curve_clients_dir) {
-                log_error("listen names tcp endpoints (%s) but curve_secret_key and curve_clients_dir are not "
-                          "both set: plain tcp is refused, as anyone who reaches the port could drive the "
-                          "daemon. Set both (see descartesd(8), \"Remote clients\").",
-                          m->config.listen);
+                log_error(
+                        "listen names tcp endpoints (%s) but curve_secret_key and curve_clients_dir are not "
+                        "both set: plain tcp is refused, as anyone who reaches the port could drive the "
+                        "daemon. Set both (see descartesd(8), \"Remote clients\").",
+                        m->config.listen);
                 return -EINVAL;
         }
         r = curve_keys_load(m->config.curve_secret_key, m->config.curve_clients_dir, &m->curve_keys);
@@ -327,8 +332,9 @@ void curve_keys_reload(Manager *m)
                 return; /* no tcp endpoint: `listen` applies at the next start */
         }
         if (!m->config.curve_secret_key || !m->config.curve_clients_dir) {
-                log_warning("curve_secret_key or curve_clients_dir was removed from the configuration; keeping "
-                            "the keys loaded at start.");
+                log_warning(
+                        "curve_secret_key or curve_clients_dir was removed from the configuration; keeping "
+                        "the keys loaded at start.");
                 m->listen_bound = TAKE_PTR(endpoints);
                 return;
         }

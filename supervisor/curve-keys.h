@@ -6,15 +6,15 @@
  * `listen` names tcp:// endpoints; they are bound on the control ROUTER with ZMQ_CURVE_SERVER and the ZAP
  * domain ZAP_DOMAIN_CURVE (libzmq copies a socket's options into a listener when it binds, so the ipc
  * endpoint bound before keeps NULL and the domain ZAP_DOMAIN). The ZAP handler (zap.c) looks the client's
- * public key up here and answers with the tenant's uid as User-Id: from there on a remote caller is that uid,
- * with every rule an ipc caller of that uid meets.
+ * public key up here and answers with the tenant's uid as User-Id: from there on a remote caller is that
+ * uid, with every rule an ipc caller of that uid meets.
  *
  * The secret key file must be a regular file owned by root and not readable by group or others. The allow
- * list is a directory of NAME.client files ("public-key = Z85", "tenant = USER-OR-UID"); a file that does not
- * parse, a tenant that does not resolve or a key listed twice is skipped with a warning. SIGHUP loads both
- * again: a removed key cannot connect any more and its open connections are refused at their next request
- * (the ZAP handler tags each CURVE connection with its key, see zap.c); a changed secret key rebinds the tcp
- * endpoints, which closes their open connections. */
+ * list is a directory of NAME.client files ("public-key = Z85", "tenant = USER-OR-UID"); a file that does
+ * not parse, a tenant that does not resolve or a key listed twice is skipped with a warning. SIGHUP loads
+ * both again: a removed key cannot connect any more and its open connections are refused at their next
+ * request (the ZAP handler tags each CURVE connection with its key, see zap.c); a changed secret key rebinds
+ * the tcp endpoints, which closes their open connections. */
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -98,10 +98,11 @@ static int bind_endpoint(Manager *m, void *sock, const char *endpoint, const cha
 
         r = ipc_path(endpoint, &path);
         if (r < 0)
-                return log_error_errno(r,
-                                       "The %s endpoint must be ipc:///absolute/path (remote clients connect "
-                                       "to the tcp endpoints of `listen`, with CURVE): %s",
-                                       what, endpoint);
+                return log_error_errno(
+                        r,
+                        "The %s endpoint must be ipc:///absolute/path (remote clients connect "
+                        "to the tcp endpoints of `listen`, with CURVE): %s",
+                        what, endpoint);
         if (zmq_bind(sock, endpoint) < 0)
                 return log_error_errno(-errno, "Cannot bind the %s endpoint %s: %m", what, endpoint);
         /* libzmq creates the file 0777 & ~umask: members of the group may connect, nobody else */

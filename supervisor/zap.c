@@ -69,8 +69,8 @@ static int zap_handle_curve(Manager *m, void *zsock, zmq_msg_t *parts, size_t n)
         c = curve_keys_find(m->curve_keys, key);
         if (!c) {
                 log_info("Refused a remote client from %.*s: its key %s is not in the allow list.",
-                         (int)MIN(zmq_msg_size(&parts[3]), (size_t)64), (const char *)zmq_msg_data(&parts[3]),
-                         key);
+                         (int)MIN(zmq_msg_size(&parts[3]), (size_t)64),
+                         (const char *)zmq_msg_data(&parts[3]), key);
                 return zap_reply(zsock, &parts[1], "400", "unknown client key", "");
         }
         log_debug("Remote client %s (%s) from %.*s is uid %u.", c->name, key,

@@ -5,9 +5,9 @@
  * "uid:gid:pid" at the end of the ZAP request's address; we answer with User-Id = the uid, and the control
  * code reads it back from each request with zmq_msg_gets(msg, "User-Id"). Without a handler libzmq would
  * accept everyone anonymously: the sockets also set ZMQ_ZAP_ENFORCE_DOMAIN so that no handler means no
- * entry. ipc peers (domain ZAP_DOMAIN) must use NULL and have credentials. tcp peers (the `listen` endpoints,
- * domain ZAP_DOMAIN_CURVE, see curve-keys.h) must use CURVE with a key of the allow list: User-Id is
- * "UID/KEY" (the tenant's uid and the key in Z85), so that each request is checked against the allow list
+ * entry. ipc peers (domain ZAP_DOMAIN) must use NULL and have credentials. tcp peers (the `listen`
+ * endpoints, domain ZAP_DOMAIN_CURVE, see curve-keys.h) must use CURVE with a key of the allow list: User-Id
+ * is "UID/KEY" (the tenant's uid and the key in Z85), so that each request is checked against the allow list
  * as it is then: a key removed later is refused on the connections it already opened. */
 
 #include <stddef.h>
@@ -17,8 +17,8 @@
 
 #include "zmq-source.h"
 
-#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define ZAP_DOMAIN   "descartes"
+#define ZAP_ENDPOINT     "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN       "descartes"
 #define ZAP_DOMAIN_CURVE "descartes-curve"
 
 typedef struct Manager Manager;

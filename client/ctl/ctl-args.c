@@ -16,15 +16,21 @@ enum {
         ARG_VERSION = 0x100,
         ARG_EVENTS,
         ARG_TIMEOUT,
+        ARG_SERVER_KEY,
+        ARG_CLIENT_KEY,
         ARG_VERB_OPTION = 0x200,
 };
 
 #define OPTIONS_MAX 64
 
 static const struct option global_options[] = {
-        {"host", required_argument, NULL, 'H'},      {"events", required_argument, NULL, ARG_EVENTS},
-        {"output", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
+        {"host", required_argument, NULL, 'H'},
+        {"events", required_argument, NULL, ARG_EVENTS},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, ARG_VERSION},
+        {"server-key", required_argument, NULL, ARG_SERVER_KEY},
+        {"key", required_argument, NULL, ARG_CLIENT_KEY},
 };
 
 static const struct option timeout_option = {"timeout", required_argument, NULL, ARG_TIMEOUT};
@@ -173,6 +179,10 @@ static int apply_global(int c, const char *arg, CtlArgs *a, CtlParse *p)
                 return ctl_set_string(&a->host, arg, p) ?: 1;
         case ARG_EVENTS:
                 return ctl_set_string(&a->events, arg, p) ?: 1;
+        case ARG_SERVER_KEY:
+                return ctl_set_string(&a->server_key, arg, p) ?: 1;
+        case ARG_CLIENT_KEY:
+                return ctl_set_string(&a->client_key, arg, p) ?: 1;
         case 'o':
                 if (streq(arg, "table"))
                         a->format = CTL_FORMAT_TABLE;
@@ -329,6 +339,9 @@ void ctl_args_done(CtlArgs *a)
                 return;
         free(a->host);
         free(a->events);
+        free(a->server_key);
+        free(a->client_key);
+        free(a->keygen_out);
         a->agents = strv_free(a->agents);
         a->labels = strv_free(a->labels);
         spawn_done(&a->spawn);

@@ -19,6 +19,11 @@ void ctl_help_main(FILE *f)
               "                              " DESCARTES_DEFAULT_CONTROL_ENDPOINT ")\n"
               "      --events ENDPOINT       events endpoint (default $DESCARTES_EVENTS, else derived:\n"
               "                              ipc://DIR/control -> ipc://DIR/events)\n"
+              "      --server-key KEY|FILE   a tcp:// daemon's public key, or its .pub file (default\n"
+              "                              $DESCARTES_SERVER_KEY); tcp always uses CURVE\n"
+              "      --key FILE              your secret key file for tcp:// (default\n"
+              "                              $DESCARTES_CLIENT_KEY, else ~/.config/descartes/client.key,\n"
+              "                              made by descartesctl keygen)\n"
               "  -o, --output table|json     output format; json is one object per line, stable for "
               "scripts\n"
               "      --timeout DURATION      request timeout (default 5s; 30s for the requests that wait\n"
@@ -55,7 +60,8 @@ void ctl_help_verb(const CtlVerb *v, FILE *f)
                 return;
         }
         fputs(v->help, f);
-        fputs("\nGlobal options: -H/--host, --events, -o/--output, --timeout, -h/--help "
+        fputs("\nGlobal options: -H/--host, --events, --server-key, --key, -o/--output, --timeout, "
+              "-h/--help "
               "(see descartesctl --help, which also lists the exit codes).\n",
               f);
 }

@@ -19,7 +19,8 @@
         X(logs)                                                                                             \
         X(events)                                                                                           \
         X(shutdown)                                                                                         \
-        X(tenants)
+        X(tenants)                                                                                          \
+        X(keygen)
 
 #define DECLARE_FILE(name) extern const CtlVerb ctl_verbs_##name[];
 CTL_VERB_FILES(DECLARE_FILE)

@@ -61,8 +61,11 @@ typedef struct CtlArgs {
         bool version; /* --version */
         const CtlVerb *verb;
 
-        char *host;   /* -H/--host */
-        char *events; /* --events */
+        char *host;       /* -H/--host */
+        char *events;     /* --events */
+        char *server_key; /* --server-key: a tcp daemon's public key or its file */
+        char *client_key; /* --key: our secret key file */
+        char *keygen_out; /* keygen --out PREFIX */
         CtlFormat format;
         uint64_t timeout_usec; /* --timeout; 0: the library's per-op defaults */
 

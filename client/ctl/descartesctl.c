@@ -48,6 +48,15 @@ int main(int argc, char **argv)
                 descartes_client_free(client);
                 return CTL_EXIT_USAGE;
         }
+        if (args.server_key || args.client_key) {
+                DescartesError e;
+
+                if (descartes_client_set_curve(client, args.server_key, args.client_key, &e) < 0) {
+                        log_error("%s.", e.message);
+                        descartes_client_free(client);
+                        return e.error == -ENOMEM ? CTL_EXIT_FAILURE : CTL_EXIT_USAGE;
+                }
+        }
         if (args.timeout_usec > 0)
                 descartes_client_set_timeout(client, args.timeout_usec);
 

@@ -19,6 +19,13 @@ struct DescartesClient {
         uint32_t nonce;
         uint64_t counter;
         ClientQueue queue; /* requests wait their turn on the connection here */
+
+        /* CURVE for a tcp endpoint (curve.c) */
+        bool curve_set;
+        char curve_server[41]; /* the daemon's public key, Z85 */
+        char curve_public[41];
+        char curve_secret[41];
+        void *curve_monitor; /* PAIR receiving the DEALER's handshake failures */
 };
 
 /* Fills *e (may be NULL) and returns error (< 0). */
@@ -39,6 +46,14 @@ int client_endpoint_check_full(const char *endpoint, bool *ret_lasting, Descarte
  * *e filled. */
 int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec, ProtoReply *ret,
                 DescartesError *e);
+
+/* curve.c. Before zmq_connect() of a tcp endpoint: sets the CURVE keys (from the environment if none were
+ * set) and a monitor of the handshake; nothing for other transports. */
+int client_curve_prepare(DescartesClient *c, void *socket, DescartesError *e);
+/* After the socket closed: closes its monitor. */
+void client_curve_close(DescartesClient *c);
+/* Called when the monitor is readable: -EACCES with *e filled if the handshake failed, else 0. */
+int client_curve_check(DescartesClient *c, DescartesError *e);
 
 /* Builds the next request id into buf (at least PROTO_ID_MAX + 1 bytes). */
 void client_next_id(DescartesClient *c, char *buf, size_t n);

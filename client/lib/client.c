@@ -196,6 +196,7 @@ DescartesClient *descartes_client_free(DescartesClient *c)
                 return NULL;
         if (c->socket)
                 (void)zmq_close(c->socket);
+        client_curve_close(c);
         (void)zmq_ctx_term(c->zmq_ctx);
         free(c->endpoint);
         free(c->events_endpoint);
@@ -359,6 +360,7 @@ static void client_disconnect(DescartesClient *c)
                 (void)zmq_close(c->socket);
                 c->socket = NULL;
         }
+        client_curve_close(c);
 }
 
 /* A socket connected to the endpoint. A daemon that is away is no error here: libzmq connects when it
@@ -386,9 +388,16 @@ static int client_connect(DescartesClient *c, DescartesError *e)
         (void)zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
         (void)zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
         (void)zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+        r = client_curve_prepare(c, s, e);
+        if (r < 0) {
+                (void)zmq_close(s);
+                client_curve_close(c);
+                return r;
+        }
         if (zmq_connect(s, c->endpoint) < 0) {
                 r = negative_errno();
                 (void)zmq_close(s);
+                client_curve_close(c);
                 return client_error_set(e, DESCARTES_ERROR_UNREACHABLE,
                                         r == -EACCES ? -EACCES : -ECONNREFUSED, "cannot connect to %s: %s",
                                         c->endpoint, zmq_strerror(-r));
@@ -434,7 +443,8 @@ static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uin
                              ProtoReply *ret, DescartesError *e)
 {
         for (;;) {
-                zmq_pollitem_t item = {.socket = c->socket, .events = ZMQ_POLLIN};
+                zmq_pollitem_t items[2] = {{.socket = c->socket, .events = ZMQ_POLLIN},
+                                           {.socket = c->curve_monitor, .events = ZMQ_POLLIN}};
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 ProtoReply reply = {};
                 ProtoError perr;
@@ -445,7 +455,7 @@ static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uin
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 ms = (long)MIN((deadline - now + 999) / USEC_PER_MSEC, (uint64_t)INT_MAX);
-                r = zmq_poll(&item, 1, ms);
+                r = zmq_poll(items, c->curve_monitor ? 2 : 1, ms);
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -453,6 +463,13 @@ static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uin
                                                 "waiting for descartesd failed: %s", zmq_strerror(errno));
                 }
                 if (r == 0)
+                        continue;
+                if (items[1].revents & ZMQ_POLLIN) {
+                        r = client_curve_check(c, e);
+                        if (r < 0)
+                                return r;
+                }
+                if (!(items[0].revents & ZMQ_POLLIN))
                         continue;
 
                 zmq_msg_init(&body);

@@ -41,7 +41,8 @@
  * -ECONNREFUSED (kind unreachable) if the daemon is not there, else -ETIMEDOUT. So with the default
  * timeouts a get waits up to 15 s for a daemon that is away, a spawn up to 90 s. Default timeouts: 30 s for
  * spawn, stop, kill, remove, action and batch (they wait for the kernel or the agent), 5 s for every other
- * op; stop adds its grace period on top. Events come from the daemon's PUB (events endpoint).
+ * op; stop adds its grace period on top. Events come from the daemon's PUB (events endpoint). A tcp://
+ * endpoint uses CURVE (see "remote daemons" below).
  *
  * Threads: the request calls (one per op) of one DescartesClient may be made from several threads at once:
  * they queue (bounded, descartes_client_set_queue_max(); a request past the bound fails at once with
@@ -63,6 +64,8 @@ extern "C" {
 #define DESCARTES_DEFAULT_EVENTS_ENDPOINT  "ipc:///run/descartes/events"
 #define DESCARTES_ENV_HOST                 "DESCARTES_HOST"
 #define DESCARTES_ENV_EVENTS               "DESCARTES_EVENTS"
+#define DESCARTES_ENV_SERVER_KEY           "DESCARTES_SERVER_KEY" /* a tcp daemon's public key or its file */
+#define DESCARTES_ENV_CLIENT_KEY           "DESCARTES_CLIENT_KEY" /* the client's secret key file */
 
 #define DESCARTES_TIMEOUT_SHORT_USEC (5 * UINT64_C(1000000))
 #define DESCARTES_TIMEOUT_LONG_USEC  (30 * UINT64_C(1000000))
@@ -453,6 +456,34 @@ void descartes_client_set_retry(DescartesClient *c, bool retry);
  * (kind local: nothing was sent). */
 int descartes_client_set_queue_max(DescartesClient *c, size_t max);
 size_t descartes_client_get_queue_max(DescartesClient *c);
+
+/* ---- remote daemons: tcp:// with CURVE ----
+ *
+ * A tcp endpoint is always encrypted and authenticated with CURVE (ZeroMQ RFC 26): the client needs the
+ * daemon's public key and a key pair of its own whose public half the daemon's administrator has put in the
+ * daemon's allow list, mapped to a tenant (descartesd(8), "Remote clients"). The daemon then treats the
+ * client as that tenant. A key is 40 Z85 characters; a key file has "public-key = KEY" and (secret files)
+ * "secret-key = KEY" lines, as descartes_curve_keygen() writes them.
+ *
+ * Without descartes_client_set_curve(), the first request to a tcp endpoint takes the server key from
+ * $DESCARTES_SERVER_KEY and the client key file from $DESCARTES_CLIENT_KEY, else from
+ * DESCARTES_DEFAULT_CLIENT_KEY below $XDG_CONFIG_HOME (or ~/.config) if it exists. A daemon that refuses the
+ * client's key fails the request with -EACCES (kind ACCESS) instead of a timeout. */
+#define DESCARTES_CURVE_KEY_LEN      40
+#define DESCARTES_DEFAULT_CLIENT_KEY "descartes/client.key"
+
+/* server_key: the daemon's public key (40 Z85 characters) or a file holding a "public-key = KEY" line;
+ * client_key_file: the client's secret key file (no access for group or others). NULL (or "") takes each
+ * from the environment as above. 0, or -EINVAL (no key, malformed key or file), -ENOENT, -EACCES
+ * (unreadable, or a secret key file others may read) with *ret_err saying which; the keys then apply to the
+ * next connection. */
+int descartes_client_set_curve(DescartesClient *c, const char *server_key, const char *client_key_file,
+                               DescartesError *ret_err);
+/* Makes a new key pair and writes PREFIX.key (mode 0600: public-key and secret-key) and PREFIX.pub (mode
+ * 0644: public-key), never replacing a file (-EEXIST). The public key goes into ret_public (41 bytes with
+ * its NUL). NULL prefix: the default key below $XDG_CONFIG_HOME (or ~/.config), its directory made 0700. */
+int descartes_curve_keygen(const char *prefix, char ret_public[DESCARTES_CURVE_KEY_LEN + 1],
+                           DescartesError *ret_err);
 
 /* ---- arguments (size-prefixed, append-only: see the ABI rule at the top) ---- */
 
