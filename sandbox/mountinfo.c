@@ -117,6 +117,22 @@ void mount_info_done(MountInfo *m)
         *m = (MountInfo){};
 }
 
+/* A namespace file bind-mounted somewhere (ip netns add, a container runtime): the kernel shows its root
+ * as "TYPE:[INODE]", e.g. "net:[4026532314]", not as a path. */
+static bool is_nsfs_root(const MountInfo *m)
+{
+        const char *open = strchr(m->root, ':');
+        size_t n = strlen(m->root);
+
+        if (strcmp(m->fstype, "nsfs") != 0 || !open || open == m->root || open[1] != '[' || n < 4 ||
+            m->root[n - 1] != ']')
+                return false;
+        for (const char *c = open + 2; c < m->root + n - 1; c++)
+                if (*c < '0' || *c > '9')
+                        return false;
+        return open + 2 < m->root + n - 1;
+}
+
 int mountinfo_parse_line(const char *line, size_t n, MountInfo *ret)
 {
         _cleanup_(mount_info_done) MountInfo m = {};
@@ -156,7 +172,7 @@ int mountinfo_parse_line(const char *line, size_t n, MountInfo *ret)
                 return r == -ENOMEM ? r : -EBADMSG;
         if (p != end)
                 return -EBADMSG;
-        if (m.mount_point[0] != '/' || m.root[0] != '/')
+        if (m.mount_point[0] != '/' || (m.root[0] != '/' && !is_nsfs_root(&m)))
                 return -EBADMSG;
 
         *ret = m;

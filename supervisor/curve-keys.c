@@ -290,7 +290,7 @@ static int bind_tcp(Manager *m, char **endpoints)
         return r;
 }
 
-int curve_listen_start(Manager *m)
+int curve_listen_prepare(Manager *m)
 {
         _cleanup_strv_free_ char **endpoints = NULL;
         int r;
@@ -301,11 +301,10 @@ int curve_listen_start(Manager *m)
         if (!endpoints[0])
                 return 0;
         if (!m->config.curve_secret_key || !m->config.curve_clients_dir) {
-                log_error(
-                        "listen names tcp endpoints (%s) but curve_secret_key and curve_clients_dir are not "
-                        "both set: plain tcp is refused, as anyone who reaches the port could drive the "
-                        "daemon. Set both (see descartesd(8), \"Remote clients\").",
-                        m->config.listen);
+                log_error("listen names tcp endpoints (%s) but curve_secret_key and curve_clients_dir are not "
+                          "both set: plain tcp is refused, as anyone who reaches the port could drive the "
+                          "daemon. Set both (see descartesd(8), \"Remote clients\").",
+                          m->config.listen);
                 return -EINVAL;
         }
         r = curve_keys_load(m->config.curve_secret_key, m->config.curve_clients_dir, &m->curve_keys);
@@ -317,6 +316,19 @@ int curve_listen_start(Manager *m)
         else
                 log_info("%zu remote client keys from %s.", m->curve_keys->n_clients,
                          m->config.curve_clients_dir);
+        return 0;
+}
+
+int curve_listen_bind(Manager *m)
+{
+        _cleanup_strv_free_ char **endpoints = NULL;
+        int r;
+
+        if (!m->curve_keys)
+                return 0;
+        r = config_split_listen(m->config.listen, &endpoints);
+        if (r < 0)
+                return log_error_errno(r, "listen = %s: %m", m->config.listen ?: "");
         return bind_tcp(m, endpoints);
 }
 

@@ -50,8 +50,10 @@ static inline void curve_keys_freep(CurveKeys **k)
 /* The client whose public key is key (40 Z85 characters), or NULL. */
 const CurveClient *curve_keys_find(const CurveKeys *k, const char *key);
 
-/* Binds the `listen` endpoints on the control socket with CURVE (the ipc endpoint must be bound already).
- * Refuses, with a logged reason, tcp without curve_secret_key and curve_clients_dir. */
-int curve_listen_start(Manager *m);
+/* Loads the keys when `listen` names endpoints, before any socket exists. Refuses, with a logged reason,
+ * tcp without curve_secret_key and curve_clients_dir (plain tcp), and keys that do not load. */
+int curve_listen_prepare(Manager *m);
+/* Binds the `listen` endpoints on the control socket with CURVE; the ipc endpoint must be bound already. */
+int curve_listen_bind(Manager *m);
 /* SIGHUP: loads the keys again; on failure keeps the current ones (logged). */
 void curve_keys_reload(Manager *m);

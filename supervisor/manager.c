@@ -196,6 +196,10 @@ static int setup_zmq(Manager *m)
                  m->config.max_connections ? "" : " derived from it and max_agents",
                  (unsigned long long)m->config.max_connections_per_user);
 
+        r = curve_listen_prepare(m);
+        if (r < 0)
+                return r;
+
         m->zmq_ctx = zmq_ctx_new();
         if (!m->zmq_ctx)
                 return log_error_errno(-errno, "Cannot create the ZeroMQ context: %m");
@@ -230,7 +234,7 @@ static int setup_zmq(Manager *m)
         r = bind_endpoint(m, m->control, m->config.control, "control");
         if (r < 0)
                 return r;
-        r = curve_listen_start(m);
+        r = curve_listen_bind(m);
         if (r < 0)
                 return r;
         r = zmq_source_new(m->event, m->control, "control", control_handle_message, m, &m->control_source);

@@ -438,11 +438,23 @@ def _pdeathsig():
         pass
 
 
+def setns_net(name):
+    """Moves the calling process into the network namespace /run/netns/NAME (ip netns add NAME); only the
+    network: mounts and cgroups stay the host's, as a daemon needs them."""
+    fd = os.open(f"/run/netns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), f"setns {name}")
+    finally:
+        os.close(fd)
+
+
 class Daemon:
     counter = 0
 
-    def __init__(self, extra_config=""):
+    def __init__(self, extra_config="", netns=None, start=True):
         sweep_stale()
+        self.netns = netns  # the daemon runs in this network namespace (ip netns), when set
         self.proc = None
         self.tmpdir = tempfile.mkdtemp(prefix="descartes-conform-")
         self.runtime_dir = os.path.join(self.tmpdir, "run")
@@ -459,7 +471,8 @@ class Daemon:
         with open(self.conf, "w") as f:
             f.write("# written by tests/conformance\n" + extra_config + "\n")
         self.crashes = []
-        self.start()
+        if start:  # else the caller starts it, and stops it (cleanup) whether that worked or not
+            self.start()
 
     def start(self):
         logf = open(self.log, "ab")
@@ -472,7 +485,7 @@ class Daemon:
             [os.environ["DESCARTESD"], "--runtime-dir", self.runtime_dir, "--state-dir", self.state_dir,
              "--cgroup-root", self.cgroup_root, "--config", self.conf, "--shim", os.environ["DESCARTES_SHIM"],
              "--policy-dir", os.environ.get("DESCARTES_POLICY_DIR", "/usr/share/descartes/policies"), "--debug"],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, preexec_fn=_pdeathsig, close_fds=True, env=env)
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, preexec_fn=self._preexec, close_fds=True, env=env)
         logf.close()
         sock = os.path.join(self.runtime_dir, "control")
         deadline = time.monotonic() + 10
@@ -485,6 +498,11 @@ class Daemon:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"descartesd does not answer health; log:\n{self.log_tail()}")
+
+    def _preexec(self):
+        _pdeathsig()
+        if self.netns:
+            setns_net(self.netns)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

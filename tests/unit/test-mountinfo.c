@@ -59,6 +59,21 @@ static void test_parse_escapes_and_optional_fields(void **state)
         };
         for (size_t i = 0; i < ELEMENTSOF(odd); i++)
                 assert_int_equal(mountinfo_parse_line(odd[i], strlen(odd[i]), &m), -EBADMSG);
+
+        /* a namespace file bind-mounted by ip netns add: its root is "net:[INODE]", only for nsfs */
+        static const char nsfs[] = "86 45 0:4 net:[4026532314] /run/netns/t1 rw shared:2 - nsfs nsfs rw\n";
+        assert_int_equal(mountinfo_parse_line(nsfs, strlen(nsfs), &m), 0);
+        assert_string_equal(m.root, "net:[4026532314]");
+        assert_string_equal(m.mount_point, "/run/netns/t1");
+        mount_info_done(&m);
+        static const char *const not_nsfs[] = {
+                "86 45 0:4 net:[4026532314] /run/netns/t1 rw - tmpfs nsfs rw",
+                "86 45 0:4 net:[] /run/netns/t1 rw - nsfs nsfs rw",
+                "86 45 0:4 net:[40x] /run/netns/t1 rw - nsfs nsfs rw",
+                "86 45 0:4 :[4] /run/netns/t1 rw - nsfs nsfs rw",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(not_nsfs); i++)
+                assert_int_equal(mountinfo_parse_line(not_nsfs[i], strlen(not_nsfs[i]), &m), -EBADMSG);
 }
 
 static void test_parse_malformed(void **state)
