@@ -301,10 +301,11 @@ int curve_listen_prepare(Manager *m)
         if (!endpoints[0])
                 return 0;
         if (!m->config.curve_secret_key || !m->config.curve_clients_dir) {
-                log_error("listen names tcp endpoints (%s) but curve_secret_key and curve_clients_dir are not "
-                          "both set: plain tcp is refused, as anyone who reaches the port could drive the "
-                          "daemon. Set both (see descartesd(8), \"Remote clients\").",
-                          m->config.listen);
+                log_error(
+                        "listen names tcp endpoints (%s) but curve_secret_key and curve_clients_dir are not "
+                        "both set: plain tcp is refused, as anyone who reaches the port could drive the "
+                        "daemon. Set both (see descartesd(8), \"Remote clients\").",
+                        m->config.listen);
                 return -EINVAL;
         }
         r = curve_keys_load(m->config.curve_secret_key, m->config.curve_clients_dir, &m->curve_keys);

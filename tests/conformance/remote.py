@@ -32,6 +32,7 @@ ST = "1. Transport / remote clients (tcp + CURVE)"
 PORT = 7700
 LOG_LINES = 13000000  # `seq 1 N`: 101 MiB of output
 LOG_MIN_BYTES = 100 * 1024 * 1024
+CONN_CAP = 4  # max_connections_per_user
 
 
 def sh(*argv, check=True):
@@ -93,9 +94,10 @@ def curve_socket(ctx, endpoint, server_pub, client_key_file):
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
     if server_pub:
+        secret = secret_of(client_key_file).encode()
         s.curve_serverkey = server_pub.encode()
-        s.curve_secretkey = secret_of(client_key_file).encode()
-        s.curve_publickey = zmq.curve_public(s.curve_secretkey)
+        s.curve_secretkey = secret
+        s.curve_publickey = zmq.curve_public(secret)
     mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
                                | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_SUCCEEDED)
     s.connect(endpoint)
@@ -146,10 +148,24 @@ def child_main():
         r = call(s, "health")
         ck(ST, "a listed key (raw CURVE DEALER) gets a health reply", r is not None and r.get("ok"), desc(r))
         r = call(s, "list", {"all": True})
-        owners = sorted({x.get("owner_uid") for x in (r or {}).get("result", {}).get("agents", [])})
+        owners = sorted({x.get("owner_uid") for x in (r or {}).get("data", {}).get("agents", [])})
         ck(ST, "list over tcp shows only the mapped tenant's agents", r is not None and r.get("ok")
            and owners == [a["alice_uid"]], f"owners {owners}: {desc(r)}")
         s.close(0)
+        # max_connections_per_user counts tcp connections by their tenant: six at once, each with a request
+        many = [curve_socket(ctx, ep, spub, a["alice_key"])[0] for _ in range(a["n_conns"])]
+        rids = [f"many-{i}" for i in range(len(many))]
+        for s, rid in zip(many, rids):
+            s.send(enc({"v": 1, "id": rid, "op": "health"}))
+        got = 0
+        deadline = time.monotonic() + 5
+        for s in many:
+            if s.poll(int(max(1, (deadline - time.monotonic()) * 1000))):
+                got += 1
+        ck(ST, "connections over the tenant's cap get no reply", 1 <= got <= a["cap"], f"{got} replies")
+        print("MANY-DONE", flush=True)
+        for s in many:
+            s.close(0)
         s, mon = curve_socket(ctx, ep, spub, a["mallory_key"])
         r = call(s, "health", timeout=2)
         ev = handshake_events(mon, 1)
@@ -174,8 +190,8 @@ def child_main():
         sys.stdin.readline()  # the parent removed bob's key and reloaded
         r = call(s, "health")
         ck(ST, "a removed key's open connection is refused at its next request (permission_denied)",
-           r is not None and r.get("ok") is False and r.get("error", {}).get("code") == "permission_denied"
-           and "allow list" in r.get("error", {}).get("message", ""), desc(r))
+           r is not None and r.get("ok") is False and r.get("err", {}).get("code") == "permission_denied"
+           and "allow list" in r.get("err", {}).get("msg", ""), desc(r))
         s.close(0)
         s, mon = curve_socket(ctx, ep, spub, a["bob_key"])
         r = call(s, "health", timeout=2)
@@ -291,7 +307,7 @@ def main():
                          "listen without curve keys (plain tcp) is refused at start, saying why",
                          "plain tcp is refused")
         conf = (f"listen = tcp://{ns.server_ip}:{PORT}\ncurve_secret_key = {tmp}/server.key\n"
-                f"curve_clients_dir = {clients}\noutput_cap = 256M\n")
+                f"curve_clients_dir = {clients}\noutput_cap = 256M\nmax_connections_per_user = {CONN_CAP}\n")
         os.chmod(os.path.join(tmp, "server.key"), 0o640)
         refused_at_start(conf, ns, "a secret key file others may read is refused at start, saying why",
                          "chmod 600")
@@ -333,16 +349,20 @@ def main():
            rc == 2 and "nope.pub" in err, f"rc {rc}: {err}")
 
         data = {"endpoint": R.endpoint, "server_pub": spub, "alice_pub": apub, "alice_key": ak, "bob_key": bk,
-                "mallory_key": os.path.join(tmp, "mallory.key"), "alice_uid": alice.pw_uid}
+                "mallory_key": os.path.join(tmp, "mallory.key"), "alice_uid": alice.pw_uid, "cap": CONN_CAP,
+                "n_conns": CONN_CAP + 2}
         p = R.child("raw", data)
         out, _ = p.communicate(timeout=120)
         res.merge_child_output(out.decode("utf-8", "replace"))
         ck(ST, "the raw-wire child ran to completion", p.returncode == 0, p.returncode)
+        ck(ST, "max_connections_per_user applies to the tenant a key maps to",
+           wait_log(D, f"uid {alice.pw_uid} has more than {CONN_CAP} connections", 0), D.log_tail(5))
 
         # 100 MiB through logs -f, remotely
         n_exp, h_exp = expected_log()
         ck(ST, "the log to stream is at least 100 MiB", n_exp >= LOG_MIN_BYTES, n_exp)
-        rc, l_id, err = R.ctl(ak, "spawn", "--", "/usr/bin/seq", "1", str(LOG_LINES))
+        # the agent waits a little, so that logs -f follows it live rather than reading a finished log
+        rc, l_id, err = R.ctl(ak, "spawn", "--", "/bin/sh", "-c", f"sleep 1; exec /usr/bin/seq 1 {LOG_LINES}")
         l_id = l_id.strip()
         h, n = hashlib.sha256(), 0
         argv = ["ip", "netns", "exec", ns.client, os.environ["DESCARTESCTL"], "-H", R.endpoint, "--server-key",
@@ -371,9 +391,7 @@ def main():
         size = os.path.getsize(D.log)
         D.proc.send_signal(signal.SIGHUP)
         ck(ST, "SIGHUP reloads the allow list", wait_log(D, "1 remote client keys from", size), D.log_tail(5))
-        p.stdin.write(b"go\n")
-        p.stdin.flush()
-        out, _ = p.communicate(timeout=60)
+        out, _ = p.communicate(b"go\n", timeout=60)
         res.merge_child_output(out.decode("utf-8", "replace"))
         ck(ST, "the revoke child ran to completion", p.returncode == 0, p.returncode)
         rc, out, err = R.ctl(bk, "health")
