@@ -352,7 +352,7 @@ void curve_keys_reload(Manager *m)
                 return;
         }
         r = curve_keys_load(m->config.curve_secret_key, m->config.curve_clients_dir, &k);
-        if (r < 0) {
+        if (r < 0 || !k) {
                 log_warning("Keeping the remote client keys loaded before (see the error above).");
                 m->listen_bound = TAKE_PTR(endpoints);
                 return;

@@ -83,6 +83,8 @@ static int load_key(const char *arg, const char *what, const char *field, bool s
         r = read_key_file(arg, what, secret, &text, e);
         if (r < 0)
                 return r;
+        if (!text) /* read_key_file() fills it whenever it returns 0 */
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EIO, "cannot read %s %s", what, arg);
         r = curve_file_key(text, field, ret);
         explicit_bzero(text, strlen(text));
         if (r == -ENOMEM)
@@ -99,7 +101,9 @@ static int load_key(const char *arg, const char *what, const char *field, bool s
 int descartes_client_set_curve(DescartesClient *c, const char *server_key, const char *client_key_file,
                                DescartesError *ret_err)
 {
-        char server[CURVE_KEY_Z85_SIZE], public[CURVE_KEY_Z85_SIZE], secret[CURVE_KEY_Z85_SIZE];
+        /* zeroed: the analyzer cannot tell that load_key() fills them whenever it returns 0 */
+        char server[CURVE_KEY_Z85_SIZE] = {}, public[CURVE_KEY_Z85_SIZE] = {},
+             secret[CURVE_KEY_Z85_SIZE] = {};
         _cleanup_free_ char *def = NULL;
         int r;
 
