@@ -88,6 +88,18 @@ static void test_global_options(void **state)
         assert_null(a.verb);
         ctl_args_done(&a);
 
+        /* CURVE keys for tcp://, before or after the command */
+        PARSE_OK(&a, "-H", "tcp://h:7700", "--server-key", "/k/server.pub", "health", "--key", "/k/me.key");
+        assert_string_equal(a.server_key, "/k/server.pub");
+        assert_string_equal(a.client_key, "/k/me.key");
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "keygen", "--out", "/tmp/me");
+        assert_string_equal(a.verb->name, "keygen");
+        assert_string_equal(a.keygen_out, "/tmp/me");
+        ctl_args_done(&a);
+        EXPECT_ERROR("the prefix is empty", "keygen", "--out", "");
+
         PARSE_OK(&a, "logs", "--help");
         assert_true(a.help);
         assert_string_equal(a.verb->name, "logs");

@@ -7,11 +7,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent-state.h"
 #include "config.h"
+#include "curve-keys.h"
+#include "fd-util.h"
 #include "event-ring.h"
 #include "request-cache.h"
 #include "string-util.h"
@@ -37,6 +42,9 @@ static void test_config_parse(void **state)
                                       "admin_group = wheel\n"
                                       "output_scan_budget = 64K\n"
                                       "output_time_budget = 0\n"
+                                      "listen = tcp://10.0.0.1:7700  tcp://[::1]:7700\n"
+                                      "curve_secret_key = /etc/descartes/curve/server.key\n"
+                                      "curve_clients_dir = /etc/descartes/curve/clients\n"
                                       "; other comment\n",
                                       &err),
                          0);
@@ -69,6 +77,15 @@ static void test_config_parse(void **state)
         assert_string_equal(c.mask_keep, "");
         assert_int_equal(config_parse(&c, "agent_uids =\n", &err), 0);
         assert_int_equal(c.agent_uid_min, 0);
+        assert_string_equal(c.curve_secret_key, "/etc/descartes/curve/server.key");
+        assert_string_equal(c.curve_clients_dir, "/etc/descartes/curve/clients");
+        {
+                _cleanup_strv_free_ char **l = NULL;
+                assert_int_equal(config_split_listen(c.listen, &l), 0);
+                assert_int_equal(strv_length(l), 2);
+                assert_string_equal(l[0], "tcp://10.0.0.1:7700");
+                assert_string_equal(l[1], "tcp://[::1]:7700");
+        }
         config_done(&c);
 }
 
@@ -98,6 +115,12 @@ static void test_config_errors(void **state)
                 {"agent_uids = 70000-4294967296\n", "agent_uids"},
                 {"agent_uids = 70000-80000x\n", "agent_uids"},
                 {"mask_keep = etc/resolv.conf\n", "mask_keep"},
+                /* ipc belongs to `control`; listen is tcp (with CURVE) only */
+                {"listen = ipc:///run/x\n", "tcp://HOST:PORT"},
+                {"listen = tcp://a:1 udp://b:2\n", "tcp://HOST:PORT"},
+                {"listen = tcp://\n", "tcp://HOST:PORT"},
+                {"curve_secret_key = server.key\n", "an absolute path"},
+                {"curve_clients_dir = clients\n", "an absolute path"},
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -205,6 +228,78 @@ static void test_tenant_quota_errors(void **state)
                         fail_msg("\"%s\": message \"%s\" lacks \"quota\"", bad[i], err.msg);
                 config_done(&c);
         }
+}
+
+static void test_curve_key_files(void **state)
+{
+        char key[CURVE_KEY_Z85_SIZE];
+        char *v = NULL;
+
+        /* Z85 has '=' and '#': the value is everything after the first '=' */
+        assert_int_equal(curve_file_key("# c\n  public-key =  rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7 \n",
+                                        "public-key", key),
+                         0);
+        assert_string_equal(key, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+        assert_int_equal(
+                curve_file_key("public-key = JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6\n", "public-key", key),
+                0);
+        assert_int_equal(curve_file_key("public-key = short\n", "public-key", key), -EINVAL);
+        assert_int_equal(curve_file_key("public-key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7~\n",
+                                        "public-key", key),
+                         -EINVAL);
+        assert_int_equal(curve_file_key("#public-key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n",
+                                        "public-key", key),
+                         -ENOENT);
+        assert_int_equal(curve_file_key("public-keys = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n",
+                                        "public-key", key),
+                         -ENOENT);
+        assert_int_equal(curve_file_field("tenant=alice", "tenant", &v), 0);
+        assert_string_equal(v, "alice");
+        free(v);
+        assert_false(curve_key_is_z85("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf "));
+}
+
+/* The daemon's side: a secret key others may read is refused, the allow list skips what does not
+ * parse. */
+static void test_curve_keys_load(void **state)
+{
+        char dir[] = "/tmp/descartes-curve-test-XXXXXX", path[256], clients[256];
+        char public[CURVE_KEY_Z85_SIZE], secret[CURVE_KEY_Z85_SIZE], cpub[CURVE_KEY_Z85_SIZE],
+                csec[CURVE_KEY_Z85_SIZE];
+        _cleanup_free_ char *text = NULL, *c1 = NULL, *c2 = NULL;
+        CurveKeys *k = NULL;
+
+        if (geteuid() != 0)
+                skip(); /* the files must be root's */
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(zmq_curve_keypair(public, secret), 0);
+        assert_int_equal(zmq_curve_keypair(cpub, csec), 0);
+        (void)snprintf(path, sizeof path, "%s/server.key", dir);
+        (void)snprintf(clients, sizeof clients, "%s/clients", dir);
+        assert_int_equal(asprintf_safe(&text, "public-key = %s\nsecret-key = %s\n", public, secret), 0);
+        assert_int_equal(write_file_replace_at(AT_FDCWD, path, text, strlen(text), 0640, false), 0);
+        assert_int_equal(mkdir(clients, 0755), 0);
+        assert_int_equal(asprintf_safe(&c1, "public-key = %s\ntenant = 4242\n", cpub), 0);
+        assert_int_equal(asprintf_safe(&c2, "public-key = %s\ntenant = no-such-user-xyz\n", public), 0);
+        (void)snprintf(path + strlen(dir), sizeof path - strlen(dir), "/clients/a.client");
+        assert_int_equal(write_file_replace_at(AT_FDCWD, path, c1, strlen(c1), 0644, false), 0);
+        (void)snprintf(path + strlen(dir), sizeof path - strlen(dir), "/server.key");
+
+        assert_int_equal(curve_keys_load(path, clients, &k), -EPERM); /* mode 0640 */
+        assert_int_equal(chmod(path, 0600), 0);
+        (void)snprintf(path + strlen(dir), sizeof path - strlen(dir), "/clients/b.client");
+        assert_int_equal(write_file_replace_at(AT_FDCWD, path, c2, strlen(c2), 0644, false), 0);
+        (void)snprintf(path + strlen(dir), sizeof path - strlen(dir), "/clients/c.client");
+        assert_int_equal(write_file_replace_at(AT_FDCWD, path, c1, strlen(c1), 0644, false), 0); /* twice */
+        (void)snprintf(path + strlen(dir), sizeof path - strlen(dir), "/server.key");
+        assert_int_equal(curve_keys_load(path, clients, &k), 0);
+        assert_string_equal(k->public_key, public);
+        assert_int_equal(k->n_clients, 1); /* b: unknown tenant; c: the same key as a */
+        assert_non_null(curve_keys_find(k, cpub));
+        assert_int_equal(curve_keys_find(k, cpub)->uid, 4242);
+        assert_null(curve_keys_find(k, public));
+        curve_keys_free(k);
+        assert_int_equal(rm_rf_at(AT_FDCWD, dir), 0);
 }
 
 static void test_zap_parse_peer_uid(void **state)
@@ -357,8 +452,8 @@ static void push(EventRing *r, uint64_t seq, const char *agent)
         assert_int_equal(event_ring_push(r, &e), 0);
 }
 
-/* One caller's requests never take another's room: its pending ones are bounded, its old answers go first,
- * and root passes a cache full of others' pending requests. */
+/* One caller's requests never take another's room: its pending ones are bounded, its old answers go
+ * first, and root passes a cache full of others' pending requests. */
 static void test_request_cache_shares(void **state)
 {
         RequestCache *c = NULL;
@@ -474,6 +569,8 @@ int main(void)
                 cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
                 cmocka_unit_test(test_tenant_quota),       cmocka_unit_test(test_tenant_quota_errors),
                 cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
+                cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_curve_key_files),
+                cmocka_unit_test(test_curve_keys_load),    cmocka_unit_test(test_state_table),
                 cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_request_cache_shares),
                 cmocka_unit_test(test_event_ring),
         };
