@@ -98,15 +98,17 @@ bench_init() {
 }
 
 # Starts this tree's descartesd on BENCH_TMP and a fresh cgroup; sets CTL (descartesctl with the endpoints)
-# and CLIENT (bench-client with the endpoints).
+# and CLIENT (bench-client with the endpoints). BENCH_EXTRA_CONFIG: more config lines; BENCH_DAEMON_WRAP: an
+# array the daemon's command is prefixed with (remote-rtt.sh: nsenter into a network namespace).
 bench_daemon_start() {
 	local _
 	BENCH_CG=$(bench_cgroup2_mount)/descartes-bench-$$
 	[[ ! -e $BENCH_CG ]] || die "$BENCH_CG exists already"
 	mkdir -p "$BENCH_TMP/run" "$BENCH_TMP/state"
 	# throughput runs leave thousands of ended agents behind: lift the default caps (4096, 1024 per user)
-	printf 'max_agents = 1000000\nmax_agents_per_user = 1000000\n' >"$BENCH_TMP/descartesd.conf"
-	"$DESCARTESD" --runtime-dir "$BENCH_TMP/run" --state-dir "$BENCH_TMP/state" --cgroup-root "$BENCH_CG" \
+	printf 'max_agents = 1000000\nmax_agents_per_user = 1000000\n%s\n' "${BENCH_EXTRA_CONFIG:-}" \
+		>"$BENCH_TMP/descartesd.conf"
+	${BENCH_DAEMON_WRAP[@]+"${BENCH_DAEMON_WRAP[@]}"} "$DESCARTESD" --runtime-dir "$BENCH_TMP/run" --state-dir "$BENCH_TMP/state" --cgroup-root "$BENCH_CG" \
 		--shim "$SHIM" --policy-dir "$POLICY_DIR" --config "$BENCH_TMP/descartesd.conf" \
 		>>"$BENCH_TMP/daemon.log" 2>&1 &
 	DAEMON_PID=$!

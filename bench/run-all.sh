@@ -32,9 +32,9 @@ export BENCH_SUMMARY=$WORK/summary
 : >"$BENCH_SUMMARY"
 
 if ((QUICK)); then
-	SPAWN=(-r 10 -w 2 -R 1 -t 2) RTT=(-n 2000 -R 1) PAUSE=(-i 10 -R 1) IDLE=(-n 200 -s 10 -S 2) OUTPUT=(-s 50 -R 1)
+	SPAWN=(-r 10 -w 2 -R 1 -t 2) RTT=(-n 2000 -R 1) REMOTE=(-n 2000 -R 1) PAUSE=(-i 10 -R 1) IDLE=(-n 200 -s 10 -S 2) OUTPUT=(-s 50 -R 1)
 else
-	SPAWN=() RTT=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=()
+	SPAWN=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=()
 fi
 
 FAILED=()
@@ -57,6 +57,7 @@ run() { # run NAME SCRIPT ARGS...
 MACHINE=$(machine_line)
 run spawn spawn.sh "${SPAWN[@]}"
 run rtt rtt.sh "${RTT[@]}"
+run remote-rtt remote-rtt.sh "${REMOTE[@]}"
 run pause pause.sh "${PAUSE[@]}"
 run idle idle.sh "${IDLE[@]}"
 run output output.sh "${OUTPUT[@]}"
