@@ -25,7 +25,8 @@ struct DescartesClient {
         char curve_server[41]; /* the daemon's public key, Z85 */
         char curve_public[41];
         char curve_secret[41];
-        void *curve_monitor; /* PAIR receiving the DEALER's handshake failures */
+        void *curve_monitor;    /* PAIR receiving the DEALER's handshake failures */
+        unsigned curve_hangups; /* handshakes the daemon hung up on in a row (curve.c) */
 };
 
 /* Fills *e (may be NULL) and returns error (< 0). */

@@ -19,6 +19,9 @@
 #define HANDSHAKE_FAILED                                                                                    \
         (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
          ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+/* A wrong server key shows only as the daemon hanging up in the handshake (NO_DETAIL, EPIPE), as a daemon
+ * that dies in one would: that many in a row, with no handshake succeeding between, is the key. */
+#define HANDSHAKE_HANGUPS_MAX 3
 
 static bool is_tcp(const char *endpoint)
 {
@@ -180,7 +183,8 @@ int client_curve_prepare(DescartesClient *c, void *socket, DescartesError *e)
 
         /* libzmq retries a refused handshake for ever: watch it, so that a refusal is an answer */
         (void)snprintf(endpoint, sizeof endpoint, "inproc://descartes-curve-%p", socket);
-        if (zmq_socket_monitor(socket, endpoint, HANDSHAKE_FAILED) < 0 ||
+        c->curve_hangups = 0;
+        if (zmq_socket_monitor(socket, endpoint, HANDSHAKE_FAILED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
             !(c->curve_monitor = zmq_socket(c->zmq_ctx, ZMQ_PAIR)) ||
             zmq_setsockopt(c->curve_monitor, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
             zmq_setsockopt(c->curve_monitor, ZMQ_RCVHWM, &one, sizeof one) < 0 ||
@@ -217,7 +221,11 @@ int client_curve_check(DescartesClient *c, DescartesError *e)
                                         "descartesd at %s refused this client's key %s (status %u): ask its "
                                         "administrator to add it to the daemon's curve_clients_dir",
                                         c->endpoint, c->curve_public, (unsigned)value);
-        if (event & HANDSHAKE_FAILED)
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                c->curve_hangups = 0;
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                 (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+                  ++c->curve_hangups >= HANDSHAKE_HANGUPS_MAX))
                 return client_error_set(e, DESCARTES_ERROR_ACCESS, -EACCES,
                                         "the CURVE handshake with %s failed: is %s the daemon's public key "
                                         "(descartesd logs it at start)?",

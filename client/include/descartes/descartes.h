@@ -468,7 +468,8 @@ size_t descartes_client_get_queue_max(DescartesClient *c);
  * Without descartes_client_set_curve(), the first request to a tcp endpoint takes the server key from
  * $DESCARTES_SERVER_KEY and the client key file from $DESCARTES_CLIENT_KEY, else from
  * DESCARTES_DEFAULT_CLIENT_KEY below $XDG_CONFIG_HOME (or ~/.config) if it exists. A daemon that refuses the
- * client's key fails the request with -EACCES (kind ACCESS) instead of a timeout. */
+ * client's key fails the request with -EACCES (kind ACCESS) instead of a timeout, and so does a wrong server
+ * key (the daemon hangs up on three handshakes in a row; one hang-up alone may be a daemon restarting). */
 #define DESCARTES_CURVE_KEY_LEN      40
 #define DESCARTES_DEFAULT_CLIENT_KEY "descartes/client.key"
 
