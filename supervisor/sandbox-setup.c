@@ -226,22 +226,15 @@ static int check_idmap(const char *path, uid_t uid, Failure *ret_failure)
         return 0;
 }
 
-int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, AgentSandbox *ret,
-                    Failure *ret_failure)
+/* Who a root caller's agent with a named `user`, or any other caller's agent, runs as: from the user
+ * database, into sb's uid, gid and user. */
+static int resolve_user(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, AgentSandbox *sb,
+                        Failure *ret_failure)
 {
-        _cleanup_(agent_sandbox_done) AgentSandbox sb = {.workspace_owner = (uid_t)-1};
         _cleanup_(identity_done) Identity id = {};
-        Failure policy_fail = {};
         const char *user = args->user;
         int r;
 
-        if (!user && caller_uid == 0 && m->uid_pool) {
-                /* a uid of its own, claimed at spawn: no passwd entry, gid = uid */
-                sb.dynamic_uid = true;
-                sb.uid = (uid_t)-1;
-                sb.gid = (gid_t)-1;
-                goto workspace;
-        }
         if (!user && caller_uid == 0)
                 user = m->config.agent_user;
         r = identity_resolve(caller_uid, user, m->config.allow_root, NULL, &id);
@@ -262,11 +255,30 @@ int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, Ag
                 REFUSE(r, PROTO_ERROR_BAD_REQUEST, "invalid user \"%s\"", user ?: "");
         if (r < 0)
                 REFUSE(r, PROTO_ERROR_INTERNAL, "cannot resolve the agent's user: %s", strerror(-r));
-        sb.uid = id.uid;
-        sb.gid = id.gid;
-        sb.user = TAKE_PTR(id.name);
+        sb->uid = id.uid;
+        sb->gid = id.gid;
+        sb->user = TAKE_PTR(id.name);
+        return 0;
+}
 
-workspace:
+int sandbox_resolve(Manager *m, uid_t caller_uid, const ProtoSpawnArgs *args, AgentSandbox *ret,
+                    Failure *ret_failure)
+{
+        _cleanup_(agent_sandbox_done) AgentSandbox sb = {.workspace_owner = (uid_t)-1};
+        Failure policy_fail = {};
+        int r;
+
+        if (!args->user && caller_uid == 0 && m->uid_pool) {
+                /* a uid of its own, claimed at spawn: no passwd entry, gid = uid */
+                sb.dynamic_uid = true;
+                sb.uid = (uid_t)-1;
+                sb.gid = (gid_t)-1;
+        } else {
+                r = resolve_user(m, caller_uid, args, &sb, ret_failure);
+                if (r < 0)
+                        return r;
+        }
+
         if (args->workspace) {
                 r = check_workspace(args->workspace, caller_uid, ret_failure);
                 if (r < 0)
