@@ -108,7 +108,9 @@ void proto_write_value(ProtoWriter *w, const ProtoValue *v);
 void proto_write_strv(ProtoWriter *w, char *const *l, size_t n);
 void proto_write_str_map(ProtoWriter *w, const ProtoStrMap *m);
 
-/* An error map {code, msg[, agent]} (error replies, failed batch items). */
-void proto_write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg, const char *agent);
+/* An error map {code, msg, agent?, retry_after_ms?} (error replies, failed batch items); agent NULL and
+ * retry_after_ms 0 leave them out. */
+void proto_write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg, const char *agent,
+                           uint64_t retry_after_ms);
 int proto_read_error_map(const msgpack_object *o, const char *key, ProtoErrorCode *ret_code, char **ret_msg,
                          ProtoError *e);

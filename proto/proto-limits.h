@@ -16,13 +16,14 @@
  */
 #define PROTO_OBJECTS_MAX (1024 * 1024)
 
-#define PROTO_ID_MAX           64   /* request id chosen by the client, 1..64 bytes */
-#define PROTO_AGENT_REF_MAX    64   /* `agent`: an agent id (UUID) or a unique name */
-#define PROTO_AGENT_ID_MAX     64   /* INFO.id and EVENT.agent */
-#define PROTO_NAME_MAX         64   /* agent names: [A-Za-z0-9][A-Za-z0-9._-]* */
-#define PROTO_PATH_MAX         4096 /* cwd, workspace, cgroup, cgroup.root */
-#define PROTO_SHORT_STRING_MAX 256  /* policy, user, version, controller names, stat names, globs */
-#define PROTO_ERROR_MSG_MAX    1024 /* err.msg */
+#define PROTO_ID_MAX             64   /* request id chosen by the client, 1..64 bytes */
+#define PROTO_AGENT_REF_MAX      128  /* `agent`: an agent id (UUID), a NAME or TENANT/NAME */
+#define PROTO_AGENT_ID_MAX       64   /* INFO.id and EVENT.agent */
+#define PROTO_NAME_MAX           64   /* agent names: [A-Za-z0-9][A-Za-z0-9._-]* */
+#define PROTO_PATH_MAX           4096 /* cwd, workspace, cgroup, cgroup.root */
+#define PROTO_SHORT_STRING_MAX   256  /* policy, user, version, controller names, stat names, globs */
+#define PROTO_ERROR_MSG_MAX      1024 /* err.msg */
+#define PROTO_RETRY_AFTER_MS_MAX (3600 * 1000) /* err.retry_after_ms: 1 ms .. 1 hour */
 
 #define PROTO_ARGV_MAX        4096          /* argv entries (at least 1) */
 #define PROTO_ARGV_BYTES_MAX  (1024 * 1024) /* sum of argv string lengths */

@@ -152,6 +152,15 @@ int proto_request_decode(const void *buf, size_t len, ProtoRequest *ret, ProtoEr
         return 0;
 }
 
+void proto_request_peek_id(const void *buf, size_t len, char ret_id[static PROTO_ID_MAX + 1])
+{
+        ProtoError e;
+
+        proto_error_init(&e);
+        (void)proto_scan(buf, len, PROTO_DEPTH_MAX, &e);
+        memcpy(ret_id, e.has_id ? e.id : "", e.has_id ? strlen(e.id) + 1 : 1);
+}
+
 void proto_request_done(ProtoRequest *r)
 {
         if (!r)
@@ -164,9 +173,10 @@ void proto_request_done(ProtoRequest *r)
 
 /* ---- replies ---- */
 
-void proto_write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg, const char *agent)
+void proto_write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg, const char *agent,
+                           uint64_t retry_after_ms)
 {
-        proto_write_map(w, 2 + !!agent);
+        proto_write_map(w, 2 + !!agent + !!retry_after_ms);
         proto_write_key(w, "code");
         if (proto_error_code_to_string(code))
                 proto_write_str(w, proto_error_code_to_string(code));
@@ -177,6 +187,10 @@ void proto_write_error_map(ProtoWriter *w, ProtoErrorCode code, const char *msg,
         if (agent) {
                 proto_write_key(w, "agent");
                 proto_write_str(w, agent);
+        }
+        if (retry_after_ms) {
+                proto_write_key(w, "retry_after_ms");
+                proto_write_u64(w, retry_after_ms);
         }
 }
 
@@ -228,7 +242,8 @@ static int encode_reply(const char *id, bool ok, ProtoErrorCode code, const char
                 proto_type_write(&w, result_type(r->op), &r->result);
         } else {
                 proto_write_key(&w, "err");
-                proto_write_error_map(&w, code, msg, r ? r->error_agent : NULL);
+                proto_write_error_map(&w, code, msg, r ? r->error_agent : NULL,
+                                      r ? r->error_retry_after_ms : 0);
         }
         return proto_writer_finish(&w, ret_buf, ret_len);
 }
@@ -301,17 +316,28 @@ int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoRe
         rep.op = expected_op;
 
         if (!rep.ok) {
-                r = proto_map_need(root, "", "err", &x, e);
+                const msgpack_object *err;
+
+                r = proto_map_need(root, "", "err", &err, e);
                 if (r < 0)
                         return r;
-                r = proto_read_error_map(x, "err", &rep.error_code, &rep.error_msg, e);
+                r = proto_read_error_map(err, "err", &rep.error_code, &rep.error_msg, e);
                 if (r < 0)
                         return r;
-                r = proto_map_get(x, "err", "agent", &x, e);
+                r = proto_map_get(err, "err", "agent", &x, e);
                 if (r < 0)
                         return r;
                 if (r > 0) {
                         r = proto_read_str(x, "err.agent", 1, PROTO_AGENT_ID_MAX, &rep.error_agent, e);
+                        if (r < 0)
+                                return r;
+                }
+                r = proto_map_get(err, "err", "retry_after_ms", &x, e);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        r = proto_read_u64(x, "err.retry_after_ms", 1, PROTO_RETRY_AFTER_MS_MAX,
+                                           &rep.error_retry_after_ms, e);
                         if (r < 0)
                                 return r;
                 }

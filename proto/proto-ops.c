@@ -551,7 +551,7 @@ static void batch_err_encode(ProtoWriter *w, const void *obj)
         if (b->ok)
                 return;
         proto_write_key(w, "err");
-        proto_write_error_map(w, b->error_code, b->error_msg, NULL);
+        proto_write_error_map(w, b->error_code, b->error_msg, NULL, 0);
 }
 
 static int batch_err_decode(const msgpack_object *map, const char *mapname, void *obj, ProtoError *e)
@@ -814,23 +814,27 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
         [PROTO_OP_GET] =
                 {.name = "get", .per_agent = true, .batchable = true, INFO_OP, .args = &agent_args_type},
         [PROTO_OP_SPAWN] = {.name = "spawn",
+                            .changes_state = true,
                             INFO_OP,
                             .parks = true,
                             .timeout = PROTO_TIMEOUT_LONG,
                             .args = &spawn_args_type},
         [PROTO_OP_PAUSE] = {.name = "pause",
+                            .changes_state = true,
                             .per_agent = true,
                             .batchable = true,
                             INFO_OP,
                             .parks = true,
                             .args = &agent_args_type},
         [PROTO_OP_RESUME] = {.name = "resume",
+                             .changes_state = true,
                              .per_agent = true,
                              .batchable = true,
                              INFO_OP,
                              .parks = true,
                              .args = &agent_args_type},
         [PROTO_OP_STOP] = {.name = "stop",
+                           .changes_state = true,
                            .per_agent = true,
                            .batchable = true,
                            INFO_OP,
@@ -839,6 +843,7 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                            .args = &stop_args_type,
                            .batch_args = &stop_batch_args_type},
         [PROTO_OP_KILL] = {.name = "kill",
+                           .changes_state = true,
                            .per_agent = true,
                            .batchable = true,
                            INFO_OP,
@@ -846,12 +851,14 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                            .timeout = PROTO_TIMEOUT_LONG,
                            .args = &agent_args_type},
         [PROTO_OP_SIGNAL] = {.name = "signal",
+                             .changes_state = true,
                              .per_agent = true,
                              .batchable = true,
                              INFO_OP,
                              .args = &signal_args_type,
                              .batch_args = &signal_batch_args_type},
         [PROTO_OP_STDIN] = {.name = "stdin",
+                            .changes_state = true,
                             .per_agent = true,
                             .parks = true,
                             .args = &stdin_args_type,
@@ -861,6 +868,7 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                              .args = &output_args_type,
                              .result = &output_result_type},
         [PROTO_OP_ACTION] = {.name = "action",
+                             .changes_state = true,
                              .per_agent = true,
                              .batchable = true,
                              .timeout = PROTO_TIMEOUT_LONG,
@@ -873,6 +881,7 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                             .result = &batch_result_type},
         [PROTO_OP_EVENTS] = {.name = "events", .args = &events_args_type, .result = &events_result_type},
         [PROTO_OP_REMOVE] = {.name = "remove",
+                             .changes_state = true,
                              .per_agent = true,
                              .batchable = true,
                              INFO_OP,
@@ -881,6 +890,7 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                              .args = &agent_args_type},
         [PROTO_OP_STATS] = {.name = "stats", .args = &proto_empty_type, .result = &stats_result_type},
         [PROTO_OP_SHUTDOWN] = {.name = "shutdown",
+                               .changes_state = true,
                                .admin_only = true,
                                .args = &shutdown_args_type,
                                .result = &proto_empty_type},

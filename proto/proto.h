@@ -146,6 +146,7 @@ typedef struct ProtoOpInfo {
         bool replies_info;           /* the result is {agent: INFO} */
         bool parks;                  /* the daemon may hold the call until the kernel or the agent answers */
         bool admin_only;             /* root and the admin group only */
+        bool changes_state;          /* the daemon audits it (a batch: when its op does) */
         ProtoTimeoutClass timeout;   /* the client's default timeout */
         const ProtoType *args;       /* ProtoRequest.args as this op's struct (the union member, offset 0) */
         const ProtoType *result;     /* ProtoReply.result likewise */
@@ -567,7 +568,8 @@ typedef struct ProtoReply {
         ProtoErrorCode error_code; /* when !ok */
         char *error_msg;           /* when !ok */
         char *error_agent; /* when !ok, optional: the agent the failed request created (spawn_failed) */
-        union {            /* when ok, by op */
+        uint64_t error_retry_after_ms; /* when !ok, optional (0: absent): `busy` says when to try again */
+        union {                        /* when ok, by op */
                 ProtoHealthResult health;
                 ProtoListResult list;
                 ProtoAgentResult agent; /* get, spawn, pause, resume, stop, kill, signal, remove */
@@ -585,6 +587,9 @@ typedef struct ProtoReply {
 
 int proto_request_encode(const ProtoRequest *r, void **ret_buf, size_t *ret_len);
 int proto_request_decode(const void *buf, size_t len, ProtoRequest *ret, ProtoError *ret_err);
+/* The top-level id of a request, read by the bounded pre-scan alone (no unpacking, no allocation): for an
+ * answer that must cost less than a decode (the rate limit's `busy`). "" when none can be read. */
+void proto_request_peek_id(const void *buf, size_t len, char ret_id[static PROTO_ID_MAX + 1]);
 
 int proto_reply_encode(const ProtoReply *r, void **ret_buf, size_t *ret_len);
 /* expected_op selects how `data` is read; an error reply decodes for any expected_op. */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,23 +110,60 @@ bool agent_name_is_valid(const char *name)
         return true;
 }
 
-Agent *agent_find_by_name(Manager *m, const char *name)
+Agent *agent_find_by_name(Manager *m, uid_t owner, const char *name)
 {
         for (Agent *a = m->agents; a; a = a->next)
-                if (a->info.name && streq(a->info.name, name))
+                if (a->info.owner_uid == owner && a->info.name && streq(a->info.name, name))
                         return a;
         return NULL;
 }
 
+/* TENANT of TENANT/NAME: a numeric uid or a user name. */
+static int tenant_uid(const char *s, size_t n, uid_t *ret)
+{
+        char buf[PROTO_AGENT_REF_MAX + 1], pwbuf[4096];
+        struct passwd pw, *pwp = NULL;
+        bool digits = n > 0;
+
+        if (n == 0 || n >= sizeof buf)
+                return -EINVAL;
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        for (size_t i = 0; i < n; i++)
+                digits = digits && isdigit((unsigned char)buf[i]);
+        if (digits) {
+                char *end;
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(buf, &end, 10);
+                if (errno != 0 || *end || v >= (uid_t)-1)
+                        return -ERANGE;
+                *ret = (uid_t)v;
+                return 0;
+        }
+        if (getpwnam_r(buf, &pw, pwbuf, sizeof pwbuf, &pwp) != 0 || !pwp)
+                return -ESRCH;
+        *ret = pwp->pw_uid;
+        return 0;
+}
+
 Agent *agent_find(Manager *m, const char *ref, uid_t uid, bool admin)
 {
-        for (Agent *a = m->agents; a; a = a->next) {
-                if (!admin && a->info.owner_uid != uid)
-                        continue;
-                if (streq(a->info.id, ref) || (a->info.name && streq(a->info.name, ref)))
-                        return a;
+        const char *slash = strchr(ref, '/');
+        uid_t owner = uid;
+
+        if (slash) {
+                /* names are per tenant: TENANT/NAME names another's agent, for admins only (and a tenant
+                 * naming itself); for anyone else it is as absent as an unknown agent */
+                if (tenant_uid(ref, (size_t)(slash - ref), &owner) < 0 || (!admin && owner != uid))
+                        return NULL;
+                return agent_find_by_name(m, owner, slash + 1);
         }
-        return NULL;
+        for (Agent *a = m->agents; a; a = a->next)
+                if ((admin || a->info.owner_uid == uid) && streq(a->info.id, ref))
+                        return a;
+        return agent_find_by_name(m, uid, ref);
 }
 
 size_t agent_count_owned(Manager *m, uid_t uid)

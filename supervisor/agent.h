@@ -99,9 +99,12 @@ int agent_new(Manager *m, uid_t owner, Agent **ret);
 /* Unlinks from the manager and frees; never touches the processes (they outlive us unless killed first). */
 Agent *agent_free(Agent *a);
 
-/* UUID or name, visible to uid (admins see all). NULL when none. */
+/* The agent ref names for uid: its UUID (admins see every agent's), a NAME among uid's own agents, or
+ * TENANT/NAME (TENANT a user name or a numeric uid) among TENANT's, which only admins may name (and uid
+ * itself). NULL when none: another tenant's agent is as absent as an unknown one. */
 Agent *agent_find(Manager *m, const char *ref, uid_t uid, bool admin);
-Agent *agent_find_by_name(Manager *m, const char *name);
+/* Names are unique per owner: two tenants may both have fixer-1. */
+Agent *agent_find_by_name(Manager *m, uid_t owner, const char *name);
 bool agent_name_is_valid(const char *name);
 size_t agent_count_owned(Manager *m, uid_t uid);
 

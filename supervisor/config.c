@@ -27,6 +27,8 @@ void config_init_defaults(Config *c)
                 /* longer than any client's retry window: a resend after it runs the request again */
                 .request_ttl_usec = 10 * 60 * USEC_PER_SEC,
                 .max_requests_per_user = 256,
+                .request_rate = 1000,
+                .request_burst = 2000,
                 .output_scan_budget = OUTPUT_QUERY_SCAN_BYTES,
                 .output_time_budget_usec = OUTPUT_QUERY_USEC,
                 .max_connections_per_user = 64,
@@ -270,6 +272,8 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"max_agents", 4, &c->max_agents},
                 {"max_agents_per_user", 4, &c->max_agents_per_user},
                 {"max_requests_per_user", 4, &c->max_requests_per_user},
+                {"request_rate", 6, &c->request_rate},
+                {"request_burst", 4, &c->request_burst},
                 {"max_connections", 6, &c->max_connections},
                 {"max_connections_per_user", 6, &c->max_connections_per_user},
                 {"default_cpu", 5, &c->default_cpu_milli},

@@ -23,9 +23,11 @@ typedef struct Config {
         uint64_t max_agents;            /* (live) agents alive or ended, host-wide */
         uint64_t max_agents_per_user;   /* (live) per tenant */
         uint64_t max_requests_per_user; /* (live) requests of one caller in progress at once */
-        uint64_t request_ttl_usec;      /* (live) how long a reply is kept for a repeated request id */
-        uint64_t retention_usec;     /* (live) ended agents are removed this long after they end; 0 = keep */
-        uint64_t output_scan_budget; /* (live) bytes of line text one `output` request scans */
+        uint64_t request_rate;     /* (live) requests per second per caller uid, root exempt; 0 = no limit */
+        uint64_t request_burst;    /* (live) requests a caller may send at once after a quiet time */
+        uint64_t request_ttl_usec; /* (live) how long a reply is kept for a repeated request id */
+        uint64_t retention_usec;   /* (live) ended agents are removed this long after they end; 0 = keep */
+        uint64_t output_scan_budget;      /* (live) bytes of line text one `output` request scans */
         uint64_t output_time_budget_usec; /* (live) time one `output` request may take; 0 = unbounded */
         uint64_t max_connections; /* (live) to the control and event sockets; 0 = from the fd limit */
         uint64_t max_connections_per_user; /* (live) per peer uid, root exempt; 0 = no cap */

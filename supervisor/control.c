@@ -8,12 +8,14 @@
 #include <time.h>
 
 #include "agent.h"
+#include "audit-log.h"
 #include "connection-limit.h"
 #include "control.h"
 #include "log.h"
 #include "ops.h"
 #include "request-journal.h"
 #include "string-util.h"
+#include "tenant-ledger.h"
 #include "time-util.h"
 #include "zap.h"
 
@@ -170,6 +172,12 @@ int call_reply(Call *c, ProtoReply *reply)
         }
         if (!reply->ok && reply->error_code >= 0 && reply->error_code < _PROTO_ERROR_MAX)
                 m->stats.errors[reply->error_code]++;
+        if (!reply->ok && reply->error_code == PROTO_ERROR_PERMISSION_DENIED)
+                tenant_ledger_count(m->tenant_ledger, c->uid, TENANT_DENIED_PERMISSION);
+        else if (!reply->ok && reply->error_code == PROTO_ERROR_NOT_FOUND)
+                tenant_ledger_count(m->tenant_ledger, c->uid, TENANT_DENIED_NOT_FOUND);
+        if (audit_wants(c))
+                audit_log_reply(c, reply);
         /* `busy` means "nothing was done, try again": a resend with the same id must run, not replay it */
         keep = reply->ok || reply->error_code != PROTO_ERROR_BUSY;
         proto_reply_done(reply);
@@ -272,8 +280,8 @@ static void call_answer_interrupted(Call *c)
                 "if needed");
 }
 
-static void reply_uncached_error(Manager *m, const Envelope *env, const char *id, ProtoOp op,
-                                 ProtoErrorCode code, const char *msg)
+static void reply_uncached_error_retry(Manager *m, const Envelope *env, const char *id, ProtoOp op,
+                                       ProtoErrorCode code, uint64_t retry_after_ms, const char *msg)
 {
         _cleanup_(proto_reply_done) ProtoReply reply = {};
         _cleanup_free_ void *buf = NULL;
@@ -281,10 +289,39 @@ static void reply_uncached_error(Manager *m, const Envelope *env, const char *id
 
         if (proto_reply_init_error(&reply, id, op, code, "%s", msg) < 0)
                 return;
+        reply.error_retry_after_ms = retry_after_ms;
         if (proto_reply_encode(&reply, &buf, &len) < 0)
                 return;
         m->stats.errors[code]++;
         send_to(m, env, buf, len);
+}
+
+static void reply_uncached_error(Manager *m, const Envelope *env, const char *id, ProtoOp op,
+                                 ProtoErrorCode code, const char *msg)
+{
+        reply_uncached_error_retry(m, env, id, op, code, 0, msg);
+}
+
+/* The request rate limit (request_rate, request_burst), checked before the request is decoded: a flood
+ * costs the daemon a scan for the id and a short reply per message. Root is exempt: it is the host itself
+ * (and the one that must still act during a tenant's flood). True when the message was answered `busy`. */
+static bool rate_limited(Manager *m, const Envelope *env, zmq_msg_t *body, uid_t uid)
+{
+        uint64_t retry_usec = 0, retry_ms;
+        char id[PROTO_ID_MAX + 1], msg[160];
+
+        if (uid == 0 ||
+            tenant_ledger_take(m->tenant_ledger, uid, m->config.request_rate, m->config.request_burst,
+                               now_usec(CLOCK_MONOTONIC), &retry_usec) != -EBUSY)
+                return false; /* -ENOMEM: served rather than refused */
+        retry_ms = MIN(MAX((retry_usec + USEC_PER_MSEC - 1) / USEC_PER_MSEC, (uint64_t)1),
+                       (uint64_t)PROTO_RETRY_AFTER_MS_MAX);
+        proto_request_peek_id(zmq_msg_data(body), zmq_msg_size(body), id);
+        (void)snprintf(msg, sizeof msg,
+                       "more than %llu requests per second (request_rate): try again in %llu ms",
+                       (unsigned long long)m->config.request_rate, (unsigned long long)retry_ms);
+        reply_uncached_error_retry(m, env, id, _PROTO_OP_INVALID, PROTO_ERROR_BUSY, retry_ms, msg);
+        return true;
 }
 
 int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata)
@@ -299,8 +336,8 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         CacheEntry *entry = NULL;
         bool interrupted = false;
         Call *c;
-        uid_t uid;
-        int r;
+        uid_t uid = 0;
+        int r, uid_r;
 
         m->stats.messages++;
         /* a ROUTER always prepends the routing id: a single frame cannot be answered */
@@ -323,6 +360,12 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                 return r;
         body = &parts[n_parts - 1];
 
+        uid_r = zap_message_uid(m, body, &uid);
+        if (uid_r >= 0)
+                connection_limit_note_caller(m->connection_limit, body, uid);
+        if (uid_r >= 0 && rate_limited(m, env, body, uid))
+                return 0;
+
         proto_error_init(&err);
         r = proto_request_decode(zmq_msg_data(body), zmq_msg_size(body), &req, &err);
         if (r < 0) {
@@ -339,16 +382,14 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         if (req.op >= 0 && req.op < _PROTO_OP_MAX)
                 m->stats.requests[req.op]++;
 
-        r = zap_message_uid(m, body, &uid);
-        if (r < 0) {
+        if (uid_r < 0) {
                 reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_PERMISSION_DENIED,
-                                     r == -EKEYREVOKED
+                                     uid_r == -EKEYREVOKED
                                              ? "this client's key was removed from the daemon's allow "
                                                "list (curve_clients_dir)"
                                              : "the caller could not be identified");
                 return 0;
         }
-        connection_limit_note_caller(m->connection_limit, body, uid);
 
         r = request_cache_lookup(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
         if (r > 0 && cache_entry_is_interrupted(entry)) {

@@ -54,6 +54,8 @@ struct Call {
         bool answered;
         /* spawn: the agent it created, named in an error reply so that the client can look at it */
         char created_agent[PROTO_AGENT_ID_MAX + 1];
+        /* a per-agent op: the id of the agent its reference named, for the audit trail */
+        char audit_agent[PROTO_AGENT_ID_MAX + 1];
 };
 
 /* The ZmqSource handler of the ROUTER. */

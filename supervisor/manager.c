@@ -32,6 +32,7 @@
 #include "socket-acl.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
+#include "tenant-ledger.h"
 #include "tenants.h"
 #include "time-util.h"
 #include "trash.h"
@@ -453,6 +454,8 @@ static void reload_config(Manager *m)
         LIVE_U64(max_agents, "max_agents");
         LIVE_U64(max_agents_per_user, "max_agents_per_user");
         LIVE_U64(max_requests_per_user, "max_requests_per_user");
+        LIVE_U64(request_rate, "request_rate");
+        LIVE_U64(request_burst, "request_burst");
         manager_apply_request_limits(m);
         LIVE_U64(max_connections, "max_connections");
         LIVE_U64(max_connections_per_user, "max_connections_per_user");
@@ -559,6 +562,8 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
                         (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000);
         }
         if (r >= 0)
+                r = tenant_ledger_new(&m->tenant_ledger);
+        if (r >= 0)
                 r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, EVENT_RING_DEFAULT_DATA_BYTES,
                                    &m->event_ring);
         if (r < 0)
@@ -639,6 +644,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->shutdown_timer);
         sd_event_unref(m->event);
         request_cache_free(m->request_cache);
+        tenant_ledger_free(m->tenant_ledger);
         event_ring_free(m->event_ring);
         seccomp_cache_free(m->seccomp_cache);
         event_log_free(m->event_log);

@@ -25,6 +25,7 @@ typedef struct SeccompCache SeccompCache;
 typedef struct ConnectionLimit ConnectionLimit;
 typedef struct SendBudget SendBudget;
 typedef struct CurveKeys CurveKeys;
+typedef struct TenantLedger TenantLedger;
 
 typedef struct ManagerStats {
         uint64_t requests[_PROTO_OP_MAX];
@@ -77,6 +78,7 @@ typedef struct Manager {
         Agent *agents; /* doubly linked, newest first */
         size_t n_agents;
         RequestCache *request_cache;
+        TenantLedger *tenant_ledger; /* per caller uid: the request rate's token bucket, denied attempts */
         EventRing *event_ring;
         EventLog *event_log; /* STATE/events.log: the ring and the seq across restarts */
         struct Trash *trash; /* STATE/trash: removed agents' files, deleted in the background */

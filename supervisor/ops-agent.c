@@ -56,8 +56,9 @@ static int op_spawn(Call *c)
                         return call_reply_error(c, PROTO_ERROR_BAD_REQUEST,
                                                 "invalid name \"%s\": use [A-Za-z0-9][A-Za-z0-9._-]*",
                                                 args->name);
-                if (agent_find_by_name(m, args->name))
-                        return call_reply_error(c, PROTO_ERROR_CONFLICT, "the name %s is taken", args->name);
+                if (agent_find_by_name(m, c->uid, args->name))
+                        return call_reply_error(c, PROTO_ERROR_CONFLICT,
+                                                "you have an agent named %s already", args->name);
         }
         if (args->cwd && args->cwd[0] != '/')
                 return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "cwd must be an absolute path");

@@ -8,6 +8,7 @@
 #include "agent.h"
 #include "call-wait.h"
 #include "ops.h"
+#include "tenant-ledger.h"
 
 static const OpHandler *const op_tables[] = {
         ops_agent_handlers,  ops_batch_handlers,    ops_host_handlers,
@@ -97,7 +98,18 @@ int op_step_reply_info_now(OpStep *s, Agent *a)
 
 Agent *op_agent_lookup(Call *c, const char *ref)
 {
-        return ref ? agent_find(c->manager, ref, c->uid, c->admin) : NULL;
+        Agent *a;
+
+        if (!ref)
+                return NULL;
+        a = agent_find(c->manager, ref, c->uid, c->admin);
+        if (a && c->request.op != PROTO_OP_BATCH)
+                (void)snprintf(c->audit_agent, sizeof c->audit_agent, "%s", a->info.id);
+        /* an attempt at another tenant's agent (by id or TENANT/NAME: a plain name means the caller's own):
+         * the tenant is told not_found, the admins count it. (uid_t)-1 owns no agent. */
+        if (!a && !c->admin && agent_find(c->manager, ref, (uid_t)-1, true))
+                tenant_ledger_count(c->manager->tenant_ledger, c->uid, TENANT_DENIED_HIDDEN_AGENT);
+        return a;
 }
 
 int op_step_run(OpStep *s, const OpHandler *h, Agent *a, const void *args)

@@ -12,6 +12,7 @@
 #include "ops.h"
 #include "request-cache.h"
 #include "string-util.h"
+#include "tenant-ledger.h"
 #include "time-util.h"
 
 static int op_health(Call *c)
@@ -59,6 +60,73 @@ static int stat_add(ProtoStatsResult *s, size_t cap, const char *name, uint64_t 
         return 0;
 }
 
+/* denied.KIND: what a tenant sees of its own denied attempts. denied.not_found counts every not_found it was
+ * answered (as the tenant, it cannot tell another's agent from none); the attempts at another tenant's
+ * agents are told apart for admins only (denied.other_tenants_agents). */
+static const char *const denied_names[_TENANT_DENIED_MAX] = {
+        [TENANT_DENIED_PERMISSION] = "denied.permission_denied",
+        [TENANT_DENIED_NOT_FOUND] = "denied.not_found",
+        [TENANT_DENIED_HIDDEN_AGENT] = "denied.other_tenants_agents",
+        [TENANT_DENIED_RATE] = "denied.rate_limited",
+};
+
+typedef struct DeniedSum {
+        uint64_t total[_TENANT_DENIED_MAX];
+        const TenantEntry **by_tenant; /* the tenants with denied attempts */
+        size_t n, cap;
+} DeniedSum;
+
+static void denied_add(const TenantEntry *e, void *userdata)
+{
+        DeniedSum *d = userdata;
+
+        for (int i = 0; i < _TENANT_DENIED_MAX; i++)
+                d->total[i] += e->denied[i];
+        if (tenant_entry_denied_attempts(e) > 0 && d->n < d->cap)
+                d->by_tenant[d->n++] = e;
+}
+
+static int by_attempts_desc(const void *a, const void *b)
+{
+        uint64_t x = tenant_entry_denied_attempts(*(const TenantEntry *const *)a);
+        uint64_t y = tenant_entry_denied_attempts(*(const TenantEntry *const *)b);
+
+        return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* A tenant: its own counts (other_tenants_agents left out). An admin: the totals, and denied.uid.UID (the
+ * attempts: permission_denied, other tenants' agents, rate limited) of each tenant that has some, the most
+ * first, as many as the reply has room for. */
+static int stats_add_denied(Call *c, ProtoStatsResult *s, size_t cap)
+{
+        _cleanup_free_ const TenantEntry **by_tenant = NULL;
+        DeniedSum d = {};
+        char name[PROTO_SHORT_STRING_MAX];
+        int r = 0;
+
+        if (!c->admin) {
+                const TenantEntry *e = tenant_ledger_get(c->manager->tenant_ledger, c->uid);
+                for (int i = 0; i < _TENANT_DENIED_MAX && r >= 0; i++)
+                        if (i != TENANT_DENIED_HIDDEN_AGENT)
+                                r = stat_add(s, cap, denied_names[i], e ? e->denied[i] : 0);
+                return r;
+        }
+        d.cap = cap > s->n_stats + _TENANT_DENIED_MAX ? cap - s->n_stats - _TENANT_DENIED_MAX : 0;
+        by_tenant = d.by_tenant = d.cap ? calloc(d.cap, sizeof *d.by_tenant) : NULL;
+        if (d.cap && !by_tenant)
+                return -ENOMEM;
+        tenant_ledger_foreach(c->manager->tenant_ledger, denied_add, &d);
+        for (int i = 0; i < _TENANT_DENIED_MAX && r >= 0; i++)
+                r = stat_add(s, cap, denied_names[i], d.total[i]);
+        if (d.n > 1)
+                qsort(by_tenant, d.n, sizeof *by_tenant, by_attempts_desc);
+        for (size_t i = 0; i < d.n && r >= 0; i++) {
+                (void)snprintf(name, sizeof name, "denied.uid.%u", (unsigned)by_tenant[i]->uid);
+                r = stat_add(s, cap, name, tenant_entry_denied_attempts(by_tenant[i]));
+        }
+        return r;
+}
+
 static int op_stats(Call *c)
 {
         Manager *m = c->manager;
@@ -98,6 +166,8 @@ static int op_stats(Call *c)
                 if (r >= 0)
                         r = stat_add(s, cap, "uptime_s",
                                      (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC);
+                if (r >= 0)
+                        r = stats_add_denied(c, s, cap);
                 if (r < 0) {
                         proto_reply_done(&reply);
                         return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot build stats: %s",
@@ -143,6 +213,9 @@ static int op_stats(Call *c)
         };
         for (size_t i = 0; i < ELEMENTSOF(scalars) && r >= 0; i++)
                 r = stat_add(s, cap, scalars[i].name, scalars[i].value);
+        /* last: the per-tenant entries take the room that is left */
+        if (r >= 0)
+                r = stats_add_denied(c, s, cap);
         if (r < 0) {
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot build stats: %s", strerror(-r));

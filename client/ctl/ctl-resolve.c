@@ -25,12 +25,18 @@ bool ctl_ref_is_uuid(const char *ref)
         return true;
 }
 
+bool ctl_ref_is_tenant_name(const char *ref)
+{
+        return ref && strchr(ref, '/');
+}
+
 static const char *id_of(const DescartesAgentList *l, size_t i)
 {
         return descartes_agent_get_id(descartes_agent_list_get(l, i));
 }
 
-int ctl_resolve_ref(const DescartesAgentList *l, const char *ref, char *errbuf, size_t errbuf_size)
+int ctl_resolve_ref(const DescartesAgentList *l, const char *ref, uid_t self, char *errbuf,
+                    size_t errbuf_size)
 {
         size_t n = descartes_agent_list_get_size(l);
         size_t len = ref ? strlen(ref) : 0;
@@ -44,9 +50,12 @@ int ctl_resolve_ref(const DescartesAgentList *l, const char *ref, char *errbuf, 
         for (size_t i = 0; i < n; i++)
                 if (id_of(l, i) && strcmp(id_of(l, i), ref) == 0)
                         return (int)i;
-        for (size_t i = 0; i < n; i++)
-                if (streq_ptr(descartes_agent_get_name(descartes_agent_list_get(l, i)), ref))
+        /* names are per tenant: an admin's list holds other tenants' agents, whose names are not ours */
+        for (size_t i = 0; i < n; i++) {
+                const DescartesAgent *a = descartes_agent_list_get(l, i);
+                if (descartes_agent_get_owner_uid(a) == self && streq_ptr(descartes_agent_get_name(a), ref))
                         return (int)i;
+        }
         for (size_t i = 0; i < n; i++)
                 if (id_of(l, i) && strncmp(id_of(l, i), ref, len) == 0) {
                         matches++;
@@ -56,7 +65,9 @@ int ctl_resolve_ref(const DescartesAgentList *l, const char *ref, char *errbuf, 
                 return found;
         if (matches == 0) {
                 if (errbuf)
-                        (void)snprintf(errbuf, errbuf_size, "no agent has the id, name or id prefix \"%s\"",
+                        (void)snprintf(errbuf, errbuf_size,
+                                       "none of your agents has the id, name or id prefix \"%s\" (another "
+                                       "tenant's: TENANT/NAME)",
                                        ref);
                 return -ESRCH;
         }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "ctl-exit.h"
@@ -11,8 +12,13 @@
 #include "ctl.h"
 #include "log.h"
 
+/* The client whose failures ctl_report() tells: the retry hint of a `busy` reply is read from it. */
+static const DescartesClient *report_client;
+
 int ctl_report(const DescartesError *e, const char *context_fmt, ...)
 {
+        uint64_t retry_after_ms =
+                e->kind == DESCARTES_ERROR_DAEMON ? descartes_client_get_retry_after_ms(report_client) : 0;
         char context[512];
         va_list ap;
 
@@ -28,6 +34,9 @@ int ctl_report(const DescartesError *e, const char *context_fmt, ...)
         case DESCARTES_ERROR_DAEMON:
                 log_error("%s: %s (%s).", context, e->message,
                           descartes_error_code_to_string(e->code) ?: "error");
+                if (retry_after_ms > 0)
+                        log_error("The daemon asks to retry after %llu ms.",
+                                  (unsigned long long)retry_after_ms);
                 break;
         default:
                 log_error("%s: %s.", context, e->message[0] ? e->message : strerror(-e->error));
@@ -44,7 +53,7 @@ int ctl_resolve(Ctl *c, const char *ref, char **ret_id)
         char err[512];
         int r;
 
-        if (ctl_ref_is_uuid(ref)) {
+        if (ctl_ref_is_uuid(ref) || ctl_ref_is_tenant_name(ref)) {
                 *ret_id = strdup(ref);
                 return *ret_id ? 0 : (log_oom(), CTL_EXIT_FAILURE);
         }
@@ -52,7 +61,8 @@ int ctl_resolve(Ctl *c, const char *ref, char **ret_id)
         r = descartes_list(c->client, &args, &list, &e);
         if (r < 0)
                 return ctl_report(&e, "cannot look up agent \"%s\"", ref);
-        r = ctl_resolve_ref(list, ref, err, sizeof err);
+        /* the daemon knows a local caller by its effective uid */
+        r = ctl_resolve_ref(list, ref, geteuid(), err, sizeof err);
         if (r == -ENOTUNIQ) {
                 log_error("%s.", err);
                 return CTL_EXIT_USAGE;
@@ -122,5 +132,6 @@ int ctl_run(Ctl *c)
                 log_error("No command given.");
                 return CTL_EXIT_USAGE;
         }
+        report_client = c->client;
         return c->args->verb->run(c);
 }

@@ -25,8 +25,9 @@ struct DescartesClient {
         char curve_server[41]; /* the daemon's public key, Z85 */
         char curve_public[41];
         char curve_secret[41];
-        void *curve_monitor;    /* PAIR receiving the DEALER's handshake failures */
-        unsigned curve_hangups; /* handshakes the daemon hung up on in a row (curve.c) */
+        void *curve_monitor;     /* PAIR receiving the DEALER's handshake failures */
+        unsigned curve_hangups;  /* handshakes the daemon hung up on in a row (curve.c) */
+        uint64_t retry_after_ms; /* the last reply's err.retry_after_ms (0: none) */
 };
 
 /* Fills *e (may be NULL) and returns error (< 0). */

@@ -280,6 +280,11 @@ size_t descartes_client_get_queue_max(DescartesClient *c)
         return c ? client_queue_get_max(&c->queue) : 0;
 }
 
+uint64_t descartes_client_get_retry_after_ms(const DescartesClient *c)
+{
+        return c ? c->retry_after_ms : 0;
+}
+
 void client_next_id(DescartesClient *c, char *buf, size_t n)
 {
         (void)snprintf(buf, n, "%d-%08x-%llu", (int)getpid(), c->nonce, (unsigned long long)++c->counter);
@@ -575,6 +580,7 @@ static int client_call_locked(DescartesClient *c, const ProtoRequest *req, uint6
                 client_disconnect(c);
                 return r;
         }
+        c->retry_after_ms = reply.ok ? 0 : reply.error_retry_after_ms;
         if (!reply.ok) {
                 r = client_error_from_reply(e, &reply);
                 proto_reply_done(&reply);

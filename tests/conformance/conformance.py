@@ -1153,8 +1153,10 @@ def sec8_limits():
     ck(S8, "name of 64 bytes is accepted", r is not None and r.ok, desc(r))
     r = C.req("spawn", {"argv": ["/bin/true"], "labels": {f"k{i}": "v" * 1024 for i in range(63)} | {"k" * 128: ""}})
     ck(S8, "64 labels with a 128-byte key and 1024-byte values are accepted", r is not None and r.ok, desc(r))
-    r = C.req("get", {"agent": "a" * 65})
-    ck(S8, "agent reference of 65 bytes: bad_request", err_is(r, "bad_request"), desc(r))
+    r = C.req("get", {"agent": "a" * 129})
+    ck(S8, "agent reference of 129 bytes: bad_request", err_is(r, "bad_request"), desc(r))
+    r = C.req("get", {"agent": "a" * 63 + "/" + "b" * 64})
+    ck(S8, "agent reference of 128 bytes (TENANT/NAME): accepted, not_found", err_is(r, "not_found"), desc(r))
     r = C.req("get", {"agent": ""})
     ck(S8, "agent reference empty: bad_request", err_is(r, "bad_request"), desc(r))
     r = C.req("spawn", {"argv": ["/bin/true"], "labels": {"k" * 129: "v"}})
@@ -1370,9 +1372,13 @@ def tenant_main(role, control, t):
         ck(S5("shutdown"), "tenant: shutdown is permission_denied", err_is(r, "permission_denied"), desc(r))
         r = C.req("stats")
         keys = set(r.data) if r is not None and r.ok and isinstance(r.data, dict) else None
-        ck(S5("stats"), "tenant: stats holds only its own agents' counts, event_seq and uptime_s",
-           keys is not None and all(k.startswith("agents.") or k in ("agents_total", "event_seq", "uptime_s")
-                                    for k in keys), desc(r))
+        ck(S5("stats"), "tenant: stats holds only its own agents' counts, event_seq, uptime_s and its denied "
+           "attempts", keys is not None and all(k.startswith("agents.") or k in (
+               "agents_total", "event_seq", "uptime_s", "denied.permission_denied", "denied.not_found",
+               "denied.rate_limited") for k in keys), desc(r))
+        ck(S5("stats"), "tenant: its own denied attempts are counted (shutdown: permission_denied; "
+           "root's agents: not_found)", keys is not None and r.data.get("denied.permission_denied", 0) >= 1
+           and r.data.get("denied.not_found", 0) >= 16, desc(r))
         r = C.req("tenants")
         ts = r.data.get("tenants") if r is not None and r.ok and isinstance(r.data, dict) else None
         ck(S5("tenants"), "tenant: tenants holds exactly its own entry", isinstance(ts, list) and len(ts) == 1
@@ -1402,9 +1408,27 @@ def tenant_main(role, control, t):
             ln = txt.split("\n")
             ck(S5("spawn"), "identity: a tenant's agent runs as its uid and primary gid without supplementary groups",
                len(ln) >= 3 and ln[0] == str(me) and ln[1] == str(os.getgid()) and ln[2] == str(os.getgid()), txt)
+            r = C.req("spawn", {"argv": SLEEP, "name": t["root_name"]})
+            ck(S5("spawn"), "tenant: a name another tenant uses is free (names are per tenant)",
+               r is not None and r.ok and r.data["agent"].get("name") == t["root_name"], desc(r))
+            mine = r.data["agent"]["id"] if r is not None and r.ok else None
+            r = C.req("get", {"agent": t["root_name"]})
+            ck(S4, "tenant: a plain name is looked up among the caller's own agents",
+               r is not None and r.ok and r.data["agent"]["id"] == mine, desc(r))
             r = C.req("spawn", {"argv": ["/bin/true"], "name": t["root_name"]})
-            ck(S5("spawn"), "tenant: a name taken by another tenant's agent: conflict (unique among the daemon's agents)",
-               err_is(r, "conflict"), desc(r))
+            ck(S5("spawn"), "tenant: a name the tenant uses already: conflict", err_is(r, "conflict"), desc(r))
+            for ref in (f"{myname}/{t['root_name']}", f"{me}/{t['root_name']}"):
+                r = C.req("get", {"agent": ref})
+                ck(S4, f"tenant naming itself as TENANT/NAME ({ref.split('/')[0]}): its own agent",
+                   r is not None and r.ok and r.data["agent"]["id"] == mine, desc(r))
+            for ref in (f"root/{t['root_name']}", f"0/{t['root_name']}", f"nosuchuser-zz/{t['root_name']}",
+                        f"0/nosuchname-{uuid.uuid4().hex[:6]}"):
+                for op in ("get", "kill"):
+                    r = C.req(op, {"agent": ref}, timeout=10)
+                    ck(S4, f"tenant: {op} of another tenant's agent as TENANT/NAME: not_found, as if absent",
+                       err_is(r, "not_found"), desc(r))
+            if mine:
+                C.req("kill", {"agent": mine}, timeout=10)
         # idempotency is per caller: the same id as root used gets the tenant's own reply
         r = C.req("get", {"agent": "zz"}, rid=t["root_rid"])
         ck(S2I, "ids are per caller: a tenant reusing root's id gets its own reply",
@@ -1414,20 +1438,29 @@ def tenant_main(role, control, t):
         r = C.req("get", {"agent": t["root_id"]})
         ck(T, "admin group member: sees root's agent", r is not None and r.ok, desc(r))
         r = C.req("get", {"agent": t["tenant_name"]})
-        ck(T, "admin group member: sees the tenant's agent", r is not None and r.ok, desc(r))
+        ck(S4, "admin group member: a plain name is the admin's own (the tenant's is TENANT/NAME)",
+           err_is(r, "not_found"), desc(r))
+        for ref in (f"{t['tenant_user']}/{t['tenant_name']}", f"{t['tenant_uid']}/{t['tenant_name']}"):
+            r = C.req("get", {"agent": ref})
+            ck(T, f"admin group member: sees the tenant's agent as {ref.split('/')[0]}/NAME",
+               r is not None and r.ok and r.data["agent"].get("name") == t["tenant_name"], desc(r))
+        r = C.req("get", {"agent": f"root/{t['root_name']}"})
+        ck(T, "admin group member: names root's agent as root/NAME", r is not None and r.ok
+           and r.data["agent"].get("id") == t["root_id"], desc(r))
         r = C.req("list", {})
         ids = {a.get("id") for a in r.data.get("agents", [])} if r and r.ok else set()
         ck(T, "admin group member: list shows every agent", t["root_id"] in ids, desc(r))
         r = C.req("signal", {"agent": t["root_id"], "signal": "CONT"})
         ck(T, "admin group member: controls root's agent (signal)", r is not None and r.ok, desc(r))
-        g = C.req("get", {"agent": t["tenant_name"]})
+        g = C.req("get", {"agent": f"{t['tenant_user']}/{t['tenant_name']}"})
         owner = g.data.get("agent", {}).get("owner_uid") if g is not None and g.ok else None
         r = C.req("tenants")
         uids = {x.get("uid") for x in r.data.get("tenants", []) if isinstance(x, dict)} if r and r.ok else set()
         ck(S5("tenants"), "admin group member: tenants lists root's and the tenant's entries (and its own)",
            {0, owner, me} <= uids, desc(r))
-        r = C.req("kill", {"agent": t["tenant_name"]})
-        ck(T, "admin group member: controls the tenant's agent (kill)", r is not None and r.ok, desc(r))
+        r = C.req("kill", {"agent": f"{t['tenant_user']}/{t['tenant_name']}"})
+        ck(T, "admin group member: controls the tenant's agent (kill by TENANT/NAME)", r is not None and r.ok,
+           desc(r))
     C.close()
     return 0
 
@@ -1441,13 +1474,18 @@ def sec_tenants(users):
     tp = users.make("t", ["descartes"])
     ap = users.make("a", ["descartes", "descartes-admin"])
     targets = {"root_id": a["id"], "root_name": a["name"], "root_ws": ws, "root_rid": rid,
-               "tenant_name": "ten-" + uuid.uuid4().hex[:8]}
+               "tenant_name": "ten-" + uuid.uuid4().hex[:8], "tenant_user": tp.pw_name, "tenant_uid": tp.pw_uid}
     for role, pw in (("tenant", tp), ("admin", ap)):
         rc, out = run_tenant(pw, D, "conformance.py", role, targets, timeout=300)
         ck(S1A, f"the {role} client ran to completion", rc == 0, f"rc {rc}: {out[-1500:]}")
         guard(S1A, f"the {role} checks")
     g = get(a["id"])
     ck(S1A, "root's agent is untouched by the tenant", g and g.get("state") == "running", g)
+    r = C.req("stats")
+    st = r.data if r is not None and r.ok else {}
+    ck(S5("stats"), "admin: the tenant's attempts at other tenants' agents are counted, in all and per tenant",
+       st.get("denied.other_tenants_agents", 0) >= 15 and st.get(f"denied.uid.{tp.pw_uid}", 0) >= 17
+       and st.get("denied.permission_denied", 0) >= 1, desc(r))
     C.req("kill", {"agent": a["id"]})
 
 

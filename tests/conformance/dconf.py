@@ -765,6 +765,13 @@ class Reply:
         return ""
 
     @property
+    def retry_after_ms(self):
+        """err.retry_after_ms (a `busy` of the rate limit), or None."""
+        if isinstance(self.v, dict) and isinstance(self.v.get("err"), dict):
+            return self.v["err"].get("retry_after_ms")
+        return None
+
+    @property
     def data(self):
         d = self.v.get("data") if isinstance(self.v, dict) else None
         return d if isinstance(d, dict) else {}
@@ -804,6 +811,10 @@ def envelope_problems(r):
                 p.append(f"unknown code {e['code']!r}")
             if len(e["msg"].encode("utf-8", "surrogateescape")) > 1024:
                 p.append("msg longer than 1024 bytes")
+            if "retry_after_ms" in e and (e["code"] != "busy" or not isinstance(e["retry_after_ms"], int)
+                                          or isinstance(e["retry_after_ms"], bool)
+                                          or not 1 <= e["retry_after_ms"] <= 3600000):
+                p.append(f"retry_after_ms not an int 1..3600000 on a busy reply: {e!r}")
     else:
         p.append(f"ok={v.get('ok')!r}")
     return p
@@ -891,8 +902,18 @@ class Client:
             self.pending[r.id] = r
 
     def req(self, op, args=None, rid=None, timeout=20.0, **kw):
+        """One request and its reply. A `busy` with retry_after_ms (the tenant's request rate limit, section
+        3) is waited out and the request sent again with the same id, as the document tells clients to: a
+        busy reply is not remembered, so the resend runs. (raw_once() sees every reply as it comes.)"""
         rid = self.send(op, args, rid, **kw)
-        return self.wait(rid, timeout)
+        r = self.wait(rid, timeout)
+        for _ in range(100):
+            if r is None or r.code != "busy" or not isinstance(r.retry_after_ms, int):
+                break
+            time.sleep(min(max(r.retry_after_ms, 1), 1000) / 1000)
+            self.send(op, args, rid, **kw)
+            r = self.wait(rid, timeout)
+        return r
 
     def raw_once(self, body, timeout=10.0):
         """A fresh DEALER for one raw frame: whatever comes back is the reply to it."""

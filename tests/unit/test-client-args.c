@@ -296,7 +296,11 @@ static void test_agent_commands(void **state)
         EXPECT_ERROR("at most one agent", "events", "a", "b");
 
         EXPECT_ERROR("not an agent id", "inspect",
-                     "0123456789012345678901234567890123456789012345678901234567890123456789");
+                     "0123456789012345678901234567890123456789012345678901234567890123456789"
+                     "0123456789012345678901234567890123456789012345678901234567890");
+        PARSE_OK(&a, "inspect", "alice/fixer-1");
+        assert_string_equal(a.agents[0], "alice/fixer-1");
+        ctl_args_done(&a);
 }
 
 static void test_signal(void **state)

@@ -87,26 +87,52 @@ static void test_resolve(void **state)
         DescartesAgentList *empty = list_of(NULL, 0);
         char err[512];
 
-        assert_int_equal(ctl_resolve_ref(l, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", err, sizeof err), 0);
-        assert_int_equal(ctl_resolve_ref(l, "web", err, sizeof err), 0);
-        assert_int_equal(ctl_resolve_ref(l, "db", err, sizeof err), 3);
-        assert_int_equal(ctl_resolve_ref(l, "c0f", err, sizeof err), 3);
-        assert_int_equal(ctl_resolve_ref(l, "0b6f9", err, sizeof err), 1);
-        assert_int_equal(ctl_resolve_ref(l, "0b6f3", err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", 0, err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(l, "web", 0, err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(l, "db", 0, err, sizeof err), 3);
+        assert_int_equal(ctl_resolve_ref(l, "c0f", 0, err, sizeof err), 3);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f9", 0, err, sizeof err), 1);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f3", 0, err, sizeof err), 0);
         /* an exact name beats an id prefix */
-        assert_int_equal(ctl_resolve_ref(l, "0b6f", err, sizeof err), 2);
+        assert_int_equal(ctl_resolve_ref(l, "0b6f", 0, err, sizeof err), 2);
 
-        assert_int_equal(ctl_resolve_ref(l, "0b", err, sizeof err), -ENOTUNIQ);
+        assert_int_equal(ctl_resolve_ref(l, "0b", 0, err, sizeof err), -ENOTUNIQ);
         assert_non_null(strstr(err, "prefix of 2 agent ids"));
         assert_non_null(strstr(err, "0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d"));
         assert_non_null(strstr(err, "0b6f9999-0000-4b7a-9c3e-2d4f5a6b7c8d"));
 
-        assert_int_equal(ctl_resolve_ref(l, "zzz", err, sizeof err), -ESRCH);
+        assert_int_equal(ctl_resolve_ref(l, "zzz", 0, err, sizeof err), -ESRCH);
         assert_non_null(strstr(err, "\"zzz\""));
-        assert_int_equal(ctl_resolve_ref(empty, "web", err, sizeof err), -ESRCH);
-        assert_int_equal(ctl_resolve_ref(l, "", err, sizeof err), -EINVAL);
+        assert_int_equal(ctl_resolve_ref(empty, "web", 0, err, sizeof err), -ESRCH);
+        assert_int_equal(ctl_resolve_ref(l, "", 0, err, sizeof err), -EINVAL);
         descartes_agent_list_unref(l);
         descartes_agent_list_unref(empty);
+}
+
+static void test_resolve_names_per_tenant(void **state)
+{
+        ProtoAgentInfo agents[] = {
+                agent("0b6f3c52-8f1d-4b7a-9c3e-2d4f5a6b7c8d", "fixer-1"),
+                agent("c0ffee00-0000-4000-8000-000000000000", "fixer-1"),
+                agent("d00d0000-0000-4000-8000-000000000000", "only-b"),
+        };
+        DescartesAgentList *l;
+        char err[512];
+
+        agents[0].owner_uid = 1001;
+        agents[1].owner_uid = 1002;
+        agents[2].owner_uid = 1002;
+        l = list_of(agents, 3);
+        /* an admin's list holds both tenants' fixer-1: a name is looked up among the caller's own */
+        assert_int_equal(ctl_resolve_ref(l, "fixer-1", 1001, err, sizeof err), 0);
+        assert_int_equal(ctl_resolve_ref(l, "fixer-1", 1002, err, sizeof err), 1);
+        assert_int_equal(ctl_resolve_ref(l, "only-b", 1001, err, sizeof err), -ESRCH);
+        assert_non_null(strstr(err, "TENANT/NAME"));
+        assert_int_equal(ctl_resolve_ref(l, "fixer-1", 0, err, sizeof err), -ESRCH);
+        assert_true(ctl_ref_is_tenant_name("b/fixer-1"));
+        assert_true(ctl_ref_is_tenant_name("1002/fixer-1"));
+        assert_false(ctl_ref_is_tenant_name("fixer-1"));
+        descartes_agent_list_unref(l);
 }
 
 static void test_resolve_many_ambiguous(void **state)
@@ -121,11 +147,11 @@ static void test_resolve_many_ambiguous(void **state)
                 agents[i] = agent(ids[i], NULL);
         }
         l = list_of(agents, 10);
-        assert_int_equal(ctl_resolve_ref(l, "aa", err, sizeof err), -ENOTUNIQ);
+        assert_int_equal(ctl_resolve_ref(l, "aa", 0, err, sizeof err), -ENOTUNIQ);
         assert_non_null(strstr(err, "prefix of 10 agent ids"));
         assert_non_null(strstr(err, ", ...)"));
         /* a tiny buffer truncates, never overflows */
-        assert_int_equal(ctl_resolve_ref(l, "aa", err, 8), -ENOTUNIQ);
+        assert_int_equal(ctl_resolve_ref(l, "aa", 0, err, 8), -ENOTUNIQ);
         assert_int_equal(strlen(err), 7);
         descartes_agent_list_unref(l);
 }
@@ -323,6 +349,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_uuid_form),
                 cmocka_unit_test(test_resolve),
+                cmocka_unit_test(test_resolve_names_per_tenant),
                 cmocka_unit_test(test_resolve_many_ambiguous),
                 cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_agent_exit),

@@ -20,6 +20,7 @@
 #include "event-ring.h"
 #include "request-cache.h"
 #include "string-util.h"
+#include "tenant-ledger.h"
 #include "zap.h"
 
 static void test_config_parse(void **state)
@@ -87,6 +88,66 @@ static void test_config_parse(void **state)
                 assert_string_equal(l[1], "tcp://[::1]:7700");
         }
         config_done(&c);
+}
+
+static void test_config_request_rate(void **state)
+{
+        Config c;
+        Failure err = {};
+
+        config_init_defaults(&c);
+        assert_int_equal(c.request_rate, 1000);
+        assert_int_equal(c.request_burst, 2000);
+        assert_int_equal(config_parse(&c, "request_rate = 50\nrequest_burst = 5\n", &err), 0);
+        assert_int_equal(c.request_rate, 50);
+        assert_int_equal(c.request_burst, 5);
+        assert_int_equal(config_parse(&c, "request_rate = max\n", &err), 0);
+        assert_int_equal(c.request_rate, 0);
+        assert_true(config_parse(&c, "request_burst = 0\n", &err) < 0);
+        config_done(&c);
+}
+
+/* The token bucket on explicit clock values: burst at once, then `rate` per second, a retry hint that is the
+ * time to the next token, separate buckets per uid, and denied counts. */
+static void test_tenant_ledger(void **state)
+{
+        TenantLedger *l = NULL;
+        const TenantEntry *e;
+        uint64_t retry = 0, t = 1000 * 1000 * 1000;
+
+        assert_int_equal(tenant_ledger_new(&l), 0);
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(tenant_ledger_take(l, 1001, 10, 5, t, &retry), 0);
+        assert_int_equal(tenant_ledger_take(l, 1001, 10, 5, t, &retry), -EBUSY);
+        assert_int_equal(retry, 100 * 1000); /* 10 per second: the next one in 100 ms */
+        /* another tenant has its own bucket */
+        assert_int_equal(tenant_ledger_take(l, 1002, 10, 5, t, &retry), 0);
+        /* 40 ms later: still none, 60 ms to go */
+        assert_int_equal(tenant_ledger_take(l, 1001, 10, 5, t + 40000, &retry), -EBUSY);
+        assert_int_equal(retry, 60 * 1000);
+        assert_int_equal(tenant_ledger_take(l, 1001, 10, 5, t + 100000, &retry), 0);
+        assert_int_equal(tenant_ledger_take(l, 1001, 10, 5, t + 100000, &retry), -EBUSY);
+        /* a long quiet time fills it up to the burst, no more */
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(tenant_ledger_take(l, 1001, 10, 5, t + 3600ULL * 1000 * 1000, &retry), 0);
+        assert_int_equal(tenant_ledger_take(l, 1001, 10, 5, t + 3600ULL * 1000 * 1000, &retry), -EBUSY);
+        /* rate 0: no limit */
+        for (int i = 0; i < 100; i++)
+                assert_int_equal(tenant_ledger_take(l, 1003, 0, 1, t, &retry), 0);
+
+        tenant_ledger_count(l, 1002, TENANT_DENIED_PERMISSION);
+        tenant_ledger_count(l, 1002, TENANT_DENIED_HIDDEN_AGENT);
+        tenant_ledger_count(l, 1002, TENANT_DENIED_NOT_FOUND);
+        e = tenant_ledger_get(l, 1001);
+        assert_non_null(e);
+        assert_int_equal(e->denied[TENANT_DENIED_RATE], 4);
+        assert_int_equal(tenant_entry_denied_attempts(e), 4);
+        e = tenant_ledger_get(l, 1002);
+        assert_non_null(e);
+        /* not_found alone is no attempt at anyone's agent: the counts say which were */
+        assert_int_equal(tenant_entry_denied_attempts(e), 2);
+        assert_null(tenant_ledger_get(l, 1004));
+        tenant_ledger_free(l);
 }
 
 static void test_config_errors(void **state)
@@ -566,12 +627,13 @@ static void test_event_ring(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_config_parse),       cmocka_unit_test(test_config_errors),
-                cmocka_unit_test(test_tenant_quota),       cmocka_unit_test(test_tenant_quota_errors),
-                cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_state_table),
-                cmocka_unit_test(test_zap_parse_peer_uid), cmocka_unit_test(test_curve_key_files),
-                cmocka_unit_test(test_curve_keys_load),    cmocka_unit_test(test_state_table),
-                cmocka_unit_test(test_request_cache),      cmocka_unit_test(test_request_cache_shares),
+                cmocka_unit_test(test_config_parse),        cmocka_unit_test(test_config_errors),
+                cmocka_unit_test(test_tenant_quota),        cmocka_unit_test(test_tenant_quota_errors),
+                cmocka_unit_test(test_zap_parse_peer_uid),  cmocka_unit_test(test_state_table),
+                cmocka_unit_test(test_zap_parse_peer_uid),  cmocka_unit_test(test_curve_key_files),
+                cmocka_unit_test(test_curve_keys_load),     cmocka_unit_test(test_state_table),
+                cmocka_unit_test(test_request_cache),       cmocka_unit_test(test_request_cache_shares),
+                cmocka_unit_test(test_config_request_rate), cmocka_unit_test(test_tenant_ledger),
                 cmocka_unit_test(test_event_ring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

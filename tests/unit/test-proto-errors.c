@@ -63,9 +63,15 @@ static const Case request_cases[] = {
         {"{" H "op: 'get', args: {agent: 'a', agent: 'b'}}", BAD, "duplicate key"},
         {"{" H "op: 'get', op: 'get', args: {agent: 'a'}}", BAD, "duplicate key"},
         {"{" H "op: 'get', 7: 1, args: {agent: 'a'}}", BAD, "map key of type integer"},
-        {"{" H
-         "op: 'pause', args: {agent: '01234567890123456789012345678901234567890123456789012345678901234'}}",
+        /* agent: 1..128 bytes (an id, NAME or TENANT/NAME) */
+        {"{" H "op: 'pause', args: {agent: "
+         "'0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+         "12345678901234567890123456789012345679'}}",
          BAD, "args.agent"},
+        {"{" H "op: 'pause', args: {agent: "
+         "'0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+         "1234567890123456789012345678901234567'}}",
+         OK},
         /* spawn */
         {"{" H "op: 'spawn', args: {argv: ['/bin/true']}}", OK},
         {"{" H "op: 'spawn', args: {}}", BAD, "missing required key args.argv"},

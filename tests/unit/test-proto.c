@@ -516,6 +516,48 @@ static void test_reply_builders(void **state)
         assert_string_equal(d.id, "abc");
         assert_int_equal(d.error_code, PROTO_ERROR_UNKNOWN_OP);
         assert_string_equal(d.error_msg, "unknown op \"launch\"");
+        assert_int_equal(d.error_retry_after_ms, 0);
+}
+
+/* err.retry_after_ms: the rate limit's hint rides on `busy` and is read back; out of bounds it is refused.
+ */
+static void test_reply_retry_after(void **state)
+{
+        _cleanup_(proto_reply_done) ProtoReply r = {}, d = {};
+        _cleanup_free_ void *buf = NULL;
+        size_t len;
+        ProtoError err;
+        char id[PROTO_ID_MAX + 1];
+
+        assert_int_equal(proto_reply_init_error(&r, "rq-1", PROTO_OP_GET, PROTO_ERROR_BUSY, "slow down"), 0);
+        r.error_retry_after_ms = 37;
+        assert_int_equal(proto_reply_encode(&r, &buf, &len), 0);
+        assert_int_equal(proto_reply_decode(buf, len, PROTO_OP_GET, &d, &err), 0);
+        assert_int_equal(d.error_code, PROTO_ERROR_BUSY);
+        assert_int_equal(d.error_retry_after_ms, 37);
+        proto_reply_done(&d);
+        free(buf);
+        buf = NULL;
+
+        r.error_retry_after_ms = PROTO_RETRY_AFTER_MS_MAX + 1;
+        assert_int_equal(proto_reply_encode(&r, &buf, &len), 0);
+        assert_true(proto_reply_decode(buf, len, PROTO_OP_GET, &d, &err) < 0);
+        assert_non_null(strstr(err.msg, "err.retry_after_ms"));
+
+        /* the id of a request read without decoding it (for the rate limit's answer) */
+        free(buf);
+        buf = NULL;
+        {
+                ProtoRequest q = {.id = (char *)"peek-9", .op = PROTO_OP_GET};
+                q.args.agent.agent = (char *)"x";
+                assert_int_equal(proto_request_encode(&q, &buf, &len), 0);
+        }
+        proto_request_peek_id(buf, len, id);
+        assert_string_equal(id, "peek-9");
+        proto_request_peek_id("\x81\xa1x\x01", 4, id);
+        assert_string_equal(id, "");
+        proto_request_peek_id("\xc1", 1, id);
+        assert_string_equal(id, "");
 }
 
 /* Typed event data: the bytes the daemon packed by hand before (a u64 map, a str map), and back. */
@@ -618,6 +660,7 @@ int main(void)
                 cmocka_unit_test(test_tables),
                 cmocka_unit_test(test_topics),
                 cmocka_unit_test(test_reply_builders),
+                cmocka_unit_test(test_reply_retry_after),
                 cmocka_unit_test(test_values),
                 cmocka_unit_test(test_event_data),
                 cmocka_unit_test(test_agent_info_copy),

@@ -79,7 +79,7 @@ extern "C" {
 /* The protocol version this library speaks, and the bounds of protocol v1 a caller may check before
  * sending (docs/protocol.md, section 8). */
 #define DESCARTES_PROTOCOL_VERSION 1
-#define DESCARTES_AGENT_REF_MAX    64            /* an agent id or name */
+#define DESCARTES_AGENT_REF_MAX    128           /* an agent id, NAME or TENANT/NAME */
 #define DESCARTES_NAME_MAX         64            /* agent names */
 #define DESCARTES_PATH_MAX         4096          /* cwd, workspace */
 #define DESCARTES_SHORT_STRING_MAX 256           /* policy, user */
@@ -456,6 +456,10 @@ void descartes_client_set_retry(DescartesClient *c, bool retry);
  * (kind local: nothing was sent). */
 int descartes_client_set_queue_max(DescartesClient *c, size_t max);
 size_t descartes_client_get_queue_max(DescartesClient *c);
+/* The daemon's retry hint in the last reply this client got: when a request was answered busy by the
+ * tenant's request rate limit, the milliseconds after which it will be taken (DescartesError has no room for
+ * it). 0 when the last reply carried none. */
+uint64_t descartes_client_get_retry_after_ms(const DescartesClient *c);
 
 /* ---- remote daemons: tcp:// with CURVE ----
  *
