@@ -33,8 +33,9 @@ export BENCH_SUMMARY=$WORK/summary
 
 if ((QUICK)); then
 	SPAWN=(-r 10 -w 2 -R 1 -t 2) RTT=(-n 2000 -R 1) REMOTE=(-n 2000 -R 1) PAUSE=(-i 10 -R 1) IDLE=(-n 200 -s 10 -S 2) OUTPUT=(-s 50 -R 1)
+	FLOOD=(-n 2000 -R 1)
 else
-	SPAWN=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=()
+	SPAWN=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=() FLOOD=()
 fi
 
 FAILED=()
@@ -61,6 +62,7 @@ run remote-rtt remote-rtt.sh "${REMOTE[@]}"
 run pause pause.sh "${PAUSE[@]}"
 run idle idle.sh "${IDLE[@]}"
 run output output.sh "${OUTPUT[@]}"
+run flood flood.sh "${FLOOD[@]}"
 
 {
 	echo "# descartes benchmarks"
@@ -76,7 +78,7 @@ run output output.sh "${OUTPUT[@]}"
 		echo
 		echo "Failed: ${FAILED[*]}"
 	fi
-	for name in spawn rtt pause idle output; do
+	for name in spawn rtt pause idle output flood; do
 		echo
 		cat "$WORK/$name.md"
 	done

@@ -599,8 +599,8 @@ class Users:
             self.ensure_group(g)
         name = f"dcf{tag}{os.getpid() % 100000}"
         subprocess.run(["useradd", "-M", "-N", "-d", "/nonexistent", "-s", "/usr/sbin/nologin",
-                        "-c", "descartes conformance test (throwaway)", "-G", ",".join(groups), name],
-                       check=True, stdout=subprocess.DEVNULL)
+                        "-c", "descartes conformance test (throwaway)"] + (["-G", ",".join(groups)] if groups else [])
+                       + [name], check=True, stdout=subprocess.DEVNULL)
         self.made_users.append(name)
         return pwd.getpwnam(name)
 
