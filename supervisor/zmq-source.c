@@ -69,6 +69,10 @@ static int recv_message(ZmqSource *s, zmq_msg_t *parts, size_t *ret_n)
         return 1;
 }
 
+/* At most ZMQ_SOURCE_BATCH messages per wake-up, then the loop's other sources run. No peer monopolises a
+ * batch: a ROUTER fair-queues its input, taking one message from each connection with input in turn, so a
+ * client's request waits behind at most one message of every other connection (and a flooding tenant's
+ * are answered `busy` by the rate limit before they are decoded: control.c). */
 static void dispatch_batch(ZmqSource *s)
 {
         for (unsigned budget = ZMQ_SOURCE_BATCH; budget > 0; budget--) {
