@@ -288,10 +288,12 @@ static int start_daemon(Harness *h)
         h->daemon_pidfd = pidfd_open(pid, 0);
         if (h->daemon_pidfd < 0)
                 return -errno;
-        r = harness_wait_until(control_socket_exists, h, 10000);
+        /* generous: a loaded CI host (or ASan) can take seconds to start a daemon; a dead one is no faster
+         */
+        r = harness_wait_until(control_socket_exists, h, 30000);
         if (r < 0) {
                 fprintf(stderr,
-                        "harness: descartesd did not create its control socket within 10 s; log: %s\n",
+                        "harness: descartesd did not create its control socket within 30 s; log: %s\n",
                         h->daemon_log);
                 return r;
         }
