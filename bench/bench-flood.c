@@ -4,12 +4,14 @@
  * are uids of the socket's group):
  *
  *   bench-flood -H CONTROL -g GID -a UID_A -b UID_B [-c CLIENTS] [-n N] [-w WINDOW] [-s SETTLE_MS]
+ *               [-p PACE_US]
  *
  * Tenant B spawns an agent (as B), then measures N `get` round trips of it through libdescartes on a warm
- * connection after 1,000 untimed ones: first alone (the peer: B's own figure without the flood), then while
- * CLIENTS processes of tenant A (default 10) each keep WINDOW requests (`get` of an agent A does not have)
- * in flight on a DEALER of their own, as fast as the daemon answers them; B starts SETTLE_MS after them.
- * B's agent is killed at the end.
+ * connection after 200 untimed ones, one every PACE_US (default 2000: 500 requests per second, within the
+ * default request_rate, as a tenant that is not flooding): first alone (the peer: B's own figure without the
+ * flood), then while CLIENTS processes of tenant A (default 10) each keep WINDOW requests (`get` of an agent
+ * A does not have) in flight on a DEALER of their own, as fast as the daemon answers them; B starts
+ * SETTLE_MS after them. B's agent is killed at the end.
  *
  * Output: one line of key=value pairs, times in microseconds: alone_us_*, flood_us_*, and the flood's
  * replies per second (flood_rps), the share of them answered busy by the rate limit (flood_busy_pct). */
@@ -29,7 +31,7 @@
 #include "cleanup.h"
 #include "descartes-wire.h"
 
-#define WARMUP_ROUNDS 1000
+#define WARMUP_ROUNDS 200
 #define B_AGENT       "bench-flood-b"
 
 typedef struct FloodCount {
@@ -106,7 +108,7 @@ static _noreturn_ void flooder(const char *endpoint, long window, int fd)
 }
 
 /* Tenant B: spawns its agent if asked, then n timed get round trips; writes the times on fd. */
-static _noreturn_ void measurer(const char *endpoint, long n, bool spawn, int fd)
+static _noreturn_ void measurer(const char *endpoint, long n, long pace_us, bool spawn, int fd)
 {
         DescartesClient *c = NULL;
         DescartesError e = {};
@@ -134,9 +136,11 @@ static _noreturn_ void measurer(const char *endpoint, long n, bool spawn, int fd
                 }
                 if (i >= WARMUP_ROUNDS)
                         t[i - WARMUP_ROUNDS] = bench_now_us() - t0;
+                while (bench_now_us() - t0 < (double)pace_us)
+                        bench_sleep_ms(1);
         }
-        if (!spawn)
-                (void)wire_kill(c, B_AGENT, NULL, &e);
+        if (!spawn && wire_kill(c, B_AGENT, NULL, &e) >= 0) /* the next round spawns it again */
+                (void)wire_remove(c, B_AGENT, NULL, &e);
         if (write(fd, t, (size_t)n * sizeof(double)) != (ssize_t)((size_t)n * sizeof(double)))
                 _exit(6);
         descartes_client_free(c);
@@ -155,7 +159,7 @@ static int read_full(int fd, void *buf, size_t n)
 }
 
 /* Runs the measurer as B and collects its n times into t. */
-static int measure(const char *endpoint, uid_t uid, gid_t gid, long n, bool spawn, double *t)
+static int measure(const char *endpoint, uid_t uid, gid_t gid, long n, long pace_us, bool spawn, double *t)
 {
         int p[2], st, r;
         pid_t pid;
@@ -169,7 +173,7 @@ static int measure(const char *endpoint, uid_t uid, gid_t gid, long n, bool spaw
                 close(p[0]);
                 if (become(uid, gid) < 0)
                         _exit(2);
-                measurer(endpoint, n, spawn, p[1]);
+                measurer(endpoint, n, pace_us, spawn, p[1]);
         }
         close(p[1]);
         r = read_full(p[0], t, (size_t)n * sizeof(double));
@@ -183,13 +187,13 @@ static int usage(void)
 {
         fprintf(stderr,
                 "usage: bench-flood -H CONTROL -g GID -a UID_A -b UID_B [-c CLIENTS] [-n N] [-w WINDOW] "
-                "[-s SETTLE_MS]\n");
+                "[-s SETTLE_MS] [-p PACE_US]\n");
         return 2;
 }
 
 int main(int argc, char **argv)
 {
-        long gid = -1, ua = -1, ub = -1, clients = 10, n = 10000, window = 16, settle = 500;
+        long gid = -1, ua = -1, ub = -1, clients = 10, n = 5000, window = 16, settle = 500, pace = 2000;
         const char *host = NULL;
         _cleanup_free_ double *alone = NULL, *flood = NULL;
         pid_t pids[64];
@@ -198,7 +202,7 @@ int main(int argc, char **argv)
         double rps = 0;
         int opt, r;
 
-        while ((opt = getopt(argc, argv, "H:g:a:b:c:n:w:s:")) != -1) {
+        while ((opt = getopt(argc, argv, "H:g:a:b:c:n:w:s:p:")) != -1) {
                 long *target = NULL, min = 0, max = 1L << 31;
 
                 switch (opt) {
@@ -228,6 +232,9 @@ int main(int argc, char **argv)
                 case 's':
                         target = &settle, max = 60000;
                         break;
+                case 'p':
+                        target = &pace, max = 1000000;
+                        break;
                 default:
                         return usage();
                 }
@@ -244,7 +251,7 @@ int main(int argc, char **argv)
                 return 1;
 
         /* B alone: the peer figure */
-        r = measure(host, (uid_t)ub, (gid_t)gid, n, true, alone);
+        r = measure(host, (uid_t)ub, (gid_t)gid, n, pace, true, alone);
         if (r < 0) {
                 fprintf(stderr, "bench-flood: tenant B alone: %s\n", strerror(-r));
                 return 1;
@@ -269,7 +276,7 @@ int main(int argc, char **argv)
                 fds[i] = p[0];
         }
         bench_sleep_ms(settle);
-        r = measure(host, (uid_t)ub, (gid_t)gid, n, false, flood);
+        r = measure(host, (uid_t)ub, (gid_t)gid, n, pace, false, flood);
         for (long i = 0; i < clients; i++)
                 (void)kill(pids[i], SIGTERM);
         for (long i = 0; i < clients; i++) {
