@@ -61,11 +61,17 @@ int ctl_resolve(Ctl *c, const char *ref, char **ret_id)
         r = descartes_list(c->client, &args, &list, &e);
         if (r < 0)
                 return ctl_report(&e, "cannot look up agent \"%s\"", ref);
-        /* the daemon knows a local caller by its effective uid */
+        /* the daemon knows a local caller by its effective uid (a remote one by its key's tenant) */
         r = ctl_resolve_ref(list, ref, geteuid(), err, sizeof err);
         if (r == -ENOTUNIQ) {
                 log_error("%s.", err);
                 return CTL_EXIT_USAGE;
+        }
+        if (r == -ESRCH) {
+                /* The daemon resolves a name within the caller's tenant, which a remote (CURVE) caller's
+                 * local uid does not tell us: let it decide, its not_found says the same. */
+                *ret_id = strdup(ref);
+                return *ret_id ? 0 : (log_oom(), CTL_EXIT_FAILURE);
         }
         if (r < 0) {
                 log_error("%s.", err[0] ? err : "invalid agent reference");
