@@ -2,7 +2,7 @@
 
 /* descartes' side of the benchmarks, through libdescartes on one warm connection (no CLI process start).
  *
- *   bench-client -H CONTROL [--events EVENTS] get [-n N] AGENT
+ *   bench-client -H CONTROL get [-n N] AGENT
  *   bench-client ... spawn [-n N] [-j JOBS] [-t SECS] -- CMD [ARGS...]
  *   bench-client ... pause [-n N] [-g GAP_MS] [-p PROCS] AGENT
  *   bench-client ... hold -n N -- CMD [ARGS...]
@@ -315,7 +315,7 @@ static int cmd_purge(Ctx *x)
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: bench-client -H CONTROL [--events EVENTS] get [-n N] AGENT\n"
+        fprintf(stderr, "usage: bench-client -H CONTROL get [-n N] AGENT\n"
                         "       bench-client ... spawn [-n N] [-j JOBS] [-t SECS] -- CMD [ARGS...]\n"
                         "       bench-client ... pause [-n N] [-g GAP_MS] [-p PROCS] AGENT\n"
                         "       bench-client ... hold -n N -- CMD [ARGS...]\n"
@@ -327,10 +327,9 @@ int main(int argc, char **argv)
 {
         static const struct option global[] = {
                 {"host", required_argument, NULL, 'H'},
-                {"events", required_argument, NULL, 'E'},
                 {},
         };
-        const char *host = NULL, *events = NULL, *verb;
+        const char *host = NULL, *verb;
         long n = 0, jobs = 1, secs = 0, gap_ms = 20, procs = 1;
         Ctx x = {};
         int opt, r;
@@ -339,9 +338,6 @@ int main(int argc, char **argv)
                 switch (opt) {
                 case 'H':
                         host = optarg;
-                        break;
-                case 'E':
-                        events = optarg;
                         break;
                 default:
                         return usage();
@@ -383,8 +379,6 @@ int main(int argc, char **argv)
         }
 
         r = descartes_client_new(host, &x.client);
-        if (r >= 0 && events)
-                r = descartes_client_set_events_endpoint(x.client, events);
         if (r < 0) {
                 fprintf(stderr, "bench-client: %s\n", strerror(-r));
                 descartes_client_free(x.client);

@@ -112,8 +112,8 @@ bench_daemon_start() {
 		--shim "$SHIM" --policy-dir "$POLICY_DIR" --config "$BENCH_TMP/descartesd.conf" \
 		>>"$BENCH_TMP/daemon.log" 2>&1 &
 	DAEMON_PID=$!
-	CTL=("$DESCARTESCTL" -H "ipc://$BENCH_TMP/run/control" --events "ipc://$BENCH_TMP/run/events")
-	CLIENT=("$BENCH_CLIENT" -H "ipc://$BENCH_TMP/run/control" --events "ipc://$BENCH_TMP/run/events")
+	CTL=("$DESCARTESCTL" -H "ipc://$BENCH_TMP/run/control")
+	CLIENT=("$BENCH_CLIENT" -H "ipc://$BENCH_TMP/run/control")
 	for _ in $(seq 100); do
 		"${CTL[@]}" health >/dev/null 2>&1 && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break

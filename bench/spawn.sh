@@ -113,7 +113,7 @@ echo "| command | median ms | rounds' range ms | runs over 0.5 s (of $((RUNS * R
 echo "| --- | --- | --- | --- | --- |"
 for i in "${!CMDS[@]}"; do
 	n=${NAMES[$i]}
-	echo "| \`${CMDS[$i]/${CTL[*]}/descartesctl -H ipc://T/run/control --events ipc://T/run/events}\` | $(med_of "$n") | $(spr_of "$n") | ${SLOW[$n]} | ${TPUT[$n]} |"
+	echo "| \`${CMDS[$i]/${CTL[*]}/descartesctl -H ipc://T/run/control}\` | $(med_of "$n") | $(spr_of "$n") | ${SLOW[$n]} | ${TPUT[$n]} |"
 done
 echo "| libdescartes: descartes_spawn + exit event (bench-client) | $(awk -v u="$lib_med" 'BEGIN{printf "%.2f", u/1000}') | | | ${TPUT[library]} |"
 echo

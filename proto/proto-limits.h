@@ -57,5 +57,9 @@
 #define PROTO_TENANTS_MAX      16384 /* tenants in a tenants reply (at most one per agent) */
 #define PROTO_CONTROLLERS_MAX  64    /* health.cgroup.controllers entries */
 
+/* subscriptions (one per connection): per uid other than root, and in all */
+#define PROTO_SUBSCRIPTIONS_PER_USER_MAX 64
+#define PROTO_SUBSCRIPTIONS_MAX          1024
+
 /* "agent." + id + "." + kind, or "host." + kind */
 #define PROTO_TOPIC_MAX (6 + PROTO_AGENT_ID_MAX + 1 + 32)

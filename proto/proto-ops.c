@@ -634,9 +634,28 @@ static const ProtoField events_result_fields[] = {
         PROTO_ROW(ProtoEventsResult, next_seq, "next_seq", U64, .flags = REQ, .max = UINT64_MAX),
         PROTO_ROW(ProtoEventsResult, oldest_seq, "oldest_seq", U64, .flags = REQ, .max = UINT64_MAX),
         PROTO_OPT(ProtoEventsResult, last_seq, has_last_seq, "last_seq", U64, .max = UINT64_MAX),
+        PROTO_ROW(ProtoEventsResult, filtered, "filtered", BOOL, .flags = OMIT),
 };
 static const ProtoType events_result_type =
         PROTO_TYPE("events_result", ProtoEventsResult, events_result_fields);
+
+/* ---- subscribe ---- */
+
+static const ProtoField subscribe_args_fields[] = {
+        PROTO_OPT(ProtoSubscribeArgs, since_seq, has_since_seq, "since_seq", U64, .max = UINT64_MAX),
+        PROTO_ROW(ProtoSubscribeArgs, agent, "agent", STR, .min = 1, .max = PROTO_AGENT_REF_MAX),
+};
+static const ProtoType subscribe_args_type =
+        PROTO_TYPE("subscribe_args", ProtoSubscribeArgs, subscribe_args_fields);
+
+static const ProtoField subscribe_result_fields[] = {
+        PROTO_ROW(ProtoSubscribeResult, last_seq, "last_seq", U64, .flags = REQ, .max = UINT64_MAX),
+        PROTO_ROW(ProtoSubscribeResult, oldest_seq, "oldest_seq", U64, .flags = REQ, .max = UINT64_MAX),
+        PROTO_ROW(ProtoSubscribeResult, filtered, "filtered", BOOL, .flags = REQ),
+        PROTO_ROW(ProtoSubscribeResult, heartbeat_ms, "heartbeat_ms", U64, .flags = REQ, .max = UINT64_MAX),
+};
+static const ProtoType subscribe_result_type =
+        PROTO_TYPE("subscribe_result", ProtoSubscribeResult, subscribe_result_fields);
 
 /* ---- health ---- */
 
@@ -901,6 +920,14 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                            .timeout = PROTO_TIMEOUT_LONG,
                            .args = &wait_args_type},
         [PROTO_OP_TENANTS] = {.name = "tenants", .args = &proto_empty_type, .result = &tenants_result_type},
+        [PROTO_OP_SUBSCRIBE] = {.name = "subscribe",
+                                .per_connection = true,
+                                .args = &subscribe_args_type,
+                                .result = &subscribe_result_type},
+        [PROTO_OP_UNSUBSCRIBE] = {.name = "unsubscribe",
+                                  .per_connection = true,
+                                  .args = &proto_empty_type,
+                                  .result = &proto_empty_type},
 };
 
 const ProtoOpInfo *proto_op_info(ProtoOp op)
@@ -950,6 +977,7 @@ DEFINE_DONE(proto_output_args_done, ProtoOutputArgs, output_args_type)
 DEFINE_DONE(proto_action_args_done, ProtoActionArgs, action_args_type)
 DEFINE_DONE(proto_batch_args_done, ProtoBatchArgs, batch_args_type)
 DEFINE_DONE(proto_events_args_done, ProtoEventsArgs, events_args_type)
+DEFINE_DONE(proto_subscribe_args_done, ProtoSubscribeArgs, subscribe_args_type)
 DEFINE_DONE(proto_health_result_done, ProtoHealthResult, health_result_type)
 DEFINE_DONE(proto_list_result_done, ProtoListResult, list_result_type)
 DEFINE_DONE(proto_agent_result_done, ProtoAgentResult, agent_result_type)

@@ -44,6 +44,8 @@ typedef enum ProtoOp {
         PROTO_OP_SHUTDOWN,
         PROTO_OP_WAIT,
         PROTO_OP_TENANTS,
+        PROTO_OP_SUBSCRIBE,
+        PROTO_OP_UNSUBSCRIBE,
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -EINVAL,
 } ProtoOp;
@@ -147,6 +149,8 @@ typedef struct ProtoOpInfo {
         bool parks;                  /* the daemon may hold the call until the kernel or the agent answers */
         bool admin_only;             /* root and the admin group only */
         bool changes_state;          /* the daemon audits it (a batch: when its op does) */
+        bool per_connection;         /* acts on the connection it came on (subscribe): never answered from
+                                        the reply cache, a repeated id runs again */
         ProtoTimeoutClass timeout;   /* the client's default timeout */
         const ProtoType *args;       /* ProtoRequest.args as this op's struct (the union member, offset 0) */
         const ProtoType *result;     /* ProtoReply.result likewise */
@@ -245,6 +249,10 @@ typedef struct ProtoEvent {
         bool has_reason;
         ProtoReason reason;
         ProtoValue data; /* optional: a map */
+        /* never on the wire: the uid owning `agent`, kept by the daemon with the event (ring, log) to
+         * decide who may see it; false for host events and for agent events of old logs */
+        bool has_owner;
+        uint32_t owner_uid;
 } ProtoEvent;
 
 /* ---- event data (ProtoEvent.data), typed per kind; status_changed carries none ---- */
@@ -414,6 +422,13 @@ typedef struct ProtoEventsArgs {
         uint64_t limit; /* 1..PROTO_EVENTS_MAX */
 } ProtoEventsArgs;
 
+/* subscribe: events pushed on this connection; replaces the connection's subscription if it has one */
+typedef struct ProtoSubscribeArgs {
+        bool has_since_seq;
+        uint64_t since_seq; /* replay from here first (events still held), then live; absent: live only */
+        char *agent;        /* optional: only this agent's events (and host events) */
+} ProtoSubscribeArgs;
+
 /* shutdown (admins only): the daemon exits; its agents keep running unless stop_agents. */
 typedef struct ProtoShutdownArgs {
         bool stop_agents; /* stop every agent (TERM, grace, cgroup.kill) before exiting */
@@ -436,6 +451,7 @@ typedef struct ProtoRequest {
                 ProtoEventsArgs events;
                 ProtoShutdownArgs shutdown;
                 ProtoWaitArgs wait;
+                ProtoSubscribeArgs subscribe;
         } args;
 } ProtoRequest;
 
@@ -521,6 +537,7 @@ typedef struct ProtoEventsResult {
         uint64_t oldest_seq; /* the oldest seq still held (0: none held) */
         bool has_last_seq;
         uint64_t last_seq; /* the newest seq published so far (0: none), for a subscriber joining late */
+        bool filtered;     /* events the caller may not see were left out (a non-admin caller) */
 } ProtoEventsResult;
 
 /* tenants: each tenant (an owner uid) with its agents' use together against its quota */
@@ -550,6 +567,28 @@ typedef struct ProtoTenantsResult {
         ProtoTenant *tenants;
         size_t n_tenants;
 } ProtoTenantsResult;
+typedef struct ProtoSubscribeResult {
+        uint64_t last_seq;     /* the newest seq published when the subscription began (0: none) */
+        uint64_t oldest_seq;   /* the oldest seq still held (0: none) */
+        bool filtered;         /* others' events are left out (a non-admin caller, or an agent filter) */
+        uint64_t heartbeat_ms; /* the daemon's heartbeat period (0: none): silence for two means trouble */
+} ProtoSubscribeResult;
+
+/* What the daemon pushes on a subscribed connection, after the subscribe reply: {v, sub, prev_seq, event}
+ * or {v, sub, prev_seq, lost: {from, to}}. Told apart from a reply by `sub` (a reply has `ok`). */
+typedef struct ProtoLostRange {
+        uint64_t from, to; /* events from..to (inclusive) are gone: retention passed them */
+} ProtoLostRange;
+
+typedef struct ProtoPush {
+        uint32_t v;       /* decode: always PROTO_VERSION; encode: 0 means PROTO_VERSION */
+        char *sub;        /* the subscribe request's id */
+        uint64_t prev_seq; /* every seq between prev_seq and this message's seq is not for this subscription */
+        bool has_event;
+        ProtoEvent event;
+        bool has_lost;
+        ProtoLostRange lost;
+} ProtoPush;
 
 typedef struct ProtoStat {
         char *name;
@@ -580,6 +619,7 @@ typedef struct ProtoReply {
                 ProtoEventsResult events;
                 ProtoStatsResult stats;
                 ProtoTenantsResult tenants;
+                ProtoSubscribeResult subscribe;
         } result;
 } ProtoReply;
 
@@ -598,6 +638,13 @@ int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoRe
 
 int proto_event_encode(const ProtoEvent *e, void **ret_buf, size_t *ret_len);
 int proto_event_decode(const void *buf, size_t len, ProtoEvent *ret, ProtoError *ret_err);
+
+/* A pushed message of a subscription: exactly one of has_event and has_lost. */
+int proto_push_encode(const ProtoPush *p, void **ret_buf, size_t *ret_len);
+int proto_push_decode(const void *buf, size_t len, ProtoPush *ret, ProtoError *ret_err);
+/* Whether a message from the control socket is a push (a top-level `sub` key) rather than a reply. Only
+ * looks: a push that does not decode is still one. */
+bool proto_message_is_push(const void *buf, size_t len);
 
 /* One INFO map on its own (the daemon keeps its agent records in this form). */
 int proto_agent_info_encode(const ProtoAgentInfo *i, void **ret_buf, size_t *ret_len);
@@ -659,6 +706,8 @@ void proto_action_args_done(ProtoActionArgs *a);
 void proto_selector_done(ProtoSelector *s);
 void proto_batch_args_done(ProtoBatchArgs *a);
 void proto_events_args_done(ProtoEventsArgs *a);
+void proto_subscribe_args_done(ProtoSubscribeArgs *a);
+void proto_push_done(ProtoPush *p);
 void proto_request_done(ProtoRequest *r);
 void proto_health_result_done(ProtoHealthResult *h);
 void proto_list_result_done(ProtoListResult *l);

@@ -309,7 +309,7 @@ static void restore_output_counters(Manager *m)
 {
         _cleanup_(proto_events_result_done) ProtoEventsResult res = {};
 
-        if (event_ring_query(m->event_ring, 0, 0, &res) < 0)
+        if (event_ring_query(m->event_ring, 0, 0, NULL, &res) < 0)
                 return;
         for (size_t k = 0; k < res.n_events; k++) {
                 const ProtoEvent *e = &res.events[k];

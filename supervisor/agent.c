@@ -178,7 +178,7 @@ size_t agent_count_owned(Manager *m, uid_t uid)
 
 static void publish_status(Agent *a)
 {
-        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state,
+        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a, &a->info.state,
                        a->info.has_reason ? &a->info.reason : NULL, NULL);
 }
 
@@ -287,7 +287,7 @@ void agent_save_record(Agent *a)
                         strerror(-r));
                 if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >=
                     0)
-                        events_publish(a->manager, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
+                        events_publish(a->manager, PROTO_EVENT_ERROR, a, NULL, NULL, &data);
                 proto_value_done(&data);
         }
 }
@@ -593,7 +593,7 @@ void agent_finalize(Agent *a)
                 ProtoValue data = {};
                 if (d.exited.has_exit_code || d.exited.has_signal || d.exited.has_cpu_usec)
                         (void)proto_event_data_encode(PROTO_EVENT_EXITED, &d, &data);
-                events_publish(m, PROTO_EVENT_EXITED, a->info.id, &a->info.state, &a->info.reason,
+                events_publish(m, PROTO_EVENT_EXITED, a, &a->info.state, &a->info.reason,
                                data.data ? &data : NULL);
                 proto_value_done(&data);
         }

@@ -12,7 +12,7 @@
 
 typedef struct Config {
         char *control;     /* control endpoint */
-        char *events;      /* events endpoint */
+        char *events;      /* obsolete `events` endpoint: set only to warn that it is ignored */
         char *state_dir;   /* /var/lib/descartes */
         char *runtime_dir; /* /run/descartes */
         char *cgroup_root; /* NULL: the daemon's own cgroup */

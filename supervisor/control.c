@@ -391,6 +391,17 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                 return 0;
         }
 
+        /* an op on the connection itself (subscribe) runs each time: a cached reply would not subscribe */
+        if (proto_op_info(req.op)->per_connection) {
+                c = calloc(1, sizeof *c);
+                if (!c) {
+                        reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_INTERNAL, "out of memory");
+                        return 0;
+                }
+                c->envelope = TAKE_PTR(env);
+                goto dispatch;
+        }
+
         r = request_cache_lookup(m->request_cache, uid, req.id, now_usec(CLOCK_MONOTONIC), &entry);
         if (r > 0 && cache_entry_is_interrupted(entry)) {
                 /* in progress when the last daemon stopped: answered below, never performed twice */
@@ -427,14 +438,15 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                 reply_uncached_error(m, env, req.id, req.op, PROTO_ERROR_INTERNAL, "out of memory");
                 return 0;
         }
+        c->entry = entry;
+        cache_entry_add_waiter(entry, TAKE_PTR(env));
+dispatch:
         c->manager = m;
         c->request = req;
         req = (ProtoRequest){};
         c->uid = uid;
         c->admin = control_is_admin(m, uid);
         c->arrived_usec = now_usec(CLOCK_MONOTONIC);
-        c->entry = entry;
-        cache_entry_add_waiter(entry, TAKE_PTR(env));
         c->next = m->calls;
         if (m->calls)
                 m->calls->prev = c;

@@ -25,7 +25,7 @@ static void help(void)
                "  --state-dir DIR     agent records and logs (default " DESCARTES_DEFAULT_STATE_DIR ")\n"
                "  --runtime-dir DIR   sockets and the lock (default " DESCARTES_DEFAULT_RUNTIME_DIR ")\n"
                "  --control ENDPOINT  control endpoint (default ipc://RUNTIME_DIR/control)\n"
-               "  --events ENDPOINT   event endpoint (default ipc://RUNTIME_DIR/events)\n"
+               "  --events ENDPOINT   obsolete and ignored (events come over the control endpoint)\n"
                "  --cgroup-root DIR   cgroup v2 directory to manage (default: our own cgroup)\n"
                "  --config FILE       configuration (default " DESCARTES_CONFIG_PATH ")\n"
                "  --shim PATH         the descartes-shim binary (default " DESCARTES_SHIM_PATH ")\n"
@@ -169,8 +169,6 @@ int descartesd_load_config(Config *ret, Failure *ret_failure)
         if (!c.runtime_dir && !(c.runtime_dir = strdup(DESCARTES_DEFAULT_RUNTIME_DIR)))
                 return -ENOMEM;
         if (!c.control && asprintf_safe(&c.control, "ipc://%s/control", c.runtime_dir) < 0)
-                return -ENOMEM;
-        if (!c.events && asprintf_safe(&c.events, "ipc://%s/events", c.runtime_dir) < 0)
                 return -ENOMEM;
         /* analyzer false positive: the strings moved to *ret with the struct; the analyzer loses them in the
          * copy */

@@ -72,8 +72,9 @@ static int load_file(EventLog *l, const char *name, EventRing *ring, LoadResult 
                 return 0;
         }
         memcpy(&fh, buf, sizeof fh);
-        if (memcmp(fh.magic, EVENT_LOG_MAGIC, sizeof fh.magic) != 0 || fh.version != EVENT_LOG_VERSION) {
-                log_error("Event log %s/%s is not an event log of version %u (%s), starting it over.",
+        if (memcmp(fh.magic, EVENT_LOG_MAGIC, sizeof fh.magic) != 0 || fh.version < 1 ||
+            fh.version > EVENT_LOG_VERSION) {
+                log_error("Event log %s/%s is not an event log of version 1 to %u (%s), starting it over.",
                           l->state_dir, name, EVENT_LOG_VERSION,
                           memcmp(fh.magic, EVENT_LOG_MAGIC, sizeof fh.magic) != 0 ? "bad magic"
                                                                                   : "unknown version");
@@ -85,43 +86,52 @@ static int load_file(EventLog *l, const char *name, EventRing *ring, LoadResult 
         res->good_size = off;
         while (off < size) {
                 _cleanup_(proto_event_done) ProtoEvent e = {};
-                EventLogRecordHeader rh;
+                EventLogRecordHeader2 rh = {};
+                size_t hsize;
                 ProtoError err;
 
-                if (size - off < sizeof rh) {
+                if (size - off < sizeof(EventLogRecordHeader)) {
                         log_warning("Event log %s/%s ends in a truncated record at offset %zu, dropping it.",
                                     l->state_dir, name, off);
                         res->bad = true;
                         break;
                 }
-                memcpy(&rh, buf + off, sizeof rh);
-                if (rh.magic != EVENT_LOG_RECORD_MAGIC || rh.len == 0 || rh.len > EVENT_LOG_RECORD_MAX) {
+                memcpy(&rh, buf + off, sizeof(EventLogRecordHeader));
+                hsize = rh.magic == EVENT_LOG_RECORD2_MAGIC ? sizeof(EventLogRecordHeader2)
+                                                            : sizeof(EventLogRecordHeader);
+                if ((rh.magic != EVENT_LOG_RECORD_MAGIC && rh.magic != EVENT_LOG_RECORD2_MAGIC) || rh.len == 0 ||
+                    rh.len > EVENT_LOG_RECORD_MAX) {
                         log_error("Event log %s/%s has a corrupt record at offset %zu, ignoring the rest of "
                                   "it.",
                                   l->state_dir, name, off);
                         res->bad = true;
                         break;
                 }
-                if (size - off - sizeof rh < rh.len) {
+                if (size - off < hsize || size - off - hsize < rh.len) {
                         log_warning("Event log %s/%s ends in a truncated record at offset %zu, dropping it.",
                                     l->state_dir, name, off);
                         res->bad = true;
                         break;
                 }
+                if (hsize == sizeof rh)
+                        memcpy(&rh, buf + off, sizeof rh);
                 if (rh.seq > res->last_seq)
                         res->last_seq = rh.seq;
-                if (proto_event_decode(buf + off + sizeof rh, rh.len, &e, &err) < 0 || e.seq != rh.seq)
+                if (proto_event_decode(buf + off + hsize, rh.len, &e, &err) < 0 || e.seq != rh.seq)
                         log_warning("Event log %s/%s: event %llu at offset %zu does not decode (%s), "
                                     "skipping it.",
                                     l->state_dir, name, (unsigned long long)rh.seq, off,
                                     e.seq != rh.seq && !err.msg[0] ? "seq mismatch" : err.msg);
                 else {
+                        /* format 1 has no owner: the event stays for admins (event_visible) */
+                        e.has_owner = hsize == sizeof rh && (rh.flags & EVENT_LOG_HAS_OWNER);
+                        e.owner_uid = e.has_owner ? rh.owner_uid : 0;
                         r = event_ring_push(ring, &e);
                         if (r < 0 && r != -EINVAL)
                                 log_debug_errno(r, "Cannot keep event %llu for replay: %m",
                                                 (unsigned long long)e.seq);
                 }
-                off += sizeof rh + rh.len;
+                off += hsize + rh.len;
                 res->good_size = off;
                 res->n_events++;
         }
@@ -142,14 +152,20 @@ static int open_current(EventLog *l, uint64_t truncate_to)
                 return r;
         }
         if (truncate_to < sizeof fh) {
-                memcpy(fh.magic, EVENT_LOG_MAGIC, sizeof fh.magic);
-                if (ftruncate(fd, 0) < 0 || pwrite(fd, &fh, sizeof fh, 0) != (ssize_t)sizeof fh) {
-                        int r = errno > 0 ? -errno : -EIO;
+                if (ftruncate(fd, 0) < 0) {
+                        int r = -errno;
                         safe_close(fd);
                         return r;
                 }
                 truncate_to = sizeof fh;
                 l->n_events = 0;
+        }
+        /* also over a format 1 header: what follows may hold records of both formats */
+        memcpy(fh.magic, EVENT_LOG_MAGIC, sizeof fh.magic);
+        if (pwrite(fd, &fh, sizeof fh, 0) != (ssize_t)sizeof fh) {
+                int r = errno > 0 ? -errno : -EIO;
+                safe_close(fd);
+                return r;
         }
         if (lseek(fd, 0, SEEK_END) < 0) {
                 int r = -errno;
@@ -224,9 +240,14 @@ static int rotate(EventLog *l)
         return open_current(l, 0);
 }
 
-int event_log_append(EventLog *l, uint64_t seq, const void *body, size_t len)
+int event_log_append(EventLog *l, const ProtoEvent *e, const void *body, size_t len)
 {
-        EventLogRecordHeader rh = {.magic = EVENT_LOG_RECORD_MAGIC, .len = (uint32_t)len, .seq = seq};
+        EventLogRecordHeader2 rh = {.magic = EVENT_LOG_RECORD2_MAGIC,
+                                    .len = (uint32_t)len,
+                                    .seq = e->seq,
+                                    .owner_uid = e->has_owner ? e->owner_uid : 0,
+                                    .flags = e->has_owner ? EVENT_LOG_HAS_OWNER : 0};
+        uint64_t seq = e->seq;
         _cleanup_free_ uint8_t *buf = NULL;
         ssize_t k;
         int r;

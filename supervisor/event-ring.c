@@ -94,48 +94,78 @@ size_t event_ring_size(const EventRing *r)
         return r->n;
 }
 
-int event_ring_query(const EventRing *r, uint64_t since_seq, uint64_t limit, ProtoEventsResult *ret)
+static const ProtoEvent *slot(const EventRing *r, size_t i)
+{
+        return &r->slots[(r->first + i) % r->capacity];
+}
+
+/* The index of the oldest held event with seq >= seq (r->n when none). Seqs are increasing but may have
+ * gaps (events that failed to be stored): binary search. */
+static size_t lower_bound(const EventRing *r, uint64_t seq)
+{
+        size_t lo = 0, hi = r->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (slot(r, mid)->seq < seq)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+uint64_t event_ring_oldest_seq(const EventRing *r)
+{
+        return r->n > 0 ? slot(r, 0)->seq : 0;
+}
+
+const ProtoEvent *event_ring_find(const EventRing *r, uint64_t seq)
+{
+        size_t i = lower_bound(r, seq);
+        return i < r->n ? slot(r, i) : NULL;
+}
+
+int event_ring_query(const EventRing *r, uint64_t since_seq, uint64_t limit, const EventViewer *viewer,
+                     ProtoEventsResult *ret)
 {
         ProtoEventsResult res = {};
-        size_t start = 0, count;
+        size_t start, count = 0, i;
         uint64_t last_seq = 0;
 
         if (limit == 0 || limit > PROTO_EVENTS_MAX)
                 limit = PROTO_EVENTS_MAX;
         if (r->n > 0) {
-                res.oldest_seq = r->slots[r->first].seq;
-                last_seq = r->slots[(r->first + r->n - 1) % r->capacity].seq;
+                res.oldest_seq = slot(r, 0)->seq;
+                last_seq = slot(r, r->n - 1)->seq;
         }
-        /* seqs are increasing but may have gaps (events that failed to be stored): binary search */
-        {
-                size_t lo = 0, hi = r->n;
-                while (lo < hi) {
-                        size_t mid = lo + (hi - lo) / 2;
-                        if (r->slots[(r->first + mid) % r->capacity].seq < since_seq)
-                                lo = mid + 1;
-                        else
-                                hi = mid;
-                }
-                start = lo;
-        }
-        count = MIN(r->n - start, (size_t)limit);
+        start = lower_bound(r, since_seq);
+        for (i = start; i < r->n && count < limit; i++)
+                if (!viewer || event_viewer_wants(viewer, slot(r, i)))
+                        count++;
         if (count > 0) {
                 res.events = calloc(count, sizeof *res.events);
                 if (!res.events)
                         return -ENOMEM;
         }
-        for (size_t i = 0; i < count; i++) {
-                int k = event_copy(&r->slots[(r->first + start + i) % r->capacity], &res.events[i]);
+        for (i = start; i < r->n && res.n_events < count; i++) {
+                int k;
+
+                if (viewer && !event_viewer_wants(viewer, slot(r, i)))
+                        continue;
+                k = event_copy(slot(r, i), &res.events[res.n_events]);
                 if (k < 0) {
                         proto_events_result_done(&res);
                         return k;
                 }
-                res.n_events = i + 1;
+                res.n_events++;
         }
-        if (count > 0)
-                res.next_seq = res.events[count - 1].seq + 1;
+        /* past every event looked at: a filtered reply goes on after what it skipped */
+        if (i > start)
+                res.next_seq = slot(r, i - 1)->seq + 1;
         else
                 res.next_seq = MAX(since_seq, last_seq + 1);
+        res.filtered = viewer && (!viewer->admin || viewer->agent);
         *ret = res;
         return 0;
 }

@@ -2,26 +2,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zmq.h>
 
+#include "agent.h"
 #include "event-log.h"
 #include "event-ring.h"
 #include "events.h"
 #include "log.h"
+#include "subscription.h"
 #include "time-util.h"
-#include "zmq-source.h"
 
-void events_publish(Manager *m, ProtoEventKind kind, const char *agent_id, const ProtoState *state,
+void events_publish(Manager *m, ProtoEventKind kind, const Agent *a, const ProtoState *state,
                     const ProtoReason *reason, ProtoValue *data)
 {
-        _cleanup_free_ char *topic = NULL;
         _cleanup_free_ void *body = NULL;
         size_t body_len = 0;
         ProtoEvent e = {
                 .seq = ++m->next_event_seq,
                 .ts_ns = now_ns(CLOCK_REALTIME),
                 .kind = kind,
-                .agent = (char *)agent_id,
+                .agent = a ? a->info.id : NULL,
+                .has_owner = a,
+                .owner_uid = a ? a->info.owner_uid : 0,
         };
         int r;
 
@@ -38,25 +39,18 @@ void events_publish(Manager *m, ProtoEventKind kind, const char *agent_id, const
                 *data = (ProtoValue){};
         }
 
-        r = event_ring_push(m->event_ring, &e);
-        if (r < 0)
-                log_debug_errno(r, "Failed to keep event %llu for replay: %m", (unsigned long long)e.seq);
-
-        r = proto_event_topic(agent_id, kind, &topic);
-        if (r >= 0)
-                r = proto_event_encode(&e, &body, &body_len);
         /* on disk before anyone can see it: a subscriber never sees a seq that a restart could reuse */
+        r = proto_event_encode(&e, &body, &body_len);
         if (r >= 0 && m->event_log)
-                (void)event_log_append(m->event_log, e.seq, body, body_len);
-        if (r >= 0 && m->publisher) {
-                const void *parts[2] = {topic, body};
-                size_t sizes[2] = {strlen(topic), body_len};
-                r = zmq_send_parts(m->publisher, parts, sizes, 2);
-        }
+                (void)event_log_append(m->event_log, &e, body, body_len);
+        if (r >= 0)
+                r = event_ring_push(m->event_ring, &e);
         if (r < 0) {
+                /* subscribers are told of the hole as `lost` when they reach it */
                 m->stats.event_send_failures++;
-                log_debug_errno(r, "Failed to publish event %llu: %m", (unsigned long long)e.seq);
+                log_debug_errno(r, "Failed to keep event %llu for subscribers: %m", (unsigned long long)e.seq);
         } else
                 m->stats.events_published++;
         proto_value_done(&e.data);
+        subscriptions_pump(m);
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Publishing events: a monotonic seq per daemon, kept in the replay ring, sent on the PUB socket as
- * [topic, body]. A full PUB queue drops (that is PUB's contract); the ring keeps the event for replay. */
+/* Publishing events: a monotonic seq per daemon, written to the event log, kept in the ring with the uid
+ * owning its agent, then pushed to every subscriber that may see it (subscription.h). */
 
 #include "manager.h"
 #include "proto.h"
 
-/* data (may be NULL) is taken. Failures are counted, never fatal. */
-void events_publish(Manager *m, ProtoEventKind kind, const char *agent_id, const ProtoState *state,
+/* a: the agent it is about, NULL for a host event. data (may be NULL) is taken. Failures are counted, never
+ * fatal. */
+void events_publish(Manager *m, ProtoEventKind kind, const Agent *a, const ProtoState *state,
                     const ProtoReason *reason, ProtoValue *data);

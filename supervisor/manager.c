@@ -30,6 +30,7 @@
 #include "sandbox-setup.h"
 #include "send-budget.h"
 #include "socket-acl.h"
+#include "subscription.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
 #include "tenant-ledger.h"
@@ -51,19 +52,13 @@
 /* Messages libzmq queues per peer. The replies' bytes are bounded by the reply budget (send-budget.h); this
  * count only has to let a burst of small replies through: one dispatch answers up to ZMQ_SOURCE_BATCH
  * requests of a connection before libzmq's I/O thread has told us that it took any, and a DEALER client
- * may have many requests in flight. Events are small (at most a few hundred bytes) and a subscriber that
- * falls this far behind loses events (it replays them with `events`). */
+ * may have many requests in flight. A subscriber's events are charged the same way: past either bound its
+ * cursor waits (subscription.h), nothing is dropped. */
 #define CONTROL_SNDHWM 1000
 /* Requests libzmq reads ahead per peer before it leaves the rest in the kernel's socket buffer: a client
  * that sends faster than the loop answers holds at most this many (each <= PROTO_MESSAGE_MAX) in our memory.
  */
 #define CONTROL_RCVHWM 16
-#define EVENTS_SNDHWM  1000
-
-static int publisher_handle(ZmqSource *s, zmq_msg_t *parts, size_t n, void *userdata)
-{
-        return 0; /* a PUB never delivers messages; it is registered for libzmq's commands */
-}
 
 static int ipc_path(const char *endpoint, const char **ret)
 {
@@ -181,8 +176,7 @@ static int setup_runtime_dir(Manager *m)
 
 static int setup_zmq(Manager *m)
 {
-        int zero = 0, one = 1, control_hwm = CONTROL_SNDHWM, control_rcvhwm = CONTROL_RCVHWM,
-            events_hwm = EVENTS_SNDHWM, r;
+        int zero = 0, one = 1, control_hwm = CONTROL_SNDHWM, control_rcvhwm = CONTROL_RCVHWM, r;
         int64_t maxmsg = PROTO_MESSAGE_MAX;
 
         r = connection_limit_raise_nofile(&m->nofile);
@@ -242,22 +236,6 @@ static int setup_zmq(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the control socket: %m");
 
-        m->publisher = zmq_socket(m->zmq_ctx, ZMQ_PUB);
-        if (!m->publisher || zmq_setsockopt(m->publisher, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
-            zmq_setsockopt(m->publisher, ZMQ_SNDHWM, &events_hwm, sizeof events_hwm) < 0)
-                return log_error_errno(-errno, "Cannot create the event socket: %m");
-        r = zap_protect_socket(m->publisher);
-        if (r < 0)
-                return log_error_errno(r, "Cannot enable authentication on the event socket: %m");
-        r = connection_limit_watch(m->connection_limit, m->zmq_ctx, m->publisher, "events-monitor");
-        if (r < 0)
-                return log_error_errno(r, "Cannot monitor the event socket's connections: %m");
-        r = bind_endpoint(m, m->publisher, m->config.events, "events");
-        if (r < 0)
-                return r;
-        r = zmq_source_new(m->event, m->publisher, "events", publisher_handle, m, &m->publisher_source);
-        if (r < 0)
-                return log_error_errno(r, "Cannot watch the event socket: %m");
         return 0;
 }
 
@@ -273,8 +251,8 @@ static void notify_status(Manager *m)
 
 /* ---- heartbeat ---- */
 
-/* Every subscriber receives the heartbeat, so it says nothing about anyone's agents: host facts only. A
- * client reads its own agents' usage with get or list. */
+/* Every subscriber may see the heartbeat (event_visible), so it says nothing about anyone's agents: host
+ * facts only. A client reads its own agents' usage with get or list. */
 static int heartbeat_data(Manager *m, ProtoValue *ret)
 {
         ProtoHostInfo h;
@@ -417,7 +395,6 @@ static void reload_config(Manager *m)
                 const char *a, *b;
         } restart[] = {
                 {"control", o->control, n.control},
-                {"events", o->events, n.events},
                 {"state_dir", o->state_dir, n.state_dir},
                 {"runtime_dir", o->runtime_dir, n.runtime_dir},
                 {"cgroup_root", o->cgroup_root, n.cgroup_root},
@@ -587,6 +564,10 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         tenants_log_unenforceable(m);
         tenants_apply_quotas(m);
 
+        if (m->config.events)
+                log_warning("Configuration: events = %s is obsolete and ignored: events now come over the "
+                            "control endpoint (the subscribe op). Remove the setting.",
+                            m->config.events);
         r = setup_zmq(m);
         if (r < 0)
                 return r;
@@ -616,18 +597,16 @@ Manager *manager_free(Manager *m)
                 request_cache_close_journal(m->request_cache);
         while (m->calls)
                 call_free(m->calls);
+        subscriptions_free_all(m);
         while (m->agents)
                 agent_free(m->agents);
         m->control_source = zmq_source_free(m->control_source);
-        m->publisher_source = zmq_source_free(m->publisher_source);
         m->zap_source = zmq_source_free(m->zap_source);
         /* the monitors stop before the sockets they watch close, and their sockets must be closed before
          * the context can end */
         m->connection_limit = connection_limit_free(m->connection_limit);
         if (m->control)
                 zmq_close(m->control);
-        if (m->publisher)
-                zmq_close(m->publisher);
         if (m->zap)
                 zmq_close(m->zap);
         if (m->zmq_ctx)
@@ -664,8 +643,8 @@ int manager_run(Manager *m)
 {
         int r;
 
-        log_info("descartesd %s ready: control %s, events %s, cgroup %s (controllers:%s%s%s%s).",
-                 DESCARTES_VERSION, m->config.control, m->config.events, m->cgroup->path,
+        log_info("descartesd %s ready: control %s, cgroup %s (controllers:%s%s%s%s).",
+                 DESCARTES_VERSION, m->config.control, m->cgroup->path,
                  strv_length(m->cgroup->enabled) ? "" : " none",
                  agent_cgroup_root_has(m->cgroup, "cpu") ? " cpu" : "",
                  agent_cgroup_root_has(m->cgroup, "memory") ? " memory" : "",

@@ -26,6 +26,7 @@ typedef struct ConnectionLimit ConnectionLimit;
 typedef struct SendBudget SendBudget;
 typedef struct CurveKeys CurveKeys;
 typedef struct TenantLedger TenantLedger;
+typedef struct Subscription Subscription;
 
 typedef struct ManagerStats {
         uint64_t requests[_PROTO_OP_MAX];
@@ -37,7 +38,11 @@ typedef struct ManagerStats {
         uint64_t replies_cached; /* repeated request ids answered from the cache */
         uint64_t send_failures;  /* replies the ROUTER could not take */
         uint64_t events_published;
-        uint64_t event_send_failures;
+        uint64_t event_send_failures;   /* events that could not be encoded, stored or pushed at all */
+        uint64_t events_pushed;         /* event messages sent to subscribers */
+        uint64_t subscription_losses;   /* `lost` messages sent: a subscriber fell behind retention */
+        uint64_t subscription_blocked;  /* times a subscriber's queue was full (it is retried) */
+        uint64_t subscriptions_dropped; /* subscriptions ended because their connection was gone */
         uint64_t agents_spawned;
         uint64_t agents_spawn_failed;
         uint64_t shim_protocol_errors;
@@ -56,13 +61,11 @@ typedef struct Manager {
         bool stopping;         /* SIGTERM received */
 
         void *zmq_ctx;
-        void *control;   /* ROUTER */
-        void *publisher; /* PUB */
-        void *zap;       /* REP at inproc://zeromq.zap.01 */
+        void *control; /* ROUTER: requests, replies and subscribed events */
+        void *zap;     /* REP at inproc://zeromq.zap.01 */
         ZmqSource *control_source;
-        ZmqSource *publisher_source;
         ZmqSource *zap_source;
-        ConnectionLimit *connection_limit; /* caps the connections of both endpoints */
+        ConnectionLimit *connection_limit; /* caps the connections of the control endpoint */
         SendBudget *reply_budget;          /* bytes of replies queued in libzmq, per peer and in total */
         uint64_t nofile;                   /* our RLIMIT_NOFILE, raised to the hard limit at start */
         CurveKeys *curve_keys;             /* remote clients (curve-keys.h); NULL without `listen` */
@@ -82,7 +85,10 @@ typedef struct Manager {
         EventRing *event_ring;
         EventLog *event_log; /* STATE/events.log: the ring and the seq across restarts */
         struct Trash *trash; /* STATE/trash: removed agents' files, deleted in the background */
-        uint64_t next_event_seq;
+        uint64_t next_event_seq; /* the last seq published (the next is one more) */
+        Subscription *subscriptions; /* subscription.c */
+        size_t n_subscriptions;
+        sd_event_source *subscription_retry; /* armed while a subscriber's queue is full */
         Call *calls; /* every request not answered yet */
         /* what agents notify (started, frozen, ended, stdin acks...): the control layer (call-wait.c) */
         void (*agent_observer)(Agent *a, const AgentNotice *n);

@@ -117,7 +117,7 @@ static int op_spawn(Call *c)
                         agent_free(a);
                         return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
                 }
-        events_publish(m, PROTO_EVENT_STATUS_CHANGED, a->info.id, &a->info.state, NULL, NULL);
+        events_publish(m, PROTO_EVENT_STATUS_CHANGED, a, &a->info.state, NULL, NULL);
 
         r = agent_spawn(a, args, &sandbox, &tenant, &fail);
         if (r < 0) {
@@ -127,7 +127,7 @@ static int op_spawn(Call *c)
                         ProtoValue data = {};
                         ProtoEventData d = {.error.msg = fail.msg};
                         if (proto_event_data_encode(PROTO_EVENT_ERROR, &d, &data) >= 0)
-                                events_publish(m, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
+                                events_publish(m, PROTO_EVENT_ERROR, a, NULL, NULL, &data);
                         proto_value_done(&data);
                 }
                 call_reply_failure(c, &fail);

@@ -200,6 +200,11 @@ static int op_stats(Call *c)
                 {"reply_send_failures", st->send_failures},
                 {"events_published", st->events_published},
                 {"event_send_failures", st->event_send_failures},
+                {"events_pushed", st->events_pushed},
+                {"subscriptions", m->n_subscriptions},
+                {"subscription_losses", st->subscription_losses},
+                {"subscription_blocked", st->subscription_blocked},
+                {"subscriptions_dropped", st->subscriptions_dropped},
                 {"events_held", event_ring_size(m->event_ring)},
                 {"event_seq", m->next_event_seq},
                 {"agents_total", m->n_agents},
@@ -227,33 +232,21 @@ static int op_stats(Call *c)
 static int op_events(Call *c)
 {
         ProtoEventsArgs *args = &c->request.args.events;
+        EventViewer viewer = {.uid = c->uid, .admin = c->admin};
         ProtoReply reply = {};
         int r;
 
         if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        /* the events the caller may see (event_visible), also those of its agents removed since */
         r = event_ring_query(c->manager->event_ring, args->since_seq, args->has_limit ? args->limit : 0,
-                             &reply.result.events);
+                             &viewer, &reply.result.events);
         if (r < 0) {
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
         reply.result.events.has_last_seq = true;
         reply.result.events.last_seq = c->manager->next_event_seq;
-        /* events of agents the caller may not see are filtered out for non-admins */
-        if (!c->admin) {
-                ProtoEventsResult *e = &reply.result.events;
-                size_t k = 0;
-                for (size_t i = 0; i < e->n_events; i++) {
-                        bool visible = !e->events[i].agent ||
-                                       agent_find(c->manager, e->events[i].agent, c->uid, false);
-                        if (visible)
-                                e->events[k++] = e->events[i];
-                        else
-                                proto_event_done(&e->events[i]);
-                }
-                e->n_events = k;
-        }
         call_reply(c, &reply);
         return 0;
 }

@@ -40,6 +40,7 @@ extern const OpHandler ops_host_handlers[];
 extern const OpHandler ops_output_handlers[];
 extern const OpHandler ops_shutdown_handlers[];
 extern const OpHandler ops_tenants_handlers[];
+extern const OpHandler ops_subscribe_handlers[];
 
 int ops_dispatch(Call *c);
 /* The row of op, or NULL when no file handles it. */

@@ -36,7 +36,7 @@ static void publish_output(Agent *a)
         if (a->output.first_seq == 0)
                 return;
         if (proto_event_data_encode(PROTO_EVENT_OUTPUT, &d, &data) >= 0)
-                events_publish(a->manager, PROTO_EVENT_OUTPUT, a->info.id, NULL, NULL, &data);
+                events_publish(a->manager, PROTO_EVENT_OUTPUT, a, NULL, NULL, &data);
         proto_value_done(&data);
         a->output.announced_seq = a->output.last_seq;
         a->output.first_seq = a->output.last_seq = a->output.bytes_pending = 0;
@@ -118,7 +118,7 @@ static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
         free(a->end.failed_msg);
         a->end.failed_msg = strdup(msg);
         if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >= 0)
-                events_publish(a->manager, PROTO_EVENT_ERROR, a->info.id, NULL, NULL, &data);
+                events_publish(a->manager, PROTO_EVENT_ERROR, a, NULL, NULL, &data);
         proto_value_done(&data);
         /* the agent has ended here: the state turns `failed` before the spawn is answered, not once the shim
          * has gone too (a client's `get` right after the reply sees what the reply said) */

@@ -43,11 +43,8 @@ int main(int argc, char **argv)
                           args.host ?: getenv(DESCARTES_ENV_HOST) ?: "");
                 return CTL_EXIT_USAGE;
         }
-        if (args.events && descartes_client_set_events_endpoint(client, args.events) < 0) {
-                log_error("--events: \"%s\" is not a ZeroMQ endpoint.", args.events);
-                descartes_client_free(client);
-                return CTL_EXIT_USAGE;
-        }
+        if (args.events)
+                log_warning("--events is obsolete and ignored: events come over the control endpoint.");
         if (args.server_key || args.client_key) {
                 DescartesError e;
 

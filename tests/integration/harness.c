@@ -335,7 +335,6 @@ int harness_start_with(const HarnessOptions *o, Harness **ret)
         if (!h->tmpdir || asprintf_safe(&h->runtime_dir, "%s/run", tmpl) < 0 ||
             asprintf_safe(&h->state_dir, "%s/state", tmpl) < 0 ||
             asprintf_safe(&h->control, "ipc://%s/run/control", tmpl) < 0 ||
-            asprintf_safe(&h->events, "ipc://%s/run/events", tmpl) < 0 ||
             asprintf_safe(&h->daemon_log, "%s/descartesd.log", tmpl) < 0 ||
             asprintf_safe(&h->cgroup_root, "%s/descartes-itest-%d-%d", cgroup2_mount(), (int)getpid(),
                           counter++) < 0) {
@@ -440,7 +439,6 @@ void harness_stop(Harness *h)
         free(h->state_dir);
         free(h->cgroup_root);
         free(h->control);
-        free(h->events);
         free(h->daemon_log);
         free(h);
 }
@@ -459,8 +457,6 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
         argv[n++] = "descartesctl";
         argv[n++] = "-H";
         argv[n++] = h->control;
-        argv[n++] = "--events";
-        argv[n++] = h->events;
         va_start(ap, ret_out);
         for (const char *a; (a = va_arg(ap, const char *)) && n < ELEMENTSOF(argv) - 1;)
                 argv[n++] = a;

@@ -17,7 +17,6 @@ typedef struct Harness {
         char *state_dir;    /* tmpdir/state */
         char *cgroup_root;  /* CGROUP2/descartes-itest-PID-N */
         char *control;      /* ipc://tmpdir/run/control */
-        char *events;       /* ipc://tmpdir/run/events */
         char *daemon_log;   /* tmpdir/descartesd.log */
         bool state_mounted; /* state_dir is a tmpfs of the test's (HarnessOptions.state_size) */
         pid_t daemon_pid;
@@ -51,7 +50,7 @@ int harness_wait_daemon_exit(Harness *h, unsigned timeout_ms, int *ret_status);
 /* Starts the daemon again on the same directories and cgroup root. */
 int harness_restart_daemon(Harness *h);
 
-/* Runs descartesctl -H <control> --events <events> ARGS... (NULL-terminated), feeding `input` (may be NULL)
+/* Runs descartesctl -H <control> ARGS... (NULL-terminated), feeding `input` (may be NULL)
  * on its stdin; returns its exit status (or -errno) and its stdout in *ret_out (may be NULL). stderr goes to
  * the test's stderr. */
 int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out, ...)

@@ -40,7 +40,6 @@ int itest_setup_with(const HarnessOptions *o, void **state)
                 return -1;
         }
         assert_int_equal(descartes_client_new(t->h->control, &t->c), 0);
-        assert_int_equal(descartes_client_set_events_endpoint(t->c, t->h->events), 0);
         *state = t;
         return 0;
 }

@@ -105,8 +105,7 @@ static void *subscriber_main(void *arg)
         DescartesError err;
         uint64_t pending_from = 0, pending_to = 0;
 
-        if (descartes_client_new(s->h->control, &c) < 0 ||
-            descartes_client_set_events_endpoint(c, s->h->events) < 0) {
+        if (descartes_client_new(s->h->control, &c) < 0) {
                 (void)snprintf(s->error, sizeof s->error, "cannot create the subscriber's client");
                 return NULL;
         }

@@ -148,6 +148,14 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
         case PROTO_OP_HEALTH:
         case PROTO_OP_STATS:
         case PROTO_OP_TENANTS:
+        case PROTO_OP_UNSUBSCRIBE:
+                break;
+        case PROTO_OP_SUBSCRIBE:
+                if (full) {
+                        r.args.subscribe.has_since_seq = true;
+                        r.args.subscribe.since_seq = UINT64_MAX;
+                        r.args.subscribe.agent = xstrdup("6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11");
+                }
                 break;
         case PROTO_OP_LIST:
                 if (full) {
@@ -453,7 +461,13 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         e->oldest_seq = 1;
                         e->has_last_seq = true;
                         e->last_seq = 99;
+                        e->filtered = true;
                 }
+                break;
+        case PROTO_OP_SUBSCRIBE:
+                if (full)
+                        r.result.subscribe = (ProtoSubscribeResult){
+                                .last_seq = 99, .oldest_seq = 1, .filtered = true, .heartbeat_ms = 5000};
                 break;
         case PROTO_OP_STATS:
                 if (full) {
@@ -501,6 +515,7 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                 break;
         }
         case PROTO_OP_SHUTDOWN:
+        case PROTO_OP_UNSUBSCRIBE:
                 break;
         default:
                 abort();

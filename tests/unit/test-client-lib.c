@@ -37,13 +37,32 @@ typedef enum FakeMode {
         FAKE_GARBAGE_OURS, /* a reply with our id that does not decode */
 } FakeMode;
 
+#define FAKE_SUBS_MAX   4
+#define FAKE_PUSHES_MAX 32
+
+typedef struct FakeSub {
+        uint8_t route[256];
+        size_t route_size;
+        char id[PROTO_ID_MAX + 1];
+        bool has_since_seq;
+        uint64_t since_seq;
+        int n_subscribes;
+} FakeSub;
+
+typedef struct FakePush {
+        int sub;            /* index in subs */
+        bool stale;         /* carries another sub id than the subscription's */
+        bool garbage;       /* a push that does not decode */
+        ProtoPush push;     /* sub set when sent */
+        char agent[64];
+} FakePush;
+
 typedef struct Fake {
         char dir[64];
         char control[128];
         char events[128];
         void *ctx;
         void *router;
-        void *pub;
         pthread_t thread;
         atomic_int stop;
         atomic_int mode;
@@ -52,6 +71,11 @@ typedef struct Fake {
         ProtoOp seen_ops[SEEN_MAX];
         int n_seen;
         int n_requests;
+        /* subscriptions, by connection: the last subscribe of each */
+        FakeSub subs[FAKE_SUBS_MAX];
+        int n_subs;
+        FakePush pushes[FAKE_PUSHES_MAX]; /* queued by the test, sent by the fake's thread */
+        int n_pushes;
 } Fake;
 
 static void send_frames(void *s, zmq_msg_t *frames, int n_envelope, const void *body, size_t len)
@@ -141,6 +165,65 @@ static void reply_garbage(void *s, zmq_msg_t *frames, int n_env, const char *id)
         msgpack_sbuffer_destroy(&sb);
 }
 
+static void serve_subscribe(Fake *f, zmq_msg_t *frames, const ProtoRequest *req)
+{
+        ProtoReply rep = {};
+        FakeSub *sub = NULL;
+        void *buf = NULL;
+        size_t len;
+
+        pthread_mutex_lock(&f->lock);
+        f->n_requests++;
+        for (int i = 0; i < f->n_subs && !sub; i++)
+                if (f->subs[i].route_size == zmq_msg_size(&frames[0]) &&
+                    memcmp(f->subs[i].route, zmq_msg_data(&frames[0]), f->subs[i].route_size) == 0)
+                        sub = &f->subs[i];
+        if (!sub) {
+                assert_true(f->n_subs < FAKE_SUBS_MAX);
+                sub = &f->subs[f->n_subs++];
+                sub->route_size = zmq_msg_size(&frames[0]);
+                memcpy(sub->route, zmq_msg_data(&frames[0]), sub->route_size);
+        }
+        (void)snprintf(sub->id, sizeof sub->id, "%s", req->id);
+        sub->has_since_seq = req->args.subscribe.has_since_seq;
+        sub->since_seq = req->args.subscribe.since_seq;
+        sub->n_subscribes++;
+        pthread_mutex_unlock(&f->lock);
+
+        assert_int_equal(proto_reply_init_ok(&rep, req->id, PROTO_OP_SUBSCRIBE), 0);
+        rep.result.subscribe = (ProtoSubscribeResult){
+                .last_seq = 1, .oldest_seq = 1, .filtered = true, .heartbeat_ms = 100};
+        assert_int_equal(proto_reply_encode(&rep, &buf, &len), 0);
+        send_frames(f->router, frames, 1, buf, len);
+        free(buf);
+        proto_reply_done(&rep);
+}
+
+static void send_pushes(Fake *f)
+{
+        pthread_mutex_lock(&f->lock);
+        for (int i = 0; i < f->n_pushes; i++) {
+                FakePush *p = &f->pushes[i];
+                FakeSub *sub = &f->subs[p->sub];
+                void *buf = NULL;
+                size_t len;
+
+                p->push.sub = p->stale ? (char *)"stale" : sub->id;
+                if (p->agent[0])
+                        p->push.event.agent = p->agent;
+                if (p->garbage) {
+                        buf = strdup("\x81\xa3sub\x01"); /* {sub: 1} */
+                        len = 6;
+                } else
+                        assert_int_equal(proto_push_encode(&p->push, &buf, &len), 0);
+                assert_true(zmq_send(f->router, sub->route, sub->route_size, ZMQ_SNDMORE) >= 0);
+                assert_true(zmq_send(f->router, buf, len, 0) >= 0);
+                free(buf);
+        }
+        f->n_pushes = 0;
+        pthread_mutex_unlock(&f->lock);
+}
+
 static void serve_one(Fake *f)
 {
         zmq_msg_t frames[8];
@@ -156,12 +239,21 @@ static void serve_one(Fake *f)
                 assert_int_equal(zmq_getsockopt(f->router, ZMQ_RCVMORE, &more, &sz), 0);
                 n++;
         }
-        /* [identity][empty][body], as a REQ would send */
-        assert_int_equal(n, 3);
-        assert_int_equal(zmq_msg_size(&frames[1]), 0);
         assert_int_equal(
                 proto_request_decode(zmq_msg_data(&frames[n - 1]), zmq_msg_size(&frames[n - 1]), &req, NULL),
                 0);
+        if (req.op == PROTO_OP_SUBSCRIBE) {
+                /* [identity][body]: a subscription's own DEALER */
+                assert_int_equal(n, 2);
+                serve_subscribe(f, frames, &req);
+                for (int i = 0; i < n; i++)
+                        zmq_msg_close(&frames[i]);
+                proto_request_done(&req);
+                return;
+        }
+        /* [identity][empty][body], as a REQ would send */
+        assert_int_equal(n, 3);
+        assert_int_equal(zmq_msg_size(&frames[1]), 0);
 
         pthread_mutex_lock(&f->lock);
         if (f->n_seen < SEEN_MAX) {
@@ -211,6 +303,7 @@ static void *fake_thread(void *userdata)
                 zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
                 if (zmq_poll(&item, 1, 20) > 0)
                         serve_one(f);
+                send_pushes(f);
         }
         return NULL;
 }
@@ -229,13 +322,9 @@ static int fake_setup(void **state)
         f->ctx = zmq_ctx_new();
         assert_non_null(f->ctx);
         f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
-        f->pub = zmq_socket(f->ctx, ZMQ_PUB);
         assert_non_null(f->router);
-        assert_non_null(f->pub);
         (void)zmq_setsockopt(f->router, ZMQ_LINGER, &linger, sizeof linger);
-        (void)zmq_setsockopt(f->pub, ZMQ_LINGER, &linger, sizeof linger);
         assert_int_equal(zmq_bind(f->router, f->control), 0);
-        assert_int_equal(zmq_bind(f->pub, f->events), 0);
         assert_int_equal(pthread_create(&f->thread, NULL, fake_thread, f), 0);
         unsetenv(DESCARTES_ENV_HOST);
         unsetenv(DESCARTES_ENV_EVENTS);
@@ -251,7 +340,6 @@ static int fake_teardown(void **state)
         atomic_store(&f->stop, 1);
         pthread_join(f->thread, NULL);
         zmq_close(f->router);
-        zmq_close(f->pub);
         zmq_ctx_term(f->ctx);
         (void)snprintf(path, sizeof path, "%s/control", f->dir);
         (void)unlink(path);
@@ -564,7 +652,6 @@ static void test_local_validation(void **state)
         assert_int_equal(descartes_spawn(c, &spawn, NULL, &e), -EINVAL);
         assert_int_equal(descartes_stdin(c, "web", "x", DESCARTES_STDIN_DATA_MAX + 1, false, NULL, &e),
                          -EINVAL);
-        assert_int_equal(descartes_subscribe(c, "has.dot", &(DescartesSubscription *){NULL}, &e), -EINVAL);
 
         /* argument structs: a size must be set, and a newer caller's fields this library does not know must
          * be unset */
@@ -631,37 +718,37 @@ static void test_endpoints(void **state)
         assert_null(c);
 }
 
-static void publish(Fake *f, const char *agent, uint64_t seq, ProtoEventKind kind)
+static void push_event(Fake *f, int sub, uint64_t prev_seq, const char *agent, uint64_t seq,
+                       ProtoEventKind kind)
 {
-        ProtoEvent ev = {.seq = seq, .ts_ns = 1, .kind = kind, .agent = (char *)agent};
-        char *topic = NULL;
-        void *buf = NULL;
-        size_t len;
-
-        assert_int_equal(proto_event_topic(agent, kind, &topic), 0);
-        assert_int_equal(proto_event_encode(&ev, &buf, &len), 0);
-        assert_true(zmq_send(f->pub, topic, strlen(topic), ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(f->pub, buf, len, 0) >= 0);
-        free(topic);
-        free(buf);
+        pthread_mutex_lock(&f->lock);
+        assert_true(f->n_pushes < FAKE_PUSHES_MAX);
+        f->pushes[f->n_pushes] = (FakePush){
+                .sub = sub,
+                .push = {.prev_seq = prev_seq, .has_event = true, .event = {.seq = seq, .ts_ns = 1, .kind = kind}}};
+        if (agent)
+                (void)snprintf(f->pushes[f->n_pushes].agent, sizeof f->pushes[0].agent, "%s", agent);
+        f->n_pushes++;
+        pthread_mutex_unlock(&f->lock);
 }
 
-/* A SUB joins asynchronously: publish seq until it arrives. */
-static void publish_until_joined(Fake *f, DescartesSubscription *s, const char *agent, uint64_t seq)
+static void push_special(Fake *f, int sub, FakePush p)
 {
-        for (int i = 0; i < 200; i++) {
-                DescartesEvent *ev = NULL;
-                publish(f, agent, seq, PROTO_EVENT_HEARTBEAT);
-                if (descartes_subscription_next(s, 50 * 1000, &ev, NULL) > 0) {
-                        assert_int_equal(descartes_event_get_seq(ev), seq);
-                        ev = descartes_event_unref(ev);
-                        /* drain duplicates of the join event */
-                        while (descartes_subscription_next(s, 20 * 1000, &ev, NULL) > 0)
-                                ev = descartes_event_unref(ev);
-                        return;
-                }
-        }
-        fail_msg("the subscription never received an event");
+        pthread_mutex_lock(&f->lock);
+        assert_true(f->n_pushes < FAKE_PUSHES_MAX);
+        p.sub = sub;
+        f->pushes[f->n_pushes++] = p;
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void expect_event(DescartesSubscription *s, uint64_t seq)
+{
+        DescartesEvent *ev = NULL;
+        DescartesError e;
+
+        assert_int_equal(descartes_subscription_next(s, 2000 * 1000, &ev, &e), 1);
+        assert_int_equal(descartes_event_get_seq(ev), seq);
+        descartes_event_unref(ev);
 }
 
 static void test_subscription(void **state)
@@ -672,53 +759,73 @@ static void test_subscription(void **state)
         DescartesEvent *ev = NULL;
         uint64_t from = 0, to = 0;
         DescartesError e;
+        char long_ref[DESCARTES_AGENT_REF_MAX + 2];
 
+        memset(long_ref, 'a', sizeof long_ref - 1);
+        long_ref[sizeof long_ref - 1] = 0;
+        assert_int_equal(descartes_subscribe(c, long_ref, &one, &e), -EINVAL);
+        assert_int_equal(e.kind, DESCARTES_ERROR_LOCAL);
+
+        /* the daemon answers before subscribe returns: live only, no since_seq */
         assert_int_equal(descartes_subscribe(c, NULL, &all, &e), 0);
         assert_int_equal(descartes_subscribe(c, AGENT_ID, &one, &e), 0);
         assert_true(descartes_subscription_get_fd(all) >= 0);
-        publish_until_joined(f, all, AGENT_ID, 1);
-        publish_until_joined(f, one, AGENT_ID, 1);
-        while (descartes_subscription_next(all, 50 * 1000, &ev, NULL) > 0) /* the joins' repeats */
-                ev = descartes_event_unref(ev);
+        assert_int_equal(f->n_subs, 2);
+        assert_false(f->subs[0].has_since_seq);
 
-        publish(f, NULL, 2, PROTO_EVENT_HEARTBEAT);
-        publish(f, "other", 3, PROTO_EVENT_OUTPUT);
-        publish(f, AGENT_ID, 6, PROTO_EVENT_EXITED);
-
-        assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(descartes_event_get_seq(ev), 2);
-        assert_null(descartes_event_get_agent(ev));
-        assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 0);
-        ev = descartes_event_unref(ev);
-        assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(descartes_event_get_seq(ev), 3);
-        ev = descartes_event_unref(ev);
+        /* holes of a filtered stream (prev_seq says so) are not losses */
+        push_event(f, 0, 1, NULL, 2, PROTO_EVENT_HEARTBEAT);
+        push_event(f, 0, 2, "other", 3, PROTO_EVENT_OUTPUT);
+        push_event(f, 0, 3, AGENT_ID, 6, PROTO_EVENT_EXITED);
+        expect_event(all, 2);
+        expect_event(all, 3);
         assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
         assert_int_equal(descartes_event_get_seq(ev), 6);
         assert_int_equal(descartes_event_get_kind(ev), DESCARTES_EVENT_EXITED);
-        assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 1);
-        assert_int_equal(from, 4);
-        assert_int_equal(to, 5);
+        assert_string_equal(descartes_event_get_agent(ev), AGENT_ID);
+        assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 0);
         assert_int_equal(descartes_subscription_get_last_seq(all), 6);
         ev = descartes_event_unref(ev);
-        assert_int_equal(descartes_subscription_next(all, 0, &ev, &e), 0);
 
-        /* the filtered one sees only its agent, and reports no gaps */
+        /* a loss is said, and reported with the next event; a repeat, a stale subscription's push and an
+         * unreadable push are not delivered */
+        push_special(f, 0, (FakePush){.push = {.prev_seq = 6, .has_lost = true, .lost = {.from = 7, .to = 9}}});
+        push_event(f, 0, 9, NULL, 10, PROTO_EVENT_HEARTBEAT);
+        push_event(f, 0, 9, NULL, 10, PROTO_EVENT_HEARTBEAT);
+        push_special(f, 0,
+                     (FakePush){.stale = true,
+                                .push = {.has_event = true, .event = {.seq = 11, .kind = PROTO_EVENT_HEARTBEAT}}});
+        push_special(f, 0, (FakePush){.garbage = true});
+        push_event(f, 0, 10, NULL, 12, PROTO_EVENT_HEARTBEAT);
+        expect_event(all, 10);
+        assert_int_equal(descartes_subscription_get_gap(all, &from, &to), 1);
+        assert_int_equal(from, 7);
+        assert_int_equal(to, 9);
+        expect_event(all, 12);
+        assert_int_equal(descartes_subscription_get_gap(all, NULL, NULL), 0);
+        assert_int_equal(descartes_subscription_get_dropped(all), 1);
+
+        /* the agent's subscription: its agent only, heartbeats only keep it alive */
+        push_event(f, 1, 1, NULL, 2, PROTO_EVENT_HEARTBEAT);
+        push_event(f, 1, 2, AGENT_ID, 6, PROTO_EVENT_EXITED);
         assert_int_equal(descartes_subscription_next(one, 2000 * 1000, &ev, &e), 1);
         assert_int_equal(descartes_event_get_seq(ev), 6);
         assert_string_equal(descartes_event_get_agent(ev), AGENT_ID);
-        assert_int_equal(descartes_subscription_get_gap(one, NULL, NULL), 0);
         ev = descartes_event_unref(ev);
         assert_int_equal(descartes_subscription_next(one, 100 * 1000, &ev, &e), 0);
 
-        /* something that is not an event is skipped and counted */
-        assert_true(zmq_send(f->pub, "host.heartbeat", 14, ZMQ_SNDMORE) >= 0);
-        assert_true(zmq_send(f->pub, "\xc1", 1, 0) >= 0);
-        publish(f, NULL, 7, PROTO_EVENT_HEARTBEAT);
-        assert_int_equal(descartes_subscription_next(all, 2000 * 1000, &ev, &e), 1);
-        assert_int_equal(descartes_event_get_seq(ev), 7);
-        assert_int_equal(descartes_subscription_get_dropped(all), 1);
-        ev = descartes_event_unref(ev);
+        /* silence past two heartbeats (100 ms each, and the slack): subscribe again from just after the
+         * last seq, and drop what was delivered already */
+        assert_int_equal(descartes_subscription_next(all, 3000 * 1000, &ev, &e), 0);
+        assert_true(descartes_subscription_get_resubscribed(all) >= 1);
+        pthread_mutex_lock(&f->lock);
+        assert_true(f->subs[0].n_subscribes >= 2);
+        assert_true(f->subs[0].has_since_seq);
+        assert_int_equal(f->subs[0].since_seq, 13);
+        pthread_mutex_unlock(&f->lock);
+        push_event(f, 0, 12, NULL, 12, PROTO_EVENT_HEARTBEAT);
+        push_event(f, 0, 12, NULL, 13, PROTO_EVENT_HEARTBEAT);
+        expect_event(all, 13);
 
         descartes_subscription_free(all);
         descartes_subscription_free(one);

@@ -574,7 +574,7 @@ static void test_event_ring(void **state)
         ProtoEvent dup = {.seq = 3};
 
         assert_int_equal(event_ring_new(4, 1024, &r), 0);
-        assert_int_equal(event_ring_query(r, 0, 0, &res), 0);
+        assert_int_equal(event_ring_query(r, 0, 0, NULL, &res), 0);
         assert_int_equal(res.n_events, 0);
         assert_int_equal(res.oldest_seq, 0);
         assert_int_equal(res.next_seq, 1);
@@ -585,7 +585,7 @@ static void test_event_ring(void **state)
         assert_int_equal(event_ring_push(r, &dup), -EINVAL);
         assert_int_equal(event_ring_size(r), 4);
 
-        assert_int_equal(event_ring_query(r, 0, 0, &res), 0);
+        assert_int_equal(event_ring_query(r, 0, 0, NULL, &res), 0);
         assert_int_equal(res.oldest_seq, 3);
         assert_int_equal(res.n_events, 4);
         assert_int_equal(res.events[0].seq, 3);
@@ -594,13 +594,13 @@ static void test_event_ring(void **state)
         assert_int_equal(res.next_seq, 7);
         proto_events_result_done(&res);
 
-        assert_int_equal(event_ring_query(r, 5, 1, &res), 0);
+        assert_int_equal(event_ring_query(r, 5, 1, NULL, &res), 0);
         assert_int_equal(res.n_events, 1);
         assert_int_equal(res.events[0].seq, 5);
         assert_int_equal(res.next_seq, 6);
         proto_events_result_done(&res);
 
-        assert_int_equal(event_ring_query(r, 50, 0, &res), 0);
+        assert_int_equal(event_ring_query(r, 50, 0, NULL, &res), 0);
         assert_int_equal(res.n_events, 0);
         assert_int_equal(res.next_seq, 50);
         proto_events_result_done(&res);
@@ -617,7 +617,7 @@ static void test_event_ring(void **state)
         big.seq = 3;
         big.data.size = 11;
         assert_int_equal(event_ring_push(r, &big), -E2BIG);
-        assert_int_equal(event_ring_query(r, 0, 0, &res), 0);
+        assert_int_equal(event_ring_query(r, 0, 0, NULL, &res), 0);
         assert_int_equal(res.n_events, 1);
         assert_int_equal(res.events[0].seq, 2);
         proto_events_result_done(&res);

@@ -133,6 +133,11 @@ static void eq_request(const ProtoRequest *a, const ProtoRequest *b)
         case PROTO_OP_HEALTH:
         case PROTO_OP_STATS:
         case PROTO_OP_TENANTS:
+        case PROTO_OP_UNSUBSCRIBE:
+                break;
+        case PROTO_OP_SUBSCRIBE:
+                EQ_OPT(&a->args.subscribe, &b->args.subscribe, since_seq);
+                eq_str(a->args.subscribe.agent, b->args.subscribe.agent);
                 break;
         case PROTO_OP_LIST:
                 EQ_OPT(&a->args.list, &b->args.list, state);
@@ -320,6 +325,13 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                 assert_int_equal(a->result.events.oldest_seq, b->result.events.oldest_seq);
                 assert_int_equal(a->result.events.has_last_seq, b->result.events.has_last_seq);
                 assert_int_equal(a->result.events.last_seq, b->result.events.last_seq);
+                assert_int_equal(a->result.events.filtered, b->result.events.filtered);
+                break;
+        case PROTO_OP_SUBSCRIBE:
+                assert_int_equal(a->result.subscribe.last_seq, b->result.subscribe.last_seq);
+                assert_int_equal(a->result.subscribe.oldest_seq, b->result.subscribe.oldest_seq);
+                assert_int_equal(a->result.subscribe.filtered, b->result.subscribe.filtered);
+                assert_int_equal(a->result.subscribe.heartbeat_ms, b->result.subscribe.heartbeat_ms);
                 break;
         case PROTO_OP_STATS:
                 assert_int_equal(a->result.stats.n_stats, b->result.stats.n_stats);
@@ -348,6 +360,7 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                 }
                 break;
         case PROTO_OP_SHUTDOWN:
+        case PROTO_OP_UNSUBSCRIBE:
                 break;
         default:
                 fail();
@@ -439,7 +452,7 @@ static void test_unset_is_unset(void **state)
 
 static void test_tables(void **state)
 {
-        assert_int_equal(_PROTO_OP_MAX, 19);
+        assert_int_equal(_PROTO_OP_MAX, 21);
         for (ProtoOp op = 0; op < _PROTO_OP_MAX; op++)
                 assert_int_equal(proto_op_from_string(proto_op_to_string(op)), op);
         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)

@@ -118,7 +118,7 @@ static void append_events(EventLog *l, uint64_t from, uint64_t to)
                 size_t len;
 
                 assert_int_equal(proto_event_encode(&e, &body, &len), 0);
-                assert_int_equal(event_log_append(l, seq, body, len), 0);
+                assert_int_equal(event_log_append(l, &e, body, len), 0);
                 free(body);
         }
 }

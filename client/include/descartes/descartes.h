@@ -41,8 +41,8 @@
  * -ECONNREFUSED (kind unreachable) if the daemon is not there, else -ETIMEDOUT. So with the default
  * timeouts a get waits up to 15 s for a daemon that is away, a spawn up to 90 s. Default timeouts: 30 s for
  * spawn, stop, kill, remove, action and batch (they wait for the kernel or the agent), 5 s for every other
- * op; stop adds its grace period on top. Events come from the daemon's PUB (events endpoint). A tcp://
- * endpoint uses CURVE (see "remote daemons" below).
+ * op; stop adds its grace period on top. Events come over the control endpoint too, on a connection of each
+ * subscription's own (the subscribe op). A tcp:// endpoint uses CURVE (see "remote daemons" below).
  *
  * Threads: the request calls (one per op) of one DescartesClient may be made from several threads at once:
  * they queue (bounded, descartes_client_set_queue_max(); a request past the bound fails at once with
@@ -119,6 +119,8 @@ typedef enum DescartesOp {
         DESCARTES_OP_SHUTDOWN,
         DESCARTES_OP_WAIT,
         DESCARTES_OP_TENANTS,
+        DESCARTES_OP_SUBSCRIBE,
+        DESCARTES_OP_UNSUBSCRIBE,
         _DESCARTES_OP_MAX,
         _DESCARTES_OP_INVALID = -EINVAL,
 } DescartesOp;
@@ -430,9 +432,12 @@ int descartes_msgpack_to_json(const void *data, size_t size, char **ret);
 /* ---- client ---- */
 
 /* Creates a client for the control endpoint: `endpoint` if not NULL, else $DESCARTES_HOST, else
- * DESCARTES_DEFAULT_CONTROL_ENDPOINT. The events endpoint is $DESCARTES_EVENTS, else derived from an
- * endpoint of the form ipc://DIR/control as ipc://DIR/events, else DESCARTES_DEFAULT_EVENTS_ENDPOINT.
- * Nothing is connected yet: the first request connects. -EINVAL for an empty or over-long endpoint. */
+ * DESCARTES_DEFAULT_CONTROL_ENDPOINT. Nothing is connected yet: the first request connects. -EINVAL for an
+ * empty or over-long endpoint.
+ *
+ * The events endpoint (its getter and setter, $DESCARTES_EVENTS, DESCARTES_DEFAULT_EVENTS_ENDPOINT) is
+ * obsolete: daemons since protocol 1's `subscribe` op have no event socket and subscriptions use the
+ * control endpoint. The calls stay for the ABI; what they set is not used. */
 int descartes_client_new(const char *endpoint, DescartesClient **ret);
 /* Frees the client, closing its sockets at once (unsent requests are dropped). Returns NULL. */
 DescartesClient *descartes_client_free(DescartesClient *c);
@@ -665,17 +670,25 @@ int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *ret
 
 /* ---- event subscription ---- */
 
-/* Subscribes to the events endpoint: every event when agent_id is NULL, else only that agent's (agent_id
- * must be the agent's id, not a name or prefix). As with any ZeroMQ SUB, events published before the
- * subscription has reached the daemon are missed: subscribe first, then read the state you wait on. */
-int descartes_subscribe(DescartesClient *c, const char *agent_id, DescartesSubscription **ret,
+/* Subscribes to events (the subscribe op, on a connection of the subscription's own to the control
+ * endpoint): every event the caller may see when agent is NULL, else that agent's (an id or a name,
+ * resolved by the daemon as in every op). The daemon has answered when this returns, so every event
+ * published after it is delivered; a refusal (not_found, limit_exceeded) is returned here.
+ *
+ * The subscription survives the daemon going away: when nothing (not even a heartbeat) has come for two
+ * heartbeat periods, it subscribes again from just after the last seq it accounted for and drops what it
+ * has delivered already, so that a daemon restart costs no event and repeats none. Events the daemon no
+ * longer holds by then are reported as a gap (descartes_subscription_get_gap()). This needs next() to be
+ * called: with the fd, call next() with timeout 0 at least once per heartbeat period. */
+int descartes_subscribe(DescartesClient *c, const char *agent, DescartesSubscription **ret,
                         DescartesError *ret_err);
 DescartesSubscription *descartes_subscription_free(DescartesSubscription *s);
 void descartes_subscription_freep(DescartesSubscription **s);
 
 /* Waits up to timeout_usec (0: do not wait, UINT64_MAX: forever) for the next event. Returns 1 and *ret,
  * or 0 on timeout. Events that do not decode are skipped and counted (descartes_subscription_get_dropped()).
- * -EINTR when a signal interrupted the wait. */
+ * -EINTR when a signal interrupted the wait; a daemon refusing to resubscribe (the agent is gone) is its
+ * error. */
 int descartes_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, DescartesEvent **ret,
                                 DescartesError *ret_err);
 
@@ -685,13 +698,17 @@ int descartes_subscription_get_fd(DescartesSubscription *s);
 /* The highest seq delivered so far (0: none). */
 uint64_t descartes_subscription_get_last_seq(const DescartesSubscription *s);
 uint64_t descartes_subscription_get_dropped(const DescartesSubscription *s);
+/* How often the subscription has subscribed again after a silence (the daemon restarted or was away). */
+uint64_t descartes_subscription_get_resubscribed(const DescartesSubscription *s);
 
-/* Gap detection for a subscription to every event (seq is global to the daemon, so with an agent filter
- * gaps are normal and this is always 0). Returns 1 when events were missed just before the last event
- * next() returned, with the missing range [*ret_from, *ret_to] (replay it with descartes_events(c, from,
- * ...)); 0 when there was no gap. Either out-pointer may be NULL. */
+/* Whether events were lost just before the last event next() returned: the daemon says so when a
+ * subscriber fell behind what it keeps (or a daemon restart outlasted it). Returns 1 with the missing range
+ * [*ret_from, *ret_to] (some of it may be events the subscription would not have shown), 0 when there was
+ * no loss. A subscription that may see only some events (a tenant's, one agent's) has seq holes that are
+ * not losses: only this says what was lost. Either out-pointer may be NULL. */
 int descartes_subscription_get_gap(const DescartesSubscription *s, uint64_t *ret_from, uint64_t *ret_to);
-/* The same test on two seqs: 1 and the missing range when seq is not last_seq + 1 (and last_seq != 0). */
+/* A test on two seqs of an unfiltered `events` replay: 1 and the missing range when seq is not last_seq + 1
+ * (and last_seq != 0). */
 int descartes_seq_gap(uint64_t last_seq, uint64_t seq, uint64_t *ret_from, uint64_t *ret_to);
 
 #ifdef __cplusplus
