@@ -130,7 +130,7 @@ int event_ring_query(const EventRing *r, uint64_t since_seq, uint64_t limit, con
                      ProtoEventsResult *ret)
 {
         ProtoEventsResult res = {};
-        size_t start, count = 0, i;
+        size_t start, stop, count = 0, i;
         uint64_t last_seq = 0;
 
         if (limit == 0 || limit > PROTO_EVENTS_MAX)
@@ -143,12 +143,13 @@ int event_ring_query(const EventRing *r, uint64_t since_seq, uint64_t limit, con
         for (i = start; i < r->n && count < limit; i++)
                 if (!viewer || event_viewer_wants(viewer, slot(r, i)))
                         count++;
+        stop = i; /* looked at: [start, stop) */
         if (count > 0) {
                 res.events = calloc(count, sizeof *res.events);
                 if (!res.events)
                         return -ENOMEM;
         }
-        for (i = start; i < r->n && res.n_events < count; i++) {
+        for (i = start; i < stop && res.n_events < count; i++) {
                 int k;
 
                 if (viewer && !event_viewer_wants(viewer, slot(r, i)))
@@ -161,8 +162,8 @@ int event_ring_query(const EventRing *r, uint64_t since_seq, uint64_t limit, con
                 res.n_events++;
         }
         /* past every event looked at: a filtered reply goes on after what it skipped */
-        if (i > start)
-                res.next_seq = slot(r, i - 1)->seq + 1;
+        if (stop > start)
+                res.next_seq = slot(r, stop - 1)->seq + 1;
         else
                 res.next_seq = MAX(since_seq, last_seq + 1);
         res.filtered = viewer && (!viewer->admin || viewer->agent);

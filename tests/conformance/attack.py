@@ -254,7 +254,7 @@ FIELDS = {
     "events": ["since_seq", "limit"], "batch": ["op", "agents", "selector", "fail_fast", "args"],
     "spawn": ["argv", "env", "cwd", "workspace", "name", "labels", "limits", "timeout_ms", "net", "policy", "user",
               "stdin"], "health": [], "stats": [], "shutdown": ["stop_agents"],
-    "wait": ["agent", "timeout_ms"], "tenants": [],
+    "wait": ["agent", "timeout_ms"], "tenants": [], "subscribe": ["since_seq", "agent"], "unsubscribe": [],
 }
 
 

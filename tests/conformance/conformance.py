@@ -21,7 +21,7 @@ import sys  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dconf  # noqa: E402
 from dconf import (W, F32, F64, Raw, Pairs, Ext, enc, dec_one, Client, Run, STATES, REASONS,  # noqa: E402
-                   KINDS, CODES, MIB, req_bytes, run_tenant, tenant_args, tenant_session, ck, desc, nest)
+                   KINDS, CODES, MIB, Reply, req_bytes, run_tenant, tenant_args, tenant_session, ck, desc, nest)
 import json  # noqa: E402
 import re  # noqa: E402
 import threading  # noqa: E402
@@ -244,7 +244,9 @@ def sec1_transport():
 
     # sockets: group descartes, mode 0660 (section 1 Access)
     import grp
-    for name in ("control", "events"):
+    ck(S1A, "there is no events socket (events come over the control endpoint)",
+       not os.path.exists(os.path.join(D.runtime_dir, "events")), os.listdir(D.runtime_dir))
+    for name in ("control",):
         path = os.path.join(D.runtime_dir, name)
         try:
             st = os.stat(path)
@@ -1165,37 +1167,104 @@ def sec8_limits():
     guard(S8, "the bounds")
 
 
-def sec6_events(controllers):
-    ctx = zmq.Context.instance()
+class Sub:
+    """A subscription on a DEALER of its own (section 1: events over the control endpoint)."""
 
-    def sub(prefix):
-        s = ctx.socket(zmq.SUB)
-        s.setsockopt(zmq.LINGER, 0)
-        s.setsockopt(zmq.SUBSCRIBE, prefix.encode())
-        s.connect(D.events)
-        return s
+    def __init__(self, args=None, endpoint=None):
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint or D.control)
+        self.reply = None
+        self.subscribe(args)
 
-    def drain(s, secs, until=None):
+    def subscribe(self, args=None):
+        self.id = "sub-" + uuid.uuid4().hex[:12]
+        self.sock.send(enc({"v": 1, "id": self.id, "op": "subscribe", "args": args or {}}))
+        self.frames_of_reply = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if not self.sock.poll(100):
+                continue
+            fr = self.sock.recv_multipart()
+            m = dec_one(fr[-1])[0]
+            if isinstance(m, dict) and m.get("id") == self.id:
+                self.frames_of_reply = len(fr)
+                self.reply = Reply(fr[-1], m, None)
+                return self.reply
+        self.reply = None
+        return None
+
+    def req(self, op, args=None):
+        rid = "r-" + uuid.uuid4().hex[:12]
+        self.sock.send(enc({"v": 1, "id": rid, "op": op, "args": args or {}}))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.sock.poll(100):
+                fr = self.sock.recv_multipart()
+                m = dec_one(fr[-1])[0]
+                if isinstance(m, dict) and m.get("id") == rid:
+                    return Reply(fr[-1], m, None)
+        return None
+
+    def drain(self, secs, until=None):
+        """The pushes of this subscription: (frame count, message) pairs."""
         out = []
         deadline = time.monotonic() + secs
         while time.monotonic() < deadline:
-            if s.poll(50):
-                fr = s.recv_multipart()
+            if self.sock.poll(50):
+                fr = self.sock.recv_multipart()
                 try:
-                    body = dec_one(fr[-1])[0] if len(fr) == 2 else None
+                    m = dec_one(fr[-1])[0]
                 except dconf.DecodeError:
-                    body = None
-                out.append((fr, body))
-                if until and until(out):
-                    break
+                    m = None
+                if isinstance(m, dict) and "sub" in m:
+                    out.append((len(fr), m))
+                    if until and until(out):
+                        break
         return out
 
-    s_all, s_agent, s_host = sub(""), sub("agent."), sub("host.")
-    time.sleep(0.5)
+    def close(self):
+        self.sock.close(0)
+
+
+def push_problems(m, sub_id):
+    p = []
+    if m.get("v") != 1 or m.get("sub") != sub_id or not is_int(m.get("prev_seq")) or "ok" in m:
+        p.append("envelope {v: 1, sub, prev_seq}")
+    if ("event" in m) == ("lost" in m):
+        p.append("exactly one of event and lost")
+    if "event" in m:
+        p += event_problems(m["event"])
+        if is_int(m.get("prev_seq")) and is_int(m["event"].get("seq")) and m["prev_seq"] >= m["event"]["seq"]:
+            p.append("prev_seq not below seq")
+    return p
+
+
+def chain_problems(pushes, start):
+    """prev_seq of each push is the seq of the push before it (or start, the seq the subscription began after)."""
+    bad, prev = [], start
+    for _, m in pushes:
+        if m.get("prev_seq") != prev:
+            bad.append((m.get("prev_seq"), prev))
+        prev = m["event"]["seq"] if "event" in m else m["lost"]["to"]
+    return bad
+
+
+def sec6_events(controllers):
+    s_all = Sub()
+    r = s_all.reply
+    ck(S1, "subscribe: the reply comes first, data {last_seq, oldest_seq, filtered, heartbeat_ms}",
+       r is not None and r.ok and all(is_int(r.data.get(k)) for k in ("last_seq", "oldest_seq", "heartbeat_ms"))
+       and isinstance(r.data.get("filtered"), bool), desc(r))
+    ck(S1, "subscribe (root, every agent): filtered false", r is not None and r.ok and r.data.get("filtered") is False,
+       desc(r))
+    start = r.data.get("last_seq", 0) if r is not None and r.ok else 0
     a = spawn_ok([SH, "-c", "echo one; sleep 0.5; echo two; exec sleep 1000"], name="ev-" + uuid.uuid4().hex[:8])
     aid = a["id"]
-    s_one = sub(f"agent.{aid}.")
-    time.sleep(0.3)
+    s_one = Sub({"agent": a["name"]})
+    ck(S5("subscribe"), "subscribe to one agent by name: ok, filtered", s_one.reply is not None and s_one.reply.ok
+       and s_one.reply.data.get("filtered") is True, desc(s_one.reply))
+    one_start = s_one.reply.data.get("last_seq", 0) if s_one.reply is not None and s_one.reply.ok else 0
     wait_output(aid, "two", 5)
     C.req("pause", {"agent": aid})
     wait_state(aid, ("paused",))
@@ -1204,28 +1273,20 @@ def sec6_events(controllers):
     C.req("stop", {"agent": aid, "grace_ms": 1000}, timeout=20)
     other = spawn_ok(["/bin/true"])
     wait_state(other["id"], ("exited",))
-    got = drain(s_all, 4, until=lambda o: any(b and b.get("kind") == "heartbeat" for _, b in o) and
-                any(b and b.get("kind") == "exited" and b.get("agent") == other["id"] for _, b in o))
-    two = all(len(fr) == 2 for fr, _ in got)
-    ck(S6, "PUB messages have two frames [topic, body]", got and two, [len(f) for f, _ in got][:20])
-    bad = [(f[0], event_problems(b)) for f, b in got if b is None or event_problems(b)]
-    ck(S6, "every body is one msgpack map, an EVENT", not bad, bad[:5])
-    topic_bad = []
-    for fr, b in got:
-        if not b:
-            continue
-        t = fr[0].decode("ascii", "replace")
-        if "agent" in b:
-            exp = f"agent.{b['agent']}.{b.get('kind')}"
-        else:
-            exp = f"host.{b.get('kind')}"
-        if t != exp:
-            topic_bad.append((t, exp))
-    ck(S6, "topic is agent.<ID>.<kind> (the UUID) or host.<kind>", not topic_bad, topic_bad[:5])
-    seqs = [b.get("seq") for _, b in got if b]
-    ck(S6, "seq increases by 1 per event across all topics", seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    got = s_all.drain(4, until=lambda o: any(m.get("event", {}).get("kind") == "heartbeat" for _, m in o) and
+                      any(m.get("event", {}).get("kind") == "exited" and m["event"].get("agent") == other["id"]
+                          for _, m in o))
+    ck(S1, "pushed events are one frame each, on the subscribing connection", got and all(n == 1 for n, _ in got),
+       [n for n, _ in got][:20])
+    bad = [(m, push_problems(m, s_all.id)) for _, m in got if push_problems(m, s_all.id)]
+    ck(S6, "every push is {v: 1, sub: the subscribe id, prev_seq, event: EVENT}", not bad, bad[:5])
+    evs = [m["event"] for _, m in got if "event" in m]
+    seqs = [b.get("seq") for b in evs]
+    ck(S6, "seq increases by 1 per event (root sees every event)", seqs == list(range(start + 1, start + 1 + len(seqs)))
        if seqs else False, seqs)
-    mine = [b for _, b in got if b and b.get("agent") == aid]
+    ck(S6, "prev_seq chains the pushes: each is the seq of the event before", not chain_problems(got, start),
+       chain_problems(got, start)[:5])
+    mine = [b for b in evs if b.get("agent") == aid]
     kinds = [b["kind"] for b in mine]
     sts = [b.get("state") for b in mine if b["kind"] == "status_changed"]
     ck(S7, "status_changed states follow the lifecycle: running, pausing, paused, resuming, running, stopping, exited",
@@ -1250,30 +1311,59 @@ def sec6_events(controllers):
         ck(S6, "output events cover the output (seq_first 1 .. seq_last 2, 8 bytes)",
            outs[0]["data"]["seq_first"] == 1 and outs[-1]["data"]["seq_last"] == 2
            and sum(o["data"]["bytes"] for o in outs) == 8, outs)
-    hb = [b for fr, b in got if b and b.get("kind") == "heartbeat"]
-    ck(S6, "host.heartbeat every few seconds (heartbeat_interval 1s)", hb, "none within the wait")
+    hb = [b for b in evs if b.get("kind") == "heartbeat"]
+    ck(S6, "a heartbeat every few seconds (heartbeat_interval 1s)", hb, "none within the wait")
     if hb:
         ck(S6, "heartbeat data is {uptime_s, cpus, mem_total, mem_available, load1}",
            set((hb[0].get("data") or {}).keys()) == {"uptime_s", "cpus", "mem_total", "mem_available", "load1"}
            and is_int(hb[0]["data"]["uptime_s"]), hb[0].get("data"))
         ck(S6, "heartbeat has no agent, state or reason", not ({"agent", "state", "reason"} & set(hb[0])), hb[0])
-    ga = drain(s_agent, 0.5)
-    ck(S1, "subscribing \"agent.\" gets only agent topics", all(f[0].startswith(b"agent.") for f, _ in ga), len(ga))
-    gh = drain(s_host, 0.5)
-    ck(S1, "subscribing \"host.\" gets only host topics, e.g. the heartbeat",
-       gh and all(f[0].startswith(b"host.") for f, _ in gh), [f[0] for f, _ in gh][:5])
-    go = drain(s_one, 0.5)
-    ck(S1, "subscribing \"agent.ID.\" gets only that agent's events",
-       go and all(f[0].startswith(f"agent.{aid}.".encode()) for f, _ in go), [f[0] for f, _ in go][:5])
-    # replay: the events op returns the same events
+    go = s_one.drain(2.5, until=lambda o: any(m.get("event", {}).get("kind") == "heartbeat" for _, m in o)
+                     and any(m.get("event", {}).get("kind") == "exited" for _, m in o))
+    oe = [m["event"] for _, m in go if "event" in m]
+    ck(S6, "an agent's subscription gets that agent's events and host events only",
+       oe and all(e.get("agent") in (None, aid) for e in oe) and any(e.get("agent") == aid for e in oe),
+       [(e.get("seq"), e.get("agent"), e.get("kind")) for e in oe][:10])
+    ck(S6, "a filtered stream has no hole that looks like a loss: prev_seq is the seq delivered before",
+       not chain_problems(go, one_start), chain_problems(go, one_start)[:5])
+    # replay then live, on one subscription: the same events, in order, once
     if seqs:
+        s_re = Sub({"since_seq": seqs[0]})
+        want = [b for b in evs]
+        rep = s_re.drain(4, until=lambda o: len([1 for _, m in o if "event" in m]) >= len(want))
+        rs = [m["event"] for _, m in rep if "event" in m]
+        ck(S6, "subscribe since_seq: the events from since_seq first (same seq, same bodies), then live",
+           rs[:len(want)] == want, [(e.get("seq"), e.get("kind")) for e in rs[:8]])
+        ck(S6, "subscribe since_seq: no seq twice", len({e["seq"] for e in rs}) == len(rs), [e["seq"] for e in rs])
+        ck(S6, "subscribe since_seq: prev_seq starts at since_seq - 1", not chain_problems(rep, seqs[0] - 1),
+           chain_problems(rep, seqs[0] - 1)[:5])
+        # the events op replays the same events
         r = C.req("events", {"since_seq": seqs[0], "limit": len(seqs)})
-        rep = {e["seq"]: e for e in (r.data.get("events", []) if r and r.ok else [])}
-        live = {b["seq"]: b for _, b in got if b}
-        diff = [s for s in live if rep.get(s) != live[s]]
+        rp = {e["seq"]: e for e in (r.data.get("events", []) if r and r.ok else [])}
+        live = {b["seq"]: b for b in evs}
+        diff = [q for q in live if rp.get(q) != live[q]]
         ck(S6, "the events op replays the live events (same seq, same bodies)", not diff,
-           [(live[s], rep.get(s)) for s in diff[:3]])
-    for s in (s_all, s_agent, s_host, s_one):
+           [(live[q], rp.get(q)) for q in diff[:3]])
+        ck(S5("events"), "events for root: filtered absent or false", r is not None and r.ok
+           and not r.data.get("filtered"), desc(r))
+        # a second subscribe on the same connection replaces the first: only the new id from then on
+        r2 = s_re.subscribe({})
+        ck(S5("subscribe"), "a second subscribe on a connection: ok, it replaces the first", r2 is not None and r2.ok,
+           desc(r2))
+        later = s_re.drain(2.5, until=lambda o: len(o) >= 1)
+        ck(S5("subscribe"), "after a second subscribe the pushes carry only its id",
+           later and all(m.get("sub") == s_re.id for _, m in later), [m.get("sub") for _, m in later][:5])
+        r3 = s_re.req("unsubscribe")
+        ck(S5("unsubscribe"), "unsubscribe: ok, data {}", r3 is not None and r3.ok and r3.data == {}, desc(r3))
+        s_re.drain(0.3)
+        after = s_re.drain(2.5)
+        ck(S5("unsubscribe"), "after unsubscribe nothing is pushed (not even heartbeats)", not after, after[:3])
+        r4 = s_re.req("unsubscribe")
+        ck(S5("unsubscribe"), "unsubscribe without a subscription: not_found", err_is(r4, "not_found"), desc(r4))
+        s_re.close()
+    r = C.req("subscribe", {"agent": "nope-" + uuid.uuid4().hex[:6]})
+    ck(S5("subscribe"), "subscribe to an unknown agent: not_found", err_is(r, "not_found"), desc(r))
+    for s in (s_all, s_one):
         s.close()
     guard(S6, "events")
 

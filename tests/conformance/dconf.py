@@ -55,7 +55,8 @@ KINDS = ["status_changed", "output", "error", "exited", "heartbeat", "limit_hit"
 CODES = ["bad_request", "unsupported_version", "unknown_op", "not_found", "conflict", "limit_exceeded",
          "unenforceable", "permission_denied", "spawn_failed", "timeout", "busy", "internal"]
 OPS = ["health", "list", "get", "pause", "resume", "kill", "remove", "spawn", "stop", "signal", "stdin",
-       "output", "action", "batch", "events", "stats", "shutdown", "wait", "tenants"]
+       "output", "action", "batch", "events", "stats", "shutdown", "wait", "tenants", "subscribe",
+       "unsubscribe"]
 AGENT_OPS = ["get", "pause", "resume", "kill", "remove", "stop", "signal", "stdin", "output", "action", "wait"]
 
 
@@ -460,7 +461,6 @@ class Daemon:
         self.runtime_dir = os.path.join(self.tmpdir, "run")
         self.state_dir = os.path.join(self.tmpdir, "state")
         self.control = f"ipc://{self.runtime_dir}/control"
-        self.events = f"ipc://{self.runtime_dir}/events"
         self.log = os.path.join(self.tmpdir, "descartesd.log")
         self.conf = os.path.join(self.tmpdir, "descartesd.conf")
         self.cgroup_root = None

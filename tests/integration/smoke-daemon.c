@@ -195,31 +195,59 @@ static int output_lines(const char *agent, ProtoStream stream, ProtoReply *ret)
         return call(&req, ret);
 }
 
-/* Waits for a PUB message whose topic starts with prefix; returns 0 and its body decoded. */
-static int wait_event(const char *prefix, ProtoEvent *ret)
+/* Waits for a pushed event of kind about agent (NULL: a host event); returns 0 and the event. */
+static int wait_event(const char *agent, ProtoEventKind kind, ProtoEvent *ret)
 {
         for (int i = 0; i < 200; i++) {
                 zmq_pollitem_t pi = {.socket = sub, .events = ZMQ_POLLIN};
-                char topic[256];
+                ProtoPush p = {};
                 zmq_msg_t body;
-                ProtoError err;
-                int n;
 
                 if (zmq_poll(&pi, 1, 100) <= 0)
                         continue;
-                n = zmq_recv(sub, topic, sizeof topic - 1, 0);
-                if (n < 0)
-                        return -errno;
-                topic[MIN((size_t)n, sizeof topic - 1)] = 0;
                 zmq_msg_init(&body);
                 if (zmq_msg_recv(&body, sub, 0) < 0)
                         return -errno;
-                if (strncmp(topic, prefix, strlen(prefix)) == 0) {
-                        int r = proto_event_decode(zmq_msg_data(&body), zmq_msg_size(&body), ret, &err);
+                if (proto_push_decode(zmq_msg_data(&body), zmq_msg_size(&body), &p, NULL) >= 0 && p.has_event &&
+                    p.event.kind == kind && (agent ? p.event.agent && streq(p.event.agent, agent) : !p.event.agent)) {
+                        *ret = p.event;
+                        p.event = (ProtoEvent){};
+                        proto_push_done(&p);
                         zmq_msg_close(&body);
-                        return r;
+                        return 0;
                 }
+                proto_push_done(&p);
                 zmq_msg_close(&body);
+        }
+        return -ETIMEDOUT;
+}
+
+/* Subscribes sub to every event: the reply comes before any push. */
+static int subscribe_all(void)
+{
+        ProtoRequest req = {.op = PROTO_OP_SUBSCRIBE, .id = (char *)"smoke-sub"};
+        _cleanup_free_ void *buf = NULL;
+        size_t len;
+
+        if (proto_request_encode(&req, &buf, &len) < 0 || zmq_send(sub, buf, len, 0) < 0)
+                return -EIO;
+        for (int i = 0; i < 50; i++) {
+                zmq_pollitem_t pi = {.socket = sub, .events = ZMQ_POLLIN};
+                ProtoReply r = {};
+                zmq_msg_t body;
+                bool ok;
+
+                if (zmq_poll(&pi, 1, 100) <= 0)
+                        continue;
+                zmq_msg_init(&body);
+                if (zmq_msg_recv(&body, sub, 0) < 0)
+                        return -errno;
+                ok = proto_reply_decode(zmq_msg_data(&body), zmq_msg_size(&body), PROTO_OP_SUBSCRIBE, &r, NULL) >=
+                             0 &&
+                     r.ok && streq(r.id, "smoke-sub");
+                proto_reply_done(&r);
+                zmq_msg_close(&body);
+                return ok ? 0 : -EPROTO;
         }
         return -ETIMEDOUT;
 }
@@ -347,17 +375,14 @@ static int run(void)
               "a repeated request id did not return the first reply");
         proto_reply_done(&r);
         {
-                char prefix[128];
                 ProtoEvent e = {};
-                snprintf(prefix, sizeof prefix, "agent.%s.status_changed", id1);
-                CHECK(wait_event(prefix, &e) == 0 && e.has_state && streq(e.agent, id1),
+                CHECK(wait_event(id1, PROTO_EVENT_STATUS_CHANGED, &e) == 0 && e.has_state && streq(e.agent, id1),
                       "no status_changed event");
                 proto_event_done(&e);
-                snprintf(prefix, sizeof prefix, "agent.%s.output", id1);
-                CHECK(wait_event(prefix, &e) == 0 && e.kind == PROTO_EVENT_OUTPUT && e.data.data,
+                CHECK(wait_event(id1, PROTO_EVENT_OUTPUT, &e) == 0 && e.kind == PROTO_EVENT_OUTPUT && e.data.data,
                       "no output event");
                 proto_event_done(&e);
-                CHECK(wait_event("host.heartbeat", &e) == 0 && e.kind == PROTO_EVENT_HEARTBEAT &&
+                CHECK(wait_event(NULL, PROTO_EVENT_HEARTBEAT, &e) == 0 && e.kind == PROTO_EVENT_HEARTBEAT &&
                               e.data.data,
                       "no heartbeat");
                 proto_event_done(&e);
@@ -569,7 +594,7 @@ static int run(void)
 int main(void)
 {
         const char *mount = find_cgroup2();
-        char runtime[300], state[300], ctl[320], conf[320], events[340];
+        char runtime[300], state[300], ctl[320], conf[320];
         int rc;
 
         if (geteuid() != 0 || !mount) {
@@ -585,7 +610,6 @@ int main(void)
         snprintf(state, sizeof state, "%s/state", tmpdir);
         snprintf(ctl, sizeof ctl, "%s/control", runtime);
         snprintf(endpoint, sizeof endpoint, "ipc://%s", ctl);
-        snprintf(events, sizeof events, "ipc://%s/events", runtime);
         snprintf(conf, sizeof conf, "%s/descartesd.conf", tmpdir);
         if (write_file_replace_at(AT_FDCWD, conf, "heartbeat_interval = 200ms\n", 27, 0644, true) < 0)
                 return 1;
@@ -612,14 +636,12 @@ int main(void)
                 fprintf(stderr, "cannot connect to %s\n", endpoint);
                 return 1;
         }
-        sub = zmq_socket(ctx, ZMQ_SUB);
+        sub = zmq_socket(ctx, ZMQ_DEALER);
         zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-        if (zmq_connect(sub, events) < 0) {
-                fprintf(stderr, "cannot connect to %s\n", events);
+        if (zmq_connect(sub, endpoint) < 0 || subscribe_all() < 0) {
+                fprintf(stderr, "cannot subscribe at %s\n", endpoint);
                 return 1;
         }
-        usleep(200000); /* let the subscription reach the PUB */
         rc = run();
         /* a clean exit on SIGTERM (under ASan this also says: no leaks) */
         if (sock) {
