@@ -581,9 +581,10 @@ typedef struct ProtoLostRange {
 } ProtoLostRange;
 
 typedef struct ProtoPush {
-        uint32_t v;       /* decode: always PROTO_VERSION; encode: 0 means PROTO_VERSION */
-        char *sub;        /* the subscribe request's id */
-        uint64_t prev_seq; /* every seq between prev_seq and this message's seq is not for this subscription */
+        uint32_t v;        /* decode: always PROTO_VERSION; encode: 0 means PROTO_VERSION */
+        char *sub;         /* the subscribe request's id */
+        uint64_t prev_seq; /* every seq between prev_seq and this message's seq is not for this subscription
+                            */
         bool has_event;
         ProtoEvent event;
         bool has_lost;

@@ -99,8 +99,8 @@ static int load_file(EventLog *l, const char *name, EventRing *ring, LoadResult 
                 memcpy(&rh, buf + off, sizeof(EventLogRecordHeader));
                 hsize = rh.magic == EVENT_LOG_RECORD2_MAGIC ? sizeof(EventLogRecordHeader2)
                                                             : sizeof(EventLogRecordHeader);
-                if ((rh.magic != EVENT_LOG_RECORD_MAGIC && rh.magic != EVENT_LOG_RECORD2_MAGIC) || rh.len == 0 ||
-                    rh.len > EVENT_LOG_RECORD_MAX) {
+                if ((rh.magic != EVENT_LOG_RECORD_MAGIC && rh.magic != EVENT_LOG_RECORD2_MAGIC) ||
+                    rh.len == 0 || rh.len > EVENT_LOG_RECORD_MAX) {
                         log_error("Event log %s/%s has a corrupt record at offset %zu, ignoring the rest of "
                                   "it.",
                                   l->state_dir, name, off);

@@ -20,9 +20,9 @@
 
 #include "event-ring.h"
 
-#define EVENT_LOG_FILE         "events.log"
-#define EVENT_LOG_FILE_OLD     "events.log.1"
-#define EVENT_LOG_MAGIC        "DSCEVLOG"
+#define EVENT_LOG_FILE          "events.log"
+#define EVENT_LOG_FILE_OLD      "events.log.1"
+#define EVENT_LOG_MAGIC         "DSCEVLOG"
 #define EVENT_LOG_VERSION       2u
 #define EVENT_LOG_RECORD_MAGIC  0x31545645u /* "EVT1": format 1, no owner */
 #define EVENT_LOG_RECORD2_MAGIC 0x32545645u /* "EVT2" */

@@ -48,7 +48,8 @@ void events_publish(Manager *m, ProtoEventKind kind, const Agent *a, const Proto
         if (r < 0) {
                 /* subscribers are told of the hole as `lost` when they reach it */
                 m->stats.event_send_failures++;
-                log_debug_errno(r, "Failed to keep event %llu for subscribers: %m", (unsigned long long)e.seq);
+                log_debug_errno(r, "Failed to keep event %llu for subscribers: %m",
+                                (unsigned long long)e.seq);
         } else
                 m->stats.events_published++;
         proto_value_done(&e.data);

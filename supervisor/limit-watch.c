@@ -31,8 +31,7 @@ static void publish(LimitWatch *w, CgroupCounter k, uint64_t count)
 
         if (proto_event_data_encode(PROTO_EVENT_LIMIT_HIT, &d, &data) >= 0) {
                 log_agent_debug(w->agent, "Reached %s (%" PRIu64 " times).", name, count);
-                events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent, NULL, NULL,
-                               &data);
+                events_publish(w->agent->manager, PROTO_EVENT_LIMIT_HIT, w->agent, NULL, NULL, &data);
         }
         proto_value_done(&data);
 }

@@ -643,9 +643,8 @@ int manager_run(Manager *m)
 {
         int r;
 
-        log_info("descartesd %s ready: control %s, cgroup %s (controllers:%s%s%s%s).",
-                 DESCARTES_VERSION, m->config.control, m->cgroup->path,
-                 strv_length(m->cgroup->enabled) ? "" : " none",
+        log_info("descartesd %s ready: control %s, cgroup %s (controllers:%s%s%s%s).", DESCARTES_VERSION,
+                 m->config.control, m->cgroup->path, strv_length(m->cgroup->enabled) ? "" : " none",
                  agent_cgroup_root_has(m->cgroup, "cpu") ? " cpu" : "",
                  agent_cgroup_root_has(m->cgroup, "memory") ? " memory" : "",
                  agent_cgroup_root_has(m->cgroup, "pids") ? " pids" : "");

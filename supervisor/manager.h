@@ -83,13 +83,13 @@ typedef struct Manager {
         RequestCache *request_cache;
         TenantLedger *tenant_ledger; /* per caller uid: the request rate's token bucket, denied attempts */
         EventRing *event_ring;
-        EventLog *event_log; /* STATE/events.log: the ring and the seq across restarts */
-        struct Trash *trash; /* STATE/trash: removed agents' files, deleted in the background */
-        uint64_t next_event_seq; /* the last seq published (the next is one more) */
+        EventLog *event_log;         /* STATE/events.log: the ring and the seq across restarts */
+        struct Trash *trash;         /* STATE/trash: removed agents' files, deleted in the background */
+        uint64_t next_event_seq;     /* the last seq published (the next is one more) */
         Subscription *subscriptions; /* subscription.c */
         size_t n_subscriptions;
         sd_event_source *subscription_retry; /* armed while a subscriber's queue is full */
-        Call *calls; /* every request not answered yet */
+        Call *calls;                         /* every request not answered yet */
         /* what agents notify (started, frozen, ended, stdin acks...): the control layer (call-wait.c) */
         void (*agent_observer)(Agent *a, const AgentNotice *n);
         SeccompCache *seccomp_cache; /* compiled policies, by their bytes */

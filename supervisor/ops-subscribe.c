@@ -35,10 +35,11 @@ static int op_subscribe(Call *c)
                              },
                              NULL);
         if (r == -EUSERS)
-                return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED,
-                                        "you have %d subscriptions already: end one (unsubscribe, or close its "
-                                        "connection) first",
-                                        PROTO_SUBSCRIPTIONS_PER_USER_MAX);
+                return call_reply_error(
+                        c, PROTO_ERROR_LIMIT_EXCEEDED,
+                        "you have %d subscriptions already: end one (unsubscribe, or close its "
+                        "connection) first",
+                        PROTO_SUBSCRIPTIONS_PER_USER_MAX);
         if (r == -ENFILE)
                 return call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED,
                                         "the daemon has %d subscriptions already: try again later",

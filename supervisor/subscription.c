@@ -93,7 +93,8 @@ int subscription_add(Manager *m, const SubscriptionRequest *req, Subscription **
         strcpy(s->id, req->id);
         if (req->agent)
                 strcpy(s->agent, req->agent);
-        s->viewer = (EventViewer){.uid = req->uid, .admin = req->admin, .agent = req->agent ? s->agent : NULL};
+        s->viewer =
+                (EventViewer){.uid = req->uid, .admin = req->admin, .agent = req->agent ? s->agent : NULL};
         event_cursor_init(&s->cursor, m->event_ring, req->live_only, req->since_seq, m->next_event_seq);
 
         if (old)
@@ -158,7 +159,8 @@ static int send_step(Subscription *s, const EventStep *step)
         return r;
 }
 
-/* Sends what follows the cursor: 0 when all went, -EAGAIN when the queue is full, -EHOSTUNREACH when gone. */
+/* Sends what follows the cursor: 0 when all went, -EAGAIN when the queue is full, -EHOSTUNREACH when gone.
+ */
 static int pump_one(Subscription *s)
 {
         Manager *m = s->manager;

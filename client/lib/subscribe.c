@@ -23,8 +23,8 @@
 #define SUBSCRIPTION_SILENCE_SLACK_USEC (USEC_PER_SEC)
 
 struct DescartesSubscription {
-        DescartesClient *client; /* for request ids; a subscription is freed before its client */
-        void *socket;            /* DEALER on the control endpoint */
+        DescartesClient *client;             /* for request ids; a subscription is freed before its client */
+        void *socket;                        /* DEALER on the control endpoint */
         char agent[PROTO_AGENT_REF_MAX + 1]; /* "" : every event the caller may see */
         char sub_id[PROTO_ID_MAX + 1];       /* the id of the last subscribe sent: pushes carry it */
         uint64_t silence_usec;               /* no message for this long: subscribe again */
@@ -33,9 +33,9 @@ struct DescartesSubscription {
         uint64_t last_seq; /* the last seq delivered */
         uint64_t dropped;
         uint64_t resubscribed;
-        bool gap;           /* the last event delivered followed a loss */
+        bool gap; /* the last event delivered followed a loss */
         uint64_t gap_from, gap_to;
-        bool pending_gap;   /* a loss was announced: reported with the next event */
+        bool pending_gap; /* a loss was announced: reported with the next event */
         uint64_t pending_from, pending_to;
 };
 
@@ -238,8 +238,8 @@ static int next_event(DescartesSubscription *s, uint64_t timeout_usec, ProtoEven
  * caller's error at once. Pushes cannot come before the reply. */
 static int subscribe_first(DescartesSubscription *s, DescartesError *e)
 {
-        uint64_t deadline =
-                now_usec(CLOCK_MONOTONIC) + descartes_client_get_op_timeout(s->client, DESCARTES_OP_SUBSCRIBE);
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) +
+                            descartes_client_get_op_timeout(s->client, DESCARTES_OP_SUBSCRIBE);
         int r;
 
         r = send_subscribe(s, false, e);
@@ -300,7 +300,8 @@ int descartes_subscribe(DescartesClient *c, const char *agent, DescartesSubscrip
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "invalid argument");
         if (agent && (agent[0] == 0 || strlen(agent) > PROTO_AGENT_REF_MAX))
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
-                                        "\"%s\" cannot be subscribed to: an agent id or name is needed", agent);
+                                        "\"%s\" cannot be subscribed to: an agent id or name is needed",
+                                        agent);
         r = client_endpoint_check(c->endpoint, e);
         if (r < 0)
                 return r;

@@ -24,6 +24,7 @@ import random  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+import zmq  # noqa: E402
 
 SA = "1. Transport / Access (hostile tenant)"
 SR = "2. Envelopes / Reply"
@@ -373,11 +374,131 @@ def phase_fuzz(t):
 
 # ---------------------------------------------------------------------------------------------------------
 
+SE = "5. subscribe (hostile tenant)"
+
+
+class RawSub:
+    """A DEALER of its own for subscribing; reads replies and pushes apart."""
+
+    def __init__(self, control, rcvhwm=None):
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if rcvhwm is not None:
+            self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
+            self.sock.setsockopt(zmq.RCVBUF, 4096)
+        self.sock.connect(control)
+        self.pushes = []
+
+    def req(self, op, args=None, raw=None, timeout=10):
+        rid = "s-" + uuid.uuid4().hex[:12]
+        self.sock.send(raw if raw is not None else enc({"v": 1, "id": rid, "op": op, "args": args or {}}))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.sock.poll(50):
+                continue
+            m = dconf.dec_one(self.sock.recv_multipart()[-1])[0]
+            if isinstance(m, dict) and "sub" in m:
+                self.pushes.append(m)
+            elif isinstance(m, dict) and (raw is not None or m.get("id") == rid):
+                return dconf.Reply(b"", m, None)
+        return None
+
+    def drain(self, secs):
+        deadline = time.monotonic() + secs
+        while time.monotonic() < deadline:
+            if self.sock.poll(50):
+                m = dconf.dec_one(self.sock.recv_multipart()[-1])[0]
+                if isinstance(m, dict) and "sub" in m:
+                    self.pushes.append(m)
+        out, self.pushes = self.pushes, []
+        return out
+
+    def close(self):
+        self.sock.close(0)
+
+
+def chain_ok(pushes, sub_id):
+    """Every push of sub_id chains to the one before (prev_seq), losses said with lost: nothing silent."""
+    prev = None
+    for m in pushes:
+        if m.get("sub") != sub_id:
+            continue
+        if prev is not None and m.get("prev_seq") != prev:
+            return False
+        prev = m["event"]["seq"] if "event" in m else m["lost"]["to"]
+    return True
+
+
+def phase_subscribe(t):
+    """Subscriptions from a hostile tenant: bad arguments, root's agents, twice, unsubscribe without one,
+    vanishing, the per-uid cap; the daemon keeps answering."""
+    s = RawSub(LIVE_CONTROL)
+    for what, args in (("since_seq a string", {"since_seq": "1"}), ("since_seq negative", {"since_seq": -1}),
+                       ("since_seq a float", {"since_seq": dconf.F64(1.0)}), ("agent an integer", {"agent": 12}),
+                       ("agent empty", {"agent": ""}), ("agent of 65 bytes", {"agent": "a" * 65}),
+                       ("agent of 1 MB", {"agent": "a" * MIB}), ("since_seq 2^64 - 1", {"since_seq": W(0xcf, 2**64 - 1)})):
+        r = s.req("subscribe", args)
+        exp_ok = what == "since_seq 2^64 - 1"
+        ck(SE, f"subscribe with {what}: {'ok (starts live)' if exp_ok else 'bad_request'}",
+           r is not None and (r.ok if exp_ok else r.code == "bad_request"), desc(r))
+        health_after(SE, f"subscribe with {what}")
+    r = s.req(None, raw=enc({"v": 1, "id": "sl", "op": "subscribe", "args": [1, 2]}))
+    ck(SE, "subscribe with args a list: bad_request", r is not None and r.code == "bad_request", desc(r))
+    for st, (aid, name) in t["states"].items():
+        for ref in (aid, name):
+            r = s.req("subscribe", {"agent": ref})
+            ck(SE, f"subscribe to root's {st} agent by {'id' if ref == aid else 'name'}: not_found",
+               r is not None and r.code == "not_found", desc(r))
+    s.close()
+
+    s = RawSub(LIVE_CONTROL)
+    r = s.req("unsubscribe")
+    ck(SE, "unsubscribe without a subscription: not_found", r is not None and r.code == "not_found", desc(r))
+    r1 = s.req("subscribe", {"since_seq": 0})
+    r2 = s.req("subscribe", {})
+    ck(SE, "subscribe twice on one connection: both ok", r1 is not None and r1.ok and r2 is not None and r2.ok,
+       f"{desc(r1)} / {desc(r2)}")
+    s.pushes = []
+    later = s.drain(2.5)
+    ck(SE, "after the second subscribe only its pushes come (one subscription per connection)",
+       later and r2 is not None and all(m.get("sub") == r2.id for m in later), [m.get("sub") for m in later][:5])
+    ev = [m["event"] for m in later if "event" in m]
+    mine = {a for a in (x.get("agent") for x in ev) if a}
+    root_ids = {aid for aid, _ in t["states"].values()}
+    ck(SE, "a tenant's stream holds none of root's agents", not (mine & root_ids), mine & root_ids)
+    s.close()
+
+    # subscriptions that vanish, and the per-uid cap of 64 (closed ones are ended by the next push)
+    subs = []
+    for i in range(64):
+        x = RawSub(LIVE_CONTROL, rcvhwm=1)
+        r = x.req("subscribe", {"since_seq": 0})
+        if r is None or not r.ok:
+            ck(SE, f"64 subscriptions of one tenant are accepted (#{i + 1})", False, desc(r))
+            x.close()
+            break
+        subs.append(x)
+    extra = RawSub(LIVE_CONTROL)
+    r = extra.req("subscribe", {})
+    ck(SE, "the 65th subscription of a tenant: limit_exceeded", r is not None and r.code == "limit_exceeded", desc(r))
+    health_after(SE, "64 subscriptions that never read")
+    for x in subs:
+        x.close()
+    time.sleep(2.5)  # heartbeats (1 s) find the closed connections
+    r = extra.req("subscribe", {})
+    ck(SE, "subscriptions whose connections closed are ended: a new one is accepted", r is not None and r.ok,
+       desc(r))
+    extra.close()
+    health_after(SE, "subscriptions that vanished")
+
+
 def tenant_main(role, control, t):
     global C
     _, C = tenant_session(control)
+    global LIVE_CONTROL
+    LIVE_CONTROL = control
     {"notfound": lambda: phase_notfound(t), "remove": phase_concurrent_remove, "odd": phase_odd_fields,
-     "fuzz": lambda: phase_fuzz(t)}[role]()
+     "fuzz": lambda: phase_fuzz(t), "subscribe": lambda: phase_subscribe(t)}[role]()
     C.close()
     return 0
 
@@ -399,6 +520,40 @@ class Watchdog(threading.Thread):
                 except Exception as e:
                     print(f"watchdog: restart failed: {e}", flush=True)
                     return
+
+
+def slow_subscriber(D, c):
+    """A subscriber that does not read while events pile up: the daemon answers others meanwhile, and when it
+    reads at last every event is there, or said lost, in order (the prev_seq chain has no silent hole)."""
+    slow = RawSub(D.control, rcvhwm=1)
+    r = slow.req("subscribe", {"since_seq": 0})
+    ck(SE, "root: a subscriber that will not read: subscribe ok", r is not None and r.ok, desc(r))
+    sub_id = None
+    agents = []
+    for i in range(8):
+        a = c.req("spawn", {"argv": [SH, "-c", "i=0; while [ $i -lt 400 ]; do echo line $i; i=$((i+1)); "
+                                           "sleep 0.005; done"]}, timeout=20)
+        if a is not None and a.ok:
+            agents.append(a.data["agent"]["id"])
+    worst = 0.0
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        t0 = time.monotonic()
+        h = c.req("health", timeout=5)
+        worst = max(worst, time.monotonic() - t0)
+        if h is None or not h.ok:
+            worst = 99
+            break
+        time.sleep(0.05)
+    ck(SE, "root: health keeps answering while a subscriber does not read", worst < 5, f"slowest {worst:.3f} s")
+    got = slow.drain(4)
+    sub_id = got[0]["sub"] if got else None
+    ck(SE, "root: the slow subscriber gets its events once it reads, chained by prev_seq (losses said)",
+       got and chain_ok(got, sub_id), [(m.get("prev_seq"), m.get("event", {}).get("seq"), m.get("lost"))
+                                       for m in got][:10])
+    slow.close()
+    for aid in agents:
+        c.req("kill", {"agent": aid}, timeout=10)
 
 
 def root_setup(c):
@@ -476,7 +631,7 @@ def main():
                         r = C.req(op, args, timeout=5)
                         ck(SA, f"{what}: not_found", r is not None and r.code == "not_found", desc(r))
                         health_after(SA, what)
-            for role in ("notfound", "remove", "odd", "fuzz"):
+            for role in ("notfound", "remove", "odd", "subscribe", "fuzz"):
                 th = None
                 if role == "notfound":
                     th = threading.Thread(target=spawner, daemon=True)
@@ -486,6 +641,7 @@ def main():
                     stop_spawner.set()
                     th.join(15)
                 ck(SA, f"the tenant's {role} phase ran to completion", rc == 0, f"rc {rc}: {out[-1500:]}")
+            slow_subscriber(D, C)
             # root's agents were not touched by the tenant
             for st, (aid, _) in states.items():
                 g = C.req("get", {"agent": aid})

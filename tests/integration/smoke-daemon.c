@@ -208,8 +208,9 @@ static int wait_event(const char *agent, ProtoEventKind kind, ProtoEvent *ret)
                 zmq_msg_init(&body);
                 if (zmq_msg_recv(&body, sub, 0) < 0)
                         return -errno;
-                if (proto_push_decode(zmq_msg_data(&body), zmq_msg_size(&body), &p, NULL) >= 0 && p.has_event &&
-                    p.event.kind == kind && (agent ? p.event.agent && streq(p.event.agent, agent) : !p.event.agent)) {
+                if (proto_push_decode(zmq_msg_data(&body), zmq_msg_size(&body), &p, NULL) >= 0 &&
+                    p.has_event && p.event.kind == kind &&
+                    (agent ? p.event.agent && streq(p.event.agent, agent) : !p.event.agent)) {
                         *ret = p.event;
                         p.event = (ProtoEvent){};
                         proto_push_done(&p);
@@ -242,8 +243,8 @@ static int subscribe_all(void)
                 zmq_msg_init(&body);
                 if (zmq_msg_recv(&body, sub, 0) < 0)
                         return -errno;
-                ok = proto_reply_decode(zmq_msg_data(&body), zmq_msg_size(&body), PROTO_OP_SUBSCRIBE, &r, NULL) >=
-                             0 &&
+                ok = proto_reply_decode(zmq_msg_data(&body), zmq_msg_size(&body), PROTO_OP_SUBSCRIBE, &r,
+                                        NULL) >= 0 &&
                      r.ok && streq(r.id, "smoke-sub");
                 proto_reply_done(&r);
                 zmq_msg_close(&body);
@@ -376,10 +377,12 @@ static int run(void)
         proto_reply_done(&r);
         {
                 ProtoEvent e = {};
-                CHECK(wait_event(id1, PROTO_EVENT_STATUS_CHANGED, &e) == 0 && e.has_state && streq(e.agent, id1),
+                CHECK(wait_event(id1, PROTO_EVENT_STATUS_CHANGED, &e) == 0 && e.has_state &&
+                              streq(e.agent, id1),
                       "no status_changed event");
                 proto_event_done(&e);
-                CHECK(wait_event(id1, PROTO_EVENT_OUTPUT, &e) == 0 && e.kind == PROTO_EVENT_OUTPUT && e.data.data,
+                CHECK(wait_event(id1, PROTO_EVENT_OUTPUT, &e) == 0 && e.kind == PROTO_EVENT_OUTPUT &&
+                              e.data.data,
                       "no output event");
                 proto_event_done(&e);
                 CHECK(wait_event(NULL, PROTO_EVENT_HEARTBEAT, &e) == 0 && e.kind == PROTO_EVENT_HEARTBEAT &&

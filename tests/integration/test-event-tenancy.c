@@ -258,7 +258,7 @@ static void test_tenants(void **state)
         ITest *t = *state;
         Harness *h = t->h;
         _cleanup_free_ char *rep_a = NULL, *rep_b = NULL, *live_a = NULL, *replay_a = NULL, *rep_c = NULL,
-                               *id_a = NULL, *id_b = NULL;
+                            *id_a = NULL, *id_b = NULL;
         _cleanup_(descartes_subscription_freep) DescartesSubscription *admin = NULL;
         int sub_out, sub_stop, fd;
         pid_t sub, pid;
@@ -355,10 +355,11 @@ static pid_t start_follow(Harness *h, bool json, int *ret_fd)
                 if (dup2(out[1], STDOUT_FILENO) < 0)
                         _exit(127);
                 if (json)
-                        execl(harness_descartesctl(), "descartesctl", "-H", h->control, "-o", "json", "events",
-                              (char *)NULL);
+                        execl(harness_descartesctl(), "descartesctl", "-H", h->control, "-o", "json",
+                              "events", (char *)NULL);
                 else
-                        execl(harness_descartesctl(), "descartesctl", "-H", h->control, "events", (char *)NULL);
+                        execl(harness_descartesctl(), "descartesctl", "-H", h->control, "events",
+                              (char *)NULL);
                 _exit(127);
         }
         close(out[1]);
@@ -454,8 +455,8 @@ static void test_follow_restart(void **state)
                 assert_true(!nl || seq < nl);
                 q = strtoull(seq + 6, NULL, 10);
                 if (n > 0 && q != last + 1)
-                        fail_msg("after seq %llu came %llu:\n%s", (unsigned long long)last, (unsigned long long)q,
-                                 js.out);
+                        fail_msg("after seq %llu came %llu:\n%s", (unsigned long long)last,
+                                 (unsigned long long)q, js.out);
                 if (n == 0)
                         first = q;
                 last = q;

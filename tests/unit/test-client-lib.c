@@ -50,10 +50,10 @@ typedef struct FakeSub {
 } FakeSub;
 
 typedef struct FakePush {
-        int sub;            /* index in subs */
-        bool stale;         /* carries another sub id than the subscription's */
-        bool garbage;       /* a push that does not decode */
-        ProtoPush push;     /* sub set when sent */
+        int sub;        /* index in subs */
+        bool stale;     /* carries another sub id than the subscription's */
+        bool garbage;   /* a push that does not decode */
+        ProtoPush push; /* sub set when sent */
         char agent[64];
 } FakePush;
 
@@ -723,9 +723,10 @@ static void push_event(Fake *f, int sub, uint64_t prev_seq, const char *agent, u
 {
         pthread_mutex_lock(&f->lock);
         assert_true(f->n_pushes < FAKE_PUSHES_MAX);
-        f->pushes[f->n_pushes] = (FakePush){
-                .sub = sub,
-                .push = {.prev_seq = prev_seq, .has_event = true, .event = {.seq = seq, .ts_ns = 1, .kind = kind}}};
+        f->pushes[f->n_pushes] = (FakePush){.sub = sub,
+                                            .push = {.prev_seq = prev_seq,
+                                                     .has_event = true,
+                                                     .event = {.seq = seq, .ts_ns = 1, .kind = kind}}};
         if (agent)
                 (void)snprintf(f->pushes[f->n_pushes].agent, sizeof f->pushes[0].agent, "%s", agent);
         f->n_pushes++;
@@ -789,12 +790,14 @@ static void test_subscription(void **state)
 
         /* a loss is said, and reported with the next event; a repeat, a stale subscription's push and an
          * unreadable push are not delivered */
-        push_special(f, 0, (FakePush){.push = {.prev_seq = 6, .has_lost = true, .lost = {.from = 7, .to = 9}}});
+        push_special(f, 0,
+                     (FakePush){.push = {.prev_seq = 6, .has_lost = true, .lost = {.from = 7, .to = 9}}});
         push_event(f, 0, 9, NULL, 10, PROTO_EVENT_HEARTBEAT);
         push_event(f, 0, 9, NULL, 10, PROTO_EVENT_HEARTBEAT);
         push_special(f, 0,
                      (FakePush){.stale = true,
-                                .push = {.has_event = true, .event = {.seq = 11, .kind = PROTO_EVENT_HEARTBEAT}}});
+                                .push = {.has_event = true,
+                                         .event = {.seq = 11, .kind = PROTO_EVENT_HEARTBEAT}}});
         push_special(f, 0, (FakePush){.garbage = true});
         push_event(f, 0, 10, NULL, 12, PROTO_EVENT_HEARTBEAT);
         expect_event(all, 10);
