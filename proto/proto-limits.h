@@ -58,7 +58,7 @@
 #define PROTO_CONTROLLERS_MAX  64    /* health.cgroup.controllers entries */
 
 /* subscriptions (one per connection): per uid other than root, and in all */
-#define PROTO_SUBSCRIPTIONS_PER_USER_MAX 64
+#define PROTO_SUBSCRIPTIONS_PER_USER_MAX 32
 #define PROTO_SUBSCRIPTIONS_MAX          1024
 
 /* "agent." + id + "." + kind, or "host." + kind */

@@ -175,18 +175,22 @@ static int pump_one(Subscription *s)
                 r = send_step(s, &step);
                 if (r == -EAGAIN || r == -EHOSTUNREACH)
                         return r;
-                if (r < 0) {
-                        /* cannot be encoded or sent at all: told as lost rather than retried for ever */
+                if (r < 0 && step.kind == EVENT_STEP_EVENT) {
+                        /* an event that cannot be encoded or sent at all is told as lost, never skipped */
                         log_debug_errno(r, "Cannot push event %llu to subscription %s: %m",
-                                        (unsigned long long)s->cursor.next_seq, s->id);
+                                        (unsigned long long)step.event->seq, s->id);
                         m->stats.event_send_failures++;
-                        if (step.kind == EVENT_STEP_EVENT)
-                                s->cursor.next_seq = step.event->seq + 1;
-                        else
-                                event_cursor_consume(&s->cursor, &step);
-                        continue;
+                        step = (EventStep){
+                                .kind = EVENT_STEP_LOST, .from = step.event->seq, .to = step.event->seq};
+                        r = send_step(s, &step);
+                        if (r == -EAGAIN || r == -EHOSTUNREACH)
+                                return r;
                 }
-                if (step.kind == EVENT_STEP_LOST)
+                if (r < 0) {
+                        /* not even that fits (out of memory): go on rather than spin */
+                        log_debug_errno(r, "Cannot tell subscription %s of lost events: %m", s->id);
+                        m->stats.event_send_failures++;
+                } else if (step.kind == EVENT_STEP_LOST)
                         m->stats.subscription_losses++;
                 else
                         m->stats.events_pushed++;
