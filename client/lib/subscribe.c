@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -33,7 +35,8 @@ struct DescartesSubscription {
         uint64_t last_seq; /* the last seq delivered */
         uint64_t dropped;
         uint64_t resubscribed;
-        bool gap; /* the last event delivered followed a loss */
+        uint64_t n_sent; /* subscribe requests sent */
+        bool gap;        /* the last event delivered followed a loss */
         uint64_t gap_from, gap_to;
         bool pending_gap; /* a loss was announced: reported with the next event */
         uint64_t pending_from, pending_to;
@@ -65,7 +68,9 @@ static int send_subscribe(DescartesSubscription *s, bool resume, DescartesError 
         size_t len;
         int r;
 
-        client_next_id(s->client, s->sub_id, sizeof s->sub_id);
+        /* ids of our own: the client's counter belongs to the threads making requests */
+        (void)snprintf(s->sub_id, sizeof s->sub_id, "%d-%08x-sub%p-%llu", (int)getpid(), s->client->nonce,
+                       (void *)s, (unsigned long long)++s->n_sent);
         if (s->agent[0])
                 req.args.subscribe.agent = s->agent;
         if (resume) {
