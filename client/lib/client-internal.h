@@ -52,6 +52,8 @@ int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec
 /* curve.c. Before zmq_connect() of a tcp endpoint: sets the CURVE keys (from the environment if none were
  * set) and a monitor of the handshake; nothing for other transports. */
 int client_curve_prepare(DescartesClient *c, void *socket, DescartesError *e);
+/* Only the keys (a subscription's own DEALER: a refused handshake shows as its subscribe's timeout). */
+int client_curve_set_keys(DescartesClient *c, void *socket, DescartesError *e);
 /* After the socket closed: closes its monitor. */
 void client_curve_close(DescartesClient *c);
 /* Called when the monitor is readable: -EACCES with *e filled if the handshake failed, else 0. */

@@ -162,10 +162,9 @@ void client_curve_close(DescartesClient *c)
         }
 }
 
-int client_curve_prepare(DescartesClient *c, void *socket, DescartesError *e)
+int client_curve_set_keys(DescartesClient *c, void *socket, DescartesError *e)
 {
-        char endpoint[64];
-        int one = 1, zero = 0, r;
+        int r;
 
         if (!is_tcp(c->endpoint))
                 return 0;
@@ -180,6 +179,19 @@ int client_curve_prepare(DescartesClient *c, void *socket, DescartesError *e)
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
                                         "cannot set the CURVE keys: %s (is libzmq built with CURVE?)",
                                         zmq_strerror(errno));
+        return 0;
+}
+
+int client_curve_prepare(DescartesClient *c, void *socket, DescartesError *e)
+{
+        char endpoint[64];
+        int one = 1, zero = 0, r;
+
+        if (!is_tcp(c->endpoint))
+                return 0;
+        r = client_curve_set_keys(c, socket, e);
+        if (r < 0)
+                return r;
 
         /* libzmq retries a refused handshake for ever: watch it, so that a refusal is an answer */
         (void)snprintf(endpoint, sizeof endpoint, "inproc://descartes-curve-%p", socket);

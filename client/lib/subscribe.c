@@ -324,6 +324,9 @@ int descartes_subscribe(DescartesClient *c, const char *agent, DescartesSubscrip
                                         "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
         (void)zmq_setsockopt(s->socket, ZMQ_LINGER, &linger, sizeof linger);
         (void)zmq_setsockopt(s->socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+        r = client_curve_set_keys(c, s->socket, e);
+        if (r < 0)
+                return r;
         if (zmq_connect(s->socket, c->endpoint) < 0) {
                 r = negative_errno();
                 return client_error_set(e, DESCARTES_ERROR_UNREACHABLE, -ECONNREFUSED,

@@ -197,12 +197,80 @@ static void test_event_log(void **state)
         assert_int_equal(rm_rf_at(AT_FDCWD, dir), 0);
 }
 
+/* A format 1 log (no owners) still loads, its agent events without an owner (admins only); the file goes
+ * on as format 2 and the owner of each new event comes back after a restart. */
+static void test_event_log_owner(void **state)
+{
+        char dir[] = "/tmp/test-restore-units-XXXXXX";
+        EventLogFileHeader fh = {.version = 1};
+        ProtoEvent old = {.seq = 1, .ts_ns = 10, .kind = PROTO_EVENT_EXITED, .agent = (char *)"a1"};
+        ProtoEvent mine = {.seq = 2,
+                           .ts_ns = 20,
+                           .kind = PROTO_EVENT_EXITED,
+                           .agent = (char *)"a2",
+                           .has_owner = true,
+                           .owner_uid = 1001};
+        EventLogRecordHeader rh = {.magic = EVENT_LOG_RECORD_MAGIC, .seq = 1};
+        ProtoEventsResult res = {};
+        EventRing *ring = NULL;
+        EventLog *l = NULL;
+        void *body = NULL;
+        uint64_t last = 0;
+        size_t len;
+        int dfd, fd;
+
+        memcpy(fh.magic, EVENT_LOG_MAGIC, sizeof fh.magic);
+        assert_non_null(mkdtemp(dir));
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        assert_int_equal(proto_event_encode(&old, &body, &len), 0);
+        rh.len = (uint32_t)len;
+        fd = openat(dfd, EVENT_LOG_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, &fh, sizeof fh), (ssize_t)sizeof fh);
+        assert_int_equal(write(fd, &rh, sizeof rh), (ssize_t)sizeof rh);
+        assert_int_equal(write(fd, body, len), (ssize_t)len);
+        close(fd);
+        free(body);
+
+        assert_int_equal(event_ring_new(100, 1 << 20, &ring), 0);
+        assert_int_equal(event_log_open(dfd, dir, 1000, 1 << 20, ring, &last, &l), 0);
+        assert_int_equal(last, 1);
+        assert_int_equal(proto_event_encode(&mine, &body, &len), 0);
+        assert_int_equal(event_log_append(l, &mine, body, len), 0);
+        free(body);
+        event_log_free(l);
+        event_ring_free(ring);
+
+        ring = NULL;
+        assert_int_equal(event_ring_new(100, 1 << 20, &ring), 0);
+        assert_int_equal(event_log_open(dfd, dir, 1000, 1 << 20, ring, &last, &l), 0);
+        assert_int_equal(last, 2);
+        assert_int_equal(event_ring_query(ring, 0, 0, NULL, &res), 0);
+        assert_int_equal(res.n_events, 2);
+        assert_false(res.events[0].has_owner);
+        assert_true(res.events[1].has_owner);
+        assert_int_equal(res.events[1].owner_uid, 1001);
+        proto_events_result_done(&res);
+        event_log_free(l);
+        event_ring_free(ring);
+
+        fd = openat(dfd, EVENT_LOG_FILE, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(read(fd, &fh, sizeof fh), (ssize_t)sizeof fh);
+        assert_int_equal(fh.version, EVENT_LOG_VERSION);
+        close(fd);
+        close(dfd);
+        assert_int_equal(rm_rf_at(AT_FDCWD, dir), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_record_round_trip),
                 cmocka_unit_test(test_record_refusals),
                 cmocka_unit_test(test_event_log),
+                cmocka_unit_test(test_event_log_owner),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
