@@ -435,7 +435,7 @@ def phase_subscribe(t):
     s = RawSub(LIVE_CONTROL)
     for what, args in (("since_seq a string", {"since_seq": "1"}), ("since_seq negative", {"since_seq": -1}),
                        ("since_seq a float", {"since_seq": dconf.F64(1.0)}), ("agent an integer", {"agent": 12}),
-                       ("agent empty", {"agent": ""}), ("agent of 65 bytes", {"agent": "a" * 65}),
+                       ("agent empty", {"agent": ""}), ("agent of 129 bytes", {"agent": "a" * 129}),
                        ("agent of 1 MB", {"agent": "a" * MIB}), ("since_seq 2^64 - 1", {"since_seq": W(0xcf, 2**64 - 1)})):
         r = s.req("subscribe", args)
         exp_ok = what == "since_seq 2^64 - 1"
