@@ -59,7 +59,11 @@
 
 /* subscriptions (one per connection): per uid other than root, and in all */
 #define PROTO_SUBSCRIPTIONS_PER_USER_MAX 32
-#define PROTO_SUBSCRIPTIONS_MAX          1024
+/* A subscribing connection names itself with a random routing id of at least this many bytes: pushes follow
+ * the routing id, and the ids a ROUTER assigns are a counter another client could claim once the subscriber
+ * is gone. */
+#define PROTO_SUBSCRIBE_ROUTING_ID_MIN 16
+#define PROTO_SUBSCRIPTIONS_MAX        1024
 
 /* "agent." + id + "." + kind, or "host." + kind */
 #define PROTO_TOPIC_MAX (6 + PROTO_AGENT_ID_MAX + 1 + 32)

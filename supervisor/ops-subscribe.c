@@ -18,6 +18,14 @@ static int op_subscribe(Call *c)
 
         if (!c->envelope || c->envelope->n_frames == 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "the request came with no routing id");
+        if (c->envelope->sizes[0] < PROTO_SUBSCRIBE_ROUTING_ID_MIN)
+                return call_reply_error(
+                        c, PROTO_ERROR_BAD_REQUEST,
+                        "subscribe needs a connection with a random routing id of at least %d "
+                        "bytes (ZMQ_ROUTING_ID, set before connecting): pushes follow the "
+                        "routing id, and one the daemon assigns could be claimed by another "
+                        "client once this one is gone",
+                        PROTO_SUBSCRIBE_ROUTING_ID_MIN);
         if (args->agent) {
                 a = op_agent_lookup(c, args->agent);
                 if (!a)

@@ -54,6 +54,9 @@ int client_call(DescartesClient *c, const ProtoRequest *req, uint64_t extra_usec
 int client_curve_prepare(DescartesClient *c, void *socket, DescartesError *e);
 /* Only the keys (a subscription's own DEALER: a refused handshake shows as its subscribe's timeout). */
 int client_curve_set_keys(DescartesClient *c, void *socket, DescartesError *e);
+/* Names a socket with a random routing id before it connects: the daemon routes replies and pushes by it,
+ * and the ids a ROUTER assigns itself are a counter another client could claim after we are gone. */
+int client_set_random_routing_id(void *socket, DescartesError *e);
 /* After the socket closed: closes its monitor. */
 void client_curve_close(DescartesClient *c);
 /* Called when the monitor is readable: -EACCES with *e filled if the handshake failed, else 0. */

@@ -184,6 +184,20 @@ int descartes_client_new(const char *endpoint, DescartesClient **ret)
         return 0;
 }
 
+int client_set_random_routing_id(void *socket, DescartesError *e)
+{
+        uint8_t id[PROTO_SUBSCRIBE_ROUTING_ID_MIN];
+
+        if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
+                                        "cannot read random bytes for a routing id: %s", strerror(errno));
+        id[0] |= 1; /* ids that begin with a zero byte are libzmq's own */
+        if (zmq_setsockopt(socket, ZMQ_ROUTING_ID, id, sizeof id) < 0)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
+                                        "cannot set the socket's routing id: %s", zmq_strerror(errno));
+        return 0;
+}
+
 void descartes_client_freep(DescartesClient **c)
 {
         if (c)
@@ -393,6 +407,11 @@ static int client_connect(DescartesClient *c, DescartesError *e)
         (void)zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
         (void)zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
         (void)zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+        r = client_set_random_routing_id(s, e);
+        if (r < 0) {
+                (void)zmq_close(s);
+                return r;
+        }
         r = client_curve_prepare(c, s, e);
         if (r < 0) {
                 (void)zmq_close(s);

@@ -324,6 +324,9 @@ int descartes_subscribe(DescartesClient *c, const char *agent, DescartesSubscrip
                                         "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
         (void)zmq_setsockopt(s->socket, ZMQ_LINGER, &linger, sizeof linger);
         (void)zmq_setsockopt(s->socket, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+        r = client_set_random_routing_id(s->socket, e);
+        if (r < 0)
+                return r;
         r = client_curve_set_keys(c, s->socket, e);
         if (r < 0)
                 return r;

@@ -380,9 +380,13 @@ SE = "5. subscribe (hostile tenant)"
 class RawSub:
     """A DEALER of its own for subscribing; reads replies and pushes apart."""
 
-    def __init__(self, control, rcvhwm=None):
+    def __init__(self, control, rcvhwm=None, routing_id=None):
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        # section 1: a subscriber names itself with a random routing id (b"": let the daemon's ROUTER assign one)
+        rid = b"\x01" + os.urandom(15) if routing_id is None else routing_id
+        if rid:
+            self.sock.setsockopt(zmq.ROUTING_ID, rid)
         if rcvhwm is not None:
             self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
             self.sock.setsockopt(zmq.RCVBUF, 4096)
@@ -432,6 +436,13 @@ def chain_ok(pushes, sub_id):
 def phase_subscribe(t):
     """Subscriptions from a hostile tenant: bad arguments, root's agents, twice, unsubscribe without one,
     vanishing, the per-uid cap; the daemon keeps answering."""
+    for what, rid in (("an id the daemon assigns", b""), ("a 15-byte id", b"\x01" * 15)):
+        short = RawSub(LIVE_CONTROL, routing_id=rid)
+        r = short.req("subscribe", {"since_seq": 0})
+        ck(SE, f"subscribe on a connection with {what}: bad_request (pushes follow a guessable id)",
+           r is not None and r.code == "bad_request" and "routing id" in (r.msg or ""), desc(r))
+        short.close()
+        health_after(SE, f"subscribe with {what}")
     s = RawSub(LIVE_CONTROL)
     for what, args in (("since_seq a string", {"since_seq": "1"}), ("since_seq negative", {"since_seq": -1}),
                        ("since_seq a float", {"since_seq": dconf.F64(1.0)}), ("agent an integer", {"agent": 12}),

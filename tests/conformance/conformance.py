@@ -1173,6 +1173,7 @@ class Sub:
     def __init__(self, args=None, endpoint=None):
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.ROUTING_ID, b"\x01" + os.urandom(15))  # section 1: a subscriber names itself
         self.sock.connect(endpoint or D.control)
         self.reply = None
         self.subscribe(args)

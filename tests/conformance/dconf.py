@@ -839,6 +839,7 @@ class Client:
             self.sock.close(0)
         self.sock = self.ctx.socket(self.kind)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.ROUTING_ID, b"\x01" + os.urandom(15))  # as libdescartes does (section 1)
         self.sock.connect(self.endpoint)
         self.pending = {}
 

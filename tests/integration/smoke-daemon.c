@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -598,6 +599,7 @@ int main(void)
 {
         const char *mount = find_cgroup2();
         char runtime[300], state[300], ctl[320], conf[320];
+        uint8_t sub_id[PROTO_SUBSCRIBE_ROUTING_ID_MIN];
         int rc;
 
         if (geteuid() != 0 || !mount) {
@@ -641,6 +643,13 @@ int main(void)
         }
         sub = zmq_socket(ctx, ZMQ_DEALER);
         zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
+        /* a subscriber names itself with a random routing id (protocol.md section 1) */
+        if (getrandom(sub_id, sizeof sub_id, 0) != (ssize_t)sizeof sub_id) {
+                fprintf(stderr, "cannot read random bytes\n");
+                return 1;
+        }
+        sub_id[0] |= 1;
+        zmq_setsockopt(sub, ZMQ_ROUTING_ID, sub_id, sizeof sub_id);
         if (zmq_connect(sub, endpoint) < 0 || subscribe_all() < 0) {
                 fprintf(stderr, "cannot subscribe at %s\n", endpoint);
                 return 1;
