@@ -2,12 +2,14 @@
 /* A client that survives outages, a daemon that never performs a request twice: a client started before the
  * daemon gets every reply once it comes up; 4 clients sending 10,000 requests (spawns, stdin, signals, gets)
  * through a stop + start and a kill -9 of the daemon get exactly one reply each, none lost, none performed
- * twice (agents spawned against spawn requests, stdin bytes delivered against bytes sent); a full request
- * queue is an error at once. Root only (exits 77 otherwise). */
+ * twice (agents spawned against spawn requests, stdin bytes delivered against bytes sent), and a subscriber
+ * sees every event once (no gap, no duplicate) across both; a full request queue is an error at once. Root
+ * only (exits 77 otherwise). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +234,145 @@ static void *sender_main(void *arg)
         return NULL;
 }
 
+/* ---- a subscriber through the restarts ---- */
+
+#define SEQ_MAX (1u << 20)
+
+typedef struct Subscriber {
+        const char *control;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        atomic_bool stop;
+        atomic_bool ready;
+        uint8_t *count; /* how often each seq was delivered */
+        uint64_t first, max, resubscribed;
+        char error[DESCARTES_ERROR_MESSAGE_MAX + 64];
+} Subscriber;
+
+static void subscriber_fail(Subscriber *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void subscriber_fail(Subscriber *s, const char *fmt, ...)
+{
+        va_list ap;
+
+        pthread_mutex_lock(&s->lock);
+        if (!s->error[0]) {
+                va_start(ap, fmt);
+                (void)vsnprintf(s->error, sizeof s->error, fmt, ap);
+                va_end(ap);
+        }
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void subscriber_record(Subscriber *s, uint64_t seq)
+{
+        if (seq == 0 || seq >= SEQ_MAX) {
+                subscriber_fail(s, "seq %llu out of the test's range", (unsigned long long)seq);
+                return;
+        }
+        pthread_mutex_lock(&s->lock);
+        if (s->count[seq] < UINT8_MAX)
+                s->count[seq]++;
+        if (s->first == 0 || seq < s->first)
+                s->first = seq;
+        if (seq > s->max)
+                s->max = seq;
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void *subscriber_main(void *arg)
+{
+        Subscriber *s = arg;
+        _cleanup_(descartes_subscription_freep) DescartesSubscription *sub = NULL;
+        DescartesClient *c = NULL;
+        DescartesError err;
+
+        if (descartes_client_new(s->control, &c) < 0)
+                subscriber_fail(s, "cannot create the subscriber's client");
+        else if (descartes_subscribe(c, NULL, &sub, &err) < 0)
+                subscriber_fail(s, "subscribe: %s", err.message);
+        atomic_store(&s->ready, true);
+        while (sub && !atomic_load(&s->stop)) {
+                DescartesEvent *ev = NULL;
+                uint64_t from, to;
+                int r = descartes_subscription_next(sub, 100 * 1000, &ev, &err);
+
+                if (r == -EINTR || r == 0)
+                        continue;
+                if (r < 0) {
+                        subscriber_fail(s, "next: %s", err.message);
+                        break;
+                }
+                if (descartes_subscription_get_gap(sub, &from, &to) > 0)
+                        subscriber_fail(s, "events %llu..%llu were lost", (unsigned long long)from,
+                                        (unsigned long long)to);
+                subscriber_record(s, descartes_event_get_seq(ev));
+                descartes_event_unref(ev);
+        }
+        if (sub)
+                s->resubscribed = descartes_subscription_get_resubscribed(sub);
+        descartes_subscription_freep(&sub);
+        descartes_client_free(c);
+        return NULL;
+}
+
+static bool subscriber_ready(void *arg)
+{
+        return atomic_load(&((Subscriber *)arg)->ready);
+}
+
+static bool subscriber_reached(void *arg)
+{
+        Subscriber *s = ((Subscriber **)arg)[0];
+        uint64_t target = *(uint64_t *)((void **)arg)[1];
+        bool done;
+
+        pthread_mutex_lock(&s->lock);
+        done = s->max >= target || s->error[0];
+        pthread_mutex_unlock(&s->lock);
+        return done;
+}
+
+/* The subscriber has every event up to the daemon's last seq, each exactly once. */
+static void subscriber_check(ITest *t, Subscriber *sub)
+{
+        ProtoEventsResult ev = {};
+        DescartesError err;
+        uint64_t last, missing = 0, doubled = 0, first_bad = 0;
+        void *arg[2] = {sub, &last};
+
+        assert_int_equal(wire_events(t->c, 0, 1, &ev, &err), 0);
+        last = ev.last_seq;
+        proto_events_result_done(&ev);
+        assert_int_equal(harness_wait_until(subscriber_reached, arg, 60000), 0);
+        atomic_store(&sub->stop, true);
+        assert_int_equal(pthread_join(sub->thread, NULL), 0);
+        if (sub->error[0])
+                fail_msg("subscriber: %s", sub->error);
+        assert_true(sub->first > 0 && sub->first <= last);
+        for (uint64_t seq = sub->first; seq <= last; seq++) {
+                if (sub->count[seq] == 1)
+                        continue;
+                if (sub->count[seq] == 0)
+                        missing++;
+                else
+                        doubled++;
+                if (!first_bad)
+                        first_bad = seq;
+        }
+        print_message(
+                "subscriber: events %llu..%llu, %llu missing, %llu twice (first %llu), resubscribed %llu "
+                "times\n",
+                (unsigned long long)sub->first, (unsigned long long)last, (unsigned long long)missing,
+                (unsigned long long)doubled, (unsigned long long)first_bad,
+                (unsigned long long)sub->resubscribed);
+        assert_int_equal(missing, 0);
+        assert_int_equal(doubled, 0);
+        /* two restarts: the daemon forgets subscriptions, so only resubscribing kept the stream whole */
+        assert_true(sub->resubscribed >= 2);
+        free(sub->count);
+        pthread_mutex_destroy(&sub->lock);
+}
+
 static bool load_reached(void *arg)
 {
         Load *load = ((Load **)arg)[0];
@@ -263,6 +404,12 @@ static void test_restart_under_load(void **state)
         size_t n_lines = 0;
         char **lines;
 
+        Subscriber sub = {.control = t->h->control, .count = calloc(SEQ_MAX, 1)};
+
+        assert_non_null(sub.count);
+        assert_int_equal(pthread_mutex_init(&sub.lock, NULL), 0);
+        assert_int_equal(pthread_create(&sub.thread, NULL, subscriber_main, &sub), 0);
+        assert_int_equal(harness_wait_until(subscriber_ready, &sub, 30000), 0);
         for (unsigned i = 0; i < N_CLIENTS; i++) {
                 s[i] = (Sender){.load = &load, .index = i};
                 assert_int_equal(pthread_create(&s[i].thread, NULL, sender_main, &s[i]), 0);
@@ -318,6 +465,8 @@ static void test_restart_under_load(void **state)
                       (unsigned long long)delivered);
         assert_true(delivered >= ok_bytes);
         assert_true(delivered <= ok_bytes + unknown_bytes);
+
+        subscriber_check(t, &sub);
 }
 
 /* ---- a request in progress when the daemon dies ---- */
@@ -504,12 +653,21 @@ static void test_interrupted_spawn(void **state)
         proto_reply_done(&reply);
 }
 
+/* a 1 s heartbeat: a subscriber notices a restarted daemon after 2 silent periods and subscribes again */
+static int setup_fast_heartbeat(void **state)
+{
+        return itest_setup_with(
+                &(HarnessOptions){.extra_config = "output_scan_budget = 64K\nheartbeat_interval = 1s"},
+                state);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_client_before_daemon, itest_setup, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_queue_overflow, itest_setup, itest_teardown),
-                cmocka_unit_test_setup_teardown(test_restart_under_load, itest_setup, itest_teardown),
+                cmocka_unit_test_setup_teardown(test_restart_under_load, setup_fast_heartbeat,
+                                                itest_teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_stop, itest_setup, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_spawn, itest_setup, itest_teardown),
         };
