@@ -337,6 +337,7 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         bool interrupted = false;
         Call *c;
         uid_t uid = 0;
+        const char *key;
         int r, uid_r;
 
         m->stats.messages++;
@@ -399,6 +400,9 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
                         return 0;
                 }
                 c->envelope = TAKE_PTR(env);
+                key = zap_message_curve_key(body);
+                if (key && strlen(key) == CURVE_KEY_Z85_LEN)
+                        strcpy(c->curve_key, key);
                 goto dispatch;
         }
 

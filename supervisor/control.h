@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 #include <zmq.h>
 
+#include "curve-key.h"
 #include "failure.h"
 #include "manager.h"
 #include "proto.h"
@@ -52,6 +53,9 @@ struct Call {
          */
         bool dispatching;
         bool answered;
+        /* a tcp client's CURVE public key ("" over ipc): a subscription keeps it, so that SIGHUP can end the
+         * subscriptions of keys it revoked */
+        char curve_key[CURVE_KEY_Z85_SIZE];
         /* spawn: the agent it created, named in an error reply so that the client can look at it */
         char created_agent[PROTO_AGENT_ID_MAX + 1];
         /* a per-agent op: the id of the agent its reference named, for the audit trail */

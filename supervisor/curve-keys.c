@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
+#include "subscription.h"
 #include "zap.h"
 
 #define CURVE_CLIENTS_MAX 65536
@@ -362,6 +363,7 @@ void curve_keys_reload(Manager *m)
                  m->curve_keys->n_clients);
         curve_keys_free(m->curve_keys);
         m->curve_keys = TAKE_PTR(k);
+        subscriptions_recheck_keys(m);
         if (!rebind) {
                 m->listen_bound = TAKE_PTR(endpoints);
                 return;

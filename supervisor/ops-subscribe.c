@@ -40,6 +40,7 @@ static int op_subscribe(Call *c)
                                      .agent = a ? a->info.id : NULL,
                                      .live_only = !args->has_since_seq,
                                      .since_seq = args->since_seq,
+                                     .curve_key = c->curve_key[0] ? c->curve_key : NULL,
                              },
                              NULL);
         if (r == -EUSERS)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "curve-keys.h"
 #include "log.h"
 #include "subscription.h"
 #include "time-util.h"
@@ -17,7 +18,8 @@ struct Subscription {
         char agent[PROTO_AGENT_ID_MAX + 1]; /* "" : every agent the subscriber may see */
         EventViewer viewer;
         EventCursor cursor;
-        bool blocked; /* its queue was full: retried by the timer */
+        bool blocked;                       /* its queue was full: retried by the timer */
+        char curve_key[CURVE_KEY_Z85_SIZE]; /* "" : an ipc connection */
 };
 
 static bool same_route(const Subscription *s, const void *route, size_t size)
@@ -70,7 +72,8 @@ int subscription_add(Manager *m, const SubscriptionRequest *req, Subscription **
         int r;
 
         if (!env || env->n_frames == 0 || !req->id || strlen(req->id) > PROTO_ID_MAX ||
-            (req->agent && strlen(req->agent) > PROTO_AGENT_ID_MAX))
+            (req->agent && strlen(req->agent) > PROTO_AGENT_ID_MAX) ||
+            (req->curve_key && strlen(req->curve_key) > CURVE_KEY_Z85_LEN))
                 return -EINVAL;
         old = find_route(m, env->frames[0], env->sizes[0]);
         /* the subscription it replaces does not count against the caps */
@@ -93,6 +96,8 @@ int subscription_add(Manager *m, const SubscriptionRequest *req, Subscription **
         strcpy(s->id, req->id);
         if (req->agent)
                 strcpy(s->agent, req->agent);
+        if (req->curve_key)
+                strcpy(s->curve_key, req->curve_key);
         s->viewer =
                 (EventViewer){.uid = req->uid, .admin = req->admin, .agent = req->agent ? s->agent : NULL};
         event_cursor_init(&s->cursor, m->event_ring, req->live_only, req->since_seq, m->next_event_seq);
@@ -117,6 +122,25 @@ int subscription_remove_by_route(Manager *m, const void *route, size_t route_siz
                 return -ENOENT;
         subscription_free(s);
         return 0;
+}
+
+void subscriptions_recheck_keys(Manager *m)
+{
+        Subscription *next;
+
+        for (Subscription *s = m->subscriptions; s; s = next) {
+                const CurveClient *c;
+
+                next = s->next;
+                if (!s->curve_key[0])
+                        continue;
+                c = curve_keys_find(m->curve_keys, s->curve_key);
+                if (c && c->uid == s->viewer.uid)
+                        continue;
+                log_info("Ending the subscription of remote client key %s: %s.", s->curve_key,
+                         c ? "it now maps to another tenant" : "it is no longer in the allow list");
+                subscription_free(s);
+        }
 }
 
 void subscriptions_free_all(Manager *m)

@@ -33,6 +33,7 @@ typedef struct SubscriptionRequest {
         const char *agent; /* an agent id, or NULL */
         bool live_only;    /* no since_seq */
         uint64_t since_seq;
+        const char *curve_key; /* the client's CURVE public key (Z85) on a tcp connection, else NULL */
 } SubscriptionRequest;
 
 /* Adds a subscription, replacing the connection's own if it has one. -EUSERS past the per-uid cap, -ENFILE
@@ -44,4 +45,8 @@ int subscription_remove_by_route(Manager *m, const void *route, size_t route_siz
 /* Sends every subscriber what follows its cursor, as far as its queue takes. */
 void subscriptions_pump(Manager *m);
 void subscriptions_free_all(Manager *m);
+/* Ends the subscriptions of tcp clients whose key the allow list no longer holds, or now maps to another
+ * tenant (after SIGHUP reloaded it): they would otherwise go on receiving pushes without sending a request
+ * that could be refused. Their clients subscribe again and are refused or filtered anew. */
+void subscriptions_recheck_keys(Manager *m);
 size_t subscriptions_count_uid(Manager *m, uid_t uid);

@@ -120,6 +120,14 @@ int zap_protect_socket(void *zsock)
         return 0;
 }
 
+const char *zap_message_curve_key(zmq_msg_t *msg)
+{
+        const char *u = zmq_msg_gets(msg, "User-Id");
+        const char *key = u ? strchr(u, '/') : NULL;
+
+        return key ? key + 1 : NULL;
+}
+
 int zap_message_uid(Manager *m, zmq_msg_t *msg, uid_t *ret)
 {
         const char *u = zmq_msg_gets(msg, "User-Id");

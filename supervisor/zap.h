@@ -35,3 +35,5 @@ int zap_protect_socket(void *zsock);
 /* The caller's uid of a received message: its User-Id property, or on a CURVE connection the tenant its key
  * maps to now (-EKEYREVOKED when the key left the allow list). */
 int zap_message_uid(Manager *m, zmq_msg_t *msg, uid_t *ret);
+/* The CURVE public key (Z85) a tcp client's message came with, or NULL (ipc). */
+const char *zap_message_curve_key(zmq_msg_t *msg);

@@ -90,9 +90,11 @@ def secret_of(path):
 # ---------------------------------------------------------------------------------------------------------
 # the child in the client namespace: raw wire
 
-def curve_socket(ctx, endpoint, server_pub, client_key_file):
+def curve_socket(ctx, endpoint, server_pub, client_key_file, routing_id=None):
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
+    if routing_id:
+        s.setsockopt(zmq.ROUTING_ID, routing_id)
     if server_pub:
         secret = secret_of(client_key_file).encode()
         s.curve_serverkey = server_pub.encode()
@@ -186,6 +188,9 @@ def child_main():
         s, mon = curve_socket(ctx, ep, spub, a["bob_key"])
         r = call(s, "health")
         ck(ST, "bob's key works before the reload", r is not None and r.get("ok"), desc(r))
+        sub, _ = curve_socket(ctx, ep, spub, a["bob_key"], routing_id=b"\x01" + os.urandom(15))
+        r = call(sub, "subscribe", {})
+        ck(ST, "bob subscribes over tcp (a random routing id)", r is not None and r.get("ok"), desc(r))
         print("READY", flush=True)
         sys.stdin.readline()  # the parent removed bob's key and reloaded
         r = call(s, "health")
@@ -199,6 +204,7 @@ def child_main():
         ck(ST, "a removed key cannot connect again", r is None and zmq.EVENT_HANDSHAKE_FAILED_AUTH in ev,
            f"{desc(r)} events {ev}")
         s.close(0)
+        sub.close(0)
         return 0
     return 2
 
@@ -391,6 +397,8 @@ def main():
         size = os.path.getsize(D.log)
         D.proc.send_signal(signal.SIGHUP)
         ck(ST, "SIGHUP reloads the allow list", wait_log(D, "1 remote client keys from", size), D.log_tail(5))
+        ck(ST, "SIGHUP ends the subscription of the removed key (no more pushes without a request to refuse)",
+           wait_log(D, "no longer in the allow list", size), D.log_tail(5))
         out, _ = p.communicate(b"go\n", timeout=60)
         res.merge_child_output(out.decode("utf-8", "replace"))
         ck(ST, "the revoke child ran to completion", p.returncode == 0, p.returncode)
