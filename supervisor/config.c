@@ -109,7 +109,8 @@ static int parse_count(const char *v, uint64_t *ret)
         return 0;
 }
 
-static int config_check_paths(const char *v)
+/* Checks a list of words separated by blanks: at most max words, each one accepted by word_ok(). */
+static int config_check_words(const char *v, size_t max, bool (*word_ok)(const char *w, size_t len))
 {
         size_t n = 0;
 
@@ -120,31 +121,32 @@ static int config_check_paths(const char *v)
                 if (!*p)
                         break;
                 len = strcspn(p, " \t");
-                if (p[0] != '/' || len >= 4096 || ++n > CONFIG_MASK_PATHS_MAX)
+                if (!word_ok(p, len) || ++n > max)
                         return -EINVAL;
                 p += len;
         }
         return 0;
 }
 
+static bool path_word_ok(const char *w, size_t len)
+{
+        return w[0] == '/' && len < 4096;
+}
+
+static int config_check_paths(const char *v)
+{
+        return config_check_words(v, CONFIG_MASK_PATHS_MAX, path_word_ok);
+}
+
 /* listen: tcp://HOST:PORT words (ipc belongs to `control`; tcp always comes with CURVE) */
+static bool listen_word_ok(const char *w, size_t len)
+{
+        return len > strlen("tcp://") && strncmp(w, "tcp://", strlen("tcp://")) == 0 && len < 256;
+}
+
 static int config_check_listen(const char *v)
 {
-        size_t n = 0;
-
-        for (const char *p = v; *p;) {
-                size_t len;
-
-                p += strspn(p, " \t");
-                if (!*p)
-                        break;
-                len = strcspn(p, " \t");
-                if (len <= strlen("tcp://") || strncmp(p, "tcp://", strlen("tcp://")) != 0 || len >= 256 ||
-                    ++n > CONFIG_LISTEN_MAX)
-                        return -EINVAL;
-                p += len;
-        }
-        return 0;
+        return config_check_words(v, CONFIG_LISTEN_MAX, listen_word_ok);
 }
 
 static int config_split_words(const char *v, int (*check)(const char *), char ***ret)
