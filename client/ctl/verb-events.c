@@ -5,6 +5,7 @@
 #include "ctl-output.h"
 #include "ctl.h"
 #include "log.h"
+#include "string-util.h"
 
 static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
 {
@@ -12,6 +13,17 @@ static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
                 return ctl_fail(p, -EINVAL, "events takes at most one agent");
         return ctl_set_agents(a, args, n_args, p);
 }
+
+static int option_follow(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        a->follow = true;
+        return 0;
+}
+
+static const CtlOption options[] = {
+        {"follow", 'f', false, option_follow},
+        {},
+};
 
 static int print_event(const Ctl *c, const DescartesEvent *ev)
 {
@@ -21,8 +33,9 @@ static int print_event(const Ctl *c, const DescartesEvent *ev)
         return 0;
 }
 
-/* Replays [from, to] with the events op after a gap in the live stream. */
-static int replay_gap(Ctl *c, uint64_t from, uint64_t to)
+/* Replays [from, to] with the events op: a gap in the live stream, or from 0 (the oldest held) all the
+ * daemon holds. Only agent's events when agent is not NULL. */
+static int replay(Ctl *c, const char *agent, uint64_t from, uint64_t to)
 {
         while (from <= to) {
                 _cleanup_(descartes_events_unrefp) DescartesEvents *res = NULL;
@@ -31,12 +44,15 @@ static int replay_gap(Ctl *c, uint64_t from, uint64_t to)
                 size_t n;
                 int r;
 
-                if (descartes_events(c->client, from, MIN(to - from + 1, (uint64_t)DESCARTES_EVENTS_MAX),
-                                     &res, &e) < 0)
-                        return ctl_report(&e, "cannot replay missed events %llu..%llu",
-                                          (unsigned long long)from, (unsigned long long)to);
+                uint64_t want = to - from >= (uint64_t)DESCARTES_EVENTS_MAX ? (uint64_t)DESCARTES_EVENTS_MAX
+                                                                            : to - from + 1;
+
+                if (descartes_events(c->client, from, want, &res, &e) < 0)
+                        return from == 0 ? ctl_report(&e, "cannot read events")
+                                         : ctl_report(&e, "cannot replay missed events %llu..%llu",
+                                                      (unsigned long long)from, (unsigned long long)to);
                 oldest = descartes_events_get_oldest_seq(res);
-                if (oldest > from)
+                if (from > 0 && oldest > from)
                         log_warning("Events %llu..%llu are no longer held by descartesd and were lost.",
                                     (unsigned long long)from, (unsigned long long)MIN(oldest - 1, to));
                 n = descartes_events_get_size(res);
@@ -44,6 +60,8 @@ static int replay_gap(Ctl *c, uint64_t from, uint64_t to)
                         const DescartesEvent *ev = descartes_events_get(res, i);
                         uint64_t seq = descartes_event_get_seq(ev);
 
+                        if (agent && !streq_ptr(descartes_event_get_agent(ev), agent))
+                                continue;
                         if (seq >= from && seq <= to) {
                                 r = print_event(c, ev);
                                 if (r != 0)
@@ -79,7 +97,7 @@ static int follow(Ctl *c, const char *id)
                         continue;
                 r = 0;
                 if (descartes_subscription_get_gap(sub, &from, &to) > 0)
-                        r = replay_gap(c, from, to);
+                        r = replay(c, id, from, to);
                 p = print_event(c, ev);
                 if (r == 0)
                         r = p;
@@ -94,21 +112,34 @@ static int run(Ctl *c)
         _cleanup_free_ char *id = NULL;
         int r;
 
-        if (c->args->n_agents == 0)
-                return follow(c, NULL);
-        r = ctl_resolve(c, c->args->agents[0], &id);
-        return r != 0 ? r : follow(c, id);
+        if (c->args->n_agents > 0) {
+                r = ctl_resolve(c, c->args->agents[0], &id);
+                if (r != 0)
+                        return r;
+        }
+        if (c->args->follow)
+                return follow(c, id);
+        r = replay(c, id, 0, UINT64_MAX);
+        (void)fflush(stdout);
+        return r;
 }
 
 const CtlVerb ctl_verbs_events[] = {
         {
                 .name = "events",
                 .rank = 120,
-                .summary = "  events [AGENT]              print events as they happen\n",
-                .help = "Usage: descartesctl events [AGENT]\n"
+                .summary =
+                        "  events [-f] [AGENT]         print the events the daemon holds, or follow them\n",
+                .help = "Usage: descartesctl events [-f] [AGENT]\n"
                         "\n"
-                        "Print events as they happen, one line each (with -o json one object per line),\n"
-                        "for every agent or only AGENT's. Missed events are replayed from the daemon.\n",
+                        "Print the events the daemon holds (those you may see), one line each (with -o "
+                        "json\n"
+                        "one object per line), for every agent or only AGENT's.\n"
+                        "\n"
+                        "  -f, --follow    then keep printing events as they happen; missed events are\n"
+                        "                  replayed from the daemon, and a daemon restart is ridden out\n"
+                        "                  (no event missed, none twice)\n",
+                .options = options,
                 .arguments = arguments,
                 .run = run,
         },

@@ -2,7 +2,7 @@
 /* Events are isolated per tenant: tenants A and B (both in the socket's group) and C (outside it). A's live
  * subscription, its replay (its removed agent included) and the heartbeats it gets hold nothing of B's
  * agents; A cannot subscribe to B's agent; an admin's subscription sees both; C cannot connect. Then
- * `descartesctl events` follows the stream across a daemon restart: no event missed, none twice. */
+ * `descartesctl events -f` follows the stream across a daemon restart: no event missed, none twice. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -356,9 +356,9 @@ static pid_t start_follow(Harness *h, bool json, int *ret_fd)
                         _exit(127);
                 if (json)
                         execl(harness_descartesctl(), "descartesctl", "-H", h->control, "-o", "json",
-                              "events", (char *)NULL);
+                              "events", "-f", (char *)NULL);
                 else
-                        execl(harness_descartesctl(), "descartesctl", "-H", h->control, "events",
+                        execl(harness_descartesctl(), "descartesctl", "-H", h->control, "events", "-f",
                               (char *)NULL);
                 _exit(127);
         }
@@ -409,8 +409,30 @@ static void spawn_short(ITest *t, char **ret_id)
         proto_agent_info_done(&info);
 }
 
-/* descartesctl events, in JSON and in lines, follows the stream across a daemon restart: every seq from the
- * first it printed to the last, once each. */
+/* descartesctl events -f, in JSON and in lines, follows the stream across a daemon restart: every seq from
+ * the first it printed to the last, once each. */
+/* descartesctl events without -f prints what the daemon holds and exits; with AGENT only that agent's. */
+static void test_events_once(void **state)
+{
+        ITest *t = *state;
+        const char *argv[] = {"true", NULL};
+        _cleanup_free_ char *one = itest_spawn(t, false, argv), *two = itest_spawn(t, false, argv);
+        _cleanup_free_ char *all = NULL, *only = NULL;
+        ProtoAgentInfo info = {};
+
+        itest_wait_final(t, one, 10000, &info);
+        proto_agent_info_done(&info);
+        itest_wait_final(t, two, 10000, &info);
+        proto_agent_info_done(&info);
+        assert_int_equal(harness_ctl(t->h, NULL, 0, &all, "-o", "json", "events", NULL), 0);
+        assert_non_null(strstr(all, one));
+        assert_non_null(strstr(all, two));
+        assert_non_null(strstr(all, "\"exited\""));
+        assert_int_equal(harness_ctl(t->h, NULL, 0, &only, "events", one, NULL), 0);
+        assert_non_null(strstr(only, one));
+        assert_null(strstr(only, two));
+}
+
 static void test_follow_restart(void **state)
 {
         ITest *t = *state;
@@ -478,6 +500,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tenants),
+                cmocka_unit_test(test_events_once),
                 cmocka_unit_test(test_follow_restart),
         };
         return cmocka_run_group_tests(tests, tenancy_setup, itest_teardown);

@@ -171,7 +171,7 @@ check_daemon() {
         _cgl=$(echo $_cgl)
         note "$("$VMT_DAEMON" --version) answers health $(elapsed "$_t") s after its start; cgroup $_cgl;" \
                 "daemon in $(cut -d: -f3 "/proc/$(bg_pid descartesd)/cgroup")"
-        bg_start events "$VMT_CTL" events
+        bg_start events "$VMT_CTL" events -f
         for _c in cpu memory pids; do
                 case $_cgl in
                 *"$_c"*) ;;
