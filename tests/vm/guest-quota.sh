@@ -81,8 +81,8 @@ check_quota_cpu() {
         _err=$(as $VMT_A "$VMT_CTL" spawn --name qa3 -- sleep 60 2>&1 >/dev/null)
         _rc=$?
         _cga=$(tenant_cg $VMT_A)
-        _cgb=$(cg_abs "$(agent_field qb1 cgroup)")
-        wait_state qa2 running 20 || return 1
+        _cgb=$(cg_abs "$(agent_field "$VMT_B/qb1" cgroup)")
+        wait_state "$VMT_A/qa2" running 20 || return 1
         sleep 1
         _t=$(uptime_s)
         _a0=$(cpu_usec "$_cga")
@@ -97,7 +97,7 @@ check_quota_cpu() {
         _cmax=$(cat "$_cga/cpu.max")
         note "tenant A's cpu.max '$_cmax': its 2 spinning agents together used $_ra CPU over $_w s" \
                 "(nr_throttled $_thr); B's spinning agent beside them $_rb CPU; A's 3rd spawn: exit $_rc '$_err'"
-        agent_end_all qa1 qa2 qb1
+        agent_end_all "$VMT_A/qa1" "$VMT_A/qa2" "$VMT_B/qb1"
         [ "$_cmax" = "30000 100000" ] && [ "$_rc" != 0 ] || return 1
         case $_err in
         *"agents=2 (quota.group.descartes)"*limit_exceeded*) ;;
@@ -123,7 +123,7 @@ agent_ended() {
 }
 
 one_ended() {
-        agent_ended qa1 || agent_ended qa2
+        agent_ended "$VMT_A/qa1" || agent_ended "$VMT_A/qa2"
 }
 
 mem_at_least() {
@@ -132,7 +132,7 @@ mem_at_least() {
 
 check_quota_memory() {
         as $VMT_B "$VMT_CTL" spawn --name qbm -- "$AGENT_HOG" hold 64 120 >/dev/null || return 1
-        _cgb=$(cg_abs "$(agent_field qbm cgroup)")
+        _cgb=$(cg_abs "$(agent_field "$VMT_B/qbm" cgroup)")
         wait_for 60 mem_at_least "$_cgb" $((60 << 20)) || note "B's agent holds less than 60 MiB after 60 s"
         _cga=$(tenant_cg $VMT_A)
         as $VMT_A "$VMT_CTL" spawn --name qa1 -- "$AGENT_HOG" hold 64 120 >/dev/null || return 1
@@ -141,11 +141,11 @@ check_quota_memory() {
         wait_for 90 one_ended || note "neither of A's agents ended within 90 s"
         _peak=$(cat "$_cga/memory.peak" 2>/dev/null || echo 0)
         _ooms=$(cg_key "$_cga/memory.events" oom_kill)
-        _r1=$(agent_field qa1 reason)
-        _r2=$(agent_field qa2 reason)
-        _s1=$(agent_field qa1 state)
-        _s2=$(agent_field qa2 state)
-        _sb=$(agent_field qbm state)
+        _r1=$(agent_field "$VMT_A/qa1" reason)
+        _r2=$(agent_field "$VMT_A/qa2" reason)
+        _s1=$(agent_field "$VMT_A/qa1" state)
+        _s2=$(agent_field "$VMT_A/qa2" state)
+        _sb=$(agent_field "$VMT_B/qbm" state)
         _mb=$(cat "$_cgb/memory.current")
         _view=$(as $VMT_A "$VMT_CTL" -o json tenants)
         _all=$(ctl -o json tenants)
@@ -154,7 +154,7 @@ check_quota_memory() {
                 "qa2 $_s2 ($_r2); B's 64 MiB agent: $_sb, memory.current $((_mb >> 20)) MiB;" \
                 "tenants seen by A: $(json_count "$_view" '"uid":'), by root: $(json_count "$_all" '"uid":')"
         ctl tenants >>"$VMTEST_JOB/tenants.txt"
-        agent_end_all qa1 qa2 qbm
+        agent_end_all "$VMT_A/qa1" "$VMT_A/qa2" "$VMT_B/qbm"
         [ "$_peak" -le $((96 << 20)) ] && [ "$_ooms" -ge 1 ] && [ "$_sb" = running ] &&
                 [ "$_mb" -ge $((60 << 20)) ] || return 1
         [ "$_r1" = oom_killed ] || [ "$_r2" = oom_killed ] || return 1

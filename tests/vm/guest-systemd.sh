@@ -255,7 +255,7 @@ check_unit_delegation() {
         _incg=$(cut -d: -f3 "/proc/$_main/cgroup")
         _runit=${VMT_ROOT##*/}
         _rdel=$(systemctl show -p Delegate --value "$_runit")
-        _acg=$(cg_abs "$(agent_field unpriv cgroup)")
+        _acg=$(cg_abs "$(agent_field "$VMT_USER/unpriv" cgroup)")
         _ctl=$(cat "$VMT_ROOT/cgroup.subtree_control")
         _procs=$(wc -l <"$VMT_ROOT/cgroup.procs")
         note "cgroup root ${VMT_ROOT#/sys/fs/cgroup} ($_runit, Delegate=$_rdel): subtree_control '$_ctl'," \
@@ -288,7 +288,7 @@ restart_cannot_work() {
 }
 
 check_restart() {
-        _j=$(agent_json unpriv) || return 1
+        _j=$(agent_json "$VMT_USER/unpriv") || return 1
         _id=$(json_get "$_j" id)
         _pid=$(json_get "$_j" pid)
         _st0=$(proc_start "$_pid")
