@@ -10,16 +10,23 @@
 #include "request-journal.h"
 #include "time-util.h"
 
-#define CACHE_BUCKETS 1024
+#define CACHE_BUCKETS 16384 /* up to 65,536 entries: chains stay short */
 #define UID_BUCKETS   64
 
 /* Each caller's share of the cache: a caller that fills its share waits for its own requests, never for
  * everyone's. */
+/* A caller's entries in insertion order, reads apart from journaled (state-changing) ones: finding what to
+ * push out of a full share is then the first answered entry of a list, not a walk over everyone's. */
+typedef struct EntryList {
+        CacheEntry *oldest, *newest;
+} EntryList;
+
 typedef struct UidShare {
         uid_t uid;
         size_t n_entries;
         size_t n_pending;
         size_t bytes;
+        EntryList reads, journaled;
         struct UidShare *next;
 } UidShare;
 
@@ -36,8 +43,33 @@ struct CacheEntry {
         size_t n_waiters;
         Envelope *waiters, *waiters_tail;
         CacheEntry *bucket_next;
-        CacheEntry *older, *newer; /* insertion order */
+        CacheEntry *older, *newer;             /* insertion order */
+        CacheEntry *share_older, *share_newer; /* on its share's reads or journaled list */
 };
+
+static void list_append(EntryList *l, CacheEntry *e)
+{
+        e->share_newer = NULL;
+        e->share_older = l->newest;
+        if (l->newest)
+                l->newest->share_newer = e;
+        else
+                l->oldest = e;
+        l->newest = e;
+}
+
+static void list_unlink(EntryList *l, CacheEntry *e)
+{
+        if (e->share_older)
+                e->share_older->share_newer = e->share_newer;
+        else if (l->oldest == e)
+                l->oldest = e->share_newer;
+        if (e->share_newer)
+                e->share_newer->share_older = e->share_older;
+        else if (l->newest == e)
+                l->newest = e->share_older;
+        e->share_older = e->share_newer = NULL;
+}
 
 struct RequestCache {
         size_t max_entries;
@@ -219,6 +251,7 @@ void request_cache_remove(RequestCache *c, CacheEntry *e)
         {
                 UidShare *s = share_get(c, e->uid, false);
                 if (s) {
+                        list_unlink(e->journaled ? &s->journaled : &s->reads, e);
                         s->bytes -= e->reply_size;
                         s->n_entries--;
                         if (!e->done)
@@ -247,13 +280,41 @@ size_t request_cache_size(const RequestCache *c)
         return c->n_entries;
 }
 
+/* Expiry follows the answer by one TTL, so answers expire about in insertion order: the walk stops at the
+ * first answered entry still valid (later ones that expired anyway go at their lookup or a later purge), so
+ * that a full cache does not cost a walk over all of it per request. */
 static void purge_expired(RequestCache *c, uint64_t now_usec)
 {
         for (CacheEntry *e = c->oldest, *n; e; e = n) {
                 n = e->newer;
-                if (e->done && e->expires_usec <= now_usec)
+                if (e->done && e->expires_usec > now_usec)
+                        break;
+                if (e->done)
                         request_cache_remove(c, e);
         }
+}
+
+static CacheEntry *list_oldest_done(const EntryList *l)
+{
+        for (CacheEntry *e = l->oldest; e; e = e->share_newer)
+                if (e->done)
+                        return e;
+        return NULL;
+}
+
+/* Marks an entry journaled and moves it to its share's journaled list. */
+static void entry_set_journaled(RequestCache *c, CacheEntry *e)
+{
+        UidShare *s;
+
+        if (e->journaled)
+                return;
+        s = share_get(c, e->uid, false);
+        if (s) {
+                list_unlink(&s->reads, e);
+                list_append(&s->journaled, e);
+        }
+        e->journaled = true;
 }
 
 int request_cache_lookup(RequestCache *c, uid_t uid, const char *id, uint64_t now_usec, CacheEntry **ret)
@@ -271,14 +332,15 @@ int request_cache_lookup(RequestCache *c, uid_t uid, const char *id, uint64_t no
         return 0;
 }
 
-/* The oldest answered entry, of one caller or (uid_filter false) of anyone: a read's before a journaled
- * (state-changing) one's, whose resend must never find it gone while a client may still send it. */
-static CacheEntry *oldest_done(RequestCache *c, bool uid_filter, uid_t uid)
+/* The oldest answered entry of anyone, when the whole cache is full: a read's before a journaled
+ * (state-changing) one's, whose resend must never find it gone while a client may still send it. A walk, but
+ * only past every caller's full share (each caller is bounded by its own share first). */
+static CacheEntry *oldest_done(RequestCache *c)
 {
         CacheEntry *journaled = NULL;
 
         for (CacheEntry *e = c->oldest; e; e = e->newer) {
-                if (!e->done || (uid_filter && e->uid != uid))
+                if (!e->done)
                         continue;
                 if (!e->journaled)
                         return e;
@@ -302,9 +364,10 @@ int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_u
                 return -EBUSY;
         }
         if (share->n_entries >= c->max_per_uid) {
-                /* past its share a caller's new requests push out its own old answers, nobody else's */
+                /* past its share a caller's new requests push out its own old answers (reads first),
+                 * nobody else's */
                 purge_expired(c, now_usec);
-                CacheEntry *victim = oldest_done(c, true, uid);
+                CacheEntry *victim = list_oldest_done(&share->reads) ?: list_oldest_done(&share->journaled);
                 if (victim)
                         request_cache_remove(c, victim);
         }
@@ -312,7 +375,7 @@ int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_u
         if (c->n_entries >= c->max_entries)
                 purge_expired(c, now_usec);
         if (c->n_entries >= c->max_entries) {
-                CacheEntry *victim = oldest_done(c, false, 0);
+                CacheEntry *victim = oldest_done(c);
                 if (victim)
                         request_cache_remove(c, victim);
                 else if (uid != 0) {
@@ -338,6 +401,7 @@ int request_cache_add(RequestCache *c, uid_t uid, const char *id, uint64_t now_u
                 return -ENOMEM;
         }
         e->uid = uid;
+        list_append(&share->reads, e);
         h = hash_key(uid, id);
         e->bucket_next = c->buckets[h];
         c->buckets[h] = e;
@@ -521,7 +585,7 @@ static void load_record(const RequestJournalRecord *rec, void *userdata)
                         request_cache_remove(c, e);
                 if (expires == 0 || request_cache_add(c, rec->uid, rec->id, now, &e) < 0)
                         return;
-                e->journaled = true;
+                entry_set_journaled(c, e);
                 e->expires_usec = expires; /* the interrupted entry's, set when loading ends */
                 return;
         case REQUEST_JOURNAL_AGENT:
@@ -537,7 +601,7 @@ static void load_record(const RequestJournalRecord *rec, void *userdata)
                 if (!e) {
                         if (request_cache_add(c, rec->uid, rec->id, now, &e) < 0)
                                 return;
-                        e->journaled = true;
+                        entry_set_journaled(c, e);
                 }
                 reply = malloc(rec->size ?: 1);
                 if (!reply) {
@@ -606,7 +670,7 @@ void request_cache_journal_begin(RequestCache *c, CacheEntry *e, uint64_t ttl_us
 
         if (!c->journal || e->done)
                 return;
-        e->journaled = true;
+        entry_set_journaled(c, e);
         e->expires_usec = now_usec(CLOCK_MONOTONIC) + ttl_usec;
         journal_append(c, REQUEST_JOURNAL_BEGIN, e, realtime + ttl_usec, NULL, 0);
 }
