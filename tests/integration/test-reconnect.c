@@ -47,8 +47,10 @@ static void *waiter_main(void *arg)
         Waiter *w = arg;
 
         for (unsigned i = 0; i < w->n; i++) {
+                _cleanup_(descartes_health_unrefp) DescartesHealth *health = NULL;
                 DescartesError err;
-                if (descartes_health(w->c, &(DescartesHealth *){NULL}, &err) < 0) {
+
+                if (descartes_health(w->c, &health, &err) < 0) {
                         (void)snprintf(w->error, sizeof w->error, "%s", err.message);
                         return NULL;
                 }
@@ -97,6 +99,7 @@ static void test_client_before_daemon(void **state)
 static void test_queue_overflow(void **state)
 {
         ITest *t = *state;
+        DescartesHealth *health = NULL;
         DescartesClient *c = NULL;
         DescartesError err;
         Waiter w[3] = {};
@@ -130,7 +133,8 @@ static void test_queue_overflow(void **state)
                         fail_msg("a queued request failed: %s", w[i].error);
                 assert_int_equal(w[i].ok, 1);
         }
-        assert_int_equal(descartes_health(c, &(DescartesHealth *){NULL}, &err), 0);
+        assert_int_equal(descartes_health(c, &health, &err), 0);
+        descartes_health_unref(health);
         descartes_client_free(c);
 }
 
