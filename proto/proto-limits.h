@@ -50,6 +50,15 @@
 /* Nesting of a value made with proto_value_from_msgpack(), so that it fits wherever values travel. */
 #define PROTO_VALUE_DEPTH_MAX 12
 
+/* exec: what fits one packet to the agent's shim (shim-contract.h, SHIM_EXEC_*) */
+#define PROTO_EXEC_ARGV_MAX           1024        /* argv entries */
+#define PROTO_EXEC_ARGV_BYTES_MAX     (16 * 1024) /* sum of argv string lengths (NULs included) */
+#define PROTO_EXEC_STDIN_MAX          (32 * 1024) /* exec.stdin */
+#define PROTO_EXEC_OUTPUT_MAX         (16 * 1024) /* bytes of stdout and of stderr in the reply */
+#define PROTO_EXEC_TIMEOUT_DEFAULT_MS 25000       /* under a client's default timeout of a long op */
+#define PROTO_EXEC_TIMEOUT_MAX_MS     (3600 * 1000)
+#define PROTO_EXEC_CONCURRENT_MAX     8 /* commands running at once in one agent */
+
 #define PROTO_BATCH_AGENTS_MAX 4096  /* batch.agents entries, and batch.results entries */
 #define PROTO_AGENTS_MAX       16384 /* agents in a list reply, and the bound on list.limit */
 #define PROTO_EVENTS_MAX       10000 /* events in an events reply, and the bound on events.limit */

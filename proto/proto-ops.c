@@ -815,6 +815,48 @@ static const ProtoField tenants_result_fields[] = {
 static const ProtoType tenants_result_type =
         PROTO_TYPE("tenants_result", ProtoTenantsResult, tenants_result_fields);
 
+/* ---- exec ---- */
+
+static int check_exec_argv(const void *obj, const char *mapname, ProtoError *e)
+{
+        const ProtoExecArgs *a = obj;
+        size_t total = 0;
+
+        if (a->n_argv > 0 && a->argv[0][0] == 0)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s.argv: argv[0] is empty", mapname);
+        for (size_t i = 0; i < a->n_argv; i++)
+                total += strlen(a->argv[i]) + 1;
+        if (total > PROTO_EXEC_ARGV_BYTES_MAX)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s.argv: %zu bytes with their NULs exceed %d", mapname, total,
+                                       PROTO_EXEC_ARGV_BYTES_MAX);
+        return 0;
+}
+
+static const ProtoField exec_args_fields[] = {
+        AGENT_ROW(ProtoExecArgs),
+        PROTO_ROW(ProtoExecArgs, argv, "argv", STRV, .flags = REQ | PROTO_F_NONEMPTY,
+                  .aux = offsetof(ProtoExecArgs, n_argv), .max = PROTO_EXEC_ARGV_MAX,
+                  .max_len = PROTO_EXEC_ARGV_BYTES_MAX, .max_total = PROTO_EXEC_ARGV_BYTES_MAX,
+                  .check = check_exec_argv),
+        PROTO_ROW(ProtoExecArgs, input, "stdin", BIN, .max = PROTO_EXEC_STDIN_MAX),
+        PROTO_OPT(ProtoExecArgs, timeout_ms, has_timeout_ms, "timeout_ms", U64, .min = 1,
+                  .max = PROTO_EXEC_TIMEOUT_MAX_MS),
+};
+static const ProtoType exec_args_type = PROTO_TYPE("exec_args", ProtoExecArgs, exec_args_fields);
+
+static const ProtoField exec_result_fields[] = {
+        PROTO_OPT(ProtoExecResult, exit_code, has_exit_code, "exit_code", INT, .smin = 0, .smax = 255),
+        PROTO_OPT(ProtoExecResult, signal, has_signal, "signal", INT, .smin = 1, .smax = 64),
+        PROTO_ROW(ProtoExecResult, timed_out, "timed_out", BOOL, .flags = REQ),
+        PROTO_ROW(ProtoExecResult, out, "stdout", BIN, .flags = REQ, .max = PROTO_EXEC_OUTPUT_MAX),
+        PROTO_ROW(ProtoExecResult, err, "stderr", BIN, .flags = REQ, .max = PROTO_EXEC_OUTPUT_MAX),
+        PROTO_ROW(ProtoExecResult, stdout_bytes, "stdout_bytes", U64, .flags = REQ, .max = UINT64_MAX),
+        PROTO_ROW(ProtoExecResult, stderr_bytes, "stderr_bytes", U64, .flags = REQ, .max = UINT64_MAX),
+        PROTO_ROW(ProtoExecResult, duration_us, "duration_us", U64, .flags = REQ, .max = UINT64_MAX),
+};
+static const ProtoType exec_result_type = PROTO_TYPE("exec_result", ProtoExecResult, exec_result_fields);
+
 /* ---- shutdown ---- */
 
 static const ProtoField shutdown_args_fields[] = {
@@ -928,6 +970,13 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                                   .per_connection = true,
                                   .args = &proto_empty_type,
                                   .result = &proto_empty_type},
+        [PROTO_OP_EXEC] = {.name = "exec",
+                           .changes_state = true,
+                           .per_agent = true,
+                           .parks = true,
+                           .timeout = PROTO_TIMEOUT_LONG,
+                           .args = &exec_args_type,
+                           .result = &exec_result_type},
 };
 
 const ProtoOpInfo *proto_op_info(ProtoOp op)
@@ -978,6 +1027,8 @@ DEFINE_DONE(proto_action_args_done, ProtoActionArgs, action_args_type)
 DEFINE_DONE(proto_batch_args_done, ProtoBatchArgs, batch_args_type)
 DEFINE_DONE(proto_events_args_done, ProtoEventsArgs, events_args_type)
 DEFINE_DONE(proto_subscribe_args_done, ProtoSubscribeArgs, subscribe_args_type)
+DEFINE_DONE(proto_exec_args_done, ProtoExecArgs, exec_args_type)
+DEFINE_DONE(proto_exec_result_done, ProtoExecResult, exec_result_type)
 DEFINE_DONE(proto_health_result_done, ProtoHealthResult, health_result_type)
 DEFINE_DONE(proto_list_result_done, ProtoListResult, list_result_type)
 DEFINE_DONE(proto_agent_result_done, ProtoAgentResult, agent_result_type)

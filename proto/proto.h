@@ -46,6 +46,7 @@ typedef enum ProtoOp {
         PROTO_OP_TENANTS,
         PROTO_OP_SUBSCRIBE,
         PROTO_OP_UNSUBSCRIBE,
+        PROTO_OP_EXEC,
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -EINVAL,
 } ProtoOp;
@@ -429,6 +430,17 @@ typedef struct ProtoSubscribeArgs {
         char *agent;        /* optional: only this agent's events (and host events) */
 } ProtoSubscribeArgs;
 
+/* exec: a command in the agent's sandbox; the reply comes when it has ended (or was killed at its timeout)
+ */
+typedef struct ProtoExecArgs {
+        char *agent; /* required */
+        char **argv; /* required, 1..PROTO_EXEC_ARGV_MAX entries, argv[0] non-empty */
+        size_t n_argv;
+        ProtoBytes input; /* wire: stdin; optional, <= PROTO_EXEC_STDIN_MAX; else /dev/null */
+        bool has_timeout_ms;
+        uint64_t timeout_ms; /* default PROTO_EXEC_TIMEOUT_DEFAULT_MS, max PROTO_EXEC_TIMEOUT_MAX_MS */
+} ProtoExecArgs;
+
 /* shutdown (admins only): the daemon exits; its agents keep running unless stop_agents. */
 typedef struct ProtoShutdownArgs {
         bool stop_agents; /* stop every agent (TERM, grace, cgroup.kill) before exiting */
@@ -452,6 +464,7 @@ typedef struct ProtoRequest {
                 ProtoShutdownArgs shutdown;
                 ProtoWaitArgs wait;
                 ProtoSubscribeArgs subscribe;
+                ProtoExecArgs exec;
         } args;
 } ProtoRequest;
 
@@ -515,6 +528,19 @@ typedef struct ProtoOutputResult {
 typedef struct ProtoActionResult {
         ProtoValue result; /* required: any value (nil included) */
 } ProtoActionResult;
+
+typedef struct ProtoExecResult {
+        bool has_exit_code; /* it exited: its code */
+        int exit_code;
+        bool has_signal; /* it was killed by a signal (SIGKILL at its timeout) */
+        int signal;
+        bool timed_out;        /* killed at timeout_ms */
+        ProtoBytes out;        /* wire: stdout; its first PROTO_EXEC_OUTPUT_MAX bytes */
+        ProtoBytes err;        /* wire: stderr; likewise */
+        uint64_t stdout_bytes; /* written in all (more than `stdout` holds when it was cut) */
+        uint64_t stderr_bytes;
+        uint64_t duration_us; /* from the request to the reply's making */
+} ProtoExecResult;
 
 typedef struct ProtoBatchItem {
         char *agent; /* the agent id (or the reference given, if it named no agent) */
@@ -621,6 +647,7 @@ typedef struct ProtoReply {
                 ProtoStatsResult stats;
                 ProtoTenantsResult tenants;
                 ProtoSubscribeResult subscribe;
+                ProtoExecResult exec;
         } result;
 } ProtoReply;
 
@@ -708,6 +735,8 @@ void proto_selector_done(ProtoSelector *s);
 void proto_batch_args_done(ProtoBatchArgs *a);
 void proto_events_args_done(ProtoEventsArgs *a);
 void proto_subscribe_args_done(ProtoSubscribeArgs *a);
+void proto_exec_args_done(ProtoExecArgs *a);
+void proto_exec_result_done(ProtoExecResult *r);
 void proto_push_done(ProtoPush *p);
 void proto_request_done(ProtoRequest *r);
 void proto_health_result_done(ProtoHealthResult *h);

@@ -8,6 +8,7 @@
 
 #include "failure.h"
 #include "proto.h"
+#include "shim-contract.h"
 
 typedef struct Agent Agent;
 
@@ -22,16 +23,18 @@ typedef enum AgentNoticeType {
         AGENT_NOTICE_STDIN_ACK,    /* the shim took a stdin chunk (cookie, result: bytes or -errno) */
         AGENT_NOTICE_REMOVED,      /* its cgroups and files are gone; it is freed next */
         AGENT_NOTICE_FREED,        /* it goes away now */
+        AGENT_NOTICE_EXEC_DONE,    /* a command of EXEC ended or did not start (cookie, exec_done) */
         _AGENT_NOTICE_MAX,
         _AGENT_NOTICE_INVALID = -EINVAL,
 } AgentNoticeType;
 
 typedef struct AgentNotice {
         AgentNoticeType type;
-        const Failure *failure; /* SPAWN_FAILED */
-        const char *msg;        /* ENDED: why it failed, if it did */
-        uint64_t cookie;        /* STDIN_ACK */
-        int64_t result;         /* STDIN_ACK */
+        const Failure *failure;   /* SPAWN_FAILED */
+        const char *msg;          /* ENDED: why it failed, if it did */
+        uint64_t cookie;          /* STDIN_ACK */
+        int64_t result;           /* STDIN_ACK */
+        const ShimMsg *exec_done; /* EXEC_DONE: the decoded packet (its output in data, data2) */
 } AgentNotice;
 
 /* Hands n to the agent's observer. */

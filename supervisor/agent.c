@@ -43,6 +43,7 @@ int agent_new(Manager *m, uid_t owner, Agent **ret)
         a->shim.pid = PIDREF_NULL;
         a->info.created_ns = now_ns(CLOCK_REALTIME);
         a->next_cookie = 1;
+        a->next_exec_cookie = a->info.created_ns;
         uuid_generate_random(u);
         uuid_unparse_lower(u, id);
         a->info.id = strdup(id);

@@ -91,8 +91,11 @@ struct Agent {
         char *runtime_path;          /* RUNTIME/agents/ID */
         bool remove_requested;       /* removed as soon as its cgroups are empty */
         uint64_t next_cookie;        /* of the next stdin write */
-        bool adopted;                /* re-adopted by this daemon: its HELLO resumes it */
-        bool record_failed;          /* a record write failed (logged once) */
+        /* of the next EXEC: the daemon's start time in ns, so that a command of a previous daemon, told
+         * after a restart, never matches a request of this one */
+        uint64_t next_exec_cookie;
+        bool adopted;       /* re-adopted by this daemon: its HELLO resumes it */
+        bool record_failed; /* a record write failed (logged once) */
 };
 
 int agent_new(Manager *m, uid_t owner, Agent **ret);
@@ -157,6 +160,9 @@ int shim_link_send_signal(Agent *a, int sig);
 /* continues: this chunk follows the previous one of the same request (see ShimMsgStdin). */
 int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after,
                          bool continues);
+/* EXEC (shim protocol version 4): argv (NULL-terminated), stdin (may be empty), a timeout. */
+int shim_link_send_exec(Agent *a, uint64_t cookie, char *const *argv, const void *stdin_data,
+                        size_t stdin_size, uint32_t timeout_ms);
 /* Handles what the shim has sent and we have not read yet (before finalizing on its pidfd). */
 void shim_link_drain(Agent *a);
 /* Publishes the pending output event now. */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "agent.h"
 #include "call-wait.h"
@@ -67,6 +69,62 @@ static void stdin_acked(Call *c, Agent *a, const AgentNotice *n)
         call_reply(c, &reply);
 }
 
+/* The command's end as the exec reply; a command that did not start is the error that says why. */
+static void exec_done(Call *c, Agent *a, const ShimMsg *m)
+{
+        const ShimMsgExecDone *d = &m->exec_done;
+        ProtoReply reply = {};
+        ProtoExecResult *x;
+
+        if (d->cookie != c->cookie)
+                return;
+        if (d->error == EBUSY) {
+                call_reply_error(c, PROTO_ERROR_LIMIT_EXCEEDED,
+                                 "agent %s runs %d commands already: wait for one to end", a->info.id,
+                                 SHIM_EXEC_MAX);
+                return;
+        }
+        if (d->error == ESRCH) {
+                call_reply_error(c, PROTO_ERROR_CONFLICT, "agent %s has ended", a->info.id);
+                return;
+        }
+        if (d->error != 0) {
+                call_reply_error(c, PROTO_ERROR_SPAWN_FAILED,
+                                 "the command did not start in agent %s: stage %s: %s", a->info.id,
+                                 shim_stage_to_string(d->stage), strerror(d->error));
+                return;
+        }
+        if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0) {
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        x = &reply.result.exec;
+        if (d->status >= 0 && WIFEXITED(d->status)) {
+                x->has_exit_code = true;
+                x->exit_code = WEXITSTATUS(d->status);
+        } else if (d->status >= 0 && WIFSIGNALED(d->status)) {
+                x->has_signal = true;
+                x->signal = WTERMSIG(d->status);
+        }
+        x->timed_out = d->timed_out != 0;
+        x->stdout_bytes = d->stdout_bytes;
+        x->stderr_bytes = d->stderr_bytes;
+        x->duration_us = now_usec(CLOCK_MONOTONIC) - c->arrived_usec;
+        /* present even when empty; the shim keeps at most SHIM_EXEC_OUTPUT_MAX of each */
+        x->out.data = malloc(MAX(m->data_size, (size_t)1));
+        x->err.data = malloc(MAX(m->data2_size, (size_t)1));
+        if (!x->out.data || !x->err.data) {
+                proto_reply_done(&reply);
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        x->out.size = MIN(m->data_size, (size_t)PROTO_EXEC_OUTPUT_MAX);
+        x->err.size = MIN(m->data2_size, (size_t)PROTO_EXEC_OUTPUT_MAX);
+        memcpy(x->out.data, m->data, x->out.size);
+        memcpy(x->err.data, m->data2, x->err.size);
+        call_reply(c, &reply);
+}
+
 static void answer(Call *c, Agent *a, const AgentNotice *n)
 {
         switch (n->type) {
@@ -104,6 +162,15 @@ static void answer(Call *c, Agent *a, const AgentNotice *n)
                         call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed: the agent has ended");
                 else if (c->wait == CALL_WAIT_ENDED)
                         call_reply_agent(c, a);
+                else if (c->wait == CALL_WAIT_EXEC)
+                        call_reply_error(
+                                c, PROTO_ERROR_CONFLICT,
+                                "agent %s ended while the command ran; the command was killed with it",
+                                a->info.id);
+                break;
+        case AGENT_NOTICE_EXEC_DONE:
+                if (c->wait == CALL_WAIT_EXEC)
+                        exec_done(c, a, n->exec_done);
                 break;
         case AGENT_NOTICE_STDIN_ACK:
                 if (c->wait == CALL_WAIT_STDIN)

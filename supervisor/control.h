@@ -25,6 +25,7 @@ typedef enum CallWait {
         CALL_WAIT_ENDED,   /* stop, kill */
         CALL_WAIT_STDIN,   /* stdin: the shim's ack for `cookie` */
         CALL_WAIT_REMOVED, /* remove: the agent's cgroups are empty and gone */
+        CALL_WAIT_EXEC,    /* exec: the shim's EXEC_DONE for `cookie` */
         _CALL_WAIT_MAX,
         _CALL_WAIT_INVALID = -EINVAL,
 } CallWait;

@@ -12,7 +12,7 @@
 
 static const OpHandler *const op_tables[] = {
         ops_agent_handlers,    ops_batch_handlers,   ops_host_handlers,      ops_output_handlers,
-        ops_shutdown_handlers, ops_tenants_handlers, ops_subscribe_handlers,
+        ops_shutdown_handlers, ops_tenants_handlers, ops_subscribe_handlers, ops_exec_handlers,
 };
 
 const OpHandler *op_handler(ProtoOp op)

@@ -41,6 +41,11 @@ extern const OpHandler ops_output_handlers[];
 extern const OpHandler ops_shutdown_handlers[];
 extern const OpHandler ops_tenants_handlers[];
 extern const OpHandler ops_subscribe_handlers[];
+extern const OpHandler ops_exec_handlers[];
+
+/* Whether a's shim is connected and speaks EXEC: 0, or -errno with `conflict` in *ret saying why a's
+ * shim cannot `what`. */
+int op_exec_check_shim(Agent *a, const char *what, Failure *ret);
 
 int ops_dispatch(Call *c);
 /* The row of op, or NULL when no file handles it. */

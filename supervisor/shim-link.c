@@ -205,6 +205,11 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
         case SHIM_MSG_STDIN_ACK:
                 handle_stdin_ack(a, &m.stdin_ack);
                 return 0;
+        case SHIM_MSG_EXEC_DONE:
+                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_EXEC_DONE,
+                                               .cookie = m.exec_done.cookie,
+                                               .exec_done = &m});
+                return 0;
         case SHIM_MSG_EXITED:
                 if (m.exited.rec.magic == SHIM_EXIT_MAGIC) {
                         a->end.exit_record = m.exited.rec;
@@ -359,4 +364,37 @@ int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t siz
         if (size > 0)
                 memcpy(buf + sizeof msg, data, size);
         return send_packet(a, buf, sizeof msg + size);
+}
+
+int shim_link_send_exec(Agent *a, uint64_t cookie, char *const *argv, const void *stdin_data,
+                        size_t stdin_size, uint32_t timeout_ms)
+{
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t argv_size = 0, off;
+        ShimMsgExec msg;
+
+        for (char *const *p = argv; *p; p++)
+                argv_size += strlen(*p) + 1;
+        if (argv_size > SHIM_EXEC_ARGV_MAX || stdin_size > SHIM_EXEC_STDIN_MAX)
+                return -E2BIG;
+        msg = (ShimMsgExec){
+                .h = {.type = SHIM_MSG_EXEC, .size = (uint32_t)(sizeof msg + argv_size + stdin_size)},
+                .cookie = cookie,
+                .timeout_ms = timeout_ms,
+                .argv_size = (uint32_t)argv_size,
+                .stdin_size = (uint32_t)stdin_size,
+        };
+        buf = malloc(msg.h.size);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, &msg, sizeof msg);
+        off = sizeof msg;
+        for (char *const *p = argv; *p; p++) {
+                size_t n = strlen(*p) + 1;
+                memcpy(buf + off, *p, n);
+                off += n;
+        }
+        if (stdin_size > 0)
+                memcpy(buf + off, stdin_data, stdin_size);
+        return send_packet(a, buf, msg.h.size);
 }

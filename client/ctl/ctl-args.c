@@ -346,5 +346,6 @@ void ctl_args_done(CtlArgs *a)
         a->labels = strv_free(a->labels);
         spawn_done(&a->spawn);
         free(a->grep);
+        a->exec_argv = strv_free(a->exec_argv);
         *a = (CtlArgs){};
 }

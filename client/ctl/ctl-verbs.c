@@ -16,6 +16,7 @@
         X(stop)                                                                                             \
         X(signal)                                                                                           \
         X(stdin)                                                                                            \
+        X(exec)                                                                                             \
         X(logs)                                                                                             \
         X(events)                                                                                           \
         X(shutdown)                                                                                         \

@@ -98,6 +98,12 @@ typedef struct CtlArgs {
         char *grep;
 
         bool stop_agents;
+
+        /* exec AGENT -- CMD... */
+        char **exec_argv;
+        bool exec_stdin; /* -i */
+        bool has_exec_timeout;
+        uint64_t exec_timeout_ms;
 } CtlArgs;
 
 /* The parser's state, handed to option and argument callbacks: the CLI's environment and the buffer for a

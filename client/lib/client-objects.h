@@ -66,3 +66,8 @@ struct DescartesTenants {
         unsigned n_ref;
         ProtoTenantsResult result;
 };
+
+struct DescartesExec {
+        unsigned n_ref;
+        ProtoExecResult result;
+};

@@ -37,6 +37,8 @@ int wire_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, ProtoEve
 int wire_stats(DescartesClient *c, ProtoStatsResult *ret, DescartesError *ret_err);
 int wire_tenants(DescartesClient *c, ProtoTenantsResult *ret, DescartesError *ret_err);
 int wire_shutdown(DescartesClient *c, bool stop_agents, DescartesError *ret_err);
+/* exec with the protocol's args; *ret (free with proto_exec_result_done()) may be NULL. */
+int wire_exec(DescartesClient *c, const ProtoExecArgs *args, ProtoExecResult *ret, DescartesError *ret_err);
 /* Returns 1 and fills *ret (free with proto_event_done()), or 0 on timeout. */
 int wire_subscription_next(DescartesSubscription *s, uint64_t timeout_usec, ProtoEvent *ret,
                            DescartesError *ret_err);
@@ -51,3 +53,4 @@ int wire_batch_result_new(ProtoBatchResult *src, DescartesBatchResult **ret);
 int wire_health_new(ProtoHealthResult *src, DescartesHealth **ret);
 int wire_stats_new(ProtoStatsResult *src, DescartesStats **ret);
 int wire_tenants_new(ProtoTenantsResult *src, DescartesTenants **ret);
+int wire_exec_new(ProtoExecResult *src, DescartesExec **ret);

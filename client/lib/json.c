@@ -90,6 +90,11 @@ int descartes_tenants_to_json(const DescartesTenants *t, char **ret)
         return json_render(proto_json_write, result_type(PROTO_OP_TENANTS), t ? &t->result : NULL, ret);
 }
 
+int descartes_exec_to_json(const DescartesExec *x, char **ret)
+{
+        return json_render(proto_json_write, result_type(PROTO_OP_EXEC), x ? &x->result : NULL, ret);
+}
+
 int descartes_stats_to_json(const DescartesStats *s, char **ret)
 {
         return json_render(proto_json_write, result_type(PROTO_OP_STATS), s ? &s->result : NULL, ret);

@@ -102,6 +102,13 @@ static void tenants_free(DescartesTenants *t)
 }
 DEFINE_REFCOUNT(DescartesTenants, tenants, tenants_free);
 
+static void exec_free(DescartesExec *x)
+{
+        proto_exec_result_done(&x->result);
+        free(x);
+}
+DEFINE_REFCOUNT(DescartesExec, exec, exec_free);
+
 /* ---- made from wire results ---- */
 
 int wire_agent_new(ProtoAgentInfo *src, DescartesAgent **ret)
@@ -272,6 +279,19 @@ int wire_tenants_new(ProtoTenantsResult *src, DescartesTenants **ret)
         t->result = *src;
         *src = (ProtoTenantsResult){};
         *ret = t;
+        return 0;
+}
+
+int wire_exec_new(ProtoExecResult *src, DescartesExec **ret)
+{
+        DescartesExec *x = calloc(1, sizeof *x);
+
+        if (!x)
+                return -ENOMEM;
+        x->n_ref = 1;
+        x->result = *src;
+        *src = (ProtoExecResult){};
+        *ret = x;
         return 0;
 }
 
@@ -799,4 +819,48 @@ bool descartes_tenants_get_quota(const DescartesTenants *t, size_t i, DescartesQ
         if (has && ret)
                 *ret = v;
         return has;
+}
+
+bool descartes_exec_get_exit_code(const DescartesExec *x, int *ret)
+{
+        if (!x || !x->result.has_exit_code)
+                return false;
+        if (ret)
+                *ret = x->result.exit_code;
+        return true;
+}
+
+bool descartes_exec_get_signal(const DescartesExec *x, int *ret)
+{
+        if (!x || !x->result.has_signal)
+                return false;
+        if (ret)
+                *ret = x->result.signal;
+        return true;
+}
+
+bool descartes_exec_get_timed_out(const DescartesExec *x)
+{
+        return x && x->result.timed_out;
+}
+
+const void *descartes_exec_get_output(const DescartesExec *x, DescartesStream stream, size_t *ret_size,
+                                      uint64_t *ret_total)
+{
+        const ProtoBytes *b = NULL;
+
+        if (x && stream == DESCARTES_STREAM_STDOUT)
+                b = &x->result.out;
+        else if (x && stream == DESCARTES_STREAM_STDERR)
+                b = &x->result.err;
+        if (ret_size)
+                *ret_size = b && b->data ? b->size : 0;
+        if (ret_total)
+                *ret_total = !b ? 0 : b == &x->result.out ? x->result.stdout_bytes : x->result.stderr_bytes;
+        return b && b->data && b->size > 0 ? b->data : NULL;
+}
+
+uint64_t descartes_exec_get_duration_us(const DescartesExec *x)
+{
+        return x ? x->result.duration_us : 0;
 }

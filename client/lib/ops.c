@@ -538,6 +538,56 @@ int descartes_tenants(DescartesClient *c, DescartesTenants **ret, DescartesError
         return made(wire_tenants_new(&reply.result.tenants, ret), e);
 }
 
+int descartes_exec(DescartesClient *c, const DescartesExecArgs *args, DescartesExec **ret, DescartesError *e)
+{
+        _cleanup_reply_ ProtoReply reply = {};
+        ProtoRequest req = {.op = PROTO_OP_EXEC};
+        static const uint8_t empty[1];
+        DescartesExecArgs a;
+        size_t n = 0, bytes = 0;
+        int r;
+
+        r = check_client(c, args, e);
+        if (r < 0)
+                return r;
+        r = args_read(args, &a, sizeof a, e);
+        if (r < 0)
+                return r;
+        r = check_agent_ref(a.agent, e);
+        if (r < 0)
+                return r;
+        for (; a.argv && a.argv[n]; n++)
+                bytes += strlen(a.argv[n]) + 1;
+        if (n == 0 || a.argv[0][0] == 0 || n > PROTO_EXEC_ARGV_MAX || bytes > PROTO_EXEC_ARGV_BYTES_MAX)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                        "exec needs a command: 1 to %d arguments of %d bytes in all, the "
+                                        "first not empty",
+                                        PROTO_EXEC_ARGV_MAX, PROTO_EXEC_ARGV_BYTES_MAX);
+        if (a.stdin_size > PROTO_EXEC_STDIN_MAX || (a.stdin_size > 0 && !a.stdin_data))
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                        "exec takes at most %d bytes of stdin", PROTO_EXEC_STDIN_MAX);
+        if (a.has_timeout_ms && (a.timeout_ms == 0 || a.timeout_ms > PROTO_EXEC_TIMEOUT_MAX_MS))
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                        "an exec timeout is 1 ms to %d ms", PROTO_EXEC_TIMEOUT_MAX_MS);
+        req.args.exec = (ProtoExecArgs){
+                .agent = (char *)a.agent,
+                .argv = (char **)a.argv,
+                .n_argv = n,
+                .has_timeout_ms = a.has_timeout_ms,
+                .timeout_ms = a.timeout_ms,
+        };
+        if (a.stdin_data) {
+                req.args.exec.input.data = (uint8_t *)(a.stdin_size > 0 ? a.stdin_data : empty);
+                req.args.exec.input.size = a.stdin_size;
+        }
+        r = client_call(c, &req, a.has_timeout_ms ? ms_to_usec(a.timeout_ms) : 0, &reply, e);
+        if (r < 0)
+                return r;
+        if (!ret)
+                return 0;
+        return made(wire_exec_new(&reply.result.exec, ret), e);
+}
+
 int descartes_shutdown(DescartesClient *c, bool stop_agents, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};

@@ -354,6 +354,29 @@ int wire_tenants(DescartesClient *c, ProtoTenantsResult *ret, DescartesError *e)
         return 0;
 }
 
+int wire_exec(DescartesClient *c, const ProtoExecArgs *args, ProtoExecResult *ret, DescartesError *e)
+{
+        _cleanup_(descartes_exec_unrefp) DescartesExec *x = NULL;
+        DescartesExecArgs a = DESCARTES_EXEC_ARGS_INIT;
+        int r;
+
+        if (!args)
+                return descartes_exec(c, NULL, NULL, e);
+        a.agent = args->agent;
+        a.argv = (const char *const *)args->argv;
+        a.stdin_data = args->input.data;
+        a.stdin_size = args->input.size;
+        a.has_timeout_ms = args->has_timeout_ms;
+        a.timeout_ms = args->timeout_ms;
+        r = descartes_exec(c, &a, ret ? &x : NULL, e);
+        if (r < 0 || !ret)
+                return r;
+        assert(x);
+        *ret = x->result;
+        x->result = (ProtoExecResult){};
+        return 0;
+}
+
 int wire_shutdown(DescartesClient *c, bool stop_agents, DescartesError *e)
 {
         return descartes_shutdown(c, stop_agents, e);

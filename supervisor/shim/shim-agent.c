@@ -56,7 +56,7 @@ int shim_agent_start(const ShimAgentConfig *c, ShimAgentStart *ret)
                 .userdata = (void *)c,
         };
 
-        *ret = (ShimAgentStart){.stage = SHIM_STAGE_SHIM, .status = -1};
+        *ret = (ShimAgentStart){.stage = SHIM_STAGE_SHIM, .status = -1, .pidfd = -EBADF};
         r = child_exec_spawn(&ce, &pr, &f);
         if (r < 0) {
                 ret->stage = stage_of(&f);
@@ -65,6 +65,8 @@ int shim_agent_start(const ShimAgentConfig *c, ShimAgentStart *ret)
                 return -ret->error;
         }
         ret->pid = pr.pid;
-        (void)safe_close(pr.fd); /* the shim reaps by pid, from its SIGCHLD signalfd */
+        /* the shim reaps by pid, from its SIGCHLD signalfd; the pidfd names the agent's cgroup namespace
+         * to the commands of EXEC */
+        ret->pidfd = pr.fd;
         return 0;
 }

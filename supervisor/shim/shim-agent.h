@@ -7,6 +7,7 @@
 
 typedef struct ShimAgentStart {
         pid_t pid;       /* the agent, once it has exec'd */
+        int pidfd;       /* its pidfd (CLOEXEC), the caller's to close */
         ShimStage stage; /* where it failed */
         int error;       /* positive errno of the failure */
         int status;      /* the failed child's wait status, -1 when there was no child */

@@ -35,6 +35,10 @@ static int msg_sizes(uint32_t type, size_t *ret_min, size_t *ret_known)
                 KNOWN(ShimMsgSignal, sizeof(ShimMsgSignal));
         case SHIM_MSG_WELCOME:
                 KNOWN(ShimMsgWelcome, sizeof(ShimMsgWelcome));
+        case SHIM_MSG_EXEC:
+                KNOWN(ShimMsgExec, sizeof(ShimMsgExec));
+        case SHIM_MSG_EXEC_DONE:
+                KNOWN(ShimMsgExecDone, sizeof(ShimMsgExecDone));
         default:
                 return -EOPNOTSUPP;
         }
@@ -66,6 +70,23 @@ int shim_msg_decode(const void *buf, size_t n, ShimMsg *ret)
                 memcpy(&ret->stdin, buf, sizeof ret->stdin);
                 ret->data = (const uint8_t *)buf + sizeof ret->stdin;
                 ret->data_size = n - sizeof ret->stdin;
+                return 0;
+        }
+        if (h.type == SHIM_MSG_EXEC || h.type == SHIM_MSG_EXEC_DONE) {
+                /* frozen fixed parts too: two blocks follow, their sizes in the fixed part; bytes after
+                 * them are a later version's */
+                size_t fixed = h.type == SHIM_MSG_EXEC ? sizeof ret->exec : sizeof ret->exec_done;
+                uint64_t a, b;
+
+                memcpy(&ret->h, buf, fixed);
+                a = h.type == SHIM_MSG_EXEC ? ret->exec.argv_size : ret->exec_done.stdout_size;
+                b = h.type == SHIM_MSG_EXEC ? ret->exec.stdin_size : ret->exec_done.stderr_size;
+                if (a + b > n - fixed)
+                        return -EBADMSG;
+                ret->data = (const uint8_t *)buf + fixed;
+                ret->data_size = (size_t)a;
+                ret->data2 = ret->data + a;
+                ret->data2_size = (size_t)b;
                 return 0;
         }
         /* the fields we know, 0 for those not sent; the bytes after them are a later version's */

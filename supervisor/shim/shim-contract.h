@@ -19,8 +19,8 @@
  *  - A message may grow only at its end. A reader takes the fields it knows, treats the ones the sender did
  *    not send as 0, and ignores the bytes after them; it refuses a packet shorter than the oldest form of
  * that message it accepts (for most messages their only form so far; SHIM_MSG_HELLO_V1_SIZE for HELLO).
- *  - STDIN is the exception: its data follows the fixed part, whose size is the reader's sizeof, so that
- * fixed part never grows. What STDIN needs later comes as a new message type.
+ *  - STDIN, EXEC and EXEC_DONE are the exceptions: their data follows the fixed part, whose size is the
+ * reader's sizeof, so that fixed part never grows. What they need later comes as a new message type.
  *  - Unknown types are ignored.
  *  - A new field or type is only relied on when the version agreed with the peer includes it: anything the
  *    peer must act upon is sent only then (appended bytes the peer may ignore are always allowed).
@@ -34,7 +34,8 @@
  * its cgroup, but not signalled or fed stdin through its shim.
  *
  * Version 1: the first release. Version 2: HELLO.min_version, WELCOME. Version 3: the options' keep_paths
- * and workspace_idmap (read from a blob of version 3 or later).
+ * and workspace_idmap (read from a blob of version 3 or later). Version 4: EXEC and EXEC_DONE (a command run
+ * in the agent's sandbox: `exec`, health checks).
  *
  * Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one version
  * more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN, and to
@@ -47,7 +48,7 @@
 
 /* The oldest version both sides still speak; raising it drops the upgrade path from older releases. */
 #define SHIM_PROTOCOL_VERSION_MIN     1
-#define SHIM_PROTOCOL_VERSION_RELEASE 3
+#define SHIM_PROTOCOL_VERSION_RELEASE 4
 #ifdef SHIM_PROTOCOL_VNEXT
 #include <string.h>
 #define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VERSION_RELEASE + 1)
@@ -78,11 +79,13 @@ typedef enum ShimMsgType {
         SHIM_MSG_OUTPUT = 4,       /* ShimMsgOutput: new output was logged (coalesced, at most ~10/s) */
         SHIM_MSG_STDIN_ACK = 5,    /* ShimMsgStdinAck */
         SHIM_MSG_EXITED = 6,       /* ShimMsgExited: the agent is gone; the shim exits right after */
+        SHIM_MSG_EXEC_DONE = 7,    /* ShimMsgExecDone + output: a command of EXEC has ended (version 4) */
 
         /* daemon -> shim */
         SHIM_MSG_STDIN = 100,   /* ShimMsgStdin + data */
         SHIM_MSG_SIGNAL = 101,  /* ShimMsgSignal: deliver to the agent process */
         SHIM_MSG_WELCOME = 102, /* ShimMsgWelcome: the version agreed on, after each HELLO (version 2) */
+        SHIM_MSG_EXEC = 103,    /* ShimMsgExec + argv + stdin: run a command in the agent's sandbox (4) */
 } ShimMsgType;
 
 typedef struct ShimMsgHeader {
@@ -193,6 +196,42 @@ typedef struct ShimMsgSignal {
         uint32_t reserved;
 } ShimMsgSignal;
 
+/* EXEC (version 4): a new process with exactly the agent's confinement (its namespaces, cgroup, identity,
+ * no capabilities, no_new_privs, its seccomp filter, its environment and working directory), forked by the
+ * shim as it forked the agent. Its stdout and stderr are captured (the first SHIM_EXEC_OUTPUT_MAX bytes of
+ * each), its stdin is the data given (then closed) or /dev/null; at timeout_ms its process group is killed.
+ * EXEC_DONE answers every EXEC with its cookie, also a refused one (error set). */
+#define SHIM_EXEC_MAX         8           /* commands running at once per agent */
+#define SHIM_EXEC_ARGV_MAX    (16 * 1024) /* bytes of the argv block */
+#define SHIM_EXEC_ARGC_MAX    1024
+#define SHIM_EXEC_STDIN_MAX   (32 * 1024)
+#define SHIM_EXEC_OUTPUT_MAX  (16 * 1024) /* bytes kept of each stream */
+#define SHIM_EXEC_TIMEOUT_MAX (3600U * 1000)
+
+typedef struct ShimMsgExec {
+        ShimMsgHeader h;
+        uint64_t cookie;     /* echoed in EXEC_DONE */
+        uint32_t timeout_ms; /* 1..SHIM_EXEC_TIMEOUT_MAX */
+        uint32_t argv_size;  /* the argv block: NUL-terminated strings, argv[0] non-empty */
+        uint32_t stdin_size;
+        uint32_t reserved;
+        /* followed by argv_size bytes of argv, then stdin_size bytes of stdin (the fixed part is frozen) */
+} ShimMsgExec;
+
+typedef struct ShimMsgExecDone {
+        ShimMsgHeader h;
+        uint64_t cookie;
+        int32_t status;        /* its wait status; -1 when it did not start */
+        uint32_t timed_out;    /* 1: killed at its timeout */
+        int32_t error;         /* positive errno when it did not start (EBUSY: SHIM_EXEC_MAX running) */
+        uint32_t stage;        /* ShimStage, with error */
+        uint64_t stdout_bytes; /* written in all */
+        uint64_t stderr_bytes;
+        uint32_t stdout_size; /* kept, following the fixed part */
+        uint32_t stderr_size; /* following stdout */
+        /* followed by stdout_size bytes of stdout, then stderr_size bytes of stderr (fixed part frozen) */
+} ShimMsgExecDone;
+
 /* The agent's end. Also written by the shim, atomically, to STATE_DIR/exit (ShimExitRecord) before it sends
  * EXITED, so that a daemon that was away when it happened still learns it. */
 typedef struct ShimExitRecord {
@@ -232,9 +271,13 @@ typedef struct ShimMsg {
                 ShimMsgExited exited;
                 ShimMsgStdin stdin;
                 ShimMsgSignal signal;
+                ShimMsgExec exec;
+                ShimMsgExecDone exec_done;
         };
-        const uint8_t *data; /* STDIN: its data, in the packet */
+        const uint8_t *data; /* STDIN: its data; EXEC: the argv block; EXEC_DONE: stdout (in the packet) */
         size_t data_size;
+        const uint8_t *data2; /* EXEC: stdin; EXEC_DONE: stderr */
+        size_t data2_size;
 } ShimMsg;
 
 /* Decodes a packet of n bytes (either direction). 0 with *ret filled in; -EBADMSG for a packet whose header
@@ -325,4 +368,8 @@ static inline size_t shim_msg_grow_for_test(uint8_t *buf, const void *msg, size_
 
 /* What released shims and daemons rely on (see the rules at the top). */
 _Static_assert(sizeof(ShimMsgStdin) == 24, "the fixed part of STDIN is frozen: its data starts at byte 24");
+_Static_assert(sizeof(ShimMsgExec) == 32, "the fixed part of EXEC is frozen");
+_Static_assert(sizeof(ShimMsgExecDone) == 56, "the fixed part of EXEC_DONE is frozen");
+_Static_assert(sizeof(ShimMsgExec) + SHIM_EXEC_ARGV_MAX + SHIM_EXEC_STDIN_MAX <= SHIM_MSG_MAX, "EXEC fits");
+_Static_assert(sizeof(ShimMsgExecDone) + 2 * SHIM_EXEC_OUTPUT_MAX <= SHIM_MSG_MAX, "EXEC_DONE fits");
 _Static_assert(SHIM_MSG_HELLO_V1_SIZE == 40, "version 1 shims send a HELLO of 40 bytes");

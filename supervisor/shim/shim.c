@@ -26,6 +26,7 @@
 #include "output-log.h"
 #include "shim-agent.h"
 #include "shim-contract.h"
+#include "shim-exec.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -86,6 +87,12 @@ typedef struct Shim {
         uint64_t ended_ns;
 
         SeccompBpf *filter; /* the agent's, mapped from SHIM_FD_SECCOMP */
+
+        /* The commands of EXEC: started as the agent was (its start configuration, its cgroup namespace
+         * through its pidfd). */
+        ShimAgentConfig agent_config;
+        int agent_pidfd;
+        ShimExecTable execs;
 } Shim;
 
 /* Everything we act upon comes from the options memfd, checked by its decoder; the command line is for `ps`
@@ -373,6 +380,26 @@ static void shim_handle_welcome(Shim *s, const ShimMsgWelcome *w)
         log_debug("Speaking shim protocol version %" PRIu32 " with the daemon.", w->version);
 }
 
+static void shim_exec_send(void *userdata, const void *msg, size_t n)
+{
+        (void)shim_send(userdata, msg, n, true);
+}
+
+static void shim_handle_exec(Shim *s, const ShimMsg *m)
+{
+        if (s->state != SHIM_STATE_RUNNING || s->agent_exited || s->agent_pidfd < 0) {
+                ShimMsgExecDone done = {
+                        .h = {.type = SHIM_MSG_EXEC_DONE, .size = sizeof done},
+                        .cookie = m->exec.cookie,
+                        .status = -1,
+                        .error = ESRCH,
+                };
+                (void)shim_send(s, &done, sizeof done, true);
+                return;
+        }
+        (void)shim_exec_start(&s->execs, &s->agent_config, s->agent_pidfd, m, shim_exec_send, s);
+}
+
 /* Messages may have grown at their end (shim-contract.h): the decoder takes the prefix we know. */
 static void shim_handle_message(Shim *s, const uint8_t *buf, size_t n)
 {
@@ -399,6 +426,9 @@ static void shim_handle_message(Shim *s, const uint8_t *buf, size_t n)
         }
         case SHIM_MSG_WELCOME:
                 shim_handle_welcome(s, &m.welcome);
+                break;
+        case SHIM_MSG_EXEC:
+                shim_handle_exec(s, &m);
                 break;
         case SHIM_MSG_SIGNAL:
                 if (m.signal.signal <= 0 || m.signal.signal >= _NSIG) {
@@ -586,7 +616,8 @@ static void shim_reap(Shim *s)
                         s->agent_exited = true;
                         s->agent_status = status;
                         s->ended_ns = now_ns(CLOCK_REALTIME);
-                }
+                } else
+                        (void)shim_exec_reaped(&s->execs, pid, status);
         }
 }
 
@@ -686,6 +717,9 @@ static int shim_start_agent(Shim *s)
         r = shim_agent_start(&c, &st);
         if (r < 0)
                 shim_fail_start(s, st.stage, st.error, st.status);
+        s->agent_config = c;
+        s->agent_config.stdio[0] = s->agent_config.stdio[1] = s->agent_config.stdio[2] = -EBADF;
+        s->agent_pidfd = st.pidfd;
 
         s->started_ns = now_ns(CLOCK_REALTIME);
         s->agent_pid = st.pid;
@@ -700,10 +734,14 @@ static int shim_start_agent(Shim *s)
 static _noreturn_ void shim_run(Shim *s)
 {
         for (;;) {
-                struct pollfd p[6];
-                int n = 0, i_sig, i_conn = -1, i_listen = -1, i_out[2] = {-1, -1}, i_in = -1, timeout;
+                struct pollfd p[6 + 2 * SHIM_EXEC_MAX];
+                int n = 0, i_sig, i_conn = -1, i_listen = -1, i_out[2] = {-1, -1}, i_in = -1, timeout, t;
+                size_t n_exec;
 
                 timeout = shim_output_notice_timeout(s);
+                t = shim_exec_timeout(&s->execs);
+                if (t >= 0 && (timeout < 0 || t < timeout))
+                        timeout = t;
                 i_sig = n;
                 p[n++] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
                 for (unsigned i = 0; i < 2; i++)
@@ -724,7 +762,9 @@ static _noreturn_ void shim_run(Shim *s)
                         p[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
                 }
 
-                if (poll(p, (nfds_t)n, timeout) < 0) {
+                n_exec = shim_exec_poll_fill(&s->execs, p + n);
+
+                if (poll(p, (nfds_t)n + n_exec, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_error_errno(-errno, "poll() failed: %m");
@@ -733,10 +773,12 @@ static _noreturn_ void shim_run(Shim *s)
                 for (unsigned i = 0; i < 2; i++)
                         if (i_out[i] >= 0 && p[i_out[i]].revents)
                                 shim_read_stream(s, i, sizeof buffer);
+                shim_exec_poll_handle(&s->execs, p + n, n_exec);
                 if (p[i_sig].revents)
                         shim_handle_signals(s);
                 if (s->agent_exited)
                         shim_finish(s);
+                shim_exec_flush_done(&s->execs, shim_exec_send, s);
                 if (i_in >= 0 && p[i_in].revents)
                         shim_stdin_flush(s);
                 if (i_conn >= 0 && p[i_conn].revents && s->conn_fd == p[i_conn].fd)
@@ -757,6 +799,7 @@ int main(void)
                 .stdin_fd = -EBADF,
                 .state = SHIM_STATE_STARTING,
                 .agent_status = -1,
+                .agent_pidfd = -EBADF,
         };
         ShimStage stage = SHIM_STAGE_SHIM;
         const char *step = NULL;

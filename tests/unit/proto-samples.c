@@ -309,6 +309,19 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
                         r.args.wait.timeout_ms = PROTO_DURATION_MS_MAX;
                 }
                 break;
+        case PROTO_OP_EXEC:
+                r.args.exec.agent = xstrdup(full ? "6f1c1b7e-2c4a-4f7e-9a51-0d6b2f0e8c11" : "a");
+                if (full) {
+                        r.args.exec.argv = xstrv(3, (const char *const[]){"sh", "-c", "make test"});
+                        r.args.exec.n_argv = 3;
+                        r.args.exec.input = xbytes("input\0bytes\n", 12);
+                        r.args.exec.has_timeout_ms = true;
+                        r.args.exec.timeout_ms = PROTO_EXEC_TIMEOUT_MAX_MS;
+                } else {
+                        r.args.exec.argv = xstrv(1, (const char *const[]){"id"});
+                        r.args.exec.n_argv = 1;
+                }
+                break;
         default:
                 abort();
         }
@@ -514,6 +527,26 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                 }
                 break;
         }
+        case PROTO_OP_EXEC:
+                /* every field that is always there; the output present even when empty */
+                r.result.exec.out = xbytes("", 0);
+                r.result.exec.err = xbytes("", 0);
+                if (full) {
+                        proto_bytes_done(&r.result.exec.out);
+                        proto_bytes_done(&r.result.exec.err);
+                        r.result.exec.has_exit_code = true;
+                        r.result.exec.exit_code = 255;
+                        r.result.exec.out = xbytes("ok\n\0bin", 7);
+                        r.result.exec.err = xbytes("warning\n", 8);
+                        r.result.exec.stdout_bytes = UINT64_MAX;
+                        r.result.exec.stderr_bytes = 8;
+                        r.result.exec.duration_us = 1234;
+                } else {
+                        r.result.exec.has_signal = true;
+                        r.result.exec.signal = 9;
+                        r.result.exec.timed_out = true;
+                }
+                break;
         case PROTO_OP_SHUTDOWN:
         case PROTO_OP_UNSUBSCRIBE:
                 break;

@@ -225,6 +225,13 @@ static void eq_request(const ProtoRequest *a, const ProtoRequest *b)
                 eq_str(a->args.wait.agent, b->args.wait.agent);
                 EQ_OPT(&a->args.wait, &b->args.wait, timeout_ms);
                 break;
+        case PROTO_OP_EXEC:
+                eq_str(a->args.exec.agent, b->args.exec.agent);
+                eq_strv(a->args.exec.argv, a->args.exec.n_argv, b->args.exec.argv, b->args.exec.n_argv);
+                eq_mem(a->args.exec.input.data, a->args.exec.input.size, b->args.exec.input.data,
+                       b->args.exec.input.size);
+                EQ_OPT(&a->args.exec, &b->args.exec, timeout_ms);
+                break;
         default:
                 fail();
         }
@@ -359,6 +366,19 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                         EQ_OPT(&x->quota, &y->quota, agents);
                 }
                 break;
+        case PROTO_OP_EXEC: {
+                const ProtoExecResult *x = &a->result.exec, *y = &b->result.exec;
+
+                EQ_OPT(x, y, exit_code);
+                EQ_OPT(x, y, signal);
+                assert_int_equal(x->timed_out, y->timed_out);
+                eq_mem(x->out.data, x->out.size, y->out.data, y->out.size);
+                eq_mem(x->err.data, x->err.size, y->err.data, y->err.size);
+                assert_int_equal(x->stdout_bytes, y->stdout_bytes);
+                assert_int_equal(x->stderr_bytes, y->stderr_bytes);
+                assert_int_equal(x->duration_us, y->duration_us);
+                break;
+        }
         case PROTO_OP_SHUTDOWN:
         case PROTO_OP_UNSUBSCRIBE:
                 break;
@@ -452,7 +472,7 @@ static void test_unset_is_unset(void **state)
 
 static void test_tables(void **state)
 {
-        assert_int_equal(_PROTO_OP_MAX, 21);
+        assert_int_equal(_PROTO_OP_MAX, 22);
         for (ProtoOp op = 0; op < _PROTO_OP_MAX; op++)
                 assert_int_equal(proto_op_from_string(proto_op_to_string(op)), op);
         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)

@@ -78,24 +78,30 @@ extern "C" {
 
 /* The protocol version this library speaks, and the bounds of protocol v1 a caller may check before
  * sending (docs/protocol.md, section 8). */
-#define DESCARTES_PROTOCOL_VERSION 1
-#define DESCARTES_AGENT_REF_MAX    128           /* an agent id, NAME or TENANT/NAME */
-#define DESCARTES_NAME_MAX         64            /* agent names */
-#define DESCARTES_PATH_MAX         4096          /* cwd, workspace */
-#define DESCARTES_SHORT_STRING_MAX 256           /* policy, user */
-#define DESCARTES_ERROR_MSG_MAX    1024          /* the daemon's error message */
-#define DESCARTES_ARGV_MAX         4096          /* argv entries */
-#define DESCARTES_ENV_MAX          4096          /* env pairs */
-#define DESCARTES_ENV_KEY_MAX      1024          /* bytes of an env key */
-#define DESCARTES_ENV_BYTES_MAX    (1024 * 1024) /* sum of env key and value lengths */
-#define DESCARTES_LABELS_MAX       64            /* label pairs */
-#define DESCARTES_LABEL_KEY_MAX    128
-#define DESCARTES_LABEL_VALUE_MAX  1024
-#define DESCARTES_STDIN_DATA_MAX   (1024 * 1024) /* bytes per stdin call */
-#define DESCARTES_GREP_MAX         4096          /* output grep pattern */
-#define DESCARTES_OUTPUT_LINES_MAX 65536         /* lines per output reply; bound of limit and tail */
-#define DESCARTES_EVENTS_MAX       10000         /* events per events reply; bound of its limit */
-#define DESCARTES_DURATION_MS_MAX  (UINT64_C(30) * 24 * 3600 * 1000)
+#define DESCARTES_PROTOCOL_VERSION        1
+#define DESCARTES_AGENT_REF_MAX           128           /* an agent id, NAME or TENANT/NAME */
+#define DESCARTES_NAME_MAX                64            /* agent names */
+#define DESCARTES_PATH_MAX                4096          /* cwd, workspace */
+#define DESCARTES_SHORT_STRING_MAX        256           /* policy, user */
+#define DESCARTES_ERROR_MSG_MAX           1024          /* the daemon's error message */
+#define DESCARTES_ARGV_MAX                4096          /* argv entries */
+#define DESCARTES_ENV_MAX                 4096          /* env pairs */
+#define DESCARTES_ENV_KEY_MAX             1024          /* bytes of an env key */
+#define DESCARTES_ENV_BYTES_MAX           (1024 * 1024) /* sum of env key and value lengths */
+#define DESCARTES_LABELS_MAX              64            /* label pairs */
+#define DESCARTES_LABEL_KEY_MAX           128
+#define DESCARTES_LABEL_VALUE_MAX         1024
+#define DESCARTES_STDIN_DATA_MAX          (1024 * 1024) /* bytes per stdin call */
+#define DESCARTES_GREP_MAX                4096          /* output grep pattern */
+#define DESCARTES_OUTPUT_LINES_MAX        65536         /* lines per output reply; bound of limit and tail */
+#define DESCARTES_EVENTS_MAX              10000         /* events per events reply; bound of its limit */
+#define DESCARTES_DURATION_MS_MAX         (UINT64_C(30) * 24 * 3600 * 1000)
+#define DESCARTES_EXEC_ARGV_MAX           1024        /* exec argv entries */
+#define DESCARTES_EXEC_ARGV_BYTES_MAX     (16 * 1024) /* exec argv bytes, NULs included */
+#define DESCARTES_EXEC_STDIN_MAX          (32 * 1024) /* exec stdin bytes */
+#define DESCARTES_EXEC_OUTPUT_MAX         (16 * 1024) /* bytes of each stream an exec reply holds */
+#define DESCARTES_EXEC_TIMEOUT_DEFAULT_MS 25000
+#define DESCARTES_EXEC_TIMEOUT_MAX_MS     (3600 * 1000)
 
 /* ---- enums (numbers fixed; each has _to_string() giving its wire name and _from_string()) ---- */
 
@@ -121,6 +127,7 @@ typedef enum DescartesOp {
         DESCARTES_OP_TENANTS,
         DESCARTES_OP_SUBSCRIBE,
         DESCARTES_OP_UNSUBSCRIBE,
+        DESCARTES_OP_EXEC,
         _DESCARTES_OP_MAX,
         _DESCARTES_OP_INVALID = -EINVAL,
 } DescartesOp;
@@ -274,6 +281,7 @@ typedef struct DescartesBatchItem DescartesBatchItem;
 typedef struct DescartesHealth DescartesHealth;
 typedef struct DescartesStats DescartesStats;
 typedef struct DescartesTenants DescartesTenants;
+typedef struct DescartesExec DescartesExec;
 
 #define DESCARTES_DECLARE_REFCOUNT(type, name)                                                              \
         type *descartes_##name##_ref(type *p);                                                              \
@@ -289,6 +297,7 @@ DESCARTES_DECLARE_REFCOUNT(DescartesBatchResult, batch_result);
 DESCARTES_DECLARE_REFCOUNT(DescartesHealth, health);
 DESCARTES_DECLARE_REFCOUNT(DescartesStats, stats);
 DESCARTES_DECLARE_REFCOUNT(DescartesTenants, tenants);
+DESCARTES_DECLARE_REFCOUNT(DescartesExec, exec);
 
 /* An agent's record. Optional values come through a bool getter and an out-pointer that is set only when
  * the value is present (the pointer may be NULL to just ask). Strings belong to the object. */
@@ -412,6 +421,16 @@ bool descartes_tenants_get_usage(const DescartesTenants *t, size_t i, uint64_t *
 /* One field of the tenant's quota; false: no quota there. */
 bool descartes_tenants_get_quota(const DescartesTenants *t, size_t i, DescartesQuota q, uint64_t *ret);
 
+/* The end of a command run by descartes_exec(). */
+bool descartes_exec_get_exit_code(const DescartesExec *x, int *ret); /* it exited */
+bool descartes_exec_get_signal(const DescartesExec *x, int *ret);    /* a signal ended it */
+bool descartes_exec_get_timed_out(const DescartesExec *x);           /* killed at its timeout */
+/* Its stdout (stream DESCARTES_STREAM_STDOUT) or stderr: the first DESCARTES_EXEC_OUTPUT_MAX bytes (size in
+ * *ret_size), and in *ret_total (may be NULL) how many it wrote in all. */
+const void *descartes_exec_get_output(const DescartesExec *x, DescartesStream stream, size_t *ret_size,
+                                      uint64_t *ret_total);
+uint64_t descartes_exec_get_duration_us(const DescartesExec *x);
+
 /* ---- JSON: the protocol's own shapes (docs/protocol.md), compact, one value, no trailing newline ---- */
 
 /* Each returns 0 and *ret (free() it), or -ENOMEM / -EINVAL. */
@@ -424,6 +443,7 @@ int descartes_batch_result_to_json(const DescartesBatchResult *b, char **ret);
 int descartes_health_to_json(const DescartesHealth *h, char **ret);
 int descartes_stats_to_json(const DescartesStats *s, char **ret);
 int descartes_tenants_to_json(const DescartesTenants *t, char **ret); /* {"tenants": [...]} */
+int descartes_exec_to_json(const DescartesExec *x, char **ret);
 /* Renders one msgpack value (an action result, event data) as JSON text. Strings and bin both become JSON
  * strings, invalid UTF-8 replaced by U+FFFD; non-string map keys are rendered as their JSON text. -EINVAL
  * when data is NULL or not exactly one valid msgpack object. */
@@ -599,6 +619,20 @@ typedef struct DescartesBatchArgs {
                 .size = sizeof(DescartesBatchArgs)                                                          \
         }
 
+typedef struct DescartesExecArgs {
+        size_t size;
+        const char *agent;       /* required */
+        const char *const *argv; /* required; argv[0] non-empty, looked up in the agent's PATH */
+        const void *stdin_data;  /* optional: at most DESCARTES_EXEC_STDIN_MAX bytes, else /dev/null */
+        size_t stdin_size;
+        bool has_timeout_ms; /* default DESCARTES_EXEC_TIMEOUT_DEFAULT_MS; then it is killed */
+        uint64_t timeout_ms;
+} DescartesExecArgs;
+#define DESCARTES_EXEC_ARGS_INIT                                                                            \
+        {                                                                                                   \
+                .size = sizeof(DescartesExecArgs)                                                           \
+        }
+
 /* ---- ops: one call per protocol op ---- */
 
 /* health {} -> *ret. */
@@ -648,6 +682,13 @@ int descartes_output(DescartesClient *c, const DescartesOutputArgs *args, Descar
  * its size in *ret_size. */
 int descartes_action(DescartesClient *c, const DescartesActionArgs *args, void **ret_result,
                      size_t *ret_size, DescartesError *ret_err);
+
+/* exec: runs a command inside a running agent's sandbox (its namespaces, cgroup, uid and gid, no
+ * capabilities, its seccomp filter, environment and working directory) and returns when it has ended, or
+ * was killed at its timeout (the request's timeout is the op's plus timeout_ms). A paused or ended agent,
+ * and one whose shim is too old, answer conflict (-EBUSY). */
+int descartes_exec(DescartesClient *c, const DescartesExecArgs *args, DescartesExec **ret,
+                   DescartesError *ret_err);
 
 /* batch: one op over agents or a selector. */
 int descartes_batch(DescartesClient *c, const DescartesBatchArgs *args, DescartesBatchResult **ret,
