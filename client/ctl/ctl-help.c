@@ -48,7 +48,8 @@ void ctl_help_main(FILE *f)
               "  11  bad request (or unsupported protocol version, unknown op)\n"
               "  12  internal error in the daemon, or a reply that cannot be read\n"
               "  13  busy (try again)\n"
-              "  With spawn --wait or --attach: the agent's own exit code, 128+N when signal N ended it.\n",
+              "  With spawn --wait or --attach: the agent's own exit code, 128+N when signal N ended it;\n"
+              "  with exec: the command's, likewise.\n",
               f);
 }
 

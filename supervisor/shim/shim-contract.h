@@ -37,9 +37,10 @@
  * and workspace_idmap (read from a blob of version 3 or later). Version 4: EXEC and EXEC_DONE (a command run
  * in the agent's sandbox: `exec`, health checks).
  *
- * Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one version
- * more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN, and to
- * the options blob, as a future release that grew them would. */
+ * Test builds (-DSHIM_PROTOCOL_VPREV, meson's descartes-shim-vprev) speak one version less than this
+ * release. Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one
+ * version more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN,
+ * and to the options blob, as a future release that grew them would. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,6 +54,11 @@
 #include <string.h>
 #define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VERSION_RELEASE + 1)
 #define SHIM_MSG_TEST_TAIL    24
+#elif defined(SHIM_PROTOCOL_VPREV)
+/* Test builds of the previous version (descartes-shim-vprev): a shim of the last release, for the features
+ * a newer daemon must refuse to use with it. */
+#define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VERSION_RELEASE - 1)
+#define SHIM_MSG_TEST_TAIL    0
 #else
 #define SHIM_PROTOCOL_VERSION SHIM_PROTOCOL_VERSION_RELEASE
 #define SHIM_MSG_TEST_TAIL    0

@@ -428,7 +428,8 @@ static void shim_handle_message(Shim *s, const uint8_t *buf, size_t n)
                 shim_handle_welcome(s, &m.welcome);
                 break;
         case SHIM_MSG_EXEC:
-                shim_handle_exec(s, &m);
+                if (s->daemon_version >= 4) /* the version that has it */
+                        shim_handle_exec(s, &m);
                 break;
         case SHIM_MSG_SIGNAL:
                 if (m.signal.signal <= 0 || m.signal.signal >= _NSIG) {

@@ -43,6 +43,8 @@ def arg_variants(op, ref):
         minimal["signal"] = "TERM"
     elif op == "action":
         minimal["name"] = "x"
+    elif op == "exec":
+        minimal["argv"] = ["/bin/true"]
     return [minimal, args_for(op, ref)]
 
 
@@ -58,6 +60,8 @@ def args_for(op, ref):
         a["grace_ms"] = 100
     elif op == "wait":
         a["timeout_ms"] = 100
+    elif op == "exec":
+        a.update(argv=["/bin/sh", "-c", "cat"], stdin=b"x", timeout_ms=1000)
     return a
 
 
@@ -256,6 +260,7 @@ FIELDS = {
     "spawn": ["argv", "env", "cwd", "workspace", "name", "labels", "limits", "timeout_ms", "net", "policy", "user",
               "stdin"], "health": [], "stats": [], "shutdown": ["stop_agents"],
     "wait": ["agent", "timeout_ms"], "tenants": [], "subscribe": ["since_seq", "agent"], "unsubscribe": [],
+    "exec": ["agent", "argv", "stdin", "timeout_ms"],
 }
 
 

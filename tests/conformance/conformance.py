@@ -853,6 +853,51 @@ def sec5_signal():
     guard(S, "signal")
 
 
+def sec5_exec():
+    S = S5("exec")
+    a = spawn_ok([SH, "-c", "readlink /proc/self/ns/net; id -u; echo ready; sleep 1000"])
+    t = wait_output(a["id"], "ready", 5) or ""
+    r = C.req("exec", {"agent": a["id"], "argv": [SH, "-c", "readlink /proc/self/ns/net; id -u; cat; echo e >&2; exit 4"],
+                       "stdin": b"in\n"}, timeout=30)
+    d = r.data if r is not None and r.ok else {}
+    ck(S, "the reply: exit_code, timed_out false, stdout and stderr as bin, their byte counts, duration_us",
+       d.get("exit_code") == 4 and d.get("timed_out") is False and isinstance(d.get("stdout"), bytes)
+       and d.get("stderr") == b"e\n" and d.get("stdout_bytes") == len(d.get("stdout", b"")) and d.get("stderr_bytes") == 2
+       and is_int(d.get("duration_us")) and "signal" not in d, desc(r))
+    ck(S, "stdin reaches the command; it runs in the agent's network namespace as the agent's uid",
+       d.get("stdout", b"").decode(errors="replace").split("\n")[:2] == t.strip().split("\n")[:2]
+       and d.get("stdout", b"").endswith(b"in\n"), f"{d.get('stdout')!r} vs agent {t!r}")
+    r = C.req("exec", {"agent": a["id"], "argv": ["/bin/sleep", "100"], "timeout_ms": 200}, timeout=30)
+    d = r.data if r is not None and r.ok else {}
+    ck(S, "timeout_ms: killed, timed_out true, signal 9, no exit_code",
+       d.get("timed_out") is True and d.get("signal") == 9 and "exit_code" not in d, desc(r))
+    r = C.req("exec", {"agent": a["id"], "argv": [SH, "-c", "head -c 20000 /dev/zero"]}, timeout=30)
+    d = r.data if r is not None and r.ok else {}
+    ck(S8, "exec stdout: the first 16 KiB, stdout_bytes counts all",
+       len(d.get("stdout", b"")) == 16384 and d.get("stdout_bytes") == 20000, desc(r)[:300])
+    for what, args in (("argv missing", {}), ("argv empty", {"argv": []}), ("argv[0] empty", {"argv": [""]}),
+                       ("argv over 16 KiB", {"argv": ["/bin/true", "x" * 16384]}),
+                       ("argv over 1024 entries", {"argv": ["/bin/true"] * 1025}),
+                       ("stdin over 32 KiB", {"argv": ["/bin/true"], "stdin": b"x" * (32 * 1024 + 1)}),
+                       ("stdin as a str", {"argv": ["/bin/true"], "stdin": "x"}),
+                       ("timeout_ms 0", {"argv": ["/bin/true"], "timeout_ms": 0}),
+                       ("timeout_ms over 1 h", {"argv": ["/bin/true"], "timeout_ms": 3600001})):
+        r = C.req("exec", dict({"agent": a["id"]}, **args))
+        ck(S8 if "over" in what else S, f"exec with {what}: bad_request", err_is(r, "bad_request"), desc(r))
+    r = C.req("exec", {"agent": a["id"], "argv": ["/no/such/command"]}, timeout=30)
+    ck(S, "a command that does not start: spawn_failed", err_is(r, "spawn_failed"), desc(r))
+    r = C.req("pause", {"agent": a["id"]}, timeout=30)
+    r = C.req("exec", {"agent": a["id"], "argv": ["/bin/true"]}, timeout=30)
+    ck(S, "exec into a paused agent: conflict", err_is(r, "conflict"), desc(r))
+    C.req("kill", {"agent": a["id"]}, timeout=30)
+    wait_state(a["id"], ("exited",), 10)
+    r = C.req("exec", {"agent": a["id"], "argv": ["/bin/true"]}, timeout=30)
+    ck(S, "exec into an ended agent: conflict", err_is(r, "conflict"), desc(r))
+    r = C.req("exec", {"agent": "nope-" + uuid.uuid4().hex[:6], "argv": ["/bin/true"]}, timeout=10)
+    ck(S, "exec into an unknown agent: not_found", err_is(r, "not_found"), desc(r))
+    guard(S, "exec")
+
+
 def sec5_stdin():
     S = S5("stdin")
     a = spawn_ok(["/bin/cat"], stdin=True)
@@ -1612,7 +1657,7 @@ def main():
         controllers = sec5_health()
         sec5_list()
         guard(S5("list"), "list")
-        for fn in (sec5_agent_ops, lambda: sec5_spawn(controllers), sec5_stop, sec5_wait, sec5_signal, sec5_stdin,
+        for fn in (sec5_agent_ops, lambda: sec5_spawn(controllers), sec5_stop, sec5_wait, sec5_signal, sec5_stdin, sec5_exec,
                    sec5_output, sec5_action, sec5_batch, sec5_events_op, sec5_stats, sec5_tenants, sec8_limits,
                    lambda: sec6_events(controllers), lambda: sec_tenants(users)):
             try:

@@ -56,8 +56,9 @@ CODES = ["bad_request", "unsupported_version", "unknown_op", "not_found", "confl
          "unenforceable", "permission_denied", "spawn_failed", "timeout", "busy", "internal"]
 OPS = ["health", "list", "get", "pause", "resume", "kill", "remove", "spawn", "stop", "signal", "stdin",
        "output", "action", "batch", "events", "stats", "shutdown", "wait", "tenants", "subscribe",
-       "unsubscribe"]
-AGENT_OPS = ["get", "pause", "resume", "kill", "remove", "stop", "signal", "stdin", "output", "action", "wait"]
+       "unsubscribe", "exec"]
+AGENT_OPS = ["get", "pause", "resume", "kill", "remove", "stop", "signal", "stdin", "output", "action", "wait",
+             "exec"]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ def args_for(op, ref):
         a["grace_ms"] = 100
     elif op == "wait":
         a["timeout_ms"] = 100
+    elif op == "exec":
+        a.update(argv=["/bin/true"], stdin=b"x", timeout_ms=1000)
     return a
 
 

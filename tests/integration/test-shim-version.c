@@ -156,6 +156,20 @@ static void test_upgrade_readopts_release_shims(void **state)
         expect_running(t, echo);
         expect_running(t, sleeper);
 
+        /* exec through the new daemon into a re-adopted release shim (it speaks the release's version) */
+        {
+                const char *const id_argv[] = {"sh", "-c", "echo exec-ok", NULL};
+                ProtoExecArgs x = {.agent = sleeper, .argv = (char **)id_argv, .n_argv = 3};
+                ProtoExecResult res = {};
+
+                if (wire_exec(t->c, &x, &res, &err) < 0)
+                        fail_msg("exec after the upgrade: %s", err.message);
+                assert_true(res.has_exit_code);
+                assert_int_equal(res.exit_code, 0);
+                assert_int_equal(res.out.size, 8);
+                assert_memory_equal(res.out.data, "exec-ok\n", 8);
+                proto_exec_result_done(&res);
+        }
         /* stdin through the new daemon, output back from the old shim */
         feed(t, echo, "two\n", false);
         wait_line(t, echo, "got two");
@@ -246,6 +260,41 @@ static void test_longer_options(void **state)
         expect_no_protocol_errors(t);
 }
 
+/* A shim of the previous version (a v3 shim, from before exec) under this release's daemon: the agent runs
+ * and is controlled as before, and exec answers conflict saying why, never a hang. */
+static void test_exec_refused_by_older_shim(void **state)
+{
+        ITest *t = *state;
+        const char *const echo_argv[] = {"sh", "-c", ECHO_SHELL, NULL};
+        const char *const exec_argv[] = {"true", NULL};
+        ProtoExecArgs x = {.argv = (char **)exec_argv, .n_argv = 1};
+        _cleanup_free_ char *echo = NULL;
+        ProtoAgentInfo info = {};
+        DescartesError err;
+
+        echo = itest_spawn(t, true, echo_argv);
+        feed(t, echo, "one\n", false);
+        wait_line(t, echo, "got one");
+        x.agent = echo;
+        assert_int_equal(wire_exec(t->c, &x, NULL, &err), -EBUSY);
+        assert_int_equal(err.code, DESCARTES_ERROR_CODE_CONFLICT);
+        if (!strstr(err.message, "too old"))
+                fail_msg("exec with an older shim: \"%s\" does not say the shim is too old", err.message);
+        expect_running(t, echo);
+        feed(t, echo, "two\n", true);
+        itest_wait_final(t, echo, 10000, &info);
+        assert_int_equal(info.reason, PROTO_REASON_COMPLETED);
+        proto_agent_info_done(&info);
+        expect_no_protocol_errors(t);
+}
+
+static int setup_vprev_shim(void **state)
+{
+        assert_int_equal(setenv("DESCARTESD", release_daemon, 1), 0);
+        assert_int_equal(setenv("DESCARTES_SHIM", vnext("DESCARTES_SHIM_VPREV"), 1), 0);
+        return itest_setup(state);
+}
+
 static int setup_vnext_daemon(void **state)
 {
         assert_int_equal(setenv("DESCARTESD", vnext("DESCARTESD_VNEXT"), 1), 0);
@@ -274,6 +323,8 @@ int main(void)
                                                 itest_teardown),
                 cmocka_unit_test_setup_teardown(test_longer_shim_messages, setup_vnext_shim, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_longer_options, setup_vnext_daemon, itest_teardown),
+                cmocka_unit_test_setup_teardown(test_exec_refused_by_older_shim, setup_vprev_shim,
+                                                itest_teardown),
         };
 
         if (harness_skip_reason()) {
@@ -287,5 +338,6 @@ int main(void)
         assert_non_null(release_shim);
         (void)vnext("DESCARTESD_VNEXT");
         (void)vnext("DESCARTES_SHIM_VNEXT");
+        (void)vnext("DESCARTES_SHIM_VPREV");
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
