@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "audit-log.h"
+#include "busy-hold.h"
 #include "connection-limit.h"
 #include "control.h"
 #include "log.h"
@@ -280,17 +281,26 @@ static void call_answer_interrupted(Call *c)
                 "if needed");
 }
 
+static int encode_error(const char *id, ProtoOp op, ProtoErrorCode code, uint64_t retry_after_ms,
+                        const char *msg, void **ret, size_t *ret_len)
+{
+        _cleanup_(proto_reply_done) ProtoReply reply = {};
+        int r;
+
+        r = proto_reply_init_error(&reply, id, op, code, "%s", msg);
+        if (r < 0)
+                return r;
+        reply.error_retry_after_ms = retry_after_ms;
+        return proto_reply_encode(&reply, ret, ret_len);
+}
+
 static void reply_uncached_error_retry(Manager *m, const Envelope *env, const char *id, ProtoOp op,
                                        ProtoErrorCode code, uint64_t retry_after_ms, const char *msg)
 {
-        _cleanup_(proto_reply_done) ProtoReply reply = {};
         _cleanup_free_ void *buf = NULL;
         size_t len;
 
-        if (proto_reply_init_error(&reply, id, op, code, "%s", msg) < 0)
-                return;
-        reply.error_retry_after_ms = retry_after_ms;
-        if (proto_reply_encode(&reply, &buf, &len) < 0)
+        if (encode_error(id, op, code, retry_after_ms, msg, &buf, &len) < 0)
                 return;
         m->stats.errors[code]++;
         send_to(m, env, buf, len);
@@ -302,17 +312,25 @@ static void reply_uncached_error(Manager *m, const Envelope *env, const char *id
         reply_uncached_error_retry(m, env, id, op, code, 0, msg);
 }
 
-/* The request rate limit (request_rate, request_burst), checked before the request is decoded: a flood
- * costs the daemon a scan for the id and a short reply per message. Root is exempt: it is the host itself
- * (and the one that must still act during a tenant's flood). True when the message was answered `busy`. */
-static bool rate_limited(Manager *m, const Envelope *env, zmq_msg_t *body, uid_t uid)
+void control_send_held(void *userdata, const Envelope *env, const void *body, size_t size)
 {
-        uint64_t retry_usec = 0, retry_ms;
-        char id[PROTO_ID_MAX + 1], msg[160];
+        send_to(userdata, env, body, size);
+}
 
-        if (uid == 0 ||
-            tenant_ledger_take(m->tenant_ledger, uid, m->config.request_rate, m->config.request_burst,
-                               now_usec(CLOCK_MONOTONIC), &retry_usec) != -EBUSY)
+/* The request rate limit (request_rate, request_burst), checked before the request is decoded: a flood
+ * costs the daemon a scan for the id and a short reply per message, and the replies of a caller that does
+ * not wait as told are held back (busy-hold.h). Root is exempt: it is the host itself (and the one that must
+ * still act during a tenant's flood). True when the message was answered `busy` (*env is then taken when
+ * its reply is held). */
+static bool rate_limited(Manager *m, Envelope **env, zmq_msg_t *body, uid_t uid)
+{
+        uint64_t now = now_usec(CLOCK_MONOTONIC), retry_usec = 0, retry_ms;
+        char id[PROTO_ID_MAX + 1], msg[160];
+        _cleanup_free_ void *buf = NULL;
+        size_t len;
+
+        if (uid == 0 || tenant_ledger_take(m->tenant_ledger, uid, m->config.request_rate,
+                                           m->config.request_burst, now, &retry_usec) != -EBUSY)
                 return false; /* -ENOMEM: served rather than refused */
         retry_ms = MIN(MAX((retry_usec + USEC_PER_MSEC - 1) / USEC_PER_MSEC, (uint64_t)1),
                        (uint64_t)PROTO_RETRY_AFTER_MS_MAX);
@@ -320,7 +338,14 @@ static bool rate_limited(Manager *m, const Envelope *env, zmq_msg_t *body, uid_t
         (void)snprintf(msg, sizeof msg,
                        "more than %llu requests per second (request_rate): try again in %llu ms",
                        (unsigned long long)m->config.request_rate, (unsigned long long)retry_ms);
-        reply_uncached_error_retry(m, env, id, _PROTO_OP_INVALID, PROTO_ERROR_BUSY, retry_ms, msg);
+        if (encode_error(id, _PROTO_OP_INVALID, PROTO_ERROR_BUSY, retry_ms, msg, &buf, &len) < 0)
+                return true;
+        m->stats.errors[PROTO_ERROR_BUSY]++;
+        if (tenant_ledger_take_refusal(m->tenant_ledger, uid, m->config.request_rate,
+                                       m->config.request_burst, now) == -EBUSY &&
+            busy_hold_add(m->busy_hold, uid, env, &buf, len, now) >= 0)
+                return true;
+        send_to(m, *env, buf, len);
         return true;
 }
 
@@ -364,7 +389,7 @@ int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void 
         uid_r = zap_message_uid(m, body, &uid);
         if (uid_r >= 0)
                 connection_limit_note_caller(m->connection_limit, body, uid);
-        if (uid_r >= 0 && rate_limited(m, env, body, uid))
+        if (uid_r >= 0 && rate_limited(m, &env, body, uid))
                 return 0;
 
         proto_error_init(&err);

@@ -63,6 +63,9 @@ struct Call {
         char audit_agent[PROTO_AGENT_ID_MAX + 1];
 };
 
+/* Sends a reply held by busy-hold.h (userdata: the Manager). */
+void control_send_held(void *userdata, const Envelope *env, const void *body, size_t size);
+
 /* The ZmqSource handler of the ROUTER. */
 int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata);
 

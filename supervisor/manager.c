@@ -14,6 +14,7 @@
 #include "adopt.h"
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "busy-hold.h"
 #include "call-wait.h"
 #include "connection-limit.h"
 #include "control.h"
@@ -541,6 +542,8 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         if (r >= 0)
                 r = tenant_ledger_new(&m->tenant_ledger);
         if (r >= 0)
+                r = busy_hold_new(m->event, control_send_held, m, &m->busy_hold);
+        if (r >= 0)
                 r = event_ring_new(EVENT_RING_DEFAULT_CAPACITY, EVENT_RING_DEFAULT_DATA_BYTES,
                                    &m->event_ring);
         if (r < 0)
@@ -621,6 +624,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->sighup);
         sd_event_source_disable_unref(m->heartbeat);
         sd_event_source_disable_unref(m->shutdown_timer);
+        busy_hold_free(m->busy_hold);
         sd_event_unref(m->event);
         request_cache_free(m->request_cache);
         tenant_ledger_free(m->tenant_ledger);

@@ -26,6 +26,7 @@ typedef struct ConnectionLimit ConnectionLimit;
 typedef struct SendBudget SendBudget;
 typedef struct CurveKeys CurveKeys;
 typedef struct TenantLedger TenantLedger;
+typedef struct BusyHold BusyHold;
 typedef struct Subscription Subscription;
 
 typedef struct ManagerStats {
@@ -82,6 +83,7 @@ typedef struct Manager {
         size_t n_agents;
         RequestCache *request_cache;
         TenantLedger *tenant_ledger; /* per caller uid: the request rate's token bucket, denied attempts */
+        BusyHold *busy_hold;         /* `busy` replies held back from callers that do not wait as told */
         EventRing *event_ring;
         EventLog *event_log;         /* STATE/events.log: the ring and the seq across restarts */
         struct Trash *trash;         /* STATE/trash: removed agents' files, deleted in the background */

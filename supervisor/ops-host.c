@@ -7,6 +7,7 @@
 #include "analyzer.h"
 #include "agent-cgroup.h"
 #include "agent.h"
+#include "busy-hold.h"
 #include "event-ring.h"
 #include "host-info.h"
 #include "ops.h"
@@ -197,6 +198,7 @@ static int op_stats(Call *c)
                 {"unroutable", st->unroutable},
                 {"refused_busy", st->refused_busy},
                 {"replies_cached", st->replies_cached},
+                {"busy_replies_held", busy_hold_total(m->busy_hold)},
                 {"reply_send_failures", st->send_failures},
                 {"events_published", st->events_published},
                 {"event_send_failures", st->event_send_failures},

@@ -60,40 +60,64 @@ static TenantEntry *get_or_add(TenantLedger *l, uid_t uid)
                 return NULL;
         e->uid = uid;
         e->tokens = UINT64_MAX; /* full: clamped to the burst at the first take */
+        e->refusals = UINT64_MAX;
         e->next = l->buckets[uid % BUCKETS];
         l->buckets[uid % BUCKETS] = e;
         l->n++;
         return e;
 }
 
+/* Brings a bucket of `burst` units refilled at `rate` per second up to now and takes one unit: true when
+ * there was one, else *ret_retry_usec says when there will be. */
+static bool bucket_take(uint64_t *tokens, uint64_t *filled_usec, uint64_t rate, uint64_t burst,
+                        uint64_t now_usec, uint64_t *ret_retry_usec)
+{
+        uint64_t cap, elapsed;
+
+        /* one unit is USEC_PER_SEC tokens; `rate` per second adds `rate` tokens per microsecond */
+        burst = MAX(burst, (uint64_t)1);
+        cap = burst > UINT64_MAX / USEC_PER_SEC ? UINT64_MAX : burst * USEC_PER_SEC;
+        elapsed = now_usec > *filled_usec ? now_usec - *filled_usec : 0;
+        *filled_usec = now_usec;
+        if (elapsed > cap / rate) /* long enough to fill it whatever it held; bounds elapsed * rate */
+                *tokens = cap;
+        else
+                *tokens = *tokens > cap - MIN(cap, elapsed * rate) ? cap : *tokens + elapsed * rate;
+        if (*tokens >= USEC_PER_SEC) {
+                *tokens -= USEC_PER_SEC;
+                return true;
+        }
+        if (ret_retry_usec)
+                *ret_retry_usec = (USEC_PER_SEC - *tokens + rate - 1) / rate;
+        return false;
+}
+
 int tenant_ledger_take(TenantLedger *l, uid_t uid, uint64_t rate, uint64_t burst, uint64_t now_usec,
                        uint64_t *ret_retry_usec)
 {
         TenantEntry *e;
-        uint64_t cap, elapsed;
 
         if (rate == 0)
                 return 0;
         e = get_or_add(l, uid);
         if (!e)
                 return -ENOMEM;
-        /* one request is USEC_PER_SEC units; rate requests per second add `rate` units per microsecond */
-        burst = MAX(burst, (uint64_t)1);
-        cap = burst > UINT64_MAX / USEC_PER_SEC ? UINT64_MAX : burst * USEC_PER_SEC;
-        elapsed = now_usec > e->filled_usec ? now_usec - e->filled_usec : 0;
-        e->filled_usec = now_usec;
-        if (elapsed > cap / rate) /* long enough to fill it whatever it held; bounds elapsed * rate */
-                e->tokens = cap;
-        else
-                e->tokens = e->tokens > cap - MIN(cap, elapsed * rate) ? cap : e->tokens + elapsed * rate;
-        if (e->tokens >= USEC_PER_SEC) {
-                e->tokens -= USEC_PER_SEC;
+        if (bucket_take(&e->tokens, &e->filled_usec, rate, burst, now_usec, ret_retry_usec))
                 return 0;
-        }
         e->denied[TENANT_DENIED_RATE]++;
-        if (ret_retry_usec)
-                *ret_retry_usec = (USEC_PER_SEC - e->tokens + rate - 1) / rate;
         return -EBUSY;
+}
+
+int tenant_ledger_take_refusal(TenantLedger *l, uid_t uid, uint64_t rate, uint64_t burst, uint64_t now_usec)
+{
+        TenantEntry *e;
+
+        if (rate == 0)
+                return 0;
+        e = get_or_add(l, uid);
+        if (!e)
+                return -ENOMEM;
+        return bucket_take(&e->refusals, &e->refusals_filled_usec, rate, burst, now_usec, NULL) ? 0 : -EBUSY;
 }
 
 void tenant_ledger_count(TenantLedger *l, uid_t uid, TenantDenied what)

@@ -24,6 +24,8 @@ typedef struct TenantEntry {
         uid_t uid;
         uint64_t tokens;      /* in millionths of a request */
         uint64_t filled_usec; /* CLOCK_MONOTONIC: when tokens were last brought up to date */
+        uint64_t refusals;    /* a second bucket, of `busy` refusals (tenant_ledger_take_refusal) */
+        uint64_t refusals_filled_usec;
         uint64_t denied[_TENANT_DENIED_MAX];
         struct TenantEntry *next;
 } TenantEntry;
@@ -38,6 +40,10 @@ TenantLedger *tenant_ledger_free(TenantLedger *l);
  * refusal counted as TENANT_DENIED_RATE); -ENOMEM when the tenant cannot be recorded. */
 int tenant_ledger_take(TenantLedger *l, uid_t uid, uint64_t rate, uint64_t burst, uint64_t now_usec,
                        uint64_t *ret_retry_usec);
+/* Takes one refusal from uid's second bucket, as large and refilled as fast as the first. A caller that
+ * waits retry_after_ms after a refusal stays within it; -EBUSY says it does not (its `busy` replies are then
+ * held back: busy-hold.h). 0 when rate is 0, -ENOMEM when the tenant cannot be recorded. */
+int tenant_ledger_take_refusal(TenantLedger *l, uid_t uid, uint64_t rate, uint64_t burst, uint64_t now_usec);
 void tenant_ledger_count(TenantLedger *l, uid_t uid, TenantDenied what);
 
 /* uid's entry, or NULL when it made no request yet. */

@@ -171,6 +171,38 @@ def a_main(control, t):
         C.req("kill", {"agent": aid}, timeout=30)
     r = C.req("batch", {"op": "remove", "agents": mine}, timeout=30)
     ck(ST, "A: removes its own agents", r is not None and r.ok and r.data.get("failed_count") == 0, desc(r))
+    flood_ignoring_hints()
+
+
+def flood_ignoring_hints():
+    """Section 3 "Request rate, per caller": a caller that sends far past its rate without waiting
+    retry_after_ms gets every reply, each once: the excess `busy` with the hint (some of them held back, which
+    root checks in `stats`). 6,000 health requests, 256 in flight: past the 2,000 of the burst and the 2,000
+    refusals the document allows before holding."""
+    n, window = 6000, 256  # within the sockets' queues (1,000): a client that does not read loses replies
+    ids = []
+    want, seen, busy, bad = set(), {}, 0, []
+    deadline = time.monotonic() + 120
+    while len(seen) < n and time.monotonic() < deadline:
+        while len(ids) < n and len(ids) - len(seen) < window:
+            ids.append(C.send("health"))
+            want.add(ids[-1])
+        r = C._recv_one(deadline - time.monotonic())
+        if r is None:
+            break
+        seen[r.id] = seen.get(r.id, 0) + 1
+        if r.code == "busy":
+            busy += 1
+            if not isinstance(r.retry_after_ms, int) or r.retry_after_ms < 1:
+                bad.append(desc(r))
+        elif not r.ok:
+            bad.append(desc(r))
+    ck(ST, "A floods 6,000 requests ignoring retry_after_ms: every one is answered, once",
+       set(seen) == want and all(v == 1 for v in seen.values()),
+       f"{len(want - set(seen))} unanswered, {sum(1 for v in seen.values() if v > 1)} answered twice, "
+       f"{len(set(seen) - want)} unknown ids")
+    ck(ST, "A's flood: the excess is busy with retry_after_ms, the rest ok", busy >= n // 3 and not bad,
+       f"{busy} busy; {bad[:3]}")
 
 
 def c_main(control, t):
@@ -261,6 +293,10 @@ def main():
         for role, pw in (("a", ua), ("c", uc), ("admin", uadm)):
             rc, out = run_tenant(pw, D, "tenancy.py", role, t, timeout=600)
             ck(ST, f"the {role} client ran to completion", rc == 0, f"rc {rc}: {out[-1500:]}")
+        r = C.req("stats")
+        held = r.data.get("busy_replies_held") if r is not None and r.ok and isinstance(r.data, dict) else None
+        ck(ST, "root: A's flood had busy replies held back (busy_replies_held)", isinstance(held, int)
+           and held >= 1, desc(r))
         # root names B's agents as B/NAME too, and finds them as they were
         for name, bid in b_agents.items():
             r = C.req("get", {"agent": f"{ub.pw_name}/{name}"})

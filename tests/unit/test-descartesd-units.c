@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "agent-state.h"
+#include "busy-hold.h"
 #include "config.h"
 #include "curve-keys.h"
 #include "fd-util.h"
@@ -147,7 +148,84 @@ static void test_tenant_ledger(void **state)
         /* not_found alone is no attempt at anyone's agent: the counts say which were */
         assert_int_equal(tenant_entry_denied_attempts(e), 2);
         assert_null(tenant_ledger_get(l, 1004));
+
+        /* the refusals' bucket: as large and as fast as the requests' one, and apart from it */
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(tenant_ledger_take_refusal(l, 1005, 10, 5, t), 0);
+        assert_int_equal(tenant_ledger_take_refusal(l, 1005, 10, 5, t), -EBUSY);
+        assert_int_equal(tenant_ledger_take(l, 1005, 10, 5, t, &retry), 0);
+        assert_int_equal(tenant_ledger_take_refusal(l, 1005, 10, 5, t + 100000), 0);
+        assert_int_equal(tenant_ledger_take_refusal(l, 1005, 10, 5, t + 100000), -EBUSY);
+        assert_int_equal(tenant_ledger_take_refusal(l, 1006, 0, 1, t), 0);
         tenant_ledger_free(l);
+}
+
+typedef struct HeldSent {
+        size_t n;
+        char order[8];
+} HeldSent;
+
+static void held_sent(void *userdata, const Envelope *env, const void *body, size_t size)
+{
+        HeldSent *s = userdata;
+
+        assert_int_equal(env->n_frames, 1);
+        assert_int_equal(size, 1);
+        if (s->n < sizeof s->order)
+                s->order[s->n] = *(const char *)body;
+        s->n++;
+}
+
+static int hold_one(BusyHold *h, uid_t uid, char tag, uint64_t now)
+{
+        const void *frame = "rid";
+        size_t frame_size = 3;
+        _cleanup_(envelope_freep) Envelope *env = NULL;
+        _cleanup_free_ char *body = malloc(1);
+        int r;
+
+        assert_non_null(body);
+        *body = tag;
+        assert_int_equal(envelope_new(&frame, &frame_size, 1, &env), 0);
+        r = busy_hold_add(h, uid, &env, (void **)&body, 1, now);
+        if (r >= 0) {
+                assert_null(env); /* taken */
+                assert_null(body);
+        }
+        return r;
+}
+
+static void test_busy_hold(void **state)
+{
+        sd_event *e = NULL;
+        BusyHold *h = NULL;
+        HeldSent sent = {};
+        uint64_t now;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(busy_hold_new(e, held_sent, &sent, &h), 0);
+        assert_true(sd_event_now(e, CLOCK_MONOTONIC, &now) >= 0); /* 1: the loop has not run yet */
+        assert_int_equal(hold_one(h, 1001, 'a', now), 0);
+        assert_int_equal(hold_one(h, 1002, 'b', now), 0);
+        /* one caller holds at most BUSY_HOLD_PER_CALLER; the others are not limited by it */
+        for (int i = 1; i < BUSY_HOLD_PER_CALLER; i++)
+                assert_int_equal(hold_one(h, 1001, 'c', now), 0);
+        assert_int_equal(hold_one(h, 1001, 'x', now), -ENOSPC);
+        assert_int_equal(hold_one(h, 1003, 'd', now), 0);
+        assert_int_equal(busy_hold_count(h), BUSY_HOLD_PER_CALLER + 2);
+        /* nothing goes out before its time, everything at it, in order */
+        assert_true(sd_event_run(e, 0) >= 0);
+        assert_int_equal(sent.n, 0);
+        while (sent.n < BUSY_HOLD_PER_CALLER + 2)
+                assert_true(sd_event_run(e, UINT64_MAX) > 0);
+        assert_memory_equal(sent.order, "abcccccc", 8);
+        assert_int_equal(busy_hold_count(h), 0);
+        assert_int_equal(busy_hold_total(h), BUSY_HOLD_PER_CALLER + 2);
+        /* emptied, a caller may hold again; what is still held when freed is freed unsent */
+        assert_int_equal(hold_one(h, 1001, 'e', now), 0);
+        busy_hold_free(h);
+        assert_int_equal(sent.n, BUSY_HOLD_PER_CALLER + 2);
+        sd_event_unref(e);
 }
 
 static void test_config_errors(void **state)
@@ -633,7 +711,7 @@ int main(void)
                 cmocka_unit_test(test_curve_key_files),     cmocka_unit_test(test_curve_keys_load),
                 cmocka_unit_test(test_request_cache),       cmocka_unit_test(test_request_cache_shares),
                 cmocka_unit_test(test_config_request_rate), cmocka_unit_test(test_tenant_ledger),
-                cmocka_unit_test(test_event_ring),
+                cmocka_unit_test(test_busy_hold),           cmocka_unit_test(test_event_ring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
