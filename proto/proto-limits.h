@@ -35,6 +35,8 @@
 #define PROTO_LABEL_VALUE_MAX 1024
 
 #define PROTO_STDIN_DATA_MAX   (1024 * 1024) /* stdin.data per request */
+#define PROTO_BACKEND_NAME_MAX 64            /* spawn.backend.name */
+#define PROTO_BACKEND_TEXT_MAX (256 * 1024)  /* spawn.backend.task, .system_prompt */
 #define PROTO_GREP_MAX         4096          /* output.grep pattern */
 #define PROTO_CURSOR_MAX       256           /* output cursors (opaque strings) */
 #define PROTO_OUTPUT_LINES_MAX 65536         /* lines per output reply, and the bound on limit/tail */

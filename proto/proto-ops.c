@@ -113,8 +113,31 @@ static int check_name(const void *obj, const char *mapname, ProtoError *e)
         return 0;
 }
 
+/* Runs after the last field: argv or backend, one of them. */
+static int check_argv_or_backend(const void *obj, const char *mapname, ProtoError *e)
+{
+        const ProtoSpawnArgs *a = obj;
+
+        if (a->argv && a->has_backend)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: give argv or backend, not both (a backend makes the argv)",
+                                       mapname);
+        if (!a->argv && !a->has_backend)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s.argv: required (or %s.backend)",
+                                       mapname, mapname);
+        return 0;
+}
+
+static const ProtoField backend_ref_fields[] = {
+        PROTO_ROW(ProtoBackendRef, name, "name", STR, .flags = REQ, .min = 1, .max = PROTO_BACKEND_NAME_MAX),
+        PROTO_ROW(ProtoBackendRef, task, "task", STR, .max = PROTO_BACKEND_TEXT_MAX),
+        PROTO_ROW(ProtoBackendRef, model, "model", STR, .min = 1, .max = PROTO_SHORT_STRING_MAX),
+        PROTO_ROW(ProtoBackendRef, system_prompt, "system_prompt", STR, .max = PROTO_BACKEND_TEXT_MAX),
+};
+static const ProtoType backend_ref_type = PROTO_TYPE("backend", ProtoBackendRef, backend_ref_fields);
+
 static const ProtoField spawn_args_fields[] = {
-        PROTO_ROW(ProtoSpawnArgs, argv, "argv", STRV, .flags = REQ | PROTO_F_NONEMPTY,
+        PROTO_ROW(ProtoSpawnArgs, argv, "argv", STRV, .flags = OMIT | PROTO_F_NONEMPTY,
                   .aux = offsetof(ProtoSpawnArgs, n_argv), .max = PROTO_ARGV_MAX,
                   .max_len = PROTO_ARGV_BYTES_MAX, .max_total = PROTO_ARGV_BYTES_MAX, .check = check_argv0),
         PROTO_ROW(ProtoSpawnArgs, env, "env", STR_MAP, .flags = OMIT, .max = PROTO_ENV_MAX,
@@ -132,6 +155,8 @@ static const ProtoField spawn_args_fields[] = {
         PROTO_ROW(ProtoSpawnArgs, policy, "policy", STR, .min = 1, .max = PROTO_SHORT_STRING_MAX),
         PROTO_ROW(ProtoSpawnArgs, user, "user", STR, .min = 1, .max = PROTO_SHORT_STRING_MAX),
         PROTO_ROW(ProtoSpawnArgs, open_stdin, "stdin", BOOL, .flags = OMIT),
+        PROTO_OPT(ProtoSpawnArgs, backend, has_backend, "backend", OBJECT, .type = &backend_ref_type,
+                  .check = check_argv_or_backend),
 };
 static const ProtoType spawn_args_type = PROTO_TYPE("spawn_args", ProtoSpawnArgs, spawn_args_fields);
 

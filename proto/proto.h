@@ -326,8 +326,17 @@ typedef struct ProtoAgentArgs {
         char *agent; /* required */
 } ProtoAgentArgs;
 
+/* spawn.backend: a command template of the daemon's config (backend.NAME) filled with these values. */
+typedef struct ProtoBackendRef {
+        char *name;          /* required */
+        char *task;          /* optional: {task} */
+        char *model;         /* optional: {model} */
+        char *system_prompt; /* optional: {system_prompt} */
+} ProtoBackendRef;
+
 typedef struct ProtoSpawnArgs {
-        char **argv; /* required, NULL-terminated, 1..PROTO_ARGV_MAX entries, argv[0] non-empty */
+        char **argv; /* argv or backend (one of them): NULL-terminated, 1..PROTO_ARGV_MAX entries, argv[0]
+                        non-empty */
         size_t n_argv;
         ProtoStrMap env; /* the agent's whole environment; nothing is inherited */
         char *cwd;       /* optional, absolute */
@@ -342,6 +351,8 @@ typedef struct ProtoSpawnArgs {
         char *policy;    /* optional: seccomp/sandbox policy name */
         char *user;      /* optional: user name or numeric uid to run as */
         bool open_stdin; /* wire: stdin; keep a stdin pipe open for the stdin op */
+        bool has_backend;
+        ProtoBackendRef backend; /* argv or backend: the daemon makes argv from it */
 } ProtoSpawnArgs;
 
 typedef struct ProtoStopArgs {

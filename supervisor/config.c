@@ -55,6 +55,7 @@ void config_done(Config *c)
         free(c->policy_dir);
         free(c->mask_keep);
         tenant_quota_rules_done(&c->quotas);
+        backend_table_done(&c->backends);
         free(c->listen);
         free(c->curve_secret_key);
         free(c->curve_clients_dir);
@@ -306,9 +307,11 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 "a space-separated list of tcp://HOST:PORT endpoints",
         };
 
-        /* tenant quotas: keys with a name in them */
+        /* tenant quotas and backends: keys with a name in them */
         if (tenant_quota_key(key))
                 return tenant_quota_rules_set(&c->quotas, key, v, ret_expect);
+        if (backend_key(key))
+                return backend_table_set(&c->backends, key, v, ret_expect);
 
         int k = config_set_sandbox(c, key, v, ret_expect);
 
@@ -402,6 +405,11 @@ int config_parse(Config *c, const char *text, Failure *ret_failure)
                 if (r < 0)
                         return CONFIG_FAIL(-EINVAL, "line %u: %s: \"%s\" is not %s", line, key, val, expect);
         }
+        const char *name;
+        if (backend_table_check(&c->backends, &name) < 0)
+                return CONFIG_FAIL(-EINVAL,
+                                   "backend.%s.env is set but backend.%s (its command template) is not",
+                                   name, name);
         return 0;
 }
 

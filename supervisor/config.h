@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "failure.h"
+#include "backend.h"
 #include "tenant-quota.h"
 
 typedef struct Config {
@@ -58,6 +59,7 @@ typedef struct Config {
 
         /* tenant quotas */
         TenantQuotaRules quotas; /* (live) quota.default, quota.group.NAME, quota.user.NAME */
+        BackendTable backends;   /* (live) backend.NAME, backend.NAME.env */
 
         /* remote clients over tcp with CURVE (supervisor/curve-keys.c) */
         char *listen;            /* tcp:// endpoints, space-separated; NULL: none */

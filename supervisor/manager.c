@@ -466,6 +466,11 @@ static void reload_config(Manager *m)
                 tenants_log_unenforceable(m);
                 tenants_apply_quotas(m);
         }
+        /* backends: the next spawn uses the new templates */
+        backend_table_done(&o->backends);
+        o->backends = n.backends;
+        n.backends = (BackendTable){};
+        backend_table_log_missing_env(&o->backends);
         LIVE_STR(curve_secret_key, "curve_secret_key");
         LIVE_STR(curve_clients_dir, "curve_clients_dir");
 #undef LIVE_U64
@@ -565,6 +570,7 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
                 return r;
         /* the quotas of this start, for the tenants whose agents outlived the last one */
         tenants_log_unenforceable(m);
+        backend_table_log_missing_env(&m->config.backends);
         tenants_apply_quotas(m);
 
         if (m->config.events)

@@ -7,6 +7,7 @@
 
 #include "agent-log.h"
 #include "agent-cgroup.h"
+#include "backend.h"
 #include "agent.h"
 #include "call-wait.h"
 #include "events.h"
@@ -49,6 +50,11 @@ static int op_spawn(Call *c)
 
         if (m->stopping)
                 return call_reply_error(c, PROTO_ERROR_BUSY, "the daemon is shutting down");
+        if (args->has_backend) {
+                r = backend_apply(&m->config.backends, args, &fail);
+                if (r < 0)
+                        return call_reply_failure(c, &fail);
+        }
         if (!args->argv || args->n_argv == 0 || !args->argv[0] || !args->argv[0][0])
                 return call_reply_error(c, PROTO_ERROR_BAD_REQUEST, "argv is required");
         if (args->name) {

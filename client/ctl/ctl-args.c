@@ -331,6 +331,10 @@ static void spawn_done(CtlSpawn *s)
         free(s->workspace);
         free(s->policy);
         free(s->user);
+        free(s->backend);
+        free(s->task);
+        free(s->model);
+        free(s->system_prompt);
 }
 
 void ctl_args_done(CtlArgs *a)

@@ -52,6 +52,10 @@ typedef struct CtlSpawn {
         bool has_net;
         DescartesNet net;
         bool open_stdin;
+        char *backend; /* --backend and its values, instead of a command */
+        char *task;
+        char *model;
+        char *system_prompt;
 } CtlSpawn;
 
 /* The parsed command line: global options, then the values verbs' options set (named by option, so that

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "ctl-exit.h"
 #include "ctl.h"
+#include "fd-util.h"
 #include "parse-util.h"
 #include "string-util.h"
 
@@ -142,6 +144,53 @@ static int option_stdin(CtlArgs *a, const char *arg, CtlParse *p)
         return 0;
 }
 
+static int option_backend(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        if (strlen(arg) == 0 || strlen(arg) > DESCARTES_BACKEND_NAME_MAX)
+                return ctl_fail(p, -EINVAL, "--backend: a backend name has 1 to %d characters",
+                                DESCARTES_BACKEND_NAME_MAX);
+        return ctl_set_string(&a->spawn.backend, arg, p);
+}
+
+static int option_text(const char *opt, char **field, const char *arg, CtlParse *p)
+{
+        if (strlen(arg) > DESCARTES_BACKEND_TEXT_MAX)
+                return ctl_fail(p, -EINVAL, "%s: more than %d bytes", opt, DESCARTES_BACKEND_TEXT_MAX);
+        return ctl_set_string(field, arg, p);
+}
+
+static int option_task(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        return option_text("--task", &a->spawn.task, arg, p);
+}
+
+static int option_model(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        return option_short_string("--model", &a->spawn.model, arg, p);
+}
+
+static int option_system_prompt(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        return option_text("--system-prompt", &a->spawn.system_prompt, arg, p);
+}
+
+static int option_system_prompt_file(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        int r;
+
+        r = read_file_at(AT_FDCWD, arg, DESCARTES_BACKEND_TEXT_MAX, &text, &size);
+        if (r == -EFBIG)
+                return ctl_fail(p, r, "--system-prompt-file %s: more than %d bytes", arg,
+                                DESCARTES_BACKEND_TEXT_MAX);
+        if (r < 0)
+                return ctl_fail(p, r, "--system-prompt-file %s: cannot read it: %s", arg, strerror(-r));
+        if (memchr(text, 0, size))
+                return ctl_fail(p, -EINVAL, "--system-prompt-file %s: holds a NUL byte (text only)", arg);
+        return ctl_set_string(&a->spawn.system_prompt, text, p);
+}
+
 static int option_wait(CtlArgs *a, const char *arg, CtlParse *p)
 {
         a->wait = true;
@@ -155,15 +204,29 @@ static int option_attach(CtlArgs *a, const char *arg, CtlParse *p)
 }
 
 static const CtlOption options[] = {
-        {"name", 0, true, option_name},       {"label", 0, true, option_label},
-        {"env", 0, true, option_env},         {"env-inherit", 0, false, option_env_inherit},
-        {"cwd", 0, true, option_cwd},         {"workspace", 0, true, option_workspace},
-        {"cpu", 0, true, option_cpu},         {"memory", 0, true, option_memory},
-        {"swap", 0, true, option_swap},       {"pids", 0, true, option_pids},
-        {"timeout", 0, true, option_timeout}, {"net", 0, true, option_net},
-        {"policy", 0, true, option_policy},   {"user", 0, true, option_user},
-        {"stdin", 'i', false, option_stdin},  {"wait", 0, false, option_wait},
-        {"attach", 0, false, option_attach},  {},
+        {"name", 0, true, option_name},
+        {"label", 0, true, option_label},
+        {"env", 0, true, option_env},
+        {"env-inherit", 0, false, option_env_inherit},
+        {"cwd", 0, true, option_cwd},
+        {"workspace", 0, true, option_workspace},
+        {"cpu", 0, true, option_cpu},
+        {"memory", 0, true, option_memory},
+        {"swap", 0, true, option_swap},
+        {"pids", 0, true, option_pids},
+        {"timeout", 0, true, option_timeout},
+        {"net", 0, true, option_net},
+        {"policy", 0, true, option_policy},
+        {"user", 0, true, option_user},
+        {"stdin", 'i', false, option_stdin},
+        {"wait", 0, false, option_wait},
+        {"attach", 0, false, option_attach},
+        {"backend", 0, true, option_backend},
+        {"task", 0, true, option_task},
+        {"model", 0, true, option_model},
+        {"system-prompt", 0, true, option_system_prompt},
+        {"system-prompt-file", 0, true, option_system_prompt_file},
+        {},
 };
 
 /* The agent's environment: the CLI's whole one under the --env pairs with --env-inherit, else the --env
@@ -209,8 +272,22 @@ static int spawn_environment(CtlArgs *a, CtlParse *p)
 
 static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
 {
+        if (a->spawn.backend && n_args > 0)
+                return ctl_fail(
+                        p, -EINVAL,
+                        "spawn: --backend makes the command from the daemon's template: give no CMD");
+        if (!a->spawn.backend && (a->spawn.task || a->spawn.model || a->spawn.system_prompt))
+                return ctl_fail(p, -EINVAL,
+                                "spawn: --task, --model and --system-prompt[-file] go with --backend NAME");
+        if (a->wait && a->attach)
+                return ctl_fail(p, -EINVAL,
+                                "spawn: --wait and --attach exclude each other (--attach waits too)");
+        if (a->spawn.backend)
+                return spawn_environment(a, p);
         if (n_args == 0)
-                return ctl_fail(p, -EINVAL, "spawn needs a command: spawn [OPTIONS] -- CMD [ARGS...]");
+                return ctl_fail(
+                        p, -EINVAL,
+                        "spawn needs a command: spawn [OPTIONS] -- CMD [ARGS...] (or --backend NAME)");
         if (n_args > DESCARTES_ARGV_MAX)
                 return ctl_fail(p, -EINVAL, "spawn: at most %d arguments", DESCARTES_ARGV_MAX);
         if (args[0][0] == 0)
@@ -220,9 +297,6 @@ static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
                         return ctl_fail(p, -ENOMEM, "out of memory");
                 a->spawn.n_argv++;
         }
-        if (a->wait && a->attach)
-                return ctl_fail(p, -EINVAL,
-                                "spawn: --wait and --attach exclude each other (--attach waits too)");
         return spawn_environment(a, p);
 }
 
@@ -256,12 +330,17 @@ static int run(Ctl *c)
         args.has_net = s->has_net;
         args.net = s->net;
         args.open_stdin = s->open_stdin;
+        args.backend = s->backend;
+        args.task = s->task;
+        args.model = s->model;
+        args.system_prompt = s->system_prompt;
 
         if ((a->wait || a->attach) && descartes_subscribe(c->client, NULL, &c->presubscribed, NULL) < 0)
                 c->presubscribed = NULL; /* then the wait re-reads the state instead */
         if (descartes_spawn(c->client, &args, &info, &e) < 0) {
                 c->presubscribed = descartes_subscription_free(c->presubscribed);
-                return ctl_report(&e, "cannot spawn %s", s->argv[0]);
+                return ctl_report(&e, s->backend ? "cannot spawn backend %s" : "cannot spawn %s",
+                                  s->backend ? s->backend : s->argv[0]);
         }
         r = ctl_print_agent_result(c, info);
         if (r != 0)
@@ -296,6 +375,7 @@ const CtlVerb ctl_verbs_spawn[] = {
                 .rank = 30,
                 .summary = "  spawn [OPTIONS] -- CMD [ARGS...]    start an agent, print its id\n",
                 .help = "Usage: descartesctl spawn [OPTIONS] -- CMD [ARGS...]\n"
+                        "       descartesctl spawn [OPTIONS] --backend NAME --task TEXT [--model M]\n"
                         "\n"
                         "Start an agent and print its id alone on stdout.\n"
                         "\n"
@@ -322,7 +402,14 @@ const CtlVerb ctl_verbs_spawn[] = {
                         "  --wait               wait until the agent ends; exit with its code (128+N for\n"
                         "                       signal N)\n"
                         "  --attach             stream the agent's output until it ends, then exit like "
-                        "--wait\n",
+                        "--wait\n"
+                        "  --backend NAME       run a backend of the daemon's config (backend.NAME in\n"
+                        "                       descartesd.conf, e.g. claude -p {task}) instead of CMD\n"
+                        "  --task TEXT          the backend's {task}\n"
+                        "  --model MODEL        the backend's {model}\n"
+                        "  --system-prompt TEXT the backend's {system_prompt}\n"
+                        "  --system-prompt-file FILE\n"
+                        "                       the same, read from FILE\n",
                 .options = options,
                 .own_timeout = true,
                 .stop_at_args = true,

@@ -278,7 +278,13 @@ int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, Descarte
         r = args_read(args, &a, sizeof a, e);
         if (r < 0)
                 return r;
-        if (!a.argv || !a.argv[0] || !a.argv[0][0])
+        if (a.backend && a.argv)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                        "spawn takes a command or a backend, not both");
+        if (!a.backend && (a.task || a.model || a.system_prompt))
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                        "a task, model or system prompt needs a backend");
+        if (!a.backend && (!a.argv || !a.argv[0] || !a.argv[0][0]))
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "spawn needs a command to run");
         r = str_map_from_strv(a.env, "environment variable", &env, e);
         if (r < 0)
@@ -288,7 +294,7 @@ int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, Descarte
                 return r;
         req.args.spawn = (ProtoSpawnArgs){
                 .argv = (char **)a.argv,
-                .n_argv = strv_length((char *const *)a.argv),
+                .n_argv = a.argv ? strv_length((char *const *)a.argv) : 0,
                 .env = env,
                 .cwd = (char *)a.cwd,
                 .workspace = (char *)a.workspace,
@@ -309,6 +315,11 @@ int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, Descarte
                 .policy = (char *)a.policy,
                 .user = (char *)a.user,
                 .open_stdin = a.open_stdin,
+                .has_backend = a.backend != NULL,
+                .backend = {.name = (char *)a.backend,
+                            .task = (char *)a.task,
+                            .model = (char *)a.model,
+                            .system_prompt = (char *)a.system_prompt},
         };
         return call_agent(c, &req, 0, ret, e);
 }

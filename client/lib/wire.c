@@ -117,6 +117,12 @@ int wire_spawn(DescartesClient *c, const ProtoSpawnArgs *args, ProtoAgentInfo *r
         a.policy = args->policy;
         a.user = args->user;
         a.open_stdin = args->open_stdin;
+        if (args->has_backend) {
+                a.backend = args->backend.name;
+                a.task = args->backend.task;
+                a.model = args->backend.model;
+                a.system_prompt = args->backend.system_prompt;
+        }
         return AGENT_CALL(descartes_spawn(c, &a, AGENT_OUT(ret), e), ret);
 }
 

@@ -700,7 +700,14 @@ def sec5_spawn(controllers):
                        ("limits.cpu_millicores 0", {"argv": ["/bin/true"], "limits": {"cpu_millicores": 0}}),
                        ("limits.pids 0", {"argv": ["/bin/true"], "limits": {"pids": 0}}),
                        ("stdin not a bool", {"argv": ["/bin/true"], "stdin": 1}),
-                       ("user unknown", {"argv": ["/bin/true"], "user": "no-such-user-" + uuid.uuid4().hex[:6]})):
+                       ("user unknown", {"argv": ["/bin/true"], "user": "no-such-user-" + uuid.uuid4().hex[:6]}),
+                       ("neither argv nor backend", {"env": {"A": "b"}}),
+                       ("argv and backend", {"argv": ["/bin/true"], "backend": {"name": "x", "task": "t"}}),
+                       ("backend without name", {"backend": {"task": "t"}}),
+                       ("backend not a map", {"backend": "claude"}),
+                       ("backend name over 64 bytes", {"backend": {"name": "b" * 65}}),
+                       ("backend task not a string", {"backend": {"name": "x", "task": 1}}),
+                       ("backend unknown", {"backend": {"name": "no-such-backend", "task": "t"}})):
         r = spawn(bad)
         ck(S, f"{label}: bad_request", err_is(r, "bad_request"), desc(r))
     r = spawn({"argv": ["/bin/true"]}, timeout=30)

@@ -15,6 +15,7 @@
 
 #include "agent-state.h"
 #include "busy-hold.h"
+#include "cleanup.h"
 #include "config.h"
 #include "curve-keys.h"
 #include "fd-util.h"
@@ -105,6 +106,97 @@ static void test_config_request_rate(void **state)
         assert_int_equal(config_parse(&c, "request_rate = max\n", &err), 0);
         assert_int_equal(c.request_rate, 0);
         assert_true(config_parse(&c, "request_burst = 0\n", &err) < 0);
+        config_done(&c);
+}
+
+static void expand_is(const Backend *b, const char *task, const char *model, const char *sp,
+                      const char *const *want)
+{
+        const char *values[_BACKEND_PLACEHOLDER_MAX] = {task, model, sp};
+        _cleanup_strv_free_ char **argv = NULL;
+        Failure f = {};
+        size_t n = 0;
+
+        assert_int_equal(backend_expand(b, values, &argv, &n, &f), 0);
+        for (size_t i = 0; i < n; i++) {
+                assert_non_null(want[i]);
+                assert_string_equal(argv[i], want[i]);
+        }
+        assert_null(want[n]);
+        assert_null(argv[n]);
+}
+
+/* backend.NAME templates: words, quotes, placeholders, bracket groups, .env; what a request may not do. */
+static void test_config_backends(void **state)
+{
+        Config c;
+        Failure err = {};
+        const Backend *b;
+        const char *values[_BACKEND_PLACEHOLDER_MAX] = {};
+        _cleanup_strv_free_ char **argv = NULL;
+        size_t n = 0;
+
+        config_init_defaults(&c);
+        assert_int_equal(
+                config_parse(&c,
+                             "backend.claude = claude -p {task} [ --model {model} ] "
+                             "[ --append-system-prompt {system_prompt} ]\n"
+                             "backend.claude.env = ANTHROPIC_API_KEY X_2\n"
+                             "backend.q = \"/opt/my tool\" \"say \\\"{task}\\\"\" --m={model} {{x}}\n",
+                             &err),
+                0);
+        b = backend_table_find(&c.backends, "claude");
+        assert_non_null(b);
+        assert_int_equal(b->n_env, 2);
+        assert_string_equal(b->env[1], "X_2");
+        expand_is(b, "fix the build", NULL, NULL,
+                  (const char *const[]){"claude", "-p", "fix the build", NULL});
+        expand_is(b, "t", "m", "be {brief}",
+                  (const char *const[]){"claude", "-p", "t", "--model", "m", "--append-system-prompt",
+                                        "be {brief}", NULL});
+        b = backend_table_find(&c.backends, "q");
+        assert_non_null(b);
+        expand_is(b, "hi there", "m1", NULL,
+                  (const char *const[]){"/opt/my tool", "say \"hi there\"", "--m=m1", "{x}", NULL});
+        /* a needed value missing, a value with no place: bad_request naming it */
+        values[BACKEND_MODEL] = "m";
+        assert_int_equal(backend_expand(b, values, &argv, &n, &err), -EINVAL);
+        assert_int_equal(err.code, PROTO_ERROR_BAD_REQUEST);
+        assert_non_null(strstr(err.msg, "backend q needs a task"));
+        values[BACKEND_TASK] = "t";
+        values[BACKEND_SYSTEM_PROMPT] = "s";
+        assert_int_equal(backend_expand(b, values, &argv, &n, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "backend q takes no system_prompt"));
+        assert_null(backend_table_find(&c.backends, "nosuch"));
+        /* reloaded as a whole: a key given again replaces its value */
+        assert_int_equal(config_parse(&c, "backend.q = /bin/true\n", &err), 0);
+        assert_int_equal(backend_table_find(&c.backends, "q")->n_words, 1);
+
+        static const char *const bad[] = {
+                "backend.x = {task}\n",                       /* no program */
+                "backend.x = /bin/a {nope}\n",                /* unknown placeholder */
+                "backend.x = /bin/a {task\n",                 /* unclosed brace */
+                "backend.x = /bin/a }\n",                     /* lone brace */
+                "backend.x = /bin/a [ {task}\n",              /* unclosed group */
+                "backend.x = /bin/a [ [ {task} ] ]\n",        /* nested groups */
+                "backend.x = /bin/a [ ]\n",                   /* empty group */
+                "backend.x = /bin/a ]\n",                     /* ] without [ */
+                "backend.x = /bin/a \"unterminated\n",        /* quote */
+                "backend.x = \n",                             /* empty */
+                "backend.x.env = 1BAD\nbackend.x = /bin/a\n", /* variable name */
+                "backend.x.other = /bin/a\n",                 /* unknown sub-key */
+                "backend..env = A\n",                         /* empty name */
+                "backend.a.b.env = A\n",                      /* a dot in the name */
+                "backend.y.env = A\n",                        /* env without a template */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                Config d;
+
+                config_init_defaults(&d);
+                if (config_parse(&d, bad[i], &err) >= 0)
+                        fail_msg("accepted: %s", bad[i]);
+                config_done(&d);
+        }
         config_done(&c);
 }
 
@@ -710,8 +802,9 @@ int main(void)
                 cmocka_unit_test(test_zap_parse_peer_uid),  cmocka_unit_test(test_state_table),
                 cmocka_unit_test(test_curve_key_files),     cmocka_unit_test(test_curve_keys_load),
                 cmocka_unit_test(test_request_cache),       cmocka_unit_test(test_request_cache_shares),
-                cmocka_unit_test(test_config_request_rate), cmocka_unit_test(test_tenant_ledger),
-                cmocka_unit_test(test_busy_hold),           cmocka_unit_test(test_event_ring),
+                cmocka_unit_test(test_config_request_rate), cmocka_unit_test(test_config_backends),
+                cmocka_unit_test(test_tenant_ledger),       cmocka_unit_test(test_busy_hold),
+                cmocka_unit_test(test_event_ring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,8 @@ extern "C" {
 #define DESCARTES_LABEL_KEY_MAX           128
 #define DESCARTES_LABEL_VALUE_MAX         1024
 #define DESCARTES_STDIN_DATA_MAX          (1024 * 1024) /* bytes per stdin call */
+#define DESCARTES_BACKEND_NAME_MAX        64            /* spawn: a backend's name */
+#define DESCARTES_BACKEND_TEXT_MAX        (256 * 1024)  /* spawn: a backend's task, system prompt */
 #define DESCARTES_GREP_MAX                4096          /* output grep pattern */
 #define DESCARTES_OUTPUT_LINES_MAX        65536         /* lines per output reply; bound of limit and tail */
 #define DESCARTES_EVENTS_MAX              10000         /* events per events reply; bound of its limit */
@@ -556,6 +558,13 @@ typedef struct DescartesSpawnArgs {
         const char *policy; /* optional sandbox policy name */
         const char *user;   /* optional user name or uid */
         bool open_stdin;    /* keep a stdin pipe open for descartes_stdin() */
+        /* Instead of argv: a command template of the daemon's config (backend.NAME in descartesd.conf)
+         * filled with the values below; the daemon refuses a value its template has no place for, and
+         * a missing one it needs. */
+        const char *backend;
+        const char *task;          /* {task} */
+        const char *model;         /* {model} */
+        const char *system_prompt; /* {system_prompt} */
 } DescartesSpawnArgs;
 #define DESCARTES_SPAWN_ARGS_INIT                                                                           \
         {                                                                                                   \
