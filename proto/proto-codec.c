@@ -166,6 +166,13 @@ void proto_type_write_fields(ProtoWriter *w, const ProtoType *t, const void *obj
                         f->codec->encode(w, obj);
                         continue;
                 }
+                if ((f->flags & PROTO_F_CHECK_ENCODE) && f->check) {
+                        ProtoError e;
+
+                        proto_error_init(&e);
+                        if (f->check(obj, t->name, &e) < 0)
+                                proto_writer_fail(w, -EINVAL);
+                }
                 if (!field_present(f, obj))
                         continue;
                 proto_write_key(w, f->key);

@@ -123,8 +123,8 @@ static int check_argv_or_backend(const void *obj, const char *mapname, ProtoErro
                                        "%s: give argv or backend, not both (a backend makes the argv)",
                                        mapname);
         if (!a->argv && !a->has_backend)
-                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s.argv: required (or %s.backend)",
-                                       mapname, mapname);
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "missing required key %s.argv (or %s.backend)", mapname, mapname);
         return 0;
 }
 
@@ -156,7 +156,7 @@ static const ProtoField spawn_args_fields[] = {
         PROTO_ROW(ProtoSpawnArgs, user, "user", STR, .min = 1, .max = PROTO_SHORT_STRING_MAX),
         PROTO_ROW(ProtoSpawnArgs, open_stdin, "stdin", BOOL, .flags = OMIT),
         PROTO_OPT(ProtoSpawnArgs, backend, has_backend, "backend", OBJECT, .type = &backend_ref_type,
-                  .check = check_argv_or_backend),
+                  .flags = PROTO_F_CHECK_ENCODE, .check = check_argv_or_backend),
 };
 static const ProtoType spawn_args_type = PROTO_TYPE("spawn_args", ProtoSpawnArgs, spawn_args_fields);
 

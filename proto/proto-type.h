@@ -35,12 +35,14 @@ typedef enum ProtoKind {
 } ProtoKind;
 
 enum {
-        PROTO_F_REQUIRED = 1 << 0,   /* decode: the key must be there; encode: it always is */
-        PROTO_F_OMIT_EMPTY = 1 << 1, /* encode: false, empty list/map, object with no field: left out */
-        PROTO_F_NONEMPTY = 1 << 2,   /* a list with at least one entry ("%s: empty") */
-        PROTO_F_MAP = 1 << 3,        /* VALUE: must be a map */
-        PROTO_F_NIL = 1 << 4,        /* VALUE: a NULL one is encoded as nil */
-        PROTO_F_JSON_OMIT = 1 << 5,  /* JSON: an absent field (a false BOOL) is left out instead of null */
+        PROTO_F_REQUIRED = 1 << 0,     /* decode: the key must be there; encode: it always is */
+        PROTO_F_OMIT_EMPTY = 1 << 1,   /* encode: false, empty list/map, object with no field: left out */
+        PROTO_F_NONEMPTY = 1 << 2,     /* a list with at least one entry ("%s: empty") */
+        PROTO_F_MAP = 1 << 3,          /* VALUE: must be a map */
+        PROTO_F_NIL = 1 << 4,          /* VALUE: a NULL one is encoded as nil */
+        PROTO_F_JSON_OMIT = 1 << 5,    /* JSON: an absent field (a false BOOL) is left out instead of null */
+        PROTO_F_CHECK_ENCODE = 1 << 6, /* .check says what the structure must be (one of two keys): the
+                                          encoder runs it too, and refuses what it refuses (-EINVAL) */
 };
 
 typedef struct ProtoField ProtoField;
