@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer.h"
 #include "backend.h"
 #include "cleanup.h"
 #include "log.h"
@@ -338,17 +339,17 @@ static size_t expand_into(const char *w, const char *const values[_BACKEND_PLACE
         return len;
 }
 
-static int expand_word(const char *w, const char *const values[_BACKEND_PLACEHOLDER_MAX], char **ret)
+/* w expanded (malloc'd), NULL when out of memory. */
+static char *expand_word(const char *w, const char *const values[_BACKEND_PLACEHOLDER_MAX])
 {
         size_t len = expand_into(w, values, NULL);
         char *s = malloc(len + 1);
 
-        if (!s)
-                return -ENOMEM;
-        expand_into(w, values, s);
-        s[len] = 0;
-        *ret = s;
-        return 0;
+        if (s) {
+                expand_into(w, values, s);
+                s[len] = 0;
+        }
+        return s;
 }
 
 int backend_expand(const Backend *b, const char *const values[_BACKEND_PLACEHOLDER_MAX], char ***ret,
@@ -357,7 +358,6 @@ int backend_expand(const Backend *b, const char *const values[_BACKEND_PLACEHOLD
         _cleanup_strv_free_ char **argv = calloc(b->n_words + 1, sizeof(char *));
         unsigned given = 0, used = 0;
         size_t n = 0;
-        int r;
 
         if (!argv)
                 return -ENOMEM;
@@ -394,10 +394,12 @@ int backend_expand(const Backend *b, const char *const values[_BACKEND_PLACEHOLD
                         drop = b->group[j] == b->group[i] && (b->uses[j] & ~given);
                 if (drop)
                         continue;
-                r = expand_word(b->words[i], values, &argv[n]);
-                if (r < 0)
-                        return r;
-                n++;
+                /* freed with argv by strv_free: gcc 12's analyzer loses pointers stored in such an array */
+                ANALYZER_IGNORE_LEAK_BEGIN
+                argv[n] = expand_word(b->words[i], values);
+                if (!argv[n++])
+                        return -ENOMEM;
+                ANALYZER_IGNORE_END
         }
         *ret = TAKE_PTR(argv);
         *ret_n = n;
@@ -436,9 +438,12 @@ int backend_apply(const BackendTable *t, ProtoSpawnArgs *args, Failure *f)
                                 "backend %s passes %s, which the daemon's environment does not have: "
                                 "set it in descartesd's unit (Environment= or EnvironmentFile=)",
                                 b->name, b->env[i]);
+        /* argv's strings are freed with it (strv_free), which gcc 12's analyzer does not follow */
+        ANALYZER_IGNORE_LEAK_BEGIN
         r = backend_expand(b, values, &argv, &n_argv, f);
         if (r < 0)
                 return r == -ENOMEM ? failure_set(f, r, PROTO_ERROR_INTERNAL, "out of memory") : r;
+        ANALYZER_IGNORE_END
         for (size_t i = 0; i < n_argv; i++)
                 total += strlen(argv[i]);
         if (total > PROTO_ARGV_BYTES_MAX)
