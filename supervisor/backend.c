@@ -232,7 +232,9 @@ static int parse_template(Backend *b, const char *v)
                 if (r < 0)
                         return r;
                 group[n] = open;
-                words[n++] = TAKE_PTR(raw[i]);
+                words[n] = strdup(raw[i]); /* a copy: raw stays whole for strv_free */
+                if (!words[n++])
+                        return -ENOMEM;
                 in_group++;
         }
         if (open || n == 0 || group[0] != 0 || uses[0] != 0)
