@@ -59,14 +59,9 @@ for r in $(seq "$R"); do
 	RUNS+=("$o")
 done
 
-col() { # col KEY LINES...
-	local k=$1 l
-	shift
-	for l in "$@"; do kv "$k" "$l"; done
-}
-am=$(col alone_us_med "${RUNS[@]}" | median) ap=$(col alone_us_p99 "${RUNS[@]}" | median)
-fm=$(col flood_us_med "${RUNS[@]}" | median) fp=$(col flood_us_p99 "${RUNS[@]}" | median)
-rps=$(col flood_rps "${RUNS[@]}" | median) busy=$(col flood_busy_pct "${RUNS[@]}" | median)
+am=$(kv_col alone_us_med "${RUNS[@]}" | median) ap=$(kv_col alone_us_p99 "${RUNS[@]}" | median)
+fm=$(kv_col flood_us_med "${RUNS[@]}" | median) fp=$(kv_col flood_us_p99 "${RUNS[@]}" | median)
+rps=$(kv_col flood_rps "${RUNS[@]}" | median) busy=$(kv_col flood_busy_pct "${RUNS[@]}" | median)
 fp_ms=$(awk -v v="$fp" 'BEGIN {printf "%.2f\n", v / 1000}')
 
 echo "## Tenant isolation under a request flood: B's get while $CLIENTS clients of A flood, $N round trips per run, $R runs"

@@ -133,6 +133,13 @@ kv() {
 	sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"
 }
 
+# kv_col KEY LINES...: the value of KEY in each line, one per line (for median, spread)
+kv_col() {
+	local k=$1 l
+	shift
+	for l in "$@"; do kv "$k" "$l"; done
+}
+
 # median of the numbers on stdin (lower median for an even count)
 median() {
 	sort -g | awk '{v[NR]=$1} END {if (NR) print v[int((NR+1)/2)]}'

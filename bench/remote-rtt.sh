@@ -69,13 +69,8 @@ for r in $(seq "$R"); do
 done
 "${CTL[@]}" kill "$agent" >/dev/null
 
-col() { # col KEY LINES...
-	local k=$1 l
-	shift
-	for l in "$@"; do kv "$k" "$l"; done
-}
-im=$(col get_us_med "${IPC[@]}" | median) ip99=$(col get_us_p99 "${IPC[@]}" | median)
-tm=$(col get_us_med "${TCP[@]}" | median) tp99=$(col get_us_p99 "${TCP[@]}" | median)
+im=$(kv_col get_us_med "${IPC[@]}" | median) ip99=$(kv_col get_us_p99 "${IPC[@]}" | median)
+tm=$(kv_col get_us_med "${TCP[@]}" | median) tp99=$(kv_col get_us_p99 "${TCP[@]}" | median)
 rm_=$(ratio "$tm" "$im") rp=$(ratio "$tp99" "$ip99")
 
 echo "## Remote control round trip (get over tcp + CURVE, veth between two network namespaces), $N round trips per run, $R runs"

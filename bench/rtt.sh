@@ -34,13 +34,8 @@ for r in $(seq "$R"); do
 done
 "${CTL[@]}" kill "$agent" >/dev/null
 
-col() { # col KEY LINES...
-	local k=$1 l
-	shift
-	for l in "$@"; do kv "$k" "$l"; done
-}
-om=$(col get_us_med "${OURS[@]}" | median) op=$(col get_us_p99 "${OURS[@]}" | median)
-pm=$(col rtt_us_med "${PEER[@]}" | median) pp=$(col rtt_us_p99 "${PEER[@]}" | median)
+om=$(kv_col get_us_med "${OURS[@]}" | median) op=$(kv_col get_us_p99 "${OURS[@]}" | median)
+pm=$(kv_col rtt_us_med "${PEER[@]}" | median) pp=$(kv_col rtt_us_p99 "${PEER[@]}" | median)
 rm_=$(ratio "$om" "$pm") rp=$(ratio "$op" "$pp")
 
 echo "## Control round trip (get), $N round trips per run, $R runs, median of the runs' figures"
