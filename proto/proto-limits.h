@@ -76,5 +76,15 @@
 #define PROTO_SUBSCRIBE_ROUTING_ID_MIN 16
 #define PROTO_SUBSCRIPTIONS_MAX        1024
 
+/* attachments (one per connection, the same routing id rule as subscriptions): per uid other than root,
+ * and in all */
+#define PROTO_ATTACHMENTS_PER_USER_MAX 32
+#define PROTO_ATTACHMENTS_MAX          1024
+#define PROTO_ATTACH_INPUT_MAX         (32 * 1024)   /* attach_input.data per request */
+#define PROTO_ATTACH_REPLAY_MAX        (1024 * 1024) /* attach.replay */
+#define PROTO_ATTACH_REPLAY_DEFAULT    (64 * 1024)
+#define PROTO_ATTACH_PUSH_MAX          (64 * 1024) /* output bytes in one push */
+#define PROTO_TTY_SIZE_MAX             4096        /* rows and cols of a window size */
+
 /* "agent." + id + "." + kind, or "host." + kind */
 #define PROTO_TOPIC_MAX (6 + PROTO_AGENT_ID_MAX + 1 + 32)

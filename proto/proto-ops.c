@@ -136,6 +136,17 @@ static const ProtoField backend_ref_fields[] = {
 };
 static const ProtoType backend_ref_type = PROTO_TYPE("backend", ProtoBackendRef, backend_ref_fields);
 
+static int check_tty(const void *obj, const char *mapname, ProtoError *e)
+{
+        const ProtoSpawnArgs *a = obj;
+
+        if (a->tty && a->open_stdin)
+                return proto_error_set(
+                        e, PROTO_ERROR_BAD_REQUEST,
+                        "%s: tty and stdin exclude each other (a terminal is the agent's stdin)", mapname);
+        return 0;
+}
+
 static const ProtoField spawn_args_fields[] = {
         PROTO_ROW(ProtoSpawnArgs, argv, "argv", STRV, .flags = OMIT | PROTO_F_NONEMPTY,
                   .aux = offsetof(ProtoSpawnArgs, n_argv), .max = PROTO_ARGV_MAX,
@@ -155,6 +166,7 @@ static const ProtoField spawn_args_fields[] = {
         PROTO_ROW(ProtoSpawnArgs, policy, "policy", STR, .min = 1, .max = PROTO_SHORT_STRING_MAX),
         PROTO_ROW(ProtoSpawnArgs, user, "user", STR, .min = 1, .max = PROTO_SHORT_STRING_MAX),
         PROTO_ROW(ProtoSpawnArgs, open_stdin, "stdin", BOOL, .flags = OMIT),
+        PROTO_ROW(ProtoSpawnArgs, tty, "tty", BOOL, .flags = OMIT, .check = check_tty),
         PROTO_OPT(ProtoSpawnArgs, backend, has_backend, "backend", OBJECT, .type = &backend_ref_type,
                   .flags = PROTO_F_CHECK_ENCODE, .check = check_argv_or_backend),
 };
@@ -682,6 +694,55 @@ static const ProtoField subscribe_result_fields[] = {
 static const ProtoType subscribe_result_type =
         PROTO_TYPE("subscribe_result", ProtoSubscribeResult, subscribe_result_fields);
 
+/* ---- attach, attach_input, attach_resize, detach ---- */
+
+static int check_attach(const void *obj, const char *mapname, ProtoError *e)
+{
+        const ProtoAttachArgs *a = obj;
+
+        if (a->has_rows != a->has_cols)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s: rows and cols come together",
+                                       mapname);
+        if (a->has_replay && a->has_since_seq)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: replay and since_seq exclude each other", mapname);
+        return 0;
+}
+
+static const ProtoField attach_args_fields[] = {
+        AGENT_ROW(ProtoAttachArgs),
+        PROTO_ROW(ProtoAttachArgs, read_only, "read_only", BOOL, .flags = OMIT),
+        PROTO_OPT(ProtoAttachArgs, replay, has_replay, "replay", U64, .max = PROTO_ATTACH_REPLAY_MAX),
+        PROTO_OPT(ProtoAttachArgs, since_seq, has_since_seq, "since_seq", U64, .max = UINT64_MAX),
+        PROTO_OPT(ProtoAttachArgs, rows, has_rows, "rows", U32, .min = 1, .max = PROTO_TTY_SIZE_MAX),
+        PROTO_OPT(ProtoAttachArgs, cols, has_cols, "cols", U32, .min = 1, .max = PROTO_TTY_SIZE_MAX,
+                  .check = check_attach),
+};
+static const ProtoType attach_args_type = PROTO_TYPE("attach_args", ProtoAttachArgs, attach_args_fields);
+
+static const ProtoField attach_result_fields[] = {
+        PROTO_ROW(ProtoAttachResult, seq, "seq", U64, .flags = REQ, .max = UINT64_MAX),
+        PROTO_ROW(ProtoAttachResult, heartbeat_ms, "heartbeat_ms", U64, .flags = REQ, .max = UINT64_MAX),
+};
+static const ProtoType attach_result_type =
+        PROTO_TYPE("attach_result", ProtoAttachResult, attach_result_fields);
+
+static const ProtoField attach_input_args_fields[] = {
+        PROTO_ROW(ProtoAttachInputArgs, data, "data", BIN, .flags = REQ, .min = 1,
+                  .max = PROTO_ATTACH_INPUT_MAX),
+};
+static const ProtoType attach_input_args_type =
+        PROTO_TYPE("attach_input_args", ProtoAttachInputArgs, attach_input_args_fields);
+
+static const ProtoField attach_resize_args_fields[] = {
+        PROTO_ROW(ProtoAttachResizeArgs, rows, "rows", U32, .flags = REQ, .min = 1,
+                  .max = PROTO_TTY_SIZE_MAX),
+        PROTO_ROW(ProtoAttachResizeArgs, cols, "cols", U32, .flags = REQ, .min = 1,
+                  .max = PROTO_TTY_SIZE_MAX),
+};
+static const ProtoType attach_resize_args_type =
+        PROTO_TYPE("attach_resize_args", ProtoAttachResizeArgs, attach_resize_args_fields);
+
 /* ---- health ---- */
 
 /* agents{STATE: n}: every state on the wire; states this side does not know (a newer daemon) are skipped,
@@ -1002,6 +1063,22 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                            .timeout = PROTO_TIMEOUT_LONG,
                            .args = &exec_args_type,
                            .result = &exec_result_type},
+        [PROTO_OP_ATTACH] = {.name = "attach",
+                             .per_connection = true,
+                             .args = &attach_args_type,
+                             .result = &attach_result_type},
+        [PROTO_OP_ATTACH_INPUT] = {.name = "attach_input",
+                                   .per_connection = true,
+                                   .args = &attach_input_args_type,
+                                   .result = &proto_empty_type},
+        [PROTO_OP_ATTACH_RESIZE] = {.name = "attach_resize",
+                                    .per_connection = true,
+                                    .args = &attach_resize_args_type,
+                                    .result = &proto_empty_type},
+        [PROTO_OP_DETACH] = {.name = "detach",
+                             .per_connection = true,
+                             .args = &proto_empty_type,
+                             .result = &proto_empty_type},
 };
 
 const ProtoOpInfo *proto_op_info(ProtoOp op)
@@ -1054,6 +1131,8 @@ DEFINE_DONE(proto_events_args_done, ProtoEventsArgs, events_args_type)
 DEFINE_DONE(proto_subscribe_args_done, ProtoSubscribeArgs, subscribe_args_type)
 DEFINE_DONE(proto_exec_args_done, ProtoExecArgs, exec_args_type)
 DEFINE_DONE(proto_exec_result_done, ProtoExecResult, exec_result_type)
+DEFINE_DONE(proto_attach_args_done, ProtoAttachArgs, attach_args_type)
+DEFINE_DONE(proto_attach_input_args_done, ProtoAttachInputArgs, attach_input_args_type)
 DEFINE_DONE(proto_health_result_done, ProtoHealthResult, health_result_type)
 DEFINE_DONE(proto_list_result_done, ProtoListResult, list_result_type)
 DEFINE_DONE(proto_agent_result_done, ProtoAgentResult, agent_result_type)

@@ -9,6 +9,19 @@ static const ProtoField lost_fields[] = {
 };
 static const ProtoType lost_type = PROTO_TYPE("lost", ProtoLostRange, lost_fields);
 
+static const ProtoField attach_output_fields[] = {
+        PROTO_ROW(ProtoAttachOutput, seq, "seq", U64, .flags = PROTO_F_REQUIRED, .max = UINT64_MAX),
+        PROTO_ROW(ProtoAttachOutput, data, "data", BIN, .flags = PROTO_F_REQUIRED,
+                  .max = PROTO_ATTACH_PUSH_MAX),
+};
+static const ProtoType attach_output_type = PROTO_TYPE("output", ProtoAttachOutput, attach_output_fields);
+
+static const ProtoField attach_closed_fields[] = {
+        PROTO_ROW(ProtoAttachClosed, reason, "reason", STR, .flags = PROTO_F_REQUIRED, .min = 1,
+                  .max = PROTO_SHORT_STRING_MAX),
+};
+static const ProtoType attach_closed_type = PROTO_TYPE("closed", ProtoAttachClosed, attach_closed_fields);
+
 static const ProtoField push_fields[] = {
         PROTO_ROW(ProtoPush, v, "v", U32, .flags = PROTO_F_REQUIRED, .min = PROTO_VERSION,
                   .max = PROTO_VERSION),
@@ -16,14 +29,21 @@ static const ProtoField push_fields[] = {
         PROTO_ROW(ProtoPush, prev_seq, "prev_seq", U64, .flags = PROTO_F_REQUIRED, .max = UINT64_MAX),
         PROTO_OPT(ProtoPush, event, has_event, "event", OBJECT, .type = &proto_event_type),
         PROTO_OPT(ProtoPush, lost, has_lost, "lost", OBJECT, .type = &lost_type),
+        PROTO_OPT(ProtoPush, output, has_output, "output", OBJECT, .type = &attach_output_type),
+        PROTO_OPT(ProtoPush, closed, has_closed, "closed", OBJECT, .type = &attach_closed_type),
 };
+
+static unsigned push_kinds(const ProtoPush *p)
+{
+        return (unsigned)p->has_event + p->has_lost + p->has_output + p->has_closed;
+}
 static const ProtoType push_type = PROTO_TYPE("push", ProtoPush, push_fields);
 
 int proto_push_encode(const ProtoPush *p, void **ret_buf, size_t *ret_len)
 {
         ProtoPush c;
 
-        if (!p || !p->sub || p->has_event == p->has_lost)
+        if (!p || !p->sub || push_kinds(p) != 1)
                 return -EINVAL;
         c = *p;
         if (c.v == 0)
@@ -38,10 +58,10 @@ int proto_push_decode(const void *buf, size_t len, ProtoPush *ret, ProtoError *r
         r = proto_type_decode(buf, len, &push_type, ret, ret_err);
         if (r < 0)
                 return r;
-        if (ret->has_event == ret->has_lost) {
+        if (push_kinds(ret) != 1) {
                 proto_push_done(ret);
                 return proto_error_set(ret_err, PROTO_ERROR_BAD_REQUEST,
-                                       "a push carries exactly one of event and lost");
+                                       "a push carries exactly one of event, lost, output and closed");
         }
         if (ret->has_lost && ret->lost.from > ret->lost.to) {
                 proto_push_done(ret);

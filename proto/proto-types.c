@@ -120,6 +120,7 @@ static const ProtoField agent_info_fields[] = {
         PROTO_OPT(ProtoAgentInfo, usage, has_usage, "usage", OBJECT, .type = &proto_usage_type),
         PROTO_OPT(ProtoAgentInfo, uid, has_uid, "uid", U32, .max = UINT32_MAX),
         PROTO_OPT(ProtoAgentInfo, gid, has_gid, "gid", U32, .max = UINT32_MAX),
+        PROTO_ROW(ProtoAgentInfo, tty, "tty", BOOL, .flags = PROTO_F_OMIT_EMPTY | PROTO_F_JSON_OMIT),
 };
 const ProtoType proto_agent_info_type = PROTO_TYPE("agent_info", ProtoAgentInfo, agent_info_fields);
 

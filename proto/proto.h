@@ -47,6 +47,10 @@ typedef enum ProtoOp {
         PROTO_OP_SUBSCRIBE,
         PROTO_OP_UNSUBSCRIBE,
         PROTO_OP_EXEC,
+        PROTO_OP_ATTACH,
+        PROTO_OP_ATTACH_INPUT,
+        PROTO_OP_ATTACH_RESIZE,
+        PROTO_OP_DETACH,
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -EINVAL,
 } ProtoOp;
@@ -238,6 +242,7 @@ typedef struct ProtoAgentInfo {
         uint32_t uid;
         bool has_gid;
         uint32_t gid;
+        bool tty; /* spawned with a terminal (spawn's tty): `attach` joins it */
 } ProtoAgentInfo;
 
 typedef struct ProtoEvent {
@@ -353,6 +358,7 @@ typedef struct ProtoSpawnArgs {
         bool open_stdin; /* wire: stdin; keep a stdin pipe open for the stdin op */
         bool has_backend;
         ProtoBackendRef backend; /* argv or backend: the daemon makes argv from it */
+        bool tty; /* a pseudo-terminal held by the shim as the agent's stdio (excludes stdin) */
 } ProtoSpawnArgs;
 
 typedef struct ProtoStopArgs {
@@ -451,6 +457,29 @@ typedef struct ProtoExecArgs {
         bool has_timeout_ms;
         uint64_t timeout_ms; /* default PROTO_EXEC_TIMEOUT_DEFAULT_MS, max PROTO_EXEC_TIMEOUT_MAX_MS */
 } ProtoExecArgs;
+/* attach: joins the terminal of an agent spawned with tty, on this connection (one attachment per
+ * connection): its output is pushed, attach_input and attach_resize act on it, detach ends it. */
+typedef struct ProtoAttachArgs {
+        char *agent; /* required */
+        bool read_only;
+        bool has_replay;
+        uint64_t replay; /* bytes of recent output pushed first (default PROTO_ATTACH_REPLAY_DEFAULT) */
+        bool has_since_seq;
+        uint64_t since_seq; /* instead of replay: the output records from this seq on (a re-attach) */
+        bool has_rows;      /* the window size to set (with cols; not read_only) */
+        uint32_t rows;
+        bool has_cols;
+        uint32_t cols;
+} ProtoAttachArgs;
+
+typedef struct ProtoAttachInputArgs {
+        ProtoBytes data; /* required, 1..PROTO_ATTACH_INPUT_MAX bytes */
+} ProtoAttachInputArgs;
+
+typedef struct ProtoAttachResizeArgs {
+        uint32_t rows; /* required, 1..PROTO_TTY_SIZE_MAX */
+        uint32_t cols;
+} ProtoAttachResizeArgs;
 
 /* shutdown (admins only): the daemon exits; its agents keep running unless stop_agents. */
 typedef struct ProtoShutdownArgs {
@@ -476,6 +505,9 @@ typedef struct ProtoRequest {
                 ProtoWaitArgs wait;
                 ProtoSubscribeArgs subscribe;
                 ProtoExecArgs exec;
+                ProtoAttachArgs attach;
+                ProtoAttachInputArgs attach_input;
+                ProtoAttachResizeArgs attach_resize;
         } args;
 } ProtoRequest;
 
@@ -617,15 +649,37 @@ typedef struct ProtoLostRange {
         uint64_t from, to; /* events from..to (inclusive) are gone: retention passed them */
 } ProtoLostRange;
 
+typedef struct ProtoAttachResult {
+        uint64_t seq;          /* the last output record accounted for: pushes continue after it */
+        uint64_t heartbeat_ms; /* an empty output push comes at least this often (0: none) */
+} ProtoAttachResult;
+
+/* An attachment's pushes: {v, sub, prev_seq, output: {seq, data}} (terminal output, the records up to seq),
+ * {v, sub, prev_seq, lost: {from, to}} (records the log no longer holds) and {v, sub, prev_seq, closed:
+ * {reason}} (the last one: the agent ended). Here `sub` is the attach request's id, and seqs are output
+ * record seqs. */
+typedef struct ProtoAttachOutput {
+        uint64_t seq;    /* the last record whose bytes data ends with (prev_seq: nothing new) */
+        ProtoBytes data; /* required, may be empty (a heartbeat) */
+} ProtoAttachOutput;
+
+typedef struct ProtoAttachClosed {
+        char *reason; /* "ended": the agent ended */
+} ProtoAttachClosed;
+
 typedef struct ProtoPush {
         uint32_t v;        /* decode: always PROTO_VERSION; encode: 0 means PROTO_VERSION */
-        char *sub;         /* the subscribe request's id */
+        char *sub;         /* the subscribe (or attach) request's id */
         uint64_t prev_seq; /* every seq between prev_seq and this message's seq is not for this subscription
                             */
         bool has_event;
         ProtoEvent event;
         bool has_lost;
         ProtoLostRange lost;
+        bool has_output; /* attachments only, as has_closed */
+        ProtoAttachOutput output;
+        bool has_closed;
+        ProtoAttachClosed closed;
 } ProtoPush;
 
 typedef struct ProtoStat {
@@ -659,6 +713,7 @@ typedef struct ProtoReply {
                 ProtoTenantsResult tenants;
                 ProtoSubscribeResult subscribe;
                 ProtoExecResult exec;
+                ProtoAttachResult attach;
         } result;
 } ProtoReply;
 
@@ -678,7 +733,8 @@ int proto_reply_decode(const void *buf, size_t len, ProtoOp expected_op, ProtoRe
 int proto_event_encode(const ProtoEvent *e, void **ret_buf, size_t *ret_len);
 int proto_event_decode(const void *buf, size_t len, ProtoEvent *ret, ProtoError *ret_err);
 
-/* A pushed message of a subscription: exactly one of has_event and has_lost. */
+/* A pushed message of a subscription or an attachment: exactly one of has_event, has_lost, has_output and
+ * has_closed. */
 int proto_push_encode(const ProtoPush *p, void **ret_buf, size_t *ret_len);
 int proto_push_decode(const void *buf, size_t len, ProtoPush *ret, ProtoError *ret_err);
 /* Whether a message from the control socket is a push (a top-level `sub` key) rather than a reply. Only
@@ -748,6 +804,8 @@ void proto_events_args_done(ProtoEventsArgs *a);
 void proto_subscribe_args_done(ProtoSubscribeArgs *a);
 void proto_exec_args_done(ProtoExecArgs *a);
 void proto_exec_result_done(ProtoExecResult *r);
+void proto_attach_args_done(ProtoAttachArgs *a);
+void proto_attach_input_args_done(ProtoAttachInputArgs *a);
 void proto_push_done(ProtoPush *p);
 void proto_request_done(ProtoRequest *r);
 void proto_health_result_done(ProtoHealthResult *h);

@@ -190,6 +190,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
                 .cwd = (char *)(args->cwd ?: workspace),
                 .output_cap = m->config.output_cap_bytes,
                 .stdin_pipe = args->open_stdin,
+                .tty = args->tty,
                 .loopback = !args->has_net || args->net == PROTO_NET_NONE,
                 .argv = a->info.argv,
                 .sandbox = true,
@@ -225,7 +226,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
         }
         a->shim.pid = shim;
         pair[1] = safe_close(pair[1]);
-        a->stdin_open = args->open_stdin;
+        a->stdin_open = args->open_stdin || args->tty; /* a terminal takes stdin too */
 
         /* the OOM killer must take the agent, not the shim that reports it (the shim resets it to 0 in the
          * agent's child before exec) */

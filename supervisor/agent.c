@@ -15,6 +15,7 @@
 #include "agent-cgroup.h"
 #include "agent-record.h"
 #include "agent.h"
+#include "attachment.h"
 #include "events.h"
 #include "fd-util.h"
 #include "agent-watch.h"
@@ -598,6 +599,7 @@ void agent_finalize(Agent *a)
                                data.data ? &data : NULL);
                 proto_value_done(&data);
         }
+        attachments_agent_ended(m, a);
 
         a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
         a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);

@@ -82,6 +82,7 @@ struct Agent {
                 uint64_t last_publish_usec;
                 uint64_t announced_seq; /* the last output record an output event covered */
         } output;
+        uint64_t tty_last_seq; /* the newest output record its shim told of (attachments read up to it) */
 
         /* Private bookkeeping. */
         bool stdin_open;             /* its stdin pipe is open (the shim's HELLO, a `stdin` close) */
@@ -157,6 +158,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
 int shim_link_attach(Agent *a, int fd);
 void shim_link_detach(Agent *a);
 int shim_link_send_signal(Agent *a, int sig);
+/* A message (not STDIN nor TTY_INPUT) as it is, or -errno (-ENOTCONN without a link). */
+int shim_link_send(Agent *a, const void *msg, size_t n);
+int shim_link_send_tty_input(Agent *a, const void *data, size_t size);
 /* continues: this chunk follows the previous one of the same request (see ShimMsgStdin). */
 int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t size, bool close_after,
                          bool continues);

@@ -32,6 +32,7 @@
 #include "send-budget.h"
 #include "socket-acl.h"
 #include "subscription.h"
+#include "attachment.h"
 #include "seccomp-cache.h"
 #include "string-util.h"
 #include "tenant-ledger.h"
@@ -250,6 +251,14 @@ static void notify_status(Manager *m)
         (void)sd_notifyf(0, "STATUS=%zu agents running, %zu held", live, m->n_agents);
 }
 
+/* An attachment of key for uid stays while the allow list still maps the key to that uid. */
+static bool key_still_valid(Manager *m, const char *key, uid_t uid)
+{
+        const CurveClient *c = curve_keys_find(m->curve_keys, key);
+
+        return c && c->uid == uid;
+}
+
 /* ---- heartbeat ---- */
 
 /* Every subscriber may see the heartbeat (event_visible), so it says nothing about anyone's agents: host
@@ -284,6 +293,7 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)
                 log_debug_errno(r, "Cannot build the heartbeat data: %m");
         events_publish(m, PROTO_EVENT_HEARTBEAT, NULL, NULL, NULL, r >= 0 ? &data : NULL);
         proto_value_done(&data);
+        attachments_heartbeat(m);
         notify_status(m);
         r = sd_event_source_set_time(s, usec + m->config.heartbeat_usec);
         if (r >= 0)
@@ -477,6 +487,7 @@ static void reload_config(Manager *m)
 #undef LIVE_BOOL
 #undef LIVE_STR
         curve_keys_reload(m);
+        attachments_recheck_keys(m, key_still_valid);
         if (heartbeat_changed && arm_heartbeat(m) < 0)
                 log_warning("Cannot re-arm the heartbeat after the reload.");
         log_info("Configuration reloaded.");
@@ -607,6 +618,7 @@ Manager *manager_free(Manager *m)
         while (m->calls)
                 call_free(m->calls);
         subscriptions_free_all(m);
+        attachments_free_all(m);
         while (m->agents)
                 agent_free(m->agents);
         m->control_source = zmq_source_free(m->control_source);

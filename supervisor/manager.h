@@ -28,6 +28,7 @@ typedef struct CurveKeys CurveKeys;
 typedef struct TenantLedger TenantLedger;
 typedef struct BusyHold BusyHold;
 typedef struct Subscription Subscription;
+typedef struct Attachment Attachment;
 
 typedef struct ManagerStats {
         uint64_t requests[_PROTO_OP_MAX];
@@ -44,6 +45,9 @@ typedef struct ManagerStats {
         uint64_t subscription_losses;   /* `lost` messages sent: a subscriber fell behind retention */
         uint64_t subscription_blocked;  /* times a subscriber's queue was full (it is retried) */
         uint64_t subscriptions_dropped; /* subscriptions ended because their connection was gone */
+        uint64_t attach_pushed;         /* terminal output pushes sent to attached clients */
+        uint64_t attach_blocked;        /* times an attached client's queue was full (it is retried) */
+        uint64_t attachments_dropped;   /* attachments ended because their connection was gone */
         uint64_t agents_spawned;
         uint64_t agents_spawn_failed;
         uint64_t shim_protocol_errors;
@@ -91,7 +95,10 @@ typedef struct Manager {
         Subscription *subscriptions; /* subscription.c */
         size_t n_subscriptions;
         sd_event_source *subscription_retry; /* armed while a subscriber's queue is full */
-        Call *calls;                         /* every request not answered yet */
+        Attachment *attachments;             /* attachment.c */
+        size_t n_attachments;
+        sd_event_source *attachment_retry; /* armed while an attached client's queue is full */
+        Call *calls;                       /* every request not answered yet */
         /* what agents notify (started, frozen, ended, stdin acks...): the control layer (call-wait.c) */
         void (*agent_observer)(Agent *a, const AgentNotice *n);
         SeccompCache *seccomp_cache; /* compiled policies, by their bytes */

@@ -117,6 +117,7 @@ static int op_spawn(Call *c)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
         a->info.n_argv = args->n_argv;
+        a->info.tty = args->tty;
         for (size_t i = 0; i < args->labels.n_pairs; i++)
                 if (proto_str_map_add(&a->info.labels, args->labels.pairs[i].key,
                                       args->labels.pairs[i].value) < 0) {
@@ -312,6 +313,11 @@ static int step_stdin(OpStep *s, Agent *a, const void *v)
                 return op_step_conflict(s, a, "write to");
         if (!a->stdin_open)
                 return op_step_fail(s, -EPIPE, PROTO_ERROR_CONFLICT, "stdin is closed");
+        if (args->close && a->info.tty)
+                return op_step_fail(s, -EINVAL, PROTO_ERROR_CONFLICT,
+                                    "agent %s has a terminal, whose input has no end to close: send its EOF "
+                                    "character (ctrl-d, \\x04) instead",
+                                    a->info.id);
         if (size == 0 && !args->close)
                 return op_step_reply_empty(s);
         first = a->next_cookie;

@@ -46,6 +46,7 @@ extern const OpHandler ops_exec_handlers[];
 /* Whether a's shim is connected and speaks EXEC: 0, or -errno with `conflict` in *ret saying why a's
  * shim cannot `what`. */
 int op_exec_check_shim(Agent *a, const char *what, Failure *ret);
+extern const OpHandler ops_attach_handlers[];
 
 int ops_dispatch(Call *c);
 /* The row of op, or NULL when no file handles it. */

@@ -11,6 +11,7 @@
 #include "adopt.h"
 #include "agent-log.h"
 #include "agent.h"
+#include "attachment.h"
 #include "events.h"
 #include "log.h"
 #include "shim-version.h"
@@ -20,6 +21,15 @@
 #define OUTPUT_EVENT_INTERVAL_USEC (200 * USEC_PER_MSEC)
 
 static int send_packet(Agent *a, const void *buf, size_t n);
+
+/* New terminal output was logged: the attached clients get it now. */
+static void tty_output(Agent *a, uint64_t last_seq)
+{
+        if (!a->info.tty)
+                return;
+        a->tty_last_seq = MAX(a->tty_last_seq, last_seq);
+        attachments_pump_agent(a->manager, a);
+}
 
 static void publish_output(Agent *a)
 {
@@ -72,6 +82,8 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
         a->output.stdout_bytes = o->stdout_bytes;
         a->output.stderr_bytes = o->stderr_bytes;
         a->output.dropped_bytes = o->dropped_bytes;
+        /* covers a TTY_OUTPUT the shim could not send */
+        tty_output(a, o->last_seq);
 
         if (now >= a->output.last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC) {
                 publish_output(a);
@@ -169,6 +181,14 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
         /* a version 1 shim has no WELCOME */
         if (v >= 2 && send_welcome(a, v) < 0)
                 log_agent_debug(a, "Failed to send WELCOME to its shim.");
+        /* a new connection starts without streaming: clients still attached want it back */
+        if (v >= 4 && a->info.tty && attachment_count_agent(a->manager, a) > 0 &&
+            shim_link_send(
+                    a,
+                    &(ShimMsgTtyStream){.h = {.type = SHIM_MSG_TTY_STREAM, .size = sizeof(ShimMsgTtyStream)},
+                                        .on = 1},
+                    sizeof(ShimMsgTtyStream)) < 0)
+                log_agent_debug(a, "Failed to ask its shim to stream.");
         /* before the agent starts its stdin pipe does not exist yet: only a later HELLO (a reconnection)
          * tells its state */
         if (msg->state != SHIM_STATE_STARTING)
@@ -209,6 +229,10 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                 agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_EXEC_DONE,
                                                .cookie = m.exec_done.cookie,
                                                .exec_done = &m});
+                return 0;
+        case SHIM_MSG_TTY_OUTPUT:
+                if (a->shim.version >= 4)
+                        tty_output(a, m.tty_output.last_seq);
                 return 0;
         case SHIM_MSG_EXITED:
                 if (m.exited.rec.magic == SHIM_EXIT_MAGIC) {
@@ -322,7 +346,8 @@ static int send_packet(Agent *a, const void *buf, size_t n)
         ShimMsgHeader h;
 
         memcpy(&h, buf, sizeof h);
-        if (h.type != SHIM_MSG_STDIN && n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
+        if (h.type != SHIM_MSG_STDIN && h.type != SHIM_MSG_TTY_INPUT &&
+            n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
                 n = shim_msg_grow_for_test(grown, buf, n);
                 buf = grown;
         }
@@ -332,6 +357,26 @@ static int send_packet(Agent *a, const void *buf, size_t n)
         if (send(a->shim.control_fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
                 return -errno;
         return 0;
+}
+
+int shim_link_send(Agent *a, const void *msg, size_t n)
+{
+        return send_packet(a, msg, n);
+}
+
+int shim_link_send_tty_input(Agent *a, const void *data, size_t size)
+{
+        _cleanup_free_ uint8_t *buf = NULL;
+        ShimMsgTtyInput msg = {.h = {.type = SHIM_MSG_TTY_INPUT, .size = (uint32_t)(sizeof msg + size)}};
+
+        if (size > SHIM_STDIN_CHUNK_MAX)
+                return -EMSGSIZE;
+        buf = malloc(sizeof msg + size);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, &msg, sizeof msg);
+        memcpy(buf + sizeof msg, data, size);
+        return send_packet(a, buf, sizeof msg + size);
 }
 
 int shim_link_send_signal(Agent *a, int sig)

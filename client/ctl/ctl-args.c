@@ -351,5 +351,6 @@ void ctl_args_done(CtlArgs *a)
         spawn_done(&a->spawn);
         free(a->grep);
         a->exec_argv = strv_free(a->exec_argv);
+        free(a->detach_keys);
         *a = (CtlArgs){};
 }

@@ -17,6 +17,7 @@
         X(signal)                                                                                           \
         X(stdin)                                                                                            \
         X(exec)                                                                                             \
+        X(attach)                                                                                           \
         X(logs)                                                                                             \
         X(events)                                                                                           \
         X(shutdown)                                                                                         \

@@ -22,8 +22,9 @@ typedef enum CtlFormat {
 } CtlFormat;
 
 /* The environment an agent gets when --env-inherit is not given, before the --env options. */
-#define CTL_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define CTL_DEFAULT_TERM "dumb"
+#define CTL_DEFAULT_PATH     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CTL_DEFAULT_TERM     "dumb"
+#define CTL_DEFAULT_TTY_TERM "xterm"
 
 typedef struct CtlVerb CtlVerb;
 
@@ -56,6 +57,7 @@ typedef struct CtlSpawn {
         char *task;
         char *model;
         char *system_prompt;
+        bool tty;
 } CtlSpawn;
 
 /* The parsed command line: global options, then the values verbs' options set (named by option, so that
@@ -108,6 +110,8 @@ typedef struct CtlArgs {
         bool exec_stdin; /* -i */
         bool has_exec_timeout;
         uint64_t exec_timeout_ms;
+        char *detach_keys; /* attach --detach-keys; NULL: CTL_DETACH_KEYS_DEFAULT */
+        bool read_only;    /* attach --read-only */
 } CtlArgs;
 
 /* The parser's state, handed to option and argument callbacks: the CLI's environment and the buffer for a
@@ -243,6 +247,15 @@ typedef struct CtlStreamOptions {
 } CtlStreamOptions;
 
 int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, DescartesAgent **ret_final);
+
+/* Joins the terminal of agent `id` (attach, spawn -it) until the detach keys (CTL_DETACH_KEYS_DEFAULT
+ * without args->detach_keys) or the agent's end; returns the exit code: 0 after a detach, the agent's (as
+ * --wait) after its end. */
+#define CTL_DETACH_KEYS_DEFAULT "ctrl-p,ctrl-q"
+int ctl_attach_session(Ctl *c, const char *id);
+/* Parses a --detach-keys value ("ctrl-p,ctrl-q", "ctrl-@", "a,b": keys separated by commas) into at most
+ * `max` bytes: their count, or -EINVAL. */
+int ctl_parse_detach_keys(const char *s, uint8_t *ret, size_t max);
 
 /* Waits until agent `id` has ended; *ret is its final record. Returns 0 or an exit code, reported. */
 int ctl_wait_agent(Ctl *c, const char *id, DescartesAgent **ret);

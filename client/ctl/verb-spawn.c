@@ -7,6 +7,7 @@
 #include "ctl-exit.h"
 #include "ctl.h"
 #include "fd-util.h"
+#include "log.h"
 #include "parse-util.h"
 #include "string-util.h"
 
@@ -191,6 +192,12 @@ static int option_system_prompt_file(CtlArgs *a, const char *arg, CtlParse *p)
         return ctl_set_string(&a->spawn.system_prompt, text, p);
 }
 
+static int option_tty(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        a->spawn.tty = true;
+        return 0;
+}
+
 static int option_wait(CtlArgs *a, const char *arg, CtlParse *p)
 {
         a->wait = true;
@@ -201,6 +208,16 @@ static int option_attach(CtlArgs *a, const char *arg, CtlParse *p)
 {
         a->attach = true;
         return 0;
+}
+
+static int option_spawn_detach_keys(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        uint8_t keys[16];
+
+        if (ctl_parse_detach_keys(arg, keys, sizeof keys) <= 0)
+                return ctl_fail(p, -EINVAL,
+                                "--detach-keys: \"%s\" is not a key sequence (e.g. ctrl-p,ctrl-q)", arg);
+        return ctl_set_string(&a->detach_keys, arg, p);
 }
 
 static const CtlOption options[] = {
@@ -226,6 +243,8 @@ static const CtlOption options[] = {
         {"model", 0, true, option_model},
         {"system-prompt", 0, true, option_system_prompt},
         {"system-prompt-file", 0, true, option_system_prompt_file},
+        {"tty", 't', false, option_tty},
+        {"detach-keys", 0, true, option_spawn_detach_keys},
         {},
 };
 
@@ -265,8 +284,18 @@ static int spawn_environment(CtlArgs *a, CtlParse *p)
          * place. */
         if (!ctl_pairs_get(s->env, "PATH") && strv_extend(&s->env, "PATH=" CTL_DEFAULT_PATH) < 0)
                 return ctl_fail(p, -ENOMEM, "out of memory");
-        if (!ctl_pairs_get(s->env, "TERM") && strv_extend(&s->env, "TERM=" CTL_DEFAULT_TERM) < 0)
-                return ctl_fail(p, -ENOMEM, "out of memory");
+        if (!ctl_pairs_get(s->env, "TERM")) {
+                /* a terminal of the agent's own is read by what this terminal is (docker says xterm) */
+                const char *term = s->tty ? ctl_pairs_get(p->environ_, "TERM") : NULL;
+                _cleanup_free_ char *pair = NULL;
+
+                if (asprintf(&pair, "TERM=%s",
+                             term
+                                     ?: s->tty ? CTL_DEFAULT_TTY_TERM
+                                               : CTL_DEFAULT_TERM) < 0 ||
+                    strv_extend(&s->env, pair) < 0)
+                        return ctl_fail(p, -ENOMEM, "out of memory");
+        }
         return 0;
 }
 
@@ -279,9 +308,17 @@ static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
         if (!a->spawn.backend && (a->spawn.task || a->spawn.model || a->spawn.system_prompt))
                 return ctl_fail(p, -EINVAL,
                                 "spawn: --task, --model and --system-prompt[-file] go with --backend NAME");
+        /* with a terminal, -i (its stdin is the terminal) and --attach mean: join it (-it) */
+        if (a->spawn.tty && a->spawn.open_stdin) {
+                a->spawn.open_stdin = false;
+                a->attach = true;
+        }
         if (a->wait && a->attach)
-                return ctl_fail(p, -EINVAL,
-                                "spawn: --wait and --attach exclude each other (--attach waits too)");
+                return ctl_fail(
+                        p, -EINVAL,
+                        "spawn: --wait and --attach (or -it) exclude each other (--attach waits too)");
+        if (a->detach_keys && !(a->spawn.tty && a->attach))
+                return ctl_fail(p, -EINVAL, "spawn: --detach-keys goes with -it (a terminal to join)");
         if (a->spawn.backend)
                 return spawn_environment(a, p);
         if (n_args == 0)
@@ -334,7 +371,23 @@ static int run(Ctl *c)
         args.task = s->task;
         args.model = s->model;
         args.system_prompt = s->system_prompt;
+        args.tty = s->tty;
 
+        if (s->tty && a->attach) {
+                /* -it: the session's end or detach decides the exit code; the id goes to stderr, as the
+                 * terminal is the agent's now */
+                if (descartes_spawn(c->client, &args, &info, &e) < 0)
+                        return ctl_report(&e, "cannot spawn %s", s->argv[0]);
+                if (ctl_json_mode(c)) {
+                        r = ctl_print_agent_result(c, info);
+                        if (r != 0)
+                                return r;
+                        (void)fflush(stdout);
+                } else
+                        log_info("Agent %s: detach with %s.", descartes_agent_get_id(info),
+                                 a->detach_keys ?: CTL_DETACH_KEYS_DEFAULT);
+                return ctl_attach_session(c, descartes_agent_get_id(info));
+        }
         if ((a->wait || a->attach) && descartes_subscribe(c->client, NULL, &c->presubscribed, NULL) < 0)
                 c->presubscribed = NULL; /* then the wait re-reads the state instead */
         if (descartes_spawn(c->client, &args, &info, &e) < 0) {
@@ -387,7 +440,8 @@ const CtlVerb ctl_verbs_spawn[] = {
                         "                       Without it the agent's environment is only the --env\n"
                         "                       variables plus, unless given, PATH=" CTL_DEFAULT_PATH "\n"
                         "                       TERM=" CTL_DEFAULT_TERM
-                        "; descartesd sets HOME in the workspace\n"
+                        " (with --tty this program's TERM, or " CTL_DEFAULT_TTY_TERM ");\n"
+                        "                       descartesd sets HOME in the workspace\n"
                         "  --cwd DIR            working directory (absolute)\n"
                         "  --workspace DIR      host directory mounted read-write for the agent (absolute)\n"
                         "  --cpu AMOUNT         CPU limit: 0.5, 2, 150%\n"
@@ -399,6 +453,11 @@ const CtlVerb ctl_verbs_spawn[] = {
                         "  --policy NAME        sandbox policy\n"
                         "  --user USER          user name or uid to run as\n"
                         "  -i, --stdin          keep the agent's stdin open for `descartesctl stdin`\n"
+                        "  -t, --tty            give the agent a terminal (join it with `descartesctl\n"
+                        "                       attach`); -it: spawn it and attach at once, exit as\n"
+                        "                       --wait or 0 after a detach\n"
+                        "  --detach-keys KEYS   with -it: the detach sequence "
+                        "(default " CTL_DETACH_KEYS_DEFAULT ")\n"
                         "  --wait               wait until the agent ends; exit with its code (128+N for\n"
                         "                       signal N)\n"
                         "  --attach             stream the agent's output until it ends, then exit like "

@@ -410,6 +410,11 @@ bool descartes_agent_get_uid(const DescartesAgent *a, uint32_t *ret)
         return a && OPTIONAL(a->info.has_uid, a->info.uid, ret);
 }
 
+bool descartes_agent_get_tty(const DescartesAgent *a)
+{
+        return a && a->info.tty;
+}
+
 bool descartes_agent_get_gid(const DescartesAgent *a, uint32_t *ret)
 {
         return a && OPTIONAL(a->info.has_gid, a->info.gid, ret);

@@ -320,6 +320,7 @@ int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, Descarte
                             .task = (char *)a.task,
                             .model = (char *)a.model,
                             .system_prompt = (char *)a.system_prompt},
+                .tty = a.tty,
         };
         return call_agent(c, &req, 0, ret, e);
 }

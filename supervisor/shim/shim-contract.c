@@ -39,6 +39,14 @@ static int msg_sizes(uint32_t type, size_t *ret_min, size_t *ret_known)
                 KNOWN(ShimMsgExec, sizeof(ShimMsgExec));
         case SHIM_MSG_EXEC_DONE:
                 KNOWN(ShimMsgExecDone, sizeof(ShimMsgExecDone));
+        case SHIM_MSG_TTY_OUTPUT:
+                KNOWN(ShimMsgTtyOutput, sizeof(ShimMsgTtyOutput));
+        case SHIM_MSG_TTY_INPUT:
+                KNOWN(ShimMsgTtyInput, sizeof(ShimMsgTtyInput));
+        case SHIM_MSG_TTY_RESIZE:
+                KNOWN(ShimMsgTtyResize, sizeof(ShimMsgTtyResize));
+        case SHIM_MSG_TTY_STREAM:
+                KNOWN(ShimMsgTtyStream, sizeof(ShimMsgTtyStream));
         default:
                 return -EOPNOTSUPP;
         }
@@ -87,6 +95,13 @@ int shim_msg_decode(const void *buf, size_t n, ShimMsg *ret)
                 ret->data_size = (size_t)a;
                 ret->data2 = ret->data + a;
                 ret->data2_size = (size_t)b;
+                return 0;
+        }
+        if (h.type == SHIM_MSG_TTY_INPUT) {
+                /* likewise: its data follows a fixed part that never grows */
+                memcpy(&ret->h, buf, known);
+                ret->data = (const uint8_t *)buf + known;
+                ret->data_size = n - known;
                 return 0;
         }
         /* the fields we know, 0 for those not sent; the bytes after them are a later version's */

@@ -35,7 +35,8 @@
  *
  * Version 1: the first release. Version 2: HELLO.min_version, WELCOME. Version 3: the options' keep_paths
  * and workspace_idmap (read from a blob of version 3 or later). Version 4: EXEC and EXEC_DONE (a command run
- * in the agent's sandbox: `exec`, health checks).
+ * in the agent's sandbox: `exec`, health checks); a terminal for the agent (the options' tty, tty_rows,
+ * tty_cols) and its messages TTY_OUTPUT, TTY_INPUT, TTY_RESIZE, TTY_STREAM.
  *
  * Test builds (-DSHIM_PROTOCOL_VPREV, meson's descartes-shim-vprev) speak one version less than this
  * release. Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one
@@ -86,12 +87,16 @@ typedef enum ShimMsgType {
         SHIM_MSG_STDIN_ACK = 5,    /* ShimMsgStdinAck */
         SHIM_MSG_EXITED = 6,       /* ShimMsgExited: the agent is gone; the shim exits right after */
         SHIM_MSG_EXEC_DONE = 7,    /* ShimMsgExecDone + output: a command of EXEC has ended (version 4) */
+        SHIM_MSG_TTY_OUTPUT = 8,   /* ShimMsgTtyOutput: terminal output was logged, at once (version 4) */
 
         /* daemon -> shim */
-        SHIM_MSG_STDIN = 100,   /* ShimMsgStdin + data */
-        SHIM_MSG_SIGNAL = 101,  /* ShimMsgSignal: deliver to the agent process */
-        SHIM_MSG_WELCOME = 102, /* ShimMsgWelcome: the version agreed on, after each HELLO (version 2) */
-        SHIM_MSG_EXEC = 103,    /* ShimMsgExec + argv + stdin: run a command in the agent's sandbox (4) */
+        SHIM_MSG_STDIN = 100,      /* ShimMsgStdin + data */
+        SHIM_MSG_SIGNAL = 101,     /* ShimMsgSignal: deliver to the agent process */
+        SHIM_MSG_WELCOME = 102,    /* ShimMsgWelcome: the version agreed on, after each HELLO (version 2) */
+        SHIM_MSG_EXEC = 103,       /* ShimMsgExec + argv + stdin: run a command in the agent's sandbox (4) */
+        SHIM_MSG_TTY_INPUT = 104,  /* ShimMsgTtyInput + data: typed into the terminal, no ack (version 4) */
+        SHIM_MSG_TTY_RESIZE = 105, /* ShimMsgTtyResize: the terminal's window size (version 4) */
+        SHIM_MSG_TTY_STREAM = 106, /* ShimMsgTtyStream: send TTY_OUTPUT on this connection or not (4) */
 } ShimMsgType;
 
 typedef struct ShimMsgHeader {
@@ -238,6 +243,42 @@ typedef struct ShimMsgExecDone {
         /* followed by stdout_size bytes of stdout, then stderr_size bytes of stderr (fixed part frozen) */
 } ShimMsgExecDone;
 
+/* The terminal (ShimOptions.tty, version 4): the shim holds the pty's master; the agent's stdin, stdout and
+ * stderr are its slave, its controlling terminal. What the agent writes is logged as stdout, as pipe output
+ * is, and, while the daemon asked for it (TTY_STREAM on, per connection: a new connection starts without),
+ * each record logged is told at once in a TTY_OUTPUT, not only in the coalesced OUTPUT notice, so that the
+ * daemon reads it from the log for its attached clients without delay. TTY_OUTPUT is not critical: one the
+ * socket had no room for is not sent (the next, or the OUTPUT notice, tells as much). TTY_INPUT goes into
+ * the same queue as STDIN (bounded by SHIM_STDIN_QUEUE_MAX; what does not fit is dropped, as a terminal
+ * drops what its reader does not take); it carries data after a fixed part that never grows, as STDIN does.
+ */
+typedef struct ShimMsgTtyOutput {
+        ShimMsgHeader h;
+        uint64_t first_seq; /* the output records just logged */
+        uint64_t last_seq;
+} ShimMsgTtyOutput;
+
+typedef struct ShimMsgTtyInput {
+        ShimMsgHeader h;
+        uint64_t reserved;
+        /* followed by the data, h.size - sizeof(ShimMsgTtyInput) bytes; this fixed part is frozen */
+} ShimMsgTtyInput;
+
+typedef struct ShimMsgTtyResize {
+        ShimMsgHeader h;
+        uint32_t rows;
+        uint32_t cols;
+} ShimMsgTtyResize;
+
+typedef struct ShimMsgTtyStream {
+        ShimMsgHeader h;
+        uint32_t on; /* 1: send TTY_OUTPUT on this connection; 0: stop */
+        uint32_t reserved;
+} ShimMsgTtyStream;
+
+/* A window size the shim applies: 1..SHIM_TTY_SIZE_MAX rows and columns (0 in the options: 24x80). */
+#define SHIM_TTY_SIZE_MAX 4096
+
 /* The agent's end. Also written by the shim, atomically, to STATE_DIR/exit (ShimExitRecord) before it sends
  * EXITED, so that a daemon that was away when it happened still learns it. */
 typedef struct ShimExitRecord {
@@ -279,8 +320,13 @@ typedef struct ShimMsg {
                 ShimMsgSignal signal;
                 ShimMsgExec exec;
                 ShimMsgExecDone exec_done;
+                ShimMsgTtyOutput tty_output;
+                ShimMsgTtyInput tty_input;
+                ShimMsgTtyResize tty_resize;
+                ShimMsgTtyStream tty_stream;
         };
-        const uint8_t *data; /* STDIN: its data; EXEC: the argv block; EXEC_DONE: stdout (in the packet) */
+        /* STDIN, TTY_INPUT: its data; EXEC: the argv block; EXEC_DONE: stdout (in the packet) */
+        const uint8_t *data;
         size_t data_size;
         const uint8_t *data2; /* EXEC: stdin; EXEC_DONE: stderr */
         size_t data2_size;
@@ -321,6 +367,10 @@ typedef struct ShimOptions {
         char **keep_paths;    /* host paths shown read-only inside the masks (MountViewSpec), NULL: none */
         bool workspace_idmap; /* the workspace is mounted idmapped: its owner's uid and gid on disk are
                                  uid and gid in the view (MountViewSpec.workspace_idmap) */
+        /* version 4 */
+        bool tty; /* the agent's stdio is a pseudo-terminal the shim holds (stdin_pipe is then off) */
+        uint32_t tty_rows; /* its first window size, 0: 24x80; at most SHIM_TTY_SIZE_MAX */
+        uint32_t tty_cols;
 } ShimOptions;
 
 #define SHIM_OPTIONS_INIT ((ShimOptions){.uid = (uid_t)-1, .gid = (gid_t)-1, .workspace_owner = (uid_t)-1})
@@ -378,4 +428,6 @@ _Static_assert(sizeof(ShimMsgExec) == 32, "the fixed part of EXEC is frozen");
 _Static_assert(sizeof(ShimMsgExecDone) == 56, "the fixed part of EXEC_DONE is frozen");
 _Static_assert(sizeof(ShimMsgExec) + SHIM_EXEC_ARGV_MAX + SHIM_EXEC_STDIN_MAX <= SHIM_MSG_MAX, "EXEC fits");
 _Static_assert(sizeof(ShimMsgExecDone) + 2 * SHIM_EXEC_OUTPUT_MAX <= SHIM_MSG_MAX, "EXEC_DONE fits");
+_Static_assert(sizeof(ShimMsgTtyInput) == 16,
+               "the fixed part of TTY_INPUT is frozen: its data starts at byte 16");
 _Static_assert(SHIM_MSG_HELLO_V1_SIZE == 40, "version 1 shims send a HELLO of 40 bytes");

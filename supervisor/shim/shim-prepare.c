@@ -11,6 +11,7 @@
 #include "mount-view.h"
 #include "netns.h"
 #include "shim-prepare.h"
+#include "shim-tty.h"
 
 static int fail(ShimStage stage, int r, ShimStage *ret_stage)
 {
@@ -101,6 +102,12 @@ int shim_prepare_agent(const ShimAgentConfig *c, ShimStage *ret_stage)
         r = write_oom_score_adj_zero();
         if (r < 0)
                 return fail(SHIM_STAGE_SHIM, r, ret_stage);
+        /* child-exec.h made us a session leader: the terminal at fd 0 becomes its controlling one */
+        if (c->options->tty) {
+                r = shim_tty_make_controlling();
+                if (r < 0)
+                        return fail(SHIM_STAGE_STDIO, r, ret_stage);
+        }
         if (c->options->sandbox) {
                 r = confine(c->options, ret_stage);
                 if (r < 0)

@@ -27,6 +27,7 @@
 #include "shim-agent.h"
 #include "shim-contract.h"
 #include "shim-exec.h"
+#include "shim-tty.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -93,6 +94,10 @@ typedef struct Shim {
         ShimAgentConfig agent_config;
         int agent_pidfd;
         ShimExecTable execs;
+
+        /* with a terminal (ShimOptions.tty): out_fd[0] is its master, stdin_fd a dup of it */
+        int tty_master;
+        bool tty_stream; /* the daemon on conn_fd asked for TTY_OUTPUT */
 } Shim;
 
 /* Everything we act upon comes from the options memfd, checked by its decoder; the command line is for `ps`
@@ -255,16 +260,32 @@ static int shim_output_notice_timeout(Shim *s)
         return (int)((due - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 }
 
-/* Reads up to max bytes (or until the pipe is empty) from one of the agent's output pipes into the log. */
+/* Terminal output is told at once to a daemon that asked for it (not critical: a later notice covers it). */
+static void shim_send_tty_output(Shim *s, uint64_t first_seq, uint64_t last_seq)
+{
+        ShimMsgTtyOutput m = {
+                .h = {.type = SHIM_MSG_TTY_OUTPUT, .size = sizeof m},
+                .first_seq = first_seq,
+                .last_seq = last_seq,
+        };
+
+        if (s->tty_stream && s->daemon_version >= 4)
+                (void)shim_send(s, &m, sizeof m, false);
+}
+
+/* Reads up to max bytes (or until the pipe is empty) from one of the agent's output pipes (or its terminal)
+ * into the log. */
 static void shim_read_stream(Shim *s, unsigned i, size_t max)
 {
         size_t done = 0;
 
         while (s->out_fd[i] >= 0 && done < max) {
+                uint64_t first_seq = output_log_writer_next_seq(s->log);
                 ssize_t k = read(s->out_fd[i], buffer, MIN(sizeof buffer, max - done));
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
+                        /* a terminal's master reads EIO once no slave is open: its end */
                         if (errno != EAGAIN)
                                 s->out_fd[i] = safe_close(s->out_fd[i]);
                         return;
@@ -282,8 +303,11 @@ static void shim_read_stream(Shim *s, unsigned i, size_t max)
                         if (!s->log_error_reported)
                                 log_warning_errno(r, "Failed to write the output log, dropping output: %m");
                         s->log_error_reported = true;
-                } else
+                } else {
                         s->log_error_reported = false;
+                        if (s->tty_master >= 0)
+                                shim_send_tty_output(s, first_seq, output_log_writer_next_seq(s->log) - 1);
+                }
         }
 }
 
@@ -431,6 +455,20 @@ static void shim_handle_message(Shim *s, const uint8_t *buf, size_t n)
                 if (s->daemon_version >= 4) /* the version that has it */
                         shim_handle_exec(s, &m);
                 break;
+        case SHIM_MSG_TTY_INPUT:
+                /* no ack: a terminal takes keystrokes as they come, and drops what does not fit */
+                if (s->tty_master >= 0)
+                        (void)shim_stdin_submit(s, m.data, m.data_size, false, false);
+                break;
+        case SHIM_MSG_TTY_RESIZE:
+                if (s->tty_master >= 0 &&
+                    shim_tty_resize(s->tty_master, m.tty_resize.rows, m.tty_resize.cols) < 0)
+                        log_debug("Ignoring the window size %" PRIu32 "x%" PRIu32 ".", m.tty_resize.rows,
+                                  m.tty_resize.cols);
+                break;
+        case SHIM_MSG_TTY_STREAM:
+                s->tty_stream = m.tty_stream.on == 1;
+                break;
         case SHIM_MSG_SIGNAL:
                 if (m.signal.signal <= 0 || m.signal.signal >= _NSIG) {
                         log_debug("Ignoring invalid signal %" PRIi32 ".", m.signal.signal);
@@ -489,6 +527,7 @@ static void shim_handle_accept(Shim *s)
         shim_drop_connection(s);
         s->conn_fd = fd;
         s->daemon_version = 1;
+        s->tty_stream = false; /* a new daemon asks for it when a client attaches */
         log_debug("Control connection from pid %d.", (int)cred.pid);
         shim_send_hello(s);
 }
@@ -695,12 +734,27 @@ static int shim_start_agent(Shim *s)
         ShimAgentStart st;
         int r;
 
-        r = make_pipe(out, true, false);
-        if (r >= 0)
+        if (arg_options.tty) {
+                /* the agent's stdio is the slave; we read and write the master (stdin_fd, a dup of it,
+                 * keeps the stdin queue's own close apart from the reads) */
+                r = shim_tty_open(arg_options.sandbox ? arg_options.uid : (uid_t)-1,
+                                  arg_options.sandbox ? arg_options.gid : (gid_t)-1, arg_options.tty_rows,
+                                  arg_options.tty_cols, &out[0], &in[0]);
+                if (r >= 0) {
+                        in[1] = fcntl(out[0], F_DUPFD_CLOEXEC, 3);
+                        if (in[1] < 0)
+                                r = -errno;
+                }
+                if (r < 0)
+                        shim_fail_start(s, SHIM_STAGE_STDIO, -r, -1);
+                s->tty_master = out[0];
+        } else
+                r = make_pipe(out, true, false);
+        if (r >= 0 && !arg_options.tty)
                 r = make_pipe(err, true, false);
         if (r >= 0 && arg_options.stdin_pipe)
                 r = make_pipe(in, false, true);
-        if (r >= 0 && !arg_options.stdin_pipe) {
+        if (r >= 0 && !arg_options.stdin_pipe && !arg_options.tty) {
                 in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
                 if (in[0] < 0)
                         r = -errno;
@@ -712,7 +766,7 @@ static int shim_start_agent(Shim *s)
                 .options = &arg_options,
                 .cwd = arg_cwd,
                 .env = agent_env,
-                .stdio = {in[0], out[1], err[1]},
+                .stdio = {in[0], arg_options.tty ? in[0] : out[1], arg_options.tty ? in[0] : err[1]},
                 .filter = s->filter,
         };
         r = shim_agent_start(&c, &st);
@@ -798,6 +852,7 @@ int main(void)
                 .daemon_version = 1,
                 .out_fd = {-EBADF, -EBADF},
                 .stdin_fd = -EBADF,
+                .tty_master = -EBADF,
                 .state = SHIM_STATE_STARTING,
                 .agent_status = -1,
                 .agent_pidfd = -EBADF,

@@ -130,6 +130,10 @@ typedef enum DescartesOp {
         DESCARTES_OP_SUBSCRIBE,
         DESCARTES_OP_UNSUBSCRIBE,
         DESCARTES_OP_EXEC,
+        DESCARTES_OP_ATTACH,
+        DESCARTES_OP_ATTACH_INPUT,
+        DESCARTES_OP_ATTACH_RESIZE,
+        DESCARTES_OP_DETACH,
         _DESCARTES_OP_MAX,
         _DESCARTES_OP_INVALID = -EINVAL,
 } DescartesOp;
@@ -326,6 +330,8 @@ bool descartes_agent_get_spawn_us(const DescartesAgent *a, uint64_t *ret);
 /* The uid and gid the agent runs as (false from a daemon that does not say). */
 bool descartes_agent_get_uid(const DescartesAgent *a, uint32_t *ret);
 bool descartes_agent_get_gid(const DescartesAgent *a, uint32_t *ret);
+/* Spawned with a terminal (DescartesSpawnArgs.tty): descartes_attach() joins it. */
+bool descartes_agent_get_tty(const DescartesAgent *a);
 const char *descartes_agent_get_cgroup(const DescartesAgent *a); /* NULL: not told */
 bool descartes_agent_get_limit_cpu(const DescartesAgent *a, uint64_t *ret_millicores);
 bool descartes_agent_get_limit_memory(const DescartesAgent *a, uint64_t *ret_bytes);
@@ -565,6 +571,8 @@ typedef struct DescartesSpawnArgs {
         const char *task;          /* {task} */
         const char *model;         /* {model} */
         const char *system_prompt; /* {system_prompt} */
+        bool tty; /* a pseudo-terminal as the agent's stdio, for descartes_attach() (not with
+                     open_stdin; descartes_stdin() then types into it) */
 } DescartesSpawnArgs;
 #define DESCARTES_SPAWN_ARGS_INIT                                                                           \
         {                                                                                                   \
@@ -760,6 +768,61 @@ int descartes_subscription_get_gap(const DescartesSubscription *s, uint64_t *ret
 /* A test on two seqs of an unfiltered `events` replay: 1 and the missing range when seq is not last_seq + 1
  * (and last_seq != 0). */
 int descartes_seq_gap(uint64_t last_seq, uint64_t seq, uint64_t *ret_from, uint64_t *ret_to);
+
+/* ---- interactive sessions (attach) ---- */
+
+typedef struct DescartesAttachment DescartesAttachment;
+
+#define DESCARTES_ATTACH_INPUT_MAX      32768   /* bytes per descartes_attachment_write() request */
+#define DESCARTES_ATTACH_REPLAY_MAX     1048576 /* DescartesAttachArgs.replay */
+#define DESCARTES_ATTACH_REPLAY_DEFAULT 65536
+#define DESCARTES_TTY_SIZE_MAX          4096 /* rows and columns */
+
+typedef struct DescartesAttachArgs {
+        size_t size;
+        bool read_only; /* output only: no input, no resize */
+        bool has_replay;
+        uint64_t replay; /* bytes of the newest output shown first (default DESCARTES_ATTACH_REPLAY_DEFAULT)
+                          */
+        uint32_t rows;   /* the window size to set (0: leave it; not with read_only) */
+        uint32_t cols;
+} DescartesAttachArgs;
+#define DESCARTES_ATTACH_ARGS_INIT                                                                          \
+        {                                                                                                   \
+                .size = sizeof(DescartesAttachArgs)                                                         \
+        }
+
+/* Joins the terminal of an agent spawned with tty (the attach op, on a connection of the attachment's own):
+ * its recent output comes first, then what it writes. Several clients may be attached to one agent. An
+ * agent without a terminal is `conflict`, another tenant's `not_found`. The attachment survives the daemon
+ * going away: when nothing (not even a heartbeat) has come for two heartbeat periods, or the daemon says it
+ * no longer knows this connection, it attaches again from just after the output it has delivered, so
+ * nothing is repeated. */
+int descartes_attach(DescartesClient *c, const char *agent, const DescartesAttachArgs *args,
+                     DescartesAttachment **ret, DescartesError *ret_err);
+/* Detaches (the agent goes on) and frees. */
+DescartesAttachment *descartes_attachment_free(DescartesAttachment *a);
+void descartes_attachment_freep(DescartesAttachment **a);
+
+/* Waits up to timeout_usec (0: do not wait, UINT64_MAX: forever) for output. Returns 1 with *ret_data and
+ * *ret_size (valid until the next call on a), 0 when none came, -EPIPE once the agent has ended (its last
+ * output was returned before), -EINTR when a signal interrupted the wait, or another -errno. */
+int descartes_attachment_read(DescartesAttachment *a, uint64_t timeout_usec, const void **ret_data,
+                              size_t *ret_size, DescartesError *ret_err);
+/* Types data (at most DESCARTES_ATTACH_INPUT_MAX bytes) into the terminal; does not wait for the daemon's
+ * answer (a refusal shows in a later read). */
+int descartes_attachment_write(DescartesAttachment *a, const void *data, size_t size,
+                               DescartesError *ret_err);
+/* Sets the terminal's window size (1..DESCARTES_TTY_SIZE_MAX); the agent gets SIGWINCH. */
+int descartes_attachment_resize(DescartesAttachment *a, uint32_t rows, uint32_t cols,
+                                DescartesError *ret_err);
+/* A pollable fd (ZMQ_FD, edge-triggered: after it polls readable, and after each write or resize, call
+ * read() with timeout 0 until it returns 0). */
+int descartes_attachment_get_fd(DescartesAttachment *a);
+/* Output records the daemon no longer held when this attachment wanted them (it fell behind the log). */
+uint64_t descartes_attachment_get_lost(const DescartesAttachment *a);
+/* How often it attached again (the daemon restarted or was away). */
+uint64_t descartes_attachment_get_reattached(const DescartesAttachment *a);
 
 #ifdef __cplusplus
 }
