@@ -28,13 +28,13 @@ struct Attachment {
         uint64_t skip;                      /* bytes of record seq + 1 the replay leaves out */
         OutputLogReader *reader;            /* positioned after seq (and pend), NULL: open it there */
         bool blocked;                       /* its queue was full: retried by the timer */
-        /* the next push: built from the log, kept until sent (PROTO_ATTACH_PUSH_MAX bytes) */
-        uint8_t *batch;
+        /* the next push: built from the log, kept until sent */
+        uint8_t batch[PROTO_ATTACH_PUSH_MAX];
         size_t batch_len;
         uint64_t batch_seq;
         bool batch_ready;
         /* a record read but not in a batch yet (it did not fit, or it follows a hole) */
-        uint8_t *pend;
+        uint8_t pend[PROTO_ATTACH_PUSH_MAX];
         size_t pend_len;
         uint64_t pend_seq;
         bool has_pend;
@@ -82,8 +82,6 @@ static void attachment_free(Attachment *t)
         if (attachment_count_agent(m, a) == 0 && a->shim.version >= 4 && send_stream(a, false) < 0)
                 log_agent_debug(a, "Cannot tell its shim to stop streaming.");
         output_log_reader_free(t->reader);
-        free(t->batch);
-        free(t->pend);
         envelope_free(t->envelope);
         free(t);
 }
@@ -319,12 +317,6 @@ static int fill_batch(Attachment *t)
         size_t n = 0;
         int r;
 
-        if (!t->batch) {
-                t->batch = malloc(PROTO_ATTACH_PUSH_MAX);
-                t->pend = malloc(PROTO_ATTACH_PUSH_MAX);
-                if (!t->batch || !t->pend)
-                        return -ENOMEM;
-        }
         for (;;) {
                 uint64_t skip = 0;
 

@@ -99,6 +99,7 @@ int sample_agent_info(bool full, ProtoAgentInfo *ret)
                 i.uid = 65537;
                 i.has_gid = true;
                 i.gid = 65537;
+                i.tty = true;
         }
         *ret = i;
         return 0;
@@ -149,6 +150,25 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
         case PROTO_OP_STATS:
         case PROTO_OP_TENANTS:
         case PROTO_OP_UNSUBSCRIBE:
+        case PROTO_OP_DETACH:
+                break;
+        case PROTO_OP_ATTACH:
+                r.args.attach.agent = xstrdup(full ? "alice/fixer-1" : "a");
+                if (full) {
+                        r.args.attach.read_only = true;
+                        r.args.attach.has_since_seq = true;
+                        r.args.attach.since_seq = UINT64_MAX;
+                        r.args.attach.has_rows = r.args.attach.has_cols = true;
+                        r.args.attach.rows = PROTO_TTY_SIZE_MAX;
+                        r.args.attach.cols = 1;
+                }
+                break;
+        case PROTO_OP_ATTACH_INPUT:
+                r.args.attach_input.data = full ? xbytes("\x03\x00ls\r", 5) : xbytes("x", 1);
+                break;
+        case PROTO_OP_ATTACH_RESIZE:
+                r.args.attach_resize.rows = full ? PROTO_TTY_SIZE_MAX : 1;
+                r.args.attach_resize.cols = full ? 1 : PROTO_TTY_SIZE_MAX;
                 break;
         case PROTO_OP_SUBSCRIBE:
                 if (full) {
@@ -477,6 +497,10 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                         e->filtered = true;
                 }
                 break;
+        case PROTO_OP_ATTACH:
+                if (full)
+                        r.result.attach = (ProtoAttachResult){.seq = UINT64_MAX, .heartbeat_ms = 5000};
+                break;
         case PROTO_OP_SUBSCRIBE:
                 if (full)
                         r.result.subscribe = (ProtoSubscribeResult){
@@ -549,6 +573,9 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                 break;
         case PROTO_OP_SHUTDOWN:
         case PROTO_OP_UNSUBSCRIBE:
+        case PROTO_OP_ATTACH_INPUT:
+        case PROTO_OP_ATTACH_RESIZE:
+        case PROTO_OP_DETACH:
                 break;
         default:
                 abort();

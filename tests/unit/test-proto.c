@@ -96,6 +96,7 @@ static void eq_info(const ProtoAgentInfo *a, const ProtoAgentInfo *b)
         assert_int_equal(a->has_uid, b->has_uid);
         assert_int_equal(a->uid, b->uid);
         assert_int_equal(a->has_gid, b->has_gid);
+        assert_int_equal(a->tty, b->tty);
         assert_int_equal(a->gid, b->gid);
 }
 
@@ -134,6 +135,24 @@ static void eq_request(const ProtoRequest *a, const ProtoRequest *b)
         case PROTO_OP_STATS:
         case PROTO_OP_TENANTS:
         case PROTO_OP_UNSUBSCRIBE:
+        case PROTO_OP_DETACH:
+                break;
+        case PROTO_OP_ATTACH:
+                eq_str(a->args.attach.agent, b->args.attach.agent);
+                assert_int_equal(a->args.attach.read_only, b->args.attach.read_only);
+                EQ_OPT(&a->args.attach, &b->args.attach, replay);
+                EQ_OPT(&a->args.attach, &b->args.attach, since_seq);
+                EQ_OPT(&a->args.attach, &b->args.attach, rows);
+                EQ_OPT(&a->args.attach, &b->args.attach, cols);
+                break;
+        case PROTO_OP_ATTACH_INPUT:
+                assert_int_equal(a->args.attach_input.data.size, b->args.attach_input.data.size);
+                assert_memory_equal(a->args.attach_input.data.data, b->args.attach_input.data.data,
+                                    a->args.attach_input.data.size);
+                break;
+        case PROTO_OP_ATTACH_RESIZE:
+                assert_int_equal(a->args.attach_resize.rows, b->args.attach_resize.rows);
+                assert_int_equal(a->args.attach_resize.cols, b->args.attach_resize.cols);
                 break;
         case PROTO_OP_SUBSCRIBE:
                 EQ_OPT(&a->args.subscribe, &b->args.subscribe, since_seq);
@@ -379,8 +398,15 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
                 assert_int_equal(x->duration_us, y->duration_us);
                 break;
         }
+        case PROTO_OP_ATTACH:
+                assert_int_equal(a->result.attach.seq, b->result.attach.seq);
+                assert_int_equal(a->result.attach.heartbeat_ms, b->result.attach.heartbeat_ms);
+                break;
         case PROTO_OP_SHUTDOWN:
         case PROTO_OP_UNSUBSCRIBE:
+        case PROTO_OP_ATTACH_INPUT:
+        case PROTO_OP_ATTACH_RESIZE:
+        case PROTO_OP_DETACH:
                 break;
         default:
                 fail();
@@ -470,9 +496,61 @@ static void test_unset_is_unset(void **state)
         assert_false(b.args.spawn.open_stdin);
 }
 
+/* An attachment's pushes: output (bytes, empty for a heartbeat) and closed round-trip; a push with two kinds
+ * or none is refused both ways. */
+static void test_attach_pushes(void **state)
+{
+        static const uint8_t bytes[] = {0x1b, '[', '2', 'J', 0x00, 0xff};
+        ProtoPush out = {.sub = (char *)"a1",
+                         .prev_seq = 41,
+                         .has_output = true,
+                         .output = {.seq = 43, .data = {.data = (uint8_t *)bytes, .size = sizeof bytes}}};
+        ProtoPush beat = {.sub = (char *)"a1",
+                          .prev_seq = 43,
+                          .has_output = true,
+                          .output = {.seq = 43, .data = {.data = (uint8_t *)bytes, .size = 0}}};
+        ProtoPush closed = {.sub = (char *)"a1",
+                            .prev_seq = 43,
+                            .has_closed = true,
+                            .closed = {.reason = (char *)"ended"}};
+        ProtoPush both = out;
+        const ProtoPush *const pushes[] = {&out, &beat, &closed};
+
+        for (size_t i = 0; i < ELEMENTSOF(pushes); i++) {
+                const ProtoPush *p = pushes[i];
+                _cleanup_(proto_push_done) ProtoPush d = {};
+                _cleanup_free_ void *buf = NULL;
+                size_t len;
+
+                assert_int_equal(proto_push_encode(p, &buf, &len), 0);
+                assert_true(proto_message_is_push(buf, len));
+                assert_int_equal(proto_push_decode(buf, len, &d, NULL), 0);
+                assert_string_equal(d.sub, "a1");
+                assert_int_equal(d.prev_seq, p->prev_seq);
+                assert_int_equal(d.has_output, p->has_output);
+                assert_int_equal(d.has_closed, p->has_closed);
+                assert_false(d.has_event || d.has_lost);
+                if (p->has_output) {
+                        assert_int_equal(d.output.seq, p->output.seq);
+                        assert_int_equal(d.output.data.size, p->output.data.size);
+                        assert_non_null(d.output.data.data);
+                        assert_memory_equal(d.output.data.data, bytes, d.output.data.size);
+                } else
+                        assert_string_equal(d.closed.reason, "ended");
+        }
+        both.has_closed = true;
+        both.closed.reason = (char *)"ended";
+        {
+                void *buf = NULL;
+                size_t len;
+                assert_int_equal(proto_push_encode(&both, &buf, &len), -EINVAL);
+                assert_null(buf);
+        }
+}
+
 static void test_tables(void **state)
 {
-        assert_int_equal(_PROTO_OP_MAX, 22);
+        assert_int_equal(_PROTO_OP_MAX, 26);
         for (ProtoOp op = 0; op < _PROTO_OP_MAX; op++)
                 assert_int_equal(proto_op_from_string(proto_op_to_string(op)), op);
         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)
@@ -690,6 +768,7 @@ int main(void)
                 cmocka_unit_test(test_reply_round_trip),
                 cmocka_unit_test(test_event_round_trip),
                 cmocka_unit_test(test_unset_is_unset),
+                cmocka_unit_test(test_attach_pushes),
                 cmocka_unit_test(test_tables),
                 cmocka_unit_test(test_topics),
                 cmocka_unit_test(test_reply_builders),

@@ -91,6 +91,9 @@ static void test_msg_decode(void **state)
         ShimMsgSignal sig = {.h = {.type = SHIM_MSG_SIGNAL, .size = sizeof sig}, .signal = 15};
         ShimMsgStdin in = {.h = {.type = SHIM_MSG_STDIN, .size = sizeof in + 3}, .cookie = 7, .close = 1};
         ShimMsgHeader unknown = {.type = 4242, .size = sizeof unknown};
+        ShimMsgTtyInput tin = {.h = {.type = SHIM_MSG_TTY_INPUT, .size = sizeof tin + 1}};
+        ShimMsgTtyResize resize = {
+                .h = {.type = SHIM_MSG_TTY_RESIZE, .size = sizeof resize}, .rows = 50, .cols = 132};
         uint8_t buf[256];
         ShimMsg m;
         size_t n;
@@ -124,6 +127,20 @@ static void test_msg_decode(void **state)
         assert_int_equal(m.stdin.cookie, 7);
         assert_int_equal(m.data_size, 3);
         assert_memory_equal(m.data, "abc", 3);
+
+        /* TTY_INPUT's likewise: its data starts at byte 16; TTY_RESIZE grows as any other */
+        memcpy(buf, &tin, sizeof tin);
+        memcpy(buf + sizeof tin, "\x03", 1);
+        assert_int_equal(shim_msg_decode(buf, sizeof tin + 1, &m), 0);
+        assert_int_equal(m.type, SHIM_MSG_TTY_INPUT);
+        assert_int_equal(m.data_size, 1);
+        assert_ptr_equal(m.data, buf + 16);
+        n = grow(buf, &resize, sizeof resize, 24);
+        assert_int_equal(shim_msg_decode(buf, n, &m), 0);
+        assert_int_equal(m.tty_resize.rows, 50);
+        assert_int_equal(m.tty_resize.cols, 132);
+        n = grow(buf, &resize, sizeof resize - 1, 0);
+        assert_int_equal(shim_msg_decode(buf, n, &m), -EBADMSG);
 
         n = grow(buf, &unknown, sizeof unknown, 16);
         assert_int_equal(shim_msg_decode(buf, n, &m), -EOPNOTSUPP);
@@ -188,6 +205,9 @@ static void assert_options_equal(const ShimOptions *a, const ShimOptions *b)
         for (size_t i = 0; a->keep_paths && a->keep_paths[i]; i++)
                 assert_string_equal(a->keep_paths[i], b->keep_paths[i]);
         assert_int_equal(a->workspace_idmap, b->workspace_idmap);
+        assert_int_equal(a->tty, b->tty);
+        assert_int_equal(a->tty_rows, b->tty_rows);
+        assert_int_equal(a->tty_cols, b->tty_cols);
 }
 
 /* A blob from a later daemon (fields appended) is read for the fields this side knows; a blob cut anywhere
@@ -214,6 +234,38 @@ static void test_options_round_trip_and_longer(void **state)
 
         for (size_t k = 0; k < n; k++)
                 assert_int_equal(shim_options_decode(buf, k, &d), -EBADMSG);
+}
+
+/* Version 4's terminal round-trips; a version 3 daemon's blob ends before it: no terminal. A terminal with
+ * a stdin pipe, or a window past the bound, is refused. */
+static void test_options_tty(void **state)
+{
+        ShimOptions o = sample_options(), d = SHIM_OPTIONS_INIT;
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint32_t v3 = 3;
+        size_t n;
+
+        o.stdin_pipe = false;
+        o.tty = true;
+        o.tty_rows = 50;
+        o.tty_cols = SHIM_TTY_SIZE_MAX;
+        assert_int_equal(shim_options_encode(&o, &buf, &n), 0);
+        assert_int_equal(shim_options_decode(buf, n, &d), 0);
+        assert_options_equal(&o, &d);
+        shim_options_done(&d);
+
+        memcpy(buf + sizeof(uint32_t), &v3, sizeof v3); /* after the magic */
+        assert_int_equal(shim_options_decode(buf, n - 3 * sizeof(uint32_t) - SHIM_MSG_TEST_TAIL, &d), 0);
+        assert_int_equal(d.version, 3);
+        assert_false(d.tty);
+        assert_int_equal(d.tty_rows, 0);
+        shim_options_done(&d);
+
+        o.stdin_pipe = true;
+        assert_int_equal(shim_options_validate(&o), -EINVAL);
+        o.stdin_pipe = false;
+        o.tty_rows = SHIM_TTY_SIZE_MAX + 1;
+        assert_int_equal(shim_options_validate(&o), -EINVAL);
 }
 
 /* A version 2 daemon's blob ends before keep_paths and workspace_idmap: read as none. */
@@ -292,6 +344,7 @@ int main(void)
                 cmocka_unit_test(test_msg_decode),
                 cmocka_unit_test(test_options_round_trip_and_longer),
                 cmocka_unit_test(test_options_version_2),
+                cmocka_unit_test(test_options_tty),
                 cmocka_unit_test(test_options_refused),
         };
 
