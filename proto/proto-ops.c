@@ -727,9 +727,19 @@ static const ProtoField attach_result_fields[] = {
 static const ProtoType attach_result_type =
         PROTO_TYPE("attach_result", ProtoAttachResult, attach_result_fields);
 
+static int check_input(const void *obj, const char *mapname, ProtoError *e)
+{
+        const ProtoAttachInputArgs *a = obj;
+
+        if (a->data.size == 0)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s.data: empty (send at least one byte)",
+                                       mapname);
+        return 0;
+}
+
 static const ProtoField attach_input_args_fields[] = {
-        PROTO_ROW(ProtoAttachInputArgs, data, "data", BIN, .flags = REQ, .min = 1,
-                  .max = PROTO_ATTACH_INPUT_MAX),
+        PROTO_ROW(ProtoAttachInputArgs, data, "data", BIN, .flags = REQ, .max = PROTO_ATTACH_INPUT_MAX,
+                  .check = check_input),
 };
 static const ProtoType attach_input_args_type =
         PROTO_TYPE("attach_input_args", ProtoAttachInputArgs, attach_input_args_fields);

@@ -334,6 +334,15 @@ static int attach_first(DescartesAttachment *a, DescartesError *e)
                                                         perr.msg);
                         if (r < 0 || !reply.id || !streq(reply.id, a->attach_id))
                                 continue;
+                        if (!reply.ok && reply.error_code == PROTO_ERROR_BUSY &&
+                            now_usec(CLOCK_MONOTONIC) + ATTACH_BUSY_RETRY_USEC < deadline) {
+                                /* a daemon just restarted whose shim link is not up yet */
+                                (void)usleep(ATTACH_BUSY_RETRY_USEC);
+                                r = send_attach(a, false, e);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         if (!reply.ok)
                                 return client_error_from_reply(e, &reply);
                         set_silence(a, reply.result.attach.heartbeat_ms);

@@ -261,6 +261,8 @@ FIELDS = {
               "stdin"], "health": [], "stats": [], "shutdown": ["stop_agents"],
     "wait": ["agent", "timeout_ms"], "tenants": [], "subscribe": ["since_seq", "agent"], "unsubscribe": [],
     "exec": ["agent", "argv", "stdin", "timeout_ms"],
+    "attach": ["agent", "read_only", "replay", "since_seq", "rows", "cols"], "attach_input": ["data"],
+    "attach_resize": ["rows", "cols"], "detach": [],
 }
 
 
@@ -510,13 +512,102 @@ def phase_subscribe(t):
     health_after(SE, "subscriptions that vanished")
 
 
+SAT = "5. attach (hostile tenant)"
+
+
+def phase_attach(t):
+    """Terminals from a hostile tenant: root's agents (with a terminal or without) are not_found as unknown
+    ones, every bad argument is bad_request, input without an attachment or on a read-only one is refused,
+    and its own terminal works on the wire: keys in, their echo pushed, detach."""
+    tty_id, tty_name = t["states"]["tty"]
+    short = RawSub(LIVE_CONTROL, routing_id=b"")
+    r = short.req("attach", {"agent": tty_id})
+    ck(SAT, "attach on a connection with an id the daemon assigns: bad_request",
+       r is not None and r.code == "bad_request" and "routing id" in (r.msg or ""), desc(r))
+    short.close()
+    s = RawSub(LIVE_CONTROL)
+    for st, (aid, name) in t["states"].items():
+        for ref in (aid, name):
+            r = s.req("attach", {"agent": ref})
+            ck(SAT, f"attach to root's {st} agent by {'id' if ref == aid else 'name'}: not_found",
+               r is not None and r.code == "not_found", desc(r))
+    r = s.req("attach", {"agent": str(uuid.uuid4())})
+    ck(SAT, "attach to an unknown agent: not_found", r is not None and r.code == "not_found", desc(r))
+    for what, args in (("agent an integer", {"agent": 12}), ("no agent", {}), ("agent of 129 bytes", {"agent": "a" * 129}),
+                       ("rows without cols", {"agent": tty_id, "rows": 24}), ("rows 0", {"agent": tty_id, "rows": 0, "cols": 80}),
+                       ("cols 4097", {"agent": tty_id, "rows": 24, "cols": 4097}),
+                       ("replay over 1 MiB", {"agent": tty_id, "replay": MIB + 1}),
+                       ("replay and since_seq", {"agent": tty_id, "replay": 10, "since_seq": 1}),
+                       ("read_only a string", {"agent": tty_id, "read_only": "yes"})):
+        r = s.req("attach", args)
+        ck(SAT, f"attach with {what}: bad_request", r is not None and r.code == "bad_request", desc(r))
+        health_after(SAT, f"attach with {what}")
+    for op, args, what, code in (
+            ("attach_input", {"data": b"x"}, "input without an attachment", "not_found"),
+            ("attach_resize", {"rows": 24, "cols": 80}, "resize without an attachment", "not_found"),
+            ("detach", {}, "detach without an attachment", "not_found"),
+            ("attach_input", {}, "input without data", "bad_request"),
+            ("attach_input", {"data": b""}, "empty input", "bad_request"),
+            ("attach_input", {"data": "text"}, "input as a str", "bad_request"),
+            ("attach_input", {"data": b"x" * (32 * 1024 + 1)}, "input over 32 KiB", "bad_request"),
+            ("attach_resize", {"rows": 0, "cols": 80}, "a resize to 0 rows", "bad_request"),
+            ("attach_resize", {"rows": 24}, "a resize without cols", "bad_request")):
+        r = s.req(op, args)
+        ck(SAT, f"{what}: {code}", r is not None and r.code == code, desc(r))
+        health_after(SAT, what)
+    s.close()
+
+    # its own agents: one without a terminal, one with
+    r = C.req("spawn", {"argv": ["/bin/sleep", "1000"], "name": "t-plain"}, timeout=30)
+    plain = r.data["agent"]["id"] if r is not None and r.ok else "t-plain"
+    r = C.req("spawn", {"argv": [SH], "tty": True, "stdin": True}, timeout=30)
+    ck(SAT, "spawn with tty and stdin: bad_request", r is not None and r.code == "bad_request", desc(r))
+    r = C.req("spawn", {"argv": [SH], "tty": True, "name": "t-tty", "env": {"PS1": "$ ", "PATH": "/usr/bin:/bin"}},
+              timeout=30)
+    ck(SAT, "its own spawn with tty: ok, INFO tty true", r is not None and r.ok and r.data["agent"].get("tty") is True,
+       desc(r))
+    s = RawSub(LIVE_CONTROL)
+    r = s.req("attach", {"agent": plain})
+    ck(SAT, "attach to its own agent without a terminal: conflict, says so",
+       r is not None and r.code == "conflict" and "terminal" in (r.msg or ""), desc(r))
+    r = C.req("stdin", {"agent": "t-tty", "data": b"", "close": True})
+    ck(SAT, "stdin close on a terminal: conflict", r is not None and r.code == "conflict", desc(r))
+    r = s.req("attach", {"agent": "t-tty", "rows": 33, "cols": 91})
+    ck(SAT, "attach to its own terminal: ok {seq, heartbeat_ms}",
+       r is not None and r.ok and isinstance(r.data.get("seq"), int) and "heartbeat_ms" in r.data, desc(r))
+    att = r.id if r is not None else None
+    r = s.req("attach_input", {"data": b"stty size; echo wire-$((6*7))\r"})
+    ck(SAT, "attach_input: ok {}", r is not None and r.ok, desc(r))
+    got, deadline = b"", time.monotonic() + 10
+    while b"wire-42" not in got and time.monotonic() < deadline:
+        for m in s.drain(0.2):
+            if m.get("sub") == att and "output" in m:
+                got += bytes(m["output"]["data"])
+    ck(SAT, "its keys are echoed and run, pushed as output {seq, data}", b"wire-42" in got and b"33 91" in got,
+       repr(got[-200:]))
+    r = s.req("detach")
+    ck(SAT, "detach: ok", r is not None and r.ok, desc(r))
+    r = s.req("attach_input", {"data": b"x"})
+    ck(SAT, "input after detach: not_found", r is not None and r.code == "not_found", desc(r))
+    r = s.req("attach", {"agent": "t-tty", "read_only": True, "replay": 0})
+    ck(SAT, "a read-only attach: ok", r is not None and r.ok, desc(r))
+    r = s.req("attach_input", {"data": b"x"})
+    ck(SAT, "input on a read-only attachment: conflict", r is not None and r.code == "conflict", desc(r))
+    r = s.req("attach_resize", {"rows": 10, "cols": 10})
+    ck(SAT, "a resize on a read-only attachment: conflict", r is not None and r.code == "conflict", desc(r))
+    s.close()
+    C.req("kill", {"agent": "t-tty"}, timeout=20)
+    C.req("kill", {"agent": plain}, timeout=20)
+    health_after(SAT, "its own terminal")
+
+
 def tenant_main(role, control, t):
     global C
     _, C = tenant_session(control)
     global LIVE_CONTROL
     LIVE_CONTROL = control
     {"notfound": lambda: phase_notfound(t), "remove": phase_concurrent_remove, "odd": phase_odd_fields,
-     "fuzz": lambda: phase_fuzz(t), "subscribe": lambda: phase_subscribe(t)}[role]()
+     "fuzz": lambda: phase_fuzz(t), "subscribe": lambda: phase_subscribe(t), "attach": lambda: phase_attach(t)}[role]()
     C.close()
     return 0
 
@@ -590,6 +681,7 @@ def root_setup(c):
     time.sleep(0.2)
     c.send("stop", {"agent": states["stopping"][0], "grace_ms": 600000})  # not waited for: stays stopping
     states["exited"] = (sp(["/bin/true"], f"r-exi-{tag}"), f"r-exi-{tag}")
+    states["tty"] = (sp([SH], f"r-tty-{tag}", tty=True), f"r-tty-{tag}")
     c.req("spawn", {"argv": ["/nonexistent"], "name": f"r-fai-{tag}"})
     time.sleep(0.3)
     g = c.req("get", {"agent": f"r-fai-{tag}"})
@@ -649,7 +741,7 @@ def main():
                         r = C.req(op, args, timeout=5)
                         ck(SA, f"{what}: not_found", r is not None and r.code == "not_found", desc(r))
                         health_after(SA, what)
-            for role in ("notfound", "remove", "odd", "subscribe", "fuzz"):
+            for role in ("notfound", "remove", "odd", "subscribe", "attach", "fuzz"):
                 th = None
                 if role == "notfound":
                     th = threading.Thread(target=spawner, daemon=True)

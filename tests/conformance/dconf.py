@@ -56,7 +56,7 @@ CODES = ["bad_request", "unsupported_version", "unknown_op", "not_found", "confl
          "unenforceable", "permission_denied", "spawn_failed", "timeout", "busy", "internal"]
 OPS = ["health", "list", "get", "pause", "resume", "kill", "remove", "spawn", "stop", "signal", "stdin",
        "output", "action", "batch", "events", "stats", "shutdown", "wait", "tenants", "subscribe",
-       "unsubscribe", "exec"]
+       "unsubscribe", "exec", "attach", "attach_input", "attach_resize", "detach"]
 AGENT_OPS = ["get", "pause", "resume", "kill", "remove", "stop", "signal", "stdin", "output", "action", "wait",
              "exec"]
 
