@@ -246,6 +246,59 @@ static void test_spawn_env(void **state)
         ctl_args_done(&a);
 }
 
+/* spawn --tty, -it, attach and its detach keys. */
+static void test_tty(void **state)
+{
+        static char t0[] = "TERM=screen-256color";
+        char *env[] = {t0, NULL};
+        const char *const it_argv[] = {"descartesctl", "spawn", "-it", "--", "sh", NULL};
+        uint8_t keys[16];
+        char err[512];
+        CtlArgs a;
+
+        PARSE_OK(&a, "spawn", "--tty", "--", "sh");
+        assert_true(a.spawn.tty);
+        assert_false(a.attach);
+        assert_false(a.spawn.open_stdin);
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "TERM"), CTL_DEFAULT_TTY_TERM);
+        ctl_args_done(&a);
+
+        /* -it: a terminal joined at once; its stdin is the terminal, never a pipe too */
+        assert_int_equal(parse_env(it_argv, env, &a, err, sizeof err), 0);
+        assert_true(a.spawn.tty);
+        assert_true(a.attach);
+        assert_false(a.spawn.open_stdin);
+        assert_string_equal(ctl_pairs_get(a.spawn.env, "TERM"), "screen-256color");
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "spawn", "-t", "--attach", "--detach-keys", "ctrl-a,d", "--", "sh");
+        assert_true(a.attach);
+        assert_string_equal(a.detach_keys, "ctrl-a,d");
+        ctl_args_done(&a);
+        EXPECT_ERROR("--detach-keys goes with -it", "spawn", "--detach-keys", "ctrl-a", "--", "sh");
+        EXPECT_ERROR("exclude each other", "spawn", "-it", "--wait", "--", "sh");
+
+        PARSE_OK(&a, "attach", "--read-only", "--detach-keys", "ctrl-x,ctrl-@", "fixer-1");
+        assert_string_equal(a.verb->name, "attach");
+        assert_true(a.read_only);
+        assert_string_equal(a.agents[0], "fixer-1");
+        ctl_args_done(&a);
+        EXPECT_ERROR("not a key sequence", "attach", "--detach-keys", "ctrl-p,,ctrl-q", "x");
+        EXPECT_ERROR("not a key sequence", "attach", "--detach-keys", "ctrl-1", "x");
+        EXPECT_ERROR("exactly one agent", "attach");
+
+        assert_int_equal(ctl_parse_detach_keys(CTL_DETACH_KEYS_DEFAULT, keys, sizeof keys), 2);
+        assert_int_equal(keys[0], 0x10);
+        assert_int_equal(keys[1], 0x11);
+        assert_int_equal(ctl_parse_detach_keys("ctrl-@,ctrl-[,q", keys, sizeof keys), 3);
+        assert_int_equal(keys[0], 0);
+        assert_int_equal(keys[1], 0x1b);
+        assert_int_equal(keys[2], 'q');
+        assert_int_equal(ctl_parse_detach_keys("", keys, sizeof keys), -EINVAL);
+        assert_int_equal(ctl_parse_detach_keys("ab", keys, sizeof keys), -EINVAL);
+        assert_int_equal(ctl_parse_detach_keys("a,b,c", keys, 2), -EINVAL);
+}
+
 static void test_agent_commands(void **state)
 {
         static const struct {
@@ -365,7 +418,7 @@ int main(void)
                 cmocka_unit_test(test_global_options), cmocka_unit_test(test_ps),
                 cmocka_unit_test(test_spawn),          cmocka_unit_test(test_spawn_env),
                 cmocka_unit_test(test_agent_commands), cmocka_unit_test(test_signal),
-                cmocka_unit_test(test_logs),
+                cmocka_unit_test(test_logs),           cmocka_unit_test(test_tty),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
