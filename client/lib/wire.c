@@ -123,6 +123,7 @@ int wire_spawn(DescartesClient *c, const ProtoSpawnArgs *args, ProtoAgentInfo *r
                 a.model = args->backend.model;
                 a.system_prompt = args->backend.system_prompt;
         }
+        a.tty = args->tty;
         return AGENT_CALL(descartes_spawn(c, &a, AGENT_OUT(ret), e), ret);
 }
 

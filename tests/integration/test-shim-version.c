@@ -288,6 +288,35 @@ static void test_exec_refused_by_older_shim(void **state)
         expect_no_protocol_errors(t);
 }
 
+/* The same older shim and a terminal: it knows no tty option (its agent runs without one, and says what its
+ * stdin is), and attach answers conflict saying the shim is too old, at once. */
+static void test_attach_refused_by_older_shim(void **state)
+{
+        ITest *t = *state;
+        const char *const argv[] = {"sh", "-c", "test -t 0 && echo has-tty || echo no-tty; sleep 1000",
+                                    NULL};
+        ProtoStrPair env[] = {{(char *)"PATH", (char *)"/usr/bin:/bin"}};
+        ProtoSpawnArgs a = {
+                .argv = (char **)argv, .n_argv = 3, .env = {.pairs = env, .n_pairs = 1}, .tty = true};
+        _cleanup_(descartes_attachment_freep) DescartesAttachment *att = NULL;
+        ProtoAgentInfo info = {};
+        DescartesError err = {};
+
+        if (wire_spawn(t->c, &a, &info, &err) < 0)
+                fail_msg("spawn with tty under an older shim: %s", err.message);
+        assert_true(info.tty);
+        wait_line(t, info.id, "no-tty");
+        assert_true(descartes_attach(t->c, info.id, NULL, &att, &err) < 0);
+        assert_null(att);
+        assert_int_equal(err.code, DESCARTES_ERROR_CODE_CONFLICT);
+        if (!strstr(err.message, "too old"))
+                fail_msg("attach with an older shim: \"%s\" does not say the shim is too old", err.message);
+        expect_running(t, info.id);
+        assert_int_equal(wire_kill(t->c, info.id, NULL, &err), 0);
+        proto_agent_info_done(&info);
+        expect_no_protocol_errors(t);
+}
+
 static int setup_vprev_shim(void **state)
 {
         assert_int_equal(setenv("DESCARTESD", release_daemon, 1), 0);
@@ -324,6 +353,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_longer_shim_messages, setup_vnext_shim, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_longer_options, setup_vnext_daemon, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_exec_refused_by_older_shim, setup_vprev_shim,
+                                                itest_teardown),
+                cmocka_unit_test_setup_teardown(test_attach_refused_by_older_shim, setup_vprev_shim,
                                                 itest_teardown),
         };
 
