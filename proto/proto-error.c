@@ -20,6 +20,7 @@ static const char *const proto_error_code_table[_PROTO_ERROR_MAX] = {
         [PROTO_ERROR_TIMEOUT] = "timeout",
         [PROTO_ERROR_BUSY] = "busy",
         [PROTO_ERROR_INTERNAL] = "internal",
+        [PROTO_ERROR_ACTION_FAILED] = "action_failed",
 };
 
 DEFINE_STRING_TABLE(proto_error_code, ProtoErrorCode, _PROTO_ERROR_MAX, _PROTO_ERROR_INVALID)

@@ -18,9 +18,10 @@ typedef enum ProtoErrorCode {
         PROTO_ERROR_UNENFORCEABLE,       /* a requested limit or sandbox setting cannot be enforced here */
         PROTO_ERROR_PERMISSION_DENIED,   /* the caller may not do this */
         PROTO_ERROR_SPAWN_FAILED,        /* the agent could not be started; msg names the stage */
-        PROTO_ERROR_TIMEOUT,  /* the operation (or the agent's action handler) did not finish in time */
-        PROTO_ERROR_BUSY,     /* try again later (another operation on the agent is running) */
-        PROTO_ERROR_INTERNAL, /* a bug or resource failure in the daemon */
+        PROTO_ERROR_TIMEOUT,       /* the operation (or the agent's action handler) did not finish in time */
+        PROTO_ERROR_BUSY,          /* try again later (another operation on the agent is running) */
+        PROTO_ERROR_INTERNAL,      /* a bug or resource failure in the daemon */
+        PROTO_ERROR_ACTION_FAILED, /* the agent's action handler answered an error; msg carries it */
         _PROTO_ERROR_MAX,
         _PROTO_ERROR_INVALID = -EINVAL,
 } ProtoErrorCode;

@@ -46,9 +46,11 @@
                            */
 
 /* grace_ms and timeout_ms: 30 days, so that the daemon's microsecond timers never overflow */
-#define PROTO_DURATION_MS_MAX (30ULL * 24 * 3600 * 1000)
-#define PROTO_ACTION_NAME_MAX 64
-#define PROTO_VALUE_MAX       (1024 * 1024) /* encoded size of a free-form value (params, result, data) */
+#define PROTO_DURATION_MS_MAX           (30ULL * 24 * 3600 * 1000)
+#define PROTO_ACTION_NAME_MAX           64
+#define PROTO_ACTION_TIMEOUT_DEFAULT_MS (30 * 1000) /* action.timeout_ms when absent */
+#define PROTO_ACTION_TIMEOUT_MAX_MS     (10 * 60 * 1000)
+#define PROTO_VALUE_MAX                 (1024 * 1024) /* encoded size of a free-form value (params, result, data) */
 /* Nesting of a value made with proto_value_from_msgpack(), so that it fits wherever values travel. */
 #define PROTO_VALUE_DEPTH_MAX 12
 

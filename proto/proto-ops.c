@@ -417,7 +417,7 @@ static const ProtoField action_args_fields[] = {
         PROTO_ROW(ProtoActionArgs, name, "name", STR, .flags = REQ, .min = 1, .max = PROTO_ACTION_NAME_MAX),
         PROTO_ROW(ProtoActionArgs, params, "params", VALUE, .flags = PROTO_F_MAP),
         PROTO_OPT(ProtoActionArgs, timeout_ms, has_timeout_ms, "timeout_ms", U64, .min = 1,
-                  .max = PROTO_DURATION_MS_MAX),
+                  .max = PROTO_ACTION_TIMEOUT_MAX_MS),
 };
 static const ProtoType action_args_type = PROTO_TYPE("action_args", ProtoActionArgs, action_args_fields);
 static const ProtoType action_batch_args_type =

@@ -770,6 +770,10 @@ int proto_value_get_u64(const ProtoValue *v, const char *key, uint64_t *ret);
 /* A map of one string key to one string value, e.g. error event data {msg: "..."}. */
 int proto_value_new_str_map(const char *key, const char *value, ProtoValue *ret);
 int proto_value_copy(const ProtoValue *v, ProtoValue *ret);
+/* JSON text (n bytes) as a value: the whole text, or with member the value of that key of the top-level
+ * object (-ENOENT when it has none). -EBADMSG for text that is not one JSON value (or that names member
+ * twice), -ELOOP past PROTO_VALUE_DEPTH_MAX levels, -E2BIG past PROTO_VALUE_MAX encoded. */
+int proto_value_from_json(const char *text, size_t n, const char *member, ProtoValue *ret);
 
 /* ---- event topics ---- */
 

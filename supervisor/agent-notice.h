@@ -21,6 +21,8 @@ typedef enum AgentNoticeType {
         AGENT_NOTICE_STOPPING,     /* a pause or resume in progress was overtaken by a stop */
         AGENT_NOTICE_ENDED,        /* exited or failed (msg: why it failed, if it did) */
         AGENT_NOTICE_STDIN_ACK,    /* the shim took a stdin chunk (cookie, result: bytes or -errno) */
+        AGENT_NOTICE_ACTION_REPLY, /* an action's answer (cookie: its token, result: 0 with data, or -errno)
+                                    */
         AGENT_NOTICE_REMOVED,      /* its cgroups and files are gone; it is freed next */
         AGENT_NOTICE_FREED,        /* it goes away now */
         AGENT_NOTICE_EXEC_DONE,    /* a command of EXEC ended or did not start (cookie, exec_done) */
@@ -30,10 +32,13 @@ typedef enum AgentNoticeType {
 
 typedef struct AgentNotice {
         AgentNoticeType type;
-        const Failure *failure;   /* SPAWN_FAILED */
-        const char *msg;          /* ENDED: why it failed, if it did */
-        uint64_t cookie;          /* STDIN_ACK */
-        int64_t result;           /* STDIN_ACK */
+        const Failure *failure; /* SPAWN_FAILED */
+        const char *msg;        /* ENDED: why it failed, if it did */
+        uint64_t cookie;        /* STDIN_ACK, ACTION_REPLY, EXEC_DONE */
+        int64_t result;         /* STDIN_ACK, ACTION_REPLY */
+        const char *data;       /* ACTION_REPLY: the agent's line (JSON, not NUL-terminated) */
+        size_t size;
+        bool *taken;              /* ACTION_REPLY: set when a call took the answer */
         const ShimMsg *exec_done; /* EXEC_DONE: the decoded packet (its output in data, data2) */
 } AgentNotice;
 

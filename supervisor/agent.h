@@ -95,6 +95,11 @@ struct Agent {
         /* of the next EXEC: the daemon's start time in ns, so that a command of a previous daemon, told
          * after a restart, never matches a request of this one */
         uint64_t next_exec_cookie;
+        struct {
+                bool ready;            /* the agent opened its action channel (its shim's ACTION_STATE) */
+                uint64_t shim_dropped; /* lines its shim dropped (ACTION_STATE: since the shim started) */
+                uint64_t late;         /* answers no call waited for any more (since this daemon started) */
+        } action;
         bool adopted;       /* re-adopted by this daemon: its HELLO resumes it */
         bool record_failed; /* a record write failed (logged once) */
 };
@@ -167,6 +172,9 @@ int shim_link_send_stdin(Agent *a, uint64_t cookie, const void *data, size_t siz
 /* EXEC (shim protocol version 4): argv (NULL-terminated), stdin (may be empty), a timeout. */
 int shim_link_send_exec(Agent *a, uint64_t cookie, char *const *argv, const void *stdin_data,
                         size_t stdin_size, uint32_t timeout_ms);
+/* An action's line for the agent (flags: SHIM_ACTION_*); the answer comes as AGENT_NOTICE_ACTION_REPLY. */
+int shim_link_send_action(Agent *a, uint64_t token, uint32_t timeout_ms, uint32_t flags, const char *line,
+                          size_t size);
 /* Handles what the shim has sent and we have not read yet (before finalizing on its pidfd). */
 void shim_link_drain(Agent *a);
 /* Publishes the pending output event now. */

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "proto-json.h"
+
 #include "agent.h"
 #include "call-wait.h"
 #include "time-util.h"
@@ -125,6 +127,76 @@ static void exec_done(Call *c, Agent *a, const ShimMsg *m)
         call_reply(c, &reply);
 }
 
+/* The agent's answer line, {"id", "result"} or {"id", "error"} (docs/agent-protocol.md), or the shim's
+ * reason why there is none. */
+static void action_answered(Call *c, Agent *a, const AgentNotice *n)
+{
+        const char *name = c->request.args.action.name;
+        _cleanup_(proto_value_done) ProtoValue err = {};
+        _cleanup_free_ char *text = NULL;
+        ProtoReply reply = {};
+        int r;
+
+        if (n->cookie != c->cookie)
+                return;
+        *n->taken = true;
+        switch (n->result) {
+        case 0:
+                break;
+        case -ENOTCONN:
+                call_reply_error(c, PROTO_ERROR_CONFLICT,
+                                 "agent %s has not opened its action channel (DESCARTES_ACTION_FD): it "
+                                 "cannot take action %s",
+                                 a->info.id, name);
+                return;
+        case -EPIPE:
+                call_reply_error(c, PROTO_ERROR_CONFLICT,
+                                 "agent %s closed its action channel: it cannot take action %s", a->info.id,
+                                 name);
+                return;
+        case -EBUSY:
+                call_reply_error(c, PROTO_ERROR_BUSY,
+                                 "agent %s has %d actions in flight (the most): try again when some are "
+                                 "answered",
+                                 a->info.id, SHIM_ACTION_INFLIGHT_MAX);
+                return;
+        case -EAGAIN:
+                call_reply_error(c, PROTO_ERROR_BUSY,
+                                 "agent %s does not read its action channel: try again later", a->info.id);
+                return;
+        case -ENOENT:
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", CALL_INTERRUPTED_MSG);
+                return;
+        default:
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot deliver action %s to agent %s: %s", name,
+                                 a->info.id, strerror((int)-n->result));
+                return;
+        }
+
+        if (proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0) {
+                call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        r = proto_value_from_json(n->data, n->size, "result", &reply.result.action.result);
+        if (r >= 0) {
+                call_reply(c, &reply);
+                return;
+        }
+        proto_reply_done(&reply);
+        if (r == -ENOENT && proto_value_from_json(n->data, n->size, "error", &err) >= 0 &&
+            proto_value_to_json(&err, &text) >= 0) {
+                call_reply_error(c, PROTO_ERROR_ACTION_FAILED, "agent %s: action %s failed: %s", a->info.id,
+                                 name, text);
+                return;
+        }
+        call_reply_error(c, PROTO_ERROR_ACTION_FAILED,
+                         "agent %s answered action %s with %s (docs/agent-protocol.md)", a->info.id, name,
+                         r == -ENOENT  ? "neither \"result\" nor \"error\""
+                         : r == -ELOOP ? "a result nested too deep"
+                         : r == -E2BIG ? "a result too big"
+                                       : "a line that is not valid");
+}
+
 static void answer(Call *c, Agent *a, const AgentNotice *n)
 {
         switch (n->type) {
@@ -160,6 +232,10 @@ static void answer(Call *c, Agent *a, const AgentNotice *n)
                         call_reply_error(c, PROTO_ERROR_CONFLICT, "the agent has ended");
                 else if (c->wait == CALL_WAIT_STDIN)
                         call_reply_error(c, PROTO_ERROR_CONFLICT, "stdin is closed: the agent has ended");
+                else if (c->wait == CALL_WAIT_ACTION)
+                        call_reply_error(c, PROTO_ERROR_CONFLICT,
+                                         "agent %s ended before it answered action %s", a->info.id,
+                                         c->request.args.action.name);
                 else if (c->wait == CALL_WAIT_ENDED)
                         call_reply_agent(c, a);
                 else if (c->wait == CALL_WAIT_EXEC)
@@ -175,6 +251,10 @@ static void answer(Call *c, Agent *a, const AgentNotice *n)
         case AGENT_NOTICE_STDIN_ACK:
                 if (c->wait == CALL_WAIT_STDIN)
                         stdin_acked(c, a, n);
+                break;
+        case AGENT_NOTICE_ACTION_REPLY:
+                if (c->wait == CALL_WAIT_ACTION)
+                        action_answered(c, a, n);
                 break;
         case AGENT_NOTICE_REMOVED:
                 if (c->wait == CALL_WAIT_REMOVED)

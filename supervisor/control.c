@@ -274,11 +274,13 @@ static void call_answer_interrupted(Call *c)
                 call_dispatch(c);
                 return;
         }
-        call_reply_error(
-                c, PROTO_ERROR_INTERNAL,
-                "descartesd restarted while it performed this request, so whether it took effect is "
-                "unknown; it is not performed again: look at the agent (get) and send a new request "
-                "if needed");
+        if (c->request.op == PROTO_OP_ACTION) {
+                /* the agent's shim holds the action: the call joins it and is never delivered twice */
+                c->resumed = true;
+                call_dispatch(c);
+                return;
+        }
+        call_reply_error(c, PROTO_ERROR_INTERNAL, "%s", CALL_INTERRUPTED_MSG);
 }
 
 static int encode_error(const char *id, ProtoOp op, ProtoErrorCode code, uint64_t retry_after_ms,

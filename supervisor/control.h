@@ -26,6 +26,7 @@ typedef enum CallWait {
         CALL_WAIT_STDIN,   /* stdin: the shim's ack for `cookie` */
         CALL_WAIT_REMOVED, /* remove: the agent's cgroups are empty and gone */
         CALL_WAIT_EXEC,    /* exec: the shim's EXEC_DONE for `cookie` */
+        CALL_WAIT_ACTION,  /* action: the answer to the action `cookie` (its token) */
         _CALL_WAIT_MAX,
         _CALL_WAIT_INVALID = -EINVAL,
 } CallWait;
@@ -41,6 +42,7 @@ struct Call {
 
         CallWait wait;
         Agent *agent;          /* the agent waited on (call-wait.c) */
+        bool resumed;          /* the resend of a request the last daemon was performing (an action) */
         uint64_t cookie_first; /* CALL_WAIT_STDIN: the chunks sent, cookie_first..cookie */
         uint64_t cookie;
         uint64_t written;
@@ -65,6 +67,11 @@ struct Call {
 
 /* Sends a reply held by busy-hold.h (userdata: the Manager). */
 void control_send_held(void *userdata, const Envelope *env, const void *body, size_t size);
+
+/* The answer to the resend of a request that was being performed when the last daemon stopped. */
+#define CALL_INTERRUPTED_MSG                                                                                \
+        "descartesd restarted while it performed this request, so whether it took effect is unknown; it "   \
+        "is not performed again: look at the agent (get) and send a new request if needed"
 
 /* The ZmqSource handler of the ROUTER. */
 int control_handle_message(ZmqSource *s, zmq_msg_t *parts, size_t n_parts, void *userdata);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 #include "agent.h"
 #include "call-wait.h"
 #include "events.h"
+#include "hash-util.h"
+#include "json-writer.h"
+#include "proto-json.h"
 #include "log.h"
 #include "ops.h"
 #include "sandbox-setup.h"
@@ -376,14 +380,95 @@ static int step_remove(OpStep *s, Agent *a, const void *args)
         return 0;
 }
 
+/* The action's id on the agent's channel: the same for a resend of the same request (by the same caller, to
+ * the same agent), so that a daemon that restarted finds the action its shim holds. */
+static uint64_t action_token(const Call *c, const Agent *a)
+{
+        char key[32 + PROTO_ID_MAX + PROTO_AGENT_ID_MAX];
+        int n = snprintf(key, sizeof key, "%u/%s/%s", (unsigned)c->uid, c->request.id ?: "", a->info.id);
+
+        return fnv1a64(key, n > 0 ? MIN((size_t)n, sizeof key - 1) : 0);
+}
+
+/* {"id": TOKEN, "name": NAME, "params": {...}}: one line for the agent (docs/agent-protocol.md). */
+static int action_line(uint64_t token, const ProtoActionArgs *args, char **ret, size_t *ret_size)
+{
+        _cleanup_free_ char *params = NULL, *buf = NULL;
+        char id[17];
+        size_t size = 0;
+        JsonWriter w;
+        FILE *f;
+        int r;
+
+        if (args->params.data) {
+                r = proto_value_to_json(&args->params, &params);
+                if (r < 0)
+                        return r;
+        }
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        (void)snprintf(id, sizeof id, "%016" PRIx64, token);
+        json_writer_init(&w, f);
+        json_writer_object_begin(&w);
+        json_writer_kv_string(&w, "id", id);
+        json_writer_kv_string(&w, "name", args->name);
+        json_writer_key(&w, "params");
+        json_writer_raw(&w, params ?: "{}");
+        json_writer_object_end(&w);
+        r = ferror(f) ? -ENOMEM : 0;
+        if (fclose(f) != 0 || r < 0)
+                return -ENOMEM;
+        *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 static int step_action(OpStep *s, Agent *a, const void *v)
 {
         const ProtoActionArgs *args = v;
+        uint64_t timeout_ms = args->has_timeout_ms ? args->timeout_ms : PROTO_ACTION_TIMEOUT_DEFAULT_MS;
+        uint64_t token = action_token(s->call, a);
+        _cleanup_free_ char *line = NULL;
+        size_t size;
+        int r;
 
-        /* docs/protocol.md: conflict for an agent without an action channel, and no agent has one yet */
-        return op_step_fail(s, -EOPNOTSUPP, PROTO_ERROR_CONFLICT,
-                            "agent %s has no action channel: it cannot take action %s", a->info.id,
-                            args->name ?: "");
+        if (a->info.state == PROTO_STATE_STARTING || agent_state_is_ended(a->info.state))
+                return op_step_conflict(s, a, "send an action to");
+        if (a->shim.control_fd < 0 || a->shim.version == 0)
+                return op_step_fail(s, -ENOTCONN, PROTO_ERROR_CONFLICT,
+                                    "the shim of agent %s is not connected: it cannot take action %s",
+                                    a->info.id, args->name);
+        if (a->shim.version < 4)
+                return op_step_fail(s, -EOPNOTSUPP, PROTO_ERROR_CONFLICT,
+                                    "the shim of agent %s is too old for actions (shim protocol version %u, "
+                                    "actions need 4): restart the agent to use them",
+                                    a->info.id, (unsigned)a->shim.version);
+        /* answered here, at once: an agent that never opened its channel would otherwise time out */
+        if (!a->action.ready && !s->call->resumed)
+                return op_step_fail(s, -ENOTCONN, PROTO_ERROR_CONFLICT,
+                                    "agent %s has not opened its action channel (DESCARTES_ACTION_FD, "
+                                    "docs/agent-protocol.md): it cannot take action %s",
+                                    a->info.id, args->name);
+        r = action_line(token, args, &line, &size);
+        if (r < 0)
+                return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "cannot build action %s: %m", args->name);
+        if (size > SHIM_ACTION_LINE_MAX)
+                return op_step_fail(
+                        s, -EMSGSIZE, PROTO_ERROR_BAD_REQUEST,
+                        "action %s is %zu bytes as a JSON line, more than the %d an agent takes: "
+                        "send smaller params",
+                        args->name, size, SHIM_ACTION_LINE_MAX);
+        r = shim_link_send_action(a, token, (uint32_t)timeout_ms,
+                                  s->call->resumed && !s->batch ? SHIM_ACTION_RESUME : 0, line, size);
+        if (r < 0)
+                return op_step_fail(s, r, r == -EAGAIN ? PROTO_ERROR_BUSY : PROTO_ERROR_INTERNAL,
+                                    "cannot pass action %s to the shim of agent %s: %m", args->name,
+                                    a->info.id);
+        /* a batch does not wait: the answers it gets are dropped and counted as late */
+        if (!s->batch)
+                s->call->cookie = token;
+        return op_step_park(s, a, CALL_WAIT_ACTION, timeout_ms * USEC_PER_MSEC);
 }
 
 static int step_wait(OpStep *s, Agent *a, const void *v)

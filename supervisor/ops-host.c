@@ -148,11 +148,14 @@ static int op_stats(Call *c)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         }
         size_t mine = 0;
+        uint64_t actions_late = 0, actions_dropped = 0;
         for (Agent *a = m->agents; a; a = a->next)
                 if ((c->admin || a->info.owner_uid == c->uid) && a->info.state >= 0 &&
                     a->info.state < _PROTO_STATE_MAX) {
                         by_state[a->info.state]++;
                         mine++;
+                        actions_late += a->action.late;
+                        actions_dropped += a->action.shim_dropped;
                 }
         /* a tenant learns nothing of others: its own agents, and facts about the daemon itself */
         if (!c->admin) {
@@ -162,6 +165,10 @@ static int op_stats(Call *c)
                 }
                 if (r >= 0)
                         r = stat_add(s, cap, "agents_total", mine);
+                if (r >= 0)
+                        r = stat_add(s, cap, "actions.late", actions_late);
+                if (r >= 0)
+                        r = stat_add(s, cap, "actions.dropped", actions_dropped);
                 if (r >= 0)
                         r = stat_add(s, cap, "event_seq", m->next_event_seq);
                 if (r >= 0)
@@ -214,6 +221,8 @@ static int op_stats(Call *c)
                 {"events_held", event_ring_size(m->event_ring)},
                 {"event_seq", m->next_event_seq},
                 {"agents_total", m->n_agents},
+                {"actions.late", actions_late},
+                {"actions.dropped", actions_dropped},
                 {"agents_spawned", st->agents_spawned},
                 {"agents_spawn_failed", st->agents_spawn_failed},
                 {"shim_protocol_errors", st->shim_protocol_errors},

@@ -105,6 +105,22 @@ static void handle_stdin_ack(Agent *a, const ShimMsgStdinAck *ack)
                                        .result = ack->result});
 }
 
+static void handle_action_reply(Agent *a, const ShimMsg *m)
+{
+        bool taken = false;
+
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ACTION_REPLY,
+                                       .cookie = m->action_reply.token,
+                                       .result = m->action_reply.status,
+                                       .data = (const char *)m->data,
+                                       .size = m->data_size,
+                                       .taken = &taken});
+        if (!taken && m->action_reply.status == 0) {
+                a->action.late++;
+                log_agent_debug(a, "Dropped an action's answer that no request waits for (any more).");
+        }
+}
+
 static void handle_started(Agent *a, const ShimMsgStarted *s)
 {
         a->ns_pid = s->agent_pid;
@@ -234,6 +250,15 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                 if (a->shim.version >= 4)
                         tty_output(a, m.tty_output.last_seq);
                 return 0;
+        case SHIM_MSG_ACTION_STATE:
+                if (a->shim.version >= 4) {
+                        a->action.ready = m.action_state.ready != 0;
+                        a->action.shim_dropped = m.action_state.dropped;
+                }
+                return 0;
+        case SHIM_MSG_ACTION_REPLY:
+                handle_action_reply(a, &m);
+                return 0;
         case SHIM_MSG_EXITED:
                 if (m.exited.rec.magic == SHIM_EXIT_MAGIC) {
                         a->end.exit_record = m.exited.rec;
@@ -336,6 +361,7 @@ void shim_link_detach(Agent *a)
         a->shim.control_source = sd_event_source_disable_unref(a->shim.control_source);
         a->shim.control_fd = safe_close(a->shim.control_fd);
         a->shim.version = 0;
+        a->action.ready = false; /* the next connection's ACTION_STATE tells */
         a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
 }
 
@@ -346,8 +372,7 @@ static int send_packet(Agent *a, const void *buf, size_t n)
         ShimMsgHeader h;
 
         memcpy(&h, buf, sizeof h);
-        if (h.type != SHIM_MSG_STDIN && h.type != SHIM_MSG_TTY_INPUT &&
-            n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
+        if (!shim_msg_type_has_data(h.type) && n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
                 n = shim_msg_grow_for_test(grown, buf, n);
                 buf = grown;
         }
@@ -442,4 +467,26 @@ int shim_link_send_exec(Agent *a, uint64_t cookie, char *const *argv, const void
         if (stdin_size > 0)
                 memcpy(buf + off, stdin_data, stdin_size);
         return send_packet(a, buf, msg.h.size);
+}
+
+int shim_link_send_action(Agent *a, uint64_t token, uint32_t timeout_ms, uint32_t flags, const char *line,
+                          size_t size)
+{
+        _cleanup_free_ uint8_t *buf = NULL;
+        ShimMsgAction msg = {
+                .h = {.type = SHIM_MSG_ACTION, .size = (uint32_t)(sizeof msg + size)},
+                .token = token,
+                .timeout_ms = timeout_ms,
+                .flags = flags,
+        };
+
+        if (size > SHIM_ACTION_LINE_MAX)
+                return -EMSGSIZE;
+        buf = malloc(sizeof msg + size);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, &msg, sizeof msg);
+        if (size > 0)
+                memcpy(buf + sizeof msg, line, size);
+        return send_packet(a, buf, sizeof msg + size);
 }

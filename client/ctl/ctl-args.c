@@ -348,6 +348,9 @@ void ctl_args_done(CtlArgs *a)
         free(a->keygen_out);
         a->agents = strv_free(a->agents);
         a->labels = strv_free(a->labels);
+        free(a->action_name);
+        free(a->action_json);
+        a->action_params = strv_free(a->action_params);
         spawn_done(&a->spawn);
         free(a->grep);
         a->exec_argv = strv_free(a->exec_argv);

@@ -28,6 +28,8 @@ CtlExit ctl_exit_from_code(DescartesErrorCode code)
                 return CTL_EXIT_BUSY;
         case DESCARTES_ERROR_CODE_INTERNAL:
                 return CTL_EXIT_INTERNAL;
+        case DESCARTES_ERROR_CODE_ACTION_FAILED:
+                return CTL_EXIT_ACTION_FAILED;
         case _DESCARTES_ERROR_CODE_MAX:
         case _DESCARTES_ERROR_CODE_INVALID:
         default:

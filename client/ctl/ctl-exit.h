@@ -20,6 +20,7 @@ typedef enum CtlExit {
         CTL_EXIT_BAD_REQUEST = 11, /* bad_request, unsupported_version, unknown_op */
         CTL_EXIT_INTERNAL = 12,    /* the daemon's internal error, or a reply we cannot read */
         CTL_EXIT_BUSY = 13,
+        CTL_EXIT_ACTION_FAILED = 14, /* the agent's action handler answered an error */
 } CtlExit;
 
 /* The exit code for a failed library call. */

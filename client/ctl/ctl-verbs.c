@@ -18,6 +18,7 @@
         X(stdin)                                                                                            \
         X(exec)                                                                                             \
         X(attach)                                                                                           \
+        X(action)                                                                                           \
         X(logs)                                                                                             \
         X(events)                                                                                           \
         X(shutdown)                                                                                         \

@@ -96,6 +96,12 @@ typedef struct CtlArgs {
 
         bool close_stdin;
 
+        char *action_name;    /* action AGENT NAME */
+        char **action_params; /* --param "KEY=VALUE", one per key */
+        char *action_json;    /* --json */
+        bool has_action_timeout;
+        uint64_t action_timeout_ms;
+
         DescartesStream stream;
         bool has_tail;
         uint64_t tail;

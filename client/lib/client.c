@@ -72,6 +72,8 @@ int descartes_error_code_to_errno(DescartesErrorCode code)
                 return -EAGAIN;
         case PROTO_ERROR_INTERNAL:
                 return -EREMOTEIO;
+        case PROTO_ERROR_ACTION_FAILED:
+                return -ECANCELED;
         case _PROTO_ERROR_MAX:
         case _PROTO_ERROR_INVALID:
         default:

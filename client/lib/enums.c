@@ -20,6 +20,9 @@ static_assert((int)_DESCARTES_NET_MAX == (int)_PROTO_NET_MAX, "same modes");
 static_assert((int)DESCARTES_NET_HOST == (int)PROTO_NET_HOST, "same numbers");
 static_assert((int)_DESCARTES_ERROR_CODE_MAX == (int)_PROTO_ERROR_MAX, "same codes");
 static_assert((int)DESCARTES_ERROR_CODE_INTERNAL == (int)PROTO_ERROR_INTERNAL, "same numbers");
+static_assert(DESCARTES_ACTION_NAME_MAX == PROTO_ACTION_NAME_MAX &&
+                      DESCARTES_ACTION_TIMEOUT_MAX_MS == PROTO_ACTION_TIMEOUT_MAX_MS,
+              "same action bounds");
 static_assert(DESCARTES_PROTOCOL_VERSION == PROTO_VERSION, "one protocol version");
 static_assert(DESCARTES_AGENT_REF_MAX == PROTO_AGENT_REF_MAX && DESCARTES_NAME_MAX == PROTO_NAME_MAX &&
                       DESCARTES_PATH_MAX == PROTO_PATH_MAX &&

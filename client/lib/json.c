@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cleanup.h"
 #include "client-objects.h"
@@ -47,6 +48,21 @@ int descartes_msgpack_to_json(const void *data, size_t size, char **ret)
         if (!data)
                 return -EINVAL;
         return proto_value_to_json(&(ProtoValue){.data = (uint8_t *)data, .size = size}, ret);
+}
+
+int descartes_json_to_msgpack(const char *json, void **ret, size_t *ret_size)
+{
+        ProtoValue v = {};
+        int r;
+
+        if (!json || !ret || !ret_size)
+                return -EINVAL;
+        r = proto_value_from_json(json, strlen(json), NULL, &v);
+        if (r < 0)
+                return r;
+        *ret = v.data;
+        *ret_size = v.size;
+        return 0;
 }
 
 int descartes_agent_to_json(const DescartesAgent *a, char **ret)

@@ -435,7 +435,10 @@ int descartes_action(DescartesClient *c, const DescartesActionArgs *args, void *
                 return r;
         if (!req.args.action.name || !req.args.action.name[0])
                 return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL, "an action needs a name");
-        r = client_call(c, &req, req.args.action.has_timeout_ms ? ms_to_usec(req.args.action.timeout_ms) : 0,
+        /* the daemon waits up to timeout_ms for the agent; the client waits that long on top of its own */
+        r = client_call(c, &req,
+                        ms_to_usec(req.args.action.has_timeout_ms ? req.args.action.timeout_ms
+                                                                  : PROTO_ACTION_TIMEOUT_DEFAULT_MS),
                         &reply, e);
         if (r < 0)
                 return r;

@@ -40,8 +40,10 @@ int shim_agent_start(const ShimAgentConfig *c, ShimAgentStart *ret)
 {
         ChildExecFailure f = {};
         PidRef pr = PIDREF_NULL;
+        int fds[4] = {c->stdio[0], c->stdio[1], c->stdio[2], c->action_fd};
         int r;
 
+        _Static_assert(SHIM_ACTION_FD == 3, "the action channel follows stdio");
         /* The agent gets its own cgroup namespace (rooted at payload/), the shim does not: with nsdelegate a
          * shim inside a cgroup namespace could not clone into its sibling payload/. */
         ChildExec ce = {
@@ -50,8 +52,8 @@ int shim_agent_start(const ShimAgentConfig *c, ShimAgentStart *ret)
                 .path = NULL, /* argv[0] in the agent's PATH */
                 .argv = c->options->argv,
                 .envp = c->env,
-                .fds = c->stdio,
-                .n_fds = 3,
+                .fds = fds,
+                .n_fds = c->action_fd > 0 ? 4 : 3,
                 .prepare = agent_prepare,
                 .userdata = (void *)c,
         };

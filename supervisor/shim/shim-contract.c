@@ -47,6 +47,12 @@ static int msg_sizes(uint32_t type, size_t *ret_min, size_t *ret_known)
                 KNOWN(ShimMsgTtyResize, sizeof(ShimMsgTtyResize));
         case SHIM_MSG_TTY_STREAM:
                 KNOWN(ShimMsgTtyStream, sizeof(ShimMsgTtyStream));
+        case SHIM_MSG_ACTION:
+                KNOWN(ShimMsgAction, sizeof(ShimMsgAction));
+        case SHIM_MSG_ACTION_REPLY:
+                KNOWN(ShimMsgActionReply, sizeof(ShimMsgActionReply));
+        case SHIM_MSG_ACTION_STATE:
+                KNOWN(ShimMsgActionState, sizeof(ShimMsgActionState));
         default:
                 return -EOPNOTSUPP;
         }
@@ -73,11 +79,11 @@ int shim_msg_decode(const void *buf, size_t n, ShimMsg *ret)
 
         ret->type = h.type;
         ret->size = n;
-        if (h.type == SHIM_MSG_STDIN) {
-                /* the one message whose fixed part never grows: the data starts right after it */
-                memcpy(&ret->stdin, buf, sizeof ret->stdin);
-                ret->data = (const uint8_t *)buf + sizeof ret->stdin;
-                ret->data_size = n - sizeof ret->stdin;
+        if (shim_msg_type_has_data(h.type)) {
+                /* the messages whose fixed part never grows: the data starts right after it */
+                memcpy(&ret->h, buf, known);
+                ret->data = (const uint8_t *)buf + known;
+                ret->data_size = n - known;
                 return 0;
         }
         if (h.type == SHIM_MSG_EXEC || h.type == SHIM_MSG_EXEC_DONE) {
@@ -95,13 +101,6 @@ int shim_msg_decode(const void *buf, size_t n, ShimMsg *ret)
                 ret->data_size = (size_t)a;
                 ret->data2 = ret->data + a;
                 ret->data2_size = (size_t)b;
-                return 0;
-        }
-        if (h.type == SHIM_MSG_TTY_INPUT) {
-                /* likewise: its data follows a fixed part that never grows */
-                memcpy(&ret->h, buf, known);
-                ret->data = (const uint8_t *)buf + known;
-                ret->data_size = n - known;
                 return 0;
         }
         /* the fields we know, 0 for those not sent; the bytes after them are a later version's */

@@ -19,8 +19,10 @@
  *  - A message may grow only at its end. A reader takes the fields it knows, treats the ones the sender did
  *    not send as 0, and ignores the bytes after them; it refuses a packet shorter than the oldest form of
  * that message it accepts (for most messages their only form so far; SHIM_MSG_HELLO_V1_SIZE for HELLO).
- *  - STDIN, EXEC and EXEC_DONE are the exceptions: their data follows the fixed part, whose size is the
- * reader's sizeof, so that fixed part never grows. What they need later comes as a new message type.
+ *  - STDIN, TTY_INPUT, EXEC, EXEC_DONE, ACTION and ACTION_REPLY are the exceptions: their data follows the
+ * fixed part, whose size is the reader's sizeof, so that fixed part never grows. What they need later comes
+ * as a new message type. (EXEC and EXEC_DONE say the sizes of their blocks, so bytes after them may come
+ * from a later version; the data of the others, shim_msg_type_has_data(), runs to the end of the packet.)
  *  - Unknown types are ignored.
  *  - A new field or type is only relied on when the version agreed with the peer includes it: anything the
  *    peer must act upon is sent only then (appended bytes the peer may ignore are always allowed).
@@ -36,7 +38,8 @@
  * Version 1: the first release. Version 2: HELLO.min_version, WELCOME. Version 3: the options' keep_paths
  * and workspace_idmap (read from a blob of version 3 or later). Version 4: EXEC and EXEC_DONE (a command run
  * in the agent's sandbox: `exec`, health checks); a terminal for the agent (the options' tty, tty_rows,
- * tty_cols) and its messages TTY_OUTPUT, TTY_INPUT, TTY_RESIZE, TTY_STREAM.
+ * tty_cols) and its messages TTY_OUTPUT, TTY_INPUT, TTY_RESIZE, TTY_STREAM; the action channel (ACTION,
+ * ACTION_REPLY, ACTION_STATE; the shim sends ACTION_STATE after a WELCOME of version 4 or later).
  *
  * Test builds (-DSHIM_PROTOCOL_VPREV, meson's descartes-shim-vprev) speak one version less than this
  * release. Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one
@@ -80,14 +83,16 @@
 
 typedef enum ShimMsgType {
         /* shim -> daemon */
-        SHIM_MSG_HELLO = 1,        /* ShimMsgHello: on every (re)connection, first */
-        SHIM_MSG_STARTED = 2,      /* ShimMsgStarted: the agent has exec'd */
-        SHIM_MSG_SPAWN_FAILED = 3, /* ShimMsgSpawnFailed: the agent never exec'd; EXITED follows */
-        SHIM_MSG_OUTPUT = 4,       /* ShimMsgOutput: new output was logged (coalesced, at most ~10/s) */
-        SHIM_MSG_STDIN_ACK = 5,    /* ShimMsgStdinAck */
-        SHIM_MSG_EXITED = 6,       /* ShimMsgExited: the agent is gone; the shim exits right after */
-        SHIM_MSG_EXEC_DONE = 7,    /* ShimMsgExecDone + output: a command of EXEC has ended (version 4) */
-        SHIM_MSG_TTY_OUTPUT = 8,   /* ShimMsgTtyOutput: terminal output was logged, at once (version 4) */
+        SHIM_MSG_HELLO = 1,         /* ShimMsgHello: on every (re)connection, first */
+        SHIM_MSG_STARTED = 2,       /* ShimMsgStarted: the agent has exec'd */
+        SHIM_MSG_SPAWN_FAILED = 3,  /* ShimMsgSpawnFailed: the agent never exec'd; EXITED follows */
+        SHIM_MSG_OUTPUT = 4,        /* ShimMsgOutput: new output was logged (coalesced, at most ~10/s) */
+        SHIM_MSG_STDIN_ACK = 5,     /* ShimMsgStdinAck */
+        SHIM_MSG_EXITED = 6,        /* ShimMsgExited: the agent is gone; the shim exits right after */
+        SHIM_MSG_EXEC_DONE = 7,     /* ShimMsgExecDone + output: a command of EXEC has ended (version 4) */
+        SHIM_MSG_TTY_OUTPUT = 8,    /* ShimMsgTtyOutput: terminal output was logged, at once (version 4) */
+        SHIM_MSG_ACTION_STATE = 9,  /* ShimMsgActionState: the action channel changed (version 4) */
+        SHIM_MSG_ACTION_REPLY = 10, /* ShimMsgActionReply + the agent's line: an action's answer (4) */
 
         /* daemon -> shim */
         SHIM_MSG_STDIN = 100,      /* ShimMsgStdin + data */
@@ -97,7 +102,15 @@ typedef enum ShimMsgType {
         SHIM_MSG_TTY_INPUT = 104,  /* ShimMsgTtyInput + data: typed into the terminal, no ack (version 4) */
         SHIM_MSG_TTY_RESIZE = 105, /* ShimMsgTtyResize: the terminal's window size (version 4) */
         SHIM_MSG_TTY_STREAM = 106, /* ShimMsgTtyStream: send TTY_OUTPUT on this connection or not (4) */
+        SHIM_MSG_ACTION = 107,     /* ShimMsgAction + the line for the agent (version 4) */
 } ShimMsgType;
+
+/* Types whose data follows a frozen fixed part (the rules above). */
+static inline bool shim_msg_type_has_data(uint32_t type)
+{
+        return type == SHIM_MSG_STDIN || type == SHIM_MSG_TTY_INPUT || type == SHIM_MSG_ACTION ||
+               type == SHIM_MSG_ACTION_REPLY;
+}
 
 typedef struct ShimMsgHeader {
         uint32_t type;
@@ -242,6 +255,48 @@ typedef struct ShimMsgExecDone {
         uint32_t stderr_size; /* following stdout */
         /* followed by stdout_size bytes of stdout, then stderr_size bytes of stderr (fixed part frozen) */
 } ShimMsgExecDone;
+/* The action channel (docs/agent-protocol.md): the shim holds one end of a socketpair, the agent the other
+ * on fd SHIM_ACTION_FD (named in its environment, DESCARTES_ACTION_FD); one JSON object per line each way.
+ * The shim keeps the actions in flight, so that a daemon may restart between an action and its answer. */
+#define SHIM_ACTION_FD           3
+#define SHIM_ACTION_LINE_MAX     (SHIM_MSG_MAX - 64) /* bytes of one line either way, without its newline */
+#define SHIM_ACTION_INFLIGHT_MAX 256                 /* actions in flight per agent */
+#define SHIM_ACTION_DEPTH_MAX    13                  /* nesting of an agent's line (its value: 12 + 1) */
+/* An action keeps its place this long after its timeout, so that its late answer is counted (forwarded to
+ * the daemon, which no longer waits for it). */
+#define SHIM_ACTION_GRACE_MS (60 * 1000)
+/* Bytes of lines queued for an agent that does not read its channel. */
+#define SHIM_ACTION_QUEUE_MAX (1024 * 1024)
+
+/* ACTION flags. RESUME: only join the action with this token if the shim holds it, never deliver it. */
+#define SHIM_ACTION_RESUME 1u
+
+typedef struct ShimMsgAction {
+        ShimMsgHeader h;
+        uint64_t token; /* the action's id on the channel (sent to the agent as 16 hex digits) */
+        uint32_t timeout_ms;
+        uint32_t flags; /* SHIM_ACTION_* */
+        /* followed by the line for the agent (no newline), h.size - sizeof(ShimMsgAction) bytes */
+} ShimMsgAction;
+
+typedef struct ShimMsgActionReply {
+        ShimMsgHeader h;
+        uint64_t token;
+        /* 0: the agent answered, its line follows; else -errno, nothing follows: -ENOTCONN the agent has
+         * not opened its channel, -EPIPE it closed it, -EBUSY SHIM_ACTION_INFLIGHT_MAX in flight, -EAGAIN
+         * the agent does not read its channel, -EMSGSIZE the line is too long, -ENOENT (SHIM_ACTION_RESUME)
+         * the shim holds no such action */
+        int32_t status;
+        uint32_t reserved;
+} ShimMsgActionReply;
+
+typedef struct ShimMsgActionState {
+        ShimMsgHeader h;
+        uint32_t ready; /* 1: the agent opened its channel ({"ready":true}) and has not closed it */
+        uint32_t reserved;
+        uint64_t dropped; /* the agent's lines the shim dropped: malformed, over a bound, answering no action
+                           * in flight, or held for a daemon that never asked for them */
+} ShimMsgActionState;
 
 /* The terminal (ShimOptions.tty, version 4): the shim holds the pty's master; the agent's stdin, stdout and
  * stderr are its slave, its controlling terminal. What the agent writes is logged as stdout, as pipe output
@@ -324,8 +379,12 @@ typedef struct ShimMsg {
                 ShimMsgTtyInput tty_input;
                 ShimMsgTtyResize tty_resize;
                 ShimMsgTtyStream tty_stream;
+                ShimMsgAction action;
+                ShimMsgActionReply action_reply;
+                ShimMsgActionState action_state;
         };
-        /* STDIN, TTY_INPUT: its data; EXEC: the argv block; EXEC_DONE: stdout (in the packet) */
+        /* STDIN, TTY_INPUT, ACTION, ACTION_REPLY: its data; EXEC: the argv block; EXEC_DONE: stdout (in the
+         * packet) */
         const uint8_t *data;
         size_t data_size;
         const uint8_t *data2; /* EXEC: stdin; EXEC_DONE: stderr */
@@ -407,8 +466,8 @@ int shim_options_export(const ShimOptions *o, int *ret_fd);
 int shim_options_read_fd(int fd, ShimOptions *ret);
 
 #if SHIM_MSG_TEST_TAIL > 0
-/* Test builds: msg (n bytes, not STDIN) copied to buf, at least n + SHIM_MSG_TEST_TAIL bytes, with a field
- * from the future appended; returns the new size. */
+/* Test builds: msg (n bytes, not of shim_msg_type_has_data()) copied to buf, at least n + SHIM_MSG_TEST_TAIL
+ * bytes, with a field from the future appended; returns the new size. */
 static inline size_t shim_msg_grow_for_test(uint8_t *buf, const void *msg, size_t n)
 {
         ShimMsgHeader h;
@@ -430,4 +489,7 @@ _Static_assert(sizeof(ShimMsgExec) + SHIM_EXEC_ARGV_MAX + SHIM_EXEC_STDIN_MAX <=
 _Static_assert(sizeof(ShimMsgExecDone) + 2 * SHIM_EXEC_OUTPUT_MAX <= SHIM_MSG_MAX, "EXEC_DONE fits");
 _Static_assert(sizeof(ShimMsgTtyInput) == 16,
                "the fixed part of TTY_INPUT is frozen: its data starts at byte 16");
+_Static_assert(sizeof(ShimMsgAction) == 24,
+               "the fixed part of ACTION is frozen: its data starts at byte 24");
+_Static_assert(sizeof(ShimMsgActionReply) == 24, "the fixed part of ACTION_REPLY is frozen");
 _Static_assert(SHIM_MSG_HELLO_V1_SIZE == 40, "version 1 shims send a HELLO of 40 bytes");

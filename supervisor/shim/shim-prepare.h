@@ -13,7 +13,8 @@ typedef struct ShimAgentConfig {
         const char *cwd;            /* absolute */
         char *const *env;           /* the agent's environment (SHIM_FD_ENV), for its execve only */
         int stdio[3];               /* fds that become the agent's 0, 1, 2 */
-        const SeccompBpf *filter;   /* mapped by shim_prepare_namespace(), NULL: none */
+        int action_fd; /* becomes the agent's SHIM_ACTION_FD; 0: none (the shim's fd 0 is /dev/null) */
+        const SeccompBpf *filter; /* mapped by shim_prepare_namespace(), NULL: none */
 } ShimAgentConfig;
 
 /* Loopback, the mount view, the hostname, and the seccomp filter mapped into *ret_filter (NULL without one).

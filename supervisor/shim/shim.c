@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mount-view.h"
 #include "output-log.h"
+#include "shim-action.h"
 #include "shim-agent.h"
 #include "shim-contract.h"
 #include "shim-exec.h"
@@ -97,7 +98,8 @@ typedef struct Shim {
 
         /* with a terminal (ShimOptions.tty): out_fd[0] is its master, stdin_fd a dup of it */
         int tty_master;
-        bool tty_stream; /* the daemon on conn_fd asked for TTY_OUTPUT */
+        bool tty_stream;    /* the daemon on conn_fd asked for TTY_OUTPUT */
+        ShimAction *action; /* the agent's action channel */
 } Shim;
 
 /* Everything we act upon comes from the options memfd, checked by its decoder; the command line is for `ps`
@@ -166,8 +168,10 @@ static int shim_send(Shim *s, const void *msg, size_t n, bool critical)
 {
 #if SHIM_MSG_TEST_TAIL > 0
         uint8_t grown[256];
+        ShimMsgHeader h;
 
-        if (n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
+        memcpy(&h, msg, sizeof h);
+        if (!shim_msg_type_has_data(h.type) && n + SHIM_MSG_TEST_TAIL <= sizeof grown) {
                 n = shim_msg_grow_for_test(grown, msg, n);
                 msg = grown;
         }
@@ -199,6 +203,15 @@ static int shim_send(Shim *s, const void *msg, size_t n, bool critical)
                 shim_drop_connection(s);
                 return r;
         }
+}
+
+/* The action channel's messages: its state may wait for the next tick, answers wait (bounded) for room. */
+static int shim_action_send(void *userdata, const void *msg, size_t n)
+{
+        ShimMsgHeader h;
+
+        memcpy(&h, msg, sizeof h);
+        return shim_send(userdata, msg, n, h.type != SHIM_MSG_ACTION_STATE);
 }
 
 static void shim_send_hello(Shim *s)
@@ -402,6 +415,8 @@ static void shim_handle_welcome(Shim *s, const ShimMsgWelcome *w)
         }
         s->daemon_version = w->version;
         log_debug("Speaking shim protocol version %" PRIu32 " with the daemon.", w->version);
+        if (s->action)
+                shim_action_welcome(s->action, w->version);
 }
 
 static void shim_exec_send(void *userdata, const void *msg, size_t n)
@@ -469,6 +484,11 @@ static void shim_handle_message(Shim *s, const uint8_t *buf, size_t n)
         case SHIM_MSG_TTY_STREAM:
                 s->tty_stream = m.tty_stream.on == 1;
                 break;
+        case SHIM_MSG_ACTION:
+                /* version 4: a daemon that agreed on less sends none */
+                if (s->daemon_version >= 4 && s->action)
+                        shim_action_handle(s->action, &m.action, m.data, m.data_size);
+                break;
         case SHIM_MSG_SIGNAL:
                 if (m.signal.signal <= 0 || m.signal.signal >= _NSIG) {
                         log_debug("Ignoring invalid signal %" PRIi32 ".", m.signal.signal);
@@ -528,6 +548,8 @@ static void shim_handle_accept(Shim *s)
         s->conn_fd = fd;
         s->daemon_version = 1;
         s->tty_stream = false; /* a new daemon asks for it when a client attaches */
+        if (s->action)
+                shim_action_reconnected(s->action);
         log_debug("Control connection from pid %d.", (int)cred.pid);
         shim_send_hello(s);
 }
@@ -638,6 +660,7 @@ static _noreturn_ void shim_finish(Shim *s)
         exit_record_set_status(&rec, s->agent_status);
         shim_send_exited(s, &rec);
         s->log = output_log_writer_free(s->log);
+        s->action = shim_action_free(s->action);
         shim_stdin_free_queue(s);
         /* As PID 1 our exit makes the kernel SIGKILL whatever is left in the namespace. */
         _exit(EXIT_SUCCESS);
@@ -731,6 +754,9 @@ static int shim_start_agent(Shim *s)
 {
         _cleanup_close_pair_ int out[2] = {-EBADF, -EBADF}, err[2] = {-EBADF, -EBADF},
                                  in[2] = {-EBADF, -EBADF};
+        _cleanup_close_ int action_fd = -EBADF;
+        _cleanup_free_ char **env = NULL;
+        ShimActionSink sink = {.send = shim_action_send, .userdata = s};
         ShimAgentStart st;
         int r;
 
@@ -759,14 +785,19 @@ static int shim_start_agent(Shim *s)
                 if (in[0] < 0)
                         r = -errno;
         }
+        if (r >= 0)
+                r = shim_action_new(&sink, &s->action, &action_fd);
+        if (r >= 0)
+                r = shim_action_env(agent_env, &env);
         if (r < 0)
                 shim_fail_start(s, SHIM_STAGE_STDIO, -r, -1);
 
         ShimAgentConfig c = {
                 .options = &arg_options,
                 .cwd = arg_cwd,
-                .env = agent_env,
+                .env = env,
                 .stdio = {in[0], arg_options.tty ? in[0] : out[1], arg_options.tty ? in[0] : err[1]},
+                .action_fd = action_fd,
                 .filter = s->filter,
         };
         r = shim_agent_start(&c, &st);
@@ -774,6 +805,9 @@ static int shim_start_agent(Shim *s)
                 shim_fail_start(s, st.stage, st.error, st.status);
         s->agent_config = c;
         s->agent_config.stdio[0] = s->agent_config.stdio[1] = s->agent_config.stdio[2] = -EBADF;
+        /* a command of EXEC gets no action channel: the agent's own environment, without its fd's name */
+        s->agent_config.env = agent_env;
+        s->agent_config.action_fd = 0;
         s->agent_pidfd = st.pidfd;
 
         s->started_ns = now_ns(CLOCK_REALTIME);
@@ -789,14 +823,24 @@ static int shim_start_agent(Shim *s)
 static _noreturn_ void shim_run(Shim *s)
 {
         for (;;) {
-                struct pollfd p[6 + 2 * SHIM_EXEC_MAX];
-                int n = 0, i_sig, i_conn = -1, i_listen = -1, i_out[2] = {-1, -1}, i_in = -1, timeout, t;
+                struct pollfd p[7 + 2 * SHIM_EXEC_MAX];
+                int n = 0, i_sig, i_conn = -1, i_listen = -1, i_out[2] = {-1, -1}, i_in = -1, i_action = -1,
+                    timeout, t, fd;
                 size_t n_exec;
+                short events;
 
                 timeout = shim_output_notice_timeout(s);
                 t = shim_exec_timeout(&s->execs);
                 if (t >= 0 && (timeout < 0 || t < timeout))
                         timeout = t;
+                t = shim_action_tick(s->action);
+                if (t >= 0 && (timeout < 0 || t < timeout))
+                        timeout = t;
+                fd = shim_action_poll_fd(s->action, &events);
+                if (fd >= 0) {
+                        i_action = n;
+                        p[n++] = (struct pollfd){.fd = fd, .events = events};
+                }
                 i_sig = n;
                 p[n++] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
                 for (unsigned i = 0; i < 2; i++)
@@ -840,6 +884,8 @@ static _noreturn_ void shim_run(Shim *s)
                         shim_handle_control(s);
                 if (i_listen >= 0 && p[i_listen].revents)
                         shim_handle_accept(s);
+                if (i_action >= 0 && p[i_action].revents)
+                        shim_action_io(s->action, p[i_action].revents);
         }
 }
 

@@ -24,6 +24,8 @@ from dconf import (W, F32, F64, Raw, Pairs, Ext, enc, dec_one, Client, Run, STAT
                    KINDS, CODES, MIB, Reply, req_bytes, run_tenant, tenant_args, tenant_session, ck, desc, nest)
 import json  # noqa: E402
 import re  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -638,7 +640,7 @@ def sec5_spawn(controllers):
     ws = os.path.join(D.tmpdir, "ws-" + name)
     os.mkdir(ws, 0o755)
     args = {"argv": [SH, "-c", "id -u; id -G; pwd; echo HOME=$HOME; env | sort; sleep 1000"],
-            "env": {"PATH": "/usr/bin:/bin", "ZZ_CONFORM": "1"}, "workspace": ws, "name": name,
+            "env": {"PATH": "/usr/bin:/bin", "ZZ_CONFORM": "1", "DESCARTES_ACTION_FD": "99"}, "workspace": ws, "name": name,
             "labels": {"team": "infra"}, "timeout_ms": 3600000}
     r = spawn(args)
     ck(S, "the example spawn (workspace, name, labels, env, timeout_ms) is ok", r is not None and r.ok, desc(r))
@@ -672,7 +674,8 @@ def sec5_spawn(controllers):
         ck(S, "HOME is WORKSPACE/.home", f"HOME={ws}/.home" in lines, t)
         envs = {l.split("=", 1)[0] for l in lines[4:] if "=" in l}
         extra = envs - {"PATH", "ZZ_CONFORM", "HOME", "PWD", "SHLVL", "_", "OLDPWD"}
-        ck(S, "env is the agent's whole environment (nothing inherited from the daemon)", not extra,
+        ck(S, "env is the agent's whole environment (nothing inherited from the daemon) and the action channel's "
+           "DESCARTES_ACTION_FD=3", extra == {"DESCARTES_ACTION_FD"} and "DESCARTES_ACTION_FD=3" in lines,
            f"extra variables: {sorted(extra)}")
         r = spawn({"argv": SLEEP, "name": name})
         ck(S, "a name already taken: conflict", err_is(r, "conflict"), desc(r))
@@ -1024,22 +1027,194 @@ def sec5_output():
     guard(S, "output")
 
 
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples")
+
+
+def example_argv(name):
+    """An example agent of examples/, its text passed in argv (the agent's view need not show the tree)."""
+    with open(os.path.join(EXAMPLES, name)) as f:
+        text = f.read()
+    return ["python3", "-c", text] if name.endswith(".py") else ["/bin/bash", "-c", text]
+
+
+# An agent that writes junk on its action channel before it answers properly: the shim drops and counts the
+# junk, neither it nor the daemon stalls, and the real answers still get through.
+HOSTILE_ACTION_AGENT = r"""
+import json, os, socket, sys
+c = socket.socket(fileno=int(os.environ["DESCARTES_ACTION_FD"]))
+c.sendall(b'{"ready":true}\n')
+junk = [b"not json", b'{"id":"0000000000000001","result":1}', b"[" * 100000, b'{"id":' + b"[" * 40 + b"]" * 40 + b"}",
+        b"x" * 200000, b'{"id":"zz","result":1}', b"\x00\xff", b'{"id":"aaaaaaaaaaaaaaaa","id":"b"}', b"{}",
+        b'{"ready":true,"result":' + b"[" * 14 + b"]" * 14 + b"}"]
+for j in junk:
+    c.sendall(j + b"\n")
+c.sendall(b"y" * 1000000 + b"\n" + b"z" * 10)  # an overlong line, then a partial one ended by the next
+c.sendall(b"\n")
+print("junk sent", flush=True)
+for line in c.makefile("rb"):
+    req = json.loads(line)
+    if req["name"] == "twice":
+        for _ in range(2):
+            c.sendall((json.dumps({"id": req["id"], "result": "first"}) + "\n").encode())
+    elif req["name"] == "neither":
+        c.sendall((json.dumps({"id": req["id"], "other": 1}) + "\n").encode())
+    elif req["name"] == "deep":
+        v = 0
+        for _ in range(int(req["params"]["levels"])):
+            v = [v]
+        c.sendall((json.dumps({"id": req["id"], "result": v}) + "\n").encode())
+    else:
+        c.sendall((json.dumps({"id": req["id"], "result": "ok"}) + "\n").encode())
+"""
+
+
+def action_ready(ref, timeout=15):
+    """Waits until the agent has opened its action channel: `echo` stops being a conflict."""
+    deadline = time.monotonic() + timeout
+    r = None
+    while time.monotonic() < deadline:
+        r = C.req("action", {"agent": ref, "name": "echo", "params": {"probe": 1}}, timeout=10)
+        if r is None or not err_is(r, "conflict"):
+            return r
+        time.sleep(0.05)
+    return r
+
+
+def stat(name):
+    r = C.req("stats")
+    return r.data.get(name) if r is not None and r.ok else None
+
+
 def sec5_action():
     S = S5("action")
     a = spawn_ok(SLEEP)
     r = C.req("action", {"agent": a["id"], "name": "checkpoint", "params": {"path": "/tmp/x"}, "timeout_ms": 500},
               timeout=10)
-    ck(S, "an agent without an action channel: conflict", err_is(r, "conflict"), desc(r))
+    ck(S, "an agent without an action channel: conflict (answered at once, not a timeout)", err_is(r, "conflict"),
+       desc(r))
     for label, bad in (("name over 64 bytes", {"name": "n" * 65}), ("name empty", {"name": ""}),
                        ("params not a map", {"name": "x", "params": [1]}),
                        ("params over 1 MiB", {"name": "x", "params": {"b": b"\0" * (MIB + 10)}}),
+                       ("timeout_ms over 10 minutes", {"name": "x", "timeout_ms": 600001}),
                        ("name missing", {})):
         args = {"agent": a["id"]}
         args.update(bad)
         r = C.req("action", args, timeout=10)
         ck(S8 if "over" in label else S, f"action {label}: bad_request", err_is(r, "bad_request"), desc(r))
+
+    # the Python example agent (examples/action-agent.py)
+    py = spawn_ok(example_argv("action-agent.py"), name="act-py-" + uuid.uuid4().hex[:6])
+    r = action_ready(py["id"])
+    ck(S, "python example agent: echo round trip returns its params", r is not None and r.ok
+       and r.data.get("result") == {"probe": 1}, desc(r))
+    r = C.req("action", {"agent": py["id"], "name": "add", "params": {"a": 2, "b": 40}}, timeout=10)
+    ck(S, "action result is the agent's value (add: 42)", r is not None and r.ok and r.data.get("result") == 42,
+       desc(r))
+    r = C.req("action", {"agent": py["id"], "name": "fail", "params": {"why": "no-disk"}}, timeout=10)
+    ck(S, "the agent's error: action_failed naming its code and message", err_is(r, "action_failed")
+       and "E_FAIL" in r.msg and "no-disk" in r.msg, desc(r))
+    # 100 in flight to one agent, each answered with its own params
+    rids = {C.send("action", {"agent": py["id"], "name": "echo", "params": {"n": i}}): i for i in range(100)}
+    got = {rid: C.wait(rid, 30) for rid in rids}
+    bad = [(i, desc(got[rid])) for rid, i in rids.items()
+           if got[rid] is None or not got[rid].ok or got[rid].data.get("result") != {"n": i}]
+    ck(S, "100 actions in flight to one agent: all answered, each matched to its own request", not bad, bad[:3])
+    # no answer: timeout; a late answer is dropped and counted (stats actions.late)
+    r = C.req("action", {"agent": py["id"], "name": "ignore", "timeout_ms": 200}, timeout=10)
+    ck(S, "an agent that never answers: timeout", err_is(r, "timeout"), desc(r))
+    late = stat("actions.late")
+    r = C.req("action", {"agent": py["id"], "name": "sleep", "params": {"ms": 600}, "timeout_ms": 100},
+              timeout=10)
+    ck(S, "an answer after timeout_ms: timeout", err_is(r, "timeout"), desc(r))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and stat("actions.late") == late:
+        time.sleep(0.05)
+    ck(S5("stats"), "a late answer is dropped and counted in stats actions.late",
+       is_int(late) and stat("actions.late") == late + 1, (late, stat("actions.late")))
+    if os.environ.get("DESCARTESCTL"):
+        def ctl(*args):
+            p = subprocess.run([os.environ["DESCARTESCTL"], "-H", D.control, "action"] + list(args),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+        rc, out, err = ctl(py["id"], "echo", "--param", "k=v", "--json", '{"n": [1, 2]}', "--timeout", "5s")
+        ck(S, "descartesctl action: prints the result as JSON (--param and --json merged), exit 0",
+           rc == 0 and json.loads(out or "null") == {"k": "v", "n": [1, 2]}, (rc, out, err))
+        rc, out, err = ctl(py["id"], "fail", "-p", "why=full")
+        ck(S, "descartesctl action: the agent's error exits 14 with its message", rc == 14 and "E_FAIL" in err
+           and "full" in err, (rc, out, err))
+        rc, out, err = ctl(a["id"], "echo")
+        ck(S, "descartesctl action: an agent without the channel exits 6 (conflict) with a clear message",
+           rc == 6 and "action channel" in err, (rc, out, err))
+    r = C.req("batch", {"op": "action", "agents": [py["id"]], "args": {"name": "echo", "params": {"b": 1}}})
+    ck(S5("batch"), "batch action: delivered, ok", r is not None and r.ok and r.data.get("ok_count") == 1, desc(r))
+    C.req("kill", {"agent": py["id"]})
     C.req("kill", {"agent": a["id"]})
+
+    # a hostile agent: junk on the channel is dropped and counted; nothing stalls
+    dropped = stat("actions.dropped")
+    ho = spawn_ok(["python3", "-c", HOSTILE_ACTION_AGENT], name="act-ho-" + uuid.uuid4().hex[:6])
+    wait_output(ho["id"], "junk sent", 15)
+    r = action_ready(ho["id"])
+    ck(S, "hostile agent: after its junk lines an action is still answered", r is not None and r.ok
+       and r.data.get("result") == "ok", desc(r))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (stat("actions.dropped") or 0) < (dropped or 0) + 12:
+        time.sleep(0.05)
+    ck(S5("stats"), "hostile agent: every junk line is dropped and counted in stats actions.dropped (12)",
+       is_int(dropped) and stat("actions.dropped") == dropped + 12, (dropped, stat("actions.dropped")))
+    r = C.req("action", {"agent": ho["id"], "name": "twice"}, timeout=10)
+    ck(S, "hostile agent: an action answered twice gets the first answer", r is not None and r.ok
+       and r.data.get("result") == "first", desc(r))
+    r = C.req("action", {"agent": ho["id"], "name": "neither"}, timeout=10)
+    ck(S, "hostile agent: an answer with neither result nor error: action_failed", err_is(r, "action_failed"),
+       desc(r))
+    r = C.req("action", {"agent": ho["id"], "name": "deep", "params": {"levels": 12}}, timeout=10)
+    ck(S8, "an agent's result of 12 levels is answered", r is not None and r.ok, desc(r))
+    r = C.req("action", {"agent": ho["id"], "name": "deep", "params": {"levels": 13}, "timeout_ms": 500},
+              timeout=10)
+    ck(S8, "an agent's result of 13 levels is dropped by its shim (the action times out)", err_is(r, "timeout"),
+       desc(r))
+    C.req("kill", {"agent": ho["id"]})
+    r = C.req("action", {"agent": py["id"], "name": "echo"}, timeout=10)
+    ck(S, "an agent that has ended: conflict", err_is(r, "conflict"), desc(r))
+
+    # the shell example agent (examples/action-agent.sh)
+    sh = spawn_ok(example_argv("action-agent.sh"), name="act-sh-" + uuid.uuid4().hex[:6])
+    r = action_ready(sh["id"])
+    ck(S, "shell example agent: echo round trip returns its params", r is not None and r.ok
+       and r.data.get("result") == {"probe": 1}, desc(r))
+    r = C.req("action", {"agent": sh["id"], "name": "ping"}, timeout=10)
+    ck(S, "shell example agent: ping", r is not None and r.ok and isinstance(r.data.get("result"), dict)
+       and r.data["result"].get("pong") is True, desc(r))
+    C.req("kill", {"agent": sh["id"]})
     guard(S, "action")
+
+
+def sec5_action_restart():
+    """After sec2_ttl_finish: a kill -9 loses the remembered replies of reads."""
+    S = S5("action")
+    py = spawn_ok(example_argv("action-agent.py"), name="act-rs-" + uuid.uuid4().hex[:6])
+    r = action_ready(py["id"])
+    ck(S, "python example agent ready for the restart test", r is not None and r.ok, desc(r))
+    # across a daemon restart: the shim holds the action; the client's resend (same id) gets the answer
+    rid = C.send("action", {"agent": py["id"], "name": "sleep", "params": {"ms": 1500}, "timeout_ms": 30000})
+    time.sleep(0.3)
+    D.kill(signal.SIGKILL)
+    D.start()
+    C.reopen()
+    r = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        r = C.req("action", {"agent": py["id"], "name": "sleep", "params": {"ms": 1500}, "timeout_ms": 30000},
+                  rid=rid, timeout=30)
+        if r is not None:
+            break
+    ck(S, "an action across a daemon restart (kill -9): the resend with the same id gets the agent's answer",
+       r is not None and r.ok and r.data.get("result") == {"slept_ms": 1500}, desc(r))
+    r = C.req("action", {"agent": py["id"], "name": "add", "params": {"a": 1, "b": 1}}, timeout=10)
+    ck(S, "after the restart the channel still works", r is not None and r.ok and r.data.get("result") == 2, desc(r))
+    C.req("kill", {"agent": py["id"]})
+    guard(S, "action across a restart")
 
 
 def sec5_batch():
@@ -1517,8 +1692,8 @@ def tenant_main(role, control, t):
         keys = set(r.data) if r is not None and r.ok and isinstance(r.data, dict) else None
         ck(S5("stats"), "tenant: stats holds only its own agents' counts, event_seq, uptime_s and its denied "
            "attempts", keys is not None and all(k.startswith("agents.") or k in (
-               "agents_total", "event_seq", "uptime_s", "denied.permission_denied", "denied.not_found",
-               "denied.rate_limited") for k in keys), desc(r))
+               "agents_total", "actions.late", "actions.dropped", "event_seq", "uptime_s",
+               "denied.permission_denied", "denied.not_found", "denied.rate_limited") for k in keys), desc(r))
         ck(S5("stats"), "tenant: its own denied attempts are counted (shutdown: permission_denied; "
            "root's agents: not_found)", keys is not None and r.data.get("denied.permission_denied", 0) >= 1
            and r.data.get("denied.not_found", 0) >= 16, desc(r))
@@ -1682,6 +1857,7 @@ def main():
         r = C.raw_once(enc({"v": 2, "id": "v2b", "op": "health", "args": {"new_required": 1}}))
         ck(S9, "v: 2 is answered with unsupported_version", err_is(r, "unsupported_version"), desc(r))
         sec2_ttl_finish()
+        sec5_action_restart()
         bad = C.envelope_bad
         ck(S2R, f"every reply received ({C.replies_seen}) is a valid envelope with a known code", not bad, bad[:5])
         sec5_shutdown_and_restart()

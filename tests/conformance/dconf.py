@@ -53,7 +53,8 @@ REASONS = ["completed", "signaled", "oom_killed", "pids_limit", "timed_out", "st
            "spawn_failed"]
 KINDS = ["status_changed", "output", "error", "exited", "heartbeat", "limit_hit"]
 CODES = ["bad_request", "unsupported_version", "unknown_op", "not_found", "conflict", "limit_exceeded",
-         "unenforceable", "permission_denied", "spawn_failed", "timeout", "busy", "internal"]
+         "unenforceable", "permission_denied", "spawn_failed", "timeout", "busy", "internal",
+         "action_failed"]
 OPS = ["health", "list", "get", "pause", "resume", "kill", "remove", "spawn", "stop", "signal", "stdin",
        "output", "action", "batch", "events", "stats", "shutdown", "wait", "tenants", "subscribe",
        "unsubscribe", "exec", "attach", "attach_input", "attach_resize", "detach"]

@@ -260,14 +260,15 @@ static void test_longer_options(void **state)
         expect_no_protocol_errors(t);
 }
 
-/* A shim of the previous version (a v3 shim, from before exec) under this release's daemon: the agent runs
- * and is controlled as before, and exec answers conflict saying why, never a hang. */
+/* A shim of the previous version (a v3 shim, from before exec and actions) under this release's daemon: the
+ * agent runs and is controlled as before, and exec and action answer conflict saying why, never a hang. */
 static void test_exec_refused_by_older_shim(void **state)
 {
         ITest *t = *state;
         const char *const echo_argv[] = {"sh", "-c", ECHO_SHELL, NULL};
         const char *const exec_argv[] = {"true", NULL};
         ProtoExecArgs x = {.argv = (char **)exec_argv, .n_argv = 1};
+        ProtoActionArgs a = {.name = (char *)"checkpoint"};
         _cleanup_free_ char *echo = NULL;
         ProtoAgentInfo info = {};
         DescartesError err;
@@ -280,6 +281,11 @@ static void test_exec_refused_by_older_shim(void **state)
         assert_int_equal(err.code, DESCARTES_ERROR_CODE_CONFLICT);
         if (!strstr(err.message, "too old"))
                 fail_msg("exec with an older shim: \"%s\" does not say the shim is too old", err.message);
+        a.agent = echo;
+        assert_int_equal(wire_action(t->c, &a, NULL, &err), -EBUSY);
+        assert_int_equal(err.code, DESCARTES_ERROR_CODE_CONFLICT);
+        if (!strstr(err.message, "too old for actions"))
+                fail_msg("action with an older shim: \"%s\" does not say the shim is too old", err.message);
         expect_running(t, echo);
         feed(t, echo, "two\n", true);
         itest_wait_final(t, echo, 10000, &info);

@@ -174,6 +174,7 @@ static void test_exit_codes(void **state)
                 {DESCARTES_ERROR_CODE_TIMEOUT, CTL_EXIT_TIMEOUT},
                 {DESCARTES_ERROR_CODE_BUSY, CTL_EXIT_BUSY},
                 {DESCARTES_ERROR_CODE_INTERNAL, CTL_EXIT_INTERNAL},
+                {DESCARTES_ERROR_CODE_ACTION_FAILED, CTL_EXIT_ACTION_FAILED},
         };
         DescartesError e;
 

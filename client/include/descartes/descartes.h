@@ -79,16 +79,18 @@ extern "C" {
 /* The protocol version this library speaks, and the bounds of protocol v1 a caller may check before
  * sending (docs/protocol.md, section 8). */
 #define DESCARTES_PROTOCOL_VERSION        1
-#define DESCARTES_AGENT_REF_MAX           128           /* an agent id, NAME or TENANT/NAME */
-#define DESCARTES_NAME_MAX                64            /* agent names */
-#define DESCARTES_PATH_MAX                4096          /* cwd, workspace */
-#define DESCARTES_SHORT_STRING_MAX        256           /* policy, user */
-#define DESCARTES_ERROR_MSG_MAX           1024          /* the daemon's error message */
-#define DESCARTES_ARGV_MAX                4096          /* argv entries */
-#define DESCARTES_ENV_MAX                 4096          /* env pairs */
-#define DESCARTES_ENV_KEY_MAX             1024          /* bytes of an env key */
-#define DESCARTES_ENV_BYTES_MAX           (1024 * 1024) /* sum of env key and value lengths */
-#define DESCARTES_LABELS_MAX              64            /* label pairs */
+#define DESCARTES_AGENT_REF_MAX           128              /* an agent id, NAME or TENANT/NAME */
+#define DESCARTES_NAME_MAX                64               /* agent names */
+#define DESCARTES_ACTION_NAME_MAX         64               /* action names */
+#define DESCARTES_ACTION_TIMEOUT_MAX_MS   (10 * 60 * 1000) /* action timeout_ms */
+#define DESCARTES_PATH_MAX                4096             /* cwd, workspace */
+#define DESCARTES_SHORT_STRING_MAX        256              /* policy, user */
+#define DESCARTES_ERROR_MSG_MAX           1024             /* the daemon's error message */
+#define DESCARTES_ARGV_MAX                4096             /* argv entries */
+#define DESCARTES_ENV_MAX                 4096             /* env pairs */
+#define DESCARTES_ENV_KEY_MAX             1024             /* bytes of an env key */
+#define DESCARTES_ENV_BYTES_MAX           (1024 * 1024)    /* sum of env key and value lengths */
+#define DESCARTES_LABELS_MAX              64               /* label pairs */
 #define DESCARTES_LABEL_KEY_MAX           128
 #define DESCARTES_LABEL_VALUE_MAX         1024
 #define DESCARTES_STDIN_DATA_MAX          (1024 * 1024) /* bytes per stdin call */
@@ -213,6 +215,7 @@ typedef enum DescartesErrorCode {
         DESCARTES_ERROR_CODE_TIMEOUT,
         DESCARTES_ERROR_CODE_BUSY,
         DESCARTES_ERROR_CODE_INTERNAL,
+        DESCARTES_ERROR_CODE_ACTION_FAILED, /* the agent's action handler answered an error */
         _DESCARTES_ERROR_CODE_MAX,
         _DESCARTES_ERROR_CODE_INVALID = -EINVAL,
 } DescartesErrorCode;
@@ -456,6 +459,9 @@ int descartes_exec_to_json(const DescartesExec *x, char **ret);
  * strings, invalid UTF-8 replaced by U+FFFD; non-string map keys are rendered as their JSON text. -EINVAL
  * when data is NULL or not exactly one valid msgpack object. */
 int descartes_msgpack_to_json(const void *data, size_t size, char **ret);
+/* The other way: one JSON value (at most 12 levels deep, 1 MiB as msgpack) as msgpack in *ret (free() it),
+ * e.g. action params. -EBADMSG for text that is not one JSON value, -ELOOP too deep, -E2BIG too big. */
+int descartes_json_to_msgpack(const char *json, void **ret, size_t *ret_size);
 
 /* ---- client ---- */
 
