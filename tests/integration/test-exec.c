@@ -85,7 +85,8 @@ static char *out_text(const ProtoBytes *b)
         return s;
 }
 
-/* The agent's facts and exec's are the same, line by line (the fds line: exec has its own three). */
+/* The agent's facts and exec's are the same, line by line, but the fds line: the agent also has its action
+ * channel (fd 3, docs/agent-protocol.md), which a command of exec does not get. */
 static void test_same_sandbox(void **state)
 {
         ITest *t = *state;
@@ -110,7 +111,10 @@ static void test_same_sandbox(void **state)
         assert_int_equal(n_mine, n_theirs);
         for (size_t i = 0; i < n_theirs; i++) {
                 fprintf(stderr, "agent: %s\nexec:  %s\n", theirs[i], mine[i]);
-                assert_string_equal(mine[i], theirs[i]);
+                if (startswith(theirs[i], "fds "))
+                        assert_string_equal(theirs[i], "fds 5");
+                else
+                        assert_string_equal(mine[i], theirs[i]);
         }
         /* and what they are: a filter loaded once, no_new_privs, no capability, not root, 0 1 2 and the
          * one ls reads (no fd of the shim leaked) */
