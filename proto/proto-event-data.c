@@ -47,10 +47,23 @@ static const ProtoField limit_hit_data_fields[] = {
 static const ProtoType limit_hit_data_type =
         PROTO_TYPE("limit_hit_data", ProtoLimitHitData, limit_hit_data_fields);
 
+static const ProtoField health_changed_data_fields[] = {
+        PROTO_ROW(ProtoHealthChangedData, health, "health", ENUM, .flags = PROTO_F_REQUIRED,
+                  .enum_names = &proto_health_names),
+        PROTO_OPT(ProtoHealthChangedData, previous, has_previous, "previous", ENUM,
+                  .enum_names = &proto_health_names),
+        PROTO_ROW(ProtoHealthChangedData, reason, "reason", STR, .min = 1, .max = PROTO_HEALTH_REASON_MAX),
+};
+static const ProtoType health_changed_data_type =
+        PROTO_TYPE("health_changed_data", ProtoHealthChangedData, health_changed_data_fields);
+
 static const ProtoType *const event_data_types[_PROTO_EVENT_KIND_MAX] = {
-        [PROTO_EVENT_OUTPUT] = &output_data_type,       [PROTO_EVENT_ERROR] = &error_data_type,
-        [PROTO_EVENT_EXITED] = &exited_data_type,       [PROTO_EVENT_HEARTBEAT] = &heartbeat_data_type,
+        [PROTO_EVENT_OUTPUT] = &output_data_type,
+        [PROTO_EVENT_ERROR] = &error_data_type,
+        [PROTO_EVENT_EXITED] = &exited_data_type,
+        [PROTO_EVENT_HEARTBEAT] = &heartbeat_data_type,
         [PROTO_EVENT_LIMIT_HIT] = &limit_hit_data_type,
+        [PROTO_EVENT_HEALTH_CHANGED] = &health_changed_data_type,
 };
 
 static const ProtoType *data_type(ProtoEventKind kind)

@@ -63,6 +63,16 @@
 #define PROTO_EXEC_TIMEOUT_MAX_MS     (3600 * 1000)
 #define PROTO_EXEC_CONCURRENT_MAX     8 /* commands running at once in one agent */
 
+/* health checks */
+#define PROTO_HEALTH_INTERVAL_DEFAULT_MS 30000
+#define PROTO_HEALTH_INTERVAL_MIN_MS     100
+#define PROTO_HEALTH_TIMEOUT_DEFAULT_MS  5000
+#define PROTO_HEALTH_RETRIES_DEFAULT     3
+#define PROTO_HEALTH_RETRIES_MAX         100
+#define PROTO_HEALTH_IDLE_MIN_MS         100
+#define PROTO_HEALTH_OUTPUT_MAX          4096 /* health_last.output */
+#define PROTO_HEALTH_REASON_MAX          256
+
 #define PROTO_BATCH_AGENTS_MAX 4096  /* batch.agents entries, and batch.results entries */
 #define PROTO_AGENTS_MAX       16384 /* agents in a list reply, and the bound on list.limit */
 #define PROTO_EVENTS_MAX       10000 /* events in an events reply, and the bound on events.limit */

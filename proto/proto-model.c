@@ -83,6 +83,10 @@ int proto_agent_info_copy(const ProtoAgentInfo *i, ProtoAgentInfo *ret)
         c.labels = (ProtoStrMap){};
         c.argv = NULL;
         c.n_argv = 0;
+        c.health_check.cmd = NULL;
+        c.health_check.n_cmd = 0;
+        c.health_last.reason = NULL;
+        c.health_last.output = (ProtoBytes){};
 
         r = strdup_opt(i->id, &c.id);
         if (r < 0)
@@ -103,6 +107,22 @@ int proto_agent_info_copy(const ProtoAgentInfo *i, ProtoAgentInfo *ret)
                 if (r < 0)
                         return r;
                 c.n_argv = strv_length(c.argv);
+        }
+        if (i->health_check.cmd) {
+                r = strv_copy(i->health_check.cmd, &c.health_check.cmd);
+                if (r < 0)
+                        return r;
+                c.health_check.n_cmd = strv_length(c.health_check.cmd);
+        }
+        r = strdup_opt(i->health_last.reason, &c.health_last.reason);
+        if (r < 0)
+                return r;
+        if (i->health_last.output.data) {
+                c.health_last.output.data = malloc(i->health_last.output.size + 1);
+                if (!c.health_last.output.data)
+                        return -ENOMEM;
+                memcpy(c.health_last.output.data, i->health_last.output.data, i->health_last.output.size);
+                c.health_last.output.size = i->health_last.output.size;
         }
         *ret = c;
         c = (ProtoAgentInfo){};

@@ -169,6 +169,8 @@ static const ProtoField spawn_args_fields[] = {
         PROTO_ROW(ProtoSpawnArgs, tty, "tty", BOOL, .flags = OMIT, .check = check_tty),
         PROTO_OPT(ProtoSpawnArgs, backend, has_backend, "backend", OBJECT, .type = &backend_ref_type,
                   .flags = PROTO_F_CHECK_ENCODE, .check = check_argv_or_backend),
+        PROTO_OPT(ProtoSpawnArgs, health_check, has_health_check, "health_check", OBJECT,
+                  .type = &proto_health_check_type),
 };
 static const ProtoType spawn_args_type = PROTO_TYPE("spawn_args", ProtoSpawnArgs, spawn_args_fields);
 

@@ -136,7 +136,8 @@ void proto_json_write_fields(JsonWriter *w, const ProtoType *t, const void *obj)
 /* ---- the tables (proto-types.c, proto-ops.c) ---- */
 
 extern const ProtoEnumNames proto_state_names, proto_reason_names, proto_event_kind_names,
-        proto_stream_names, proto_output_mode_names, proto_net_names, proto_error_code_names;
+        proto_stream_names, proto_output_mode_names, proto_net_names, proto_error_code_names,
+        proto_health_names, proto_on_unhealthy_names;
 
 extern const ProtoType proto_empty_type, proto_limits_type, proto_usage_type, proto_agent_info_type,
-        proto_event_type, proto_selector_type;
+        proto_event_type, proto_selector_type, proto_health_check_type;

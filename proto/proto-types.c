@@ -3,6 +3,7 @@
  * event, the selector. The tables of each op's args and result are with its registry row (proto-ops.c). */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto-type.h"
 #include "string-table.h"
@@ -37,6 +38,7 @@ static const char *const proto_event_kind_table[_PROTO_EVENT_KIND_MAX] = {
         [PROTO_EVENT_EXITED] = "exited",
         [PROTO_EVENT_HEARTBEAT] = "heartbeat",
         [PROTO_EVENT_LIMIT_HIT] = "limit_hit",
+        [PROTO_EVENT_HEALTH_CHANGED] = "health_changed",
 };
 DEFINE_STRING_TABLE(proto_event_kind, ProtoEventKind, _PROTO_EVENT_KIND_MAX, _PROTO_EVENT_KIND_INVALID)
 const ProtoEnumNames proto_event_kind_names = {proto_event_kind_table, _PROTO_EVENT_KIND_MAX};
@@ -62,6 +64,23 @@ static const char *const proto_net_table[_PROTO_NET_MAX] = {
 };
 DEFINE_STRING_TABLE(proto_net, ProtoNet, _PROTO_NET_MAX, _PROTO_NET_INVALID)
 const ProtoEnumNames proto_net_names = {proto_net_table, _PROTO_NET_MAX};
+
+static const char *const proto_health_table[_PROTO_HEALTH_MAX] = {
+        [PROTO_HEALTH_STARTING] = "starting",
+        [PROTO_HEALTH_HEALTHY] = "healthy",
+        [PROTO_HEALTH_UNHEALTHY] = "unhealthy",
+};
+DEFINE_STRING_TABLE(proto_health, ProtoHealth, _PROTO_HEALTH_MAX, _PROTO_HEALTH_INVALID)
+const ProtoEnumNames proto_health_names = {proto_health_table, _PROTO_HEALTH_MAX};
+
+static const char *const proto_on_unhealthy_table[_PROTO_ON_UNHEALTHY_MAX] = {
+        [PROTO_ON_UNHEALTHY_NONE] = "none",
+        [PROTO_ON_UNHEALTHY_STOP] = "stop",
+        [PROTO_ON_UNHEALTHY_KILL] = "kill",
+};
+DEFINE_STRING_TABLE(proto_on_unhealthy, ProtoOnUnhealthy, _PROTO_ON_UNHEALTHY_MAX,
+                    _PROTO_ON_UNHEALTHY_INVALID)
+const ProtoEnumNames proto_on_unhealthy_names = {proto_on_unhealthy_table, _PROTO_ON_UNHEALTHY_MAX};
 
 /* ---- building blocks ---- */
 
@@ -92,6 +111,53 @@ const ProtoType proto_usage_type = PROTO_TYPE("usage", ProtoUsage, usage_fields)
         .max = PROTO_LABELS_MAX, .max_len = PROTO_LABEL_KEY_MAX, .max_value = PROTO_LABEL_VALUE_MAX,        \
         .max_total = SIZE_MAX
 
+static int check_health_check(const void *obj, const char *mapname, ProtoError *e)
+{
+        const ProtoHealthCheck *h = obj;
+        size_t total = 0;
+
+        if (h->n_cmd == 0 && !h->has_idle_timeout_ms)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: a cmd or an idle_timeout_ms is needed", mapname);
+        if (h->n_cmd > 0 && h->cmd[0][0] == 0)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s.cmd: cmd[0] is empty", mapname);
+        for (size_t i = 0; i < h->n_cmd; i++)
+                total += strlen(h->cmd[i]) + 1;
+        if (total > PROTO_EXEC_ARGV_BYTES_MAX)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s.cmd: %zu bytes with their NULs exceed %d", mapname, total,
+                                       PROTO_EXEC_ARGV_BYTES_MAX);
+        return 0;
+}
+
+static const ProtoField health_check_fields[] = {
+        PROTO_ROW(ProtoHealthCheck, cmd, "cmd", STRV, .flags = PROTO_F_OMIT_EMPTY,
+                  .aux = offsetof(ProtoHealthCheck, n_cmd), .max = PROTO_EXEC_ARGV_MAX,
+                  .max_len = PROTO_EXEC_ARGV_BYTES_MAX, .max_total = PROTO_EXEC_ARGV_BYTES_MAX),
+        PROTO_OPT(ProtoHealthCheck, interval_ms, has_interval_ms, "interval_ms", U64,
+                  .min = PROTO_HEALTH_INTERVAL_MIN_MS, .max = PROTO_DURATION_MS_MAX),
+        PROTO_OPT(ProtoHealthCheck, timeout_ms, has_timeout_ms, "timeout_ms", U64, .min = 1,
+                  .max = PROTO_EXEC_TIMEOUT_MAX_MS),
+        PROTO_OPT(ProtoHealthCheck, retries, has_retries, "retries", U64, .min = 1,
+                  .max = PROTO_HEALTH_RETRIES_MAX),
+        PROTO_OPT(ProtoHealthCheck, idle_timeout_ms, has_idle_timeout_ms, "idle_timeout_ms", U64,
+                  .min = PROTO_HEALTH_IDLE_MIN_MS, .max = PROTO_DURATION_MS_MAX),
+        PROTO_OPT(ProtoHealthCheck, on_unhealthy, has_on_unhealthy, "on_unhealthy", ENUM,
+                  .enum_names = &proto_on_unhealthy_names, .check = check_health_check),
+};
+const ProtoType proto_health_check_type = PROTO_TYPE("health_check", ProtoHealthCheck, health_check_fields);
+
+static const ProtoField health_last_fields[] = {
+        PROTO_ROW(ProtoHealthLast, ts_ns, "ts_ns", U64, .flags = PROTO_F_REQUIRED, .max = UINT64_MAX),
+        PROTO_OPT(ProtoHealthLast, exit_code, has_exit_code, "exit_code", INT, .smin = 0, .smax = 255),
+        PROTO_ROW(ProtoHealthLast, timed_out, "timed_out", BOOL,
+                  .flags = PROTO_F_OMIT_EMPTY | PROTO_F_JSON_OMIT),
+        PROTO_ROW(ProtoHealthLast, output, "output", BIN, .max = PROTO_HEALTH_OUTPUT_MAX),
+        PROTO_ROW(ProtoHealthLast, failures, "failures", U64, .flags = PROTO_F_REQUIRED, .max = UINT64_MAX),
+        PROTO_ROW(ProtoHealthLast, reason, "reason", STR, .min = 1, .max = PROTO_HEALTH_REASON_MAX),
+};
+static const ProtoType health_last_type = PROTO_TYPE("health_last", ProtoHealthLast, health_last_fields);
+
 /* INFO */
 static const ProtoField agent_info_fields[] = {
         PROTO_ROW(ProtoAgentInfo, id, "id", STR, .flags = PROTO_F_REQUIRED, .min = 1,
@@ -121,6 +187,12 @@ static const ProtoField agent_info_fields[] = {
         PROTO_OPT(ProtoAgentInfo, uid, has_uid, "uid", U32, .max = UINT32_MAX),
         PROTO_OPT(ProtoAgentInfo, gid, has_gid, "gid", U32, .max = UINT32_MAX),
         PROTO_ROW(ProtoAgentInfo, tty, "tty", BOOL, .flags = PROTO_F_OMIT_EMPTY | PROTO_F_JSON_OMIT),
+        PROTO_OPT(ProtoAgentInfo, health_check, has_health_check, "health_check", OBJECT,
+                  .type = &proto_health_check_type, .flags = PROTO_F_JSON_OMIT),
+        PROTO_OPT(ProtoAgentInfo, health, has_health, "health", ENUM, .enum_names = &proto_health_names,
+                  .flags = PROTO_F_JSON_OMIT),
+        PROTO_OPT(ProtoAgentInfo, health_last, has_health_last, "health_last", OBJECT,
+                  .type = &health_last_type, .flags = PROTO_F_JSON_OMIT),
 };
 const ProtoType proto_agent_info_type = PROTO_TYPE("agent_info", ProtoAgentInfo, agent_info_fields);
 

@@ -90,6 +90,7 @@ typedef enum ProtoEventKind {
         PROTO_EVENT_EXITED,
         PROTO_EVENT_HEARTBEAT,
         PROTO_EVENT_LIMIT_HIT,
+        PROTO_EVENT_HEALTH_CHANGED,
         _PROTO_EVENT_KIND_MAX,
         _PROTO_EVENT_KIND_INVALID = -EINVAL,
 } ProtoEventKind;
@@ -116,6 +117,24 @@ typedef enum ProtoNet {
         _PROTO_NET_INVALID = -EINVAL,
 } ProtoNet;
 
+/* An agent's health (INFO.health), with a health check. */
+typedef enum ProtoHealth {
+        PROTO_HEALTH_STARTING,  /* no verdict yet */
+        PROTO_HEALTH_HEALTHY,   /* its last check passed (and it is not idle) */
+        PROTO_HEALTH_UNHEALTHY, /* its check failed `retries` times in a row, or it is idle */
+        _PROTO_HEALTH_MAX,
+        _PROTO_HEALTH_INVALID = -EINVAL,
+} ProtoHealth;
+
+/* What the daemon does to an agent that turns unhealthy. */
+typedef enum ProtoOnUnhealthy {
+        PROTO_ON_UNHEALTHY_NONE,
+        PROTO_ON_UNHEALTHY_STOP,
+        PROTO_ON_UNHEALTHY_KILL,
+        _PROTO_ON_UNHEALTHY_MAX,
+        _PROTO_ON_UNHEALTHY_INVALID = -EINVAL,
+} ProtoOnUnhealthy;
+
 const char *proto_op_to_string(ProtoOp op);
 ProtoOp proto_op_from_string(const char *s);
 const char *proto_state_to_string(ProtoState s);
@@ -130,6 +149,10 @@ const char *proto_output_mode_to_string(ProtoOutputMode m);
 ProtoOutputMode proto_output_mode_from_string(const char *s);
 const char *proto_net_to_string(ProtoNet n);
 ProtoNet proto_net_from_string(const char *s);
+const char *proto_health_to_string(ProtoHealth h);
+ProtoHealth proto_health_from_string(const char *s);
+const char *proto_on_unhealthy_to_string(ProtoOnUnhealthy o);
+ProtoOnUnhealthy proto_on_unhealthy_from_string(const char *s);
 
 /* Signal numbers on the wire are ints; requests may also name them: "TERM", "SIGTERM" (case-insensitive).
  * Returns 1.._NSIG-1 or -EINVAL. */
@@ -210,6 +233,35 @@ typedef struct ProtoUsage {
         uint64_t pids_current;
 } ProtoUsage;
 
+/* A health check (spawn.health_check, INFO.health_check): a command run as `exec` every interval, and/or
+ * the idle rule (no output for idle_timeout_ms). The daemon fills the defaults into INFO's copy. */
+typedef struct ProtoHealthCheck {
+        char **cmd; /* optional, as exec's argv */
+        size_t n_cmd;
+        bool has_interval_ms;
+        uint64_t interval_ms; /* default PROTO_HEALTH_INTERVAL_DEFAULT_MS */
+        bool has_timeout_ms;
+        uint64_t timeout_ms; /* of one check; default PROTO_HEALTH_TIMEOUT_DEFAULT_MS */
+        bool has_retries;
+        uint64_t
+                retries; /* failures in a row that make it unhealthy; default PROTO_HEALTH_RETRIES_DEFAULT */
+        bool has_idle_timeout_ms;
+        uint64_t idle_timeout_ms; /* no output for this long: unhealthy */
+        bool has_on_unhealthy;
+        ProtoOnUnhealthy on_unhealthy; /* default none */
+} ProtoHealthCheck;
+
+/* The last health verdict's grounds (INFO.health_last). */
+typedef struct ProtoHealthLast {
+        uint64_t ts_ns; /* when the last check ended (or the idle rule fired) */
+        bool has_exit_code;
+        int exit_code;
+        bool timed_out;
+        ProtoBytes output; /* the check's stdout then stderr, at most PROTO_HEALTH_OUTPUT_MAX bytes */
+        uint64_t failures; /* checks failed in a row */
+        char *reason;      /* why it is unhealthy, when it is */
+} ProtoHealthLast;
+
 /* INFO */
 typedef struct ProtoAgentInfo {
         char *id;   /* required: UUID */
@@ -242,7 +294,13 @@ typedef struct ProtoAgentInfo {
         uint32_t uid;
         bool has_gid;
         uint32_t gid;
-        bool tty; /* spawned with a terminal (spawn's tty): `attach` joins it */
+        bool tty;              /* spawned with a terminal (spawn's tty): `attach` joins it */
+        bool has_health_check; /* the agent has a health check: its settings */
+        ProtoHealthCheck health_check;
+        bool has_health;
+        ProtoHealth health;
+        bool has_health_last;
+        ProtoHealthLast health_last;
 } ProtoAgentInfo;
 
 typedef struct ProtoEvent {
@@ -300,12 +358,20 @@ typedef struct ProtoLimitHitData { /* limit_hit */
         uint64_t count;
 } ProtoLimitHitData;
 
+typedef struct ProtoHealthChangedData { /* health_changed */
+        ProtoHealth health;
+        bool has_previous;
+        ProtoHealth previous;
+        char *reason; /* optional: why it is unhealthy */
+} ProtoHealthChangedData;
+
 typedef union ProtoEventData {
         ProtoOutputData output;
         ProtoErrorData error;
         ProtoExitedData exited;
         ProtoHeartbeatData heartbeat;
         ProtoLimitHitData limit_hit;
+        ProtoHealthChangedData health_changed;
 } ProtoEventData;
 
 /* The data of an event of `kind` as a ProtoValue (-EINVAL for a kind without data, -E2BIG past
@@ -359,6 +425,8 @@ typedef struct ProtoSpawnArgs {
         bool has_backend;
         ProtoBackendRef backend; /* argv or backend: the daemon makes argv from it */
         bool tty; /* a pseudo-terminal held by the shim as the agent's stdio (excludes stdin) */
+        bool has_health_check;
+        ProtoHealthCheck health_check; /* a cmd or an idle_timeout_ms at least */
 } ProtoSpawnArgs;
 
 typedef struct ProtoStopArgs {

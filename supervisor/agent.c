@@ -14,6 +14,7 @@
 #include "agent-log.h"
 #include "agent-cgroup.h"
 #include "agent-record.h"
+#include "agent-health.h"
 #include "agent.h"
 #include "attachment.h"
 #include "events.h"
@@ -81,6 +82,7 @@ Agent *agent_free(Agent *a)
         sd_event_source_disable_unref(a->timers.runtime_timer);
         sd_event_source_disable_unref(a->timers.output_timer);
         sd_event_source_disable_unref(a->timers.retention_timer);
+        agent_health_stop(a);
         limit_watch_free(a->kernel.limit_watch);
         pidref_done(&a->shim.pid);
         cgroup_handle_free(a->kernel.cg);
@@ -509,6 +511,7 @@ void agent_finalize(Agent *a)
 
         if (agent_state_is_ended(a->info.state))
                 return;
+        agent_health_stop(a);
         read_exit_record(a);
         rec = a->end.have_exit_record ? &a->end.exit_record : NULL;
         if (rec && rec->spawn_failed && !a->end.spawn_failed) {

@@ -56,6 +56,17 @@ struct Agent {
                 uint64_t stop_deadline_usec;      /* CLOCK_MONOTONIC end of a stop's grace, 0: none */
         } timers;
 
+        /* Its health check (agent-health.c): the settings and verdict are in info. */
+        struct {
+                sd_event_source *check_timer; /* the next check */
+                sd_event_source *idle_timer;  /* idle_timeout_ms after the last output */
+                uint64_t cookie;              /* of the check running, 0: none */
+                uint64_t sent_usec;           /* CLOCK_MONOTONIC, when it was sent */
+                uint64_t last_output_usec;    /* CLOCK_MONOTONIC */
+                bool idle;                    /* the idle rule holds it unhealthy */
+                bool acted;                   /* on_unhealthy was done */
+        } health;
+
         /* The kernel's side of it: its cgroup and the state directory the shim writes (agent-cgroup.c,
          * agent-spawn.c, adopt.c). */
         struct {

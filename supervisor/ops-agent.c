@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent-health.h"
 #include "agent-log.h"
 #include "agent-cgroup.h"
 #include "backend.h"
@@ -122,6 +123,10 @@ static int op_spawn(Call *c)
         }
         a->info.n_argv = args->n_argv;
         a->info.tty = args->tty;
+        if (args->has_health_check && agent_health_init(a, &args->health_check) < 0) {
+                agent_free(a);
+                return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
+        }
         for (size_t i = 0; i < args->labels.n_pairs; i++)
                 if (proto_str_map_add(&a->info.labels, args->labels.pairs[i].key,
                                       args->labels.pairs[i].value) < 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "adopt.h"
+#include "agent-health.h"
 #include "agent-log.h"
 #include "agent.h"
 #include "attachment.h"
@@ -84,6 +85,7 @@ static void handle_output(Agent *a, const ShimMsgOutput *o)
         a->output.dropped_bytes = o->dropped_bytes;
         /* covers a TTY_OUTPUT the shim could not send */
         tty_output(a, o->last_seq);
+        agent_health_output(a);
 
         if (now >= a->output.last_publish_usec + OUTPUT_EVENT_INTERVAL_USEC) {
                 publish_output(a);
@@ -132,6 +134,7 @@ static void handle_started(Agent *a, const ShimMsgStarted *s)
         log_agent_info(a, "Running (pid %d in its namespace, %llu us after the request).", a->ns_pid,
                        (unsigned long long)a->info.spawn_us);
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STARTED});
+        agent_health_start(a);
 }
 
 static void handle_spawn_failed(Agent *a, const ShimMsgSpawnFailed *f)
@@ -210,6 +213,9 @@ static void handle_hello(Agent *a, const ShimMsgHello *msg, size_t n)
         if (msg->state != SHIM_STATE_STARTING)
                 a->stdin_open = msg->stdin_open;
         adopt_hello(a, msg);
+        /* a re-adopted agent's checks resume (a no-op while it starts or once they run) */
+        if (a->info.state != PROTO_STATE_STARTING)
+                agent_health_start(a);
 }
 
 static int handle_packet(Agent *a, const void *buf, size_t n)
@@ -242,6 +248,8 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                 handle_stdin_ack(a, &m.stdin_ack);
                 return 0;
         case SHIM_MSG_EXEC_DONE:
+                if (agent_health_exec_done(a, &m))
+                        return 0;
                 agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_EXEC_DONE,
                                                .cookie = m.exec_done.cookie,
                                                .exec_done = &m});

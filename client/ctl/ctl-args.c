@@ -335,6 +335,7 @@ static void spawn_done(CtlSpawn *s)
         free(s->task);
         free(s->model);
         free(s->system_prompt);
+        free(s->health_cmd);
 }
 
 void ctl_args_done(CtlArgs *a)

@@ -156,8 +156,8 @@ void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns)
                 ctl_format_relative(descartes_agent_get_created_ns(a), now_ns, buf, sizeof buf);
                 w_created = MAX(w_created, (int)strlen(buf));
         }
-        fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, "ID", w_name, "NAME", w_state,
-                "STATE", w_reason, "REASON/EXIT", w_created, "CREATED", "COMMAND");
+        fprintf(f, "%-*s  %-*s  %-*s  %-9s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, "ID", w_name, "NAME",
+                w_state, "STATE", "HEALTH", w_reason, "REASON/EXIT", w_created, "CREATED", "COMMAND");
         for (size_t i = 0; i < n; i++) {
                 const DescartesAgent *a = descartes_agent_list_get(l, i);
                 char reason[128], created[64], command[CTL_COMMAND_WIDTH + 8];
@@ -166,10 +166,15 @@ void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns)
                 ctl_sanitize(reason);
                 ctl_format_relative(descartes_agent_get_created_ns(a), now_ns, created, sizeof created);
                 ctl_format_command(descartes_agent_get_argv(a), CTL_COMMAND_WIDTH, command, sizeof command);
-                fprintf(f, "%-*.*s  %-*s  %-*s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, CTL_SHORT_ID_LEN,
+                DescartesAgentHealth health;
+                const char *h = descartes_agent_get_health(a, &health)
+                                        ? descartes_agent_health_to_string(health)
+                                        : NULL;
+
+                fprintf(f, "%-*.*s  %-*s  %-*s  %-9s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, CTL_SHORT_ID_LEN,
                         descartes_agent_get_id(a) ?: "-", w_name, descartes_agent_get_name(a) ?: "-",
-                        w_state, state_string(descartes_agent_get_state(a)), w_reason, reason, w_created,
-                        created, command);
+                        w_state, state_string(descartes_agent_get_state(a)), h ?: "-", w_reason, reason,
+                        w_created, created, command);
         }
 }
 
@@ -198,6 +203,18 @@ void ctl_print_inspect(FILE *f, const DescartesAgent *a)
         }
         if (descartes_agent_get_exit_code(a, &i))
                 fprintf(f, "%-16s%d\n", "exit_code:", i);
+        {
+                DescartesAgentHealth health;
+
+                if (descartes_agent_get_health(a, &health)) {
+                        const char *why = descartes_agent_get_health_reason(a);
+                        fprintf(f, "%-16s%s%s%s\n", "health:", descartes_agent_health_to_string(health),
+                                why ? ": " : "", why ?: "");
+                        if (descartes_agent_get_health_exit_code(a, &i))
+                                fprintf(f, "%-16s%d (%" PRIu64 " failed in a row)\n", "health_check:", i,
+                                        descartes_agent_get_health_failures(a));
+                }
+        }
         if (descartes_agent_get_signal(a, &i))
                 fprintf(f, "%-16s%d (%s)\n", "signal:", i,
                         i > 0 && i < _NSIG && sigabbrev_np(i) ? sigabbrev_np(i) : "?");

@@ -58,6 +58,17 @@ typedef struct CtlSpawn {
         char *model;
         char *system_prompt;
         bool tty;
+        char *health_cmd; /* run as sh -c HEALTH_CMD */
+        bool has_health_interval_ms;
+        uint64_t health_interval_ms;
+        bool has_health_timeout_ms;
+        uint64_t health_timeout_ms;
+        bool has_health_retries;
+        uint64_t health_retries;
+        bool has_idle_timeout_ms;
+        uint64_t idle_timeout_ms;
+        bool has_on_unhealthy;
+        DescartesOnUnhealthy on_unhealthy;
 } CtlSpawn;
 
 /* The parsed command line: global options, then the values verbs' options set (named by option, so that

@@ -220,7 +220,70 @@ static int option_spawn_detach_keys(CtlArgs *a, const char *arg, CtlParse *p)
         return ctl_set_string(&a->detach_keys, arg, p);
 }
 
+static int option_health_cmd(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        if (strlen(arg) == 0 || strlen(arg) + 12 > DESCARTES_EXEC_ARGV_BYTES_MAX)
+                return ctl_fail(p, -EINVAL, "--health-cmd: a command of 1 to %d bytes",
+                                DESCARTES_EXEC_ARGV_BYTES_MAX - 12);
+        return ctl_set_string(&a->spawn.health_cmd, arg, p);
+}
+
+static int option_duration(const char *opt, bool *has, uint64_t *field, uint64_t min, const char *arg,
+                           CtlParse *p)
+{
+        int r = ctl_parse_duration_ms(opt, arg, field, p);
+
+        if (r < 0)
+                return r;
+        if (*field < min)
+                return ctl_fail(p, -EINVAL, "%s: at least %llu ms", opt, (unsigned long long)min);
+        *has = true;
+        return 0;
+}
+
+static int option_health_interval(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        return option_duration("--health-interval", &a->spawn.has_health_interval_ms,
+                               &a->spawn.health_interval_ms, 100, arg, p);
+}
+
+static int option_health_timeout(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        return option_duration("--health-timeout", &a->spawn.has_health_timeout_ms,
+                               &a->spawn.health_timeout_ms, 1, arg, p);
+}
+
+static int option_idle_timeout(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        return option_duration("--idle-timeout", &a->spawn.has_idle_timeout_ms, &a->spawn.idle_timeout_ms,
+                               100, arg, p);
+}
+
+static int option_health_retries(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        if (ctl_parse_u64(arg, &a->spawn.health_retries) < 0 || a->spawn.health_retries == 0 ||
+            a->spawn.health_retries > 100)
+                return ctl_fail(p, -EINVAL, "--health-retries: \"%s\" is not a number from 1 to 100", arg);
+        a->spawn.has_health_retries = true;
+        return 0;
+}
+
+static int option_on_unhealthy(CtlArgs *a, const char *arg, CtlParse *p)
+{
+        if (descartes_on_unhealthy_from_string(arg) < 0)
+                return ctl_fail(p, -EINVAL, "--on-unhealthy: \"%s\" is not stop, kill or none", arg);
+        a->spawn.has_on_unhealthy = true;
+        a->spawn.on_unhealthy = descartes_on_unhealthy_from_string(arg);
+        return 0;
+}
+
 static const CtlOption options[] = {
+        {"health-cmd", 0, true, option_health_cmd},
+        {"health-interval", 0, true, option_health_interval},
+        {"health-timeout", 0, true, option_health_timeout},
+        {"health-retries", 0, true, option_health_retries},
+        {"idle-timeout", 0, true, option_idle_timeout},
+        {"on-unhealthy", 0, true, option_on_unhealthy},
         {"name", 0, true, option_name},
         {"label", 0, true, option_label},
         {"env", 0, true, option_env},
@@ -319,6 +382,12 @@ static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
                         "spawn: --wait and --attach (or -it) exclude each other (--attach waits too)");
         if (a->detach_keys && !(a->spawn.tty && a->attach))
                 return ctl_fail(p, -EINVAL, "spawn: --detach-keys goes with -it (a terminal to join)");
+        if (!a->spawn.health_cmd && !a->spawn.has_idle_timeout_ms &&
+            (a->spawn.has_health_interval_ms || a->spawn.has_health_timeout_ms ||
+             a->spawn.has_health_retries || a->spawn.has_on_unhealthy))
+                return ctl_fail(p, -EINVAL,
+                                "spawn: the --health-* options and --on-unhealthy need --health-cmd "
+                                "or --idle-timeout");
         if (a->spawn.backend)
                 return spawn_environment(a, p);
         if (n_args == 0)
@@ -372,6 +441,18 @@ static int run(Ctl *c)
         args.model = s->model;
         args.system_prompt = s->system_prompt;
         args.tty = s->tty;
+        const char *const health_argv[] = {"/bin/sh", "-c", s->health_cmd, NULL};
+        args.health_cmd = s->health_cmd ? health_argv : NULL;
+        args.has_health_interval_ms = s->has_health_interval_ms;
+        args.health_interval_ms = s->health_interval_ms;
+        args.has_health_timeout_ms = s->has_health_timeout_ms;
+        args.health_timeout_ms = s->health_timeout_ms;
+        args.has_health_retries = s->has_health_retries;
+        args.health_retries = s->health_retries;
+        args.has_idle_timeout_ms = s->has_idle_timeout_ms;
+        args.idle_timeout_ms = s->idle_timeout_ms;
+        args.has_on_unhealthy = s->has_on_unhealthy;
+        args.on_unhealthy = s->on_unhealthy;
 
         if (s->tty && a->attach) {
                 /* -it: the session's end or detach decides the exit code; the id goes to stderr, as the
@@ -468,7 +549,15 @@ const CtlVerb ctl_verbs_spawn[] = {
                         "  --model MODEL        the backend's {model}\n"
                         "  --system-prompt TEXT the backend's {system_prompt}\n"
                         "  --system-prompt-file FILE\n"
-                        "                       the same, read from FILE\n",
+                        "                       the same, read from FILE\n"
+                        "  --health-cmd CMD     a health check: CMD run by /bin/sh -c inside the agent's\n"
+                        "                       sandbox (as exec) every interval; exit 0 is healthy\n"
+                        "  --health-interval D  between checks (default 30s)\n"
+                        "  --health-timeout D   a check running longer fails (default 5s)\n"
+                        "  --health-retries N   failed checks in a row that make it unhealthy (default 3)\n"
+                        "  --idle-timeout D     an agent that writes no output for D is unhealthy\n"
+                        "  --on-unhealthy stop|kill|none  what to do with an unhealthy agent (default "
+                        "none)\n",
                 .options = options,
                 .own_timeout = true,
                 .stop_at_args = true,

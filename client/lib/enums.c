@@ -11,7 +11,11 @@ static_assert((int)DESCARTES_STATE_FAILED == (int)PROTO_STATE_FAILED, "Descartes
 static_assert((int)_DESCARTES_REASON_MAX == (int)_PROTO_REASON_MAX, "DescartesReason mirrors ProtoReason");
 static_assert((int)DESCARTES_REASON_SPAWN_FAILED == (int)PROTO_REASON_SPAWN_FAILED, "same numbers");
 static_assert((int)_DESCARTES_EVENT_KIND_MAX == (int)_PROTO_EVENT_KIND_MAX, "same kinds");
-static_assert((int)DESCARTES_EVENT_LIMIT_HIT == (int)PROTO_EVENT_LIMIT_HIT, "same numbers");
+static_assert((int)DESCARTES_EVENT_HEALTH_CHANGED == (int)PROTO_EVENT_HEALTH_CHANGED, "same numbers");
+static_assert((int)_DESCARTES_AGENT_HEALTH_MAX == (int)_PROTO_HEALTH_MAX, "same health");
+static_assert((int)DESCARTES_AGENT_HEALTH_UNHEALTHY == (int)PROTO_HEALTH_UNHEALTHY, "same numbers");
+static_assert((int)_DESCARTES_ON_UNHEALTHY_MAX == (int)_PROTO_ON_UNHEALTHY_MAX, "same actions");
+static_assert((int)DESCARTES_ON_UNHEALTHY_KILL == (int)PROTO_ON_UNHEALTHY_KILL, "same numbers");
 static_assert((int)_DESCARTES_STREAM_MAX == (int)_PROTO_STREAM_MAX, "same streams");
 static_assert((int)DESCARTES_STREAM_BOTH == (int)PROTO_STREAM_BOTH, "same numbers");
 static_assert((int)_DESCARTES_OUTPUT_MODE_MAX == (int)_PROTO_OUTPUT_MODE_MAX, "same modes");
@@ -61,6 +65,8 @@ DEFINE_ENUM_STRINGS(DescartesEventKind, event_kind, ProtoEventKind, event_kind)
 DEFINE_ENUM_STRINGS(DescartesStream, stream, ProtoStream, stream)
 DEFINE_ENUM_STRINGS(DescartesOutputMode, output_mode, ProtoOutputMode, output_mode)
 DEFINE_ENUM_STRINGS(DescartesNet, net, ProtoNet, net)
+DEFINE_ENUM_STRINGS(DescartesAgentHealth, agent_health, ProtoHealth, health)
+DEFINE_ENUM_STRINGS(DescartesOnUnhealthy, on_unhealthy, ProtoOnUnhealthy, on_unhealthy)
 DEFINE_ENUM_STRINGS(DescartesErrorCode, error_code, ProtoErrorCode, error_code)
 
 int descartes_signal_from_string(const char *s)

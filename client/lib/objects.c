@@ -420,6 +420,36 @@ bool descartes_agent_get_gid(const DescartesAgent *a, uint32_t *ret)
         return a && OPTIONAL(a->info.has_gid, a->info.gid, ret);
 }
 
+bool descartes_agent_get_health(const DescartesAgent *a, DescartesAgentHealth *ret)
+{
+        return a && OPTIONAL(a->info.has_health, (DescartesAgentHealth)a->info.health, ret);
+}
+
+bool descartes_agent_get_health_exit_code(const DescartesAgent *a, int *ret)
+{
+        return a && a->info.has_health_last &&
+               OPTIONAL(a->info.health_last.has_exit_code, a->info.health_last.exit_code, ret);
+}
+
+const void *descartes_agent_get_health_output(const DescartesAgent *a, size_t *ret_size)
+{
+        const ProtoBytes *b = a && a->info.has_health_last ? &a->info.health_last.output : NULL;
+
+        if (ret_size)
+                *ret_size = b && b->data ? b->size : 0;
+        return b && b->data && b->size > 0 ? b->data : NULL;
+}
+
+uint64_t descartes_agent_get_health_failures(const DescartesAgent *a)
+{
+        return a && a->info.has_health_last ? a->info.health_last.failures : 0;
+}
+
+const char *descartes_agent_get_health_reason(const DescartesAgent *a)
+{
+        return a && a->info.has_health_last ? a->info.health_last.reason : NULL;
+}
+
 const char *descartes_agent_get_cgroup(const DescartesAgent *a)
 {
         return a ? a->info.cgroup : NULL;

@@ -322,6 +322,24 @@ int descartes_spawn(DescartesClient *c, const DescartesSpawnArgs *args, Descarte
                             .system_prompt = (char *)a.system_prompt},
                 .tty = a.tty,
         };
+        if (a.health_cmd || a.has_health_interval_ms || a.has_health_timeout_ms || a.has_health_retries ||
+            a.has_idle_timeout_ms || a.has_on_unhealthy) {
+                ProtoHealthCheck *h = &req.args.spawn.health_check;
+
+                req.args.spawn.has_health_check = true;
+                h->cmd = (char **)a.health_cmd;
+                h->n_cmd = a.health_cmd ? strv_length((char *const *)a.health_cmd) : 0;
+                h->has_interval_ms = a.has_health_interval_ms;
+                h->interval_ms = a.health_interval_ms;
+                h->has_timeout_ms = a.has_health_timeout_ms;
+                h->timeout_ms = a.health_timeout_ms;
+                h->has_retries = a.has_health_retries;
+                h->retries = a.health_retries;
+                h->has_idle_timeout_ms = a.has_idle_timeout_ms;
+                h->idle_timeout_ms = a.idle_timeout_ms;
+                h->has_on_unhealthy = a.has_on_unhealthy;
+                h->on_unhealthy = (ProtoOnUnhealthy)a.on_unhealthy;
+        }
         return call_agent(c, &req, 0, ret, e);
 }
 

@@ -124,6 +124,26 @@ int wire_spawn(DescartesClient *c, const ProtoSpawnArgs *args, ProtoAgentInfo *r
                 a.system_prompt = args->backend.system_prompt;
         }
         a.tty = args->tty;
+        if (args->has_health_check) {
+                const ProtoHealthCheck *h = &args->health_check;
+                static const char *const none[] = {NULL};
+
+                /* an empty cmd still says that there is a health check */
+                a.health_cmd = h->n_cmd > 0 ? (const char *const *)h->cmd : NULL;
+                a.has_health_interval_ms = h->has_interval_ms;
+                a.health_interval_ms = h->interval_ms;
+                a.has_health_timeout_ms = h->has_timeout_ms;
+                a.health_timeout_ms = h->timeout_ms;
+                a.has_health_retries = h->has_retries;
+                a.health_retries = h->retries;
+                a.has_idle_timeout_ms = h->has_idle_timeout_ms;
+                a.idle_timeout_ms = h->idle_timeout_ms;
+                a.has_on_unhealthy = h->has_on_unhealthy;
+                a.on_unhealthy = (DescartesOnUnhealthy)h->on_unhealthy;
+                if (!a.health_cmd && !a.has_health_interval_ms && !a.has_health_timeout_ms &&
+                    !a.has_health_retries && !a.has_idle_timeout_ms && !a.has_on_unhealthy)
+                        a.health_cmd = none;
+        }
         return AGENT_CALL(descartes_spawn(c, &a, AGENT_OUT(ret), e), ret);
 }
 

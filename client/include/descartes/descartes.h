@@ -175,6 +175,7 @@ typedef enum DescartesEventKind {
         DESCARTES_EVENT_EXITED,
         DESCARTES_EVENT_HEARTBEAT,
         DESCARTES_EVENT_LIMIT_HIT,
+        DESCARTES_EVENT_HEALTH_CHANGED,
         _DESCARTES_EVENT_KIND_MAX,
         _DESCARTES_EVENT_KIND_INVALID = -EINVAL,
 } DescartesEventKind;
@@ -200,6 +201,24 @@ typedef enum DescartesNet {
         _DESCARTES_NET_MAX,
         _DESCARTES_NET_INVALID = -EINVAL,
 } DescartesNet;
+
+/* An agent's health, when it has a health check. */
+typedef enum DescartesAgentHealth {
+        DESCARTES_AGENT_HEALTH_STARTING,
+        DESCARTES_AGENT_HEALTH_HEALTHY,
+        DESCARTES_AGENT_HEALTH_UNHEALTHY,
+        _DESCARTES_AGENT_HEALTH_MAX,
+        _DESCARTES_AGENT_HEALTH_INVALID = -EINVAL,
+} DescartesAgentHealth;
+
+/* What the daemon does to an agent that turns unhealthy. */
+typedef enum DescartesOnUnhealthy {
+        DESCARTES_ON_UNHEALTHY_NONE,
+        DESCARTES_ON_UNHEALTHY_STOP,
+        DESCARTES_ON_UNHEALTHY_KILL,
+        _DESCARTES_ON_UNHEALTHY_MAX,
+        _DESCARTES_ON_UNHEALTHY_INVALID = -EINVAL,
+} DescartesOnUnhealthy;
 
 /* The daemon's error codes (protocol v1, stable). */
 typedef enum DescartesErrorCode {
@@ -246,6 +265,10 @@ const char *descartes_output_mode_to_string(DescartesOutputMode m);
 DescartesOutputMode descartes_output_mode_from_string(const char *s);
 const char *descartes_net_to_string(DescartesNet n);
 DescartesNet descartes_net_from_string(const char *s);
+const char *descartes_agent_health_to_string(DescartesAgentHealth h);
+DescartesAgentHealth descartes_agent_health_from_string(const char *s);
+const char *descartes_on_unhealthy_to_string(DescartesOnUnhealthy o);
+DescartesOnUnhealthy descartes_on_unhealthy_from_string(const char *s);
 const char *descartes_error_code_to_string(DescartesErrorCode c);
 DescartesErrorCode descartes_error_code_from_string(const char *s);
 const char *descartes_error_kind_to_string(DescartesErrorKind k);
@@ -343,6 +366,16 @@ bool descartes_agent_get_limit_pids(const DescartesAgent *a, uint64_t *ret);
 /* Usage is present on records read from a live cgroup; the out-pointers may be NULL. */
 bool descartes_agent_get_usage(const DescartesAgent *a, uint64_t *ret_cpu_usec, uint64_t *ret_memory_current,
                                uint64_t *ret_memory_peak, uint64_t *ret_pids_current);
+
+/* Its health (false: it has no health check), and the grounds of the last verdict: the last check's exit
+ * code (false when it had none: killed at its timeout, or the idle rule), its output (stdout then stderr,
+ * the first 4 KiB; size in *ret_size), the failures in a row, and why it is unhealthy (NULL when it is not).
+ * Every out-pointer may be NULL. */
+bool descartes_agent_get_health(const DescartesAgent *a, DescartesAgentHealth *ret);
+bool descartes_agent_get_health_exit_code(const DescartesAgent *a, int *ret);
+const void *descartes_agent_get_health_output(const DescartesAgent *a, size_t *ret_size);
+uint64_t descartes_agent_get_health_failures(const DescartesAgent *a);
+const char *descartes_agent_get_health_reason(const DescartesAgent *a);
 
 size_t descartes_agent_list_get_size(const DescartesAgentList *l);
 /* Borrowed from the list; NULL past the end. */
@@ -579,6 +612,20 @@ typedef struct DescartesSpawnArgs {
         const char *system_prompt; /* {system_prompt} */
         bool tty; /* a pseudo-terminal as the agent's stdio, for descartes_attach() (not with
                      open_stdin; descartes_stdin() then types into it) */
+        /* A health check: health_cmd run inside the agent's sandbox (as descartes_exec()) every interval,
+         * and/or the idle rule (no output for idle_timeout_ms). Unset fields take the daemon's defaults:
+         * interval 30 s, timeout 5 s, 3 retries, on_unhealthy none. */
+        const char *const *health_cmd; /* NULL: no command check */
+        bool has_health_interval_ms;
+        uint64_t health_interval_ms;
+        bool has_health_timeout_ms;
+        uint64_t health_timeout_ms;
+        bool has_health_retries;
+        uint64_t health_retries;
+        bool has_idle_timeout_ms;
+        uint64_t idle_timeout_ms;
+        bool has_on_unhealthy;
+        DescartesOnUnhealthy on_unhealthy;
 } DescartesSpawnArgs;
 #define DESCARTES_SPAWN_ARGS_INIT                                                                           \
         {                                                                                                   \
