@@ -56,7 +56,7 @@ const CtlVerb ctl_verbs_ps[] = {
                 .summary = "  ps [-a] [--label K=V] [--state S]   list agents\n",
                 .help = "Usage: descartesctl ps [-a] [--label K=V]... [--state STATE]\n"
                         "\n"
-                        "List agents: ID (first 12 characters), NAME, STATE, REASON/EXIT, CREATED, "
+                        "List agents: ID (first 12 characters), NAME, STATE, HEALTH, REASON/EXIT, CREATED, "
                         "COMMAND.\n"
                         "\n"
                         "  -a, --all            include ended agents (exited, failed)\n"

@@ -258,7 +258,7 @@ FIELDS = {
     "output": ["agent", "stream", "mode", "offset", "limit", "tail", "grep", "since_ns", "cursor"],
     "events": ["since_seq", "limit"], "batch": ["op", "agents", "selector", "fail_fast", "args"],
     "spawn": ["argv", "env", "cwd", "workspace", "name", "labels", "limits", "timeout_ms", "net", "policy", "user",
-              "stdin"], "health": [], "stats": [], "shutdown": ["stop_agents"],
+              "stdin", "health_check"], "health": [], "stats": [], "shutdown": ["stop_agents"],
     "wait": ["agent", "timeout_ms"], "tenants": [], "subscribe": ["since_seq", "agent"], "unsubscribe": [],
     "exec": ["agent", "argv", "stdin", "timeout_ms"],
     "attach": ["agent", "read_only", "replay", "since_seq", "rows", "cols"], "attach_input": ["data"],

@@ -96,6 +96,15 @@ def info_problems(a):
     for k in ("uid", "gid"):
         if k in a and not (is_int(a[k]) and 0 <= a[k] < 2**32):
             p.append(k)
+    if "health" in a and a["health"] not in ("starting", "healthy", "unhealthy"):
+        p.append("health value")
+    if ("health" in a) != ("health_check" in a):
+        p.append("health without health_check or the other way")
+    hl = a.get("health_last")
+    if hl is not None and not (isinstance(hl, dict) and is_int(hl.get("ts_ns")) and is_int(hl.get("failures"))
+                               and isinstance(hl.get("output", b""), bytes)
+                               and len(hl.get("output", b"")) <= 4096):
+        p.append("health_last")
     lb = a.get("labels")
     if not isinstance(lb, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in lb.items()):
         p.append("labels missing or not {str: str}")
@@ -906,6 +915,41 @@ def sec5_exec():
     r = C.req("exec", {"agent": "nope-" + uuid.uuid4().hex[:6], "argv": ["/bin/true"]}, timeout=10)
     ck(S, "exec into an unknown agent: not_found", err_is(r, "not_found"), desc(r))
     guard(S, "exec")
+
+
+def sec5_health_check():
+    S = S5("spawn")
+    r = C.req("spawn", {"argv": [SH, "-c", "touch ok; sleep 1000"],
+                        "health_check": {"cmd": ["test", "-f", "ok"], "interval_ms": 200, "retries": 1,
+                                         "on_unhealthy": "kill"}}, timeout=20)
+    a = r.data.get("agent", {}) if r is not None and r.ok else {}
+    hc = a.get("health_check", {})
+    ck(S, "health_check: INFO has its settings with the defaults filled in, and health starting",
+       a.get("health") == "starting" and hc.get("cmd") == ["test", "-f", "ok"] and hc.get("timeout_ms") == 5000
+       and hc.get("retries") == 1 and hc.get("interval_ms") == 200 and hc.get("on_unhealthy") == "kill"
+       and not info_problems(a), desc(r))
+    deadline = time.monotonic() + 10
+    g = a
+    while time.monotonic() < deadline and g.get("health") != "healthy":
+        time.sleep(0.05)
+        g = get(a.get("id", "none")) or {}
+    ck(S, "a check that passes: health healthy, health_last with exit_code 0 and failures 0",
+       g.get("health") == "healthy" and g.get("health_last", {}).get("exit_code") == 0
+       and g.get("health_last", {}).get("failures") == 0 and not info_problems(g), g)
+    C.req("exec", {"agent": a.get("id", "none"), "argv": ["rm", "ok"]}, timeout=30)
+    g = wait_state(a.get("id", "none"), ("exited",), 10) or {}
+    ck(S, "on_unhealthy kill: the failing check ends it (reason killed, health unhealthy with a reason)",
+       g.get("reason") == "killed" and g.get("health") == "unhealthy" and g.get("health_last", {}).get("reason"),
+       g)
+    for what, hc in (("neither cmd nor idle_timeout_ms", {}), ("cmd[0] empty", {"cmd": [""]}),
+                     ("interval_ms under 100", {"cmd": ["true"], "interval_ms": 99}),
+                     ("retries 0", {"cmd": ["true"], "retries": 0}),
+                     ("retries over 100", {"cmd": ["true"], "retries": 101}),
+                     ("on_unhealthy unknown", {"cmd": ["true"], "on_unhealthy": "restart"}),
+                     ("idle_timeout_ms under 100", {"idle_timeout_ms": 5})):
+        r = C.req("spawn", {"argv": ["/bin/true"], "health_check": hc}, timeout=20)
+        ck(S, f"health_check with {what}: bad_request", err_is(r, "bad_request"), desc(r))
+    guard(S, "health checks")
 
 
 def sec5_stdin():
@@ -1839,7 +1883,7 @@ def main():
         controllers = sec5_health()
         sec5_list()
         guard(S5("list"), "list")
-        for fn in (sec5_agent_ops, lambda: sec5_spawn(controllers), sec5_stop, sec5_wait, sec5_signal, sec5_stdin, sec5_exec,
+        for fn in (sec5_agent_ops, lambda: sec5_spawn(controllers), sec5_stop, sec5_wait, sec5_signal, sec5_stdin, sec5_exec, sec5_health_check,
                    sec5_output, sec5_action, sec5_batch, sec5_events_op, sec5_stats, sec5_tenants, sec8_limits,
                    lambda: sec6_events(controllers), lambda: sec_tenants(users)):
             try:

@@ -51,7 +51,7 @@ MESSAGE_MAX = 10 * MIB
 STATES = ["starting", "running", "pausing", "paused", "resuming", "stopping", "exited", "failed"]
 REASONS = ["completed", "signaled", "oom_killed", "pids_limit", "timed_out", "stopped", "killed", "lost",
            "spawn_failed"]
-KINDS = ["status_changed", "output", "error", "exited", "heartbeat", "limit_hit"]
+KINDS = ["status_changed", "output", "error", "exited", "heartbeat", "limit_hit", "health_changed"]
 CODES = ["bad_request", "unsupported_version", "unknown_op", "not_found", "conflict", "limit_exceeded",
          "unenforceable", "permission_denied", "spawn_failed", "timeout", "busy", "internal",
          "action_failed"]
