@@ -100,6 +100,28 @@ int sample_agent_info(bool full, ProtoAgentInfo *ret)
                 i.has_gid = true;
                 i.gid = 65537;
                 i.tty = true;
+                i.has_health_check = true;
+                i.health_check = (ProtoHealthCheck){.cmd = xstrv(2, (const char *const[]){"test", "-f"}),
+                                                    .n_cmd = 2,
+                                                    .has_interval_ms = true,
+                                                    .interval_ms = 200,
+                                                    .has_timeout_ms = true,
+                                                    .timeout_ms = 5000,
+                                                    .has_retries = true,
+                                                    .retries = 3,
+                                                    .has_idle_timeout_ms = true,
+                                                    .idle_timeout_ms = 60000,
+                                                    .has_on_unhealthy = true,
+                                                    .on_unhealthy = PROTO_ON_UNHEALTHY_STOP};
+                i.has_health = true;
+                i.health = PROTO_HEALTH_UNHEALTHY;
+                i.has_health_last = true;
+                i.health_last = (ProtoHealthLast){.ts_ns = 7,
+                                                  .has_exit_code = true,
+                                                  .exit_code = 1,
+                                                  .output = xbytes("no\n", 3),
+                                                  .failures = 3,
+                                                  .reason = xstrdup("the check failed 3 times in a row")};
         }
         *ret = i;
         return 0;

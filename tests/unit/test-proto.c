@@ -98,6 +98,22 @@ static void eq_info(const ProtoAgentInfo *a, const ProtoAgentInfo *b)
         assert_int_equal(a->has_gid, b->has_gid);
         assert_int_equal(a->tty, b->tty);
         assert_int_equal(a->gid, b->gid);
+        assert_int_equal(a->has_health_check, b->has_health_check);
+        eq_strv(a->health_check.cmd, a->health_check.n_cmd, b->health_check.cmd, b->health_check.n_cmd);
+        EQ_OPT(&a->health_check, &b->health_check, interval_ms);
+        EQ_OPT(&a->health_check, &b->health_check, timeout_ms);
+        EQ_OPT(&a->health_check, &b->health_check, retries);
+        EQ_OPT(&a->health_check, &b->health_check, idle_timeout_ms);
+        EQ_OPT(&a->health_check, &b->health_check, on_unhealthy);
+        EQ_OPT(a, b, health);
+        assert_int_equal(a->has_health_last, b->has_health_last);
+        assert_int_equal(a->health_last.ts_ns, b->health_last.ts_ns);
+        EQ_OPT(&a->health_last, &b->health_last, exit_code);
+        assert_int_equal(a->health_last.timed_out, b->health_last.timed_out);
+        eq_mem(a->health_last.output.data, a->health_last.output.size, b->health_last.output.data,
+               b->health_last.output.size);
+        assert_int_equal(a->health_last.failures, b->health_last.failures);
+        eq_str(a->health_last.reason, b->health_last.reason);
 }
 
 static void eq_event(const ProtoEvent *a, const ProtoEvent *b)
