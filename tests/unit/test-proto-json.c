@@ -25,7 +25,8 @@ static const char agent_full[] =
         "51615,\"spawn_us\":4321,\"pid\":424242,\"cgroup\":\"/sys/fs/cgroup/descartes.slice/agen"
         "t-6f1c.scope\",\"limits\":{\"cpu_millicores\":1500,\"memory\":2147483648,\"swap\":0,\"pids"
         "\":256},\"usage\":{\"cpu_usec\":12,\"memory_current\":1048576,\"memory_peak\":3145728,\"pi"
-        "ds_current\":7},\"uid\":65537,\"gid\":65537,\"tty\":true,\"health_check\":{\"cmd\":[\"test\",\"-f\"],"
+        "ds_current\":7},\"uid\":65537,\"gid\":65537,\"tty\":true,\"health_check\":{\"cmd\":[\"test\",\"-"
+        "f\"],"
         "\"interval_ms\":200,\"timeout_ms\":5000,\"retries\":3,\"idle_timeout_ms\":60000,\"on_unhe"
         "althy\":\"stop\"},\"health\":\"unhealthy\",\"health_last\":{\"ts_ns\":7,\"exit_code\":1,"
         "\"output\":\"no\\n\",\"failures\":3,\"reason\":\"the check failed 3 times in a row\"}}";
