@@ -139,6 +139,9 @@ def run(d):
     finally:
         a.close()
     ck("the agent goes on running after a detach", agent_state(d, "sh1") == "running", agent_state(d, "sh1"))
+    rc, out, err = ctl(d, "logs", "sh1")
+    ck("logs reads the terminal's output (its log is the agent's output)", rc == 0 and "hello-42" in out,
+       f"rc {rc}: {out[-300:]} {err}")
 
     b = Term(d, ["attach", "sh1"])
     ro = Term(d, ["attach", "--read-only", "sh1"])
