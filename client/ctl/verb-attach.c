@@ -281,6 +281,8 @@ int ctl_attach_session(Ctl *c, const char *id)
                 (void)sigprocmask(SIG_SETMASK, &old, NULL);
                 return CTL_EXIT_FAILURE;
         }
+        /* a closed stdout is an error of write() (then the terminal is put back), not a silent death */
+        (void)signal(SIGPIPE, SIG_IGN);
         r = terminal_raw();
         if (r < 0) {
                 (void)sigprocmask(SIG_SETMASK, &old, NULL);

@@ -387,6 +387,18 @@ def main():
         ck(ST, "100 MiB stream through logs -f over tcp: the sha256 matches", h.hexdigest() == h_exp,
            f"{h.hexdigest()} != {h_exp}")
 
+        # a terminal over tcp+CURVE: attach with piped keys (stdin not a terminal: no raw mode, the output goes
+        # on after its end), the agent's exit code as descartesctl's
+        rc, t_id, err = R.ctl(ak, "spawn", "--tty", "--", "/bin/sh", "-c", "read x; echo got-$x; exit 4")
+        t_id = t_id.strip()
+        ck(ST, "spawn --tty over tcp", rc == 0 and t_id, f"rc {rc}: {err}")
+        argv = ["ip", "netns", "exec", ns.client, os.environ["DESCARTESCTL"], "-H", R.endpoint, "--server-key",
+                os.path.join(tmp, "server.pub"), "--key", ak, "attach", t_id]
+        tp = subprocess.run(argv, input=b"remote-key\r", stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        ck(ST, "attach over tcp+CURVE: keys in, the agent's output back, its exit code",
+           tp.returncode == 4 and b"got-remote-key" in tp.stdout,
+           f"rc {tp.returncode}: {tp.stdout[-300:]!r} {tp.stderr[-300:]!r}")
+
         # SIGHUP takes bob's key away
         p = R.child("revoke", data)
         line = p.stdout.readline().decode()
