@@ -358,7 +358,7 @@ static int fill_batch(Attachment *t)
 static int pump_one(Attachment *t)
 {
         for (;;) {
-                ProtoPush p = {.sub = t->id, .prev_seq = t->seq, .has_output = true};
+                ProtoPush p = {.sub = t->id, .has_output = true};
                 int r;
 
                 if (!t->batch_ready) {
@@ -368,6 +368,8 @@ static int pump_one(Attachment *t)
                         if (!t->batch_ready)
                                 return 0;
                 }
+                /* after fill_batch: a `lost` it pushed has moved the place */
+                p.prev_seq = t->seq;
                 p.output = (ProtoAttachOutput){.seq = t->batch_seq,
                                                .data = {.data = t->batch, .size = t->batch_len}};
                 r = send_push(t, &p);

@@ -5,7 +5,8 @@ shows the echo and runs commands, a window resize reaches `stty size`, the detac
 running, a second attach shows the earlier screen, several clients share the session (one read-only), the
 session survives a kill -9 of the daemon (an attached client attaches again by itself, a new one joins),
 `spawn -it` runs and ends with the agent's exit code, and attaching to an agent without a terminal or to
-none is refused clearly. Root only; exit 77 (skipped) without root, cgroup2 or the python modules."""
+none is refused clearly. Then a raw client that stops reading while its agent floods a small output log:
+the daemon keeps its place, tells what the log dropped as `lost`, and the prev_seq chain holds. Root only; exit 77 (skipped) without root, cgroup2 or the python modules."""
 import fcntl
 import json
 import os
@@ -20,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dconf  # noqa: E402
+import zmq  # noqa: E402
 
 CTL = os.environ.get("DESCARTESCTL", "")
 DETACH = b"\x10\x11"  # ctrl-p ctrl-q
@@ -211,6 +213,77 @@ def run(d):
     ctl(d, "kill", "piped")
 
 
+def slow_client():
+    """A client that does not read while the agent writes 30 MB under a 256 KiB output cap: the daemon queues
+    what the connection takes (16 MiB), keeps its place in the log, and when the client reads again tells the
+    records the log dropped meanwhile as `lost`, then goes on with the rest: the prev_seq chain never breaks
+    and nothing comes twice."""
+    d = dconf.Daemon(extra_config="output_cap = 256K")
+    try:
+        sh = "stty raw -echo; read x; seq 1 4000000; sleep 1000"
+        rc, out, err = ctl(d, "spawn", "--tty", "--name", "flood", "--", "/bin/sh", "-c", sh)
+        ck("slow client: spawn a tty agent that floods", rc == 0, err)
+        s = zmq.Context.instance().socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.ROUTING_ID, b"\x01" + os.urandom(15))
+        s.setsockopt(zmq.RCVHWM, 1)
+        s.setsockopt(zmq.RCVBUF, 4096)
+        s.connect(d.control)
+
+        def recv(timeout):
+            if not s.poll(int(timeout * 1000)):
+                return None
+            return dconf.dec_one(s.recv_multipart()[-1])[0]
+
+        s.send(dconf.enc({"v": 1, "id": "att", "op": "attach", "args": {"agent": "flood", "replay": 0}}))
+        pushes, reply = [], None
+        while reply is None:
+            m = recv(10)
+            if m is None:
+                break
+            if m.get("id") == "att":
+                reply = m
+            elif "sub" in m:
+                pushes.append(m)
+        ck("slow client: attach ok", reply is not None and reply.get("ok"), reply)
+        s.send(dconf.enc({"v": 1, "id": "go", "op": "attach_input", "args": {"data": b"go\r"}}))
+        time.sleep(4)  # the agent writes everything; the daemon fills the queue, then keeps its place
+        data, deadline = b"", time.monotonic() + 60
+        while not data.endswith(b"\n4000000\n") and time.monotonic() < deadline:
+            m = recv(5)
+            if m is None:
+                break
+            if "sub" in m:
+                pushes.append(m)
+                if "output" in m:
+                    data += bytes(m["output"]["data"])
+        ck("slow client: everything up to the agent's last line arrives", data.endswith(b"\n4000000\n"),
+           repr(data[-80:]))
+        prev, broken, twice = reply["data"]["seq"] if reply and reply.get("ok") else 0, [], 0
+        for m in pushes:
+            if m.get("prev_seq") != prev:
+                broken.append((prev, m.get("prev_seq")))
+            if "output" in m:
+                if m["output"]["seq"] < prev:
+                    twice += 1
+                prev = m["output"]["seq"]
+            elif "lost" in m:
+                prev = m["lost"]["to"]
+        ck("slow client: the prev_seq chain never breaks, nothing comes twice", not broken and not twice,
+           f"{broken[:5]} {twice}")
+        lost = [m["lost"] for m in pushes if "lost" in m]
+        ck("slow client: what the log dropped meanwhile is told as lost", lost, f"{len(pushes)} pushes")
+        c = dconf.Client(d.control)
+        st = c.req("stats")
+        c.close()
+        ck("slow client: the daemon counted the full queue (attach_blocked)",
+           st is not None and st.ok and st.data.get("attach_blocked", 0) > 0, st.data if st else None)
+        s.close()
+        ctl(d, "kill", "flood")
+    finally:
+        d.stop()
+
+
 def main():
     why = dconf.skip_reason()
     if not why and not CTL:
@@ -223,6 +296,7 @@ def main():
         run(d)
     finally:
         d.stop()
+    slow_client()
     if FAILS:
         print(f"{len(FAILS)} failed: " + "; ".join(FAILS))
         return 1
