@@ -412,13 +412,66 @@ static void test_logs(void **state)
         EXPECT_ERROR("cannot be used with --raw", "logs", "--raw", "--grep", "x", "web");
 }
 
+static void test_exec_and_health(void **state)
+{
+        CtlArgs a;
+        char err[512];
+        const char *const tty_argv[] = {"descartesctl", "exec", "-t", "web", "--", "sh", NULL};
+
+        /* options end at AGENT; the "--" after it is dropped, the command's own options kept */
+        PARSE_OK(&a, "exec", "-i", "--timeout", "2s", "web", "--", "ls", "-l", "--all");
+        assert_true(a.exec_stdin);
+        assert_true(a.has_exec_timeout);
+        assert_int_equal(a.exec_timeout_ms, 2000);
+        assert_int_equal(a.n_agents, 1);
+        assert_string_equal(a.agents[0], "web");
+        assert_int_equal(strv_length(a.exec_argv), 3);
+        assert_string_equal(a.exec_argv[0], "ls");
+        assert_string_equal(a.exec_argv[2], "--all");
+        ctl_args_done(&a);
+        PARSE_OK(&a, "exec", "web", "id", "-u");
+        assert_int_equal(strv_length(a.exec_argv), 2);
+        assert_false(a.exec_stdin);
+        ctl_args_done(&a);
+        EXPECT_ERROR("needs a command", "exec", "web");
+        EXPECT_ERROR("needs a command", "exec", "web", "--");
+        EXPECT_ERROR("needs an agent", "exec");
+        EXPECT_ERROR("1ms to 1h", "exec", "--timeout", "2h", "web", "true");
+        /* -t: refused, saying it is not there yet */
+        assert_true(parse(tty_argv, &a, err, sizeof err) < 0);
+        assert_non_null(strstr(err, "not supported"));
+        ctl_args_done(&a);
+
+        PARSE_OK(&a, "spawn", "--health-cmd", "test -f ok", "--health-interval", "10s", "--health-timeout",
+                 "2s", "--health-retries", "5", "--idle-timeout", "1m", "--on-unhealthy", "stop", "--",
+                 "sleep", "1");
+        assert_string_equal(a.spawn.health_cmd, "test -f ok");
+        assert_int_equal(a.spawn.health_interval_ms, 10000);
+        assert_int_equal(a.spawn.health_timeout_ms, 2000);
+        assert_int_equal(a.spawn.health_retries, 5);
+        assert_int_equal(a.spawn.idle_timeout_ms, 60000);
+        assert_true(a.spawn.has_on_unhealthy);
+        assert_int_equal(a.spawn.on_unhealthy, DESCARTES_ON_UNHEALTHY_STOP);
+        ctl_args_done(&a);
+        EXPECT_ERROR("need --health-cmd or --idle-timeout", "spawn", "--on-unhealthy", "kill", "--", "true");
+        EXPECT_ERROR("stop, kill or none", "spawn", "--health-cmd", "true", "--on-unhealthy", "restart",
+                     "true");
+        EXPECT_ERROR("1 to 100", "spawn", "--health-cmd", "true", "--health-retries", "0", "true");
+        EXPECT_ERROR("at least 100 ms", "spawn", "--idle-timeout", "10ms", "true");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_global_options), cmocka_unit_test(test_ps),
-                cmocka_unit_test(test_spawn),          cmocka_unit_test(test_spawn_env),
-                cmocka_unit_test(test_agent_commands), cmocka_unit_test(test_signal),
-                cmocka_unit_test(test_logs),           cmocka_unit_test(test_tty),
+                cmocka_unit_test(test_global_options),
+                cmocka_unit_test(test_ps),
+                cmocka_unit_test(test_spawn),
+                cmocka_unit_test(test_spawn_env),
+                cmocka_unit_test(test_agent_commands),
+                cmocka_unit_test(test_signal),
+                cmocka_unit_test(test_logs),
+                cmocka_unit_test(test_tty),
+                cmocka_unit_test(test_exec_and_health),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
