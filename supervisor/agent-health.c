@@ -238,16 +238,24 @@ void agent_health_start(Agent *a)
 void agent_health_output(Agent *a)
 {
         const ProtoHealthCheck *h = &a->info.health_check;
+        const ProtoHealthLast *l = &a->info.health_last;
+        bool was_idle;
 
         if (!a->info.has_health_check || !h->has_idle_timeout_ms || agent_state_is_ended(a->info.state))
                 return;
         a->health.last_output_usec = now_usec(CLOCK_MONOTONIC);
-        if (a->health.idle) {
-                a->health.idle = false;
-                judge(a, h->n_cmd == 0 || a->info.health_last.failures == 0);
+        was_idle = a->health.idle;
+        a->health.idle = false;
+        if (h->n_cmd == 0) {
+                /* without a command, output is the sign of life (also for a verdict a previous daemon
+                 * left) */
+                if (a->info.health != PROTO_HEALTH_HEALTHY)
+                        judge(a, true);
+        } else if (was_idle)
+                /* back to what the checks say: healthy if the last one passed */
+                judge(a, l->failures == 0 && l->has_exit_code && l->exit_code == 0 && !l->timed_out);
+        if (was_idle)
                 agent_health_start(a);
-        } else if (h->n_cmd == 0 && a->info.health == PROTO_HEALTH_STARTING)
-                set_health(a, PROTO_HEALTH_HEALTHY, NULL);
 }
 
 bool agent_health_exec_done(Agent *a, const ShimMsg *m)
@@ -261,6 +269,9 @@ bool agent_health_exec_done(Agent *a, const ShimMsg *m)
         a->health.cookie = 0;
         if (agent_state_is_ended(a->info.state))
                 return true;
+        if (d->error == EBUSY)
+                return true; /* the agent runs SHIM_EXEC_MAX commands of exec: no check this time, no verdict
+                              */
         if (d->error != 0) {
                 char why[256];
                 (void)snprintf(why, sizeof why, "the check did not start: stage %s: %s",
