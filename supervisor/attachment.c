@@ -124,6 +124,7 @@ static int replay_start(Agent *a, uint64_t bytes, uint64_t *ret_seq, uint64_t *r
         uint64_t last = 0, sum = 0;
         OutputRecordHeader h;
         int q, fd;
+
         /* an attached agent runs: it keeps its state dir open */
         fd = a->kernel.state_fd;
         if (fd < 0)
