@@ -37,6 +37,7 @@ struct DescartesAttachment {
         uint64_t last_heard; /* CLOCK_MONOTONIC usec */
         uint64_t n_sent;     /* requests sent, for their ids */
         uint64_t lost, reattached;
+        bool attached; /* the daemon took the first attach */
         bool ended;
         ProtoPush push; /* the last output returned: its data is the caller's until the next call */
 };
@@ -348,6 +349,7 @@ static int attach_first(DescartesAttachment *a, DescartesError *e)
                         set_silence(a, reply.result.attach.heartbeat_ms);
                         a->seq = reply.result.attach.seq;
                         a->last_heard = now_usec(CLOCK_MONOTONIC);
+                        a->attached = true;
                         return 0;
                 }
                 zmq_msg_close(&body);
@@ -439,7 +441,7 @@ DescartesAttachment *descartes_attachment_free(DescartesAttachment *a)
         if (!a)
                 return NULL;
         if (a->socket) {
-                if (!a->ended && a->attach_id[0]) {
+                if (a->attached && !a->ended) {
                         ProtoRequest req = {.op = PROTO_OP_DETACH};
                         char id[PROTO_ID_MAX + 1];
                         int linger = ATTACH_DETACH_LINGER_MS;

@@ -76,6 +76,14 @@ typedef struct Fake {
         int n_subs;
         FakePush pushes[FAKE_PUSHES_MAX]; /* queued by the test, sent by the fake's thread */
         int n_pushes;
+        /* attachments (kept in subs, by connection, as subscriptions) */
+        bool refuse_attach;          /* attach answers conflict */
+        bool forget_attach;          /* the next attach_input answers not_found (a restarted daemon) */
+        ProtoAttachArgs last_attach; /* its agent not kept */
+        char typed[64];
+        size_t n_typed;
+        uint32_t rows, cols;
+        int n_detach;
 } Fake;
 
 static void send_frames(void *s, zmq_msg_t *frames, int n_envelope, const void *body, size_t len)
@@ -199,6 +207,75 @@ static void serve_subscribe(Fake *f, zmq_msg_t *frames, const ProtoRequest *req)
         proto_reply_done(&rep);
 }
 
+static FakeSub *route_sub(Fake *f, zmq_msg_t *route)
+{
+        for (int i = 0; i < f->n_subs; i++)
+                if (f->subs[i].route_size == zmq_msg_size(route) &&
+                    memcmp(f->subs[i].route, zmq_msg_data(route), f->subs[i].route_size) == 0)
+                        return &f->subs[i];
+        assert_true(f->n_subs < FAKE_SUBS_MAX);
+        f->subs[f->n_subs].route_size = zmq_msg_size(route);
+        memcpy(f->subs[f->n_subs].route, zmq_msg_data(route), zmq_msg_size(route));
+        return &f->subs[f->n_subs++];
+}
+
+/* attach, attach_input, attach_resize, detach on an attachment's own DEALER: [identity][body]. */
+static void serve_attach(Fake *f, zmq_msg_t *frames, const ProtoRequest *req)
+{
+        ProtoReply rep = {};
+        void *buf = NULL;
+        size_t len;
+        bool refuse = false, forget = false;
+
+        pthread_mutex_lock(&f->lock);
+        f->n_requests++;
+        switch (req->op) {
+        case PROTO_OP_ATTACH: {
+                FakeSub *sub = route_sub(f, &frames[0]);
+
+                (void)snprintf(sub->id, sizeof sub->id, "%s", req->id);
+                sub->n_subscribes++;
+                f->last_attach = req->args.attach;
+                f->last_attach.agent = NULL;
+                refuse = f->refuse_attach;
+                break;
+        }
+        case PROTO_OP_ATTACH_INPUT:
+                forget = f->forget_attach;
+                f->forget_attach = false;
+                if (!forget && f->n_typed + req->args.attach_input.data.size <= sizeof f->typed) {
+                        memcpy(f->typed + f->n_typed, req->args.attach_input.data.data,
+                               req->args.attach_input.data.size);
+                        f->n_typed += req->args.attach_input.data.size;
+                }
+                break;
+        case PROTO_OP_ATTACH_RESIZE:
+                f->rows = req->args.attach_resize.rows;
+                f->cols = req->args.attach_resize.cols;
+                break;
+        default:
+                f->n_detach++;
+                break;
+        }
+        pthread_mutex_unlock(&f->lock);
+
+        if (refuse || forget)
+                assert_int_equal(
+                        proto_reply_init_error(&rep, req->id, req->op,
+                                               refuse ? PROTO_ERROR_CONFLICT : PROTO_ERROR_NOT_FOUND, "%s",
+                                               refuse ? "no terminal" : "not attached"),
+                        0);
+        else {
+                assert_int_equal(proto_reply_init_ok(&rep, req->id, req->op), 0);
+                if (req->op == PROTO_OP_ATTACH)
+                        rep.result.attach = (ProtoAttachResult){.seq = 10, .heartbeat_ms = 100};
+        }
+        assert_int_equal(proto_reply_encode(&rep, &buf, &len), 0);
+        send_frames(f->router, frames, 1, buf, len);
+        free(buf);
+        proto_reply_done(&rep);
+}
+
 static void send_pushes(Fake *f)
 {
         pthread_mutex_lock(&f->lock);
@@ -242,10 +319,14 @@ static void serve_one(Fake *f)
         assert_int_equal(
                 proto_request_decode(zmq_msg_data(&frames[n - 1]), zmq_msg_size(&frames[n - 1]), &req, NULL),
                 0);
-        if (req.op == PROTO_OP_SUBSCRIBE) {
-                /* [identity][body]: a subscription's own DEALER */
+        if (req.op == PROTO_OP_SUBSCRIBE || req.op == PROTO_OP_ATTACH || req.op == PROTO_OP_ATTACH_INPUT ||
+            req.op == PROTO_OP_ATTACH_RESIZE || req.op == PROTO_OP_DETACH) {
+                /* [identity][body]: a subscription's or an attachment's own DEALER */
                 assert_int_equal(n, 2);
-                serve_subscribe(f, frames, &req);
+                if (req.op == PROTO_OP_SUBSCRIBE)
+                        serve_subscribe(f, frames, &req);
+                else
+                        serve_attach(f, frames, &req);
                 for (int i = 0; i < n; i++)
                         zmq_msg_close(&frames[i]);
                 proto_request_done(&req);
@@ -752,6 +833,132 @@ static void expect_event(DescartesSubscription *s, uint64_t seq)
         descartes_event_unref(ev);
 }
 
+static void expect_output(DescartesAttachment *a, const char *want)
+{
+        const void *data;
+        size_t size;
+        DescartesError e;
+
+        assert_int_equal(descartes_attachment_read(a, 2000 * 1000, &data, &size, &e), 1);
+        assert_int_equal(size, strlen(want));
+        assert_memory_equal(data, want, size);
+}
+
+static void wait_fake(Fake *f, bool (*done)(Fake *f))
+{
+        for (unsigned i = 0; i < 200; i++) {
+                bool d;
+
+                pthread_mutex_lock(&f->lock);
+                d = done(f);
+                pthread_mutex_unlock(&f->lock);
+                if (d)
+                        return;
+                usleep(10 * 1000);
+        }
+        fail_msg("the fake never saw what was sent");
+}
+
+static bool typed_x(Fake *f)
+{
+        return f->n_typed == 1 && f->typed[0] == 'x';
+}
+
+static bool detached(Fake *f)
+{
+        return f->n_detach == 1;
+}
+
+static bool resized(Fake *f)
+{
+        return f->rows == 40 && f->cols == 120;
+}
+
+/* An attachment: its output in order without repeats or heartbeats, losses counted, a daemon that forgot it
+ * (an input answered not_found) makes it attach again from just past what it delivered, its end is -EPIPE;
+ * a refusal is the caller's error at once. */
+static void test_attachment(void **state)
+{
+        Fake *f = *state;
+        DescartesClient *c = client_for(f);
+        DescartesAttachArgs args = DESCARTES_ATTACH_ARGS_INIT;
+        DescartesAttachment *a = NULL;
+        const void *data;
+        size_t size;
+        DescartesError e;
+        static const uint8_t ab[] = "ab", cd[] = "cd";
+
+        f->refuse_attach = true;
+        assert_int_equal(descartes_attach(c, "web", &args, &a, &e), -EBUSY);
+        assert_int_equal(e.code, DESCARTES_ERROR_CODE_CONFLICT);
+        assert_null(a);
+        f->refuse_attach = false;
+
+        args.rows = 30;
+        args.cols = 100;
+        assert_int_equal(descartes_attach(c, "web", &args, &a, &e), 0);
+        assert_true(descartes_attachment_get_fd(a) >= 0);
+        assert_true(f->last_attach.has_rows && f->last_attach.rows == 30 && f->last_attach.cols == 100);
+        assert_false(f->last_attach.has_since_seq);
+
+        push_special(
+                f, f->n_subs - 1,
+                (FakePush){.push = {.prev_seq = 10,
+                                    .has_output = true,
+                                    .output = {.seq = 11, .data = {.data = (uint8_t *)ab, .size = 2}}}});
+        push_special(
+                f, f->n_subs - 1,
+                (FakePush){.push = {.prev_seq = 11,
+                                    .has_output = true,
+                                    .output = {.seq = 11, .data = {.data = (uint8_t *)ab, .size = 0}}}});
+        push_special(
+                f, f->n_subs - 1,
+                (FakePush){.push = {.prev_seq = 10,
+                                    .has_output = true,
+                                    .output = {.seq = 11, .data = {.data = (uint8_t *)ab, .size = 2}}}});
+        push_special(f, f->n_subs - 1,
+                     (FakePush){.push = {.prev_seq = 11, .has_lost = true, .lost = {.from = 12, .to = 14}}});
+        push_special(
+                f, f->n_subs - 1,
+                (FakePush){.push = {.prev_seq = 14,
+                                    .has_output = true,
+                                    .output = {.seq = 15, .data = {.data = (uint8_t *)cd, .size = 2}}}});
+        expect_output(a, "ab");
+        expect_output(a, "cd");
+        assert_int_equal(descartes_attachment_get_lost(a), 3);
+
+        /* a keystroke to a daemon that no longer knows us: attach again from seq 16 */
+        f->forget_attach = true;
+        assert_int_equal(descartes_attachment_write(a, "x", 1, &e), 0);
+        assert_int_equal(descartes_attachment_read(a, 300 * 1000, &data, &size, &e), 0);
+        assert_int_equal(descartes_attachment_get_reattached(a), 1);
+        assert_true(f->last_attach.has_since_seq);
+        assert_int_equal(f->last_attach.since_seq, 16);
+        assert_int_equal(descartes_attachment_write(a, "x", 1, &e), 0);
+        wait_fake(f, typed_x);
+        assert_int_equal(descartes_attachment_resize(a, 40, 120, &e), 0);
+        wait_fake(f, resized);
+        assert_int_equal(descartes_attachment_resize(a, 0, 120, &e), -EINVAL);
+        assert_int_equal(descartes_attachment_write(a, "x", 0, &e), -EINVAL);
+
+        push_special(f, f->n_subs - 1,
+                     (FakePush){.push = {.prev_seq = 15,
+                                         .has_closed = true,
+                                         .closed = {.reason = (char *)"ended"}}});
+        assert_int_equal(descartes_attachment_read(a, 2000 * 1000, &data, &size, &e), -EPIPE);
+        a = descartes_attachment_free(a);
+        assert_int_equal(f->n_detach, 0); /* an ended attachment has nothing to detach from */
+
+        args.read_only = true;
+        args.rows = args.cols = 0;
+        assert_int_equal(descartes_attach(c, "web", &args, &a, &e), 0);
+        assert_true(f->last_attach.read_only);
+        assert_int_equal(descartes_attachment_write(a, "x", 1, &e), -EPERM);
+        a = descartes_attachment_free(a); /* detaches */
+        wait_fake(f, detached);
+        descartes_client_free(c);
+}
+
 static void test_subscription(void **state)
 {
         Fake *f = *state;
@@ -881,6 +1088,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_permission_denied, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_local_validation, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_subscription, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_attachment, fake_setup, fake_teardown),
                 cmocka_unit_test(test_endpoints),
                 cmocka_unit_test(test_seq_gap),
                 cmocka_unit_test(test_error_helpers),
