@@ -288,13 +288,17 @@ static int read_record(Attachment *t, uint64_t after, bool *reopened)
                         *reopened = true;
                 }
                 r = output_log_reader_next(t->reader, &h, &data);
-                if (r == 0 && !*reopened && t->agent->tty_last_seq > after) {
-                        /* the log was rotated under our reader: its new file holds the rest */
+                if ((r == 0 || r == -EBADMSG) && !*reopened && t->agent->tty_last_seq > after) {
+                        /* the shim told of more than this reader sees (rotations faster than it followed,
+                         * or a record it could not read): a new reader from our place */
                         t->reader = output_log_reader_free(t->reader);
                         continue;
                 }
-                if (r == -EBADMSG)
-                        return 0; /* a damaged record ends what can be read */
+                if (r == -EBADMSG) {
+                        /* what can be read ends here for now; the next pump opens it anew */
+                        t->reader = output_log_reader_free(t->reader);
+                        return 0;
+                }
                 if (r <= 0)
                         return r;
                 if (h.seq <= after)
@@ -422,11 +426,14 @@ static bool handle_result(Attachment *t, int r)
                 attachment_free(t);
                 return true;
         }
+        /* a full queue, or a log that could not be read now (opened while the shim rotates it, say): tried
+         * again on the timer, from the same place */
         if (r < 0 && r != -EAGAIN)
-                log_agent_debug_errno(t->agent, r, "Cannot send its output to attachment %s: %m", t->id);
+                log_agent_debug_errno(t->agent, r,
+                                      "Cannot send its output to attachment %s, trying again: %m", t->id);
         if (r == -EAGAIN && !t->blocked)
                 m->stats.attach_blocked++;
-        t->blocked = r == -EAGAIN;
+        t->blocked = r < 0;
         if (t->blocked)
                 arm_retry(m);
         return false;

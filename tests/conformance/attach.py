@@ -246,7 +246,8 @@ def slow_client():
             elif "sub" in m:
                 pushes.append(m)
         ck("slow client: attach ok", reply is not None and reply.get("ok"), reply)
-        s.send(dconf.enc({"v": 1, "id": "go", "op": "attach_input", "args": {"data": b"go\r"}}))
+        # \n, not \r: in raw mode (when stty came first) nothing turns \r into the \n read waits for
+        s.send(dconf.enc({"v": 1, "id": "go", "op": "attach_input", "args": {"data": b"go\n"}}))
         time.sleep(4)  # the agent writes everything; the daemon fills the queue, then keeps its place
         data, deadline = b"", time.monotonic() + 60
         while not data.endswith(b"\n4000000\n") and time.monotonic() < deadline:
