@@ -381,6 +381,38 @@ static void test_signal(void **state)
         EXPECT_ERROR("an agent and a signal", "signal", "web");
 }
 
+static void test_action(void **state)
+{
+        CtlArgs a;
+
+        PARSE_OK(&a, "action", "web", "checkpoint", "--param", "path=/tmp/x", "-p", "n=1", "-p", "path=/y",
+                 "--json", " {\"deep\": [1]}", "--timeout", "2m");
+        assert_string_equal(a.agents[0], "web");
+        assert_string_equal(a.action_name, "checkpoint");
+        /* a later value of a key replaces the earlier one in place */
+        assert_string_equal(a.action_params[0], "path=/y");
+        assert_string_equal(a.action_params[1], "n=1");
+        assert_null(a.action_params[2]);
+        assert_string_equal(a.action_json, "{\"deep\": [1]}");
+        assert_true(a.has_action_timeout);
+        assert_int_equal(a.action_timeout_ms, 120000);
+        ctl_args_done(&a);
+        PARSE_OK(&a, "action", "web", "ping");
+        assert_null(a.action_params);
+        assert_null(a.action_json);
+        assert_false(a.has_action_timeout);
+        ctl_args_done(&a);
+
+        EXPECT_ERROR("an agent and an action name", "action", "web");
+        EXPECT_ERROR("an agent and an action name", "action", "web", "a", "b");
+        EXPECT_ERROR("1..64 bytes", "action", "web",
+                     "n12345678901234567890123456789012345678901234567890123456789012345");
+        EXPECT_ERROR("KEY=VALUE", "action", "web", "ping", "--param", "novalue");
+        EXPECT_ERROR("JSON object", "action", "web", "ping", "--json", "[1]");
+        EXPECT_ERROR("between 1ms and 10m", "action", "web", "ping", "--timeout", "11m");
+        EXPECT_ERROR("not a duration", "action", "web", "ping", "--timeout", "soon");
+}
+
 static void test_logs(void **state)
 {
         CtlArgs a;
@@ -469,6 +501,7 @@ int main(void)
                 cmocka_unit_test(test_spawn_env),
                 cmocka_unit_test(test_agent_commands),
                 cmocka_unit_test(test_signal),
+                cmocka_unit_test(test_action),
                 cmocka_unit_test(test_logs),
                 cmocka_unit_test(test_tty),
                 cmocka_unit_test(test_exec_and_health),
