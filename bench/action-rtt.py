@@ -30,7 +30,7 @@ import dconf  # noqa: E402
 
 def report(name, lat_us):
     lat_us.sort()
-    q = statistics.quantiles(lat_us, n=100)
+    q = statistics.quantiles(lat_us, n=100, method="inclusive")
     print(f"{name}_n={len(lat_us)}")
     print(f"{name}_p50_us={q[49]:.0f}")
     print(f"{name}_p90_us={q[89]:.0f}")
