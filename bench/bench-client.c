@@ -7,6 +7,7 @@
  *   bench-client ... pause [-n N] [-g GAP_MS] [-p PROCS] AGENT
  *   bench-client ... hold -n N -- CMD [ARGS...]
  *   bench-client ... purge
+ *   bench-client ... exec [-n N] AGENT -- CMD [ARGS...]
  *
  * get:   N timed get round trips after 1,000 untimed ones; also the encoded size of the request and reply,
  *        for the bare ZeroMQ peer (bench-zmq-rtt) to send messages of the same size.
@@ -16,6 +17,8 @@
  *        frozen) and resume, GAP_MS apart.
  * hold:  spawns N agents that keep running and reports how long that took.
  * purge: removes every ended agent (keeps the daemon's table small between runs).
+ * exec:  N timed exec round trips of CMD in AGENT after 20 untimed ones (the command's whole life: the
+ *        shim forks it into the agent's sandbox, it runs and ends, its output comes back).
  *
  * Output: one line of key=value pairs, times in microseconds. */
 
@@ -313,13 +316,44 @@ static int cmd_purge(Ctx *x)
         return 0;
 }
 
+static int cmd_exec(Ctx *x, long n, const char *agent, char **argv, size_t n_argv)
+{
+        _cleanup_free_ double *t = calloc((size_t)n, sizeof(double));
+        ProtoExecArgs a = {.agent = (char *)agent, .argv = argv, .n_argv = n_argv};
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        for (long i = -20; i < n; i++) {
+                ProtoExecResult res = {};
+                double t0 = bench_now_us();
+
+                r = wire_exec(x->client, &a, &res, &x->err);
+                if (r < 0)
+                        return fail(x, "exec", r);
+                if (i >= 0)
+                        t[i] = bench_now_us() - t0;
+                if (!res.has_exit_code || res.exit_code != 0) {
+                        proto_exec_result_done(&res);
+                        fprintf(stderr, "bench-client: exec: %s did not exit 0\n", argv[0]);
+                        return -EIO;
+                }
+                proto_exec_result_done(&res);
+        }
+        printf("op=exec");
+        bench_print_stats("exec_us", t, (size_t)n);
+        printf("\n");
+        return 0;
+}
+
 static int usage(void)
 {
         fprintf(stderr, "usage: bench-client -H CONTROL get [-n N] AGENT\n"
                         "       bench-client ... spawn [-n N] [-j JOBS] [-t SECS] -- CMD [ARGS...]\n"
                         "       bench-client ... pause [-n N] [-g GAP_MS] [-p PROCS] AGENT\n"
                         "       bench-client ... hold -n N -- CMD [ARGS...]\n"
-                        "       bench-client ... purge\n");
+                        "       bench-client ... purge\n"
+                        "       bench-client ... exec [-n N] AGENT -- CMD [ARGS...]\n");
         return 2;
 }
 
@@ -393,6 +427,8 @@ int main(int argc, char **argv)
                 r = cmd_pause(&x, n ?: 50, gap_ms, procs, argv[optind]);
         else if (strcmp(verb, "hold") == 0 && n > 0 && optind < argc)
                 r = cmd_hold(&x, n, argv + optind, (size_t)(argc - optind));
+        else if (strcmp(verb, "exec") == 0 && optind < argc - 1)
+                r = cmd_exec(&x, n ?: 500, argv[optind], argv + optind + 1, (size_t)(argc - optind - 1));
         else if (strcmp(verb, "purge") == 0 && optind == argc)
                 r = cmd_purge(&x);
         else
