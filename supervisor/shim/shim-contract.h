@@ -37,8 +37,8 @@
  *
  * Version 1: the first release. Version 2: HELLO.min_version, WELCOME. Version 3: the options' keep_paths
  * and workspace_idmap (read from a blob of version 3 or later). Version 4: EXEC and EXEC_DONE (a command run
- * in the agent's sandbox: `exec`, health checks); a terminal for the agent (the options' tty, tty_rows,
- * tty_cols) and its messages TTY_OUTPUT, TTY_INPUT, TTY_RESIZE, TTY_STREAM; the action channel (ACTION,
+ * in the agent's sandbox: `exec`, health checks); a terminal for the agent (the options' tty) and its
+ * messages TTY_OUTPUT, TTY_INPUT, TTY_RESIZE, TTY_STREAM; the action channel (ACTION,
  * ACTION_REPLY, ACTION_STATE; the shim sends ACTION_STATE after a WELCOME of version 4 or later).
  *
  * Test builds (-DSHIM_PROTOCOL_VPREV, meson's descartes-shim-vprev) speak one version less than this
@@ -331,7 +331,7 @@ typedef struct ShimMsgTtyStream {
         uint32_t reserved;
 } ShimMsgTtyStream;
 
-/* A window size the shim applies: 1..SHIM_TTY_SIZE_MAX rows and columns (0 in the options: 24x80). */
+/* A window size the shim applies: 1..SHIM_TTY_SIZE_MAX rows and columns. */
 #define SHIM_TTY_SIZE_MAX 4096
 
 /* The agent's end. Also written by the shim, atomically, to STATE_DIR/exit (ShimExitRecord) before it sends
@@ -427,9 +427,8 @@ typedef struct ShimOptions {
         bool workspace_idmap; /* the workspace is mounted idmapped: its owner's uid and gid on disk are
                                  uid and gid in the view (MountViewSpec.workspace_idmap) */
         /* version 4 */
-        bool tty; /* the agent's stdio is a pseudo-terminal the shim holds (stdin_pipe is then off) */
-        uint32_t tty_rows; /* its first window size, 0: 24x80; at most SHIM_TTY_SIZE_MAX */
-        uint32_t tty_cols;
+        bool tty; /* the agent's stdio is a pseudo-terminal the shim holds (stdin_pipe is then off), 24x80
+                     until a TTY_RESIZE */
 } ShimOptions;
 
 #define SHIM_OPTIONS_INIT ((ShimOptions){.uid = (uid_t)-1, .gid = (gid_t)-1, .workspace_owner = (uid_t)-1})

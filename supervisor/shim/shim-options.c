@@ -85,7 +85,7 @@ int shim_options_validate(const ShimOptions *o)
                 return -EINVAL;
         if (strv_length(o->argv) > SHIM_ARGV_MAX)
                 return -EINVAL;
-        if ((o->tty && o->stdin_pipe) || o->tty_rows > SHIM_TTY_SIZE_MAX || o->tty_cols > SHIM_TTY_SIZE_MAX)
+        if (o->tty && o->stdin_pipe)
                 return -EINVAL;
         for (char *const *m = o->mask_paths; m && *m; m++)
                 if (!path_ok(*m, PATH_MAX) || ++n_masks > SHIM_MASK_PATHS_MAX)
@@ -198,8 +198,6 @@ int shim_options_encode(const ShimOptions *o, uint8_t **ret, size_t *ret_size)
         put_strv(&w, o->keep_paths);
         put_u32(&w, o->workspace_idmap);
         put_u32(&w, o->tty);
-        put_u32(&w, o->tty_rows);
-        put_u32(&w, o->tty_cols);
 #if SHIM_MSG_TEST_TAIL > 0
         /* a field from the future, which a release shim must skip */
         for (unsigned i = 0; i < SHIM_MSG_TEST_TAIL; i++)
@@ -337,11 +335,8 @@ int shim_options_decode(const void *buf, size_t n, ShimOptions *ret)
         }
         /* a shim older than the terminal (the test build of the previous version) ignores it, as a shim of
          * that release would */
-        if (o.version >= 4 && SHIM_PROTOCOL_VERSION >= 4) {
+        if (o.version >= 4 && SHIM_PROTOCOL_VERSION >= 4)
                 o.tty = get_u32(&r) != 0;
-                o.tty_rows = get_u32(&r);
-                o.tty_cols = get_u32(&r);
-        }
         /* fields appended by a later version would be read here; r.left bytes of them are ignored */
         if (r.error)
                 return r.error;

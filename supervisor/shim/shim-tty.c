@@ -13,14 +13,14 @@
 
 int shim_tty_resize(int master, uint32_t rows, uint32_t cols)
 {
-        struct winsize ws = {.ws_row = (unsigned short)(rows ?: 24), .ws_col = (unsigned short)(cols ?: 80)};
+        struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
 
-        if (rows > SHIM_TTY_SIZE_MAX || cols > SHIM_TTY_SIZE_MAX)
+        if (rows == 0 || cols == 0 || rows > SHIM_TTY_SIZE_MAX || cols > SHIM_TTY_SIZE_MAX)
                 return -EINVAL;
         return ioctl(master, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }
 
-int shim_tty_open(uid_t uid, gid_t gid, uint32_t rows, uint32_t cols, int *ret_master, int *ret_slave)
+int shim_tty_open(uid_t uid, gid_t gid, int *ret_master, int *ret_slave)
 {
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         int unlock = 0, r;
@@ -37,7 +37,7 @@ int shim_tty_open(uid_t uid, gid_t gid, uint32_t rows, uint32_t cols, int *ret_m
                 return -errno;
         if (uid != (uid_t)-1 && (fchown(slave, uid, gid) < 0 || fchmod(slave, 0620) < 0))
                 return -errno;
-        r = shim_tty_resize(master, rows, cols);
+        r = shim_tty_resize(master, 24, 80);
         if (r < 0)
                 return r;
         *ret_master = TAKE_FD(master);

@@ -10,9 +10,10 @@
 #include <sys/types.h>
 
 /* Opens a pty: *ret_master non-blocking, *ret_slave (both close-on-exec) owned by uid:gid (mode 0620;
- * (uid_t)-1: left as it is), window rows x cols (0: 24x80). */
-int shim_tty_open(uid_t uid, gid_t gid, uint32_t rows, uint32_t cols, int *ret_master, int *ret_slave);
-/* TIOCSWINSZ on the master: the kernel sends SIGWINCH to the terminal's foreground process group. */
+ * (uid_t)-1: left as it is), its window 24x80 until a client sets one. */
+int shim_tty_open(uid_t uid, gid_t gid, int *ret_master, int *ret_slave);
+/* TIOCSWINSZ on the master (1..SHIM_TTY_SIZE_MAX each, else -EINVAL): the kernel sends SIGWINCH to the
+ * terminal's foreground process group. */
 int shim_tty_resize(int master, uint32_t rows, uint32_t cols);
 /* In the agent child, with the slave at fd 0 and a new session: makes it the controlling terminal. */
 int shim_tty_make_controlling(void);

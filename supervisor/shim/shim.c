@@ -764,8 +764,7 @@ static int shim_start_agent(Shim *s)
                 /* the agent's stdio is the slave; we read and write the master (stdin_fd, a dup of it,
                  * keeps the stdin queue's own close apart from the reads) */
                 r = shim_tty_open(arg_options.sandbox ? arg_options.uid : (uid_t)-1,
-                                  arg_options.sandbox ? arg_options.gid : (gid_t)-1, arg_options.tty_rows,
-                                  arg_options.tty_cols, &out[0], &in[0]);
+                                  arg_options.sandbox ? arg_options.gid : (gid_t)-1, &out[0], &in[0]);
                 if (r >= 0) {
                         in[1] = fcntl(out[0], F_DUPFD_CLOEXEC, 3);
                         if (in[1] < 0)
