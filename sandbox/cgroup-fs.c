@@ -23,34 +23,41 @@ typedef struct FsHandle FsHandle;
 
 typedef struct FsBackend {
         CgroupBackend base;
+        CgroupFsLayout layout;
         int fd;         /* ROOT, O_DIRECTORY */
         int inotify_fd; /* every watched handle's files; created with the first watch */
         FsHandle *watched;
 } FsBackend;
 
-/* The files whose changes a watch reports. */
+/* The files whose changes a watch reports (limits: in the directory that holds the agent's limits, AGENT or
+ * under units its parent). */
 static const struct {
         CgroupPart part;
+        bool limits;
         const char *file;
         CgroupChange change;
 } watch_table[] = {
-        {CGROUP_PART_AGENT, "cgroup.events", CGROUP_CHANGE_POPULATED},
-        {CGROUP_PART_PAYLOAD, "cgroup.events", CGROUP_CHANGE_FROZEN},
-        {CGROUP_PART_AGENT, "memory.events", CGROUP_CHANGE_COUNTERS},
+        {CGROUP_PART_AGENT, false, "cgroup.events", CGROUP_CHANGE_POPULATED},
+        {CGROUP_PART_PAYLOAD, false, "cgroup.events", CGROUP_CHANGE_FROZEN},
+        {CGROUP_PART_AGENT, true, "memory.events", CGROUP_CHANGE_COUNTERS},
         /* where the kernel notifies refused forks: see read_pids_refused() */
-        {CGROUP_PART_AGENT, "pids.events", CGROUP_CHANGE_COUNTERS},
-        {CGROUP_PART_PAYLOAD, "pids.events", CGROUP_CHANGE_COUNTERS},
+        {CGROUP_PART_AGENT, true, "pids.events", CGROUP_CHANGE_COUNTERS},
+        {CGROUP_PART_PAYLOAD, false, "pids.events", CGROUP_CHANGE_COUNTERS},
 };
 #define WATCH_MAX ELEMENTSOF(watch_table)
 
 struct FsHandle {
         CgroupHandle base;
-        char *tenant;              /* "u1000" */
-        char *rel_path;            /* "agents/TENANT/a-ID", relative to ROOT */
+        char *tenant_rel;          /* "agents/u1000", relative to ROOT */
+        char *rel_path;            /* "agents/u1000/a-ID", relative to ROOT */
         int fds[_CGROUP_PART_MAX]; /* O_DIRECTORY */
-        CgroupMask controllers;    /* the known controllers in AGENT/cgroup.controllers */
-        int wd[WATCH_MAX];         /* -1: not watched (absent file) */
-        bool watched;              /* linked in FsBackend.watched */
+        /* where the limits are and the kernel counts their hits (memory.events, pids.events): AGENT, or
+         * under units the unit's cgroup, its parent (O_DIRECTORY, and its path) */
+        int limits_fd;
+        char *limits_path;
+        CgroupMask controllers; /* the known controllers in AGENT/cgroup.controllers */
+        int wd[WATCH_MAX];      /* -1: not watched (absent file) */
+        bool watched;           /* linked in FsBackend.watched */
         FsHandle *watch_prev, *watch_next;
 };
 
@@ -145,6 +152,29 @@ static int attach_pid(int cgroup_fd, pid_t pid)
 
         (void)snprintf(buf, sizeof buf, "%d", (int)pid);
         return write_attr(cgroup_fd, "cgroup.procs", buf);
+}
+
+/* Moves every process of one cgroup into another. */
+static int move_procs(int from_fd, int to_fd)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = read_file_at(from_fd, "cgroup.procs", CGROUP_PROCS_MAX, &text, NULL);
+        if (r < 0)
+                return r;
+        r = cgroup_parse_procs(text, &pids, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = attach_pid(to_fd, pids[i]);
+                /* one that exited meanwhile */
+                if (r < 0 && r != -ESRCH)
+                        return r;
+        }
+        return 0;
 }
 
 /* ---- where we are ---- */
@@ -376,7 +406,8 @@ static int fs_watch(CgroupHandle *hh)
         for (size_t i = 0; i < WATCH_MAX; i++) {
                 _cleanup_free_ char *path = NULL;
 
-                if (asprintf_safe(&path, "%s/%s/%s", h->base.path, part_dir[watch_table[i].part],
+                if (asprintf_safe(&path, "%s/%s/%s", watch_table[i].limits ? h->limits_path : h->base.path,
+                                  watch_table[i].limits ? "." : part_dir[watch_table[i].part],
                                   watch_table[i].file) < 0) {
                         r = -ENOMEM;
                         goto fail;
@@ -466,7 +497,9 @@ static void fs_handle_free(CgroupHandle *hh)
         handle_unwatch(h);
         for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
                 (void)safe_close(h->fds[p]);
-        free(h->tenant);
+        (void)safe_close(h->limits_fd);
+        free(h->limits_path);
+        free(h->tenant_rel);
         free(h->rel_path);
         free(h->base.path);
         free(h);
@@ -479,39 +512,79 @@ static int rmdir_ignore_gone(int dirfd, const char *path)
         return 0;
 }
 
-/* Removes the agent's directories bottom-up, then the tenant's if that was the last agent. */
-static int agent_rmdir(int root_fd, const char *tenant, const char *rel_path)
+/* Removes the agent's directories bottom-up, then the tenant's if that was the last agent. Under a layout of
+ * units AGENT and its parts only: the unit's cgroup and its tenant's are systemd's. */
+static int agent_rmdir(const FsBackend *b, const char *tenant_rel, const char *rel_path)
 {
-        _cleanup_free_ char *shim = NULL, *payload = NULL, *tenant_rel = NULL;
+        _cleanup_free_ char *shim = NULL, *payload = NULL;
         int r;
 
         if (asprintf_safe(&shim, "%s/shim", rel_path) < 0 ||
-            asprintf_safe(&payload, "%s/payload", rel_path) < 0 ||
-            asprintf_safe(&tenant_rel, "agents/%s", tenant) < 0)
+            asprintf_safe(&payload, "%s/payload", rel_path) < 0)
                 return -ENOMEM;
-        r = rmdir_ignore_gone(root_fd, shim);
+        r = rmdir_ignore_gone(b->fd, shim);
         if (r < 0)
                 return r;
-        r = rmdir_ignore_gone(root_fd, payload);
+        r = rmdir_ignore_gone(b->fd, payload);
         if (r < 0)
                 return r;
-        r = rmdir_ignore_gone(root_fd, rel_path);
-        if (r < 0)
+        r = rmdir_ignore_gone(b->fd, rel_path);
+        if (r < 0 || b->layout.units)
                 return r;
         /* Other agents of the tenant keep its directory busy. */
-        if (unlinkat(root_fd, tenant_rel, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != EBUSY &&
+        if (unlinkat(b->fd, tenant_rel, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != EBUSY &&
             errno != ENOTEMPTY)
                 return -errno;
         return 0;
 }
 
+static int tenant_rel_path(const FsBackend *b, uid_t owner, char **ret)
+{
+        return asprintf_safe(ret, "%s%u%s", b->layout.tenant_prefix, (unsigned)owner,
+                             b->layout.tenant_suffix);
+}
+
 static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **ret_missing);
+
+/* A unit's cgroup (AGENT's parent) starts with the processes systemd put there (a scope needs one): they go
+ * to a leaf holder/ beside AGENT, then controllers are enabled below the unit. */
+static int unit_prepare(FsBackend *b, const char *rel_path, CgroupMask *ret_controllers)
+{
+        _cleanup_free_ char *unit = strdup(rel_path);
+        _cleanup_close_ int unit_fd = -EBADF, holder_fd = -EBADF;
+        CgroupMask controllers;
+        char *slash;
+        int r;
+
+        if (!unit)
+                return -ENOMEM;
+        slash = strrchr(unit, '/');
+        if (!slash)
+                return -EINVAL;
+        *slash = 0;
+        unit_fd = openat(b->fd, unit, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (unit_fd < 0)
+                return -errno;
+        r = mkdir_cgroup_at(unit_fd, "holder");
+        if (r < 0)
+                return r;
+        holder_fd = openat(unit_fd, "holder", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (holder_fd < 0)
+                return -errno;
+        r = move_procs(unit_fd, holder_fd);
+        if (r < 0)
+                return r;
+        r = read_controllers(unit_fd, &controllers);
+        if (r < 0)
+                return r;
+        *ret_controllers = controllers;
+        return enable_controllers_at(unit_fd, ".", controllers);
+}
 
 static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimits *limits,
                      const char **ret_missing, CgroupHandle **ret)
 {
         _cleanup_free_ FsHandle *h = NULL;
-        _cleanup_free_ char *tenant_rel = NULL;
         bool create = limits != NULL, created = false;
         int r;
 
@@ -521,21 +594,37 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
         h->base.backend = &b->base;
         for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
                 h->fds[p] = -EBADF;
+        h->limits_fd = -EBADF;
         for (size_t i = 0; i < WATCH_MAX; i++)
                 h->wd[i] = -1;
-        if (asprintf_safe(&h->tenant, "u%u", (unsigned)owner) < 0 ||
-            asprintf_safe(&tenant_rel, "agents/%s", h->tenant) < 0 ||
-            asprintf_safe(&h->rel_path, "%s/a-%s", tenant_rel, id) < 0 ||
+        if (tenant_rel_path(b, owner, &h->tenant_rel) < 0 ||
+            asprintf_safe(&h->rel_path, "%s/%s%s%s", h->tenant_rel, b->layout.agent_prefix, id,
+                          b->layout.agent_suffix) < 0 ||
             asprintf_safe(&h->base.path, "%s/%s", b->base.path, h->rel_path) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
 
-        if (create) {
-                r = mkdir_cgroup_at(b->fd, tenant_rel);
+        if (create && b->layout.units) {
+                CgroupMask unit_controllers = 0;
+
+                r = unit_prepare(b, h->rel_path, &unit_controllers);
                 if (r < 0)
                         goto fail;
-                r = enable_controllers_at(b->fd, tenant_rel, b->base.controllers);
+                if (mkdirat(b->fd, h->rel_path, 0755) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                created = true;
+                r = enable_controllers_at(b->fd, h->rel_path, unit_controllers);
+                if (r < 0)
+                        goto fail;
+        }
+        if (create && !b->layout.units) {
+                r = mkdir_cgroup_at(b->fd, h->tenant_rel);
+                if (r < 0)
+                        goto fail;
+                r = enable_controllers_at(b->fd, h->tenant_rel, b->base.controllers);
                 if (r < 0)
                         goto fail;
                 if (mkdirat(b->fd, h->rel_path, 0755) < 0) {
@@ -558,6 +647,7 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
                         r = -errno;
                         goto fail;
                 }
+                created = true;
                 h->fds[p] =
                         openat(h->fds[CGROUP_PART_AGENT], part_dir[p], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (h->fds[p] < 0) {
@@ -568,6 +658,19 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
         r = read_controllers(h->fds[CGROUP_PART_AGENT], &h->controllers);
         if (r < 0)
                 goto fail;
+        h->limits_path = strdup(h->base.path);
+        if (!h->limits_path) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (b->layout.units)
+                *strrchr(h->limits_path, '/') = 0;
+        h->limits_fd = openat(h->fds[CGROUP_PART_AGENT], b->layout.units ? ".." : ".",
+                              O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (h->limits_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
         if (create) {
                 /* An OOM kill takes the whole payload, never a random part of it; the shim (oom_score_adj
                  * -1000, in its own leaf) survives to report it. */
@@ -576,7 +679,8 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
                         if (r < 0 && r != -ENOENT)
                                 goto fail;
                 }
-                r = fs_set_limits(&h->base, limits, ret_missing);
+                /* under units the limits are the unit's properties, set by its owner */
+                r = b->layout.units ? 0 : fs_set_limits(&h->base, limits, ret_missing);
                 if (r < 0)
                         goto fail;
         }
@@ -587,13 +691,15 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
 fail:
         if (create && h->rel_path) {
                 if (created)
-                        (void)agent_rmdir(b->fd, h->tenant, h->rel_path);
-                else if (tenant_rel)
-                        (void)rmdir_ignore_gone(b->fd, tenant_rel);
+                        (void)agent_rmdir(b, h->tenant_rel, h->rel_path);
+                else if (h->tenant_rel && !b->layout.units)
+                        (void)rmdir_ignore_gone(b->fd, h->tenant_rel);
         }
         for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
                 (void)safe_close(h->fds[p]);
-        free(h->tenant);
+        (void)safe_close(h->limits_fd);
+        free(h->limits_path);
+        free(h->tenant_rel);
         free(h->rel_path);
         free(h->base.path);
         return r;
@@ -622,7 +728,7 @@ static int fs_remove(CgroupHandle *hh)
                 return r;
         if (r >= 0 && ev.populated)
                 return -EBUSY;
-        r = agent_rmdir(fs_backend(hh->backend)->fd, h->tenant, h->rel_path);
+        r = agent_rmdir(fs_backend(hh->backend), h->tenant_rel, h->rel_path);
         if (r < 0)
                 return r;
         handle_unwatch(h);
@@ -704,11 +810,6 @@ static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **r
 
 /* ---- tenants ---- */
 
-static int tenant_rel_path(uid_t owner, char **ret)
-{
-        return asprintf_safe(ret, "agents/u%u", (unsigned)owner);
-}
-
 static int fs_tenant_limits(CgroupBackend *bb, uid_t owner, bool create, const CgroupLimits *l,
                             const char **ret_missing)
 {
@@ -719,7 +820,7 @@ static int fs_tenant_limits(CgroupBackend *bb, uid_t owner, bool create, const C
         CgroupMask controllers;
         int r;
 
-        if (tenant_rel_path(owner, &rel) < 0)
+        if (tenant_rel_path(b, owner, &rel) < 0)
                 return -ENOMEM;
         if (create) {
                 if (mkdirat(b->fd, rel, 0755) >= 0)
@@ -752,7 +853,7 @@ static int fs_tenant_read_usage(CgroupBackend *bb, uid_t owner, CgroupUsage *ret
         _cleanup_free_ char *rel = NULL;
         _cleanup_close_ int fd = -EBADF;
 
-        if (tenant_rel_path(owner, &rel) < 0)
+        if (tenant_rel_path(b, owner, &rel) < 0)
                 return -ENOMEM;
         fd = openat(b->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -810,7 +911,7 @@ static int read_pids_refused(const FsHandle *h, uint64_t *ret)
         /* Before the hierarchical pids.events (kernel commit 73e75e6fc352, later than Debian 12's 6.1) a
          * fork refused by AGENT/pids.max is counted in the FORKING task's cgroup, payload/ or shim/, and
          * AGENT/ stays at 0; after it, AGENT/ counts it too. Whichever says more is the count. */
-        r = read_number(h->fds[CGROUP_PART_AGENT], "pids.events", "max", &agent);
+        r = read_number(h->limits_fd, "pids.events", "max", &agent);
         if (r < 0)
                 return r;
         (void)read_number(h->fds[CGROUP_PART_PAYLOAD], "pids.events", "max", &payload);
@@ -831,7 +932,8 @@ static int fs_read_counters(CgroupHandle *hh, CgroupCounters *ret)
         CgroupCounters c = {};
 
         /* a file the missing controller lacks leaves its counters absent */
-        if (read_attr(h->fds[CGROUP_PART_AGENT], "memory.events", &text) >= 0)
+        /* where the limits are: their hits are counted there (and above), never below */
+        if (read_attr(h->limits_fd, "memory.events", &text) >= 0)
                 for (CgroupCounter k = 0; k < _CGROUP_COUNTER_MAX; k++)
                         if (memory_keys[k])
                                 c.present[k] = cgroup_parse_keyed(text, memory_keys[k], &c.value[k]) >= 0;
@@ -879,19 +981,32 @@ static const CgroupBackendOps fs_ops = {
         .watch = fs_watch,
 };
 
+static const CgroupFsLayout default_layout = {
+        .tenant_prefix = "agents/u",
+        .tenant_suffix = "",
+        .agent_prefix = "a-",
+        .agent_suffix = "",
+};
+
 int cgroup_fs_open(const char *override_path, CgroupBackend **ret)
+{
+        return cgroup_fs_open_layout(override_path, &default_layout, ret);
+}
+
+int cgroup_fs_open_layout(const char *override_path, const CgroupFsLayout *layout, CgroupBackend **ret)
 {
         _cleanup_(cgroup_backend_freep) CgroupBackend *bb = NULL;
         FsBackend *b;
         struct statfs sfs;
         int r;
 
-        if (!ret || (override_path && override_path[0] != '/'))
+        if (!ret || !layout || (override_path && override_path[0] != '/'))
                 return -EINVAL;
         b = calloc(1, sizeof *b);
         if (!b)
                 return -ENOMEM;
         b->base.ops = &fs_ops;
+        b->layout = *layout;
         b->fd = b->inotify_fd = -EBADF;
         bb = &b->base;
         if (override_path) {

@@ -19,6 +19,20 @@
  * when we already sit in ROOT/supervisor). -EMEDIUMTYPE: not on cgroup2; -EPERM: the hierarchy's real root,
  * which descartes never manages (pass an override). Then cgroup_backend_setup(). */
 int cgroup_fs_open(const char *override_path, CgroupBackend **ret);
+
+/* Where the tenant and agent directories lie below ROOT: TENANT_PREFIX UID TENANT_SUFFIX /
+ * AGENT_PREFIX ID AGENT_SUFFIX ("agents/u1000/a-ID" above). With units, the tenant's directory and AGENT's
+ * parent are systemd's (a slice and a Delegate=yes scope the systemd driver starts): create then moves the
+ * processes systemd put in the unit's cgroup into a leaf holder/ of it, enables the controllers below it and
+ * makes AGENT with SHIM and PAYLOAD, and sets no limits (they are the unit's properties); remove takes AGENT
+ * only; setup and the tenant limits are not this driver's then. supervisor/cgroup-systemd.c uses the rest as
+ * it is. */
+typedef struct CgroupFsLayout {
+        const char *tenant_prefix, *tenant_suffix;
+        const char *agent_prefix, *agent_suffix;
+        bool units;
+} CgroupFsLayout;
+int cgroup_fs_open_layout(const char *override_path, const CgroupFsLayout *layout, CgroupBackend **ret);
 /* 1 if the calling process's cgroup is ROOT or below it, 0 if not. Setup moves the calling process (all its
  * threads) into ROOT/supervisor only in the first case (systemd's Delegate=yes on our own unit). */
 int cgroup_fs_contains_self(const CgroupBackend *b);

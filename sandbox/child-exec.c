@@ -101,7 +101,8 @@ int child_exec_spawn(const ChildExec *c, PidRef *ret, ChildExecFailure *ret_fail
         struct clone_args ca = {
                 .flags = c->clone_flags | CLONE_PIDFD | (c->cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                 .pidfd = (uint64_t)(uintptr_t)&pidfd,
-                .exit_signal = SIGCHLD,
+                /* with CLONE_PARENT the kernel takes our own exit signal (clone3 refuses one) */
+                .exit_signal = c->clone_flags & CLONE_PARENT ? 0 : SIGCHLD,
                 .cgroup = c->cgroup_fd >= 0 ? (uint64_t)c->cgroup_fd : 0,
         };
         f.step = CHILD_EXEC_CLONE;

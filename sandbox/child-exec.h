@@ -53,6 +53,7 @@ typedef struct ChildExecFailure {
 } ChildExecFailure;
 
 /* Starts the child and returns once it has exec'd, as a PidRef (pid + pidfd; a child of the caller, exit
- * signal SIGCHLD, which the caller reaps). On failure returns -errno with *ret_failure filled in (if not
+ * signal SIGCHLD, which the caller reaps; with CLONE_PARENT a child of the caller's parent, which reaps
+ * it). On failure returns -errno with *ret_failure filled in (if not
  * NULL); a child that failed is reaped already. */
 int child_exec_spawn(const ChildExec *c, PidRef *ret, ChildExecFailure *ret_failure);

@@ -5,12 +5,38 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent-cgroup.h"
 #include "cgroup-fs.h"
+#include "cgroup-systemd.h"
 #include "cleanup.h"
 #include "log.h"
 #include "string-util.h"
+
+static int open_cgroupfs(const char *override, CgroupBackend **ret)
+{
+        int k;
+
+        /* a given root is ours to make (tests pass a fresh directory) */
+        if (override && override[0] == '/' && mkdir(override, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Cannot create the cgroup %s: %m", override);
+        k = cgroup_fs_open(override, ret);
+        if (k == -EMEDIUMTYPE)
+                return log_error_errno(k, "%s is not in a cgroup v2 hierarchy.",
+                                       override ?: "Our own cgroup");
+        if (k == -EPERM)
+                return log_error_errno(
+                        k, "descartesd runs in the root of the cgroup hierarchy, which it never "
+                           "manages: start it under systemd (Delegate=yes) or pass --cgroup-root.");
+        if (k < 0)
+                return log_error_errno(k, "Cannot open the cgroup %s: %m", override ?: "of descartesd");
+        k = cgroup_backend_setup(*ret);
+        if (k < 0)
+                return log_error_errno(k, "Cannot set up the cgroup subtree %s (supervisor/, agents/): %m",
+                                       cgroup_backend_path(*ret));
+        return 0;
+}
 
 static int on_cgroup_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -23,31 +49,82 @@ static int on_cgroup_watch(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
-int agent_cgroup_root_setup(const char *override, sd_event *event, AgentCgroupRoot **ret)
+/* descartes-cgroup-holder: beside the daemon in a build tree, else where it is installed. */
+static int holder_path(char **ret)
+{
+        _cleanup_free_ char *exe = NULL;
+        char *slash;
+
+        exe = realpath("/proc/self/exe", NULL);
+        if (exe && (slash = strrchr(exe, '/'))) {
+                *slash = 0;
+                if (asprintf_safe(ret, "%s/descartes-cgroup-holder", exe) < 0)
+                        return -ENOMEM;
+                if (access(*ret, X_OK) >= 0)
+                        return 0;
+                free(*ret);
+        }
+        *ret = strdup(DESCARTES_HOLDER_PATH);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The systemd driver, or 0 with *ret NULL when there is no systemd to drive (the reason logged). */
+static int open_systemd(const char *driver, sd_event *event, CgroupBackend **ret)
+{
+        _cleanup_free_ char *holder = NULL;
+        int k;
+
+        *ret = NULL;
+        if (cgroup_systemd_usable() <= 0) {
+                log_full(driver ? LOG_WARNING : LOG_INFO,
+                         "%s: systemd does not run this host or descartesd is not one of its units; using "
+                         "the cgroupfs driver.",
+                         driver ? "cgroup_driver = systemd" : "No systemd");
+                return 0;
+        }
+        k = holder_path(&holder);
+        if (k < 0)
+                return log_oom();
+        k = cgroup_systemd_open(event, holder, ret);
+        if (k < 0) {
+                log_warning_errno(k, "Cannot reach systemd over D-Bus (%m); using the cgroupfs driver.");
+                *ret = NULL;
+        }
+        return 0;
+}
+
+int agent_cgroup_root_setup(const char *driver, const char *override, sd_event *event, AgentCgroupRoot **ret)
 {
         _cleanup_(agent_cgroup_root_freep) AgentCgroupRoot *r = NULL;
         int k, fd;
 
+        if (driver && !streq(driver, "systemd") && !streq(driver, "cgroupfs"))
+                return log_error_errno(-EINVAL, "cgroup_driver = %s: expected systemd or cgroupfs.", driver);
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        /* a given root is ours to make (tests pass a fresh directory) */
-        if (override && override[0] == '/' && mkdir(override, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(-errno, "Cannot create the cgroup %s: %m", override);
-        k = cgroup_fs_open(override, &r->backend);
-        if (k == -EMEDIUMTYPE)
-                return log_error_errno(k, "%s is not in a cgroup v2 hierarchy.",
-                                       override ?: "Our own cgroup");
-        if (k == -EPERM)
-                return log_error_errno(
-                        k, "descartesd runs in the root of the cgroup hierarchy, which it never "
-                           "manages: start it under systemd (Delegate=yes) or pass --cgroup-root.");
-        if (k < 0)
-                return log_error_errno(k, "Cannot open the cgroup %s: %m", override ?: "of descartesd");
-        k = cgroup_backend_setup(r->backend);
-        if (k < 0)
-                return log_error_errno(k, "Cannot set up the cgroup subtree %s (supervisor/, agents/): %m",
-                                       cgroup_backend_path(r->backend));
+        /* the default: systemd's when it runs us; a given root means cgroupfs (the tests pass one) */
+        if ((!driver && !override) || (driver && streq(driver, "systemd"))) {
+                k = open_systemd(driver, event, &r->backend);
+                if (k < 0)
+                        return k;
+        }
+        if (r->backend) {
+                r->driver = "systemd";
+                if (override)
+                        log_warning(
+                                "cgroup_root %s ignored: it is the cgroupfs driver's, the systemd driver "
+                                "places agents in descartes.slice.",
+                                override);
+                k = cgroup_backend_setup(r->backend);
+                if (k < 0)
+                        return log_error_errno(k, "Cannot start descartes.slice through systemd: %m");
+        } else {
+                r->driver = "cgroupfs";
+                k = open_cgroupfs(override, &r->backend);
+                if (k < 0)
+                        return k;
+        }
         r->path = strdup(cgroup_backend_path(r->backend));
         if (!r->path)
                 return log_oom();

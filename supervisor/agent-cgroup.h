@@ -18,11 +18,15 @@ typedef struct AgentCgroupRoot {
         sd_event_source *watch_source; /* runs the agents' watch callbacks */
         char *path;                    /* the subtree, absolute */
         char **enabled;                /* the controllers agents get (among cpu, memory, pids, io) */
+        const char *driver;            /* "systemd" or "cgroupfs" */
 } AgentCgroupRoot;
 
-/* Opens the backend on override (or our own cgroup), delegates the subtree (cgroup_backend_setup()) and
- * dispatches its notifications on event. Logs what fails. */
-int agent_cgroup_root_setup(const char *override, sd_event *event, AgentCgroupRoot **ret);
+/* Opens the backend of driver ("systemd", "cgroupfs"; NULL: systemd when systemd runs the host and us, and
+ * no override is given, else cgroupfs; systemd where there is none falls back to cgroupfs, saying so), the
+ * cgroupfs one on override (or our own cgroup), sets it up (cgroup_backend_setup()) and dispatches its
+ * notifications on event. Logs what fails. */
+int agent_cgroup_root_setup(const char *driver, const char *override, sd_event *event,
+                            AgentCgroupRoot **ret);
 AgentCgroupRoot *agent_cgroup_root_free(AgentCgroupRoot *r);
 static inline void agent_cgroup_root_freep(AgentCgroupRoot **r)
 {

@@ -49,6 +49,7 @@ void config_done(Config *c)
         free(c->state_dir);
         free(c->runtime_dir);
         free(c->cgroup_root);
+        free(c->cgroup_driver);
         free(c->agent_user);
         free(c->admin_group);
         free(c->mask_paths);
@@ -261,6 +262,7 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"state_dir", 0, &c->state_dir},
                 {"runtime_dir", 0, &c->runtime_dir},
                 {"cgroup_root", 0, &c->cgroup_root},
+                {"cgroup_driver", 0, &c->cgroup_driver},
                 {"agent_user", 0, &c->agent_user},
                 {"admin_group", 0, &c->admin_group},
                 {"allow_root", 1, &c->allow_root},

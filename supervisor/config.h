@@ -12,11 +12,12 @@
 #include "tenant-quota.h"
 
 typedef struct Config {
-        char *control;     /* control endpoint */
-        char *events;      /* obsolete `events` endpoint: set only to warn that it is ignored */
-        char *state_dir;   /* /var/lib/descartes */
-        char *runtime_dir; /* /run/descartes */
-        char *cgroup_root; /* NULL: the daemon's own cgroup */
+        char *control;       /* control endpoint */
+        char *events;        /* obsolete `events` endpoint: set only to warn that it is ignored */
+        char *state_dir;     /* /var/lib/descartes */
+        char *runtime_dir;   /* /run/descartes */
+        char *cgroup_root;   /* NULL: the daemon's own cgroup (cgroupfs driver) */
+        char *cgroup_driver; /* "systemd", "cgroupfs"; NULL: systemd under systemd, else cgroupfs */
 
         uint64_t stop_grace_usec;       /* (live) default grace of `stop` before cgroup.kill */
         uint64_t heartbeat_usec;        /* (live) heartbeat event period */

@@ -26,7 +26,9 @@ static void help(void)
                "  --runtime-dir DIR   sockets and the lock (default " DESCARTES_DEFAULT_RUNTIME_DIR ")\n"
                "  --control ENDPOINT  control endpoint (default ipc://RUNTIME_DIR/control)\n"
                "  --events ENDPOINT   obsolete and ignored (events come over the control endpoint)\n"
-               "  --cgroup-root DIR   cgroup v2 directory to manage (default: our own cgroup)\n"
+               "  --cgroup-driver systemd|cgroupfs\n"
+               "                      who makes agents' cgroups (default: systemd under systemd)\n"
+               "  --cgroup-root DIR   cgroup v2 directory to manage, cgroupfs (default: our own cgroup)\n"
                "  --config FILE       configuration (default " DESCARTES_CONFIG_PATH ")\n"
                "  --shim PATH         the descartes-shim binary (default " DESCARTES_SHIM_PATH ")\n"
                "  --policy-dir DIR    policies: DIR/seccomp/NAME.json (default " DESCARTES_POLICY_DIR ")\n"
@@ -43,6 +45,7 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 ARG_CONTROL,
                 ARG_EVENTS,
                 ARG_CGROUP,
+                ARG_CGROUP_DRIVER,
                 ARG_CONFIG,
                 ARG_SHIM,
                 ARG_POLICY_DIR,
@@ -55,6 +58,7 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 {"control", required_argument, NULL, ARG_CONTROL},
                 {"events", required_argument, NULL, ARG_EVENTS},
                 {"cgroup-root", required_argument, NULL, ARG_CGROUP},
+                {"cgroup-driver", required_argument, NULL, ARG_CGROUP_DRIVER},
                 {"config", required_argument, NULL, ARG_CONFIG},
                 {"shim", required_argument, NULL, ARG_SHIM},
                 {"policy-dir", required_argument, NULL, ARG_POLICY_DIR},
@@ -97,6 +101,9 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 case ARG_CGROUP:
                         field = &arg_overrides.cgroup_root;
                         break;
+                case ARG_CGROUP_DRIVER:
+                        field = &arg_overrides.cgroup_driver;
+                        break;
                 case ARG_SHIM:
                         field = ret_shim;
                         break;
@@ -131,9 +138,13 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
 static int apply_overrides(Config *c)
 {
         char **pairs[][2] = {
-                {&c->state_dir, &arg_overrides.state_dir},     {&c->runtime_dir, &arg_overrides.runtime_dir},
-                {&c->control, &arg_overrides.control},         {&c->events, &arg_overrides.events},
-                {&c->cgroup_root, &arg_overrides.cgroup_root}, {&c->policy_dir, &arg_overrides.policy_dir},
+                {&c->state_dir, &arg_overrides.state_dir},
+                {&c->runtime_dir, &arg_overrides.runtime_dir},
+                {&c->control, &arg_overrides.control},
+                {&c->events, &arg_overrides.events},
+                {&c->cgroup_root, &arg_overrides.cgroup_root},
+                {&c->policy_dir, &arg_overrides.policy_dir},
+                {&c->cgroup_driver, &arg_overrides.cgroup_driver},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {

@@ -409,6 +409,7 @@ static void reload_config(Manager *m)
                 {"state_dir", o->state_dir, n.state_dir},
                 {"runtime_dir", o->runtime_dir, n.runtime_dir},
                 {"cgroup_root", o->cgroup_root, n.cgroup_root},
+                {"cgroup_driver", o->cgroup_driver, n.cgroup_driver},
                 {"listen", o->listen, n.listen},
         };
         for (size_t i = 0; i < ELEMENTSOF(restart); i++)
@@ -540,7 +541,7 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         r = setup_runtime_dir(m);
         if (r < 0)
                 return r;
-        r = agent_cgroup_root_setup(m->config.cgroup_root, m->event, &m->cgroup);
+        r = agent_cgroup_root_setup(m->config.cgroup_driver, m->config.cgroup_root, m->event, &m->cgroup);
         if (r < 0)
                 return r; /* logged */
         r = request_cache_new(REQUEST_CACHE_MAX, REQUEST_CACHE_BYTES_MAX, &m->request_cache);
@@ -665,8 +666,9 @@ int manager_run(Manager *m)
 {
         int r;
 
-        log_info("descartesd %s ready: control %s, cgroup %s (controllers:%s%s%s%s).", DESCARTES_VERSION,
-                 m->config.control, m->cgroup->path, strv_length(m->cgroup->enabled) ? "" : " none",
+        log_info("descartesd %s ready: control %s, cgroup %s (driver %s, controllers:%s%s%s%s).",
+                 DESCARTES_VERSION, m->config.control, m->cgroup->path, m->cgroup->driver,
+                 strv_length(m->cgroup->enabled) ? "" : " none",
                  agent_cgroup_root_has(m->cgroup, "cpu") ? " cpu" : "",
                  agent_cgroup_root_has(m->cgroup, "memory") ? " memory" : "",
                  agent_cgroup_root_has(m->cgroup, "pids") ? " pids" : "");

@@ -963,6 +963,97 @@ static void test_host_limits(void **state)
         assert_int_equal(cgroup_handle_remove(a), 0);
 }
 
+/* The layout of units (the systemd driver's): systemd makes the tenant's slice and the agent's scope with a
+ * first process; create moves that process into holder/, makes AGENT below the scope with SHIM and PAYLOAD
+ * and writes no limit (they are the unit's properties); remove takes AGENT only. Here the test plays
+ * systemd. */
+static void test_host_units_layout(void **state)
+{
+        static const CgroupFsLayout units = {
+                .tenant_prefix = "descartes-u",
+                .tenant_suffix = ".slice",
+                .agent_prefix = "descartes-",
+                .agent_suffix = ".scope/agent",
+                .units = true,
+        };
+        HostState *h = *state;
+        _cleanup_(cgroup_backend_freep) CgroupBackend *b = NULL;
+        _cleanup_(cgroup_handle_freep) CgroupHandle *a = NULL, *other = NULL;
+        _cleanup_close_ int cmd = -EBADF, reply = -EBADF;
+        _cleanup_free_ char *text = NULL, *path = NULL, *procs = NULL;
+        char value[CGROUP_SUBTREE_CONTROL_MAX], pid_text[32];
+        CgroupLimits l = CGROUP_LIMITS_UNSET;
+        CgroupCounters cnt;
+        CgroupMask mask;
+        CgroupState st;
+        const char *missing = NULL;
+        pid_t pid;
+
+        HOST_OR_SKIP(h);
+        assert_int_equal(cgroup_fs_open_layout(h->tmp, &units, &b), 0);
+        mask = cgroup_backend_controllers(b);
+        assert_int_equal(cgroup_mask_to_subtree_control(mask, value, sizeof value), 0);
+        /* systemd's part: the slice and the scope with its process, controllers down to the scope */
+        if (mask) {
+                path = at_root(b, "cgroup.subtree_control");
+                assert_int_equal(write_string_file_at(AT_FDCWD, path, value), 0);
+                path = mfree(path);
+        }
+        path = at_root(b, "descartes-u4242.slice");
+        assert_int_equal(mkdir(path, 0755), 0);
+        path = mfree(path);
+        if (mask) {
+                path = at_root(b, "descartes-u4242.slice/cgroup.subtree_control");
+                assert_int_equal(write_string_file_at(AT_FDCWD, path, value), 0);
+                path = mfree(path);
+        }
+        path = at_root(b, "descartes-u4242.slice/descartes-t1.scope");
+        assert_int_equal(mkdir(path, 0755), 0);
+        path = mfree(path);
+        pid = host_fork_echo(h, &cmd, &reply);
+        (void)snprintf(pid_text, sizeof pid_text, "%d", (int)pid);
+        procs = at_root(b, "descartes-u4242.slice/descartes-t1.scope/cgroup.procs");
+        assert_int_equal(write_string_file_at(AT_FDCWD, procs, pid_text), 0);
+
+        if (mask & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY))
+                l.memory_max = 64ULL << 20;
+        assert_int_equal(cgroup_backend_create(b, 4242, "t1", &l, &missing, &a), 0);
+        path = at_root(b, "descartes-u4242.slice/descartes-t1.scope/agent");
+        assert_string_equal(cgroup_handle_path(a), path);
+        /* the scope's process went to holder/, and the scope holds no process of its own */
+        text = read_at_root(b, "descartes-u4242.slice/descartes-t1.scope/holder/cgroup.procs");
+        assert_int_equal(atoi(text), pid);
+        text = mfree(text);
+        text = read_at_root(b, "descartes-u4242.slice/descartes-t1.scope/cgroup.procs");
+        assert_string_equal(text, "");
+        text = mfree(text);
+        assert_true(exists_at_root(b, "descartes-u4242.slice/descartes-t1.scope/agent/shim"));
+        assert_true(exists_at_root(b, "descartes-u4242.slice/descartes-t1.scope/agent/payload"));
+        if (mask & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY)) {
+                /* no limit written: the unit's owner sets them */
+                text = read_at_root(b, "descartes-u4242.slice/descartes-t1.scope/agent/memory.max");
+                assert_string_equal(text, "max\n");
+                text = mfree(text);
+        }
+        /* AGENT holds none of the holder: it is not populated, and its counters are read */
+        assert_int_equal(cgroup_handle_read_state(a, &st), 0);
+        assert_false(st.populated);
+        assert_int_equal(cgroup_handle_read_counters(a, &cnt), 0);
+        for (CgroupCounter k = 0; k < _CGROUP_COUNTER_MAX; k++)
+                assert_int_equal(cnt.value[k], 0);
+        assert_int_equal(cgroup_handle_has_pid(a, CGROUP_PART_SHIM, pid), 0);
+
+        assert_int_equal(cgroup_backend_open(b, 4242, "t1", &other), 0);
+        assert_string_equal(cgroup_handle_path(other), path);
+        other = cgroup_handle_free(other);
+
+        /* remove takes AGENT; the scope and its holder are systemd's */
+        assert_int_equal(cgroup_handle_remove(a), 0);
+        assert_false(exists_at_root(b, "descartes-u4242.slice/descartes-t1.scope/agent"));
+        assert_true(exists_at_root(b, "descartes-u4242.slice/descartes-t1.scope/holder"));
+        assert_int_equal(cgroup_backend_open(b, 4242, "t1", &other), -ENOENT);
+}
+
 static void test_host_tenant_limits(void **state)
 {
         HostState *h = *state;
@@ -1029,6 +1120,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_host_tenant_shared, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_host_limits, host_setup, host_teardown),
                 cmocka_unit_test_setup_teardown(test_host_tenant_limits, host_setup, host_teardown),
+                cmocka_unit_test_setup_teardown(test_host_units_layout, host_setup, host_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

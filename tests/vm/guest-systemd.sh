@@ -10,6 +10,10 @@
 . "$(dirname "$0")/guest-daemon.sh"
 
 HOG=${1:?usage: guest-systemd.sh HOG}
+# agents of root run as descartes-agent: the hog where every user may run it
+AGENT_HOG=/var/tmp/vmtest-agent-bin/vmtest-hog
+mkdir -p "${AGENT_HOG%/*}" && cp "$HOG" "$AGENT_HOG" && chmod 755 "${AGENT_HOG%/*}" "$AGENT_HOG" ||
+        AGENT_HOG=$HOG
 
 check_pid1() {
         _fs=$(stat -fc %T /sys/fs/cgroup)
@@ -71,6 +75,8 @@ unit_active() {
 
 unit_cleanup() {
         systemctl stop $VMT_UNITS 2>/dev/null
+        # the systemd driver's agents: their scopes in descartes.slice
+        systemctl stop descartes.slice 2>/dev/null
         # The daemon leaves its agents running when it stops; where they live in its own unit's cgroup
         # (KillMode=process) systemd leaves them too.
         [ -z "$VMT_ROOT" ] || cg_remove_tree "$VMT_ROOT/agents"
@@ -247,32 +253,108 @@ check_unpriv_spawn() {
                 [ "$_procuid" = "$_uid" ] && [ "$_orc" != 0 ]
 }
 
-# The daemon's cgroup root is a delegated unit's cgroup (its own, or a unit beside it that holds the agents);
-# the daemon sits in ROOT/supervisor when ROOT is its own, agents below ROOT/agents/, no process in ROOT.
-check_unit_delegation() {
-        _dcg=/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$VMT_UNIT")
-        _main=$(systemctl show -p MainPID --value "$VMT_UNIT")
-        _incg=$(cut -d: -f3 "/proc/$_main/cgroup")
-        _runit=${VMT_ROOT##*/}
-        _rdel=$(systemctl show -p Delegate --value "$_runit")
-        _acg=$(cg_abs "$(agent_field "$VMT_USER/unpriv" cgroup)")
-        _ctl=$(cat "$VMT_ROOT/cgroup.subtree_control")
-        _procs=$(wc -l <"$VMT_ROOT/cgroup.procs")
-        note "cgroup root ${VMT_ROOT#/sys/fs/cgroup} ($_runit, Delegate=$_rdel): subtree_control '$_ctl'," \
-                "$_procs process(es) in it, children: $(cd "$VMT_ROOT" && ls -d -- */ | tr -d / | tr '\n' ' ');" \
-                "daemon (pid $_main) in $_incg; agent in ${_acg#/sys/fs/cgroup}, memory.max $(cat "$_acg/memory.max")"
-        [ "$_rdel" = yes ] && [ "$_procs" = 0 ] || return 1
-        if [ "$VMT_ROOT" = "$_dcg" ]; then
-                [ "$_incg" = "${_dcg#/sys/fs/cgroup}/supervisor" ] || return 1
-        else
-                [ "$_incg" = "${_dcg#/sys/fs/cgroup}" ] || [ "$_incg" = "${_dcg#/sys/fs/cgroup}/supervisor" ] ||
-                        return 1
-        fi
-        case $_acg in
-        "$VMT_ROOT"/agents/*) ;;
-        *) return 1 ;;
-        esac
-        [ "$(cat "$_acg/memory.max")" = 67108864 ] && has_word "$_ctl" memory && has_word "$_ctl" pids
+# The systemd driver (the default under systemd, the build's unit passes no --cgroup-root): the agent is a
+# transient unit descartes-ID.scope (Delegate=yes) in its tenant's slice in descartes.slice, listed by
+# systemctl, its limits the unit's properties (and so its cgroup's files); its processes in agent/ below the
+# scope, the scope's first process (descartes-cgroup-holder) in holder/; nothing of it in the daemon's unit.
+check_unit_scope() {
+        _uid=$(id -u "$VMT_USER")
+        _j=$(as "$VMT_USER" "$VMT_CTL" -o json inspect unpriv) || return 1
+        _id=$(json_get "$_j" id)
+        _scope=descartes-$_id.scope
+        _acg=$(cg_abs "$(json_get "$_j" cgroup)")
+        _scg=/sys/fs/cgroup/descartes.slice/descartes-u$_uid.slice/$_scope
+        _units=$(systemctl list-units --all --plain --no-legend 'descartes-*' | awk '{ print $1 }' | tr '\n' ' ')
+        _props=$(systemctl show -p MemoryMax -p Delegate -p Slice -p ActiveState "$_scope" | tr '\n' ' ')
+        _mem=$(systemctl show -p MemoryMax --value "$_scope")
+        _dcg=$(unit_cgroup "$VMT_UNIT")
+        _dprocs=$(wc -l <"$_dcg/cgroup.procs")
+        _holder=$(tr '\n' ' ' <"$_scg/holder/cgroup.procs" 2>/dev/null)
+        note "cgroup root ${VMT_ROOT#/sys/fs/cgroup}; systemctl list-units 'descartes-*': $_units;" \
+                "$_scope: $_props; the agent in ${_acg#/sys/fs/cgroup} (scope memory.max" \
+                "$(cat "$_scg/memory.max" 2>&1)), holder/ pid(s) $_holder($(cat "/proc/${_holder%% *}/comm" 2>&1));" \
+                "$_dprocs process(es) in the daemon's unit ${_dcg#/sys/fs/cgroup}"
+        [ "$VMT_ROOT" = /sys/fs/cgroup/descartes.slice ] && [ "$_acg" = "$_scg/agent" ] &&
+                has_word "$_units" "$_scope" && [ "$(systemctl is-active descartes.slice)" = active ] &&
+                has_word "$_units" "descartes-u$_uid.slice" && [ "$_mem" = 67108864 ] &&
+                [ "$(cat "$_scg/memory.max")" = 67108864 ] &&
+                [ "$(systemctl show -p Delegate --value "$_scope")" = yes ] && [ -n "$_holder" ] &&
+                [ "$_dprocs" = 1 ] && [ -n "$(cat "$_acg/shim/cgroup.procs")" ]
+}
+
+# OOM and pids limits of scopes still end agents with their typed reasons.
+check_unit_oom() {
+        ctl spawn --name oom --memory 32M -- "$AGENT_HOG" alloc 200 >/dev/null || return 1
+        _id=$(agent_field oom id)
+        _mem=$(systemctl show -p MemoryMax --value "descartes-$_id.scope")
+        wait_state oom exited 60 || note "not exited 60 s later"
+        _j=$(agent_json oom)
+        _after=$(systemctl show -p ActiveState -p Result -p OOMPolicy "descartes-$_id.scope" | tr '\n' ' ')
+        note "spawn --memory 32M of 200 MiB: descartes-$_id.scope MemoryMax=$_mem; state $(json_get "$_j" state)," \
+                "reason $(json_get "$_j" reason), signal $(json_get "$_j" signal); the scope after: $_after"
+        ctl rm oom >/dev/null
+        [ "$_mem" = 33554432 ] && [ "$(json_get "$_j" reason)" = oom_killed ]
+}
+
+check_unit_pids() {
+        ctl spawn --name bomb --pids 32 -- "$AGENT_HOG" forkbomb 15 >/dev/null || return 1
+        _id=$(agent_field bomb id)
+        _tasks=$(systemctl show -p TasksMax --value "descartes-$_id.scope")
+        wait_state bomb exited 60 || note "not exited 60 s later"
+        _j=$(agent_json bomb)
+        note "spawn --pids 32 of a fork bomb: descartes-$_id.scope TasksMax=$_tasks; state $(json_get "$_j" state)," \
+                "reason $(json_get "$_j" reason), exit code $(json_get "$_j" exit_code)"
+        ctl rm bomb >/dev/null
+        [ "$_tasks" = 32 ] && [ "$(json_get "$_j" reason)" = pids_limit ]
+}
+
+# spawn_rounds N NAME: N spawns of `true` one after another, each waited for by descartesctl (ms per spawn).
+spawn_rounds() {
+        _t=$(uptime_s)
+        _i=0
+        while [ $_i -lt "$1" ]; do
+                ctl spawn --name "$2$_i" -- /bin/true >/dev/null || return 1
+                _i=$((_i + 1))
+        done
+        _ms=$(awk -v a="$_t" -v b="$(uptime_s)" -v n="$1" 'BEGIN { printf "%.0f", (b - a) * 1000 / n }')
+        _us=0
+        _i=0
+        while [ $_i -lt "$1" ]; do
+                _us=$((_us + $(agent_field "$2$_i" spawn_us)))
+                ctl wait "$2$_i" >/dev/null 2>&1
+                ctl rm "$2$_i" >/dev/null 2>&1
+                _i=$((_i + 1))
+        done
+        echo "$_ms ms per spawn through descartesctl, the daemon's spawn_us $((_us / $1 / 1000)) ms"
+}
+
+# The spawn latency with the systemd driver, as descartesctl sees it (a figure, not asserted).
+check_unit_spawn_latency() {
+        _ms=$(spawn_rounds 10 lat) || return 1
+        note "systemd driver, 10 spawns of /bin/true under TCG: $_ms"
+        VMT_LAT_SYSTEMD=$_ms
+}
+
+# A daemon asked for the systemd driver outside a unit of systemd falls back to cgroupfs and says so.
+check_fallback() {
+        _root=$(cg_new fallback) || return 1
+        _run=/run/descartes-fallback
+        mkdir -p "$_run" /tmp/descartes-fallback
+        bg_start fallback env -u INVOCATION_ID "$VMT_DAEMON" --cgroup-driver systemd --cgroup-root "$_root" \
+                --state-dir /tmp/descartes-fallback --runtime-dir "$_run" --shim "$VMT_SHIM" --config /dev/null \
+                --policy-dir "$VMT_SRC/policies"
+        _ok=no
+        export DESCARTES_HOST="ipc://$_run/control"
+        wait_for 30 ctl --timeout 2s health >/dev/null && _ok=yes
+        _line=$(grep -m1 'using the cgroupfs driver' "$VMTEST_JOB/fallback.log")
+        _ms=-
+        [ "$_ok" = yes ] && _ms=$(spawn_rounds 10 fblat)
+        unset DESCARTES_HOST
+        bg_stop fallback
+        cg_remove_tree "$_root"
+        note "daemon with --cgroup-driver systemd outside a unit: health $_ok; its log: '$_line';" \
+                "cgroupfs driver, 10 spawns of /bin/true under TCG: $_ms (systemd driver: ${VMT_LAT_SYSTEMD:-?})"
+        [ "$_ok" = yes ] && [ -n "$_line" ]
 }
 
 proc_start() {
@@ -289,6 +371,9 @@ restart_cannot_work() {
 
 check_restart() {
         _j=$(agent_json "$VMT_USER/unpriv") || return 1
+        ctl spawn --name second -- sleep 600 >/dev/null || return 1
+        _before=$(ctl -o json ps)
+        _nbefore=$(json_count "$_before" '"state":"running"')
         _id=$(json_get "$_j" id)
         _pid=$(json_get "$_j" pid)
         _st0=$(proc_start "$_pid")
@@ -310,9 +395,11 @@ check_restart() {
                 case $_ps in
                 *"\"id\":\"$_id\""*) _listed="yes, $(agent_field "$_id" state)" ;;
                 esac
+                _nafter=$(json_count "$(ctl -o json ps)" '"state":"running"')
         fi
         note "systemctl restart with a live agent: exit $_rc in $_tr s, $_active, main pid $_main0 -> $_main" \
-                "(${_res% }); health $_health; the agent's process $_alive; listed by the new daemon: $_listed"
+                "(${_res% }); health $_health; the agent's process $_alive; listed by the new daemon: $_listed;" \
+                "running agents before $_nbefore, after ${_nafter:-?}"
         [ "$_alive" != gone ] || return 1
         if restart_cannot_work; then
                 note "(daemon back not asserted: the agents live in the daemon's own unit cgroup and systemd" \
@@ -322,7 +409,7 @@ check_restart() {
         fi
         # the new daemon re-adopted the live agent
         [ "$_rc" = 0 ] && [ "$_active" = active ] && [ "$_main" != "$_main0" ] && [ "$_health" = answered ] &&
-                [ "$_listed" = "yes, running" ]
+                [ "$_listed" = "yes, running" ] && [ "$_nafter" = "$_nbefore" ]
 }
 
 # unit_recover: after a restart that systemd could not complete: ends the agents, takes the unit's cgroup
@@ -368,7 +455,11 @@ step unit-install check_unit_install
 step unit-start-ready check_start_ready
 step unit-restart-idle check_restart_idle
 step unit-unprivileged-spawn check_unpriv_spawn
-step unit-delegation check_unit_delegation
+step unit-scope check_unit_scope
+step unit-oom check_unit_oom
+step unit-pids check_unit_pids
+step unit-spawn-latency check_unit_spawn_latency
 step unit-restart-live check_restart
 step unit-stop check_stop
+step fallback-cgroupfs check_fallback
 finish
