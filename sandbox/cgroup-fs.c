@@ -55,6 +55,7 @@ struct FsHandle {
          * under units the unit's cgroup, its parent (O_DIRECTORY, and its path) */
         int limits_fd;
         char *limits_path;
+        CgroupCounters last;    /* the counters read last: they stand once the cgroups are gone */
         CgroupMask controllers; /* the known controllers in AGENT/cgroup.controllers */
         int wd[WATCH_MAX];      /* -1: not watched (absent file) */
         bool watched;           /* linked in FsBackend.watched */
@@ -938,6 +939,15 @@ static int fs_read_counters(CgroupHandle *hh, CgroupCounters *ret)
                         if (memory_keys[k])
                                 c.present[k] = cgroup_parse_keyed(text, memory_keys[k], &c.value[k]) >= 0;
         c.present[CGROUP_COUNTER_PIDS_MAX] = read_pids_refused(h, &c.value[CGROUP_COUNTER_PIDS_MAX]) >= 0;
+        /* Counters only grow. A unit's cgroup may go before the daemon reads the agent's end (systemd < 253
+         * stops a scope on any OOM kill in it and prunes its cgroup): what was read stands. */
+        for (CgroupCounter k = 0; k < _CGROUP_COUNTER_MAX; k++) {
+                if (!h->last.present[k])
+                        continue;
+                c.value[k] = c.present[k] ? MAX(c.value[k], h->last.value[k]) : h->last.value[k];
+                c.present[k] = true;
+        }
+        h->last = c;
         *ret = c;
         return 0;
 }

@@ -121,6 +121,8 @@ int agent_cgroup_root_setup(const char *driver, const char *override, sd_event *
                         return log_error_errno(k, "Cannot start descartes.slice through systemd: %m");
         } else {
                 r->driver = "cgroupfs";
+                if (!driver && override)
+                        log_info("cgroup_root is set: using the cgroupfs driver.");
                 k = open_cgroupfs(override, &r->backend);
                 if (k < 0)
                         return k;

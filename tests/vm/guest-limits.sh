@@ -161,7 +161,9 @@ check_daemon() {
         mkdir "$VMT_DROOT" || return 1
         at_finish daemon_cleanup
         _t=$(uptime_s)
-        bg_start descartesd daemon_exec --state-dir "$VMT_DSTATE" --runtime-dir "$VMT_DRUN" --cgroup-root "$VMT_DROOT"
+        # asked for the systemd driver on a host without systemd: cgroupfs on the given root, saying so
+        bg_start descartesd daemon_exec --state-dir "$VMT_DSTATE" --runtime-dir "$VMT_DRUN" --cgroup-root "$VMT_DROOT" \
+                --cgroup-driver systemd
         if ! wait_for 30 health_ok; then
                 note "no answer to health within 30 s (log: $VMTEST_JOB/descartesd.log)"
                 return 1
@@ -169,8 +171,10 @@ check_daemon() {
         _h=$(ctl health)
         _cgl=${_h##*cgroup:}
         _cgl=$(echo $_cgl)
+        _fb=$(grep -m1 'using the cgroupfs driver' "$VMTEST_JOB/descartesd.log")
         note "$("$VMT_DAEMON" --version) answers health $(elapsed "$_t") s after its start; cgroup $_cgl;" \
-                "daemon in $(cut -d: -f3 "/proc/$(bg_pid descartesd)/cgroup")"
+                "daemon in $(cut -d: -f3 "/proc/$(bg_pid descartesd)/cgroup"); --cgroup-driver systemd: '$_fb'"
+        [ -n "$_fb" ] || return 1
         bg_start events "$VMT_CTL" events -f
         for _c in cpu memory pids; do
                 case $_cgl in
