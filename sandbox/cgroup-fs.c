@@ -659,8 +659,7 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
         r = read_controllers(h->fds[CGROUP_PART_AGENT], &h->controllers);
         if (r < 0)
                 goto fail;
-        h->limits_path = strdup(h->base.path);
-        if (!h->limits_path) {
+        if (asprintf_safe(&h->limits_path, "%s", h->base.path) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }

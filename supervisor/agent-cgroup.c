@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent-cgroup.h"
+#include "analyzer.h"
 #include "cgroup-fs.h"
 #include "cgroup-systemd.h"
 #include "cleanup.h"
@@ -127,12 +128,15 @@ int agent_cgroup_root_setup(const char *driver, const char *override, sd_event *
                 if (k < 0)
                         return k;
         }
+        /* analyzer false positives: r owns both (agent_cgroup_root_free, r's cleanup, frees them) */
+        ANALYZER_IGNORE_LEAK_BEGIN
         r->path = strdup(cgroup_backend_path(r->backend));
         if (!r->path)
                 return log_oom();
         r->enabled = calloc(1, sizeof(char *));
         if (!r->enabled)
                 return log_oom();
+        ANALYZER_IGNORE_END
         for (CgroupController c = 0; c < _CGROUP_CONTROLLER_MAX; c++)
                 if ((cgroup_backend_controllers(r->backend) & CGROUP_MASK(c)) &&
                     strv_extend(&r->enabled, cgroup_controller_to_string(c)) < 0)
