@@ -79,6 +79,7 @@
 #define PROTO_STATS_MAX        1024  /* entries in a stats reply */
 #define PROTO_TENANTS_MAX      16384 /* tenants in a tenants reply (at most one per agent) */
 #define PROTO_CONTROLLERS_MAX  64    /* health.cgroup.controllers entries */
+#define PROTO_METRICS_TEXT_MAX (4 * 1024 * 1024) /* bytes of metrics.text */
 
 /* subscriptions (one per connection): per uid other than root, and in all */
 #define PROTO_SUBSCRIPTIONS_PER_USER_MAX 32

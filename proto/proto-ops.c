@@ -879,6 +879,14 @@ static const ProtoCodec stats_codec = {
 static const ProtoType stats_result_type = {
         .name = "stats_result", .size = sizeof(ProtoStatsResult), .codec = &stats_codec};
 
+/* ---- metrics ---- */
+
+static const ProtoField metrics_result_fields[] = {
+        PROTO_ROW(ProtoMetricsResult, text, "text", STR, .flags = REQ, .max = PROTO_METRICS_TEXT_MAX),
+};
+static const ProtoType metrics_result_type =
+        PROTO_TYPE("metrics_result", ProtoMetricsResult, metrics_result_fields);
+
 /* ---- tenants ---- */
 
 static const ProtoField tenant_quota_fields[] = {
@@ -1091,6 +1099,7 @@ static const ProtoOpInfo proto_ops[_PROTO_OP_MAX] = {
                              .per_connection = true,
                              .args = &proto_empty_type,
                              .result = &proto_empty_type},
+        [PROTO_OP_METRICS] = {.name = "metrics", .args = &proto_empty_type, .result = &metrics_result_type},
 };
 
 const ProtoOpInfo *proto_op_info(ProtoOp op)
@@ -1155,4 +1164,5 @@ DEFINE_DONE(proto_batch_item_done, ProtoBatchItem, batch_item_type)
 DEFINE_DONE(proto_batch_result_done, ProtoBatchResult, batch_result_type)
 DEFINE_DONE(proto_events_result_done, ProtoEventsResult, events_result_type)
 DEFINE_DONE(proto_stats_result_done, ProtoStatsResult, stats_result_type)
+DEFINE_DONE(proto_metrics_result_done, ProtoMetricsResult, metrics_result_type)
 DEFINE_DONE(proto_tenants_result_done, ProtoTenantsResult, tenants_result_type)

@@ -51,6 +51,7 @@ typedef enum ProtoOp {
         PROTO_OP_ATTACH_INPUT,
         PROTO_OP_ATTACH_RESIZE,
         PROTO_OP_DETACH,
+        PROTO_OP_METRICS,
         _PROTO_OP_MAX,
         _PROTO_OP_INVALID = -EINVAL,
 } ProtoOp;
@@ -760,6 +761,11 @@ typedef struct ProtoStatsResult {
         size_t n_stats;
 } ProtoStatsResult;
 
+/* metrics: the Prometheus text exposition format (version 0.0.4), at most PROTO_METRICS_TEXT_MAX bytes */
+typedef struct ProtoMetricsResult {
+        char *text;
+} ProtoMetricsResult;
+
 typedef struct ProtoReply {
         char *id;   /* the request's id; "" when it could not be read */
         ProtoOp op; /* not on the wire: selects the result member (the client knows what it asked) */
@@ -782,6 +788,7 @@ typedef struct ProtoReply {
                 ProtoSubscribeResult subscribe;
                 ProtoExecResult exec;
                 ProtoAttachResult attach;
+                ProtoMetricsResult metrics;
         } result;
 } ProtoReply;
 
@@ -890,6 +897,7 @@ void proto_batch_item_done(ProtoBatchItem *b);
 void proto_batch_result_done(ProtoBatchResult *b);
 void proto_events_result_done(ProtoEventsResult *e);
 void proto_stats_result_done(ProtoStatsResult *s);
+void proto_metrics_result_done(ProtoMetricsResult *m);
 void proto_tenants_result_done(ProtoTenantsResult *t);
 /* Frees r->id, the error and the result member selected by r->op. */
 void proto_reply_done(ProtoReply *r);

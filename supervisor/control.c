@@ -177,6 +177,9 @@ int call_reply(Call *c, ProtoReply *reply)
                 tenant_ledger_count(m->tenant_ledger, c->uid, TENANT_DENIED_PERMISSION);
         else if (!reply->ok && reply->error_code == PROTO_ERROR_NOT_FOUND)
                 tenant_ledger_count(m->tenant_ledger, c->uid, TENANT_DENIED_NOT_FOUND);
+        if (c->request.op >= 0 && c->request.op < _PROTO_OP_MAX && c->arrived_usec > 0)
+                metrics_histogram_observe(&m->stats.latency[c->request.op],
+                                          now_usec(CLOCK_MONOTONIC) - c->arrived_usec);
         if (audit_wants(c))
                 audit_log_reply(c, reply);
         /* `busy` means "nothing was done, try again": a resend with the same id must run, not replay it */

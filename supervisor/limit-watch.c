@@ -64,6 +64,14 @@ void limit_watch_check(LimitWatch *w)
         }
 }
 
+bool limit_watch_count(const LimitWatch *w, CgroupCounter k, uint64_t *ret)
+{
+        if (!w || k < 0 || k >= _CGROUP_COUNTER_MAX || !w->present[k])
+                return false;
+        *ret = w->seen[k] >= w->at_start[k] ? w->seen[k] - w->at_start[k] : 0;
+        return true;
+}
+
 bool limit_watch_pids_hit(const LimitWatch *w)
 {
         return w && w->present[CGROUP_COUNTER_PIDS_MAX] &&

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cgroup-backend.h"
+
 typedef struct Agent Agent;
 typedef struct LimitWatch LimitWatch;
 
@@ -19,6 +21,9 @@ LimitWatch *limit_watch_free(LimitWatch *w);
 
 /* Re-reads the counters and publishes what grew. */
 void limit_watch_check(LimitWatch *w);
+
+/* Since the start: the times the limit of counter k was hit (*ret), or false when it is not watched. */
+bool limit_watch_count(const LimitWatch *w, CgroupCounter k, uint64_t *ret);
 
 /* Since the start: a fork or clone was refused by the pids limit. */
 bool limit_watch_pids_hit(const LimitWatch *w);

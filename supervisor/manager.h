@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "proto.h"
 #include "zmq-source.h"
 
@@ -52,6 +53,8 @@ typedef struct ManagerStats {
         uint64_t agents_spawn_failed;
         uint64_t shim_protocol_errors;
         uint64_t record_write_failures; /* agent records that could not be written (first of each run) */
+        MetricsHistogram latency[_PROTO_OP_MAX]; /* from a request's arrival to its reply, by op */
+        MetricsHistogram spawn;                  /* from a spawn request to the agent's execve */
 } ManagerStats;
 
 typedef struct Manager {

@@ -11,9 +11,9 @@
 #include "tenant-ledger.h"
 
 static const OpHandler *const op_tables[] = {
-        ops_agent_handlers,     ops_batch_handlers,    ops_host_handlers,
-        ops_output_handlers,    ops_shutdown_handlers, ops_tenants_handlers,
-        ops_subscribe_handlers, ops_exec_handlers,     ops_attach_handlers,
+        ops_agent_handlers,    ops_batch_handlers,   ops_host_handlers,      ops_output_handlers,
+        ops_shutdown_handlers, ops_tenants_handlers, ops_subscribe_handlers, ops_exec_handlers,
+        ops_attach_handlers,   ops_metrics_handlers,
 };
 
 const OpHandler *op_handler(ProtoOp op)

@@ -17,7 +17,7 @@ static int uid_compare(const void *a, const void *b)
 
 /* The tenants the caller may see, sorted and unique: the owners of the agents known (an admin) and the
  * caller itself (always, even without agents). */
-static int tenants_visible(Call *c, uid_t **ret, size_t *ret_n)
+int ops_tenants_visible(Call *c, uid_t **ret, size_t *ret_n)
 {
         Manager *m = c->manager;
         _cleanup_free_ uid_t *uids = calloc(m->n_agents + 1, sizeof(uid_t));
@@ -60,7 +60,7 @@ static void quota_to_proto(const TenantQuota *q, ProtoTenantQuota *ret)
                 }
 }
 
-static int tenant_fill(Manager *m, uid_t uid, ProtoTenant *ret)
+int ops_tenant_fill(Manager *m, uid_t uid, ProtoTenant *ret)
 {
         char buf[4096];
         struct passwd pw, *pwp = NULL;
@@ -95,7 +95,7 @@ static int op_tenants(Call *c)
         ProtoReply reply = {};
         size_t n = 0;
 
-        if (tenants_visible(c, &uids, &n) < 0 ||
+        if (ops_tenants_visible(c, &uids, &n) < 0 ||
             proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         n = MIN(n, (size_t)PROTO_TENANTS_MAX);
@@ -106,7 +106,7 @@ static int op_tenants(Call *c)
         }
         for (size_t i = 0; i < n; i++) {
                 reply.result.tenants.n_tenants = i + 1;
-                if (tenant_fill(c->manager, uids[i], &reply.result.tenants.tenants[i]) < 0) {
+                if (ops_tenant_fill(c->manager, uids[i], &reply.result.tenants.tenants[i]) < 0) {
                         proto_reply_done(&reply);
                         return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
                 }

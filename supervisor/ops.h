@@ -47,6 +47,12 @@ extern const OpHandler ops_exec_handlers[];
  * shim cannot `what`. */
 int op_exec_check_shim(Agent *a, const char *what, Failure *ret);
 extern const OpHandler ops_attach_handlers[];
+extern const OpHandler ops_metrics_handlers[];
+
+/* The tenants the caller may see (ops-tenants.c), sorted: itself, and for an admin every agent's owner. */
+int ops_tenants_visible(Call *c, uid_t **ret, size_t *ret_n);
+/* A tenant's row: its user, agents alive, usage and quota. */
+int ops_tenant_fill(Manager *m, uid_t uid, ProtoTenant *ret);
 
 int ops_dispatch(Call *c);
 /* The row of op, or NULL when no file handles it. */

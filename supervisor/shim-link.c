@@ -130,6 +130,7 @@ static void handle_started(Agent *a, const ShimMsgStarted *s)
         a->info.has_started_ns = true;
         a->info.has_spawn_us = true;
         a->info.spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
+        metrics_histogram_observe(&a->manager->stats.spawn, a->info.spawn_us);
         (void)agent_transition(a, AGENT_EVENT_STARTED);
         log_agent_info(a, "Running (pid %d in its namespace, %llu us after the request).", a->ns_pid,
                        (unsigned long long)a->info.spawn_us);

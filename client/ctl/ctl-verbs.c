@@ -23,6 +23,7 @@
         X(events)                                                                                           \
         X(shutdown)                                                                                         \
         X(tenants)                                                                                          \
+        X(metrics)                                                                                          \
         X(keygen)
 
 #define DECLARE_FILE(name) extern const CtlVerb ctl_verbs_##name[];

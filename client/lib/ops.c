@@ -556,6 +556,22 @@ int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *e)
         return made(wire_stats_new(&reply.result.stats, ret), e);
 }
 
+int descartes_metrics(DescartesClient *c, char **ret_text, DescartesError *e)
+{
+        _cleanup_reply_ ProtoReply reply = {};
+        ProtoRequest req = {.op = PROTO_OP_METRICS};
+        int r;
+
+        r = check_client(c, ret_text, e);
+        if (r < 0)
+                return r;
+        r = client_call(c, &req, 0, &reply, e);
+        if (r < 0)
+                return r;
+        *ret_text = TAKE_PTR(reply.result.metrics.text);
+        return 0;
+}
+
 int descartes_tenants(DescartesClient *c, DescartesTenants **ret, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};

@@ -262,7 +262,7 @@ FIELDS = {
     "wait": ["agent", "timeout_ms"], "tenants": [], "subscribe": ["since_seq", "agent"], "unsubscribe": [],
     "exec": ["agent", "argv", "stdin", "timeout_ms"],
     "attach": ["agent", "read_only", "replay", "since_seq", "rows", "cols"], "attach_input": ["data"],
-    "attach_resize": ["rows", "cols"], "detach": [],
+    "attach_resize": ["rows", "cols"], "detach": [], "metrics": [],
 }
 
 

@@ -57,7 +57,7 @@ CODES = ["bad_request", "unsupported_version", "unknown_op", "not_found", "confl
          "action_failed"]
 OPS = ["health", "list", "get", "pause", "resume", "kill", "remove", "spawn", "stop", "signal", "stdin",
        "output", "action", "batch", "events", "stats", "shutdown", "wait", "tenants", "subscribe",
-       "unsubscribe", "exec", "attach", "attach_input", "attach_resize", "detach"]
+       "unsubscribe", "exec", "attach", "attach_input", "attach_resize", "detach", "metrics"]
 AGENT_OPS = ["get", "pause", "resume", "kill", "remove", "stop", "signal", "stdin", "output", "action", "wait",
              "exec"]
 

@@ -173,6 +173,7 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
         case PROTO_OP_TENANTS:
         case PROTO_OP_UNSUBSCRIBE:
         case PROTO_OP_DETACH:
+        case PROTO_OP_METRICS:
                 break;
         case PROTO_OP_ATTACH:
                 r.args.attach.agent = xstrdup(full ? "alice/fixer-1" : "a");
@@ -598,6 +599,11 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
         case PROTO_OP_ATTACH_INPUT:
         case PROTO_OP_ATTACH_RESIZE:
         case PROTO_OP_DETACH:
+                break;
+        case PROTO_OP_METRICS:
+                r.result.metrics.text = xstrdup(full ? "# HELP descartes_up Whether the daemon answers.\n"
+                                                       "# TYPE descartes_up gauge\ndescartes_up 1\n"
+                                                     : "");
                 break;
         default:
                 abort();

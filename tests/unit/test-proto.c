@@ -152,6 +152,7 @@ static void eq_request(const ProtoRequest *a, const ProtoRequest *b)
         case PROTO_OP_TENANTS:
         case PROTO_OP_UNSUBSCRIBE:
         case PROTO_OP_DETACH:
+        case PROTO_OP_METRICS:
                 break;
         case PROTO_OP_ATTACH:
                 eq_str(a->args.attach.agent, b->args.attach.agent);
@@ -424,6 +425,9 @@ static void eq_reply(const ProtoReply *a, const ProtoReply *b)
         case PROTO_OP_ATTACH_RESIZE:
         case PROTO_OP_DETACH:
                 break;
+        case PROTO_OP_METRICS:
+                eq_str(a->result.metrics.text, b->result.metrics.text);
+                break;
         default:
                 fail();
         }
@@ -566,7 +570,7 @@ static void test_attach_pushes(void **state)
 
 static void test_tables(void **state)
 {
-        assert_int_equal(_PROTO_OP_MAX, 26);
+        assert_int_equal(_PROTO_OP_MAX, 27);
         for (ProtoOp op = 0; op < _PROTO_OP_MAX; op++)
                 assert_int_equal(proto_op_from_string(proto_op_to_string(op)), op);
         for (ProtoState s = 0; s < _PROTO_STATE_MAX; s++)

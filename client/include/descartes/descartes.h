@@ -136,6 +136,7 @@ typedef enum DescartesOp {
         DESCARTES_OP_ATTACH_INPUT,
         DESCARTES_OP_ATTACH_RESIZE,
         DESCARTES_OP_DETACH,
+        DESCARTES_OP_METRICS,
         _DESCARTES_OP_MAX,
         _DESCARTES_OP_INVALID = -EINVAL,
 } DescartesOp;
@@ -770,6 +771,10 @@ int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, Des
 
 /* stats: the daemon's counters and gauges. */
 int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *ret_err);
+
+/* metrics: the daemon's metrics in the Prometheus text exposition format (version 0.0.4), what the caller
+ * may see (a tenant: its own agents and tenant, the host). *ret_text is NUL-terminated; free() it. */
+int descartes_metrics(DescartesClient *c, char **ret_text, DescartesError *ret_err);
 
 /* tenants: each tenant's agents and their use together against its quota (a tenant sees itself only). */
 int descartes_tenants(DescartesClient *c, DescartesTenants **ret, DescartesError *ret_err);
