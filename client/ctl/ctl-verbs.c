@@ -10,6 +10,7 @@
 #define CTL_VERB_FILES(X)                                                                                   \
         X(health)                                                                                           \
         X(ps)                                                                                               \
+        X(top)                                                                                              \
         X(spawn)                                                                                            \
         X(inspect)                                                                                          \
         X(agent_ops)                                                                                        \

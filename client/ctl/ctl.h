@@ -129,6 +129,8 @@ typedef struct CtlArgs {
         uint64_t exec_timeout_ms;
         char *detach_keys; /* attach --detach-keys; NULL: CTL_DETACH_KEYS_DEFAULT */
         bool read_only;    /* attach --read-only */
+        bool once;         /* top --once */
+        char top_sort;     /* top --sort: 'c' cpu, 'm' memory, 'n' name, 'u' uptime; 0: cpu */
 } CtlArgs;
 
 /* The parser's state, handed to option and argument callbacks: the CLI's environment and the buffer for a
