@@ -21,6 +21,7 @@ void config_init_defaults(Config *c)
         *c = (Config){
                 .stop_grace_usec = 10 * USEC_PER_SEC,
                 .heartbeat_usec = 5 * USEC_PER_SEC,
+                .metrics_interval_usec = 15 * USEC_PER_SEC,
                 .output_cap_bytes = 64ULL * 1024 * 1024,
                 .max_agents = 4096,
                 .max_agents_per_user = 1024,
@@ -60,6 +61,7 @@ void config_done(Config *c)
         free(c->listen);
         free(c->curve_secret_key);
         free(c->curve_clients_dir);
+        free(c->metrics_textfile);
         *c = (Config){};
 }
 
@@ -294,6 +296,8 @@ static int config_set(Config *c, const char *key, const char *v, const char **re
                 {"listen", 10, &c->listen},
                 {"curve_secret_key", 9, &c->curve_secret_key},
                 {"curve_clients_dir", 9, &c->curve_clients_dir},
+                {"metrics_textfile", 9, &c->metrics_textfile},
+                {"metrics_interval", 2, &c->metrics_interval_usec},
         };
         static const char *const expect[] = {
                 "a string",

@@ -66,6 +66,10 @@ typedef struct Config {
         char *listen;            /* tcp:// endpoints, space-separated; NULL: none */
         char *curve_secret_key;  /* (live) the daemon's secret key file, root-only */
         char *curve_clients_dir; /* (live) the allow list: one NAME.client file per client key */
+
+        /* the node_exporter textfile (supervisor/metrics-textfile.c), read at start */
+        char *metrics_textfile;         /* NULL: none */
+        uint64_t metrics_interval_usec; /* how often it is rewritten */
 } Config;
 
 /* The default agent_uids: above systemd's DynamicUser range (61184-65519), nobody (65534) and 65535,

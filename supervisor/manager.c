@@ -26,6 +26,7 @@
 #include "host-info.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-textfile.h"
 #include "request-cache.h"
 #include "runtime-lock.h"
 #include "sandbox-setup.h"
@@ -603,6 +604,9 @@ int manager_new(Config *config, const char *shim_path, Manager **ret)
         r = arm_heartbeat(m);
         if (r < 0)
                 return log_error_errno(r, "Cannot arm the heartbeat: %m");
+        r = metrics_textfile_start(m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the metrics textfile: %m");
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -642,6 +646,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
         sd_event_source_disable_unref(m->heartbeat);
+        metrics_textfile_stop(m);
         sd_event_source_disable_unref(m->shutdown_timer);
         busy_hold_free(m->busy_hold);
         sd_event_unref(m->event);

@@ -84,6 +84,8 @@ typedef struct Manager {
         sd_event_source *sighup;
         sd_event_source *heartbeat;
         sd_event_source *shutdown_timer;
+        sd_event_source *metrics_timer; /* rewrites metrics_textfile (metrics-textfile.c) */
+        bool metrics_textfile_failing;  /* its last write failed (logged once) */
 
         AgentCgroupRoot *cgroup;
         Agent *agents; /* doubly linked, newest first */

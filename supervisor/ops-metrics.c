@@ -30,9 +30,8 @@ static void snapshot_done(Snapshot *s)
         free(s->infos);
 }
 
-static int snapshot_take(Call *c, Snapshot *s)
+static int snapshot_take(Manager *m, uid_t uid, bool admin, Snapshot *s)
 {
-        Manager *m = c->manager;
         _cleanup_free_ uid_t *uids = NULL;
         size_t n = 0;
         int r;
@@ -45,7 +44,7 @@ static int snapshot_take(Call *c, Snapshot *s)
                 ProtoAgentInfo *info = &s->infos[s->n_agents];
                 MetricsAgent *ma = &s->agents[s->n_agents];
 
-                if (!c->admin && a->info.owner_uid != c->uid)
+                if (!admin && a->info.owner_uid != uid)
                         continue;
                 *info = a->info; /* the agent's strings outlive the formatting: nothing runs in between */
                 if (a->kernel.cg) {
@@ -58,7 +57,7 @@ static int snapshot_take(Call *c, Snapshot *s)
                 s->n_agents++;
         }
 
-        r = ops_tenants_visible(c, &uids, &n);
+        r = ops_tenants_visible(m, uid, admin, &uids, &n);
         if (r < 0)
                 return r;
         n = MIN(n, (size_t)PROTO_TENANTS_MAX);
@@ -74,9 +73,8 @@ static int snapshot_take(Call *c, Snapshot *s)
         return 0;
 }
 
-static int op_metrics(Call *c)
+int ops_metrics_text(Manager *m, uid_t uid, bool admin, char **ret)
 {
-        Manager *m = c->manager;
         const ManagerStats *st = &m->stats;
         Snapshot s = {};
         MetricsDaemon d = {
@@ -93,24 +91,32 @@ static int op_metrics(Call *c)
         };
         MetricsInput in = {
                 .uptime_s = (now_usec(CLOCK_MONOTONIC) - m->started_usec) / USEC_PER_SEC,
-                .daemon = c->admin ? &d : NULL,
+                .daemon = admin ? &d : NULL,
         };
-        ProtoReply reply = {};
         int r;
 
         (void)host_info_read(&in.host);
-        r = snapshot_take(c, &s);
+        r = snapshot_take(m, uid, admin, &s);
         if (r >= 0) {
                 in.agents = s.agents;
                 in.n_agents = s.n_agents;
                 in.tenants = s.tenants;
                 in.n_tenants = s.n_tenants;
-                r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
+                /* PROTO_METRICS_TEXT_MAX counts the bytes without the NUL */
+                r = metrics_format(&in, PROTO_METRICS_TEXT_MAX + 1, ret);
         }
-        /* PROTO_METRICS_TEXT_MAX counts the bytes without the NUL */
-        if (r >= 0)
-                r = metrics_format(&in, PROTO_METRICS_TEXT_MAX + 1, &reply.result.metrics.text);
         snapshot_done(&s);
+        return r;
+}
+
+static int op_metrics(Call *c)
+{
+        ProtoReply reply = {};
+        int r;
+
+        r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
+        if (r >= 0)
+                r = ops_metrics_text(c->manager, c->uid, c->admin, &reply.result.metrics.text);
         if (r < 0) {
                 proto_reply_done(&reply);
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot build the metrics: %s",

@@ -17,16 +17,15 @@ static int uid_compare(const void *a, const void *b)
 
 /* The tenants the caller may see, sorted and unique: the owners of the agents known (an admin) and the
  * caller itself (always, even without agents). */
-int ops_tenants_visible(Call *c, uid_t **ret, size_t *ret_n)
+int ops_tenants_visible(Manager *m, uid_t uid, bool admin, uid_t **ret, size_t *ret_n)
 {
-        Manager *m = c->manager;
         _cleanup_free_ uid_t *uids = calloc(m->n_agents + 1, sizeof(uid_t));
         size_t n = 0, k = 0;
 
         if (!uids)
                 return -ENOMEM;
-        uids[n++] = c->uid;
-        if (c->admin)
+        uids[n++] = uid;
+        if (admin)
                 for (Agent *a = m->agents; a && n < m->n_agents + 1; a = a->next)
                         uids[n++] = a->info.owner_uid;
         qsort(uids, n, sizeof *uids, uid_compare);
@@ -95,7 +94,7 @@ static int op_tenants(Call *c)
         ProtoReply reply = {};
         size_t n = 0;
 
-        if (ops_tenants_visible(c, &uids, &n) < 0 ||
+        if (ops_tenants_visible(c->manager, c->uid, c->admin, &uids, &n) < 0 ||
             proto_reply_init_ok(&reply, c->request.id, c->request.op) < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         n = MIN(n, (size_t)PROTO_TENANTS_MAX);

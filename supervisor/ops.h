@@ -50,9 +50,11 @@ extern const OpHandler ops_attach_handlers[];
 extern const OpHandler ops_metrics_handlers[];
 
 /* The tenants the caller may see (ops-tenants.c), sorted: itself, and for an admin every agent's owner. */
-int ops_tenants_visible(Call *c, uid_t **ret, size_t *ret_n);
+int ops_tenants_visible(Manager *m, uid_t uid, bool admin, uid_t **ret, size_t *ret_n);
 /* A tenant's row: its user, agents alive, usage and quota. */
 int ops_tenant_fill(Manager *m, uid_t uid, ProtoTenant *ret);
+/* The metrics text uid may see (ops-metrics.c): what the `metrics` op answers, and the textfile (admin). */
+int ops_metrics_text(Manager *m, uid_t uid, bool admin, char **ret);
 
 int ops_dispatch(Call *c);
 /* The row of op, or NULL when no file handles it. */

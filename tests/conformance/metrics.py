@@ -10,7 +10,12 @@ KNOWN_MISMATCHES = [
     # none: every check below holds. Add an entry (the check's full name) only with an issue that fixes it.
 ]
 
+import dconf  # noqa: E402
 import math  # noqa: E402
+import shutil  # noqa: E402
+import stat  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
@@ -234,6 +239,38 @@ def a_main(control, t):
     C.req("kill", {"agent": mine}, timeout=30)
 
 
+def textfile():
+    """metrics_textfile: written at start and every metrics_interval, whole (renamed over), 0644, the admin's
+    view."""
+    tmp = tempfile.mkdtemp(prefix="descartes-textfile-")
+    path = os.path.join(tmp, "descartes.prom")
+    d = dconf.Daemon(extra_config=f"metrics_textfile = {path}\nmetrics_interval = 1s\n")
+    c = None
+    try:
+        ck(S, "textfile: written at start", os.path.exists(path))
+        text = open(path).read() if os.path.exists(path) else ""
+        fams = parse_checked("textfile", text)
+        ck(S, "textfile: the admin's view (request counters)", "descartes_requests_total" in fams)
+        ck(S, "textfile: mode 0644", os.path.exists(path) and stat.S_IMODE(os.stat(path).st_mode) == 0o644)
+        c = dconf.Client(d.control)
+        r = c.req("spawn", {"argv": SLEEP, "name": "tf-1"}, timeout=30)
+        ck(S, "textfile: spawn tf-1", r is not None and r.ok, desc(r))
+        aid = r.data["agent"]["id"] if r is not None and r.ok else "?"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and aid not in (open(path).read() if os.path.exists(path) else ""):
+            time.sleep(0.2)
+        text = open(path).read() if os.path.exists(path) else ""
+        ck(S, "textfile: rewritten: the new agent appears", aid in text)
+        parse_checked("textfile (rewritten)", text)
+        ck(S, "textfile: no temporary file left beside it", os.listdir(tmp) == ["descartes.prom"], os.listdir(tmp))
+        c.req("kill", {"agent": aid}, timeout=30)
+    finally:
+        if c:
+            c.close()
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def tenant_main(role, control, t):
     global C
     _, C = tenant_session(control)
@@ -294,6 +331,7 @@ def main():
             audit = [ln for ln in f.read().decode("utf-8", "replace").splitlines() if "Audit: " in ln]
         ck(S, "metrics is a read: not audited", audit and not any(" op=metrics " in ln for ln in audit), audit[:3])
         C.req("batch", {"op": "kill", "selector": {}}, timeout=30)
+        textfile()
     return session.summary()
 
 
