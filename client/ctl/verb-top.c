@@ -136,11 +136,11 @@ static TopRow *rows_make(const TopSample *now, const TopSample *prev, size_t *re
         for (size_t i = 0; i < n; i++) {
                 const DescartesAgent *a = descartes_agent_list_get(now->list, i);
                 uint64_t cpu = 0, before = 0, started;
+                bool has_usage;
 
                 rows[i].agent = a;
-                (void)descartes_agent_get_usage(a, &cpu, &rows[i].memory, NULL, NULL);
-                if (prev && now->at_usec > prev->at_usec &&
-                    descartes_agent_get_usage(a, NULL, NULL, NULL, NULL) &&
+                has_usage = descartes_agent_get_usage(a, &cpu, &rows[i].memory, NULL, NULL);
+                if (prev && now->at_usec > prev->at_usec && has_usage &&
                     cpu_usec_of(prev->list, descartes_agent_get_id(a), &before) && cpu >= before) {
                         rows[i].has_cpu = true;
                         rows[i].cpu_percent =
@@ -149,7 +149,6 @@ static TopRow *rows_make(const TopSample *now, const TopSample *prev, size_t *re
                 if (descartes_agent_get_started_ns(a, &started) && wall_ns > started)
                         rows[i].uptime_s = (wall_ns - started) / 1000000000;
         }
-        sort_key = 0;
         *ret_n = n;
         return rows;
 }
@@ -261,6 +260,7 @@ static int terminal_take(void)
         raw.c_lflag &= ~(ICANON | ECHO);
         raw.c_cc[VMIN] = 0;
         raw.c_cc[VTIME] = 0;
+        raw.c_cc[VSUSP] = _POSIX_VDISABLE; /* a stopped top would leave the terminal raw */
         (void)sigemptyset(&sa.sa_mask);
         (void)sigaction(SIGINT, &sa, NULL);
         (void)sigaction(SIGTERM, &sa, NULL);
