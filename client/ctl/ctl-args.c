@@ -35,6 +35,18 @@ static const struct option global_options[] = {
 
 static const struct option timeout_option = {"timeout", required_argument, NULL, ARG_TIMEOUT};
 
+void ctl_print_global_options(FILE *f)
+{
+        for (size_t i = 0; i <= ELEMENTSOF(global_options); i++) {
+                const struct option *o =
+                        i < ELEMENTSOF(global_options) ? &global_options[i] : &timeout_option;
+
+                fprintf(f, "--%s\t%d\n", o->name, o->has_arg != no_argument);
+                if (o->val < 0x100)
+                        fprintf(f, "-%c\t%d\n", o->val, o->has_arg != no_argument);
+        }
+}
+
 int ctl_fail(CtlParse *p, int r, const char *fmt, ...)
 {
         va_list ap;
@@ -356,5 +368,6 @@ void ctl_args_done(CtlArgs *a)
         free(a->grep);
         a->exec_argv = strv_free(a->exec_argv);
         free(a->detach_keys);
+        a->complete_words = strv_free(a->complete_words);
         *a = (CtlArgs){};
 }

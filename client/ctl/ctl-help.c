@@ -10,7 +10,8 @@ void ctl_help_main(FILE *f)
               "Commands:\n",
               f);
         for (const CtlVerb *const *v = ctl_verb_list(); *v; v++)
-                fputs((*v)->summary, f);
+                if (!(*v)->hidden)
+                        fputs((*v)->summary, f);
         fputs("\n"
               "AGENT is an agent id, a unique name, or a unique prefix of an id.\n"
               "\n"

@@ -25,7 +25,8 @@
         X(shutdown)                                                                                         \
         X(tenants)                                                                                          \
         X(metrics)                                                                                          \
-        X(keygen)
+        X(keygen)                                                                                           \
+        X(complete)
 
 #define DECLARE_FILE(name) extern const CtlVerb ctl_verbs_##name[];
 CTL_VERB_FILES(DECLARE_FILE)

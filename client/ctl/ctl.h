@@ -131,6 +131,8 @@ typedef struct CtlArgs {
         bool read_only;    /* attach --read-only */
         bool once;         /* top --once */
         char top_sort;     /* top --sort: 'c' cpu, 'm' memory, 'n' name, 'u' uptime; 0: cpu */
+
+        char **complete_words; /* __complete WHAT [VERB] */
 } CtlArgs;
 
 /* The parser's state, handed to option and argument callbacks: the CLI's environment and the buffer for a
@@ -164,6 +166,8 @@ struct CtlVerb {
         const CtlOption *options; /* its own options, ending with a row without a name; NULL: none */
         bool own_timeout;         /* --timeout after the verb is one of its options, not the request's */
         bool stop_at_args;        /* the first positional argument ends the options (spawn's command) */
+        bool hidden;              /* not in the main help (__complete, for the shell completions) */
+        bool command_args;        /* its positional arguments are a command, not AGENTs (completions) */
         /* Takes the positional arguments (and checks the options together): 0 or -errno and p->errbuf. */
         int (*arguments)(CtlArgs *a, char **args, size_t n_args, CtlParse *p);
         /* Runs the verb; returns the process exit code (errors are reported on stderr). */
@@ -182,6 +186,10 @@ const CtlVerb *ctl_verb_from_string(const char *s);
  * -ENOMEM likewise. *ret is filled even on failure (free with ctl_args_done()). */
 int ctl_args_parse(int argc, char **argv, char **environ_, CtlArgs *ret, char *errbuf, size_t errbuf_size);
 void ctl_args_done(CtlArgs *a);
+
+/* Prints the global options for the shell completions: one spelling per line, "WORD\tN" (N: 1 when it takes
+ * an argument). */
+void ctl_print_global_options(FILE *f);
 
 /* Help texts. */
 void ctl_help_main(FILE *f);

@@ -561,6 +561,7 @@ const CtlVerb ctl_verbs_spawn[] = {
                 .options = options,
                 .own_timeout = true,
                 .stop_at_args = true,
+                .command_args = true,
                 .arguments = arguments,
                 .run = run,
         },

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""scripts/try, as the README tells: it starts a private daemon and prints the DESCARTES_HOST line; an agent
+spawned through descartesctl with that host runs and its output reads back; SIGINT (Ctrl-C) to scripts/try
+ends it, and then no process of it (the daemon, the shim, the agent), no cgroup and no directory remains.
+Root only (exit 77 otherwise). Environment: BUILD (the build directory), DESCARTESCTL."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+failures = []
+
+
+def check(ok, what):
+    print(("ok     " if ok else "FAILED ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def pids_in(cg):
+    pids = set()
+    for d, _, files in os.walk(cg):
+        if "cgroup.procs" in files:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                pids.update(int(x) for x in f.read().split())
+    return pids
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def main():
+    if os.geteuid() != 0:
+        print("scripts/try needs root")
+        return 77
+    ctl = os.environ["DESCARTESCTL"]
+    env = dict(os.environ, BUILD=os.environ["BUILD"])
+    env.pop("DESCARTES_HOST", None)
+    tr = subprocess.Popen([os.path.join(REPO, "scripts", "try")], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True)
+    banner = []
+    host = None
+    try:
+        for line in tr.stdout:
+            banner.append(line)
+            m = re.match(r"^DESCARTES_HOST=(ipc://\S+)$", line)
+            if m:
+                host = m.group(1)
+            if line.startswith("Ctrl-C"):
+                break
+        print("".join(banner), end="")
+        check(host is not None, "scripts/try prints a DESCARTES_HOST=ipc://... line")
+        if host is None:
+            tr.kill()
+            print(tr.stderr.read())
+            return 1
+        m = re.search(r"pid (\d+)\), its directories in (\S+), its cgroup (\S+)", "".join(banner))
+        check(m is not None, "the banner names the daemon's pid, directories and cgroup")
+        daemon_pid, tmp, cg = int(m.group(1)), m.group(2), m.group(3)
+        check(os.path.isdir(tmp) and os.path.isdir(cg), "its directories and cgroup exist while it runs")
+
+        cenv = dict(os.environ, DESCARTES_HOST=host)
+        r = subprocess.run([ctl, "spawn", "--name", "hello", "--", "sh", "-c", "echo hello from try; sleep 300"],
+                           env=cenv, capture_output=True, text=True)
+        check(r.returncode == 0, f"descartesctl spawn with the printed host (exit {r.returncode}, {r.stderr.strip()})")
+        out = ""
+        for _ in range(100):
+            out = subprocess.run([ctl, "logs", "hello"], env=cenv, capture_output=True, text=True).stdout
+            if "hello from try" in out:
+                break
+            time.sleep(0.1)
+        check("hello from try" in out, "descartesctl logs hello reads the agent's output")
+        # the bash completion offers the agent by name, from this daemon
+        script = ('PATH=%s:$PATH; . %s/completions/descartesctl.bash; COMP_WORDS=(descartesctl logs hel); '
+                  'COMP_CWORD=2; _descartesctl; printf "%%s\\n" "${COMPREPLY[@]}"') % (os.path.dirname(ctl), REPO)
+        r = subprocess.run(["bash", "-c", script], env=cenv, capture_output=True, text=True)
+        check(r.stdout.split() == ["hello"], f"bash completion of 'descartesctl logs hel' is hello ({r.stdout!r})")
+        procs = pids_in(cg)
+        check(len(procs) >= 2, f"the shim and the agent run in the private cgroup ({len(procs)} processes)")
+        procs.add(daemon_pid)
+
+        tr.send_signal(signal.SIGINT)
+        rc = tr.wait(timeout=120)
+        err = tr.stderr.read()
+        check(rc == 130, f"scripts/try ends on SIGINT with 130 (got {rc})")
+        check("cleaned up" in err, "scripts/try says it cleaned up")
+        left = [p for p in procs if alive(p)]
+        check(not left, f"no process of it remains (left: {left})")
+        check(not os.path.exists(cg), f"its cgroup {cg} is gone")
+        check(not os.path.exists(tmp), f"its directories {tmp} are gone")
+    finally:
+        if tr.poll() is None:
+            os.killpg(tr.pid, signal.SIGTERM)
+            tr.wait()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
