@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-journal.h>
 
 #include "agent-log.h"
 #include "agent.h"
@@ -13,7 +12,7 @@ int log_agent_internal(const Agent *a, int level, int error, const char *file, i
 {
         const char *id = a && a->info.id ? a->info.id : "?";
         int saved = errno;
-        char buf[2048];
+        char buf[2048], line_buf[2304];
         va_list ap;
 
         if ((level & LOG_PRIMASK) > log_get_max_level())
@@ -24,16 +23,8 @@ int log_agent_internal(const Agent *a, int level, int error, const char *file, i
         (void)vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
         errno = saved;
-        if (!log_get_journal_prefix())
-                return log_internal(level, error, file, line, func, "Agent %s: %s", id, buf);
-
-        if (error < 0)
-                (void)sd_journal_send("MESSAGE=Agent %s: %s", id, buf, "PRIORITY=%d", level & LOG_PRIMASK,
-                                      "AGENT_ID=%s", id, "ERRNO=%d", -error, "CODE_FILE=%s", file,
-                                      "CODE_LINE=%d", line, "CODE_FUNC=%s", func, NULL);
-        else
-                (void)sd_journal_send("MESSAGE=Agent %s: %s", id, buf, "PRIORITY=%d", level & LOG_PRIMASK,
-                                      "AGENT_ID=%s", id, "CODE_FILE=%s", file, "CODE_LINE=%d", line,
-                                      "CODE_FUNC=%s", func, NULL);
+        /* under journald its own entry, AGENT_ID= beside the request's fields (log-journal.c) */
+        (void)snprintf(line_buf, sizeof line_buf, "Agent %s: %s", id, buf);
+        (void)log_message(level, error, file, line, func, id, line_buf);
         return error < 0 ? error : -EIO;
 }

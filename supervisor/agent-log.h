@@ -2,8 +2,8 @@
 #pragma once
 
 /* Log lines about one agent. On stderr they read "Agent ID: message"; under journald they are entries of
- * their own with the field AGENT_ID=ID (journalctl AGENT_ID=...). Failures are worded "Failed to X: %m",
- * as everywhere in the daemon (basic/log.h). */
+ * their own with the field AGENT_ID=ID (journalctl AGENT_ID=...), and the request's fields (log-journal.h).
+ * Failures are worded "Failed to X: %m", as everywhere in the daemon (basic/log.h). */
 
 #include "log.h"
 

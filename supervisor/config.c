@@ -9,6 +9,7 @@
 #include "analyzer.h"
 #include "config.h"
 #include "fd-util.h"
+#include "log.h"
 #include "output-query.h"
 #include "parse-util.h"
 #include "string-util.h"
@@ -19,6 +20,7 @@
 void config_init_defaults(Config *c)
 {
         *c = (Config){
+                .log_level = LOG_INFO,
                 .stop_grace_usec = 10 * USEC_PER_SEC,
                 .heartbeat_usec = 5 * USEC_PER_SEC,
                 .metrics_interval_usec = 15 * USEC_PER_SEC,
@@ -232,6 +234,14 @@ static int config_set_sandbox(Config *c, const char *key, const char *v, const c
                 *ret_expect = "a range of uids like 65536-99999 (not 0, 61184-65519, 65534, 65535 or "
                               "4294967295), or none";
                 return config_parse_uid_range(v, &c->agent_uid_min, &c->agent_uid_max);
+        }
+        if (streq(key, "log_level")) {
+                *ret_expect = "a level: emerg, alert, crit, err, warning, notice, info or debug";
+                r = log_level_from_string(v);
+                if (r < 0)
+                        return r;
+                c->log_level = r;
+                return 0;
         }
         if (streq(key, "mask_keep")) {
                 *ret_expect = "a space-separated list of absolute paths";

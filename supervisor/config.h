@@ -42,6 +42,7 @@ typedef struct Config {
         uint64_t max_pids;          /* (live) */
 
         bool allow_root;          /* (live) agents may run as uid 0 */
+        int log_level;            /* (live) LOG_INFO...; --log-level and --debug win over the file */
         bool stop_agents_on_exit; /* (live) stop agents when the daemon stops (default: they outlive it) */
         char *agent_user;         /* (live) the user a root caller's agents run as */
         char *admin_group;        /* (live) members see and control every agent */

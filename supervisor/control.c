@@ -103,6 +103,11 @@ void call_free(Call *c)
 void call_dispatch(Call *c)
 {
         Manager *m = c->manager;
+        char tenant[16];
+        /* the handler's log lines carry the request's fields under journald (log-journal.h) */
+        LogFields fields = {
+                .tenant = tenant, .op = proto_op_to_string(c->request.op), .request_id = c->request.id};
+        const LogFields *saved;
 
         /* the caller's own pending requests, this one included */
         if (proto_op_info(c->request.op)->parks && c->entry &&
@@ -117,7 +122,10 @@ void call_dispatch(Call *c)
         if (c->entry && request_journal_op_changes_state(c->request.op))
                 request_cache_journal_begin(m->request_cache, c->entry, m->config.request_ttl_usec);
         c->dispatching = true;
+        (void)snprintf(tenant, sizeof tenant, "%u", (unsigned)c->uid);
+        saved = log_set_fields(&fields);
         (void)ops_dispatch(c);
+        (void)log_set_fields(saved);
         c->dispatching = false;
         if (c->answered) {
                 call_destroy(c);

@@ -10,13 +10,15 @@
 
 #include "analyzer.h"
 #include "config.h"
+#include "log-journal.h"
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
 
 static const char *arg_config_path = DESCARTES_CONFIG_PATH;
 static bool arg_config_given;
-static Config arg_overrides; /* options given on the command line win over the config file */
+static int arg_log_level = -1; /* -1: the configuration's log_level */
+static Config arg_overrides;   /* options given on the command line win over the config file */
 
 static void help(void)
 {
@@ -32,7 +34,9 @@ static void help(void)
                "  --config FILE       configuration (default " DESCARTES_CONFIG_PATH ")\n"
                "  --shim PATH         the descartes-shim binary (default " DESCARTES_SHIM_PATH ")\n"
                "  --policy-dir DIR    policies: DIR/seccomp/NAME.json (default " DESCARTES_POLICY_DIR ")\n"
-               "  --debug             log at debug level\n"
+               "  --log-level LEVEL   debug, info (default), notice, warning, err, crit, alert, emerg;\n"
+               "                      wins over log_level in the configuration\n"
+               "  --debug             the same as --log-level debug\n"
                "  -h, --help          this help\n"
                "  --version           the version\n");
 }
@@ -50,6 +54,7 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 ARG_SHIM,
                 ARG_POLICY_DIR,
                 ARG_DEBUG,
+                ARG_LOG_LEVEL,
                 ARG_VERSION
         };
         static const struct option options[] = {
@@ -63,6 +68,7 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                 {"shim", required_argument, NULL, ARG_SHIM},
                 {"policy-dir", required_argument, NULL, ARG_POLICY_DIR},
                 {"debug", no_argument, NULL, ARG_DEBUG},
+                {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
                 {},
@@ -80,7 +86,19 @@ static int parse_argv(int argc, char *argv[], char **ret_shim)
                                DESCARTES_PROTOCOL_VERSION);
                         return 0;
                 case ARG_DEBUG:
+                        arg_log_level = LOG_DEBUG;
                         log_set_max_level(LOG_DEBUG);
+                        continue;
+                case ARG_LOG_LEVEL:
+                        arg_log_level = log_level_from_string(optarg);
+                        if (arg_log_level < 0) {
+                                log_error("--log-level: \"%s\" is not a level (debug, info, notice, "
+                                          "warning, err, "
+                                          "crit, alert, emerg).",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        log_set_max_level(arg_log_level);
                         continue;
                 case ARG_CONFIG:
                         arg_config_path = optarg;
@@ -175,6 +193,8 @@ int descartesd_load_config(Config *ret, Failure *ret_failure)
         r = apply_overrides(&c);
         if (r < 0)
                 return r;
+        if (arg_log_level >= 0)
+                c.log_level = arg_log_level;
         if (!c.state_dir && !(c.state_dir = strdup(DESCARTES_DEFAULT_STATE_DIR)))
                 return -ENOMEM;
         if (!c.runtime_dir && !(c.runtime_dir = strdup(DESCARTES_DEFAULT_RUNTIME_DIR)))
@@ -200,8 +220,12 @@ int main(int argc, char *argv[])
         int r;
 
         log_set_ident("descartesd");
-        if (getenv("JOURNAL_STREAM"))
+        /* under systemd each line an entry with its fields; "<N>" lines on stderr if the journal refuses one
+         */
+        if (log_stderr_is_journal()) {
                 log_set_journal_prefix(1);
+                log_set_sink(log_journal_sink);
+        }
 
         r = parse_argv(argc, argv, &shim);
         if (r <= 0)
@@ -230,6 +254,7 @@ int main(int argc, char *argv[])
                 return 1;
         }
 
+        log_set_max_level(config.log_level);
         r = manager_new(&config, shim ?: DESCARTES_SHIM_PATH, &m);
         if (r < 0)
                 return 1; /* manager_new logged why */

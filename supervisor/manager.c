@@ -459,6 +459,11 @@ static void reload_config(Manager *m)
         LIVE_U64(max_pids, "max_pids");
         LIVE_BOOL(allow_root, "allow_root");
         LIVE_BOOL(stop_agents_on_exit, "stop_agents_on_exit");
+        if (o->log_level != n.log_level) {
+                log_set_max_level(n.log_level);
+                log_info("Configuration: log_level changed from %d to %d.", o->log_level, n.log_level);
+                o->log_level = n.log_level;
+        }
         LIVE_STR(agent_user, "agent_user");
         LIVE_STR(admin_group, "admin_group");
         LIVE_U64(tmp_size, "tmp_size");

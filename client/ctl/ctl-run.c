@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "ctl-exit.h"
+#include "ctl-progress.h"
 #include "ctl-resolve.h"
 #include "ctl.h"
 #include "log.h"
@@ -88,6 +89,7 @@ int ctl_for_each_agent(Ctl *c, int (*fn)(Ctl *c, const char *id))
         for (size_t i = 0; i < c->args->n_agents; i++) {
                 _cleanup_free_ char *id = NULL;
 
+                ctl_progress_set_position(i, c->args->n_agents);
                 r = ctl_resolve(c, c->args->agents[i], &id);
                 if (r == 0)
                         r = fn(c, id);
@@ -121,8 +123,13 @@ int ctl_agent_op(Ctl *c, const char *id, const char *what, CtlAgentCall call)
 {
         _cleanup_(descartes_agent_unrefp) DescartesAgent *a = NULL;
         DescartesError e;
+        int r;
 
-        if (call(c, id, &a, &e) < 0)
+        /* a stop waits out the grace period, a batch of many adds up: say what is going on, on a terminal */
+        ctl_progress_show(what, id);
+        r = call(c, id, &a, &e);
+        ctl_progress_clear();
+        if (r < 0)
                 return ctl_report(&e, "cannot %s agent %s", what, id);
         if (!descartes_agent_get_id(
                     a)) { /* a daemon that answers remove with an empty record still removed `id` */
