@@ -21,6 +21,7 @@ typedef struct Conv {
         size_t *counts;
         size_t n_counts, allocated;
         size_t *open;   /* per depth: index into counts of the open container */
+        size_t n_open;  /* entries of open: deeper containers are refused */
         size_t next;    /* pass 2: the next container's index */
         ProtoWriter *w; /* NULL in pass 1 */
 } Conv;
@@ -54,6 +55,8 @@ static int conv_begin(void *userdata, bool map)
         int act = value_start(c, true);
 
         c->depth++;
+        if (c->depth >= c->n_open)
+                return -E2BIG; /* json_read's bound is checked after this call: never index past open */
         if (!act)
                 return 0;
         if (!c->w) {
@@ -202,6 +205,7 @@ int proto_value_from_json(const char *text, size_t n, const char *member, ProtoV
         if (!open)
                 return -ENOMEM;
         c.open = open;
+        c.n_open = PROTO_VALUE_DEPTH_MAX + 2;
         r = json_read(text, n, PROTO_VALUE_DEPTH_MAX + (member ? 1 : 0), &conv_ops, &c);
         if (r < 0)
                 goto finish;
@@ -210,7 +214,12 @@ int proto_value_from_json(const char *text, size_t n, const char *member, ProtoV
                 goto finish;
         }
         proto_writer_init(&w);
-        c = (Conv){.member = member, .counts = c.counts, .n_counts = c.n_counts, .open = open, .w = &w};
+        c = (Conv){.member = member,
+                   .counts = c.counts,
+                   .n_counts = c.n_counts,
+                   .open = open,
+                   .n_open = PROTO_VALUE_DEPTH_MAX + 2,
+                   .w = &w};
         r = json_read(text, n, PROTO_VALUE_DEPTH_MAX + (member ? 1 : 0), &conv_ops, &c);
         if (r < 0) {
                 proto_writer_done(&w);
