@@ -3,7 +3,7 @@
 /* descartes' side of the benchmarks, through libdescartes on one warm connection (no CLI process start).
  *
  *   bench-client -H CONTROL get [-n N] AGENT
- *   bench-client ... spawn [-n N] [-j JOBS] [-t SECS] -- CMD [ARGS...]
+ *   bench-client ... spawn [-n N] [-j JOBS] [-t SECS] [-T] -- CMD [ARGS...]
  *   bench-client ... pause [-n N] [-g GAP_MS] [-p PROCS] AGENT
  *   bench-client ... hold -n N -- CMD [ARGS...]
  *   bench-client ... purge
@@ -13,6 +13,9 @@
  *        for the bare ZeroMQ peer (bench-zmq-rtt) to send messages of the same size.
  * spawn: start CMD and wait for its exit event, N times (or for SECS seconds), JOBS agents in flight; the
  *        time from the spawn call to the exit event, the spawn call alone, and the daemon's spawn_us.
+ *        -T: also one line per agent on stderr, "spawn-client ID send=NS reply=NS end=NS" (CLOCK_MONOTONIC:
+ *        the call made, its reply back, the end event read), which bench/trace-spawn.sh joins with the
+ *        daemon's spawn-trace debug lines.
  * pause: waits until the agent's cgroup tree holds PROCS processes, then N times pause (its reply means
  *        frozen) and resume, GAP_MS apart.
  * hold:  spawns N agents that keep running and reports how long that took.
@@ -112,7 +115,7 @@ static int cmd_get(Ctx *x, long n, const char *agent)
 
 typedef struct Flight {
         char *id;
-        double t0;
+        double t0, t_reply;
 } Flight;
 
 static bool event_is_end(const ProtoEvent *ev)
@@ -121,7 +124,7 @@ static bool event_is_end(const ProtoEvent *ev)
                (ev->has_state && descartes_state_is_final((DescartesState)ev->state));
 }
 
-static int cmd_spawn(Ctx *x, long n, long jobs, long secs, char **argv, size_t n_argv)
+static int cmd_spawn(Ctx *x, long n, long jobs, long secs, bool trace, char **argv, size_t n_argv)
 {
         ProtoSpawnArgs args = {.argv = argv, .n_argv = n_argv};
         DescartesSubscription *sub = NULL;
@@ -165,13 +168,15 @@ static int cmd_spawn(Ctx *x, long n, long jobs, long secs, char **argv, size_t n
                                 descartes_subscription_free(sub);
                                 return fail(x, "spawn", r);
                         }
-                        call[n_call++] = bench_now_us() - t0;
+                        double t_reply = bench_now_us();
+                        call[n_call++] = t_reply - t0;
                         if (info.has_spawn_us)
                                 daemon_us[n_daemon++] = (double)info.spawn_us;
                         for (slot = 0; flight[slot].id; slot++)
                                 ;
                         flight[slot].id = TAKE_PTR(info.id);
                         flight[slot].t0 = t0;
+                        flight[slot].t_reply = t_reply;
                         proto_agent_info_done(&info);
                         inflight++;
                         n_started++;
@@ -191,7 +196,12 @@ static int cmd_spawn(Ctx *x, long n, long jobs, long secs, char **argv, size_t n
                         for (size_t s = 0; s < (size_t)jobs; s++) {
                                 if (!flight[s].id || strcmp(flight[s].id, ev.agent) != 0)
                                         continue;
-                                lat[n_done++] = bench_now_us() - flight[s].t0;
+                                double t_end = bench_now_us();
+                                lat[n_done++] = t_end - flight[s].t0;
+                                if (trace)
+                                        fprintf(stderr, "spawn-client %s send=%.0f reply=%.0f end=%.0f\n",
+                                                flight[s].id, flight[s].t0 * 1e3, flight[s].t_reply * 1e3,
+                                                t_end * 1e3);
                                 if (ev.has_state && ev.state == PROTO_STATE_FAILED)
                                         failed++;
                                 free(flight[s].id);
@@ -349,7 +359,7 @@ static int cmd_exec(Ctx *x, long n, const char *agent, char **argv, size_t n_arg
 static int usage(void)
 {
         fprintf(stderr, "usage: bench-client -H CONTROL get [-n N] AGENT\n"
-                        "       bench-client ... spawn [-n N] [-j JOBS] [-t SECS] -- CMD [ARGS...]\n"
+                        "       bench-client ... spawn [-n N] [-j JOBS] [-t SECS] [-T] -- CMD [ARGS...]\n"
                         "       bench-client ... pause [-n N] [-g GAP_MS] [-p PROCS] AGENT\n"
                         "       bench-client ... hold -n N -- CMD [ARGS...]\n"
                         "       bench-client ... purge\n"
@@ -365,6 +375,7 @@ int main(int argc, char **argv)
         };
         const char *host = NULL, *verb;
         long n = 0, jobs = 1, secs = 0, gap_ms = 20, procs = 1;
+        bool trace = false;
         Ctx x = {};
         int opt, r;
 
@@ -380,11 +391,14 @@ int main(int argc, char **argv)
                 return usage();
         verb = argv[optind];
         optind++;
-        while ((opt = getopt(argc, argv, "+n:j:t:g:p:")) != -1) {
+        while ((opt = getopt(argc, argv, "+n:j:t:g:p:T")) != -1) {
                 long *target;
                 long max = N_MAX;
 
                 switch (opt) {
+                case 'T':
+                        trace = true;
+                        continue;
                 case 'n':
                         target = &n;
                         break;
@@ -422,7 +436,8 @@ int main(int argc, char **argv)
         if (strcmp(verb, "get") == 0 && optind == argc - 1)
                 r = cmd_get(&x, n ?: 10000, argv[optind]);
         else if (strcmp(verb, "spawn") == 0 && optind < argc)
-                r = cmd_spawn(&x, n ?: (secs ? 0 : 100), jobs, secs, argv + optind, (size_t)(argc - optind));
+                r = cmd_spawn(&x, n ?: (secs ? 0 : 100), jobs, secs, trace, argv + optind,
+                              (size_t)(argc - optind));
         else if (strcmp(verb, "pause") == 0 && optind == argc - 1)
                 r = cmd_pause(&x, n ?: 50, gap_ms, procs, argv[optind]);
         else if (strcmp(verb, "hold") == 0 && n > 0 && optind < argc)

@@ -8,6 +8,7 @@
 
 #include "agent-log.h"
 #include "agent-record.h"
+#include "record-sync.h"
 #include "agent.h"
 #include "fd-util.h"
 #include "log.h"
@@ -146,6 +147,15 @@ int agent_state_dir(Agent *a, int *tmp)
         return *tmp >= 0 ? *tmp : -errno;
 }
 
+/* Queues the flush of the record just renamed into dfd and of dfd itself (record-sync.h). */
+static void sync_record(Agent *a, int dfd)
+{
+        int fd = openat(dfd, AGENT_RECORD_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        int dirfd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+
+        record_sync_queue(a->manager->record_sync, fd, dirfd);
+}
+
 int agent_record_save(Agent *a)
 {
         _cleanup_free_ void *buf = NULL;
@@ -170,8 +180,10 @@ int agent_record_save(Agent *a)
                  * on every spawn, pause and resume otherwise). A live agent's record serves a restarted
                  * daemon, and the page cache outlives a daemon crash; after a host crash the agent is gone
                  * anyway, and a torn record fails its checksum and is skipped. */
-                r = write_file_replace_at(dfd, AGENT_RECORD_FILE, buf, len, 0600,
-                                          agent_state_is_ended(a->info.state));
+                r = write_file_replace_at(dfd, AGENT_RECORD_FILE, buf, len, 0600, false);
+        if (r >= 0 && agent_state_is_ended(a->info.state))
+                /* in place for a restarted daemon now; durable a moment later, off the loop */
+                sync_record(a, dfd);
         if (r < 0) {
                 log_agent_full_errno(
                         a, a->record_failed ? LOG_DEBUG : LOG_WARNING, r,

@@ -218,7 +218,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
                 .payload_cgroup_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_PAYLOAD),
                 .shim_cgroup_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_SHIM),
         };
+        a->spawn_trace.launch_ns = now_ns(CLOCK_MONOTONIC);
         r = shim_launch(&l, &shim, &stage);
+        a->spawn_trace.shim_exec_ns = now_ns(CLOCK_MONOTONIC);
         if (r < 0) {
                 a->end.spawn_failed = true;
                 FAIL(r, PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
@@ -269,5 +271,6 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
                                ?: sb->dynamic_uid ? "its own uid"
                                                   : "?",
                        (unsigned)uid, (unsigned)gid, workspace);
+        a->spawn_trace.spawned_ns = now_ns(CLOCK_MONOTONIC);
         return 0;
 }

@@ -180,13 +180,13 @@ size_t agent_count_owned(Manager *m, uid_t uid)
         return n;
 }
 
-static void publish_status(Agent *a)
+void agent_state_publish(Agent *a, ProtoState state)
 {
-        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a, &a->info.state,
+        events_publish(a->manager, PROTO_EVENT_STATUS_CHANGED, a, &state,
                        a->info.has_reason ? &a->info.reason : NULL, NULL);
 }
 
-int agent_transition(Agent *a, AgentEvent e)
+int agent_state_set(Agent *a, AgentEvent e)
 {
         ProtoState next = agent_state_next(a->info.state, e);
 
@@ -197,7 +197,16 @@ int agent_transition(Agent *a, AgentEvent e)
         log_agent_debug(a, "%s --%s--> %s", proto_state_to_string(a->info.state), agent_event_to_string(e),
                         proto_state_to_string(next));
         a->info.state = next;
-        publish_status(a);
+        return 1;
+}
+
+int agent_transition(Agent *a, AgentEvent e)
+{
+        int r = agent_state_set(a, e);
+
+        if (r <= 0)
+                return r;
+        agent_state_publish(a, a->info.state);
         agent_save_record(a);
         return 0;
 }
@@ -258,19 +267,56 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
         return 0;
 }
 
-void agent_check_frozen(Agent *a)
+/* Completes a pause or resume the cgroup has done: the state, the reply, then (off the reply's path) the
+ * event and the record. */
+static void complete_freeze(Agent *a)
 {
         CgroupState st;
+        int r = 0;
 
         if (!a->kernel.cg || cgroup_handle_read_state(a->kernel.cg, &st) < 0)
                 return;
         if (a->info.state == PROTO_STATE_PAUSING && st.frozen) {
-                (void)agent_transition(a, AGENT_EVENT_FROZEN);
-                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FROZEN});
+                r = agent_state_set(a, AGENT_EVENT_FROZEN);
+                if (r > 0)
+                        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FROZEN});
         } else if (a->info.state == PROTO_STATE_RESUMING && !st.frozen) {
-                (void)agent_transition(a, AGENT_EVENT_THAWED);
-                agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_THAWED});
+                r = agent_state_set(a, AGENT_EVENT_THAWED);
+                if (r > 0)
+                        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_THAWED});
         }
+        if (r <= 0)
+                return;
+        agent_state_publish(a, a->info.state);
+        agent_save_record(a);
+}
+
+void agent_check_frozen(Agent *a)
+{
+        complete_freeze(a);
+}
+
+/* After pause or resume set the intermediate state `was`: the freeze may be complete already (its reply
+ * then goes first); the intermediate state's event precedes the final one's. Saves the record when the
+ * freeze completed (1); else (0) the caller saves it. */
+static int complete_freeze_after(Agent *a, ProtoState was)
+{
+        CgroupState st;
+        bool done;
+
+        done = a->kernel.cg && cgroup_handle_read_state(a->kernel.cg, &st) >= 0 &&
+               (was == PROTO_STATE_PAUSING ? st.frozen : !st.frozen);
+        if (!done) {
+                agent_state_publish(a, was);
+                return 0;
+        }
+        (void)agent_state_set(a, was == PROTO_STATE_PAUSING ? AGENT_EVENT_FROZEN : AGENT_EVENT_THAWED);
+        agent_notify(a, &(AgentNotice){.type = was == PROTO_STATE_PAUSING ? AGENT_NOTICE_FROZEN
+                                                                          : AGENT_NOTICE_THAWED});
+        agent_state_publish(a, was);
+        agent_state_publish(a, a->info.state);
+        agent_save_record(a);
+        return 1;
 }
 
 void agent_save_record(Agent *a)
@@ -363,9 +409,13 @@ int agent_pause(Agent *a)
         r = cgroup_handle_freeze(a->kernel.cg);
         if (r < 0)
                 return r;
-        (void)agent_transition(a, AGENT_EVENT_PAUSE);
+        /* the events (pausing, then paused when the freeze is done already) and the record come after the
+         * reply, in that order */
+        if (agent_state_set(a, AGENT_EVENT_PAUSE) <= 0)
+                return 0;
         /* the kernel rate-limits cgroup.events notifications: the freeze may be done already */
-        agent_check_frozen(a);
+        if (complete_freeze_after(a, PROTO_STATE_PAUSING) == 0)
+                agent_save_record(a);
         return 0;
 }
 
@@ -378,9 +428,11 @@ int agent_resume(Agent *a)
         r = cgroup_handle_thaw(a->kernel.cg);
         if (r < 0)
                 return r;
-        (void)agent_transition(a, AGENT_EVENT_RESUME);
+        if (agent_state_set(a, AGENT_EVENT_RESUME) <= 0)
+                return 0;
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_RESUMED});
-        agent_check_frozen(a);
+        if (complete_freeze_after(a, PROTO_STATE_RESUMING) == 0)
+                agent_save_record(a);
         return 0;
 }
 
@@ -505,7 +557,7 @@ void agent_finalize(Agent *a)
         Manager *m = a->manager;
         const ShimExitRecord *rec = a->end.have_exit_record ? &a->end.exit_record : NULL;
         uint64_t oom = 0;
-        bool started = a->info.started_ns > 0;
+        bool started = a->info.started_ns > 0, ended;
         AgentEvent end;
         char msg[PROTO_ERROR_MSG_MAX];
 
@@ -579,7 +631,14 @@ void agent_finalize(Agent *a)
         /* every live state ends on EXITED; SPAWN_FAILED ends only one that never ran */
         if (!agent_state_is_ended(agent_state_next(a->info.state, end)))
                 end = AGENT_EVENT_EXITED;
-        (void)agent_transition(a, end); /* publishes status_changed and saves the record */
+        ended = agent_state_set(a, end) > 0;
+        /* the requests waiting for the end (wait, stop, kill, a spawn that failed) are answered first;
+         * status_changed, the record and the exited event follow, in that order */
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ENDED, .msg = a->end.failed_msg});
+        if (ended) {
+                agent_state_publish(a, a->info.state);
+                agent_save_record(a);
+        }
         log_agent_info(a, "%s (%s%s%s).", proto_state_to_string(a->info.state),
                        proto_reason_to_string(a->info.reason), a->end.failed_msg ? ": " : "",
                        a->end.failed_msg ?: "");
@@ -606,7 +665,6 @@ void agent_finalize(Agent *a)
 
         a->timers.stop_timer = sd_event_source_disable_unref(a->timers.stop_timer);
         a->timers.runtime_timer = sd_event_source_disable_unref(a->timers.runtime_timer);
-        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_ENDED, .msg = a->end.failed_msg});
 
         agent_arm_retention(a);
 

@@ -20,6 +20,7 @@
 #include "pidref.h"
 #include "proto.h"
 #include "shim-contract.h"
+#include "spawn-trace.h"
 
 #define AGENT_ID_LEN 36
 
@@ -99,6 +100,7 @@ struct Agent {
         bool stdin_open;             /* its stdin pipe is open (the shim's HELLO, a `stdin` close) */
         int ns_pid;                  /* the agent's pid in its own namespace */
         uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
+        SpawnTrace spawn_trace;      /* its hops, for the debug line (spawn-trace.h) */
         char *state_path;            /* STATE/agents/ID */
         char *runtime_path;          /* RUNTIME/agents/ID */
         bool remove_requested;       /* removed as soon as its cgroups are empty */
@@ -130,6 +132,11 @@ size_t agent_count_owned(Manager *m, uid_t uid);
 
 /* Moves the agent by the state table; -EBUSY if the event is refused in its state (nothing changes). */
 int agent_transition(Agent *a, AgentEvent e);
+/* agent_transition in two halves, for a reply that must not wait for the event and the record: the state
+ * now (1 when it changed, 0 when it stays, -EBUSY when refused), then, once the caller has answered, the
+ * status_changed event of each state it went through (in order) and agent_save_record(). */
+int agent_state_set(Agent *a, AgentEvent e);
+void agent_state_publish(Agent *a, ProtoState state);
 
 /* Fills INFO (a deep copy: free with proto_agent_info_done); with usage read from the cgroup when live. */
 int agent_fill_info(Agent *a, ProtoAgentInfo *ret);

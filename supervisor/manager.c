@@ -27,6 +27,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics-textfile.h"
+#include "record-sync.h"
 #include "request-cache.h"
 #include "runtime-lock.h"
 #include "sandbox-setup.h"
@@ -174,6 +175,9 @@ static int setup_runtime_dir(Manager *m)
         r = trash_new(m->event, m->state_fd, m->config.state_dir, &m->trash);
         if (r < 0)
                 return log_error_errno(r, "Cannot open %s/trash: %m", m->config.state_dir);
+        r = record_sync_new(&m->record_sync);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the thread that flushes records to disk: %m");
         return 0;
 }
 
@@ -661,6 +665,8 @@ Manager *manager_free(Manager *m)
         seccomp_cache_free(m->seccomp_cache);
         event_log_free(m->event_log);
         trash_free(m->trash);
+        /* every ended agent's record on disk before we go */
+        m->record_sync = record_sync_free(m->record_sync);
         uid_pool_free(m->uid_pool);
         agent_cgroup_root_free(m->cgroup);
         safe_close(m->lock_fd);

@@ -94,10 +94,11 @@ typedef struct Manager {
         TenantLedger *tenant_ledger; /* per caller uid: the request rate's token bucket, denied attempts */
         BusyHold *busy_hold;         /* `busy` replies held back from callers that do not wait as told */
         EventRing *event_ring;
-        EventLog *event_log;         /* STATE/events.log: the ring and the seq across restarts */
-        struct Trash *trash;         /* STATE/trash: removed agents' files, deleted in the background */
-        uint64_t next_event_seq;     /* the last seq published (the next is one more) */
-        Subscription *subscriptions; /* subscription.c */
+        EventLog *event_log;            /* STATE/events.log: the ring and the seq across restarts */
+        struct Trash *trash;            /* STATE/trash: removed agents' files, deleted in the background */
+        struct RecordSync *record_sync; /* ended agents' records flushed to disk off the loop */
+        uint64_t next_event_seq;        /* the last seq published (the next is one more) */
+        Subscription *subscriptions;    /* subscription.c */
         size_t n_subscriptions;
         sd_event_source *subscription_retry; /* armed while a subscriber's queue is full */
         Attachment *attachments;             /* attachment.c */

@@ -111,6 +111,7 @@ static int op_spawn(Call *c)
         if (r < 0)
                 return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");
         a->spawn_arrived_usec = c->arrived_usec;
+        a->spawn_trace.arrived_ns = c->arrived_usec * NSEC_PER_USEC;
         (void)snprintf(c->created_agent, sizeof c->created_agent, "%s", a->info.id);
         /* before its record: a resend after a restart finds this agent instead of spawning another */
         if (c->entry)

@@ -16,6 +16,7 @@
 #include "events.h"
 #include "log.h"
 #include "shim-version.h"
+#include "spawn-trace.h"
 #include "time-util.h"
 
 #define SHIM_LINK_BATCH            32
@@ -125,16 +126,26 @@ static void handle_action_reply(Agent *a, const ShimMsg *m)
 
 static void handle_started(Agent *a, const ShimMsgStarted *s)
 {
+        bool changed;
+
+        a->spawn_trace.started_ns = now_ns(CLOCK_MONOTONIC);
         a->ns_pid = s->agent_pid;
         a->info.started_ns = s->started_ns ?: now_ns(CLOCK_REALTIME);
         a->info.has_started_ns = true;
         a->info.has_spawn_us = true;
         a->info.spawn_us = now_usec(CLOCK_MONOTONIC) - a->spawn_arrived_usec;
         metrics_histogram_observe(&a->manager->stats.spawn, a->info.spawn_us);
-        (void)agent_transition(a, AGENT_EVENT_STARTED);
+        changed = agent_state_set(a, AGENT_EVENT_STARTED) > 0;
+        /* the reply first; its status_changed event and the record right after it */
+        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STARTED});
+        a->spawn_trace.replied_ns = now_ns(CLOCK_MONOTONIC);
+        if (changed) {
+                agent_state_publish(a, a->info.state);
+                agent_save_record(a);
+        }
         log_agent_info(a, "Running (pid %d in its namespace, %llu us after the request).", a->ns_pid,
                        (unsigned long long)a->info.spawn_us);
-        agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_STARTED});
+        spawn_trace_log(a, &s->trace);
         agent_health_start(a);
 }
 

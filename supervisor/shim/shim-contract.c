@@ -20,7 +20,7 @@ static int msg_sizes(uint32_t type, size_t *ret_min, size_t *ret_known)
         case SHIM_MSG_HELLO:
                 KNOWN(ShimMsgHello, SHIM_MSG_HELLO_V1_SIZE);
         case SHIM_MSG_STARTED:
-                KNOWN(ShimMsgStarted, sizeof(ShimMsgStarted));
+                KNOWN(ShimMsgStarted, SHIM_MSG_STARTED_V1_SIZE);
         case SHIM_MSG_SPAWN_FAILED:
                 KNOWN(ShimMsgSpawnFailed, sizeof(ShimMsgSpawnFailed));
         case SHIM_MSG_OUTPUT:

@@ -145,12 +145,25 @@ typedef struct ShimMsgWelcome {
         uint32_t reserved;
 } ShimMsgWelcome;
 
+/* The hops of a start inside the shim, CLOCK_MONOTONIC ns (one clock for every process of the host). */
+typedef struct ShimStartTrace {
+        uint64_t main_ns;       /* the shim's main(): its execve done */
+        uint64_t view_ns;       /* its mount view and namespaces built */
+        uint64_t agent_fork_ns; /* before the agent's clone3 */
+        uint64_t agent_exec_ns; /* the agent's execve done (its error pipe closed) */
+        uint64_t sent_ns;       /* STARTED sent */
+} ShimStartTrace;
+
 typedef struct ShimMsgStarted {
         ShimMsgHeader h;
         int32_t agent_pid; /* in the agent's pid namespace */
         uint32_t reserved;
         uint64_t started_ns; /* CLOCK_REALTIME */
+        /* Grown: CLOCK_MONOTONIC stamps of the start, for the daemon's spawn trace (a debug line, nothing
+         * else reads them). An older shim sends none: the decoder reads 0, "not known". */
+        ShimStartTrace trace;
 } ShimMsgStarted;
+#define SHIM_MSG_STARTED_V1_SIZE offsetof(ShimMsgStarted, trace)
 
 /* Where an agent's start failed; the names are what users see in spawn_failed errors. */
 typedef enum ShimStage {

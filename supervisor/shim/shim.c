@@ -84,6 +84,7 @@ typedef struct Shim {
         ShimState state;
         pid_t agent_pid;
         uint64_t started_ns;
+        ShimStartTrace trace; /* sent in STARTED */
         bool agent_exited;
         int agent_status;
         uint64_t ended_ns;
@@ -799,9 +800,11 @@ static int shim_start_agent(Shim *s)
                 .action_fd = action_fd,
                 .filter = s->filter,
         };
+        s->trace.agent_fork_ns = now_ns(CLOCK_MONOTONIC);
         r = shim_agent_start(&c, &st);
         if (r < 0)
                 shim_fail_start(s, st.stage, st.error, st.status);
+        s->trace.agent_exec_ns = now_ns(CLOCK_MONOTONIC);
         s->agent_config = c;
         s->agent_config.stdio[0] = s->agent_config.stdio[1] = s->agent_config.stdio[2] = -EBADF;
         /* a command of EXEC gets no action channel: the agent's own environment, without its fd's name */
@@ -906,6 +909,7 @@ int main(void)
         const char *step = NULL;
         int r;
 
+        s.trace.main_ns = now_ns(CLOCK_MONOTONIC);
         log_set_ident("descartes-shim");
 
         r = shim_setup_fds(&s);
@@ -943,12 +947,15 @@ int main(void)
                         log_error_errno(r, "Building the mount view failed at step %s: %m", step);
                 shim_fail_start(&s, stage, -r, -1);
         }
+        s.trace.view_ns = now_ns(CLOCK_MONOTONIC);
 
         shim_start_agent(&s);
+        s.trace.sent_ns = now_ns(CLOCK_MONOTONIC);
         ShimMsgStarted m = {
                 .h = {.type = SHIM_MSG_STARTED, .size = sizeof m},
                 .agent_pid = s.agent_pid,
                 .started_ns = s.started_ns,
+                .trace = s.trace,
         };
         (void)shim_send(&s, &m, sizeof m, true);
         shim_run(&s);

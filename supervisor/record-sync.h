@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Disk flushes off the event loop. An ended agent's record is history worth an fsync of the file and of its
+ * directory, two disk flushes of a few ms each: on the loop they sat in front of every request that came
+ * behind them (the next spawn of a client that saw the exit event waited for them). The record is written
+ * and renamed into place on the loop, so a restarted daemon reads it at once; one thread of this module then
+ * makes it durable, in the order it was queued. Freeing waits for everything queued. */
+
+typedef struct RecordSync RecordSync;
+
+int record_sync_new(RecordSync **ret);
+/* Waits until every queued flush is done, then stops the thread. */
+RecordSync *record_sync_free(RecordSync *s);
+
+/* Queues fsync(fd) then fsync(dirfd), taking both fds (closed once flushed). On failure (-ENOMEM) it flushes
+ * them here, on the caller's thread, and closes them: a flush is never lost. */
+void record_sync_queue(RecordSync *s, int fd, int dirfd);
