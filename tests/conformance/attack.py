@@ -677,8 +677,15 @@ def root_setup(c):
     states["running"] = (sp(["/bin/sleep", "1000"], f"r-run-{tag}", stdin=True), f"r-run-{tag}")
     states["paused"] = (sp(["/bin/sleep", "1000"], f"r-pau-{tag}"), f"r-pau-{tag}")
     c.req("pause", {"agent": states["paused"][0]})
-    states["stopping"] = (sp([SH, "-c", "trap '' TERM; while :; do sleep 0.1; done"], f"r-sto-{tag}"), f"r-sto-{tag}")
-    time.sleep(0.2)
+    states["stopping"] = (sp([SH, "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"], f"r-sto-{tag}"),
+                          f"r-sto-{tag}")
+    # a TERM before the shell has set its trap would end it at once: wait until it says ready
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        o = c.req("output", {"agent": states["stopping"][0]})
+        if o is not None and o.ok and o.data.get("lines"):
+            break
+        time.sleep(0.05)
     c.send("stop", {"agent": states["stopping"][0], "grace_ms": 600000})  # not waited for: stays stopping
     states["exited"] = (sp(["/bin/true"], f"r-exi-{tag}"), f"r-exi-{tag}")
     states["tty"] = (sp([SH], f"r-tty-{tag}", tty=True), f"r-tty-{tag}")

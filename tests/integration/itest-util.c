@@ -152,6 +152,20 @@ char **itest_output_lines(ITest *t, const char *id, ProtoStream stream, size_t *
         return TAKE_PTR(lines);
 }
 
+void itest_wait_ready(ITest *t, const char *id)
+{
+        for (int i = 0; i < 200; i++) {
+                size_t n = 0;
+                char **lines = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n);
+
+                strv_free(lines);
+                if (n > 0)
+                        return;
+                itest_sleep_ms(50);
+        }
+        fail_msg("agent %s never said it was ready", id);
+}
+
 char *itest_agent_cgroup(ITest *t, const char *id)
 {
         ProtoAgentInfo info = {};

@@ -32,6 +32,9 @@ char *itest_spawn(ITest *t, bool open_stdin, const char *const *argv);
 void itest_wait_final(ITest *t, const char *id, unsigned timeout_ms, ProtoAgentInfo *ret);
 /* Reads the whole output of one stream through the library in lines mode, paging with offset. */
 char **itest_output_lines(ITest *t, const char *id, ProtoStream stream, size_t *ret_n);
+/* Waits (10 s at most) until the agent has written a line on stdout: a shell agent that says "ready" after a
+ * trap has set it, where a signal sent any earlier would end it. */
+void itest_wait_ready(ITest *t, const char *id);
 /* The agent's cgroup directory (absolute), from its info. */
 char *itest_agent_cgroup(ITest *t, const char *id);
 void itest_sleep_ms(unsigned ms);

@@ -215,7 +215,7 @@ static void test_stop_escalates(void **state)
         DescartesError err = {};
         uint64_t t0, elapsed_ms;
 
-        itest_sleep_ms(200); /* let sh install its trap */
+        itest_wait_ready(t, id);
         t0 = now_ns(CLOCK_MONOTONIC);
         assert_int_equal(wire_stop(t->c, id, 700, &info, &err), 0);
         elapsed_ms = (now_ns(CLOCK_MONOTONIC) - t0) / NSEC_PER_MSEC;

@@ -518,12 +518,13 @@ static bool agent_stopping(void *arg)
 static void test_interrupted_stop(void **state)
 {
         ITest *t = *state;
-        const char *argv[] = {"sh", "-c", "trap '' TERM; sleep 3600", NULL};
+        const char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; sleep 3600", NULL};
         _cleanup_free_ char *id = itest_spawn(t, false, argv);
         Stopper s = {.h = t->h, .agent = id};
         ProtoAgentInfo info = {};
         DescartesError err;
 
+        itest_wait_ready(t, id); /* a TERM before the trap would end it at once, never stopping */
         assert_int_equal(pthread_create(&s.thread, NULL, stopper_main, &s), 0);
         assert_int_equal(harness_wait_until(agent_stopping, &s, 10000), 0);
         assert_int_equal(harness_kill_daemon(t->h, SIGKILL), 0);

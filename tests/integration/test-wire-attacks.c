@@ -355,21 +355,6 @@ static ProtoState state_of(ITest *t, const char *id)
         return s;
 }
 
-/* The shell has set its trap once it says so: a TERM before that would end it. */
-static void wait_ready(ITest *t, const char *id)
-{
-        for (int i = 0; i < 200; i++) {
-                size_t n = 0;
-                char **lines = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n);
-
-                strv_free(lines);
-                if (n > 0)
-                        return;
-                itest_sleep_ms(50);
-        }
-        fail_msg("agent %s never said it was ready", id);
-}
-
 /* Every op against an agent in each state it can be held in (running, paused, stopping, exited): some
  * answer ok and some conflict, all answer. */
 static void test_every_state(void **state)
@@ -400,7 +385,7 @@ static void test_every_state(void **state)
 
         /* stopping: a long grace on an agent that ignores TERM (once its shell has set the trap) */
         id = itest_spawn(t, true, argv);
-        wait_ready(t, id);
+        itest_wait_ready(t, id);
         {
                 ProtoRequest req = {.op = PROTO_OP_STOP};
                 req.args.stop.agent = id;
