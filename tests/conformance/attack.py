@@ -18,7 +18,7 @@ import sys  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dconf  # noqa: E402
-from dconf import (W, Raw, Pairs, Ext, enc, Client, Run, MIB, AGENT_OPS, OPS, CODES,  # noqa: E402
+from dconf import (W, Raw, Pairs, Ext, enc, Client, Run, MIB, AGENT_OPS, OPS, CODES, agent_op_args,  # noqa: E402
                    run_tenant, tenant_args, tenant_session, ck, desc, nest)
 import random  # noqa: E402
 import threading  # noqa: E402
@@ -49,20 +49,7 @@ def arg_variants(op, ref):
 
 
 def args_for(op, ref):
-    a = {"agent": ref}
-    if op == "signal":
-        a["signal"] = "TERM"
-    elif op == "stdin":
-        a["data"] = b"x"
-    elif op == "action":
-        a.update(name="x", timeout_ms=200)
-    elif op == "stop":
-        a["grace_ms"] = 100
-    elif op == "wait":
-        a["timeout_ms"] = 100
-    elif op == "exec":
-        a.update(argv=["/bin/sh", "-c", "cat"], stdin=b"x", timeout_ms=1000)
-    return a
+    return agent_op_args(op, ref, exec_argv=("/bin/sh", "-c", "cat"))
 
 
 def health_after(sec, what):

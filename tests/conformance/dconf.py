@@ -62,6 +62,25 @@ AGENT_OPS = ["get", "pause", "resume", "kill", "remove", "stop", "signal", "stdi
              "exec"]
 
 
+def agent_op_args(op, ref, exec_argv=("/bin/true",)):
+    """Arguments that make a valid request of agent op OP on agent REF (its optional ones set to quick values),
+    so that the reply depends on the agent alone."""
+    a = {"agent": ref}
+    if op == "signal":
+        a["signal"] = "TERM"
+    elif op == "stdin":
+        a["data"] = b"x"
+    elif op == "action":
+        a.update(name="x", timeout_ms=200)
+    elif op == "stop":
+        a["grace_ms"] = 100
+    elif op == "wait":
+        a["timeout_ms"] = 100
+    elif op == "exec":
+        a.update(argv=list(exec_argv), stdin=b"x", timeout_ms=1000)
+    return a
+
+
 # ---------------------------------------------------------------------------------------------------------
 # msgpack, our own: an encoder that can say exactly which bytes go out, a decoder that reports what came in
 

@@ -21,7 +21,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dconf import (Run, AGENT_OPS, run_tenant, tenant_args, tenant_session, ck, desc)  # noqa: E402
+from dconf import (Run, AGENT_OPS, agent_op_args, run_tenant, tenant_args, tenant_session, ck, desc)  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import time  # noqa: E402
@@ -35,20 +35,7 @@ BASE_CONF = None
 
 
 def args_for(op, ref):
-    a = {"agent": ref}
-    if op == "signal":
-        a["signal"] = "TERM"
-    elif op == "stdin":
-        a["data"] = b"x"
-    elif op == "action":
-        a.update(name="x", timeout_ms=200)
-    elif op == "stop":
-        a["grace_ms"] = 100
-    elif op == "wait":
-        a["timeout_ms"] = 100
-    elif op == "exec":
-        a.update(argv=["/bin/true"], stdin=b"x", timeout_ms=1000)
-    return a
+    return agent_op_args(op, ref, exec_argv=("/bin/true",))
 
 
 def shape(r, ref):
