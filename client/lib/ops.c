@@ -111,16 +111,25 @@ static uint64_t ms_to_usec(uint64_t ms)
         return MIN(ms, UINT64_MAX / 2 / USEC_PER_MSEC) * USEC_PER_MSEC;
 }
 
-int descartes_health(DescartesClient *c, DescartesHealth **ret, DescartesError *e)
+/* A request without arguments (health, stats, metrics, tenants): its reply in *reply. */
+static int call_without_args(DescartesClient *c, ProtoOp op, const void *ret, ProtoReply *reply,
+                             DescartesError *e)
 {
-        _cleanup_reply_ ProtoReply reply = {};
-        ProtoRequest req = {.op = PROTO_OP_HEALTH};
+        ProtoRequest req = {.op = op};
         int r;
 
         r = check_client(c, ret, e);
         if (r < 0)
                 return r;
-        r = client_call(c, &req, 0, &reply, e);
+        return client_call(c, &req, 0, reply, e);
+}
+
+int descartes_health(DescartesClient *c, DescartesHealth **ret, DescartesError *e)
+{
+        _cleanup_reply_ ProtoReply reply = {};
+        int r;
+
+        r = call_without_args(c, PROTO_OP_HEALTH, ret, &reply, e);
         if (r < 0)
                 return r;
         return made(wire_health_new(&reply.result.health, ret), e);
@@ -544,13 +553,9 @@ int descartes_events(DescartesClient *c, uint64_t since_seq, uint64_t limit, Des
 int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
-        ProtoRequest req = {.op = PROTO_OP_STATS};
         int r;
 
-        r = check_client(c, ret, e);
-        if (r < 0)
-                return r;
-        r = client_call(c, &req, 0, &reply, e);
+        r = call_without_args(c, PROTO_OP_STATS, ret, &reply, e);
         if (r < 0)
                 return r;
         return made(wire_stats_new(&reply.result.stats, ret), e);
@@ -559,13 +564,9 @@ int descartes_stats(DescartesClient *c, DescartesStats **ret, DescartesError *e)
 int descartes_metrics(DescartesClient *c, char **ret_text, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
-        ProtoRequest req = {.op = PROTO_OP_METRICS};
         int r;
 
-        r = check_client(c, ret_text, e);
-        if (r < 0)
-                return r;
-        r = client_call(c, &req, 0, &reply, e);
+        r = call_without_args(c, PROTO_OP_METRICS, ret_text, &reply, e);
         if (r < 0)
                 return r;
         *ret_text = TAKE_PTR(reply.result.metrics.text);
@@ -575,13 +576,9 @@ int descartes_metrics(DescartesClient *c, char **ret_text, DescartesError *e)
 int descartes_tenants(DescartesClient *c, DescartesTenants **ret, DescartesError *e)
 {
         _cleanup_reply_ ProtoReply reply = {};
-        ProtoRequest req = {.op = PROTO_OP_TENANTS};
         int r;
 
-        r = check_client(c, ret, e);
-        if (r < 0)
-                return r;
-        r = client_call(c, &req, 0, &reply, e);
+        r = call_without_args(c, PROTO_OP_TENANTS, ret, &reply, e);
         if (r < 0)
                 return r;
         return made(wire_tenants_new(&reply.result.tenants, ret), e);
