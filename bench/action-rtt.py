@@ -13,29 +13,14 @@ usage: /usr/bin/python3 bench/action-rtt.py [-n REQUESTS]
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
-os.environ.setdefault("DESCARTESD", os.path.join(ROOT, "build", "supervisor", "descartesd"))
-os.environ.setdefault("DESCARTES_SHIM", os.path.join(ROOT, "build", "supervisor", "shim", "descartes-shim"))
-os.environ.setdefault("DESCARTES_POLICY_DIR", os.path.join(ROOT, "policies"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, report  # noqa: E402
 
 import dconf  # noqa: E402
-
-
-def report(name, lat_us):
-    lat_us.sort()
-    q = statistics.quantiles(lat_us, n=100, method="inclusive")
-    print(f"{name}_n={len(lat_us)}")
-    print(f"{name}_p50_us={q[49]:.0f}")
-    print(f"{name}_p90_us={q[89]:.0f}")
-    print(f"{name}_p99_us={q[98]:.0f}")
-    print(f"{name}_max_us={lat_us[-1]:.0f}", flush=True)
 
 
 def timed(c, agent, n, expect_ok):

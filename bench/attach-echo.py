@@ -19,35 +19,19 @@ import argparse
 import os
 import pty
 import select
-import statistics
 import subprocess
 import sys
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
-os.environ.setdefault("DESCARTESD", os.path.join(ROOT, "build", "supervisor", "descartesd"))
-os.environ.setdefault("DESCARTES_SHIM", os.path.join(ROOT, "build", "supervisor", "shim", "descartes-shim"))
-os.environ.setdefault("DESCARTES_POLICY_DIR", os.path.join(ROOT, "policies"))
-CTL = os.environ.get("DESCARTESCTL", os.path.join(ROOT, "build", "client", "descartesctl"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import CTL, report  # noqa: E402
 
 import zmq  # noqa: E402
 
 import dconf  # noqa: E402
 
 AGENT = ["/bin/sh", "-c", "stty raw -echo; echo ready; exec cat"]
-
-
-def report(name, lat_us):
-    lat_us.sort()
-    q = statistics.quantiles(lat_us, n=100)
-    print(f"{name}_keys={len(lat_us)}")
-    print(f"{name}_p50_us={q[49]:.0f}")
-    print(f"{name}_p90_us={q[89]:.0f}")
-    print(f"{name}_p99_us={q[98]:.0f}")
-    print(f"{name}_max_us={lat_us[-1]:.0f}", flush=True)
 
 
 def wire(d, agent, n):
@@ -119,8 +103,8 @@ def main():
                            capture_output=True, text=True, check=True)
         agent = p.stdout.strip()
         time.sleep(0.3)
-        report("wire", wire(d, agent, a.n))
-        report("ctl", ctl(d, agent, a.n))
+        report("wire", wire(d, agent, a.n), "keys")
+        report("ctl", ctl(d, agent, a.n), "keys")
         subprocess.run([CTL, "-H", d.control, "kill", agent], capture_output=True)
     finally:
         d.stop()
