@@ -12,6 +12,7 @@
 #include "ctl-resolve.h"
 #include "ctl.h"
 #include "log.h"
+#include "string-util.h"
 
 /* The client whose failures ctl_report() tells: the retry hint of a `busy` reply is read from it. */
 static const DescartesClient *report_client;
@@ -33,8 +34,13 @@ int ctl_report(const DescartesError *e, const char *context_fmt, ...)
                 log_error("%s.", e->message);
                 break;
         case DESCARTES_ERROR_DAEMON:
-                log_error("%s: %s (%s).", context, e->message,
-                          descartes_error_code_to_string(e->code) ?: "error");
+                /* the daemon's message may say what failed already ("cannot stop agent ID: it is exited") */
+                if (startswith(e->message, context))
+                        log_error("%s (%s).", e->message,
+                                  descartes_error_code_to_string(e->code) ?: "error");
+                else
+                        log_error("%s: %s (%s).", context, e->message,
+                                  descartes_error_code_to_string(e->code) ?: "error");
                 if (retry_after_ms > 0)
                         log_error("The daemon asks to retry after %llu ms.",
                                   (unsigned long long)retry_after_ms);

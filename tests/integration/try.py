@@ -3,7 +3,8 @@
 """scripts/try, as the README tells: it starts a private daemon and prints the DESCARTES_HOST line; an agent
 spawned through descartesctl with that host runs and its output reads back; SIGINT (Ctrl-C) to scripts/try
 ends it, and then no process of it (the daemon, the shim, the agent), no cgroup and no directory remains.
-Root only (exit 77 otherwise). Environment: BUILD (the build directory), DESCARTESCTL."""
+The bash and zsh completions offer the agent's name and id from that daemon. Root only (exit 77 otherwise).
+Environment: BUILD (the build directory), DESCARTESCTL, ZSH (zsh; its checks are left out without it)."""
 
 import os
 import re
@@ -13,6 +14,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "unit"))
+from zsh_complete import Zsh, ZshError  # noqa: E402
 failures = []
 
 
@@ -71,9 +74,10 @@ def main():
         check(os.path.isdir(tmp) and os.path.isdir(cg), "its directories and cgroup exist while it runs")
 
         cenv = dict(os.environ, DESCARTES_HOST=host)
-        r = subprocess.run([ctl, "spawn", "--name", "hello", "--", "sh", "-c", "echo hello from try; sleep 300"],
-                           env=cenv, capture_output=True, text=True)
-        check(r.returncode == 0, f"descartesctl spawn with the printed host (exit {r.returncode}, {r.stderr.strip()})")
+        spawned = subprocess.run([ctl, "spawn", "--name", "hello", "--", "sh", "-c", "echo hello from try; sleep 300"],
+                                 env=cenv, capture_output=True, text=True)
+        check(spawned.returncode == 0,
+              f"descartesctl spawn with the printed host (exit {spawned.returncode}, {spawned.stderr.strip()})")
         out = ""
         for _ in range(100):
             out = subprocess.run([ctl, "logs", "hello"], env=cenv, capture_output=True, text=True).stdout
@@ -86,6 +90,32 @@ def main():
                   'COMP_CWORD=2; _descartesctl; printf "%%s\\n" "${COMPREPLY[@]}"') % (os.path.dirname(ctl), REPO)
         r = subprocess.run(["bash", "-c", script], env=cenv, capture_output=True, text=True)
         check(r.stdout.split() == ["hello"], f"bash completion of 'descartesctl logs hel' is hello ({r.stdout!r})")
+        agent_id = spawned.stdout.strip()
+        script = ('PATH=%s:$PATH; . %s/completions/descartesctl.bash; COMP_WORDS=(descartesctl stop %s); '
+                  'COMP_CWORD=2; _descartesctl; printf "%%s\\n" "${COMPREPLY[@]}"') % (
+                      os.path.dirname(ctl), REPO, agent_id[:8])
+        r = subprocess.run(["bash", "-c", script], env=cenv, capture_output=True, text=True)
+        check(r.stdout.split() == [agent_id], f"bash completion of an id's first characters is the id ({r.stdout!r})")
+        if os.environ.get("ZSH"):
+            zenv = dict(cenv, PATH=os.path.dirname(ctl) + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+            try:
+                with Zsh(os.environ["ZSH"], REPO, env=zenv) as z:
+                    got = z.complete("descartesctl logs hel")
+                    check(got == ["hello"], f"zsh completion of 'descartesctl logs hel' is hello ({got})")
+                    got = z.complete("descartesctl stop ")
+                    check(got == sorted([agent_id, "hello"]), f"zsh offers the agent's id and name to stop ({got})")
+                    got = z.inserted("descartesctl logs hel")
+                    check(got == "descartesctl logs hello", f"zsh's TAB inserts the name ({got!r})")
+                    z.run("unset DESCARTES_HOST")
+                    got = z.complete(f"descartesctl -H {host} logs {agent_id[:8]}")
+                    check(got == [agent_id], f"zsh completion with -H of an id's first characters is the id ({got})")
+            except ZshError as e:
+                check(False, f"zsh completion against the daemon: {e}")
+        # a reader slower than the agent: stop of an ended agent says why once (conflict, exit 6)
+        ended = subprocess.run([ctl, "spawn", "--wait", "--", "true"], env=cenv, capture_output=True, text=True)
+        r = subprocess.run([ctl, "stop", ended.stdout.strip()], env=cenv, capture_output=True, text=True)
+        check(r.returncode == 6 and r.stderr.count("cannot stop agent") == 1 and "it is exited" in r.stderr,
+              f"stop of an ended agent: conflict, exit 6, said once (exit {r.returncode}, {r.stderr.strip()!r})")
         procs = pids_in(cg)
         check(len(procs) >= 2, f"the shim and the agent run in the private cgroup ({len(procs)} processes)")
         procs.add(daemon_pid)
