@@ -132,7 +132,8 @@ int cgroup_handle_remove(CgroupHandle *h);
 
 /* The agent's absolute cgroup directory (AGENT). */
 const char *cgroup_handle_path(const CgroupHandle *h);
-/* A directory fd of SHIM or PAYLOAD for clone3(CLONE_INTO_CGROUP), owned by h. */
+/* A directory fd of SHIM or PAYLOAD for clone3(CLONE_INTO_CGROUP), opened now: the caller closes it (a
+ * handle keeps no descriptor, so that an agent costs the daemon none for its cgroups). */
 int cgroup_handle_spawn_fd(const CgroupHandle *h, CgroupPart part);
 
 int cgroup_handle_set_limits(CgroupHandle *h, const CgroupLimits *l, const char **ret_missing);

@@ -13,6 +13,7 @@
 #include "cgroup-driver.h"
 #include "cgroup-fs.h"
 #include "fd-util.h"
+#include "int-map.h"
 #include "string-util.h"
 
 #define CGROUP_ATTR_MAX    (64U * 1024U)
@@ -27,6 +28,7 @@ typedef struct FsBackend {
         int fd;         /* ROOT, O_DIRECTORY */
         int inotify_fd; /* every watched handle's files; created with the first watch */
         FsHandle *watched;
+        IntMap wds; /* a watch descriptor to the FsHandle that holds it */
 } FsBackend;
 
 /* The files whose changes a watch reports (limits: in the directory that holds the agent's limits, AGENT or
@@ -46,14 +48,15 @@ static const struct {
 };
 #define WATCH_MAX ELEMENTSOF(watch_table)
 
+/* A handle keeps no descriptor: each operation opens the directory it needs below ROOT's fd and closes it,
+ * so that thousands of agents cost the daemon no descriptors (a few microseconds per operation instead). */
 struct FsHandle {
         CgroupHandle base;
-        char *tenant_rel;          /* "agents/u1000", relative to ROOT */
-        char *rel_path;            /* "agents/u1000/a-ID", relative to ROOT */
-        int fds[_CGROUP_PART_MAX]; /* O_DIRECTORY */
+        char *tenant_rel; /* "agents/u1000", relative to ROOT */
+        char *rel_path;   /* "agents/u1000/a-ID", relative to ROOT */
         /* where the limits are and the kernel counts their hits (memory.events, pids.events): AGENT, or
-         * under units the unit's cgroup, its parent (O_DIRECTORY, and its path) */
-        int limits_fd;
+         * under units the unit's cgroup, its parent (relative to ROOT, and absolute) */
+        char *limits_rel;
         char *limits_path;
         CgroupCounters last;    /* the counters read last: they stand once the cgroups are gone */
         CgroupMask controllers; /* the known controllers in AGENT/cgroup.controllers */
@@ -81,6 +84,23 @@ static FsHandle *fs_handle(CgroupHandle *h)
 static const FsHandle *fs_handle_const(const CgroupHandle *h)
 {
         return (const FsHandle *)h;
+}
+
+/* The directory of a part (or, limits, where the limits are), opened now: the caller closes it. */
+static int handle_open(const FsHandle *h, CgroupPart part, bool limits)
+{
+        const FsBackend *b = (const FsBackend *)h->base.backend;
+        _cleanup_free_ char *rel = NULL;
+        int fd;
+
+        if (limits || part == CGROUP_PART_AGENT)
+                fd = openat(b->fd, limits ? h->limits_rel : h->rel_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        else {
+                if (asprintf_safe(&rel, "%s/%s", h->rel_path, part_dir[part]) < 0)
+                        return -ENOMEM;
+                fd = openat(b->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        return fd < 0 ? -errno : fd;
 }
 
 /* ---- attribute I/O on a cgroup directory fd ---- */
@@ -266,6 +286,7 @@ static void fs_free(CgroupBackend *bb)
                 h->watched = false;
         (void)safe_close(b->fd);
         (void)safe_close(b->inotify_fd);
+        int_map_done(&b->wds);
         free(b->base.path);
         free(b);
 }
@@ -361,8 +382,12 @@ static void handle_unwatch(FsHandle *h)
         FsBackend *b = fs_backend(h->base.backend);
 
         for (size_t i = 0; i < WATCH_MAX; i++) {
-                if (h->wd[i] >= 0 && h->watched)
+                if (h->wd[i] >= 0 && h->watched) {
                         (void)inotify_rm_watch(b->inotify_fd, h->wd[i]);
+                        /* two files of one handle may share a wd (a unit's limits dir): remove it once */
+                        if (int_map_get(&b->wds, h->wd[i]) == h)
+                                (void)int_map_remove(&b->wds, h->wd[i]);
+                }
                 h->wd[i] = -1;
         }
         if (!h->watched)
@@ -422,6 +447,9 @@ static int fs_watch(CgroupHandle *hh)
                                 continue;
                         goto fail;
                 }
+                r = int_map_put(&b->wds, h->wd[i], h);
+                if (r < 0)
+                        goto fail;
         }
         return 0;
 fail:
@@ -431,12 +459,15 @@ fail:
 
 static FsHandle *find_watch(FsBackend *b, int wd, size_t *ret_index)
 {
-        for (FsHandle *h = b->watched; h; h = h->watch_next)
-                for (size_t i = 0; i < WATCH_MAX; i++)
-                        if (h->wd[i] == wd) {
-                                *ret_index = i;
-                                return h;
-                        }
+        FsHandle *h = int_map_get(&b->wds, wd);
+
+        if (!h)
+                return NULL;
+        for (size_t i = 0; i < WATCH_MAX; i++)
+                if (h->wd[i] == wd) {
+                        *ret_index = i;
+                        return h;
+                }
         return NULL;
 }
 
@@ -481,6 +512,7 @@ static int fs_dispatch(CgroupBackend *bb)
                                 continue;
                         if (e->mask & IN_IGNORED) {
                                 /* the file went with its cgroup (removed behind our back) */
+                                (void)int_map_remove(&b->wds, e->wd);
                                 h->wd[i] = -1;
                                 continue;
                         }
@@ -496,9 +528,7 @@ static void fs_handle_free(CgroupHandle *hh)
         FsHandle *h = fs_handle(hh);
 
         handle_unwatch(h);
-        for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
-                (void)safe_close(h->fds[p]);
-        (void)safe_close(h->limits_fd);
+        free(h->limits_rel);
         free(h->limits_path);
         free(h->tenant_rel);
         free(h->rel_path);
@@ -586,6 +616,7 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
                      const char **ret_missing, CgroupHandle **ret)
 {
         _cleanup_free_ FsHandle *h = NULL;
+        _cleanup_close_ int agent_fd = -EBADF;
         bool create = limits != NULL, created = false;
         int r;
 
@@ -593,9 +624,6 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
         if (!h)
                 return -ENOMEM;
         h->base.backend = &b->base;
-        for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
-                h->fds[p] = -EBADF;
-        h->limits_fd = -EBADF;
         for (size_t i = 0; i < WATCH_MAX; i++)
                 h->wd[i] = -1;
         if (tenant_rel_path(b, owner, &h->tenant_rel) < 0 ||
@@ -638,44 +666,40 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
                         goto fail;
         }
 
-        h->fds[CGROUP_PART_AGENT] = openat(b->fd, h->rel_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (h->fds[CGROUP_PART_AGENT] < 0) {
+        agent_fd = openat(b->fd, h->rel_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (agent_fd < 0) {
                 r = -errno;
                 goto fail;
         }
         for (CgroupPart p = CGROUP_PART_SHIM; p < _CGROUP_PART_MAX; p++) {
-                if (create && mkdirat(h->fds[CGROUP_PART_AGENT], part_dir[p], 0755) < 0) {
+                if (create && mkdirat(agent_fd, part_dir[p], 0755) < 0) {
                         r = -errno;
                         goto fail;
                 }
                 created = true;
-                h->fds[p] =
-                        openat(h->fds[CGROUP_PART_AGENT], part_dir[p], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (h->fds[p] < 0) {
+                /* an adopted agent's parts must be there too */
+                if (faccessat(agent_fd, part_dir[p], F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
                         r = -errno;
                         goto fail;
                 }
         }
-        r = read_controllers(h->fds[CGROUP_PART_AGENT], &h->controllers);
+        r = read_controllers(agent_fd, &h->controllers);
         if (r < 0)
                 goto fail;
-        if (asprintf_safe(&h->limits_path, "%s", h->base.path) < 0) {
+        if (asprintf_safe(&h->limits_path, "%s", h->base.path) < 0 ||
+            asprintf_safe(&h->limits_rel, "%s", h->rel_path) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
-        if (b->layout.units)
+        if (b->layout.units) {
                 *strrchr(h->limits_path, '/') = 0;
-        h->limits_fd = openat(h->fds[CGROUP_PART_AGENT], b->layout.units ? ".." : ".",
-                              O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (h->limits_fd < 0) {
-                r = -errno;
-                goto fail;
+                *strrchr(h->limits_rel, '/') = 0;
         }
         if (create) {
                 /* An OOM kill takes the whole payload, never a random part of it; the shim (oom_score_adj
                  * -1000, in its own leaf) survives to report it. */
                 if (h->controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY)) {
-                        r = write_attr(h->fds[CGROUP_PART_PAYLOAD], "memory.oom.group", "1");
+                        r = write_attr(agent_fd, "payload/memory.oom.group", "1");
                         if (r < 0 && r != -ENOENT)
                                 goto fail;
                 }
@@ -695,9 +719,7 @@ fail:
                 else if (h->tenant_rel && !b->layout.units)
                         (void)rmdir_ignore_gone(b->fd, h->tenant_rel);
         }
-        for (CgroupPart p = 0; p < _CGROUP_PART_MAX; p++)
-                (void)safe_close(h->fds[p]);
-        (void)safe_close(h->limits_fd);
+        free(h->limits_rel);
         free(h->limits_path);
         free(h->tenant_rel);
         free(h->rel_path);
@@ -719,11 +741,13 @@ static int fs_open_agent(CgroupBackend *b, uid_t owner, const char *id, CgroupHa
 static int fs_remove(CgroupHandle *hh)
 {
         FsHandle *h = fs_handle(hh);
+        _cleanup_close_ int fd = -EBADF;
         Events ev;
         int r;
 
         /* Refuse before removing anything: rmdir of the leaves one by one could leave half an agent. */
-        r = read_events(h->fds[CGROUP_PART_AGENT], &ev);
+        fd = handle_open(h, CGROUP_PART_AGENT, false);
+        r = fd < 0 ? fd : read_events(fd, &ev);
         if (r < 0 && r != -ENOENT)
                 return r;
         if (r >= 0 && ev.populated)
@@ -737,7 +761,7 @@ static int fs_remove(CgroupHandle *hh)
 
 static int fs_spawn_fd(const CgroupHandle *h, CgroupPart part)
 {
-        return fs_handle_const(h)->fds[part];
+        return handle_open(fs_handle_const(h), part, false);
 }
 
 static int read_usage_at(int fd, CgroupUsage *ret)
@@ -804,8 +828,11 @@ static int write_limits(int fd, CgroupMask controllers, const CgroupLimits *l, c
 static int fs_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **ret_missing)
 {
         FsHandle *h = fs_handle(hh);
+        _cleanup_close_ int fd = handle_open(h, CGROUP_PART_AGENT, false);
 
-        return write_limits(h->fds[CGROUP_PART_AGENT], h->controllers, l, ret_missing);
+        if (fd < 0)
+                return fd;
+        return write_limits(fd, h->controllers, l, ret_missing);
 }
 
 /* ---- tenants ---- */
@@ -863,35 +890,55 @@ static int fs_tenant_read_usage(CgroupBackend *bb, uid_t owner, CgroupUsage *ret
 
 static int fs_freeze(CgroupHandle *hh, bool freeze)
 {
-        return write_attr(fs_handle(hh)->fds[CGROUP_PART_PAYLOAD], "cgroup.freeze", freeze ? "1" : "0");
+        _cleanup_close_ int fd = handle_open(fs_handle(hh), CGROUP_PART_PAYLOAD, false);
+
+        if (fd < 0)
+                return fd;
+        return write_attr(fd, "cgroup.freeze", freeze ? "1" : "0");
 }
 
 static int fs_kill(CgroupHandle *hh)
 {
-        int r = write_attr(fs_handle(hh)->fds[CGROUP_PART_AGENT], "cgroup.kill", "1");
+        _cleanup_close_ int fd = handle_open(fs_handle(hh), CGROUP_PART_AGENT, false);
+        int r;
+
+        if (fd < 0)
+                return fd;
+        r = write_attr(fd, "cgroup.kill", "1");
         return r == -ENOENT ? -EOPNOTSUPP : r;
 }
 
 static int fs_read_usage(CgroupHandle *hh, CgroupUsage *ret)
 {
-        return read_usage_at(fs_handle(hh)->fds[CGROUP_PART_AGENT], ret);
+        _cleanup_close_ int fd = handle_open(fs_handle(hh), CGROUP_PART_AGENT, false);
+
+        if (fd < 0)
+                return fd;
+        return read_usage_at(fd, ret);
 }
 
 static int fs_read_state(CgroupHandle *hh, CgroupState *ret)
 {
         FsHandle *h = fs_handle(hh);
+        _cleanup_close_ int agent_fd = -EBADF, payload_fd = -EBADF;
         uint64_t want = 0;
         Events agent, payload;
         int r;
 
-        r = read_events(h->fds[CGROUP_PART_AGENT], &agent);
+        agent_fd = handle_open(h, CGROUP_PART_AGENT, false);
+        if (agent_fd < 0)
+                return agent_fd;
+        r = read_events(agent_fd, &agent);
         if (r < 0)
                 return r;
-        r = read_events(h->fds[CGROUP_PART_PAYLOAD], &payload);
+        payload_fd = handle_open(h, CGROUP_PART_PAYLOAD, false);
+        if (payload_fd < 0)
+                return payload_fd;
+        r = read_events(payload_fd, &payload);
         if (r < 0)
                 return r;
         /* cgroup.freeze exists since Linux 5.2, like "frozen" */
-        r = read_number(h->fds[CGROUP_PART_PAYLOAD], "cgroup.freeze", NULL, &want);
+        r = read_number(payload_fd, "cgroup.freeze", NULL, &want);
         if (r < 0 && r != -ENOENT)
                 return r;
         *ret = (CgroupState){
@@ -903,19 +950,24 @@ static int fs_read_state(CgroupHandle *hh, CgroupState *ret)
 }
 
 /* Forks refused by the agent's pids.max so far, wherever the running kernel counts them. */
-static int read_pids_refused(const FsHandle *h, uint64_t *ret)
+static int read_pids_refused(const FsHandle *h, int limits_fd, uint64_t *ret)
 {
+        _cleanup_close_ int payload_fd = -EBADF, shim_fd = -EBADF;
         uint64_t agent, payload = 0, shim = 0;
         int r;
 
         /* Before the hierarchical pids.events (kernel commit 73e75e6fc352, later than Debian 12's 6.1) a
          * fork refused by AGENT/pids.max is counted in the FORKING task's cgroup, payload/ or shim/, and
          * AGENT/ stays at 0; after it, AGENT/ counts it too. Whichever says more is the count. */
-        r = read_number(h->limits_fd, "pids.events", "max", &agent);
+        r = read_number(limits_fd, "pids.events", "max", &agent);
         if (r < 0)
                 return r;
-        (void)read_number(h->fds[CGROUP_PART_PAYLOAD], "pids.events", "max", &payload);
-        (void)read_number(h->fds[CGROUP_PART_SHIM], "pids.events", "max", &shim);
+        payload_fd = handle_open(h, CGROUP_PART_PAYLOAD, false);
+        if (payload_fd >= 0)
+                (void)read_number(payload_fd, "pids.events", "max", &payload);
+        shim_fd = handle_open(h, CGROUP_PART_SHIM, false);
+        if (shim_fd >= 0)
+                (void)read_number(shim_fd, "pids.events", "max", &shim);
         *ret = MAX(agent, payload + shim);
         return 0;
 }
@@ -929,15 +981,17 @@ static int fs_read_counters(CgroupHandle *hh, CgroupCounters *ret)
         };
         FsHandle *h = fs_handle(hh);
         _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int limits_fd = handle_open(h, CGROUP_PART_AGENT, true);
         CgroupCounters c = {};
 
-        /* a file the missing controller lacks leaves its counters absent */
+        /* a file the missing controller lacks leaves its counters absent, and so do cgroups gone */
         /* where the limits are: their hits are counted there (and above), never below */
-        if (read_attr(h->limits_fd, "memory.events", &text) >= 0)
+        if (limits_fd >= 0 && read_attr(limits_fd, "memory.events", &text) >= 0)
                 for (CgroupCounter k = 0; k < _CGROUP_COUNTER_MAX; k++)
                         if (memory_keys[k])
                                 c.present[k] = cgroup_parse_keyed(text, memory_keys[k], &c.value[k]) >= 0;
-        c.present[CGROUP_COUNTER_PIDS_MAX] = read_pids_refused(h, &c.value[CGROUP_COUNTER_PIDS_MAX]) >= 0;
+        c.present[CGROUP_COUNTER_PIDS_MAX] =
+                limits_fd >= 0 && read_pids_refused(h, limits_fd, &c.value[CGROUP_COUNTER_PIDS_MAX]) >= 0;
         /* Counters only grow. A unit's cgroup may go before the daemon reads the agent's end (systemd < 253
          * stops a scope on any OOM kill in it and prunes its cgroup): what was read stands. */
         for (CgroupCounter k = 0; k < _CGROUP_COUNTER_MAX; k++) {
@@ -954,9 +1008,12 @@ static int fs_read_counters(CgroupHandle *hh, CgroupCounters *ret)
 static int fs_list_pids(CgroupHandle *hh, CgroupPart part, pid_t **ret, size_t *ret_n)
 {
         _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = handle_open(fs_handle(hh), part, false);
         int r;
 
-        r = read_file_at(fs_handle(hh)->fds[part], "cgroup.procs", CGROUP_PROCS_MAX, &text, NULL);
+        if (fd < 0)
+                return fd;
+        r = read_file_at(fd, "cgroup.procs", CGROUP_PROCS_MAX, &text, NULL);
         if (r < 0)
                 return r;
         return cgroup_parse_procs(text, ret, ret_n);
@@ -964,7 +1021,11 @@ static int fs_list_pids(CgroupHandle *hh, CgroupPart part, pid_t **ret, size_t *
 
 static int fs_attach_pid(CgroupHandle *hh, CgroupPart part, pid_t pid)
 {
-        return attach_pid(fs_handle(hh)->fds[part], pid);
+        _cleanup_close_ int fd = handle_open(fs_handle(hh), part, false);
+
+        if (fd < 0)
+                return fd;
+        return attach_pid(fd, pid);
 }
 
 static const CgroupBackendOps fs_ops = {

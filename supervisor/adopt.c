@@ -140,7 +140,7 @@ static void adopt_freezer(Agent *a)
         (void)agent_transition(a, e);
 }
 
-static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int state_fd, Agent **ret)
+static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, Agent **ret)
 {
         const AgentRecordPrivate *p = &rec->priv;
         ProtoAgentInfo *i = &rec->info;
@@ -195,7 +195,6 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, int s
                 agent_free(a);
                 return -ENOMEM;
         }
-        a->kernel.state_fd = state_fd;
         *ret = a;
         return 0;
 }
@@ -210,7 +209,9 @@ static void adopt_live(Agent *a, const AgentRecordPrivate *p, AdoptStats *st)
                 log_agent_debug_errno(a, r, "Failed to open its cgroup: %m");
         r = check_shim(a, p, why, sizeof why);
         if (r < 0) {
-                bool have_exit = faccessat(a->kernel.state_fd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
+                _cleanup_close_ int tmp = -EBADF;
+                int dfd = agent_state_dir(a, &tmp);
+                bool have_exit = dfd >= 0 && faccessat(dfd, SHIM_EXIT_FILE, F_OK, 0) >= 0;
 
                 log_agent_warning(
                         a, "%s while descartesd was away; %s.", why,
@@ -284,13 +285,12 @@ static void adopt_one(Manager *m, int agents_fd, const char *id, AdoptStats *st)
                 log_warning(
                         "Agent %s: the host holds more agents than max_agents (%llu); adopting it anyway.",
                         id, (unsigned long long)m->config.max_agents);
-        r = agent_from_record(m, id, &rec, fd, &a);
+        r = agent_from_record(m, id, &rec, &a);
         if (r < 0) {
                 log_error_errno(r, "Failed to restore agent %s, skipping it: %m", id);
                 st->skipped++;
                 return;
         }
-        TAKE_FD(fd);
 
         if (agent_state_is_ended(a->info.state)) {
                 if (!a->kernel.cgroups_removed && open_cgroup(a) < 0)

@@ -139,8 +139,6 @@ static void fill_private(Agent *a, AgentRecordPrivate *p)
 
 int agent_state_dir(Agent *a, int *tmp)
 {
-        if (a->kernel.state_fd >= 0)
-                return a->kernel.state_fd;
         if (!a->state_path)
                 return -ENOENT;
         *tmp = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -49,15 +49,15 @@ static int build_env(const ProtoStrMap *env, const char *home, char ***ret)
  * dir is masked) and remove takes it with the rest. With workspace_size (the default) the view mounts a
  * tmpfs of that size there, so the directory on disk stays empty: the agent's scratch space is bounded and
  * goes with the agent. */
-static int make_workspace(Agent *a, uid_t uid, gid_t gid, char **ret)
+static int make_workspace(Agent *a, int state_fd, uid_t uid, gid_t gid, char **ret)
 {
         _cleanup_free_ char *path = NULL;
 
         if (asprintf_safe(&path, "%s/work", a->state_path) < 0)
                 return -ENOMEM;
-        if (mkdirat(a->kernel.state_fd, "work", 0700) < 0)
+        if (mkdirat(state_fd, "work", 0700) < 0)
                 return -errno;
-        if (fchownat(a->kernel.state_fd, "work", uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fchownat(state_fd, "work", uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         *ret = TAKE_PTR(path);
         return 0;
@@ -85,7 +85,7 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
 {
         Manager *m = a->manager;
         _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
-        _cleanup_close_ int log_fd = -EBADF;
+        _cleanup_close_ int log_fd = -EBADF, state_fd = -EBADF, payload_fd = -EBADF, shim_fd = -EBADF;
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *listen = NULL, *workspace = NULL, *home = NULL;
         _cleanup_strv_free_ char **masks = NULL, **all_masks = NULL, **keeps = NULL;
@@ -99,8 +99,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
         r = make_dir_at(m->config.state_dir, "agents", a->info.id, &a->state_path);
         if (r < 0)
                 FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's state directory: %s", strerror(-r));
-        a->kernel.state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (a->kernel.state_fd < 0)
+        /* open while spawning only: a running agent keeps no descriptor of its state dir */
+        state_fd = open(a->state_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (state_fd < 0)
                 FAIL(-errno, PROTO_ERROR_INTERNAL, "cannot open %s: %s", a->state_path, strerror(errno));
         if (sb->dynamic_uid) {
                 /* claimed once STATE/agents/ID exists: the claim holds as long as that directory does */
@@ -149,14 +150,13 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 FAIL(-errno, PROTO_ERROR_INTERNAL, "socketpair: %s", strerror(errno));
-        log_fd = openat(a->kernel.state_fd, "shim.log",
-                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        log_fd = openat(state_fd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (log_fd < 0)
                 FAIL(-errno, PROTO_ERROR_INTERNAL, "cannot open shim.log: %s", strerror(errno));
         if (sb->workspace)
                 workspace = strdup(sb->workspace);
         else {
-                r = make_workspace(a, uid, gid, &workspace);
+                r = make_workspace(a, state_fd, uid, gid, &workspace);
                 if (r < 0)
                         FAIL(r, PROTO_ERROR_INTERNAL, "cannot create the agent's workspace: %s",
                              strerror(-r));
@@ -207,6 +207,13 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
                 .keep_paths = keeps,
                 .workspace_idmap = sb->workspace_idmap,
         };
+        payload_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_PAYLOAD);
+        if (payload_fd < 0)
+                FAIL(payload_fd, PROTO_ERROR_INTERNAL, "cannot open the agent's payload cgroup: %s",
+                     strerror(-payload_fd));
+        shim_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_SHIM);
+        if (shim_fd < 0)
+                FAIL(shim_fd, PROTO_ERROR_INTERNAL, "cannot open the shim's cgroup: %s", strerror(-shim_fd));
         ShimLaunch l = {
                 .shim_path = m->shim_path,
                 .options = &o,
@@ -214,9 +221,9 @@ int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, co
                 .seccomp_fd = sb->seccomp->fd,
                 .log_fd = log_fd,
                 .control_fd = pair[1],
-                .state_dir_fd = a->kernel.state_fd,
-                .payload_cgroup_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_PAYLOAD),
-                .shim_cgroup_fd = cgroup_handle_spawn_fd(a->kernel.cg, CGROUP_PART_SHIM),
+                .state_dir_fd = state_fd,
+                .payload_cgroup_fd = payload_fd,
+                .shim_cgroup_fd = shim_fd,
         };
         a->spawn_trace.launch_ns = now_ns(CLOCK_MONOTONIC);
         r = shim_launch(&l, &shim, &stage);

@@ -41,7 +41,7 @@ int agent_new(Manager *m, uid_t owner, Agent **ret)
         a->manager = m;
         a->info.owner_uid = owner;
         a->info.state = PROTO_STATE_STARTING;
-        a->kernel.state_fd = a->shim.control_fd = -EBADF;
+        a->shim.control_fd = -EBADF;
         a->shim.pid = PIDREF_NULL;
         a->info.created_ns = now_ns(CLOCK_REALTIME);
         a->next_cookie = 1;
@@ -86,7 +86,6 @@ Agent *agent_free(Agent *a)
         limit_watch_free(a->kernel.limit_watch);
         pidref_done(&a->shim.pid);
         cgroup_handle_free(a->kernel.cg);
-        safe_close(a->kernel.state_fd);
         if (a->prev)
                 a->prev->next = a->next;
         else if (m->agents == a)
@@ -349,7 +348,6 @@ void agent_release_handles(Agent *a)
         a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
         shim_link_detach(a);
         pidref_done(&a->shim.pid);
-        a->kernel.state_fd = safe_close(a->kernel.state_fd);
 }
 
 static void finish_remove(Agent *a);
@@ -499,12 +497,17 @@ int agent_send_signal(Agent *a, int sig)
 static void read_exit_record(Agent *a)
 {
         _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int tmp = -EBADF;
         size_t size = 0;
         ShimExitRecord rec;
+        int dfd;
 
-        if (a->end.have_exit_record || a->kernel.state_fd < 0)
+        if (a->end.have_exit_record)
                 return;
-        if (read_file_at(a->kernel.state_fd, SHIM_EXIT_FILE, 4096, &buf, &size) < 0 || size != sizeof rec)
+        dfd = agent_state_dir(a, &tmp);
+        if (dfd < 0)
+                return;
+        if (read_file_at(dfd, SHIM_EXIT_FILE, 4096, &buf, &size) < 0 || size != sizeof rec)
                 return;
         memcpy(&rec, buf, sizeof rec);
         if (rec.magic != SHIM_EXIT_MAGIC)
@@ -678,7 +681,6 @@ static void finish_remove(Agent *a)
 {
         int r;
 
-        a->kernel.state_fd = safe_close(a->kernel.state_fd);
         if (a->state_path) {
                 /* a tenant's tree of any depth: gone from here at once, deleted off the loop */
                 r = a->manager->trash ? trash_move(a->manager->trash, AT_FDCWD, a->state_path, a->info.id)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* One agent: its record (what `get` shows), its kernel objects (cgroup dirs, the shim's pidfd, the control
+/* One agent: its record (what `get` shows), its kernel objects (cgroups, the shim's pidfd, the control
  * socket, inotify watches). It notifies its observer (agent-notice.h) of what requests may wait for; the
  * control layer keeps the waiting requests. Transitions go through agent_transition(), which
  * consults the state table and publishes status_changed. */
@@ -74,7 +74,6 @@ struct Agent {
                 CgroupHandle *cg;               /* NULL once removed */
                 struct LimitWatch *limit_watch; /* the cgroup's counters: limit_hit, pids_limit */
                 bool cgroups_removed;
-                int state_fd; /* state_path, opened */
         } kernel;
 
         /* The shim: its process and its control link (shim-link.c, agent-watch.c). */
@@ -154,11 +153,12 @@ void agent_finalize(Agent *a);
 /* Saves the agent's record; the first failure in a row is published as an `error` event of the agent and
  * counted (record_write_failures), so that a full disk never loses a state change silently. */
 void agent_save_record(Agent *a);
-/* The agent's state dir: its kept fd while it runs, or (ended agents keep no descriptors) one opened into
- * *tmp, which the caller closes. -errno when the directory cannot be opened. */
+/* The agent's state dir, opened into *tmp, which the caller closes (an agent keeps no descriptor of it: see
+ * agent_release_handles()). -errno when the directory cannot be opened. */
 int agent_state_dir(Agent *a, int *tmp);
-/* Closes what an ended agent whose shim is gone no longer needs: the shim's pidfd and socket, the state
- * dir fd. An ended agent then holds no descriptor at all. */
+/* Closes what an ended agent whose shim is gone no longer needs: the shim's pidfd and socket. A running
+ * agent holds these two descriptors only (its cgroups and state dir are opened when needed), an ended one
+ * none. */
 void agent_release_handles(Agent *a);
 /* The cgroup's watch: frozen (pause, resume), populated (cleanup), counters (limit_hit). */
 int agent_watch_cgroups(Agent *a);

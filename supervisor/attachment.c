@@ -123,12 +123,12 @@ static int replay_start(Agent *a, uint64_t bytes, uint64_t *ret_seq, uint64_t *r
         size_t n = 0, head = 0;
         uint64_t last = 0, sum = 0;
         OutputRecordHeader h;
+        _cleanup_close_ int tmp = -EBADF;
         int q, fd;
 
-        /* an attached agent runs: it keeps its state dir open */
-        fd = a->kernel.state_fd;
+        fd = agent_state_dir(a, &tmp);
         if (fd < 0)
-                return -EBADF;
+                return fd;
         q = output_log_reader_open(fd, &r);
         if (q < 0)
                 return q;
@@ -261,10 +261,12 @@ static int push_lost(Attachment *t, uint64_t from, uint64_t to)
 
 static int open_reader(Attachment *t)
 {
-        int fd = t->agent->kernel.state_fd, r;
+        _cleanup_close_ int tmp = -EBADF;
+        int fd = agent_state_dir(t->agent, &tmp), r;
 
+        /* the reader keeps a descriptor of its own while the attachment lasts */
         if (fd < 0)
-                return -EBADF;
+                return fd;
         r = output_log_reader_open(fd, &t->reader);
         if (r < 0)
                 return r;
