@@ -4,6 +4,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,23 @@ typedef struct ChildExecReport {
         int32_t stage;
         int32_t error;
 } ChildExecReport;
+
+static struct rlimit child_nofile;
+static bool child_nofile_set;
+
+void child_exec_set_nofile(const struct rlimit *rl)
+{
+        child_nofile_set = rl != NULL;
+        if (rl)
+                child_nofile = *rl;
+}
+
+void child_exec_apply_nofile(void)
+{
+        /* lowering the soft limit cannot fail; a child that keeps the higher one still runs */
+        if (child_nofile_set)
+                (void)setrlimit(RLIMIT_NOFILE, &child_nofile);
+}
 
 static _noreturn_ void child_fail(int error_fd, ChildExecStep step, int stage, int error)
 {
@@ -44,6 +62,7 @@ static _noreturn_ void child_run(const ChildExec *c, int error_fd)
 
         if (setsid() < 0)
                 child_fail(error_fd, CHILD_EXEC_SESSION, 0, errno);
+        child_exec_apply_nofile();
 
         /* A source may sit on another source's target: move every source (and the error pipe) above the
          * highest target first, then dup2 down (which clears CLOEXEC on the targets). */

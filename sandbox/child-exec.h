@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "pidref.h"
@@ -51,6 +52,13 @@ typedef struct ChildExecFailure {
         int error;  /* positive errno */
         int status; /* the failed child's wait status, -1 when there was no child */
 } ChildExecFailure;
+
+/* The RLIMIT_NOFILE every child started from now on gets (by child_exec_spawn(), or after a fork() by
+ * child_exec_apply_nofile()): a daemon that raised its own soft limit gives its children the one it was
+ * started with, since programs using select() break on descriptors above 1024. Unset: children inherit. */
+void child_exec_set_nofile(const struct rlimit *rl);
+/* In a child after fork(): async-signal-safe. */
+void child_exec_apply_nofile(void);
 
 /* Starts the child and returns once it has exec'd, as a PidRef (pid + pidfd; a child of the caller, exit
  * signal SIGCHLD, which the caller reaps; with CLONE_PARENT a child of the caller's parent, which reaps

@@ -154,6 +154,8 @@ static int agent_from_record(Manager *m, const char *id, AgentRecord *rec, Agent
         proto_agent_info_done(&a->info);
         a->info = *i;
         *i = (ProtoAgentInfo){};
+        if (agent_state_is_ended(a->info.state))
+                m->n_agents_ended++;
         a->info.has_pid = false;
         free(a->info.id);
         /* analyzer false positive: a owns the copy and agent_free() frees it */

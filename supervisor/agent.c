@@ -93,6 +93,8 @@ Agent *agent_free(Agent *a)
         if (a->next)
                 a->next->prev = a->prev;
         m->n_agents--;
+        if (agent_state_is_ended(a->info.state))
+                m->n_agents_ended--;
         proto_agent_info_done(&a->info);
         free(a->end.failed_msg);
         free(a->state_path);
@@ -195,6 +197,10 @@ int agent_state_set(Agent *a, AgentEvent e)
                 return 0;
         log_agent_debug(a, "%s --%s--> %s", proto_state_to_string(a->info.state), agent_event_to_string(e),
                         proto_state_to_string(next));
+        if (agent_state_is_ended(next) && !agent_state_is_ended(a->info.state))
+                a->manager->n_agents_ended++;
+        else if (!agent_state_is_ended(next) && agent_state_is_ended(a->info.state))
+                a->manager->n_agents_ended--;
         a->info.state = next;
         return 1;
 }

@@ -30,12 +30,13 @@
  * They are counted until libzmq reports them closed, so these are the only descriptors outside the count:
  *   reserve  = CONNECTION_FDS_DAEMON + max_agents * CONNECTION_FDS_PER_AGENT  (the daemon's and agents')
  *   cap      = nofile - reserve - MONITOR_LAG_MAX - CUT_INFLIGHT_MAX
- * With the unit's LimitNOFILE=65536 and max_agents = 4096: reserve 32832, cap 31424. A limit too low for
+ * With the unit's LimitNOFILE=65536 and max_agents = 4096: reserve 8256, cap 55744. A limit too low for
  * max_agents keeps the headroom and gives the connections what is left after the daemon's own files (at
  * least CONNECTIONS_MIN), with a warning. */
-#define MONITOR_LAG_MAX     1024
-#define CUT_INFLIGHT_MAX    512
-#define HEADROOM            (MONITOR_LAG_MAX + CUT_INFLIGHT_MAX)
+#define MONITOR_LAG_MAX  1024
+#define CUT_INFLIGHT_MAX 512
+#define HEADROOM         (MONITOR_LAG_MAX + CUT_INFLIGHT_MAX)
+_Static_assert(HEADROOM == CONNECTION_FDS_HEADROOM, "the header's figure is this one");
 #define CONNECTIONS_MIN     16
 #define MONITOR_EVENTS      (ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED)
 #define SWEEP_INTERVAL_USEC USEC_PER_SEC
@@ -83,12 +84,13 @@ struct ConnectionLimit {
         bool warned_total;
 };
 
-int connection_limit_raise_nofile(uint64_t *ret)
+int connection_limit_raise_nofile(uint64_t *ret, struct rlimit *ret_start)
 {
         struct rlimit rl;
 
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
                 return -errno;
+        *ret_start = rl;
         if (rl.rlim_cur != rl.rlim_max) {
                 struct rlimit raised = {rl.rlim_max, rl.rlim_max};
 

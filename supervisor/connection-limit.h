@@ -18,19 +18,23 @@
  * before we look: see connection-limit.c, "Headroom". */
 
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <zmq.h>
 
 typedef struct Manager Manager;
 typedef struct ConnectionLimit ConnectionLimit;
 
-/* Per agent the daemon holds about eight descriptors (pidfd, shim socket, cgroup directories, watches, a
- * log), and a few dozen of its own (event loop, ZeroMQ context, state files). */
-#define CONNECTION_FDS_PER_AGENT 8
+/* Per agent the daemon holds two descriptors (the shim's pidfd and socket: cgroups and the state dir are
+ * opened when needed), and a few dozen of its own (event loop, ZeroMQ context, state files). */
+#define CONNECTION_FDS_PER_AGENT 2
 #define CONNECTION_FDS_DAEMON    64
+/* Connections libzmq holds that the count cannot see yet (connection-limit.c, "Headroom"). */
+#define CONNECTION_FDS_HEADROOM 1536
 
-/* Raises the soft RLIMIT_NOFILE to the hard one; returns the soft limit now in effect. */
-int connection_limit_raise_nofile(uint64_t *ret);
+/* Raises the soft RLIMIT_NOFILE to the hard one; returns the soft limit now in effect, and in *ret_start
+ * the limits the daemon was started with (what its children get back). */
+int connection_limit_raise_nofile(uint64_t *ret, struct rlimit *ret_start);
 
 /* The total cap derived from the descriptor limit when max_connections is 0 (see "Headroom"). */
 uint64_t connection_limit_derive_total(uint64_t nofile, uint64_t max_agents);

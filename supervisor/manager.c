@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "adopt.h"
+#include "agent-capacity.h"
 #include "agent-cgroup.h"
 #include "agent.h"
 #include "busy-hold.h"
 #include "call-wait.h"
+#include "child-exec.h"
 #include "connection-limit.h"
 #include "control.h"
 #include "curve-keys.h"
@@ -184,11 +186,14 @@ static int setup_runtime_dir(Manager *m)
 static int setup_zmq(Manager *m)
 {
         int zero = 0, one = 1, control_hwm = CONTROL_SNDHWM, control_rcvhwm = CONTROL_RCVHWM, r;
+        struct rlimit start_nofile;
         int64_t maxmsg = PROTO_MESSAGE_MAX;
 
-        r = connection_limit_raise_nofile(&m->nofile);
+        r = connection_limit_raise_nofile(&m->nofile, &start_nofile);
         if (r < 0)
                 return log_error_errno(r, "Cannot read RLIMIT_NOFILE: %m");
+        /* shims, agents and the programs they start get the limit we were started with back */
+        child_exec_set_nofile(&start_nofile);
         r = connection_limit_new(m, m->nofile, &m->connection_limit);
         if (r < 0)
                 return log_oom();
@@ -197,6 +202,7 @@ static int setup_zmq(Manager *m)
                  (unsigned long long)connection_limit_total_max(m->connection_limit),
                  m->config.max_connections ? "" : " derived from it and max_agents",
                  (unsigned long long)m->config.max_connections_per_user);
+        agent_capacity_log(m->nofile, m->config.max_agents);
 
         r = curve_listen_prepare(m);
         if (r < 0)
@@ -248,12 +254,8 @@ static int setup_zmq(Manager *m)
 
 static void notify_status(Manager *m)
 {
-        size_t live = 0;
-
-        for (Agent *a = m->agents; a; a = a->next)
-                if (!agent_state_is_ended(a->info.state))
-                        live++;
-        (void)sd_notifyf(0, "STATUS=%zu agents running, %zu held", live, m->n_agents);
+        (void)sd_notifyf(0, "STATUS=%zu agents running, %zu held", m->n_agents - m->n_agents_ended,
+                         m->n_agents);
 }
 
 /* An attachment of key for uid stays while the allow list still maps the key to that uid. */

@@ -90,6 +90,7 @@ typedef struct Manager {
         AgentCgroupRoot *cgroup;
         Agent *agents; /* doubly linked, newest first */
         size_t n_agents;
+        size_t n_agents_ended; /* of n_agents: kept by agent_transition(), so that no timer walks them all */
         RequestCache *request_cache;
         TenantLedger *tenant_ledger; /* per caller uid: the request rate's token bucket, denied attempts */
         BusyHold *busy_hold;         /* `busy` replies held back from callers that do not wait as told */

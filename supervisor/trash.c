@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child-exec.h"
 #include "cleanup.h"
 #include "fd-util.h"
 #include "log.h"
@@ -111,6 +112,7 @@ static int trash_sweep(Trash *t)
         pid = fork();
         if (pid == 0) {
                 (void)sigprocmask(SIG_SETMASK, &none, NULL);
+                child_exec_apply_nofile();
                 execve(RM_PATH, argv, envp);
                 _exit(127);
         }

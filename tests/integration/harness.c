@@ -274,7 +274,7 @@ static int start_daemon(Harness *h)
                 (void)dup2(logfd, STDOUT_FILENO);
                 (void)dup2(logfd, STDERR_FILENO);
                 if (h->nofile > 0) {
-                        struct rlimit rl = {h->nofile, h->nofile};
+                        struct rlimit rl = {h->nofile_soft ?: h->nofile, h->nofile};
                         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
                                 _exit(126);
                 }
@@ -327,6 +327,7 @@ int harness_start_with(const HarnessOptions *o, Harness **ret)
                 return -ENOMEM;
         h->daemon_pidfd = -EBADF;
         h->nofile = o->nofile;
+        h->nofile_soft = o->nofile_soft;
         if (!mkdtemp(tmpl)) {
                 free(h);
                 return -errno;

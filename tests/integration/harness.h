@@ -21,7 +21,8 @@ typedef struct Harness {
         bool state_mounted; /* state_dir is a tmpfs of the test's (HarnessOptions.state_size) */
         pid_t daemon_pid;
         int daemon_pidfd;
-        unsigned long nofile; /* the daemon's RLIMIT_NOFILE (soft and hard), 0 = inherited */
+        unsigned long nofile;      /* the daemon's RLIMIT_NOFILE (soft and hard), 0 = inherited */
+        unsigned long nofile_soft; /* > 0: its soft limit at start, below nofile */
 } Harness;
 
 /* Why the harness cannot run here (not root, no cgroup2, binaries missing), or NULL if it can. */
@@ -33,6 +34,7 @@ typedef struct HarnessOptions {
         uint64_t state_size;  /* > 0: the state dir on a tmpfs of that many bytes, to fill it (unmounted by
                                  harness_stop) */
         unsigned long nofile; /* > 0: the daemon's RLIMIT_NOFILE, soft and hard */
+        unsigned long nofile_soft; /* > 0 (with nofile): the soft limit it starts with instead */
 } HarnessOptions;
 
 /* Starts a daemon and waits until it answers. */

@@ -289,11 +289,57 @@ static void test_unread_replies(void **state)
         harness_stop(t.h);
 }
 
+/* The soft limit in "Max open files" of /proc/PID/limits. */
+static unsigned long nofile_soft_of(pid_t pid)
+{
+        _cleanup_free_ char *text = NULL;
+        char path[64];
+        const char *line;
+        unsigned long soft = 0;
+
+        (void)snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+        assert_int_equal(read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL), 0);
+        line = strstr(text, "Max open files");
+        assert_non_null(line);
+        assert_int_equal(sscanf(line, "Max open files %lu", &soft), 1);
+        return soft;
+}
+
+/* The daemon raises its soft descriptor limit to the hard one and says how many agents its limits allow;
+ * its agents get the soft limit it was started with back (select() breaks above 1024). */
+static void test_nofile_raised_for_the_daemon_only(void **state)
+{
+        const HarnessOptions opts = {.nofile = DAEMON_NOFILE, .nofile_soft = 1024};
+        const char *const argv[] = {"/bin/sh", "-c", "ulimit -Sn; ulimit -Hn", NULL};
+        _cleanup_free_ char *id = NULL;
+        ProtoAgentInfo info = {};
+        char **lines;
+        size_t n = 0;
+        void *st = NULL;
+        ITest *t;
+
+        assert_int_equal(itest_setup_with(&opts, &st), 0);
+        t = st;
+        assert_int_equal(nofile_soft_of(t->h->daemon_pid), DAEMON_NOFILE);
+        assert_true(log_has(t->h, "These limits allow"));
+        id = itest_spawn(t, false, argv);
+        itest_wait_final(t, id, 30000, &info);
+        assert_int_equal(info.state, PROTO_STATE_EXITED);
+        lines = itest_output_lines(t, id, PROTO_STREAM_STDOUT, &n);
+        assert_int_equal(n, 2);
+        assert_string_equal(lines[0], "1024");
+        assert_string_equal(lines[1], STR(DAEMON_NOFILE));
+        strv_free(lines);
+        proto_agent_info_done(&info);
+        assert_int_equal(itest_teardown(&st), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_connection_flood),
                 cmocka_unit_test(test_unread_replies),
+                cmocka_unit_test(test_nofile_raised_for_the_daemon_only),
         };
         const char *why = harness_skip_reason();
 

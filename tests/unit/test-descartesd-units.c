@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "agent-capacity.h"
 #include "agent-state.h"
 #include "busy-hold.h"
 #include "cleanup.h"
@@ -24,6 +25,28 @@
 #include "string-util.h"
 #include "tenant-ledger.h"
 #include "zap.h"
+
+/* Two descriptors per agent after the daemon's 64 and 1536 of headroom; two processes per agent; the least
+ * binds. */
+static void test_agent_capacity(void **state)
+{
+        AgentCapacity c = agent_capacity(65536, 4096, 4194304, 192724);
+
+        assert_int_equal(c.by_fds, (65536 - 64 - 1536) / 2);
+        assert_int_equal(c.by_pids, 192724 / 2);
+        assert_int_equal(c.agents, 4096);
+        assert_int_equal(c.bound, AGENT_CAPACITY_CONFIG);
+        c = agent_capacity(20000, 1000000, 32768, 192724);
+        assert_int_equal(c.agents, 9200);
+        assert_int_equal(c.bound, AGENT_CAPACITY_FDS);
+        c = agent_capacity(1048576, 1000000, 32768, 0);
+        assert_int_equal(c.agents, 16384);
+        assert_int_equal(c.bound, AGENT_CAPACITY_PIDS);
+        /* a limit below the daemon's own needs allows none; unknown kernel limits bind nothing */
+        c = agent_capacity(1000, 10, 0, 0);
+        assert_int_equal(c.agents, 0);
+        assert_int_equal(c.by_pids, UINT64_MAX);
+}
 
 static void test_config_parse(void **state)
 {
@@ -797,13 +820,21 @@ static void test_event_ring(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_config_parse),        cmocka_unit_test(test_config_errors),
-                cmocka_unit_test(test_tenant_quota),        cmocka_unit_test(test_tenant_quota_errors),
-                cmocka_unit_test(test_zap_parse_peer_uid),  cmocka_unit_test(test_state_table),
-                cmocka_unit_test(test_curve_key_files),     cmocka_unit_test(test_curve_keys_load),
-                cmocka_unit_test(test_request_cache),       cmocka_unit_test(test_request_cache_shares),
-                cmocka_unit_test(test_config_request_rate), cmocka_unit_test(test_config_backends),
-                cmocka_unit_test(test_tenant_ledger),       cmocka_unit_test(test_busy_hold),
+                cmocka_unit_test(test_agent_capacity),
+                cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_config_errors),
+                cmocka_unit_test(test_tenant_quota),
+                cmocka_unit_test(test_tenant_quota_errors),
+                cmocka_unit_test(test_zap_parse_peer_uid),
+                cmocka_unit_test(test_state_table),
+                cmocka_unit_test(test_curve_key_files),
+                cmocka_unit_test(test_curve_keys_load),
+                cmocka_unit_test(test_request_cache),
+                cmocka_unit_test(test_request_cache_shares),
+                cmocka_unit_test(test_config_request_rate),
+                cmocka_unit_test(test_config_backends),
+                cmocka_unit_test(test_tenant_ledger),
+                cmocka_unit_test(test_busy_hold),
                 cmocka_unit_test(test_event_ring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
