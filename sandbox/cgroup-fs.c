@@ -616,7 +616,7 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
                      const char **ret_missing, CgroupHandle **ret)
 {
         _cleanup_free_ FsHandle *h = NULL;
-        _cleanup_close_ int agent_fd = -EBADF;
+        int agent_fd = -EBADF; /* closed by hand: a cleanup after TAKE_PTR(h) misleads gcc's analyzer */
         bool create = limits != NULL, created = false;
         int r;
 
@@ -709,10 +709,12 @@ static int agent_new(FsBackend *b, uid_t owner, const char *id, const CgroupLimi
                         goto fail;
         }
 
+        (void)safe_close(agent_fd);
         *ret = &TAKE_PTR(h)->base;
         return 0;
 
 fail:
+        (void)safe_close(agent_fd);
         if (create && h->rel_path) {
                 if (created)
                         (void)agent_rmdir(b, h->tenant_rel, h->rel_path);

@@ -159,7 +159,7 @@ int agent_record_save(Agent *a)
         _cleanup_free_ void *buf = NULL;
         AgentRecordPrivate priv;
         _cleanup_close_ int tmp = -EBADF;
-        size_t len;
+        size_t len = 0;
         int dfd, r;
 
         if (!a->info.argv || a->info.n_argv == 0)
