@@ -7,7 +7,7 @@
 #   -q  quick: fewer runs and rounds, 200 idle agents, 10 s idle window (a smoke run, not for docs)
 #   -n  idle agents (default 1000)
 # A benchmark that fails is listed as failed and the rest still run. Needs root and a built tree
-# (meson setup build && ninja -C build); peers: apt-get install -y bubblewrap hyperfine jq.
+# (meson setup build && ninja -C build); peers: apt-get install -y bubblewrap hyperfine jq (valgrind: optional).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
@@ -33,9 +33,9 @@ export BENCH_SUMMARY=$WORK/summary
 
 if ((QUICK)); then
 	SPAWN=(-r 10 -w 2 -R 1 -t 2) RTT=(-n 2000 -R 1) REMOTE=(-n 2000 -R 1) PAUSE=(-i 10 -R 1) IDLE=(-n 200 -s 10 -S 2) OUTPUT=(-s 50 -R 1)
-	FLOOD=(-n 2000 -R 1)
+	FLOOD=(-n 2000 -R 1) CLI=(-r 30 -w 5 -R 1)
 else
-	SPAWN=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=() FLOOD=()
+	SPAWN=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=() FLOOD=() CLI=()
 fi
 
 FAILED=()
@@ -57,6 +57,7 @@ run() { # run NAME SCRIPT ARGS...
 
 MACHINE=$(machine_line)
 run spawn spawn.sh "${SPAWN[@]}"
+run cli-start cli-start.sh "${CLI[@]}"
 run rtt rtt.sh "${RTT[@]}"
 run remote-rtt remote-rtt.sh "${REMOTE[@]}"
 run pause pause.sh "${PAUSE[@]}"
@@ -78,7 +79,7 @@ run flood flood.sh "${FLOOD[@]}"
 		echo
 		echo "Failed: ${FAILED[*]}"
 	fi
-	for name in spawn rtt pause idle output flood; do
+	for name in spawn cli-start rtt pause idle output flood; do
 		echo
 		cat "$WORK/$name.md"
 	done

@@ -13,6 +13,7 @@ struct DescartesClient {
         char *events_override; /* set by descartes_client_set_events_endpoint() */
         void *zmq_ctx;
         void *socket;          /* DEALER; NULL until a request needs it, and after a timeout */
+        bool probe_due;        /* its ipc socket file's listener not asked yet (client_probe_late) */
         uint64_t timeout_usec; /* 0: per-op timeouts */
         uint64_t op_timeout_usec[_PROTO_OP_MAX]; /* 0: the op's default */
         bool retry;

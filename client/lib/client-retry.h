@@ -16,6 +16,10 @@
 
 #define CLIENT_RECONNECT_IVL_MS     100
 #define CLIENT_RECONNECT_IVL_MAX_MS 2000
+/* A request over ipc unanswered this long asks whether the socket file has a listener we may connect to (a
+ * permission refused fails the request then, as a socket file we may not write does at once); a reply
+ * sooner spares the daemon that connection. */
+#define CLIENT_PROBE_AFTER_MS 20
 /* A request is sent at most this many times (the first send and two resends), each time waiting the op's
  * timeout for the reply, and no resend starts later than the window after the first send, whatever the
  * timeouts (public, in descartes.h). */

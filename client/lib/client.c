@@ -319,15 +319,10 @@ int client_endpoint_check(const char *endpoint, DescartesError *e)
         return client_endpoint_check_full(endpoint, NULL, e);
 }
 
-int client_endpoint_check_full(const char *endpoint, bool *ret_lasting, DescartesError *e)
+/* The file of an ipc endpoint: it exists, is a socket, and we may write it. */
+static int endpoint_check_file(const char *endpoint, const char *path, bool *ret_lasting, DescartesError *e)
 {
-        _cleanup_close_ int fd = -EBADF;
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        const char *path = startswith(endpoint, "ipc://");
         struct stat st;
-
-        if (!path || path[0] == '@')
-                return 0;
 
         if (stat(path, &st) < 0) {
                 if (errno == EACCES)
@@ -353,8 +348,16 @@ int client_endpoint_check_full(const char *endpoint, bool *ret_lasting, Descarte
         if (access(path, W_OK) < 0)
                 return client_error_set(e, DESCARTES_ERROR_ACCESS, -EACCES,
                                         "permission denied on %s: add your user to group descartes", path);
+        return 0;
+}
 
-        /* libzmq connects to a dead socket file without complaint and retries forever: probe it. */
+/* libzmq connects to a dead socket file without complaint and retries forever: this connects (and hangs
+ * up) to tell. */
+static int endpoint_probe(const char *endpoint, const char *path, DescartesError *e)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
         if (strlen(path) >= sizeof sa.sun_path)
                 return 0;
         strcpy(sa.sun_path, path);
@@ -375,6 +378,36 @@ int client_endpoint_check_full(const char *endpoint, bool *ret_lasting, Descarte
         return 0;
 }
 
+int client_endpoint_check_full(const char *endpoint, bool *ret_lasting, DescartesError *e)
+{
+        const char *path = startswith(endpoint, "ipc://");
+        int r;
+
+        if (!path || path[0] == '@')
+                return 0;
+        r = endpoint_check_file(endpoint, path, ret_lasting, e);
+        if (r < 0)
+                return r;
+        return endpoint_probe(endpoint, path, e);
+}
+
+/* The probe of client_connect(), when no reply came soon (CLIENT_PROBE_AFTER_MS): a socket we may not
+ * connect to fails as it would have at once; a daemon that is away is still waited for. */
+static int client_probe_late(DescartesClient *c, DescartesError *e)
+{
+        const char *path = startswith(c->endpoint, "ipc://");
+        int r;
+
+        c->probe_due = false;
+        if (!path)
+                return 0;
+        r = endpoint_probe(c->endpoint, path, e);
+        if (r == -EACCES)
+                return r;
+        descartes_error_clear(e);
+        return 0;
+}
+
 static void client_disconnect(DescartesClient *c)
 {
         if (c->socket) {
@@ -385,21 +418,27 @@ static void client_disconnect(DescartesClient *c)
 }
 
 /* A socket connected to the endpoint. A daemon that is away is no error here: libzmq connects when it
- * comes (client-retry.h) and the request waits in the socket's queue meanwhile. A socket we may not use, or
- * a path that is not a socket, fails at once: waiting would not change them. */
+ * comes (client-retry.h) and the request waits in the socket's queue meanwhile. A socket file we may not
+ * use, or a path that is not a socket, fails at once: waiting would not change them. Whether the socket
+ * accepts our connection is asked only when no reply came soon (client_probe_late()): a probe that
+ * connects costs the daemon a connection on every request. */
 static int client_connect(DescartesClient *c, DescartesError *e)
 {
+        const char *path = startswith(c->endpoint, "ipc://");
         int64_t maxmsg = PROTO_MESSAGE_MAX;
         int linger = 0, ivl = CLIENT_RECONNECT_IVL_MS, ivl_max = CLIENT_RECONNECT_IVL_MAX_MS;
-        bool lasting = false;
+        bool lasting = false, probe = false;
         void *s;
         int r;
 
         if (c->socket)
                 return 0;
-        r = client_endpoint_check_full(c->endpoint, &lasting, e);
-        if (r == -EACCES || (r < 0 && lasting))
-                return r;
+        if (path && path[0] != '@') {
+                r = endpoint_check_file(c->endpoint, path, &lasting, e);
+                if (r == -EACCES || (r < 0 && lasting))
+                        return r;
+                probe = r == 0;
+        }
         descartes_error_clear(e);
         s = zmq_socket(c->zmq_ctx, ZMQ_DEALER);
         if (!s)
@@ -429,6 +468,7 @@ static int client_connect(DescartesClient *c, DescartesError *e)
                                         c->endpoint, zmq_strerror(-r));
         }
         c->socket = s;
+        c->probe_due = probe;
         return 0;
 }
 
@@ -481,6 +521,8 @@ static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uin
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 ms = (long)MIN((deadline - now + 999) / USEC_PER_MSEC, (uint64_t)INT_MAX);
+                if (c->probe_due)
+                        ms = MIN(ms, (long)CLIENT_PROBE_AFTER_MS);
                 r = zmq_poll(items, c->curve_monitor ? 2 : 1, ms);
                 if (r < 0) {
                         if (errno == EINTR)
@@ -488,8 +530,14 @@ static int client_wait_reply(DescartesClient *c, const char *id, ProtoOp op, uin
                         return client_error_set(e, DESCARTES_ERROR_LOCAL, negative_errno(),
                                                 "waiting for descartesd failed: %s", zmq_strerror(errno));
                 }
-                if (r == 0)
+                if (r == 0) {
+                        if (c->probe_due) {
+                                r = client_probe_late(c, e);
+                                if (r < 0)
+                                        return r;
+                        }
                         continue;
+                }
                 if (items[1].revents & ZMQ_POLLIN) {
                         r = client_curve_check(c, e);
                         if (r < 0)
