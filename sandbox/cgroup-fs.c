@@ -766,15 +766,19 @@ static int fs_spawn_fd(const CgroupHandle *h, CgroupPart part)
         return handle_open(fs_handle_const(h), part, false);
 }
 
-static int read_usage_at(int fd, CgroupUsage *ret)
+/* controllers: those the cgroup has (its cgroup.controllers): the files of others are not tried, which
+ * saves `list` three failing opens per agent on a host without them */
+static int read_usage_at(int fd, CgroupMask controllers, CgroupUsage *ret)
 {
+        bool memory = controllers & CGROUP_MASK(CGROUP_CONTROLLER_MEMORY);
         CgroupUsage u = {};
 
         /* cpu.stat exists without the cpu controller; the others need theirs */
         u.has_cpu = read_number(fd, "cpu.stat", "usage_usec", &u.cpu_usec) >= 0;
-        u.has_memory_current = read_number(fd, "memory.current", NULL, &u.memory_current) >= 0;
-        u.has_memory_peak = read_number(fd, "memory.peak", NULL, &u.memory_peak) >= 0;
-        u.has_pids = read_number(fd, "pids.current", NULL, &u.pids_current) >= 0;
+        u.has_memory_current = memory && read_number(fd, "memory.current", NULL, &u.memory_current) >= 0;
+        u.has_memory_peak = memory && read_number(fd, "memory.peak", NULL, &u.memory_peak) >= 0;
+        u.has_pids = (controllers & CGROUP_MASK(CGROUP_CONTROLLER_PIDS)) &&
+                     read_number(fd, "pids.current", NULL, &u.pids_current) >= 0;
         *ret = u;
         return 0;
 }
@@ -887,7 +891,7 @@ static int fs_tenant_read_usage(CgroupBackend *bb, uid_t owner, CgroupUsage *ret
         fd = openat(b->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        return read_usage_at(fd, ret);
+        return read_usage_at(fd, CGROUP_MASK_ALL, ret);
 }
 
 static int fs_freeze(CgroupHandle *hh, bool freeze)
@@ -916,7 +920,7 @@ static int fs_read_usage(CgroupHandle *hh, CgroupUsage *ret)
 
         if (fd < 0)
                 return fd;
-        return read_usage_at(fd, ret);
+        return read_usage_at(fd, fs_handle(hh)->controllers, ret);
 }
 
 static int fs_read_state(CgroupHandle *hh, CgroupState *ret)
