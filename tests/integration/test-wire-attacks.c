@@ -441,6 +441,7 @@ static void test_waiting_flood_is_per_caller(void **state)
         unsigned busy = 0, ok = 0;
         int r;
 
+        itest_wait_ready(t, id); /* a TERM before the trap would end it, and the stops with it */
         assert_int_equal(raw_open(&raw, t->h->control), 0);
         for (int i = 0; i < 600; i++) {
                 ProtoRequest req = {.op = PROTO_OP_STOP};
