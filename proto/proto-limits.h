@@ -62,6 +62,11 @@
 #define PROTO_EXEC_TIMEOUT_DEFAULT_MS 25000       /* under a client's default timeout of a long op */
 #define PROTO_EXEC_TIMEOUT_MAX_MS     (3600 * 1000)
 #define PROTO_EXEC_CONCURRENT_MAX     8 /* commands running at once in one agent */
+/* commands of exec on a terminal of their own (attach with exec_argv), per agent: running (or ended while
+ * no daemon was there to hear it), and ended ones kept for a client coming back (the oldest go first) */
+#define PROTO_EXEC_TTYS_MAX       4
+#define PROTO_EXEC_TTYS_ENDED_MAX 8
+#define PROTO_EXEC_TTY_LOG_MAX    (1024 * 1024) /* bytes of a command's terminal output kept */
 
 /* health checks */
 #define PROTO_HEALTH_INTERVAL_DEFAULT_MS 30000

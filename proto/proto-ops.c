@@ -708,6 +708,33 @@ static int check_attach(const void *obj, const char *mapname, ProtoError *e)
         if (a->has_replay && a->has_since_seq)
                 return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
                                        "%s: replay and since_seq exclude each other", mapname);
+        if (a->n_exec_argv > 0 && a->has_exec_id)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: exec_argv (a new command) and exec_id (a running one) exclude "
+                                       "each other",
+                                       mapname);
+        if (a->n_exec_argv > 0 && (a->has_since_seq || a->has_replay))
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s: a new command's terminal is shown from its start: no replay or "
+                                       "since_seq with exec_argv",
+                                       mapname);
+        return 0;
+}
+
+static int check_attach_exec_argv(const void *obj, const char *mapname, ProtoError *e)
+{
+        const ProtoAttachArgs *a = obj;
+        size_t total = 0;
+
+        if (a->n_exec_argv > 0 && a->exec_argv[0][0] == 0)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST, "%s.exec_argv: exec_argv[0] is empty",
+                                       mapname);
+        for (size_t i = 0; i < a->n_exec_argv; i++)
+                total += strlen(a->exec_argv[i]) + 1;
+        if (total > PROTO_EXEC_ARGV_BYTES_MAX)
+                return proto_error_set(e, PROTO_ERROR_BAD_REQUEST,
+                                       "%s.exec_argv: %zu bytes with their NULs exceed %d", mapname, total,
+                                       PROTO_EXEC_ARGV_BYTES_MAX);
         return 0;
 }
 
@@ -717,7 +744,12 @@ static const ProtoField attach_args_fields[] = {
         PROTO_OPT(ProtoAttachArgs, replay, has_replay, "replay", U64, .max = PROTO_ATTACH_REPLAY_MAX),
         PROTO_OPT(ProtoAttachArgs, since_seq, has_since_seq, "since_seq", U64, .max = UINT64_MAX),
         PROTO_OPT(ProtoAttachArgs, rows, has_rows, "rows", U32, .min = 1, .max = PROTO_TTY_SIZE_MAX),
-        PROTO_OPT(ProtoAttachArgs, cols, has_cols, "cols", U32, .min = 1, .max = PROTO_TTY_SIZE_MAX,
+        PROTO_OPT(ProtoAttachArgs, cols, has_cols, "cols", U32, .min = 1, .max = PROTO_TTY_SIZE_MAX),
+        PROTO_ROW(ProtoAttachArgs, exec_argv, "exec_argv", STRV, .flags = OMIT | PROTO_F_NONEMPTY,
+                  .aux = offsetof(ProtoAttachArgs, n_exec_argv), .max = PROTO_EXEC_ARGV_MAX,
+                  .max_len = PROTO_EXEC_ARGV_BYTES_MAX, .max_total = PROTO_EXEC_ARGV_BYTES_MAX,
+                  .check = check_attach_exec_argv),
+        PROTO_OPT(ProtoAttachArgs, exec_id, has_exec_id, "exec_id", U64, .min = 1, .max = UINT64_MAX,
                   .check = check_attach),
 };
 static const ProtoType attach_args_type = PROTO_TYPE("attach_args", ProtoAttachArgs, attach_args_fields);
@@ -725,6 +757,7 @@ static const ProtoType attach_args_type = PROTO_TYPE("attach_args", ProtoAttachA
 static const ProtoField attach_result_fields[] = {
         PROTO_ROW(ProtoAttachResult, seq, "seq", U64, .flags = REQ, .max = UINT64_MAX),
         PROTO_ROW(ProtoAttachResult, heartbeat_ms, "heartbeat_ms", U64, .flags = REQ, .max = UINT64_MAX),
+        PROTO_OPT(ProtoAttachResult, exec_id, has_exec_id, "exec_id", U64, .min = 1, .max = UINT64_MAX),
 };
 static const ProtoType attach_result_type =
         PROTO_TYPE("attach_result", ProtoAttachResult, attach_result_fields);

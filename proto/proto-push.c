@@ -19,6 +19,8 @@ static const ProtoType attach_output_type = PROTO_TYPE("output", ProtoAttachOutp
 static const ProtoField attach_closed_fields[] = {
         PROTO_ROW(ProtoAttachClosed, reason, "reason", STR, .flags = PROTO_F_REQUIRED, .min = 1,
                   .max = PROTO_SHORT_STRING_MAX),
+        PROTO_OPT(ProtoAttachClosed, exit_code, has_exit_code, "exit_code", INT, .smin = 0, .smax = 255),
+        PROTO_OPT(ProtoAttachClosed, signal, has_signal, "signal", INT, .smin = 1, .smax = 64),
 };
 static const ProtoType attach_closed_type = PROTO_TYPE("closed", ProtoAttachClosed, attach_closed_fields);
 

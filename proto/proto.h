@@ -539,6 +539,11 @@ typedef struct ProtoAttachArgs {
         uint32_t rows;
         bool has_cols;
         uint32_t cols;
+        /* a command of exec on a terminal of its own instead of the agent's terminal: */
+        char **exec_argv; /* start this command (as exec's argv) and attach to its terminal */
+        size_t n_exec_argv;
+        bool has_exec_id;
+        uint64_t exec_id; /* attach to the terminal of this command, started before */
 } ProtoAttachArgs;
 
 typedef struct ProtoAttachInputArgs {
@@ -721,6 +726,8 @@ typedef struct ProtoLostRange {
 typedef struct ProtoAttachResult {
         uint64_t seq;          /* the last output record accounted for: pushes continue after it */
         uint64_t heartbeat_ms; /* an empty output push comes at least this often (0: none) */
+        bool has_exec_id;      /* attached to a command of exec: its id under the agent */
+        uint64_t exec_id;
 } ProtoAttachResult;
 
 /* An attachment's pushes: {v, sub, prev_seq, output: {seq, data}} (terminal output, the records up to seq),
@@ -733,7 +740,12 @@ typedef struct ProtoAttachOutput {
 } ProtoAttachOutput;
 
 typedef struct ProtoAttachClosed {
-        char *reason; /* "ended": the agent ended */
+        char *reason; /* "ended": the agent ended; "exited": the command of exec ended (its code or signal)
+                       */
+        bool has_exit_code;
+        int exit_code;
+        bool has_signal;
+        int signal;
 } ProtoAttachClosed;
 
 typedef struct ProtoPush {

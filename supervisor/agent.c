@@ -83,6 +83,7 @@ Agent *agent_free(Agent *a)
         sd_event_source_disable_unref(a->timers.output_timer);
         sd_event_source_disable_unref(a->timers.retention_timer);
         agent_health_stop(a);
+        exec_ttys_free(a);
         limit_watch_free(a->kernel.limit_watch);
         pidref_done(&a->shim.pid);
         cgroup_handle_free(a->kernel.cg);

@@ -15,6 +15,7 @@
 #include "agent-state.h"
 #include "cgroup-backend.h"
 #include "control.h"
+#include "exec-tty.h"
 #include "failure.h"
 #include "manager.h"
 #include "pidref.h"
@@ -107,6 +108,7 @@ struct Agent {
         /* of the next EXEC: the daemon's start time in ns, so that a command of a previous daemon, told
          * after a restart, never matches a request of this one */
         uint64_t next_exec_cookie;
+        ExecTtys exec_ttys; /* commands of exec on terminals of their own (exec-tty.h) */
         struct {
                 bool ready;            /* the agent opened its action channel (its shim's ACTION_STATE) */
                 uint64_t shim_dropped; /* lines its shim dropped (ACTION_STATE: since the shim started) */

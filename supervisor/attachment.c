@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "agent-log.h"
 #include "agent.h"
@@ -21,6 +24,7 @@ struct Attachment {
         Envelope *envelope; /* frames in front of each push: the routing id first */
         char id[PROTO_ID_MAX + 1];
         Agent *agent;
+        ExecTty *exec; /* a command's terminal (exec-tty.h), NULL: the agent's own */
         uid_t uid;
         bool read_only;
         char curve_key[CURVE_KEY_Z85_SIZE]; /* "" : an ipc connection */
@@ -51,7 +55,7 @@ size_t attachment_count_agent(Manager *m, const Agent *a)
         size_t n = 0;
 
         for (Attachment *t = m->attachments; t; t = t->next)
-                n += t->agent == a;
+                n += t->agent == a && !t->exec;
         return n;
 }
 
@@ -78,8 +82,9 @@ static void attachment_free(Attachment *t)
         if (t->next)
                 t->next->prev = t->prev;
         m->n_attachments--;
-        /* the shim stops telling of output nobody is attached to */
-        if (attachment_count_agent(m, a) == 0 && a->shim.version >= 4 && send_stream(a, false) < 0)
+        /* the shim stops telling of output nobody is attached to (a command's terminal always tells) */
+        if (!t->exec && attachment_count_agent(m, a) == 0 && a->shim.version >= 4 &&
+            send_stream(a, false) < 0)
                 log_agent_debug(a, "Cannot tell its shim to stop streaming.");
         output_log_reader_free(t->reader);
         envelope_free(t->envelope);
@@ -108,6 +113,33 @@ Agent *attachment_agent(const Attachment *t)
         return t->agent;
 }
 
+ExecTty *attachment_exec(const Attachment *t)
+{
+        return t->exec;
+}
+
+/* The log the attachment reads: its command's, or its agent's. A new fd, or -errno. */
+static int open_log_dir(Agent *a, const ExecTty *x)
+{
+        int tmp = -EBADF, fd;
+
+        if (x)
+                return exec_tty_open_dir(a, x);
+        fd = agent_state_dir(a, &tmp);
+        if (fd < 0)
+                return fd;
+        if (tmp >= 0)
+                return tmp;
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        return fd < 0 ? -errno : fd;
+}
+
+/* The newest record the shim told of. */
+static uint64_t told_seq(const Attachment *t)
+{
+        return t->exec ? t->exec->last_seq : t->agent->tty_last_seq;
+}
+
 bool attachment_read_only(const Attachment *t)
 {
         return t->read_only;
@@ -115,18 +147,18 @@ bool attachment_read_only(const Attachment *t)
 
 /* Where a replay of about `bytes` of the newest output starts: *ret_seq the record before it and *ret_skip
  * the bytes of the first record left out. One pass over the log, keeping the sizes of the newest records. */
-static int replay_start(Agent *a, uint64_t bytes, uint64_t *ret_seq, uint64_t *ret_skip)
+static int replay_start(Agent *a, const ExecTty *x, uint64_t bytes, uint64_t *ret_seq, uint64_t *ret_skip)
 {
         _cleanup_(output_log_reader_freep) OutputLogReader *r = NULL;
         _cleanup_free_ uint64_t *seqs = NULL;
         _cleanup_free_ uint32_t *lens = NULL;
+        _cleanup_close_ int fd = -EBADF;
         size_t n = 0, head = 0;
         uint64_t last = 0, sum = 0;
         OutputRecordHeader h;
-        _cleanup_close_ int tmp = -EBADF;
-        int q, fd;
+        int q;
 
-        fd = agent_state_dir(a, &tmp);
+        fd = open_log_dir(a, x);
         if (fd < 0)
                 return fd;
         q = output_log_reader_open(fd, &r);
@@ -180,7 +212,7 @@ int attachment_add(Manager *m, const AttachmentRequest *req, uint64_t *ret_seq)
         if (req->has_since_seq)
                 seq = req->since_seq > 0 ? req->since_seq - 1 : 0;
         else {
-                r = replay_start(req->agent, req->replay, &seq, &skip);
+                r = replay_start(req->agent, req->exec, req->replay, &seq, &skip);
                 if (r < 0)
                         return r;
         }
@@ -198,6 +230,7 @@ int attachment_add(Manager *m, const AttachmentRequest *req, uint64_t *ret_seq)
         if (req->curve_key)
                 strcpy(t->curve_key, req->curve_key);
         t->agent = req->agent;
+        t->exec = req->exec;
         t->uid = req->uid;
         t->read_only = req->read_only;
         t->seq = seq;
@@ -210,7 +243,7 @@ int attachment_add(Manager *m, const AttachmentRequest *req, uint64_t *ret_seq)
                 m->attachments->prev = t;
         m->attachments = t;
         m->n_attachments++;
-        if (attachment_count_agent(m, t->agent) == 1 && send_stream(t->agent, true) < 0)
+        if (!t->exec && attachment_count_agent(m, t->agent) == 1 && send_stream(t->agent, true) < 0)
                 log_agent_debug(t->agent, "Cannot ask its shim to stream; output comes with its notices.");
         *ret_seq = seq;
         return 0;
@@ -261,8 +294,8 @@ static int push_lost(Attachment *t, uint64_t from, uint64_t to)
 
 static int open_reader(Attachment *t)
 {
-        _cleanup_close_ int tmp = -EBADF;
-        int fd = agent_state_dir(t->agent, &tmp), r;
+        _cleanup_close_ int fd = open_log_dir(t->agent, t->exec);
+        int r;
 
         /* the reader keeps a descriptor of its own while the attachment lasts */
         if (fd < 0)
@@ -290,7 +323,7 @@ static int read_record(Attachment *t, uint64_t after, bool *reopened)
                         *reopened = true;
                 }
                 r = output_log_reader_next(t->reader, &h, &data);
-                if ((r == 0 || r == -EBADMSG) && !*reopened && t->agent->tty_last_seq > after) {
+                if ((r == 0 || r == -EBADMSG) && !*reopened && told_seq(t) > after) {
                         /* the shim told of more than this reader sees (rotations faster than it followed,
                          * or a record it could not read): a new reader from our place */
                         t->reader = output_log_reader_free(t->reader);
@@ -447,8 +480,50 @@ void attachments_pump_agent(Manager *m, Agent *a)
 
         for (Attachment *t = m->attachments; t; t = next) {
                 next = t->next;
-                if (t->agent == a)
+                if (t->agent == a && !t->exec)
                         (void)handle_result(t, pump_one(t));
+        }
+}
+
+void attachments_pump_exec(Manager *m, Agent *a, ExecTty *x)
+{
+        Attachment *next;
+
+        for (Attachment *t = m->attachments; t; t = next) {
+                next = t->next;
+                if (t->agent == a && t->exec == x)
+                        (void)handle_result(t, pump_one(t));
+        }
+}
+
+/* Its last push: what it has not had yet, as far as its queue takes it, then closed. */
+static void close_attachment(Attachment *t, const ProtoAttachClosed *closed)
+{
+        ProtoPush p = {.sub = t->id, .has_closed = true, .closed = *closed};
+
+        if (handle_result(t, pump_one(t)))
+                return;
+        p.prev_seq = t->seq;
+        (void)send_push(t, &p);
+        attachment_free(t);
+}
+
+void attachments_exec_ended(Manager *m, Agent *a, ExecTty *x)
+{
+        ProtoAttachClosed closed = {.reason = (char *)"exited"};
+        Attachment *next;
+
+        if (x->status >= 0 && WIFEXITED(x->status)) {
+                closed.has_exit_code = true;
+                closed.exit_code = WEXITSTATUS(x->status);
+        } else if (x->status >= 0 && WIFSIGNALED(x->status)) {
+                closed.has_signal = true;
+                closed.signal = WTERMSIG(x->status);
+        }
+        for (Attachment *t = m->attachments; t; t = next) {
+                next = t->next;
+                if (t->agent == a && t->exec == x)
+                        close_attachment(t, &closed);
         }
 }
 
@@ -457,17 +532,10 @@ void attachments_agent_ended(Manager *m, Agent *a)
         Attachment *next;
 
         for (Attachment *t = m->attachments; t; t = next) {
-                ProtoPush p = {.sub = t->id, .has_closed = true, .closed = {.reason = (char *)"ended"}};
-
                 next = t->next;
-                if (t->agent != a)
-                        continue;
-                /* what it has not had yet, as far as its queue takes it; then the end */
-                if (handle_result(t, pump_one(t)))
-                        continue;
-                p.prev_seq = t->seq;
-                (void)send_push(t, &p);
-                attachment_free(t);
+                /* its commands' terminals too: they end with it */
+                if (t->agent == a)
+                        close_attachment(t, &(ProtoAttachClosed){.reason = (char *)"ended"});
         }
 }
 

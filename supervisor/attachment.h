@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "exec-tty.h"
 #include "manager.h"
 #include "proto.h"
 #include "request-cache.h"
@@ -30,6 +31,7 @@ typedef struct AttachmentRequest {
         const Envelope *envelope; /* the attach request's frames: routing id first */
         const char *id;           /* the attach request's id */
         Agent *agent;             /* spawned with tty, running */
+        ExecTty *exec;            /* a command's terminal of the agent instead of its own, NULL: none */
         uid_t uid;
         bool read_only;
         bool has_since_seq;
@@ -45,15 +47,23 @@ int attachment_add(Manager *m, const AttachmentRequest *req, uint64_t *ret_seq);
 /* The attachment of the connection with this routing id, or NULL. */
 Attachment *attachment_find_by_route(Manager *m, const void *route, size_t route_size);
 Agent *attachment_agent(const Attachment *a);
+/* The command whose terminal it is attached to, NULL: the agent's own. */
+ExecTty *attachment_exec(const Attachment *a);
+/* Attachments to the agent's own terminal. */
 size_t attachment_count_agent(Manager *m, const Agent *a);
 bool attachment_read_only(const Attachment *a);
 /* Ends the attachment of this connection: 0, or -ENOENT when it has none. */
 int attachment_remove_by_route(Manager *m, const void *route, size_t route_size);
 
-/* Sends every attachment of agent a what the log holds past its place. */
+/* Sends every attachment to agent a's terminal what the log holds past its place. */
 void attachments_pump_agent(Manager *m, Agent *a);
-/* The agent ended: what is left, then `closed`, then the attachments end. */
+/* The same for the attachments to the terminal of a's command x. */
+void attachments_pump_exec(Manager *m, Agent *a, ExecTty *x);
+/* The agent ended: what is left, then `closed` ("ended"), then the attachments end (those to its
+ * commands' terminals too). */
 void attachments_agent_ended(Manager *m, Agent *a);
+/* Its command x ended: what is left, then `closed` ("exited", with its code or signal), then they end. */
+void attachments_exec_ended(Manager *m, Agent *a, ExecTty *x);
 /* An empty output push to every attachment, so that clients hear the daemon and gone ones are found. */
 void attachments_heartbeat(Manager *m);
 /* Ends the attachments of tcp clients whose key SIGHUP removed or gave to another tenant: those for which

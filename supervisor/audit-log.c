@@ -11,6 +11,9 @@ bool audit_wants(const Call *c)
 
         if (info && c->request.op == PROTO_OP_BATCH)
                 info = proto_op_info(c->request.args.batch.op);
+        /* an attach that starts a command is an exec */
+        if (c->request.op == PROTO_OP_ATTACH && c->request.args.attach.n_exec_argv > 0)
+                return true;
         return info && info->changes_state;
 }
 
@@ -19,6 +22,8 @@ static const char *request_ref(const Call *c)
 {
         const ProtoOpInfo *info = proto_op_info(c->request.op);
 
+        if (c->request.op == PROTO_OP_ATTACH)
+                return c->request.args.attach.agent;
         return info && info->per_agent ? *(char *const *)(const void *)&c->request.args : NULL;
 }
 

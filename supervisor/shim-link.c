@@ -262,6 +262,8 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
         case SHIM_MSG_EXEC_DONE:
                 if (agent_health_exec_done(a, &m))
                         return 0;
+                if (a->shim.version >= SHIM_VERSION_EXEC_TTY && exec_tty_done(a, &m))
+                        return 0;
                 agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_EXEC_DONE,
                                                .cookie = m.exec_done.cookie,
                                                .exec_done = &m});
@@ -278,6 +280,14 @@ static int handle_packet(Agent *a, const void *buf, size_t n)
                 return 0;
         case SHIM_MSG_ACTION_REPLY:
                 handle_action_reply(a, &m);
+                return 0;
+        case SHIM_MSG_EXEC_TTY_OUTPUT:
+                if (a->shim.version >= SHIM_VERSION_EXEC_TTY)
+                        exec_tty_output(a, &m.exec_tty_output);
+                return 0;
+        case SHIM_MSG_EXEC_TTY_LIST:
+                if (a->shim.version >= SHIM_VERSION_EXEC_TTY)
+                        exec_tty_list(a, &m);
                 return 0;
         case SHIM_MSG_EXITED:
                 if (m.exited.rec.magic == SHIM_EXIT_MAGIC) {
@@ -382,6 +392,7 @@ void shim_link_detach(Agent *a)
         a->shim.control_fd = safe_close(a->shim.control_fd);
         a->shim.version = 0;
         a->action.ready = false; /* the next connection's ACTION_STATE tells */
+        exec_ttys_unknown(a);    /* and its EXEC_TTY_LIST */
         a->timers.output_timer = sd_event_source_disable_unref(a->timers.output_timer);
 }
 

@@ -127,10 +127,12 @@ typedef struct CtlArgs {
         bool exec_stdin; /* -i */
         bool has_exec_timeout;
         uint64_t exec_timeout_ms;
-        char *detach_keys; /* attach --detach-keys; NULL: CTL_DETACH_KEYS_DEFAULT */
-        bool read_only;    /* attach --read-only */
-        bool once;         /* top --once */
-        char top_sort;     /* top --sort: 'c' cpu, 'm' memory, 'n' name, 'u' uptime; 0: cpu */
+        char *detach_keys;       /* attach --detach-keys; NULL: CTL_DETACH_KEYS_DEFAULT */
+        bool read_only;          /* attach --read-only */
+        uint64_t attach_exec_id; /* attach --exec: a command's terminal */
+        bool exec_tty;           /* exec -t */
+        bool once;               /* top --once */
+        char top_sort;           /* top --sort: 'c' cpu, 'm' memory, 'n' name, 'u' uptime; 0: cpu */
 
         char **complete_words; /* __complete WHAT [VERB] */
 } CtlArgs;
@@ -279,10 +281,26 @@ int ctl_stream_output(Ctl *c, const char *id, const CtlStreamOptions *o, Descart
  * without args->detach_keys) or the agent's end; returns the exit code: 0 after a detach, the agent's (as
  * --wait) after its end. */
 #define CTL_DETACH_KEYS_DEFAULT "ctrl-p,ctrl-q"
+#define CTL_DETACH_KEYS_MAX     16
 int ctl_attach_session(Ctl *c, const char *id);
+
+/* A session on a terminal (ctl-session.c): the agent's (attach, spawn -it) or a command's (exec -t, attach
+ * --exec). */
+typedef struct CtlSession {
+        const char *agent;            /* its id */
+        const char *const *exec_argv; /* start this command on a terminal of its own (exec -t) */
+        uint64_t exec_id;             /* or join the one started before with this id (attach --exec) */
+        bool read_only;               /* no keys, no window size (attach --read-only) */
+        bool input;                   /* keys are forwarded (the local terminal raw while they are) */
+} CtlSession;
+/* Until the detach keys or the end: 0 after a detach; at the end the agent's code (as --wait) or the
+ * command's (128+N for signal N). */
+int ctl_session_run(Ctl *c, const CtlSession *spec);
 /* Parses a --detach-keys value ("ctrl-p,ctrl-q", "ctrl-@", "a,b": keys separated by commas) into at most
  * `max` bytes: their count, or -EINVAL. */
 int ctl_parse_detach_keys(const char *s, uint8_t *ret, size_t max);
+/* The --detach-keys option of attach, exec and spawn. */
+int ctl_option_detach_keys(CtlArgs *a, const char *arg, CtlParse *p);
 
 /* Waits until agent `id` has ended; *ret is its final record. Returns 0 or an exit code, reported. */
 int ctl_wait_agent(Ctl *c, const char *id, DescartesAgent **ret);

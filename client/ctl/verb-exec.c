@@ -31,14 +31,15 @@ static int option_timeout(CtlArgs *a, const char *arg, CtlParse *p)
 
 static int option_tty(CtlArgs *a, const char *arg, CtlParse *p)
 {
-        return ctl_fail(p, -EOPNOTSUPP,
-                        "exec: -t (a terminal for the command) is not supported yet; run it without -t");
+        a->exec_tty = true;
+        return 0;
 }
 
 static const CtlOption options[] = {
         {"stdin", 'i', false, option_stdin},
         {"tty", 't', false, option_tty},
         {"timeout", 0, true, option_timeout},
+        {"detach-keys", 0, true, ctl_option_detach_keys},
         {},
 };
 
@@ -68,6 +69,14 @@ static int arguments(CtlArgs *a, char **args, size_t n_args, CtlParse *p)
         if (bytes > DESCARTES_EXEC_ARGV_BYTES_MAX)
                 return ctl_fail(p, -EINVAL, "exec: the command is %zu bytes, more than %d", bytes,
                                 DESCARTES_EXEC_ARGV_BYTES_MAX);
+        /* the options are all read by now (they end at AGENT) */
+        if (a->exec_tty && a->has_exec_timeout)
+                return ctl_fail(
+                        p, -EINVAL,
+                        "exec: --timeout is for a command without a terminal; one on a terminal runs "
+                        "until it exits (detach with the detach keys, end it from inside)");
+        if (a->detach_keys && !(a->exec_tty && a->exec_stdin))
+                return ctl_fail(p, -EINVAL, "exec: --detach-keys goes with -it (a terminal to type into)");
         return 0;
 }
 
@@ -139,17 +148,27 @@ static int exec_one(Ctl *c, const char *id)
         return CTL_EXIT_FAILURE;
 }
 
+/* -t: the command on a terminal of its own, this terminal joined to it (-i: keys too); the command's exit
+ * code is ours. */
+static int exec_tty(Ctl *c, const char *id)
+{
+        return ctl_session_run(c, &(CtlSession){.agent = id,
+                                                .exec_argv = (const char *const *)c->args->exec_argv,
+                                                .input = c->args->exec_stdin});
+}
+
 static int run(Ctl *c)
 {
-        return ctl_for_each_agent(c, exec_one);
+        return ctl_for_each_agent(c, c->args->exec_tty ? exec_tty : exec_one);
 }
 
 const CtlVerb ctl_verbs_exec[] = {
         {
                 .name = "exec",
                 .rank = 105,
-                .summary = "  exec [-i] AGENT -- CMD...    run a command inside the agent's sandbox\n",
+                .summary = "  exec [-it] AGENT -- CMD...   run a command inside the agent's sandbox\n",
                 .help = "Usage: descartesctl exec [-i] [--timeout DURATION] AGENT -- CMD [ARGS...]\n"
+                        "       descartesctl exec -t [-i] [--detach-keys KEYS] AGENT -- CMD [ARGS...]\n"
                         "\n"
                         "Run CMD inside the running agent's sandbox: its namespaces (mounts, network,\n"
                         "processes), its cgroup, its uid and gid, no capabilities, its seccomp filter,\n"
@@ -158,10 +177,21 @@ const CtlVerb ctl_verbs_exec[] = {
                         "first 16 KiB of each); descartesctl exits with its exit code (128+N when\n"
                         "signal N ended it). A paused or ended agent is a conflict (exit 6).\n"
                         "\n"
-                        "  -i, --stdin          pass this program's stdin to CMD (at most 32 KiB);\n"
-                        "                       without it CMD's stdin is /dev/null\n"
-                        "  --timeout DURATION   kill CMD after DURATION (default 25s, at most 1h)\n"
-                        "  -t, --tty            a terminal for CMD: not supported yet\n",
+                        "With -t CMD gets a terminal of its own, held by the agent's shim: its output\n"
+                        "shows as it comes, your window size follows (the agent needs no --tty). With\n"
+                        "-it it is interactive (a shell): your terminal goes raw, what you type goes to\n"
+                        "CMD, and the detach keys leave it running (descartesctl attach --exec ID AGENT\n"
+                        "joins it again, ID as printed). The session ends when CMD exits, with its exit\n"
+                        "code. At most 4 commands on terminals run in one agent.\n"
+                        "\n"
+                        "  -i, --stdin          pass this program's stdin to CMD (without -t: at most\n"
+                        "                       32 KiB, read first); without it CMD's stdin is /dev/null\n"
+                        "                       (with -t: its terminal, nobody typing)\n"
+                        "  -t, --tty            a terminal for CMD\n"
+                        "  --timeout DURATION   kill CMD after DURATION (default 25s, at most 1h; not\n"
+                        "                       with -t)\n"
+                        "  --detach-keys KEYS   with -it: the detach sequence "
+                        "(default " CTL_DETACH_KEYS_DEFAULT ")\n",
                 .options = options,
                 .own_timeout = true,
                 .stop_at_args = true,

@@ -37,8 +37,11 @@ struct DescartesAttachment {
         uint64_t last_heard; /* CLOCK_MONOTONIC usec */
         uint64_t n_sent;     /* requests sent, for their ids */
         uint64_t lost, reattached;
-        bool attached; /* the daemon took the first attach */
+        uint64_t exec_id; /* a command's terminal: its id (re-attaches name it), else 0 */
+        bool attached;    /* the daemon took the first attach */
         bool ended;
+        bool has_exit; /* the command's end, from its closed push */
+        int exit_code, exit_signal;
         ProtoPush push; /* the last output returned: its data is the caller's until the next call */
 };
 
@@ -81,6 +84,15 @@ static int send_attach(DescartesAttachment *a, bool resume, DescartesError *e)
 
         x->agent = a->agent;
         x->read_only = a->args.read_only;
+        /* a command is started once: every later attach names it */
+        if (a->exec_id > 0) {
+                x->has_exec_id = true;
+                x->exec_id = a->exec_id;
+        } else if (a->args.exec_argv && !resume) {
+                x->exec_argv = (char **)a->args.exec_argv;
+                while (x->exec_argv[x->n_exec_argv])
+                        x->n_exec_argv++;
+        }
         if (resume) {
                 x->has_since_seq = true;
                 x->since_seq = a->seq + 1;
@@ -163,6 +175,9 @@ static int handle_push(DescartesAttachment *a, const void *buf, size_t len)
                 return 0; /* not readable, or sent before our last attach replaced it */
         if (p.has_closed) {
                 a->ended = true;
+                a->has_exit = p.closed.has_exit_code || p.closed.has_signal;
+                a->exit_code = p.closed.has_exit_code ? p.closed.exit_code : -1;
+                a->exit_signal = p.closed.has_signal ? p.closed.signal : 0;
                 return 0;
         }
         if (p.has_lost) {
@@ -348,6 +363,8 @@ static int attach_first(DescartesAttachment *a, DescartesError *e)
                                 return client_error_from_reply(e, &reply);
                         set_silence(a, reply.result.attach.heartbeat_ms);
                         a->seq = reply.result.attach.seq;
+                        if (reply.result.attach.has_exec_id)
+                                a->exec_id = reply.result.attach.exec_id;
                         a->last_heard = now_usec(CLOCK_MONOTONIC);
                         a->attached = true;
                         return 0;
@@ -399,6 +416,23 @@ int descartes_attach(DescartesClient *c, const char *agent, const DescartesAttac
                 memcpy(&a->args, args, MIN(size, sizeof a->args));
                 a->args.size = sizeof a->args;
         }
+        if (a->args.exec_argv && a->args.exec_id > 0)
+                return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                        "exec_argv starts a new command, exec_id names one started before: "
+                                        "not both");
+        if (a->args.exec_argv) {
+                size_t n = 0, bytes = 0;
+
+                for (; a->args.exec_argv[n]; n++)
+                        bytes += strlen(a->args.exec_argv[n]) + 1;
+                if (n == 0 || a->args.exec_argv[0][0] == 0 || n > PROTO_EXEC_ARGV_MAX ||
+                    bytes > PROTO_EXEC_ARGV_BYTES_MAX)
+                        return client_error_set(e, DESCARTES_ERROR_LOCAL, -EINVAL,
+                                                "exec_argv: 1 to %d arguments, %d bytes in all, the first "
+                                                "non-empty",
+                                                PROTO_EXEC_ARGV_MAX, PROTO_EXEC_ARGV_BYTES_MAX);
+        }
+        a->exec_id = a->args.exec_id;
         if ((a->args.has_replay && a->args.replay > PROTO_ATTACH_REPLAY_MAX) ||
             a->args.rows > PROTO_TTY_SIZE_MAX || a->args.cols > PROTO_TTY_SIZE_MAX)
                 return client_error_set(
@@ -426,6 +460,7 @@ int descartes_attach(DescartesClient *c, const char *agent, const DescartesAttac
         r = attach_first(a, e);
         if (r < 0)
                 return r;
+        a->args.exec_argv = NULL; /* the caller's: started, now named by exec_id */
         *ret = TAKE_PTR(a);
         return 0;
 }
@@ -477,4 +512,20 @@ uint64_t descartes_attachment_get_lost(const DescartesAttachment *a)
 uint64_t descartes_attachment_get_reattached(const DescartesAttachment *a)
 {
         return a ? a->reattached : 0;
+}
+
+uint64_t descartes_attachment_get_exec_id(const DescartesAttachment *a)
+{
+        return a ? a->exec_id : 0;
+}
+
+int descartes_attachment_get_exit(const DescartesAttachment *a, int *ret_exit_code, int *ret_signal)
+{
+        if (!a || !a->has_exit)
+                return 0;
+        if (ret_exit_code)
+                *ret_exit_code = a->exit_code;
+        if (ret_signal)
+                *ret_signal = a->exit_signal;
+        return 1;
 }

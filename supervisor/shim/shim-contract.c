@@ -53,6 +53,16 @@ static int msg_sizes(uint32_t type, size_t *ret_min, size_t *ret_known)
                 KNOWN(ShimMsgActionReply, sizeof(ShimMsgActionReply));
         case SHIM_MSG_ACTION_STATE:
                 KNOWN(ShimMsgActionState, sizeof(ShimMsgActionState));
+        case SHIM_MSG_EXEC_TTY:
+                KNOWN(ShimMsgExecTty, sizeof(ShimMsgExecTty));
+        case SHIM_MSG_EXEC_TTY_INPUT:
+                KNOWN(ShimMsgExecTtyInput, sizeof(ShimMsgExecTtyInput));
+        case SHIM_MSG_EXEC_TTY_RESIZE:
+                KNOWN(ShimMsgExecTtyResize, sizeof(ShimMsgExecTtyResize));
+        case SHIM_MSG_EXEC_TTY_OUTPUT:
+                KNOWN(ShimMsgExecTtyOutput, sizeof(ShimMsgExecTtyOutput));
+        case SHIM_MSG_EXEC_TTY_LIST:
+                KNOWN(ShimMsgExecTtyList, sizeof(ShimMsgExecTtyList));
         default:
                 return -EOPNOTSUPP;
         }

@@ -19,7 +19,8 @@
  *  - A message may grow only at its end. A reader takes the fields it knows, treats the ones the sender did
  *    not send as 0, and ignores the bytes after them; it refuses a packet shorter than the oldest form of
  * that message it accepts (for most messages their only form so far; SHIM_MSG_HELLO_V1_SIZE for HELLO).
- *  - STDIN, TTY_INPUT, EXEC, EXEC_DONE, ACTION and ACTION_REPLY are the exceptions: their data follows the
+ *  - STDIN, TTY_INPUT, EXEC, EXEC_DONE, ACTION, ACTION_REPLY, EXEC_TTY, EXEC_TTY_INPUT and EXEC_TTY_LIST are
+ * the exceptions: their data follows the
  * fixed part, whose size is the reader's sizeof, so that fixed part never grows. What they need later comes
  * as a new message type. (EXEC and EXEC_DONE say the sizes of their blocks, so bytes after them may come
  * from a later version; the data of the others, shim_msg_type_has_data(), runs to the end of the packet.)
@@ -40,11 +41,14 @@
  * in the agent's sandbox: `exec`, health checks); a terminal for the agent (the options' tty) and its
  * messages TTY_OUTPUT, TTY_INPUT, TTY_RESIZE, TTY_STREAM; the action channel (ACTION,
  * ACTION_REPLY, ACTION_STATE; the shim sends ACTION_STATE after a WELCOME of version 4 or later).
+ * Version 5: terminals for commands of exec (EXEC_TTY, EXEC_TTY_INPUT, EXEC_TTY_RESIZE, EXEC_TTY_OUTPUT,
+ * EXEC_TTY_LIST; the shim sends EXEC_TTY_LIST after a WELCOME of version 5 or later).
  *
- * Test builds (-DSHIM_PROTOCOL_VPREV, meson's descartes-shim-vprev) speak one version less than this
- * release. Test builds (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one
- * version more than this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN,
- * and to the options blob, as a future release that grew them would. */
+ * Test builds (-DSHIM_PROTOCOL_VPREV=N, meson's descartes-shim-vprev and descartes-shim-v3) speak an earlier
+ * version: the one before this release, and 3 (before exec, terminals and actions). Test builds
+ * (-DSHIM_PROTOCOL_VNEXT, meson's descartes-shim-vnext and descartesd-vnext) speak one version more than
+ * this release and append SHIM_MSG_TEST_TAIL bytes to every message they send but STDIN, and to the options
+ * blob, as a future release that grew them would. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,16 +57,20 @@
 
 /* The oldest version both sides still speak; raising it drops the upgrade path from older releases. */
 #define SHIM_PROTOCOL_VERSION_MIN     1
-#define SHIM_PROTOCOL_VERSION_RELEASE 4
+#define SHIM_PROTOCOL_VERSION_RELEASE 5
 #ifdef SHIM_PROTOCOL_VNEXT
 #include <string.h>
 #define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VERSION_RELEASE + 1)
 #define SHIM_MSG_TEST_TAIL    24
 #elif defined(SHIM_PROTOCOL_VPREV)
-/* Test builds of the previous version (descartes-shim-vprev): a shim of the last release, for the features
- * a newer daemon must refuse to use with it. */
-#define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VERSION_RELEASE - 1)
+/* Test builds of an earlier version N (-DSHIM_PROTOCOL_VPREV=N: descartes-shim-vprev of the last release,
+ * descartes-shim-v3 of version 3): a shim of an earlier release, for the features a newer daemon must refuse
+ * to use with it. */
+#define SHIM_PROTOCOL_VERSION (SHIM_PROTOCOL_VPREV)
 #define SHIM_MSG_TEST_TAIL    0
+_Static_assert(SHIM_PROTOCOL_VPREV >= SHIM_PROTOCOL_VERSION_MIN &&
+                       SHIM_PROTOCOL_VPREV < SHIM_PROTOCOL_VERSION_RELEASE,
+               "an earlier version");
 #else
 #define SHIM_PROTOCOL_VERSION SHIM_PROTOCOL_VERSION_RELEASE
 #define SHIM_MSG_TEST_TAIL    0
@@ -93,6 +101,8 @@ typedef enum ShimMsgType {
         SHIM_MSG_TTY_OUTPUT = 8,    /* ShimMsgTtyOutput: terminal output was logged, at once (version 4) */
         SHIM_MSG_ACTION_STATE = 9,  /* ShimMsgActionState: the action channel changed (version 4) */
         SHIM_MSG_ACTION_REPLY = 10, /* ShimMsgActionReply + the agent's line: an action's answer (4) */
+        SHIM_MSG_EXEC_TTY_OUTPUT = 11, /* ShimMsgExecTtyOutput: a command's terminal output was logged (5) */
+        SHIM_MSG_EXEC_TTY_LIST = 12,   /* ShimMsgExecTtyList + entries: the terminals of exec held (5) */
 
         /* daemon -> shim */
         SHIM_MSG_STDIN = 100,      /* ShimMsgStdin + data */
@@ -103,13 +113,17 @@ typedef enum ShimMsgType {
         SHIM_MSG_TTY_RESIZE = 105, /* ShimMsgTtyResize: the terminal's window size (version 4) */
         SHIM_MSG_TTY_STREAM = 106, /* ShimMsgTtyStream: send TTY_OUTPUT on this connection or not (4) */
         SHIM_MSG_ACTION = 107,     /* ShimMsgAction + the line for the agent (version 4) */
+        SHIM_MSG_EXEC_TTY = 108,   /* ShimMsgExecTty + argv: a command on a terminal of its own (5) */
+        SHIM_MSG_EXEC_TTY_INPUT = 109,  /* ShimMsgExecTtyInput + data: typed into its terminal (5) */
+        SHIM_MSG_EXEC_TTY_RESIZE = 110, /* ShimMsgExecTtyResize: its terminal's window size (5) */
 } ShimMsgType;
 
 /* Types whose data follows a frozen fixed part (the rules above). */
 static inline bool shim_msg_type_has_data(uint32_t type)
 {
         return type == SHIM_MSG_STDIN || type == SHIM_MSG_TTY_INPUT || type == SHIM_MSG_ACTION ||
-               type == SHIM_MSG_ACTION_REPLY;
+               type == SHIM_MSG_ACTION_REPLY || type == SHIM_MSG_EXEC_TTY ||
+               type == SHIM_MSG_EXEC_TTY_INPUT || type == SHIM_MSG_EXEC_TTY_LIST;
 }
 
 typedef struct ShimMsgHeader {
@@ -347,6 +361,64 @@ typedef struct ShimMsgTtyStream {
 /* A window size the shim applies: 1..SHIM_TTY_SIZE_MAX rows and columns. */
 #define SHIM_TTY_SIZE_MAX 4096
 
+/* Terminals of exec (version 5): EXEC_TTY starts a command as EXEC does (the agent's confinement, into its
+ * cgroup), with a new pseudo-terminal of the agent's devpts as its stdin, stdout, stderr and controlling
+ * terminal instead of pipes, and no timeout: it runs until it exits (or the agent ends). Its terminal's
+ * output goes to an output log of its own, STATE_DIR/exec/COOKIE/ (cap SHIM_EXEC_TTY_LOG_CAP), each record
+ * told at once in EXEC_TTY_OUTPUT (not critical: a lost one is covered by the next). EXEC_TTY_INPUT is
+ * typed into it (SHIM_EXEC_TTY_INPUT_MAX queued, the rest dropped as a terminal drops what its reader does
+ * not take); EXEC_TTY_RESIZE sets its window. Its end is told in an EXEC_DONE with its cookie (no output
+ * in it), also when it could not start (error set). The shim holds the terminals across daemon restarts:
+ * after each WELCOME of version 5 or later it sends EXEC_TTY_LIST, every terminal it holds (running, or
+ * ended while no daemon was told: the list tells that end, and the shim forgets it once sent). The
+ * daemon removes the log directories. */
+#define SHIM_EXEC_TTY_MAX       4             /* terminals of exec per agent, running or untold */
+#define SHIM_EXEC_TTY_LOG_CAP   (1024 * 1024) /* bytes of output kept per terminal */
+#define SHIM_EXEC_TTY_INPUT_MAX (64 * 1024)   /* bytes of input queued per terminal */
+#define SHIM_EXEC_TTY_DIR       "exec"        /* in the state dir: one directory per cookie */
+
+typedef struct ShimMsgExecTty {
+        ShimMsgHeader h;
+        uint64_t cookie; /* names the terminal in every message about it; echoed in EXEC_DONE */
+        uint32_t rows;   /* its window size, 0: 24x80 */
+        uint32_t cols;
+        /* followed by the argv block (as EXEC's) to the end of the packet; this fixed part is frozen */
+} ShimMsgExecTty;
+
+typedef struct ShimMsgExecTtyInput {
+        ShimMsgHeader h;
+        uint64_t cookie;
+        /* followed by the data, h.size - sizeof(ShimMsgExecTtyInput) bytes; this fixed part is frozen */
+} ShimMsgExecTtyInput;
+
+typedef struct ShimMsgExecTtyResize {
+        ShimMsgHeader h;
+        uint64_t cookie;
+        uint32_t rows;
+        uint32_t cols;
+} ShimMsgExecTtyResize;
+
+typedef struct ShimMsgExecTtyOutput {
+        ShimMsgHeader h;
+        uint64_t cookie;
+        uint64_t first_seq; /* the records of its log just written */
+        uint64_t last_seq;
+} ShimMsgExecTtyOutput;
+
+typedef struct ShimExecTtyEntry {
+        uint64_t cookie;
+        uint32_t ended;    /* 1: it has ended (status) and no daemon was told */
+        int32_t status;    /* its wait status with ended */
+        uint64_t next_seq; /* the seq its log's next record will carry */
+} ShimExecTtyEntry;
+
+typedef struct ShimMsgExecTtyList {
+        ShimMsgHeader h;
+        uint32_t n;          /* entries that follow (at most SHIM_EXEC_TTY_MAX) */
+        uint32_t entry_size; /* sizeof(ShimExecTtyEntry) of the sender: entries may grow at their end */
+        /* followed by n entries of entry_size bytes; this fixed part is frozen */
+} ShimMsgExecTtyList;
+
 /* The agent's end. Also written by the shim, atomically, to STATE_DIR/exit (ShimExitRecord) before it sends
  * EXITED, so that a daemon that was away when it happened still learns it. */
 typedef struct ShimExitRecord {
@@ -395,8 +467,14 @@ typedef struct ShimMsg {
                 ShimMsgAction action;
                 ShimMsgActionReply action_reply;
                 ShimMsgActionState action_state;
+                ShimMsgExecTty exec_tty;
+                ShimMsgExecTtyInput exec_tty_input;
+                ShimMsgExecTtyResize exec_tty_resize;
+                ShimMsgExecTtyOutput exec_tty_output;
+                ShimMsgExecTtyList exec_tty_list;
         };
-        /* STDIN, TTY_INPUT, ACTION, ACTION_REPLY: its data; EXEC: the argv block; EXEC_DONE: stdout (in the
+        /* STDIN, TTY_INPUT, ACTION, ACTION_REPLY, EXEC_TTY_INPUT: its data; EXEC_TTY: the argv block;
+         * EXEC_TTY_LIST: the entries; EXEC: the argv block; EXEC_DONE: stdout (in the
          * packet) */
         const uint8_t *data;
         size_t data_size;
@@ -504,4 +582,10 @@ _Static_assert(sizeof(ShimMsgTtyInput) == 16,
 _Static_assert(sizeof(ShimMsgAction) == 24,
                "the fixed part of ACTION is frozen: its data starts at byte 24");
 _Static_assert(sizeof(ShimMsgActionReply) == 24, "the fixed part of ACTION_REPLY is frozen");
+_Static_assert(sizeof(ShimMsgExecTty) == 24, "the fixed part of EXEC_TTY is frozen");
+_Static_assert(sizeof(ShimMsgExecTtyInput) == 16, "the fixed part of EXEC_TTY_INPUT is frozen");
+_Static_assert(sizeof(ShimMsgExecTtyList) == 16, "the fixed part of EXEC_TTY_LIST is frozen");
+_Static_assert(sizeof(ShimMsgExecTty) + SHIM_EXEC_ARGV_MAX <= SHIM_MSG_MAX, "EXEC_TTY fits");
+_Static_assert(SHIM_EXEC_TTY_MAX * sizeof(ShimExecTtyEntry) + sizeof(ShimMsgExecTtyList) <= 256,
+               "EXEC_TTY_LIST fits a small packet");
 _Static_assert(SHIM_MSG_HELLO_V1_SIZE == 40, "version 1 shims send a HELLO of 40 bytes");

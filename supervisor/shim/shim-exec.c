@@ -78,8 +78,7 @@ static int exec_prepare(void *userdata, int *ret_stage)
         return r;
 }
 
-/* The argv block as a NULL-terminated vector into argv_block (a copy of the packet's). */
-static int parse_argv(char *block, size_t n, char ***ret)
+int shim_exec_parse_argv(char *block, size_t n, char ***ret)
 {
         size_t argc = 0;
         char **v;
@@ -100,6 +99,43 @@ static int parse_argv(char *block, size_t n, char ***ret)
         return 0;
 }
 
+int shim_exec_spawn(const ShimAgentConfig *config, bool tty, int agent_pidfd, char **argv, PidRef *ret,
+                    ShimExecFailure *ret_failure)
+{
+        ShimOptions o = *config->options;
+        ShimAgentConfig c = *config;
+        ChildExecFailure f = {};
+        int r;
+
+        /* a controlling terminal only for a terminal of its own, whatever the agent has */
+        o.tty = tty;
+        c.options = &o;
+        ExecChild child = {.config = &c, .agent_pidfd = agent_pidfd};
+        /* Into payload/ like the agent; no cgroup namespace of its own: it joins the agent's in prepare. */
+        ChildExec ce = {
+                .cgroup_fd = SHIM_FD_PAYLOAD_CG,
+                .path = NULL, /* argv[0] in the agent's PATH */
+                .argv = argv,
+                .envp = c.env,
+                .fds = c.stdio,
+                .n_fds = 3,
+                .prepare = exec_prepare,
+                .userdata = &child,
+        };
+        r = child_exec_spawn(&ce, ret, &f);
+        if (r < 0) {
+                ret_failure->stage =
+                        f.step == CHILD_EXEC_PREPARE && f.stage >= 0 && f.stage < _SHIM_STAGE_MAX
+                                ? (ShimStage)f.stage
+                        : f.step == CHILD_EXEC_EXEC  ? SHIM_STAGE_EXEC
+                        : f.step == CHILD_EXEC_CLONE ? SHIM_STAGE_CLONE
+                                                     : SHIM_STAGE_SHIM;
+                ret_failure->error = f.error;
+                ret_failure->status = f.status;
+        }
+        return r;
+}
+
 static int free_slot(ShimExecTable *t)
 {
         for (int i = 0; i < SHIM_EXEC_MAX; i++)
@@ -115,7 +151,7 @@ int shim_exec_start(ShimExecTable *t, const ShimAgentConfig *agent, int agent_pi
                                  in[2] = {-EBADF, -EBADF};
         _cleanup_free_ char *block = NULL;
         _cleanup_free_ char **argv = NULL;
-        ChildExecFailure f = {};
+        ShimExecFailure f = {};
         PidRef pr = PIDREF_NULL;
         ShimExec *x;
         int slot, r;
@@ -130,7 +166,7 @@ int shim_exec_start(ShimExecTable *t, const ShimAgentConfig *agent, int agent_pi
         if (!block)
                 return send_refusal(m->exec.cookie, SHIM_STAGE_SHIM, ENOMEM, -1, send, userdata);
         memcpy(block, m->data, m->data_size);
-        r = parse_argv(block, m->data_size, &argv);
+        r = shim_exec_parse_argv(block, m->data_size, &argv);
         if (r < 0)
                 return send_refusal(m->exec.cookie, SHIM_STAGE_SHIM, -r, -1, send, userdata);
 
@@ -156,27 +192,9 @@ int shim_exec_start(ShimExecTable *t, const ShimAgentConfig *agent, int agent_pi
         c.stdio[0] = in[0];
         c.stdio[1] = out[1];
         c.stdio[2] = err[1];
-        ExecChild child = {.config = &c, .agent_pidfd = agent_pidfd};
-        /* Into payload/ like the agent; no cgroup namespace of its own: it joins the agent's in prepare. */
-        ChildExec ce = {
-                .cgroup_fd = SHIM_FD_PAYLOAD_CG,
-                .path = NULL, /* argv[0] in the agent's PATH */
-                .argv = argv,
-                .envp = agent->env,
-                .fds = c.stdio,
-                .n_fds = 3,
-                .prepare = exec_prepare,
-                .userdata = &child,
-        };
-        r = child_exec_spawn(&ce, &pr, &f);
-        if (r < 0) {
-                ShimStage stage = f.step == CHILD_EXEC_PREPARE && f.stage >= 0 && f.stage < _SHIM_STAGE_MAX
-                                          ? (ShimStage)f.stage
-                                  : f.step == CHILD_EXEC_EXEC  ? SHIM_STAGE_EXEC
-                                  : f.step == CHILD_EXEC_CLONE ? SHIM_STAGE_CLONE
-                                                               : SHIM_STAGE_SHIM;
-                return send_refusal(m->exec.cookie, stage, f.error, f.status, send, userdata);
-        }
+        r = shim_exec_spawn(&c, false, agent_pidfd, argv, &pr, &f);
+        if (r < 0)
+                return send_refusal(m->exec.cookie, f.stage, f.error, f.status, send, userdata);
         (void)safe_close(pr.fd); /* reaped by pid, as the agent */
 
         x = calloc(1, sizeof *x);

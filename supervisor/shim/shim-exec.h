@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "pidref.h"
 #include "shim-prepare.h"
 
 typedef struct ShimExec ShimExec;
@@ -19,6 +20,22 @@ typedef struct ShimExecTable {
 
 /* Sends one EXEC_DONE packet (n bytes); the shim's own send. */
 typedef void (*ShimExecSend)(void *userdata, const void *msg, size_t n);
+
+/* The argv block of EXEC or EXEC_TTY (n bytes, NUL-terminated strings, the first non-empty) as a
+ * NULL-terminated vector pointing into block: 0, -EINVAL or -E2BIG (past SHIM_EXEC_ARGC_MAX). */
+int shim_exec_parse_argv(char *block, size_t n, char ***ret);
+
+typedef struct ShimExecFailure {
+        ShimStage stage;
+        int error;  /* positive errno */
+        int status; /* the failed child's wait status, -1 when there was none */
+} ShimExecFailure;
+
+/* Forks a command as the agent's sibling, exactly confined as the agent (config: the agent's start
+ * configuration with the command's stdio; tty: its fd 0 becomes its controlling terminal): 0 and *ret
+ * once it has exec'd, else -errno with *ret_failure. */
+int shim_exec_spawn(const ShimAgentConfig *config, bool tty, int agent_pidfd, char **argv, PidRef *ret,
+                    ShimExecFailure *ret_failure);
 
 /* Starts the command of EXEC m as the agent's sibling: agent is the agent's own start configuration
  * (options, cwd, environment, filter), agent_pidfd the agent (its cgroup namespace). 0 once it runs; a

@@ -27,6 +27,7 @@
 #include "shim-action.h"
 #include "shim-agent.h"
 #include "shim-contract.h"
+#include "shim-exec-tty.h"
 #include "shim-exec.h"
 #include "shim-tty.h"
 #include "string-util.h"
@@ -96,6 +97,7 @@ typedef struct Shim {
         ShimAgentConfig agent_config;
         int agent_pidfd;
         ShimExecTable execs;
+        ShimExecTtyTable exec_ttys; /* commands of EXEC_TTY, each on a terminal of its own */
 
         /* with a terminal (ShimOptions.tty): out_fd[0] is its master, stdin_fd a dup of it */
         int tty_master;
@@ -418,11 +420,32 @@ static void shim_handle_welcome(Shim *s, const ShimMsgWelcome *w)
         log_debug("Speaking shim protocol version %" PRIu32 " with the daemon.", w->version);
         if (s->action)
                 shim_action_welcome(s->action, w->version);
+        shim_exec_tty_welcome(&s->exec_ttys, w->version);
 }
 
 static void shim_exec_send(void *userdata, const void *msg, size_t n)
 {
         (void)shim_send(userdata, msg, n, true);
+}
+
+static int shim_exec_tty_send(void *userdata, const void *msg, size_t n, bool critical)
+{
+        return shim_send(userdata, msg, n, critical);
+}
+
+static void shim_handle_exec_tty(Shim *s, const ShimMsg *m)
+{
+        if (s->state != SHIM_STATE_RUNNING || s->agent_exited || s->agent_pidfd < 0) {
+                ShimMsgExecDone done = {
+                        .h = {.type = SHIM_MSG_EXEC_DONE, .size = sizeof done},
+                        .cookie = m->exec_tty.cookie,
+                        .status = -1,
+                        .error = ESRCH,
+                };
+                (void)shim_send(s, &done, sizeof done, true);
+                return;
+        }
+        (void)shim_exec_tty_start(&s->exec_ttys, &s->agent_config, s->agent_pidfd, m);
 }
 
 static void shim_handle_exec(Shim *s, const ShimMsg *m)
@@ -470,6 +493,18 @@ static void shim_handle_message(Shim *s, const uint8_t *buf, size_t n)
         case SHIM_MSG_EXEC:
                 if (s->daemon_version >= 4) /* the version that has it */
                         shim_handle_exec(s, &m);
+                break;
+        case SHIM_MSG_EXEC_TTY:
+                if (s->daemon_version >= 5) /* the version that has it */
+                        shim_handle_exec_tty(s, &m);
+                break;
+        case SHIM_MSG_EXEC_TTY_INPUT:
+                if (s->daemon_version >= 5)
+                        shim_exec_tty_input(&s->exec_ttys, &m);
+                break;
+        case SHIM_MSG_EXEC_TTY_RESIZE:
+                if (s->daemon_version >= 5)
+                        shim_exec_tty_resize(&s->exec_ttys, &m);
                 break;
         case SHIM_MSG_TTY_INPUT:
                 /* no ack: a terminal takes keystrokes as they come, and drops what does not fit */
@@ -551,6 +586,7 @@ static void shim_handle_accept(Shim *s)
         s->tty_stream = false; /* a new daemon asks for it when a client attaches */
         if (s->action)
                 shim_action_reconnected(s->action);
+        shim_exec_tty_reconnected(&s->exec_ttys);
         log_debug("Control connection from pid %d.", (int)cred.pid);
         shim_send_hello(s);
 }
@@ -662,6 +698,7 @@ static _noreturn_ void shim_finish(Shim *s)
         shim_send_exited(s, &rec);
         s->log = output_log_writer_free(s->log);
         s->action = shim_action_free(s->action);
+        shim_exec_tty_free_all(&s->exec_ttys);
         shim_stdin_free_queue(s);
         /* As PID 1 our exit makes the kernel SIGKILL whatever is left in the namespace. */
         _exit(EXIT_SUCCESS);
@@ -680,8 +717,8 @@ static void shim_reap(Shim *s)
                         s->agent_exited = true;
                         s->agent_status = status;
                         s->ended_ns = now_ns(CLOCK_REALTIME);
-                } else
-                        (void)shim_exec_reaped(&s->execs, pid, status);
+                } else if (!shim_exec_reaped(&s->execs, pid, status))
+                        (void)shim_exec_tty_reaped(&s->exec_ttys, pid, status);
         }
 }
 
@@ -825,10 +862,10 @@ static int shim_start_agent(Shim *s)
 static _noreturn_ void shim_run(Shim *s)
 {
         for (;;) {
-                struct pollfd p[7 + 2 * SHIM_EXEC_MAX];
+                struct pollfd p[7 + 2 * SHIM_EXEC_MAX + SHIM_EXEC_TTY_MAX];
                 int n = 0, i_sig, i_conn = -1, i_listen = -1, i_out[2] = {-1, -1}, i_in = -1, i_action = -1,
                     timeout, t, fd;
-                size_t n_exec;
+                size_t n_exec, n_tty;
                 short events;
 
                 timeout = shim_output_notice_timeout(s);
@@ -864,8 +901,9 @@ static _noreturn_ void shim_run(Shim *s)
                 }
 
                 n_exec = shim_exec_poll_fill(&s->execs, p + n);
+                n_tty = shim_exec_tty_poll_fill(&s->exec_ttys, p + n + n_exec);
 
-                if (poll(p, (nfds_t)n + n_exec, timeout) < 0) {
+                if (poll(p, (nfds_t)(n + n_exec + n_tty), timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_error_errno(-errno, "poll() failed: %m");
@@ -875,11 +913,13 @@ static _noreturn_ void shim_run(Shim *s)
                         if (i_out[i] >= 0 && p[i_out[i]].revents)
                                 shim_read_stream(s, i, sizeof buffer);
                 shim_exec_poll_handle(&s->execs, p + n, n_exec);
+                shim_exec_tty_poll_handle(&s->exec_ttys, p + n + n_exec, n_tty);
                 if (p[i_sig].revents)
                         shim_handle_signals(s);
                 if (s->agent_exited)
                         shim_finish(s);
                 shim_exec_flush_done(&s->execs, shim_exec_send, s);
+                shim_exec_tty_flush_done(&s->exec_ttys);
                 if (i_in >= 0 && p[i_in].revents)
                         shim_stdin_flush(s);
                 if (i_conn >= 0 && p[i_conn].revents && s->conn_fd == p[i_conn].fd)
@@ -911,6 +951,7 @@ int main(void)
 
         s.trace.main_ns = now_ns(CLOCK_MONOTONIC);
         log_set_ident("descartes-shim");
+        s.exec_ttys = (ShimExecTtyTable){.send = shim_exec_tty_send, .userdata = &s};
 
         r = shim_setup_fds(&s);
         if (r < 0)

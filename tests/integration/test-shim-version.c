@@ -260,7 +260,7 @@ static void test_longer_options(void **state)
         expect_no_protocol_errors(t);
 }
 
-/* A shim of the previous version (a v3 shim, from before exec and actions) under this release's daemon: the
+/* A shim of version 3 (from before exec and actions) under this release's daemon: the
  * agent runs and is controlled as before, and exec and action answer conflict saying why, never a hang. */
 static void test_exec_refused_by_older_shim(void **state)
 {
@@ -323,10 +323,51 @@ static void test_attach_refused_by_older_shim(void **state)
         expect_no_protocol_errors(t);
 }
 
+/* A shim of the previous release (version 4: exec and terminals, but not for commands of exec) under this
+ * release's daemon: exec works, a command on a terminal (attach with exec_argv) answers conflict at once,
+ * saying the shim is too old, and nothing runs. */
+static void test_exec_tty_refused_by_previous_shim(void **state)
+{
+        ITest *t = *state;
+        const char *const argv[] = {"sleep", "1000", NULL};
+        const char *const exec_argv[] = {"true", NULL};
+        const char *const tty_argv[] = {"sh", NULL};
+        ProtoExecArgs x = {.argv = (char **)exec_argv, .n_argv = 1};
+        DescartesAttachArgs args = DESCARTES_ATTACH_ARGS_INIT;
+        _cleanup_(descartes_attachment_freep) DescartesAttachment *att = NULL;
+        _cleanup_free_ char *id = NULL;
+        ProtoExecResult res = {};
+        DescartesError err = {};
+
+        id = itest_spawn(t, false, argv);
+        x.agent = id;
+        if (wire_exec(t->c, &x, &res, &err) < 0)
+                fail_msg("exec with a shim of the previous release: %s", err.message);
+        assert_true(res.has_exit_code);
+        assert_int_equal(res.exit_code, 0);
+        proto_exec_result_done(&res);
+        args.exec_argv = tty_argv;
+        assert_true(descartes_attach(t->c, id, &args, &att, &err) < 0);
+        assert_null(att);
+        assert_int_equal(err.code, DESCARTES_ERROR_CODE_CONFLICT);
+        if (!strstr(err.message, "too old"))
+                fail_msg("exec -t with an older shim: \"%s\" does not say the shim is too old", err.message);
+        expect_running(t, id);
+        assert_int_equal(wire_kill(t->c, id, NULL, &err), 0);
+        expect_no_protocol_errors(t);
+}
+
 static int setup_vprev_shim(void **state)
 {
         assert_int_equal(setenv("DESCARTESD", release_daemon, 1), 0);
         assert_int_equal(setenv("DESCARTES_SHIM", vnext("DESCARTES_SHIM_VPREV"), 1), 0);
+        return itest_setup(state);
+}
+
+static int setup_v3_shim(void **state)
+{
+        assert_int_equal(setenv("DESCARTESD", release_daemon, 1), 0);
+        assert_int_equal(setenv("DESCARTES_SHIM", vnext("DESCARTES_SHIM_V3"), 1), 0);
         return itest_setup(state);
 }
 
@@ -358,9 +399,11 @@ int main(void)
                                                 itest_teardown),
                 cmocka_unit_test_setup_teardown(test_longer_shim_messages, setup_vnext_shim, itest_teardown),
                 cmocka_unit_test_setup_teardown(test_longer_options, setup_vnext_daemon, itest_teardown),
-                cmocka_unit_test_setup_teardown(test_exec_refused_by_older_shim, setup_vprev_shim,
+                cmocka_unit_test_setup_teardown(test_exec_refused_by_older_shim, setup_v3_shim,
                                                 itest_teardown),
-                cmocka_unit_test_setup_teardown(test_attach_refused_by_older_shim, setup_vprev_shim,
+                cmocka_unit_test_setup_teardown(test_attach_refused_by_older_shim, setup_v3_shim,
+                                                itest_teardown),
+                cmocka_unit_test_setup_teardown(test_exec_tty_refused_by_previous_shim, setup_vprev_shim,
                                                 itest_teardown),
         };
 
@@ -376,5 +419,6 @@ int main(void)
         (void)vnext("DESCARTESD_VNEXT");
         (void)vnext("DESCARTES_SHIM_VNEXT");
         (void)vnext("DESCARTES_SHIM_VPREV");
+        (void)vnext("DESCARTES_SHIM_V3");
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

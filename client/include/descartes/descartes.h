@@ -844,6 +844,12 @@ typedef struct DescartesAttachArgs {
                           */
         uint32_t rows;   /* the window size to set (0: leave it; not with read_only) */
         uint32_t cols;
+        /* A command of exec on a terminal of its own, instead of the agent's terminal (any running agent,
+         * with or without one): exec_argv (NULL-terminated, as DescartesExecArgs.argv) starts it in the
+         * agent's sandbox and attaches to it from its start; exec_id (from
+         * descartes_attachment_get_exec_id()) attaches to one started before. At most one of them. */
+        const char *const *exec_argv;
+        uint64_t exec_id;
 } DescartesAttachArgs;
 #define DESCARTES_ATTACH_ARGS_INIT                                                                          \
         {                                                                                                   \
@@ -863,8 +869,9 @@ DescartesAttachment *descartes_attachment_free(DescartesAttachment *a);
 void descartes_attachment_freep(DescartesAttachment **a);
 
 /* Waits up to timeout_usec (0: do not wait, UINT64_MAX: forever) for output. Returns 1 with *ret_data and
- * *ret_size (valid until the next call on a), 0 when none came, -EPIPE once the agent has ended (its last
- * output was returned before), -EINTR when a signal interrupted the wait, or another -errno. */
+ * *ret_size (valid until the next call on a), 0 when none came, -EPIPE once the agent (or the command) has
+ * ended (its last output was returned before), -EINTR when a signal interrupted the wait, or another -errno.
+ */
 int descartes_attachment_read(DescartesAttachment *a, uint64_t timeout_usec, const void **ret_data,
                               size_t *ret_size, DescartesError *ret_err);
 /* Types data (at most DESCARTES_ATTACH_INPUT_MAX bytes) into the terminal; does not wait for the daemon's
@@ -881,6 +888,12 @@ int descartes_attachment_get_fd(DescartesAttachment *a);
 uint64_t descartes_attachment_get_lost(const DescartesAttachment *a);
 /* How often it attached again (the daemon restarted or was away). */
 uint64_t descartes_attachment_get_reattached(const DescartesAttachment *a);
+/* Attached to a command's terminal: its exec id under the agent (attach again with it), else 0. */
+uint64_t descartes_attachment_get_exec_id(const DescartesAttachment *a);
+/* Once the command's end was read (descartes_attachment_read() returned -EPIPE): 1 with its exit code in
+ * *ret_exit_code (-1 when a signal ended it) and the signal in *ret_signal (0 when it exited); 0 when its
+ * end is not known (the agent ended with it, or it is not a command's terminal). */
+int descartes_attachment_get_exit(const DescartesAttachment *a, int *ret_exit_code, int *ret_signal);
 
 #ifdef __cplusplus
 }
