@@ -189,25 +189,35 @@ static int replay_start(Agent *a, const ExecTty *x, uint64_t bytes, uint64_t *re
         return 0;
 }
 
+int attachment_check_room(Manager *m, const Envelope *env, uid_t uid)
+{
+        Attachment *old =
+                env && env->n_frames > 0 ? attachment_find_by_route(m, env->frames[0], env->sizes[0]) : NULL;
+        /* the attachment it replaces does not count against the caps */
+        size_t total = m->n_attachments - (old ? 1 : 0);
+        size_t mine = count_uid(m, uid) - (old && old->uid == uid ? 1 : 0);
+
+        if (uid != 0 && mine >= PROTO_ATTACHMENTS_PER_USER_MAX)
+                return -EUSERS;
+        if (total >= PROTO_ATTACHMENTS_MAX)
+                return -ENFILE;
+        return 0;
+}
+
 int attachment_add(Manager *m, const AttachmentRequest *req, uint64_t *ret_seq)
 {
         const Envelope *env = req->envelope;
         Attachment *old, *t;
         uint64_t seq = 0, skip = 0;
-        size_t total, mine;
         int r;
 
         if (!env || env->n_frames == 0 || !req->id || strlen(req->id) > PROTO_ID_MAX || !req->agent ||
             (req->curve_key && strlen(req->curve_key) > CURVE_KEY_Z85_LEN))
                 return -EINVAL;
         old = attachment_find_by_route(m, env->frames[0], env->sizes[0]);
-        /* the attachment it replaces does not count against the caps */
-        total = m->n_attachments - (old ? 1 : 0);
-        mine = count_uid(m, req->uid) - (old && old->uid == req->uid ? 1 : 0);
-        if (req->uid != 0 && mine >= PROTO_ATTACHMENTS_PER_USER_MAX)
-                return -EUSERS;
-        if (total >= PROTO_ATTACHMENTS_MAX)
-                return -ENFILE;
+        r = attachment_check_room(m, env, req->uid);
+        if (r < 0)
+                return r;
 
         if (req->has_since_seq)
                 seq = req->since_seq > 0 ? req->since_seq - 1 : 0;

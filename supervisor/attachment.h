@@ -44,6 +44,9 @@ typedef struct AttachmentRequest {
  * past the total cap. *ret_seq is the record its pushes continue after. Nothing is pushed before
  * attachments_pump_agent() (the reply goes first). */
 int attachment_add(Manager *m, const AttachmentRequest *req, uint64_t *ret_seq);
+/* Whether the connection of env may have an attachment of uid's (its own replaced): 0, -EUSERS or -ENFILE.
+ */
+int attachment_check_room(Manager *m, const Envelope *env, uid_t uid);
 /* The attachment of the connection with this routing id, or NULL. */
 Attachment *attachment_find_by_route(Manager *m, const void *route, size_t route_size);
 Agent *attachment_agent(const Attachment *a);

@@ -58,6 +58,11 @@ static int attach_target(Call *c, Agent *a, ExecTty **ret)
                         "agent %s's shim is not connected yet (the daemon has just started): try again",
                         a->info.id);
         if (args->n_exec_argv > 0) {
+                /* the room first: a command must not start for an attachment that cannot be */
+                int r = attachment_check_room(c->manager, c->envelope, c->uid);
+
+                if (r < 0)
+                        return reply_attach_failed(c, a, r);
                 if (exec_tty_start(a, args->exec_argv, args->has_rows ? args->rows : 0,
                                    args->has_cols ? args->cols : 0, ret, &fail) < 0)
                         return call_reply_failure(c, &fail);

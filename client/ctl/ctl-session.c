@@ -268,7 +268,13 @@ static int exec_code(DescartesAttachment *att, const char *id)
                 log_error("Agent %s ended, and the command with it.", id);
                 return CTL_EXIT_FAILURE;
         }
-        return sig > 0 ? 128 + sig : code;
+        if (sig > 0)
+                return 128 + sig;
+        if (code < 0) {
+                log_error("The command did not start in agent %s (descartesd's log says why).", id);
+                return CTL_EXIT_FAILURE;
+        }
+        return code;
 }
 
 int ctl_session_run(Ctl *c, const CtlSession *spec)

@@ -175,7 +175,7 @@ static int handle_push(DescartesAttachment *a, const void *buf, size_t len)
                 return 0; /* not readable, or sent before our last attach replaced it */
         if (p.has_closed) {
                 a->ended = true;
-                a->has_exit = p.closed.has_exit_code || p.closed.has_signal;
+                a->has_exit = streq(p.closed.reason, "exited");
                 a->exit_code = p.closed.has_exit_code ? p.closed.exit_code : -1;
                 a->exit_signal = p.closed.has_signal ? p.closed.signal : 0;
                 return 0;

@@ -29,8 +29,8 @@ struct ShimExecTty {
         pid_t pid;
         int master; /* -EBADF once closed */
         OutputLogWriter *log;
-        uint8_t *in; /* typed, not written yet (at most SHIM_EXEC_TTY_INPUT_MAX) */
         size_t n_in;
+        uint8_t in[SHIM_EXEC_TTY_INPUT_MAX]; /* typed, not written yet */
         bool exited;
         int status;
 };
@@ -41,7 +41,6 @@ static ShimExecTty *exec_tty_free(ShimExecTty *x)
                 return NULL;
         safe_close(x->master);
         output_log_writer_free(x->log);
-        free(x->in);
         free(x);
         return NULL;
 }
@@ -199,13 +198,11 @@ int shim_exec_tty_start(ShimExecTtyTable *t, const ShimAgentConfig *agent, int a
                 (void)kill(pr.pid, SIGKILL);
                 return send_done(t, cookie, -1, SHIM_STAGE_SHIM, ENOMEM), -ENOMEM;
         }
-        *x = (ShimExecTty){
-                .cookie = cookie,
-                .pid = pr.pid,
-                .master = TAKE_FD(master),
-                .log = TAKE_PTR(log),
-                .status = -1,
-        };
+        x->cookie = cookie;
+        x->pid = pr.pid;
+        x->master = TAKE_FD(master);
+        x->log = TAKE_PTR(log);
+        x->status = -1;
         t->slot[slot] = x;
         log_debug("Command of EXEC_TTY %" PRIu64 " started as pid %d.", cookie, (int)x->pid);
         return 0;
@@ -218,11 +215,6 @@ void shim_exec_tty_input(ShimExecTtyTable *t, const ShimMsg *m)
 
         if (!x || x->exited || x->master < 0 || m->data_size == 0)
                 return;
-        if (!x->in) {
-                x->in = malloc(SHIM_EXEC_TTY_INPUT_MAX);
-                if (!x->in)
-                        return;
-        }
         /* what does not fit is dropped, as a terminal drops what its reader does not take */
         n = MIN(m->data_size, (size_t)SHIM_EXEC_TTY_INPUT_MAX - x->n_in);
         memcpy(x->in + x->n_in, m->data, n);

@@ -248,7 +248,8 @@ FIELDS = {
               "stdin", "health_check"], "health": [], "stats": [], "shutdown": ["stop_agents"],
     "wait": ["agent", "timeout_ms"], "tenants": [], "subscribe": ["since_seq", "agent"], "unsubscribe": [],
     "exec": ["agent", "argv", "stdin", "timeout_ms"],
-    "attach": ["agent", "read_only", "replay", "since_seq", "rows", "cols"], "attach_input": ["data"],
+    "attach": ["agent", "read_only", "replay", "since_seq", "rows", "cols", "exec_argv", "exec_id"],
+    "attach_input": ["data"],
     "attach_resize": ["rows", "cols"], "detach": [], "metrics": [],
 }
 
@@ -520,12 +521,32 @@ def phase_attach(t):
                r is not None and r.code == "not_found", desc(r))
     r = s.req("attach", {"agent": str(uuid.uuid4())})
     ck(SAT, "attach to an unknown agent: not_found", r is not None and r.code == "not_found", desc(r))
+    # a command on a terminal in root's agents (exec -t): as absent as the agents, whatever their state
+    for st, (aid, name) in t["states"].items():
+        for ref in (aid, name):
+            r = s.req("attach", {"agent": ref, "exec_argv": ["/bin/sh"]})
+            ck(SAT, f"exec_argv into root's {st} agent by {'id' if ref == aid else 'name'}: not_found",
+               r is not None and r.code == "not_found", desc(r))
+        r = s.req("attach", {"agent": aid, "exec_id": t["root_exec_id"] or 1})
+        ck(SAT, f"root's command by exec_id in root's {st} agent: not_found",
+           r is not None and r.code == "not_found", desc(r))
+    r = s.req("attach", {"agent": str(uuid.uuid4()), "exec_argv": ["/bin/sh"]})
+    ck(SAT, "exec_argv into an unknown agent: not_found", r is not None and r.code == "not_found", desc(r))
+    health_after(SAT, "exec_argv into root's agents")
     for what, args in (("agent an integer", {"agent": 12}), ("no agent", {}), ("agent of 129 bytes", {"agent": "a" * 129}),
                        ("rows without cols", {"agent": tty_id, "rows": 24}), ("rows 0", {"agent": tty_id, "rows": 0, "cols": 80}),
                        ("cols 4097", {"agent": tty_id, "rows": 24, "cols": 4097}),
                        ("replay over 1 MiB", {"agent": tty_id, "replay": MIB + 1}),
                        ("replay and since_seq", {"agent": tty_id, "replay": 10, "since_seq": 1}),
-                       ("read_only a string", {"agent": tty_id, "read_only": "yes"})):
+                       ("read_only a string", {"agent": tty_id, "read_only": "yes"}),
+                       ("exec_argv empty", {"agent": tty_id, "exec_argv": []}),
+                       ("exec_argv [\"\"]", {"agent": tty_id, "exec_argv": [""]}),
+                       ("exec_argv a map", {"agent": tty_id, "exec_argv": {"a": "b"}}),
+                       ("exec_argv of 1025 entries", {"agent": tty_id, "exec_argv": ["x"] * 1025}),
+                       ("exec_argv and exec_id", {"agent": tty_id, "exec_argv": ["sh"], "exec_id": 1}),
+                       ("exec_argv and since_seq", {"agent": tty_id, "exec_argv": ["sh"], "since_seq": 1}),
+                       ("exec_id 0", {"agent": tty_id, "exec_id": 0}),
+                       ("exec_id a float", {"agent": tty_id, "exec_id": 1.5})):
         r = s.req("attach", args)
         ck(SAT, f"attach with {what}: bad_request", r is not None and r.code == "bad_request", desc(r))
         health_after(SAT, f"attach with {what}")
@@ -574,6 +595,30 @@ def phase_attach(t):
        repr(got[-200:]))
     r = s.req("detach")
     ck(SAT, "detach: ok", r is not None and r.ok, desc(r))
+    # its own command on a terminal, in its agent without one
+    r = s.req("attach", {"agent": plain, "exec_argv": ["/bin/sh", "-c", "read x; echo mine-$x; exit 6"]})
+    ok = r is not None and r.ok and isinstance(r.data.get("exec_id"), int)
+    ck(SAT, "exec_argv into its own agent without a terminal: ok {exec_id}", ok, desc(r))
+    mine, xsub = (r.data["exec_id"], r.id) if ok else (None, None)
+    r = s.req("attach", {"agent": plain, "exec_id": 987654321})
+    ck(SAT, "an unknown exec_id of its own agent: not_found", r is not None and r.code == "not_found", desc(r))
+    r = s.req("attach", {"agent": plain, "exec_id": mine or 1})
+    ck(SAT, "its own command again by exec_id: ok", r is not None and r.ok, desc(r))
+    xsub = r.id if r is not None else xsub
+    s.req("attach_input", {"data": b"z\r"})
+    got, closed, deadline = b"", None, time.monotonic() + 10
+    while closed is None and time.monotonic() < deadline:
+        for m in s.drain(0.2):
+            if m.get("sub") == xsub and "output" in m:
+                got += bytes(m["output"]["data"])
+            if m.get("sub") == xsub and "closed" in m:
+                closed = m["closed"]
+    ck(SAT, "its command's output pushed, then closed {reason: exited, exit_code: 6}",
+       b"mine-z" in got and closed == {"reason": "exited", "exit_code": 6}, (got[-100:], closed))
+    if t.get("root_exec_id"):
+        r = s.req("attach", {"agent": plain, "exec_id": t["root_exec_id"]})
+        ck(SAT, "root's exec_id named on its own agent: not_found", r is not None and r.code == "not_found",
+           desc(r))
     r = s.req("attach_input", {"data": b"x"})
     ck(SAT, "input after detach: not_found", r is not None and r.code == "not_found", desc(r))
     r = s.req("attach", {"agent": "t-tty", "read_only": True, "replay": 0})
@@ -712,7 +757,14 @@ def main():
             print(f"root's agents: {seen}", flush=True)
             tp = users.make("x", ["descartes"])
             tag = uuid.uuid4().hex[:6]
-            targets = {"states": states, "starting_prefix": f"r-start-{tag}-", "n_starting": 8}
+            # root's own command on a terminal in its running agent: its exec_id the tenant will name
+            rs = RawSub(D.control)
+            r = rs.req("attach", {"agent": states["running"][0], "exec_argv": ["/bin/sleep", "1000"]})
+            ck("setup", "root: a command on a terminal in its running agent", r is not None and r.ok, desc(r))
+            root_exec_id = r.data["exec_id"] if r is not None and r.ok else None
+            rs.close()
+            targets = {"states": states, "starting_prefix": f"r-start-{tag}-", "n_starting": 8,
+                       "root_exec_id": root_exec_id}
             stop_spawner = threading.Event()
 
             def spawner():  # root keeps agents named r-start-TAG-0..7 starting and just started

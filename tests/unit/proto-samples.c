@@ -184,6 +184,8 @@ int sample_request(ProtoOp op, unsigned variant, ProtoRequest *ret)
                         r.args.attach.has_rows = r.args.attach.has_cols = true;
                         r.args.attach.rows = PROTO_TTY_SIZE_MAX;
                         r.args.attach.cols = 1;
+                        r.args.attach.has_exec_id = true;
+                        r.args.attach.exec_id = UINT64_MAX;
                 }
                 break;
         case PROTO_OP_ATTACH_INPUT:
@@ -522,7 +524,8 @@ int sample_reply(ProtoOp op, unsigned variant, ProtoReply *ret)
                 break;
         case PROTO_OP_ATTACH:
                 if (full)
-                        r.result.attach = (ProtoAttachResult){.seq = UINT64_MAX, .heartbeat_ms = 5000};
+                        r.result.attach = (ProtoAttachResult){
+                                .seq = UINT64_MAX, .heartbeat_ms = 5000, .has_exec_id = true, .exec_id = 7};
                 break;
         case PROTO_OP_SUBSCRIBE:
                 if (full)

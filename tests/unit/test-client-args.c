@@ -469,10 +469,26 @@ static void test_exec_and_health(void **state)
         EXPECT_ERROR("needs a command", "exec", "web", "--");
         EXPECT_ERROR("needs an agent", "exec");
         EXPECT_ERROR("1ms to 1h", "exec", "--timeout", "2h", "web", "true");
-        /* -t: refused, saying it is not there yet */
-        assert_true(parse(tty_argv, &a, err, sizeof err) < 0);
-        assert_non_null(strstr(err, "not supported"));
+        /* -t: a terminal for the command; -it with input */
+        assert_int_equal(parse(tty_argv, &a, err, sizeof err), 0);
+        assert_true(a.exec_tty);
+        assert_false(a.exec_stdin);
+        assert_int_equal(strv_length(a.exec_argv), 1);
         ctl_args_done(&a);
+        PARSE_OK(&a, "exec", "-it", "--detach-keys", "ctrl-a,d", "web", "--", "sh");
+        assert_true(a.exec_tty);
+        assert_true(a.exec_stdin);
+        assert_string_equal(a.detach_keys, "ctrl-a,d");
+        ctl_args_done(&a);
+        EXPECT_ERROR("--timeout is for a command without a terminal", "exec", "-t", "--timeout", "5s", "web",
+                     "sh");
+        EXPECT_ERROR("goes with -it", "exec", "-t", "--detach-keys", "ctrl-a", "web", "sh");
+        EXPECT_ERROR("not a key sequence", "exec", "-it", "--detach-keys", "nonsense", "web", "sh");
+        PARSE_OK(&a, "attach", "--exec", "42", "web");
+        assert_int_equal(a.attach_exec_id, 42);
+        ctl_args_done(&a);
+        EXPECT_ERROR("not an exec id", "attach", "--exec", "0", "web");
+        EXPECT_ERROR("not an exec id", "attach", "--exec", "x", "web");
 
         PARSE_OK(&a, "spawn", "--health-cmd", "test -f ok", "--health-interval", "10s", "--health-timeout",
                  "2s", "--health-retries", "5", "--idle-timeout", "1m", "--on-unhealthy", "stop", "--",

@@ -249,6 +249,8 @@ static const ShimMsgHeader *recv_msg(Agent *a, int fd, uint32_t type, unsigned *
                 }
                 if (h->type == SHIM_MSG_ACTION_STATE)
                         continue; /* after a WELCOME of version 4: the agent's action channel */
+                if (h->type == SHIM_MSG_EXEC_TTY_LIST)
+                        continue; /* after a WELCOME of version 5: the terminals of exec it holds */
                 fail_msg("expected message %u, got %u", type, h->type);
         }
 }

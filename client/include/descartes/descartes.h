@@ -891,8 +891,9 @@ uint64_t descartes_attachment_get_reattached(const DescartesAttachment *a);
 /* Attached to a command's terminal: its exec id under the agent (attach again with it), else 0. */
 uint64_t descartes_attachment_get_exec_id(const DescartesAttachment *a);
 /* Once the command's end was read (descartes_attachment_read() returned -EPIPE): 1 with its exit code in
- * *ret_exit_code (-1 when a signal ended it) and the signal in *ret_signal (0 when it exited); 0 when its
- * end is not known (the agent ended with it, or it is not a command's terminal). */
+ * *ret_exit_code (-1 when a signal ended it, or when it never started) and the signal in *ret_signal (0
+ * when it exited); 0 when it did not end by itself (the agent ended with it, or it is not a command's
+ * terminal). */
 int descartes_attachment_get_exit(const DescartesAttachment *a, int *ret_exit_code, int *ret_signal);
 
 #ifdef __cplusplus
