@@ -159,6 +159,11 @@ static int replay_start(Agent *a, const ExecTty *x, uint64_t bytes, uint64_t *re
         int q;
 
         fd = open_log_dir(a, x);
+        if (fd == -ENOENT && x) {
+                /* a command just started: its shim has not made its log yet */
+                *ret_seq = *ret_skip = 0;
+                return 0;
+        }
         if (fd < 0)
                 return fd;
         q = output_log_reader_open(fd, &r);

@@ -205,12 +205,13 @@ void exec_tty_output(Agent *a, const ShimMsgExecTtyOutput *m)
         attachments_pump_exec(a->manager, a, x);
 }
 
-static void ended(Agent *a, ExecTty *x, int status)
+/* Its end: its attachments get the rest and `closed`. The caller trims the ended ones after (not while it
+ * walks the list). */
+static void mark_ended(Agent *a, ExecTty *x, int status)
 {
         x->ended = true;
         x->status = status;
         attachments_exec_ended(a->manager, a, x);
-        trim_ended(a);
 }
 
 bool exec_tty_done(Agent *a, const ShimMsg *m)
@@ -225,7 +226,8 @@ bool exec_tty_done(Agent *a, const ShimMsg *m)
         else
                 log_agent_debug(a, "exec %" PRIu64 " on a terminal ended (status %d).", x->id,
                                 m->exec_done.status);
-        ended(a, x, m->exec_done.error != 0 ? -1 : m->exec_done.status);
+        mark_ended(a, x, m->exec_done.error != 0 ? -1 : m->exec_done.status);
+        trim_ended(a);
         return true;
 }
 
@@ -292,7 +294,7 @@ void exec_tty_list(Agent *a, const ShimMsg *m)
                         listed = e.cookie == x->id;
                 }
                 if (!listed && !x->ended)
-                        ended(a, x, -1);
+                        mark_ended(a, x, -1);
         }
         for (uint32_t i = 0; i < l->n; i++) {
                 ShimExecTtyEntry e;
@@ -307,7 +309,7 @@ void exec_tty_list(Agent *a, const ShimMsg *m)
                 if (e.next_seq > 0)
                         x->last_seq = MAX(x->last_seq, e.next_seq - 1);
                 if (e.ended && !x->ended)
-                        ended(a, x, e.status);
+                        mark_ended(a, x, e.status);
         }
         a->exec_ttys.known = true;
         trim_ended(a);

@@ -159,6 +159,22 @@ def cli(d):
     rc, out, err = ctl(d, "attach", "--exec", xid or "1", "box")
     ck("attach --exec to an ended command: the rest of its output and its code", rc == 4 and "after-5" in out,
        f"rc {rc}: {out[-200:]!r} {err}")
+    # a command that ends while no daemon is there: its shim keeps its end and tells the next daemon
+    t = Term(d, ["exec", "-it", "box", "--", "sh", "-c", "echo away-start; sleep 2; echo away-end; exit 7"])
+    try:
+        ck("exec -it: a command that will end while the daemon is away", t.wait_for("away-start"),
+           repr(t.screen[-200:]))
+        t.type(DETACH)
+        t.wait_exit()
+        yid = exec_id_of(t.screen)
+    finally:
+        t.close()
+    d.kill(signal.SIGKILL)
+    time.sleep(3)
+    d.start()
+    rc, out, err = ctl(d, "attach", "--exec", yid or "1", "box")
+    ck("attach --exec to a command that ended while the daemon was away: its output and its code 7",
+       rc == 7 and "away-end" in out, f"rc {rc}: {out[-200:]!r} {err}")
     rc, out, err = ctl(d, "attach", "--exec", "12345", "box")
     ck("attach --exec to an unknown exec id: not found (exit 5), says so", rc == 5 and "exec_id" in err,
        f"rc {rc}: {err}")
@@ -243,6 +259,24 @@ def wire(d):
         ck("wire: once they ended (their connections gone), a new one starts",
            r is not None and r.get("ok"), r)
         w.until_closed(r["id"] if r else None)
+
+        # the 8 newest ended commands are kept (their output and code), the older ones and their logs go
+        ids = []
+        for i in range(10):
+            r = w.req("attach", {"agent": "wbox", "exec_argv": ["sh", "-c", f"echo n-{i}"]})
+            ids.append(r["data"]["exec_id"] if r and r.get("ok") else None)
+            w.until_closed(r["id"] if r else None)
+        r = w.req("attach", {"agent": "wbox", "exec_id": ids[0] or 1})
+        ck("wire: past 8 newer ended commands an exec_id is not_found", code(r) == "not_found", r)
+        r = w.req("attach", {"agent": "wbox", "exec_id": ids[-1] or 1, "since_seq": 1})
+        data, closed = w.until_closed(r["id"] if r else None)
+        ck("wire: the newest ended one is kept", b"n-9" in data and closed is not None
+           and closed.get("exit_code") == 0, (data, closed))
+        g = w.req("get", {"agent": "wbox"})
+        aid = g["data"]["agent"]["id"] if g and g.get("ok") else "?"
+        logs = os.listdir(os.path.join(d.state_dir, "agents", aid, "exec"))
+        ck("wire: the logs of the commands no longer kept are removed", str(ids[0]) not in logs and len(logs) <= 8,
+           logs)
 
         r = w.req("pause", {"agent": "wbox"}, timeout=20)
         r = w.req("attach", {"agent": "wbox", "exec_argv": ["sh"]})
