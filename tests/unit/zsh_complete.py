@@ -59,6 +59,13 @@ class Zsh:
             finally:
                 os._exit(127)
         self.pid, self.fd = pid, fd
+        try:
+            self._load(src, init)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, src, init):
         self.run("bindkey -e; DTEST_OUT=")
         self.run(init or "fpath=(%s $fpath); autoload -Uz compinit; compinit -u -D" % os.path.join(src, "completions"))
         setup = os.path.join(self.dir, "setup.zsh")
@@ -100,7 +107,10 @@ class Zsh:
             # drain the terminal so that zsh never blocks writing to it
             r, _, _ = select.select([self.fd], [], [], 0.05)
             if r:
-                self.log += os.read(self.fd, 4096)
+                try:
+                    self.log += os.read(self.fd, 4096)
+                except OSError:
+                    raise ZshError("zsh ended during the completion: " + self.log[-2000:].decode(errors="replace"))
 
     def run(self, command):
         """Runs one command line; returns what it printed on the line after its echo, up to the marker that a
