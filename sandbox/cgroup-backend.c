@@ -73,6 +73,8 @@ int cgroup_backend_create(CgroupBackend *b, uid_t owner, const char *id, const C
 
         if (!b || !ret || !cgroup_name_is_valid(id))
                 return -EINVAL;
+        if (!b->ops->create)
+                return -EWOULDBLOCK;
         return b->ops->create(b, owner, id, l ?: &none, ret_missing, ret);
 }
 
@@ -81,6 +83,52 @@ int cgroup_backend_open(CgroupBackend *b, uid_t owner, const char *id, CgroupHan
         if (!b || !ret || !cgroup_name_is_valid(id))
                 return -EINVAL;
         return b->ops->open(b, owner, id, ret);
+}
+
+int cgroup_backend_create_async(CgroupBackend *b, uid_t owner, const char *id, const CgroupLimits *tenant,
+                                const CgroupLimits *l, CgroupCreatedFn fn, void *userdata,
+                                CgroupHandle **ret, CgroupCreation **ret_pending,
+                                CgroupCreateError *ret_error)
+{
+        CgroupLimits none = CGROUP_LIMITS_UNSET;
+        CgroupCreateError e = {};
+        int r;
+
+        if (!b || !fn || !ret || !ret_pending || !ret_error || !cgroup_name_is_valid(id))
+                return -EINVAL;
+        *ret = NULL;
+        *ret_pending = NULL;
+        *ret_error = e;
+        if (b->ops->create_async) {
+                r = b->ops->create_async(b, owner, id, tenant, l ?: &none, fn, userdata, ret_pending,
+                                         ret_error);
+                if (r < 0 && ret_error->error == 0)
+                        ret_error->error = r;
+                return r;
+        }
+        /* no one else to wait for: both steps at once */
+        if (tenant) {
+                r = b->ops->tenant_limits(b, owner, true, tenant, &e.missing);
+                if (r < 0) {
+                        e.error = r;
+                        e.tenant = true;
+                        *ret_error = e;
+                        return r;
+                }
+        }
+        r = b->ops->create(b, owner, id, l ?: &none, &e.missing, ret);
+        if (r < 0) {
+                e.error = r;
+                *ret_error = e;
+                return r;
+        }
+        return 0;
+}
+
+void cgroup_creation_cancel(CgroupCreation *c)
+{
+        if (c)
+                c->backend->ops->creation_cancel(c);
 }
 
 int cgroup_backend_tenant_prepare(CgroupBackend *b, uid_t owner, const CgroupLimits *l,

@@ -118,9 +118,31 @@ int cgroup_backend_tenant_read_usage(CgroupBackend *b, uid_t owner, CgroupUsage 
 
 /* Creates the agent's cgroups in owner's tenant subtree, with the limits (-EEXIST if the agent exists). On
  * -EOPNOTSUPP *ret_missing names the controller (or the kernel feature) the limits need; on any failure
- * nothing new is left behind. id: cgroup_name_is_valid(). */
+ * nothing new is left behind. id: cgroup_name_is_valid(). -EWOULDBLOCK: the driver only creates without
+ * waiting (systemd's): use cgroup_backend_create_async(). */
 int cgroup_backend_create(CgroupBackend *b, uid_t owner, const char *id, const CgroupLimits *l,
                           const char **ret_missing, CgroupHandle **ret);
+/* Creating an agent's cgroups without waiting, for a driver whose cgroups another process makes (systemd's
+ * units): the tenant subtree gets the limits tenant (when not NULL: tenant_prepare), then the agent's
+ * cgroups are made as by create. The outcome of a creation: */
+typedef struct CgroupCreateError {
+        int error;           /* -errno */
+        bool tenant;         /* the tenant's subtree failed, not the agent's cgroups */
+        const char *missing; /* on -EOPNOTSUPP: the controller a limit needs (a static string) */
+        char msg[160];       /* what failed, for the caller's error ("" when strerror(error) says it) */
+} CgroupCreateError;
+typedef struct CgroupCreation CgroupCreation;
+/* h: the agent's new handle (the callee's), or NULL and e says why. */
+typedef void (*CgroupCreatedFn)(CgroupHandle *h, const CgroupCreateError *e, void *userdata);
+/* 0: done at once (*ret set; fn is never called), the cgroupfs driver's way. 1: under way (*ret_pending
+ * set): fn is called once, later, from the event loop, and the creation is gone then. -errno: failed at
+ * once, *ret_error says why, nothing is left behind. */
+int cgroup_backend_create_async(CgroupBackend *b, uid_t owner, const char *id, const CgroupLimits *tenant,
+                                const CgroupLimits *l, CgroupCreatedFn fn, void *userdata,
+                                CgroupHandle **ret, CgroupCreation **ret_pending,
+                                CgroupCreateError *ret_error);
+/* Abandons a creation under way: fn is never called, what it made so far goes. */
+void cgroup_creation_cancel(CgroupCreation *c);
 /* The handle of an agent created earlier (adoption after a daemon restart). -ENOENT: no such agent. */
 int cgroup_backend_open(CgroupBackend *b, uid_t owner, const char *id, CgroupHandle **ret);
 

@@ -13,9 +13,16 @@ typedef struct CgroupBackendOps {
         int (*setup)(CgroupBackend *b);
         int (*watch_fd)(CgroupBackend *b);
         int (*dispatch)(CgroupBackend *b);
+        /* a driver has create, create_async or both */
         int (*create)(CgroupBackend *b, uid_t owner, const char *id, const CgroupLimits *l,
                       const char **ret_missing, CgroupHandle **ret);
         int (*open)(CgroupBackend *b, uid_t owner, const char *id, CgroupHandle **ret);
+        /* optional: a creation that waits for another process (cgroup_backend_create_async()); returns 1
+         * with *ret_pending, or -errno with *ret_error */
+        int (*create_async)(CgroupBackend *b, uid_t owner, const char *id, const CgroupLimits *tenant,
+                            const CgroupLimits *l, CgroupCreatedFn fn, void *userdata,
+                            CgroupCreation **ret_pending, CgroupCreateError *ret_error);
+        void (*creation_cancel)(CgroupCreation *c);
         /* create: make the tenant's subtree when it is missing (else -ENOENT) */
         int (*tenant_limits)(CgroupBackend *b, uid_t owner, bool create, const CgroupLimits *l,
                              const char **ret_missing);
@@ -40,6 +47,11 @@ struct CgroupBackend {
         const CgroupBackendOps *ops;
         char *path;             /* absolute cgroup directory of the subtree */
         CgroupMask controllers; /* what agents get */
+};
+
+/* a driver's creation under way embeds it at its start */
+struct CgroupCreation {
+        CgroupBackend *backend;
 };
 
 struct CgroupHandle {

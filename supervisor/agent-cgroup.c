@@ -194,35 +194,38 @@ const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const Prot
         return NULL;
 }
 
+int agent_cgroup_failure(uid_t owner, const CgroupCreateError *e, Failure *ret_failure)
+{
+        const char *why = e->msg[0] ? e->msg : strerror(-e->error);
+
+        if (e->tenant && e->error == -EOPNOTSUPP)
+                return failure_set(ret_failure, e->error, PROTO_ERROR_UNENFORCEABLE,
+                                   "the tenant quota of uid %u cannot be enforced here: %s is missing",
+                                   (unsigned)owner, e->missing ?: "a controller");
+        if (e->tenant)
+                return failure_set(ret_failure, e->error, PROTO_ERROR_INTERNAL,
+                                   "cannot set up the tenant cgroup of uid %u: %s", (unsigned)owner, why);
+        if (e->error == -EOPNOTSUPP)
+                return failure_set(ret_failure, e->error, PROTO_ERROR_UNENFORCEABLE,
+                                   "the limits cannot be enforced here: %s is missing",
+                                   e->missing ?: "a controller");
+        return failure_set(ret_failure, e->error, PROTO_ERROR_INTERNAL,
+                           "cannot create the agent's cgroup: %s", why);
+}
+
 int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const CgroupLimits *tenant,
-                        const ProtoLimits *l, CgroupHandle **ret, Failure *ret_failure)
+                        const ProtoLimits *l, CgroupCreatedFn fn, void *userdata, CgroupHandle **ret,
+                        CgroupCreation **ret_pending, Failure *ret_failure)
 {
         CgroupLimits c = agent_cgroup_limits(l);
-        const char *missing = NULL;
+        CgroupCreateError e = {};
         int k;
 
-        if (tenant) {
-                k = cgroup_backend_tenant_prepare(r->backend, owner, tenant, &missing);
-                if (k == -EOPNOTSUPP)
-                        return failure_set(
-                                ret_failure, k, PROTO_ERROR_UNENFORCEABLE,
-                                "the tenant quota of uid %u cannot be enforced here: %s is missing",
-                                (unsigned)owner, missing ?: "a controller");
-                if (k < 0)
-                        return failure_set(ret_failure, k, PROTO_ERROR_INTERNAL,
-                                           "cannot set up the tenant cgroup of uid %u: %s", (unsigned)owner,
-                                           strerror(-k));
-        }
-
-        k = cgroup_backend_create(r->backend, owner, id, &c, &missing, ret);
-        if (k == -EOPNOTSUPP)
-                return failure_set(ret_failure, k, PROTO_ERROR_UNENFORCEABLE,
-                                   "the limits cannot be enforced here: %s is missing",
-                                   missing ?: "a controller");
+        k = cgroup_backend_create_async(r->backend, owner, id, tenant, &c, fn, userdata, ret, ret_pending,
+                                        &e);
         if (k < 0)
-                return failure_set(ret_failure, k, PROTO_ERROR_INTERNAL,
-                                   "cannot create the agent's cgroup: %s", strerror(-k));
-        return 0;
+                return agent_cgroup_failure(owner, &e, ret_failure);
+        return k;
 }
 
 int agent_cgroup_open(AgentCgroupRoot *r, uid_t owner, const char *id, CgroupHandle **ret)

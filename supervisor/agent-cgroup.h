@@ -40,10 +40,15 @@ CgroupLimits agent_cgroup_limits(const ProtoLimits *l);
 const char *agent_cgroup_missing_controller(const AgentCgroupRoot *r, const ProtoLimits *l);
 
 /* The agent's cgroups in owner's tenant subtree, with the limits; the tenant subtree gets the limits tenant
- * (its quota) first, when tenant is not NULL. On failure *ret_failure says why: on
+ * (its quota) first, when tenant is not NULL. 0: made at once (*ret). 1: under way without blocking the loop
+ * (the systemd driver's units): fn comes later with the handle or the error (agent_cgroup_failure() words
+ * it), unless cgroup_creation_cancel(*ret_pending) comes first. On failure *ret_failure says why: on
  * -EOPNOTSUPP (unenforceable) it names the controller or kernel feature the limits need. */
 int agent_cgroup_create(AgentCgroupRoot *r, uid_t owner, const char *id, const CgroupLimits *tenant,
-                        const ProtoLimits *l, CgroupHandle **ret, Failure *ret_failure);
+                        const ProtoLimits *l, CgroupCreatedFn fn, void *userdata, CgroupHandle **ret,
+                        CgroupCreation **ret_pending, Failure *ret_failure);
+/* A creation's error as the reply's. */
+int agent_cgroup_failure(uid_t owner, const CgroupCreateError *e, Failure *ret_failure);
 /* An existing agent's cgroups, at re-adoption. */
 int agent_cgroup_open(AgentCgroupRoot *r, uid_t owner, const char *id, CgroupHandle **ret);
 

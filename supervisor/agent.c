@@ -84,6 +84,7 @@ Agent *agent_free(Agent *a)
         sd_event_source_disable_unref(a->timers.retention_timer);
         agent_health_stop(a);
         exec_ttys_free(a);
+        agent_spawn_plan_free(a); /* a creation of its cgroups under way is abandoned */
         limit_watch_free(a->kernel.limit_watch);
         pidref_done(&a->shim.pid);
         cgroup_handle_free(a->kernel.cg);
@@ -474,6 +475,11 @@ int agent_stop(Agent *a, uint64_t grace_usec)
         leave_frozen(a);
         a->timers.stop_deadline_usec = grace_usec > 0 ? now_usec(CLOCK_MONOTONIC) + grace_usec : 0;
         (void)agent_transition(a, AGENT_EVENT_STOP);
+        if (agent_spawn_abort(a)) {
+                /* nothing runs yet */
+                agent_finalize(a);
+                return 0;
+        }
         if (a->info.state == PROTO_STATE_STOPPING && a->ns_pid > 0 && a->shim.control_fd >= 0)
                 r = shim_link_send_signal(a, SIGTERM);
         else
@@ -491,6 +497,10 @@ int agent_kill(Agent *a)
         a->end.kill_requested = true;
         leave_frozen(a);
         (void)agent_transition(a, AGENT_EVENT_STOP);
+        if (agent_spawn_abort(a)) {
+                agent_finalize(a);
+                return 0;
+        }
         return kill_cgroup(a);
 }
 

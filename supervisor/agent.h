@@ -25,6 +25,8 @@
 
 #define AGENT_ID_LEN 36
 
+typedef struct SpawnPlan SpawnPlan;
+
 struct Agent {
         Manager *manager;
         Agent *next, *prev;
@@ -114,8 +116,9 @@ struct Agent {
                 uint64_t shim_dropped; /* lines its shim dropped (ACTION_STATE: since the shim started) */
                 uint64_t late;         /* answers no call waited for any more (since this daemon started) */
         } action;
-        bool adopted;       /* re-adopted by this daemon: its HELLO resumes it */
-        bool record_failed; /* a record write failed (logged once) */
+        struct SpawnPlan *spawn_plan; /* while its cgroups are being made (agent-spawn.c) */
+        bool adopted;                 /* re-adopted by this daemon: its HELLO resumes it */
+        bool record_failed;           /* a record write failed (logged once) */
 };
 
 int agent_new(Manager *m, uid_t owner, Agent **ret);
@@ -172,12 +175,21 @@ void agent_check_frozen(Agent *a);
 int agent_remove(Agent *a);
 
 /* In agent-spawn.c: everything from the request to a running shim; on failure *ret_failure says why (the
- * caller fails the agent) and its error is returned. */
+ * caller fails the agent: agent_spawn_failed()) and its error is returned. 0 also while the agent's cgroups
+ * are still being made (a->spawn_plan set: the systemd driver's scope): the launch follows from the event
+ * loop, and a failure then is told as AGENT_NOTICE_SPAWN_FAILED. */
 typedef struct AgentSandbox AgentSandbox;
-/* tenant: the limits of the owner's tenant cgroup (its quota), set before the agent's cgroup is made in it.
- */
-int agent_spawn(Agent *a, const ProtoSpawnArgs *args, const AgentSandbox *sb, const CgroupLimits *tenant,
+/* sb is moved into the agent. tenant: the limits of the owner's tenant cgroup (its quota), set before the
+ * agent's cgroup is made in it. */
+int agent_spawn(Agent *a, const ProtoSpawnArgs *args, AgentSandbox *sb, const CgroupLimits *tenant,
                 Failure *ret_failure);
+/* Ends an agent that could not start: counted, logged, an `error` event, the failure answered (to c, or to
+ * the request waiting for STARTED when c is NULL), then finalized. */
+void agent_spawn_failed(Agent *a, const Failure *fail, Call *c);
+/* Abandons the creation of its cgroups under way (a stop or kill before they exist): true if there was one.
+ */
+bool agent_spawn_abort(Agent *a);
+void agent_spawn_plan_free(Agent *a);
 
 /* In shim-link.c */
 int shim_link_attach(Agent *a, int fd);

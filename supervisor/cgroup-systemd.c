@@ -11,30 +11,13 @@
 
 #include "cgroup-driver.h"
 #include "cgroup-fs.h"
+#include "cgroup-systemd-internal.h"
 #include "cgroup-systemd.h"
 #include "child-exec.h"
 #include "fd-util.h"
 #include "log.h"
 #include "string-util.h"
 #include "time-util.h"
-
-#define SD_DEST  "org.freedesktop.systemd1"
-#define SD_PATH  "/org/freedesktop/systemd1"
-#define SD_IFACE "org.freedesktop.systemd1.Manager"
-/* How long a unit's job may take (it is one cgroup and one move in systemd: milliseconds). */
-#define JOB_TIMEOUT_USEC (10 * USEC_PER_SEC)
-#define SLICE            "descartes.slice"
-
-typedef struct SdBackend {
-        CgroupBackend base;
-        CgroupBackend *fs; /* the cgroupfs driver on descartes.slice, once set up */
-        sd_event *event;
-        sd_bus *bus;
-        char *holder;
-        char *wait_job;     /* the job whose JobRemoved we wait for */
-        char *wait_result;  /* its result, once removed */
-        bool no_oom_policy; /* systemd refused OOMPolicy= on a scope (before 253) */
-} SdBackend;
 
 typedef struct SdHandle {
         CgroupHandle base;
@@ -49,11 +32,6 @@ static const CgroupFsLayout units_layout = {
         .agent_suffix = ".scope/agent",
         .units = true,
 };
-
-static SdBackend *sd_backend(CgroupBackend *b)
-{
-        return (SdBackend *)b;
-}
 
 static SdHandle *sd_handle(CgroupHandle *h)
 {
@@ -86,7 +64,22 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
                 b->wait_result = strdup(result);
                 if (!b->wait_result)
                         return -ENOMEM;
+                return 0;
         }
+        sd_creations_job_removed(b, path, result);
+        return 0;
+}
+
+/* sd-bus's own signal when the connection ends (systemd's daemon-reexec, a crash): the jobs awaited will
+ * never be told; the calls under way get their error replies from sd-bus before it. */
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        SdBackend *b = userdata;
+
+        (void)m;
+        (void)error;
+        log_warning("The connection to systemd was closed; it is opened again at the next request.");
+        sd_creations_fail_all(b, -ECONNRESET, "the connection to systemd was lost before the job ended");
         return 0;
 }
 
@@ -94,6 +87,7 @@ static int bus_connect(SdBackend *b)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus *bus = NULL;
+        bool direct = true;
         int r;
 
         b->bus = sd_bus_flush_close_unref(b->bus);
@@ -109,16 +103,27 @@ static int bus_connect(SdBackend *b)
                 r = sd_bus_open_system(&bus);
                 if (r < 0)
                         return r;
+                direct = false;
         }
         b->bus = bus;
+        /* installed before any call whose job we wait for, so that no JobRemoved can pass unseen; through
+         * dbus-daemon the match rule also keeps every other signal of systemd away from us */
         r = sd_bus_match_signal(bus, NULL, SD_DEST, SD_PATH, SD_IFACE, "JobRemoved", on_job_removed, b);
         if (r < 0)
                 return r;
-        /* systemd sends its signals to subscribers only */
-        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_IFACE, "Subscribe", &error, NULL, NULL);
+        r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                "Disconnected", on_disconnected, b);
         if (r < 0)
-                return log_warning_errno(r, "Cannot subscribe to systemd's signals: %s",
-                                         error.message ?: strerror(-r));
+                return r;
+        /* On systemd's private socket every signal comes unasked (a direct connection counts as
+         * subscribed). On the system bus systemd sends its signals only while someone subscribed, and
+         * then to every listener's match rules: subscribe only there. */
+        if (!direct) {
+                r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_IFACE, "Subscribe", &error, NULL, NULL);
+                if (r < 0 && !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.AlreadySubscribed"))
+                        return log_warning_errno(r, "Cannot subscribe to systemd's signals: %s",
+                                                 error.message ?: strerror(-r));
+        }
         if (b->event) {
                 r = sd_bus_attach_event(bus, b->event, SD_EVENT_PRIORITY_NORMAL);
                 if (r < 0)
@@ -182,7 +187,8 @@ static int append_limits(sd_bus_message *m, const CgroupLimits *l)
         return 0;
 }
 
-/* Sends a method call that returns a job, then waits for the job's end. The event loop waits too. */
+/* Sends a method call that returns a job, then waits for the job's end, the event loop with it: at setup
+ * only, before the daemon serves anything (agents' units are created without waiting: SdCreation). */
 static int call_job(SdBackend *b, sd_bus_message *m, const char *unit, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -245,7 +251,7 @@ static int on_stop_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 /* Stops a unit without waiting for it (nothing waits on its end). */
-static int stop_unit_async(SdBackend *b, const char *unit)
+int sd_stop_unit_async(SdBackend *b, const char *unit)
 {
         sd_bus *bus;
         int r;
@@ -257,12 +263,11 @@ static int stop_unit_async(SdBackend *b, const char *unit)
                                         NULL, "ss", unit, "fail");
 }
 
-/* StartTransientUnit of unit with the properties append() adds (and a description), waited for. -EEXIST:
- * the unit exists already. */
-static int start_transient(SdBackend *b, const char *unit, const char *description,
-                           int (*append)(sd_bus_message *m, const void *userdata), const void *userdata)
+/* StartTransientUnit of unit with the properties append() adds (and a description). */
+int sd_start_transient_message(SdBackend *b, const char *unit, const char *description,
+                               int (*append)(sd_bus_message *m, const void *userdata), const void *userdata,
+                               sd_bus_message **ret)
 {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
@@ -283,19 +288,31 @@ static int start_transient(SdBackend *b, const char *unit, const char *descripti
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* The same, waited for (setup). -EEXIST: the unit exists already. */
+static int start_transient(SdBackend *b, const char *unit, const char *description,
+                           int (*append)(sd_bus_message *m, const void *userdata), const void *userdata)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_start_transient_message(b, unit, description, append, userdata, &m);
+        if (r < 0)
+                return r;
         r = call_job(b, m, unit, &error);
         if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
                 return -EEXIST;
-        if (r < 0 && error.message && strstr(error.message, "OOMPolicy"))
-                return -EPROTO;
         if (r < 0 && sd_bus_error_is_set(&error))
                 log_warning("systemd refused to start %s: %s", unit, error.message ?: error.name);
         return r;
 }
 
-static int set_properties(SdBackend *b, const char *unit, const CgroupLimits *l)
+int sd_set_properties_message(SdBackend *b, const char *unit, const CgroupLimits *l, sd_bus_message **ret)
 {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
@@ -312,10 +329,31 @@ static int set_properties(SdBackend *b, const char *unit, const CgroupLimits *l)
                 r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        r = sd_bus_call(b->bus, m, JOB_TIMEOUT_USEC, &error, NULL);
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        (void)userdata;
+        (void)error;
+        if (e)
+                log_warning("systemd refused new limits of a unit of descartes: %s", e->message ?: e->name);
+        return 0;
+}
+
+/* SetUnitProperties of limits without waiting: a refusal is logged (limits of live units: a reload). */
+static int set_properties_async(SdBackend *b, const char *unit, const CgroupLimits *l)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_set_properties_message(b, unit, l, &m);
         if (r < 0)
-                log_warning("systemd refused the limits of %s: %s", unit, error.message ?: strerror(-r));
-        return r;
+                return r;
+        return sd_bus_call_async(b->bus, NULL, m, on_properties_reply, NULL, JOB_TIMEOUT_USEC);
 }
 
 /* ---- the backend ---- */
@@ -324,6 +362,8 @@ static void sd_free(CgroupBackend *bb)
 {
         SdBackend *b = sd_backend(bb);
 
+        /* the daemon cancels its creations with its agents; a slice's alone may still be under way */
+        sd_creations_cancel_all(b);
         cgroup_backend_free(b->fs);
         sd_bus_flush_close_unref(b->bus);
         sd_event_unref(b->event);
@@ -377,12 +417,12 @@ static int sd_dispatch(CgroupBackend *bb)
         return b->fs ? cgroup_backend_dispatch(b->fs) : 0;
 }
 
-static int tenant_slice(uid_t owner, char **ret)
+int sd_tenant_slice(uid_t owner, char **ret)
 {
         return asprintf_safe(ret, "descartes-u%u.slice", (unsigned)owner);
 }
 
-static int append_limits_props(sd_bus_message *m, const void *userdata)
+int sd_append_limits_props(sd_bus_message *m, const void *userdata)
 {
         return append_limits(m, userdata);
 }
@@ -392,6 +432,8 @@ static int sd_tenant_limits(CgroupBackend *bb, uid_t owner, bool create, const C
 {
         SdBackend *b = sd_backend(bb);
         _cleanup_free_ char *slice = NULL, *dir = NULL;
+        CgroupCreateError e = {};
+        SdCreation *c;
         int r;
 
         if (!b->fs)
@@ -399,15 +441,15 @@ static int sd_tenant_limits(CgroupBackend *bb, uid_t owner, bool create, const C
         r = cgroup_limits_check(l, b->base.controllers, ret_missing);
         if (r < 0)
                 return r;
-        if (tenant_slice(owner, &slice) < 0 || asprintf_safe(&dir, "%s/%s", b->base.path, slice) < 0)
+        if (sd_tenant_slice(owner, &slice) < 0 || asprintf_safe(&dir, "%s/%s", b->base.path, slice) < 0)
                 return -ENOMEM;
-        if (create) {
-                r = start_transient(b, slice, "descartes agents of one tenant", append_limits_props, l);
-                if (r != -EEXIST)
-                        return r;
-        } else if (access(dir, F_OK) < 0)
+        /* Neither waits for systemd: what fails is logged. A scope started later in the slice waits for the
+         * slice's job (systemd orders a unit after its slice). */
+        if (create)
+                return sd_creation_start(b, owner, NULL, l, NULL, NULL, NULL, &c, &e);
+        if (access(dir, F_OK) < 0)
                 return -errno;
-        return set_properties(b, slice, l);
+        return set_properties_async(b, slice, l);
 }
 
 static int sd_tenant_read_usage(CgroupBackend *bb, uid_t owner, CgroupUsage *ret)
@@ -427,7 +469,7 @@ static void on_fs_watch(CgroupHandle *fs, unsigned changes, void *userdata)
         h->base.watch_fn(&h->base, changes, h->base.watch_userdata);
 }
 
-static int handle_new(SdBackend *b, const char *id, CgroupHandle *fs, CgroupHandle **ret)
+int sd_handle_new(SdBackend *b, const char *id, CgroupHandle *fs, CgroupHandle **ret)
 {
         SdHandle *h;
 
@@ -445,14 +487,7 @@ static int handle_new(SdBackend *b, const char *id, CgroupHandle *fs, CgroupHand
         return 0;
 }
 
-typedef struct ScopeProps {
-        const char *slice;
-        pid_t holder;
-        bool oom_policy;
-        const CgroupLimits *limits;
-} ScopeProps;
-
-static int append_scope_props(sd_bus_message *m, const void *userdata)
+int sd_append_scope_props(sd_bus_message *m, const void *userdata)
 {
         const ScopeProps *p = userdata;
         int r;
@@ -471,7 +506,7 @@ static int append_scope_props(sd_bus_message *m, const void *userdata)
 
 /* descartes-cgroup-holder, started as a child of our own parent (PID 1 under systemd, which reaps it), so
  * that it outlives us and never becomes our zombie. */
-static int holder_start(SdBackend *b, PidRef *ret)
+int sd_holder_start(SdBackend *b, PidRef *ret)
 {
         _cleanup_close_ int null_fd = -EBADF;
         char *argv[] = {b->holder, (char *)"--scope", NULL};
@@ -496,52 +531,6 @@ static int holder_start(SdBackend *b, PidRef *ret)
         return child_exec_spawn(&c, ret, &f);
 }
 
-static int sd_create(CgroupBackend *bb, uid_t owner, const char *id, const CgroupLimits *l,
-                     const char **ret_missing, CgroupHandle **ret)
-{
-        SdBackend *b = sd_backend(bb);
-        _cleanup_free_ char *slice = NULL, *unit = NULL, *description = NULL;
-        _cleanup_(pidref_done) PidRef holder = PIDREF_NULL;
-        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
-        CgroupHandle *fs = NULL;
-        int r;
-
-        if (!b->fs)
-                return -ENOTCONN;
-        r = cgroup_limits_check(l, b->base.controllers, ret_missing);
-        if (r < 0)
-                return r;
-        if (tenant_slice(owner, &slice) < 0 || asprintf_safe(&unit, "descartes-%s.scope", id) < 0 ||
-            asprintf_safe(&description, "descartes agent %s", id) < 0)
-                return -ENOMEM;
-        r = holder_start(b, &holder);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot start %s for %s: %m", b->holder, unit);
-        ScopeProps p = {.slice = slice, .holder = holder.pid, .oom_policy = !b->no_oom_policy, .limits = l};
-        r = start_transient(b, unit, description, append_scope_props, &p);
-        if (r == -EPROTO && p.oom_policy) {
-                /* systemd before 253 has no OOMPolicy= for scopes (nor stops them on an OOM kill) */
-                b->no_oom_policy = true;
-                p.oom_policy = false;
-                r = start_transient(b, unit, description, append_scope_props, &p);
-        }
-        if (r < 0) {
-                (void)pidref_kill(&holder, SIGKILL);
-                return r;
-        }
-        /* the time the event loop waited (bench: the spawn latency beside cgroupfs) */
-        log_debug("%s started in %" PRIu64 " us.", unit, now_usec(CLOCK_MONOTONIC) - t0);
-        r = cgroup_backend_create(b->fs, owner, id, l, ret_missing, &fs);
-        if (r >= 0) {
-                r = handle_new(b, id, fs, ret);
-                if (r < 0)
-                        cgroup_handle_free(fs);
-        }
-        if (r < 0)
-                (void)stop_unit_async(b, unit);
-        return r;
-}
-
 static int sd_open(CgroupBackend *bb, uid_t owner, const char *id, CgroupHandle **ret)
 {
         SdBackend *b = sd_backend(bb);
@@ -553,7 +542,7 @@ static int sd_open(CgroupBackend *bb, uid_t owner, const char *id, CgroupHandle 
         r = cgroup_backend_open(b->fs, owner, id, &fs);
         if (r < 0)
                 return r;
-        r = handle_new(b, id, fs, ret);
+        r = sd_handle_new(b, id, fs, ret);
         if (r < 0)
                 cgroup_handle_free(fs);
         return r;
@@ -578,7 +567,7 @@ static int sd_remove(CgroupHandle *hh)
         if (r < 0)
                 return r;
         /* the holder ends with its scope, and systemd removes the scope's cgroup */
-        r = stop_unit_async(sd_backend(hh->backend), h->unit);
+        r = sd_stop_unit_async(sd_backend(hh->backend), h->unit);
         if (r < 0)
                 log_warning_errno(r, "Cannot stop %s: %m", h->unit);
         return 0;
@@ -597,7 +586,7 @@ static int sd_set_limits(CgroupHandle *hh, const CgroupLimits *l, const char **r
         r = cgroup_limits_check(l, hh->backend->controllers, ret_missing);
         if (r < 0)
                 return r;
-        return set_properties(sd_backend(hh->backend), h->unit, l);
+        return set_properties_async(sd_backend(hh->backend), h->unit, l);
 }
 
 static int sd_freeze(CgroupHandle *h, bool freeze)
@@ -647,7 +636,8 @@ static const CgroupBackendOps sd_ops = {
         .setup = sd_setup,
         .watch_fd = sd_watch_fd,
         .dispatch = sd_dispatch,
-        .create = sd_create,
+        .create_async = sd_create_async,
+        .creation_cancel = sd_creation_cancel,
         .open = sd_open,
         .tenant_limits = sd_tenant_limits,
         .tenant_read_usage = sd_tenant_read_usage,

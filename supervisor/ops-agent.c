@@ -138,25 +138,9 @@ static int op_spawn(Call *c)
 
         r = agent_spawn(a, args, &sandbox, &tenant, &fail);
         if (r < 0) {
-                m->stats.agents_spawn_failed++;
-                log_agent_warning(a, "Failed to spawn: %s", fail.msg);
-                {
-                        ProtoValue data = {};
-                        ProtoEventData d = {.error.msg = fail.msg};
-                        if (proto_event_data_encode(PROTO_EVENT_ERROR, &d, &data) >= 0)
-                                events_publish(m, PROTO_EVENT_ERROR, a, NULL, NULL, &data);
-                        proto_value_done(&data);
-                }
-                call_reply_failure(c, &fail);
-                a->end.spawn_failed = true;
-                /* moved with TAKE_PTR: gcc 12's analyzer reports a plain strdup() into a->end as a leak */
-                _cleanup_free_ char *msg = strdup(fail.msg);
-                free(a->end.failed_msg);
-                a->end.failed_msg = TAKE_PTR(msg);
-                agent_finalize(a);
+                agent_spawn_failed(a, &fail, c);
                 return 0;
         }
-        m->stats.agents_spawned++;
         r = call_defer(c, a, CALL_WAIT_STARTED, SPAWN_REPLY_TIMEOUT_USEC);
         if (r < 0)
                 call_reply_agent(c, a);

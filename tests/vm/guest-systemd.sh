@@ -311,6 +311,79 @@ check_unit_pids() {
         [ "$_tasks" = 32 ] && [ "$(json_get "$_j" reason)" = pids_limit ]
 }
 
+# scope_job_queued: systemd holds a start job of an agent's scope.
+scope_job_queued() {
+        systemctl list-jobs --no-legend 2>/dev/null | grep -q 'descartes-.*[.]scope'
+}
+
+async_cleanup() {
+        rm -f "$VMT_ETC/vmt-gate.service" "$VMT_ETC/vmt-fail.service" "$VMT_ETC"/descartes-u*.slice
+        systemctl daemon-reload
+}
+
+# The systemd driver creates an agent's scope without blocking the daemon. Tenant vmtgate's slice waits for a
+# oneshot that waits for a file, so its agent's scope job stays queued: meanwhile health and root's spawn are
+# answered, both replies before the gated spawn's, which succeeds once the file exists. Tenant vmtfail's slice
+# requires a oneshot that fails: its spawn fails with the job's result, the agent failed, its scope gone.
+check_unit_async() {
+        _gate=$VMTEST_JOB/gate-open
+        _order=$VMTEST_JOB/async-order.log
+        rm -f "$_gate"
+        : >"$_order"
+        for _u in vmtgate vmtfail; do
+                useradd --no-create-home --user-group --groups descartes --shell /usr/sbin/nologin "$_u" ||
+                        return 1
+        done
+        at_finish async_cleanup
+        printf '[Unit]\nDefaultDependencies=no\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c "while [ ! -e %s ]; do sleep 0.1; done"\n' \
+                "$_gate" >"$VMT_ETC/vmt-gate.service"
+        printf '[Unit]\nDefaultDependencies=no\n[Service]\nType=oneshot\nExecStart=/bin/false\n' \
+                >"$VMT_ETC/vmt-fail.service"
+        printf '[Unit]\nWants=vmt-gate.service\nAfter=vmt-gate.service\n' \
+                >"$VMT_ETC/descartes-u$(id -u vmtgate).slice"
+        printf '[Unit]\nRequires=vmt-fail.service\nAfter=vmt-fail.service\n' \
+                >"$VMT_ETC/descartes-u$(id -u vmtfail).slice"
+        systemctl daemon-reload || return 1
+        (
+                as vmtgate "$VMT_CTL" spawn --name gated -- sleep 600 >"$VMTEST_JOB/gated.out" 2>&1
+                echo "gated-spawn $?" >>"$_order"
+        ) &
+        _bg=$!
+        _queued=no
+        wait_for 60 scope_job_queued && _queued=yes
+        _jobs=$(systemctl list-jobs --no-legend | awk '{ print $2 "/" $4 }' | tr '\n' ' ')
+        _hrc=1
+        ctl --timeout 10s health >/dev/null && _hrc=0
+        echo "health $_hrc" >>"$_order"
+        ctl spawn --name beside -- sleep 600 >/dev/null
+        echo "beside-spawn $?" >>"$_order"
+        _gstate=$(as vmtgate "$VMT_CTL" -o json inspect gated)
+        _gstate=$(json_get "$_gstate" state)
+        touch "$_gate"
+        wait "$_bg"
+        _after=$(as vmtgate "$VMT_CTL" -o json inspect gated)
+        _order_s=$(tr '\n' ',' <"$_order")
+        _f=$(as vmtfail "$VMT_CTL" spawn --name failing -- sleep 600 2>&1)
+        _frc=$?
+        _fj=$(as vmtfail "$VMT_CTL" -o json inspect failing)
+        _fid=$(json_get "$_fj" id)
+        _fscope=$(systemctl show -p ActiveState --value "descartes-$_fid.scope" 2>&1)
+        note "while tenant vmtgate's scope job was queued ($_queued; jobs: $_jobs): gated agent $_gstate;" \
+                "replies in order: $_order_s; gated agent after the gate: $(json_get "$_after" state);" \
+                "a spawn in a slice whose dependency fails: exit $_frc '$_f', agent $(json_get "$_fj" state)," \
+                "descartes-$_fid.scope $_fscope"
+        ctl kill beside >/dev/null 2>&1
+        ctl rm beside >/dev/null 2>&1
+        as vmtgate "$VMT_CTL" kill gated >/dev/null 2>&1
+        as vmtgate "$VMT_CTL" rm gated >/dev/null 2>&1
+        as vmtfail "$VMT_CTL" rm failing >/dev/null 2>&1
+        [ "$_queued" = yes ] && [ "$_gstate" = starting ] &&
+                [ "$_order_s" = "health 0,beside-spawn 0,gated-spawn 0," ] &&
+                [ "$(json_get "$_after" state)" = running ] && [ "$_frc" != 0 ] &&
+                case $_f in *"ended with result 'dependency'"*) true ;; *) false ;; esac &&
+                [ "$(json_get "$_fj" state)" = failed ] && [ "$_fscope" != active ]
+}
+
 # spawn_rounds N NAME: N spawns of `true` one after another, each waited for by descartesctl (ms per spawn).
 spawn_rounds() {
         _t=$(uptime_s)
@@ -334,10 +407,11 @@ spawn_rounds() {
 # The spawn latency with the systemd driver, as descartesctl sees it (a figure, not asserted).
 check_unit_spawn_latency() {
         _ms=$(spawn_rounds 10 lat) || return 1
-        # the event loop's wait for each scope (StartTransientUnit and its job), from the daemon's debug lines
+        # each scope from the request to its job's end (StartTransientUnit and its job, the event loop serving
+        # other requests meanwhile), from the daemon's debug lines
         _sc=$(awk '/[.]scope started in [0-9]+ us/ { s += $(NF - 1); n++ }
                 END { if (n) printf "%.1f ms over %d scopes", s / n / 1000, n }' "$VMTEST_JOB/descartesd.log")
-        note "systemd driver, 10 spawns of /bin/true under TCG: $_ms; the loop waited for each scope ${_sc:-?}"
+        note "systemd driver, 10 spawns of /bin/true under TCG: $_ms; each scope took ${_sc:-?}"
         VMT_LAT_SYSTEMD=$_ms
 }
 
@@ -358,8 +432,10 @@ check_fallback() {
         unset DESCARTES_HOST
         bg_stop fallback
         cg_remove_tree "$_root"
+        _ratio=$(awk -v a="${VMT_LAT_SYSTEMD%% ms*}" -v b="${_ms%% ms*}" 'BEGIN { if (b > 0 && a > 0) printf "%.2f", a / b }')
         note "daemon with --cgroup-driver systemd outside a unit: health $_ok; its log: '$_line';" \
-                "cgroupfs driver, 10 spawns of /bin/true under TCG: $_ms (systemd driver: ${VMT_LAT_SYSTEMD:-?})"
+                "cgroupfs driver, 10 spawns of /bin/true under TCG: $_ms (systemd driver: ${VMT_LAT_SYSTEMD:-?};" \
+                "systemd/cgroupfs per spawn through descartesctl: ${_ratio:-?})"
         [ "$_ok" = yes ] && [ -n "$_line" ]
 }
 
@@ -418,6 +494,33 @@ check_restart() {
                 [ "$_listed" = "yes, running" ] && [ "$_nafter" = "$_nbefore" ]
 }
 
+# Under journald each line about an agent is an entry with AGENT_ID=: journalctl -u descartesd AGENT_ID=ID
+# gives that agent's lines (its spawn and its end) and no other agent's.
+check_unit_journal() {
+        systemctl start systemd-journald.socket systemd-journald.service || return 1
+        sed -i 's|^StandardOutput=append:.*|StandardOutput=journal|' "$VMT_ETC/$VMT_UNIT.d/vmtest.conf"
+        systemctl daemon-reload && systemctl restart "$VMT_UNIT" || return 1
+        wait_for 30 ctl --timeout 2s health >/dev/null || return 1
+        _id=$(ctl spawn --name jr -- sh -c 'exit 3') || return 1
+        _id2=$(ctl spawn --name jr2 -- sh -c 'exit 0') || return 1
+        wait_state jr exited 60
+        wait_state jr2 exited 60
+        journalctl --sync 2>/dev/null
+        _lines=$(journalctl -u descartesd "AGENT_ID=$_id" -o cat)
+        _n=$(printf '%s\n' "$_lines" | grep -c .)
+        _n2=$(journalctl -u descartesd "AGENT_ID=$_id2" -o cat | grep -c .)
+        _all=$(journalctl -u descartesd -o cat | grep -c .)
+        note "journalctl -u descartesd AGENT_ID=$_id: $_n of the unit's $_all line(s), first and last:" \
+                "'$(printf '%s\n' "$_lines" | head -n 1)' ... '$(printf '%s\n' "$_lines" | tail -n 1)';" \
+                "the other agent $_id2: $_n2 line(s)"
+        ctl rm jr jr2 >/dev/null 2>&1
+        # the agent's own lines: one spawn line of the two the agents had, one end
+        [ "$_n" -ge 2 ] && [ "$_n" -lt "$_all" ] && [ "$_n2" -ge 2 ] &&
+                [ "$(printf '%s\n' "$_lines" | grep -c 'Shim started as pid')" = 1 ] &&
+                case $_lines in *"Shim started as pid"*) true ;; *) false ;; esac &&
+                case $_lines in *"exited (completed)"*) true ;; *) false ;; esac
+}
+
 # unit_recover: after a restart that systemd could not complete: ends the agents, takes the unit's cgroup
 # apart and starts the daemon again.
 unit_recover() {
@@ -464,8 +567,10 @@ step unit-unprivileged-spawn check_unpriv_spawn
 step unit-scope check_unit_scope
 step unit-oom check_unit_oom
 step unit-pids check_unit_pids
+step unit-async-scope check_unit_async
 step unit-spawn-latency check_unit_spawn_latency
 step unit-restart-live check_restart
+step unit-journal check_unit_journal
 step unit-stop check_stop
 step fallback-cgroupfs check_fallback
 finish
