@@ -17,7 +17,7 @@
 #define JOB_TIMEOUT_USEC (10 * USEC_PER_SEC)
 /* How long an agent's creation may take in all (a tenant's slice, then its scope), within the spawn
  * request's 30 s */
-#define CREATE_TIMEOUT_USEC (20 * USEC_PER_SEC)
+#define CREATE_TIMEOUT_USEC (25 * USEC_PER_SEC)
 #define SLICE               "descartes.slice"
 
 typedef struct SdCreation SdCreation;

@@ -18,8 +18,10 @@
  * Remove stops the scope. The limits are AGENT's parent's (the scope's): AGENT holds all the agent's
  * processes, the holder uses nothing.
  *
- * The bus is attached to the daemon's event loop; creating a unit waits for its job (the cgroup exists only
- * then), blocking the loop for that time: see docs/descartesd.8.scd, CGROUP LAYOUT. */
+ * The bus is attached to the daemon's event loop. An agent's units are created without blocking it
+ * (cgroup_backend_create_async(), cgroup-systemd-create.c): the calls' replies and their jobs' JobRemoved
+ * signals come back on the loop, which serves other requests meanwhile; only setup (descartes.slice, before
+ * the daemon serves) waits. See docs/descartesd.8.scd, CGROUP LAYOUT. */
 
 #include <systemd/sd-event.h>
 
