@@ -369,7 +369,7 @@ check_unit_async() {
         _fscope=$(systemctl show -p ActiveState --value "descartes-$_fid.scope" 2>&1)
         note "while tenant vmtgate's scope job was queued ($_queued; jobs: $_jobs): gated agent $_gstate;" \
                 "replies in order: $_order_s; gated agent after the gate: $(json_get "$_after" state);" \
-                "a spawn in a slice whose dependency fails: exit $_frc '$_f', agent $(json_get "$_fj" state)," \
+                "a spawn in a slice whose assertion fails: exit $_frc '$_f', agent $(json_get "$_fj" state)," \
                 "descartes-$_fid.scope $_fscope"
         ctl kill beside >/dev/null 2>&1
         ctl rm beside >/dev/null 2>&1
