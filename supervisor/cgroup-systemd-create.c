@@ -38,13 +38,18 @@ static void creation_free(SdCreation *c)
         free(c);
 }
 
-/* Takes back what the creation started: its holder (the scope then has no process left), its scope. */
+/* Takes back what the creation started: its holder (the scope then has no process left, and systemd
+ * collects it), its scope. */
 static void creation_undo(SdCreation *c)
 {
+        SdBackend *b = sd_backend(c->base.backend);
+
         if (pidref_is_set(&c->holder))
                 (void)pidref_kill(&c->holder, SIGKILL);
-        /* a start job still queued is cancelled by the stop; a scope already gone is no error */
-        if (c->scope_sent && sd_stop_unit_async(sd_backend(c->base.backend), c->unit) < 0)
+        /* a start job still queued is cancelled by the stop; a scope already gone is no error. Not on a
+         * connection that is gone (we may be in its Disconnected callback, which must not reconnect): the
+         * holder's end empties the scope then. */
+        if (c->scope_sent && b->bus && sd_bus_is_open(b->bus) > 0 && sd_stop_unit_async(b, c->unit) < 0)
                 log_warning("Cannot stop %s.", c->unit);
 }
 
