@@ -30,6 +30,25 @@ static bool state_full(void *arg)
         return statvfs(arg, &sv) == 0 && sv.f_bavail == 0;
 }
 
+typedef struct {
+        ITest *t;
+        const char *agent;
+} Talker;
+
+/* Its shim has told the daemon of output it could not log. */
+static bool talker_dropped(void *arg)
+{
+        Talker *k = arg;
+        ProtoOutputArgs oa = {.agent = (char *)k->agent, .has_limit = true, .limit = 1};
+        ProtoOutputResult out = {};
+        DescartesError err = {};
+        bool yes;
+
+        yes = wire_output(k->t->c, &oa, &out, &err) >= 0 && out.dropped > 0;
+        proto_output_result_done(&out);
+        return yes;
+}
+
 static void test_full_state_dir(void **state)
 {
         ITest *t = *state;
@@ -45,8 +64,6 @@ static void test_full_state_dir(void **state)
         _cleanup_free_ char *filler = NULL;
         ProtoAgentInfo info = {};
         DescartesError err = {};
-        ProtoOutputArgs oa = {};
-        ProtoOutputResult out = {};
         ProtoSpawnArgs sa = {};
         ProtoStrPair env[] = {{(char *)"PATH", (char *)"/usr/bin:/bin"}};
         char *argv[] = {(char *)after_argv[0], (char *)after_argv[1], NULL};
@@ -87,16 +104,10 @@ static void test_full_state_dir(void **state)
         itest_sleep_ms(300);
         filler = itest_spawn(t, false, filler_argv);
         assert_int_equal(harness_wait_until(state_full, t->h->state_dir, 30000), 0);
-        itest_sleep_ms(1500); /* the talker's writes now fail; the shim tells the daemon */
-
-        /* output that could not be logged is dropped, and counted */
-        oa.agent = talker;
-        oa.has_limit = true;
-        oa.limit = 1;
-        assert_int_equal(wire_output(t->c, &oa, &out, &err), 0);
-        if (out.dropped == 0)
-                fail_msg("the talker's output is being lost but dropped says 0");
-        proto_output_result_done(&out);
+        /* the talker's writes now fail: output that could not be logged is dropped, and counted (the shim
+         * tells the daemon) */
+        if (harness_wait_until(talker_dropped, &(Talker){.t = t, .agent = talker}, 30000) < 0)
+                fail_msg("the talker's output is being lost but dropped says 0 after 30 s");
 
         /* a spawn that cannot write its record is refused, and nothing of it runs */
         sa.argv = argv;
