@@ -32,10 +32,10 @@ export BENCH_SUMMARY=$WORK/summary
 : >"$BENCH_SUMMARY"
 
 if ((QUICK)); then
-	SPAWN=(-r 10 -w 2 -R 1 -t 2) RTT=(-n 2000 -R 1) REMOTE=(-n 2000 -R 1) PAUSE=(-i 10 -R 1) IDLE=(-n 200 -s 10 -S 2) OUTPUT=(-s 50 -R 1)
+	SPAWN=(-r 10 -w 2 -R 1 -t 2) TPUT=(-t 2) TRACE=(-n 10) RTT=(-n 2000 -R 1) REMOTE=(-n 2000 -R 1) PAUSE=(-i 10 -R 1) IDLE=(-n 200 -s 10 -S 2) OUTPUT=(-s 50 -R 1)
 	FLOOD=(-n 2000 -R 1) CLI=(-r 30 -w 5 -R 1)
 else
-	SPAWN=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=() FLOOD=() CLI=()
+	SPAWN=() TPUT=() TRACE=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=() FLOOD=() CLI=()
 fi
 
 FAILED=()
@@ -58,6 +58,8 @@ run() { # run NAME SCRIPT ARGS...
 MACHINE=$(machine_line)
 run spawn spawn.sh "${SPAWN[@]}"
 run cli-start cli-start.sh "${CLI[@]}"
+run spawn-tput spawn-tput.sh "${TPUT[@]}"
+run trace-spawn trace-spawn.sh "${TRACE[@]}"
 run rtt rtt.sh "${RTT[@]}"
 run remote-rtt remote-rtt.sh "${REMOTE[@]}"
 run pause pause.sh "${PAUSE[@]}"
@@ -79,7 +81,7 @@ run flood flood.sh "${FLOOD[@]}"
 		echo
 		echo "Failed: ${FAILED[*]}"
 	fi
-	for name in spawn cli-start rtt pause idle output flood; do
+	for name in spawn cli-start spawn-tput trace-spawn rtt pause idle output flood; do
 		echo
 		cat "$WORK/$name.md"
 	done

@@ -98,16 +98,14 @@ static _noreturn_ void child_run(const ChildExec *c, int error_fd)
         child_fail(error_fd, CHILD_EXEC_EXEC, 0, errno);
 }
 
-int child_exec_spawn(const ChildExec *c, PidRef *ret, ChildExecFailure *ret_failure)
+int child_exec_start(const ChildExec *c, PidRef *ret, int *ret_report_fd, ChildExecFailure *ret_failure)
 {
         _cleanup_close_pair_ int error_pipe[2] = {-EBADF, -EBADF};
         ChildExecFailure f = {.step = CHILD_EXEC_SETUP, .status = -1};
-        ChildExecReport e;
         int pidfd = -EBADF, r;
-        ssize_t n;
         pid_t pid;
 
-        if (!c || !ret || !c->argv || !c->argv[0] || c->n_fds > CHILD_EXEC_FDS_MAX ||
+        if (!c || !ret || !ret_report_fd || !c->argv || !c->argv[0] || c->n_fds > CHILD_EXEC_FDS_MAX ||
             (c->n_fds > 0 && !c->fds)) {
                 r = -EINVAL;
                 goto fail;
@@ -133,35 +131,67 @@ int child_exec_spawn(const ChildExec *c, PidRef *ret, ChildExecFailure *ret_fail
         if (pid == 0)
                 child_run(c, error_pipe[1]);
 
-        error_pipe[1] = safe_close(error_pipe[1]);
-        do
-                n = read(error_pipe[0], &e, sizeof e);
-        while (n < 0 && errno == EINTR);
-        if (n == 0) {
-                *ret = (PidRef){.pid = pid, .fd = pidfd};
-                return 0;
-        }
+        *ret = (PidRef){.pid = pid, .fd = pidfd};
+        *ret_report_fd = TAKE_FD(error_pipe[0]);
+        return 0;
+fail:
+        f.error = -r;
+        if (ret_failure)
+                *ret_failure = f;
+        return r;
+}
 
-        /* The child failed (or the pipe did): reap it here. */
-        if (n < 0) {
+int child_exec_report(int fd, ChildExecFailure *ret_failure)
+{
+        ChildExecFailure f = {.step = CHILD_EXEC_EXEC, .status = -1};
+        ChildExecReport e;
+        ssize_t n;
+        int r;
+
+        do
+                n = read(fd, &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        if (n == 0)
+                return 0;
+        if (n < 0 && errno == EAGAIN)
+                return -EAGAIN;
+        if (n < 0)
                 r = -errno;
-                f.step = CHILD_EXEC_EXEC;
-                (void)pidref_kill(&(PidRef){.pid = pid, .fd = pidfd},
-                                  SIGKILL); /* it may still be on its way */
-        } else if ((size_t)n != sizeof e || e.step <= CHILD_EXEC_CLONE || e.step >= _CHILD_EXEC_STEP_MAX ||
-                   e.error <= 0) {
+        else if ((size_t)n != sizeof e || e.step <= CHILD_EXEC_CLONE || e.step >= _CHILD_EXEC_STEP_MAX ||
+                 e.error <= 0)
                 r = -EIO;
-                f.step = CHILD_EXEC_EXEC;
-        } else {
+        else {
                 f.step = (ChildExecStep)e.step;
                 f.stage = e.stage;
                 r = -e.error;
         }
-        while (waitpid(pid, &f.status, 0) < 0 && errno == EINTR)
-                ;
-        pidfd = safe_close(pidfd);
-fail:
         f.error = -r;
+        if (ret_failure)
+                *ret_failure = f;
+        return r;
+}
+
+int child_exec_spawn(const ChildExec *c, PidRef *ret, ChildExecFailure *ret_failure)
+{
+        _cleanup_close_ int report = -EBADF;
+        ChildExecFailure f = {};
+        PidRef child = PIDREF_NULL;
+        int r;
+
+        r = child_exec_start(c, &child, &report, ret_failure);
+        if (r < 0)
+                return r;
+        r = child_exec_report(report, &f);
+        if (r >= 0) {
+                *ret = child;
+                return 0;
+        }
+
+        /* The child failed (or the pipe did, and it may still be on its way): reap it here. */
+        (void)pidref_kill(&child, SIGKILL);
+        while (waitpid(child.pid, &f.status, 0) < 0 && errno == EINTR)
+                ;
+        child.fd = safe_close(child.fd);
         if (ret_failure)
                 *ret_failure = f;
         return r;

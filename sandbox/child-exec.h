@@ -65,3 +65,12 @@ void child_exec_apply_nofile(void);
  * it). On failure returns -errno with *ret_failure filled in (if not
  * NULL); a child that failed is reaped already. */
 int child_exec_spawn(const ChildExec *c, PidRef *ret, ChildExecFailure *ret_failure);
+
+/* child_exec_spawn in two halves, for a caller that must not wait for the child's execve (the daemon's
+ * loop): the first returns once clone3 is done, with the child and the read end of its report pipe
+ * (O_CLOEXEC; the caller may make it non-blocking) in *ret_report_fd; on failure there is no child.
+ * child_exec_report() then reads that pipe: 0 once the child has exec'd (EOF), -EAGAIN when a
+ * non-blocking pipe has nothing yet, else the child's failure as -errno with *ret_failure filled in. A
+ * failed child exits (127) by itself: the caller reaps it. */
+int child_exec_start(const ChildExec *c, PidRef *ret, int *ret_report_fd, ChildExecFailure *ret_failure);
+int child_exec_report(int fd, ChildExecFailure *ret_failure);

@@ -45,27 +45,15 @@ static SpawnStage stage_of(ChildExecStep step)
         }
 }
 
-int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_stage)
+static int fill_child(const SpawnShimParams *p, int devnull, int fds[static CHILD_EXEC_FDS_MAX],
+                      ChildExec *c)
 {
-        _cleanup_close_ int devnull = -EBADF;
-        int fds[CHILD_EXEC_FDS_MAX];
-        ChildExecFailure f = {};
-        int r;
-
-        if (!p || !ret || !p->shim_path || p->shim_path[0] != '/' || !p->argv || !p->argv[0] ||
-            p->n_fds > CHILD_EXEC_FDS_MAX || (p->n_fds > 0 && !p->fds) || p->shim_cgroup_fd < 0) {
-                r = -EINVAL;
-                goto fail;
-        }
-        devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-        if (devnull < 0) {
-                r = -errno;
-                goto fail;
-        }
+        if (!p || !p->shim_path || p->shim_path[0] != '/' || !p->argv || !p->argv[0] ||
+            p->n_fds > CHILD_EXEC_FDS_MAX || (p->n_fds > 0 && !p->fds) || p->shim_cgroup_fd < 0)
+                return -EINVAL;
         for (size_t i = 0; i < p->n_fds; i++)
                 fds[i] = p->fds[i] >= 0 ? p->fds[i] : devnull;
-
-        ChildExec c = {
+        *c = (ChildExec){
                 .clone_flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                                (p->new_net ? CLONE_NEWNET : 0),
                 .cgroup_fd = p->shim_cgroup_fd,
@@ -75,14 +63,73 @@ int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_sta
                 .fds = fds,
                 .n_fds = p->n_fds,
         };
-        r = child_exec_spawn(&c, ret, &f);
+        return 0;
+}
+
+int spawn_shim_start(const SpawnShimParams *p, PidRef *ret, int *ret_report_fd, SpawnStage *ret_failed_stage)
+{
+        _cleanup_close_ int devnull = -EBADF;
+        int fds[CHILD_EXEC_FDS_MAX];
+        ChildExecFailure f = {.step = CHILD_EXEC_SETUP};
+        ChildExec c;
+        int r;
+
+        if (!ret || !ret_report_fd) {
+                r = -EINVAL;
+                goto fail;
+        }
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (devnull < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = fill_child(p, devnull, fds, &c);
+        if (r < 0)
+                goto fail;
+        r = child_exec_start(&c, ret, ret_report_fd, &f);
         if (r >= 0)
                 return 0;
+fail:
         if (ret_failed_stage)
                 *ret_failed_stage = stage_of(f.step);
         return r;
+}
+
+int spawn_shim_report(int fd, SpawnStage *ret_failed_stage)
+{
+        ChildExecFailure f = {};
+        int r = child_exec_report(fd, &f);
+
+        if (r < 0 && r != -EAGAIN && ret_failed_stage)
+                *ret_failed_stage = stage_of(f.step);
+        return r;
+}
+
+int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_stage)
+{
+        _cleanup_close_ int devnull = -EBADF;
+        int fds[CHILD_EXEC_FDS_MAX];
+        ChildExecFailure f = {.step = CHILD_EXEC_SETUP};
+        ChildExec c;
+        int r;
+
+        if (!ret) {
+                r = -EINVAL;
+                goto fail;
+        }
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (devnull < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = fill_child(p, devnull, fds, &c);
+        if (r < 0)
+                goto fail;
+        r = child_exec_spawn(&c, ret, &f);
+        if (r >= 0)
+                return 0;
 fail:
         if (ret_failed_stage)
-                *ret_failed_stage = SPAWN_STAGE_PREPARE;
+                *ret_failed_stage = stage_of(f.step);
         return r;
 }

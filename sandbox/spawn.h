@@ -47,3 +47,10 @@ typedef struct SpawnShimParams {
  * -errno and, when ret_failed_stage is not NULL, stores there where it failed (the child, if any, is reaped
  * already). */
 int spawn_shim(const SpawnShimParams *p, PidRef *ret, SpawnStage *ret_failed_stage);
+/* spawn_shim without waiting for the shim's execve (child-exec.h: child_exec_start): returns once clone3
+ * is done, with the read end of the report pipe in *ret_report_fd; spawn_shim_report() reads it (0: the
+ * shim exec'd; -EAGAIN: not yet; else -errno and the stage where it failed). A shim that failed exits by
+ * itself: the caller reaps it. */
+int spawn_shim_start(const SpawnShimParams *p, PidRef *ret, int *ret_report_fd,
+                     SpawnStage *ret_failed_stage);
+int spawn_shim_report(int fd, SpawnStage *ret_failed_stage);

@@ -184,7 +184,7 @@ static int spawn_launch(Agent *a, const SpawnPlan *p, Failure *ret_failure)
         Manager *m = a->manager;
         const AgentSandbox *sb = &p->sb;
         _cleanup_close_pair_ int pair[2] = {-EBADF, -EBADF};
-        _cleanup_close_ int log_fd = -EBADF, payload_fd = -EBADF, shim_fd = -EBADF;
+        _cleanup_close_ int log_fd = -EBADF, payload_fd = -EBADF, shim_fd = -EBADF, report_fd = -EBADF;
         SpawnStage stage = SPAWN_STAGE_PREPARE;
         PidRef shim = PIDREF_NULL;
         char buf[32];
@@ -250,8 +250,8 @@ static int spawn_launch(Agent *a, const SpawnPlan *p, Failure *ret_failure)
                 .shim_cgroup_fd = shim_fd,
         };
         a->spawn_trace.launch_ns = now_ns(CLOCK_MONOTONIC);
-        r = shim_launch(&l, &shim, &stage);
-        a->spawn_trace.shim_exec_ns = now_ns(CLOCK_MONOTONIC);
+        /* the loop goes on while the shim starts: its report pipe tells how its execve went */
+        r = shim_launch(&l, &shim, &report_fd, &stage);
         if (r < 0) {
                 a->end.spawn_failed = true;
                 FAIL(r, PROTO_ERROR_SPAWN_FAILED, "stage %s: %s", spawn_stage_to_string(stage) ?: "?",
@@ -259,6 +259,11 @@ static int spawn_launch(Agent *a, const SpawnPlan *p, Failure *ret_failure)
         }
         a->shim.pid = shim;
         pair[1] = safe_close(pair[1]);
+        r = agent_watch_shim_exec(a, TAKE_FD(report_fd));
+        if (r < 0) {
+                (void)pidref_kill(&a->shim.pid, SIGKILL);
+                FAIL(r, PROTO_ERROR_INTERNAL, "cannot watch the shim's start: %s", strerror(-r));
+        }
         a->stdin_open = p->open_stdin || p->tty; /* a terminal takes stdin too */
 
         /* the OOM killer must take the agent, not the shim that reports it (the shim resets it to 0 in the

@@ -1,19 +1,81 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 
-#include "agent-record.h"
 #include "agent-log.h"
+#include "agent-record.h"
 #include "agent-watch.h"
+#include "events.h"
+#include "fd-util.h"
 #include "log.h"
+#include "spawn.h"
 #include "time-util.h"
+
+/* The shim's report: EOF once it has exec'd, else where it failed. */
+static int on_shim_exec(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Agent *a = userdata;
+        SpawnStage stage = SPAWN_STAGE_EXEC;
+        char msg[256];
+        int r;
+
+        r = spawn_shim_report(fd, &stage);
+        if (r == -EAGAIN)
+                return 0;
+        a->spawn_trace.shim_exec_ns = now_ns(CLOCK_MONOTONIC);
+        a->shim.exec_report = sd_event_source_disable_unref(a->shim.exec_report);
+        if (r >= 0)
+                return 0;
+        /* it exits by itself: its pidfd ends the agent with this message (agent_finalize) */
+        (void)snprintf(msg, sizeof msg, "stage %s: %s", spawn_stage_to_string(stage) ?: "?", strerror(-r));
+        log_agent_warning(a, "Failed to spawn: %s", msg);
+        a->manager->stats.agents_spawn_failed++;
+        a->end.spawn_failed = true;
+        free(a->end.failed_msg);
+        a->end.failed_msg = strdup(msg);
+        {
+                ProtoValue data = {};
+                if (proto_event_data_encode(PROTO_EVENT_ERROR, &(ProtoEventData){.error.msg = msg}, &data) >=
+                    0)
+                        events_publish(a->manager, PROTO_EVENT_ERROR, a, NULL, NULL, &data);
+                proto_value_done(&data);
+        }
+        (void)pidref_kill(&a->shim.pid, SIGKILL);
+        return 0;
+}
+
+int agent_watch_shim_exec(Agent *a, int report_fd)
+{
+        int r;
+
+        a->shim.exec_report = sd_event_source_disable_unref(a->shim.exec_report);
+        r = fd_set_nonblock(report_fd, 1);
+        if (r >= 0)
+                r = sd_event_add_io(a->manager->event, &a->shim.exec_report, report_fd, EPOLLIN,
+                                    on_shim_exec, a);
+        if (r < 0) {
+                safe_close(report_fd);
+                return r;
+        }
+        (void)sd_event_source_set_io_fd_own(a->shim.exec_report, true);
+        (void)sd_event_source_set_description(a->shim.exec_report, "agent-shim-exec");
+        return 0;
+}
 
 static int on_shim_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Agent *a = userdata;
         siginfo_t si = {};
+
+        /* how its start went, if not read yet: its failure names the stage */
+        if (a->shim.exec_report)
+                (void)on_shim_exec(a->shim.exec_report, sd_event_source_get_io_fd(a->shim.exec_report), 0,
+                                   a);
 
         /* our own child (not after a restart): reap it here, nothing else will */
         if (waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) >= 0 && si.si_pid > 0)

@@ -78,6 +78,7 @@ Agent *agent_free(Agent *a)
                 (void)waitid(P_PIDFD, (id_t)a->shim.pid.fd, &si, WEXITED | WNOHANG);
         }
         sd_event_source_disable_unref(a->shim.child_source);
+        sd_event_source_disable_unref(a->shim.exec_report);
         sd_event_source_disable_unref(a->timers.stop_timer);
         sd_event_source_disable_unref(a->timers.runtime_timer);
         sd_event_source_disable_unref(a->timers.output_timer);
@@ -233,6 +234,10 @@ static int agent_host_pid(Agent *a, pid_t *ret)
 
         if (!a->kernel.cg)
                 return -ESRCH;
+        if (a->ns_pid > 0 && a->host_pid_of == a->ns_pid) {
+                *ret = a->host_pid;
+                return 0;
+        }
         r = cgroup_handle_list_pids(a->kernel.cg, CGROUP_PART_PAYLOAD, &pids, &n);
         if (r < 0)
                 return r;
@@ -240,7 +245,8 @@ static int agent_host_pid(Agent *a, pid_t *ret)
                 pid_t ns;
 
                 if (a->ns_pid > 0 && proc_pid_nspid(pids[k], &ns) >= 0 && ns == a->ns_pid) {
-                        *ret = pids[k];
+                        a->host_pid = *ret = pids[k];
+                        a->host_pid_of = a->ns_pid;
                         return 0;
                 }
         }
@@ -354,6 +360,7 @@ void agent_release_handles(Agent *a)
         if (!agent_state_is_ended(a->info.state))
                 return;
         a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
+        a->shim.exec_report = sd_event_source_disable_unref(a->shim.exec_report);
         shim_link_detach(a);
         pidref_done(&a->shim.pid);
 }

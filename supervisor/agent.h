@@ -84,6 +84,7 @@ struct Agent {
                 PidRef pid;
                 uint64_t start_ticks; /* field 22 of /proc/PID/stat of the shim: pids are recycled */
                 sd_event_source *child_source;
+                sd_event_source *exec_report; /* until the shim has exec'd: its report pipe (owns the fd) */
                 int control_fd;
                 sd_event_source *control_source;
                 uint32_t version; /* shim protocol version agreed in its last HELLO; 0: none (yet) */
@@ -99,8 +100,12 @@ struct Agent {
         uint64_t tty_last_seq; /* the newest output record its shim told of (attachments read up to it) */
 
         /* Private bookkeeping. */
-        bool stdin_open;             /* its stdin pipe is open (the shim's HELLO, a `stdin` close) */
-        int ns_pid;                  /* the agent's pid in its own namespace */
+        bool stdin_open; /* its stdin pipe is open (the shim's HELLO, a `stdin` close) */
+        int ns_pid;      /* the agent's pid in its own namespace */
+        /* its pid on the host, found once for the ns_pid in host_pid_of: the shim reaps the agent and
+         * tells it, so the pid holds until the agent has ended (get then shows none) */
+        pid_t host_pid;
+        int host_pid_of;
         uint64_t spawn_arrived_usec; /* CLOCK_MONOTONIC, for spawn_us */
         SpawnTrace spawn_trace;      /* its hops, for the debug line (spawn-trace.h) */
         char *state_path;            /* STATE/agents/ID */

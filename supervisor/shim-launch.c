@@ -7,7 +7,7 @@
 #include "fd-util.h"
 #include "shim-launch.h"
 
-int shim_launch(const ShimLaunch *l, PidRef *ret, SpawnStage *ret_failed_stage)
+int shim_launch(const ShimLaunch *l, PidRef *ret, int *ret_report_fd, SpawnStage *ret_failed_stage)
 {
         _cleanup_close_ int options_fd = -EBADF, env_fd = -EBADF;
         int r;
@@ -44,6 +44,8 @@ int shim_launch(const ShimLaunch *l, PidRef *ret, SpawnStage *ret_failed_stage)
                 .new_net = l->options->loopback,
                 .shim_cgroup_fd = l->shim_cgroup_fd,
         };
+        if (ret_report_fd)
+                return spawn_shim_start(&p, ret, ret_report_fd, ret_failed_stage);
         return spawn_shim(&p, ret, ret_failed_stage);
 fail:
         if (ret_failed_stage)

@@ -21,5 +21,7 @@ typedef struct ShimLaunch {
         int shim_cgroup_fd;         /* the shim/ leaf: where it starts */
 } ShimLaunch;
 
-/* spawn_shim()'s return and stages; SPAWN_STAGE_PREPARE also for options the shim would refuse. */
-int shim_launch(const ShimLaunch *l, PidRef *ret, SpawnStage *ret_failed_stage);
+/* spawn_shim()'s return and stages; SPAWN_STAGE_PREPARE also for options the shim would refuse. With
+ * ret_report_fd, spawn_shim_start()'s: it returns before the shim's execve, and spawn_shim_report() on
+ * *ret_report_fd tells how that went. */
+int shim_launch(const ShimLaunch *l, PidRef *ret, int *ret_report_fd, SpawnStage *ret_failed_stage);

@@ -102,18 +102,24 @@ static int watch_wait(Ctl *c, const char *id, Watch *w)
         return recheck ? watch_check(c, id, w) : 0;
 }
 
+/* The `wait` op: one long poll, answered when the agent has ended, or `timeout` (-ETIME) after the op's
+ * timeout, and then asked again. No subscription: nothing can be missed between a spawn and the wait, and
+ * a spawn --wait is two round trips. */
 int ctl_wait_agent(Ctl *c, const char *id, DescartesAgent **ret)
 {
-        _cleanup_(watch_done) Watch w = {};
-        int r;
+        for (;;) {
+                DescartesAgent *a = NULL;
+                DescartesError e;
+                int r;
 
-        r = watch_start(c, id, &w);
-        while (r == 0 && !w.ended)
-                r = watch_wait(c, id, &w);
-        if (r != 0)
-                return r;
-        *ret = TAKE_PTR(w.final);
-        return 0;
+                r = descartes_wait(c->client, id, &a, &e);
+                if (r >= 0) {
+                        *ret = a;
+                        return 0;
+                }
+                if (r != -ETIME)
+                        return ctl_report(&e, "cannot follow agent %s", id);
+        }
 }
 
 typedef struct Cursor {

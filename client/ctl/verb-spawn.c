@@ -469,7 +469,8 @@ static int run(Ctl *c)
                                  a->detach_keys ?: CTL_DETACH_KEYS_DEFAULT);
                 return ctl_attach_session(c, descartes_agent_get_id(info));
         }
-        if ((a->wait || a->attach) && descartes_subscribe(c->client, NULL, &c->presubscribed, NULL) < 0)
+        /* --attach follows the output through output events; --wait needs no subscription (the wait op) */
+        if (a->attach && descartes_subscribe(c->client, NULL, &c->presubscribed, NULL) < 0)
                 c->presubscribed = NULL; /* then the wait re-reads the state instead */
         if (descartes_spawn(c->client, &args, &info, &e) < 0) {
                 c->presubscribed = descartes_subscription_free(c->presubscribed);

@@ -64,6 +64,8 @@ typedef struct AgentOptions {
         bool shuffle_fds; /* put the sources on each other's targets */
         bool new_net;
         char *const *env; /* NULL: agent_env */
+        bool report;      /* start it as the daemon does: without waiting, then read its report pipe */
+        SpawnStage *ret_stage;
 } AgentOptions;
 
 static int find_cgroup2(const char **ret)
@@ -213,8 +215,27 @@ static int agent_start(Agent *a, char *const *argv, const AgentOptions *o)
                 .payload_cgroup_fd = payload_cg,
                 .shim_cgroup_fd = shim_cg,
         };
-        r = shim_launch(&l, &a->shim, &stage);
+        if (o->report) {
+                _cleanup_close_ int report = -EBADF;
+
+                r = shim_launch(&l, &a->shim, &report, &stage);
+                if (r >= 0) {
+                        /* clone3 is done: the shim's execve is told by its report pipe */
+                        assert_true(pidref_is_set(&a->shim));
+                        r = spawn_shim_report(report, &stage);
+                        if (r < 0) {
+                                /* a shim that failed exits by itself: the caller reaps it */
+                                siginfo_t si = {};
+                                assert_int_equal(waitid(P_PIDFD, (id_t)a->shim.fd, &si, WEXITED), 0);
+                                assert_int_equal(si.si_status, 127);
+                                pidref_done(&a->shim);
+                        }
+                }
+        } else
+                r = shim_launch(&l, &a->shim, NULL, &stage);
         safe_close(state_fd);
+        if (o->ret_stage)
+                *o->ret_stage = stage;
         if (r < 0) {
                 assert_true(stage >= 0 && stage < _SPAWN_STAGE_MAX);
                 return r;
@@ -382,6 +403,37 @@ static void test_exit_code_and_output(void **state)
         agent_done(&a);
 }
 
+/* The daemon's way: shim_launch returns after clone3, the report pipe tells the execve; the shim's STARTED
+ * carries the stamps of its start in order (the spawn trace). */
+static void test_spawn_report_and_trace(void **state)
+{
+        char *argv[] = {(char *)"/bin/true", NULL};
+        SpawnStage stage = _SPAWN_STAGE_INVALID;
+        Agent a;
+
+        assert_int_equal(agent_start(&a, argv,
+                                     &(AgentOptions){.shim_path = "/nonexistent/descartes-shim",
+                                                     .report = true,
+                                                     .ret_stage = &stage}),
+                         -ENOENT);
+        assert_int_equal(stage, SPAWN_STAGE_EXEC);
+        agent_done(&a);
+
+        assert_int_equal(agent_start(&a, argv, &(AgentOptions){.report = true}), 0);
+        expect_hello(&a, a.ctl, SHIM_STATE_STARTING);
+        const ShimMsgStarted *m = (const ShimMsgStarted *)recv_msg(&a, a.ctl, SHIM_MSG_STARTED, NULL);
+        const ShimStartTrace t = m->trace;
+        assert_true(m->agent_pid > 1);
+        assert_true(t.main_ns > 0);
+        assert_true(t.main_ns <= t.view_ns);
+        assert_true(t.view_ns <= t.agent_fork_ns);
+        assert_true(t.agent_fork_ns <= t.agent_exec_ns);
+        assert_true(t.agent_exec_ns <= t.sent_ns);
+        ShimExitRecord rec = expect_exited(&a, NULL);
+        assert_int_equal(rec.code, 0);
+        agent_done(&a);
+}
+
 static void test_spawn_failed_exec(void **state)
 {
         char *cmds[] = {(char *)"descartes-no-such-command", (char *)"/nonexistent/cmd"};
@@ -437,7 +489,7 @@ static void test_spawn_errors(void **state)
         assert_false(pidref_is_set(&pr));
 
         stage = _SPAWN_STAGE_INVALID;
-        assert_int_equal(shim_launch(&(ShimLaunch){.shim_path = SHIM_PATH}, &pr, &stage), -EINVAL);
+        assert_int_equal(shim_launch(&(ShimLaunch){.shim_path = SHIM_PATH}, &pr, NULL, &stage), -EINVAL);
         assert_int_equal(stage, SPAWN_STAGE_PREPARE);
         assert_false(pidref_is_set(&pr));
         assert_string_equal(spawn_stage_to_string(SPAWN_STAGE_FDS), "fds");
@@ -972,6 +1024,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exit_code_and_output),
+                cmocka_unit_test(test_spawn_report_and_trace),
                 cmocka_unit_test(test_spawn_failed_exec),
                 cmocka_unit_test(test_spawn_failed_cwd),
                 cmocka_unit_test(test_spawn_errors),
