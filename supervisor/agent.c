@@ -310,9 +310,12 @@ void agent_check_frozen(Agent *a)
 }
 
 /* After pause or resume set the intermediate state `was`: the freeze may be complete already (its reply
- * then goes first); the intermediate state's event precedes the final one's. Saves the record when the
- * freeze completed (1); else (0) the caller saves it. */
-static int complete_freeze_after(Agent *a, ProtoState was)
+ * then goes first); the intermediate state's event precedes the final one's, and the record follows.
+ * While the cgroup is still freezing (or thawing) the intermediate state is not saved: the kernel works
+ * while we would write, and the reply would wait for the write; a restarted daemon takes pausing and
+ * resuming from the cgroup (adopt_freezer), and the final state's record follows when the cgroup is done
+ * (complete_freeze). */
+static void complete_freeze_after(Agent *a, ProtoState was)
 {
         CgroupState st;
         bool done;
@@ -321,7 +324,7 @@ static int complete_freeze_after(Agent *a, ProtoState was)
                (was == PROTO_STATE_PAUSING ? st.frozen : !st.frozen);
         if (!done) {
                 agent_state_publish(a, was);
-                return 0;
+                return;
         }
         (void)agent_state_set(a, was == PROTO_STATE_PAUSING ? AGENT_EVENT_FROZEN : AGENT_EVENT_THAWED);
         agent_notify(a, &(AgentNotice){.type = was == PROTO_STATE_PAUSING ? AGENT_NOTICE_FROZEN
@@ -329,7 +332,6 @@ static int complete_freeze_after(Agent *a, ProtoState was)
         agent_state_publish(a, was);
         agent_state_publish(a, a->info.state);
         agent_save_record(a);
-        return 1;
 }
 
 void agent_save_record(Agent *a)
@@ -423,12 +425,11 @@ int agent_pause(Agent *a)
         if (r < 0)
                 return r;
         /* the events (pausing, then paused when the freeze is done already) and the record come after the
-         * reply, in that order */
+         * reply, in that order (complete_freeze_after) */
         if (agent_state_set(a, AGENT_EVENT_PAUSE) <= 0)
                 return 0;
         /* the kernel rate-limits cgroup.events notifications: the freeze may be done already */
-        if (complete_freeze_after(a, PROTO_STATE_PAUSING) == 0)
-                agent_save_record(a);
+        complete_freeze_after(a, PROTO_STATE_PAUSING);
         return 0;
 }
 
@@ -444,8 +445,7 @@ int agent_resume(Agent *a)
         if (agent_state_set(a, AGENT_EVENT_RESUME) <= 0)
                 return 0;
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_RESUMED});
-        if (complete_freeze_after(a, PROTO_STATE_RESUMING) == 0)
-                agent_save_record(a);
+        complete_freeze_after(a, PROTO_STATE_RESUMING);
         return 0;
 }
 
