@@ -19,6 +19,13 @@ from zsh_complete import Zsh, ZshError  # noqa: E402
 failures = []
 
 
+def default_sigint():
+    """As a terminal's shell starts a command: SIGINT at its default. A SIGINT ignored on entry (a job started
+    in the background of a non-interactive shell, as `cmd &` in a script or CI runner) cannot be trapped by
+    bash, and the Ctrl-C this test sends would never reach try."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def check(ok, what):
     print(("ok     " if ok else "FAILED ") + what, flush=True)
     if not ok:
@@ -51,7 +58,8 @@ def main():
     env = dict(os.environ, BUILD=os.environ["BUILD"])
     env.pop("DESCARTES_HOST", None)
     tr = subprocess.Popen([os.path.join(REPO, "scripts", "try")], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, start_new_session=True)
+                          stderr=subprocess.PIPE, text=True, start_new_session=True,
+                          preexec_fn=default_sigint)
     banner = []
     host = None
     try:

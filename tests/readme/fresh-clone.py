@@ -32,6 +32,13 @@ failures = []
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
+def default_sigint():
+    """As a terminal's shell starts a command: SIGINT at its default. A SIGINT ignored on entry (a job started
+    in the background of a non-interactive shell, as `cmd &` in a script or CI runner) cannot be trapped by
+    bash, and the Ctrl-C this test sends would never reach try."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def check(ok, what):
     print(("ok     " if ok else "FAILED ") + what, flush=True)
     if not ok:
@@ -231,7 +238,8 @@ def try_out(clone, blocks, env, work):
         require(len(blocks["try"]) == 1, "the try block is one command")
         print(f"$ {blocks['try'][0]} &")
         tr = subprocess.Popen(["bash", "-c", blocks["try"][0]], cwd=clone, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+                              stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              preexec_fn=default_sigint)
         banner = []
         for line in tr.stdout:
             banner.append(line)
