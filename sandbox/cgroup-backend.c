@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cgroup-driver.h"
+#include "cgroup-util.h"
 #include "string-table.h"
 
 static const char *const cgroup_part_table[_CGROUP_PART_MAX] = {
@@ -204,6 +206,33 @@ int cgroup_handle_thaw(CgroupHandle *h)
         if (!h)
                 return -EINVAL;
         return h->backend->ops->freeze(h, false);
+}
+
+int cgroup_handle_freezer_open(CgroupHandle *h)
+{
+        if (!h)
+                return -EINVAL;
+        return h->backend->ops->freezer_open(h);
+}
+
+int cgroup_freezer_read(int fd)
+{
+        char buf[256];
+        ssize_t n;
+        uint64_t frozen;
+        int r;
+
+        n = pread(fd, buf, sizeof buf - 1, 0);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        /* "frozen" exists since Linux 5.2; without it nothing is ever frozen (as in read_state) */
+        r = cgroup_parse_keyed(buf, "frozen", &frozen);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        return frozen > 1 ? -EBADMSG : (int)frozen;
 }
 
 int cgroup_handle_kill(CgroupHandle *h)

@@ -162,6 +162,13 @@ int cgroup_handle_set_limits(CgroupHandle *h, const CgroupLimits *l, const char 
 /* Freezing and thawing PAYLOAD are asynchronous: done when the state says frozen / not frozen. */
 int cgroup_handle_freeze(CgroupHandle *h);
 int cgroup_handle_thaw(CgroupHandle *h);
+/* For a freeze or thaw under way: an fd on PAYLOAD's freezer state, opened now (the caller closes it). It
+ * polls EPOLLPRI as soon as that state may have changed (the watch of cgroup_handle_watch() hears of it only
+ * after a kernel worker has run), and cgroup_freezer_read() tells whether PAYLOAD is frozen. */
+int cgroup_handle_freezer_open(CgroupHandle *h);
+/* Reads an fd from cgroup_handle_freezer_open(): 1 frozen, 0 not, negative errno (-ENODEV: its cgroup is
+ * gone). Reading it also ends its EPOLLPRI until the next change. */
+int cgroup_freezer_read(int fd);
 /* SIGKILLs every process of the agent, frozen or not (-EOPNOTSUPP: the kernel cannot, Linux < 5.14). Done
  * when the state says not populated. */
 int cgroup_handle_kill(CgroupHandle *h);

@@ -33,6 +33,7 @@ typedef struct CgroupBackendOps {
         int (*spawn_fd)(const CgroupHandle *h, CgroupPart part);
         int (*set_limits)(CgroupHandle *h, const CgroupLimits *l, const char **ret_missing);
         int (*freeze)(CgroupHandle *h, bool freeze);
+        int (*freezer_open)(CgroupHandle *h);
         int (*kill)(CgroupHandle *h);
         int (*read_usage)(CgroupHandle *h, CgroupUsage *ret);
         int (*read_state)(CgroupHandle *h, CgroupState *ret);

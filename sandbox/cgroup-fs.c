@@ -894,13 +894,33 @@ static int fs_tenant_read_usage(CgroupBackend *bb, uid_t owner, CgroupUsage *ret
         return read_usage_at(fd, CGROUP_MASK_ALL, ret);
 }
 
+/* PAYLOAD's file, opened in one openat below ROOT (no directory fd: a pause's few syscalls count). */
+static int payload_file_open(const FsHandle *h, const char *file, int flags)
+{
+        const FsBackend *b = (const FsBackend *)h->base.backend;
+        _cleanup_free_ char *rel = NULL;
+        int fd;
+
+        if (asprintf_safe(&rel, "%s/%s/%s", h->rel_path, part_dir[CGROUP_PART_PAYLOAD], file) < 0)
+                return -ENOMEM;
+        fd = openat(b->fd, rel, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        return fd < 0 ? -errno : fd;
+}
+
 static int fs_freeze(CgroupHandle *hh, bool freeze)
 {
-        _cleanup_close_ int fd = handle_open(fs_handle(hh), CGROUP_PART_PAYLOAD, false);
+        _cleanup_close_ int fd = payload_file_open(fs_handle(hh), "cgroup.freeze", O_WRONLY);
 
         if (fd < 0)
                 return fd;
-        return write_attr(fd, "cgroup.freeze", freeze ? "1" : "0");
+        if (write(fd, freeze ? "1" : "0", 1) != 1)
+                return -errno;
+        return 0;
+}
+
+static int fs_freezer_open(CgroupHandle *hh)
+{
+        return payload_file_open(fs_handle(hh), "cgroup.events", O_RDONLY);
 }
 
 static int fs_kill(CgroupHandle *hh)
@@ -1048,6 +1068,7 @@ static const CgroupBackendOps fs_ops = {
         .spawn_fd = fs_spawn_fd,
         .set_limits = fs_set_limits,
         .freeze = fs_freeze,
+        .freezer_open = fs_freezer_open,
         .kill = fs_kill,
         .read_usage = fs_read_usage,
         .read_state = fs_read_state,

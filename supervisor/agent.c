@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <uuid/uuid.h>
@@ -87,6 +88,7 @@ Agent *agent_free(Agent *a)
         exec_ttys_free(a);
         agent_spawn_plan_free(a); /* a creation of its cgroups under way is abandoned */
         limit_watch_free(a->kernel.limit_watch);
+        sd_event_source_disable_unref(a->kernel.freezer);
         pidref_done(&a->shim.pid);
         cgroup_handle_free(a->kernel.cg);
         if (a->prev)
@@ -280,26 +282,56 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
         return 0;
 }
 
+static void freezer_unwatch(Agent *a)
+{
+        a->kernel.freezer = sd_event_source_disable_unref(a->kernel.freezer);
+}
+
+/* Whether PAYLOAD is frozen: through the freezer fd of a pause or resume under way, else from the state. */
+static int freezer_frozen(Agent *a)
+{
+        CgroupState st;
+        int r;
+
+        if (a->kernel.freezer) {
+                r = cgroup_freezer_read(sd_event_source_get_io_fd(a->kernel.freezer));
+                if (r >= 0)
+                        return r;
+                /* its cgroup gone, or a read that failed: the cgroup watch still tells */
+                log_agent_debug_errno(a, r, "Failed to read its freezer state: %m");
+                freezer_unwatch(a);
+        }
+        if (!a->kernel.cg)
+                return -ENOENT;
+        r = cgroup_handle_read_state(a->kernel.cg, &st);
+        return r < 0 ? r : st.frozen;
+}
+
 /* Completes a pause or resume the cgroup has done: the state, the reply, then (off the reply's path) the
  * event and the record. */
 static void complete_freeze(Agent *a)
 {
-        CgroupState st;
-        int r = 0;
+        int frozen, r = 0;
 
-        if (!a->kernel.cg || cgroup_handle_read_state(a->kernel.cg, &st) < 0)
+        if (a->info.state != PROTO_STATE_PAUSING && a->info.state != PROTO_STATE_RESUMING) {
+                freezer_unwatch(a);
                 return;
-        if (a->info.state == PROTO_STATE_PAUSING && st.frozen) {
+        }
+        frozen = freezer_frozen(a);
+        if (frozen < 0)
+                return;
+        if (a->info.state == PROTO_STATE_PAUSING && frozen) {
                 r = agent_state_set(a, AGENT_EVENT_FROZEN);
                 if (r > 0)
                         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FROZEN});
-        } else if (a->info.state == PROTO_STATE_RESUMING && !st.frozen) {
+        } else if (a->info.state == PROTO_STATE_RESUMING && !frozen) {
                 r = agent_state_set(a, AGENT_EVENT_THAWED);
                 if (r > 0)
                         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_THAWED});
         }
         if (r <= 0)
                 return;
+        freezer_unwatch(a);
         agent_state_publish(a, a->info.state);
         agent_save_record(a);
 }
@@ -307,6 +339,38 @@ static void complete_freeze(Agent *a)
 void agent_check_frozen(Agent *a)
 {
         complete_freeze(a);
+}
+
+static int on_freezer(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        complete_freeze(userdata);
+        return 0;
+}
+
+/* Before a pause or resume writes to the cgroup: the freezer fd, watched until the cgroup is done. The
+ * kernel wakes a poll of cgroup.events at once, an inotify watch only from a worker thread later (a
+ * scheduling hop on the reply's path); without the fd (no descriptor to spare) the cgroup watch still
+ * completes it. */
+static void freezer_watch(Agent *a)
+{
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (a->kernel.freezer)
+                return;
+        fd = cgroup_handle_freezer_open(a->kernel.cg);
+        if (fd < 0) {
+                log_agent_debug_errno(a, fd, "Failed to open its freezer state, its cgroup watch tells: %m");
+                return;
+        }
+        r = sd_event_add_io(a->manager->event, &a->kernel.freezer, fd, EPOLLPRI, on_freezer, a);
+        if (r < 0) {
+                log_agent_debug_errno(a, r, "Failed to watch its freezer state, its cgroup watch tells: %m");
+                return;
+        }
+        (void)sd_event_source_set_io_fd_own(a->kernel.freezer, true);
+        TAKE_FD(fd);
+        (void)sd_event_source_set_description(a->kernel.freezer, "agent-freezer");
 }
 
 /* After pause or resume set the intermediate state `was`: the freeze may be complete already (its reply
@@ -317,15 +381,13 @@ void agent_check_frozen(Agent *a)
  * (complete_freeze). */
 static void complete_freeze_after(Agent *a, ProtoState was)
 {
-        CgroupState st;
-        bool done;
+        int frozen = freezer_frozen(a);
 
-        done = a->kernel.cg && cgroup_handle_read_state(a->kernel.cg, &st) >= 0 &&
-               (was == PROTO_STATE_PAUSING ? st.frozen : !st.frozen);
-        if (!done) {
+        if (frozen < 0 || frozen != (was == PROTO_STATE_PAUSING)) {
                 agent_state_publish(a, was);
                 return;
         }
+        freezer_unwatch(a);
         (void)agent_state_set(a, was == PROTO_STATE_PAUSING ? AGENT_EVENT_FROZEN : AGENT_EVENT_THAWED);
         agent_notify(a, &(AgentNotice){.type = was == PROTO_STATE_PAUSING ? AGENT_NOTICE_FROZEN
                                                                           : AGENT_NOTICE_THAWED});
@@ -363,6 +425,7 @@ void agent_release_handles(Agent *a)
                 return;
         a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
         a->shim.exec_report = sd_event_source_disable_unref(a->shim.exec_report);
+        freezer_unwatch(a);
         shim_link_detach(a);
         pidref_done(&a->shim.pid);
 }
@@ -421,9 +484,12 @@ int agent_pause(Agent *a)
 
         if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
+        freezer_watch(a);
         r = cgroup_handle_freeze(a->kernel.cg);
-        if (r < 0)
+        if (r < 0) {
+                freezer_unwatch(a);
                 return r;
+        }
         /* the events (pausing, then paused when the freeze is done already) and the record come after the
          * reply, in that order (complete_freeze_after) */
         if (agent_state_set(a, AGENT_EVENT_PAUSE) <= 0)
@@ -439,9 +505,13 @@ int agent_resume(Agent *a)
 
         if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
+        freezer_watch(a);
         r = cgroup_handle_thaw(a->kernel.cg);
-        if (r < 0)
+        if (r < 0) {
+                if (a->info.state != PROTO_STATE_PAUSING)
+                        freezer_unwatch(a);
                 return r;
+        }
         if (agent_state_set(a, AGENT_EVENT_RESUME) <= 0)
                 return 0;
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_RESUMED});

@@ -76,6 +76,9 @@ struct Agent {
         struct {
                 CgroupHandle *cg;               /* NULL once removed */
                 struct LimitWatch *limit_watch; /* the cgroup's counters: limit_hit, pids_limit */
+                /* while a pause or resume is under way: PAYLOAD's freezer state (owns the fd; see
+                 * agent_pause()) */
+                sd_event_source *freezer;
                 bool cgroups_removed;
         } kernel;
 

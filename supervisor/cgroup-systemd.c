@@ -594,6 +594,11 @@ static int sd_freeze(CgroupHandle *h, bool freeze)
         return freeze ? cgroup_handle_freeze(sd_handle(h)->fs) : cgroup_handle_thaw(sd_handle(h)->fs);
 }
 
+static int sd_freezer_open(CgroupHandle *h)
+{
+        return cgroup_handle_freezer_open(sd_handle(h)->fs);
+}
+
 static int sd_kill(CgroupHandle *h)
 {
         return cgroup_handle_kill(sd_handle(h)->fs);
@@ -646,6 +651,7 @@ static const CgroupBackendOps sd_ops = {
         .spawn_fd = sd_spawn_fd,
         .set_limits = sd_set_limits,
         .freeze = sd_freeze,
+        .freezer_open = sd_freezer_open,
         .kill = sd_kill,
         .read_usage = sd_read_usage,
         .read_state = sd_read_state,
