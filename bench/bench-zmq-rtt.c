@@ -2,11 +2,12 @@
 
 /* The peer of the control round trip: a bare libzmq REQ/REP round trip between two processes.
  *
- *   bench-zmq-rtt [-n N] [-q REQ_BYTES] [-p REP_BYTES] ENDPOINT
+ *   bench-zmq-rtt [-n N] [-q REQ_BYTES] [-p REP_BYTES] [-g GAP_MS] ENDPOINT
  *
  * A forked child binds a REP socket on ENDPOINT (ipc://PATH) and answers every request with REP_BYTES; the
- * parent connects a REQ socket and times N round trips of REQ_BYTES after 1,000 untimed ones. The child
- * dies with the parent (PR_SET_PDEATHSIG) and is reaped by it.
+ * parent connects a REQ socket and times N round trips of REQ_BYTES after 1,000 untimed ones, GAP_MS apart
+ * (default 0: back to back; pause.sh's gap lets both processes' threads fall asleep between round trips, as
+ * they do between its pauses). The child dies with the parent (PR_SET_PDEATHSIG) and is reaped by it.
  * Output: one line of key=value pairs, times in microseconds. */
 
 #include <errno.h>
@@ -55,6 +56,12 @@ static _noreturn_ void serve(const char *endpoint, long rep_bytes, int ready_fd)
         _exit(0);
 }
 
+static int usage(void)
+{
+        fprintf(stderr, "usage: bench-zmq-rtt [-n N] [-q REQ_BYTES] [-p REP_BYTES] [-g GAP_MS] ENDPOINT\n");
+        return 2;
+}
+
 static int round_trip(void *req, const char *msg, long req_bytes, char *in)
 {
         if (zmq_send(req, msg, (size_t)req_bytes, 0) < 0 || zmq_recv(req, in, (size_t)BYTES_MAX, 0) < 0)
@@ -64,7 +71,7 @@ static int round_trip(void *req, const char *msg, long req_bytes, char *in)
 
 int main(int argc, char **argv)
 {
-        long n = 10000, req_bytes = 64, rep_bytes = 64;
+        long n = 10000, req_bytes = 64, rep_bytes = 64, gap_ms = 0;
         _cleanup_free_ double *t = NULL;
         _cleanup_free_ char *msg = NULL, *in = NULL;
         void *ctx, *req;
@@ -72,19 +79,22 @@ int main(int argc, char **argv)
         char c;
         pid_t child;
 
-        while ((opt = getopt(argc, argv, "n:q:p:")) != -1) {
-                long *target = opt == 'n' ? &n : opt == 'q' ? &req_bytes : opt == 'p' ? &rep_bytes : NULL;
+        while ((opt = getopt(argc, argv, "n:q:p:g:")) != -1) {
+                long *target = opt == 'n'   ? &n
+                               : opt == 'q' ? &req_bytes
+                               : opt == 'p' ? &rep_bytes
+                               : opt == 'g' ? &gap_ms
+                                            : NULL;
 
-                if (!target || bench_parse_long(optarg, 1, opt == 'n' ? 10000000L : BYTES_MAX, target) < 0) {
-                        fprintf(stderr,
-                                "usage: bench-zmq-rtt [-n N] [-q REQ_BYTES] [-p REP_BYTES] ENDPOINT\n");
-                        return 2;
-                }
+                if (!target || bench_parse_long(optarg, opt == 'g' ? 0 : 1,
+                                                opt == 'n'   ? 10000000L
+                                                : opt == 'g' ? 10000
+                                                             : BYTES_MAX,
+                                                target) < 0)
+                        return usage();
         }
-        if (optind != argc - 1) {
-                fprintf(stderr, "usage: bench-zmq-rtt [-n N] [-q REQ_BYTES] [-p REP_BYTES] ENDPOINT\n");
-                return 2;
-        }
+        if (optind != argc - 1)
+                return usage();
         t = calloc((size_t)n, sizeof(double));
         msg = calloc(1, (size_t)req_bytes);
         in = malloc((size_t)BYTES_MAX);
@@ -124,10 +134,12 @@ int main(int argc, char **argv)
 
                 r = round_trip(req, msg, req_bytes, in);
                 t[i] = bench_now_us() - t0;
+                if (gap_ms > 0)
+                        bench_sleep_ms(gap_ms);
         }
         if (r >= 0) {
-                printf("op=zmq_rtt req_bytes=%ld rep_bytes=%ld zmq_version=%d.%d.%d", req_bytes, rep_bytes,
-                       ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH);
+                printf("op=zmq_rtt req_bytes=%ld rep_bytes=%ld gap_ms=%ld zmq_version=%d.%d.%d", req_bytes,
+                       rep_bytes, gap_ms, ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH);
                 bench_print_stats("rtt_us", t, (size_t)n);
                 printf("\n");
         } else

@@ -347,46 +347,48 @@ static int on_freezer(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-/* Before a pause or resume writes to the cgroup: the freezer fd, watched until the cgroup is done. The
- * kernel wakes a poll of cgroup.events at once, an inotify watch only from a worker thread later (a
- * scheduling hop on the reply's path); without the fd (no descriptor to spare) the cgroup watch still
- * completes it. */
-static void freezer_watch(Agent *a)
+/* Watches the freezer fd (taking it) until the cgroup is done. The kernel wakes a poll of cgroup.events at
+ * once, an inotify watch only from a worker thread later (a scheduling hop on the reply's path); without
+ * the fd (no descriptor to spare) the cgroup watch still completes it. */
+static void freezer_watch(Agent *a, int fd)
 {
-        _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (a->kernel.freezer)
-                return;
-        fd = cgroup_handle_freezer_open(a->kernel.cg);
-        if (fd < 0) {
-                log_agent_debug_errno(a, fd, "Failed to open its freezer state, its cgroup watch tells: %m");
+        if (a->kernel.freezer) { /* a pause while a resume is under way, or the reverse */
+                safe_close(fd);
                 return;
         }
         r = sd_event_add_io(a->manager->event, &a->kernel.freezer, fd, EPOLLPRI, on_freezer, a);
         if (r < 0) {
+                safe_close(fd);
                 log_agent_debug_errno(a, r, "Failed to watch its freezer state, its cgroup watch tells: %m");
                 return;
         }
         (void)sd_event_source_set_io_fd_own(a->kernel.freezer, true);
-        TAKE_FD(fd);
         (void)sd_event_source_set_description(a->kernel.freezer, "agent-freezer");
 }
 
-/* After pause or resume set the intermediate state `was`: the freeze may be complete already (its reply
- * then goes first); the intermediate state's event precedes the final one's, and the record follows.
+/* After pause or resume asked the cgroup and set the intermediate state `was`: the freeze may be complete
+ * already (an idle cgroup's often is, a thaw always; its reply then goes first); the intermediate state's
+ * event precedes the final one's, and the record follows. fd: the freezer fd opened before the request
+ * (or negative), read first, then watched while the cgroup is on its way.
  * While the cgroup is still freezing (or thawing) the intermediate state is not saved: the kernel works
  * while we would write, and the reply would wait for the write; a restarted daemon takes pausing and
  * resuming from the cgroup (adopt_freezer), and the final state's record follows when the cgroup is done
  * (complete_freeze). */
-static void complete_freeze_after(Agent *a, ProtoState was)
+static void complete_freeze_after(Agent *a, ProtoState was, int fd)
 {
-        int frozen = freezer_frozen(a);
+        int frozen = fd >= 0 ? cgroup_freezer_read(fd) : -EBADF;
 
+        if (frozen < 0)
+                frozen = freezer_frozen(a);
         if (frozen < 0 || frozen != (was == PROTO_STATE_PAUSING)) {
+                if (fd >= 0)
+                        freezer_watch(a, fd);
                 agent_state_publish(a, was);
                 return;
         }
+        safe_close(fd);
         freezer_unwatch(a);
         (void)agent_state_set(a, was == PROTO_STATE_PAUSING ? AGENT_EVENT_FROZEN : AGENT_EVENT_THAWED);
         agent_notify(a, &(AgentNotice){.type = was == PROTO_STATE_PAUSING ? AGENT_NOTICE_FROZEN
@@ -394,6 +396,16 @@ static void complete_freeze_after(Agent *a, ProtoState was)
         agent_state_publish(a, was);
         agent_state_publish(a, a->info.state);
         agent_save_record(a);
+}
+
+/* The freezer fd for a pause or resume, opened before its write so that no change goes unheard. */
+static int freezer_open(Agent *a)
+{
+        int fd = cgroup_handle_freezer_open(a->kernel.cg);
+
+        if (fd < 0)
+                log_agent_debug_errno(a, fd, "Failed to open its freezer state, its cgroup watch tells: %m");
+        return fd;
 }
 
 void agent_save_record(Agent *a)
@@ -480,42 +492,38 @@ int agent_watch_cgroups(Agent *a)
 
 int agent_pause(Agent *a)
 {
+        _cleanup_close_ int fd = -EBADF;
         int r;
 
         if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
-        freezer_watch(a);
+        fd = freezer_open(a);
         r = cgroup_handle_freeze(a->kernel.cg);
-        if (r < 0) {
-                freezer_unwatch(a);
+        if (r < 0)
                 return r;
-        }
         /* the events (pausing, then paused when the freeze is done already) and the record come after the
          * reply, in that order (complete_freeze_after) */
         if (agent_state_set(a, AGENT_EVENT_PAUSE) <= 0)
                 return 0;
-        /* the kernel rate-limits cgroup.events notifications: the freeze may be done already */
-        complete_freeze_after(a, PROTO_STATE_PAUSING);
+        complete_freeze_after(a, PROTO_STATE_PAUSING, TAKE_FD(fd));
         return 0;
 }
 
 int agent_resume(Agent *a)
 {
+        _cleanup_close_ int fd = -EBADF;
         int r;
 
         if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
-        freezer_watch(a);
+        fd = freezer_open(a);
         r = cgroup_handle_thaw(a->kernel.cg);
-        if (r < 0) {
-                if (a->info.state != PROTO_STATE_PAUSING)
-                        freezer_unwatch(a);
+        if (r < 0)
                 return r;
-        }
         if (agent_state_set(a, AGENT_EVENT_RESUME) <= 0)
                 return 0;
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_RESUMED});
-        complete_freeze_after(a, PROTO_STATE_RESUMING);
+        complete_freeze_after(a, PROTO_STATE_RESUMING, TAKE_FD(fd));
         return 0;
 }
 
