@@ -318,20 +318,21 @@ static void complete_freeze(Agent *a)
                 return;
         }
         frozen = freezer_frozen(a);
-        if (frozen < 0)
+        if (frozen < 0 || frozen != (a->info.state == PROTO_STATE_PAUSING))
                 return;
-        if (a->info.state == PROTO_STATE_PAUSING && frozen) {
+        /* done with the freezer's fd before the reply: nothing of the request outlives it */
+        freezer_unwatch(a);
+        if (a->info.state == PROTO_STATE_PAUSING) {
                 r = agent_state_set(a, AGENT_EVENT_FROZEN);
                 if (r > 0)
                         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_FROZEN});
-        } else if (a->info.state == PROTO_STATE_RESUMING && !frozen) {
+        } else {
                 r = agent_state_set(a, AGENT_EVENT_THAWED);
                 if (r > 0)
                         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_THAWED});
         }
         if (r <= 0)
                 return;
-        freezer_unwatch(a);
         agent_state_publish(a, a->info.state);
         agent_save_record(a);
 }

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -518,4 +519,35 @@ int harness_ctl(Harness *h, const char *input, size_t input_len, char **ret_out,
         if (si.si_code == CLD_EXITED)
                 return si.si_status;
         return 128 + si.si_status;
+}
+
+int harness_daemon_fd_count(const Harness *h, const char *match)
+{
+        char path[64], link[PATH_MAX], target[PATH_MAX];
+        struct dirent *de;
+        DIR *d;
+        int n = 0;
+
+        (void)snprintf(path, sizeof path, "/proc/%d/fd", (int)h->daemon_pid);
+        d = opendir(path);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                ssize_t k;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (!match) {
+                        n++;
+                        continue;
+                }
+                (void)snprintf(link, sizeof link, "%s/%s", path, de->d_name);
+                k = readlink(link, target, sizeof target - 1);
+                if (k < 0)
+                        continue; /* closed meanwhile */
+                target[k] = 0;
+                n += strstr(target, match) != NULL;
+        }
+        closedir(d);
+        return n;
 }

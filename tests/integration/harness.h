@@ -52,6 +52,10 @@ int harness_wait_daemon_exit(Harness *h, unsigned timeout_ms, int *ret_status);
 /* Starts the daemon again on the same directories and cgroup root. */
 int harness_restart_daemon(Harness *h);
 
+/* How many descriptors the daemon holds now (its /proc/PID/fd), all or (match not NULL) those whose target
+ * contains match; negative errno. */
+int harness_daemon_fd_count(const Harness *h, const char *match);
+
 /* Runs descartesctl -H <control> ARGS... (NULL-terminated), feeding `input` (may be NULL)
  * on its stdin; returns its exit status (or -errno) and its stdout in *ret_out (may be NULL). stderr goes to
  * the test's stderr. */

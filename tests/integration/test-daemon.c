@@ -174,10 +174,15 @@ static void test_pause_resume(void **state)
         DescartesError err = {};
         uint64_t a, b;
 
+        _cleanup_free_ char *freezer = NULL;
+
+        assert_int_equal(asprintf_safe(&freezer, "a-%s/payload/cgroup.events", id), 0);
         itest_sleep_ms(200);
         assert_int_equal(wire_pause(t->c, id, &info, &err), 0);
         assert_int_equal(info.state, PROTO_STATE_PAUSED);
         proto_agent_info_done(&info);
+        /* the freezer's descriptor lives only while the cgroup freezes */
+        assert_int_equal(harness_daemon_fd_count(t->h, freezer), 0);
 
         /* pausing a paused agent is a conflict */
         assert_true(wire_pause(t->c, id, &info, &err) < 0);
@@ -189,6 +194,7 @@ static void test_pause_resume(void **state)
         assert_int_equal(a, b); /* frozen: not one more microsecond */
 
         assert_int_equal(harness_ctl(t->h, NULL, 0, NULL, "resume", id, NULL), 0);
+        assert_int_equal(harness_daemon_fd_count(t->h, freezer), 0);
         /* thawed: it runs again. How fast depends on the host's load, which is bench/pause.sh's business;
          * here it only has to move within a generous bound. */
         for (int i = 0; i < 200 && cpu_usec(t, id) <= b; i++)

@@ -657,23 +657,6 @@ static void test_stdin_full_requests(void **state)
         raw_close(&raw);
 }
 
-static int daemon_fd_count(ITest *t)
-{
-        char path[64];
-        struct dirent *de;
-        DIR *d;
-        int n = 0;
-
-        snprintf(path, sizeof path, "/proc/%d/fd", (int)t->h->daemon_pid);
-        d = opendir(path);
-        if (!d)
-                return -errno;
-        while ((de = readdir(d)))
-                n += de->d_name[0] != '.';
-        closedir(d);
-        return n;
-}
-
 /* Ended agents hold no descriptor in the daemon: 40 of them cost nothing against its fd limit. */
 static void test_ended_agents_hold_no_fds(void **state)
 {
@@ -682,7 +665,7 @@ static void test_ended_agents_hold_no_fds(void **state)
         ProtoAgentInfo info = {};
         int before, after;
 
-        before = daemon_fd_count(t);
+        before = harness_daemon_fd_count(t->h, NULL);
         assert_true(before > 0);
         for (int i = 0; i < 40; i++) {
                 _cleanup_free_ char *id = itest_spawn(t, false, argv);
@@ -690,7 +673,7 @@ static void test_ended_agents_hold_no_fds(void **state)
                 proto_agent_info_done(&info);
         }
         itest_sleep_ms(300); /* the last cgroups go once they are empty */
-        after = daemon_fd_count(t);
+        after = harness_daemon_fd_count(t->h, NULL);
         if (after > before + 2)
                 fail_msg("the daemon held %d descriptors before 40 agents ran and ended, %d after", before,
                          after);
