@@ -4,6 +4,10 @@
 # "frozen 1" (poll(POLLPRI) + re-read) on a scratch cgroup running the same processes (bench-freeze).
 # Both sides leave GAP_MS between transitions: the kernel sends at most one cgroup.events notification per
 # file every 10 ms, and closer transitions would measure that throttle instead.
+# Beside them the floor of any confirmed pause over the control socket: a bare libzmq REQ/REP round trip
+# (bench-zmq-rtt, the pause request's and reply's sizes) with the same gap, so that each process's threads fall
+# asleep between round trips as they do between pauses; "ratio pause/(freeze+rtt)" compares pause with a
+# bare freeze plus that round trip.
 # Target (DESIGN 12): pause within 2x of the bare freeze.
 # usage: bench/pause.sh [-i ITERS] [-g GAP_MS] [-n "1 10 100"] [-m "sleep busy"] [-R ROUNDS]
 #   defaults: -i 50 -g 20 -n "1 10 100" -m "sleep busy" -R 3. Needs root and a built tree.
@@ -49,12 +53,12 @@ echo
 echo "$ITERS freeze/thaw pairs per run, ${GAP} ms apart, $R runs per row (alternating); medians of the runs' medians, µs."
 echo "The agent's cgroup tree also holds its shim; the bare cgroup holds only the workload (\`sh\` + N children)."
 echo
-echo "| children | kind | descartes pause | resume | bare freeze | thaw | ratio pause/freeze | ratio resume/thaw |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| children | kind | descartes pause | resume | bare freeze | thaw | bare zmq rtt | ratio pause/freeze | ratio resume/thaw | ratio pause/(freeze+rtt) | ratio resume/(thaw+rtt) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for mode in $MODES; do
 	for n in $NS; do
 		w=$(workload "$mode" "$n")
-		P=() F=()
+		P=() F=() Z=()
 		for r in $(seq "$R"); do
 			note "pause: $mode x$n round $r/$R"
 			# one workload at a time: the agent is gone before the bare run starts
@@ -63,15 +67,20 @@ for mode in $MODES; do
 			"${CTL[@]}" kill "$agent" >/dev/null
 			wait_ended "$agent"
 			F+=("$("$BENCH_FREEZE" -n "$ITERS" -g "$GAP" -p $((n + 1)) "$MOUNT" -- /bin/sh -c "$w")")
+			Z+=("$("$BENCH_ZMQ_RTT" -n "$ITERS" -g "$GAP" -q 90 -p 420 "ipc://$BENCH_TMP/zmq-rtt")")
 			echo "${P[-1]}" >&2
 			echo "${F[-1]}" >&2
+			echo "${Z[-1]}" >&2
 		done
 		pm=$(for l in "${P[@]}"; do kv pause_us_med "$l"; done | median)
 		rm_=$(for l in "${P[@]}"; do kv resume_us_med "$l"; done | median)
 		fm=$(for l in "${F[@]}"; do kv freeze_us_med "$l"; done | median)
 		tm=$(for l in "${F[@]}"; do kv thaw_us_med "$l"; done | median)
+		zm=$(for l in "${Z[@]}"; do kv rtt_us_med "$l"; done | median)
 		rp=$(ratio "$pm" "$fm")
-		echo "| $n | $mode | $pm | $rm_ | $fm | $tm | $rp | $(ratio "$rm_" "$tm") |"
+		fz=$(awk -v a="$fm" -v b="$zm" 'BEGIN {print a + b}')
+		tz=$(awk -v a="$tm" -v b="$zm" 'BEGIN {print a + b}')
+		echo "| $n | $mode | $pm | $rm_ | $fm | $tm | $zm | $rp | $(ratio "$rm_" "$tm") | $(ratio "$pm" "$fz") | $(ratio "$rm_" "$tz") |"
 		summary_row "pause confirmed, $n $mode" "$pm µs" "bare cgroup.freeze $fm µs" "$rp" "≤ 2" "$(verdict "$rp" '<=' 2)"
 	done
 done
