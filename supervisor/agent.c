@@ -64,6 +64,8 @@ int agent_new(Manager *m, uid_t owner, Agent **ret)
         return 0;
 }
 
+static void freezer_unwatch(Agent *a);
+
 Agent *agent_free(Agent *a)
 {
         Manager *m;
@@ -88,7 +90,7 @@ Agent *agent_free(Agent *a)
         exec_ttys_free(a);
         agent_spawn_plan_free(a); /* a creation of its cgroups under way is abandoned */
         limit_watch_free(a->kernel.limit_watch);
-        sd_event_source_disable_unref(a->kernel.freezer);
+        freezer_unwatch(a);
         pidref_done(&a->shim.pid);
         cgroup_handle_free(a->kernel.cg);
         if (a->prev)
@@ -282,9 +284,29 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
         return 0;
 }
 
+/* At most this many freezer fds at once, out of the daemon's own descriptors (CONNECTION_FDS_DAEMON): a
+ * batch that pauses thousands of busy agents completes the others through the cgroup watch. */
+#define FREEZER_FDS_MAX 16
+
+static void freezer_close(Agent *a, int fd)
+{
+        if (fd < 0)
+                return;
+        safe_close(fd);
+        a->manager->freezer_fds--;
+}
+
+/* Closes the fd now, also from the source's own callback (after which sd-event would free the source, and
+ * an fd it owned, only once the reply has gone). */
 static void freezer_unwatch(Agent *a)
 {
+        int fd;
+
+        if (!a->kernel.freezer)
+                return;
+        fd = sd_event_source_get_io_fd(a->kernel.freezer);
         a->kernel.freezer = sd_event_source_disable_unref(a->kernel.freezer);
+        freezer_close(a, fd);
 }
 
 /* Whether PAYLOAD is frozen: through the freezer fd of a pause or resume under way, else from the state. */
@@ -348,24 +370,23 @@ static int on_freezer(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-/* Watches the freezer fd (taking it) until the cgroup is done. The kernel wakes a poll of cgroup.events at
- * once, an inotify watch only from a worker thread later (a scheduling hop on the reply's path); without
- * the fd (no descriptor to spare) the cgroup watch still completes it. */
+/* Watches the freezer fd (taking it: freezer_unwatch() closes it) until the cgroup is done. The kernel wakes
+ * a poll of cgroup.events at once, an inotify watch only from a worker thread later (a scheduling hop on the
+ * reply's path); without the fd (no descriptor to spare) the cgroup watch still completes it. */
 static void freezer_watch(Agent *a, int fd)
 {
         int r;
 
         if (a->kernel.freezer) { /* a pause while a resume is under way, or the reverse */
-                safe_close(fd);
+                freezer_close(a, fd);
                 return;
         }
         r = sd_event_add_io(a->manager->event, &a->kernel.freezer, fd, EPOLLPRI, on_freezer, a);
         if (r < 0) {
-                safe_close(fd);
+                freezer_close(a, fd);
                 log_agent_debug_errno(a, r, "Failed to watch its freezer state, its cgroup watch tells: %m");
                 return;
         }
-        (void)sd_event_source_set_io_fd_own(a->kernel.freezer, true);
         (void)sd_event_source_set_description(a->kernel.freezer, "agent-freezer");
 }
 
@@ -389,7 +410,7 @@ static void complete_freeze_after(Agent *a, ProtoState was, int fd)
                 agent_state_publish(a, was);
                 return;
         }
-        safe_close(fd);
+        freezer_close(a, fd);
         freezer_unwatch(a);
         (void)agent_state_set(a, was == PROTO_STATE_PAUSING ? AGENT_EVENT_FROZEN : AGENT_EVENT_THAWED);
         agent_notify(a, &(AgentNotice){.type = was == PROTO_STATE_PAUSING ? AGENT_NOTICE_FROZEN
@@ -402,10 +423,16 @@ static void complete_freeze_after(Agent *a, ProtoState was, int fd)
 /* The freezer fd for a pause or resume, opened before its write so that no change goes unheard. */
 static int freezer_open(Agent *a)
 {
-        int fd = cgroup_handle_freezer_open(a->kernel.cg);
+        int fd;
 
-        if (fd < 0)
+        if (a->manager->freezer_fds >= FREEZER_FDS_MAX)
+                return -EMFILE;
+        fd = cgroup_handle_freezer_open(a->kernel.cg);
+        if (fd < 0) {
                 log_agent_debug_errno(a, fd, "Failed to open its freezer state, its cgroup watch tells: %m");
+                return fd;
+        }
+        a->manager->freezer_fds++;
         return fd;
 }
 
@@ -493,38 +520,44 @@ int agent_watch_cgroups(Agent *a)
 
 int agent_pause(Agent *a)
 {
-        _cleanup_close_ int fd = -EBADF;
-        int r;
+        int fd, r;
 
         if (agent_state_next(a->info.state, AGENT_EVENT_PAUSE) < 0)
                 return -EBUSY;
         fd = freezer_open(a);
         r = cgroup_handle_freeze(a->kernel.cg);
-        if (r < 0)
+        if (r < 0) {
+                freezer_close(a, fd);
                 return r;
+        }
         /* the events (pausing, then paused when the freeze is done already) and the record come after the
          * reply, in that order (complete_freeze_after) */
-        if (agent_state_set(a, AGENT_EVENT_PAUSE) <= 0)
+        if (agent_state_set(a, AGENT_EVENT_PAUSE) <= 0) {
+                freezer_close(a, fd);
                 return 0;
-        complete_freeze_after(a, PROTO_STATE_PAUSING, TAKE_FD(fd));
+        }
+        complete_freeze_after(a, PROTO_STATE_PAUSING, fd);
         return 0;
 }
 
 int agent_resume(Agent *a)
 {
-        _cleanup_close_ int fd = -EBADF;
-        int r;
+        int fd, r;
 
         if (agent_state_next(a->info.state, AGENT_EVENT_RESUME) < 0)
                 return -EBUSY;
         fd = freezer_open(a);
         r = cgroup_handle_thaw(a->kernel.cg);
-        if (r < 0)
+        if (r < 0) {
+                freezer_close(a, fd);
                 return r;
-        if (agent_state_set(a, AGENT_EVENT_RESUME) <= 0)
+        }
+        if (agent_state_set(a, AGENT_EVENT_RESUME) <= 0) {
+                freezer_close(a, fd);
                 return 0;
+        }
         agent_notify(a, &(AgentNotice){.type = AGENT_NOTICE_RESUMED});
-        complete_freeze_after(a, PROTO_STATE_RESUMING, TAKE_FD(fd));
+        complete_freeze_after(a, PROTO_STATE_RESUMING, fd);
         return 0;
 }
 

@@ -91,6 +91,7 @@ typedef struct Manager {
         Agent *agents; /* doubly linked, newest first */
         size_t n_agents;
         size_t n_agents_ended; /* of n_agents: kept by agent_transition(), so that no timer walks them all */
+        unsigned freezer_fds;  /* pauses and resumes waiting for their cgroup on a descriptor (agent.c) */
         RequestCache *request_cache;
         TenantLedger *tenant_ledger; /* per caller uid: the request rate's token bucket, denied attempts */
         BusyHold *busy_hold;         /* `busy` replies held back from callers that do not wait as told */

@@ -212,6 +212,66 @@ static void test_pause_resume(void **state)
         assert_int_equal(err.code, PROTO_ERROR_CONFLICT);
 }
 
+static bool all_in_state(ITest *t, char **ids, size_t n, ProtoState want)
+{
+        for (size_t i = 0; i < n; i++) {
+                ProtoAgentInfo info = {};
+                DescartesError err = {};
+                bool ok;
+
+                assert_int_equal(wire_get(t->c, ids[i], &info, &err), 0);
+                ok = info.state == want;
+                proto_agent_info_done(&info);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+/* A batch pauses more busy agents than the daemon gives freezer descriptors to (16): every one is paused
+ * all the same (the others through the cgroup watch), resumed likewise, and no freezer fd stays behind. */
+static void test_batch_pause_many(void **state)
+{
+        enum { N = 24 };
+        ITest *t = *state;
+        const char *argv[] = {"sh", "-c", "while :; do :; done", NULL};
+        char *ids[N + 1] = {};
+        ProtoBatchArgs b = {.op = PROTO_OP_PAUSE, .agents = ids, .n_agents = N};
+        ProtoBatchResult br = {};
+        DescartesError err = {};
+        int i;
+
+        for (i = 0; i < N; i++)
+                ids[i] = itest_spawn(t, false, argv);
+        assert_int_equal(wire_batch(t->c, &b, &br, &err), 0);
+        assert_int_equal(br.ok_count, N);
+        proto_batch_result_done(&br);
+        for (i = 0; i < 400 && !all_in_state(t, ids, N, PROTO_STATE_PAUSED); i++)
+                itest_sleep_ms(50);
+        assert_true(all_in_state(t, ids, N, PROTO_STATE_PAUSED));
+        assert_int_equal(harness_daemon_fd_count(t->h, "/payload/cgroup.events"), 0);
+
+        b.op = PROTO_OP_RESUME;
+        assert_int_equal(wire_batch(t->c, &b, &br, &err), 0);
+        assert_int_equal(br.ok_count, N);
+        proto_batch_result_done(&br);
+        for (i = 0; i < 400 && !all_in_state(t, ids, N, PROTO_STATE_RUNNING); i++)
+                itest_sleep_ms(50);
+        assert_true(all_in_state(t, ids, N, PROTO_STATE_RUNNING));
+        assert_int_equal(harness_daemon_fd_count(t->h, "/payload/cgroup.events"), 0);
+
+        b.op = PROTO_OP_KILL;
+        assert_int_equal(wire_batch(t->c, &b, &br, &err), 0);
+        proto_batch_result_done(&br);
+        for (i = 0; i < N; i++) {
+                ProtoAgentInfo info = {};
+
+                itest_wait_final(t, ids[i], 10000, &info);
+                proto_agent_info_done(&info);
+                free(ids[i]);
+        }
+}
+
 static void test_stop_escalates(void **state)
 {
         ITest *t = *state;
@@ -313,6 +373,7 @@ int main(void)
                 cmocka_unit_test(test_output_complete),
                 cmocka_unit_test(test_stdin_roundtrip),
                 cmocka_unit_test(test_pause_resume),
+                cmocka_unit_test(test_batch_pause_many),
                 cmocka_unit_test(test_stop_escalates),
                 cmocka_unit_test(test_descendants_die),
                 cmocka_unit_test(test_remove_leaves_nothing),
