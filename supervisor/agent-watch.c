@@ -100,7 +100,10 @@ int agent_watch_shim(Agent *a)
         if (!pidref_is_set(&a->shim.pid) || a->shim.pid.fd < 0)
                 return -ESRCH;
         a->shim.child_source = sd_event_source_disable_unref(a->shim.child_source);
-        r = sd_event_add_io(a->manager->event, &a->shim.child_source, a->shim.pid.fd, EPOLLIN,
+        /* edge-triggered: a pidfd is readable once, for good. Level-triggered, every ended shim not yet
+         * handled would be polled again on each turn of the loop (one source is dispatched per turn), which
+         * made stopping N agents at once cost N^2 polls. */
+        r = sd_event_add_io(a->manager->event, &a->shim.child_source, a->shim.pid.fd, EPOLLIN | EPOLLET,
                             on_shim_readable, a);
         if (r < 0)
                 return r;

@@ -349,7 +349,12 @@ static int read_packets(Agent *a, int fd, unsigned budget)
 
 static int on_control(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        (void)read_packets(userdata, fd, SHIM_LINK_BATCH);
+        Agent *a = userdata;
+
+        /* edge-triggered (shim_link_attach): a full batch leaves packets behind, so re-arm, which makes the
+         * kernel look again and queue the socket behind the others that are ready */
+        if (read_packets(a, fd, SHIM_LINK_BATCH) > 0 && a->shim.control_source == s)
+                (void)sd_event_source_set_io_events(s, EPOLLIN | EPOLLET);
         return 0;
 }
 
@@ -378,7 +383,10 @@ int shim_link_attach(Agent *a, int fd)
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
                 (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 
-        r = sd_event_add_io(a->manager->event, &a->shim.control_source, fd, EPOLLIN, on_control, a);
+        /* edge-triggered: thousands of shims that report at once (a stop of all) would otherwise each be
+         * polled again on every turn of the loop until dispatched */
+        r = sd_event_add_io(a->manager->event, &a->shim.control_source, fd, EPOLLIN | EPOLLET, on_control,
+                            a);
         if (r < 0)
                 return r;
         (void)sd_event_source_set_description(a->shim.control_source, "agent-shim-control");
