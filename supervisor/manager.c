@@ -177,7 +177,7 @@ static int setup_runtime_dir(Manager *m)
         r = trash_new(m->event, m->state_fd, m->config.state_dir, &m->trash);
         if (r < 0)
                 return log_error_errno(r, "Cannot open %s/trash: %m", m->config.state_dir);
-        r = record_sync_new(&m->record_sync);
+        r = record_sync_new(m->state_fd, &m->record_sync);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the thread that flushes records to disk: %m");
         return 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,6 +20,9 @@ struct RecordSync {
         pthread_cond_t cond;
         pthread_t thread;
         Flush *head, **tail;
+        size_t n_queued;
+        bool want_syncfs; /* records were written whose fds the queue had no room for */
+        int fs_fd;
         bool stop;
 };
 
@@ -32,33 +36,55 @@ static void flush_now(int fd, int dirfd)
         safe_close(dirfd);
 }
 
+/* One record: its two fsyncs. More: one syncfs for all (it flushes what they wrote, and the rest of the file
+ * system's dirty pages; cheaper than two flushes each from a few on). */
+static void flush_batch(RecordSync *s, Flush *list, bool want_syncfs)
+{
+        bool whole = want_syncfs || (list && list->next);
+
+        if (whole)
+                (void)syncfs(s->fs_fd);
+        while (list) {
+                Flush *f = list;
+
+                list = f->next;
+                if (whole) {
+                        safe_close(f->fd);
+                        safe_close(f->dirfd);
+                } else
+                        flush_now(f->fd, f->dirfd);
+                free(f);
+        }
+}
+
 static void *run(void *userdata)
 {
         RecordSync *s = userdata;
 
         pthread_mutex_lock(&s->lock);
         for (;;) {
-                Flush *f = s->head;
+                Flush *list = s->head;
+                bool want_syncfs = s->want_syncfs;
 
-                if (!f) {
+                if (!list && !want_syncfs) {
                         if (s->stop)
                                 break;
                         pthread_cond_wait(&s->cond, &s->lock);
                         continue;
                 }
-                s->head = f->next;
-                if (!s->head)
-                        s->tail = &s->head;
+                s->head = NULL;
+                s->tail = &s->head;
+                s->n_queued = 0;
+                s->want_syncfs = false;
                 pthread_mutex_unlock(&s->lock);
-                flush_now(f->fd, f->dirfd);
-                free(f);
+                flush_batch(s, list, want_syncfs);
                 pthread_mutex_lock(&s->lock);
         }
         pthread_mutex_unlock(&s->lock);
         return NULL;
 }
 
-int record_sync_new(RecordSync **ret)
+int record_sync_new(int fs_fd, RecordSync **ret)
 {
         RecordSync *s = calloc(1, sizeof *s);
         sigset_t all, old;
@@ -66,6 +92,12 @@ int record_sync_new(RecordSync **ret)
 
         if (!s)
                 return -ENOMEM;
+        s->fs_fd = fcntl(fs_fd, F_DUPFD_CLOEXEC, 3);
+        if (s->fs_fd < 0) {
+                r = -errno;
+                free(s);
+                return r;
+        }
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->cond, NULL);
         s->tail = &s->head;
@@ -77,6 +109,7 @@ int record_sync_new(RecordSync **ret)
         if (r < 0) {
                 pthread_cond_destroy(&s->cond);
                 pthread_mutex_destroy(&s->lock);
+                safe_close(s->fs_fd);
                 free(s);
                 return r;
         }
@@ -95,22 +128,39 @@ RecordSync *record_sync_free(RecordSync *s)
         (void)pthread_join(s->thread, NULL);
         pthread_cond_destroy(&s->cond);
         pthread_mutex_destroy(&s->lock);
+        safe_close(s->fs_fd);
         free(s);
         return NULL;
 }
 
 void record_sync_queue(RecordSync *s, int fd, int dirfd)
 {
-        Flush *f = s ? malloc(sizeof *f) : NULL;
+        Flush *f;
 
+        if (!s) {
+                flush_now(fd, dirfd);
+                return;
+        }
+        pthread_mutex_lock(&s->lock);
+        if (s->n_queued >= RECORD_SYNC_FDS_MAX) {
+                /* written already: the syncfs that follows makes it durable */
+                s->want_syncfs = true;
+                pthread_cond_signal(&s->cond);
+                pthread_mutex_unlock(&s->lock);
+                safe_close(fd);
+                safe_close(dirfd);
+                return;
+        }
+        f = malloc(sizeof *f);
         if (!f) {
+                pthread_mutex_unlock(&s->lock);
                 flush_now(fd, dirfd);
                 return;
         }
         *f = (Flush){.fd = fd, .dirfd = dirfd};
-        pthread_mutex_lock(&s->lock);
         *s->tail = f;
         s->tail = &f->next;
+        s->n_queued++;
         pthread_cond_signal(&s->cond);
         pthread_mutex_unlock(&s->lock);
 }
