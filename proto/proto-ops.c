@@ -30,6 +30,7 @@ static const ProtoField list_args_fields[] = {
         PROTO_ROW(ProtoListArgs, labels, "labels", STR_MAP, .flags = OMIT, LABELS_BOUNDS),
         PROTO_OPT(ProtoListArgs, limit, has_limit, "limit", U64, .min = 1, .max = PROTO_AGENTS_MAX),
         PROTO_ROW(ProtoListArgs, all, "all", BOOL, .flags = OMIT),
+        PROTO_OPT(ProtoListArgs, usage, has_usage, "usage", BOOL),
 };
 static const ProtoType list_args_type = PROTO_TYPE("list_args", ProtoListArgs, list_args_fields);
 

@@ -391,6 +391,8 @@ typedef struct ProtoListArgs {
         bool has_limit;
         uint64_t limit; /* 1..PROTO_AGENTS_MAX */
         bool all;       /* include ended agents (exited, failed) */
+        bool has_usage;
+        bool usage; /* absent: true; false leaves INFO's usage out (no cgroup reads per agent) */
 } ProtoListArgs;
 
 /* get, pause, resume, kill, remove */

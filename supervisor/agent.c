@@ -260,7 +260,7 @@ static int agent_host_pid(Agent *a, pid_t *ret)
         return 0;
 }
 
-int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
+int agent_fill_info(Agent *a, bool usage, ProtoAgentInfo *ret)
 {
         _cleanup_(proto_agent_info_done) ProtoAgentInfo i = {};
         int r;
@@ -275,7 +275,9 @@ int agent_fill_info(Agent *a, ProtoAgentInfo *ret)
                         i.pid = pid;
                 }
         }
-        if (a->kernel.cg) {
+        if (!usage)
+                i.has_usage = false;
+        else if (a->kernel.cg) {
                 i.has_usage = true;
                 agent_cgroup_usage(a->kernel.cg, &i.usage);
         }

@@ -151,7 +151,8 @@ int agent_state_set(Agent *a, AgentEvent e);
 void agent_state_publish(Agent *a, ProtoState state);
 
 /* Fills INFO (a deep copy: free with proto_agent_info_done); with usage read from the cgroup when live. */
-int agent_fill_info(Agent *a, ProtoAgentInfo *ret);
+/* The agent's INFO; with usage, a live agent's is read from its cgroup (a few file reads), else left out. */
+int agent_fill_info(Agent *a, bool usage, ProtoAgentInfo *ret);
 
 /* Lifecycle actions. */
 int agent_pause(Agent *a);

@@ -258,7 +258,7 @@ int call_reply_agent(Call *c, Agent *a)
 
         r = proto_reply_init_ok(&reply, c->request.id, c->request.op);
         if (r >= 0)
-                r = agent_fill_info(a, &reply.result.agent.agent);
+                r = agent_fill_info(a, true, &reply.result.agent.agent);
         if (r < 0) {
                 proto_reply_done(&reply);
                 call_reply_error(c, PROTO_ERROR_INTERNAL, "cannot describe agent %s: %s", a->info.id,

@@ -194,7 +194,8 @@ static int op_list(Call *c)
         for (Agent *a = taken ? first : NULL; a && n < limit; a = a->prev) {
                 if (!list_match(c, args, a))
                         continue;
-                r = agent_fill_info(a, &reply.result.list.agents[n]);
+                /* usage costs a few cgroup file reads per agent: most of a list of thousands */
+                r = agent_fill_info(a, !args->has_usage || args->usage, &reply.result.list.agents[n]);
                 if (r < 0) {
                         proto_reply_done(&reply);
                         return call_reply_error(c, PROTO_ERROR_INTERNAL, "out of memory");

@@ -91,7 +91,7 @@ int op_step_reply_info_now(OpStep *s, Agent *a)
         r = op_step_reply_empty(s);
         if (r < 0)
                 return r;
-        r = agent_fill_info(a, &s->reply.result.agent.agent);
+        r = agent_fill_info(a, true, &s->reply.result.agent.agent);
         if (r < 0)
                 return op_step_fail(s, r, PROTO_ERROR_INTERNAL, "out of memory");
         return 0;

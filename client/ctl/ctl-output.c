@@ -139,7 +139,24 @@ static const char *state_string(DescartesState s)
         return descartes_state_to_string(s) ?: "unknown";
 }
 
-void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns)
+/* The CPU and MEM cells of ps --usage. */
+static void format_usage(const DescartesAgent *a, char *cpu, size_t n_cpu, char *mem, size_t n_mem)
+{
+        uint64_t cpu_usec, memory;
+
+        (void)snprintf(cpu, n_cpu, "-");
+        (void)snprintf(mem, n_mem, "-");
+        if (!descartes_agent_get_usage(a, &cpu_usec, &memory, NULL, NULL))
+                return;
+        (void)snprintf(cpu, n_cpu, "%.2f", (double)cpu_usec / 1e6);
+        /* an ended agent's usage is final: its CPU time and peak, no memory in use */
+        if (descartes_state_is_final(descartes_agent_get_state(a)))
+                return;
+        if (format_size(memory, mem, n_mem) < 0)
+                (void)snprintf(mem, n_mem, "%" PRIu64, memory);
+}
+
+void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns, bool usage)
 {
         size_t n = descartes_agent_list_get_size(l);
         int w_name = 4, w_state = 5, w_reason = 11, w_created = 7;
@@ -156,11 +173,13 @@ void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns)
                 ctl_format_relative(descartes_agent_get_created_ns(a), now_ns, buf, sizeof buf);
                 w_created = MAX(w_created, (int)strlen(buf));
         }
-        fprintf(f, "%-*s  %-*s  %-*s  %-9s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, "ID", w_name, "NAME",
-                w_state, "STATE", "HEALTH", w_reason, "REASON/EXIT", w_created, "CREATED", "COMMAND");
+        fprintf(f, "%-*s  %-*s  %-*s  %-9s  %-*s  %-*s  %s%s\n", CTL_SHORT_ID_LEN, "ID", w_name, "NAME",
+                w_state, "STATE", "HEALTH", w_reason, "REASON/EXIT", w_created, "CREATED",
+                usage ? "     CPU s  MEM         " : "", "COMMAND");
         for (size_t i = 0; i < n; i++) {
                 const DescartesAgent *a = descartes_agent_list_get(l, i);
-                char reason[128], created[64], command[CTL_COMMAND_WIDTH + 8];
+                char reason[128], created[64], command[CTL_COMMAND_WIDTH + 8], cells[96] = "";
+                char cpu[32], mem[FORMAT_SIZE_MAX];
 
                 ctl_format_reason(a, reason, sizeof reason);
                 ctl_sanitize(reason);
@@ -171,10 +190,15 @@ void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns)
                                         ? descartes_agent_health_to_string(health)
                                         : NULL;
 
-                fprintf(f, "%-*.*s  %-*s  %-*s  %-9s  %-*s  %-*s  %s\n", CTL_SHORT_ID_LEN, CTL_SHORT_ID_LEN,
-                        descartes_agent_get_id(a) ?: "-", w_name, descartes_agent_get_name(a) ?: "-",
-                        w_state, state_string(descartes_agent_get_state(a)), h ?: "-", w_reason, reason,
-                        w_created, created, command);
+                if (usage) {
+                        format_usage(a, cpu, sizeof cpu, mem, sizeof mem);
+                        (void)snprintf(cells, sizeof cells, "%10s  %-10s  ", cpu, mem);
+                }
+                fprintf(f, "%-*.*s  %-*s  %-*s  %-9s  %-*s  %-*s  %s%s\n", CTL_SHORT_ID_LEN,
+                        CTL_SHORT_ID_LEN, descartes_agent_get_id(a) ?: "-", w_name,
+                        descartes_agent_get_name(a) ?: "-", w_state,
+                        state_string(descartes_agent_get_state(a)), h ?: "-", w_reason, reason, w_created,
+                        created, cells, command);
         }
 }
 

@@ -23,7 +23,8 @@ void ctl_sanitize(char *s);
 /* A CLOCK_REALTIME ns timestamp as RFC 3339 UTC with milliseconds; "-" for 0. */
 void ctl_format_timestamp(uint64_t ns, char *buf, size_t n);
 
-void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns);
+/* With usage, CPU (seconds) and MEM columns from each agent's usage ("-" where the list has none). */
+void ctl_print_ps_table(FILE *f, const DescartesAgentList *l, uint64_t now_ns, bool usage);
 void ctl_print_inspect(FILE *f, const DescartesAgent *a);
 void ctl_print_health(FILE *f, const DescartesHealth *h);
 void ctl_print_event(FILE *f, const DescartesEvent *e);

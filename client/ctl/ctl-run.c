@@ -65,6 +65,7 @@ int ctl_resolve(Ctl *c, const char *ref, char **ret_id)
                 return *ret_id ? 0 : (log_oom(), CTL_EXIT_FAILURE);
         }
         args.all = true;
+        args.no_usage = true;
         r = descartes_list(c->client, &args, &list, &e);
         if (r < 0)
                 return ctl_report(&e, "cannot look up agent \"%s\"", ref);

@@ -91,6 +91,7 @@ typedef struct CtlArgs {
         size_t n_agents;
 
         bool all;      /* -a */
+        bool usage;    /* --usage of ps */
         char **labels; /* --label of ps: "KEY=VALUE", one per key */
         bool has_state;
         DescartesState state;

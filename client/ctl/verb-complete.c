@@ -53,6 +53,7 @@ static int complete_agents(Ctl *c)
         size_t n;
 
         args.all = true;
+        args.no_usage = true;
         /* A shell waits for this: a daemon that is not running gives no candidates, at once when its ipc
          * socket is missing, else within the send attempts of a short timeout. */
         if (startswith(host, "ipc://") && access(host + strlen("ipc://"), F_OK) < 0)

@@ -158,7 +158,9 @@ int descartes_list(DescartesClient *c, const DescartesListArgs *args, DescartesA
                                         .labels = labels,
                                         .has_limit = a.has_limit,
                                         .limit = a.limit,
-                                        .all = a.all};
+                                        .all = a.all,
+                                        .has_usage = a.no_usage,
+                                        .usage = !a.no_usage};
         r = client_call(c, &req, 0, &reply, e);
         if (r < 0)
                 return r;

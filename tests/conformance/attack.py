@@ -239,7 +239,7 @@ def req(op, args, rid=None):
 # fuzzing
 
 FIELDS = {
-    "list": ["state", "labels", "limit", "all"], "get": ["agent"], "pause": ["agent"], "resume": ["agent"],
+    "list": ["state", "labels", "limit", "all", "usage"], "get": ["agent"], "pause": ["agent"], "resume": ["agent"],
     "kill": ["agent"], "remove": ["agent"], "stop": ["agent", "grace_ms"], "signal": ["agent", "signal"],
     "stdin": ["agent", "data", "close"], "action": ["agent", "name", "params", "timeout_ms"],
     "output": ["agent", "stream", "mode", "offset", "limit", "tail", "grep", "since_ns", "cursor"],

@@ -575,6 +575,7 @@ typedef struct DescartesListArgs {
         const char *const *labels; /* every one must match */
         bool has_limit;
         uint64_t limit; /* 1..16384 */
+        bool no_usage;  /* leave each agent's usage out: the daemon reads no cgroup files (a cheap list) */
 } DescartesListArgs;
 #define DESCARTES_LIST_ARGS_INIT                                                                            \
         {                                                                                                   \
