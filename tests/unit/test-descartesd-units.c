@@ -21,6 +21,7 @@
 #include "curve-keys.h"
 #include "fd-util.h"
 #include "event-ring.h"
+#include "record-sync.h"
 #include "request-cache.h"
 #include "string-util.h"
 #include "tenant-ledger.h"
@@ -28,6 +29,43 @@
 
 /* Two descriptors per agent after the daemon's 64 and 1536 of headroom; two processes per agent; the least
  * binds. */
+/* Three times RECORD_SYNC_FDS_MAX records queued at once: those past the bound are closed at once (a syncfs
+ * covers them), the others once flushed; every fd given is closed when freeing returns. */
+static void test_record_sync(void **state)
+{
+        char dir[] = "/tmp/test-record-sync.XXXXXX";
+        int fds[3 * RECORD_SYNC_FDS_MAX][2];
+        RecordSync *s = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+
+        assert_non_null(mkdtemp(dir));
+        dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        assert_int_equal(record_sync_new(dfd, &s), 0);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                char name[32];
+
+                (void)snprintf(name, sizeof name, "r%zu", i);
+                fds[i][0] = openat(dfd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+                fds[i][1] = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+                assert_true(fds[i][0] >= 0 && fds[i][1] >= 0);
+                assert_int_equal(write(fds[i][0], "x", 1), 1);
+                record_sync_queue(s, fds[i][0], fds[i][1]);
+        }
+        s = record_sync_free(s);
+        assert_null(s);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                for (int k = 0; k < 2; k++)
+                        assert_true(fcntl(fds[i][k], F_GETFD) < 0);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                char name[32];
+
+                (void)snprintf(name, sizeof name, "r%zu", i);
+                assert_int_equal(unlinkat(dfd, name, 0), 0);
+        }
+        assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_agent_capacity(void **state)
 {
         AgentCapacity c = agent_capacity(65536, 4096, 4194304, 192724);
@@ -835,6 +873,7 @@ int main(void)
                 cmocka_unit_test(test_config_backends),
                 cmocka_unit_test(test_tenant_ledger),
                 cmocka_unit_test(test_busy_hold),
+                cmocka_unit_test(test_record_sync),
                 cmocka_unit_test(test_event_ring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
