@@ -586,6 +586,15 @@ def sec5_list():
     ck(S8, "list.limit 16384 is accepted", r is not None and r.ok, desc(r))
     r = C.req("list", {"state": "sleeping"})
     ck(S, "an unknown state: bad_request", err_is(r, "bad_request"), desc(r))
+    # usage: absent or true puts a live agent's usage (from its cgroup) in its INFO, false leaves it out of all
+    for args, want in (({}, True), ({"usage": True}, True), ({"usage": False}, False)):
+        r = C.req("list", {"labels": {"grp": lab}, "all": True, **args})
+        ags = r.data.get("agents", []) if r and r.ok else []
+        ck(S, f"list {args or 'without usage'}: usage {'in each live' if want else 'left out of every'} INFO",
+           len(ags) == 4 and all(("usage" in a) == want for a in ags if want is False or a["state"] == "running"),
+           desc(r))
+    r = C.req("list", {"usage": 1})
+    ck(S, "list usage not a bool: bad_request", err_is(r, "bad_request"), desc(r))
     r = C.req("list", {"labels": {"grp": lab}, "all": True})
     sec4_types(r.data.get("agents", []) if r and r.ok else [])
     for i in ids:
