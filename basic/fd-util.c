@@ -163,6 +163,31 @@ int write_file_replace_at(int dirfd, const char *path, const void *data, size_t 
         return 0;
 }
 
+int write_file_exchange_at(int dirfd, const char *path, const char *spare, const void *data, size_t n,
+                           mode_t mode)
+{
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = openat(dirfd, spare, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        r = loop_write(fd, data, n);
+        if (r >= 0 && renameat2(dirfd, spare, dirfd, path, RENAME_EXCHANGE) < 0) {
+                r = -errno;
+                /* ENOENT: no path yet; EINVAL: a file system that cannot exchange */
+                if ((r == -ENOENT || r == -EINVAL) && renameat(dirfd, spare, dirfd, path) >= 0)
+                        r = 0;
+                else if (r == -ENOENT || r == -EINVAL)
+                        r = -errno;
+        }
+        if (r < 0) {
+                (void)unlinkat(dirfd, spare, 0);
+                return r;
+        }
+        return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
         char buf[PATH_MAX];

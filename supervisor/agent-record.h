@@ -22,6 +22,7 @@
 typedef struct Agent Agent;
 
 #define AGENT_RECORD_FILE    "record"
+#define AGENT_RECORD_SPARE   "record.spare" /* a live agent's previous record, reused for the next write */
 #define AGENT_RECORD_MAGIC   "DSCAGREC"
 #define AGENT_RECORD_VERSION 1u
 #define AGENT_RECORD_MAX     (4u * 1024 * 1024)
