@@ -230,6 +230,24 @@ static bool all_in_state(ITest *t, char **ids, size_t n, ProtoState want)
 
 /* A batch pauses more busy agents than the daemon gives freezer descriptors to (16): every one is paused
  * all the same (the others through the cgroup watch), resumed likewise, and no freezer fd stays behind. */
+
+/* Sends the batch as OP, then waits until every agent of it is in STATE: no freezer descriptor is left. */
+static void batch_until_all(ITest *t, ProtoBatchArgs *b, ProtoOp op, char **ids, size_t n, ProtoState state)
+{
+        ProtoBatchResult br = {};
+        DescartesError err = {};
+        int i;
+
+        b->op = op;
+        assert_int_equal(wire_batch(t->c, b, &br, &err), 0);
+        assert_int_equal(br.ok_count, (int)n);
+        proto_batch_result_done(&br);
+        for (i = 0; i < 400 && !all_in_state(t, ids, n, state); i++)
+                itest_sleep_ms(50);
+        assert_true(all_in_state(t, ids, n, state));
+        assert_int_equal(harness_daemon_fd_count(t->h, "/payload/cgroup.events"), 0);
+}
+
 static void test_batch_pause_many(void **state)
 {
         enum { N = 24 };
@@ -243,22 +261,8 @@ static void test_batch_pause_many(void **state)
 
         for (i = 0; i < N; i++)
                 ids[i] = itest_spawn(t, false, argv);
-        assert_int_equal(wire_batch(t->c, &b, &br, &err), 0);
-        assert_int_equal(br.ok_count, N);
-        proto_batch_result_done(&br);
-        for (i = 0; i < 400 && !all_in_state(t, ids, N, PROTO_STATE_PAUSED); i++)
-                itest_sleep_ms(50);
-        assert_true(all_in_state(t, ids, N, PROTO_STATE_PAUSED));
-        assert_int_equal(harness_daemon_fd_count(t->h, "/payload/cgroup.events"), 0);
-
-        b.op = PROTO_OP_RESUME;
-        assert_int_equal(wire_batch(t->c, &b, &br, &err), 0);
-        assert_int_equal(br.ok_count, N);
-        proto_batch_result_done(&br);
-        for (i = 0; i < 400 && !all_in_state(t, ids, N, PROTO_STATE_RUNNING); i++)
-                itest_sleep_ms(50);
-        assert_true(all_in_state(t, ids, N, PROTO_STATE_RUNNING));
-        assert_int_equal(harness_daemon_fd_count(t->h, "/payload/cgroup.events"), 0);
+        batch_until_all(t, &b, PROTO_OP_PAUSE, ids, N, PROTO_STATE_PAUSED);
+        batch_until_all(t, &b, PROTO_OP_RESUME, ids, N, PROTO_STATE_RUNNING);
 
         b.op = PROTO_OP_KILL;
         assert_int_equal(wire_batch(t->c, &b, &br, &err), 0);
