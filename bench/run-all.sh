@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # bench/run-all.sh — every benchmark in turn, each against its peer in the same run, into one markdown report:
 # a summary table (figure, descartes, peer, ratio, target, verdict) and then each benchmark's own section.
-# usage: bench/run-all.sh [-o REPORT.md] [-l LOGDIR] [-q] [-n IDLE_AGENTS]
+# usage: bench/run-all.sh [-o REPORT.md] [-l LOGDIR] [-q] [-n IDLE_AGENTS] [-B] [-b OLDER_TREE]
 #   -o  also write the report to this file (stdout always gets it)
 #   -l  keep each benchmark's raw log (key=value lines, hyperfine output) in LOGDIR
 #   -q  quick: fewer runs and rounds, 200 idle agents, 10 s idle window (a smoke run, not for docs)
 #   -n  idle agents (default 1000)
+#   -B  no bwrap peer in the idle run (at 10,000 its processes pass kernel.pid_max 32768)
+#   -b  also trace a spawn in OLDER_TREE (a built checkout with bench/trace-spawn.sh), just before this tree's
+# The spawn traces run first, on the quiet machine; the idle run last (tearing down N network namespaces keeps
+# the kernel busy for a while after it).
 # A benchmark that fails is listed as failed and the rest still run. Needs root and a built tree
 # (meson setup build && ninja -C build); peers: apt-get install -y bubblewrap hyperfine jq (valgrind: optional).
 set -eu
@@ -13,14 +17,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
-OUT='' LOGDIR='' QUICK=0 IDLE_N=1000
-while getopts "o:l:qn:h" opt; do
+OUT='' LOGDIR='' QUICK=0 IDLE_N=1000 IDLE_PEER='' OLDER=''
+while getopts "o:l:qn:Bb:h" opt; do
 	case $opt in
 	o) OUT=$OPTARG ;;
 	l) LOGDIR=$OPTARG ;;
 	q) QUICK=1 ;;
 	n) IDLE_N=$OPTARG ;;
-	*) sed -n '2,11p' "$0"; exit 2 ;;
+	B) IDLE_PEER=-B ;;
+	b) OLDER=$(cd "$OPTARG" && pwd) ;;
+	*) sed -n '2,15p' "$0"; exit 2 ;;
 	esac
 done
 bench_require_root
@@ -37,13 +43,16 @@ if ((QUICK)); then
 else
 	SPAWN=() TPUT=() TRACE=() RTT=() REMOTE=() PAUSE=() IDLE=(-n "$IDLE_N") OUTPUT=() FLOOD=() CLI=()
 fi
+[[ -n $IDLE_PEER ]] && IDLE+=("$IDLE_PEER")
+[[ -z $OLDER || -x $OLDER/bench/trace-spawn.sh ]] || die "$OLDER has no bench/trace-spawn.sh"
 
 FAILED=()
-run() { # run NAME SCRIPT ARGS...
+run() { # run NAME SCRIPT ARGS...   (SCRIPT relative to bench/, or an absolute path)
 	local name=$1 script=$2
 	shift 2
+	[[ $script == /* ]] || script=$HERE/$script
 	echo "# running $name" >&2
-	if "$HERE/$script" "$@" >"$WORK/$name.md" 2>"$WORK/$name.log"; then
+	if "$script" "$@" >"$WORK/$name.md" 2>"$WORK/$name.log"; then
 		:
 	else
 		FAILED+=("$name (exit $?; log: ${LOGDIR:-kept only with -l}${LOGDIR:+/$name.log})")
@@ -56,16 +65,24 @@ run() { # run NAME SCRIPT ARGS...
 }
 
 MACHINE=$(machine_line)
+SECTIONS=()
+if [[ -n $OLDER ]]; then
+	older="before: $(git -C "$OLDER" describe --always --dirty 2>/dev/null || echo "$OLDER")"
+	BENCH_SUMMARY=$WORK/summary.older run trace-older "$OLDER/bench/trace-spawn.sh" "${TRACE[@]}" -L "$older"
+	grep -h "reply after" "$WORK/summary.older" >>"$BENCH_SUMMARY" || true
+	SECTIONS+=(trace-older)
+fi
+run trace-spawn trace-spawn.sh "${TRACE[@]}" ${OLDER:+-L "after: $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?')"}
 run spawn spawn.sh "${SPAWN[@]}"
 run cli-start cli-start.sh "${CLI[@]}"
 run spawn-tput spawn-tput.sh "${TPUT[@]}"
-run trace-spawn trace-spawn.sh "${TRACE[@]}"
 run rtt rtt.sh "${RTT[@]}"
 run remote-rtt remote-rtt.sh "${REMOTE[@]}"
 run pause pause.sh "${PAUSE[@]}"
-run idle idle.sh "${IDLE[@]}"
 run output output.sh "${OUTPUT[@]}"
 run flood flood.sh "${FLOOD[@]}"
+run idle idle.sh "${IDLE[@]}"
+SECTIONS+=(trace-spawn spawn cli-start spawn-tput rtt remote-rtt pause output flood idle)
 
 {
 	echo "# descartes benchmarks"
@@ -81,7 +98,7 @@ run flood flood.sh "${FLOOD[@]}"
 		echo
 		echo "Failed: ${FAILED[*]}"
 	fi
-	for name in spawn cli-start spawn-tput trace-spawn rtt pause idle output flood; do
+	for name in "${SECTIONS[@]}"; do
 		echo
 		cat "$WORK/$name.md"
 	done

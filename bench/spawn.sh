@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bench/spawn.sh — start + reap of /bin/true: descartes (CLI, library) beside bwrap, unshare and the bare
 # process, measured in the same run.
-#   latency:    hyperfine -N (no shell): `descartesctl spawn --wait -- /bin/true`, `bwrap --unshare-all
-#               --ro-bind / / --dev /dev --proc /proc /bin/true`, `unshare` with 6 namespaces (a floor for
-#               namespaced starts), plain /bin/true
+#   latency:    hyperfine -N (no shell): `descartesctl spawn --wait -- /bin/true`, `descartesctl spawn --
+#               /bin/true` (answered once the agent started) beside `descartesctl health` (the CLI's own
+#               start and one round trip), `bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc
+#               /bin/true`, `unshare` with 6 namespaces (a floor for namespaced starts), plain /bin/true
 #   daemon:     spawn_us of the CLI's agents (request to execve, from `descartesctl -o json ps -a`)
 #   library:    bench-client spawn: descartes_spawn + wait for the exit event, one warm connection
 #   throughput: 2 in flight for SECS seconds (bench-tput for commands, bench-client spawn -j 2 for the library)
-# Target (DESIGN 12): the CLI spawn faster than bwrap alone (ratio < 1).
+# Targets (DESIGN 12, issue 13): the CLI spawn faster than bwrap alone (ratio < 1); the library's spawn + exit
+# event no slower than `unshare` with the same six namespaces (ratio <= 1).
 # usage: bench/spawn.sh [-r RUNS] [-w WARMUP] [-R ROUNDS] [-t SECS] [-j JOBS]
 #   defaults: -r 50 -w 5 -R 3 -t 5 -j 2. Needs root, a built tree, hyperfine and jq; bwrap rows are skipped
 #   (and said so) when bwrap is missing. Prints a markdown section on stdout.
@@ -34,8 +36,9 @@ bench_require_build
 bench_init
 bench_daemon_start
 
-NAMES=("descartesctl spawn --wait" "bare /bin/true" "unshare, 6 namespaces")
-CMDS=("${CTL[*]} spawn --wait -- /bin/true" "/bin/true" "unshare --pid --fork --mount --net --uts --ipc --cgroup /bin/true")
+NAMES=("descartesctl spawn --wait" "descartesctl spawn" "descartesctl health" "bare /bin/true" "unshare, 6 namespaces")
+CMDS=("${CTL[*]} spawn --wait -- /bin/true" "${CTL[*]} spawn -- /bin/true" "${CTL[*]} health" "/bin/true"
+	"unshare --pid --fork --mount --net --uts --ipc --cgroup /bin/true")
 SKIPPED=''
 if command -v bwrap >/dev/null; then
 	NAMES+=("bwrap --unshare-all")
@@ -104,6 +107,13 @@ TPUT[library]=$(kv per_s "$l")
 bench_purge
 
 ours_ms=$(med_of "descartesctl spawn --wait")
+ms() { awk -v u="$1" 'BEGIN{printf "%.2f", u/1000}'; }
+lib_ms=$(ms "$lib_med")
+us_ms=$(med_of "unshare, 6 namespaces")
+summary_row "spawn + exit event, libdescartes" "$lib_ms ms" "unshare, 6 namespaces $us_ms ms" "$(ratio "$lib_ms" "$us_ms")" "≤ 1.0" "$(verdict "$(ratio "$lib_ms" "$us_ms")" '<=' 1.0)"
+summary_row "libdescartes spawn call (warm connection)" "$(ms "$lib_call") ms" "the daemon's own spawn_us $(ms "$lib_daemon") ms" "$(ratio "$lib_call" "$lib_daemon")" "—" "—"
+nw=$(med_of "descartesctl spawn") he=$(med_of "descartesctl health")
+summary_row "\`descartesctl spawn -- /bin/true\` (no wait)" "$nw ms" "\`descartesctl health\` $he ms" "$(ratio "$nw" "$he")" "—" "—"
 echo "## Spawn: start + reap /bin/true"
 echo
 echo "hyperfine -N, warmup $WARMUP, $RUNS runs per command, $R rounds; the figure is the median of the rounds' medians (range of the rounds in brackets). Throughput: $JOBS in flight for ${SECS} s."
@@ -127,8 +137,7 @@ if [[ -z $SKIPPED ]]; then
 	bw=$(med_of "bwrap --unshare-all")
 	rt=$(ratio "$ours_ms" "$bw")
 	summary_row "spawn + reap /bin/true, CLI" "$ours_ms ms" "bwrap ${BWRAP_VERSION#bubblewrap } $bw ms" "$rt" "< 1 (faster than bwrap)" "$(verdict "$rt" '<=' 0.999)"
-	lib_ms=$(awk -v u="$lib_med" 'BEGIN{printf "%.2f", u/1000}')
-	summary_row "spawn + exit event, libdescartes" "$lib_ms ms" "bwrap $bw ms" "$(ratio "$lib_ms" "$bw")" "—" "—"
+	summary_row "spawn + exit event, libdescartes, beside bwrap" "$lib_ms ms" "bwrap $bw ms" "$(ratio "$lib_ms" "$bw")" "—" "—"
 	summary_row "spawn throughput, $JOBS in flight, CLI" "${TPUT[descartesctl spawn --wait]}/s" "bwrap ${TPUT[bwrap --unshare-all]}/s" "$(ratio "${TPUT[descartesctl spawn --wait]}" "${TPUT[bwrap --unshare-all]}")" "— (higher is better)" "—"
 else
 	summary_row "spawn + reap /bin/true, CLI" "$ours_ms ms" "bwrap missing" "-" "< 1" "skipped"

@@ -6,19 +6,22 @@
 # Hops: client send, daemon receive (request decoded), shim launch (dirs, record, cgroups done), shim exec
 # (its error pipe closed), shim main, mount view done, agent clone, agent exec, STARTED sent, daemon back in
 # its loop after the launch, STARTED received, reply sent, client receive, exit event received.
-# usage: bench/trace-spawn.sh [-n N] [-w WARMUP]    defaults: -n 50 -w 5
+# usage: bench/trace-spawn.sh [-n N] [-w WARMUP] [-L LABEL]    defaults: -n 50 -w 5
 #   Prints a markdown section on stdout: one spawn (the one with the median call time), the median of each
-#   hop's offset from the client's send and the median step from the hop before, over N spawns.
+#   hop's offset from the client's send and the median step from the hop before, over N spawns. LABEL is
+#   added to the section's title (run-all.sh traces an older tree beside this one).
+#   Summary row: the median time from the agent's exec to the daemon's reply (issue 13: within 0.3 ms).
 set -eu
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-N=50 WARMUP=5
-while getopts "n:w:h" opt; do
+N=50 WARMUP=5 LABEL=''
+while getopts "n:w:L:h" opt; do
 	case $opt in
 	n) N=$OPTARG ;;
 	w) WARMUP=$OPTARG ;;
-	*) sed -n '2,12p' "$0"; exit 2 ;;
+	L) LABEL=$OPTARG ;;
+	*) sed -n '2,14p' "$0"; exit 2 ;;
 	esac
 done
 bench_require_root
@@ -49,7 +52,7 @@ awk '
 cat "$BENCH_TMP/joined" >&2
 [[ -s $BENCH_TMP/joined ]] || die "no spawn of the client matched a daemon spawn-trace line"
 
-echo "## Spawn trace: one spawn of /bin/true, hop by hop"
+echo "## Spawn trace: one spawn of /bin/true, hop by hop${LABEL:+ ($LABEL)}"
 echo
 echo "bench/trace-spawn.sh: $(wc -l <"$BENCH_TMP/joined") spawns through libdescartes (bench-client spawn -T, the exit event awaited before the next), daemon at log_level debug; load $LOAD. Offsets are µs from the client's send (CLOCK_MONOTONIC, one clock for every process); a step is the time from the hop above it. \"one spawn\" is the spawn whose call took the median time."
 echo
@@ -104,3 +107,9 @@ awk '
 		printf "\nThe spawn call (send to reply) took %.0f µs median over %d spawns.\n", m, n
 	}
 ' "$BENCH_TMP/joined"
+# the reply's distance from the agent's exec, per spawn, then its median
+exec_to_reply=$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); h[kv[1]] = kv[2] }
+	if (h["agent_exec"] && h["replied"]) print (h["replied"] - h["agent_exec"]) / 1000 }' "$BENCH_TMP/joined" | median)
+echo
+echo "From the agent's exec to the daemon's reply: $exec_to_reply µs (median of each spawn's own)."
+summary_row "spawn reply after the agent's exec (trace${LABEL:+, $LABEL})" "$exec_to_reply µs" "—" "—" "≤ 300 µs" "$(verdict "$exec_to_reply" '<=' 300)"
