@@ -13,6 +13,7 @@
 typedef struct Flush {
         struct Flush *next;
         int fd, dirfd;
+        atomic_bool *done; /* or NULL */
 } Flush;
 
 struct RecordSync {
@@ -53,6 +54,8 @@ static void flush_batch(RecordSync *s, Flush *list, bool want_syncfs)
                         safe_close(f->dirfd);
                 } else
                         flush_now(f->fd, f->dirfd);
+                if (f->done)
+                        atomic_store(f->done, true);
                 free(f);
         }
 }
@@ -133,16 +136,18 @@ RecordSync *record_sync_free(RecordSync *s)
         return NULL;
 }
 
-void record_sync_queue(RecordSync *s, int fd, int dirfd)
+static void queue(RecordSync *s, int fd, int dirfd, atomic_bool *done)
 {
         Flush *f;
 
         if (!s) {
                 flush_now(fd, dirfd);
+                if (done)
+                        atomic_store(done, true);
                 return;
         }
         pthread_mutex_lock(&s->lock);
-        if (s->n_queued >= RECORD_SYNC_FDS_MAX) {
+        if (!done && s->n_queued >= RECORD_SYNC_FDS_MAX) {
                 /* written already: the syncfs that follows makes it durable */
                 s->want_syncfs = true;
                 pthread_cond_signal(&s->cond);
@@ -155,12 +160,24 @@ void record_sync_queue(RecordSync *s, int fd, int dirfd)
         if (!f) {
                 pthread_mutex_unlock(&s->lock);
                 flush_now(fd, dirfd);
+                if (done)
+                        atomic_store(done, true);
                 return;
         }
-        *f = (Flush){.fd = fd, .dirfd = dirfd};
+        *f = (Flush){.fd = fd, .dirfd = dirfd, .done = done};
         *s->tail = f;
         s->tail = &f->next;
         s->n_queued++;
         pthread_cond_signal(&s->cond);
         pthread_mutex_unlock(&s->lock);
+}
+
+void record_sync_queue(RecordSync *s, int fd, int dirfd)
+{
+        queue(s, fd, dirfd, NULL);
+}
+
+void record_sync_queue_notify(RecordSync *s, int fd, int dirfd, atomic_bool *done)
+{
+        queue(s, fd, dirfd, done);
 }

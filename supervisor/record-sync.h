@@ -11,6 +11,8 @@
  * RECORD_SYNC_FDS_MAX descriptors (past it a record's fds are closed at once, its flush left to that
  * syncfs). */
 
+#include <stdatomic.h>
+
 #define RECORD_SYNC_FDS_MAX 64
 
 typedef struct RecordSync RecordSync;
@@ -24,3 +26,6 @@ RecordSync *record_sync_free(RecordSync *s);
  * syncfs covers them instead. On failure (-ENOMEM) it flushes them here, on the caller's thread, and closes
  * them: a flush is never lost. */
 void record_sync_queue(RecordSync *s, int fd, int dirfd);
+/* The same, and sets *done once both flushes returned (never through the syncfs of a full queue: these are
+ * few). done must outlive the flush: free the RecordSync first. With s NULL both are flushed here. */
+void record_sync_queue_notify(RecordSync *s, int fd, int dirfd, atomic_bool *done);

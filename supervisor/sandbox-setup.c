@@ -135,7 +135,7 @@ static int setup_uid_pool(Manager *m)
                         return -EINVAL;
                 }
         }
-        r = uid_pool_new(m->state_fd, c->agent_uid_min, c->agent_uid_max, &m->uid_pool);
+        r = uid_pool_new(m->state_fd, c->agent_uid_min, c->agent_uid_max, m->record_sync, &m->uid_pool);
         if (r < 0)
                 return log_error_errno(r, "Cannot open %s/%s: %m", c->state_dir, UID_POOL_DIR);
         log_info("A root caller's agents run as uids of their own, from %u to %u.",
