@@ -371,8 +371,11 @@ static void subscriber_check(ITest *t, Subscriber *sub)
                 (unsigned long long)sub->resubscribed);
         assert_int_equal(missing, 0);
         assert_int_equal(doubled, 0);
-        /* two restarts: the daemon forgets subscriptions, so only resubscribing kept the stream whole */
-        assert_true(sub->resubscribed >= 2);
+        /* The daemon forgets subscriptions at a restart, so only resubscribing kept the stream whole: at
+         * least once. Twice only when the subscriber noticed the first restart before the second came: a
+         * second restart during its wait for the first's silence leaves one resubscription to the last
+         * daemon (then the stream is whole all the same, as checked above). */
+        assert_true(sub->resubscribed >= 1);
         free(sub->count);
         pthread_mutex_destroy(&sub->lock);
 }
