@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
+
+#include "agent-record.h"
 #include "fd-util.h"
 #include "log.h"
 #include "record-sync.h"
@@ -18,7 +21,6 @@
 
 #define CLAIM_MAX    128          /* bytes of an agent id in a claim file */
 #define RESERVED_TAG "@reserved " /* a claim made ahead: the tag, then the boot id */
-#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 typedef struct Reserved {
         uid_t uid;
@@ -37,16 +39,14 @@ struct UidPool {
         Reserved reserve[UID_RESERVE];
 };
 
-static void read_boot_id(char *buf, size_t n)
+/* The boot id as /proc shows it (a lowercase uuid), or "" when it cannot be read. */
+static void read_boot_id(char buf[static 37])
 {
-        _cleanup_free_ char *text = NULL;
+        uint8_t id[16];
 
         buf[0] = 0;
-        if (read_file_at(AT_FDCWD, BOOT_ID_PATH, 64, &text, NULL) < 0)
-                return;
-        text[strcspn(text, "\n")] = 0;
-        if (strlen(text) < n)
-                (void)snprintf(buf, n, "%s", text);
+        if (boot_id_read(id) >= 0)
+                uuid_unparse_lower(id, buf);
 }
 
 int uid_pool_new(int state_fd, uint32_t min, uint32_t max, RecordSync *sync, UidPool **ret)
@@ -66,7 +66,7 @@ int uid_pool_new(int state_fd, uint32_t min, uint32_t max, RecordSync *sync, Uid
         p->sync = sync;
         p->min = p->next = min;
         p->max = max;
-        read_boot_id(p->boot_id, sizeof p->boot_id);
+        read_boot_id(p->boot_id);
         *ret = TAKE_PTR(p);
         return 0;
 }
